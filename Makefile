@@ -1,0 +1,41 @@
+# seatkeeper: `make demo` tells the main story on the local stack; `make test` runs lint and every test.
+# Both create .venv and install what they need (pinned by constraints.txt) on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo local test unit lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/seatkeeper demo
+
+local: $(STAMP)
+	$(BIN)/seatkeeper local --demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+	BC_SKIP_MAPPING=TRUE $(BIN)/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
+
+test: lint
+	mkdir -p test-output
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/cold_start.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output .seatkeeper

@@ -1,0 +1,45 @@
+"""The HTTP API of seatkeeper. Every route but /health and /openapi.json needs a JWT (checked by API Gateway)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from routes import errors, profiles, templates
+from routes.access import body_too_large
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(templates.router)
+app.include_router(profiles.router)
+errors.register(app)
+
+
+@app.get("/health", summary="Ready to serve", tags=["service"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Response[str]:
+    schema = app.get_openapi_json_schema(
+        title="seatkeeper",
+        version="0.1.0",
+        summary="Track SaaS subscriptions and reclaim unused licenses",
+        security_schemes={"jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        security=[{"jwt": []}],
+    )
+    return Response(200, content_types.APPLICATION_JSON, schema)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if too_large := body_too_large(event):
+        return too_large
+    return app.resolve(event, context)

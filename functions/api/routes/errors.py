@@ -1,0 +1,73 @@
+"""Domain errors to HTTP answers, in one place. Never echoes input values (they may be credentials)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from seatkeeper.errors import Conflict, InvalidInput, NotFound
+
+logger = Logger(child=True)
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    statusCode: int
+    message: str
+    detail: list[FieldError] | None = None
+
+
+def _answer(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> Response[ErrorBody]:
+    body = ErrorBody(statusCode=status, message=message, detail=detail and [FieldError(**e) for e in detail])
+    return Response(status, content_types.APPLICATION_JSON, body)
+
+
+def _safe(errors: Any) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e.get("loc", [])), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors
+    ]
+
+
+def register(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[ErrorBody]:
+        return _answer(422, "the request is not valid", _safe(exc.errors()))
+
+    @app.exception_handler(InvalidInput)
+    def invalid_input(exc: InvalidInput) -> Response[ErrorBody]:
+        return _answer(422, "the request is not valid", _safe(exc.errors))
+
+    @app.exception_handler(NotFound)
+    def not_found(exc: NotFound) -> Response[ErrorBody]:
+        return _answer(404, str(exc))
+
+    @app.exception_handler(Conflict)
+    def conflict(exc: Conflict) -> Response[ErrorBody]:
+        logger.info("conflict", extra={"reason": str(exc)})
+        return _answer(409, str(exc))
+
+
+ERROR_RESPONSES: dict[int | str, Any] = {
+    status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
+    for status, text in {
+        401: "No token, or a bad one",
+        403: "The caller's role may not do this",
+        404: "Unknown id",
+        409: "Conflicts with the current state",
+        413: "The body is too large",
+        422: "Invalid input, with the failing field paths",
+    }.items()
+}
+
+
+def responses(*statuses: int) -> dict[int | str, Any]:
+    return {s: ERROR_RESPONSES[s] for s in (401, 403, *statuses)}

@@ -1,0 +1,109 @@
+"""Integration profiles: create, list, read, change (JSON merge patch) and delete."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from routes.access import caller, readers, writers
+from routes.errors import responses
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profiles import ProfilePage, ProfileService, ProfileView
+from seatkeeper.store import DynamoDBProfiles
+
+logger = Logger(child=True)
+router = Router()
+ProfileId = Annotated[str, Path(pattern=r"^prf_[0-9a-f]{20}$", description="Profile id")]
+
+
+@cache
+def service() -> ProfileService:
+    return ProfileService(DynamoDBProfiles(os.environ["TABLE_NAME"]), NetworkPolicy.from_environment())
+
+
+class ProfileFields(BaseModel):
+    """A profile's own fields. `template` fills in what is left out; see the Profile schema for each section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, examples=["Acme HR"])
+    template: str | None = Field(None, examples=["scim2"])
+    base_url: str | None = Field(None, examples=["https://acme.example.com/scim/v2"])
+    headers: dict[str, Any] | None = None
+    auth: dict[str, Any] | None = Field(None, examples=[{"type": "bearer"}])
+    users: dict[str, Any] | None = None
+    activity: dict[str, Any] | None = None
+    reclaim: dict[str, Any] | None = None
+    subscription: dict[str, Any] | None = Field(None, examples=[{"licenses_purchased": 100, "cost_per_license": 12.5}])
+    policy: dict[str, Any] | None = None
+
+
+@router.post(
+    "/profiles",
+    summary="Create a profile",
+    tags=["profiles"],
+    middlewares=[writers],
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": ProfileView}}},
+        **responses(409, 413, 422),
+    },
+)
+def create_profile(fields: Annotated[ProfileFields, Body()]) -> Response[ProfileView]:
+    record = service().create(fields.model_dump(exclude_none=True), created_by=caller(router))
+    logger.info("profile created", extra={"profile_id": record.id})
+    return Response(
+        201, content_types.APPLICATION_JSON, ProfileView.of(record), headers={"Location": f"/profiles/{record.id}"}
+    )
+
+
+@router.get("/profiles", summary="List profiles", tags=["profiles"], middlewares=[readers], responses=responses(422))
+def list_profiles(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> ProfilePage:
+    records, next_cursor = service().page(limit=limit, cursor=cursor)
+    return ProfilePage(items=[ProfileView.of(r) for r in records], next_cursor=next_cursor)
+
+
+@router.get(
+    "/profiles/<profile_id>",
+    summary="Read a profile",
+    tags=["profiles"],
+    middlewares=[readers],
+    responses=responses(404, 422),
+)
+def get_profile(profile_id: ProfileId) -> ProfileView:
+    return ProfileView.of(service().get(profile_id))
+
+
+@router.patch(
+    "/profiles/<profile_id>",
+    summary="Change a profile (JSON merge patch of its own fields)",
+    tags=["profiles"],
+    middlewares=[writers],
+    responses=responses(404, 409, 413, 422),
+)
+def patch_profile(profile_id: ProfileId, fields: Annotated[ProfileFields, Body()]) -> ProfileView:
+    record = service().patch(profile_id, fields.model_dump(exclude_unset=True))
+    logger.info("profile changed", extra={"profile_id": record.id, "version": record.version})
+    return ProfileView.of(record)
+
+
+@router.delete(
+    "/profiles/<profile_id>",
+    summary="Delete a profile and everything that belongs to it",
+    tags=["profiles"],
+    middlewares=[writers],
+    responses={204: {"description": "Deleted"}, **responses(404, 422)},
+)
+def delete_profile(profile_id: ProfileId) -> Response[None]:
+    service().delete(profile_id)
+    logger.info("profile deleted", extra={"profile_id": profile_id})
+    return Response(204)

@@ -1,0 +1,38 @@
+"""GET /templates and GET /templates/{name}: the built-in configuration templates."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel
+
+from routes.access import readers
+from routes.errors import responses
+from seatkeeper.catalog import ConfigurationTemplate, template, templates
+
+router = Router()
+
+
+class TemplateList(BaseModel):
+    items: list[ConfigurationTemplate]
+
+
+@router.get(
+    "/templates",
+    summary="Built-in configuration templates",
+    tags=["templates"],
+    middlewares=[readers],
+    responses=responses(),
+)
+def list_templates() -> TemplateList:
+    return TemplateList(items=list(templates().values()))
+
+
+@router.get(
+    "/templates/<name>",
+    summary="One configuration template",
+    tags=["templates"],
+    middlewares=[readers],
+    responses=responses(404),
+)
+def get_template(name: str) -> ConfigurationTemplate:
+    return template(name)

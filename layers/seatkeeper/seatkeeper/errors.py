@@ -1,0 +1,52 @@
+"""Domain errors. Their messages are shown to clients, so they never carry a credential value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SeatkeeperError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class InvalidInput(SeatkeeperError):
+    """Input that breaks a rule; `errors` are pydantic-style {loc, msg, type} entries."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def at(cls, loc: tuple[str | int, ...], msg: str, type_: str = "value_error") -> InvalidInput:
+        return cls([{"loc": list(loc), "msg": msg, "type": type_}])
+
+
+class NotFound(SeatkeeperError):
+    """An id that names nothing."""
+
+
+class ProfileNotFound(NotFound):
+    def __init__(self, profile_id: str) -> None:
+        super().__init__(f"profile {profile_id} not found")
+
+
+class TemplateNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"template {name!r} not found")
+        self.name = name
+
+
+class Conflict(SeatkeeperError):
+    """The request does not fit the current state (a duplicate name, a concurrent change)."""
+
+
+class ProfileConflict(Conflict):
+    pass
+
+
+class AddressRefused(SeatkeeperError):
+    """The network guard refused a URL or an address."""
+
+
+class ResponseTooLarge(SeatkeeperError):
+    """A SaaS app answered with more bytes than seatkeeper reads."""

@@ -1,0 +1,293 @@
+"""The custom integration profile: how seatkeeper talks to one SaaS app.
+
+Every other module speaks in these terms. A profile says how to authenticate, how to list
+users (and their last activity), how to take a license back, what was bought and the
+safety policy for reclaiming. Models forbid unknown fields so that a typo is a 422 with
+its path, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _compiles_as_jmespath(expression: str) -> str:
+    try:
+        jmespath.compile(expression)
+    except JMESPathError as exc:
+        raise ValueError(f"not a valid JMESPath expression: {exc}") from None
+    return expression
+
+
+def _is_relative_path(path: str) -> str:
+    # Paths are joined to base_url; an absolute URL here would let a profile send the
+    # credential to another host than the one the network guard checked.
+    if not path.startswith("/") or "://" in path:
+        raise ValueError("must be a path starting with '/', relative to base_url")
+    return path
+
+
+JMESPath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_compiles_as_jmespath)]
+RelativePath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_is_relative_path)]
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
+
+
+# --- authentication -------------------------------------------------------------------
+
+
+class ApiKeyAuth(Model):
+    """A static API key, sent as a header or a query parameter."""
+
+    type: Literal["api_key"]
+    location: Literal["header", "query"] = "header"
+    name: HeaderName = "X-API-Key"
+    prefix: str = Field("", max_length=40, description="Put before the key, e.g. 'SSWS ' for Okta")
+
+
+class BasicAuth(Model):
+    """HTTP basic authentication with a user name and an API key as the password."""
+
+    type: Literal["basic"]
+
+
+class BearerAuth(Model):
+    """A static bearer token."""
+
+    type: Literal["bearer"]
+    header: HeaderName = "Authorization"
+    scheme: str = Field("Bearer", max_length=40)
+
+
+class OAuth2AuthorizationCodeAuth(Model):
+    """OAuth 2.0 authorization code grant; PKCE S256 and state are always used."""
+
+    type: Literal["oauth2_authorization_code"]
+    authorize_url: Annotated[str, Field(max_length=2000)]
+    token_url: Annotated[str, Field(max_length=2000)]
+    scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    issuer: str | None = Field(None, max_length=2000, description="Expected 'iss' of the authorization response")
+    authorize_params: dict[str, str] = Field(default_factory=dict, description="Extra authorize URL parameters")
+
+
+Auth = Annotated[
+    ApiKeyAuth | BasicAuth | BearerAuth | OAuth2AuthorizationCodeAuth,
+    Field(discriminator="type"),
+]
+
+AUTH_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "api_key": ("api_key",),
+    "basic": ("username", "api_key"),
+    "bearer": ("token",),
+    "oauth2_authorization_code": ("client_id", "client_secret"),
+}
+"""The credential values each auth type needs, sent to POST /profiles/{id}/connection."""
+
+
+# --- pagination -----------------------------------------------------------------------
+
+PageSize = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class NoPagination(Model):
+    type: Literal["none"]
+
+
+class OffsetPagination(Model):
+    """`offset_param` counts records (SCIM's startIndex counts from 1)."""
+
+    type: Literal["offset"]
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    first_offset: int = Field(0, ge=0)
+    page_size: PageSize = 100
+    total_path: JMESPath | None = None
+
+
+class PagePagination(Model):
+    type: Literal["page"]
+    page_param: str = "page"
+    size_param: str = "per_page"
+    first_page: int = Field(1, ge=0)
+    page_size: PageSize = 100
+    total_path: JMESPath | None = Field(None, description="Total number of records")
+    total_pages_path: JMESPath | None = Field(None, description="Total number of pages")
+
+
+class CursorPagination(Model):
+    """A value from the response body, sent back as a query parameter."""
+
+    type: Literal["cursor"]
+    cursor_path: JMESPath
+    cursor_param: str = "cursor"
+    limit_param: str | None = None
+    page_size: PageSize = 100
+
+
+class NextUrlPagination(Model):
+    """A URL in the response body that gives the next page."""
+
+    type: Literal["next_url"]
+    next_url_path: JMESPath
+    limit_param: str | None = None
+    page_size: PageSize = 100
+
+
+class LinkHeaderPagination(Model):
+    """RFC 8288 `Link: <...>; rel="next"`."""
+
+    type: Literal["link_header"]
+    limit_param: str | None = None
+    page_size: PageSize = 100
+
+
+Pagination = Annotated[
+    NoPagination | OffsetPagination | PagePagination | CursorPagination | NextUrlPagination | LinkHeaderPagination,
+    Field(discriminator="type"),
+]
+
+
+# --- users and activity ---------------------------------------------------------------
+
+
+class UserFields(Model):
+    """JMESPath expressions that pick each user field out of one record."""
+
+    id: JMESPath
+    email: JMESPath | None = None
+    name: JMESPath | None = None
+    active: JMESPath | None = Field(
+        None, description="Holds a license; a boolean or a comparison such as status == 'active'"
+    )
+    last_activity: JMESPath | None = Field(None, description="ISO 8601 or epoch seconds/milliseconds")
+    created_at: JMESPath | None = None
+    role: JMESPath | None = None
+
+
+class UsersEndpoint(Model):
+    path: RelativePath
+    method: Literal["GET", "POST"] = "GET"
+    params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters")
+    pagination: Pagination = Field(default_factory=lambda: NoPagination(type="none"))
+    records_path: JMESPath = "@"
+    fields: UserFields
+    max_concurrency: int = Field(4, ge=1, le=32)
+
+
+class ActivityFields(Model):
+    user_id: JMESPath = Field("id", description="Matches the user's id; bulk mode only")
+    last_activity: JMESPath
+
+
+class ActivityEndpoint(Model):
+    """A second endpoint that gives last activity, for all users at once or per user."""
+
+    mode: Literal["bulk", "per_user"]
+    path: RelativePath = Field(description="Per user: may contain {id} and other user fields")
+    params: dict[str, str] = Field(default_factory=dict)
+    pagination: Pagination = Field(default_factory=lambda: NoPagination(type="none"))
+    records_path: JMESPath = "@"
+    fields: ActivityFields
+    max_concurrency: int = Field(4, ge=1, le=32)
+
+
+class ReclaimRequest(Model):
+    """The request that takes one user's license back; {id}, {email}, ... are filled in per user."""
+
+    method: HttpMethod
+    path: RelativePath
+    body: Any = None
+    headers: dict[HeaderName, str] = Field(default_factory=dict)
+
+
+# --- money and policy -----------------------------------------------------------------
+
+
+class Subscription(Model):
+    licenses_purchased: int = Field(ge=0, le=10_000_000)
+    # Decimal for arithmetic, a JSON number on the wire as in the API contract.
+    cost_per_license: Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")] = Field(
+        Decimal(0), ge=0, le=Decimal("1000000"), max_digits=14, decimal_places=4
+    )
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    billing_period: Literal["monthly", "quarterly", "annual"] = "monthly"
+    renewal_date: date | None = None
+
+
+_ISO_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+
+
+def iso_duration_seconds(value: str) -> int:
+    """Seconds in an ISO 8601 duration of days, hours, minutes and seconds (P7D, PT12H)."""
+    match = _ISO_DURATION.match(value)
+    if not match:
+        raise ValueError("must be an ISO 8601 duration such as P7D or PT12H (no years, months or weeks)")
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return (
+        parts.get("days", 0) * 86400
+        + parts.get("hours", 0) * 3600
+        + parts.get("minutes", 0) * 60
+        + parts.get("seconds", 0)
+    )
+
+
+class Policy(Model):
+    inactivity_days: int = Field(90, ge=1, le=3650)
+    protected_users: list[Annotated[str, Field(min_length=1, max_length=320)]] = Field(
+        default_factory=list, max_length=1000
+    )
+    protected_roles: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
+    max_reclaim_percent: float = Field(10, ge=0, le=100)
+    max_reclaim_count: int = Field(50, ge=0, le=100_000)
+    grace_period: str = Field("PT0S", description="ISO 8601 duration to wait between notice and reclaim")
+
+    @field_validator("grace_period")
+    @classmethod
+    def _grace_period_is_a_duration(cls, value: str) -> str:
+        if iso_duration_seconds(value) > 365 * 86400:
+            raise ValueError("must be at most a year (Step Functions executions last at most a year)")
+        return value
+
+
+# --- the profile ----------------------------------------------------------------------
+
+
+class Profile(Model):
+    """A complete profile: a template merged with the profile's own fields."""
+
+    name: str = Field(min_length=1, max_length=120)
+    template: str | None = Field(None, max_length=64)
+    base_url: str = Field(max_length=2000)
+    headers: dict[HeaderName, Annotated[str, Field(max_length=1000)]] = Field(
+        default_factory=dict, description="Sent with every request to the app (not for credentials)"
+    )
+    auth: Auth
+    users: UsersEndpoint
+    activity: ActivityEndpoint | None = None
+    reclaim: ReclaimRequest | None = None
+    subscription: Subscription
+    policy: Policy = Field(default_factory=Policy)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()

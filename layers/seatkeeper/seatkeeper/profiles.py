@@ -1,0 +1,155 @@
+"""Creating, reading, changing and deleting integration profiles.
+
+Storage is a `ProfileRepository` passed in (DynamoDB in Lambda, a dict in unit tests), so
+this module is plain Python.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from seatkeeper.catalog import build_profile, merge_patch
+from seatkeeper.errors import AddressRefused, InvalidInput
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, Profile
+
+
+class ProfileRecord(BaseModel):
+    """A stored profile: the fields its author gave (`own`) and the complete profile built from them."""
+
+    id: str
+    own: dict[str, Any]
+    profile: Profile
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None = None
+    version: int = 1
+
+
+class ProfileView(Profile):
+    """A profile as the API shows it."""
+
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None = None
+    version: int = Field(description="Increases with every change")
+
+    @classmethod
+    def of(cls, record: ProfileRecord) -> ProfileView:
+        return cls(
+            **dict(record.profile),
+            id=record.id,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            created_by=record.created_by,
+            version=record.version,
+        )
+
+
+class ProfilePage(BaseModel):
+    items: list[ProfileView]
+    next_cursor: str | None = None
+
+
+class ProfileRepository(Protocol):
+    def add(self, record: ProfileRecord) -> None:
+        """Store a new profile; ProfileConflict when its name is taken."""
+
+    def get(self, profile_id: str) -> ProfileRecord:
+        """ProfileNotFound when there is none."""
+
+    def page(self, limit: int, after: dict[str, Any] | None) -> tuple[list[ProfileRecord], dict[str, Any] | None]:
+        """Profiles in creation order, and where the next page starts."""
+
+    def replace(self, record: ProfileRecord, *, previous: ProfileRecord) -> None:
+        """Store `record` if `previous` is still the stored version; ProfileConflict otherwise."""
+
+    def delete(self, profile_id: str) -> None:
+        """Delete the profile and every record that belongs to it; ProfileNotFound when there is none."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def check_urls(profile: Profile, policy: NetworkPolicy) -> None:
+    """Refuse URLs that the network guard would refuse, pointing at the field."""
+    urls: list[tuple[tuple[str, ...], str]] = [(("body", "base_url"), profile.base_url)]
+    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth):
+        urls.append((("body", "auth", "token_url"), profile.auth.token_url))
+        # The browser opens the authorize URL, not seatkeeper: only its form is checked.
+        urls.append((("body", "auth", "authorize_url"), profile.auth.authorize_url))
+    for loc, url in urls:
+        try:
+            policy.check_url(url, resolve=loc[-1] != "authorize_url")
+        except AddressRefused as exc:
+            raise InvalidInput.at(loc, str(exc), "url_refused") from None
+
+
+def encode_cursor(position: dict[str, Any] | None) -> str | None:
+    if position is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        position = None
+    if not isinstance(position, dict) or not all(isinstance(v, str) for v in position.values()):
+        raise InvalidInput.at(("query", "cursor"), "not a cursor this API gave out", "cursor_invalid")
+    return position
+
+
+class ProfileService:
+    def __init__(self, repository: ProfileRepository, policy: NetworkPolicy) -> None:
+        self.repository = repository
+        self.policy = policy
+
+    def create(self, own: dict[str, Any], *, created_by: str | None) -> ProfileRecord:
+        profile = build_profile(own)
+        check_urls(profile, self.policy)
+        now = _now()
+        record = ProfileRecord(
+            id=f"prf_{uuid.uuid4().hex[:20]}",
+            own={k: v for k, v in own.items() if v is not None},
+            profile=profile,
+            created_at=now,
+            updated_at=now,
+            created_by=created_by,
+        )
+        self.repository.add(record)
+        return record
+
+    def get(self, profile_id: str) -> ProfileRecord:
+        return self.repository.get(profile_id)
+
+    def page(self, *, limit: int, cursor: str | None) -> tuple[list[ProfileRecord], str | None]:
+        records, after = self.repository.page(limit, decode_cursor(cursor))
+        return records, encode_cursor(after)
+
+    def patch(self, profile_id: str, patch: dict[str, Any]) -> ProfileRecord:
+        """Apply an RFC 7396 merge patch to the profile's own fields and rebuild it from its template."""
+        previous = self.repository.get(profile_id)
+        own = merge_patch(previous.own, patch)
+        profile = build_profile(own)
+        check_urls(profile, self.policy)
+        record = previous.model_copy(
+            update={"own": own, "profile": profile, "updated_at": _now(), "version": previous.version + 1}
+        )
+        self.repository.replace(record, previous=previous)
+        return record
+
+    def delete(self, profile_id: str) -> None:
+        self.repository.delete(profile_id)

@@ -1,0 +1,172 @@
+"""The one module that talks to DynamoDB.
+
+Single-table design (table name in TABLE_NAME; key schema in template.yaml):
+
+| pk                      | sk               | item                                            |
+|-------------------------|------------------|-------------------------------------------------|
+| PROFILE#<id>            | PROFILE          | the profile: own fields and the built profile   |
+| PROFILE#<id>            | CONNECTION       | connection record (status, error, execution)    |
+| PROFILE#<id>            | CREDENTIAL       | credential record: the secret's ARN, no value   |
+| PROFILE#<id>            | APP_REGISTRY     | OAuth application registry record               |
+| PROFILE_NAME#<name>     | PROFILE_NAME     | keeps profile names unique (case-insensitive)   |
+
+GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>.
+Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
+Documents such as the profile are stored as JSON strings: they are read whole, never queried.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from seatkeeper.errors import ProfileConflict, ProfileNotFound
+from seatkeeper.profiles import ProfileRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+
+def profile_key(profile_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "PROFILE"}}
+
+
+def _name_key(name: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PROFILE_NAME#{name.casefold()}"}, "sk": {"S": "PROFILE_NAME"}}
+
+
+def _cancelled_by_condition(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return True
+    reasons = error.response.get("CancellationReasons", [])
+    return code == "TransactionCanceledException" and any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+
+
+class DynamoDBProfiles:
+    """ProfileRepository on the seatkeeper table."""
+
+    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name or os.environ["TABLE_NAME"]
+        self._client = client
+
+    @cached_property
+    def client(self) -> DynamoDBClient:
+        return self._client or boto3.client("dynamodb")
+
+    def _item(self, record: ProfileRecord) -> dict[str, Any]:
+        return {
+            **profile_key(record.id),
+            "gsi1pk": {"S": "PROFILES"},
+            "gsi1sk": {"S": f"{record.created_at.isoformat()}#{record.id}"},
+            "name": {"S": record.profile.name},
+            "version": {"N": str(record.version)},
+            "document": {"S": record.model_dump_json()},
+        }
+
+    @staticmethod
+    def _record(item: dict[str, Any]) -> ProfileRecord:
+        return ProfileRecord.model_validate_json(item["document"]["S"])
+
+    def add(self, record: ProfileRecord) -> None:
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {**_name_key(record.profile.name), "profile_id": {"S": record.id}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._item(record),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                raise ProfileConflict(f"a profile named {record.profile.name!r} exists already") from None
+            raise
+
+    def get(self, profile_id: str) -> ProfileRecord:
+        item = self.client.get_item(TableName=self.table_name, Key=profile_key(profile_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            raise ProfileNotFound(profile_id)
+        return self._record(item)
+
+    def page(self, limit: int, after: dict[str, Any] | None) -> tuple[list[ProfileRecord], dict[str, Any] | None]:
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :kind",
+            "ExpressionAttributeValues": {":kind": {"S": "PROFILES"}},
+            "Limit": limit,
+        }
+        if after:
+            query["ExclusiveStartKey"] = {k: {"S": v} for k, v in after.items()}
+        answer = self.client.query(**query)
+        last = answer.get("LastEvaluatedKey")
+        return [self._record(i) for i in answer["Items"]], ({k: v["S"] for k, v in last.items()} if last else None)
+
+    def replace(self, record: ProfileRecord, *, previous: ProfileRecord) -> None:
+        writes: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": self._item(record),
+                    "ConditionExpression": "version = :previous",
+                    "ExpressionAttributeValues": {":previous": {"N": str(previous.version)}},
+                }
+            }
+        ]
+        if record.profile.name.casefold() != previous.profile.name.casefold():
+            writes += [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {**_name_key(record.profile.name), "profile_id": {"S": record.id}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {"Delete": {"TableName": self.table_name, "Key": _name_key(previous.profile.name)}},
+            ]
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                raise ProfileConflict(
+                    f"a profile named {record.profile.name!r} exists already, or the profile changed meanwhile"
+                ) from None
+            raise
+
+    def delete(self, profile_id: str) -> None:
+        record = self.get(profile_id)
+        keys: list[dict[str, Any]] = []
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"PROFILE#{profile_id}"}},
+            ProjectionExpression="pk, sk",
+        ):
+            keys += [k for k in page["Items"] if k != profile_key(profile_id)]
+        # The profile goes last, so that a delete cut short can simply be repeated.
+        keys += [_name_key(record.profile.name), profile_key(profile_id)]
+        for start in range(0, len(keys), 25):
+            pending: dict[str, Any] = {
+                self.table_name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+            }
+            while pending:
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}

@@ -1,0 +1,95 @@
+"""Turns one page of a SaaS app's response into seatkeeper's users, as the profile maps them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import jmespath
+from jmespath.parser import ParsedResult
+from pydantic import BaseModel
+
+from seatkeeper.profile import UserFields, UsersEndpoint
+
+# Timestamps at or before this are placeholders for "never" (Google reports 1970-01-01).
+_NEVER = datetime(1971, 1, 1, tzinfo=UTC)
+_MILLISECONDS_FROM = 10**11  # an epoch value above this is in milliseconds (year 5138 in seconds)
+
+
+class SaaSUser(BaseModel):
+    id: str
+    email: str | None = None
+    name: str | None = None
+    active: bool = True
+    last_activity: datetime | None = None
+    created_at: datetime | None = None
+    role: str | None = None
+
+
+class UnreadableRecord(ValueError):
+    """A record without an id, or with a value of the wrong kind."""
+
+
+@lru_cache(maxsize=512)
+def compiled(expression: str) -> ParsedResult:
+    return jmespath.compile(expression)
+
+
+def search(expression: str, data: Any) -> Any:
+    return compiled(expression).search(data)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """ISO 8601 (date or date-time) or epoch seconds/milliseconds, as an aware UTC datetime."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        value = float(value)
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) >= _MILLISECONDS_FROM else value
+        parsed = datetime.fromtimestamp(seconds, tz=UTC)
+    elif isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise UnreadableRecord(f"not an ISO 8601 timestamp or epoch value: {value[:40]!r}") from None
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    else:
+        raise UnreadableRecord(f"not a timestamp: {type(value).__name__}")
+    return None if parsed < _NEVER else parsed
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise UnreadableRecord(f"expected text, got {type(value).__name__}")
+
+
+def read_user(fields: UserFields, record: Any) -> SaaSUser:
+    user_id = _text(search(fields.id, record))
+    if user_id is None:
+        raise UnreadableRecord(f"record has no id at {fields.id!r}")
+    active: Any = True if fields.active is None else search(fields.active, record)
+    return SaaSUser(
+        id=user_id,
+        email=_text(search(fields.email, record)) if fields.email else None,
+        name=_text(search(fields.name, record)) if fields.name else None,
+        active=bool(active) if not isinstance(active, str) else active.lower() in {"true", "active", "1", "yes"},
+        last_activity=parse_timestamp(search(fields.last_activity, record)) if fields.last_activity else None,
+        created_at=parse_timestamp(search(fields.created_at, record)) if fields.created_at else None,
+        role=_text(search(fields.role, record)) if fields.role else None,
+    )
+
+
+def read_page(users: UsersEndpoint, body: Any) -> list[SaaSUser]:
+    """The users in one response body; a records path that matches nothing is an error, not zero users."""
+    records = search(users.records_path, body)
+    if records is None:
+        raise UnreadableRecord(f"the response has nothing at records_path {users.records_path!r}")
+    if not isinstance(records, list):
+        raise UnreadableRecord(f"records_path {users.records_path!r} does not select a list")
+    return [read_user(users.fields, record) for record in records]

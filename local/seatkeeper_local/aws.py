@@ -1,0 +1,132 @@
+"""The local stack's AWS: moto, serving every service on one port, with template.yaml's resources.
+
+Lambda invocations (from Step Functions tasks or boto3) are answered by the in-process
+handlers instead of moto's canned reply, so state machines execute our own code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import threading
+import zipfile
+from typing import Any
+
+import boto3
+import requests
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.server import ThreadedMotoServer
+
+from seatkeeper_local.functions import FunctionError, LocalFunctions
+from seatkeeper_local.template import LOCAL_ROLE, REGION, Template
+
+log = logging.getLogger("seatkeeper.local.aws")
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+_dispatch: LocalFunctions | None = None
+
+
+def _invoke_in_process(  # noqa: PLR0917 - moto's signature
+    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> bytes:
+    if _dispatch is None:
+        raise RuntimeError("no local functions registered")
+    functions = _dispatch
+    event = json.loads(body) if body else {}
+    if headers.get("X-Amz-Invocation-Type") == "Event":
+
+        def run() -> None:
+            try:
+                functions.invoke(function_name, event)
+            except FunctionError as exc:
+                log.error("async invocation of %s failed: %s", function_name, exc)
+
+        threading.Thread(target=run, name=f"lambda-{function_name}", daemon=True).start()
+        return b""
+    try:
+        return json.dumps(functions.invoke(function_name, event)).encode()
+    except FunctionError as exc:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(exc.payload()).encode()
+
+
+def dispatch_lambda_to(functions: LocalFunctions) -> None:
+    """Make moto's Lambda Invoke call our handlers in this process."""
+    global _dispatch  # noqa: PLW0603 - moto's backend is process-global too
+    _dispatch = functions
+    LambdaSimpleBackend.invoke = _invoke_in_process  # type: ignore[method-assign]
+
+
+def use_local_aws(endpoint: str) -> None:
+    """Point boto3 (handlers and tools) and moto's Step Functions engine at the local endpoint."""
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "MOTO_PORT": endpoint.rsplit(":", 1)[1],
+        }
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+
+
+def start_moto(host: str, port: int) -> ThreadedMotoServer:
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    endpoint = f"http://{host}:{server._port}"
+    requests.post(f"{endpoint}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
+    return server
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README", "The local stack runs this function's handler in-process from its CodeUri.")
+    return buffer.getvalue()
+
+
+def create_resources(template: Template) -> None:
+    """Tables, functions, state machines and schedules of the template, in moto."""
+    dynamodb = boto3.client("dynamodb")
+    for table in template.tables().values():
+        dynamodb.create_table(**table["create"])
+        if table["ttl"]:
+            dynamodb.update_time_to_live(TableName=table["create"]["TableName"], TimeToLiveSpecification=table["ttl"])
+    boto3.client("iam").create_role(
+        RoleName=LOCAL_ROLE.rsplit("/", 1)[1],
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {
+                            "Service": ["lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"]
+                        },
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    lambda_client = boto3.client("lambda")
+    code = _placeholder_zip()
+    for spec in template.functions().values():
+        lambda_client.create_function(
+            FunctionName=spec.logical_id,
+            Runtime="python3.13",
+            Role=LOCAL_ROLE,
+            Handler=spec.handler,
+            Code={"ZipFile": code},
+            Timeout=spec.timeout,
+            Environment={"Variables": spec.environment},
+        )
+    stepfunctions = boto3.client("stepfunctions")
+    for machine in template.state_machines().values():
+        stepfunctions.create_state_machine(
+            name=machine.logical_id, definition=json.dumps(machine.definition), roleArn=LOCAL_ROLE
+        )

@@ -1,0 +1,106 @@
+"""The `seatkeeper` command: the local stack, local tokens, one-off invocations and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from seatkeeper_local.tokens import ROLES, mint
+
+
+def _local(args: argparse.Namespace) -> int:
+    from seatkeeper_local.stack import LocalStack
+
+    stack = LocalStack(args.template, host=args.host, port=args.port, aws_port=args.aws_port).start()
+    print(f"seatkeeper local stack on {stack.url}  (AWS services on {stack.aws_endpoint})", flush=True)
+    if args.demo:
+        from seatkeeper_local.demo import seed
+
+        seed(stack)
+    token = mint(stack.jwt_secret, "admin")
+    print(f"  try:  curl -H 'Authorization: Bearer {token}' {stack.url}/profiles", flush=True)
+    print("  a token for another role:  seatkeeper token --role sam_viewer", flush=True)
+    print("  stop with Ctrl-C", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    stack.stop()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from seatkeeper_local.stack import running_stack_secret
+
+    secret = running_stack_secret(args.template)
+    if secret is None:
+        print(
+            "no running local stack found: start `seatkeeper local` or set SEATKEEPER_LOCAL_JWT_SECRET", file=sys.stderr
+        )
+        return 1
+    print(mint(secret, args.role, subject=args.sub, ttl_seconds=args.ttl))
+    return 0
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from seatkeeper_local.functions import FunctionError
+    from seatkeeper_local.stack import LocalStack, quiet_werkzeug
+
+    quiet_werkzeug()
+    stack = LocalStack(args.template, port=0, aws_port=0).start_aws()
+    assert stack.functions is not None
+    try:
+        event = json.loads(Path(args.event).read_text()) if args.event else {}
+        result = stack.functions.invoke(args.function, event)
+    except FunctionError as exc:
+        print(json.dumps(exc.payload(), indent=2))
+        return 1
+    finally:
+        stack.stop()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from seatkeeper_local.demo import run
+
+    return run(args.template)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="seatkeeper", description=__doc__)
+    parser.add_argument("--template", type=Path, default=None, help="template.yaml (default: found from here up)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="run the local stack in the foreground")
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--port", type=int, default=3000)
+    local.add_argument("--aws-port", type=int, default=4566)
+    local.add_argument("--demo", action="store_true", help="seed the demo data and keep it up for exploring")
+    local.set_defaults(run=_local)
+
+    token = commands.add_parser("token", help="print a JWT for the running local stack")
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--sub", default=None, help="the token's subject (default: local-<role>)")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    token.set_defaults(run=_token)
+
+    invoke = commands.add_parser("invoke", help="run one function with a sample event, as `sam local invoke`")
+    invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. ApiFunction")
+    invoke.add_argument("--event", help="a JSON event file, e.g. events/api_health.json")
+    invoke.set_defaults(run=_invoke)
+
+    demo = commands.add_parser("demo", help="tell the main story on the local stack, then exit")
+    demo.set_defaults(run=_demo)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Starts and stops the whole local stack: moto with the template's resources, the functions, the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from seatkeeper_local.aws import create_resources, dispatch_lambda_to, start_moto, use_local_aws
+from seatkeeper_local.functions import LocalFunctions
+from seatkeeper_local.gateway import Gateway
+from seatkeeper_local.template import Template
+
+LOOPBACK = "127.0.0.0/8,::1,localhost"
+STATE_FILE = Path(".seatkeeper") / "local.json"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def find_template(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "template.yaml").is_file():
+            return folder / "template.yaml"
+    raise FileNotFoundError("no template.yaml here or above; run seatkeeper from the project folder")
+
+
+class LocalStack:
+    def __init__(
+        self,
+        template_path: Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        aws_port: int = 4566,
+        jwt_secret: str | None = None,
+        log_level: str | None = None,
+    ) -> None:
+        self.template_path = template_path or find_template()
+        self.host = host
+        self.port = port or free_port(host)
+        self.aws_port = aws_port or free_port(host)
+        self.jwt_secret = jwt_secret or os.environ.get("SEATKEEPER_LOCAL_JWT_SECRET") or secrets.token_urlsafe(32)
+        self.log_level = log_level
+        self._moto: Any = None
+        self._http: BaseWSGIServer | None = None
+        self.functions: LocalFunctions | None = None
+        self.template: Template | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    def parameters(self) -> dict[str, str]:
+        allowed = ",".join(filter(None, [LOOPBACK, os.environ.get("SEATKEEPER_ALLOW_HOSTS", "")]))
+        parameters = {"AllowHosts": allowed}
+        if self.log_level:
+            parameters["LogLevel"] = self.log_level
+        return parameters
+
+    def start_aws(self) -> LocalStack:
+        """moto with the template's resources and in-process functions, without the HTTP API."""
+        self.template = Template(self.template_path, self.parameters())
+        self._moto = start_moto(self.host, self.aws_port)
+        use_local_aws(self.aws_endpoint)
+        self.functions = LocalFunctions(self.template.functions())
+        dispatch_lambda_to(self.functions)
+        create_resources(self.template)
+        return self
+
+    def start(self) -> LocalStack:
+        self.start_aws()
+        assert self.template is not None and self.functions is not None
+        gateway = Gateway(self.template.http_routes(), self.functions, self.jwt_secret)
+        self._http = make_server(self.host, self.port, gateway, threaded=True)
+        threading.Thread(target=self._http.serve_forever, name="seatkeeper-gateway", daemon=True).start()
+        self._write_state()
+        return self
+
+    def _write_state(self) -> None:
+        # `seatkeeper token` in another shell signs with the running stack's secret.
+        path = self.template_path.parent / STATE_FILE
+        path.parent.mkdir(exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(
+            json.dumps(
+                {"url": self.url, "aws_endpoint": self.aws_endpoint, "jwt_secret": self.jwt_secret, "pid": os.getpid()}
+            )
+        )
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            state = self.template_path.parent / STATE_FILE
+            if state.exists() and json.loads(state.read_text()).get("pid") == os.getpid():
+                state.unlink()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def running_stack_secret(template_path: Path | None = None) -> str | None:
+    if secret := os.environ.get("SEATKEEPER_LOCAL_JWT_SECRET"):
+        return secret
+    try:
+        state = (template_path or find_template()).parent / STATE_FILE
+        return str(json.loads(state.read_text())["jwt_secret"])
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+
+
+def quiet_werkzeug() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
