@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,8 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from routes import errors, profiles, templates
 from routes.access import body_too_large
 
+# No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
+# The template's `Tracing: Active` still traces every invocation.
 logger = Logger()
-tracer = Tracer()
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(templates.router)
 app.include_router(profiles.router)
@@ -38,7 +39,6 @@ def openapi() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if too_large := body_too_large(event):
         return too_large

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.errors import Conflict, InvalidInput, NotFound
 
@@ -15,12 +15,16 @@ logger = Logger(child=True)
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     loc: list[str | int]
     msg: str
     type: str
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     statusCode: int
     message: str
     detail: list[FieldError] | None = None

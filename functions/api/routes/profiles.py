@@ -31,7 +31,7 @@ def service() -> ProfileService:
 class ProfileFields(BaseModel):
     """A profile's own fields. `template` fills in what is left out; see the Profile schema for each section."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str | None = Field(None, examples=["Acme HR"])
     template: str | None = Field(None, examples=["scim2"])

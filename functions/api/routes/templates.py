@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from routes.access import readers
 from routes.errors import responses
@@ -13,6 +13,8 @@ router = Router()
 
 
 class TemplateList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[ConfigurationTemplate]
 
 

@@ -18,7 +18,7 @@ from seatkeeper.profile import Profile
 
 
 class ConfigurationTemplate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str
     title: str

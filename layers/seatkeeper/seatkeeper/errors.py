@@ -48,5 +48,9 @@ class AddressRefused(SeatkeeperError):
     """The network guard refused a URL or an address."""
 
 
+class AddressUnresolvable(SeatkeeperError):
+    """A host name that does not resolve (now)."""
+
+
 class ResponseTooLarge(SeatkeeperError):
     """A SaaS app answered with more bytes than seatkeeper reads."""

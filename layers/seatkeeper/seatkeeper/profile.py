@@ -13,18 +13,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-import jmespath
-from jmespath.exceptions import JMESPathError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Schemas are built on first use rather than at import, to keep cold starts short.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 def _compiles_as_jmespath(expression: str) -> str:
+    import jmespath  # on first use: the API's cold start does not need it
+    from jmespath.exceptions import JMESPathError
+
     try:
         jmespath.compile(expression)
     except JMESPathError as exc:

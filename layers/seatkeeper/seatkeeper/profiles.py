@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.catalog import build_profile, merge_patch
 from seatkeeper.errors import AddressRefused, InvalidInput
@@ -23,6 +23,8 @@ from seatkeeper.profile import OAuth2AuthorizationCodeAuth, Profile
 
 class ProfileRecord(BaseModel):
     """A stored profile: the fields its author gave (`own`) and the complete profile built from them."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     own: dict[str, Any]
@@ -55,6 +57,8 @@ class ProfileView(Profile):
 
 
 class ProfilePage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[ProfileView]
     next_cursor: str | None = None
 

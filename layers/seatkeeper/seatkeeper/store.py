@@ -21,7 +21,6 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from seatkeeper.errors import ProfileConflict, ProfileNotFound
@@ -57,6 +56,9 @@ class DynamoDBProfiles:
 
     @cached_property
     def client(self) -> DynamoDBClient:
+        # Imported on first use: routes that never touch the table keep cold starts short.
+        import boto3
+
         return self._client or boto3.client("dynamodb")
 
     def _item(self, record: ProfileRecord) -> dict[str, Any]:

@@ -42,8 +42,10 @@ def search(expression: str, data: Any) -> Any:
 
 def parse_timestamp(value: Any) -> datetime | None:
     """ISO 8601 (date or date-time) or epoch seconds/milliseconds, as an aware UTC datetime."""
-    if value is None or value == "" or isinstance(value, bool):
+    if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise UnreadableRecord("a boolean is not a timestamp")
     if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
         value = float(value)
     if isinstance(value, int | float):

@@ -1,0 +1,70 @@
+"""The profile model: every pagination and auth type, durations, money."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+from seatkeeper.profile import Auth, Pagination, Policy, Subscription, iso_duration_seconds
+
+PAGINATIONS = [
+    {"type": "none"},
+    {"type": "offset", "offset_param": "startIndex", "limit_param": "count", "first_offset": 1, "total_path": "totalResults"},
+    {"type": "page", "page_param": "page", "size_param": "per_page", "total_pages_path": "meta.pages"},
+    {"type": "cursor", "cursor_path": "response_metadata.next_cursor", "cursor_param": "cursor", "limit_param": "limit"},
+    {"type": "next_url", "next_url_path": "\"@odata.nextLink\""},
+    {"type": "link_header", "limit_param": "limit"},
+]
+AUTHS = [
+    {"type": "api_key", "location": "query", "name": "api_token"},
+    {"type": "basic"},
+    {"type": "bearer"},
+    {"type": "oauth2_authorization_code", "authorize_url": "https://idp.example.com/authorize",
+     "token_url": "https://idp.example.com/token", "scopes": ["users:read"], "client_auth": "client_secret_post"},
+]
+
+
+@pytest.mark.parametrize("pagination", PAGINATIONS, ids=lambda p: p["type"])
+def test_every_pagination_type_validates(pagination):
+    assert TypeAdapter(Pagination).validate_python(pagination).type == pagination["type"]
+
+
+@pytest.mark.parametrize("auth", AUTHS, ids=lambda a: a["type"])
+def test_every_auth_type_validates(auth):
+    assert TypeAdapter(Auth).validate_python(auth).type == auth["type"]
+
+
+def test_a_cursor_pagination_needs_the_path_to_its_cursor():
+    with pytest.raises(ValidationError) as raised:
+        TypeAdapter(Pagination).validate_python({"type": "cursor"})
+    assert raised.value.errors()[0]["loc"] == ("cursor", "cursor_path")
+
+
+def test_the_api_key_header_name_must_be_a_header_name():
+    with pytest.raises(ValidationError):
+        TypeAdapter(Auth).validate_python({"type": "api_key", "name": "X-Key\r\nInjected: yes"})
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("PT0S", 0), ("P7D", 604800), ("PT12H", 43200), ("P1DT30M", 88200)])
+def test_grace_periods_are_iso_8601_durations(text, seconds):
+    assert iso_duration_seconds(text) == seconds
+    assert Policy(grace_period=text).grace_period == text
+
+
+@pytest.mark.parametrize("text", ["", "P", "PT", "7 days", "P1W", "P1Y", "P2M", "-P1D"])
+def test_other_durations_are_refused(text):
+    with pytest.raises(ValidationError):
+        Policy(grace_period=text)
+
+
+def test_money_is_decimal_inside_and_a_number_on_the_wire():
+    subscription = Subscription(licenses_purchased=3, cost_per_license="12.35")
+    assert subscription.cost_per_license == Decimal("12.35")
+    assert subscription.model_dump(mode="json")["cost_per_license"] == 12.35
+
+
+def test_policy_defaults_match_the_spec():
+    policy = Policy()
+    assert (policy.inactivity_days, policy.max_reclaim_percent, policy.max_reclaim_count, policy.grace_period) == (
+        90, 10, 50, "PT0S")

@@ -1,0 +1,116 @@
+"""Built-in templates: each builds a valid profile and reads its vendor's recorded sample response."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from seatkeeper.catalog import build_profile, templates
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+from seatkeeper.user_records import read_page, search
+
+SAMPLES = Path(__file__).parent / "samples"
+SUBSCRIPTION = {"licenses_purchased": 10, "cost_per_license": 5}
+BASE_URLS = {
+    "scim2": "https://scim.example.com/scim/v2",
+    "github_copilot": "https://api.github.com/orgs/acme",
+    "okta": "https://acme.okta.com",
+    "atlassian": "https://api.atlassian.com/admin/v1/orgs/0ff4a05c",
+}
+
+
+def profile_from(name: str):
+    own = {"name": f"{name} test", "template": name, "subscription": SUBSCRIPTION}
+    if name in BASE_URLS:
+        own["base_url"] = BASE_URLS[name]
+    return build_profile(own)
+
+
+def users_in_sample(name: str):
+    profile = profile_from(name)
+    return profile, read_page(profile.users, json.loads((SAMPLES / f"{name}.json").read_text()))
+
+
+def test_scim2_plus_at_least_five_vendor_templates_each_with_a_recorded_sample():
+    names = set(templates())
+    assert "scim2" in names
+    assert len(names - {"scim2"}) >= 5
+    assert {p.stem for p in SAMPLES.glob("*.json")} == names
+
+
+@pytest.mark.parametrize("name", sorted(templates()))
+def test_a_template_builds_a_complete_profile_when_its_needs_are_given(name):
+    template = templates()[name]
+    own = {"name": "x", "template": name, "subscription": SUBSCRIPTION}
+    for need in template.needs:
+        own[need] = BASE_URLS[name]
+    profile = build_profile(own)
+    assert profile.template == name
+    assert profile.base_url.startswith("https://")
+    assert template.documentation.startswith("https://")
+
+
+def test_scim2_sample_reads_primary_email_display_name_and_active_flag():
+    _, users = users_in_sample("scim2")
+    assert [u.id for u in users] == ["2819c223-7f76-453a-919d-413861904646", "c75ad752-64ae-4823-840d-ffa80929976c"]
+    babs, jsmith = users
+    assert (babs.email, babs.name, babs.active, babs.role) == ("bjensen@example.com", "Babs Jensen", True, "Tour Guide")
+    assert babs.created_at == datetime(2010, 1, 23, 4, 56, 22, tzinfo=UTC)
+    assert babs.last_activity is None  # SCIM has no standard activity attribute
+    assert (jsmith.email, jsmith.name, jsmith.active) == ("jsmith@example.com", "jsmith", False)
+
+
+def test_github_copilot_sample_reads_seat_activity_and_pending_cancellation():
+    profile, users = users_in_sample("github_copilot")
+    assert profile.users.pagination.type == "page"
+    assert search(profile.users.pagination.total_path, json.loads((SAMPLES / "github_copilot.json").read_text())) == 2
+    octocat, kitten = users
+    assert octocat.id == "octocat" and octocat.active is True
+    assert octocat.last_activity == datetime(2021, 10, 14, 6, 53, 32, tzinfo=UTC)
+    assert kitten.active is False and kitten.last_activity is None
+
+
+def test_zoom_sample_counts_only_licensed_users_as_holding_a_seat():
+    profile, users = users_in_sample("zoom")
+    assert isinstance(profile.auth, OAuth2AuthorizationCodeAuth)
+    jill, bob = users
+    assert (jill.name, jill.active, jill.last_activity) == ("Jill Chill", True, datetime(2019, 6, 1, 7, 58, 3, tzinfo=UTC))
+    assert (bob.name, bob.active, bob.last_activity) == ("Basic Bob", False, None)
+    assert profile.reclaim is not None and profile.reclaim.body == {"type": 1}
+
+
+def test_okta_sample_reads_status_and_last_login():
+    profile, users = users_in_sample("okta")
+    assert profile.auth.type == "api_key" and profile.auth.prefix == "SSWS "
+    easy, isaac = users
+    assert (easy.email, easy.name, easy.active) == ("easy-e@example.com", "Easy E", True)
+    assert easy.last_activity == datetime(2013, 12, 12, 22, 14, 22, tzinfo=UTC)
+    assert (isaac.active, isaac.last_activity, isaac.role) == (False, None, "Developer")
+
+
+def test_google_workspace_sample_treats_1970_as_never_and_suspended_as_unlicensed():
+    _, users = users_in_sample("google_workspace")
+    liz, new = users
+    assert (liz.email, liz.role, liz.active) == ("liz@example.com", "admin", True)
+    assert liz.last_activity == datetime(2013, 2, 5, 10, 30, 3, tzinfo=UTC)
+    assert (new.last_activity, new.active, new.role) == (None, False, "user")
+
+
+def test_microsoft_graph_sample_reads_next_link_and_license_holders():
+    profile, users = users_in_sample("microsoft_graph")
+    body = json.loads((SAMPLES / "microsoft_graph.json").read_text())
+    assert search(profile.users.pagination.next_url_path, body).startswith("https://graph.microsoft.com/v1.0/users?")
+    adele, room = users
+    assert adele.active is True and adele.last_activity == datetime(2021, 6, 17, 16, 40, 2, tzinfo=UTC)
+    assert room.active is False and room.last_activity is None
+
+
+def test_atlassian_sample_reads_last_active_date_and_billable_status():
+    profile, users = users_in_sample("atlassian")
+    body = json.loads((SAMPLES / "atlassian.json").read_text())
+    assert search(profile.users.pagination.cursor_path, body) == "dGhlIG5leHQgY3Vyc29y"
+    mia, former = users
+    assert (mia.active, mia.last_activity) == (True, datetime(2023, 6, 1, tzinfo=UTC))
+    assert former.active is False

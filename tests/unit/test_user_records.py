@@ -1,0 +1,52 @@
+"""Reading users out of a page: timestamps in every form the SaaS apps send, ids and records paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from seatkeeper.profile import UsersEndpoint
+from seatkeeper.user_records import UnreadableRecord, parse_timestamp, read_page
+
+MOMENT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", [
+    "2024-03-01T12:30:00Z", "2024-03-01T12:30:00.000Z", "2024-03-01T14:30:00+02:00", "2024-03-01T12:30:00",
+    1709296200, 1709296200000, "1709296200", 1709296200.0,
+])
+def test_timestamps_in_every_form_mean_the_same_moment(value):
+    assert parse_timestamp(value) == MOMENT
+
+
+def test_a_date_alone_is_midnight_utc():
+    assert parse_timestamp("2024-03-01") == datetime(2024, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", [None, "", 0, "1970-01-01T00:00:00.000Z", "0001-01-01T00:00:00Z"])
+def test_placeholders_for_never_are_none(value):
+    assert parse_timestamp(value) is None
+
+
+@pytest.mark.parametrize("value", ["yesterday", {"at": 1}, [1], True])
+def test_anything_else_is_unreadable(value):
+    with pytest.raises(UnreadableRecord):
+        parse_timestamp(value)
+
+
+USERS = UsersEndpoint(path="/u", records_path="data.items", fields={"id": "uid", "email": "mail", "active": "state"})
+
+
+def test_records_path_that_matches_nothing_is_an_error_not_zero_users():
+    with pytest.raises(UnreadableRecord, match="records_path"):
+        read_page(USERS, {"error": "<html>"})
+
+
+def test_a_record_without_an_id_is_unreadable():
+    with pytest.raises(UnreadableRecord, match="no id"):
+        read_page(USERS, {"data": {"items": [{"mail": "a@b.c"}]}})
+
+
+def test_ids_may_be_numbers_and_active_may_be_text():
+    users = read_page(USERS, {"data": {"items": [{"uid": 42, "state": "Active"}, {"uid": 43, "state": "disabled"}]}})
+    assert [(u.id, u.active) for u in users] == [("42", True), ("43", False)]
