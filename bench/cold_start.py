@@ -23,7 +23,10 @@ from seatkeeper_local.template import Template  # noqa: E402
 LAYER = ROOT / "build" / "bench-layer"
 RUNS = int(os.environ.get("COLD_START_RUNS", "15"))
 TARGET = 1.5
-PROBE = "import time, importlib; t = time.perf_counter(); importlib.import_module({module!r}); print(time.perf_counter() - t)"
+PROBE = (
+    "import time, importlib; t = time.perf_counter(); importlib.import_module({module!r}); "
+    "print(time.perf_counter() - t)"
+)
 
 
 def build_layer() -> None:
@@ -32,8 +35,24 @@ def build_layer() -> None:
     if stamp.exists() and stamp.stat().st_mtime >= requirements.stat().st_mtime:
         return
     print("installing the layer's runtime dependencies into build/bench-layer ...", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--upgrade", "--target", str(LAYER),
-                    "-c", str(ROOT / "constraints.txt"), "-r", str(requirements), "boto3"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--upgrade",
+            "--target",
+            str(LAYER),
+            "-c",
+            str(ROOT / "constraints.txt"),
+            "-r",
+            str(requirements),
+            "boto3",
+        ],
+        check=True,
+    )
     stamp.touch()
 
 
@@ -50,14 +69,20 @@ def seconds(module: str, path: list[Path], env: dict[str, str]) -> float:
 def main() -> int:
     build_layer()
     functions = Template(ROOT / "template.yaml").functions()
-    lambda_env = {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-                  "LAMBDA_TASK_ROOT": "/var/task"}
+    lambda_env = {
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": "/var/task",
+    }
     samples: dict[str, list[float]] = {"boto3": [], **{name: [] for name in functions}}
     for _ in range(RUNS):
         samples["boto3"].append(seconds("boto3", [LAYER], lambda_env))
         for name, spec in functions.items():
             env = {**lambda_env, **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": name}
-            samples[name].append(seconds(spec.handler.rsplit(".", 1)[0], [spec.code_dir, ROOT / "layers" / "seatkeeper", LAYER], env))
+            samples[name].append(
+                seconds(spec.handler.rsplit(".", 1)[0], [spec.code_dir, ROOT / "layers" / "seatkeeper", LAYER], env)
+            )
     baseline = statistics.median(samples["boto3"])
     print(f"\ncold start, median of {RUNS} fresh interpreters (Python {sys.version.split()[0]})")
     print(f"{'module':<28}{'import+init':>14}{'x boto3':>10}   target <= {TARGET}x")

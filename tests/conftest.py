@@ -1,10 +1,15 @@
-"""Fixtures shared by every layer of tests."""
+"""Fixtures shared by every layer of tests: the local stack and API clients per role."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+
+from seatkeeper_local.stack import LocalStack, quiet_werkzeug
+from seatkeeper_local.tokens import mint
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -12,3 +17,35 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    """The whole local stack built from template.yaml, on free ports, once per test run."""
+    quiet_werkzeug()
+    with LocalStack(ROOT / "template.yaml", port=0, aws_port=0, log_level="WARNING") as running:
+        yield running
+
+
+class Api(requests.Session):
+    """A client of the local HTTP API that prefixes the stack's URL."""
+
+    def __init__(self, base_url: str, token: str | None) -> None:
+        super().__init__()
+        self.base_url = base_url
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("timeout", 30)
+        return super().request(method, self.base_url + url, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def api(stack: LocalStack):
+    """api("admin") is a client with an admin token; api(None) sends none."""
+
+    def client(role: str | None, subject: str | None = None) -> Api:
+        return Api(stack.url, mint(stack.jwt_secret, role, subject=subject) if role else None)
+
+    return client

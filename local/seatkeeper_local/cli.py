@@ -56,7 +56,9 @@ def _invoke(args: argparse.Namespace) -> int:
     assert stack.functions is not None
     try:
         event = json.loads(Path(args.event).read_text()) if args.event else {}
-        result = stack.functions.invoke(args.function, event)
+        # As `sam local invoke`: the function's logs on stderr, its answer alone on stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            result = stack.functions.invoke(args.function, event)
     except FunctionError as exc:
         print(json.dumps(exc.payload(), indent=2))
         return 1

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 import requests
+
 from seatkeeper.errors import AddressRefused, ResponseTooLarge
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.saas_http import GuardedSession
@@ -80,8 +81,16 @@ def test_the_connection_goes_to_the_checked_address_with_the_original_host_name(
     assert lookups == ["saas.test"]  # resolved once, by the guard; no second look-up to rebind
 
 
-@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://[::ffff:127.0.0.2]/",
-                                    "http://0x7f000002/", "http://2130706434/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://[::ffff:127.0.0.2]/",
+        "http://0x7f000002/",
+        "http://2130706434/",
+    ],
+)
 def test_a_redirect_to_a_refused_address_is_refused(server, target):
     policy = NetworkPolicy.from_entries(["127.0.0.1/32"])
     with pytest.raises(AddressRefused):
@@ -99,7 +108,10 @@ def test_responses_over_the_cap_are_refused_declared_or_chunked(server):
         session.get(f"http://{server}/big")
     with pytest.raises(ResponseTooLarge):
         session.get(f"http://{server}/big-chunked")
-    assert len(GuardedSession(LOOPBACK, max_response_bytes=4 * 1024 * 1024).get(f"http://{server}/big").content) == 2 * 1024 * 1024
+    assert (
+        len(GuardedSession(LOOPBACK, max_response_bytes=4 * 1024 * 1024).get(f"http://{server}/big").content)
+        == 2 * 1024 * 1024
+    )
 
 
 def test_a_proxy_from_the_environment_cannot_route_around_the_guard(server, monkeypatch):

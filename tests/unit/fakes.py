@@ -13,7 +13,9 @@ class InMemoryProfiles:
         self.records: dict[str, ProfileRecord] = {}
 
     def _name_taken(self, name: str, by_other_than: str | None = None) -> bool:
-        return any(r.profile.name.casefold() == name.casefold() and r.id != by_other_than for r in self.records.values())
+        return any(
+            r.profile.name.casefold() == name.casefold() and r.id != by_other_than for r in self.records.values()
+        )
 
     def add(self, record: ProfileRecord) -> None:
         if record.id in self.records or self._name_taken(record.profile.name):

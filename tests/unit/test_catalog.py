@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+
 from seatkeeper.catalog import build_profile, merge, merge_patch
 from seatkeeper.errors import InvalidInput
 
-SCIM = {"name": "Acme", "template": "scim2", "base_url": "https://acme.example.com/scim/v2",
-        "subscription": {"licenses_purchased": 100, "cost_per_license": 12.5}}
+SCIM = {
+    "name": "Acme",
+    "template": "scim2",
+    "base_url": "https://acme.example.com/scim/v2",
+    "subscription": {"licenses_purchased": 100, "cost_per_license": 12.5},
+}
 
 
 def test_the_template_fills_what_the_profile_leaves_out():
@@ -19,7 +24,7 @@ def test_the_template_fills_what_the_profile_leaves_out():
 
 
 def test_the_profiles_own_fields_win_and_nested_objects_merge_key_by_key():
-    own = {**SCIM, "users": {"pagination": {"page_size": 25}, "fields": {"last_activity": "\"urn:acme:lastLogin\""}}}
+    own = {**SCIM, "users": {"pagination": {"page_size": 25}, "fields": {"last_activity": '"urn:acme:lastLogin"'}}}
     profile = build_profile(own)
     assert profile.users.pagination.page_size == 25
     assert profile.users.pagination.offset_param == "startIndex"  # kept from the template

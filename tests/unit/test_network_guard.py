@@ -8,14 +8,26 @@ import socket
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from seatkeeper.errors import AddressRefused
 from seatkeeper.network_guard import NetworkPolicy, embedded_ipv4
 
 DEFAULT = NetworkPolicy()
 BLOCKED_V4 = [
     ipaddress.ip_network(n)
-    for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
-              "0.0.0.0/8", "192.0.0.0/24", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4")
+    for n in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+        "0.0.0.0/8",
+        "192.0.0.0/24",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
 ]
 PUBLIC_V4 = [ipaddress.ip_network(n) for n in ("8.8.8.0/24", "52.0.0.0/10", "151.101.0.0/16", "1.1.1.0/24")]
 
@@ -30,33 +42,39 @@ def encodings(ip: ipaddress.IPv4Address):
     """Ways to write one IPv4 address in a URL host that resolvers (inet_aton) or IPv6 accept."""
     n = int(ip)
     octets = [int(o) for o in str(ip).split(".")]
-    return st.sampled_from([
-        str(ip),
-        str(n),                                                   # decimal
-        hex(n),                                                   # hex
-        "0" + oct(n)[2:],                                         # octal
-        ".".join("0" + oct(o)[2:] if o else "0" for o in octets),  # dotted octal
-        ".".join(hex(o) for o in octets),                         # dotted hex
-        f"{octets[0]}.{n & 0xFFFFFF}",                            # a.bcd
-        f"{octets[0]}.{octets[1]}.{n & 0xFFFF}",                  # a.b.cd
-        f"[::ffff:{ip}]",                                         # IPv4-mapped IPv6
-        f"[::ffff:{n >> 16:x}:{n & 0xFFFF:x}]",                   # IPv4-mapped, hex words
-        f"[64:ff9b::{ip}]",                                       # NAT64 well-known prefix
-        f"[64:ff9b::{n >> 16:x}:{n & 0xFFFF:x}]",
-        f"[2002:{n >> 16:x}:{n & 0xFFFF:x}::1]",                  # 6to4
-    ])
+    return st.sampled_from(
+        [
+            str(ip),
+            str(n),  # decimal
+            hex(n),  # hex
+            "0" + oct(n)[2:],  # octal
+            ".".join("0" + oct(o)[2:] if o else "0" for o in octets),  # dotted octal
+            ".".join(hex(o) for o in octets),  # dotted hex
+            f"{octets[0]}.{n & 0xFFFFFF}",  # a.bcd
+            f"{octets[0]}.{octets[1]}.{n & 0xFFFF}",  # a.b.cd
+            f"[::ffff:{ip}]",  # IPv4-mapped IPv6
+            f"[::ffff:{n >> 16:x}:{n & 0xFFFF:x}]",  # IPv4-mapped, hex words
+            f"[64:ff9b::{ip}]",  # NAT64 well-known prefix
+            f"[64:ff9b::{n >> 16:x}:{n & 0xFFFF:x}]",
+            f"[2002:{n >> 16:x}:{n & 0xFFFF:x}::1]",  # 6to4
+        ]
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(addresses_in(BLOCKED_V4).flatmap(lambda ip: encodings(ip).map(lambda host: (ip, host))))
 def test_internal_addresses_are_refused_however_they_are_written(case):
-    ip, host = case
+    _, host = case
     with pytest.raises(AddressRefused):
         DEFAULT.check_url(f"http://{host}:8080/scim/v2")
 
 
 @settings(max_examples=100, deadline=None)
-@given(addresses_in(PUBLIC_V4).flatmap(lambda ip: encodings(ip).filter(lambda h: not h.startswith("[2002")).map(lambda h: (ip, h))))
+@given(
+    addresses_in(PUBLIC_V4).flatmap(
+        lambda ip: encodings(ip).filter(lambda h: not h.startswith("[2002")).map(lambda h: (ip, h))
+    )
+)
 def test_public_addresses_pass_however_they_are_written(case):
     _, host = case
     DEFAULT.check_url(f"https://{host}/api")
@@ -80,8 +98,18 @@ def test_public_ipv6_addresses_pass(ip):
     DEFAULT.check_address("h", ip)
 
 
-@pytest.mark.parametrize("host", ["169.254.169.254", "[fd00:ec2::254]", "[::ffff:169.254.169.254]",
-                                  "[64:ff9b::a9fe:a9fe]", "2852039166", "0xa9fea9fe", "0251.0376.0251.0376"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "169.254.169.254",
+        "[fd00:ec2::254]",
+        "[::ffff:169.254.169.254]",
+        "[64:ff9b::a9fe:a9fe]",
+        "2852039166",
+        "0xa9fea9fe",
+        "0251.0376.0251.0376",
+    ],
+)
 def test_metadata_is_refused_even_when_loopback_and_private_are_allowed(host):
     policy = NetworkPolicy.from_entries(["127.0.0.0/8", "10.0.0.0/8", "::1", "metadata.internal"])
     with pytest.raises(AddressRefused, match="metadata"):
@@ -89,8 +117,10 @@ def test_metadata_is_refused_even_when_loopback_and_private_are_allowed(host):
 
 
 def test_a_host_name_in_the_allow_list_does_not_unlock_metadata():
-    policy = NetworkPolicy.from_entries(["metadata.test"], resolver=lambda *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 80))])
+    policy = NetworkPolicy.from_entries(
+        ["metadata.test"],
+        resolver=lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 80))],
+    )
     with pytest.raises(AddressRefused, match="metadata"):
         policy.resolve("metadata.test", 80)
 
@@ -109,15 +139,27 @@ def test_listed_hosts_and_ranges_are_allowed_and_nothing_else():
 
 
 def test_a_name_is_refused_when_any_of_its_addresses_is_internal():
-    two_answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443)),
-                   (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
+    two_answers = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443)),
+    ]
     policy = NetworkPolicy(resolver=lambda *a, **k: two_answers)
     with pytest.raises(AddressRefused):
         policy.resolve("rebind.example", 443)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/", "file:///etc/passwd", "gopher://x/", "https://user:pw@example.com/",
-                                 "https:///nohost", "http://[::1/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/",
+        "file:///etc/passwd",
+        "gopher://x/",
+        "https://user:pw@example.com/",
+        "https:///nohost",
+        "http://[::1/",
+        "javascript:alert(1)",
+    ],
+)
 def test_other_schemes_user_info_and_broken_urls_are_refused(url):
     with pytest.raises(AddressRefused):
         DEFAULT.check_url(url)

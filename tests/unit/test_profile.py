@@ -6,22 +6,39 @@ from decimal import Decimal
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
+
 from seatkeeper.profile import Auth, Pagination, Policy, Subscription, iso_duration_seconds
 
 PAGINATIONS = [
     {"type": "none"},
-    {"type": "offset", "offset_param": "startIndex", "limit_param": "count", "first_offset": 1, "total_path": "totalResults"},
+    {
+        "type": "offset",
+        "offset_param": "startIndex",
+        "limit_param": "count",
+        "first_offset": 1,
+        "total_path": "totalResults",
+    },
     {"type": "page", "page_param": "page", "size_param": "per_page", "total_pages_path": "meta.pages"},
-    {"type": "cursor", "cursor_path": "response_metadata.next_cursor", "cursor_param": "cursor", "limit_param": "limit"},
-    {"type": "next_url", "next_url_path": "\"@odata.nextLink\""},
+    {
+        "type": "cursor",
+        "cursor_path": "response_metadata.next_cursor",
+        "cursor_param": "cursor",
+        "limit_param": "limit",
+    },
+    {"type": "next_url", "next_url_path": '"@odata.nextLink"'},
     {"type": "link_header", "limit_param": "limit"},
 ]
 AUTHS = [
     {"type": "api_key", "location": "query", "name": "api_token"},
     {"type": "basic"},
     {"type": "bearer"},
-    {"type": "oauth2_authorization_code", "authorize_url": "https://idp.example.com/authorize",
-     "token_url": "https://idp.example.com/token", "scopes": ["users:read"], "client_auth": "client_secret_post"},
+    {
+        "type": "oauth2_authorization_code",
+        "authorize_url": "https://idp.example.com/authorize",
+        "token_url": "https://idp.example.com/token",
+        "scopes": ["users:read"],
+        "client_auth": "client_secret_post",
+    },
 ]
 
 
@@ -67,4 +84,8 @@ def test_money_is_decimal_inside_and_a_number_on_the_wire():
 def test_policy_defaults_match_the_spec():
     policy = Policy()
     assert (policy.inactivity_days, policy.max_reclaim_percent, policy.max_reclaim_count, policy.grace_period) == (
-        90, 10, 50, "PT0S")
+        90,
+        10,
+        50,
+        "PT0S",
+    )

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import pytest
+
 from seatkeeper.errors import InvalidInput, ProfileConflict, ProfileNotFound
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profiles import ProfileService, ProfileView, decode_cursor
 
 from .fakes import InMemoryProfiles
 
-ACME = {"name": "Acme HR", "template": "scim2", "base_url": "https://acme.example.com/scim/v2",
-        "subscription": {"licenses_purchased": 100, "cost_per_license": 12.5}}
+ACME = {
+    "name": "Acme HR",
+    "template": "scim2",
+    "base_url": "https://acme.example.com/scim/v2",
+    "subscription": {"licenses_purchased": 100, "cost_per_license": 12.5},
+}
 
 
 @pytest.fixture
@@ -33,12 +38,18 @@ def test_names_are_unique_whatever_their_case(service):
         service.create({**ACME, "name": "acme hr"}, created_by=None)
 
 
-@pytest.mark.parametrize(("change", "loc"), [
-    ({"base_url": "http://169.254.169.254/latest"}, ["body", "base_url"]),
-    ({"base_url": "http://127.0.0.1:8080/scim"}, ["body", "base_url"]),
-    ({"base_url": "file:///etc/passwd"}, ["body", "base_url"]),
-    ({"template": "zoom", "base_url": None, "auth": {"token_url": "http://10.1.2.3/token"}}, ["body", "auth", "token_url"]),
-])
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"base_url": "http://169.254.169.254/latest"}, ["body", "base_url"]),
+        ({"base_url": "http://127.0.0.1:8080/scim"}, ["body", "base_url"]),
+        ({"base_url": "file:///etc/passwd"}, ["body", "base_url"]),
+        (
+            {"template": "zoom", "base_url": None, "auth": {"token_url": "http://10.1.2.3/token"}},
+            ["body", "auth", "token_url"],
+        ),
+    ],
+)
 def test_urls_the_network_guard_refuses_are_422_at_their_field(service, change, loc):
     own = {k: v for k, v in {**ACME, **change}.items() if v is not None}
     with pytest.raises(InvalidInput) as raised:
@@ -48,9 +59,15 @@ def test_urls_the_network_guard_refuses_are_422_at_their_field(service, change, 
 
 def test_patch_merges_into_the_authors_fields_and_rebuilds_from_the_template(service):
     record = service.create(ACME, created_by=None)
-    changed = service.patch(record.id, {"template": None, "users": {"path": "/Users", "fields": {"id": "id"},
-                                                                   "pagination": {"type": "none"}},
-                                        "auth": {"type": "bearer"}, "subscription": {"licenses_purchased": 120}})
+    changed = service.patch(
+        record.id,
+        {
+            "template": None,
+            "users": {"path": "/Users", "fields": {"id": "id"}, "pagination": {"type": "none"}},
+            "auth": {"type": "bearer"},
+            "subscription": {"licenses_purchased": 120},
+        },
+    )
     assert changed.version == 2
     assert changed.profile.template is None
     assert changed.profile.users.pagination.type == "none"
@@ -67,7 +84,11 @@ def test_a_patch_that_breaks_the_profile_changes_nothing(service):
 
 
 def test_unknown_ids_are_not_found(service):
-    for call in (lambda: service.get("prf_nope"), lambda: service.patch("prf_nope", {}), lambda: service.delete("prf_nope")):
+    for call in (
+        lambda: service.get("prf_nope"),
+        lambda: service.patch("prf_nope", {}),
+        lambda: service.delete("prf_nope"),
+    ):
         with pytest.raises(ProfileNotFound):
             call()
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from seatkeeper.catalog import build_profile, templates
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.user_records import read_page, search
@@ -76,7 +77,11 @@ def test_zoom_sample_counts_only_licensed_users_as_holding_a_seat():
     profile, users = users_in_sample("zoom")
     assert isinstance(profile.auth, OAuth2AuthorizationCodeAuth)
     jill, bob = users
-    assert (jill.name, jill.active, jill.last_activity) == ("Jill Chill", True, datetime(2019, 6, 1, 7, 58, 3, tzinfo=UTC))
+    assert (jill.name, jill.active, jill.last_activity) == (
+        "Jill Chill",
+        True,
+        datetime(2019, 6, 1, 7, 58, 3, tzinfo=UTC),
+    )
     assert (bob.name, bob.active, bob.last_activity) == ("Basic Bob", False, None)
     assert profile.reclaim is not None and profile.reclaim.body == {"type": 1}
 

@@ -5,16 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from seatkeeper.profile import UsersEndpoint
 from seatkeeper.user_records import UnreadableRecord, parse_timestamp, read_page
 
 MOMENT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("value", [
-    "2024-03-01T12:30:00Z", "2024-03-01T12:30:00.000Z", "2024-03-01T14:30:00+02:00", "2024-03-01T12:30:00",
-    1709296200, 1709296200000, "1709296200", 1709296200.0,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-03-01T12:30:00Z",
+        "2024-03-01T12:30:00.000Z",
+        "2024-03-01T14:30:00+02:00",
+        "2024-03-01T12:30:00",
+        1709296200,
+        1709296200000,
+        "1709296200",
+        1709296200.0,
+    ],
+)
 def test_timestamps_in_every_form_mean_the_same_moment(value):
     assert parse_timestamp(value) == MOMENT
 

@@ -37,8 +37,21 @@ NAT64_NETWORKS: tuple[ipaddress.IPv6Network, ...] = (
 # releases miss some (cpython#113171), and the translation prefixes are checked separately.
 NOT_GLOBAL_NETWORKS: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(n)
-    for n in ("0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.88.99.0/24", "198.18.0.0/15", "240.0.0.0/4",
-              "2001::/23", "2001:20::/28", "2002::/16", "3fff::/20", "5f00::/16", "64:ff9b:1::/48", "fc00::/7")
+    for n in (
+        "0.0.0.0/8",
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "240.0.0.0/4",
+        "2001::/23",
+        "2001:20::/28",
+        "2002::/16",
+        "3fff::/20",
+        "5f00::/16",
+        "64:ff9b:1::/48",
+        "fc00::/7",
+    )
 )
 ALLOWED_SCHEMES = ("http", "https")
 

@@ -1,0 +1,107 @@
+"""The seatkeeper command as a user runs it: the local stack in the foreground, tokens for it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jwt
+import requests
+
+from seatkeeper_local.stack import free_port
+
+SIGNATURE = (
+    "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"
+)
+
+
+def cli(root, *args, env=None, **kwargs):
+    return [sys.executable, "-m", "seatkeeper_local.cli", *args]
+
+
+def environment(root, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "SEATKEEPER_"))}
+    return {**env, "PYTHONPATH": f"{root}/local:{root}/layers/seatkeeper", **extra}
+
+
+def test_token_signs_with_the_configured_secret(root):
+    secret = "a-local-secret-that-is-long-enough-for-hs256"
+    done = subprocess.run(
+        cli(root, "token", "--role", "sam_viewer"),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=environment(root, SEATKEEPER_LOCAL_JWT_SECRET=secret),
+        timeout=60,
+        check=True,
+    )
+    claims = jwt.decode(done.stdout.strip(), secret, algorithms=["HS256"])
+    assert claims["cognito:groups"] == ["sam_viewer"] and claims["exp"] > time.time()
+
+
+def test_token_without_a_running_stack_or_secret_says_so(tmp_path, root):
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+    done = subprocess.run(
+        cli(root, "token", "--role", "admin"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment(root),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1 and "seatkeeper local" in done.stderr
+
+
+def test_seatkeeper_local_serves_until_stopped_and_token_finds_its_secret(root):
+    port, aws_port = free_port(), free_port()
+    process = subprocess.Popen(
+        cli(root, "local", "--port", str(port), "--aws-port", str(aws_port)),
+        cwd=root,
+        env=environment(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the local stack did not become ready")
+        token = subprocess.run(
+            cli(root, "token", "--role", "admin"),
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=environment(root),
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        listed = requests.get(
+            f"http://127.0.0.1:{port}/profiles", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert listed.status_code == 200 and listed.json()["items"] == []
+        tables = requests.post(
+            f"http://127.0.0.1:{aws_port}/",
+            timeout=10,
+            data="{}",
+            headers={
+                "X-Amz-Target": "DynamoDB_20120810.ListTables",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": SIGNATURE,
+            },
+        )
+        assert "seatkeeper-local-Table" in tables.json()["TableNames"]  # AWS services are served for inspection
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    assert not (root / ".seatkeeper" / "local.json").exists()

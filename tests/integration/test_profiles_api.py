@@ -1,0 +1,195 @@
+"""The profile and template routes through the local gateway, against moto's DynamoDB."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import boto3
+import jwt
+import pytest
+from cfnlint.decode.cfn_yaml import load as load_cloudformation_yaml
+
+ACME = {
+    "template": "scim2",
+    "base_url": "https://acme.example.com/scim/v2",
+    "subscription": {"licenses_purchased": 100, "cost_per_license": 12.5, "currency": "USD"},
+}
+
+
+def new_profile(**changes):
+    return {"name": f"App {uuid.uuid4().hex[:8]}", **ACME, **changes}
+
+
+def items_of(stack, profile_id):
+    table = stack.template.physical_name("Table")
+    return boto3.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"PROFILE#{profile_id}"}},
+    )["Items"]
+
+
+def test_health_and_openapi_need_no_token(api):
+    assert api(None).get("/health").json() == {"status": "ok"}
+    document = api(None).get("/openapi.json").json()
+    assert {"/profiles", "/profiles/{profile_id}", "/templates", "/templates/{name}"} <= set(document["paths"])
+
+
+@pytest.mark.parametrize("header", [None, "Bearer not-a-jwt", "Basic dXNlcjpwYXNz"])
+def test_no_token_or_a_malformed_one_is_401(api, header):
+    client = api(None)
+    if header:
+        client.headers["Authorization"] = header
+    assert client.get("/profiles").status_code == 401
+
+
+def test_a_token_signed_with_another_secret_or_expired_is_401(api, stack):
+    forged = jwt.encode(
+        {"sub": "x", "exp": int(time.time()) + 60, "cognito:groups": ["admin"]},
+        "another-secret-of-at-least-32-bytes",
+        "HS256",
+    )
+    expired = jwt.encode(
+        {"sub": "x", "exp": int(time.time()) - 5, "cognito:groups": ["admin"]}, stack.jwt_secret, "HS256"
+    )
+    for token in (forged, expired):
+        assert api(None).get("/profiles", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_a_token_without_a_seatkeeper_group_is_403(api, stack):
+    token = jwt.encode(
+        {"sub": "x", "exp": int(time.time()) + 60, "cognito:groups": ["finance"]}, stack.jwt_secret, "HS256"
+    )
+    assert api(None).get("/profiles", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_templates_list_and_detail(api):
+    names = [t["name"] for t in api("sam_viewer").get("/templates").json()["items"]]
+    assert "scim2" in names and len(names) >= 6
+    scim2 = api("sam_viewer").get("/templates/scim2").json()
+    assert scim2["profile"]["users"]["records_path"] == "Resources"
+    assert api("sam_viewer").get("/templates/nope").status_code == 404
+
+
+def test_an_integrator_creates_reads_lists_changes_and_deletes_a_profile(api, stack):
+    integrator = api("sam_integrator", subject="alice")
+    created = integrator.post("/profiles", json=new_profile())
+    assert created.status_code == 201, created.text
+    profile = created.json()
+    assert created.headers["Location"] == f"/profiles/{profile['id']}"
+    assert (profile["created_by"], profile["version"]) == ("alice", 1)
+    assert profile["users"]["pagination"]["offset_param"] == "startIndex"
+
+    assert api("sam_viewer").get(f"/profiles/{profile['id']}").json() == profile
+    listed = api("sam_viewer").get("/profiles", params={"limit": 100}).json()
+    assert profile["id"] in [p["id"] for p in listed["items"]]
+
+    changed = integrator.patch(
+        f"/profiles/{profile['id']}",
+        json={"subscription": {"licenses_purchased": 80}, "policy": {"inactivity_days": 30}},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["subscription"] == {**profile["subscription"], "licenses_purchased": 80}
+    assert (changed.json()["policy"]["inactivity_days"], changed.json()["version"]) == (30, 2)
+
+    assert integrator.delete(f"/profiles/{profile['id']}").status_code == 204
+    assert api("sam_viewer").get(f"/profiles/{profile['id']}").status_code == 404
+    assert items_of(stack, profile["id"]) == []
+    assert (
+        integrator.post("/profiles", json={**ACME, "name": profile["name"]}).status_code == 201
+    )  # the name is free again
+
+
+def test_a_viewer_may_not_change_anything(api):
+    profile = api("admin").post("/profiles", json=new_profile()).json()
+    viewer = api("sam_viewer")
+    assert viewer.post("/profiles", json=new_profile()).status_code == 403
+    assert viewer.patch(f"/profiles/{profile['id']}", json={"name": "x"}).status_code == 403
+    assert viewer.delete(f"/profiles/{profile['id']}").status_code == 403
+    assert api("sam_viewer").get(f"/profiles/{profile['id']}").status_code == 200
+
+
+def test_a_duplicate_name_is_409_and_so_is_renaming_onto_one(api):
+    admin = api("admin")
+    first = admin.post("/profiles", json=new_profile()).json()
+    second = admin.post("/profiles", json=new_profile()).json()
+    assert admin.post("/profiles", json={**ACME, "name": first["name"].upper()}).status_code == 409
+    assert admin.patch(f"/profiles/{second['id']}", json={"name": first["name"]}).status_code == 409
+    assert admin.get(f"/profiles/{second['id']}").json()["name"] == second["name"]
+
+
+def field_paths(response):
+    return [e["loc"] for e in response.json()["detail"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        (new_profile(template="does-not-exist"), ["body", "template"]),
+        (new_profile(subscription={"licenses_purchased": -1}), ["body", "subscription", "licenses_purchased"]),
+        (new_profile(users={"pagination": {"type": "infinite-scroll"}}), ["body", "users", "pagination"]),
+        (new_profile(auth={"type": "saml"}), ["body", "auth"]),
+        (new_profile(base_url="http://169.254.169.254/latest/meta-data"), ["body", "base_url"]),
+        (new_profile(base_url="http://10.0.0.8/scim"), ["body", "base_url"]),
+        (new_profile(colour="blue"), ["body", "colour"]),
+        ({**ACME}, ["body", "name"]),
+    ],
+)
+def test_bad_input_is_422_with_the_field_path(api, body, loc):
+    response = api("sam_integrator").post("/profiles", json=body)
+    assert response.status_code == 422, response.text
+    assert any(path[: len(loc)] == loc for path in field_paths(response)), response.text
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("{not json", "application/json"),
+        ("[1, 2]", "application/json"),
+        ("", "application/json"),
+        ("name=x", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_422(api, data, content_type):
+    response = api("sam_integrator").post("/profiles", data=data, headers={"Content-Type": content_type})
+    assert response.status_code == 422, response.text
+
+
+def test_an_oversized_body_is_413_and_nothing_is_stored(api):
+    before = len(api("admin").get("/profiles", params={"limit": 100}).json()["items"])
+    response = api("sam_integrator").post("/profiles", json=new_profile(policy={"protected_users": ["x" * 300] * 1000}))
+    assert response.status_code == 413
+    assert len(api("admin").get("/profiles", params={"limit": 100}).json()["items"]) == before
+
+
+def test_unknown_and_malformed_ids(api):
+    assert api("admin").get("/profiles/prf_00000000000000000000").status_code == 404
+    assert api("admin").patch("/profiles/prf_00000000000000000000", json={"name": "x"}).status_code == 404
+    assert api("admin").delete("/profiles/prf_00000000000000000000").status_code == 404
+    assert api("admin").get("/profiles/..%2F..%2Fetc").status_code in (404, 422)
+    assert api("admin").get("/profiles/PRF-NOT-AN-ID").status_code == 422
+
+
+def test_listing_pages_with_an_opaque_cursor(api):
+    admin = api("admin")
+    for _ in range(3):
+        admin.post("/profiles", json=new_profile())
+    seen, cursor = [], None
+    while True:
+        page = admin.get("/profiles", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [p["id"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) >= 3
+    assert admin.get("/profiles", params={"cursor": "garbage!"}).status_code == 422
+    assert admin.get("/profiles", params={"limit": 0}).status_code == 422
+
+
+def test_the_table_has_the_key_schema_of_the_template(stack, root):
+    # Read with cfn-lint's own parser, not the local stack's, so that the two cannot agree on a mistake.
+    declared = load_cloudformation_yaml(str(root / "template.yaml"))["Resources"]["Table"]["Properties"]
+    table = boto3.client("dynamodb").describe_table(TableName=stack.template.physical_name("Table"))["Table"]
+    assert table["KeySchema"] == declared["KeySchema"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1"]
