@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from routes import errors, profiles, templates
-from routes.access import body_too_large
+from routes.access import admit_body
 
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
 # The template's `Tracing: Active` still traces every invocation.
@@ -40,6 +40,5 @@ def openapi() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if too_large := body_too_large(event):
-        return too_large
-    return app.resolve(event, context)
+    event, refusal = admit_body(event)
+    return refusal or app.resolve(event, context)

@@ -30,7 +30,7 @@ _TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|x-www-form-urlenco
 def _path_pattern(path: str) -> re.Pattern[str]:
     pattern = re.sub(r"\\\{([A-Za-z0-9_]+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))
     pattern = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", pattern)
-    return re.compile(f"^{pattern}$")
+    return re.compile(f"{pattern}\\Z", re.DOTALL)  # any character, newlines included, as API Gateway matches
 
 
 def _claims_as_api_gateway_passes_them(claims: dict[str, Any]) -> dict[str, str]:

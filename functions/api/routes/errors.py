@@ -30,6 +30,14 @@ class ErrorBody(BaseModel):
     detail: list[FieldError] | None = None
 
 
+class GatewayError(BaseModel):
+    """What API Gateway itself answers, before any function runs (e.g. a rejected JWT)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    message: str
+
+
 def _answer(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> Response[ErrorBody]:
     body = ErrorBody(statusCode=status, message=message, detail=detail and [FieldError(**e) for e in detail])
     return Response(status, content_types.APPLICATION_JSON, body)
@@ -61,9 +69,13 @@ def register(app: APIGatewayHttpResolver) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, Any] = {
+    401: {
+        "description": "No token, or a bad one (answered by API Gateway)",
+        "content": {"application/json": {"model": GatewayError}},
+    },
+} | {
     status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     for status, text in {
-        401: "No token, or a bad one",
         403: "The caller's role may not do this",
         404: "Unknown id",
         409: "Conflicts with the current state",
@@ -73,5 +85,10 @@ ERROR_RESPONSES: dict[int | str, Any] = {
 }
 
 
-def responses(*statuses: int) -> dict[int | str, Any]:
-    return {s: ERROR_RESPONSES[s] for s in (401, 403, *statuses)}
+def responses(success: tuple[int, Any], *statuses: int) -> dict[int | str, Any]:
+    """The documented answers of a route: its success (status, model or None) and its errors."""
+    status, model = success
+    ok: dict[str, Any] = {"description": "OK"}
+    if model is not None:
+        ok["content"] = {"application/json": {"model": model}}
+    return {status: ok} | {s: ERROR_RESPONSES[s] for s in (401, 403, *statuses)}

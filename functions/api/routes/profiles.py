@@ -50,10 +50,7 @@ class ProfileFields(BaseModel):
     summary="Create a profile",
     tags=["profiles"],
     middlewares=[writers],
-    responses={
-        201: {"description": "Created", "content": {"application/json": {"model": ProfileView}}},
-        **responses(409, 413, 422),
-    },
+    responses=responses((201, ProfileView), 409, 413, 422),
 )
 def create_profile(fields: Annotated[ProfileFields, Body()]) -> Response[ProfileView]:
     record = service().create(fields.model_dump(exclude_none=True), created_by=caller(router))
@@ -63,7 +60,13 @@ def create_profile(fields: Annotated[ProfileFields, Body()]) -> Response[Profile
     )
 
 
-@router.get("/profiles", summary="List profiles", tags=["profiles"], middlewares=[readers], responses=responses(422))
+@router.get(
+    "/profiles",
+    summary="List profiles",
+    tags=["profiles"],
+    middlewares=[readers],
+    responses=responses((200, ProfilePage), 422),
+)
 def list_profiles(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
@@ -77,7 +80,7 @@ def list_profiles(
     summary="Read a profile",
     tags=["profiles"],
     middlewares=[readers],
-    responses=responses(404, 422),
+    responses=responses((200, ProfileView), 404, 422),
 )
 def get_profile(profile_id: ProfileId) -> ProfileView:
     return ProfileView.of(service().get(profile_id))
@@ -88,7 +91,7 @@ def get_profile(profile_id: ProfileId) -> ProfileView:
     summary="Change a profile (JSON merge patch of its own fields)",
     tags=["profiles"],
     middlewares=[writers],
-    responses=responses(404, 409, 413, 422),
+    responses=responses((200, ProfileView), 404, 409, 413, 422),
 )
 def patch_profile(profile_id: ProfileId, fields: Annotated[ProfileFields, Body()]) -> ProfileView:
     record = service().patch(profile_id, fields.model_dump(exclude_unset=True))
@@ -101,7 +104,7 @@ def patch_profile(profile_id: ProfileId, fields: Annotated[ProfileFields, Body()
     summary="Delete a profile and everything that belongs to it",
     tags=["profiles"],
     middlewares=[writers],
-    responses={204: {"description": "Deleted"}, **responses(404, 422)},
+    responses=responses((204, None), 404, 422),
 )
 def delete_profile(profile_id: ProfileId) -> Response[None]:
     service().delete(profile_id)

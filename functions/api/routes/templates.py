@@ -23,7 +23,7 @@ class TemplateList(BaseModel):
     summary="Built-in configuration templates",
     tags=["templates"],
     middlewares=[readers],
-    responses=responses(),
+    responses=responses((200, TemplateList)),
 )
 def list_templates() -> TemplateList:
     return TemplateList(items=list(templates().values()))
@@ -34,7 +34,7 @@ def list_templates() -> TemplateList:
     summary="One configuration template",
     tags=["templates"],
     middlewares=[readers],
-    responses=responses(404),
+    responses=responses((200, ConfigurationTemplate), 404),
 )
 def get_template(name: str) -> ConfigurationTemplate:
     return template(name)
