@@ -22,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from seatkeeper_local.functions import FunctionError, LocalFunctions
 from seatkeeper_local.template import LOCAL_ROLE, REGION, Template
 
-log = logging.getLogger("seatkeeper.local.aws")
+log = logging.getLogger("seatkeeper_local.aws")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 _dispatch: LocalFunctions | None = None
 

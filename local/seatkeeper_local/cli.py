@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import signal
 import sys
 import threading
@@ -14,8 +15,13 @@ from seatkeeper_local.tokens import ROLES, mint
 
 
 def _local(args: argparse.Namespace) -> int:
-    from seatkeeper_local.stack import LocalStack
+    from seatkeeper_local.stack import LocalStack, quiet_werkzeug
 
+    quiet_werkzeug()  # moto's request lines are noise; the gateway logs each API request itself
+    console = logging.StreamHandler(sys.stdout)
+    console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logging.getLogger("seatkeeper_local").addHandler(console)
+    logging.getLogger("seatkeeper_local").setLevel(logging.INFO)
     stack = LocalStack(args.template, host=args.host, port=args.port, aws_port=args.aws_port).start()
     print(f"seatkeeper local stack on {stack.url}  (AWS services on {stack.aws_endpoint})", flush=True)
     if args.demo:

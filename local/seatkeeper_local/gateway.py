@@ -22,7 +22,7 @@ from seatkeeper_local.functions import FunctionError, LocalFunctions
 from seatkeeper_local.template import ACCOUNT, HttpRoute
 from seatkeeper_local.tokens import verify
 
-log = logging.getLogger("seatkeeper.local.gateway")
+log = logging.getLogger("seatkeeper_local.gateway")
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 _TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|x-www-form-urlencoded|xml|javascript))")
 
@@ -58,7 +58,16 @@ class Gateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        return self.answer(request)(environ, start_response)
+        started = time.perf_counter()
+        response = self.answer(request)
+        log.info(
+            "%s %s %s %.0f ms",
+            request.method,
+            request.full_path.rstrip("?"),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response(environ, start_response)
 
     def answer(self, request: Request) -> Response:
         if request.content_length and request.content_length > MAX_PAYLOAD:

@@ -132,4 +132,6 @@ def running_stack_secret(template_path: Path | None = None) -> str | None:
 
 
 def quiet_werkzeug() -> None:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    """Keep the request lines of moto's server and the AWS SDK's chatter out of the way."""
+    for name in ("werkzeug", "botocore", "boto3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
