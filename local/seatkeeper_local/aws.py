@@ -56,6 +56,23 @@ def dispatch_lambda_to(functions: LocalFunctions) -> None:
     global _dispatch  # noqa: PLW0603 - moto's backend is process-global too
     _dispatch = functions
     LambdaSimpleBackend.invoke = _invoke_in_process  # type: ignore[method-assign]
+    keep_task_failure_causes()
+
+
+def _send_task_failure_with_cause(self: Any) -> Any:
+    # moto 5.2's handler drops `cause`; AWS passes it on to the task's Catch as $.error.Cause.
+    from moto.core.responses import EmptyResult
+
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+def keep_task_failure_causes() -> None:
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
 
 
 def use_local_aws(endpoint: str) -> None:

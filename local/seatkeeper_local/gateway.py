@@ -108,6 +108,9 @@ class Gateway:
         for name, value in request.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
+        # As API Gateway adds them, for the function to know how it was reached.
+        headers.setdefault("x-forwarded-proto", request.scheme)
+        headers.setdefault("x-forwarded-for", request.remote_addr or "127.0.0.1")
         query: dict[str, str] = {k: ",".join(request.args.getlist(k)) for k in request.args}
         now = time.time()
         context: dict[str, Any] = {

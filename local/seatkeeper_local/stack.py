@@ -68,7 +68,8 @@ class LocalStack:
 
     def parameters(self) -> dict[str, str]:
         allowed = ",".join(filter(None, [LOOPBACK, os.environ.get("SEATKEEPER_ALLOW_HOSTS", "")]))
-        parameters = {"AllowHosts": allowed}
+        # Retries really sleep on moto's engine: keep the first interval at its minimum locally.
+        parameters = {"AllowHosts": allowed, "RetryIntervalSeconds": "1"}
         if self.log_level:
             parameters["LogLevel"] = self.log_level
         return parameters

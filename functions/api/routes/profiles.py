@@ -25,7 +25,13 @@ ProfileId = Annotated[str, Path(pattern=r"^prf_[0-9a-f]{20}$", description="Prof
 
 @cache
 def service() -> ProfileService:
-    return ProfileService(DynamoDBProfiles(os.environ["TABLE_NAME"]), NetworkPolicy.from_environment())
+    from routes.connections import service as connections
+
+    return ProfileService(
+        DynamoDBProfiles(os.environ["TABLE_NAME"]),
+        NetworkPolicy.from_environment(),
+        forget_connection=lambda profile_id: connections().disconnect(profile_id, missing_ok=True),
+    )
 
 
 class ProfileFields(BaseModel):

@@ -54,3 +54,39 @@ class AddressUnresolvable(SeatkeeperError):
 
 class ResponseTooLarge(SeatkeeperError):
     """A SaaS app answered with more bytes than seatkeeper reads."""
+
+
+class ConnectionNotFound(NotFound):
+    def __init__(self, profile_id: str) -> None:
+        super().__init__(f"profile {profile_id} has no connection")
+
+
+class ConnectionConflict(Conflict):
+    """The profile is connected, or a connection is being made."""
+
+
+class GrantRefused(SeatkeeperError):
+    """An OAuth callback that cannot be accepted (unknown, used or expired state)."""
+
+
+# --- errors of calls to SaaS apps: their class names are the error names the state machines catch ---
+
+
+class SaaSRequestFailed(SeatkeeperError):
+    """The app refused the request for a reason that a retry will not change."""
+
+
+class SaaSAuthenticationFailed(SaaSRequestFailed):
+    """The app did not accept the credential (401/403)."""
+
+
+class SaaSUnavailable(SeatkeeperError):
+    """The app is down, slow or rate-limiting: worth retrying later."""
+
+
+class UnreadableResponse(SaaSRequestFailed):
+    """The app answered with something that is not what the profile describes."""
+
+
+class GrantFailed(SeatkeeperError):
+    """The authorization server did not grant access (denied, mix-up, failed exchange)."""

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -117,9 +118,16 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
 
 
 class ProfileService:
-    def __init__(self, repository: ProfileRepository, policy: NetworkPolicy) -> None:
+    def __init__(
+        self,
+        repository: ProfileRepository,
+        policy: NetworkPolicy,
+        forget_connection: Callable[[str], None] | None = None,
+    ) -> None:
         self.repository = repository
         self.policy = policy
+        # Deleting a profile deletes its connection first: records, secrets and a saga under way.
+        self.forget_connection = forget_connection or (lambda _profile_id: None)
 
     def create(self, own: dict[str, Any], *, created_by: str | None) -> ProfileRecord:
         profile = build_profile(own)
@@ -156,4 +164,6 @@ class ProfileService:
         return record
 
     def delete(self, profile_id: str) -> None:
+        self.repository.get(profile_id)
+        self.forget_connection(profile_id)
         self.repository.delete(profile_id)

@@ -8,7 +8,10 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | PROFILE#<id>            | CONNECTION       | connection record (status, error, execution)    |
 | PROFILE#<id>            | CREDENTIAL       | credential record: the secret's ARN, no value   |
 | PROFILE#<id>            | APP_REGISTRY     | OAuth application registry record               |
+| PROFILE#<id>            | CONNECTION_FAILURE | why the last connection attempt failed        |
 | PROFILE_NAME#<name>     | PROFILE_NAME     | keeps profile names unique (case-insensitive)   |
+| OAUTH_STATE#<state>     | OAUTH_STATE      | an OAuth grant waiting for its callback (TTL)   |
+| REFRESH_LOCK#<secret>   | REFRESH_LOCK     | serializes refreshes of one OAuth credential    |
 
 GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>.
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
@@ -17,13 +20,23 @@ Documents such as the profile are stored as JSON strings: they are read whole, n
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from seatkeeper.connections import (
+    AppRegistryRecord,
+    ConnectionFailure,
+    ConnectionRecord,
+    ConnectionRecords,
+    CredentialRecord,
+)
 from seatkeeper.errors import ProfileConflict, ProfileNotFound
+from seatkeeper.oauth import GrantState
 from seatkeeper.profiles import ProfileRecord
 
 if TYPE_CHECKING:
@@ -172,3 +185,140 @@ class DynamoDBProfiles:
             }
             while pending:
                 pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+CONNECTION_ITEMS = ("CONNECTION", "CREDENTIAL", "APP_REGISTRY", "CONNECTION_FAILURE")
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """An item written by the state machine's direct integrations, as plain values."""
+    return {k: next(iter(v.values())) for k, v in item.items() if k not in ("pk", "sk")}
+
+
+def _readable_cause(cause: str | None) -> str | None:
+    # A Lambda task's cause is its error payload as JSON; people need only its message.
+    if cause and cause.startswith("{"):
+        try:
+            message = json.loads(cause).get("errorMessage")
+        except ValueError:
+            return cause
+        return str(message) if message else None
+    return cause
+
+
+class DynamoDBConnections:
+    """ConnectionRepository, GrantStates and RefreshLock on the seatkeeper table."""
+
+    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name or os.environ["TABLE_NAME"]
+        self._client = client
+
+    @cached_property
+    def client(self) -> DynamoDBClient:
+        import boto3
+
+        return self._client or boto3.client("dynamodb")
+
+    def connection_records(self, profile_id: str) -> tuple[ConnectionRecords, ConnectionFailure | None]:
+        answer = self.client.batch_get_item(
+            RequestItems={
+                self.table_name: {
+                    "Keys": [{"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": sk}} for sk in CONNECTION_ITEMS],
+                    "ConsistentRead": True,
+                }
+            }
+        )
+        found = {item["sk"]["S"]: _plain(item) for item in answer["Responses"].get(self.table_name, [])}
+        registry = found.get("APP_REGISTRY")
+        if registry is not None:
+            registry["scopes"] = registry.get("scopes", "").split()
+        failure = found.get("CONNECTION_FAILURE")
+        if failure is not None:
+            failure["cause"] = _readable_cause(failure.get("cause"))
+        return (
+            ConnectionRecords(
+                connection=ConnectionRecord.model_validate(found["CONNECTION"]) if "CONNECTION" in found else None,
+                credential=CredentialRecord.model_validate(found["CREDENTIAL"]) if "CREDENTIAL" in found else None,
+                app_registry=AppRegistryRecord.model_validate(registry) if registry else None,
+            ),
+            ConnectionFailure.model_validate(failure) if failure else None,
+        )
+
+    def delete_connection_records(self, profile_id: str) -> None:
+        for sk in CONNECTION_ITEMS:
+            self.client.delete_item(
+                TableName=self.table_name, Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": sk}}
+            )
+
+    def await_grant(self, profile_id: str, attempt_id: str, authorize_url: str) -> None:
+        """Show the person the authorize URL, if the attempt is still the profile's current one."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "CONNECTION"}},
+            UpdateExpression="SET #status = :awaiting, authorize_url = :url",
+            ConditionExpression="attempt_id = :attempt",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":awaiting": {"S": "awaiting_grant"},
+                ":url": {"S": authorize_url},
+                ":attempt": {"S": attempt_id},
+            },
+        )
+
+    def put_grant_state(self, grant: GrantState) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"OAUTH_STATE#{grant.state}"},
+                "sk": {"S": "OAUTH_STATE"},
+                "document": {"S": grant.model_dump_json()},
+                "expires_at": {"N": str(grant.expires_at)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def take_grant_state(self, state: str) -> GrantState | None:
+        try:
+            answer = self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"OAUTH_STATE#{state}"}, "sk": {"S": "OAUTH_STATE"}},
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return None
+            raise
+        return GrantState.model_validate_json(answer["Attributes"]["document"]["S"])
+
+    def acquire(self, key: str, holder: str, seconds: int) -> bool:
+        now = int(time.time())
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"REFRESH_LOCK#{key}"},
+                    "sk": {"S": "REFRESH_LOCK"},
+                    "holder": {"S": holder},
+                    "expires_at": {"N": str(now + seconds)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def release(self, key: str, holder: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"REFRESH_LOCK#{key}"}, "sk": {"S": "REFRESH_LOCK"}},
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": holder}},
+            )
+        except ClientError as exc:
+            if not _cancelled_by_condition(exc):
+                raise

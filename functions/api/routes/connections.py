@@ -1,0 +1,83 @@
+"""Create connection & credential (POST), its status (GET) and disconnect (DELETE)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from routes.access import caller, readers, writers
+from routes.errors import responses
+from routes.profiles import ProfileId
+from routes.profiles import service as profiles
+from seatkeeper.connections import ConnectionAttempt, ConnectionService, ConnectionView, CredentialInput
+from seatkeeper.store import DynamoDBConnections
+from seatkeeper.vault import SecretsManagerVault
+from seatkeeper.workflows import StepFunctions
+
+logger = Logger(child=True)
+router = Router()
+
+
+@cache
+def service() -> ConnectionService:
+    return ConnectionService(DynamoDBConnections(os.environ["TABLE_NAME"]), SecretsManagerVault(), StepFunctions())
+
+
+def public_url() -> str:
+    """Where this API is reached from outside, for the OAuth redirect URI."""
+    if configured := os.environ.get("PUBLIC_API_URL"):
+        return configured.rstrip("/")
+    event = router.current_event
+    scheme = event.headers.get("x-forwarded-proto", "https")
+    return f"{scheme}://{event.request_context.domain_name}"
+
+
+@router.post(
+    "/profiles/<profile_id>/connection",
+    summary="Create connection & credential",
+    tags=["connections"],
+    middlewares=[writers],
+    responses=responses((202, ConnectionAttempt), 404, 409, 413, 422),
+)
+def connect(profile_id: ProfileId, credential: Annotated[CredentialInput, Body()]) -> Response[ConnectionAttempt]:
+    attempt = service().connect(
+        profiles().get(profile_id),
+        credential,
+        requested_by=caller(router),
+        redirect_uri=f"{public_url()}/oauth/callback",
+        grant_timeout_seconds=int(os.environ.get("GRANT_TIMEOUT_SECONDS", "900")),
+    )
+    logger.info("connection started", extra={"profile_id": profile_id, "attempt_id": attempt.attempt_id})
+    return Response(
+        202, content_types.APPLICATION_JSON, attempt, headers={"Location": f"/profiles/{profile_id}/connection"}
+    )
+
+
+@router.get(
+    "/profiles/<profile_id>/connection",
+    summary="The connection's status and records",
+    tags=["connections"],
+    middlewares=[readers],
+    responses=responses((200, ConnectionView), 404, 422),
+)
+def connection(profile_id: ProfileId) -> ConnectionView:
+    return service().view(profile_id)
+
+
+@router.delete(
+    "/profiles/<profile_id>/connection",
+    summary="Disconnect: delete every record and secret",
+    tags=["connections"],
+    middlewares=[writers],
+    responses=responses((204, None), 404, 422),
+)
+def disconnect(profile_id: ProfileId) -> Response[None]:
+    service().disconnect(profile_id)
+    logger.info("disconnected", extra={"profile_id": profile_id})
+    return Response(204)

@@ -1,0 +1,95 @@
+"""GET /oauth/callback: the OAuth redirect URI. No JWT: the single-use `state` is its authentication."""
+
+from __future__ import annotations
+
+import html
+import os
+from functools import cache
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from routes.profiles import service as profiles
+from seatkeeper import oauth
+from seatkeeper.errors import GrantFailed, GrantRefused
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+from seatkeeper.saas_http import GuardedTokenEndpoint
+from seatkeeper.store import DynamoDBConnections
+from seatkeeper.vault import SecretsManagerVault
+from seatkeeper.workflows import StepFunctions
+
+logger = Logger(child=True)
+router = Router()
+
+
+@cache
+def grants() -> DynamoDBConnections:
+    return DynamoDBConnections(os.environ["TABLE_NAME"])
+
+
+def page(status: int, title: str, text: str) -> Response[str]:
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        f"<title>seatkeeper: {html.escape(title)}</title>"
+        "<body style='font:16px system-ui;max-width:40em;margin:3em auto;padding:0 1em;color:#1a1a1a'>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+        "<p>You can close this window and return to seatkeeper.</p></body></html>"
+    )
+    return Response(
+        status,
+        "text/html; charset=utf-8",
+        body,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
+    """Swap the code for tokens and keep them with the client secret, in one write to the vault."""
+    profile = profiles().get(grant.profile_id)
+    auth = profile.profile.auth
+    assert isinstance(auth, OAuth2AuthorizationCodeAuth)
+    records, _ = grants().connection_records(grant.profile_id)
+    if records.credential is None or records.credential.attempt_id != grant.attempt_id:
+        raise GrantFailed("the connection attempt this grant belongs to is gone")
+    vault = SecretsManagerVault()
+    client = vault.read(records.credential.secret_arn)
+    tokens = oauth.exchange_code(
+        GuardedTokenEndpoint(NetworkPolicy.from_environment()),
+        auth,
+        client,
+        code=code,
+        code_verifier=grant.code_verifier,
+        redirect_uri=grant.redirect_uri,
+    )
+    vault.write(records.credential.secret_arn, {**client, "tokens": tokens.model_dump()})
+    return tokens
+
+
+@router.get(
+    "/oauth/callback",
+    summary="OAuth 2.0 redirect URI (no token: the state authenticates it)",
+    tags=["connections"],
+    include_in_schema=False,
+)
+def callback() -> Response[str]:
+    params = {k: v for k, v in (router.current_event.query_string_parameters or {}).items() if isinstance(v, str)}
+    try:
+        outcome = oauth.complete_grant(grants(), params, exchange)
+    except GrantRefused as exc:
+        logger.warning("callback refused", extra={"reason": str(exc)})
+        return page(400, "This link cannot be used", str(exc))
+    saga = StepFunctions()
+    context = {"profile_id": outcome.grant.profile_id, "attempt_id": outcome.grant.attempt_id}
+    if outcome.error is not None:
+        saga.fail(outcome.grant.task_token, outcome.error, outcome.cause or "")
+        logger.info("grant failed", extra={**context, "error": outcome.error})
+        return page(400, "Access was not granted", outcome.cause or outcome.error)
+    saga.succeed(outcome.grant.task_token, {"scope": outcome.tokens.scope if outcome.tokens else None})
+    logger.info("grant completed", extra=context)
+    return page(200, "Access granted", "seatkeeper is now testing the connection.")

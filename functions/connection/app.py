@@ -1,0 +1,76 @@
+"""The create-connection saga's steps that need code: BeginGrant (OAuth) and TestConnection."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from seatkeeper import oauth
+from seatkeeper.connected import saas_client
+from seatkeeper.errors import SeatkeeperError
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+from seatkeeper.profiles import ProfileService
+from seatkeeper.saas_http import GuardedTokenEndpoint
+from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
+from seatkeeper.vault import SecretsManagerVault
+
+logger = Logger()
+
+
+@cache
+def policy() -> NetworkPolicy:
+    return NetworkPolicy.from_environment()
+
+
+@cache
+def connections() -> DynamoDBConnections:
+    return DynamoDBConnections(os.environ["TABLE_NAME"])
+
+
+@cache
+def profiles() -> ProfileService:
+    return ProfileService(DynamoDBProfiles(os.environ["TABLE_NAME"]), policy())
+
+
+@logger.inject_lambda_context
+def begin_grant(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Remember state and PKCE for this attempt and show the person where to grant access."""
+    profile = profiles().get(event["profile_id"])
+    auth = profile.profile.auth
+    if not isinstance(auth, OAuth2AuthorizationCodeAuth):
+        raise SeatkeeperError(f"profile {profile.id} does not use OAuth")
+    url = oauth.begin_grant(
+        auth,
+        connections(),
+        profile_id=profile.id,
+        attempt_id=event["attempt_id"],
+        client_id=event["client_id"],
+        redirect_uri=event["redirect_uri"],
+        task_token=event["task_token"],
+        timeout_seconds=int(event["timeout_seconds"]),
+    )
+    connections().await_grant(profile.id, event["attempt_id"], url)
+    logger.info("waiting for the grant", extra={"profile_id": profile.id, "attempt_id": event["attempt_id"]})
+    return {}
+
+
+@logger.inject_lambda_context
+def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Fetch one page of users with the stored credential; a SaaS* error names what went wrong."""
+    profile = profiles().get(event["profile_id"])
+    client = saas_client(
+        profile,
+        connections=connections(),
+        secrets=SecretsManagerVault(),
+        lock=connections(),
+        endpoint=GuardedTokenEndpoint(policy()),
+        policy=policy(),
+    )
+    users = client.first_page_of_users()
+    logger.info("connection works", extra={"profile_id": profile.id, "users_on_first_page": len(users)})
+    return {"users_on_first_page": len(users)}

@@ -1,0 +1,34 @@
+"""How a connected profile's SaaS client is put together: the credential from the vault and,
+for OAuth, an access token that is refreshed under a lock when it is about to expire."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from seatkeeper.connections import ConnectionRepository
+from seatkeeper.errors import SaaSAuthenticationFailed
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.oauth import RefreshLock, SecretStore, TokenEndpoint, current_access_token
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+from seatkeeper.profiles import ProfileRecord
+from seatkeeper.saas_http import SaaSClient
+
+
+def saas_client(
+    profile: ProfileRecord,
+    *,
+    connections: ConnectionRepository,
+    secrets: SecretStore,
+    lock: RefreshLock,
+    endpoint: TokenEndpoint,
+    policy: NetworkPolicy,
+) -> SaaSClient:
+    records, _ = connections.connection_records(profile.id)
+    if records.credential is None:
+        raise SaaSAuthenticationFailed(f"profile {profile.id} has no credential; connect it first")
+    secret_id = records.credential.secret_arn
+    auth = profile.profile.auth
+    if isinstance(auth, OAuth2AuthorizationCodeAuth):
+        token = partial(current_access_token, auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
+        return SaaSClient(profile.profile, {}, policy=policy, access_token=token)
+    return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy)

@@ -1,0 +1,288 @@
+"""The OAuth 2.0 client: authorization code grant with PKCE (RFC 6749, RFC 7636, RFC 9700).
+
+The saga's BeginGrant step calls `begin_grant`, the API's /oauth/callback calls
+`complete_grant`, and every SaaS call gets its access token from `current_access_token`,
+which refreshes it once, under a lock, when it is about to expire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+
+REFRESH_MARGIN = timedelta(seconds=60)
+LOCK_SECONDS = 30
+
+
+class GrantState(BaseModel):
+    """What the authorization request's `state` stands for, kept until the callback uses it once."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    state: str
+    profile_id: str
+    attempt_id: str
+    task_token: str
+    code_verifier: str
+    redirect_uri: str
+    issuer: str | None = None
+    expires_at: int
+
+
+class GrantStates(Protocol):
+    def put_grant_state(self, grant: GrantState) -> None: ...
+
+    def take_grant_state(self, state: str) -> GrantState | None:
+        """Remove and return the state's grant, once; None when unknown or already used."""
+
+
+class TokenEndpoint(Protocol):
+    def post(self, url: str, *, data: dict[str, str], auth: tuple[str, str] | None) -> tuple[int, dict[str, Any]]: ...
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A code verifier and its S256 challenge."""
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+def authorization_url(
+    auth: OAuth2AuthorizationCodeAuth, *, client_id: str, redirect_uri: str, state: str, code_challenge: str
+) -> str:
+    params = {
+        **auth.authorize_params,
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "code_challenge": code_challenge,
+        "code_challenge_method": "S256",
+    }
+    if auth.scopes:
+        params["scope"] = " ".join(auth.scopes)
+    separator = "&" if urlsplit(auth.authorize_url).query else "?"
+    return f"{auth.authorize_url}{separator}{urlencode(params)}"
+
+
+def begin_grant(
+    auth: OAuth2AuthorizationCodeAuth,
+    states: GrantStates,
+    *,
+    profile_id: str,
+    attempt_id: str,
+    client_id: str,
+    redirect_uri: str,
+    task_token: str,
+    timeout_seconds: int,
+) -> str:
+    """Remember a fresh state and PKCE verifier for this attempt; the URL to send the person to."""
+    verifier, challenge = pkce_pair()
+    state = secrets.token_urlsafe(32)
+    states.put_grant_state(
+        GrantState(
+            state=state,
+            profile_id=profile_id,
+            attempt_id=attempt_id,
+            task_token=task_token,
+            code_verifier=verifier,
+            redirect_uri=redirect_uri,
+            issuer=auth.issuer,
+            expires_at=int(time.time()) + timeout_seconds,
+        )
+    )
+    return authorization_url(
+        auth, client_id=client_id, redirect_uri=redirect_uri, state=state, code_challenge=challenge
+    )
+
+
+class TokenSet(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    access_token: str
+    refresh_token: str | None = None
+    token_type: str = "Bearer"
+    expires_at: str | None = None
+    scope: str | None = None
+
+    def expires_soon(self, now: datetime) -> bool:
+        return self.expires_at is not None and datetime.fromisoformat(self.expires_at) - REFRESH_MARGIN <= now
+
+
+def _token_request(
+    endpoint: TokenEndpoint,
+    auth: OAuth2AuthorizationCodeAuth,
+    client: dict[str, str],
+    form: dict[str, str],
+    *,
+    previous_refresh: str | None = None,
+) -> TokenSet:
+    credentials = None
+    if auth.client_auth == "client_secret_basic":
+        credentials = (client["client_id"], client["client_secret"])
+    else:
+        form = {**form, "client_id": client["client_id"], "client_secret": client["client_secret"]}
+    status, body = endpoint.post(auth.token_url, data=form, auth=credentials)
+    if status >= 500 or status == 429:
+        raise SaaSUnavailable(f"the token endpoint answered {status}")
+    if status != 200 or not isinstance(body.get("access_token"), str):
+        # The error code is safe to show (RFC 6749 5.2); the body may echo what was sent, so no more of it.
+        error = body.get("error")
+        code = error[:100] if isinstance(error, str) else "no access_token"
+        raise GrantFailed(f"the token endpoint answered {status} ({code})")
+    expires_in = body.get("expires_in")
+    expires_at = None
+    if isinstance(expires_in, int | float) or (isinstance(expires_in, str) and expires_in.isdigit()):
+        expires_at = (datetime.now(UTC) + timedelta(seconds=int(expires_in))).isoformat(timespec="seconds")
+    return TokenSet(
+        access_token=body["access_token"],
+        # A server that does not rotate refresh tokens sends none back: keep the one we had.
+        refresh_token=body.get("refresh_token") or previous_refresh,
+        token_type=str(body.get("token_type") or "Bearer"),
+        expires_at=expires_at,
+        scope=body.get("scope") if isinstance(body.get("scope"), str) else None,
+    )
+
+
+def exchange_code(
+    endpoint: TokenEndpoint,
+    auth: OAuth2AuthorizationCodeAuth,
+    client: dict[str, str],
+    *,
+    code: str,
+    code_verifier: str,
+    redirect_uri: str,
+) -> TokenSet:
+    return _token_request(
+        endpoint,
+        auth,
+        client,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        },
+    )
+
+
+class CallbackOutcome(BaseModel):
+    """What the callback did: the task token to resume and how, or a refusal that touches no saga."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    grant: GrantState
+    error: str | None = None
+    cause: str | None = None
+    tokens: TokenSet | None = None
+
+
+def complete_grant(states: GrantStates, params: dict[str, str], exchange: Any) -> CallbackOutcome:
+    """Check an authorization response and, when it is good, exchange its code.
+
+    `exchange(grant, code)` performs the token request. An unknown, replayed or expired
+    state raises GrantRefused and touches no saga; anything else wrong fails the grant.
+    """
+    state = params.get("state") or ""
+    grant = states.take_grant_state(state) if state else None
+    if grant is None:
+        raise GrantRefused("this authorization response is unknown or was already used")
+    if grant.expires_at < time.time():
+        return CallbackOutcome(grant=grant, error="GrantFailed", cause="the authorization response came too late")
+    issuer = params.get("iss")
+    if issuer is not None and grant.issuer is not None and issuer != grant.issuer:
+        return CallbackOutcome(
+            grant=grant,
+            error="GrantFailed",
+            cause="the response came from another authorization server than expected (mix-up)",
+        )
+    if "error" in params:
+        # Never exchange a code that comes with an error (RFC 9700 4.4).
+        described = params.get("error_description") or ""
+        cause = f"{params['error'][:100]}: {described[:300]}" if described else params["error"][:100]
+        return CallbackOutcome(grant=grant, error="GrantFailed", cause=f"access was not granted ({cause})")
+    code = params.get("code")
+    if not code:
+        return CallbackOutcome(grant=grant, error="GrantFailed", cause="the authorization response has no code")
+    try:
+        tokens = exchange(grant, code)
+    except (GrantFailed, SaaSUnavailable) as exc:
+        return CallbackOutcome(grant=grant, error="GrantFailed", cause=f"the code exchange failed: {exc}")
+    return CallbackOutcome(grant=grant, tokens=tokens)
+
+
+# --- refresh ----------------------------------------------------------------------------
+
+
+class RefreshLock(Protocol):
+    def acquire(self, key: str, holder: str, seconds: int) -> bool: ...
+
+    def release(self, key: str, holder: str) -> None: ...
+
+
+class SecretStore(Protocol):
+    def read(self, secret_id: str) -> dict[str, Any]: ...
+
+    def write(self, secret_id: str, value: dict[str, Any]) -> None: ...
+
+
+def current_access_token(
+    auth: OAuth2AuthorizationCodeAuth,
+    secret_id: str,
+    *,
+    store: SecretStore,
+    lock: RefreshLock,
+    endpoint: TokenEndpoint,
+    wait_seconds: float = 10.0,
+) -> str:
+    """The credential's access token, refreshed first when it is about to expire.
+
+    Refreshes are serialized per credential: many servers revoke the whole token family
+    when a rotated refresh token is used twice. Whoever holds the lock refreshes and
+    stores the new tokens in one write; the others wait and read what it stored.
+    """
+    value = store.read(secret_id)
+    tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
+    if tokens.access_token and not tokens.expires_soon(datetime.now(UTC)):
+        return tokens.access_token
+    holder = secrets.token_hex(8)
+    deadline = time.monotonic() + wait_seconds
+    while not lock.acquire(secret_id, holder, LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            raise SaaSUnavailable("another refresh of this credential did not finish in time")
+        time.sleep(0.2)
+        value = store.read(secret_id)
+        tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
+        if tokens.access_token and not tokens.expires_soon(datetime.now(UTC)):
+            return tokens.access_token
+    try:
+        value = store.read(secret_id)  # someone may have refreshed between our read and the lock
+        tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
+        if tokens.access_token and not tokens.expires_soon(datetime.now(UTC)):
+            return tokens.access_token
+        if not tokens.refresh_token:
+            raise SaaSAuthenticationFailed("the access token expired and there is no refresh token; connect again")
+        try:
+            fresh = _token_request(
+                endpoint,
+                auth,
+                value,
+                {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token},
+                previous_refresh=tokens.refresh_token,
+            )
+        except GrantFailed as exc:
+            raise SaaSAuthenticationFailed(f"refreshing the access token failed: {exc}") from None
+        store.write(secret_id, {**value, "tokens": fresh.model_dump()})
+        return fresh.access_token
+    finally:
+        lock.release(secret_id, holder)

@@ -1,0 +1,65 @@
+"""The one module that talks to Secrets Manager: where every credential value lives.
+
+Secrets are named seatkeeper/<profile id>/<attempt id> and encrypted with the stack's key
+(DATA_KEY_ARN). Nothing here logs or raises with a secret's value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+    from mypy_boto3_secretsmanager.type_defs import TagTypeDef
+
+
+class SecretsManagerVault:
+    """Vault and SecretStore on AWS Secrets Manager."""
+
+    def __init__(self, kms_key_id: str | None = None, client: SecretsManagerClient | None = None) -> None:
+        self.kms_key_id = kms_key_id if kms_key_id is not None else os.environ.get("DATA_KEY_ARN", "")
+        self._client = client
+
+    @cached_property
+    def client(self) -> SecretsManagerClient:
+        import boto3
+
+        return self._client or boto3.client("secretsmanager")
+
+    def create(self, name: str, value: dict[str, Any]) -> str:
+        tags: list[TagTypeDef] = [{"Key": "app", "Value": "seatkeeper"}]
+        if self.kms_key_id:
+            answer = self.client.create_secret(
+                Name=name, SecretString=json.dumps(value), Tags=tags, KmsKeyId=self.kms_key_id
+            )
+        else:
+            answer = self.client.create_secret(Name=name, SecretString=json.dumps(value), Tags=tags)
+        return answer["ARN"]
+
+    def read(self, secret_id: str) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.client.get_secret_value(SecretId=secret_id)["SecretString"])
+        return value
+
+    def write(self, secret_id: str, value: dict[str, Any]) -> None:
+        # One PutSecretValue: readers see the old value or the new one, never half of each.
+        self.client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(value))
+
+    def delete(self, secret_id: str) -> None:
+        try:
+            self.client.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+
+    def delete_all(self, prefix: str) -> int:
+        names: list[str] = []
+        for page in self.client.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [prefix]}]):
+            names += [s["Name"] for s in page["SecretList"] if s["Name"].startswith(prefix)]
+        for name in names:
+            self.delete(name)
+        return len(names)

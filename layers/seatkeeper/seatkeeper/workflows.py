@@ -1,0 +1,48 @@
+"""The one module that talks to Step Functions: starting sagas and resuming the ones that wait."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.client import SFNClient
+
+
+class StepFunctions:
+    def __init__(self, state_machine_arn: str | None = None, client: SFNClient | None = None) -> None:
+        self.state_machine_arn = state_machine_arn or os.environ.get("CONNECTION_STATE_MACHINE_ARN", "")
+        self._client = client
+
+    @cached_property
+    def client(self) -> SFNClient:
+        import boto3
+
+        return self._client or boto3.client("stepfunctions")
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        return self.client.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+        )["executionArn"]
+
+    def stop(self, execution_arn: str, reason: str) -> None:
+        try:
+            self.client.stop_execution(executionArn=execution_arn, cause=reason)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionNotRunning"):
+                raise
+
+    def succeed(self, task_token: str, output: dict[str, Any]) -> None:
+        self.client.send_task_success(taskToken=task_token, output=json.dumps(output))
+
+    def fail(self, task_token: str, error: str, cause: str) -> None:
+        try:
+            self.client.send_task_failure(taskToken=task_token, error=error, cause=cause[:32000])
+        except ClientError as exc:
+            # The saga already stopped waiting (timed out or disconnected): nothing left to fail.
+            if exc.response["Error"]["Code"] not in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+                raise

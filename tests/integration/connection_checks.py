@@ -1,0 +1,72 @@
+"""What the connection tests look at: moto's DynamoDB, Secrets Manager and Step Functions, directly."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import boto3
+
+
+def leftovers(stack, profile_id: str) -> dict[str, Any]:
+    """Every connection item and secret of the profile that still exists."""
+    table = stack.template.physical_name("Table")
+    items = boto3.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"PROFILE#{profile_id}"}},
+    )["Items"]
+    secrets = [
+        s["Name"]
+        for s in boto3.client("secretsmanager").list_secrets(
+            Filters=[{"Key": "name", "Values": [f"seatkeeper/{profile_id}/"]}]
+        )["SecretList"]
+    ]
+    return {
+        "items": sorted(i["sk"]["S"] for i in items if i["sk"]["S"] not in ("PROFILE", "CONNECTION_FAILURE")),
+        "secrets": secrets,
+    }
+
+
+def wait_for(client, profile_id: str, statuses: set[str], timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = client.get(f"/profiles/{profile_id}/connection")
+        if answer.status_code == 200 and answer.json()["status"] in statuses:
+            return answer.json()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"connection stayed {answer.status_code} {answer.text}")
+        time.sleep(0.1)
+
+
+def executions_text(profile_id: str) -> str:
+    """Input, output and history of every saga execution for the profile, as one text."""
+    sfn = boto3.client("stepfunctions")
+    texts = []
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            if profile_id not in described.get("input", ""):
+                continue
+            history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+            texts.append(json.dumps([described, history], default=str))
+    return "\n".join(texts)
+
+
+def table_text(stack) -> str:
+    table = stack.template.physical_name("Table")
+    return json.dumps(boto3.client("dynamodb").scan(TableName=table)["Items"])
+
+
+def make_profile(client, **fields: Any) -> dict[str, Any]:
+    body = {
+        "name": f"Conn {uuid.uuid4().hex[:8]}",
+        "template": "scim2",
+        "subscription": {"licenses_purchased": 10, "cost_per_license": 3},
+        **fields,
+    }
+    answer = client.post("/profiles", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()

@@ -1,0 +1,176 @@
+"""SaaS apps for the tests: scim2-server (third party) and a small app of our own.
+
+Our app speaks SCIM's list format, so that the built-in scim2 template reads it, and covers
+what scim2-server does not: basic auth, API keys, OAuth access tokens checked against the
+OIDC provider's userinfo endpoint, and the ways real apps fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from seatkeeper_local.stack import free_port
+
+
+@dataclass
+class ScimServer:
+    url: str
+    token: str
+    process: subprocess.Popen[bytes]
+
+    def add_users(self, users: list[dict[str, Any]]) -> list[str]:
+        ids = []
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {self.token}", "Content-Type": "application/scim+json"})
+        for user in users:
+            body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], **user}
+            answer = session.post(f"{self.url}/Users", data=json.dumps(body), timeout=10)
+            answer.raise_for_status()
+            ids.append(answer.json()["id"])
+        return ids
+
+
+@contextmanager
+def scim_server(token: str = "scim-test-token-5f0e") -> Iterator[ScimServer]:
+    """scim2-server on a free port, with a static bearer token."""
+    port = free_port()
+    executable = shutil.which("scim2-server", path=str(Path(sys.executable).parent)) or "scim2-server"
+    process = subprocess.Popen(
+        [executable, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if (
+                    requests.get(
+                        f"{url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}, timeout=1
+                    ).status_code
+                    == 200
+                ):
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("scim2-server did not start")
+            time.sleep(0.1)
+        yield ScimServer(url, token, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def scim_user(i: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "userName": f"user{i}@example.com",
+        "displayName": f"User {i}",
+        "emails": [{"value": f"user{i}@example.com", "primary": True}],
+        "active": True,
+        **extra,
+    }
+
+
+@dataclass
+class FakeSaaS:
+    """Our own SaaS app: routes by the first path segment, records what it was asked."""
+
+    url: str
+    username: str = "admin@acme.example.com"
+    api_key: str = "fake-api-key-9d41"
+    userinfo_url: str | None = None
+    users: list[dict[str, Any]] = field(default_factory=lambda: [scim_user(i) | {"id": str(i)} for i in range(3)])
+    requests_seen: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    app: FakeSaaS
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/scim+json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _list(self) -> dict[str, Any]:
+        return {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": len(self.app.users),
+            "startIndex": 1,
+            "itemsPerPage": len(self.app.users),
+            "Resources": self.app.users,
+        }
+
+    def _authorized(self, kind: str, query: dict[str, list[str]]) -> bool:
+        header = self.headers.get("Authorization", "")
+        if kind == "basic":
+            expected = base64.b64encode(f"{self.app.username}:{self.app.api_key}".encode()).decode()
+            return header == f"Basic {expected}"
+        if kind == "apikey":
+            return query.get("api_token") == [self.app.api_key]
+        if kind == "oauth":
+            if not header.startswith("Bearer ") or not self.app.userinfo_url:
+                return False
+            # A resource server asks the authorization server who the token belongs to.
+            return requests.get(self.app.userinfo_url, headers={"Authorization": header}, timeout=5).status_code == 200
+        return True
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        kind = parts.path.strip("/").split("/")[0]
+        self.app.requests_seen.append(
+            {"method": "GET", "path": parts.path, "query": query, "authorization": self.headers.get("Authorization")}
+        )
+        if kind == "broken":
+            self._send(503, {"detail": "maintenance"})
+        elif kind == "metadata-redirect":
+            self._send(302, headers={"Location": "http://169.254.169.254/latest/meta-data/iam/"})
+        elif kind == "html":
+            data = b"<html><body>Please sign in</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        elif not self._authorized(kind, query):
+            self._send(401, {"detail": "unauthorized"})
+        else:
+            self._send(200, self._list())
+
+
+@contextmanager
+def fake_saas(**settings: Any) -> Iterator[FakeSaaS]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    app = FakeSaaS(url=f"http://127.0.0.1:{server.server_address[1]}", **settings)
+    server.RequestHandlerClass = type("Handler", (_Handler,), {"app": app})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        server.server_close()
