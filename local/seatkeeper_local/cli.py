@@ -24,10 +24,15 @@ def _local(args: argparse.Namespace) -> int:
     logging.getLogger("seatkeeper_local").setLevel(logging.INFO)
     stack = LocalStack(args.template, host=args.host, port=args.port, aws_port=args.aws_port).start()
     print(f"seatkeeper local stack on {stack.url}  (AWS services on {stack.aws_endpoint})", flush=True)
+    demo_app = contextlib.ExitStack()
     if args.demo:
-        from seatkeeper_local.demo import seed
+        from seatkeeper_local.demo import seed, seed_app
+        from seatkeeper_local.demo_saas import scim_server
 
-        seed(stack)
+        app = demo_app.enter_context(scim_server())
+        seed_app(app)
+        seed(stack, app)
+        print(f"  demo SaaS app: scim2-server on {app.url}; the demo profile is connected to it", flush=True)
     token = mint(stack.jwt_secret, "admin")
     print(f"  try:  curl -H 'Authorization: Bearer {token}' {stack.url}/profiles", flush=True)
     print("  a token for another role:  seatkeeper token --role sam_viewer", flush=True)

@@ -133,6 +133,11 @@ def running_stack_secret(template_path: Path | None = None) -> str | None:
 
 
 def quiet_werkzeug() -> None:
-    """Keep the request lines of moto's server and the AWS SDK's chatter out of the way."""
+    """Keep the request lines of moto's server and the AWS SDK's chatter out of the way.
+
+    moto's Step Functions engine logs every Fail state as an error, also the ones a saga
+    ends in on purpose; executions and the API say what failed.
+    """
     for name in ("werkzeug", "botocore", "boto3"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)

@@ -64,14 +64,20 @@ def grant(view):
     return requests.get(back.headers["Location"], timeout=30)
 
 
-@pytest.mark.parametrize("step", ["CreateConnectionRecord", "CreateCredentialRecord", "MarkConnected"])
+@pytest.mark.parametrize("step", ["ClaimConnectionRecord", "CreateCredentialRecord", "MarkConnected"])
 def test_a_failing_step_of_a_token_connection_leaves_nothing(api, stack, scim, monkeypatch, step):
     integrator = api("sam_integrator")
     profile = make_profile(integrator, base_url=scim.url)
     refused = refuse(
         monkeypatch,
         *{
-            "CreateConnectionRecord": ("put_item", sk_is("CONNECTION")),
+            "ClaimConnectionRecord": (
+                "update_item",
+                lambda t, kw: (
+                    t.get("sk", {}).get("S") == "CONNECTION"
+                    and ":execution" in str(kw.get("expression_attribute_values"))
+                ),
+            ),
             "CreateCredentialRecord": ("put_item", sk_is("CREDENTIAL")),
             "MarkConnected": (
                 "update_item",
@@ -155,7 +161,7 @@ def test_a_failing_clean_up_is_retried_then_reported_with_an_alarmable_metric(ap
 
 
 def test_two_attempts_at_once_leave_one_connection_and_no_stray_secret(api, stack, scim):
-    """The API answers 409 for an attempt under way; the saga's conditional write covers the race past it."""
+    """The API's conditional write makes a second attempt a 409; a saga started past it cannot claim the record."""
     from seatkeeper.workflows import StepFunctions
 
     integrator = api("sam_integrator")

@@ -1,4 +1,7 @@
-"""Every sample event in events/ runs through its function, as `seatkeeper invoke` and `sam local invoke` would."""
+"""Every sample event in events/ runs through its function, as `seatkeeper invoke` and `sam local invoke` would.
+
+The events name a profile that does not exist (prf_5eed...a1), so that each gives a known answer on any stack.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +13,44 @@ import sys
 import pytest
 
 from seatkeeper.store import DynamoDBProfiles
+from seatkeeper_local.functions import FunctionError
 
-EXPECTED_STATUS = {
-    "api_health.json": 200,
-    "api_list_templates.json": 200,
-    "api_create_profile.json": 201,
-    "api_create_profile_invalid.json": 422,
-    "api_create_profile_as_viewer.json": 403,
-    "api_list_profiles.json": 200,
+# event file -> (function, HTTP status or the error type the function raises)
+EXPECTED = {
+    "api_health.json": ("ApiFunction", 200),
+    "api_list_templates.json": ("ApiFunction", 200),
+    "api_create_profile.json": ("ApiFunction", 201),
+    "api_create_profile_invalid.json": ("ApiFunction", 422),
+    "api_create_profile_as_viewer.json": ("ApiFunction", 403),
+    "api_list_profiles.json": ("ApiFunction", 200),
+    "api_connect_profile.json": ("ApiFunction", 404),
+    "api_get_connection.json": ("ApiFunction", 404),
+    "api_oauth_callback_unknown_state.json": ("ApiFunction", 400),
+    "connection_begin_grant.json": ("BeginGrantFunction", "ProfileNotFound"),
+    "connection_test_connection.json": ("TestConnectionFunction", "ProfileNotFound"),
 }
 
 
-def test_every_sample_event_has_an_expectation(root):
-    assert {p.name for p in (root / "events").glob("*.json")} == set(EXPECTED_STATUS)
+def test_every_sample_event_has_an_expectation_and_every_function_an_event(root, stack):
+    assert {p.name for p in (root / "events").glob("*.json")} == set(EXPECTED)
+    assert {function for function, _ in EXPECTED.values()} == set(stack.functions.specs)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_STATUS))
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_sample_event_gives_the_expected_answer(stack, root, name):
+    function, expected = EXPECTED[name]
     event = json.loads((root / "events" / name).read_text())
-    answer = stack.functions.invoke("ApiFunction", event)
-    assert answer["statusCode"] == EXPECTED_STATUS[name], answer
-    body = json.loads(answer["body"])
-    if answer["statusCode"] == 201:  # leave the shared stack as it was, so that the event can run again
-        DynamoDBProfiles(stack.template.physical_name("Table")).delete(body["id"])
+    if isinstance(expected, str):
+        with pytest.raises(FunctionError) as raised:
+            stack.functions.invoke(function, event)
+        assert raised.value.error_type == expected
+        return
+    answer = stack.functions.invoke(function, event)
+    assert answer["statusCode"] == expected, answer
+    if answer["headers"].get("Content-Type", "").startswith("application/json"):
+        body = json.loads(answer["body"])
+        if answer["statusCode"] == 201:  # leave the shared stack as it was, so that the event can run again
+            DynamoDBProfiles(stack.template.physical_name("Table")).delete(body["id"])
 
 
 def test_seatkeeper_invoke_runs_one_function_with_a_sample_event(root):

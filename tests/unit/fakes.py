@@ -44,3 +44,50 @@ class InMemoryProfiles:
     def delete(self, profile_id: str) -> None:
         self.get(profile_id)
         del self.records[profile_id]
+
+
+class InMemoryGrantStates:
+    def __init__(self) -> None:
+        self.states: dict[str, Any] = {}
+
+    def put_grant_state(self, grant: Any) -> None:
+        assert grant.state not in self.states
+        self.states[grant.state] = grant
+
+    def take_grant_state(self, state: str) -> Any:
+        return self.states.pop(state, None)
+
+
+class InMemorySecrets:
+    def __init__(self, values: dict[str, dict[str, Any]] | None = None) -> None:
+        self.values = values or {}
+        self.writes = 0
+
+    def read(self, secret_id: str) -> dict[str, Any]:
+        return dict(self.values[secret_id])
+
+    def write(self, secret_id: str, value: dict[str, Any]) -> None:
+        self.writes += 1
+        self.values[secret_id] = dict(value)
+
+
+class InMemoryLock:
+    """A lease per key, like the DynamoDB conditional write: taken, or not."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._guard = threading.Lock()
+        self.holders: dict[str, str] = {}
+
+    def acquire(self, key: str, holder: str, seconds: int) -> bool:
+        with self._guard:
+            if key in self.holders:
+                return False
+            self.holders[key] = holder
+            return True
+
+    def release(self, key: str, holder: str) -> None:
+        with self._guard:
+            if self.holders.get(key) == holder:
+                del self.holders[key]

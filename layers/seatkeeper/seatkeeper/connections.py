@@ -139,6 +139,12 @@ class ConnectionAttempt(BaseModel):
 class ConnectionRepository(Protocol):
     def connection_records(self, profile_id: str) -> tuple[ConnectionRecords, ConnectionFailure | None]: ...
 
+    def reserve_connection(self, profile_id: str, record: ConnectionRecord) -> None:
+        """Write the pending connection record unless the profile has one; ConnectionConflict if it has."""
+
+    def release_connection(self, profile_id: str, attempt_id: str) -> None:
+        """Delete the connection record if it is still this attempt's."""
+
     def delete_connection_records(self, profile_id: str) -> None: ...
 
 
@@ -188,19 +194,38 @@ class ConnectionService:
     ) -> ConnectionAttempt:
         auth = profile.profile.auth
         values = credential.values_for(auth.type)
-        records, _ = self.repository.connection_records(profile.id)
-        if records.connection is not None:
-            state = "connected" if records.connection.status == "connected" else "being connected"
-            raise ConnectionConflict(f"profile {profile.id} is {state}; disconnect it first")
         attempt_id = uuid.uuid4().hex
-        secret_arn = self.vault.create(f"{secret_prefix(profile.id)}{attempt_id}", values)
+        requested_at = datetime.now(UTC).isoformat(timespec="seconds")
+        # The conditional write is what makes a second attempt a 409, also when two arrive at once.
+        try:
+            self.repository.reserve_connection(
+                profile.id,
+                ConnectionRecord(
+                    attempt_id=attempt_id,
+                    status="pending",
+                    auth_type=auth.type,
+                    requested_by=requested_by,
+                    started_at=requested_at,
+                ),
+            )
+        except ConnectionConflict:
+            records, _ = self.repository.connection_records(profile.id)
+            state = (
+                "connected" if records.connection and records.connection.status == "connected" else "being connected"
+            )
+            raise ConnectionConflict(f"profile {profile.id} is {state}; disconnect it first") from None
+        try:
+            secret_arn = self.vault.create(f"{secret_prefix(profile.id)}{attempt_id}", values)
+        except Exception:
+            self.repository.release_connection(profile.id, attempt_id)
+            raise
         payload: dict[str, Any] = {
             "profile_id": profile.id,
             "attempt_id": attempt_id,
             "auth_type": auth.type,
             "secret_arn": secret_arn,
             "requested_by": requested_by or "unknown",
-            "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "requested_at": requested_at,
             "grant_timeout_seconds": grant_timeout_seconds,
         }
         if isinstance(auth, OAuth2AuthorizationCodeAuth):
@@ -215,6 +240,7 @@ class ConnectionService:
             self.saga.start(attempt_id, payload)
         except Exception:
             self.vault.delete(secret_arn)
+            self.repository.release_connection(profile.id, attempt_id)
             raise
         return ConnectionAttempt(attempt_id=attempt_id)
 

@@ -35,7 +35,7 @@ from seatkeeper.connections import (
     ConnectionRecords,
     CredentialRecord,
 )
-from seatkeeper.errors import ProfileConflict, ProfileNotFound
+from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound
 from seatkeeper.oauth import GrantState
 from seatkeeper.profiles import ProfileRecord
 
@@ -243,6 +243,31 @@ class DynamoDBConnections:
             ),
             ConnectionFailure.model_validate(failure) if failure else None,
         )
+
+    def reserve_connection(self, profile_id: str, record: ConnectionRecord) -> None:
+        item = {k: {"S": str(v)} for k, v in record.model_dump(exclude_none=True).items()}
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "CONNECTION"}, **item},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                raise ConnectionConflict(f"profile {profile_id} has a connection") from None
+            raise
+
+    def release_connection(self, profile_id: str, attempt_id: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "CONNECTION"}},
+                ConditionExpression="attempt_id = :attempt",
+                ExpressionAttributeValues={":attempt": {"S": attempt_id}},
+            )
+        except ClientError as exc:
+            if not _cancelled_by_condition(exc):
+                raise
 
     def delete_connection_records(self, profile_id: str) -> None:
         for sk in CONNECTION_ITEMS:

@@ -1,0 +1,175 @@
+"""The connection service on in-memory ports: what is stored where, conflicts, views, disconnect."""
+
+from __future__ import annotations
+
+import pytest
+
+from seatkeeper.connections import (
+    ConnectionFailure,
+    ConnectionRecord,
+    ConnectionRecords,
+    ConnectionService,
+    CredentialInput,
+    CredentialRecord,
+)
+from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profiles import ProfileService
+
+from .fakes import InMemoryProfiles
+
+
+class Records:
+    def __init__(self) -> None:
+        self.records = ConnectionRecords()
+        self.failure: ConnectionFailure | None = None
+        self.deleted = 0
+
+    def connection_records(self, profile_id):
+        return self.records, self.failure
+
+    def delete_connection_records(self, profile_id):
+        self.deleted += 1
+        self.records, self.failure = ConnectionRecords(), None
+
+    def reserve_connection(self, profile_id, record):
+        if self.records.connection is not None:
+            raise ConnectionConflict("taken")
+        self.records = self.records.model_copy(update={"connection": record})
+
+    def release_connection(self, profile_id, attempt_id):
+        if self.records.connection and self.records.connection.attempt_id == attempt_id:
+            self.records = self.records.model_copy(update={"connection": None})
+
+
+class Vault:
+    def __init__(self) -> None:
+        self.secrets: dict[str, dict] = {}
+
+    def create(self, name, value):
+        self.secrets[name] = value
+        return f"arn:secret:{name}"
+
+    def delete(self, secret_id):
+        self.secrets.pop(secret_id.removeprefix("arn:secret:"), None)
+
+    def delete_all(self, prefix):
+        names = [n for n in self.secrets if n.startswith(prefix)]
+        for name in names:
+            del self.secrets[name]
+        return len(names)
+
+
+class Saga:
+    def __init__(self, fail: bool = False) -> None:
+        self.started: list[tuple[str, dict]] = []
+        self.stopped: list[str] = []
+        self.fail = fail
+
+    def start(self, name, payload):
+        if self.fail:
+            raise RuntimeError("Step Functions is down")
+        self.started.append((name, payload))
+        return f"arn:execution:{name}"
+
+    def stop(self, execution_arn, reason):
+        self.stopped.append(execution_arn)
+
+
+@pytest.fixture
+def profile():
+    service = ProfileService(InMemoryProfiles(), NetworkPolicy())
+    return service.create(
+        {
+            "name": "Acme",
+            "template": "scim2",
+            "base_url": "https://acme.example.com/scim/v2",
+            "subscription": {"licenses_purchased": 5},
+        },
+        created_by=None,
+    )
+
+
+def test_connect_puts_the_value_in_the_vault_and_only_its_arn_in_the_saga(profile):
+    records, vault, saga = Records(), Vault(), Saga()
+    attempt = ConnectionService(records, vault, saga).connect(
+        profile, CredentialInput(token="tok-123"), requested_by="u", redirect_uri="https://x/oauth/callback"
+    )
+    ((name, value),) = vault.secrets.items()
+    assert name == f"seatkeeper/{profile.id}/{attempt.attempt_id}" and value == {"token": "tok-123"}
+    ((_, payload),) = saga.started
+    assert payload["secret_arn"] == f"arn:secret:{name}"
+    assert "tok-123" not in str(payload)
+
+
+def test_if_the_saga_cannot_start_the_secret_is_deleted(profile):
+    vault = Vault()
+    with pytest.raises(RuntimeError):
+        ConnectionService(Records(), vault, Saga(fail=True)).connect(
+            profile, CredentialInput(token="t"), requested_by=None, redirect_uri="r"
+        )
+    assert vault.secrets == {}
+
+
+@pytest.mark.parametrize("status", ["pending", "awaiting_grant", "connected"])
+def test_a_profile_with_a_connection_or_an_attempt_under_way_is_a_conflict(profile, status):
+    records = Records()
+    records.records = ConnectionRecords(connection=ConnectionRecord(attempt_id="a", status=status, auth_type="bearer"))
+    vault = Vault()
+    with pytest.raises(ConnectionConflict):
+        ConnectionService(records, vault, Saga()).connect(
+            profile, CredentialInput(token="t"), requested_by=None, redirect_uri="r"
+        )
+    assert vault.secrets == {}
+
+
+def test_the_credential_must_fit_the_auth_type():
+    with pytest.raises(InvalidInput) as raised:
+        CredentialInput(username="u", api_key="k").values_for("bearer")
+    assert {tuple(e["loc"]) for e in raised.value.errors} == {
+        ("body", "token"),
+        ("body", "username"),
+        ("body", "api_key"),
+    }
+    assert CredentialInput(client_id="c", client_secret="s").values_for("oauth2_authorization_code") == {
+        "client_id": "c",
+        "client_secret": "s",
+    }
+
+
+def test_secret_values_do_not_show_in_the_models_repr():
+    assert "tok-123" not in repr(CredentialInput(token="tok-123"))
+
+
+def test_the_view_says_failed_with_a_readable_error_for_the_failed_attempt(profile):
+    records = Records()
+    service = ConnectionService(records, Vault(), Saga())
+    with pytest.raises(ConnectionNotFound):
+        service.view(profile.id)
+    records.failure = ConnectionFailure(attempt_id="a", error="SaaSAuthenticationFailed", cause="acme answered 401")
+    view = service.view(profile.id)
+    assert view.status == "failed" and view.error == "the app did not accept the credential: acme answered 401"
+    records.records = ConnectionRecords(
+        connection=ConnectionRecord(attempt_id="b", status="pending", auth_type="bearer")
+    )
+    assert service.view(profile.id).status == "pending"  # a newer attempt is under way
+    records.records = ConnectionRecords(
+        connection=ConnectionRecord(attempt_id="a", status="pending", auth_type="bearer")
+    )
+    assert service.view(profile.id).status == "failed"  # the same attempt failed while cleaning up
+
+
+def test_disconnect_stops_an_attempt_under_way_and_deletes_records_and_secrets(profile):
+    records, vault, saga = Records(), Vault(), Saga()
+    vault.secrets[f"seatkeeper/{profile.id}/a"] = {"token": "t"}
+    vault.secrets["seatkeeper/prf_other/b"] = {"token": "u"}
+    records.records = ConnectionRecords(
+        connection=ConnectionRecord(attempt_id="a", status="awaiting_grant", auth_type="bearer", execution_arn="arn:x"),
+        credential=CredentialRecord(attempt_id="a", auth_type="bearer", secret_arn="arn:secret"),
+    )
+    ConnectionService(records, vault, saga).disconnect(profile.id)
+    assert saga.stopped == ["arn:x"]
+    assert list(vault.secrets) == ["seatkeeper/prf_other/b"]
+    assert records.deleted == 1
+    with pytest.raises(ConnectionNotFound):
+        ConnectionService(records, vault, saga).disconnect(profile.id)

@@ -1,0 +1,249 @@
+"""The OAuth client: PKCE, the authorization request, every kind of callback, refresh under a lock."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from seatkeeper import oauth
+from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+
+from .fakes import InMemoryGrantStates, InMemoryLock, InMemorySecrets
+
+AUTH = OAuth2AuthorizationCodeAuth(
+    type="oauth2_authorization_code",
+    authorize_url="https://idp.example.com/authorize?tenant=acme",
+    token_url="https://idp.example.com/token",
+    scopes=["users:read", "users:write"],
+    issuer="https://idp.example.com",
+    authorize_params={"prompt": "consent"},
+)
+CLIENT = {"client_id": "seatkeeper", "client_secret": "s3cret-value"}
+
+
+class TokenServer:
+    """A token endpoint that rotates refresh tokens and counts what it was asked."""
+
+    def __init__(self, *, status: int = 200, body: dict | None = None, rotate: bool = True, delay: float = 0) -> None:
+        self.status, self.body, self.rotate, self.delay = status, body, rotate, delay
+        self.calls: list[dict] = []
+        self.lock = threading.Lock()
+
+    def post(self, url, *, data, auth):
+        with self.lock:
+            self.calls.append({"url": url, "data": dict(data), "auth": auth})
+            n = len(self.calls)
+        time.sleep(self.delay)
+        if self.body is not None:
+            return self.status, self.body
+        body = {"access_token": f"access-{n}", "token_type": "Bearer", "expires_in": 3600, "scope": "users:read"}
+        if self.rotate:
+            body["refresh_token"] = f"refresh-{n}"
+        return self.status, body
+
+
+def test_pkce_challenge_is_the_s256_of_the_verifier():
+    verifier, challenge = oauth.pkce_pair()
+    assert 43 <= len(verifier) <= 128 and set(verifier) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+    )
+    assert challenge == base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    assert oauth.pkce_pair()[0] != verifier
+
+
+def test_the_authorization_url_carries_every_parameter_and_keeps_the_endpoints_own():
+    url = oauth.authorization_url(
+        AUTH,
+        client_id="seatkeeper",
+        redirect_uri="https://api.example.com/oauth/callback",
+        state="st",
+        code_challenge="ch",
+    )
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert url.startswith("https://idp.example.com/authorize?")
+    assert query == {
+        "tenant": "acme",
+        "prompt": "consent",
+        "response_type": "code",
+        "client_id": "seatkeeper",
+        "redirect_uri": "https://api.example.com/oauth/callback",
+        "state": "st",
+        "code_challenge": "ch",
+        "code_challenge_method": "S256",
+        "scope": "users:read users:write",
+    }
+
+
+def begin(states, timeout=900):
+    url = oauth.begin_grant(
+        AUTH,
+        states,
+        profile_id="prf_1",
+        attempt_id="a1",
+        client_id="seatkeeper",
+        redirect_uri="https://api.example.com/oauth/callback",
+        task_token="tt",
+        timeout_seconds=timeout,
+    )
+    return parse_qs(urlsplit(url).query)["state"][0]
+
+
+def test_each_grant_gets_its_own_unguessable_state_bound_to_the_attempt():
+    states = InMemoryGrantStates()
+    first, second = begin(states), begin(states)
+    assert first != second and len(first) >= 40
+    grant = states.states[first]
+    assert (grant.profile_id, grant.attempt_id, grant.task_token, grant.issuer) == ("prf_1", "a1", "tt", AUTH.issuer)
+    assert grant.expires_at > time.time() + 800
+
+
+def never_called(grant, code):
+    raise AssertionError("the code must not be exchanged")
+
+
+def test_unknown_and_replayed_states_are_refused():
+    states = InMemoryGrantStates()
+    state = begin(states)
+    with pytest.raises(GrantRefused):
+        oauth.complete_grant(states, {"state": "guess", "code": "c"}, never_called)
+    with pytest.raises(GrantRefused):
+        oauth.complete_grant(states, {"code": "c"}, never_called)
+    outcome = oauth.complete_grant(states, {"state": state, "code": "c"}, lambda g, c: oauth.TokenSet(access_token="a"))
+    assert outcome.error is None
+    with pytest.raises(GrantRefused):
+        oauth.complete_grant(states, {"state": state, "code": "c"}, never_called)
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"error": "access_denied", "error_description": "no", "code": "c"}, "access_denied: no"),
+        ({"iss": "https://evil.example.com", "code": "c"}, "mix-up"),
+        ({}, "no code"),
+    ],
+)
+def test_answers_that_fail_the_grant_without_an_exchange(params, says):
+    states = InMemoryGrantStates()
+    state = begin(states)
+    outcome = oauth.complete_grant(states, {"state": state, **params}, never_called)
+    assert outcome.error == "GrantFailed" and says in outcome.cause
+    assert outcome.grant.task_token == "tt"
+
+
+def test_a_late_answer_fails_the_grant():
+    states = InMemoryGrantStates()
+    state = begin(states, timeout=-1)
+    assert "too late" in oauth.complete_grant(states, {"state": state, "code": "c"}, never_called).cause
+
+
+def test_the_matching_issuer_is_accepted():
+    states = InMemoryGrantStates()
+    state = begin(states)
+    outcome = oauth.complete_grant(
+        states, {"state": state, "code": "c", "iss": AUTH.issuer}, lambda g, c: oauth.TokenSet(access_token="a")
+    )
+    assert outcome.error is None and outcome.tokens.access_token == "a"
+
+
+def test_client_secret_basic_sends_the_secret_in_the_header_only():
+    server = TokenServer()
+    tokens = oauth.exchange_code(server, AUTH, CLIENT, code="c", code_verifier="v", redirect_uri="https://r")
+    call = server.calls[0]
+    assert call["auth"] == ("seatkeeper", "s3cret-value")
+    assert call["data"] == {
+        "grant_type": "authorization_code",
+        "code": "c",
+        "redirect_uri": "https://r",
+        "code_verifier": "v",
+    }
+    assert tokens.access_token == "access-1" and tokens.refresh_token == "refresh-1"
+
+
+def test_client_secret_post_sends_it_in_the_form():
+    server = TokenServer()
+    oauth.exchange_code(
+        server,
+        AUTH.model_copy(update={"client_auth": "client_secret_post"}),
+        CLIENT,
+        code="c",
+        code_verifier="v",
+        redirect_uri="https://r",
+    )
+    assert server.calls[0]["auth"] is None
+    assert server.calls[0]["data"]["client_secret"] == "s3cret-value"
+
+
+def test_a_refused_exchange_names_the_error_code_and_nothing_the_server_echoed():
+    server = TokenServer(status=400, body={"error": "invalid_grant", "error_description": "code c for s3cret-value"})
+    with pytest.raises(GrantFailed) as raised:
+        oauth.exchange_code(server, AUTH, CLIENT, code="c", code_verifier="v", redirect_uri="https://r")
+    assert "invalid_grant" in str(raised.value) and "s3cret" not in str(raised.value)
+    with pytest.raises(SaaSUnavailable):
+        oauth.exchange_code(
+            TokenServer(status=503, body={}), AUTH, CLIENT, code="c", code_verifier="v", redirect_uri="r"
+        )
+
+
+def stored(expires_in: int, refresh: str | None = "refresh-0"):
+    expires_at = (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat()
+    return InMemorySecrets(
+        {"cred": {**CLIENT, "tokens": {"access_token": "access-0", "refresh_token": refresh, "expires_at": expires_at}}}
+    )
+
+
+def test_a_token_that_is_still_good_is_used_as_it_is():
+    server, secrets = TokenServer(), stored(3600)
+    assert oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server) == "access-0"
+    assert server.calls == []
+
+
+def test_an_expiring_token_is_refreshed_and_the_rotated_refresh_token_stored_in_one_write():
+    server, secrets = TokenServer(), stored(30)
+    assert oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server) == "access-1"
+    assert server.calls[0]["data"] == {"grant_type": "refresh_token", "refresh_token": "refresh-0"}
+    assert secrets.writes == 1
+    assert secrets.values["cred"]["tokens"]["refresh_token"] == "refresh-1"
+    assert secrets.values["cred"]["client_secret"] == "s3cret-value"
+
+
+def test_a_server_that_does_not_rotate_keeps_the_refresh_token_we_had():
+    server, secrets = TokenServer(rotate=False), stored(0)
+    oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)
+    assert secrets.values["cred"]["tokens"]["refresh_token"] == "refresh-0"
+
+
+def test_concurrent_refreshes_of_one_credential_make_one_request():
+    server, secrets, lock = TokenServer(delay=0.3), stored(10), InMemoryLock()
+    results: list[str] = []
+
+    def use() -> None:
+        results.append(oauth.current_access_token(AUTH, "cred", store=secrets, lock=lock, endpoint=server))
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(server.calls) == 1
+    assert results == ["access-1"] * 8
+
+
+def test_without_a_refresh_token_an_expired_token_is_an_authentication_failure():
+    with pytest.raises(SaaSAuthenticationFailed, match="connect again"):
+        oauth.current_access_token(
+            AUTH, "cred", store=stored(-10, refresh=None), lock=InMemoryLock(), endpoint=TokenServer()
+        )
+
+
+def test_a_refused_refresh_is_an_authentication_failure():
+    server = TokenServer(status=400, body={"error": "invalid_grant"})
+    with pytest.raises(SaaSAuthenticationFailed, match="invalid_grant"):
+        oauth.current_access_token(AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server)
