@@ -15,7 +15,6 @@ from seatkeeper import oauth
 from seatkeeper.errors import GrantFailed, GrantRefused
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
-from seatkeeper.saas_http import GuardedTokenEndpoint
 from seatkeeper.store import DynamoDBConnections
 from seatkeeper.vault import SecretsManagerVault
 from seatkeeper.workflows import StepFunctions
@@ -51,6 +50,9 @@ def page(status: int, title: str, text: str) -> Response[str]:
 
 def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     """Swap the code for tokens and keep them with the client secret, in one write to the vault."""
+    # Only a callback needs the HTTP client; importing it here keeps every other cold start short.
+    from seatkeeper.saas_http import GuardedTokenEndpoint
+
     profile = profiles().get(grant.profile_id)
     auth = profile.profile.auth
     assert isinstance(auth, OAuth2AuthorizationCodeAuth)
