@@ -10,7 +10,12 @@ Redirects go through the adapter again, so each hop is checked. Response bodies 
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -114,6 +119,76 @@ class GuardedSession(requests.Session):
         return response
 
 
+# --- retries and rate limits -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    budget_seconds: float = 120.0  # the most one request may wait in total across its retries
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter ("Exponential Backoff And Jitter", AWS Architecture Blog)."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+
+
+def _seconds(value: str | None, now: float) -> float | None:
+    """A wait in seconds, an epoch time, or an HTTP date, as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - now, 0.0)
+        except (TypeError, ValueError):
+            return None
+    # Epoch seconds (GitHub's X-RateLimit-Reset) or a delay in seconds (Retry-After, RateLimit-Reset).
+    return max(number - now, 0.0) if number > 1_000_000_000 else max(number, 0.0)
+
+
+RATE_LIMIT_PREFIXES = ("X-RateLimit", "RateLimit", "X-Rate-Limit")
+
+
+def wait_requested(headers: Any) -> float | None:
+    """How long the app asks us to wait: Retry-After, else the reset time of an exhausted quota."""
+    now = time.time()
+    if (after := _seconds(headers.get("Retry-After"), now)) is not None:
+        return after
+    for prefix in RATE_LIMIT_PREFIXES:
+        if headers.get(f"{prefix}-Remaining") in ("0", "0.0"):
+            return _seconds(headers.get(f"{prefix}-Reset"), now)
+    return None
+
+
+class RateGate:
+    """When the app says slow down, every request of the run waits, not only the one that was told."""
+
+    def __init__(self) -> None:
+        self._open_at = 0.0
+        self._lock = threading.Lock()
+
+    def close_for(self, seconds: float) -> None:
+        with self._lock:
+            self._open_at = max(self._open_at, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        delay = self._open_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def respect_quota(self, headers: Any, most: float) -> None:
+        """A quota used up on a good answer: wait for its reset before the next request."""
+        for prefix in RATE_LIMIT_PREFIXES:
+            if headers.get(f"{prefix}-Remaining") in ("0", "0.0"):
+                if (wait := _seconds(headers.get(f"{prefix}-Reset"), time.time())) is not None:
+                    self.close_for(min(wait, most))
+                return
+
+
 # --- the SaaS client ---------------------------------------------------------------------
 
 
@@ -132,11 +207,15 @@ class SaaSClient:
         policy: NetworkPolicy,
         access_token: Callable[[], str] | None = None,
         session: GuardedSession | None = None,
+        retries: RetryPolicy | None = None,
     ) -> None:
         self.profile = profile
         self.credential = credential
         self.access_token = access_token
+        # One session per run: keep-alive connections to the app, shared by the run's workers.
         self.session = session or GuardedSession(policy)
+        self.retries = retries or RetryPolicy()
+        self.gate = RateGate()
 
     def url(self, path: str) -> str:
         return self.profile.base_url.rstrip("/") + path
@@ -167,30 +246,52 @@ class SaaSClient:
         params: dict[str, Any] | None = None,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        retry: bool = True,
     ) -> requests.Response:
-        """One request with the profile's auth; SaaS* errors for answers that are not 2xx."""
+        """One request with the profile's auth, retried while the app is busy or down.
+
+        429 and 503 wait as Retry-After or X-RateLimit-Reset say, and every request of the run
+        waits with them (the rate gate); other server errors, timeouts and lost connections
+        back off exponentially with full jitter; the total wait is bounded. SaaS* errors for
+        answers that stay bad. `retry=False` for requests that must not be sent twice.
+        """
         all_headers = {"Accept": "application/json", **self.profile.headers, **(headers or {})}
         basic, all_params = self._authorize(all_headers, dict(params or {}))
-        try:
-            response = self.session.request(
-                method, url, params=all_params, json=body, headers=all_headers, auth=basic, allow_redirects=True
-            )
-        except requests.Timeout as exc:
-            raise SaaSUnavailable(f"{urlsplit(url).hostname} did not answer in time") from exc
-        except requests.ConnectionError as exc:
-            raise SaaSUnavailable(f"cannot connect to {urlsplit(url).hostname}") from exc
-        except requests.RequestException as exc:
-            raise SaaSRequestFailed(f"the request to {urlsplit(url).hostname} failed: {type(exc).__name__}") from exc
-        status = response.status_code
-        if status in (401, 403):
-            raise SaaSAuthenticationFailed(
-                f"{urlsplit(url).hostname} answered {status} to {method} {urlsplit(url).path}"
-            )
-        if status == 429 or status >= 500:
-            raise SaaSUnavailable(f"{urlsplit(url).hostname} answered {status}")
-        if status >= 400:
-            raise SaaSRequestFailed(f"{urlsplit(url).hostname} answered {status} to {method} {urlsplit(url).path}")
-        return response
+        host, path = urlsplit(url).hostname, urlsplit(url).path
+        waited = 0.0
+        for attempt in range(1, self.retries.max_attempts + 1):
+            self.gate.wait()
+            try:
+                response = self.session.request(
+                    method, url, params=all_params, json=body, headers=all_headers, auth=basic, allow_redirects=True
+                )
+            except requests.Timeout:
+                problem, delay = f"{host} did not answer in time", self.retries.backoff(attempt)
+            except requests.ConnectionError:
+                problem, delay = f"cannot connect to {host}", self.retries.backoff(attempt)
+            except requests.RequestException as exc:
+                raise SaaSRequestFailed(f"the request to {host} failed: {type(exc).__name__}") from exc
+            else:
+                status = response.status_code
+                where = f"{host} answered {status} to {method} {path}"
+                if status < 400:
+                    self.gate.respect_quota(response.headers, self.retries.max_delay)
+                    return response
+                if status in (401, 403):
+                    raise SaaSAuthenticationFailed(where)
+                if status in (429, 503):
+                    delay = wait_requested(response.headers) or self.retries.backoff(attempt)
+                    self.gate.close_for(min(delay, self.retries.max_delay))
+                elif status >= 500:
+                    delay = self.retries.backoff(attempt)
+                else:
+                    raise SaaSRequestFailed(where)
+                problem = where
+            if not retry or attempt == self.retries.max_attempts or waited + delay > self.retries.budget_seconds:
+                raise SaaSUnavailable(f"{problem} (after {attempt} attempt{'s' if attempt > 1 else ''})")
+            time.sleep(min(delay, self.retries.max_delay))
+            waited += delay
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def json(self, response: requests.Response) -> Any:
         try:

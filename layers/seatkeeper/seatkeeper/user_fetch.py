@@ -1,0 +1,245 @@
+"""Fetching every record of a SaaS list endpoint, page by page, as the profile's pagination says.
+
+Offset and page pagination with a known total fetch the remaining pages concurrently
+(users.max_concurrency at once, all of them waiting together when the app rate-limits);
+the others follow the app's own next-page pointer one page at a time. After each page the
+fetch can stop and later resume from its `PageCursor`, so a sync longer than one Lambda
+invocation continues where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+from seatkeeper.errors import SaaSRequestFailed, UnreadableResponse
+from seatkeeper.profile import (
+    ActivityEndpoint,
+    CursorPagination,
+    LinkHeaderPagination,
+    NextUrlPagination,
+    NoPagination,
+    OffsetPagination,
+    PagePagination,
+    Pagination,
+    UsersEndpoint,
+)
+from seatkeeper.saas_http import SaaSClient
+from seatkeeper.user_records import UnreadableRecord, read_user, search
+
+MAX_PAGES = 100_000  # a next-page pointer that never ends is a bug in the app, not 10 million users
+
+
+class PageCursor(BaseModel):
+    """Where a fetch continues: the next page's position, or done."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    offset: int | None = None
+    page: int | None = None
+    cursor: str | None = None
+    url: str | None = None
+    total: int | None = None
+    pages_done: int = 0
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class ListEndpoint:
+    """What pagination needs of the users endpoint or the bulk activity endpoint."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    pagination: Pagination
+    records_path: str
+
+    @classmethod
+    def of(cls, endpoint: UsersEndpoint | ActivityEndpoint) -> ListEndpoint:
+        method = endpoint.method if isinstance(endpoint, UsersEndpoint) else "GET"
+        return cls(method, endpoint.path, dict(endpoint.params), endpoint.pagination, endpoint.records_path)
+
+
+Page = tuple[list[Any], PageCursor]
+
+
+def _records(endpoint: ListEndpoint, body: Any, total: int | None) -> list[Any]:
+    records = search(endpoint.records_path, body)
+    if records is None and total == 0:
+        return []  # SCIM leaves Resources out when there are none
+    if records is None:
+        raise UnreadableResponse(f"the response has nothing at records_path {endpoint.records_path!r}")
+    if not isinstance(records, list):
+        raise UnreadableResponse(f"records_path {endpoint.records_path!r} does not select a list")
+    return records
+
+
+def _total(path: str | None, body: Any) -> int | None:
+    if not path:
+        return None
+    value = search(path, body)
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+class PageFetcher:
+    def __init__(self, client: SaaSClient, endpoint: ListEndpoint, concurrency: int) -> None:
+        self.client = client
+        self.endpoint = endpoint
+        self.concurrency = max(1, concurrency)
+        self.base = urlsplit(client.url("/"))
+
+    def _get(self, url: str | None = None, extra: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        params = {} if url else {**self.endpoint.params, **(extra or {})}
+        response = self.client.send(self.endpoint.method, url or self.client.url(self.endpoint.path), params=params)
+        return self.client.json(response), response
+
+    def _same_app(self, url: str) -> str:
+        # The next page's URL comes from the app's answer; the credential goes only to the app's own origin.
+        absolute = urljoin(self.client.url(self.endpoint.path), url)
+        target = urlsplit(absolute)
+        if (target.scheme, target.netloc) != (self.base.scheme, self.base.netloc):
+            raise SaaSRequestFailed(f"the next page is at {target.netloc}, not at the app's own {self.base.netloc}")
+        return absolute
+
+    def pages(self, start: PageCursor | None = None) -> Iterator[Page]:
+        """Every page from `start` on, each with the cursor that resumes after it."""
+        pagination = self.endpoint.pagination
+        cursor = start or PageCursor()
+        if cursor.done:
+            return
+        if isinstance(pagination, NoPagination):
+            body, _ = self._get()
+            yield _records(self.endpoint, body, None), cursor.model_copy(update={"pages_done": 1, "done": True})
+        elif isinstance(pagination, OffsetPagination | PagePagination):
+            yield from self._numbered(pagination, cursor)
+        else:
+            yield from self._linked(pagination, cursor)
+
+    # --- offset and page: numbered pages, concurrent once the total is known ---------------
+
+    def _numbered(self, pagination: OffsetPagination | PagePagination, cursor: PageCursor) -> Iterator[Page]:
+        size = pagination.page_size
+        # Positions count records (offset) or pages (page); `per_step` records lie between two steps.
+        if isinstance(pagination, OffsetPagination):
+            first, step, per_step = pagination.first_offset, size, 1
+
+            def params(position: int) -> dict[str, Any]:
+                return {pagination.offset_param: position, pagination.limit_param: size}
+        else:
+            first, step, per_step = pagination.first_page, 1, size
+
+            def params(position: int) -> dict[str, Any]:
+                return {pagination.page_param: position, pagination.size_param: size}
+
+        position = cursor.offset if cursor.offset is not None else cursor.page if cursor.page is not None else first
+        key = "offset" if isinstance(pagination, OffsetPagination) else "page"
+        total, pages_done = cursor.total, cursor.pages_done
+
+        def past_end(at: int, total: int) -> bool:
+            return (at - first) * per_step >= total
+
+        if total is None:
+            body, _ = self._get(extra=params(position))
+            total = _total(pagination.total_path, body)
+            if total is None and isinstance(pagination, PagePagination) and pagination.total_pages_path:
+                pages = _total(pagination.total_pages_path, body)
+                total = pages * size if pages is not None else None
+            records = _records(self.endpoint, body, total)
+            pages_done += 1
+            position += step
+            done = len(records) < size if total is None else past_end(position, total)
+            yield records, PageCursor(**{key: position}, total=total, pages_done=pages_done, done=done)
+            if done:
+                return
+        if total is None:
+            yield from self._numbered_one_by_one(params, key, position, step=step, size=size, pages_done=pages_done)
+            return
+        remaining = []
+        while not past_end(position, total):
+            remaining.append(position)
+            position += step
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="page") as pool:
+            # Batches of `concurrency` pages in flight; each page is handed on in order, so the
+            # cursor after it is a safe place to resume.
+            for batch_start in range(0, len(remaining), self.concurrency):
+                batch = remaining[batch_start : batch_start + self.concurrency]
+                bodies = list(pool.map(lambda at: self._get(extra=params(at))[0], batch))
+                for at, body in zip(batch, bodies, strict=True):
+                    pages_done += 1
+                    following = at + step
+                    done = past_end(following, total)
+                    yield (
+                        _records(self.endpoint, body, total),
+                        PageCursor(**{key: following}, total=total, pages_done=pages_done, done=done),
+                    )
+
+    def _numbered_one_by_one(
+        self, params: Callable[[int], dict[str, Any]], key: str, position: int, *, step: int, size: int, pages_done: int
+    ) -> Iterator[Page]:
+        while pages_done < MAX_PAGES:
+            body, _ = self._get(extra=params(position))
+            records = _records(self.endpoint, body, None)
+            pages_done += 1
+            position += step
+            done = len(records) < size
+            yield records, PageCursor(**{key: position}, pages_done=pages_done, done=done)
+            if done:
+                return
+        raise SaaSRequestFailed(f"more than {MAX_PAGES} pages: the app's pagination does not end")
+
+    # --- cursor, next URL, Link header: the app says where the next page is ---------------
+
+    def _linked(
+        self, pagination: CursorPagination | NextUrlPagination | LinkHeaderPagination, cursor: PageCursor
+    ) -> Iterator[Page]:
+        limit = {pagination.limit_param: pagination.page_size} if pagination.limit_param else {}
+        pages_done = cursor.pages_done
+        seen: set[str] = set()
+        value, url = cursor.cursor, cursor.url
+        while pages_done < MAX_PAGES:
+            if isinstance(pagination, CursorPagination):
+                extra = {**limit, **({pagination.cursor_param: value} if value else {})}
+                body, response = self._get(extra=extra)
+            else:
+                body, response = self._get(url, extra=limit)
+            records = _records(self.endpoint, body, None)
+            pages_done += 1
+            if isinstance(pagination, CursorPagination):
+                following = search(pagination.cursor_path, body)
+                value = str(following) if following not in (None, "") else None
+                pointer = value
+            elif isinstance(pagination, NextUrlPagination):
+                following = search(pagination.next_url_path, body)
+                url = self._same_app(str(following)) if following else None
+                pointer = url
+            else:
+                link = response.links.get("next", {}).get("url")
+                url = self._same_app(link) if link else None
+                pointer = url
+            if pointer is not None and pointer in seen:
+                raise SaaSRequestFailed("the app's next-page pointer repeats itself")
+            if pointer is not None:
+                seen.add(pointer)
+            yield records, PageCursor(cursor=value, url=url, pages_done=pages_done, done=pointer is None)
+            if pointer is None:
+                return
+        raise SaaSRequestFailed(f"more than {MAX_PAGES} pages: the app's pagination does not end")
+
+
+def fetch_users(client: SaaSClient, start: PageCursor | None = None) -> Iterator[tuple[list[Any], PageCursor]]:
+    """The users' pages of the profile's users endpoint, read into SaaS users."""
+    users = client.profile.users
+    fetcher = PageFetcher(client, ListEndpoint.of(users), users.max_concurrency)
+    for records, cursor in fetcher.pages(start):
+        try:
+            yield [read_user(users.fields, record) for record in records], cursor
+        except UnreadableRecord as exc:
+            raise UnreadableResponse(f"page {cursor.pages_done}: {exc}") from None

@@ -1,0 +1,102 @@
+"""Fetching all users through the SaaS client, against a paging app of our own that misbehaves on cue."""
+
+from __future__ import annotations
+
+import pytest
+
+from seatkeeper.catalog import build_profile
+from seatkeeper.errors import AddressRefused, SaaSRequestFailed, SaaSUnavailable, UnreadableResponse
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.saas_http import RetryPolicy, SaaSClient
+from seatkeeper.user_fetch import fetch_users
+from tests.paging_app import paging_app, profile_fields
+
+KINDS = ["none", "offset", "page", "cursor", "next_url", "link_header"]
+FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=2, budget_seconds=10)
+
+
+def client_for(app, kind, retries=FAST, **settings):
+    profile = build_profile(
+        {"name": "t", "subscription": {"licenses_purchased": 1}, **profile_fields(app, kind, **settings)}
+    )
+    return SaaSClient(profile, {"token": "t"}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]), retries=retries)
+
+
+def all_ids(client, start=None):
+    return [u.id for users, _ in fetch_users(client, start) for u in users]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_pagination_type_fetches_every_user_once_in_order(kind):
+    with paging_app(1050) as app:
+        ids = all_ids(client_for(app, kind))
+    assert ids == [f"u{i:06d}" for i in range(1050)]
+
+
+@pytest.mark.parametrize("kind", KINDS[1:])
+def test_a_fetch_stopped_after_a_page_resumes_from_its_cursor(kind):
+    with paging_app(730) as app:
+        client = client_for(app, kind)
+        first, cursor = [], None
+        for users, cursor in fetch_users(client):
+            first += [u.id for u in users]
+            if cursor.pages_done == 3:
+                break
+        rest = all_ids(client, cursor)
+    assert first + rest == [f"u{i:06d}" for i in range(730)]
+
+
+def test_pages_are_fetched_concurrently_up_to_the_bound_over_kept_alive_connections():
+    with paging_app(2000, latency=0.05) as app:
+        ids = all_ids(client_for(app, "offset", max_concurrency=4))
+    assert len(ids) == 2000
+    assert app.most_in_flight == 4
+    assert app.connections <= 5  # one pool of kept-alive connections, not one per page
+
+
+def test_users_fields_and_timestamps_are_read_as_the_profile_maps_them():
+    with paging_app(30) as app:
+        users = [u for page, _ in fetch_users(client_for(app, "offset")) for u in page]
+    assert users[0].email == "user0@example.com" and users[0].role == "admin" and users[0].active is False
+    assert users[1].last_activity is not None and users[13].last_activity is None
+    assert users[1].created_at.year == 2023
+
+
+def test_rate_limited_answers_are_waited_out_together():
+    with paging_app(1200, rate_limit=4, rate_window=1.0) as app:
+        ids = all_ids(client_for(app, "offset", retries=RetryPolicy(max_attempts=8, budget_seconds=30)))
+    assert len(ids) == 1200
+    assert app.rate_limited > 0
+
+
+def test_flaky_server_errors_are_retried():
+    with paging_app(500, flaky_pages={2: 2, 4: 1}) as app:
+        assert len(all_ids(client_for(app, "cursor"))) == 500
+
+
+def test_a_permanent_failure_mid_way_stops_the_fetch_with_what_failed():
+    with (
+        paging_app(500, broken_page=3) as app,
+        pytest.raises(SaaSUnavailable, match=r"answered 500 .*after 4 attempts"),
+    ):
+        all_ids(client_for(app, "cursor"))
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "match"),
+    [
+        ({"malformed_page": 2}, UnreadableResponse, "not JSON"),
+        ({"html_page": 2}, UnreadableResponse, "text/html"),
+        ({"records_key": "data"}, UnreadableResponse, "nothing at records_path"),
+        ({"refused_redirect_page": 2}, AddressRefused, "metadata"),
+        ({"foreign_next_url": True}, SaaSRequestFailed, "elsewhere.example.com"),
+    ],
+)
+def test_answers_that_are_not_what_the_profile_describes(settings, error, match):
+    records_key = settings.pop("records_key", None)
+    with paging_app(300, **settings) as app:
+        client = client_for(app, "next_url")
+        if records_key:  # the profile looks for records where the app has none
+            client.profile.users.records_path = records_key
+        with pytest.raises(error, match=match):
+            all_ids(client)
