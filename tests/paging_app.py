@@ -135,6 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
         if limited:
             self._send(429, b'{"error": "slow down"}', headers={"Retry-After": str(max(1, round(app.rate_window)))})
             return
+        segments = parts.path.strip("/").split("/")
+        if len(segments) == 3:  # /<kind>/users/<id>: one user, as per-user activity endpoints answer
+            found = next((u for u in app.users if u["id"] == segments[2]), None)
+            self._send(200 if found else 404, json.dumps(found or {"error": "no such user"}).encode())
+            return
         page, users, extra, link = app.page_of(kind, query)
         with app.lock:
             if app.flaky_pages.get(page, 0) > 0:

@@ -107,7 +107,10 @@ def _placeholder_zip() -> bytes:
 
 
 def create_resources(template: Template) -> None:
-    """Tables, functions, state machines and schedules of the template, in moto."""
+    """Tables, buckets, functions, state machines and schedules of the template, in moto."""
+    s3 = boto3.client("s3")
+    for bucket in template.buckets():
+        s3.create_bucket(Bucket=bucket)
     dynamodb = boto3.client("dynamodb")
     for table in template.tables().values():
         dynamodb.create_table(**table["create"])

@@ -95,6 +95,8 @@ class Template:
         kind = self.resources[logical_id]["Type"]
         if kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
             return logical_id
+        if kind == "AWS::S3::Bucket":
+            return f"{STACK}-{logical_id}".lower()  # bucket names are lowercase
         return f"{STACK}-{logical_id}"
 
     def arn(self, logical_id: str) -> str:
@@ -106,6 +108,7 @@ class Template:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
             "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
         }.get(kind, f"arn:aws:local:{REGION}:{ACCOUNT}:{logical_id}/{name}")
 
     def ref(self, name: str) -> str:
@@ -208,6 +211,9 @@ class Template:
                 args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             tables[logical_id] = {"create": args, "ttl": props.get("TimeToLiveSpecification")}
         return tables
+
+    def buckets(self) -> list[str]:
+        return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::S3::Bucket")]
 
     def state_machines(self) -> dict[str, StateMachineSpec]:
         found = {}

@@ -90,3 +90,8 @@ class UnreadableResponse(SaaSRequestFailed):
 
 class GrantFailed(SeatkeeperError):
     """The authorization server did not grant access (denied, mix-up, failed exchange)."""
+
+
+class RunNotFound(NotFound):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} not found")

@@ -12,6 +12,10 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | PROFILE_NAME#<name>     | PROFILE_NAME     | keeps profile names unique (case-insensitive)   |
 | OAUTH_STATE#<state>     | OAUTH_STATE      | an OAuth grant waiting for its callback (TTL)   |
 | REFRESH_LOCK#<secret>   | REFRESH_LOCK     | serializes refreshes of one OAuth credential    |
+| PROFILE#<id>            | SYNC_LOCK        | one sync at a time per profile (expires_at)     |
+| PROFILE#<id>            | SNAPSHOT         | the last committed sync: run, time, user count  |
+| USERS#<profile id>      | <user id>        | one user of the snapshot, with its fingerprint  |
+| RUN#<run id>            | RUN              | a sync run: status, progress, error             |
 
 GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>.
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
@@ -35,9 +39,11 @@ from seatkeeper.connections import (
     ConnectionRecords,
     CredentialRecord,
 )
-from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound
+from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound, RunNotFound
 from seatkeeper.oauth import GrantState
 from seatkeeper.profiles import ProfileRecord
+from seatkeeper.sync import SyncRun, run_error
+from seatkeeper.user_records import SaaSUser
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -177,6 +183,13 @@ class DynamoDBProfiles:
             ProjectionExpression="pk, sk",
         ):
             keys += [k for k in page["Items"] if k != profile_key(profile_id)]
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
+            ProjectionExpression="pk, sk",
+        ):
+            keys += page["Items"]
         # The profile goes last, so that a delete cut short can simply be repeated.
         keys += [_name_key(record.profile.name), profile_key(profile_id)]
         for start in range(0, len(keys), 25):
@@ -347,3 +360,162 @@ class DynamoDBConnections:
         except ClientError as exc:
             if not _cancelled_by_condition(exc):
                 raise
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+def _user_item(profile_id: str, user: SaaSUser, mark: str) -> dict[str, Any]:
+    item = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user.id}, "fingerprint": {"S": mark}}
+    for name, value in user.model_dump(mode="json", exclude={"id"}).items():
+        if value is not None:
+            item[name] = _attribute(value)
+    return item
+
+
+def _user(item: dict[str, Any]) -> SaaSUser:
+    plain = _plain(item)
+    plain.pop("fingerprint", None)
+    return SaaSUser.model_validate({"id": item["sk"]["S"], **plain})
+
+
+class DynamoDBSync:
+    """SnapshotStore and RunStore on the seatkeeper table."""
+
+    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name or os.environ["TABLE_NAME"]
+        self._client = client
+
+    @cached_property
+    def client(self) -> DynamoDBClient:
+        import boto3
+
+        return self._client or boto3.client("dynamodb")
+
+    # --- the snapshot -------------------------------------------------------------------
+
+    def fingerprints(self, profile_id: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
+            ProjectionExpression="sk, fingerprint",
+        ):
+            found.update((item["sk"]["S"], item.get("fingerprint", {}).get("S", "")) for item in page["Items"])
+        return found
+
+    def _write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.table_name: requests[start : start + 25]}
+            attempt = 0
+            while pending:
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if pending:
+                    attempt += 1
+                    time.sleep(min(0.05 * 2**attempt, 2))
+
+    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None:
+        self._write([{"PutRequest": {"Item": _user_item(profile_id, user, mark)}} for user, mark in users])
+
+    def delete_users(self, profile_id: str, user_ids: list[str]) -> None:
+        self._write(
+            [
+                {"DeleteRequest": {"Key": {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user_id}}}}
+                for user_id in user_ids
+            ]
+        )
+
+    def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]:
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "Limit": limit,
+            "ExpressionAttributeValues": {":pk": {"S": f"USERS#{profile_id}"}},
+        }
+        if after:
+            query["ExclusiveStartKey"] = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": after}}
+        answer = self.client.query(**query)
+        last = answer.get("LastEvaluatedKey")
+        return [_user(item) for item in answer["Items"]], (last["sk"]["S"] if last else None)
+
+    def snapshot(self, profile_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SNAPSHOT"}}
+        ).get("Item")
+        return json.loads(item["document"]["S"]) if item else None
+
+    def put_snapshot(self, profile_id: str, snapshot: dict[str, Any]) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"PROFILE#{profile_id}"},
+                "sk": {"S": "SNAPSHOT"},
+                "document": {"S": json.dumps(snapshot)},
+            },
+        )
+
+    # --- runs ---------------------------------------------------------------------------
+
+    def lock_sync(self, profile_id: str, run_id: str) -> bool:
+        now = int(time.time())
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"PROFILE#{profile_id}"},
+                    "sk": {"S": "SYNC_LOCK"},
+                    "run_id": {"S": run_id},
+                    "expires_at": {"N": str(now + 86400)},
+                },
+                # A lock older than a day belongs to a run that died without releasing it.
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def unlock_sync(self, profile_id: str, run_id: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SYNC_LOCK"}},
+                ConditionExpression="run_id = :run",
+                ExpressionAttributeValues={":run": {"S": run_id}},
+            )
+        except ClientError as exc:
+            if not _cancelled_by_condition(exc):
+                raise
+
+    def put_run(self, run: SyncRun) -> None:
+        item = {"pk": {"S": f"RUN#{run.run_id}"}, "sk": {"S": "RUN"}}
+        item |= {k: _attribute(v) for k, v in run.model_dump(exclude={"run_id"}, exclude_none=True).items()}
+        self.client.put_item(TableName=self.table_name, Item=item)
+
+    def get_run(self, run_id: str) -> SyncRun:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise RunNotFound(run_id)
+        plain = _plain(item)
+        plain["error"] = run_error(plain.get("error"))
+        return SyncRun.model_validate({"run_id": run_id, **plain})
+
+    def update_run(self, run_id: str, **changes: Any) -> None:
+        names = {f"#{k}": k for k in changes}
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}},
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":{k}": _attribute(v) for k, v in changes.items()},
+        )

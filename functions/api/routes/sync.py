@@ -1,0 +1,78 @@
+"""Sync runs (POST /profiles/{id}/sync, GET /runs/{id}) and the users they stored (GET /profiles/{id}/users)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated, Literal
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from routes.access import caller, readers, writers
+from routes.connections import service as connections
+from routes.errors import responses
+from routes.profiles import ProfileId
+from routes.profiles import service as profiles
+from seatkeeper import sync
+from seatkeeper.store import DynamoDBSync
+from seatkeeper.workflows import StepFunctions
+
+logger = Logger(child=True)
+router = Router()
+RunId = Annotated[str, Path(pattern=r"^run_[0-9a-f]{20}$", description="Sync run id")]
+
+
+@cache
+def store() -> DynamoDBSync:
+    return DynamoDBSync(os.environ["TABLE_NAME"])
+
+
+@cache
+def service() -> sync.SyncService:
+    return sync.SyncService(store(), StepFunctions(os.environ.get("SYNC_STATE_MACHINE_ARN", "")))
+
+
+@router.post(
+    "/profiles/<profile_id>/sync",
+    summary="Fetch the app's users and activity",
+    tags=["sync"],
+    middlewares=[writers],
+    responses=responses((202, sync.SyncRun), 404, 409, 422),
+)
+def start_sync(profile_id: ProfileId) -> Response[sync.SyncRun]:
+    profile = profiles().get(profile_id)
+    records, _ = connections().repository.connection_records(profile_id)
+    connected = records.connection is not None and records.connection.status == "connected"
+    run = service().start(profile, connected=connected, requested_by=caller(router))
+    logger.info("sync started", extra={"profile_id": profile_id, "run_id": run.run_id})
+    return Response(202, content_types.APPLICATION_JSON, run, headers={"Location": f"/runs/{run.run_id}"})
+
+
+@router.get(
+    "/runs/<run_id>",
+    summary="A sync run's status",
+    tags=["sync"],
+    middlewares=[readers],
+    responses=responses((200, sync.SyncRun), 404, 422),
+)
+def get_run(run_id: RunId) -> sync.SyncRun:
+    return store().get_run(run_id)
+
+
+@router.get(
+    "/profiles/<profile_id>/users",
+    summary="The users of the last successful sync",
+    tags=["sync"],
+    middlewares=[readers],
+    responses=responses((200, sync.UserPage), 404, 422),
+)
+def list_users(
+    profile_id: ProfileId,
+    status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> sync.UserPage:
+    return sync.list_users(profiles().get(profile_id), store(), status=status, limit=limit, cursor=cursor)

@@ -1,0 +1,74 @@
+"""The sync run's steps: FetchUsers (as many invocations as it takes) and CommitSnapshot."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from seatkeeper import sync
+from seatkeeper.connected import saas_client
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profiles import ProfileService
+from seatkeeper.saas_http import GuardedTokenEndpoint
+from seatkeeper.staging import S3Staging
+from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBSync
+from seatkeeper.vault import SecretsManagerVault
+
+logger = Logger()
+# Stop fetching with this much of the invocation left, to write the last chunk and hand on the checkpoint.
+RESERVE_MILLIS = 90_000
+
+
+@cache
+def policy() -> NetworkPolicy:
+    return NetworkPolicy.from_environment()
+
+
+@cache
+def table() -> str:
+    return os.environ["TABLE_NAME"]
+
+
+@logger.inject_lambda_context
+def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Fetch pages into staging until done or nearly out of time; the checkpoint to go on from."""
+    profile = ProfileService(DynamoDBProfiles(table()), policy()).get(event["profile_id"])
+    connections = DynamoDBConnections(table())
+    client = saas_client(
+        profile,
+        connections=connections,
+        secrets=SecretsManagerVault(),
+        lock=connections,
+        endpoint=GuardedTokenEndpoint(policy()),
+        policy=policy(),
+    )
+    checkpoint = event.get("checkpoint")
+    result = sync.fetch_step(
+        client,
+        S3Staging(),
+        event["run_id"],
+        sync.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
+        out_of_time=lambda: context.get_remaining_time_in_millis() < RESERVE_MILLIS,
+    )
+    DynamoDBSync(table()).update_run(
+        event["run_id"], users_fetched=result.checkpoint.users_fetched, pages=result.checkpoint.pages
+    )
+    logger.info(
+        "fetched",
+        extra={"run_id": event["run_id"], "users_fetched": result.checkpoint.users_fetched, "done": result.done},
+    )
+    return result.model_dump(mode="json")
+
+
+@logger.inject_lambda_context
+def commit_snapshot(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Make the staged users the stored snapshot, writing only what changed."""
+    profile = ProfileService(DynamoDBProfiles(table()), policy()).get(event["profile_id"])
+    store = DynamoDBSync(table())
+    result = sync.commit_step(profile, S3Staging(), store, store, store.get_run(event["run_id"]))
+    logger.info("committed", extra={"run_id": event["run_id"], **result.model_dump()})
+    return result.model_dump()

@@ -1,0 +1,65 @@
+"""The one module that talks to S3: where a sync run keeps the pages it fetched until it commits.
+
+A run writes chunks of users as gzipped JSON lines under runs/<run id>/; a chunk's number
+comes from the run's checkpoint, so a retried invocation overwrites what it wrote before
+instead of adding duplicates. The bucket expires objects after a day.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+
+class S3Staging:
+    def __init__(self, bucket: str | None = None, client: S3Client | None = None) -> None:
+        self.bucket = bucket or os.environ["STAGING_BUCKET"]
+        self._client = client
+
+    @cached_property
+    def client(self) -> S3Client:
+        import boto3
+
+        return self._client or boto3.client("s3")
+
+    @staticmethod
+    def _key(run_id: str, kind: str, number: int) -> str:
+        return f"runs/{run_id}/{kind}-{number:06d}.jsonl.gz"
+
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None:
+        data = gzip.compress("".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode(), 6)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self._key(run_id, kind, number),
+            Body=data,
+            ContentType="application/x-ndjson",
+            ContentEncoding="gzip",
+        )
+
+    def rows(self, run_id: str, kind: str) -> Iterator[dict[str, Any]]:
+        """Every row of the run's chunks of one kind, in chunk order, one chunk in memory at a time."""
+        keys: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"runs/{run_id}/{kind}-"
+        ):
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        for key in sorted(keys):
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            for line in gzip.decompress(body).splitlines():
+                yield json.loads(line)
+
+    def discard(self, run_id: str) -> None:
+        keys: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=f"runs/{run_id}/"):
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        for start in range(0, len(keys), 1000):
+            self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
+            )

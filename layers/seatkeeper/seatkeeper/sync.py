@@ -1,0 +1,396 @@
+"""Sync runs: fetch every user of a connected app and replace the stored snapshot as a whole.
+
+A run fetches page after page into staging (FetchUsers, as many invocations as it takes,
+each resuming from the last one's checkpoint), then commits (CommitSnapshot): it compares
+the staged users with the stored ones by fingerprint and writes only what changed, deleting
+the users the app no longer lists. A run that fails before the commit changed nothing that
+is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seatkeeper.errors import Conflict, SaaSRequestFailed, UnreadableResponse
+from seatkeeper.profile import ActivityEndpoint, Profile
+from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
+from seatkeeper.saas_http import SaaSClient
+from seatkeeper.user_fetch import ListEndpoint, PageCursor, PageFetcher, fetch_users
+from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp, search
+
+Standing = Literal["active", "stale", "unknown", "inactive"]
+RunStatus = Literal["running", "succeeded", "failed"]
+CHUNK_USERS = 5_000
+
+
+class SyncConflict(Conflict):
+    pass
+
+
+def tracks_activity(profile: Profile) -> bool:
+    return profile.users.fields.last_activity is not None or profile.activity is not None
+
+
+def standing(user: SaaSUser, *, cutoff: datetime, tracked: bool) -> Standing:
+    """Where a user stands against the policy's inactivity window (SPEC: license position).
+
+    Not holding a license: inactive. Activity since the cutoff: active. Last activity before
+    it, or never active and created before it: stale. No activity data at all: unknown.
+    """
+    if not user.active:
+        return "inactive"
+    if user.last_activity is not None:
+        return "active" if user.last_activity >= cutoff else "stale"
+    if tracked and user.created_at is not None:
+        return "stale" if user.created_at < cutoff else "unknown"
+    return "unknown"
+
+
+def cutoff_for(profile: Profile, now: datetime | None = None) -> datetime:
+    return (now or datetime.now(UTC)) - timedelta(days=profile.policy.inactivity_days)
+
+
+def fingerprint(user: SaaSUser) -> str:
+    """What a stored user is compared by: equal fingerprints, nothing to write."""
+    return hashlib.blake2b(user.model_dump_json().encode(), digest_size=12).hexdigest()
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+class SyncRun(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    run_id: str
+    profile_id: str
+    status: RunStatus
+    users_fetched: int = 0
+    pages: int = 0
+    error: str | None = None
+    started_at: str
+    finished_at: str | None = None
+    items_written: int | None = Field(None, description="Users written by the commit: only those that changed")
+    items_deleted: int | None = Field(None, description="Users the app no longer lists")
+    requested_by: str | None = None
+
+
+class FetchCheckpoint(BaseModel):
+    """What FetchUsers hands to its next invocation."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    phase: Literal["users", "activity"] = "users"
+    cursor: PageCursor | None = None
+    chunk: int = 0
+    users_fetched: int = 0
+    pages: int = 0
+
+
+class FetchResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    checkpoint: FetchCheckpoint
+    done: bool
+
+
+class CommitResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    users: int
+    written: int
+    deleted: int
+
+
+class UserView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    email: str | None
+    name: str | None
+    active: bool
+    last_activity: datetime | None
+    created_at: datetime | None
+    role: str | None
+    stale: bool
+    status: Standing
+
+
+class UserPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[UserView]
+    next_cursor: str | None = None
+
+
+# --- ports --------------------------------------------------------------------------------
+
+
+class Staging(Protocol):
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None: ...
+
+    def rows(self, run_id: str, kind: str) -> Iterator[dict[str, Any]]: ...
+
+    def discard(self, run_id: str) -> None: ...
+
+
+class SnapshotStore(Protocol):
+    def fingerprints(self, profile_id: str) -> dict[str, str]: ...
+
+    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None: ...
+
+    def delete_users(self, profile_id: str, user_ids: list[str]) -> None: ...
+
+    def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]: ...
+
+
+class RunStore(Protocol):
+    def lock_sync(self, profile_id: str, run_id: str) -> bool: ...
+
+    def unlock_sync(self, profile_id: str, run_id: str) -> None: ...
+
+    def put_run(self, run: SyncRun) -> None: ...
+
+    def get_run(self, run_id: str) -> SyncRun: ...
+
+    def update_run(self, run_id: str, **changes: Any) -> None: ...
+
+    def put_snapshot(self, profile_id: str, snapshot: dict[str, Any]) -> None: ...
+
+
+class Executions(Protocol):
+    def start(self, name: str, payload: dict[str, Any]) -> str: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- the steps ----------------------------------------------------------------------------
+
+
+class SyncService:
+    def __init__(self, runs: RunStore, executions: Executions) -> None:
+        self.runs = runs
+        self.executions = executions
+
+    def start(self, profile: ProfileRecord, *, connected: bool, requested_by: str | None) -> SyncRun:
+        if not connected:
+            raise SyncConflict(f"profile {profile.id} is not connected; create its connection first")
+        run = SyncRun(
+            run_id=f"run_{uuid.uuid4().hex[:20]}",
+            profile_id=profile.id,
+            status="running",
+            started_at=_now(),
+            requested_by=requested_by,
+        )
+        if not self.runs.lock_sync(profile.id, run.run_id):
+            raise SyncConflict(f"a sync of profile {profile.id} is running")
+        try:
+            self.runs.put_run(run)
+            self.executions.start(
+                run.run_id,
+                {"run_id": run.run_id, "profile_id": profile.id, "fetch": {"checkpoint": None, "done": False}},
+            )
+        except Exception:
+            self.runs.unlock_sync(profile.id, run.run_id)
+            raise
+        return run
+
+
+def _activity_of(endpoint: ActivityEndpoint, record: Any) -> datetime | None:
+    try:
+        return parse_timestamp(search(endpoint.fields.last_activity, record))
+    except UnreadableRecord as exc:
+        raise UnreadableResponse(f"activity: {exc}") from None
+
+
+def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser]) -> list[SaaSUser]:
+    def one(user: SaaSUser) -> SaaSUser:
+        fields = {k: "" if v is None else str(v) for k, v in user.model_dump(mode="json").items()}
+        try:
+            path = endpoint.path.format_map(fields)
+        except (KeyError, ValueError) as exc:
+            raise SaaSRequestFailed(f"activity path {endpoint.path!r} names an unknown user field") from exc
+        body = client.json(client.send("GET", client.url(path), params=endpoint.params))
+        seen = _activity_of(endpoint, body)
+        latest = max(filter(None, [user.last_activity, seen]), default=None)
+        return user.model_copy(update={"last_activity": latest})
+
+    with ThreadPoolExecutor(endpoint.max_concurrency, thread_name_prefix="activity") as pool:
+        return list(pool.map(one, users))
+
+
+def fetch_step(
+    client: SaaSClient,
+    staging: Staging,
+    run_id: str,
+    checkpoint: FetchCheckpoint | None,
+    *,
+    out_of_time: Callable[[], bool],
+) -> FetchResult:
+    """Fetch pages into staging until done or out of time; where to go on from."""
+    profile = client.profile
+    state = checkpoint or FetchCheckpoint()
+    buffer: list[dict[str, Any]] = []
+
+    def flush(cursor: PageCursor | None) -> None:
+        nonlocal buffer
+        if buffer:
+            staging.put_chunk(run_id, state.phase, state.chunk, buffer)
+            state.chunk += 1
+            buffer = []
+        state.cursor = cursor
+
+    if state.phase == "users":
+        for fetched, cursor in fetch_users(client, state.cursor):
+            users = fetched
+            if profile.activity is not None and profile.activity.mode == "per_user":
+                users = _with_per_user_activity(client, profile.activity, fetched)
+            buffer += [u.model_dump(mode="json") for u in users]
+            state.users_fetched += len(users)
+            state.pages += 1
+            if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
+                flush(cursor)
+            if cursor.done:
+                break
+            if out_of_time():
+                return FetchResult(checkpoint=state, done=False)
+        if profile.activity is None or profile.activity.mode != "bulk":
+            return FetchResult(checkpoint=state, done=True)
+        state.phase, state.cursor, state.chunk = "activity", None, 0
+    activity = profile.activity
+    assert activity is not None
+    fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
+    for records, cursor in fetcher.pages(state.cursor):
+        for record in records:
+            user_id = search(activity.fields.user_id, record)
+            if user_id is not None:
+                seen = _activity_of(activity, record)
+                buffer.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
+        state.pages += 1
+        if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
+            flush(cursor)
+        if cursor.done:
+            break
+        if out_of_time():
+            return FetchResult(checkpoint=state, done=False)
+    return FetchResult(checkpoint=state, done=True)
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def commit_step(
+    profile: ProfileRecord, staging: Staging, snapshots: SnapshotStore, runs: RunStore, run: SyncRun
+) -> CommitResult:
+    """Make the staged users the stored snapshot, writing only what changed."""
+    started = time.monotonic()
+    stored = snapshots.fingerprints(profile.id)
+    activity: dict[str, str | None] = {}
+    if profile.profile.activity is not None and profile.profile.activity.mode == "bulk":
+        activity = {row["id"]: row["last_activity"] for row in staging.rows(run.run_id, "activity")}
+    seen: set[str] = set()
+    written = 0
+
+    def changed() -> Iterator[tuple[SaaSUser, str]]:
+        for row in staging.rows(run.run_id, "users"):
+            user = SaaSUser.model_validate(row)
+            if user.id in seen:
+                continue  # an app that shifts its pages during a sync can list a user twice
+            seen.add(user.id)
+            if activity.get(user.id):
+                from_activity = parse_timestamp(activity[user.id])
+                latest = max(filter(None, [user.last_activity, from_activity]), default=None)
+                user = user.model_copy(update={"last_activity": latest})
+            mark = fingerprint(user)
+            if stored.get(user.id) != mark:
+                yield user, mark
+
+    for batch in _batched(changed(), 500):
+        snapshots.put_users(profile.id, batch)
+        written += len(batch)
+    gone = [user_id for user_id in stored if user_id not in seen]
+    for batch in _batched(gone, 500):
+        snapshots.delete_users(profile.id, batch)
+    runs.put_snapshot(
+        profile.id,
+        {
+            "run_id": run.run_id,
+            "synced_at": _now(),
+            "users": len(seen),
+            "tracks_activity": tracks_activity(profile.profile),
+        },
+    )
+    result = CommitResult(users=len(seen), written=written, deleted=len(gone))
+    runs.update_run(
+        run.run_id,
+        status="succeeded",
+        finished_at=_now(),
+        items_written=written,
+        items_deleted=len(gone),
+        commit_seconds=round(time.monotonic() - started, 3),
+    )
+    runs.unlock_sync(profile.id, run.run_id)
+    staging.discard(run.run_id)
+    return result
+
+
+# --- reading the snapshot -----------------------------------------------------------------
+
+SCAN_PER_CALL = 5_000  # stored users one listing call looks at, whatever the filter keeps
+
+
+def list_users(
+    profile: ProfileRecord,
+    snapshots: SnapshotStore,
+    *,
+    status: Standing | None,
+    limit: int,
+    cursor: str | None,
+    now: datetime | None = None,
+) -> UserPage:
+    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    items: list[UserView] = []
+    position = decode_cursor(cursor)
+    after, looked = (position or {}).get("after"), 0
+    while len(items) < limit and looked < SCAN_PER_CALL:
+        users, after = snapshots.users(profile.id, after, min(limit - len(items), 1000) if status is None else 1000)
+        for user in users:
+            looked += 1
+            place = standing(user, cutoff=cutoff, tracked=tracked)
+            if status is None or place == status:
+                items.append(UserView(**user.model_dump(), stale=place == "stale", status=place))
+                if len(items) == limit:
+                    after = user.id
+                    break
+        if after is None:
+            break
+    return UserPage(items=items, next_cursor=encode_cursor({"after": after}) if after else None)
+
+
+def run_error(cause: str | None) -> str | None:
+    """A failed run's error as people read it (a Lambda task's cause is its error payload as JSON)."""
+    if cause and cause.startswith("{"):
+        try:
+            payload = json.loads(cause)
+        except ValueError:
+            return cause
+        return str(payload.get("errorMessage") or cause)
+    return cause

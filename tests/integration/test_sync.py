@@ -1,0 +1,205 @@
+"""Sync runs end to end: the API, the sync state machine on moto's engine, staging in S3, the snapshot."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from tests.integration.connection_checks import make_profile, wait_for
+from tests.paging_app import make_user, paging_app, profile_fields
+from tests.saas_apps import scim_server, scim_user
+
+
+def wait_for_run(client, run_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get(f"/runs/{run_id}").json()
+        if run["status"] != "running" or time.monotonic() > deadline:
+            return run
+        time.sleep(0.1)
+
+
+def connected_profile(client, **fields):
+    profile = make_profile(client, **fields)
+    client.post(f"/profiles/{profile['id']}/connection", json={"token": fields.pop("token", "t")})
+    assert wait_for(client, profile["id"], {"connected", "failed"})["status"] == "connected"
+    return profile
+
+
+def sync(client, profile_id):
+    answer = client.post(f"/profiles/{profile_id}/sync")
+    assert answer.status_code == 202, answer.text
+    return wait_for_run(client, answer.json()["run_id"])
+
+
+def stored_users(client, profile_id, **params):
+    users, cursor = [], None
+    while True:
+        page = client.get(
+            f"/profiles/{profile_id}/users", params={"limit": 500, **params, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        users += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return users
+
+
+def test_a_scim2_server_with_a_few_hundred_users_syncs_them_all(api):
+    integrator = api("sam_integrator")
+    with scim_server() as scim:
+        scim.add_users([scim_user(i) for i in range(260)])
+        profile = make_profile(integrator, base_url=scim.url)
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": scim.token})
+        wait_for(integrator, profile["id"], {"connected"})
+        run = sync(integrator, profile["id"])
+    assert (run["status"], run["users_fetched"], run["items_written"], run["items_deleted"]) == (
+        "succeeded",
+        260,
+        260,
+        0,
+    )
+    users = stored_users(api("sam_viewer"), profile["id"])
+    assert len(users) == len({u["id"] for u in users}) == 260
+    assert {u["email"] for u in users} == {f"user{i}@example.com" for i in range(260)}
+    assert all(u["status"] == "unknown" for u in users)  # SCIM has no activity attribute
+
+
+def test_the_snapshot_classifies_users_and_a_resync_writes_only_what_changed(api, stack):
+    integrator = api("sam_integrator")
+    with paging_app(1050) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "offset"))
+        first = sync(integrator, profile["id"])
+        assert (first["status"], first["users_fetched"], first["items_written"]) == ("succeeded", 1050, 1050)
+
+        cutoff = datetime.now(UTC) - timedelta(days=90)
+        # Stale: holds a license and was last active before the window, or never was and joined before it.
+        expected_stale = [
+            u["id"]
+            for u in app.users
+            if u["active"] and (u["last_login"] is None or datetime.fromtimestamp(u["last_login"], UTC) < cutoff)
+        ]
+        assert sorted(u["id"] for u in stored_users(integrator, profile["id"], status="stale")) == sorted(
+            expected_stale
+        )
+        assert len(stored_users(integrator, profile["id"], status="inactive")) == sum(
+            not u["active"] for u in app.users
+        )
+
+        # 1% of the users change, five leave the app, two join.
+        for i in range(0, 1050, 100):
+            app.users[i] = {**app.users[i], "name": f"Renamed {i}"}
+        gone = [u["id"] for u in app.users[-5:]]
+        app.users = [*app.users[:-5], make_user(5000), make_user(5001)]
+        second = sync(integrator, profile["id"])
+
+    assert second["status"] == "succeeded"
+    assert second["items_written"] == 11 + 2 and second["items_deleted"] == 5
+    ids = {u["id"] for u in stored_users(integrator, profile["id"])}
+    assert len(ids) == 1047 and not ids & set(gone) and {"u005000", "u005001"} <= ids
+
+
+@pytest.mark.parametrize(
+    "problem", [{"broken_page": 7}, {"malformed_page": 3}, {"html_page": 5}, {"refused_redirect_page": 2}]
+)
+def test_a_sync_that_fails_part_way_changes_nothing_and_says_what_failed(api, stack, problem):
+    integrator = api("sam_integrator")
+    with paging_app(900) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "cursor"))
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        before = stored_users(integrator, profile["id"])
+        for user in app.users:
+            user["name"] = "Changed"
+        for key, value in problem.items():
+            setattr(app, key, value)
+        run = sync(integrator, profile["id"])
+    assert run["status"] == "failed"
+    assert run["error"] and (
+        "500" in run["error"] or "JSON" in run["error"] or "text/html" in run["error"] or "metadata" in run["error"]
+    )
+    assert stored_users(integrator, profile["id"]) == before
+    # The profile can sync again: the failed run released its lock.
+    assert integrator.post(f"/profiles/{profile['id']}/sync").status_code == 202
+
+
+def test_sync_needs_a_connected_profile_and_one_run_at_a_time(api):
+    integrator = api("sam_integrator")
+    with paging_app(400, latency=0.05) as app:
+        profile = make_profile(integrator, **profile_fields(app, "cursor"))
+        assert integrator.post(f"/profiles/{profile['id']}/sync").status_code == 409
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        wait_for(integrator, profile["id"], {"connected"})
+        first = integrator.post(f"/profiles/{profile['id']}/sync")
+        assert first.status_code == 202
+        assert integrator.post(f"/profiles/{profile['id']}/sync").status_code == 409
+        assert api("sam_viewer").post(f"/profiles/{profile['id']}/sync").status_code == 403
+        assert wait_for_run(integrator, first.json()["run_id"])["status"] == "succeeded"
+    assert api("admin").get("/runs/run_00000000000000000000").status_code == 404
+    assert api("admin").post("/profiles/prf_00000000000000000000/sync").status_code == 404
+
+
+def test_a_long_sync_continues_across_invocations_from_its_checkpoint(api, stack, monkeypatch):
+    integrator = api("sam_integrator")
+    fetch_module = stack.functions.handler("FetchUsersFunction").__wrapped__.__globals__
+    # Every invocation believes it is nearly out of time: it fetches one page and hands on.
+    monkeypatch.setitem(fetch_module, "RESERVE_MILLIS", 10**9)
+    with paging_app(650) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "page"))
+        answer = integrator.post(f"/profiles/{profile['id']}/sync").json()
+        run = wait_for_run(integrator, answer["run_id"])
+    assert (run["status"], run["users_fetched"], run["pages"]) == ("succeeded", 650, 7)
+    history = boto3.client("stepfunctions").get_execution_history(
+        executionArn=stack.template.arn("SyncUsersStateMachine").replace(":stateMachine:", ":execution:")
+        + ":"
+        + answer["run_id"]
+    )
+    invocations = [
+        e
+        for e in history["events"]
+        if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "FetchUsers"
+    ]
+    assert len(invocations) == 7
+    assert len({u["id"] for u in stored_users(integrator, profile["id"])}) == 650
+
+
+def test_activity_from_a_per_user_endpoint(api):
+    integrator = api("sam_integrator")
+    with paging_app(40) as app:
+        fields = profile_fields(app, "none")
+        fields["users"]["fields"].pop("last_activity")
+        fields["activity"] = {"mode": "per_user", "path": "/users/{id}", "fields": {"last_activity": "last_login"}}
+        profile = connected_profile(integrator, **fields)
+        run = sync(integrator, profile["id"])
+    assert run["status"] == "succeeded"
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    for expected in app.users:
+        seen = users[expected["id"]]["last_activity"]
+        assert (seen is None) == (expected["last_login"] is None)
+        if seen:
+            assert datetime.fromisoformat(seen).timestamp() == expected["last_login"]
+    assert app.requests >= 41  # the list, then one request per user
+
+
+def test_activity_from_a_bulk_endpoint_is_merged_at_commit(api):
+    integrator = api("sam_integrator")
+    with paging_app(450) as app:
+        fields = profile_fields(app, "offset")
+        fields["users"]["fields"].pop("last_activity")
+        # A second list endpoint that gives every user's last activity, with pagination of its own.
+        fields["activity"] = {
+            "mode": "bulk",
+            "path": "/users",
+            "records_path": "items",
+            "pagination": {**fields["users"]["pagination"], "page_size": 200},
+            "fields": {"user_id": "id", "last_activity": "last_login"},
+        }
+        profile = connected_profile(integrator, **fields)
+        run = sync(integrator, profile["id"])
+    assert run["status"] == "succeeded", run
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert len(users) == 450
+    for expected in app.users:
+        seen = users[expected["id"]]["last_activity"]
+        assert (seen is None) == (expected["last_login"] is None)
