@@ -15,7 +15,7 @@ from seatkeeper.errors import SeatkeeperError
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileService
-from seatkeeper.saas_http import GuardedTokenEndpoint
+from seatkeeper.saas_http import GuardedTokenEndpoint, RetryPolicy
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
 from seatkeeper.vault import SecretsManagerVault
 
@@ -63,6 +63,7 @@ def begin_grant(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch one page of users with the stored credential; a SaaS* error names what went wrong."""
     profile = profiles().get(event["profile_id"])
+    # A short retry budget here: the saga retries the whole test, and a person is waiting for the answer.
     client = saas_client(
         profile,
         connections=connections(),
@@ -70,6 +71,7 @@ def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         lock=connections(),
         endpoint=GuardedTokenEndpoint(policy()),
         policy=policy(),
+        retries=RetryPolicy(max_attempts=2, budget_seconds=10),
     )
     users = client.first_page_of_users()
     logger.info("connection works", extra={"profile_id": profile.id, "users_on_first_page": len(users)})

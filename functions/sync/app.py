@@ -47,15 +47,24 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         policy=policy(),
     )
     checkpoint = event.get("checkpoint")
+    runs = DynamoDBSync(table())
+
+    def progress(state: sync.FetchCheckpoint) -> None:
+        expected = state.cursor.total if state.cursor and state.phase == "users" else None
+        runs.update_run(
+            event["run_id"],
+            users_fetched=state.users_fetched,
+            pages=state.pages,
+            **({"users_expected": expected} if expected is not None else {}),
+        )
+
     result = sync.fetch_step(
         client,
         S3Staging(),
         event["run_id"],
         sync.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
         out_of_time=lambda: context.get_remaining_time_in_millis() < RESERVE_MILLIS,
-    )
-    DynamoDBSync(table()).update_run(
-        event["run_id"], users_fetched=result.checkpoint.users_fetched, pages=result.checkpoint.pages
+        progress=progress,
     )
     logger.info(
         "fetched",

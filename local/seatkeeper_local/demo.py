@@ -65,6 +65,27 @@ def wait_for_connection(api: Api, profile_id: str, timeout: float = 60) -> dict[
         time.sleep(0.2)
 
 
+def follow_run(api: Api, run_id: str, *, timeout: float = 600, out: Any = sys.stdout) -> dict[str, Any]:
+    """Wait for a sync run, drawing a progress bar on a terminal; the finished run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run: dict[str, Any] = api.call("GET", f"/runs/{run_id}", 200)
+        if out.isatty():
+            fetched, expected = run.get("users_fetched") or 0, run.get("users_expected")
+            if expected:
+                done = min(fetched / expected, 1.0)
+                bar = "#" * int(done * 30)
+                out.write(f"\r  [{bar:<30}] {fetched}/{expected} users")
+            else:
+                out.write(f"\r  {fetched} users fetched")
+            out.flush()
+        if run["status"] != "running" or time.monotonic() > deadline:
+            if out.isatty():
+                out.write("\n")
+            return run
+        time.sleep(0.2)
+
+
 def seed(stack: LocalStack, app: ScimServer) -> dict[str, Any]:
     """The demo profile, connected to the demo app; used by `seatkeeper local --demo` and the demo story."""
     api = Api(stack.url, mint(stack.jwt_secret, "sam_integrator", subject="demo-integrator"))
@@ -76,6 +97,82 @@ def seed(stack: LocalStack, app: ScimServer) -> dict[str, Any]:
     return profile
 
 
+def show_templates(viewer: Api) -> None:
+    step("Built-in configuration templates (GET /templates)")
+    for template in viewer.call("GET", "/templates", 200)["items"]:
+        print(f"  {template['name']:<18} {template['title']}")
+
+
+def create_profile(stack: LocalStack, app: ScimServer, viewer: Api, integrator: Api) -> dict[str, Any]:
+    step("Create a custom integration profile from the scim2 template (POST /profiles, as sam_integrator)")
+    profile: dict[str, Any] = integrator.call("POST", "/profiles", 201, json={**DEMO_PROFILE, "base_url": app.url})
+    users = profile["users"]
+    print(f"  created {profile['id']}: {profile['name']} -> {profile['base_url']}")
+    print(
+        f"  users endpoint filled in by the template: {users['path']} "
+        f"({users['pagination']['type']} pagination, records at {users['records_path']!r})"
+    )
+
+    step("A viewer may read but not create (POST /profiles as sam_viewer)")
+    refused = viewer.session.post(stack.url + "/profiles", json=DEMO_PROFILE, timeout=30)
+    print(f"  {refused.status_code} {refused.json()['message']}")
+
+    step("Bad input is a 422 with the field paths")
+    broken = {**DEMO_PROFILE, "name": "Broken", "subscription": {"licenses_purchased": -5}}
+    bad = integrator.session.post(stack.url + "/profiles", timeout=30, json=broken)
+    for error in bad.json()["detail"]:
+        print(f"  {bad.status_code} {'.'.join(map(str, error['loc']))}: {error['msg']}")
+    return profile
+
+
+def connect(app: ScimServer, integrator: Api, profile: dict[str, Any]) -> None:
+    step("Create the connection & credential (POST /profiles/{id}/connection): a saga on Step Functions")
+    integrator.call("POST", f"/profiles/{profile['id']}/connection", 202, json={"token": "not-the-token"})
+    failed = wait_for_connection(integrator, profile["id"])
+    left = sum(record is not None for record in failed["records"].values())
+    print(f"  with a wrong token: {failed['status']}: {failed['error']}")
+    print(f"  records left behind by the failed attempt: {left} (the saga deleted what it had created)")
+    integrator.call("POST", f"/profiles/{profile['id']}/connection", 202, json={"token": app.token})
+    connected = wait_for_connection(integrator, profile["id"])
+    if connected["status"] != "connected":
+        raise RuntimeError(f"the demo profile did not connect: {connected.get('error')}")
+    connection, credential = connected["records"]["connection"], connected["records"]["credential"]
+    print(f"  with the right token: {connected['status']}")
+    print(f"  connection record: status {connection['status']} since {connection['connected_at']}")
+    print(
+        f"  credential record: {credential['auth_type']}; the value is only in Secrets Manager, "
+        f"at {credential['secret_arn'].split(':secret:')[1]}"
+    )
+
+
+def sync_users(viewer: Api, integrator: Api, profile: dict[str, Any]) -> None:
+    step("Fetch the users (POST /profiles/{id}/sync): a sync run on Step Functions")
+    run = follow_run(integrator, integrator.call("POST", f"/profiles/{profile['id']}/sync", 202)["run_id"])
+    if run["status"] != "succeeded":
+        raise RuntimeError(f"the demo sync failed: {run.get('error')}")
+    print(
+        f"  run {run['run_id']}: {run['status']}, {run['users_fetched']} users fetched "
+        f"in {run['pages']} page(s), {run['items_written']} written"
+    )
+    users = viewer.call("GET", f"/profiles/{profile['id']}/users", 200, params={"limit": 8})
+    print(f"  {'id':<34} {'email':<20} {'name':<9} {'active':<7} status")
+    for user in users["items"]:
+        print(f"  {user['id']:<34} {user['email']:<20} {user['name']:<9} {user['active']!s:<7} {user['status']}")
+    print("  ... (SCIM has no standard last-activity attribute, so these users' activity is unknown)")
+    again = follow_run(integrator, integrator.call("POST", f"/profiles/{profile['id']}/sync", 202)["run_id"])
+    print(f"  a second sync finds nothing changed: {again['items_written']} written, {again['items_deleted']} deleted")
+
+
+def list_profiles(viewer: Api, profile: dict[str, Any]) -> None:
+    step("List the profiles (GET /profiles)")
+    listing = viewer.call("GET", "/profiles", 200)
+    print(
+        json.dumps([{k: p[k] for k in ("id", "name", "template", "subscription")} for p in listing["items"]], indent=2)
+    )
+    if not any(p["id"] == profile["id"] for p in listing["items"]):
+        raise RuntimeError("the new profile is missing from the list")
+
+
 def run(template: Path | None = None) -> int:
     quiet_werkzeug()
     with LocalStack(template, port=0, aws_port=0, log_level="WARNING") as stack, scim_server() as app:
@@ -84,64 +181,14 @@ def run(template: Path | None = None) -> int:
         print(f"demo SaaS app: scim2-server on {app.url} with {DEMO_USERS} users")
         viewer = Api(stack.url, mint(stack.jwt_secret, "sam_viewer"))
         integrator = Api(stack.url, mint(stack.jwt_secret, "sam_integrator", subject="demo-integrator"))
-
-        step("Built-in configuration templates (GET /templates)")
-        for template_ in viewer.call("GET", "/templates", 200)["items"]:
-            print(f"  {template_['name']:<18} {template_['title']}")
-
-        step("Create a custom integration profile from the scim2 template (POST /profiles, as sam_integrator)")
-        profile = integrator.call("POST", "/profiles", 201, json={**DEMO_PROFILE, "base_url": app.url})
-        users = profile["users"]
-        print(f"  created {profile['id']}: {profile['name']} -> {profile['base_url']}")
-        print(
-            f"  users endpoint filled in by the template: {users['path']} "
-            f"({users['pagination']['type']} pagination, records at {users['records_path']!r})"
-        )
-
-        step("A viewer may read but not create (POST /profiles as sam_viewer)")
-        refused = viewer.session.post(stack.url + "/profiles", json=DEMO_PROFILE, timeout=30)
-        print(f"  {refused.status_code} {refused.json()['message']}")
-
-        step("Bad input is a 422 with the field paths")
-        bad = integrator.session.post(
-            stack.url + "/profiles",
-            timeout=30,
-            json={**DEMO_PROFILE, "name": "Broken", "subscription": {"licenses_purchased": -5}},
-        )
-        for error in bad.json()["detail"]:
-            print(f"  {bad.status_code} {'.'.join(map(str, error['loc']))}: {error['msg']}")
-
-        step("Create the connection & credential (POST /profiles/{id}/connection): a saga on Step Functions")
-        integrator.call("POST", f"/profiles/{profile['id']}/connection", 202, json={"token": "not-the-token"})
-        failed = wait_for_connection(integrator, profile["id"])
-        left = sum(record is not None for record in failed["records"].values())
-        print(f"  with a wrong token: {failed['status']}: {failed['error']}")
-        print(f"  records left behind by the failed attempt: {left} (the saga deleted what it had created)")
-        integrator.call("POST", f"/profiles/{profile['id']}/connection", 202, json={"token": app.token})
-        connected = wait_for_connection(integrator, profile["id"])
-        if connected["status"] != "connected":
-            raise RuntimeError(f"the demo profile did not connect: {connected.get('error')}")
-        records = connected["records"]
-        print(f"  with the right token: {connected['status']}")
-        connection = records["connection"]
-        print(f"  connection record: status {connection['status']} since {connection['connected_at']}")
-        print(
-            f"  credential record: {records['credential']['auth_type']}; the value is only in Secrets Manager, "
-            f"at {records['credential']['secret_arn'].split(':secret:')[1]}"
-        )
-
-        step("List the profiles (GET /profiles)")
-        listing = viewer.call("GET", "/profiles", 200)
-        print(
-            json.dumps(
-                [{k: p[k] for k in ("id", "name", "template", "subscription")} for p in listing["items"]], indent=2
-            )
-        )
-        if not any(p["id"] == profile["id"] for p in listing["items"]):
-            raise RuntimeError("the new profile is missing from the list")
+        show_templates(viewer)
+        profile = create_profile(stack, app, viewer, integrator)
+        connect(app, integrator, profile)
+        sync_users(viewer, integrator, profile)
+        list_profiles(viewer, profile)
     print(
-        "\nThe story so far is told: template -> profile -> connection & credential."
-        " (Sync, reconcile and reclaim come next.)"
+        "\nThe story so far is told: template -> profile -> connection & credential -> users."
+        " (Reconcile and reclaim come next.)"
     )
     return 0
 

@@ -69,7 +69,12 @@ class LocalStack:
     def parameters(self) -> dict[str, str]:
         allowed = ",".join(filter(None, [LOOPBACK, os.environ.get("SEATKEEPER_ALLOW_HOSTS", "")]))
         # Retries really sleep on moto's engine: keep the first interval at its minimum locally.
-        parameters = {"AllowHosts": allowed, "RetryIntervalSeconds": "1"}
+        parameters = {
+            "AllowHosts": allowed,
+            "RetryIntervalSeconds": "1",
+            "SaaSRetryAttempts": "3",
+            "SaaSRetryBudgetSeconds": "5",
+        }
         if self.log_level:
             parameters["LogLevel"] = self.log_level
         return parameters

@@ -28,6 +28,11 @@ EXPECTED = {
     "api_oauth_callback_unknown_state.json": ("ApiFunction", 400),
     "connection_begin_grant.json": ("BeginGrantFunction", "ProfileNotFound"),
     "connection_test_connection.json": ("TestConnectionFunction", "ProfileNotFound"),
+    "api_start_sync.json": ("ApiFunction", 404),
+    "api_get_run.json": ("ApiFunction", 404),
+    "api_list_stale_users.json": ("ApiFunction", 404),
+    "sync_fetch_users.json": ("FetchUsersFunction", "ProfileNotFound"),
+    "sync_commit_snapshot.json": ("CommitSnapshotFunction", "ProfileNotFound"),
 }
 
 

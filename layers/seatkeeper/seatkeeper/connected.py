@@ -11,7 +11,7 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.oauth import RefreshLock, SecretStore, TokenEndpoint, current_access_token
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileRecord
-from seatkeeper.saas_http import SaaSClient
+from seatkeeper.saas_http import RetryPolicy, SaaSClient
 
 
 def saas_client(
@@ -22,6 +22,7 @@ def saas_client(
     lock: RefreshLock,
     endpoint: TokenEndpoint,
     policy: NetworkPolicy,
+    retries: RetryPolicy | None = None,
 ) -> SaaSClient:
     records, _ = connections.connection_records(profile.id)
     if records.credential is None:
@@ -30,5 +31,5 @@ def saas_client(
     auth = profile.profile.auth
     if isinstance(auth, OAuth2AuthorizationCodeAuth):
         token = partial(current_access_token, auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
-        return SaaSClient(profile.profile, {}, policy=policy, access_token=token)
-    return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy)
+        return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
+    return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)

@@ -10,6 +10,7 @@ Redirects go through the adapter again, so each hop is checked. Response bodies 
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -129,6 +130,14 @@ class RetryPolicy:
     max_delay: float = 30.0
     budget_seconds: float = 120.0  # the most one request may wait in total across its retries
 
+    @classmethod
+    def from_environment(cls) -> RetryPolicy:
+        """SEATKEEPER_SAAS_RETRY_ATTEMPTS and SEATKEEPER_SAAS_RETRY_BUDGET (seconds), when set."""
+        return cls(
+            max_attempts=int(os.environ.get("SEATKEEPER_SAAS_RETRY_ATTEMPTS") or cls.max_attempts),
+            budget_seconds=float(os.environ.get("SEATKEEPER_SAAS_RETRY_BUDGET") or cls.budget_seconds),
+        )
+
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter ("Exponential Backoff And Jitter", AWS Architecture Blog)."""
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
@@ -214,7 +223,7 @@ class SaaSClient:
         self.access_token = access_token
         # One session per run: keep-alive connections to the app, shared by the run's workers.
         self.session = session or GuardedSession(policy)
-        self.retries = retries or RetryPolicy()
+        self.retries = retries or RetryPolicy.from_environment()
         self.gate = RateGate()
 
     def url(self, path: str) -> str:

@@ -74,6 +74,7 @@ class SyncRun(BaseModel):
     profile_id: str
     status: RunStatus
     users_fetched: int = 0
+    users_expected: int | None = Field(None, description="When the app says how many there are")
     pages: int = 0
     error: str | None = None
     started_at: str
@@ -236,6 +237,7 @@ def fetch_step(
     checkpoint: FetchCheckpoint | None,
     *,
     out_of_time: Callable[[], bool],
+    progress: Callable[[FetchCheckpoint], None] = lambda _: None,
 ) -> FetchResult:
     """Fetch pages into staging until done or out of time; where to go on from."""
     profile = client.profile
@@ -249,6 +251,7 @@ def fetch_step(
             state.chunk += 1
             buffer = []
         state.cursor = cursor
+        progress(state)
 
     if state.phase == "users":
         for fetched, cursor in fetch_users(client, state.cursor):
