@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import sync
+from seatkeeper import sync, user_fetch
 from seatkeeper.connected import saas_client
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profiles import ProfileService
@@ -49,7 +49,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     checkpoint = event.get("checkpoint")
     runs = DynamoDBSync(table())
 
-    def progress(state: sync.FetchCheckpoint) -> None:
+    def progress(state: user_fetch.FetchCheckpoint) -> None:
         expected = state.cursor.total if state.cursor and state.phase == "users" else None
         runs.update_run(
             event["run_id"],
@@ -58,11 +58,11 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
             **({"users_expected": expected} if expected is not None else {}),
         )
 
-    result = sync.fetch_step(
+    result = user_fetch.fetch_step(
         client,
         S3Staging(),
         event["run_id"],
-        sync.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
+        user_fetch.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
         out_of_time=lambda: context.get_remaining_time_in_millis() < RESERVE_MILLIS,
         progress=progress,
     )

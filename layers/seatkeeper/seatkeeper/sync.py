@@ -1,7 +1,8 @@
 """Sync runs: fetch every user of a connected app and replace the stored snapshot as a whole.
 
 A run fetches page after page into staging (FetchUsers, as many invocations as it takes,
-each resuming from the last one's checkpoint), then commits (CommitSnapshot): it compares
+each resuming from the last one's checkpoint: seatkeeper.user_fetch.fetch_step), then
+commits (CommitSnapshot, here): it compares
 the staged users with the stored ones by fingerprint and writes only what changed, deleting
 the users the app no longer lists. A run that fails before the commit changed nothing that
 is stored.
@@ -13,19 +14,16 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.errors import Conflict, SaaSRequestFailed, UnreadableResponse
-from seatkeeper.profile import ActivityEndpoint, Profile
+from seatkeeper.errors import Conflict
+from seatkeeper.profile import Profile
 from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
-from seatkeeper.saas_http import SaaSClient
-from seatkeeper.user_fetch import ListEndpoint, PageCursor, PageFetcher, fetch_users
-from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp, search
+from seatkeeper.user_records import SaaSUser, parse_timestamp
 
 Standing = Literal["active", "stale", "unknown", "inactive"]
 RunStatus = Literal["running", "succeeded", "failed"]
@@ -82,25 +80,6 @@ class SyncRun(BaseModel):
     items_written: int | None = Field(None, description="Users written by the commit: only those that changed")
     items_deleted: int | None = Field(None, description="Users the app no longer lists")
     requested_by: str | None = None
-
-
-class FetchCheckpoint(BaseModel):
-    """What FetchUsers hands to its next invocation."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    phase: Literal["users", "activity"] = "users"
-    cursor: PageCursor | None = None
-    chunk: int = 0
-    users_fetched: int = 0
-    pages: int = 0
-
-
-class FetchResult(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    checkpoint: FetchCheckpoint
-    done: bool
 
 
 class CommitResult(BaseModel):
@@ -205,88 +184,6 @@ class SyncService:
             self.runs.unlock_sync(profile.id, run.run_id)
             raise
         return run
-
-
-def _activity_of(endpoint: ActivityEndpoint, record: Any) -> datetime | None:
-    try:
-        return parse_timestamp(search(endpoint.fields.last_activity, record))
-    except UnreadableRecord as exc:
-        raise UnreadableResponse(f"activity: {exc}") from None
-
-
-def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser]) -> list[SaaSUser]:
-    def one(user: SaaSUser) -> SaaSUser:
-        fields = {k: "" if v is None else str(v) for k, v in user.model_dump(mode="json").items()}
-        try:
-            path = endpoint.path.format_map(fields)
-        except (KeyError, ValueError) as exc:
-            raise SaaSRequestFailed(f"activity path {endpoint.path!r} names an unknown user field") from exc
-        body = client.json(client.send("GET", client.url(path), params=endpoint.params))
-        seen = _activity_of(endpoint, body)
-        latest = max(filter(None, [user.last_activity, seen]), default=None)
-        return user.model_copy(update={"last_activity": latest})
-
-    with ThreadPoolExecutor(endpoint.max_concurrency, thread_name_prefix="activity") as pool:
-        return list(pool.map(one, users))
-
-
-def fetch_step(
-    client: SaaSClient,
-    staging: Staging,
-    run_id: str,
-    checkpoint: FetchCheckpoint | None,
-    *,
-    out_of_time: Callable[[], bool],
-    progress: Callable[[FetchCheckpoint], None] = lambda _: None,
-) -> FetchResult:
-    """Fetch pages into staging until done or out of time; where to go on from."""
-    profile = client.profile
-    state = checkpoint or FetchCheckpoint()
-    buffer: list[dict[str, Any]] = []
-
-    def flush(cursor: PageCursor | None) -> None:
-        nonlocal buffer
-        if buffer:
-            staging.put_chunk(run_id, state.phase, state.chunk, buffer)
-            state.chunk += 1
-            buffer = []
-        state.cursor = cursor
-        progress(state)
-
-    if state.phase == "users":
-        for fetched, cursor in fetch_users(client, state.cursor):
-            users = fetched
-            if profile.activity is not None and profile.activity.mode == "per_user":
-                users = _with_per_user_activity(client, profile.activity, fetched)
-            buffer += [u.model_dump(mode="json") for u in users]
-            state.users_fetched += len(users)
-            state.pages += 1
-            if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
-                flush(cursor)
-            if cursor.done:
-                break
-            if out_of_time():
-                return FetchResult(checkpoint=state, done=False)
-        if profile.activity is None or profile.activity.mode != "bulk":
-            return FetchResult(checkpoint=state, done=True)
-        state.phase, state.cursor, state.chunk = "activity", None, 0
-    activity = profile.activity
-    assert activity is not None
-    fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
-    for records, cursor in fetcher.pages(state.cursor):
-        for record in records:
-            user_id = search(activity.fields.user_id, record)
-            if user_id is not None:
-                seen = _activity_of(activity, record)
-                buffer.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
-        state.pages += 1
-        if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
-            flush(cursor)
-        if cursor.done:
-            break
-        if out_of_time():
-            return FetchResult(checkpoint=state, done=False)
-    return FetchResult(checkpoint=state, done=True)
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

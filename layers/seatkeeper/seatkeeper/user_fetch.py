@@ -9,10 +9,13 @@ invocation continues where it was.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from itertools import islice
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict
@@ -30,7 +33,8 @@ from seatkeeper.profile import (
     UsersEndpoint,
 )
 from seatkeeper.saas_http import SaaSClient
-from seatkeeper.user_records import UnreadableRecord, read_user, search
+from seatkeeper.sync import CHUNK_USERS, Staging
+from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp, read_user, search
 
 MAX_PAGES = 100_000  # a next-page pointer that never ends is a bug in the app, not 10 million users
 
@@ -101,6 +105,9 @@ class PageFetcher:
         response = self.client.send(self.endpoint.method, url or self.client.url(self.endpoint.path), params=params)
         return self.client.json(response), response
 
+    def _get_body(self, extra: dict[str, Any]) -> Any:
+        return self._get(extra=extra)[0]
+
     def _same_app(self, url: str) -> str:
         # The next page's URL comes from the app's answer; the credential goes only to the app's own origin.
         absolute = urljoin(self.client.url(self.endpoint.path), url)
@@ -167,19 +174,23 @@ class PageFetcher:
             remaining.append(position)
             position += step
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="page") as pool:
-            # Batches of `concurrency` pages in flight; each page is handed on in order, so the
-            # cursor after it is a safe place to resume.
-            for batch_start in range(0, len(remaining), self.concurrency):
-                batch = remaining[batch_start : batch_start + self.concurrency]
-                bodies = list(pool.map(lambda at: self._get(extra=params(at))[0], batch))
-                for at, body in zip(batch, bodies, strict=True):
-                    pages_done += 1
-                    following = at + step
-                    done = past_end(following, total)
-                    yield (
-                        _records(self.endpoint, body, total),
-                        PageCursor(**{key: following}, total=total, pages_done=pages_done, done=done),
-                    )
+            # A sliding window: `concurrency` pages always in flight, each handed on in order,
+            # so the cursor after it is a safe place to resume while the next ones download.
+            upcoming = iter(remaining)
+            in_flight: deque[tuple[int, Future[Any]]] = deque(
+                (at, pool.submit(self._get_body, params(at))) for at in islice(upcoming, self.concurrency)
+            )
+            while in_flight:
+                at, future = in_flight.popleft()
+                body = future.result()
+                if (following_page := next(upcoming, None)) is not None:
+                    in_flight.append((following_page, pool.submit(self._get_body, params(following_page))))
+                pages_done += 1
+                following = at + step
+                yield (
+                    _records(self.endpoint, body, total),
+                    PageCursor(**{key: following}, total=total, pages_done=pages_done, done=past_end(following, total)),
+                )
 
     def _numbered_one_by_one(
         self, params: Callable[[int], dict[str, Any]], key: str, position: int, *, step: int, size: int, pages_done: int
@@ -243,3 +254,107 @@ def fetch_users(client: SaaSClient, start: PageCursor | None = None) -> Iterator
             yield [read_user(users.fields, record) for record in records], cursor
         except UnreadableRecord as exc:
             raise UnreadableResponse(f"page {cursor.pages_done}: {exc}") from None
+
+
+# --- a sync run's fetch step ------------------------------------------------------------
+
+
+class FetchCheckpoint(BaseModel):
+    """What FetchUsers hands to its next invocation."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    phase: Literal["users", "activity"] = "users"
+    cursor: PageCursor | None = None
+    chunk: int = 0
+    users_fetched: int = 0
+    pages: int = 0
+
+
+class FetchResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    checkpoint: FetchCheckpoint
+    done: bool
+
+
+def _activity_of(endpoint: ActivityEndpoint, record: Any) -> datetime | None:
+    try:
+        return parse_timestamp(search(endpoint.fields.last_activity, record))
+    except UnreadableRecord as exc:
+        raise UnreadableResponse(f"activity: {exc}") from None
+
+
+def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser]) -> list[SaaSUser]:
+    def one(user: SaaSUser) -> SaaSUser:
+        fields = {k: "" if v is None else str(v) for k, v in user.model_dump(mode="json").items()}
+        try:
+            path = endpoint.path.format_map(fields)
+        except (KeyError, ValueError) as exc:
+            raise SaaSRequestFailed(f"activity path {endpoint.path!r} names an unknown user field") from exc
+        body = client.json(client.send("GET", client.url(path), params=endpoint.params))
+        seen = _activity_of(endpoint, body)
+        latest = max(filter(None, [user.last_activity, seen]), default=None)
+        return user.model_copy(update={"last_activity": latest})
+
+    with ThreadPoolExecutor(endpoint.max_concurrency, thread_name_prefix="activity") as pool:
+        return list(pool.map(one, users))
+
+
+def fetch_step(
+    client: SaaSClient,
+    staging: Staging,
+    run_id: str,
+    checkpoint: FetchCheckpoint | None,
+    *,
+    out_of_time: Callable[[], bool],
+    progress: Callable[[FetchCheckpoint], None] = lambda _: None,
+) -> FetchResult:
+    """Fetch pages into staging until done or out of time; where to go on from."""
+    profile = client.profile
+    state = checkpoint or FetchCheckpoint()
+    buffer: list[dict[str, Any]] = []
+
+    def flush(cursor: PageCursor | None) -> None:
+        nonlocal buffer
+        if buffer:
+            staging.put_chunk(run_id, state.phase, state.chunk, buffer)
+            state.chunk += 1
+            buffer = []
+        state.cursor = cursor
+        progress(state)
+
+    if state.phase == "users":
+        for fetched, cursor in fetch_users(client, state.cursor):
+            users = fetched
+            if profile.activity is not None and profile.activity.mode == "per_user":
+                users = _with_per_user_activity(client, profile.activity, fetched)
+            buffer += [u.model_dump(mode="json") for u in users]
+            state.users_fetched += len(users)
+            state.pages += 1
+            if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
+                flush(cursor)
+            if cursor.done:
+                break
+            if out_of_time():
+                return FetchResult(checkpoint=state, done=False)
+        if profile.activity is None or profile.activity.mode != "bulk":
+            return FetchResult(checkpoint=state, done=True)
+        state.phase, state.cursor, state.chunk = "activity", None, 0
+    activity = profile.activity
+    assert activity is not None
+    fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
+    for records, cursor in fetcher.pages(state.cursor):
+        for record in records:
+            user_id = search(activity.fields.user_id, record)
+            if user_id is not None:
+                seen = _activity_of(activity, record)
+                buffer.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
+        state.pages += 1
+        if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
+            flush(cursor)
+        if cursor.done:
+            break
+        if out_of_time():
+            return FetchResult(checkpoint=state, done=False)
+    return FetchResult(checkpoint=state, done=True)

@@ -1,0 +1,219 @@
+"""Sync benchmarks: fetch throughput against the latency floor, delta writes, and peak memory at scale.
+
+1. 20,000 users, 100 a page, from a local app that adds 40 ms to every page: users/second and
+   the ratio to the latency floor (pages x 40 ms / concurrency). Targets: within 1.3x for
+   offset and page pagination (4 pages at once), within 1.2x of the sequential floor for cursor.
+2. A re-sync of those 20,000 users in which 1% changed: items written by the commit.
+3. 200,000 users fetched and committed in a fresh process: its peak memory (RSS). S3 and
+   DynamoDB are remote from a Lambda, so staging goes to local files and the store keeps only
+   the fingerprints that DynamoDB would return; everything the steps hold is measured.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
+
+from seatkeeper.catalog import build_profile  # noqa: E402
+from seatkeeper.network_guard import NetworkPolicy  # noqa: E402
+from seatkeeper.profiles import ProfileRecord  # noqa: E402
+from seatkeeper.saas_http import SaaSClient  # noqa: E402
+from seatkeeper.sync import SyncRun, commit_step  # noqa: E402
+from seatkeeper.user_fetch import fetch_step, fetch_users  # noqa: E402
+from seatkeeper.user_records import SaaSUser  # noqa: E402
+from tests.paging_app import paging_app, profile_fields  # noqa: E402
+
+LATENCY = 0.040
+USERS = 20_000
+PAGE = 100
+
+
+class FileStaging:
+    """Staging on local disk, as S3 would keep it: gzipped JSON lines per chunk."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None:
+        path = self.folder / run_id / f"{kind}-{number:06d}.jsonl.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode(), 6))
+
+    def rows(self, run_id: str, kind: str) -> Iterator[dict[str, Any]]:
+        for path in sorted((self.folder / run_id).glob(f"{kind}-*.jsonl.gz")):
+            for line in gzip.decompress(path.read_bytes()).splitlines():
+                yield json.loads(line)
+
+    def discard(self, run_id: str) -> None:
+        for path in (self.folder / run_id).glob("*"):
+            path.unlink()
+
+
+class RemoteStore:
+    """What the commit sees of DynamoDB: the stored fingerprints; writes are counted and sent away."""
+
+    def __init__(self, fingerprints: dict[str, str] | None = None) -> None:
+        self.stored = fingerprints or {}
+        self.written = 0
+        self.deleted = 0
+
+    def fingerprints(self, profile_id: str) -> dict[str, str]:
+        return dict(self.stored)
+
+    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None:
+        self.written += len(users)
+        self.stored.update((user.id, mark) for user, mark in users)
+
+    def delete_users(self, profile_id: str, user_ids: list[str]) -> None:
+        self.deleted += len(user_ids)
+        for user_id in user_ids:
+            self.stored.pop(user_id, None)
+
+    def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]:
+        raise NotImplementedError
+
+    # RunStore, as far as the commit uses it
+    def put_snapshot(self, profile_id: str, snapshot: dict[str, Any]) -> None:
+        pass
+
+    def update_run(self, run_id: str, **changes: Any) -> None:
+        pass
+
+    def unlock_sync(self, profile_id: str, run_id: str) -> None:
+        pass
+
+
+def client_for(app: Any, kind: str, concurrency: int = 4) -> tuple[SaaSClient, ProfileRecord]:
+    profile = build_profile(
+        {
+            "name": "bench",
+            "subscription": {"licenses_purchased": USERS},
+            **profile_fields(app, kind, page_size=PAGE, max_concurrency=concurrency),
+        }
+    )
+    record = ProfileRecord(
+        id="prf_bench", own={}, profile=profile, created_at="2026-01-01T00:00:00Z", updated_at="2026-01-01T00:00:00Z"
+    )
+    return SaaSClient(profile, {"token": "t"}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"])), record
+
+
+def throughput() -> bool:
+    print(f"\n1. fetch {USERS:,} users, {PAGE} a page, {LATENCY * 1000:.0f} ms added per page")
+    print(
+        f"   {'pagination':<12}{'concurrency':>12}{'seconds':>10}{'users/s':>10}{'floor s':>10}{'x floor':>9}  target"
+    )
+    ok = True
+    with paging_app(USERS, latency=LATENCY) as app:
+        for kind, concurrency, target in (("offset", 4, 1.3), ("page", 4, 1.3), ("cursor", 1, 1.2)):
+            client, _ = client_for(app, kind, concurrency)
+            started = time.perf_counter()
+            count = sum(len(users) for users, _ in fetch_users(client))
+            seconds = time.perf_counter() - started
+            assert count == USERS, count
+            floor = USERS / PAGE * LATENCY / concurrency
+            ratio = seconds / floor
+            ok &= ratio <= target
+            print(
+                f"   {kind:<12}{concurrency:>12}{seconds:>10.2f}{count / seconds:>10,.0f}{floor:>10.2f}{ratio:>9.2f}"
+                f"  <= {target} {'ok' if ratio <= target else 'OVER'}"
+            )
+    return ok
+
+
+def delta_writes() -> bool:
+    print(f"\n2. re-sync of {USERS:,} users in which 1% changed")
+    with paging_app(USERS) as app, tempfile.TemporaryDirectory() as folder:
+        client, record = client_for(app, "offset")
+        staging, store = FileStaging(Path(folder)), RemoteStore()
+        for run_id in ("run-1", "run-2"):
+            if run_id == "run-2":
+                for i in range(0, USERS, 100):
+                    app.users[i] = {**app.users[i], "name": f"Renamed {i}"}
+            fetch_step(client, staging, run_id, None, out_of_time=lambda: False)
+            before = store.written
+            result = commit_step(
+                record,
+                staging,
+                store,
+                store,  # type: ignore[arg-type]
+                SyncRun(run_id=run_id, profile_id=record.id, status="running", started_at="now"),
+            )
+            print(
+                f"   {run_id}: {result.users:,} users, {store.written - before:,} items written, "
+                f"{result.deleted} deleted"
+            )
+    changed = USERS // 100
+    ok = result.written == changed
+    print(f"   expected {changed} written for {changed} changed users: {'ok' if ok else 'OVER'}")
+    return ok
+
+
+def peak_memory_child(count: int) -> None:
+    """In a fresh process: fetch and commit `count` users over a previous snapshot of them."""
+    with paging_app(count) as app, tempfile.TemporaryDirectory() as folder:
+        client, record = client_for(app, "offset", concurrency=8)
+        client.profile.users.pagination.page_size = 1000
+        previous = {f"u{i:06d}": "0" * 24 for i in range(count)}  # a stored snapshot, all of it to rewrite
+        store = RemoteStore(previous)
+        del previous, app.users[:0]
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        fetch_step(client, FileStaging(Path(folder)), "run-big", None, out_of_time=lambda: False)
+        fetched = time.perf_counter()
+        result = commit_step(
+            record,
+            FileStaging(Path(folder)),
+            store,
+            store,  # type: ignore[arg-type]
+            SyncRun(run_id="run-big", profile_id=record.id, status="running", started_at="now"),
+        )
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(
+            json.dumps(
+                {
+                    "users": result.users,
+                    "fetch_s": fetched - started,
+                    "commit_s": time.perf_counter() - fetched,
+                    "baseline_mb": baseline / 1024,
+                    "peak_mb": peak / 1024,
+                }
+            )
+        )
+
+
+def peak_memory() -> bool:
+    count = int(os.environ.get("SYNC_BENCH_BIG", "200000"))
+    print(f"\n3. {count:,} users fetched and committed in a fresh process")
+    out = subprocess.run([sys.executable, __file__, "--child", str(count)], capture_output=True, text=True, check=True)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    # The test app serving the users lives in the same process; its share is the 'baseline' before the run.
+    print(
+        f"   fetch {figures['fetch_s']:.1f} s, commit {figures['commit_s']:.1f} s; peak RSS {figures['peak_mb']:.0f} MB "
+        f"(of which {figures['baseline_mb']:.0f} MB before the run: interpreter, test app and its {count:,} users, "
+        f"and the stored fingerprints)"
+    )
+    print(
+        f"   the sync's own peak: {figures['peak_mb'] - figures['baseline_mb']:.0f} MB, against the functions' "
+        f"1,024 MB (FetchUsers) and 1,769 MB (CommitSnapshot)"
+    )
+    return figures["users"] == count and figures["peak_mb"] - figures["baseline_mb"] < 1024
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        peak_memory_child(int(sys.argv[2]))
+        sys.exit(0)
+    results = [throughput(), delta_writes(), peak_memory()]
+    sys.exit(0 if all(results) else 1)
