@@ -12,29 +12,8 @@ import pytest
 import requests
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
-from oidc_provider_mock import run_server_in_thread
 
 from tests.integration.connection_checks import leftovers, make_profile, wait_for
-from tests.saas_apps import fake_saas, scim_server, scim_user
-
-
-@pytest.fixture(scope="module")
-def scim():
-    with scim_server() as server:
-        server.add_users([scim_user(1)])
-        yield server
-
-
-@pytest.fixture(scope="module")
-def oidc():
-    with run_server_in_thread() as server:
-        yield f"http://localhost:{server.server_port}"
-
-
-@pytest.fixture(scope="module")
-def saas(oidc):
-    with fake_saas(userinfo_url=f"{oidc}/userinfo") as app:
-        yield app
 
 
 def refuse(monkeypatch, operation: str, when) -> list[str]:

@@ -5,29 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 import requests
-from oidc_provider_mock import run_server_in_thread
 
 from tests.integration.connection_checks import executions_text, leftovers, make_profile, table_text, wait_for
-from tests.saas_apps import fake_saas, scim_server, scim_user
-
-
-@pytest.fixture(scope="module")
-def scim():
-    with scim_server() as server:
-        server.add_users([scim_user(i) for i in range(5)])
-        yield server
-
-
-@pytest.fixture(scope="module")
-def oidc():
-    with run_server_in_thread() as server:
-        yield f"http://localhost:{server.server_port}"
-
-
-@pytest.fixture(scope="module")
-def saas(oidc):
-    with fake_saas(userinfo_url=f"{oidc}/userinfo") as app:
-        yield app
 
 
 def test_bearer_token_against_scim2_server_connects_and_keeps_the_token_only_in_secrets_manager(

@@ -162,9 +162,9 @@ def _seconds(value: str | None, now: float) -> float | None:
 RATE_LIMIT_PREFIXES = ("X-RateLimit", "RateLimit", "X-Rate-Limit")
 
 
-def wait_requested(headers: Any) -> float | None:
+def wait_requested(headers: Any, now: float | None = None) -> float | None:
     """How long the app asks us to wait: Retry-After, else the reset time of an exhausted quota."""
-    now = time.time()
+    now = time.time() if now is None else now
     if (after := _seconds(headers.get("Retry-After"), now)) is not None:
         return after
     for prefix in RATE_LIMIT_PREFIXES:

@@ -66,8 +66,8 @@ def _cancelled_by_condition(error: ClientError) -> bool:
     return code == "TransactionCanceledException" and any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
 
 
-class DynamoDBProfiles:
-    """ProfileRepository on the seatkeeper table."""
+class _Table:
+    """The seatkeeper table, with a client made on first use (routes that never touch it start faster)."""
 
     def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name or os.environ["TABLE_NAME"]
@@ -75,10 +75,41 @@ class DynamoDBProfiles:
 
     @cached_property
     def client(self) -> DynamoDBClient:
-        # Imported on first use: routes that never touch the table keep cold starts short.
         import boto3
 
         return self._client or boto3.client("dynamodb")
+
+    def _take_lease(self, key: dict[str, Any], holder: str, seconds: int) -> bool:
+        """Hold the item at `key` for `seconds`, unless another holder's lease is still running."""
+        now = int(time.time())
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={**key, "holder": {"S": holder}, "expires_at": {"N": str(now + seconds)}},
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def _end_lease(self, key: dict[str, Any], holder: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=key,
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": holder}},
+            )
+        except ClientError as exc:
+            if not _cancelled_by_condition(exc):
+                raise
+
+
+class DynamoDBProfiles(_Table):
+    """ProfileRepository on the seatkeeper table."""
 
     def _item(self, record: ProfileRecord) -> dict[str, Any]:
         return {
@@ -219,18 +250,8 @@ def _readable_cause(cause: str | None) -> str | None:
     return cause
 
 
-class DynamoDBConnections:
+class DynamoDBConnections(_Table):
     """ConnectionRepository, GrantStates and RefreshLock on the seatkeeper table."""
-
-    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name or os.environ["TABLE_NAME"]
-        self._client = client
-
-    @cached_property
-    def client(self) -> DynamoDBClient:
-        import boto3
-
-        return self._client or boto3.client("dynamodb")
 
     def connection_records(self, profile_id: str) -> tuple[ConnectionRecords, ConnectionFailure | None]:
         answer = self.client.batch_get_item(
@@ -330,36 +351,10 @@ class DynamoDBConnections:
         return GrantState.model_validate_json(answer["Attributes"]["document"]["S"])
 
     def acquire(self, key: str, holder: str, seconds: int) -> bool:
-        now = int(time.time())
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": {"S": f"REFRESH_LOCK#{key}"},
-                    "sk": {"S": "REFRESH_LOCK"},
-                    "holder": {"S": holder},
-                    "expires_at": {"N": str(now + seconds)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(now)}},
-            )
-        except ClientError as exc:
-            if _cancelled_by_condition(exc):
-                return False
-            raise
-        return True
+        return self._take_lease({"pk": {"S": f"REFRESH_LOCK#{key}"}, "sk": {"S": "REFRESH_LOCK"}}, holder, seconds)
 
     def release(self, key: str, holder: str) -> None:
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"REFRESH_LOCK#{key}"}, "sk": {"S": "REFRESH_LOCK"}},
-                ConditionExpression="holder = :holder",
-                ExpressionAttributeValues={":holder": {"S": holder}},
-            )
-        except ClientError as exc:
-            if not _cancelled_by_condition(exc):
-                raise
+        self._end_lease({"pk": {"S": f"REFRESH_LOCK#{key}"}, "sk": {"S": "REFRESH_LOCK"}}, holder)
 
 
 def _attribute(value: Any) -> dict[str, Any]:
@@ -384,18 +379,8 @@ def _user(item: dict[str, Any]) -> SaaSUser:
     return SaaSUser.model_validate({"id": item["sk"]["S"], **plain})
 
 
-class DynamoDBSync:
+class DynamoDBSync(_Table):
     """SnapshotStore and RunStore on the seatkeeper table."""
-
-    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name or os.environ["TABLE_NAME"]
-        self._client = client
-
-    @cached_property
-    def client(self) -> DynamoDBClient:
-        import boto3
-
-        return self._client or boto3.client("dynamodb")
 
     # --- the snapshot -------------------------------------------------------------------
 
@@ -463,37 +448,11 @@ class DynamoDBSync:
     # --- runs ---------------------------------------------------------------------------
 
     def lock_sync(self, profile_id: str, run_id: str) -> bool:
-        now = int(time.time())
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": {"S": f"PROFILE#{profile_id}"},
-                    "sk": {"S": "SYNC_LOCK"},
-                    "run_id": {"S": run_id},
-                    "expires_at": {"N": str(now + 86400)},
-                },
-                # A lock older than a day belongs to a run that died without releasing it.
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(now)}},
-            )
-        except ClientError as exc:
-            if _cancelled_by_condition(exc):
-                return False
-            raise
-        return True
+        # A day: a lock older than that belongs to a run that died without releasing it.
+        return self._take_lease({"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SYNC_LOCK"}}, run_id, 86400)
 
     def unlock_sync(self, profile_id: str, run_id: str) -> None:
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SYNC_LOCK"}},
-                ConditionExpression="run_id = :run",
-                ExpressionAttributeValues={":run": {"S": run_id}},
-            )
-        except ClientError as exc:
-            if not _cancelled_by_condition(exc):
-                raise
+        self._end_lease({"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SYNC_LOCK"}}, run_id)
 
     def put_run(self, run: SyncRun) -> None:
         item = {"pk": {"S": f"RUN#{run.run_id}"}, "sk": {"S": "RUN"}}
