@@ -145,8 +145,17 @@ def create_resources(template: Template) -> None:
             Timeout=spec.timeout,
             Environment={"Variables": spec.environment},
         )
-    stepfunctions = boto3.client("stepfunctions")
+    stepfunctions, scheduler = boto3.client("stepfunctions"), boto3.client("scheduler")
     for machine in template.state_machines().values():
         stepfunctions.create_state_machine(
             name=machine.logical_id, definition=json.dumps(machine.definition), roleArn=LOCAL_ROLE
         )
+        # moto keeps the schedules for inspection; seatkeeper_local.schedules fires them.
+        for number, schedule in enumerate(machine.schedules):
+            scheduler.create_schedule(
+                Name=f"{machine.logical_id}-{number}",
+                ScheduleExpression=schedule["ScheduleExpression"],
+                ScheduleExpressionTimezone=schedule.get("ScheduleExpressionTimezone", "UTC"),
+                FlexibleTimeWindow={"Mode": "OFF"},
+                Target={"Arn": machine.arn, "RoleArn": LOCAL_ROLE, "Input": schedule.get("Input", "{}")},
+            )

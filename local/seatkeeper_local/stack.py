@@ -11,11 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from seatkeeper_local.aws import create_resources, dispatch_lambda_to, start_moto, use_local_aws
 from seatkeeper_local.functions import LocalFunctions
 from seatkeeper_local.gateway import Gateway
+from seatkeeper_local.schedules import LocalScheduler, Schedule
 from seatkeeper_local.template import Template
 
 LOOPBACK = "127.0.0.0/8,::1,localhost"
@@ -57,6 +59,7 @@ class LocalStack:
         self._http: BaseWSGIServer | None = None
         self.functions: LocalFunctions | None = None
         self.template: Template | None = None
+        self.scheduler: LocalScheduler | None = None
 
     @property
     def url(self) -> str:
@@ -74,6 +77,7 @@ class LocalStack:
             "RetryIntervalSeconds": "1",
             "SaaSRetryAttempts": "3",
             "SaaSRetryBudgetSeconds": "5",
+            "SyncPollSeconds": "1",
         }
         if self.log_level:
             parameters["LogLevel"] = self.log_level
@@ -87,6 +91,23 @@ class LocalStack:
         self.functions = LocalFunctions(self.template.functions())
         dispatch_lambda_to(self.functions)
         create_resources(self.template)
+        self.scheduler = LocalScheduler(
+            [
+                Schedule(
+                    f"{machine.logical_id}-{number}",
+                    machine.arn,
+                    s["ScheduleExpression"],
+                    s.get("ScheduleExpressionTimezone", "UTC"),
+                    s.get("Input", "{}"),
+                )
+                for machine in self.template.state_machines().values()
+                for number, s in enumerate(machine.schedules)
+            ],
+            start=lambda arn, name, payload: boto3.client("stepfunctions").start_execution(
+                stateMachineArn=arn, name=name, input=payload
+            ),
+        )
+        threading.Thread(target=self.scheduler.run, name="seatkeeper-scheduler", daemon=True).start()
         return self
 
     def start(self) -> LocalStack:
@@ -111,6 +132,8 @@ class LocalStack:
         )
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()

@@ -33,6 +33,15 @@ EXPECTED = {
     "api_list_stale_users.json": ("ApiFunction", 404),
     "sync_fetch_users.json": ("FetchUsersFunction", "ProfileNotFound"),
     "sync_commit_snapshot.json": ("CommitSnapshotFunction", "ProfileNotFound"),
+    "api_start_reconciliation_unknown_profile.json": ("ApiFunction", 422),
+    "api_get_reconciliation.json": ("ApiFunction", 404),
+    "api_get_position.json": ("ApiFunction", 404),
+    "api_analytics_overview.json": ("ApiFunction", 200),
+    "reconcile_choose_profiles.json": ("ChooseProfilesFunction", "ReconciliationNotFound"),
+    "reconcile_start_sync_run.json": ("StartSyncRunFunction", "ProfileNotFound"),
+    "reconcile_check_sync_run.json": ("CheckSyncRunFunction", "RunNotFound"),
+    "reconcile_record_position.json": ("RecordPositionFunction", "ProfileNotFound"),
+    "reconcile_finish.json": ("FinishReconciliationFunction", "ReconciliationNotFound"),
 }
 
 

@@ -16,6 +16,9 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | PROFILE#<id>            | SNAPSHOT         | the last committed sync: run, time, user count  |
 | USERS#<profile id>      | <user id>        | one user of the snapshot, with its fingerprint  |
 | RUN#<run id>            | RUN              | a sync run: status, progress, error             |
+| PROFILE#<id>            | POSITION         | the latest license position                     |
+| PROFILE#<id>            | POSITION#<time>  | every position computed, for the trend          |
+| RECONCILIATION#<id>     | RECONCILIATION   | a reconciliation and its result per profile     |
 
 GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>.
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
@@ -41,7 +44,9 @@ from seatkeeper.connections import (
 )
 from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound, RunNotFound
 from seatkeeper.oauth import GrantState
+from seatkeeper.position import LicensePosition
 from seatkeeper.profiles import ProfileRecord
+from seatkeeper.reconciliation import Reconciliation, ReconciliationNotFound
 from seatkeeper.sync import SyncRun, run_error
 from seatkeeper.user_records import SaaSUser
 
@@ -478,3 +483,81 @@ class DynamoDBSync(_Table):
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":{k}": _attribute(v) for k, v in changes.items()},
         )
+
+
+class DynamoDBReconciliations(_Table):
+    """ReconciliationStore, and the positions it keeps, on the seatkeeper table."""
+
+    def put_position(self, position: LicensePosition) -> None:
+        document = {"document": {"S": position.model_dump_json()}}
+        key = f"PROFILE#{position.profile_id}"
+        self.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {
+                            "pk": {"S": key},
+                            "sk": {"S": f"POSITION#{position.reconciled_at.isoformat()}"},
+                            **document,
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {"pk": {"S": key}, "sk": {"S": "POSITION"}, **document},
+                    }
+                },
+            ]
+        )
+
+    def latest_position(self, profile_id: str) -> LicensePosition | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "POSITION"}}
+        ).get("Item")
+        return LicensePosition.model_validate_json(item["document"]["S"]) if item else None
+
+    def latest_positions(self, profile_ids: list[str]) -> list[LicensePosition]:
+        found: list[LicensePosition] = []
+        for start in range(0, len(profile_ids), 100):
+            keys = [{"pk": {"S": f"PROFILE#{i}"}, "sk": {"S": "POSITION"}} for i in profile_ids[start : start + 100]]
+            pending: dict[str, Any] = {self.table_name: {"Keys": keys}}
+            while pending:
+                answer = self.client.batch_get_item(RequestItems=pending)
+                found += [
+                    LicensePosition.model_validate_json(i["document"]["S"])
+                    for i in answer["Responses"].get(self.table_name, [])
+                ]
+                pending = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def positions(self, profile_id: str, limit: int) -> list[LicensePosition]:
+        answer = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :history)",
+            ExpressionAttributeValues={":pk": {"S": f"PROFILE#{profile_id}"}, ":history": {"S": "POSITION#"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [LicensePosition.model_validate_json(i["document"]["S"]) for i in answer["Items"]]
+
+    def put_reconciliation(self, reconciliation: Reconciliation) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"RECONCILIATION#{reconciliation.id}"},
+                "sk": {"S": "RECONCILIATION"},
+                "document": {"S": reconciliation.model_dump_json()},
+            },
+        )
+
+    def get_reconciliation(self, reconciliation_id: str) -> Reconciliation:
+        item = self.client.get_item(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            Key={"pk": {"S": f"RECONCILIATION#{reconciliation_id}"}, "sk": {"S": "RECONCILIATION"}},
+        ).get("Item")
+        if item is None:
+            raise ReconciliationNotFound(reconciliation_id)
+        return Reconciliation.model_validate_json(item["document"]["S"])

@@ -162,7 +162,8 @@ class SyncService:
         self.runs = runs
         self.executions = executions
 
-    def start(self, profile: ProfileRecord, *, connected: bool, requested_by: str | None) -> SyncRun:
+    def open_run(self, profile: ProfileRecord, *, connected: bool, requested_by: str | None) -> SyncRun:
+        """A new run of the profile, holding its sync lock; SyncConflict when it cannot have one."""
         if not connected:
             raise SyncConflict(f"profile {profile.id} is not connected; create its connection first")
         run = SyncRun(
@@ -176,14 +177,25 @@ class SyncService:
             raise SyncConflict(f"a sync of profile {profile.id} is running")
         try:
             self.runs.put_run(run)
-            self.executions.start(
-                run.run_id,
-                {"run_id": run.run_id, "profile_id": profile.id, "fetch": {"checkpoint": None, "done": False}},
-            )
         except Exception:
             self.runs.unlock_sync(profile.id, run.run_id)
             raise
         return run
+
+    def start(self, profile: ProfileRecord, *, connected: bool, requested_by: str | None) -> SyncRun:
+        """Open a run and start the sync state machine for it."""
+        run = self.open_run(profile, connected=connected, requested_by=requested_by)
+        try:
+            self.executions.start(run.run_id, sync_input(run))
+        except Exception:
+            self.runs.unlock_sync(profile.id, run.run_id)
+            raise
+        return run
+
+
+def sync_input(run: SyncRun) -> dict[str, Any]:
+    """What the sync state machine starts from."""
+    return {"run_id": run.run_id, "profile_id": run.profile_id, "fetch": {"checkpoint": None, "done": False}}
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

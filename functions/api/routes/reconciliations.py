@@ -1,0 +1,110 @@
+"""Reconciliations (POST, GET), license positions (latest and history) and the overview's figures."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from routes.access import caller, readers, writers
+from routes.errors import responses
+from routes.profiles import ProfileId
+from routes.profiles import service as profiles
+from seatkeeper import analytics, reconciliation
+from seatkeeper.errors import ProfileNotFound
+from seatkeeper.position import LicensePosition, PositionHistory
+from seatkeeper.store import DynamoDBReconciliations
+from seatkeeper.workflows import StepFunctions
+
+logger = Logger(child=True)
+router = Router()
+ReconciliationId = Annotated[str, Path(pattern=r"^rec_[0-9a-f]{20}$", description="Reconciliation id")]
+
+
+@cache
+def store() -> DynamoDBReconciliations:
+    return DynamoDBReconciliations(os.environ["TABLE_NAME"])
+
+
+def _exists(profile_id: str) -> bool:
+    try:
+        profiles().get(profile_id)
+    except ProfileNotFound:
+        return False
+    return True
+
+
+@router.post(
+    "/reconciliations",
+    summary="Reconcile all connected profiles, or the ones given",
+    tags=["positions"],
+    middlewares=[writers],
+    responses=responses((202, reconciliation.Reconciliation), 413, 422),
+)
+def start(request: Annotated[reconciliation.ReconciliationRequest, Body()]) -> Response[reconciliation.Reconciliation]:
+    record = reconciliation.new_reconciliation(request.profile_ids, requested_by=caller(router), exists=_exists)
+    store().put_reconciliation(record)
+    StepFunctions(os.environ.get("RECONCILE_STATE_MACHINE_ARN", "")).start(record.id, {"reconciliation_id": record.id})
+    logger.info("reconciliation started", extra={"reconciliation_id": record.id})
+    return Response(202, content_types.APPLICATION_JSON, record, headers={"Location": f"/reconciliations/{record.id}"})
+
+
+@router.get(
+    "/reconciliations/<reconciliation_id>",
+    summary="A reconciliation and its result per profile",
+    tags=["positions"],
+    middlewares=[readers],
+    responses=responses((200, reconciliation.Reconciliation), 404, 422),
+)
+def get(reconciliation_id: ReconciliationId) -> reconciliation.Reconciliation:
+    return store().get_reconciliation(reconciliation_id)
+
+
+@router.get(
+    "/profiles/<profile_id>/position",
+    summary="The latest license position",
+    tags=["positions"],
+    middlewares=[readers],
+    responses=responses((200, LicensePosition), 404, 422),
+)
+def position(profile_id: ProfileId) -> LicensePosition:
+    profiles().get(profile_id)
+    latest = store().latest_position(profile_id)
+    if latest is None:
+        raise NotFoundError(f"profile {profile_id} has not been reconciled yet")
+    return latest
+
+
+@router.get(
+    "/profiles/<profile_id>/positions",
+    summary="License positions over time, newest first",
+    tags=["positions"],
+    middlewares=[readers],
+    responses=responses((200, PositionHistory), 404, 422),
+)
+def positions(profile_id: ProfileId, limit: Annotated[int, Query(ge=1, le=366)] = 90) -> PositionHistory:
+    profiles().get(profile_id)
+    return PositionHistory(items=store().positions(profile_id, limit))
+
+
+@router.get(
+    "/analytics/overview",
+    summary="The SaaS overview dashboard's figures",
+    tags=["positions"],
+    middlewares=[readers],
+    responses=responses((200, analytics.Overview)),
+)
+def overview() -> analytics.Overview:
+    every, after = [], None
+    while True:
+        page, after = profiles().page(limit=100, cursor=after)
+        every += page
+        if after is None:
+            break
+    return analytics.overview(every, store().latest_positions([p.id for p in every]))

@@ -1,0 +1,96 @@
+"""The license position of one profile: what was bought against who holds a seat and who uses it.
+
+Pure arithmetic over the users of the last successful sync (SPEC: "License position"):
+assigned users hold a license; of them, active ones were active within the policy's
+inactivity window, stale ones were not (never-active users count from their creation),
+and unknown ones have no activity data at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from seatkeeper.profile import Profile
+from seatkeeper.sync import cutoff_for, standing, tracks_activity
+from seatkeeper.user_records import SaaSUser
+
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+PositionName = Literal["compliant", "over_licensed", "under_licensed"]
+
+
+class Amount(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    amount: Money
+    currency: str
+    period: str
+
+
+class LicensePosition(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    profile_id: str
+    licenses_purchased: int
+    assigned: int
+    active: int
+    stale: int
+    unknown: int
+    position: PositionName
+    unused: int
+    shortfall: int
+    potential_savings: Amount
+    true_up_cost: Amount
+    spend: Amount
+    reconciled_at: datetime
+    run_id: str | None = None
+
+
+class PositionHistory(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[LicensePosition]
+
+
+def compute_position(
+    profile_id: str, profile: Profile, users: Iterable[SaaSUser], *, now: datetime, run_id: str | None = None
+) -> LicensePosition:
+    cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
+    counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
+    for user in users:
+        counts[standing(user, cutoff=cutoff, tracked=tracked)] += 1
+    assigned = counts["active"] + counts["stale"] + counts["unknown"]
+    subscription = profile.subscription
+    purchased, cost = subscription.licenses_purchased, subscription.cost_per_license
+
+    def amount(value: Decimal) -> Amount:
+        return Amount(amount=value, currency=subscription.currency, period=subscription.billing_period)
+
+    if assigned > purchased:
+        name: PositionName = "under_licensed"
+    elif assigned < purchased:
+        name = "over_licensed"
+    else:
+        name = "compliant"
+    shortfall = max(assigned - purchased, 0)
+    return LicensePosition(
+        profile_id=profile_id,
+        licenses_purchased=purchased,
+        assigned=assigned,
+        active=counts["active"],
+        stale=counts["stale"],
+        unknown=counts["unknown"],
+        position=name,
+        unused=max(purchased - assigned, 0),
+        shortfall=shortfall,
+        # Seats that nobody needs: those never assigned plus those assigned to stale users.
+        potential_savings=amount(max(purchased - (assigned - counts["stale"]), 0) * cost),
+        true_up_cost=amount(shortfall * cost),
+        spend=amount(purchased * cost),
+        reconciled_at=now,
+        run_id=run_id,
+    )

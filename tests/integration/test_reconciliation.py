@@ -1,0 +1,109 @@
+"""Reconciliation through the local stack: reconcile-all on moto's engine, nested syncs, positions, overview."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from tests.integration.connection_checks import make_profile, wait_for
+from tests.paging_app import paging_app, profile_fields
+
+
+def connected(client, app, kind="offset", **changes):
+    fields = profile_fields(app, kind)
+    fields["subscription"] = {"licenses_purchased": 1000, "cost_per_license": 10, "currency": "USD"}
+    profile = make_profile(client, **{**fields, **changes})
+    client.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+    assert wait_for(client, profile["id"], {"connected", "failed"})["status"] == "connected"
+    return profile
+
+
+def wait_for_reconciliation(client, reconciliation_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        record = client.get(f"/reconciliations/{reconciliation_id}").json()
+        if record["status"] != "running" or time.monotonic() > deadline:
+            return record
+        time.sleep(0.2)
+
+
+def expected_figures(users, days=90):
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    assigned = [u for u in users if u["active"]]
+    stale = [u for u in assigned if u["last_login"] is None or datetime.fromtimestamp(u["last_login"], UTC) < cutoff]
+    return len(assigned), len(stale)
+
+
+def test_reconciling_two_profiles_where_one_fails_reports_each(api):
+    integrator = api("sam_integrator")
+    with paging_app(730) as good, paging_app(300) as bad:
+        first = connected(integrator, good)
+        second = connected(integrator, bad, kind="cursor")
+        bad.broken_page = 2
+        answer = integrator.post("/reconciliations", json={"profile_ids": [first["id"], second["id"]]})
+        assert answer.status_code == 202, answer.text
+        record = wait_for_reconciliation(integrator, answer.json()["id"])
+
+    assert record["status"] == "partially_failed", record["results"]
+    results = {r["profile_id"]: r for r in record["results"]}
+    assert results[first["id"]]["status"] == "succeeded"
+    assert results[second["id"]]["status"] == "failed" and "500" in results[second["id"]]["error"]
+
+    assigned, stale = expected_figures(good.users)
+    position = api("sam_viewer").get(f"/profiles/{first['id']}/position").json()
+    assert (position["assigned"], position["stale"], position["licenses_purchased"]) == (assigned, stale, 1000)
+    assert position["position"] == "over_licensed" and position["unused"] == 1000 - assigned
+    assert position["potential_savings"] == {
+        "amount": (1000 - (assigned - stale)) * 10.0,
+        "currency": "USD",
+        "period": "monthly",
+    }
+    assert results[first["id"]]["position"]["assigned"] == assigned
+    assert api("sam_viewer").get(f"/profiles/{second['id']}/position").status_code == 404
+
+
+def test_positions_keep_their_history_and_the_overview_adds_them_up(api):
+    integrator = api("sam_integrator")
+    with paging_app(200) as app:
+        profile = connected(integrator, app)
+        for _ in range(2):
+            rec = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+            assert wait_for_reconciliation(integrator, rec["id"])["status"] == "completed"
+    history = api("sam_viewer").get(f"/profiles/{profile['id']}/positions").json()["items"]
+    assert len(history) == 2 and history[0]["reconciled_at"] >= history[1]["reconciled_at"]
+    overview = api("sam_viewer").get("/analytics/overview").json()
+    assert overview["applications"] >= 1 and overview["reconciled_applications"] >= 1
+    assert overview["licenses_purchased"] >= 1000
+    assert any(t["profile_id"] == profile["id"] for t in overview["top_savings"]) or len(overview["top_savings"]) == 5
+    assert {a["currency"] for a in overview["potential_savings"]} >= {"USD"}
+
+
+def test_bad_reconciliation_requests(api):
+    integrator = api("sam_integrator")
+    answer = integrator.post("/reconciliations", json={"profile_ids": ["prf_00000000000000000000"]})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "profile_ids", 0]
+    assert integrator.post("/reconciliations", json={"profiles": []}).status_code == 422
+    assert api("sam_viewer").post("/reconciliations", json={}).status_code == 403
+    assert integrator.get("/reconciliations/rec_00000000000000000000").status_code == 404
+
+
+def test_the_schedule_fires_reconcile_all_on_the_local_stack(api, stack):
+    integrator = api("sam_integrator")
+    with paging_app(120) as app:
+        profile = connected(integrator, app)
+        schedule = next(s for s in stack.scheduler.schedules if "ReconcileAll" in s.target_arn)
+        assert boto3.client("scheduler").get_schedule(Name=schedule.name)["ScheduleExpression"] == "cron(0 3 * * ? *)"
+        schedule.due = datetime.now(UTC) - timedelta(seconds=1)  # as if it were 03:00
+        assert stack.scheduler.tick() == [schedule.name]
+        sfn = boto3.client("stepfunctions")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            executions = sfn.list_executions(stateMachineArn=schedule.target_arn)["executions"]
+            mine = [e for e in executions if e["name"].startswith(schedule.name)]
+            if mine and mine[0]["status"] != "RUNNING":
+                break
+            time.sleep(0.2)
+    assert mine[0]["status"] == "SUCCEEDED"
+    assert api("sam_viewer").get(f"/profiles/{profile['id']}/position").status_code == 200

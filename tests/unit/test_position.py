@@ -1,0 +1,101 @@
+"""The license position, exactly as SPEC.md defines it, on the edge cases that matter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from seatkeeper.catalog import build_profile
+from seatkeeper.position import compute_position
+from seatkeeper.user_records import SaaSUser
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def profile(purchased=10, cost="12.5", days=90, tracked=True):
+    fields = {"id": "id", "active": "active", "created_at": "created"}
+    if tracked:
+        fields["last_activity"] = "last"
+    return build_profile(
+        {
+            "name": "p",
+            "base_url": "https://a.example.com",
+            "auth": {"type": "bearer"},
+            "users": {"path": "/u", "fields": fields},
+            "subscription": {
+                "licenses_purchased": purchased,
+                "cost_per_license": cost,
+                "currency": "EUR",
+                "billing_period": "annual",
+            },
+            "policy": {"inactivity_days": days},
+        }
+    )
+
+
+def user(i, *, active=True, last=None, created=None):
+    return SaaSUser(id=str(i), active=active, last_activity=last, created_at=created)
+
+
+def test_the_designed_population_gives_every_figure():
+    users = (
+        [user(i, last=NOW - timedelta(days=5)) for i in range(6)]  # active
+        + [user(10 + i, last=NOW - timedelta(days=200)) for i in range(3)]  # stale
+        + [user(20, created=NOW - timedelta(days=400))]  # never active, created long ago: stale
+        + [user(21, created=NOW - timedelta(days=10))]  # never active, new: unknown
+        + [user(22)]  # no data at all: unknown
+        + [user(30 + i, active=False, last=NOW - timedelta(days=500)) for i in range(4)]
+    )  # disabled
+    position = compute_position("prf", profile(purchased=15), users, now=NOW)
+    assert (position.assigned, position.active, position.stale, position.unknown) == (12, 6, 4, 2)
+    assert (position.position, position.unused, position.shortfall) == ("over_licensed", 3, 0)
+    # max(15 - (12 - 4), 0) x 12.5
+    assert position.potential_savings.model_dump(mode="json") == {"amount": 87.5, "currency": "EUR", "period": "annual"}
+    assert position.true_up_cost.amount == 0 and position.spend.amount == Decimal("187.5")
+
+
+def test_under_licensed_reports_the_shortfall_and_its_cost():
+    users = [user(i, last=NOW) for i in range(13)]
+    position = compute_position("prf", profile(purchased=10), users, now=NOW)
+    assert (position.position, position.shortfall, position.unused) == ("under_licensed", 3, 0)
+    assert position.true_up_cost.amount == Decimal("37.5")
+    assert position.potential_savings.amount == 0
+
+
+def test_compliant_when_assigned_equals_purchased():
+    position = compute_position("prf", profile(purchased=2), [user(1, last=NOW), user(2, last=NOW)], now=NOW)
+    assert (position.position, position.unused, position.shortfall) == ("compliant", 0, 0)
+
+
+def test_zero_licenses_purchased():
+    position = compute_position("prf", profile(purchased=0), [user(1, last=NOW)], now=NOW)
+    assert (position.position, position.shortfall, position.potential_savings.amount) == ("under_licensed", 1, 0)
+    empty = compute_position("prf", profile(purchased=0), [], now=NOW)
+    assert (empty.position, empty.assigned) == ("compliant", 0)
+
+
+def test_without_activity_data_nobody_is_stale():
+    users = [user(i, created=NOW - timedelta(days=900)) for i in range(5)]
+    position = compute_position("prf", profile(tracked=False), users, now=NOW)
+    assert (position.stale, position.unknown, position.active) == (0, 5, 0)
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (timedelta(days=90), "active"),  # the threshold moment itself is still inside the window
+        (timedelta(days=90, seconds=1), "stale"),
+        (timedelta(days=89, hours=23), "active"),
+    ],
+)
+def test_the_threshold_day_itself(age, expected):
+    position = compute_position("prf", profile(days=90), [user(1, last=NOW - age)], now=NOW)
+    assert getattr(position, expected) == 1
+
+
+def test_time_zones_compare_as_instants():
+    tokyo = timezone(timedelta(hours=9))
+    last = (NOW - timedelta(days=90)).astimezone(tokyo)  # the same instant, written in Tokyo time
+    assert compute_position("prf", profile(days=90), [user(1, last=last)], now=NOW).active == 1

@@ -1,0 +1,84 @@
+"""Reconciliation results and the overview's figures, as plain functions."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from seatkeeper.analytics import overview
+from seatkeeper.errors import InvalidInput
+from seatkeeper.position import Amount, LicensePosition
+from seatkeeper.profiles import ProfileRecord
+from seatkeeper.reconciliation import finish, new_reconciliation, readable_failure
+from tests.unit.test_position import profile
+
+
+def position(profile_id, *, assigned, stale, purchased=10, cost="10", currency="USD", period="monthly"):
+    savings = max(purchased - (assigned - stale), 0) * Decimal(cost)
+    shortfall = max(assigned - purchased, 0)
+    return LicensePosition(
+        profile_id=profile_id,
+        licenses_purchased=purchased,
+        assigned=assigned,
+        active=assigned - stale,
+        stale=stale,
+        unknown=0,
+        position="under_licensed" if shortfall else "over_licensed" if assigned < purchased else "compliant",
+        unused=max(purchased - assigned, 0),
+        shortfall=shortfall,
+        potential_savings=Amount(amount=savings, currency=currency, period=period),
+        true_up_cost=Amount(amount=shortfall * Decimal(cost), currency=currency, period=period),
+        spend=Amount(amount=purchased * Decimal(cost), currency=currency, period=period),
+        reconciled_at=datetime(2026, 11, 28, tzinfo=UTC),
+    )
+
+
+def record(profile_id, name):
+    return ProfileRecord(
+        id=profile_id,
+        own={},
+        profile=profile().model_copy(update={"name": name}),
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_the_overview_adds_up_per_currency_and_ranks_the_savings():
+    profiles = [record("a", "Zoom"), record("b", "Okta"), record("c", "Slack"), record("d", "Never reconciled")]
+    positions = [
+        position("a", assigned=8, stale=3),
+        position("b", assigned=12, stale=0),
+        position("c", assigned=5, stale=5, currency="EUR", cost="4"),
+    ]
+    figures = overview(profiles, positions)
+    assert (figures.applications, figures.reconciled_applications) == (4, 3)
+    assert (figures.licenses_purchased, figures.assigned, figures.stale) == (30, 25, 8)
+    assert figures.positions == {"compliant": 0, "over_licensed": 2, "under_licensed": 1}
+    assert [(a.currency, float(a.amount)) for a in figures.potential_savings] == [("EUR", 40.0), ("USD", 50.0)]
+    assert [(a.currency, float(a.amount)) for a in figures.true_up_cost] == [("USD", 20.0)]
+    assert [t.name for t in figures.top_savings] == ["Zoom", "Slack"]
+
+
+def test_a_reconciliation_is_completed_partially_failed_or_failed():
+    started = new_reconciliation(None, requested_by="schedule", exists=lambda _: True)
+    ok = {"profile_id": "a", "status": "succeeded"}
+    bad = {"profile_id": "b", "status": "failed", "error_name": "SyncFailed", "cause": "acme answered 500"}
+    assert finish(started, [ok]).status == "completed"
+    assert finish(started, [ok, bad]).status == "partially_failed"
+    done = finish(started, [bad])
+    assert done.status == "failed" and done.results[0].error == "SyncFailed: acme answered 500"
+
+
+def test_a_nested_failure_reads_as_one_line():
+    lambda_cause = json.dumps({"errorType": "SaaSUnavailable", "errorMessage": "acme answered 503"})
+    assert readable_failure("SaaSUnavailable", lambda_cause) == "SaaSUnavailable: acme answered 503"
+    assert readable_failure(None, "x" * 2000) == "x" * 500
+
+
+def test_unknown_profiles_in_a_request_are_422_at_their_index():
+    with pytest.raises(InvalidInput) as raised:
+        new_reconciliation(["prf_a", "prf_b", "prf_c"], requested_by=None, exists=lambda i: i != "prf_b")
+    assert raised.value.errors[0]["loc"] == ["body", "profile_ids", 1]
