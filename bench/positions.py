@@ -1,0 +1,106 @@
+"""Computing license positions for 1,000,000 stored users across 500 profiles.
+
+The users are read as the position step reads them — pages of stored items turned into
+users — from a local file of DynamoDB-shaped items (DynamoDB itself is remote from a Lambda;
+its latency is not what is measured). Printed: the time and peak memory of merely reading
+every record, of reading and computing every position, and the ratio of the two.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "layers" / "seatkeeper")]
+
+from seatkeeper.catalog import build_profile  # noqa: E402
+from seatkeeper.position import compute_position  # noqa: E402
+from seatkeeper.store import _user  # noqa: E402
+
+PROFILES, USERS = 500, 1_000_000
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+PROFILE = build_profile(
+    {
+        "name": "bench",
+        "base_url": "https://a.example.com",
+        "auth": {"type": "bearer"},
+        "users": {"path": "/u", "fields": {"id": "id", "active": "active", "last_activity": "last"}},
+        "subscription": {"licenses_purchased": 2500, "cost_per_license": 8},
+    }
+)
+
+
+def write_items(path: Path) -> None:
+    random.seed(7)
+    with path.open("w") as out:
+        for n in range(USERS):
+            item = {
+                "pk": {"S": f"USERS#prf_{n % PROFILES:04d}"},
+                "sk": {"S": f"u{n:07d}"},
+                "email": {"S": f"user{n}@example.com"},
+                "active": {"BOOL": n % 9 != 0},
+                "fingerprint": {"S": "0" * 24},
+            }
+            if n % 11:
+                when = NOW - timedelta(days=random.randint(0, 400))
+                item["last_activity"] = {"S": when.isoformat()}
+            out.write(json.dumps(item) + "\n")
+
+
+def measure(label: str, work) -> tuple[float, float]:
+    gc.collect()
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**10
+    tracemalloc.stop()
+    print(f"   {label:<34}{seconds:>9.2f} s{peak:>10.0f} KB   {result:,}")
+    return seconds, peak
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "users.jsonl"
+        write_items(path)
+        by_profile: dict[str, list[str]] = {}
+        with path.open() as source:  # one file per profile, as a query reads one partition
+            for line in source:
+                key = line[line.index("USERS#") + 6 : line.index("USERS#") + 14]
+                by_profile.setdefault(key, []).append(line)
+        for key, lines in by_profile.items():
+            (Path(folder) / f"{key}.jsonl").write_text("".join(lines))
+        del by_profile
+
+        def records(key: str) -> Iterator[dict]:
+            with (Path(folder) / f"{key}.jsonl").open() as source:
+                for line in source:
+                    yield json.loads(line)
+
+        keys = [f"prf_{n:04d}" for n in range(PROFILES)]
+        print(f"\npositions for {USERS:,} stored users across {PROFILES} profiles")
+        print(f"   {'':<34}{'time':>11}{'peak Python memory':>21}   users")
+        read_s, _ = measure(
+            "read every record into users", lambda: sum(1 for k in keys for i in records(k) if _user(i))
+        )
+        compute_s, _ = measure(
+            "read and compute every position",
+            lambda: sum(compute_position(k, PROFILE, (_user(i) for i in records(k)), now=NOW).assigned for k in keys),
+        )
+        print(
+            f"   computing adds {compute_s / read_s - 1:+.0%} to reading the records (ratio {compute_s / read_s:.2f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
