@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seatkeeper import reconciliation, sync
 from seatkeeper.errors import NotFound
 from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReconciliations, DynamoDBSync
 from seatkeeper.workflows import StepFunctions
@@ -77,7 +78,11 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     """Compute and keep the profile's license position from the users its sync stored."""
     profile = profiles().get(event["profile_id"])
     position = reconciliation.record_position(
-        profile, DynamoDBSync(table()), DynamoDBReconciliations(table()), run_id=event.get("run_id")
+        profile,
+        DynamoDBSync(table()),
+        DynamoDBReconciliations(table()),
+        run_id=event.get("run_id"),
+        notices=EventBridgeNotices(),
     )
     return {
         "profile_id": profile.id,
@@ -96,5 +101,13 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
         raise
     done = reconciliation.finish(record, event["results"])
     store.put_reconciliation(done)
+    EventBridgeNotices().put(
+        "Reconciliation Finished",
+        {
+            "reconciliation_id": done.id,
+            "status": done.status,
+            "profiles": {r.profile_id: r.status for r in done.results},
+        },
+    )
     logger.info("reconciled", extra={"reconciliation_id": done.id, "status": done.status})
     return {"reconciliation_id": done.id, "status": done.status}

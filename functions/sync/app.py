@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seatkeeper import sync, user_fetch
 from seatkeeper.connected import saas_client
 from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import GuardedTokenEndpoint
 from seatkeeper.staging import S3Staging
@@ -78,6 +79,8 @@ def commit_snapshot(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     """Make the staged users the stored snapshot, writing only what changed."""
     profile = ProfileService(DynamoDBProfiles(table()), policy()).get(event["profile_id"])
     store = DynamoDBSync(table())
-    result = sync.commit_step(profile, S3Staging(), store, store, store.get_run(event["run_id"]))
+    result = sync.commit_step(
+        profile, S3Staging(), store, store, store.get_run(event["run_id"]), notices=EventBridgeNotices()
+    )
     logger.info("committed", extra={"run_id": event["run_id"], **result.model_dump()})
     return result.model_dump()

@@ -16,6 +16,7 @@ from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from seatkeeper.connections import ConnectionAttempt, ConnectionService, ConnectionView, CredentialInput
+from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.store import DynamoDBConnections
 from seatkeeper.vault import SecretsManagerVault
 from seatkeeper.workflows import StepFunctions
@@ -26,7 +27,9 @@ router = Router()
 
 @cache
 def service() -> ConnectionService:
-    return ConnectionService(DynamoDBConnections(os.environ["TABLE_NAME"]), SecretsManagerVault(), StepFunctions())
+    return ConnectionService(
+        DynamoDBConnections(os.environ["TABLE_NAME"]), SecretsManagerVault(), StepFunctions(), EventBridgeNotices()
+    )
 
 
 def public_url() -> str:

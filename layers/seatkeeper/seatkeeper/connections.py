@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput
+from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS, OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileRecord
 
@@ -178,10 +179,13 @@ def _describe(failure: ConnectionFailure) -> str:
 
 
 class ConnectionService:
-    def __init__(self, repository: ConnectionRepository, vault: Vault, saga: Saga) -> None:
+    def __init__(
+        self, repository: ConnectionRepository, vault: Vault, saga: Saga, notices: Notices | None = None
+    ) -> None:
         self.repository = repository
         self.vault = vault
         self.saga = saga
+        self.notices = notices or NoNotices()
 
     def connect(
         self,
@@ -263,6 +267,7 @@ class ConnectionService:
             self.saga.stop(records.connection.execution_arn, "disconnected")
         self.vault.delete_all(secret_prefix(profile_id))
         self.repository.delete_connection_records(profile_id)
+        self.notices.put("Connection Removed", {"profile_id": profile_id})
 
 
 Cleanup = Callable[[str], None]

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.errors import InvalidInput, NotFound
+from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import LicensePosition, compute_position
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.sync import SnapshotStore, run_error
@@ -64,6 +65,8 @@ class ReconciliationStore(Protocol):
 
     def put_position(self, position: LicensePosition) -> None: ...
 
+    def latest_position(self, profile_id: str) -> LicensePosition | None: ...
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -88,6 +91,9 @@ def new_reconciliation(
     )
 
 
+CHANGES_THAT_MATTER = ("position", "assigned", "active", "stale", "unknown", "shortfall", "unused")
+
+
 def record_position(
     profile: ProfileRecord,
     snapshots: SnapshotStore,
@@ -95,8 +101,10 @@ def record_position(
     *,
     run_id: str | None,
     now: datetime | None = None,
+    notices: Notices | None = None,
 ) -> LicensePosition:
-    """Compute the profile's position from its stored users and keep it, with its history."""
+    """Compute the profile's position from its stored users and keep it, with its history;
+    announce it when it differs from the one before."""
 
     def everyone() -> Any:
         after: str | None = None
@@ -106,8 +114,22 @@ def record_position(
             if after is None:
                 return
 
+    previous = store.latest_position(profile.id)
     position = compute_position(profile.id, profile.profile, everyone(), now=now or datetime.now(UTC), run_id=run_id)
     store.put_position(position)
+    before = previous.model_dump(mode="json", include=set(CHANGES_THAT_MATTER)) if previous else None
+    after = position.model_dump(mode="json", include=set(CHANGES_THAT_MATTER))
+    if before != after:
+        (notices or NoNotices()).put(
+            "License Position Changed",
+            {
+                "profile_id": profile.id,
+                "name": profile.profile.name,
+                "previous": before,
+                "current": after,
+                "potential_savings": position.potential_savings.model_dump(mode="json"),
+            },
+        )
     return position
 
 

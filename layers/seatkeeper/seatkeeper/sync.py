@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.errors import Conflict
+from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.profile import Profile
 from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
 from seatkeeper.user_records import SaaSUser, parse_timestamp
@@ -210,7 +211,13 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def commit_step(
-    profile: ProfileRecord, staging: Staging, snapshots: SnapshotStore, runs: RunStore, run: SyncRun
+    profile: ProfileRecord,
+    staging: Staging,
+    snapshots: SnapshotStore,
+    runs: RunStore,
+    run: SyncRun,
+    *,
+    notices: Notices | None = None,
 ) -> CommitResult:
     """Make the staged users the stored snapshot, writing only what changed."""
     started = time.monotonic()
@@ -261,6 +268,9 @@ def commit_step(
     )
     runs.unlock_sync(profile.id, run.run_id)
     staging.discard(run.run_id)
+    (notices or NoNotices()).put(
+        "Sync Succeeded", {"profile_id": profile.id, "run_id": run.run_id, **result.model_dump()}
+    )
     return result
 
 

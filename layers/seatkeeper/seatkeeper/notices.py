@@ -1,0 +1,66 @@
+"""The one module that puts seatkeeper's events on EventBridge, so organisations can hook on them.
+
+Every event has source `seatkeeper` on the default bus. detail-types (DETAIL_TYPES) and
+their details are documented in the README; the state machines put the ones they own with
+direct EventBridge integrations, in the same words.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.client import EventBridgeClient
+
+log = logging.getLogger(__name__)
+SOURCE = "seatkeeper"
+DETAIL_TYPES = (
+    "Connection Connected",  # the create-connection saga
+    "Connection Failed",  # the create-connection saga
+    "Connection Removed",
+    "Sync Succeeded",
+    "Sync Failed",  # the sync-users state machine
+    "License Position Changed",
+    "Reconciliation Finished",
+)
+
+
+class Notices(Protocol):
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+class EventBridgeNotices:
+    def __init__(self, bus: str | None = None, client: EventBridgeClient | None = None) -> None:
+        self.bus = bus or os.environ.get("EVENT_BUS_NAME", "default")
+        self._client = client
+
+    @cached_property
+    def client(self) -> EventBridgeClient:
+        import boto3
+
+        return self._client or boto3.client("events")
+
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        assert detail_type in DETAIL_TYPES, detail_type
+        answer = self.client.put_events(
+            Entries=[
+                {
+                    "Source": SOURCE,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail, default=str),
+                    "EventBusName": self.bus,
+                }
+            ]
+        )
+        if answer.get("FailedEntryCount"):
+            # An announcement that did not go out must not undo the work it announces.
+            log.warning("an event was not put on EventBridge", extra={"detail_type": detail_type})
+
+
+class NoNotices:
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        pass

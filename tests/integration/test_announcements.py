@@ -1,0 +1,83 @@
+"""Every connection, sync, position change and reconciliation is put on EventBridge (source: seatkeeper).
+
+The test listens as an organisation would: a rule on the default bus, an SQS queue as its target.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import boto3
+import pytest
+
+from seatkeeper.notices import DETAIL_TYPES
+from tests.integration.connection_checks import make_profile, wait_for
+from tests.integration.test_reconciliation import wait_for_reconciliation
+from tests.integration.test_sync import wait_for_run
+from tests.paging_app import paging_app, profile_fields
+
+
+@pytest.fixture
+def listener(stack):
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    name = f"seatkeeper-listener-{uuid.uuid4().hex[:8]}"
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["seatkeeper"]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
+
+    def heard() -> list[dict]:
+        found, deadline = [], time.monotonic() + 5
+        while time.monotonic() < deadline:
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
+            if not messages and found:
+                break
+            found += [json.loads(m["Body"]) for m in messages]
+            if not messages:
+                time.sleep(0.2)
+        return found
+
+    yield heard
+    events.remove_targets(Rule=name, Ids=["queue"])
+    events.delete_rule(Name=name)
+
+
+def test_the_story_is_announced_step_by_step(api, listener):
+    integrator = api("sam_integrator")
+    with paging_app(150) as app:
+        fields = profile_fields(app, "offset")
+        fields["subscription"] = {"licenses_purchased": 100, "cost_per_license": 4}
+        profile = make_profile(integrator, **fields)
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        wait_for(integrator, profile["id"], {"connected"})
+        run = integrator.post(f"/profiles/{profile['id']}/sync").json()
+        assert wait_for_run(integrator, run["run_id"])["status"] == "succeeded"
+        app.broken_page = 1
+        failed = integrator.post(f"/profiles/{profile['id']}/sync").json()
+        assert wait_for_run(integrator, failed["run_id"])["status"] == "failed"
+        app.broken_page = None
+        rec = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+        assert wait_for_reconciliation(integrator, rec["id"])["status"] == "completed"
+        assert integrator.delete(f"/profiles/{profile['id']}/connection").status_code == 204
+    other = make_profile(integrator, base_url="http://127.0.0.1:9/scim/v2")
+    integrator.post(f"/profiles/{other['id']}/connection", json={"token": "t"})
+    wait_for(integrator, other["id"], {"failed"}, timeout=60)
+
+    heard = listener()
+    mine = [
+        e
+        for e in heard
+        if e["detail"].get("profile_id") in (profile["id"], other["id"])
+        or profile["id"] in e["detail"].get("profiles", {})
+    ]
+    assert {e["source"] for e in heard} == {"seatkeeper"}
+    kinds = {e["detail-type"] for e in mine}
+    assert kinds == set(DETAIL_TYPES), sorted(set(DETAIL_TYPES) - kinds)
+    changed = next(e for e in mine if e["detail-type"] == "License Position Changed")["detail"]
+    assert changed["previous"] is None and changed["current"]["assigned"] > 0
+    succeeded = next(e for e in mine if e["detail-type"] == "Sync Succeeded")["detail"]
+    assert succeeded["users"] == 150 and succeeded["run_id"] == run["run_id"]
