@@ -56,6 +56,8 @@ class PagingApp:
     window_start: float = 0.0
     window_count: int = 0
     rate_limited: int = 0
+    reclaim_requests: list[dict[str, Any]] = field(default_factory=list)  # every reclaim request received
+    failing_reclaims: set[str] = field(default_factory=set)  # user ids whose reclaim answers 500
 
     def page_of(self, kind: str, query: dict[str, str]) -> tuple[int, list[dict[str, Any]], dict[str, Any], str | None]:
         """(page number, users, extra body fields, next page link) for one request."""
@@ -128,6 +130,26 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with app.lock:
                 app.in_flight -= 1
+
+    def _reclaim(self) -> None:
+        """PATCH/POST/DELETE /<kind>/users/<id>: take the user's license back, and remember being asked."""
+        app = self.app
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        user_id = urlsplit(self.path).path.rstrip("/").split("/")[-1]
+        with app.lock:
+            app.reclaim_requests.append({"method": self.command, "user_id": user_id, "body": body})
+        if user_id in app.failing_reclaims:
+            self._send(500, b'{"error": "could not update the user"}')
+            return
+        for user in app.users:
+            if user["id"] == user_id:
+                user["active"] = False
+                self._send(200, json.dumps(user).encode())
+                return
+        self._send(404, b'{"error": "no such user"}')
+
+    do_PATCH = do_POST = do_DELETE = _reclaim
 
     def _answer(self, limited: bool) -> None:
         app = self.app

@@ -163,6 +163,44 @@ def sync_users(viewer: Api, integrator: Api, profile: dict[str, Any]) -> None:
     print(f"  a second sync finds nothing changed: {again['items_written']} written, {again['items_deleted']} deleted")
 
 
+def reconcile(viewer: Api, integrator: Api, profile: dict[str, Any]) -> None:
+    step("Reconcile (POST /reconciliations): sync again and compute the license position")
+    started = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [profile["id"]]})
+    deadline = time.monotonic() + 120
+    while (record := viewer.call("GET", f"/reconciliations/{started['id']}", 200))["status"] == "running":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo reconciliation did not finish")
+        time.sleep(0.3)
+    print(f"  reconciliation {record['id']}: {record['status']}")
+    position = viewer.call("GET", f"/profiles/{profile['id']}/position", 200)
+    savings = position["potential_savings"]
+    print(
+        f"  position: {position['position']}; purchased {position['licenses_purchased']}, "
+        f"assigned {position['assigned']}, active {position['active']}, stale {position['stale']}, "
+        f"unknown {position['unknown']}"
+    )
+    print(
+        f"  potential savings: {savings['amount']:.2f} {savings['currency']} per {savings['period']} period "
+        f"({position['unused']} seats never assigned)"
+    )
+
+    step("Plan a reclamation (POST /profiles/{id}/reclamations): a dry run, the default")
+    plan = integrator.call("POST", f"/profiles/{profile['id']}/reclamations", 201, json={})
+    print(
+        f"  {plan['id']}: {plan['status']}, {len(plan['candidates'])} candidates "
+        "(stale users that are not protected; this SCIM app reports no activity, so nobody is stale)"
+    )
+
+    step("The SaaS overview (GET /analytics/overview)")
+    overview = viewer.call("GET", "/analytics/overview", 200)
+    money = ", ".join(f"{a['amount']:.2f} {a['currency']}/{a['period']}" for a in overview["potential_savings"])
+    print(
+        f"  applications {overview['applications']} (reconciled {overview['reconciled_applications']}), "
+        f"licenses purchased {overview['licenses_purchased']}, assigned {overview['assigned']}"
+    )
+    print(f"  positions {overview['positions']}; potential savings {money or 'none'}")
+
+
 def list_profiles(viewer: Api, profile: dict[str, Any]) -> None:
     step("List the profiles (GET /profiles)")
     listing = viewer.call("GET", "/profiles", 200)
@@ -185,6 +223,7 @@ def run(template: Path | None = None) -> int:
         profile = create_profile(stack, app, viewer, integrator)
         connect(app, integrator, profile)
         sync_users(viewer, integrator, profile)
+        reconcile(viewer, integrator, profile)
         list_profiles(viewer, profile)
     print(
         "\nThe story so far is told: template -> profile -> connection & credential -> users."

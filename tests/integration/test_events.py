@@ -42,6 +42,10 @@ EXPECTED = {
     "reconcile_check_sync_run.json": ("CheckSyncRunFunction", "RunNotFound"),
     "reconcile_record_position.json": ("RecordPositionFunction", "ProfileNotFound"),
     "reconcile_finish.json": ("FinishReconciliationFunction", "ReconciliationNotFound"),
+    "api_plan_reclamation.json": ("ApiFunction", 404),
+    "api_approve_reclamation_as_integrator.json": ("ApiFunction", 403),
+    "api_approve_reclamation.json": ("ApiFunction", 404),
+    "reclaim_seats.json": ("ReclaimSeatsFunction", "ReclamationNotFound"),
 }
 
 

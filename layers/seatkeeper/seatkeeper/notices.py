@@ -26,6 +26,9 @@ DETAIL_TYPES = (
     "Sync Failed",  # the sync-users state machine
     "License Position Changed",
     "Reconciliation Finished",
+    "Reclamation Planned",
+    "Reclamation Awaiting Approval",
+    "Reclamation Finished",
 )
 
 

@@ -309,6 +309,21 @@ class SaaSClient:
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
             raise UnreadableResponse(f"the app answered {kind}, not JSON") from None
 
+    def take_back(self, candidate: Any) -> tuple[int, str]:
+        """Send the profile's reclaim request for one user, once: it is never retried."""
+        from urllib.parse import quote
+
+        from seatkeeper.reclamation import fill_in
+
+        reclaim = self.profile.reclaim
+        if reclaim is None:
+            raise SaaSRequestFailed("the profile has no reclaim request")
+        fields = {k: quote("" if v is None else str(v), safe="") for k, v in candidate.model_dump(mode="json").items()}
+        path = reclaim.path.format_map(fields)
+        body = fill_in(reclaim.body, candidate) if reclaim.body is not None else None
+        response = self.send(reclaim.method, self.url(path), body=body, headers=reclaim.headers, retry=False)
+        return response.status_code, f"{reclaim.method} {path}"
+
     def first_page_of_users(self) -> list[SaaSUser]:
         """The users on the first page of the users endpoint: what a connection test asks for."""
         users = self.profile.users

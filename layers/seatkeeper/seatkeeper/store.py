@@ -19,6 +19,8 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | PROFILE#<id>            | POSITION         | the latest license position                     |
 | PROFILE#<id>            | POSITION#<time>  | every position computed, for the trend          |
 | RECONCILIATION#<id>     | RECONCILIATION   | a reconciliation and its result per profile     |
+| RECLAMATION#<id>        | RECLAMATION      | a reclamation: candidates, outcomes, audit      |
+| RECLAMATION#<id>        | USER#<user id>   | one user's reclaim action, claimed before sent  |
 
 GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>.
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +49,7 @@ from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFou
 from seatkeeper.oauth import GrantState
 from seatkeeper.position import LicensePosition
 from seatkeeper.profiles import ProfileRecord
+from seatkeeper.reclamation import Reclamation, ReclamationConflict, ReclamationNotFound, UserOutcome
 from seatkeeper.reconciliation import Reconciliation, ReconciliationNotFound
 from seatkeeper.sync import SyncRun, run_error
 from seatkeeper.user_records import SaaSUser
@@ -381,6 +385,7 @@ def _user_item(profile_id: str, user: SaaSUser, mark: str) -> dict[str, Any]:
 def _user(item: dict[str, Any]) -> SaaSUser:
     plain = _plain(item)
     plain.pop("fingerprint", None)
+    plain.pop("reclaimed_at", None)
     return SaaSUser.model_validate({"id": item["sk"]["S"], **plain})
 
 
@@ -561,3 +566,106 @@ class DynamoDBReconciliations(_Table):
         if item is None:
             raise ReconciliationNotFound(reconciliation_id)
         return Reconciliation.model_validate_json(item["document"]["S"])
+
+
+class DynamoDBReclamations(_Table):
+    """ReclamationStore on the seatkeeper table."""
+
+    def _key(self, reclamation_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"RECLAMATION#{reclamation_id}"}, "sk": {"S": "RECLAMATION"}}
+
+    def put_reclamation(self, reclamation: Reclamation) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                **self._key(reclamation.id),
+                "status": {"S": reclamation.status},
+                "document": {"S": reclamation.model_dump_json()},
+            },
+        )
+
+    def get_reclamation(self, reclamation_id: str) -> Reclamation:
+        item = self.client.get_item(TableName=self.table_name, Key=self._key(reclamation_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            raise ReclamationNotFound(reclamation_id)
+        return Reclamation.model_validate_json(item["document"]["S"])
+
+    def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    **self._key(reclamation.id),
+                    "status": {"S": reclamation.status},
+                    "document": {"S": reclamation.model_dump_json()},
+                },
+                ConditionExpression="#status = :expected",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":expected": {"S": expected_status}},
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                raise ReclamationConflict(f"reclamation {reclamation.id} is no longer {expected_status}") from None
+            raise
+
+    def reclaimed(self, profile_id: str) -> set[str]:
+        found: set[str] = set()
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="attribute_exists(reclaimed_at)",
+            ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
+            ProjectionExpression="sk",
+        ):
+            found.update(item["sk"]["S"] for item in page["Items"])
+        return found
+
+    def claim_action(self, reclamation_id: str, user_id: str) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"RECLAMATION#{reclamation_id}"},
+                    "sk": {"S": f"USER#{user_id}"},
+                    "claimed_at": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def finish_action(self, reclamation_id: str, profile_id: str, outcome: UserOutcome) -> None:
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"RECLAMATION#{reclamation_id}"}, "sk": {"S": f"USER#{outcome.user_id}"}},
+            UpdateExpression="SET outcome = :outcome",
+            ExpressionAttributeValues={":outcome": {"S": outcome.model_dump_json()}},
+        )
+        if outcome.outcome == "reclaimed":
+            # Shown as reclaimed until the next sync reads the user's new state from the app.
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": outcome.user_id}},
+                UpdateExpression="SET active = :no, reclaimed_at = :now, fingerprint = :changed",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={
+                    ":no": {"BOOL": False},
+                    ":changed": {"S": "reclaimed"},
+                    ":now": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
+                },
+            )
+
+    def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None:
+        item = self.client.get_item(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            Key={"pk": {"S": f"RECLAMATION#{reclamation_id}"}, "sk": {"S": f"USER#{user_id}"}},
+        ).get("Item")
+        if item is None or "outcome" not in item:
+            return None
+        return UserOutcome.model_validate_json(item["outcome"]["S"])

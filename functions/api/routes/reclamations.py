@@ -1,0 +1,93 @@
+"""Reclamations: plan one (dry run or real), read it with its audit trail, approve it (admins only)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from routes.access import approvers, caller, readers, writers
+from routes.errors import responses
+from routes.profiles import ProfileId
+from routes.profiles import service as profiles
+from seatkeeper import reclamation
+from seatkeeper.notices import EventBridgeNotices
+from seatkeeper.store import DynamoDBReclamations, DynamoDBSync
+from seatkeeper.workflows import StepFunctions
+
+logger = Logger(child=True)
+router = Router()
+ReclamationId = Annotated[str, Path(pattern=r"^rcl_[0-9a-f]{20}$", description="Reclamation id")]
+
+
+@cache
+def store() -> DynamoDBReclamations:
+    return DynamoDBReclamations(os.environ["TABLE_NAME"])
+
+
+def run(record: reclamation.Reclamation) -> None:
+    StepFunctions(os.environ.get("RECLAIM_STATE_MACHINE_ARN", "")).start(record.id, {"reclamation_id": record.id})
+
+
+@router.post(
+    "/profiles/<profile_id>/reclamations",
+    summary="Plan a reclamation (a dry run unless dry_run is false)",
+    tags=["reclamations"],
+    middlewares=[writers],
+    responses=responses((201, reclamation.Reclamation), 404, 413, 422),
+)
+def plan(
+    profile_id: ProfileId, request: Annotated[reclamation.ReclamationRequest, Body()]
+) -> Response[reclamation.Reclamation]:
+    record = reclamation.plan(
+        profiles().get(profile_id),
+        request,
+        snapshots=DynamoDBSync(os.environ["TABLE_NAME"]),
+        store=store(),
+        planned_by=caller(router),
+    )
+    if record.status == "running":
+        run(record)
+    notice = "Reclamation Awaiting Approval" if record.status == "awaiting_approval" else "Reclamation Planned"
+    EventBridgeNotices().put(
+        notice,
+        {
+            "reclamation_id": record.id,
+            "profile_id": profile_id,
+            "status": record.status,
+            "candidates": len(record.candidates),
+            "reason": record.approval_reason,
+        },
+    )
+    logger.info("reclamation planned", extra={"reclamation_id": record.id, "status": record.status})
+    return Response(201, content_types.APPLICATION_JSON, record, headers={"Location": f"/reclamations/{record.id}"})
+
+
+@router.get(
+    "/reclamations/<reclamation_id>",
+    summary="A reclamation, its outcomes and its audit trail",
+    tags=["reclamations"],
+    middlewares=[readers],
+    responses=responses((200, reclamation.Reclamation), 404, 422),
+)
+def get(reclamation_id: ReclamationId) -> reclamation.Reclamation:
+    return store().get_reclamation(reclamation_id)
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/approve",
+    summary="Approve a reclamation that waits for it (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 422),
+)
+def approve(reclamation_id: ReclamationId) -> reclamation.Reclamation:
+    record = reclamation.approve(reclamation_id, store=store(), approved_by=caller(router))
+    run(record)
+    logger.info("reclamation approved", extra={"reclamation_id": record.id})
+    return record

@@ -1,0 +1,328 @@
+"""Reclamation: take back the licenses of stale users, safely.
+
+A plan lists the candidates: stale users of the last sync that are not protected (by user or
+role), not reclaimed already, and not created within the inactivity window. A dry run (the
+default) only plans. A real run that would reclaim more than the policy's share of assigned
+users or count waits for an admin's approval. Each user's reclaim request is sent at most once,
+ever: an action record is written with a condition before the request goes out, so a retried
+or re-run reclamation skips every user it already acted on. A failure on one user is recorded
+and the others go on. Everything is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
+from seatkeeper.notices import NoNotices, Notices
+from seatkeeper.profile import Profile, iso_duration_seconds
+from seatkeeper.profiles import ProfileRecord
+from seatkeeper.sync import SnapshotStore, cutoff_for, standing, tracks_activity
+from seatkeeper.user_records import SaaSUser
+
+ReclamationStatus = Literal["planned", "awaiting_approval", "running", "completed", "partially_failed"]
+Outcome = Literal["reclaimed", "failed", "skipped_already_acted", "outcome_unknown"]
+
+
+class ReclamationNotFound(NotFound):
+    def __init__(self, reclamation_id: str) -> None:
+        super().__init__(f"reclamation {reclamation_id} not found")
+
+
+class ReclamationConflict(Conflict):
+    pass
+
+
+class ReclamationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    dry_run: bool = True
+    user_ids: list[str] | None = Field(None, max_length=10_000)
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+    role: str | None = None
+    last_activity: datetime | None = None
+    created_at: datetime | None = None
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    at: str
+    action: str
+    by: str | None = None
+    user_id: str | None = None
+    request: str | None = None
+    status_code: int | None = None
+    outcome: str | None = None
+    detail: str | None = None
+
+
+class UserOutcome(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    outcome: Outcome
+    status_code: int | None = None
+    detail: str | None = None
+
+
+class Reclamation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    profile_id: str
+    status: ReclamationStatus
+    dry_run: bool
+    candidates: list[Candidate]
+    needs_approval: bool = False
+    approval_reason: str | None = None
+    planned_by: str | None = None
+    approved_by: str | None = None
+    created_at: str
+    finished_at: str | None = None
+    outcomes: list[UserOutcome] = Field(default_factory=list)
+    audit: list[AuditEntry] = Field(default_factory=list)
+
+
+class ReclamationStore(Protocol):
+    def put_reclamation(self, reclamation: Reclamation) -> None: ...
+
+    def get_reclamation(self, reclamation_id: str) -> Reclamation: ...
+
+    def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
+        """Store it if the stored one still has `expected_status`; ReclamationConflict otherwise."""
+
+    def reclaimed(self, profile_id: str) -> set[str]:
+        """The users of the profile that a reclamation already took a license from."""
+
+    def claim_action(self, reclamation_id: str, user_id: str) -> bool:
+        """Record that the user's request is about to be sent; False if a run of this reclamation already did."""
+
+    def finish_action(self, reclamation_id: str, profile_id: str, outcome: UserOutcome) -> None:
+        """Keep the outcome; a reclaimed user is shown as such in the stored snapshot."""
+
+    def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _stored_users(snapshots: SnapshotStore, profile_id: str) -> Iterator[SaaSUser]:
+    after: str | None = None
+    while True:
+        users, after = snapshots.users(profile_id, after, 1000)
+        yield from users
+        if after is None:
+            return
+
+
+def why_not_a_candidate(
+    user: SaaSUser, profile: Profile, *, cutoff: datetime, tracked: bool, reclaimed: set[str]
+) -> str | None:
+    """None when the user is a candidate; otherwise the reason, in words."""
+    policy = profile.policy
+    protected_users = {p.casefold() for p in policy.protected_users}
+    if user.id in reclaimed:
+        return "already reclaimed"
+    if user.id.casefold() in protected_users or (user.email or "").casefold() in protected_users:
+        return "a protected user"
+    if user.role and user.role.casefold() in {r.casefold() for r in policy.protected_roles}:
+        return f"has the protected role {user.role!r}"
+    if user.created_at is not None and user.created_at >= cutoff:
+        return "created within the inactivity window"
+    place = standing(user, cutoff=cutoff, tracked=tracked)
+    if place != "stale":
+        return f"not stale ({place})"
+    return None
+
+
+def plan(
+    profile: ProfileRecord,
+    request: ReclamationRequest,
+    *,
+    snapshots: SnapshotStore,
+    store: ReclamationStore,
+    planned_by: str | None,
+    now: datetime | None = None,
+) -> Reclamation:
+    """The candidates, and whether an admin must approve; 422 for user_ids that are not candidates."""
+    if not request.dry_run and profile.profile.reclaim is None:
+        raise InvalidInput.at(("body", "dry_run"), "the profile has no reclaim request: it can recommend, not reclaim")
+    if not request.dry_run and iso_duration_seconds(profile.profile.policy.grace_period) > 0:
+        # Fail closed: a grace period promises a re-check of activity before reclaiming, which is not built yet.
+        raise InvalidInput.at(
+            ("body", "dry_run"), "real runs with a grace period are not supported yet; plan a dry run"
+        )
+    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    reclaimed = store.reclaimed(profile.id)
+    assigned, candidates, reasons = 0, [], {}
+    for user in _stored_users(snapshots, profile.id):
+        assigned += user.active
+        reason = why_not_a_candidate(user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed)
+        if reason is None:
+            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields))))
+        else:
+            reasons[user.id] = reason
+    if request.user_ids is not None:
+        wanted = dict.fromkeys(request.user_ids)
+        by_id = {c.id: c for c in candidates}
+        errors = [
+            {
+                "loc": ["body", "user_ids", i],
+                "type": "not_a_candidate",
+                "msg": f"{user_id} is {reasons.get(user_id, 'not a user of the last sync')}",
+            }
+            for i, user_id in enumerate(wanted)
+            if user_id not in by_id
+        ]
+        if errors:
+            raise InvalidInput(errors)
+        candidates = [by_id[user_id] for user_id in wanted]
+    policy = profile.profile.policy
+    share = 100 * len(candidates) / assigned if assigned else 0.0
+    reason = None
+    if len(candidates) > policy.max_reclaim_count:
+        reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
+    elif share > policy.max_reclaim_percent:
+        reason = f"{share:.1f}% of assigned users is more than max_reclaim_percent ({policy.max_reclaim_percent:g}%)"
+    needs_approval = not request.dry_run and reason is not None and bool(candidates)
+    status: ReclamationStatus = "planned" if request.dry_run else "awaiting_approval" if needs_approval else "running"
+    reclamation = Reclamation(
+        id=f"rcl_{uuid.uuid4().hex[:20]}",
+        profile_id=profile.id,
+        status=status,
+        dry_run=request.dry_run,
+        candidates=candidates,
+        needs_approval=needs_approval,
+        approval_reason=reason if needs_approval else None,
+        planned_by=planned_by,
+        created_at=_now(),
+        audit=[
+            AuditEntry(
+                at=_now(),
+                action="planned",
+                by=planned_by,
+                detail=f"{len(candidates)} candidates; {'dry run' if request.dry_run else 'real run'}"
+                + (f"; needs approval: {reason}" if needs_approval else ""),
+            )
+        ],
+    )
+    store.put_reclamation(reclamation)
+    return reclamation
+
+
+def approve(reclamation_id: str, *, store: ReclamationStore, approved_by: str | None) -> Reclamation:
+    current = store.get_reclamation(reclamation_id)
+    if current.status != "awaiting_approval":
+        raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not awaiting approval")
+    approved = current.model_copy(
+        update={
+            "status": "running",
+            "approved_by": approved_by,
+            "audit": [*current.audit, AuditEntry(at=_now(), action="approved", by=approved_by)],
+        }
+    )
+    store.replace_reclamation(approved, expected_status="awaiting_approval")
+    return approved
+
+
+class SeatTaker(Protocol):
+    def take_back(self, candidate: Candidate) -> tuple[int, str]:
+        """Send the profile's reclaim request for one user; (status code, request line)."""
+
+
+def execute(
+    reclamation: Reclamation, *, store: ReclamationStore, seats: SeatTaker, notices: Notices | None = None
+) -> Reclamation:
+    """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation."""
+    if reclamation.status != "running":
+        raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
+    outcomes, audit = [], list(reclamation.audit)
+    for candidate in reclamation.candidates:
+        if not store.claim_action(reclamation.id, candidate.id):
+            earlier = store.action_outcome(reclamation.id, candidate.id)
+            # A request that may have gone out is never sent again; an earlier run's outcome stands.
+            outcomes.append(
+                earlier
+                or UserOutcome(
+                    user_id=candidate.id,
+                    outcome="outcome_unknown",
+                    detail="a request may have been sent before; check the app",
+                )
+            )
+            continue
+        request_line = None
+        try:
+            status_code, request_line = seats.take_back(candidate)
+            outcome = UserOutcome(user_id=candidate.id, outcome="reclaimed", status_code=status_code)
+        except (SaaSRequestFailed, SaaSUnavailable, SeatkeeperError) as exc:
+            outcome = UserOutcome(user_id=candidate.id, outcome="failed", detail=str(exc)[:300])
+        store.finish_action(reclamation.id, reclamation.profile_id, outcome)
+        outcomes.append(outcome)
+        audit.append(
+            AuditEntry(
+                at=_now(),
+                action="reclaim",
+                user_id=candidate.id,
+                request=request_line,
+                status_code=outcome.status_code,
+                outcome=outcome.outcome,
+                detail=outcome.detail,
+            )
+        )
+    failed = any(o.outcome != "reclaimed" for o in outcomes)
+    done = reclamation.model_copy(
+        update={
+            "status": "partially_failed" if failed else "completed",
+            "outcomes": outcomes,
+            "finished_at": _now(),
+            "audit": [
+                *audit,
+                AuditEntry(at=_now(), action="finished", detail="partially failed" if failed else "completed"),
+            ],
+        }
+    )
+    store.replace_reclamation(done, expected_status="running")
+    (notices or NoNotices()).put(
+        "Reclamation Finished",
+        {
+            "reclamation_id": done.id,
+            "profile_id": done.profile_id,
+            "status": done.status,
+            "reclaimed": [o.user_id for o in outcomes if o.outcome == "reclaimed"],
+            "failed": [o.user_id for o in outcomes if o.outcome != "reclaimed"],
+        },
+    )
+    return done
+
+
+def fill_in(template: Any, candidate: Candidate) -> Any:
+    """The reclaim request's body or path with {id}, {email}, ... of the candidate filled in."""
+    fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
+    if isinstance(template, str):
+        return template.format_map(fields)
+    return json.loads(
+        json.dumps(template),
+        object_hook=lambda d: {
+            k: v.format_map(fields)
+            if isinstance(v, str)
+            else [x.format_map(fields) if isinstance(x, str) else x for x in v]
+            if isinstance(v, list)
+            else v
+            for k, v in d.items()
+        },
+    )

@@ -1,0 +1,180 @@
+"""Reclamation through the local stack, against a SaaS app of our own that records every reclaim request."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from seatkeeper import reclamation
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profiles import ProfileService
+from seatkeeper.saas_http import SaaSClient
+from seatkeeper.store import DynamoDBProfiles, DynamoDBReclamations
+from tests.integration.connection_checks import make_profile, wait_for
+from tests.integration.test_sync import stored_users, sync
+from tests.paging_app import paging_app, profile_fields
+
+PROTECTED_EMAIL = "user3@example.com"
+
+
+def expected_candidates(users, days=90):
+    """Stale, holding a license, not protected by email or the admin role (created long before the window)."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    return sorted(
+        u["id"]
+        for u in users
+        if u["active"]
+        and u["role"] != "admin"
+        and u["email"] != PROTECTED_EMAIL
+        and (u["last_login"] is None or datetime.fromtimestamp(u["last_login"], UTC) < cutoff)
+    )
+
+
+def reclaiming_profile(client, app, **policy):
+    fields = profile_fields(app, "offset")
+    fields["reclaim"] = {
+        "method": "PATCH",
+        "path": "/users/{id}",
+        "body": {"active": False, "note": "reclaimed {email}"},
+    }
+    fields["subscription"] = {"licenses_purchased": 120, "cost_per_license": 10}
+    fields["policy"] = {
+        "inactivity_days": 90,
+        "protected_users": [PROTECTED_EMAIL],
+        "protected_roles": ["admin"],
+        "max_reclaim_percent": 100,
+        "max_reclaim_count": 1000,
+        **policy,
+    }
+    profile = make_profile(client, **fields)
+    client.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+    assert wait_for(client, profile["id"], {"connected", "failed"})["status"] == "connected"
+    assert sync(client, profile["id"])["status"] == "succeeded"
+    return profile
+
+
+def wait_for_reclamation(client, reclamation_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        record = client.get(f"/reclamations/{reclamation_id}").json()
+        if record["status"] not in ("running",) or time.monotonic() > deadline:
+            return record
+        time.sleep(0.2)
+
+
+def test_a_dry_run_plans_the_designed_candidates_and_calls_nothing(api):
+    integrator = api("sam_integrator")
+    with paging_app(100) as app:
+        profile = reclaiming_profile(integrator, app)
+        answer = integrator.post(f"/profiles/{profile['id']}/reclamations", json={})
+        assert answer.status_code == 201, answer.text
+        plan = answer.json()
+        assert (plan["status"], plan["dry_run"]) == ("planned", True)
+        assert sorted(c["id"] for c in plan["candidates"]) == expected_candidates(app.users)
+        assert plan["audit"][0]["action"] == "planned" and plan["audit"][0]["by"] == "local-sam_integrator"
+        assert app.reclaim_requests == []
+
+
+def test_narrowing_to_a_non_candidate_is_422_saying_why(api):
+    integrator = api("sam_integrator")
+    with paging_app(100) as app:
+        profile = reclaiming_profile(integrator, app)
+        protected = next(u["id"] for u in app.users if u["email"] == PROTECTED_EMAIL)
+        admin = next(u["id"] for u in app.users if u["role"] == "admin")
+        candidate = expected_candidates(app.users)[0]
+        answer = integrator.post(
+            f"/profiles/{profile['id']}/reclamations", json={"user_ids": [candidate, protected, admin, "nobody"]}
+        )
+    assert answer.status_code == 422
+    reasons = {e["loc"][-1]: e["msg"] for e in answer.json()["detail"]}
+    assert set(reasons) == {1, 2, 3}
+    assert "protected user" in reasons[1] and "protected role" in reasons[2] and "not a user" in reasons[3]
+
+
+def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api):
+    integrator, admin = api("sam_integrator"), api("admin", subject="boss")
+    with paging_app(100) as app:
+        profile = reclaiming_profile(integrator, app, max_reclaim_percent=10)
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert plan["status"] == "awaiting_approval" and "max_reclaim_percent" in plan["approval_reason"]
+        time.sleep(1)
+        assert app.reclaim_requests == []  # nothing before the approval
+
+        assert integrator.post(f"/reclamations/{plan['id']}/approve").status_code == 403
+        approved = admin.post(f"/reclamations/{plan['id']}/approve")
+        assert approved.status_code == 200 and approved.json()["approved_by"] == "boss"
+        assert admin.post(f"/reclamations/{plan['id']}/approve").status_code == 409
+        done = wait_for_reclamation(integrator, plan["id"])
+
+        left = expected_candidates(app.users)
+    assert done["status"] == "completed", done
+    sent = sorted(r["user_id"] for r in app.reclaim_requests)
+    assert sent == sorted(c["id"] for c in plan["candidates"]) and len(sent) == len(set(sent))
+    assert app.reclaim_requests[0]["body"]["note"].startswith("reclaimed user")
+    assert [e["action"] for e in done["audit"]][:2] == ["planned", "approved"]
+    assert {e["user_id"] for e in done["audit"] if e["action"] == "reclaim"} == set(sent)
+    reclaimed = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert all(not reclaimed[user_id]["active"] for user_id in sent)  # shown as reclaimed at once
+    assert left == []  # the app now reports them without a license, so no one is left to reclaim
+
+
+def test_a_failing_user_is_reported_and_the_others_go_on(api):
+    integrator = api("sam_integrator")
+    with paging_app(100) as app:
+        profile = reclaiming_profile(integrator, app)
+        candidates = expected_candidates(app.users)
+        app.failing_reclaims = {candidates[1]}
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert plan["status"] == "running"
+        done = wait_for_reclamation(integrator, plan["id"])
+    assert done["status"] == "partially_failed"
+    outcomes = {o["user_id"]: o for o in done["outcomes"]}
+    assert outcomes[candidates[1]]["outcome"] == "failed" and "500" in outcomes[candidates[1]]["detail"]
+    assert sum(o["outcome"] == "reclaimed" for o in outcomes.values()) == len(candidates) - 1
+
+
+def test_a_reclamation_run_again_never_sends_a_users_request_twice(api, stack):
+    integrator = api("sam_integrator")
+    with paging_app(60) as app:
+        profile_view = reclaiming_profile(integrator, app)
+        plan = integrator.post(f"/profiles/{profile_view['id']}/reclamations", json={"dry_run": False}).json()
+        first = wait_for_reclamation(integrator, plan["id"])
+        assert first["status"] == "completed"
+        sent_once = len(app.reclaim_requests)
+        # Run it again, as a retried or re-started execution would, from the state it was in before it finished.
+        table = stack.template.physical_name("Table")
+        store = DynamoDBReclamations(table)
+        running = store.get_reclamation(plan["id"]).model_copy(update={"status": "running"})
+        store.put_reclamation(running)
+        profile = ProfileService(DynamoDBProfiles(table), NetworkPolicy.from_environment()).get(profile_view["id"])
+        client = SaaSClient(profile.profile, {"token": "t"}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]))
+        again = reclamation.execute(running, store=store, seats=client)
+    assert len(app.reclaim_requests) == sent_once
+    assert again.status == "completed" and all(o.outcome == "reclaimed" for o in again.outcomes)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"template": None, "reclaim": None}, "no reclaim request"),
+        ({"policy": {"grace_period": "P7D"}}, "grace period"),
+    ],
+)
+def test_real_runs_that_cannot_be_done_safely_are_refused(api, change, says):
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        profile = reclaiming_profile(integrator, app)
+        integrator.patch(f"/profiles/{profile['id']}", json=change)
+        answer = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+        assert answer.status_code == 422 and says in answer.json()["detail"][0]["msg"]
+        assert integrator.post(f"/profiles/{profile['id']}/reclamations", json={}).status_code == 201  # dry runs may
+    assert app.reclaim_requests == []
+
+
+def test_unknown_reclamations(api):
+    assert api("admin").get("/reclamations/rcl_00000000000000000000").status_code == 404
+    assert api("admin").post("/reclamations/rcl_00000000000000000000/approve").status_code == 404
+    assert os.environ.get("RECLAIM_STATE_MACHINE_ARN")

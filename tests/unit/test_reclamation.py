@@ -1,0 +1,179 @@
+"""Reclamation rules as plain functions: who is a candidate, the approval cap, exactly-once execution."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from seatkeeper.catalog import build_profile
+from seatkeeper.errors import InvalidInput, SaaSUnavailable
+from seatkeeper.profiles import ProfileRecord
+from seatkeeper.reclamation import (
+    Candidate,
+    ReclamationConflict,
+    ReclamationRequest,
+    approve,
+    execute,
+    fill_in,
+    plan,
+    why_not_a_candidate,
+)
+from seatkeeper.user_records import SaaSUser
+
+NOW = datetime.now(UTC)
+OLD = NOW - timedelta(days=400)
+
+
+def profile(**policy):
+    built = build_profile(
+        {
+            "name": "p",
+            "base_url": "https://a.example.com",
+            "auth": {"type": "bearer"},
+            "users": {"path": "/u", "fields": {"id": "id", "last_activity": "last"}},
+            "reclaim": {"method": "DELETE", "path": "/u/{id}"},
+            "subscription": {"licenses_purchased": 10},
+            "policy": {"protected_users": ["Boss@Acme.example.com"], "protected_roles": ["Owner"], **policy},
+        }
+    )
+    return ProfileRecord(id="prf_1", own={}, profile=built, created_at=OLD, updated_at=OLD)
+
+
+class Snapshot:
+    def __init__(self, users):
+        self.list = users
+
+    def users(self, profile_id, after, limit):
+        return self.list, None
+
+
+class Store:
+    def __init__(self):
+        self.records, self.actions, self.claimed = {}, {}, set()
+
+    def put_reclamation(self, r):
+        self.records[r.id] = r
+
+    def get_reclamation(self, i):
+        return self.records[i]
+
+    def replace_reclamation(self, r, *, expected_status):
+        if self.records[r.id].status != expected_status:
+            raise ReclamationConflict("changed")
+        self.records[r.id] = r
+
+    def reclaimed(self, profile_id):
+        return {"gone"}
+
+    def claim_action(self, reclamation_id, user_id):
+        if (reclamation_id, user_id) in self.claimed:
+            return False
+        self.claimed.add((reclamation_id, user_id))
+        return True
+
+    def finish_action(self, reclamation_id, profile_id, outcome):
+        self.actions[reclamation_id, outcome.user_id] = outcome
+
+    def action_outcome(self, reclamation_id, user_id):
+        return self.actions.get((reclamation_id, user_id))
+
+
+class Seats:
+    def __init__(self, failing=()):
+        self.sent, self.failing = [], set(failing)
+
+    def take_back(self, candidate):
+        self.sent.append(candidate.id)
+        if candidate.id in self.failing:
+            raise SaaSUnavailable("the app answered 503")
+        return 204, f"DELETE /u/{candidate.id}"
+
+
+def stale(i, **extra):
+    return SaaSUser(id=str(i), last_activity=OLD, created_at=OLD, **extra)
+
+
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [
+        (stale(1), None),
+        (stale(2, email="boss@acme.example.com"), "a protected user"),
+        (stale(3, role="owner"), "has the protected role 'owner'"),
+        (
+            SaaSUser(id="4", last_activity=None, created_at=NOW - timedelta(days=3)),
+            "created within the inactivity window",
+        ),
+        (SaaSUser(id="5", last_activity=NOW), "not stale (active)"),
+        (stale(6, active=False), "not stale (inactive)"),
+        (stale("gone"), "already reclaimed"),
+    ],
+)
+def test_who_is_a_candidate(user, reason):
+    p = profile().profile
+    assert why_not_a_candidate(user, p, cutoff=NOW - timedelta(days=90), tracked=True, reclaimed={"gone"}) == reason
+
+
+def test_a_real_run_over_the_count_cap_waits_for_approval_and_is_approved_once():
+    store = Store()
+    users = [stale(i) for i in range(5)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(45)]
+    record = plan(
+        profile(max_reclaim_count=3),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot(users),
+        store=store,
+        planned_by="alice",
+    )
+    assert record.status == "awaiting_approval" and "max_reclaim_count" in record.approval_reason
+    approved = approve(record.id, store=store, approved_by="boss")
+    assert approved.status == "running" and approved.approved_by == "boss"
+    with pytest.raises(ReclamationConflict):
+        approve(record.id, store=store, approved_by="boss")
+
+
+def test_a_real_run_under_the_caps_runs_without_approval():
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(19)]
+    record = plan(
+        profile(), ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=Store(), planned_by=None
+    )
+    assert record.status == "running" and not record.needs_approval  # 1 of 20 assigned is 5%, under 10%
+
+
+def test_narrowing_to_non_candidates_says_why_for_each():
+    with pytest.raises(InvalidInput) as raised:
+        plan(
+            profile(),
+            ReclamationRequest(user_ids=["1", "2", "x"]),
+            snapshots=Snapshot([stale(1), stale(2, role="Owner")]),
+            store=Store(),
+            planned_by=None,
+        )
+    assert [(e["loc"][-1], e["msg"]) for e in raised.value.errors] == [
+        (1, "2 is has the protected role 'Owner'"),
+        (2, "x is not a user of the last sync"),
+    ]
+
+
+def test_execution_sends_each_request_once_and_goes_on_past_a_failure():
+    store, seats = Store(), Seats(failing={"1"})
+    record = plan(
+        profile(),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot([stale(i) for i in range(3)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(30)]),
+        store=store,
+        planned_by=None,
+    )
+    done = execute(record, store=store, seats=seats)
+    assert done.status == "partially_failed" and seats.sent == ["0", "1", "2"]
+    assert [o.outcome for o in done.outcomes] == ["reclaimed", "failed", "reclaimed"]
+    store.put_reclamation(record)  # the same run, retried from where it stood before it finished
+    again = execute(record, store=store, seats=seats)
+    assert seats.sent == ["0", "1", "2"]
+    assert [o.outcome for o in again.outcomes] == ["reclaimed", "failed", "reclaimed"]
+
+
+def test_fill_in_puts_user_fields_into_bodies_and_paths():
+    candidate = Candidate(id="u1", email="a@b.c")
+    body = {"Operations": [{"op": "replace", "value": "{email}"}], "ids": ["{id}"], "n": 1}
+    assert fill_in(body, candidate) == {"Operations": [{"op": "replace", "value": "a@b.c"}], "ids": ["u1"], "n": 1}
+    assert fill_in("/users/{id}", candidate) == "/users/u1"
