@@ -15,7 +15,7 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import GuardedTokenEndpoint
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReclamations
+from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReclamations, DynamoDBSync
 from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
@@ -41,6 +41,32 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
         endpoint=GuardedTokenEndpoint(policy),
         policy=policy,
     )
-    done = reclamation.execute(record, store=store, seats=client, notices=EventBridgeNotices())
+    stale_now = reclamation.still_stale(profile, DynamoDBSync(table()))
+    done = reclamation.execute(record, store=store, seats=client, stale_now=stale_now, notices=EventBridgeNotices())
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
     return {"reclamation_id": done.id, "status": done.status}
+
+
+@logger.inject_lambda_context
+def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Put a 'Seat Will Be Reclaimed' event per candidate and start the grace period."""
+    store = DynamoDBReclamations(table())
+    waiting = reclamation.announce(
+        store.get_reclamation(event["reclamation_id"]), store=store, notices=EventBridgeNotices()
+    )
+    return {"reclamation_id": waiting.id, "status": waiting.status}
+
+
+@logger.inject_lambda_context
+def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """After the wait and a fresh sync: reclaim, or cancel when the sync failed (fail closed)."""
+    store = DynamoDBReclamations(table())
+    record = store.get_reclamation(event["reclamation_id"])
+    if event.get("sync_status") != "succeeded":
+        reason = f"the sync after the grace period did not succeed ({event.get('sync_error') or 'no details'}); "
+        reclamation.cancel(
+            record, store=store, reason=reason + "nothing was reclaimed", expected_status="in_grace_period"
+        )
+        return {"reclamation_id": record.id, "status": "canceled"}
+    running = reclamation.end_grace_period(record, store=store)
+    return {"reclamation_id": running.id, "status": running.status}

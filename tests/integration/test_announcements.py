@@ -76,7 +76,8 @@ def test_the_story_is_announced_step_by_step(api, listener):
     ]
     assert {e["source"] for e in heard} == {"seatkeeper"}
     kinds = {e["detail-type"] for e in mine}
-    story = {t for t in DETAIL_TYPES if not t.startswith("Reclamation")}  # reclamations: test_reclamation_is_announced
+    # Reclamations and their seat notices: test_reclamation_is_announced.
+    story = {t for t in DETAIL_TYPES if not t.startswith(("Reclamation", "Seat"))}
     assert kinds == story, sorted(story - kinds)
     changed = next(e for e in mine if e["detail-type"] == "License Position Changed")["detail"]
     assert changed["previous"] is None and changed["current"]["assigned"] > 0

@@ -46,6 +46,8 @@ EXPECTED = {
     "api_approve_reclamation_as_integrator.json": ("ApiFunction", 403),
     "api_approve_reclamation.json": ("ApiFunction", 404),
     "reclaim_seats.json": ("ReclaimSeatsFunction", "ReclamationNotFound"),
+    "reclaim_announce_seats.json": ("AnnounceSeatsFunction", "ReclamationNotFound"),
+    "reclaim_end_grace_period.json": ("EndGracePeriodFunction", "ReclamationNotFound"),
 }
 
 

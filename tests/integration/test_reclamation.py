@@ -151,7 +151,7 @@ def test_a_reclamation_run_again_never_sends_a_users_request_twice(api, stack):
         store.put_reclamation(running)
         profile = ProfileService(DynamoDBProfiles(table), NetworkPolicy.from_environment()).get(profile_view["id"])
         client = SaaSClient(profile.profile, {"token": "t"}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]))
-        again = reclamation.execute(running, store=store, seats=client)
+        again = reclamation.execute(running, store=store, seats=client, stale_now={c.id for c in running.candidates})
     assert len(app.reclaim_requests) == sent_once
     assert again.status == "completed" and all(o.outcome == "reclaimed" for o in again.outcomes)
 
@@ -160,7 +160,6 @@ def test_a_reclamation_run_again_never_sends_a_users_request_twice(api, stack):
     ("change", "says"),
     [
         ({"template": None, "reclaim": None}, "no reclaim request"),
-        ({"policy": {"grace_period": "P7D"}}, "grace period"),
     ],
 )
 def test_real_runs_that_cannot_be_done_safely_are_refused(api, change, says):
@@ -178,3 +177,60 @@ def test_unknown_reclamations(api):
     assert api("admin").get("/reclamations/rcl_00000000000000000000").status_code == 404
     assert api("admin").post("/reclamations/rcl_00000000000000000000/approve").status_code == 404
     assert os.environ.get("RECLAIM_STATE_MACHINE_ARN")
+
+
+def test_with_a_grace_period_users_active_again_are_not_reclaimed(api):
+    integrator = api("sam_integrator")
+    with paging_app(80) as app:
+        profile = reclaiming_profile(integrator, app, grace_period="PT3S")
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert plan["status"] == "running" and plan["grace_seconds"] == 3
+        deadline = time.monotonic() + 20
+        while integrator.get(f"/reclamations/{plan['id']}").json()["status"] != "in_grace_period":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        # During the grace period one candidate logs in again.
+        back = plan["candidates"][0]["id"]
+        next(u for u in app.users if u["id"] == back)["last_login"] = int(time.time())
+        assert app.reclaim_requests == []
+        done = wait_for_reclamation(integrator, plan["id"])
+        while done["status"] == "in_grace_period":
+            time.sleep(0.2)
+            done = integrator.get(f"/reclamations/{plan['id']}").json()
+            done = wait_for_reclamation(integrator, plan["id"]) if done["status"] == "running" else done
+    outcomes = {o["user_id"]: o["outcome"] for o in done["outcomes"]}
+    assert done["status"] == "completed", done
+    assert outcomes[back] == "canceled_activity_detected"
+    assert sorted(r["user_id"] for r in app.reclaim_requests) == sorted(c["id"] for c in plan["candidates"][1:])
+    assert "announced" in [e["action"] for e in done["audit"]]
+
+
+def test_a_failed_sync_after_the_grace_period_cancels_everything(api):
+    integrator = api("sam_integrator")
+    with paging_app(80) as app:
+        profile = reclaiming_profile(integrator, app, grace_period="PT2S")
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        app.broken_page = 1
+        deadline = time.monotonic() + 60
+        while (done := integrator.get(f"/reclamations/{plan['id']}").json())["status"] in (
+            "running",
+            "in_grace_period",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+    assert done["status"] == "canceled" and "nothing was reclaimed" in done["audit"][-1]["detail"]
+    assert app.reclaim_requests == []
+
+
+def test_a_sync_whose_activity_data_suddenly_looks_broken_stops_reclamation_for_review(api):
+    integrator = api("sam_integrator")
+    with paging_app(100) as app:
+        profile = reclaiming_profile(integrator, app)
+        for user in app.users:  # the app's activity feed breaks: nobody has logged in, ever
+            user["last_login"] = None
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        time.sleep(1)
+    assert plan["status"] == "awaiting_approval"
+    assert "activity data looks broken" in plan["approval_reason"]
+    assert app.reclaim_requests == []

@@ -41,11 +41,14 @@ def profile(**policy):
 
 
 class Snapshot:
-    def __init__(self, users):
-        self.list = users
+    def __init__(self, users, figures=None):
+        self.list, self.figures = users, figures
 
     def users(self, profile_id, after, limit):
         return self.list, None
+
+    def snapshot(self, profile_id):
+        return self.figures
 
 
 class Store:
@@ -163,11 +166,11 @@ def test_execution_sends_each_request_once_and_goes_on_past_a_failure():
         store=store,
         planned_by=None,
     )
-    done = execute(record, store=store, seats=seats)
+    done = execute(record, store=store, seats=seats, stale_now={"0", "1", "2"})
     assert done.status == "partially_failed" and seats.sent == ["0", "1", "2"]
     assert [o.outcome for o in done.outcomes] == ["reclaimed", "failed", "reclaimed"]
     store.put_reclamation(record)  # the same run, retried from where it stood before it finished
-    again = execute(record, store=store, seats=seats)
+    again = execute(record, store=store, seats=seats, stale_now={"0", "1", "2"})
     assert seats.sent == ["0", "1", "2"]
     assert [o.outcome for o in again.outcomes] == ["reclaimed", "failed", "reclaimed"]
 
@@ -177,3 +180,48 @@ def test_fill_in_puts_user_fields_into_bodies_and_paths():
     body = {"Operations": [{"op": "replace", "value": "{email}"}], "ids": ["{id}"], "n": 1}
     assert fill_in(body, candidate) == {"Operations": [{"op": "replace", "value": "a@b.c"}], "ids": ["u1"], "n": 1}
     assert fill_in("/users/{id}", candidate) == "/users/u1"
+
+
+@pytest.mark.parametrize(
+    ("figures", "says"),
+    [
+        (
+            {
+                "assigned": 40,
+                "with_activity": 5,
+                "stale": 10,
+                "previous": {"assigned": 40, "with_activity": 38, "stale": 4},
+            },
+            "12% of assigned users have any activity now, 95% did before",
+        ),
+        (
+            {
+                "assigned": 40,
+                "with_activity": 40,
+                "stale": 40,
+                "previous": {"assigned": 40, "with_activity": 40, "stale": 3},
+            },
+            "every assigned user is stale now",
+        ),
+    ],
+)
+def test_suspicious_activity_data_stops_a_real_run_for_an_admins_review(figures, says):
+    users = [stale(i) for i in range(2)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(38)]
+    record = plan(
+        profile(), ReclamationRequest(dry_run=False), snapshots=Snapshot(users, figures), store=Store(), planned_by=None
+    )
+    assert record.status == "awaiting_approval" and says in record.approval_reason
+
+
+def test_steady_activity_data_is_not_suspicious():
+    figures = {
+        "assigned": 40,
+        "with_activity": 36,
+        "stale": 4,
+        "previous": {"assigned": 41, "with_activity": 37, "stale": 5},
+    }
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(39)]
+    record = plan(
+        profile(), ReclamationRequest(dry_run=False), snapshots=Snapshot(users, figures), store=Store(), planned_by=None
+    )
+    assert record.status == "running"

@@ -31,7 +31,10 @@ def store() -> DynamoDBReclamations:
 
 
 def run(record: reclamation.Reclamation) -> None:
-    StepFunctions(os.environ.get("RECLAIM_STATE_MACHINE_ARN", "")).start(record.id, {"reclamation_id": record.id})
+    StepFunctions(os.environ.get("RECLAIM_STATE_MACHINE_ARN", "")).start(
+        record.id,
+        {"reclamation_id": record.id, "profile_id": record.profile_id, "grace_seconds": record.grace_seconds},
+    )
 
 
 @router.post(

@@ -29,6 +29,7 @@ DETAIL_TYPES = (
     "Reclamation Planned",
     "Reclamation Awaiting Approval",
     "Reclamation Finished",
+    "Seat Will Be Reclaimed",
 )
 
 

@@ -26,8 +26,10 @@ from seatkeeper.profiles import ProfileRecord
 from seatkeeper.sync import SnapshotStore, cutoff_for, standing, tracks_activity
 from seatkeeper.user_records import SaaSUser
 
-ReclamationStatus = Literal["planned", "awaiting_approval", "running", "completed", "partially_failed"]
-Outcome = Literal["reclaimed", "failed", "skipped_already_acted", "outcome_unknown"]
+ReclamationStatus = Literal[
+    "planned", "awaiting_approval", "in_grace_period", "running", "completed", "partially_failed", "canceled"
+]
+Outcome = Literal["reclaimed", "failed", "canceled_activity_detected", "outcome_unknown"]
 
 
 class ReclamationNotFound(NotFound):
@@ -87,6 +89,7 @@ class Reclamation(BaseModel):
     status: ReclamationStatus
     dry_run: bool
     candidates: list[Candidate]
+    grace_seconds: int = Field(0, description="Between the notice to each candidate and the reclaim")
     needs_approval: bool = False
     approval_reason: str | None = None
     planned_by: str | None = None
@@ -162,11 +165,6 @@ def plan(
     """The candidates, and whether an admin must approve; 422 for user_ids that are not candidates."""
     if not request.dry_run and profile.profile.reclaim is None:
         raise InvalidInput.at(("body", "dry_run"), "the profile has no reclaim request: it can recommend, not reclaim")
-    if not request.dry_run and iso_duration_seconds(profile.profile.policy.grace_period) > 0:
-        # Fail closed: a grace period promises a re-check of activity before reclaiming, which is not built yet.
-        raise InvalidInput.at(
-            ("body", "dry_run"), "real runs with a grace period are not supported yet; plan a dry run"
-        )
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     reclaimed = store.reclaimed(profile.id)
     assigned, candidates, reasons = 0, [], {}
@@ -194,10 +192,11 @@ def plan(
         candidates = [by_id[user_id] for user_id in wanted]
     policy = profile.profile.policy
     share = 100 * len(candidates) / assigned if assigned else 0.0
-    reason = None
-    if len(candidates) > policy.max_reclaim_count:
+    # Suspicious data first: an admin reviews it whatever the caps would say.
+    reason = suspicious(snapshots.snapshot(profile.id))
+    if reason is None and len(candidates) > policy.max_reclaim_count:
         reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
-    elif share > policy.max_reclaim_percent:
+    elif reason is None and share > policy.max_reclaim_percent:
         reason = f"{share:.1f}% of assigned users is more than max_reclaim_percent ({policy.max_reclaim_percent:g}%)"
     needs_approval = not request.dry_run and reason is not None and bool(candidates)
     status: ReclamationStatus = "planned" if request.dry_run else "awaiting_approval" if needs_approval else "running"
@@ -209,6 +208,7 @@ def plan(
         candidates=candidates,
         needs_approval=needs_approval,
         approval_reason=reason if needs_approval else None,
+        grace_seconds=iso_duration_seconds(profile.profile.policy.grace_period),
         planned_by=planned_by,
         created_at=_now(),
         audit=[
@@ -223,6 +223,25 @@ def plan(
     )
     store.put_reclamation(reclamation)
     return reclamation
+
+
+def suspicious(snapshot: dict[str, Any] | None) -> str | None:
+    """Why the last sync's activity data looks broken next to the one before, if it does (fail closed)."""
+    if not snapshot or not snapshot.get("previous") or not snapshot.get("assigned"):
+        return None
+    before = snapshot["previous"]
+    if not before.get("assigned"):
+        return None
+    share_now = snapshot.get("with_activity", 0) / snapshot["assigned"]
+    share_before = before.get("with_activity", 0) / before["assigned"]
+    if share_now < 0.5 <= share_before:
+        return (
+            f"activity data looks broken: {share_now:.0%} of assigned users have any activity now, "
+            f"{share_before:.0%} did before; an admin should review before anything is reclaimed"
+        )
+    if snapshot.get("stale") == snapshot["assigned"] and before.get("stale", 0) < before["assigned"]:
+        return "activity data looks broken: every assigned user is stale now, which was not so before; review first"
+    return None
 
 
 def approve(reclamation_id: str, *, store: ReclamationStore, approved_by: str | None) -> Reclamation:
@@ -245,14 +264,40 @@ class SeatTaker(Protocol):
         """Send the profile's reclaim request for one user; (status code, request line)."""
 
 
+def still_stale(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> set[str]:
+    """The users of the current snapshot who are stale: a candidate not among them came back."""
+    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    return {
+        u.id for u in _stored_users(snapshots, profile.id) if standing(u, cutoff=cutoff, tracked=tracked) == "stale"
+    }
+
+
 def execute(
-    reclamation: Reclamation, *, store: ReclamationStore, seats: SeatTaker, notices: Notices | None = None
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    seats: SeatTaker,
+    stale_now: set[str],
+    notices: Notices | None = None,
 ) -> Reclamation:
-    """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation."""
+    """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation.
+
+    `stale_now` is who is stale in the current snapshot (after the grace period's sync, if any):
+    a candidate whose activity came back is not reclaimed.
+    """
     if reclamation.status != "running":
         raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
     outcomes, audit = [], list(reclamation.audit)
     for candidate in reclamation.candidates:
+        if candidate.id not in stale_now:
+            canceled = UserOutcome(
+                user_id=candidate.id,
+                outcome="canceled_activity_detected",
+                detail="active again since the plan; nothing was sent",
+            )
+            outcomes.append(canceled)
+            audit.append(AuditEntry(at=_now(), action="canceled", user_id=candidate.id, outcome=canceled.outcome))
+            continue
         if not store.claim_action(reclamation.id, candidate.id):
             earlier = store.action_outcome(reclamation.id, candidate.id)
             # A request that may have gone out is never sent again; an earlier run's outcome stands.
@@ -284,7 +329,7 @@ def execute(
                 detail=outcome.detail,
             )
         )
-    failed = any(o.outcome != "reclaimed" for o in outcomes)
+    failed = any(o.outcome in ("failed", "outcome_unknown") for o in outcomes)
     done = reclamation.model_copy(
         update={
             "status": "partially_failed" if failed else "completed",
@@ -304,7 +349,8 @@ def execute(
             "profile_id": done.profile_id,
             "status": done.status,
             "reclaimed": [o.user_id for o in outcomes if o.outcome == "reclaimed"],
-            "failed": [o.user_id for o in outcomes if o.outcome != "reclaimed"],
+            "canceled": [o.user_id for o in outcomes if o.outcome == "canceled_activity_detected"],
+            "failed": [o.user_id for o in outcomes if o.outcome in ("failed", "outcome_unknown")],
         },
     )
     return done
@@ -326,3 +372,58 @@ def fill_in(template: Any, candidate: Candidate) -> Any:
             for k, v in d.items()
         },
     )
+
+
+def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Notices) -> Reclamation:
+    """Tell each candidate's seat is about to be reclaimed, and start the grace period."""
+    if reclamation.status != "running":
+        raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
+    until = datetime.now(UTC).timestamp() + reclamation.grace_seconds
+    reclaim_at = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
+    for candidate in reclamation.candidates:
+        notices.put(
+            "Seat Will Be Reclaimed",
+            {
+                "reclamation_id": reclamation.id,
+                "profile_id": reclamation.profile_id,
+                "user_id": candidate.id,
+                "email": candidate.email,
+                "reclaim_at": reclaim_at,
+            },
+        )
+    waiting = reclamation.model_copy(
+        update={
+            "status": "in_grace_period",
+            "audit": [
+                *reclamation.audit,
+                AuditEntry(
+                    at=_now(),
+                    action="announced",
+                    detail=f"{len(reclamation.candidates)} notices; reclaim at {reclaim_at}",
+                ),
+            ],
+        }
+    )
+    store.replace_reclamation(waiting, expected_status="running")
+    return waiting
+
+
+def end_grace_period(reclamation: Reclamation, *, store: ReclamationStore) -> Reclamation:
+    running = reclamation.model_copy(
+        update={"status": "running", "audit": [*reclamation.audit, AuditEntry(at=_now(), action="grace period over")]}
+    )
+    store.replace_reclamation(running, expected_status="in_grace_period")
+    return running
+
+
+def cancel(reclamation: Reclamation, *, store: ReclamationStore, reason: str, expected_status: str) -> Reclamation:
+    """Fail closed: reclaim nothing, and say why."""
+    canceled = reclamation.model_copy(
+        update={
+            "status": "canceled",
+            "finished_at": _now(),
+            "audit": [*reclamation.audit, AuditEntry(at=_now(), action="canceled", detail=reason)],
+        }
+    )
+    store.replace_reclamation(canceled, expected_status=expected_status)
+    return canceled

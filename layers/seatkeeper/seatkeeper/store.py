@@ -446,6 +446,11 @@ class DynamoDBSync(_Table):
         return json.loads(item["document"]["S"]) if item else None
 
     def put_snapshot(self, profile_id: str, snapshot: dict[str, Any]) -> None:
+        # The figures before this sync stay beside it: reclamation compares the two.
+        before = self.snapshot(profile_id)
+        if before is not None:
+            before.pop("previous", None)
+            snapshot = {**snapshot, "previous": before}
         self.client.put_item(
             TableName=self.table_name,
             Item={

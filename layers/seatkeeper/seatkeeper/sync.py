@@ -132,6 +132,9 @@ class SnapshotStore(Protocol):
 
     def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]: ...
 
+    def snapshot(self, profile_id: str) -> dict[str, Any] | None:
+        """The last committed snapshot's figures, with the ones before it under 'previous'."""
+
 
 class RunStore(Protocol):
     def lock_sync(self, profile_id: str, run_id: str) -> bool: ...
@@ -227,6 +230,8 @@ def commit_step(
         activity = {row["id"]: row["last_activity"] for row in staging.rows(run.run_id, "activity")}
     seen: set[str] = set()
     written = 0
+    cutoff, tracked = cutoff_for(profile.profile), tracks_activity(profile.profile)
+    figures = {"assigned": 0, "with_activity": 0, "stale": 0}
 
     def changed() -> Iterator[tuple[SaaSUser, str]]:
         for row in staging.rows(run.run_id, "users"):
@@ -238,6 +243,10 @@ def commit_step(
                 from_activity = parse_timestamp(activity[user.id])
                 latest = max(filter(None, [user.last_activity, from_activity]), default=None)
                 user = user.model_copy(update={"last_activity": latest})
+            if user.active:
+                figures["assigned"] += 1
+                figures["with_activity"] += user.last_activity is not None
+                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked) == "stale"
             mark = fingerprint(user)
             if stored.get(user.id) != mark:
                 yield user, mark
@@ -255,6 +264,7 @@ def commit_step(
             "synced_at": _now(),
             "users": len(seen),
             "tracks_activity": tracks_activity(profile.profile),
+            **figures,
         },
     )
     result = CommitResult(users=len(seen), written=written, deleted=len(gone))
