@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
+sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 
 from seatkeeper.catalog import build_profile  # noqa: E402
 from seatkeeper.network_guard import NetworkPolicy  # noqa: E402

@@ -14,8 +14,15 @@ from seatkeeper.connected import saas_client
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
+from seatkeeper.reconciliation import record_position
 from seatkeeper.saas_http import GuardedTokenEndpoint
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReclamations, DynamoDBSync
+from seatkeeper.store import (
+    DynamoDBConnections,
+    DynamoDBProfiles,
+    DynamoDBReclamations,
+    DynamoDBReconciliations,
+    DynamoDBSync,
+)
 from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
@@ -43,6 +50,10 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     )
     stale_now = reclamation.still_stale(profile, DynamoDBSync(table()))
     done = reclamation.execute(record, store=store, seats=client, stale_now=stale_now, notices=EventBridgeNotices())
+    # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.
+    record_position(
+        profile, DynamoDBSync(table()), DynamoDBReconciliations(table()), run_id=None, notices=EventBridgeNotices()
+    )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
     return {"reclamation_id": done.id, "status": done.status}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from seatkeeper_local.demo_app import paging_app, profile_fields
 from seatkeeper_local.demo_saas import ScimServer, scim_server, scim_user
 from seatkeeper_local.stack import LocalStack, quiet_werkzeug
 from seatkeeper_local.tokens import mint
@@ -163,42 +164,88 @@ def sync_users(viewer: Api, integrator: Api, profile: dict[str, Any]) -> None:
     print(f"  a second sync finds nothing changed: {again['items_written']} written, {again['items_deleted']} deleted")
 
 
-def reconcile(viewer: Api, integrator: Api, profile: dict[str, Any]) -> None:
-    step("Reconcile (POST /reconciliations): sync again and compute the license position")
-    started = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [profile["id"]]})
+def reconcile(viewer: Api, integrator: Api, profiles: list[dict[str, Any]]) -> None:
+    step("Reconcile (POST /reconciliations): sync each profile again and compute its license position")
+    started = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [p["id"] for p in profiles]})
     deadline = time.monotonic() + 120
     while (record := viewer.call("GET", f"/reconciliations/{started['id']}", 200))["status"] == "running":
         if time.monotonic() > deadline:
             raise RuntimeError("the demo reconciliation did not finish")
         time.sleep(0.3)
     print(f"  reconciliation {record['id']}: {record['status']}")
-    position = viewer.call("GET", f"/profiles/{profile['id']}/position", 200)
-    savings = position["potential_savings"]
-    print(
-        f"  position: {position['position']}; purchased {position['licenses_purchased']}, "
-        f"assigned {position['assigned']}, active {position['active']}, stale {position['stale']}, "
-        f"unknown {position['unknown']}"
-    )
-    print(
-        f"  potential savings: {savings['amount']:.2f} {savings['currency']} per {savings['period']} period "
-        f"({position['unused']} seats never assigned)"
-    )
+    for profile in profiles:
+        position = viewer.call("GET", f"/profiles/{profile['id']}/position", 200)
+        savings = position["potential_savings"]
+        print(
+            f"  {profile['name']}: {position['position']}; purchased {position['licenses_purchased']}, "
+            f"assigned {position['assigned']}, active {position['active']}, stale {position['stale']}, "
+            f"unknown {position['unknown']}; could save {savings['amount']:.2f} {savings['currency']} "
+            f"a {savings['period'].removesuffix('ly')}"
+        )
 
-    step("Plan a reclamation (POST /profiles/{id}/reclamations): a dry run, the default")
+
+def reclaim(viewer: Api, integrator: Api, admin: Api, profile: dict[str, Any], app: Any) -> None:
+    step(f"Plan a reclamation for {profile['name']} (POST /profiles/{{id}}/reclamations): a dry run, the default")
     plan = integrator.call("POST", f"/profiles/{profile['id']}/reclamations", 201, json={})
     print(
-        f"  {plan['id']}: {plan['status']}, {len(plan['candidates'])} candidates "
-        "(stale users that are not protected; this SCIM app reports no activity, so nobody is stale)"
+        f"  {plan['id']}: {plan['status']}, {len(plan['candidates'])} candidates: stale users that are not "
+        "protected (it-admin@ and the admin role are)"
     )
+    for candidate in plan["candidates"][:3]:
+        print(f"    {candidate['email']:<22} last active {(candidate['last_activity'] or 'never')[:10]}")
 
-    step("The SaaS overview (GET /analytics/overview)")
-    overview = viewer.call("GET", "/analytics/overview", 200)
-    money = ", ".join(f"{a['amount']:.2f} {a['currency']}/{a['period']}" for a in overview["potential_savings"])
+    step("A real run over the policy's cap waits for an admin")
+    real = integrator.call("POST", f"/profiles/{profile['id']}/reclamations", 201, json={"dry_run": False})
+    print(f"  {real['status']}: {real['approval_reason']}")
+    approved = admin.call("POST", f"/reclamations/{real['id']}/approve", 200)
+    print(f"  approved by {approved['approved_by']}")
+    deadline = time.monotonic() + 120
+    while (done := viewer.call("GET", f"/reclamations/{real['id']}", 200))["status"] in ("running", "in_grace_period"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo reclamation did not finish")
+        time.sleep(0.3)
+    reclaimed = sum(o["outcome"] == "reclaimed" for o in done["outcomes"])
     print(
-        f"  applications {overview['applications']} (reconciled {overview['reconciled_applications']}), "
-        f"licenses purchased {overview['licenses_purchased']}, assigned {overview['assigned']}"
+        f"  {done['status']}: {reclaimed} licenses taken back, each with one request "
+        f"(the app received {len(app.reclaim_requests)}); the audit trail has {len(done['audit'])} entries"
     )
-    print(f"  positions {overview['positions']}; potential savings {money or 'none'}")
+    position = viewer.call("GET", f"/profiles/{profile['id']}/position", 200)
+    print(f"  the position now: assigned {position['assigned']}, stale {position['stale']}")
+
+
+def overview(viewer: Api) -> None:
+    step("The SaaS overview (GET /analytics/overview)")
+    figures = viewer.call("GET", "/analytics/overview", 200)
+    money = ", ".join(f"{a['amount']:.2f} {a['currency']}/{a['period']}" for a in figures["potential_savings"])
+    print(
+        f"  applications {figures['applications']} (reconciled {figures['reconciled_applications']}), "
+        f"licenses purchased {figures['licenses_purchased']}, assigned {figures['assigned']}, "
+        f"stale {figures['stale']}"
+    )
+    print(f"  positions {figures['positions']}; potential savings {money or 'none'}")
+
+
+def second_app(integrator: Api, app: Any) -> dict[str, Any]:
+    """A chat app with activity data, admins and a reclaim request: seatkeeper's own demo app."""
+    fields = profile_fields(app, "offset")
+    fields["reclaim"] = {"method": "PATCH", "path": "/users/{id}", "body": {"active": False}}
+    body = {
+        "name": "Acme Chat (demo)",
+        **fields,
+        "subscription": {"licenses_purchased": 150, "cost_per_license": 8, "currency": "USD"},
+        "policy": {
+            "inactivity_days": 90,
+            "protected_users": ["it-admin@acme.example.com"],
+            "protected_roles": ["admin"],
+            "max_reclaim_percent": 10,
+        },
+    }
+    profile: dict[str, Any] = integrator.call("POST", "/profiles", 201, json=body)
+    integrator.call("POST", f"/profiles/{profile['id']}/connection", 202, json={"token": "demo-token"})
+    if wait_for_connection(integrator, profile["id"])["status"] != "connected":
+        raise RuntimeError("the second demo app did not connect")
+    integrator.call("POST", f"/profiles/{profile['id']}/sync", 202)
+    return profile
 
 
 def list_profiles(viewer: Api, profile: dict[str, Any]) -> None:
@@ -223,7 +270,16 @@ def run(template: Path | None = None) -> int:
         profile = create_profile(stack, app, viewer, integrator)
         connect(app, integrator, profile)
         sync_users(viewer, integrator, profile)
-        reconcile(viewer, integrator, profile)
+        with paging_app(120) as chat:
+            chat.users[0]["email"] = "it-admin@acme.example.com"
+            admin = Api(stack.url, mint(stack.jwt_secret, "admin", subject="demo-admin"))
+            step("A second app, seatkeeper's own demo chat app, with activity data (POST /profiles, connect)")
+            second = second_app(integrator, chat)
+            print(f"  {second['name']}: {len(chat.users)} users, some of them stale, some admins")
+            time.sleep(1)
+            reconcile(viewer, integrator, [profile, second])
+            reclaim(viewer, integrator, admin, second, chat)
+            overview(viewer)
         list_profiles(viewer, profile)
     print(
         "\nThe story so far is told: template -> profile -> connection & credential -> users."

@@ -118,6 +118,8 @@ def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api)
     assert {e["user_id"] for e in done["audit"] if e["action"] == "reclaim"} == set(sent)
     reclaimed = {u["id"]: u for u in stored_users(integrator, profile["id"])}
     assert all(not reclaimed[user_id]["active"] for user_id in sent)  # shown as reclaimed at once
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["stale"] == 0 and position["assigned"] == sum(u["active"] for u in app.users)
     assert left == []  # the app now reports them without a license, so no one is left to reclaim
 
 
