@@ -96,4 +96,9 @@ def test_reclamation_is_announced(api, listener):
         api("admin").post(f"/reclamations/{waiting['id']}/approve")
         assert wait_for_reclamation(integrator, waiting["id"])["status"] == "completed"
     kinds = {e["detail-type"] for e in listener() if e["detail"].get("profile_id") == profile["id"]}
-    assert {"Reclamation Planned", "Reclamation Awaiting Approval", "Reclamation Finished"} <= kinds
+    assert {
+        "Reclamation Planned",
+        "Reclamation Awaiting Approval",
+        "Reclamation Approved",
+        "Reclamation Finished",
+    } <= kinds

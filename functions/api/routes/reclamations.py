@@ -92,5 +92,9 @@ def get(reclamation_id: ReclamationId) -> reclamation.Reclamation:
 def approve(reclamation_id: ReclamationId) -> reclamation.Reclamation:
     record = reclamation.approve(reclamation_id, store=store(), approved_by=caller(router))
     run(record)
+    EventBridgeNotices().put(
+        "Reclamation Approved",
+        {"reclamation_id": record.id, "profile_id": record.profile_id, "approved_by": record.approved_by},
+    )
     logger.info("reclamation approved", extra={"reclamation_id": record.id})
     return record

@@ -28,6 +28,7 @@ DETAIL_TYPES = (
     "Reconciliation Finished",
     "Reclamation Planned",
     "Reclamation Awaiting Approval",
+    "Reclamation Approved",
     "Reclamation Finished",
     "Seat Will Be Reclaimed",
 )
