@@ -10,14 +10,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import oauth
-from seatkeeper.connected import saas_client
+from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.errors import SeatkeeperError
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileService
-from seatkeeper.saas_http import GuardedTokenEndpoint, RetryPolicy
+from seatkeeper.saas_http import RetryPolicy
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
-from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
 
@@ -64,14 +63,8 @@ def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     """Fetch one page of users with the stored credential; a SaaS* error names what went wrong."""
     profile = profiles().get(event["profile_id"])
     # A short retry budget here: the saga retries the whole test, and a person is waiting for the answer.
-    client = saas_client(
-        profile,
-        connections=connections(),
-        secrets=SecretsManagerVault(),
-        lock=connections(),
-        endpoint=GuardedTokenEndpoint(policy()),
-        policy=policy(),
-        retries=RetryPolicy(max_attempts=2, budget_seconds=10),
+    client = saas_client_on_aws(
+        profile, os.environ["TABLE_NAME"], retries=RetryPolicy(max_attempts=2, budget_seconds=10)
     )
     users = client.first_page_of_users()
     logger.info("connection works", extra={"profile_id": profile.id, "users_on_first_page": len(users)})

@@ -10,20 +10,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reclamation
-from seatkeeper.connected import saas_client
+from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.reconciliation import record_position
-from seatkeeper.saas_http import GuardedTokenEndpoint
 from seatkeeper.store import (
-    DynamoDBConnections,
     DynamoDBProfiles,
     DynamoDBReclamations,
     DynamoDBReconciliations,
     DynamoDBSync,
 )
-from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
 
@@ -39,15 +36,7 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     record = store.get_reclamation(event["reclamation_id"])
     policy = NetworkPolicy.from_environment()
     profile = ProfileService(DynamoDBProfiles(table()), policy).get(record.profile_id)
-    connections = DynamoDBConnections(table())
-    client = saas_client(
-        profile,
-        connections=connections,
-        secrets=SecretsManagerVault(),
-        lock=connections,
-        endpoint=GuardedTokenEndpoint(policy),
-        policy=policy,
-    )
+    client = saas_client_on_aws(profile, table())
     stale_now = reclamation.still_stale(profile, DynamoDBSync(table()))
     done = reclamation.execute(record, store=store, seats=client, stale_now=stale_now, notices=EventBridgeNotices())
     # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.

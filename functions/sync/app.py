@@ -10,14 +10,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import sync, user_fetch
-from seatkeeper.connected import saas_client
+from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
-from seatkeeper.saas_http import GuardedTokenEndpoint
 from seatkeeper.staging import S3Staging
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBSync
-from seatkeeper.vault import SecretsManagerVault
+from seatkeeper.store import DynamoDBProfiles, DynamoDBSync
 
 logger = Logger()
 # Stop fetching with this much of the invocation left, to write the last chunk and hand on the checkpoint.
@@ -38,15 +36,7 @@ def table() -> str:
 def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch pages into staging until done or nearly out of time; the checkpoint to go on from."""
     profile = ProfileService(DynamoDBProfiles(table()), policy()).get(event["profile_id"])
-    connections = DynamoDBConnections(table())
-    client = saas_client(
-        profile,
-        connections=connections,
-        secrets=SecretsManagerVault(),
-        lock=connections,
-        endpoint=GuardedTokenEndpoint(policy()),
-        policy=policy(),
-    )
+    client = saas_client_on_aws(profile, table())
     checkpoint = event.get("checkpoint")
     runs = DynamoDBSync(table())
 
