@@ -33,7 +33,7 @@ from seatkeeper.saas_http import SaaSClient  # noqa: E402
 from seatkeeper.sync import SyncRun, commit_step  # noqa: E402
 from seatkeeper.user_fetch import fetch_step, fetch_users  # noqa: E402
 from seatkeeper.user_records import SaaSUser  # noqa: E402
-from tests.paging_app import paging_app, profile_fields  # noqa: E402
+from seatkeeper_local.demo_app import paging_app, profile_fields  # noqa: E402
 
 LATENCY = 0.040
 USERS = 20_000
