@@ -11,7 +11,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reconciliation, sync
-from seatkeeper.errors import NotFound
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -33,7 +32,7 @@ def profiles() -> ProfileService:
 
 def connected(profile_id: str) -> bool:
     records, _ = DynamoDBConnections(table()).connection_records(profile_id)
-    return records.connection is not None and records.connection.status == "connected"
+    return records.connected
 
 
 @logger.inject_lambda_context
@@ -95,10 +94,7 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 @logger.inject_lambda_context
 def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = DynamoDBReconciliations(table())
-    try:
-        record = store.get_reconciliation(event["reconciliation_id"])
-    except NotFound:
-        raise
+    record = store.get_reconciliation(event["reconciliation_id"])
     done = reconciliation.finish(record, event["results"])
     store.put_reconciliation(done)
     EventBridgeNotices().put(

@@ -45,8 +45,7 @@ def service() -> sync.SyncService:
 def start_sync(profile_id: ProfileId) -> Response[sync.SyncRun]:
     profile = profiles().get(profile_id)
     records, _ = connections().repository.connection_records(profile_id)
-    connected = records.connection is not None and records.connection.status == "connected"
-    run = service().start(profile, connected=connected, requested_by=caller(router))
+    run = service().start(profile, connected=records.connected, requested_by=caller(router))
     logger.info("sync started", extra={"profile_id": profile_id, "run_id": run.run_id})
     return Response(202, content_types.APPLICATION_JSON, run, headers={"Location": f"/runs/{run.run_id}"})
 

@@ -9,7 +9,6 @@ deletes all it created. Only references to secrets ever reach DynamoDB or the sa
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -117,6 +116,10 @@ class ConnectionRecords(BaseModel):
     credential: CredentialRecord | None = None
     app_registry: AppRegistryRecord | None = None
 
+    @property
+    def connected(self) -> bool:
+        return self.connection is not None and self.connection.status == "connected"
+
 
 class ConnectionView(BaseModel):
     model_config = ConfigDict(defer_build=True)
@@ -214,9 +217,7 @@ class ConnectionService:
             )
         except ConnectionConflict:
             records, _ = self.repository.connection_records(profile.id)
-            state = (
-                "connected" if records.connection and records.connection.status == "connected" else "being connected"
-            )
+            state = "connected" if records.connected else "being connected"
             raise ConnectionConflict(f"profile {profile.id} is {state}; disconnect it first") from None
         try:
             secret_arn = self.vault.create(f"{secret_prefix(profile.id)}{attempt_id}", values)
@@ -268,6 +269,3 @@ class ConnectionService:
         self.vault.delete_all(secret_prefix(profile_id))
         self.repository.delete_connection_records(profile_id)
         self.notices.put("Connection Removed", {"profile_id": profile_id})
-
-
-Cleanup = Callable[[str], None]

@@ -236,6 +236,13 @@ class SecretStore(Protocol):
     def write(self, secret_id: str, value: dict[str, Any]) -> None: ...
 
 
+def _stored_tokens(store: SecretStore, secret_id: str) -> tuple[dict[str, Any], TokenSet, bool]:
+    """The credential's stored value, its tokens, and whether the access token is good for now."""
+    value = store.read(secret_id)
+    tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
+    return value, tokens, bool(tokens.access_token) and not tokens.expires_soon(datetime.now(UTC))
+
+
 def current_access_token(
     auth: OAuth2AuthorizationCodeAuth,
     secret_id: str,
@@ -251,9 +258,8 @@ def current_access_token(
     when a rotated refresh token is used twice. Whoever holds the lock refreshes and
     stores the new tokens in one write; the others wait and read what it stored.
     """
-    value = store.read(secret_id)
-    tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
-    if tokens.access_token and not tokens.expires_soon(datetime.now(UTC)):
+    _, tokens, usable = _stored_tokens(store, secret_id)
+    if usable:
         return tokens.access_token
     holder = secrets.token_hex(8)
     deadline = time.monotonic() + wait_seconds
@@ -261,14 +267,12 @@ def current_access_token(
         if time.monotonic() > deadline:
             raise SaaSUnavailable("another refresh of this credential did not finish in time")
         time.sleep(0.2)
-        value = store.read(secret_id)
-        tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
-        if tokens.access_token and not tokens.expires_soon(datetime.now(UTC)):
+        _, tokens, usable = _stored_tokens(store, secret_id)
+        if usable:
             return tokens.access_token
     try:
-        value = store.read(secret_id)  # someone may have refreshed between our read and the lock
-        tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
-        if tokens.access_token and not tokens.expires_soon(datetime.now(UTC)):
+        value, tokens, usable = _stored_tokens(store, secret_id)  # someone may have refreshed meanwhile
+        if usable:
             return tokens.access_token
         if not tokens.refresh_token:
             raise SaaSAuthenticationFailed("the access token expired and there is no refresh token; connect again")

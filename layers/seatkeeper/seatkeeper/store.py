@@ -248,17 +248,6 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {k: next(iter(v.values())) for k, v in item.items() if k not in ("pk", "sk")}
 
 
-def _readable_cause(cause: str | None) -> str | None:
-    # A Lambda task's cause is its error payload as JSON; people need only its message.
-    if cause and cause.startswith("{"):
-        try:
-            message = json.loads(cause).get("errorMessage")
-        except ValueError:
-            return cause
-        return str(message) if message else None
-    return cause
-
-
 class DynamoDBConnections(_Table):
     """ConnectionRepository, GrantStates and RefreshLock on the seatkeeper table."""
 
@@ -277,7 +266,7 @@ class DynamoDBConnections(_Table):
             registry["scopes"] = registry.get("scopes", "").split()
         failure = found.get("CONNECTION_FAILURE")
         if failure is not None:
-            failure["cause"] = _readable_cause(failure.get("cause"))
+            failure["cause"] = run_error(failure.get("cause"))
         return (
             ConnectionRecords(
                 connection=ConnectionRecord.model_validate(found["CONNECTION"]) if "CONNECTION" in found else None,

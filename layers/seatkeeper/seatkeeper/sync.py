@@ -318,7 +318,7 @@ def list_users(
 
 
 def run_error(cause: str | None) -> str | None:
-    """A failed run's error as people read it (a Lambda task's cause is its error payload as JSON)."""
+    """A failed task's cause as people read it (a Lambda task's cause is its error payload as JSON)."""
     if cause and cause.startswith("{"):
         try:
             payload = json.loads(cause)

@@ -324,37 +324,45 @@ def fetch_step(
         state.cursor = cursor
         progress(state)
 
-    if state.phase == "users":
+    def stage(pages: Iterator[tuple[list[dict[str, Any]], PageCursor]]) -> bool:
+        """Stage the pages' rows in chunks; True when the last page is staged, False when out of time."""
+        nonlocal buffer
+        for rows, cursor in pages:
+            buffer += rows
+            state.pages += 1
+            late = out_of_time()
+            if len(buffer) >= CHUNK_USERS or cursor.done or late:
+                flush(cursor)
+            if cursor.done:
+                return True
+            if late:
+                return False
+        return True
+
+    def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
         for fetched, cursor in fetch_users(client, state.cursor):
             users = fetched
             if profile.activity is not None and profile.activity.mode == "per_user":
                 users = _with_per_user_activity(client, profile.activity, fetched)
-            buffer += [u.model_dump(mode="json") for u in users]
             state.users_fetched += len(users)
-            state.pages += 1
-            if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
-                flush(cursor)
-            if cursor.done:
-                break
-            if out_of_time():
-                return FetchResult(checkpoint=state, done=False)
+            yield [u.model_dump(mode="json") for u in users], cursor
+
+    def activity_rows(activity: ActivityEndpoint) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+        fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
+        for records, cursor in fetcher.pages(state.cursor):
+            rows = []
+            for record in records:
+                user_id = search(activity.fields.user_id, record)
+                if user_id is not None:
+                    seen = _activity_of(activity, record)
+                    rows.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
+            yield rows, cursor
+
+    if state.phase == "users":
+        if not stage(user_rows()):
+            return FetchResult(checkpoint=state, done=False)
         if profile.activity is None or profile.activity.mode != "bulk":
             return FetchResult(checkpoint=state, done=True)
         state.phase, state.cursor, state.chunk = "activity", None, 0
-    activity = profile.activity
-    assert activity is not None
-    fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
-    for records, cursor in fetcher.pages(state.cursor):
-        for record in records:
-            user_id = search(activity.fields.user_id, record)
-            if user_id is not None:
-                seen = _activity_of(activity, record)
-                buffer.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
-        state.pages += 1
-        if len(buffer) >= CHUNK_USERS or cursor.done or out_of_time():
-            flush(cursor)
-        if cursor.done:
-            break
-        if out_of_time():
-            return FetchResult(checkpoint=state, done=False)
-    return FetchResult(checkpoint=state, done=True)
+    assert profile.activity is not None
+    return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))
