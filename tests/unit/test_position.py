@@ -99,3 +99,24 @@ def test_time_zones_compare_as_instants():
     tokyo = timezone(timedelta(hours=9))
     last = (NOW - timedelta(days=90)).astimezone(tokyo)  # the same instant, written in Tokyo time
     assert compute_position("prf", profile(days=90), [user(1, last=last)], now=NOW).active == 1
+
+
+def test_licensed_users_fall_into_activity_buckets_by_the_days_since_their_last_activity():
+    ages = [0, 29, 30, 59, 60, 89, 90, 119, 120, 400]
+    users = [user(i, last=NOW - timedelta(days=d, hours=1)) for i, d in enumerate(ages)]
+    users += [user(50, created=NOW - timedelta(days=3)), user(51, active=False, last=NOW)]
+    buckets = compute_position("prf", profile(purchased=20), users, now=NOW).activity
+    assert buckets.model_dump() == {
+        "d0_30": 2,
+        "d30_60": 2,
+        "d60_90": 2,
+        "d90_120": 2,
+        "d120_plus": 2,
+        "never": 1,
+        "no_data": 0,
+    }  # the disabled user holds no license and is not counted
+
+
+def test_users_of_an_app_without_activity_data_are_counted_as_having_none():
+    buckets = compute_position("prf", profile(tracked=False), [user(1), user(2)], now=NOW).activity
+    assert (buckets.no_data, buckets.never, buckets.d0_30) == (2, 0, 0)

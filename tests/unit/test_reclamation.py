@@ -33,7 +33,7 @@ def profile(**policy):
             "auth": {"type": "bearer"},
             "users": {"path": "/u", "fields": {"id": "id", "last_activity": "last"}},
             "reclaim": {"method": "DELETE", "path": "/u/{id}"},
-            "subscription": {"licenses_purchased": 10},
+            "subscription": {"licenses_purchased": 10, "cost_per_license": "12.50", "currency": "EUR"},
             "policy": {"protected_users": ["Boss@Acme.example.com"], "protected_roles": ["Owner"], **policy},
         }
     )
@@ -169,6 +169,9 @@ def test_execution_sends_each_request_once_and_goes_on_past_a_failure():
     done = execute(record, store=store, seats=seats, stale_now={"0", "1", "2"})
     assert done.status == "partially_failed" and seats.sent == ["0", "1", "2"]
     assert [o.outcome for o in done.outcomes] == ["reclaimed", "failed", "reclaimed"]
+    # What is saved is what the two reclaimed licenses cost, at the price when the plan was made.
+    assert done.reclaimed == 2 and done.savings is not None
+    assert (str(done.savings.amount), done.savings.currency) == ("25.00", "EUR")
     store.put_reclamation(record)  # the same run, retried from where it stood before it finished
     again = execute(record, store=store, seats=seats, stale_now={"0", "1", "2"})
     assert seats.sent == ["0", "1", "2"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from seatkeeper.analytics import overview
+from seatkeeper.analytics import Savings, overview, trend
 from seatkeeper.errors import InvalidInput
 from seatkeeper.position import Amount, LicensePosition
 from seatkeeper.profiles import ProfileRecord
@@ -16,7 +16,17 @@ from seatkeeper.reconciliation import finish, new_reconciliation, readable_failu
 from tests.unit.test_position import profile
 
 
-def position(profile_id, *, assigned, stale, purchased=10, cost="10", currency="USD", period="monthly"):
+def position(
+    profile_id,
+    *,
+    assigned,
+    stale,
+    purchased=10,
+    cost="10",
+    currency="USD",
+    period="monthly",
+    at=datetime(2026, 11, 28, tzinfo=UTC),
+):
     savings = max(purchased - (assigned - stale), 0) * Decimal(cost)
     shortfall = max(assigned - purchased, 0)
     return LicensePosition(
@@ -32,7 +42,7 @@ def position(profile_id, *, assigned, stale, purchased=10, cost="10", currency="
         potential_savings=Amount(amount=savings, currency=currency, period=period),
         true_up_cost=Amount(amount=shortfall * Decimal(cost), currency=currency, period=period),
         spend=Amount(amount=purchased * Decimal(cost), currency=currency, period=period),
-        reconciled_at=datetime(2026, 11, 28, tzinfo=UTC),
+        reconciled_at=at,
     )
 
 
@@ -53,13 +63,44 @@ def test_the_overview_adds_up_per_currency_and_ranks_the_savings():
         position("b", assigned=12, stale=0),
         position("c", assigned=5, stale=5, currency="EUR", cost="4"),
     ]
-    figures = overview(profiles, positions)
+    saved = Savings(year=2026, seats=2, amounts=[Amount(amount=Decimal(20), currency="USD", period="monthly")])
+    figures = overview(profiles, positions, history={p.profile_id: [p] for p in positions}, savings=saved)
     assert (figures.applications, figures.reconciled_applications) == (4, 3)
     assert (figures.licenses_purchased, figures.assigned, figures.stale) == (30, 25, 8)
     assert figures.positions == {"compliant": 0, "over_licensed": 2, "under_licensed": 1}
     assert [(a.currency, float(a.amount)) for a in figures.potential_savings] == [("EUR", 40.0), ("USD", 50.0)]
     assert [(a.currency, float(a.amount)) for a in figures.true_up_cost] == [("USD", 20.0)]
     assert [t.name for t in figures.top_savings] == ["Zoom", "Slack"]
+    # Reclaimable: a 2 never assigned + 3 stale, b none (under-licensed), c 5 never assigned + 5 stale.
+    assert (figures.reclaimable, figures.unused_percent) == (15, 50.0)
+    assert figures.actual_savings == saved
+    assert [(p.date, p.stale, p.unused) for p in figures.trend] == [(date(2026, 11, 28), 8, 15)]
+
+
+def test_the_trend_carries_each_profile_s_last_position_forward_day_by_day():
+    day = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    history = {
+        "a": [
+            position("a", assigned=8, stale=3, at=day),
+            position("a", assigned=8, stale=1, at=day + timedelta(days=2)),
+        ],
+        "b": [
+            position("b", assigned=10, stale=4, at=day + timedelta(days=1)),
+            position("b", assigned=10, stale=2, at=day + timedelta(days=1, hours=5)),  # the day's last one counts
+        ],
+    }
+    points = trend(history)
+    assert [(p.date.day, p.stale) for p in points] == [(1, 3), (2, 5), (3, 3)]
+    assert [float(p.potential_savings[0].amount) for p in points] == [50.0, 70.0, 50.0]
+    assert trend({}) == [] and trend({"a": []}) == []
+
+
+def test_the_trend_covers_at_most_the_last_days_asked_for():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    history = {"a": [position("a", assigned=5, stale=i % 3, at=start + timedelta(days=i)) for i in range(200)]}
+    points = trend(history, days=90)
+    assert len(points) == 90 and points[-1].date == date(2026, 7, 19) and points[0].date == date(2026, 4, 21)
+    assert points[0].stale == 110 % 3
 
 
 def test_a_reconciliation_is_completed_partially_failed_or_failed():

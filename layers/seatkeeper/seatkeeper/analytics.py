@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.position import Amount, LicensePosition
+from seatkeeper.position import ActivityBuckets, Amount, LicensePosition
 from seatkeeper.profiles import ProfileRecord
 
 
@@ -18,6 +20,25 @@ class TopSaving(BaseModel):
     name: str
     potential_savings: Amount
     stale: int
+
+
+class TrendPoint(BaseModel):
+    """The sum of every profile's position as it stood at the end of one day."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    date: date
+    stale: int
+    unused: int
+    potential_savings: list[Amount]
+
+
+class Savings(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    year: int
+    seats: int = Field(description="Licenses taken back by completed reclamations this year")
+    amounts: list[Amount] = Field(description="What those licenses cost per billing period, per currency")
 
 
 class Overview(BaseModel):
@@ -35,6 +56,11 @@ class Overview(BaseModel):
     potential_savings: list[Amount]
     true_up_cost: list[Amount]
     top_savings: list[TopSaving]
+    reclaimable: int = Field(description="Seats nobody needs: never assigned, or assigned to stale users")
+    unused_percent: float = Field(description="reclaimable as a share of licenses purchased, in percent")
+    actual_savings: Savings
+    activity: ActivityBuckets
+    trend: list[TrendPoint] = Field(description="Oldest first, one point per day with a known position")
 
 
 def _totals(amounts: list[Amount]) -> list[Amount]:
@@ -45,17 +71,60 @@ def _totals(amounts: list[Amount]) -> list[Amount]:
     return [Amount(amount=v, currency=c, period=p) for (c, p), v in sorted(sums.items())]
 
 
-def overview(profiles: list[ProfileRecord], positions: list[LicensePosition], *, top: int = 5) -> Overview:
+def reclaimable(position: LicensePosition) -> int:
+    """The seats behind potential_savings (SPEC: never assigned, plus assigned to stale users)."""
+    return max(position.licenses_purchased - (position.assigned - position.stale), 0)
+
+
+def trend(history: Mapping[str, list[LicensePosition]], *, days: int = 90) -> list[TrendPoint]:
+    """Each day's sum of the positions that stood at its end, over the last `days` days with any position."""
+    dated = [sorted(positions, key=lambda p: p.reconciled_at) for positions in history.values() if positions]
+    if not dated:
+        return []
+    last = max(d[-1].reconciled_at.date() for d in dated)
+    day = max(min(d[0].reconciled_at.date() for d in dated), last - timedelta(days=days - 1))
+    # One pointer per profile walks its history as the days go by: the position standing is the last one before.
+    next_index = [0] * len(dated)
+    standing: list[LicensePosition | None] = [None] * len(dated)
+    points = []
+    while day <= last:
+        for k, entries in enumerate(dated):
+            while next_index[k] < len(entries) and entries[next_index[k]].reconciled_at.date() <= day:
+                standing[k] = entries[next_index[k]]
+                next_index[k] += 1
+        known = [p for p in standing if p is not None]
+        points.append(
+            TrendPoint(
+                date=day,
+                stale=sum(p.stale for p in known),
+                unused=sum(reclaimable(p) for p in known),
+                potential_savings=_totals([p.potential_savings for p in known]),
+            )
+        )
+        day += timedelta(days=1)
+    return points
+
+
+def overview(
+    profiles: list[ProfileRecord],
+    positions: list[LicensePosition],
+    *,
+    history: Mapping[str, list[LicensePosition]],
+    savings: Savings,
+    top: int = 5,
+) -> Overview:
     names = {p.id: p.profile.name for p in profiles}
     latest = [p for p in positions if p.profile_id in names]
     counts = {"compliant": 0, "over_licensed": 0, "under_licensed": 0}
     for position in latest:
         counts[position.position] += 1
     ranked = sorted(latest, key=lambda p: p.potential_savings.amount, reverse=True)
+    purchased = sum(p.licenses_purchased for p in latest)
+    spare = sum(reclaimable(p) for p in latest)
     return Overview(
         applications=len(profiles),
         reconciled_applications=len(latest),
-        licenses_purchased=sum(p.licenses_purchased for p in latest),
+        licenses_purchased=purchased,
         assigned=sum(p.assigned for p in latest),
         active=sum(p.active for p in latest),
         stale=sum(p.stale for p in latest),
@@ -71,4 +140,9 @@ def overview(profiles: list[ProfileRecord], positions: list[LicensePosition], *,
             for p in ranked[:top]
             if p.potential_savings.amount > 0
         ],
+        reclaimable=spare,
+        unused_percent=round(100 * spare / purchased, 1) if purchased else 0.0,
+        actual_savings=savings,
+        activity=sum((p.activity for p in latest), ActivityBuckets()),
+        trend=trend({k: v for k, v in history.items() if k in names}),
     )

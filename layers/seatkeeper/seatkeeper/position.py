@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from seatkeeper.profile import Profile
 from seatkeeper.sync import cutoff_for, standing, tracks_activity
@@ -29,6 +29,41 @@ class Amount(BaseModel):
     amount: Money
     currency: str
     period: str
+
+
+class ActivityBuckets(BaseModel):
+    """Licensed users by the age of their last activity, in days; `never`: tracked but never active."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    d0_30: int = 0
+    d30_60: int = 0
+    d60_90: int = 0
+    d90_120: int = 0
+    d120_plus: int = 0
+    never: int = 0
+    no_data: int = Field(0, description="Users of apps that report no activity at all")
+
+    def __add__(self, other: ActivityBuckets) -> ActivityBuckets:
+        return ActivityBuckets(**{k: getattr(self, k) + getattr(other, k) for k in type(self).model_fields})
+
+
+def activity_bucket(last_activity: datetime | None, *, now: datetime, tracked: bool) -> str:
+    """The ActivityBuckets field a licensed user is counted in."""
+    if last_activity is None:
+        return "never" if tracked else "no_data"
+    days = (now - last_activity).days
+    return (
+        "d0_30"
+        if days < 30
+        else "d30_60"
+        if days < 60
+        else "d60_90"
+        if days < 90
+        else "d90_120"
+        if days < 120
+        else "d120_plus"
+    )
 
 
 class LicensePosition(BaseModel):
@@ -48,6 +83,8 @@ class LicensePosition(BaseModel):
     spend: Amount
     reconciled_at: datetime
     run_id: str | None = None
+    # Positions stored before the dashboard existed have no buckets: they read as all zero.
+    activity: ActivityBuckets = Field(default_factory=ActivityBuckets)
 
 
 class PositionHistory(BaseModel):
@@ -61,8 +98,12 @@ def compute_position(
 ) -> LicensePosition:
     cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
     counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
+    activity: dict[str, int] = dict.fromkeys(ActivityBuckets.model_fields, 0)
     for user in users:
-        counts[standing(user, cutoff=cutoff, tracked=tracked)] += 1
+        place = standing(user, cutoff=cutoff, tracked=tracked)
+        counts[place] += 1
+        if place != "inactive":
+            activity[activity_bucket(user.last_activity, now=now, tracked=tracked)] += 1
     assigned = counts["active"] + counts["stale"] + counts["unknown"]
     subscription = profile.subscription
     purchased, cost = subscription.licenses_purchased, subscription.cost_per_license
@@ -93,4 +134,5 @@ def compute_position(
         spend=amount(purchased * cost),
         reconciled_at=now,
         run_id=run_id,
+        activity=ActivityBuckets(**activity),
     )

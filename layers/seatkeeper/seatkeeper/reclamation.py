@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
+from seatkeeper.position import Amount
 from seatkeeper.profile import Profile, iso_duration_seconds
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.sync import SnapshotStore, cutoff_for, standing, tracks_activity
@@ -98,6 +99,40 @@ class Reclamation(BaseModel):
     finished_at: str | None = None
     outcomes: list[UserOutcome] = Field(default_factory=list)
     audit: list[AuditEntry] = Field(default_factory=list)
+    seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
+    reclaimed: int = Field(0, description="Users whose license was taken back")
+    savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
+
+
+class ReclamationSummary(BaseModel):
+    """A reclamation without its candidates, outcomes and audit trail: for lists."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    profile_id: str
+    status: ReclamationStatus
+    dry_run: bool
+    candidates: int
+    approval_reason: str | None = None
+    created_at: str
+    finished_at: str | None = None
+    reclaimed: int = 0
+    savings: Amount | None = None
+
+    @classmethod
+    def of(cls, reclamation: Reclamation) -> ReclamationSummary:
+        return cls(
+            **reclamation.model_dump(include=set(cls.model_fields) - {"candidates", "savings"}),
+            candidates=len(reclamation.candidates),
+            savings=reclamation.savings,
+        )
+
+
+class ReclamationList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[ReclamationSummary]
 
 
 class ReclamationStore(Protocol):
@@ -200,6 +235,7 @@ def plan(
         reason = f"{share:.1f}% of assigned users is more than max_reclaim_percent ({policy.max_reclaim_percent:g}%)"
     needs_approval = not request.dry_run and reason is not None and bool(candidates)
     status: ReclamationStatus = "planned" if request.dry_run else "awaiting_approval" if needs_approval else "running"
+    subscription = profile.profile.subscription
     reclamation = Reclamation(
         id=f"rcl_{uuid.uuid4().hex[:20]}",
         profile_id=profile.id,
@@ -211,6 +247,9 @@ def plan(
         grace_seconds=iso_duration_seconds(profile.profile.policy.grace_period),
         planned_by=planned_by,
         created_at=_now(),
+        seat_cost=Amount(
+            amount=subscription.cost_per_license, currency=subscription.currency, period=subscription.billing_period
+        ),
         audit=[
             AuditEntry(
                 at=_now(),
@@ -330,9 +369,13 @@ def execute(
             )
         )
     failed = any(o.outcome in ("failed", "outcome_unknown") for o in outcomes)
+    reclaimed = sum(o.outcome == "reclaimed" for o in outcomes)
+    cost = reclamation.seat_cost
     done = reclamation.model_copy(
         update={
             "status": "partially_failed" if failed else "completed",
+            "reclaimed": reclaimed,
+            "savings": cost.model_copy(update={"amount": cost.amount * reclaimed}) if cost else None,
             "outcomes": outcomes,
             "finished_at": _now(),
             "audit": [

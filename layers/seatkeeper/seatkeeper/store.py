@@ -21,8 +21,11 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | RECONCILIATION#<id>     | RECONCILIATION   | a reconciliation and its result per profile     |
 | RECLAMATION#<id>        | RECLAMATION      | a reclamation: candidates, outcomes, audit      |
 | RECLAMATION#<id>        | USER#<user id>   | one user's reclaim action, claimed before sent  |
+| AWAITING_APPROVAL       | <created>#<id>   | a reclamation waiting for an admin (its summary)|
+| SAVINGS#<year>          | <currency>#<period> | what reclaimed licenses saved, added up      |
 
-GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>.
+GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>;
+gsi1pk=RECLAMATIONS#<profile id>, gsi1sk=<created>#<id> (a profile's reclamations).
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 Documents such as the profile are stored as JSON strings: they are read whole, never queried.
 """
@@ -47,9 +50,15 @@ from seatkeeper.connections import (
 )
 from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound, RunNotFound
 from seatkeeper.oauth import GrantState
-from seatkeeper.position import LicensePosition
+from seatkeeper.position import Amount, LicensePosition
 from seatkeeper.profiles import ProfileRecord
-from seatkeeper.reclamation import Reclamation, ReclamationConflict, ReclamationNotFound, UserOutcome
+from seatkeeper.reclamation import (
+    Reclamation,
+    ReclamationConflict,
+    ReclamationNotFound,
+    ReclamationSummary,
+    UserOutcome,
+)
 from seatkeeper.reconciliation import Reconciliation, ReconciliationNotFound
 from seatkeeper.sync import SyncRun, run_error
 from seatkeeper.user_records import SaaSUser
@@ -563,20 +572,57 @@ class DynamoDBReconciliations(_Table):
 
 
 class DynamoDBReclamations(_Table):
-    """ReclamationStore on the seatkeeper table."""
+    """ReclamationStore on the seatkeeper table, with the lists and sums the dashboard reads."""
 
     def _key(self, reclamation_id: str) -> dict[str, Any]:
         return {"pk": {"S": f"RECLAMATION#{reclamation_id}"}, "sk": {"S": "RECLAMATION"}}
 
+    def _item(self, reclamation: Reclamation) -> dict[str, Any]:
+        return {
+            **self._key(reclamation.id),
+            "status": {"S": reclamation.status},
+            "gsi1pk": {"S": f"RECLAMATIONS#{reclamation.profile_id}"},
+            "gsi1sk": {"S": f"{reclamation.created_at}#{reclamation.id}"},
+            "summary": {"S": ReclamationSummary.of(reclamation).model_dump_json()},
+            "document": {"S": reclamation.model_dump_json()},
+        }
+
+    @staticmethod
+    def _waiting_key(reclamation: Reclamation) -> dict[str, Any]:
+        return {"pk": {"S": "AWAITING_APPROVAL"}, "sk": {"S": f"{reclamation.created_at}#{reclamation.id}"}}
+
+    def _bookkeeping(self, reclamation: Reclamation, *, was: str | None) -> list[TransactWriteItemTypeDef]:
+        """What else changes with the reclamation: the approval queue, and the year's savings once it is done."""
+        writes: list[TransactWriteItemTypeDef] = []
+        key = self._waiting_key(reclamation)
+        if reclamation.status == "awaiting_approval" and was != "awaiting_approval":
+            summary = ReclamationSummary.of(reclamation).model_dump_json()
+            writes.append({"Put": {"TableName": self.table_name, "Item": {**key, "summary": {"S": summary}}}})
+        elif was == "awaiting_approval" and reclamation.status != "awaiting_approval":
+            writes.append({"Delete": {"TableName": self.table_name, "Key": key}})
+        savings = reclamation.savings
+        if was == "running" and savings is not None and reclamation.reclaimed and reclamation.finished_at:
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": {
+                            "pk": {"S": f"SAVINGS#{reclamation.finished_at[:4]}"},
+                            "sk": {"S": f"{savings.currency}#{savings.period}"},
+                        },
+                        "UpdateExpression": "ADD amount :amount, seats :seats",
+                        "ExpressionAttributeValues": {
+                            ":amount": {"N": str(savings.amount)},
+                            ":seats": {"N": str(reclamation.reclaimed)},
+                        },
+                    }
+                }
+            )
+        return writes
+
     def put_reclamation(self, reclamation: Reclamation) -> None:
-        self.client.put_item(
-            TableName=self.table_name,
-            Item={
-                **self._key(reclamation.id),
-                "status": {"S": reclamation.status},
-                "document": {"S": reclamation.model_dump_json()},
-            },
-        )
+        put: TransactWriteItemTypeDef = {"Put": {"TableName": self.table_name, "Item": self._item(reclamation)}}
+        self.client.transact_write_items(TransactItems=[put, *self._bookkeeping(reclamation, was=None)])
 
     def get_reclamation(self, reclamation_id: str) -> Reclamation:
         item = self.client.get_item(TableName=self.table_name, Key=self._key(reclamation_id), ConsistentRead=True).get(
@@ -587,22 +633,61 @@ class DynamoDBReclamations(_Table):
         return Reclamation.model_validate_json(item["document"]["S"])
 
     def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": self._item(reclamation),
+                "ConditionExpression": "#status = :expected",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":expected": {"S": expected_status}},
+            }
+        }
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    **self._key(reclamation.id),
-                    "status": {"S": reclamation.status},
-                    "document": {"S": reclamation.model_dump_json()},
-                },
-                ConditionExpression="#status = :expected",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":expected": {"S": expected_status}},
-            )
+            self.client.transact_write_items(TransactItems=[put, *self._bookkeeping(reclamation, was=expected_status)])
         except ClientError as exc:
             if _cancelled_by_condition(exc):
                 raise ReclamationConflict(f"reclamation {reclamation.id} is no longer {expected_status}") from None
             raise
+
+    def reclamations(self, profile_id: str, limit: int) -> list[ReclamationSummary]:
+        """The profile's reclamations, newest first."""
+        answer = self.client.query(
+            TableName=self.table_name,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :kind",
+            ExpressionAttributeValues={":kind": {"S": f"RECLAMATIONS#{profile_id}"}},
+            ProjectionExpression="summary",
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [ReclamationSummary.model_validate_json(i["summary"]["S"]) for i in answer["Items"]]
+
+    def awaiting_approval(self) -> list[ReclamationSummary]:
+        """Every reclamation that waits for an admin, oldest first."""
+        found: list[ReclamationSummary] = []
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :queue",
+            ExpressionAttributeValues={":queue": {"S": "AWAITING_APPROVAL"}},
+        ):
+            found += [ReclamationSummary.model_validate_json(i["summary"]["S"]) for i in page["Items"]]
+        return found
+
+    def savings(self, year: int) -> tuple[list[Amount], int]:
+        """What the licenses reclaimed in `year` cost per billing period, per currency and period; and how many."""
+        answer = self.client.query(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :year",
+            ExpressionAttributeValues={":year": {"S": f"SAVINGS#{year}"}},
+        )
+        amounts, seats = [], 0
+        for item in answer["Items"]:
+            currency, period = item["sk"]["S"].split("#", 1)
+            amounts.append(Amount(amount=item["amount"]["N"], currency=currency, period=period))
+            seats += int(item["seats"]["N"])
+        return amounts, seats
 
     def reclaimed(self, profile_id: str) -> set[str]:
         found: set[str] = set()
