@@ -98,8 +98,11 @@ def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api)
     integrator, admin = api("sam_integrator"), api("admin", subject="boss")
     with paging_app(100) as app:
         profile = reclaiming_profile(integrator, app, max_reclaim_percent=10)
+        saved_before = api("sam_viewer").get("/analytics/overview").json()["actual_savings"]
         plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
         assert plan["status"] == "awaiting_approval" and "max_reclaim_percent" in plan["approval_reason"]
+        waiting = api("sam_viewer").get("/reclamations", params={"status": "awaiting_approval"}).json()["items"]
+        assert plan["id"] in [w["id"] for w in waiting]
         time.sleep(1)
         assert app.reclaim_requests == []  # nothing before the approval
 
@@ -121,6 +124,20 @@ def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api)
     position = integrator.get(f"/profiles/{profile['id']}/position").json()
     assert position["stale"] == 0 and position["assigned"] == sum(u["active"] for u in app.users)
     assert left == []  # the app now reports them without a license, so no one is left to reclaim
+
+    # Listed with the profile, gone from the approval queue, and counted as saved this year.
+    listed = integrator.get(f"/profiles/{profile['id']}/reclamations").json()["items"]
+    assert [(r["id"], r["status"], r["reclaimed"], r["candidates"]) for r in listed] == [
+        (plan["id"], "completed", len(sent), len(sent))
+    ]
+    assert listed[0]["savings"] == {"amount": 10.0 * len(sent), "currency": "USD", "period": "monthly"}
+    waiting = integrator.get("/reclamations", params={"status": "awaiting_approval"}).json()["items"]
+    assert plan["id"] not in [w["id"] for w in waiting]
+    saved = api("sam_viewer").get("/analytics/overview").json()["actual_savings"]
+    assert saved["year"] == datetime.now(UTC).year and saved["seats"] == saved_before["seats"] + len(sent)
+    usd = {a["period"]: a["amount"] for a in saved["amounts"] if a["currency"] == "USD"}
+    usd_before = {a["period"]: a["amount"] for a in saved_before["amounts"] if a["currency"] == "USD"}
+    assert usd["monthly"] == pytest.approx(usd_before.get("monthly", 0) + 10.0 * len(sent))
 
 
 def test_a_failing_user_is_reported_and_the_others_go_on(api):
@@ -176,6 +193,8 @@ def test_real_runs_that_cannot_be_done_safely_are_refused(api, change, says):
 
 
 def test_unknown_reclamations(api):
+    assert api("admin").get("/profiles/prf_00000000000000000000/reclamations").status_code == 404
+    assert api("admin").get("/reclamations", params={"status": "completed"}).status_code == 422
     assert api("admin").get("/reclamations/rcl_00000000000000000000").status_code == 404
     assert api("admin").post("/reclamations/rcl_00000000000000000000/approve").status_code == 404
     assert os.environ.get("RECLAIM_STATE_MACHINE_ARN")

@@ -100,6 +100,20 @@ def test_the_snapshot_classifies_users_and_a_resync_writes_only_what_changed(api
     ids = {u["id"] for u in stored_users(integrator, profile["id"])}
     assert len(ids) == 1047 and not ids & set(gone) and {"u005000", "u005001"} <= ids
 
+    # Sorted by last activity, newest first, across pages; users never active come last.
+    by_activity = stored_users(integrator, profile["id"], sort="last_activity", order="desc", status="stale")
+    stamps = [u["last_activity"] for u in by_activity]
+    known = [s for s in stamps if s is not None]
+    assert known == sorted(known, reverse=True) and stamps == known + [None] * (len(stamps) - len(known))
+    assert {u["status"] for u in by_activity} == {"stale"}
+    by_name = stored_users(integrator, profile["id"], sort="name")
+    assert [u["name"].casefold() for u in by_name] == sorted(u["name"].casefold() for u in by_name)
+    mixed = integrator.get(f"/profiles/{profile['id']}/users", params={"sort": "name", "limit": 5}).json()
+    other_order = integrator.get(
+        f"/profiles/{profile['id']}/users", params={"sort": "email", "cursor": mixed["next_cursor"]}
+    )
+    assert other_order.status_code == 422 and other_order.json()["detail"][0]["loc"] == ["query", "cursor"]
+
 
 @pytest.mark.parametrize(
     "problem", [{"broken_page": 7}, {"malformed_page": 3}, {"html_page": 5}, {"refused_redirect_page": 2}]

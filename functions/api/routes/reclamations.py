@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import approvers, caller, readers, writers
 from routes.errors import responses
@@ -98,3 +98,26 @@ def approve(reclamation_id: ReclamationId) -> reclamation.Reclamation:
     )
     logger.info("reclamation approved", extra={"reclamation_id": record.id})
     return record
+
+
+@router.get(
+    "/profiles/<profile_id>/reclamations",
+    summary="The profile's reclamations, newest first",
+    tags=["reclamations"],
+    middlewares=[readers],
+    responses=responses((200, reclamation.ReclamationList), 404, 422),
+)
+def of_profile(profile_id: ProfileId, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> reclamation.ReclamationList:
+    profiles().get(profile_id)
+    return reclamation.ReclamationList(items=store().reclamations(profile_id, limit))
+
+
+@router.get(
+    "/reclamations",
+    summary="Reclamations in a status across all profiles (those awaiting an admin's approval)",
+    tags=["reclamations"],
+    middlewares=[readers],
+    responses=responses((200, reclamation.ReclamationList), 422),
+)
+def in_status(status: Annotated[Literal["awaiting_approval"], Query()]) -> reclamation.ReclamationList:
+    return reclamation.ReclamationList(items=store().awaiting_approval())

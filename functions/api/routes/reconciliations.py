@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
 
@@ -19,11 +20,12 @@ from routes.profiles import service as profiles
 from seatkeeper import analytics, reconciliation
 from seatkeeper.errors import ProfileNotFound
 from seatkeeper.position import LicensePosition, PositionHistory
-from seatkeeper.store import DynamoDBReconciliations
+from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations
 from seatkeeper.workflows import StepFunctions
 
 logger = Logger(child=True)
 router = Router()
+HISTORY_PER_PROFILE = 180  # positions read per profile for the 90-day trend: room for two a day
 ReconciliationId = Annotated[str, Path(pattern=r"^rec_[0-9a-f]{20}$", description="Reconciliation id")]
 
 
@@ -107,4 +109,12 @@ def overview() -> analytics.Overview:
         every += page
         if after is None:
             break
-    return analytics.overview(every, store().latest_positions([p.id for p in every]))
+    ids = [p.id for p in every]
+    amounts, seats = DynamoDBReclamations(os.environ["TABLE_NAME"]).savings(year := datetime.now(UTC).year)
+    return analytics.overview(
+        every,
+        store().latest_positions(ids),
+        # One query per profile: bounded by the profiles' count, which is what the overview shows anyway.
+        history={i: store().positions(i, HISTORY_PER_PROFILE) for i in ids},
+        savings=analytics.Savings(year=year, seats=seats, amounts=amounts),
+    )

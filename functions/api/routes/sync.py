@@ -70,8 +70,19 @@ def get_run(run_id: RunId) -> sync.SyncRun:
 )
 def list_users(
     profile_id: ProfileId,
+    *,
     status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    sort: Annotated[sync.UserOrder, Query(description="Order by this field; users without it come last")] = "id",
+    order: Annotated[Literal["asc", "desc"], Query()] = "asc",
 ) -> sync.UserPage:
-    return sync.list_users(profiles().get(profile_id), store(), status=status, limit=limit, cursor=cursor)
+    return sync.list_users(
+        profiles().get(profile_id),
+        store(),
+        status=status,
+        limit=limit,
+        cursor=cursor,
+        sort=sort,
+        descending=order == "desc",
+    )

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.errors import Conflict
+from seatkeeper.errors import Conflict, InvalidInput
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.profile import Profile
 from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
@@ -287,6 +287,8 @@ def commit_step(
 # --- reading the snapshot -----------------------------------------------------------------
 
 SCAN_PER_CALL = 5_000  # stored users one listing call looks at, whatever the filter keeps
+SORT_MAX_USERS = 50_000  # sorting by anything but id reads the whole snapshot: a bound on that
+UserOrder = Literal["id", "name", "email", "last_activity"]
 
 
 def list_users(
@@ -296,8 +298,15 @@ def list_users(
     status: Standing | None,
     limit: int,
     cursor: str | None,
+    sort: UserOrder = "id",
+    descending: bool = False,
     now: datetime | None = None,
 ) -> UserPage:
+    """A page of the snapshot's users. By id it reads only what the page needs; by another field, all of them."""
+    if sort != "id" or descending:
+        return _sorted_users(
+            profile, snapshots, status=status, limit=limit, cursor=cursor, sort=sort, descending=descending, now=now
+        )
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     items: list[UserView] = []
     position = decode_cursor(cursor)
@@ -315,6 +324,53 @@ def list_users(
         if after is None:
             break
     return UserPage(items=items, next_cursor=encode_cursor({"after": after}) if after else None)
+
+
+def _sorted_users(
+    profile: ProfileRecord,
+    snapshots: SnapshotStore,
+    *,
+    status: Standing | None,
+    limit: int,
+    cursor: str | None,
+    sort: UserOrder,
+    descending: bool,
+    now: datetime | None,
+) -> UserPage:
+    order = f"{sort}:{'desc' if descending else 'asc'}"
+    position = decode_cursor(cursor) or {"order": order, "offset": "0"}
+    if position.get("order") != order or not position.get("offset", "").isdigit():
+        raise InvalidInput.at(("query", "cursor"), "this cursor belongs to another order of the list", "cursor_invalid")
+    counted = (snapshots.snapshot(profile.id) or {}).get("users", 0)
+    if counted > SORT_MAX_USERS:
+        raise InvalidInput.at(
+            ("query", "sort"), f"sorting is offered for apps of up to {SORT_MAX_USERS} users; this one has {counted}"
+        )
+    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    chosen: list[tuple[SaaSUser, Standing]] = []
+    after: str | None = None
+    while True:
+        users, after = snapshots.users(profile.id, after, 1000)
+        for user in users:
+            place = standing(user, cutoff=cutoff, tracked=tracked)
+            if status is None or place == status:
+                chosen.append((user, place))
+        if after is None:
+            break
+    # Users without the field go last whichever way the list is ordered; ties keep the id order.
+    known = [c for c in chosen if getattr(c[0], sort) is not None]
+    known.sort(
+        key=lambda c: str(getattr(c[0], sort)).casefold() if sort != "last_activity" else getattr(c[0], sort),
+        reverse=descending,
+    )
+    ordered = known + [c for c in chosen if getattr(c[0], sort) is None]
+    start = int(position["offset"])
+    page = ordered[start : start + limit]
+    following = start + limit
+    return UserPage(
+        items=[UserView(**u.model_dump(), stale=place == "stale", status=place) for u, place in page],
+        next_cursor=encode_cursor({"order": order, "offset": str(following)}) if following < len(ordered) else None,
+    )
 
 
 def run_error(cause: str | None) -> str | None:
