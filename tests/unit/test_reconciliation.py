@@ -74,6 +74,12 @@ def test_the_overview_adds_up_per_currency_and_ranks_the_savings():
     # Reclaimable: a 2 never assigned + 3 stale, b none (under-licensed), c 5 never assigned + 5 stale.
     assert (figures.reclaimable, figures.unused_percent) == (15, 50.0)
     assert figures.actual_savings == saved
+    assert [(a.name, a.latest is not None) for a in figures.per_application] == [
+        ("Zoom", True),
+        ("Slack", True),
+        ("Okta", True),
+        ("Never reconciled", False),
+    ]
     assert [(p.date, p.stale, p.unused) for p in figures.trend] == [(date(2026, 11, 28), 8, 15)]
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from routes.access import caller, readers, writers
@@ -59,6 +60,21 @@ def start_sync(profile_id: ProfileId) -> Response[sync.SyncRun]:
 )
 def get_run(run_id: RunId) -> sync.SyncRun:
     return store().get_run(run_id)
+
+
+@router.get(
+    "/profiles/<profile_id>/snapshot",
+    summary="The last successful sync: when, which run, how many users",
+    tags=["sync"],
+    middlewares=[readers],
+    responses=responses((200, sync.SnapshotView), 404, 422),
+)
+def snapshot(profile_id: ProfileId) -> sync.SnapshotView:
+    profiles().get(profile_id)
+    found = store().snapshot(profile_id)
+    if found is None:
+        raise NotFoundError(f"profile {profile_id} has not been synced yet")
+    return sync.SnapshotView.model_validate(found)
 
 
 @router.get(

@@ -22,6 +22,16 @@ class TopSaving(BaseModel):
     stale: int
 
 
+class Application(BaseModel):
+    """One profile on the overview: its latest position, if it was ever reconciled."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    profile_id: str
+    name: str
+    latest: LicensePosition | None
+
+
 class TrendPoint(BaseModel):
     """The sum of every profile's position as it stood at the end of one day."""
 
@@ -61,6 +71,7 @@ class Overview(BaseModel):
     actual_savings: Savings
     activity: ActivityBuckets
     trend: list[TrendPoint] = Field(description="Oldest first, one point per day with a known position")
+    per_application: list[Application] = Field(description="Every profile, reconciled ones by potential savings first")
 
 
 def _totals(amounts: list[Amount]) -> list[Amount]:
@@ -115,6 +126,7 @@ def overview(
 ) -> Overview:
     names = {p.id: p.profile.name for p in profiles}
     latest = [p for p in positions if p.profile_id in names]
+    reconciled = {p.profile_id for p in latest}
     counts = {"compliant": 0, "over_licensed": 0, "under_licensed": 0}
     for position in latest:
         counts[position.position] += 1
@@ -145,4 +157,9 @@ def overview(
         actual_savings=savings,
         activity=sum((p.activity for p in latest), ActivityBuckets()),
         trend=trend({k: v for k, v in history.items() if k in names}),
+        per_application=[Application(profile_id=p.profile_id, name=names[p.profile_id], latest=p) for p in ranked]
+        + sorted(
+            (Application(profile_id=i, name=n, latest=None) for i, n in names.items() if i not in reconciled),
+            key=lambda a: a.name.casefold(),
+        ),
     )

@@ -105,6 +105,17 @@ class UserView(BaseModel):
     status: Standing
 
 
+class SnapshotView(BaseModel):
+    """The last successful sync of a profile: the users the positions and reclamations work from."""
+
+    model_config = ConfigDict(defer_build=True, extra="ignore")
+
+    run_id: str
+    synced_at: datetime
+    users: int
+    tracks_activity: bool = True
+
+
 class UserPage(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
