@@ -1,4 +1,4 @@
-"""The HTTP API of seatkeeper. Every route but /health and /openapi.json needs a JWT (checked by API Gateway)."""
+"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback and /dashboard needs a JWT."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from routes import connections, errors, oauth, profiles, reclamations, reconciliations, sync, templates
+from routes import connections, dashboard, errors, oauth, profiles, reclamations, reconciliations, sync, templates
 from routes.access import admit_body
 
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
@@ -23,6 +23,7 @@ app.include_router(oauth.router)
 app.include_router(sync.router)
 app.include_router(reconciliations.router)
 app.include_router(reclamations.router)
+app.include_router(dashboard.router)
 errors.register(app)
 
 

@@ -28,13 +28,15 @@ def grants() -> DynamoDBConnections:
     return DynamoDBConnections(os.environ["TABLE_NAME"])
 
 
-def page(status: int, title: str, text: str) -> Response[str]:
+def page(status: int, title: str, text: str, profile_id: str | None = None) -> Response[str]:
+    # Relative, so that it finds the dashboard whatever the API's host or base path.
+    back = f"../dashboard#/apps/{profile_id}" if profile_id else "../dashboard"
     body = (
         "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
         f"<title>seatkeeper: {html.escape(title)}</title>"
         "<body style='font:16px system-ui;max-width:40em;margin:3em auto;padding:0 1em;color:#1a1a1a'>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
-        "<p>You can close this window and return to seatkeeper.</p></body></html>"
+        f"<p><a href='{html.escape(back)}'>Back to the seatkeeper dashboard</a></p></body></html>"
     )
     return Response(
         status,
@@ -91,7 +93,7 @@ def callback() -> Response[str]:
     if outcome.error is not None:
         saga.fail(outcome.grant.task_token, outcome.error, outcome.cause or "")
         logger.info("grant failed", extra={**context, "error": outcome.error})
-        return page(400, "Access was not granted", outcome.cause or outcome.error)
+        return page(400, "Access was not granted", outcome.cause or outcome.error, outcome.grant.profile_id)
     saga.succeed(outcome.grant.task_token, {"scope": outcome.tokens.scope if outcome.tokens else None})
     logger.info("grant completed", extra=context)
-    return page(200, "Access granted", "seatkeeper is now testing the connection.")
+    return page(200, "Access granted", "seatkeeper is now testing the connection.", outcome.grant.profile_id)

@@ -11,10 +11,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, computed_field
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seatkeeper.errors import InvalidInput, TemplateNotFound
-from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS, Profile
+from seatkeeper.profile import Profile
 
 
 class ConfigurationTemplate(BaseModel):
@@ -26,11 +26,6 @@ class ConfigurationTemplate(BaseModel):
     documentation: str
     needs: list[str]
     profile: dict[str, Any]
-
-    @computed_field(description="The credential values POST /profiles/{id}/connection takes for this template")  # type: ignore[prop-decorator]
-    @property
-    def credential_fields(self) -> list[str]:
-        return list(AUTH_CREDENTIAL_FIELDS.get(self.profile.get("auth", {}).get("type", ""), ()))
 
 
 @cache

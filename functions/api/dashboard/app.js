@@ -1,0 +1,969 @@
+// The seatkeeper dashboard: one page over the API it is served by. Plain DOM and SVG, no
+// dependencies, nothing loaded from elsewhere. Text from the API is always set as text, never
+// as HTML. Figures carry data-figure attributes so that tests can find them.
+
+const API = location.pathname.replace(/\/dashboard\/?$/, "");
+const main = document.getElementById("main");
+const TOKEN_KEY = "seatkeeper.token";
+const session = { token: null, claims: {}, groups: new Set(), config: { sign_in: null, credential_fields: {} } };
+// The stylesheet's palette, for SVG attributes (which take plain colours).
+const COLORS = {
+  active: "#1a7f37", stale: "#b35900", unknown: "#6e7781", unused: "#c9d1d9",
+  compliant: "#0969da", over_licensed: "#9a6700", under_licensed: "#cf222e",
+  d30_60: "#4d9a2a", d60_90: "#9a6700",
+};
+const READ = ["admin", "sam_integrator", "sam_viewer"];
+const WRITE = ["admin", "sam_integrator"];
+const can = {
+  read: () => READ.some((g) => session.groups.has(g)),
+  write: () => WRITE.some((g) => session.groups.has(g)),
+  approve: () => session.groups.has("admin"),
+};
+
+// --- building the page ------------------------------------------------------------------------
+
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  element.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false && c !== ""));
+  return element;
+}
+
+// replaceChildren, leaving out the nothing that optional parts give (it would print "null").
+function fill(element, ...children) {
+  element.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false && c !== ""));
+  return element;
+}
+
+function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  element.append(...children.flat(Infinity).filter(Boolean));
+  return element;
+}
+
+const numbers = new Intl.NumberFormat(undefined);
+const PERIODS = { monthly: "month", quarterly: "quarter", annual: "year" };
+const count = (n) => numbers.format(n ?? 0);
+function money(amount) {
+  if (!amount) return "–";
+  const value = new Intl.NumberFormat(undefined, { style: "currency", currency: amount.currency }).format(amount.amount);
+  return `${value} / ${PERIODS[amount.period] || amount.period}`;
+}
+const moneys = (list) => (list && list.length ? list.map(money).join(" + ") : "–");
+function when(text) {
+  if (!text) return "never";
+  const date = new Date(text);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+function day(text) {
+  return text ? new Date(text).toLocaleDateString(undefined, { dateStyle: "medium" }) : "never";
+}
+const label = (name) => name.replaceAll("_", " ");
+const badge = (status) => h("span", { class: `badge ${status}` }, label(status));
+
+function toast(message) {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (box.textContent = ""), 6000);
+}
+
+function panel(title, ...children) {
+  const id = `h-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+  return h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...children);
+}
+
+function figure(name, title, value, note, classes = "") {
+  return h("div", {}, h("dt", {}, title), h("dd", { "data-figure": name, class: classes }, value, note ? h("small", {}, note) : null));
+}
+
+function table(columns, rows, caption) {
+  return h(
+    "div",
+    { class: "scroll" },
+    h(
+      "table",
+      {},
+      caption ? h("caption", { class: "visually-hidden" }, caption) : null,
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : "" }, c.title)))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c, i) => h("td", { class: c.num ? "num" : "" }, row[i]))))),
+    ),
+  );
+}
+
+// --- charts: SVG with a title and description, and the same data as a table for everyone ------
+
+let chartIds = 0;
+function chart(title, description, width, height, content, data) {
+  const id = `chart-${++chartIds}`;
+  const drawing = svg(
+    "svg",
+    { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-labelledby": `${id}-t ${id}-d` },
+    svg("title", { id: `${id}-t` }, document.createTextNode(title)),
+    svg("desc", { id: `${id}-d` }, document.createTextNode(description)),
+    content,
+  );
+  return h("figure", {}, drawing, h("details", {}, h("summary", {}, "Show as a table"), table(data.columns, data.rows, title)));
+}
+
+function text(x, y, content, attributes = {}) {
+  return svg("text", { x, y, ...attributes }, document.createTextNode(content));
+}
+
+function columnChart(title, bars) {
+  const width = 440, height = 230, bottom = 196, top = 22, max = Math.max(1, ...bars.map((b) => b.value));
+  const step = width / bars.length;
+  const content = bars.map((b, i) => {
+    const barHeight = ((bottom - top) * b.value) / max;
+    const x = i * step + step * 0.15;
+    return svg(
+      "g",
+      {},
+      svg("rect", { x, y: bottom - barHeight, width: step * 0.7, height: Math.max(barHeight, 1), fill: b.color, rx: 3 }),
+      text(x + step * 0.35, bottom - barHeight - 5, count(b.value), { "text-anchor": "middle" }),
+      text(x + step * 0.35, bottom + 18, b.label, { "text-anchor": "middle", class: "muted" }),
+    );
+  });
+  const description = bars.map((b) => `${b.label}: ${count(b.value)}`).join("; ");
+  return chart(title, description, width, height, [svg("line", { x1: 0, x2: width, y1: bottom, y2: bottom, class: "axis" }), ...content], {
+    columns: [{ title: "Group" }, { title: "Users", num: true }],
+    rows: bars.map((b) => [b.label, count(b.value)]),
+  });
+}
+
+
+function positionChart(applications) {
+  const rows = applications.filter((a) => a.latest);
+  const width = 640, rowHeight = 40, left = 170, right = 20;
+  const height = rows.length * rowHeight + 30;
+  const max = Math.max(1, ...rows.map((a) => Math.max(a.latest.licenses_purchased, a.latest.assigned)));
+  const scale = (v) => ((width - left - right) * v) / max;
+  const content = rows.map((a, i) => {
+    const p = a.latest, y = i * rowHeight + 8;
+    const parts = [["active", p.active], ["stale", p.stale], ["unknown", p.unknown]];
+    let x = left;
+    const segments = parts.map(([kind, value]) => {
+      const w = scale(value);
+      const rect = svg("rect", { x, y, width: Math.max(w, 0), height: 16, fill: COLORS[kind] });
+      x += w;
+      return rect;
+    });
+    const name = a.name.length > 18 ? `${a.name.slice(0, 17)}…` : a.name;
+    return svg(
+      "g",
+      {},
+      text(0, y + 13, name),
+      svg("rect", { x: left, y: y - 3, width: scale(p.licenses_purchased), height: 22, fill: "none", stroke: COLORS[p.position], "stroke-width": 2, rx: 2 }),
+      segments,
+      text(left, y + 34, `${label(p.position)} · ${count(p.assigned)} of ${count(p.licenses_purchased)} assigned`, { class: "muted" }),
+    );
+  });
+  const description = rows
+    .map((a) => `${a.name}: ${label(a.latest.position)}, ${a.latest.assigned} assigned of ${a.latest.licenses_purchased} purchased, ${a.latest.stale} stale`)
+    .join("; ");
+  return h(
+    "div",
+    {},
+    h(
+      "ul",
+      { class: "legend" },
+      ["active", "stale", "unknown"].map((n) => h("li", {}, h("span", { class: "key", "data-color": COLORS[n] }), `${n} users`)),
+      h("li", {}, "frame: licenses purchased, coloured by position"),
+    ),
+    chart("Position per application", description || "No application has been reconciled yet.", width, Math.max(height, 40), content, {
+      columns: [{ title: "Application" }, { title: "Position" }, { title: "Purchased", num: true }, { title: "Assigned", num: true }, { title: "Active", num: true }, { title: "Stale", num: true }],
+      rows: rows.map((a) => [a.name, label(a.latest.position), count(a.latest.licenses_purchased), count(a.latest.assigned), count(a.latest.active), count(a.latest.stale)]),
+    }),
+  );
+}
+
+function lineChart(title, points, value, format) {
+  const width = 440, height = 200, left = 10, right = 10, top = 26, bottom = 170;
+  if (!points.length) return h("p", { class: "sub" }, `${title}: no positions recorded yet.`);
+  const values = points.map(value);
+  const max = Math.max(1, ...values), min = Math.min(0, ...values);
+  const x = (i) => left + (points.length === 1 ? (width - left - right) / 2 : ((width - left - right) * i) / (points.length - 1));
+  const y = (v) => bottom - ((bottom - top) * (v - min)) / (max - min || 1);
+  const line = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  const last = values.length - 1;
+  const content = [
+    svg("line", { x1: left, x2: width - right, y1: bottom, y2: bottom, class: "axis" }),
+    svg("polyline", { points: line, fill: "none", stroke: COLORS.compliant, "stroke-width": 2.5 }),
+    values.map((v, i) => svg("circle", { cx: x(i), cy: y(v), r: points.length > 40 ? 1.5 : 3, fill: COLORS.compliant })),
+    text(x(last), y(values[last]) - 8, format(values[last]), { "text-anchor": "end" }),
+    text(left, bottom + 20, day(points[0].date), { class: "muted" }),
+    text(width - right, bottom + 20, day(points[last].date), { class: "muted", "text-anchor": "end" }),
+  ];
+  const description = `From ${format(values[0])} on ${day(points[0].date)} to ${format(values[last])} on ${day(points[last].date)}; highest ${format(Math.max(...values))}.`;
+  return chart(title, description, width, height + 10, content, {
+    columns: [{ title: "Day" }, { title, num: true }],
+    rows: points.map((p, i) => [day(p.date), format(values[i])]),
+  });
+}
+
+// --- talking to the API -------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message, detail) {
+    super(message);
+    this.status = status;
+    this.detail = detail || [];
+  }
+}
+
+async function call(path, { method = "GET", body } = {}) {
+  const headers = { Authorization: `Bearer ${session.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const answer = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (answer.status === 401) {
+    forget();
+    throw new ApiError(401, "Your sign-in has ended. Sign in again.");
+  }
+  const data = answer.status === 204 ? null : await answer.json().catch(() => null);
+  if (!answer.ok) throw new ApiError(answer.status, (data && data.message) || answer.statusText, data && data.detail);
+  return data;
+}
+
+async function everyProfile() {
+  let items = [], cursor = null;
+  do {
+    const page = await call(`/profiles?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    items = items.concat(page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+// --- signing in ---------------------------------------------------------------------------------
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function claimsOf(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
+  } catch {
+    return null;
+  }
+}
+
+function remember(token) {
+  const claims = claimsOf(token);
+  if (!claims || (claims.exp && claims.exp * 1000 < Date.now())) return false;
+  session.token = token;
+  session.claims = claims;
+  let groups = claims["cognito:groups"] || [];
+  if (typeof groups === "string") groups = groups.replace(/[[\]]/g, "").split(/[\s,]+/);
+  session.groups = new Set(groups);
+  sessionStorage.setItem(TOKEN_KEY, token);
+  return true;
+}
+
+function forget() {
+  session.token = null;
+  session.groups = new Set();
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+const redirectUri = () => location.origin + location.pathname;
+
+async function startSignIn() {
+  const signIn = session.config.sign_in;
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  sessionStorage.setItem("seatkeeper.pkce", JSON.stringify({ verifier, state, back: location.hash }));
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: signIn.client_id,
+    redirect_uri: redirectUri(),
+    scope: "openid email profile",
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  });
+  location.assign(`${signIn.authorize_url}?${query}`);
+}
+
+async function finishSignIn(query) {
+  const pending = JSON.parse(sessionStorage.getItem("seatkeeper.pkce") || "null");
+  sessionStorage.removeItem("seatkeeper.pkce");
+  history.replaceState(null, "", location.pathname + ((pending && pending.back) || "#/"));
+  if (query.get("error")) throw new Error(`Sign-in was refused: ${query.get("error_description") || query.get("error")}`);
+  if (!pending || pending.state !== query.get("state")) throw new Error("This sign-in link was not started here. Sign in again.");
+  const signIn = session.config.sign_in;
+  const answer = await fetch(signIn.token_url, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      client_id: signIn.client_id,
+      code: query.get("code"),
+      redirect_uri: redirectUri(),
+      code_verifier: pending.verifier,
+    }),
+  });
+  const tokens = await answer.json().catch(() => ({}));
+  if (!answer.ok || !remember(tokens.access_token || "")) throw new Error("Sign-in did not give a usable token. Sign in again.");
+}
+
+function signOut() {
+  forget();
+  const signIn = session.config.sign_in;
+  if (signIn) {
+    const query = new URLSearchParams({ client_id: signIn.client_id, logout_uri: redirectUri() });
+    location.assign(`${signIn.logout_url}?${query}`);
+  } else {
+    route();
+  }
+}
+
+function signInView(problem) {
+  const signIn = session.config.sign_in;
+  const content = [h("h1", {}, "Sign in to seatkeeper"), problem ? h("p", { class: "callout bad", role: "alert" }, problem) : null];
+  if (signIn) {
+    content.push(h("p", {}, "Sign in with your seatkeeper account: admins, integrators and viewers each see what their role allows."));
+    content.push(h("button", { class: "primary", onclick: startSignIn }, "Sign in"));
+  } else {
+    const input = h("textarea", { id: "token", rows: 4, autocomplete: "off", spellcheck: "false" });
+    content.push(
+      h("p", {}, "This stack has no sign-in page of its own. Open the link that ", h("code", {}, "seatkeeper local"), " printed, or paste a token from ", h("code", {}, "seatkeeper token admin"), ":"),
+      h(
+        "form",
+        {
+          onsubmit: (event) => {
+            event.preventDefault();
+            if (remember(input.value.trim())) route();
+            else signInView("That is not a token this dashboard can use (or it has expired).");
+          },
+        },
+        h("div", { class: "field" }, h("label", { for: "token" }, "Token"), input),
+        h("button", { class: "primary", type: "submit" }, "Use this token"),
+      ),
+    );
+  }
+  fill(main, ...content);
+  showWho();
+}
+
+function showWho() {
+  const who = document.getElementById("who");
+  for (const link of document.querySelectorAll("[data-role=write]")) link.hidden = !can.write();
+  if (!session.token) return fill(who);
+  const role = ["admin", "sam_integrator", "sam_viewer"].find((g) => session.groups.has(g)) || "no role";
+  fill(who, 
+    h("span", {}, `${session.claims.email || session.claims.username || session.claims.sub || "signed in"} · `, h("strong", { "data-role-name": role }, label(role))),
+    h("button", { onclick: signOut }, "Sign out"),
+  );
+}
+
+// --- the overview -------------------------------------------------------------------------------
+
+const BUCKETS = [
+  ["d0_30", "0–30 days", COLORS.active],
+  ["d30_60", "30–60", COLORS.d30_60],
+  ["d60_90", "60–90", COLORS.d60_90],
+  ["d90_120", "90–120", COLORS.stale],
+  ["d120_plus", "120+ days", COLORS.under_licensed],
+  ["never", "never", COLORS.unknown],
+];
+
+async function overviewView() {
+  const [o, waiting] = await Promise.all([call("/analytics/overview"), call("/reclamations?status=awaiting_approval")]);
+  const names = Object.fromEntries(o.per_application.map((a) => [a.profile_id, a.name]));
+  const unit = o.trend.length && o.trend[o.trend.length - 1].potential_savings.length ? o.trend[o.trend.length - 1].potential_savings[0] : null;
+  const trendMoney = (p) => {
+    const match = p.potential_savings.find((a) => unit && a.currency === unit.currency && a.period === unit.period);
+    return match ? match.amount : 0;
+  };
+  const activity = BUCKETS.map(([key, name, color]) => ({ label: name, value: o.activity[key], color }));
+  if (o.activity.no_data) activity.push({ label: "no data", value: o.activity.no_data, color: COLORS.unused });
+  const maxSaving = Math.max(1, ...o.top_savings.map((t) => t.potential_savings.amount));
+
+  fill(main, 
+    h("h1", {}, "SaaS overview"),
+    h("p", { class: "sub" }, `${count(o.reconciled_applications)} of ${count(o.applications)} applications reconciled; figures from each one's latest license position.`),
+    h(
+      "dl",
+      { class: "figures", "aria-label": "Key figures" },
+      figure("applications", "Applications", count(o.applications)),
+      figure("licenses_purchased", "Licenses purchased", count(o.licenses_purchased)),
+      figure("assigned", "Assigned", count(o.assigned)),
+      figure("active", "Active", count(o.active)),
+      figure("stale", "Stale", count(o.stale), "no activity within the policy's window"),
+      figure("spend", "Current spend", moneys(o.spend)),
+      figure("unused_percent", "Unused subscriptions", `${o.unused_percent}%`, `${count(o.reclaimable)} seats nobody needs`),
+      figure("potential_savings", "Potential savings", moneys(o.potential_savings), null, "money"),
+      figure("true_up_cost", "True-up cost", moneys(o.true_up_cost), "for under-licensed apps", o.true_up_cost.length ? "warn" : ""),
+      figure("actual_savings", `Saved in ${o.actual_savings.year}`, moneys(o.actual_savings.amounts), `${count(o.actual_savings.seats)} licenses reclaimed`, "money"),
+    ),
+    waitingPanel(waiting.items, names),
+    h(
+      "div",
+      { class: "grid" },
+      panel("Users by last activity", columnChart("Licensed users by days since their last activity", activity)),
+      panel(
+        "Top applications by savings",
+        o.top_savings.length
+          ? h(
+              "ol",
+              { class: "top-savings" },
+              o.top_savings.map((t) =>
+                h(
+                  "li",
+                  { "data-profile": t.profile_id },
+                  h("a", { href: `#/apps/${t.profile_id}` }, t.name),
+                  ` — ${money(t.potential_savings)}, ${count(t.stale)} stale`,
+                  h("div", { class: "bar", "aria-hidden": "true", "data-width": (100 * t.potential_savings.amount) / maxSaving }),
+                ),
+              ),
+            )
+          : h("p", { class: "sub" }, "Nothing to save yet: no reconciled application has unused licenses."),
+      ),
+    ),
+    panel(
+      "Position per application",
+      h(
+        "p",
+        { class: "sub", "data-figure": "positions" },
+        `${count(o.positions.compliant)} compliant · ${count(o.positions.over_licensed)} over-licensed · ${count(o.positions.under_licensed)} under-licensed`,
+      ),
+      positionChart(o.per_application),
+    ),
+    h(
+      "div",
+      { class: "grid" },
+      panel("Stale seats over time", lineChart("Stale seats", o.trend, (p) => p.stale, count)),
+      panel(
+        "Potential savings over time",
+        unit
+          ? lineChart(`Potential savings (${unit.currency} per ${PERIODS[unit.period]})`, o.trend, trendMoney, (v) => money({ ...unit, amount: v }))
+          : h("p", { class: "sub" }, "No savings recorded yet."),
+      ),
+    ),
+    panel("Applications", applicationsTable(o.per_application)),
+  );
+  for (const bar of main.querySelectorAll(".bar[data-width]")) bar.style.width = `${bar.dataset.width}%`;
+  for (const key of main.querySelectorAll(".legend .key[data-color]")) key.style.background = key.dataset.color;
+}
+
+function applicationsTable(applications) {
+  if (!applications.length) {
+    return h("p", {}, "No applications yet. ", can.write() ? h("a", { href: "#/new" }, "Add the first one from a template.") : "An integrator adds them.");
+  }
+  return table(
+    [
+      { title: "Application" },
+      { title: "Position" },
+      { title: "Purchased", num: true },
+      { title: "Assigned", num: true },
+      { title: "Active", num: true },
+      { title: "Stale", num: true },
+      { title: "Potential savings", num: true },
+      { title: "Reconciled" },
+    ],
+    applications.map((a) => {
+      const p = a.latest;
+      const link = h("a", { href: `#/apps/${a.profile_id}`, "data-profile": a.profile_id }, a.name);
+      if (!p) return [link, h("span", { class: "sub" }, "not reconciled yet"), "", "", "", "", "", ""];
+      return [link, badge(p.position), count(p.licenses_purchased), count(p.assigned), count(p.active), count(p.stale), money(p.potential_savings), day(p.reconciled_at)];
+    }),
+    "Applications and their latest positions",
+  );
+}
+
+function waitingPanel(items, names) {
+  if (!items.length) return null;
+  return panel(
+    "Waiting for approval",
+    h("p", { class: "sub" }, can.approve() ? "Real reclamations that went over a safety cap: review, then approve." : "Real reclamations that went over a safety cap: an admin approves them."),
+    table(
+      [{ title: "Application" }, { title: "Users", num: true }, { title: "Why it waits" }, { title: "Planned" }, { title: "" }],
+      items.map((r) => [
+        h("a", { href: `#/apps/${r.profile_id}` }, names[r.profile_id] || r.profile_id),
+        count(r.candidates),
+        r.approval_reason || "",
+        when(r.created_at),
+        approveButton(r),
+      ]),
+      "Reclamations waiting for approval",
+    ),
+  );
+}
+
+function approveButton(reclamation) {
+  if (!can.approve() || reclamation.status !== "awaiting_approval") return "";
+  const button = h("button", { class: "danger", "data-approve": reclamation.id }, "Approve");
+  button.addEventListener("click", async () => {
+    if (!button.dataset.armed) {
+      button.dataset.armed = "yes";
+      button.textContent = `Confirm: reclaim ${count(reclamation.candidates)} licenses`;
+      return;
+    }
+    button.disabled = true;
+    try {
+      await call(`/reclamations/${reclamation.id}/approve`, { method: "POST" });
+      toast("Approved: the reclamation is running.");
+      route();
+    } catch (error) {
+      button.disabled = false;
+      toast(error.message);
+    }
+  });
+  return button;
+}
+
+// --- one application ----------------------------------------------------------------------------
+
+const USER_COLUMNS = [
+  ["name", "Name"],
+  ["email", "Email"],
+  ["role", "Role", false],
+  ["status", "Status", false],
+  ["last_activity", "Last activity"],
+];
+
+async function applicationView(profileId) {
+  const profile = await call(`/profiles/${profileId}`);
+  const optional = (promise) => promise.catch((error) => (error.status === 404 ? null : Promise.reject(error)));
+  const [connection, position, snapshot, history, reclamations] = await Promise.all([
+    optional(call(`/profiles/${profileId}/connection`)),
+    optional(call(`/profiles/${profileId}/position`)),
+    optional(call(`/profiles/${profileId}/snapshot`)),
+    call(`/profiles/${profileId}/positions?limit=90`),
+    call(`/profiles/${profileId}/reclamations?limit=20`),
+  ]);
+  const status = connection ? connection.status : "not_connected";
+  fill(main, 
+    h("p", {}, h("a", { href: "#/" }, "← Overview")),
+    h("h1", {}, profile.name),
+    h("p", { class: "sub" }, `${profile.template || "custom profile"} · ${profile.base_url} · `, badge(status), connection && connection.error ? ` ${connection.error}` : ""),
+    applicationActions(profile, connection, position),
+    h(
+      "div",
+      { class: "grid" },
+      panel(
+        "License position",
+        position
+          ? h(
+              "dl",
+              { class: "figures" },
+              figure("app_position", "Position", badge(position.position)),
+              figure("app_purchased", "Purchased", count(position.licenses_purchased)),
+              figure("app_assigned", "Assigned", count(position.assigned)),
+              figure("app_active", "Active", count(position.active)),
+              figure("app_stale", "Stale", count(position.stale)),
+              figure("app_savings", "Potential savings", money(position.potential_savings), null, "money"),
+              position.true_up_cost.amount ? figure("app_true_up", "True-up cost", money(position.true_up_cost), null, "warn") : null,
+            )
+          : h("p", {}, "Not reconciled yet."),
+      ),
+      panel(
+        "Last sync and reconciliation",
+        h(
+          "dl",
+          { class: "figures" },
+          figure("last_sync", "Last sync", snapshot ? when(snapshot.synced_at) : "never", snapshot ? `${count(snapshot.users)} users` : null),
+          figure("last_reconciliation", "Last reconciliation", position ? when(position.reconciled_at) : "never"),
+        ),
+        lineChart("Stale seats, last positions", history.items.slice().reverse().map((p) => ({ ...p, date: p.reconciled_at })), (p) => p.stale, count),
+      ),
+    ),
+    usersPanel(profileId),
+    reclamationsPanel(reclamations.items),
+  );
+}
+
+function applicationActions(profile, connection, position) {
+  if (!can.write()) return null;
+  const connected = connection && connection.status === "connected";
+  const act = (name, work) =>
+    h("button", {
+      onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          toast(await work());
+        } catch (error) {
+          toast(error.message);
+        }
+        event.target.disabled = false;
+      },
+    }, name);
+  const buttons = [];
+  if (!connection || connection.status === "failed") buttons.push(h("a", { class: "button primary", href: `#/apps/${profile.id}/connect` }, "Connect"));
+  if (connected) {
+    buttons.push(
+      act("Sync now", async () => {
+        const run = await call(`/profiles/${profile.id}/sync`, { method: "POST" });
+        return `Sync ${run.run_id} started.`;
+      }),
+      act("Reconcile now", async () => {
+        const started = await call("/reconciliations", { method: "POST", body: { profile_ids: [profile.id] } });
+        watchReconciliation(started.id, profile.id);
+        return "Reconciliation started: this page refreshes when it is done.";
+      }),
+      act("Plan a reclamation (dry run)", async () => {
+        const plan = await call(`/profiles/${profile.id}/reclamations`, { method: "POST", body: { dry_run: true } });
+        route();
+        return `Planned: ${plan.candidates.length} candidates, nothing sent.`;
+      }),
+    );
+    if (profile.reclaim) {
+      buttons.push(
+        act("Reclaim stale licenses", async () => {
+          const plan = await call(`/profiles/${profile.id}/reclamations`, { method: "POST", body: { dry_run: false } });
+          route();
+          return plan.status === "awaiting_approval" ? `Waiting for an admin: ${plan.approval_reason}` : `Reclaiming ${plan.candidates.length} licenses.`;
+        }),
+      );
+    }
+  }
+  return h("div", { class: "actions" }, buttons);
+}
+
+async function watchReconciliation(id, profileId) {
+  for (let i = 0; i < 120; i++) {
+    await new Promise((done) => setTimeout(done, 1500));
+    const record = await call(`/reconciliations/${id}`).catch(() => null);
+    if (record && record.status !== "running") {
+      if (location.hash === `#/apps/${profileId}`) route();
+      toast(`Reconciliation ${label(record.status)}.`);
+      return;
+    }
+  }
+}
+
+function usersPanel(profileId) {
+  const state = { status: "", sort: "id", order: "asc", cursors: [null], page: 0 };
+  const body = h("div", {}, h("p", { class: "loading" }, "Loading users…"));
+  const filter = h(
+    "select",
+    { id: "user-status" },
+    [["", "All"], ["active", "Active"], ["stale", "Stale"], ["unknown", "Unknown"], ["inactive", "Without a license"]].map(([v, t]) => h("option", { value: v }, t)),
+  );
+  filter.addEventListener("change", () => {
+    Object.assign(state, { status: filter.value, cursors: [null], page: 0 });
+    load();
+  });
+
+  async function load() {
+    const query = new URLSearchParams({ limit: "25", sort: state.sort, order: state.order });
+    if (state.status) query.set("status", state.status);
+    const cursor = state.cursors[state.page];
+    if (cursor) query.set("cursor", cursor);
+    let page;
+    try {
+      page = await call(`/profiles/${profileId}/users?${query}`);
+    } catch (error) {
+      fill(body, h("p", { class: "error" }, error.status === 404 ? "Not synced yet." : error.message));
+      return;
+    }
+    state.cursors[state.page + 1] = page.next_cursor;
+    const header = USER_COLUMNS.map(([key, title, sortable = true]) => {
+      const sorted = state.sort === key ? (state.order === "asc" ? "ascending" : "descending") : null;
+      const content = sortable
+        ? h("button", {
+            class: "sort",
+            "data-sort": key,
+            onclick: () => {
+              const order = state.sort === key && state.order === "asc" ? "desc" : "asc";
+              Object.assign(state, { sort: key, order, cursors: [null], page: 0 });
+              load().then(() => body.querySelector(`[data-sort=${key}]`)?.focus());
+            },
+          }, title)
+        : title;
+      return h("th", { scope: "col", "aria-sort": sorted, class: key === "role" ? "hide-narrow" : "" }, content);
+    });
+    const rows = page.items.map((u) =>
+      h(
+        "tr",
+        { "data-user": u.id },
+        h("td", {}, u.name || u.id),
+        h("td", {}, u.email || ""),
+        h("td", { class: "hide-narrow" }, u.role || ""),
+        h("td", {}, badge(u.status || (u.stale ? "stale" : u.active ? "active" : "inactive"))),
+        h("td", {}, when(u.last_activity)),
+      ),
+    );
+    const previous = h("button", { disabled: state.page === 0, onclick: () => { state.page--; load(); } }, "Previous");
+    const next = h("button", { disabled: !page.next_cursor, onclick: () => { state.page++; load(); } }, "Next");
+    fill(body, 
+      h("div", { class: "scroll" }, h("table", { "aria-label": "Users" }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, rows))),
+      page.items.length ? null : h("p", { class: "sub" }, "No users in this view."),
+      h("div", { class: "pager" }, previous, h("span", { "aria-live": "polite", "data-figure": "user_page" }, `Page ${state.page + 1}`), next),
+    );
+  }
+  load();
+  return panel("Users", h("div", { class: "toolbar" }, h("div", {}, h("label", { for: "user-status" }, "Show"), filter)), body);
+}
+
+function reclamationsPanel(items) {
+  if (!items.length) return panel("Reclamations", h("p", { class: "sub" }, "None yet."));
+  return panel(
+    "Reclamations",
+    h(
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { "aria-label": "Reclamations" },
+        h("thead", {}, h("tr", {}, ["Planned", "Status", "Kind", "Users", "Reclaimed", "Saved", ""].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          items.map((r) => {
+            const details = h("tr", { hidden: true }, h("td", { colspan: 7 }));
+            const toggle = h("button", { "aria-expanded": "false", "data-audit": r.id }, "Audit trail");
+            toggle.addEventListener("click", async () => {
+              const open = toggle.getAttribute("aria-expanded") === "true";
+              toggle.setAttribute("aria-expanded", String(!open));
+              details.hidden = open;
+              if (!open) fill(details.firstChild, auditTrail(await call(`/reclamations/${r.id}`)));
+            });
+            return [
+              h(
+                "tr",
+                { "data-reclamation": r.id },
+                h("td", {}, when(r.created_at)),
+                h("td", {}, badge(r.status), r.approval_reason ? h("div", { class: "hint" }, r.approval_reason) : null),
+                h("td", {}, r.dry_run ? "dry run" : "real run"),
+                h("td", { class: "num" }, count(r.candidates)),
+                h("td", { class: "num" }, count(r.reclaimed)),
+                h("td", {}, r.savings && r.reclaimed ? money(r.savings) : "–"),
+                h("td", {}, h("div", { class: "actions" }, toggle, approveButton(r))),
+              ),
+              details,
+            ];
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
+function auditTrail(reclamation) {
+  return h(
+    "div",
+    {},
+    h("h3", {}, "Audit trail"),
+    table(
+      [{ title: "When" }, { title: "What" }, { title: "By" }, { title: "User" }, { title: "Outcome" }, { title: "Detail" }],
+      reclamation.audit.map((e) => [when(e.at), e.action, e.by || "", e.user_id || "", e.outcome ? badge(e.outcome) : "", [e.request, e.status_code, e.detail].filter(Boolean).join(" · ")]),
+      "Audit trail",
+    ),
+  );
+}
+
+// --- adding an application: a template, a profile, a connection ---------------------------------
+
+async function newApplicationView() {
+  if (!can.write()) return fill(main, h("h1", {}, "Add an application"), h("p", {}, "Adding applications needs the admin or sam_integrator role."));
+  const templates = (await call("/templates")).items;
+  const choice = h("select", { id: "template" }, templates.map((t) => h("option", { value: t.name }, t.title)));
+  const form = h("div", {});
+  const show = () => fill(form, templateForm(templates.find((t) => t.name === choice.value)));
+  choice.addEventListener("change", show);
+  fill(main, 
+    h("p", {}, h("a", { href: "#/" }, "← Overview")),
+    h("h1", {}, "Add an application"),
+    h("p", { class: "sub" }, "Start from a configuration template, say what you pay, and connect: seatkeeper keeps the credential in AWS Secrets Manager only."),
+    h("div", { class: "field" }, h("label", { for: "template" }, "Template"), choice),
+    form,
+  );
+  show();
+}
+
+function input(name, title, attributes = {}, hint) {
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: `f-${name}` }, title),
+    h("input", { id: `f-${name}`, name, "aria-describedby": `e-${name}${hint ? ` i-${name}` : ""}`, ...attributes }),
+    hint ? h("p", { class: "hint", id: `i-${name}` }, hint) : null,
+    h("p", { class: "error", id: `e-${name}`, "data-error": name }),
+  );
+}
+
+const CREDENTIAL_TITLES = { token: "Token", api_key: "API key", username: "User name", client_id: "OAuth client id", client_secret: "OAuth client secret" };
+const SECRET = new Set(["token", "api_key", "client_secret"]);
+
+function credentialInputs(authType) {
+  return (session.config.credential_fields[authType] || []).map((name) =>
+    input(name, CREDENTIAL_TITLES[name] || label(name), { type: SECRET.has(name) ? "password" : "text", autocomplete: "off", required: true }),
+  );
+}
+
+function oauthHint(authType) {
+  if (authType !== "oauth2_authorization_code") return null;
+  return h("p", { class: "hint" }, "Register this redirect URI with the app's OAuth client: ", h("code", {}, `${location.origin}${API}/oauth/callback`));
+}
+
+function templateForm(template) {
+  const auth = template.profile.auth || {};
+  const form = h(
+    "form",
+    { novalidate: true },
+    h("p", { class: "sub" }, template.description, " ", h("a", { href: template.documentation, rel: "noreferrer" }, "The app's API documentation")),
+    input("name", "Name", { required: true, value: template.title }),
+    input("base_url", "Base URL", { type: "url", required: template.needs.includes("base_url"), value: template.profile.base_url || "" }),
+    input("licenses_purchased", "Licenses purchased", { type: "number", min: 0, required: true, value: 0, inputmode: "numeric" }),
+    input("cost_per_license", "Cost per license", { type: "number", min: 0, step: "0.01", value: 0, inputmode: "decimal" }),
+    input("currency", "Currency", { value: "USD", maxlength: 3, pattern: "[A-Z]{3}" }),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "f-billing_period" }, "Billing period"),
+      h("select", { id: "f-billing_period", name: "billing_period" }, ["monthly", "quarterly", "annual"].map((p) => h("option", { value: p }, p))),
+    ),
+    h("h2", {}, "Credential"),
+    oauthHint(auth.type),
+    credentialInputs(auth.type),
+    h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "Create and connect")),
+    h("div", { "aria-live": "polite", "data-progress": "" }),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = (name) => form.elements[name].value.trim();
+    const body = {
+      template: template.name,
+      name: value("name"),
+      subscription: {
+        licenses_purchased: Number(value("licenses_purchased") || 0),
+        cost_per_license: Number(value("cost_per_license") || 0),
+        currency: value("currency"),
+        billing_period: value("billing_period"),
+      },
+    };
+    if (value("base_url")) body.base_url = value("base_url");
+    const profile = await submit(form, () => call("/profiles", { method: "POST", body }));
+    if (profile) await connect(form, profile.id, auth.type);
+  });
+  return form;
+}
+
+async function connectView(profileId) {
+  const profile = await call(`/profiles/${profileId}`);
+  const form = h(
+    "form",
+    { novalidate: true },
+    oauthHint(profile.auth.type),
+    credentialInputs(profile.auth.type),
+    h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "Connect")),
+    h("div", { "aria-live": "polite", "data-progress": "" }),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await connect(form, profileId, profile.auth.type);
+  });
+  fill(main, h("p", {}, h("a", { href: `#/apps/${profileId}` }, `← ${profile.name}`)), h("h1", {}, `Connect ${profile.name}`), form);
+}
+
+// Sends the form's work; shows 422s next to their fields (by the last part of each error's loc).
+async function submit(form, work) {
+  for (const error of form.querySelectorAll("[data-error]")) error.textContent = "";
+  const progress = form.querySelector("[data-progress]");
+  fill(progress);
+  try {
+    return await work();
+  } catch (error) {
+    const unplaced = [];
+    for (const detail of error.detail || []) {
+      const field = [...detail.loc].reverse().find((part) => form.querySelector(`[data-error="${part}"]`));
+      if (field) form.querySelector(`[data-error="${field}"]`).textContent = detail.msg;
+      else unplaced.push(`${detail.loc.join(".")}: ${detail.msg}`);
+    }
+    fill(progress, h("p", { class: "callout bad", role: "alert" }, error.message, unplaced.length ? h("div", {}, unplaced.join("; ")) : null));
+    return null;
+  }
+}
+
+async function connect(form, profileId, authType) {
+  const credential = {};
+  for (const name of session.config.credential_fields[authType] || []) credential[name] = form.elements[name].value;
+  const started = await submit(form, () => call(`/profiles/${profileId}/connection`, { method: "POST", body: credential }));
+  for (const name of session.config.credential_fields[authType] || []) form.elements[name].value = "";
+  if (!started) return;
+  const progress = form.querySelector("[data-progress]");
+  fill(progress, h("p", {}, "Connecting: creating the connection, credential and app registry records…"));
+  for (let i = 0; i < 120; i++) {
+    const state = await call(`/profiles/${profileId}/connection`).catch(() => null);
+    if (state && state.status === "awaiting_grant" && state.authorize_url) {
+      fill(progress, h("p", {}, "Taking you to the app to grant access… ", h("a", { href: state.authorize_url }, "Continue")));
+      location.assign(state.authorize_url);
+      return;
+    }
+    if (state && state.status === "connected") {
+      location.hash = `#/apps/${profileId}`;
+      toast("Connected.");
+      return;
+    }
+    if (state && state.status === "failed") {
+      fill(progress, 
+        h("p", { class: "callout bad", role: "alert" }, `The connection failed: ${state.error || "unknown error"}. Everything it created was removed. `, h("a", { href: `#/apps/${profileId}/connect` }, "Try again")),
+      );
+      return;
+    }
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+  fill(progress, h("p", {}, "Still connecting. ", h("a", { href: `#/apps/${profileId}` }, "See the application")));
+}
+
+// --- routing ------------------------------------------------------------------------------------
+
+const ROUTES = [
+  [/^#?\/?$/, () => overviewView()],
+  [/^#\/new$/, () => newApplicationView()],
+  [/^#\/apps\/([A-Za-z0-9_-]+)$/, (id) => applicationView(id)],
+  [/^#\/apps\/([A-Za-z0-9_-]+)\/connect$/, (id) => connectView(id)],
+];
+
+async function route() {
+  if (!session.token) return signInView();
+  showWho();
+  if (!can.read()) return fill(main, h("h1", {}, "No access"), h("p", {}, "Your account is in none of the groups admin, sam_integrator or sam_viewer."));
+  const found = ROUTES.map(([pattern, view]) => [location.hash.match(pattern), view]).find(([match]) => match);
+  main.setAttribute("aria-busy", "true");
+  try {
+    if (!found) fill(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
+    else await found[1](...found[0].slice(1));
+  } catch (error) {
+    if (error.status === 401) return signInView(error.message);
+    fill(main, h("h1", {}, "Something went wrong"), h("p", { class: "callout bad", role: "alert" }, error.message), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
+  } finally {
+    main.removeAttribute("aria-busy");
+  }
+}
+
+async function start() {
+  session.config = await fetch(`${API}/dashboard/config.json`).then((r) => r.json());
+  const query = new URLSearchParams(location.search);
+  let problem = null;
+  if (location.hash.startsWith("#token=")) {
+    // A link from `seatkeeper local`: the token rides in the fragment, which no server sees.
+    const token = decodeURIComponent(location.hash.slice(7));
+    history.replaceState(null, "", `${location.pathname}#/`);
+    if (!remember(token)) problem = "The token in that link has expired: run seatkeeper local or seatkeeper token again.";
+  } else if (query.has("code") || query.has("error")) {
+    try {
+      await finishSignIn(query);
+    } catch (error) {
+      problem = error.message;
+    }
+  } else {
+    const kept = sessionStorage.getItem(TOKEN_KEY);
+    if (kept && !remember(kept)) forget();
+  }
+  window.addEventListener("hashchange", route);
+  if (problem) return signInView(problem);
+  await route();
+}
+
+start();
