@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
 import time
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from seatkeeper.store import DynamoDBReconciliations
 from seatkeeper_local.demo_app import paging_app, profile_fields
 from seatkeeper_local.demo_saas import ScimServer, scim_server, scim_user
-from seatkeeper_local.stack import LocalStack, quiet_werkzeug
+from seatkeeper_local.report import render
+from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
 from seatkeeper_local.tokens import mint
 
 DEMO_USERS = 25
@@ -98,6 +104,69 @@ def seed(stack: LocalStack, app: ScimServer) -> dict[str, Any]:
     return profile
 
 
+def wait_for_reconciliation(api: Api, reconciliation_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while (record := api.call("GET", f"/reconciliations/{reconciliation_id}", 200))["status"] == "running":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo reconciliation did not finish")
+        time.sleep(0.3)
+    return record
+
+
+def earlier_positions(stack: LocalStack, profile_ids: list[str], days: int = 30) -> None:
+    """Seed a month of made-up earlier positions, so that the dashboard's trend has a past to show.
+
+    Each day before today had a few more stale seats than now (as if reclamations had been
+    taking them back); today's real position is written again last, so it stays the latest.
+    """
+    positions = DynamoDBReconciliations(stack.template.physical_name("Table"))
+    for profile_id in profile_ids:
+        now = positions.latest_position(profile_id)
+        if now is None:
+            continue
+        cost = now.spend.amount / now.licenses_purchased if now.licenses_purchased else Decimal(0)
+        for back in range(days, 0, -1):
+            stale = min(now.stale + (back * 2) // 3, now.assigned - now.unknown)
+            spare = max(now.licenses_purchased - (now.assigned - stale), 0)
+            positions.put_position(
+                now.model_copy(
+                    update={
+                        "reconciled_at": now.reconciled_at - timedelta(days=back),
+                        "stale": stale,
+                        "active": now.assigned - now.unknown - stale,
+                        "potential_savings": now.potential_savings.model_copy(update={"amount": spare * cost}),
+                        "run_id": None,
+                    }
+                )
+            )
+        positions.put_position(now)
+
+
+def seed_dashboard(stack: LocalStack, scim: ScimServer, chat: Any) -> dict[str, Any]:
+    """Two connected apps, reconciled, with a month of history and a reclamation waiting for an admin.
+
+    What `seatkeeper local --demo` and the dashboard's browser test start from.
+    """
+    integrator = Api(stack.url, mint(stack.jwt_secret, "sam_integrator", subject="demo-integrator"))
+    hr = seed(stack, scim)
+    chat.users[0]["email"] = "it-admin@acme.example.com"
+    second = second_app(integrator, chat)
+    deadline = time.monotonic() + 60
+    while integrator.session.get(f"{stack.url}/profiles/{second['id']}/snapshot", timeout=30).status_code != 200:
+        if time.monotonic() > deadline:  # its first sync, started by second_app, has to be done first
+            raise RuntimeError("the second demo app's first sync did not finish")
+        time.sleep(0.2)
+    started = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [hr["id"], second["id"]]})
+    record = wait_for_reconciliation(integrator, started["id"])
+    if record["status"] != "completed":
+        raise RuntimeError(f"the demo reconciliation did not complete: {record}")
+    earlier_positions(stack, [hr["id"], second["id"]])
+    waiting = integrator.call("POST", f"/profiles/{second['id']}/reclamations", 201, json={"dry_run": False})
+    if waiting["status"] != "awaiting_approval":
+        raise RuntimeError(f"the demo reclamation should wait for an admin, it is {waiting['status']}")
+    return {"profiles": [hr, second], "waiting": waiting}
+
+
 def show_templates(viewer: Api) -> None:
     step("Built-in configuration templates (GET /templates)")
     for template in viewer.call("GET", "/templates", 200)["items"]:
@@ -167,11 +236,7 @@ def sync_users(viewer: Api, integrator: Api, profile: dict[str, Any]) -> None:
 def reconcile(viewer: Api, integrator: Api, profiles: list[dict[str, Any]]) -> None:
     step("Reconcile (POST /reconciliations): sync each profile again and compute its license position")
     started = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [p["id"] for p in profiles]})
-    deadline = time.monotonic() + 120
-    while (record := viewer.call("GET", f"/reconciliations/{started['id']}", 200))["status"] == "running":
-        if time.monotonic() > deadline:
-            raise RuntimeError("the demo reconciliation did not finish")
-        time.sleep(0.3)
+    record = wait_for_reconciliation(viewer, started["id"])
     print(f"  reconciliation {record['id']}: {record['status']}")
     for profile in profiles:
         position = viewer.call("GET", f"/profiles/{profile['id']}/position", 200)
@@ -258,7 +323,7 @@ def list_profiles(viewer: Api, profile: dict[str, Any]) -> None:
         raise RuntimeError("the new profile is missing from the list")
 
 
-def run(template: Path | None = None) -> int:
+def run(template: Path | None = None, *, keep_open: bool = False) -> int:
     quiet_werkzeug()
     with LocalStack(template, port=0, aws_port=0, log_level="WARNING") as stack, scim_server() as app:
         print(f"seatkeeper local stack up on {stack.url} (AWS services on {stack.aws_endpoint})")
@@ -280,11 +345,20 @@ def run(template: Path | None = None) -> int:
             reconcile(viewer, integrator, [profile, second])
             reclaim(viewer, integrator, admin, second, chat)
             overview(viewer)
-        list_profiles(viewer, profile)
-    print(
-        "\nThe story so far is told: template -> profile -> connection & credential -> users."
-        " (Reconcile and reclaim come next.)"
-    )
+            list_profiles(viewer, profile)
+            step("The same overview as `seatkeeper report` prints it")
+            print(render(viewer.call("GET", "/analytics/overview", 200)))
+            link = dashboard_link(
+                stack.url, mint(stack.jwt_secret, "admin", subject="demo-admin", ttl_seconds=12 * 3600)
+            )
+            print(
+                "\nThe story is told: template -> profile -> connection & credential -> users -> position -> reclaimed."
+            )
+            print(f"\nThe SaaS overview dashboard, signed in as admin:\n  {link}")
+            if keep_open:
+                print("It stays up until you press Ctrl-C.", flush=True)
+                with contextlib.suppress(KeyboardInterrupt):
+                    threading.Event().wait()
     return 0
 
 

@@ -18,7 +18,7 @@ from seatkeeper_local.aws import create_resources, dispatch_lambda_to, start_mot
 from seatkeeper_local.functions import LocalFunctions
 from seatkeeper_local.gateway import Gateway
 from seatkeeper_local.schedules import LocalScheduler, Schedule
-from seatkeeper_local.template import Template
+from seatkeeper_local.template import FunctionSpec, Template
 
 LOOPBACK = "127.0.0.0/8,::1,localhost"
 STATE_FILE = Path(".seatkeeper") / "local.json"
@@ -88,7 +88,7 @@ class LocalStack:
         self.template = Template(self.template_path, self.parameters())
         self._moto = start_moto(self.host, self.aws_port)
         use_local_aws(self.aws_endpoint)
-        self.functions = LocalFunctions(self.template.functions())
+        self.functions = LocalFunctions(without_cognito(self.template.functions()))
         dispatch_lambda_to(self.functions)
         create_resources(self.template)
         self.scheduler = LocalScheduler(
@@ -150,14 +150,38 @@ class LocalStack:
         self.stop()
 
 
+# There is no Cognito here: the local stack signs its own JWTs, and the dashboard signs in with
+# the link `seatkeeper local` prints instead of a hosted UI.
+COGNITO_ONLY = ("DASHBOARD_SIGN_IN_URL", "DASHBOARD_CLIENT_ID")
+
+
+def without_cognito(specs: dict[str, FunctionSpec]) -> dict[str, FunctionSpec]:
+    for spec in specs.values():
+        for name in COGNITO_ONLY:
+            spec.environment.pop(name, None)
+    return specs
+
+
+def running_stack(template_path: Path | None = None) -> dict[str, Any] | None:
+    """What `seatkeeper local` wrote down about itself (url, jwt_secret, ...), if it is running."""
+    try:
+        state = (template_path or find_template()).parent / STATE_FILE
+        found: dict[str, Any] = json.loads(state.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return found
+
+
 def running_stack_secret(template_path: Path | None = None) -> str | None:
     if secret := os.environ.get("SEATKEEPER_LOCAL_JWT_SECRET"):
         return secret
-    try:
-        state = (template_path or find_template()).parent / STATE_FILE
-        return str(json.loads(state.read_text())["jwt_secret"])
-    except (FileNotFoundError, KeyError, ValueError):
-        return None
+    found = running_stack(template_path) or {}
+    return str(found["jwt_secret"]) if "jwt_secret" in found else None
+
+
+def dashboard_link(url: str, token: str) -> str:
+    """The dashboard, signed in: the token rides in the fragment, which browsers never send to a server."""
+    return f"{url}/dashboard#token={token}"
 
 
 def quiet_werkzeug() -> None:

@@ -3,7 +3,10 @@
 // as HTML. Figures carry data-figure attributes so that tests can find them.
 
 const API = location.pathname.replace(/\/dashboard\/?$/, "");
-const main = document.getElementById("main");
+// Each view renders into its own box (its `main`), shown only if it is still the one asked for
+// when it is ready: a slow overview must not replace the page someone has moved on to.
+const stage = document.getElementById("main");
+let routed = 0;
 const TOKEN_KEY = "seatkeeper.token";
 const session = { token: null, claims: {}, groups: new Set(), config: { sign_in: null, credential_fields: {} } };
 // The stylesheet's palette, for SVG attributes (which take plain colours).
@@ -350,7 +353,8 @@ function signInView(problem) {
       ),
     );
   }
-  fill(main, ...content);
+  routed++;
+  fill(stage, ...content);
   showWho();
 }
 
@@ -376,7 +380,7 @@ const BUCKETS = [
   ["never", "never", COLORS.unknown],
 ];
 
-async function overviewView() {
+async function overviewView(main) {
   const [o, waiting] = await Promise.all([call("/analytics/overview"), call("/reclamations?status=awaiting_approval")]);
   const names = Object.fromEntries(o.per_application.map((a) => [a.profile_id, a.name]));
   const unit = o.trend.length && o.trend[o.trend.length - 1].potential_savings.length ? o.trend[o.trend.length - 1].potential_savings[0] : null;
@@ -531,7 +535,7 @@ const USER_COLUMNS = [
   ["last_activity", "Last activity"],
 ];
 
-async function applicationView(profileId) {
+async function applicationView(main, profileId) {
   const profile = await call(`/profiles/${profileId}`);
   const optional = (promise) => promise.catch((error) => (error.status === 404 ? null : Promise.reject(error)));
   const [connection, position, snapshot, history, reclamations] = await Promise.all([
@@ -696,7 +700,12 @@ function usersPanel(profileId) {
     const previous = h("button", { disabled: state.page === 0, onclick: () => { state.page--; load(); } }, "Previous");
     const next = h("button", { disabled: !page.next_cursor, onclick: () => { state.page++; load(); } }, "Next");
     fill(body, 
-      h("div", { class: "scroll" }, h("table", { "aria-label": "Users" }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, rows))),
+      h(
+        "div",
+        { class: "scroll" },
+        // data-view says which list is shown (for tests, and for anyone reading the page's source).
+        h("table", { "aria-label": "Users", "data-view": `${state.status || "all"} ${state.sort} ${state.order} ${state.page + 1}` }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, rows)),
+      ),
       page.items.length ? null : h("p", { class: "sub" }, "No users in this view."),
       h("div", { class: "pager" }, previous, h("span", { "aria-live": "polite", "data-figure": "user_page" }, `Page ${state.page + 1}`), next),
     );
@@ -764,7 +773,7 @@ function auditTrail(reclamation) {
 
 // --- adding an application: a template, a profile, a connection ---------------------------------
 
-async function newApplicationView() {
+async function newApplicationView(main) {
   if (!can.write()) return fill(main, h("h1", {}, "Add an application"), h("p", {}, "Adding applications needs the admin or sam_integrator role."));
   const templates = (await call("/templates")).items;
   const choice = h("select", { id: "template" }, templates.map((t) => h("option", { value: t.name }, t.title)));
@@ -849,7 +858,7 @@ function templateForm(template) {
   return form;
 }
 
-async function connectView(profileId) {
+async function connectView(main, profileId) {
   const profile = await call(`/profiles/${profileId}`);
   const form = h(
     "form",
@@ -919,38 +928,42 @@ async function connect(form, profileId, authType) {
 // --- routing ------------------------------------------------------------------------------------
 
 const ROUTES = [
-  [/^#?\/?$/, () => overviewView()],
-  [/^#\/new$/, () => newApplicationView()],
-  [/^#\/apps\/([A-Za-z0-9_-]+)$/, (id) => applicationView(id)],
-  [/^#\/apps\/([A-Za-z0-9_-]+)\/connect$/, (id) => connectView(id)],
+  [/^#?\/?$/, overviewView],
+  [/^#\/new$/, newApplicationView],
+  [/^#\/apps\/([A-Za-z0-9_-]+)$/, applicationView],
+  [/^#\/apps\/([A-Za-z0-9_-]+)\/connect$/, connectView],
 ];
 
 async function route() {
+  const mine = ++routed;
   if (!session.token) return signInView();
   showWho();
-  if (!can.read()) return fill(main, h("h1", {}, "No access"), h("p", {}, "Your account is in none of the groups admin, sam_integrator or sam_viewer."));
-  const found = ROUTES.map(([pattern, view]) => [location.hash.match(pattern), view]).find(([match]) => match);
-  main.setAttribute("aria-busy", "true");
+  const main = h("div");
+  stage.setAttribute("aria-busy", "true");
   try {
-    if (!found) fill(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
-    else await found[1](...found[0].slice(1));
+    const found = ROUTES.map(([pattern, view]) => [location.hash.match(pattern), view]).find(([match]) => match);
+    if (!can.read()) fill(main, h("h1", {}, "No access"), h("p", {}, "Your account is in none of the groups admin, sam_integrator or sam_viewer."));
+    else if (!found) fill(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
+    else await found[1](main, ...found[0].slice(1));
   } catch (error) {
     if (error.status === 401) return signInView(error.message);
     fill(main, h("h1", {}, "Something went wrong"), h("p", { class: "callout bad", role: "alert" }, error.message), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
-  } finally {
-    main.removeAttribute("aria-busy");
   }
+  if (mine !== routed) return;
+  fill(stage, main);
+  stage.removeAttribute("aria-busy");
 }
 
 async function start() {
+  // A link from `seatkeeper local`: the token rides in the fragment, which no server sees.
+  // Taken before anything is awaited, so that the address bar never shows it for long.
+  const linked = location.hash.startsWith("#token=") ? decodeURIComponent(location.hash.slice(7)) : null;
+  if (linked) history.replaceState(null, "", `${location.pathname}#/`);
   session.config = await fetch(`${API}/dashboard/config.json`).then((r) => r.json());
   const query = new URLSearchParams(location.search);
   let problem = null;
-  if (location.hash.startsWith("#token=")) {
-    // A link from `seatkeeper local`: the token rides in the fragment, which no server sees.
-    const token = decodeURIComponent(location.hash.slice(7));
-    history.replaceState(null, "", `${location.pathname}#/`);
-    if (!remember(token)) problem = "The token in that link has expired: run seatkeeper local or seatkeeper token again.";
+  if (linked) {
+    if (!remember(linked)) problem = "The token in that link has expired: run seatkeeper local or seatkeeper token again.";
   } else if (query.has("code") || query.has("error")) {
     try {
       await finishSignIn(query);

@@ -1,0 +1,117 @@
+"""`seatkeeper report`: the SaaS overview and each application's position, as tables for a terminal.
+
+It reads GET /analytics/overview like the dashboard does, from the running local stack or
+from any seatkeeper API given a URL and a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+
+PERIODS = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
+BUCKETS = (
+    ("d0_30", "0-30 days"),
+    ("d30_60", "30-60"),
+    ("d60_90", "60-90"),
+    ("d90_120", "90-120"),
+    ("d120_plus", "120+"),
+    ("never", "never"),
+    ("no_data", "no data"),
+)
+
+
+def money(amount: dict[str, Any] | None) -> str:
+    if not amount:
+        return "-"
+    return f"{amount['amount']:,.2f} {amount['currency']}/{PERIODS.get(amount['period'], amount['period'])}"
+
+
+def moneys(amounts: list[dict[str, Any]]) -> str:
+    return " + ".join(money(a) for a in amounts) or "-"
+
+
+def table(headers: Sequence[str], rows: list[Sequence[Any]], numeric: set[int] | frozenset[int] = frozenset()) -> str:
+    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths), *(line(r) for r in cells[1:])])
+
+
+def render(overview: dict[str, Any]) -> str:
+    saved = overview["actual_savings"]
+    figures = [
+        ("Applications", f"{overview['applications']} ({overview['reconciled_applications']} reconciled)"),
+        ("Licenses purchased", f"{overview['licenses_purchased']:,}"),
+        ("Assigned", f"{overview['assigned']:,}"),
+        ("Active", f"{overview['active']:,}"),
+        ("Stale", f"{overview['stale']:,}"),
+        ("Current spend", moneys(overview["spend"])),
+        ("Unused subscriptions", f"{overview['unused_percent']}% ({overview['reclaimable']:,} seats nobody needs)"),
+        ("Potential savings", moneys(overview["potential_savings"])),
+        ("True-up cost", moneys(overview["true_up_cost"])),
+        (f"Saved in {saved['year']}", f"{moneys(saved['amounts'])} ({saved['seats']:,} licenses reclaimed)"),
+    ]
+    width = max(len(name) for name, _ in figures)
+    positions = overview["positions"]
+    parts = [
+        "SaaS overview",
+        "",
+        *(f"  {name:<{width}}  {value}" for name, value in figures),
+        "",
+        f"  Positions: {positions['compliant']} compliant, {positions['over_licensed']} over-licensed, "
+        f"{positions['under_licensed']} under-licensed",
+        "  Users by last activity: "
+        + ", ".join(f"{title} {overview['activity'][key]:,}" for key, title in BUCKETS if overview["activity"][key]),
+        "",
+        "Applications",
+        "",
+    ]
+    rows = []
+    for application in overview["per_application"]:
+        p = application["latest"]
+        if p is None:
+            rows.append([application["name"], "not reconciled", "", "", "", "", "", "", ""])
+            continue
+        rows.append(
+            [
+                application["name"],
+                p["position"].replace("_", "-"),
+                f"{p['licenses_purchased']:,}",
+                f"{p['assigned']:,}",
+                f"{p['active']:,}",
+                f"{p['stale']:,}",
+                money(p["potential_savings"]),
+                money(p["true_up_cost"]) if p["true_up_cost"]["amount"] else "-",
+                p["reconciled_at"][:16].replace("T", " "),
+            ]
+        )
+    headers = [
+        "Application",
+        "Position",
+        "Purchased",
+        "Assigned",
+        "Active",
+        "Stale",
+        "Savings",
+        "True-up",
+        "Reconciled",
+    ]
+    parts.append(table(headers, rows, numeric={2, 3, 4, 5}) if rows else "  (no applications yet)")
+    return "\n".join(parts)
+
+
+def fetch(url: str, token: str) -> dict[str, Any]:
+    answer = requests.get(
+        f"{url.rstrip('/')}/analytics/overview", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    answer.raise_for_status()
+    result: dict[str, Any] = answer.json()
+    return result

@@ -1,0 +1,302 @@
+"""The dashboard in a real browser: Debian's Chromium, driven by Playwright, against the local stack.
+
+The stack is seeded as `seatkeeper local --demo` seeds it (two connected, reconciled apps, a
+month of earlier positions, a reclamation waiting for an admin). The page's figures are
+checked against the API's, then a person's path is followed: an application, its users
+filtered, sorted and paged, an approval as admin, what a viewer may not do, an application
+added from a template, and an OAuth connection through the provider's own consent page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from seatkeeper_local.demo import seed_app, seed_dashboard
+from seatkeeper_local.demo_app import paging_app
+from seatkeeper_local.stack import dashboard_link
+from seatkeeper_local.tokens import mint
+from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for the OAuth connection
+from tests.integration.connection_checks import make_profile
+from tests.saas_apps import scim_server
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = os.environ.get("SEATKEEPER_CHROMIUM", "/usr/bin/chromium")
+# As the machine's notes say: without these, Chromium keeps reaching for Google's hosts.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+PERIOD = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
+
+
+def usd(amount: dict) -> str:
+    """As the page writes it with Intl.NumberFormat in en-US."""
+    assert amount["currency"] == "USD"
+    return f"${amount['amount']:,.2f} / {PERIOD[amount['period']]}"
+
+
+@pytest.fixture(scope="module")
+def seeded(stack) -> Iterator[dict]:
+    with scim_server() as scim, paging_app(120) as chat:
+        seed_app(scim)
+        yield {**seed_dashboard(stack, scim, chat), "scim": scim, "chat": chat}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: make test installs Debian's chromium package"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_as(browser, stack):
+    """open_as(role, path) -> a page signed in as `role` (through the link `seatkeeper local` prints)."""
+    contexts = []
+
+    def open_page(role: str, path: str = "#/", *, phone: bool = False) -> Page:
+        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+        context = browser.new_context(locale="en-US", timezone_id="UTC", viewport=viewport, is_mobile=phone)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        # seatkeeper's pages load nothing but from the stack itself (going to another page is not loading).
+        page.on(
+            "request",
+            lambda r: (
+                r.is_navigation_request()
+                or not r.frame.url.startswith(stack.url)
+                or r.url.startswith((stack.url, "data:"))
+                or page.problems.append(r.url)
+            ),
+        )
+        page.goto(dashboard_link(stack.url, mint(stack.jwt_secret, role, subject=f"browser-{role}")))
+        expect(page.locator(f"[data-role-name={role}]")).to_be_visible()  # signed in
+        if path != "#/":
+            page.goto(f"{stack.url}/dashboard{path}")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def figure(page: Page, name: str) -> str:
+    return page.locator(f"[data-figure={name}]").inner_text().split("\n")[0].strip()
+
+
+def digits(text: str) -> int:
+    return int(re.sub(r"[^0-9]", "", text))
+
+
+def test_the_overview_shows_the_api_s_figures_and_is_saved_as_a_screenshot(open_as, api, seeded):
+    page = open_as("sam_viewer")
+    expect(page.locator("[data-figure=licenses_purchased]")).to_be_visible()
+    o = api("sam_viewer").get("/analytics/overview").json()
+    for name in ("applications", "licenses_purchased", "assigned", "active", "stale"):
+        assert digits(figure(page, name)) == o[name], name
+    assert figure(page, "unused_percent") == f"{o['unused_percent']}%"
+    for name in ("spend", "potential_savings"):
+        assert figure(page, name) == " + ".join(usd(a) for a in o[name]), name
+    saved = o["actual_savings"]
+    assert figure(page, "actual_savings") == (" + ".join(usd(a) for a in saved["amounts"]) or "\N{EN DASH}")
+    assert f"{saved['seats']} licenses reclaimed" in page.locator("[data-figure=actual_savings]").inner_text()
+    positions = o["positions"]
+    assert page.locator("[data-figure=positions]").inner_text() == (
+        f"{positions['compliant']} compliant · {positions['over_licensed']} over-licensed · "
+        f"{positions['under_licensed']} under-licensed"
+    )
+
+    # Every chart has its data as a table: the activity buckets and the trend, as the API has them.
+    activity = page.get_by_role("img", name="Licensed users by days since their last activity")
+    expect(activity).to_be_visible()
+    buckets = page.get_by_role("table", name="Licensed users by days since their last activity", include_hidden=True)
+    buckets = buckets.locator("tbody tr")
+    shown = [digits(buckets.nth(i).locator("td").nth(1).text_content()) for i in range(buckets.count())]
+    wanted = [o["activity"][k] for k in ("d0_30", "d30_60", "d60_90", "d90_120", "d120_plus", "never")]
+    assert shown[:6] == wanted and shown[6:] == ([o["activity"]["no_data"]] if o["activity"]["no_data"] else [])
+    trend = page.get_by_role("table", name="Stale seats", exact=True, include_hidden=True).locator("tbody tr")
+    assert trend.count() == len(o["trend"]) >= 31  # a month of seeded history and today
+    assert digits(trend.last.locator("td").nth(1).text_content()) == o["trend"][-1]["stale"]
+    for application in o["per_application"]:
+        expect(page.locator(f"a[data-profile={application['profile_id']}]")).to_have_text(application["name"])
+    for top in o["top_savings"]:
+        assert usd(top["potential_savings"]) in page.locator(f"li[data-profile={top['profile_id']}]").inner_text()
+
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=OUTPUT / "dashboard-overview.png", full_page=True)
+    phone = open_as("sam_viewer", phone=True)
+    expect(phone.locator("[data-figure=licenses_purchased]")).to_be_visible()
+    # On a phone the page is as wide as the screen: tables scroll inside their own boxes.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=OUTPUT / "dashboard-overview-phone.png", full_page=True)
+    assert page.problems == [] and phone.problems == []
+
+
+def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api, seeded):
+    chat = seeded["profiles"][1]
+    page = open_as("sam_viewer")
+    page.locator(f"a[data-profile={chat['id']}]").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(chat["name"])
+    viewer = api("sam_viewer")
+    position = viewer.get(f"/profiles/{chat['id']}/position").json()
+    assert digits(figure(page, "app_assigned")) == position["assigned"]
+    assert digits(figure(page, "app_stale")) == position["stale"]
+    assert figure(page, "app_savings") == usd(position["potential_savings"])
+    snapshot = viewer.get(f"/profiles/{chat['id']}/snapshot").json()
+    assert f"{snapshot['users']} users" in page.locator("[data-figure=last_sync]").inner_text()
+
+    users = page.locator("table[aria-label=Users]")
+    rows = users.locator("tbody tr")
+    expect(users).to_have_attribute("data-view", "all id asc 1")
+    expect(rows).to_have_count(25)
+    page.get_by_label("Show").select_option("stale")
+    expect(users).to_have_attribute("data-view", "stale id asc 1")
+    stale = viewer.get(f"/profiles/{chat['id']}/users", params={"status": "stale", "limit": 25}).json()["items"]
+    expect(rows).to_have_count(len(stale))
+    assert [rows.nth(i).get_attribute("data-user") for i in range(rows.count())] == [u["id"] for u in stale]
+    assert set(page.locator("table[aria-label=Users] tbody .badge").all_inner_texts()) == {"stale"}
+
+    page.get_by_role("button", name="Last activity").click()  # ascending: the longest idle first
+    newest_last = viewer.get(
+        f"/profiles/{chat['id']}/users", params={"status": "stale", "limit": 25, "sort": "last_activity"}
+    ).json()["items"]
+    expect(users).to_have_attribute("data-view", "stale last_activity asc 1")
+    assert [rows.nth(i).get_attribute("data-user") for i in range(rows.count())] == [u["id"] for u in newest_last]
+    expect(page.locator("th[aria-sort=ascending]")).to_have_text(re.compile("Last activity"))
+    page.get_by_role("button", name="Last activity").click()
+    expect(users).to_have_attribute("data-view", "stale last_activity desc 1")
+
+    page.get_by_label("Show").select_option("")
+    expect(users).to_have_attribute("data-view", "all last_activity desc 1")
+    first_page = [rows.nth(i).get_attribute("data-user") for i in range(rows.count())]
+    page.get_by_role("button", name="Next").click()
+    expect(users).to_have_attribute("data-view", "all last_activity desc 2")
+    expect(page.locator("[data-figure=user_page]")).to_have_text("Page 2")
+    second_page = [rows.nth(i).get_attribute("data-user") for i in range(rows.count())]
+    everyone = viewer.get(
+        f"/profiles/{chat['id']}/users", params={"limit": 50, "sort": "last_activity", "order": "desc"}
+    ).json()["items"]
+    assert first_page + second_page == [u["id"] for u in everyone]
+    page.get_by_role("button", name="Previous").click()
+    expect(users).to_have_attribute("data-view", "all last_activity desc 1")
+    expect(rows.first).to_have_attribute("data-user", first_page[0])
+    assert page.problems == []
+
+
+def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open_as, api, seeded):
+    chat, waiting = seeded["profiles"][1], seeded["waiting"]
+    viewer = open_as("sam_viewer", f"#/apps/{chat['id']}")
+    expect(viewer.locator(f"tr[data-reclamation={waiting['id']}]")).to_be_visible()
+    assert viewer.locator("[data-approve]").count() == 0
+    assert viewer.get_by_role("button", name="Sync now").count() == 0
+    expect(viewer.get_by_role("link", name="Add an application")).to_be_hidden()
+
+    admin = open_as("admin")
+    expect(admin.get_by_role("heading", name="Waiting for approval")).to_be_visible()
+    saved_before = api("admin").get("/analytics/overview").json()["actual_savings"]["seats"]
+    approve = admin.locator(f"[data-approve={waiting['id']}]")
+    approve.click()
+    expect(approve).to_have_text(re.compile(r"^Confirm: reclaim \d+ licenses$"))
+    approve.click()
+    expect(admin.locator("#toast")).to_have_text("Approved: the reclamation is running.")
+
+    deadline = time.monotonic() + 60
+    while (done := api("admin").get(f"/reclamations/{waiting['id']}").json())["status"] in (
+        "running",
+        "in_grace_period",
+    ):
+        assert time.monotonic() < deadline, done
+        time.sleep(0.3)
+    assert done["status"] == "completed" and done["approved_by"] == "browser-admin"
+    reclaimed = sum(o["outcome"] == "reclaimed" for o in done["outcomes"])
+    assert reclaimed and len(seeded["chat"].reclaim_requests) >= reclaimed
+
+    admin.goto(admin.url.split("#")[0] + f"#/apps/{chat['id']}")
+    row = admin.locator(f"tr[data-reclamation={waiting['id']}]")
+    expect(row.locator(".badge")).to_have_text("completed")
+    row.get_by_role("button", name="Audit trail").click()
+    trail = admin.get_by_role("table", name="Audit trail").locator("tbody tr")
+    expect(trail.first).to_contain_text("planned")
+    actions = trail.all_inner_texts()
+    assert any("approved" in a and "browser-admin" in a for a in actions)
+    assert sum("reclaim\t" in a or "\treclaim\t" in a for a in actions) == reclaimed
+    admin.goto(admin.url.split("#")[0] + "#/")
+    expect(admin.locator("[data-figure=actual_savings]")).to_contain_text(
+        f"{saved_before + reclaimed} licenses reclaimed"
+    )
+    assert admin.problems == [] and viewer.problems == []
+
+
+def test_an_integrator_adds_an_application_from_a_template_and_connects_it(open_as, api, seeded):
+    scim = seeded["scim"]
+    page = open_as("sam_integrator", "#/new")
+    page.get_by_label("Template").select_option("scim2")
+    page.get_by_label("Name").fill("Browser-added HR")
+    page.get_by_label("Base URL").fill("not a url")
+    page.get_by_label("Token").fill(scim.token)
+    page.get_by_label("Licenses purchased").fill("40")
+    page.get_by_role("button", name="Create and connect").click()
+    # The API's 422 lands next to the field it names.
+    expect(page.locator("[data-error=base_url]")).not_to_be_empty()
+    page.get_by_label("Base URL").fill(scim.url)
+    page.get_by_label("Token").fill(scim.token)
+    page.get_by_role("button", name="Create and connect").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Browser-added HR", timeout=60_000)
+    expect(page.locator(".sub .badge")).to_have_text("connected")
+    profile_id = page.url.rsplit("/", 1)[1]
+    assert api("sam_viewer").get(f"/profiles/{profile_id}/connection").json()["status"] == "connected"
+    assert api("sam_viewer").get(f"/profiles/{profile_id}").json()["subscription"]["licenses_purchased"] == 40
+    assert scim.token not in page.content()  # the credential is not kept in the page
+    assert page.problems == []
+
+
+def test_an_oauth_connection_goes_through_the_provider_s_consent_page_and_back(open_as, api, oidc, saas):  # noqa: F811
+    profile = make_profile(
+        api("sam_integrator"),
+        name="Browser OAuth app",
+        base_url=f"{saas.url}/oauth",
+        auth={
+            "type": "oauth2_authorization_code",
+            "authorize_url": f"{oidc}/oauth2/authorize",
+            "token_url": f"{oidc}/oauth2/token",
+            "scopes": ["openid", "email"],
+        },
+    )
+    page = open_as("sam_integrator", f"#/apps/{profile['id']}")
+    page.get_by_role("link", name="Connect").click()
+    expect(page.get_by_text("Register this redirect URI")).to_contain_text("/oauth/callback")
+    page.get_by_label("OAuth client id").fill("seatkeeper-browser")
+    page.get_by_label("OAuth client secret").fill("browser-secret-51c2")
+    page.get_by_role("button", name="Connect").click()
+
+    page.wait_for_url(f"{oidc}/oauth2/authorize?**", timeout=60_000)  # the provider's own page
+    page.locator("input[name=sub]").fill("alice@acme.example.com")
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Access granted", timeout=30_000)
+    page.get_by_role("link", name="Back to the seatkeeper dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Browser OAuth app")
+
+    deadline = time.monotonic() + 60
+    while api("sam_viewer").get(f"/profiles/{profile['id']}/connection").json()["status"] != "connected":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    page.reload()
+    expect(page.locator(".sub .badge")).to_have_text("connected")
+    assert page.problems == []
