@@ -23,11 +23,20 @@ local: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	node --check functions/api/dashboard/app.js
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	BC_SKIP_MAPPING=TRUE $(BIN)/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
-test: lint
+# The dashboard's browser test drives Debian's Chromium (Playwright never downloads its own).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+test: lint $(CHROMIUM)
 	mkdir -p test-output
 	$(BIN)/python -m pytest
 

@@ -1,8 +1,9 @@
-"""The seatkeeper command as a user runs it: the local stack in the foreground, tokens for it."""
+"""The seatkeeper command as a user runs it: the local stack in the foreground, tokens, the report, the demo."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import jwt
 import requests
 
 from seatkeeper_local.stack import free_port
+from seatkeeper_local.tokens import mint
 
 SIGNATURE = (
     "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"
@@ -100,8 +102,93 @@ def test_seatkeeper_local_serves_until_stopped_and_token_finds_its_secret(root):
             },
         )
         assert "seatkeeper-local-Table" in tables.json()["TableNames"]  # AWS services are served for inspection
+
+        report = subprocess.run(
+            cli(root, "report"),
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=environment(root),
+            timeout=60,
+            check=False,
+        )
+        assert report.returncode == 0, report.stderr
+        assert "Licenses purchased    0" in report.stdout and "(no applications yet)" in report.stdout
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output
     assert not (root / ".seatkeeper" / "local.json").exists()
+    # A dashboard link per role, signed in through the fragment (never sent to a server).
+    link = re.search(rf"dashboard \(admin\):\s+(http://127\.0\.0\.1:{port}/dashboard#token=(\S+))", output)
+    assert link, output
+    assert jwt.decode(link.group(2), options={"verify_signature": False})["cognito:groups"] == ["admin"]
+    assert f"127.0.0.1:{port}/dashboard#token=" in output.split("dashboard (viewer):")[1]
+
+
+def test_report_without_a_running_stack_or_a_url_says_so(tmp_path, root):
+    (tmp_path / "template.yaml").write_text((root / "template.yaml").read_text())
+    done = subprocess.run(
+        cli(root, "--template", str(tmp_path / "template.yaml"), "report"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment(root),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1 and "--url and --token" in done.stderr
+
+
+def test_report_prints_the_overview_and_each_application_s_position_like_the_api(root, stack, api):
+    created = api("sam_integrator").post(
+        "/profiles",
+        json={
+            "name": "Reported app",
+            "template": "scim2",
+            "base_url": "https://r.example.com/scim/v2",
+            "subscription": {"licenses_purchased": 7},
+        },
+    )
+    assert created.status_code == 201, created.text
+    overview = api("sam_viewer").get("/analytics/overview").json()
+    token = mint(stack.jwt_secret, "sam_viewer")
+    done = subprocess.run(
+        cli(root, "report", "--url", stack.url, "--token", token),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=environment(root),
+        timeout=60,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert f"  Licenses purchased    {overview['licenses_purchased']:,}" in lines
+    assert any(line.startswith("Application") and "Position" in line and "Savings" in line for line in lines)
+    for application in overview["per_application"]:
+        row = next(line for line in lines if line.startswith(application["name"] + "  "))
+        position = application["latest"]
+        if position is None:
+            assert "not reconciled" in row
+        else:
+            assert position["position"].replace("_", "-") in row and f"{position['licenses_purchased']:,}" in row
+    refused = subprocess.run(
+        cli(root, "report", "--url", stack.url, "--token", "not-a-token"),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=environment(root),
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1 and "401" in refused.stderr
+
+
+def test_the_demo_tells_the_story_and_ends_with_the_dashboard_link(root):
+    done = subprocess.run(
+        cli(root, "demo"), cwd=root, capture_output=True, text=True, env=environment(root), timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "SaaS overview" in done.stdout and "Acme Chat (demo)" in done.stdout
+    last = done.stdout.strip().splitlines()[-1].strip()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/dashboard#token=[\w.-]+", last), last
