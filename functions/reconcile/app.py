@@ -4,13 +4,14 @@ follow it, record its position, and write the reconciliation's result."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import reconciliation, sync
+from seatkeeper import analytics, reconciliation, sync
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -47,12 +48,7 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     if record.profile_ids is not None:
         chosen = record.profile_ids
     else:
-        chosen, after = [], None
-        while True:
-            page, after = DynamoDBProfiles(table()).page(100, after)
-            chosen += [p.id for p in page if connected(p.id)]
-            if after is None:
-                break
+        chosen = [p.id for p in DynamoDBProfiles(table()).every() if connected(p.id)]
     logger.info("reconciling", extra={"reconciliation_id": record.id, "profiles": len(chosen)})
     return {"reconciliation_id": record.id, "profiles": [{"profile_id": p} for p in chosen]}
 
@@ -97,6 +93,9 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
     record = store.get_reconciliation(event["reconciliation_id"])
     done = reconciliation.finish(record, event["results"])
     store.put_reconciliation(done)
+    # Today's point of the overview's trend: every profile's latest position, not only this run's.
+    every = [p.id for p in DynamoDBProfiles(table()).every()]
+    store.put_trend_point(analytics.trend_point(datetime.now(UTC).date(), store.latest_positions(every)))
     EventBridgeNotices().put(
         "Reconciliation Finished",
         {

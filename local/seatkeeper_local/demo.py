@@ -7,13 +7,15 @@ import json
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from seatkeeper.analytics import trend
+from seatkeeper.position import LicensePosition
 from seatkeeper.store import DynamoDBReconciliations
 from seatkeeper_local.demo_app import paging_app, profile_fields
 from seatkeeper_local.demo_saas import ScimServer, scim_server, scim_user
@@ -118,28 +120,35 @@ def earlier_positions(stack: LocalStack, profile_ids: list[str], days: int = 30)
 
     Each day before today had a few more stale seats than now (as if reclamations had been
     taking them back); today's real position is written again last, so it stays the latest.
+    The trend's daily points are computed from them as a reconciliation on each day would have.
     """
     positions = DynamoDBReconciliations(stack.template.physical_name("Table"))
+    history: dict[str, list[LicensePosition]] = {}
     for profile_id in profile_ids:
         now = positions.latest_position(profile_id)
         if now is None:
             continue
         cost = now.spend.amount / now.licenses_purchased if now.licenses_purchased else Decimal(0)
+        history[profile_id] = []
         for back in range(days, 0, -1):
             stale = min(now.stale + (back * 2) // 3, now.assigned - now.unknown)
             spare = max(now.licenses_purchased - (now.assigned - stale), 0)
-            positions.put_position(
-                now.model_copy(
-                    update={
-                        "reconciled_at": now.reconciled_at - timedelta(days=back),
-                        "stale": stale,
-                        "active": now.assigned - now.unknown - stale,
-                        "potential_savings": now.potential_savings.model_copy(update={"amount": spare * cost}),
-                        "run_id": None,
-                    }
-                )
+            earlier = now.model_copy(
+                update={
+                    "reconciled_at": now.reconciled_at - timedelta(days=back),
+                    "stale": stale,
+                    "active": now.assigned - now.unknown - stale,
+                    "potential_savings": now.potential_savings.model_copy(update={"amount": spare * cost}),
+                    "run_id": None,
+                }
             )
+            positions.put_position(earlier)
+            history[profile_id].append(earlier)
         positions.put_position(now)
+    today = datetime.now(UTC).date()
+    for point in trend(history, days=days + 1):
+        if point.date < today:
+            positions.put_trend_point(point)
 
 
 def seed_dashboard(stack: LocalStack, scim: ScimServer, chat: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from tests.integration.connection_checks import make_profile
 from tests.saas_apps import scim_server
 
 pytestmark = pytest.mark.e2e
+expect.set_options(timeout=20_000)  # CI has two cores, and the stack behind the page is moto
 CHROMIUM = os.environ.get("SEATKEEPER_CHROMIUM", "/usr/bin/chromium")
 # As the machine's notes say: without these, Chromium keeps reaching for Google's hosts.
 CHROMIUM_FLAGS = [

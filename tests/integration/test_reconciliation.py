@@ -78,6 +78,10 @@ def test_positions_keep_their_history_and_the_overview_adds_them_up(api):
     assert overview["licenses_purchased"] >= 1000
     assert any(t["profile_id"] == profile["id"] for t in overview["top_savings"]) or len(overview["top_savings"]) == 5
     assert {a["currency"] for a in overview["potential_savings"]} >= {"USD"}
+    # The trend's point for today is every profile's latest position, as the overview adds them up now.
+    today = overview["trend"][-1]
+    assert today["date"] == datetime.now(UTC).date().isoformat()
+    assert (today["stale"], today["unused"]) == (overview["stale"], overview["reclaimable"])
 
 
 def test_bad_reconciliation_requests(api):

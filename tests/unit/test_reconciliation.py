@@ -64,7 +64,8 @@ def test_the_overview_adds_up_per_currency_and_ranks_the_savings():
         position("c", assigned=5, stale=5, currency="EUR", cost="4"),
     ]
     saved = Savings(year=2026, seats=2, amounts=[Amount(amount=Decimal(20), currency="USD", period="monthly")])
-    figures = overview(profiles, positions, history={p.profile_id: [p] for p in positions}, savings=saved)
+    points = trend({p.profile_id: [p] for p in positions})
+    figures = overview(profiles, positions, trend=points, savings=saved)
     assert (figures.applications, figures.reconciled_applications) == (4, 3)
     assert (figures.licenses_purchased, figures.assigned, figures.stale) == (30, 25, 8)
     assert figures.positions == {"compliant": 0, "over_licensed": 2, "under_licensed": 1}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated
 
@@ -25,7 +25,7 @@ from seatkeeper.workflows import StepFunctions
 
 logger = Logger(child=True)
 router = Router()
-HISTORY_PER_PROFILE = 180  # positions read per profile for the 90-day trend: room for two a day
+TREND_DAYS = 90
 ReconciliationId = Annotated[str, Path(pattern=r"^rec_[0-9a-f]{20}$", description="Reconciliation id")]
 
 
@@ -114,7 +114,6 @@ def overview() -> analytics.Overview:
     return analytics.overview(
         every,
         store().latest_positions(ids),
-        # One query per profile: bounded by the profiles' count, which is what the overview shows anyway.
-        history={i: store().positions(i, HISTORY_PER_PROFILE) for i in ids},
+        trend=store().trend_points(since=datetime.now(UTC).date() - timedelta(days=TREND_DAYS - 1)),
         savings=analytics.Savings(year=year, seats=seats, amounts=amounts),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -70,7 +70,7 @@ class Overview(BaseModel):
     unused_percent: float = Field(description="reclaimable as a share of licenses purchased, in percent")
     actual_savings: Savings
     activity: ActivityBuckets
-    trend: list[TrendPoint] = Field(description="Oldest first, one point per day with a known position")
+    trend: list[TrendPoint] = Field(description="Oldest first: each day's last reconciliation, summed over profiles")
     per_application: list[Application] = Field(description="Every profile, reconciled ones by potential savings first")
 
 
@@ -87,8 +87,19 @@ def reclaimable(position: LicensePosition) -> int:
     return max(position.licenses_purchased - (position.assigned - position.stale), 0)
 
 
+def trend_point(day: date, positions: Iterable[LicensePosition]) -> TrendPoint:
+    """The day's point: the sum of the positions standing at its end, one per profile."""
+    standing = list(positions)
+    return TrendPoint(
+        date=day,
+        stale=sum(p.stale for p in standing),
+        unused=sum(reclaimable(p) for p in standing),
+        potential_savings=_totals([p.potential_savings for p in standing]),
+    )
+
+
 def trend(history: Mapping[str, list[LicensePosition]], *, days: int = 90) -> list[TrendPoint]:
-    """Each day's sum of the positions that stood at its end, over the last `days` days with any position."""
+    """Each day's point from position histories, over the last `days` days with any position (for backfills)."""
     dated = [sorted(positions, key=lambda p: p.reconciled_at) for positions in history.values() if positions]
     if not dated:
         return []
@@ -103,15 +114,7 @@ def trend(history: Mapping[str, list[LicensePosition]], *, days: int = 90) -> li
             while next_index[k] < len(entries) and entries[next_index[k]].reconciled_at.date() <= day:
                 standing[k] = entries[next_index[k]]
                 next_index[k] += 1
-        known = [p for p in standing if p is not None]
-        points.append(
-            TrendPoint(
-                date=day,
-                stale=sum(p.stale for p in known),
-                unused=sum(reclaimable(p) for p in known),
-                potential_savings=_totals([p.potential_savings for p in known]),
-            )
-        )
+        points.append(trend_point(day, (p for p in standing if p is not None)))
         day += timedelta(days=1)
     return points
 
@@ -120,7 +123,7 @@ def overview(
     profiles: list[ProfileRecord],
     positions: list[LicensePosition],
     *,
-    history: Mapping[str, list[LicensePosition]],
+    trend: list[TrendPoint],
     savings: Savings,
     top: int = 5,
 ) -> Overview:
@@ -156,7 +159,7 @@ def overview(
         unused_percent=round(100 * spare / purchased, 1) if purchased else 0.0,
         actual_savings=savings,
         activity=sum((p.activity for p in latest), ActivityBuckets()),
-        trend=trend({k: v for k, v in history.items() if k in names}),
+        trend=trend,
         per_application=[Application(profile_id=p.profile_id, name=names[p.profile_id], latest=p) for p in ranked]
         + sorted(
             (Application(profile_id=i, name=n, latest=None) for i, n in names.items() if i not in reconciled),

@@ -18,6 +18,7 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | RUN#<run id>            | RUN              | a sync run: status, progress, error             |
 | PROFILE#<id>            | POSITION         | the latest license position                     |
 | PROFILE#<id>            | POSITION#<time>  | every position computed, for the trend          |
+| TREND                   | <date>           | the day's sum of every profile's latest position|
 | RECONCILIATION#<id>     | RECONCILIATION   | a reconciliation and its result per profile     |
 | RECLAMATION#<id>        | RECLAMATION      | a reclamation: candidates, outcomes, audit      |
 | RECLAMATION#<id>        | USER#<user id>   | one user's reclaim action, claimed before sent  |
@@ -35,12 +36,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from seatkeeper.analytics import TrendPoint
 from seatkeeper.connections import (
     AppRegistryRecord,
     ConnectionFailure,
@@ -189,6 +192,14 @@ class DynamoDBProfiles(_Table):
         answer = self.client.query(**query)
         last = answer.get("LastEvaluatedKey")
         return [self._record(i) for i in answer["Items"]], ({k: v["S"] for k, v in last.items()} if last else None)
+
+    def every(self) -> Iterator[ProfileRecord]:
+        after = None
+        while True:
+            page, after = self.page(100, after)
+            yield from page
+            if after is None:
+                return
 
     def replace(self, record: ProfileRecord, *, previous: ProfileRecord) -> None:
         writes: list[TransactWriteItemTypeDef] = [
@@ -549,6 +560,27 @@ class DynamoDBReconciliations(_Table):
             Limit=limit,
         )
         return [LicensePosition.model_validate_json(i["document"]["S"]) for i in answer["Items"]]
+
+    def put_trend_point(self, point: TrendPoint) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": "TREND"},
+                "sk": {"S": point.date.isoformat()},
+                "document": {"S": point.model_dump_json()},
+            },
+        )
+
+    def trend_points(self, since: date) -> list[TrendPoint]:
+        """The days' points from `since` on, oldest first: one query, however many profiles there are."""
+        points: list[TrendPoint] = []
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :trend AND sk >= :since",
+            ExpressionAttributeValues={":trend": {"S": "TREND"}, ":since": {"S": since.isoformat()}},
+        ):
+            points += [TrendPoint.model_validate_json(i["document"]["S"]) for i in page["Items"]]
+        return points
 
     def put_reconciliation(self, reconciliation: Reconciliation) -> None:
         self.client.put_item(
