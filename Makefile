@@ -36,7 +36,12 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
-test: lint $(CHROMIUM)
+# axe-core, for the accessibility check in the browser test: from the npm registry, never committed.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: lint $(CHROMIUM) node_modules/.installed
 	mkdir -p test-output
 	$(BIN)/python -m pytest
 
@@ -49,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/positions.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output .seatkeeper
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output .seatkeeper node_modules

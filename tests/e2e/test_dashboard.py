@@ -39,7 +39,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # make test installs it from the npm registry
 PERIOD = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
 
 
@@ -70,9 +72,12 @@ def open_as(browser, stack):
     """open_as(role, path) -> a page signed in as `role` (through the link `seatkeeper local` prints)."""
     contexts = []
 
-    def open_page(role: str, path: str = "#/", *, phone: bool = False) -> Page:
+    def open_page(role: str, path: str = "#/", *, phone: bool = False, checker: bool = False) -> Page:
         viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
-        context = browser.new_context(locale="en-US", timezone_id="UTC", viewport=viewport, is_mobile=phone)
+        # The accessibility checker is injected as a script: only its pages set the page's CSP aside.
+        context = browser.new_context(
+            locale="en-US", timezone_id="UTC", viewport=viewport, is_mobile=phone, bypass_csp=checker
+        )
         contexts.append(context)
         page = context.new_page()
         page.problems = []
@@ -301,3 +306,56 @@ def test_an_oauth_connection_goes_through_the_provider_s_consent_page_and_back(o
     page.reload()
     expect(page.locator(".sub .badge")).to_have_text("connected")
     assert page.problems == []
+
+
+def accessibility_problems(page: Page) -> list[dict]:
+    """What axe-core finds against WCAG 2.1 A and AA (labels, names, contrast, structure, ARIA)."""
+    assert AXE.exists(), f"{AXE} is missing: make test installs it (npm ci)"
+    page.add_script_tag(path=AXE)
+    return page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}))
+            .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))"""
+    )
+
+
+def test_every_view_passes_an_accessibility_check_on_a_laptop_and_a_phone(open_as, seeded):
+    chat = seeded["profiles"][1]
+    for phone in (False, True):
+        overview = open_as("admin", phone=phone, checker=True)
+        expect(overview.locator("[data-figure=licenses_purchased]")).to_be_visible()
+        for details in overview.locator("details").all():  # the charts' tables too
+            details.locator("summary").click()
+        assert accessibility_problems(overview) == [], "overview"
+
+        application = open_as("admin", f"#/apps/{chat['id']}", phone=phone, checker=True)
+        expect(application.locator("table[aria-label=Users] tbody tr").first).to_be_visible()
+        application.locator("[data-audit]").first.click()
+        expect(application.get_by_role("table", name="Audit trail")).to_be_visible()
+        assert accessibility_problems(application) == [], "application"
+
+        adding = open_as("sam_integrator", "#/new", phone=phone, checker=True)
+        expect(adding.get_by_label("Template")).to_be_visible()
+        assert accessibility_problems(adding) == [], "new application"
+
+
+def test_the_overview_can_be_used_with_the_keyboard_alone(open_as, seeded):
+    page = open_as("sam_viewer")
+    expect(page.locator("[data-figure=licenses_purchased]")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.keyboard.press("Enter")
+    chat = seeded["profiles"][1]
+    link = page.locator(f"a[data-profile={chat['id']}]").last
+    for _ in range(200):  # tab until the application's link in the table has the focus
+        if link.evaluate("element => element === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    expect(link).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(chat["name"])
+    sort = page.get_by_role("button", name="Name")
+    sort.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("table[aria-label=Users]")).to_have_attribute("data-view", "all name asc 1")
+    expect(page.get_by_role("button", name="Name")).to_be_focused()  # the focus stays where it was

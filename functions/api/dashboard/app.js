@@ -87,9 +87,10 @@ function figure(name, title, value, note, classes = "") {
 }
 
 function table(columns, rows, caption) {
+  // A box that scrolls on a phone: focusable, so that the keyboard can scroll it too.
   return h(
     "div",
-    { class: "scroll" },
+    { class: "scroll", tabindex: 0, role: "region", "aria-label": caption || "Table" },
     h(
       "table",
       {},
@@ -702,7 +703,7 @@ function usersPanel(profileId) {
     fill(body, 
       h(
         "div",
-        { class: "scroll" },
+        { class: "scroll", tabindex: 0, role: "region", "aria-label": "Users" },
         // data-view says which list is shown (for tests, and for anyone reading the page's source).
         h("table", { "aria-label": "Users", "data-view": `${state.status || "all"} ${state.sort} ${state.order} ${state.page + 1}` }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, rows)),
       ),
@@ -720,7 +721,7 @@ function reclamationsPanel(items) {
     "Reclamations",
     h(
       "div",
-      { class: "scroll" },
+      { class: "scroll", tabindex: 0, role: "region", "aria-label": "Reclamations" },
       h(
         "table",
         { "aria-label": "Reclamations" },
@@ -934,7 +935,7 @@ const ROUTES = [
   [/^#\/apps\/([A-Za-z0-9_-]+)\/connect$/, connectView],
 ];
 
-async function route() {
+async function route(navigation) {
   const mine = ++routed;
   if (!session.token) return signInView();
   showWho();
@@ -952,6 +953,11 @@ async function route() {
   if (mine !== routed) return;
   fill(stage, main);
   stage.removeAttribute("aria-busy");
+  if (navigation) {
+    // Someone followed a link: start them at the top of the new view, as a new page would.
+    window.scrollTo(0, 0);
+    stage.focus();
+  }
 }
 
 async function start() {
@@ -975,6 +981,11 @@ async function start() {
     if (kept && !remember(kept)) forget();
   }
   window.addEventListener("hashchange", route);
+  // The skip link moves the focus, not the route (its #main would be a route of its own).
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    stage.focus();
+  });
   if (problem) return signInView(problem);
   await route();
 }
