@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from seatkeeper.analytics import TrendPoint
 from seatkeeper.connections import (
     AppRegistryRecord,
     ConnectionFailure,
@@ -69,6 +68,8 @@ from seatkeeper.user_records import SaaSUser
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from seatkeeper.analytics import TrendPoint
 
 
 def profile_key(profile_id: str) -> dict[str, Any]:
@@ -573,6 +574,8 @@ class DynamoDBReconciliations(_Table):
 
     def trend_points(self, since: date) -> list[TrendPoint]:
         """The days' points from `since` on, oldest first: one query, however many profiles there are."""
+        # Only the overview reads them: the other functions need not load its models at cold start.
+        from seatkeeper.analytics import TrendPoint
         points: list[TrendPoint] = []
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
