@@ -4,16 +4,24 @@ The stack is seeded as `seatkeeper local --demo` seeds it (two connected, reconc
 month of earlier positions, a reclamation waiting for an admin). The page's figures are
 checked against the API's, then a person's path is followed: an application, its users
 filtered, sorted and paged, an approval as admin, what a viewer may not do, an application
-added from a template, and an OAuth connection through the provider's own consent page.
+added from a template, an OAuth connection through the provider's own consent page, and
+signing in through a hosted UI with the code flow and PKCE.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import re
+import secrets
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -359,3 +367,106 @@ def test_the_overview_can_be_used_with_the_keyboard_alone(open_as, seeded):
     page.keyboard.press("Enter")
     expect(page.locator("table[aria-label=Users]")).to_have_attribute("data-view", "all name asc 1")
     expect(page.get_by_role("button", name="Name")).to_be_focused()  # the focus stays where it was
+
+
+class HostedSignIn(BaseHTTPRequestHandler):
+    """A stand-in for Cognito's hosted UI: the code flow with PKCE, checked as Cognito checks it.
+
+    It signs people in at once (no form) as `role`, and its tokens are the local stack's own
+    JWTs, so that the API takes them as it would take Cognito's.
+    """
+
+    secret: str
+    role = "admin"
+    issued: dict[str, dict[str, str]] = {}
+    seen: list[dict[str, str]] = []
+
+    def _answer(self, status: int, body: dict | None = None, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query))
+        self.seen.append({"path": url.path, **query})
+        if url.path == "/oauth2/authorize":
+            code = secrets.token_urlsafe(16)
+            self.issued[code] = query
+            back = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+            return self._answer(302, headers={"Location": back})
+        if url.path == "/logout":
+            return self._answer(302, headers={"Location": query["logout_uri"]})
+        return self._answer(404, {"error": "not_found"})
+
+    def do_POST(self) -> None:
+        form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+        self.seen.append({"path": self.path, **{k: v for k, v in form.items() if k != "code_verifier"}})
+        asked = self.issued.pop(form.get("code", ""), None)
+        cors = {"Access-Control-Allow-Origin": self.headers.get("Origin", "")}
+        verifier = form.get("code_verifier", "").encode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+        if (
+            asked is None
+            or asked["code_challenge_method"] != "S256"
+            or asked["code_challenge"] != challenge
+            or asked["redirect_uri"] != form.get("redirect_uri")
+            or asked["client_id"] != form.get("client_id")
+        ):
+            self._answer(400, {"error": "invalid_grant"}, cors)
+        else:
+            token = mint(self.secret, self.role, subject="hosted-user")
+            tokens = {"access_token": token, "id_token": token, "token_type": "Bearer", "expires_in": 3600}
+            self._answer(200, tokens, cors)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def hosted_sign_in(stack, monkeypatch) -> Iterator[type[HostedSignIn]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostedSignIn)
+    HostedSignIn.secret, HostedSignIn.issued, HostedSignIn.seen = stack.jwt_secret, {}, []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # As in AWS, where the template gives the API function the hosted UI's address and client.
+    monkeypatch.setenv("DASHBOARD_SIGN_IN_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("DASHBOARD_CLIENT_ID", "dashboard-client")
+    yield HostedSignIn
+    server.shutdown()
+    server.server_close()
+
+
+def test_signing_in_at_the_hosted_ui_uses_the_code_flow_with_pkce_and_signing_out_ends_it(
+    browser, stack, hosted_sign_in
+):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{stack.url}/dashboard#/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to seatkeeper")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("[data-role-name=admin]")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("SaaS overview")
+    assert page.url == f"{stack.url}/dashboard#/"  # the code and state are gone from the address bar
+
+    authorize, token = hosted_sign_in.seen[0], hosted_sign_in.seen[1]
+    assert authorize["path"] == "/oauth2/authorize" and authorize["response_type"] == "code"
+    assert (authorize["client_id"], authorize["redirect_uri"]) == ("dashboard-client", f"{stack.url}/dashboard")
+    assert authorize["code_challenge_method"] == "S256" and len(authorize["state"]) >= 20
+    assert token["path"] == "/oauth2/token" and token["grant_type"] == "authorization_code"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert hosted_sign_in.seen[-1]["path"] == "/logout"
+    assert hosted_sign_in.seen[-1]["logout_uri"] == f"{stack.url}/dashboard"
+
+    # A code that comes back without the state this tab sent is refused, and nothing is exchanged.
+    exchanged = sum(s["path"] == "/oauth2/token" for s in hosted_sign_in.seen)
+    page.goto(f"{stack.url}/dashboard?code=stolen&state=not-ours")
+    expect(page.get_by_role("alert")).to_have_text("This sign-in link was not started here. Sign in again.")
+    assert sum(s["path"] == "/oauth2/token" for s in hosted_sign_in.seen) == exchanged
+    context.close()

@@ -576,6 +576,7 @@ class DynamoDBReconciliations(_Table):
         """The days' points from `since` on, oldest first: one query, however many profiles there are."""
         # Only the overview reads them: the other functions need not load its models at cold start.
         from seatkeeper.analytics import TrendPoint
+
         points: list[TrendPoint] = []
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
