@@ -18,6 +18,8 @@ from seatkeeper_local.functions import FunctionError
 # event file -> (function, HTTP status or the error type the function raises)
 EXPECTED = {
     "api_health.json": ("ApiFunction", 200),
+    "api_dashboard.json": ("ApiFunction", 200),
+    "api_list_reclamations_awaiting_approval.json": ("ApiFunction", 200),
     "api_list_templates.json": ("ApiFunction", 200),
     "api_create_profile.json": ("ApiFunction", 201),
     "api_create_profile_invalid.json": ("ApiFunction", 422),
