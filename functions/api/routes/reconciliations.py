@@ -34,6 +34,11 @@ def store() -> DynamoDBReconciliations:
     return DynamoDBReconciliations(os.environ["TABLE_NAME"])
 
 
+@cache
+def reclamations() -> DynamoDBReclamations:
+    return DynamoDBReclamations(os.environ["TABLE_NAME"])
+
+
 def _exists(profile_id: str) -> bool:
     try:
         profiles().get(profile_id)
@@ -110,7 +115,7 @@ def overview() -> analytics.Overview:
         if after is None:
             break
     ids = [p.id for p in every]
-    amounts, seats = DynamoDBReclamations(os.environ["TABLE_NAME"]).savings(year := datetime.now(UTC).year)
+    amounts, seats = reclamations().savings(year := datetime.now(UTC).year)
     return analytics.overview(
         every,
         store().latest_positions(ids),
