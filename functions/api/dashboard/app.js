@@ -905,7 +905,8 @@ async function connect(form, profileId, authType) {
   fill(progress, h("p", {}, "Connecting: creating the connection, credential and app registry records…"));
   for (let i = 0; i < 120; i++) {
     const state = await call(`/profiles/${profileId}/connection`).catch(() => null);
-    if (state && state.status === "awaiting_grant" && state.authorize_url) {
+    // The API only gives out http(s) authorize URLs; the page goes nowhere else whatever it is told.
+    if (state && state.status === "awaiting_grant" && /^https?:\/\//i.test(state.authorize_url || "")) {
       fill(progress, h("p", {}, "Taking you to the app to grant access… ", h("a", { href: state.authorize_url }, "Continue")));
       location.assign(state.authorize_url);
       return;
