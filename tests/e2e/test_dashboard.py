@@ -148,8 +148,17 @@ def test_the_overview_shows_the_api_s_figures_and_is_saved_as_a_screenshot(open_
     trend = page.get_by_role("table", name="Stale seats", exact=True, include_hidden=True).locator("tbody tr")
     assert trend.count() == len(o["trend"]) >= 31  # a month of seeded history and today
     assert digits(trend.last.locator("td").nth(1).text_content()) == o["trend"][-1]["stale"]
+    listed = page.get_by_role("table", name="Applications and their latest positions")
+    positions_chart = page.get_by_role("list", name="Position per application")
     for application in o["per_application"]:
-        expect(page.locator(f"a[data-profile={application['profile_id']}]")).to_have_text(application["name"])
+        expect(listed.locator(f"a[data-profile={application['profile_id']}]")).to_have_text(application["name"])
+        position = application["latest"]
+        row = positions_chart.locator(f"li[data-profile={application['profile_id']}]")
+        if position is None:
+            expect(row).to_have_count(0)
+        else:
+            expect(row.locator(".badge")).to_have_text(position["position"].replace("_", " "))
+            expect(row).to_contain_text(f"{position['assigned']:,} of {position['licenses_purchased']:,} assigned")
     for top in o["top_savings"]:
         assert usd(top["potential_savings"]) in page.locator(f"li[data-profile={top['profile_id']}]").inner_text()
 

@@ -142,48 +142,49 @@ function columnChart(title, bars) {
 }
 
 
+// HTML rather than SVG: its text keeps its size on a phone, and each row reads as a sentence.
 function positionChart(applications) {
   const rows = applications.filter((a) => a.latest);
-  const width = 640, rowHeight = 40, left = 170, right = 20;
-  const height = rows.length * rowHeight + 30;
+  if (!rows.length) return h("p", { class: "sub" }, "No application has been reconciled yet.");
   const max = Math.max(1, ...rows.map((a) => Math.max(a.latest.licenses_purchased, a.latest.assigned)));
-  const scale = (v) => ((width - left - right) * v) / max;
-  const content = rows.map((a, i) => {
-    const p = a.latest, y = i * rowHeight + 8;
-    const parts = [["active", p.active], ["stale", p.stale], ["unknown", p.unknown]];
-    let x = left;
-    const segments = parts.map(([kind, value]) => {
-      const w = scale(value);
-      const rect = svg("rect", { x, y, width: Math.max(w, 0), height: 16, fill: COLORS[kind] });
-      x += w;
-      return rect;
-    });
-    const name = a.name.length > 18 ? `${a.name.slice(0, 17)}…` : a.name;
-    return svg(
-      "g",
-      {},
-      text(0, y + 13, name),
-      svg("rect", { x: left, y: y - 3, width: scale(p.licenses_purchased), height: 22, fill: "none", stroke: COLORS[p.position], "stroke-width": 2, rx: 2 }),
-      segments,
-      text(left, y + 34, `${label(p.position)} · ${count(p.assigned)} of ${count(p.licenses_purchased)} assigned`, { class: "muted" }),
-    );
-  });
-  const description = rows
-    .map((a) => `${a.name}: ${label(a.latest.position)}, ${a.latest.assigned} assigned of ${a.latest.licenses_purchased} purchased, ${a.latest.stale} stale`)
-    .join("; ");
+  const share = (value) => (100 * value) / max;
   return h(
     "div",
     {},
     h(
       "ul",
-      { class: "legend" },
+      { class: "legend", "aria-hidden": "true" },
       ["active", "stale", "unknown"].map((n) => h("li", {}, h("span", { class: "key", "data-color": COLORS[n] }), `${n} users`)),
       h("li", {}, "frame: licenses purchased, coloured by position"),
     ),
-    chart("Position per application", description || "No application has been reconciled yet.", width, Math.max(height, 40), content, {
-      columns: [{ title: "Application" }, { title: "Position" }, { title: "Purchased", num: true }, { title: "Assigned", num: true }, { title: "Active", num: true }, { title: "Stale", num: true }],
-      rows: rows.map((a) => [a.name, label(a.latest.position), count(a.latest.licenses_purchased), count(a.latest.assigned), count(a.latest.active), count(a.latest.stale)]),
-    }),
+    h(
+      "ul",
+      { class: "positions", "aria-label": "Position per application" },
+      rows.map((a) => {
+        const p = a.latest;
+        return h(
+          "li",
+          { "data-profile": a.profile_id },
+          h("a", { class: "position-name", href: `#/apps/${a.profile_id}` }, a.name),
+          h(
+            "div",
+            { class: "track", "aria-hidden": "true" },
+            h("div", { class: "frame", "data-width": share(p.licenses_purchased), "data-border": COLORS[p.position] }),
+            h(
+              "div",
+              { class: "fill" },
+              ["active", "stale", "unknown"].map((kind) => h("span", { "data-width": share(p[kind]), "data-color": COLORS[kind] })),
+            ),
+          ),
+          h(
+            "p",
+            { class: "hint" },
+            badge(p.position),
+            ` ${count(p.assigned)} of ${count(p.licenses_purchased)} assigned: ${count(p.active)} active, ${count(p.stale)} stale, ${count(p.unknown)} unknown`,
+          ),
+        );
+      }),
+    ),
   );
 }
 
@@ -456,8 +457,10 @@ async function overviewView(main) {
     ),
     panel("Applications", applicationsTable(o.per_application)),
   );
-  for (const bar of main.querySelectorAll(".bar[data-width]")) bar.style.width = `${bar.dataset.width}%`;
-  for (const key of main.querySelectorAll(".legend .key[data-color]")) key.style.background = key.dataset.color;
+  // Sizes and colours from data, set through the CSSOM: the page's CSP allows no inline styles.
+  for (const element of main.querySelectorAll("[data-width]")) element.style.width = `${element.dataset.width}%`;
+  for (const element of main.querySelectorAll("[data-color]")) element.style.background = element.dataset.color;
+  for (const element of main.querySelectorAll("[data-border]")) element.style.borderColor = element.dataset.border;
 }
 
 function applicationsTable(applications) {

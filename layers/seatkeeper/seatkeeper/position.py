@@ -48,22 +48,33 @@ class ActivityBuckets(BaseModel):
         return ActivityBuckets(**{k: getattr(self, k) + getattr(other, k) for k in type(self).model_fields})
 
 
-def activity_bucket(last_activity: datetime | None, *, now: datetime, tracked: bool) -> str:
-    """The ActivityBuckets field a licensed user is counted in."""
+BUCKETS = (("d0_30", 30), ("d30_60", 60), ("d60_90", 90), ("d90_120", 120))
+
+
+def bucket_starts(now: datetime) -> tuple[float, float, float, float]:
+    """The timestamps 30, 60, 90 and 120 days before `now`, the buckets' lower ends."""
+    stamp = now.timestamp()
+    d30, d60, d90, d120 = (stamp - days * 86_400 for _, days in BUCKETS)
+    return d30, d60, d90, d120
+
+
+def activity_bucket(last_activity: datetime | None, *, starts: tuple[float, float, float, float], tracked: bool) -> str:
+    """The ActivityBuckets field a licensed user is counted in, by whole days since the last activity.
+
+    One timestamp() per user, then float comparisons: comparing aware datetimes of another
+    time zone object asks both for their offsets (a new timedelta each) every time.
+    """
     if last_activity is None:
         return "never" if tracked else "no_data"
-    days = (now - last_activity).days
-    return (
-        "d0_30"
-        if days < 30
-        else "d30_60"
-        if days < 60
-        else "d60_90"
-        if days < 90
-        else "d90_120"
-        if days < 120
-        else "d120_plus"
-    )
+    stamp = last_activity.timestamp()
+    d30, d60, d90, d120 = starts
+    if stamp > d30:
+        return "d0_30"
+    if stamp > d60:
+        return "d30_60"
+    if stamp > d90:
+        return "d60_90"
+    return "d90_120" if stamp > d120 else "d120_plus"
 
 
 class LicensePosition(BaseModel):
@@ -99,11 +110,12 @@ def compute_position(
     cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
     counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
     activity: dict[str, int] = dict.fromkeys(ActivityBuckets.model_fields, 0)
+    starts = bucket_starts(now)
     for user in users:
         place = standing(user, cutoff=cutoff, tracked=tracked)
         counts[place] += 1
         if place != "inactive":
-            activity[activity_bucket(user.last_activity, now=now, tracked=tracked)] += 1
+            activity[activity_bucket(user.last_activity, starts=starts, tracked=tracked)] += 1
     assigned = counts["active"] + counts["stale"] + counts["unknown"]
     subscription = profile.subscription
     purchased, cost = subscription.licenses_purchased, subscription.cost_per_license
