@@ -160,7 +160,10 @@ def test_the_overview_shows_the_api_s_figures_and_is_saved_as_a_screenshot(open_
             expect(row.locator(".badge")).to_have_text(position["position"].replace("_", " "))
             expect(row).to_contain_text(f"{position['assigned']:,} of {position['licenses_purchased']:,} assigned")
     for top in o["top_savings"]:
-        assert usd(top["potential_savings"]) in page.locator(f"li[data-profile={top['profile_id']}]").inner_text()
+        assert (
+            usd(top["potential_savings"])
+            in page.locator(f"ol.top-savings li[data-profile={top['profile_id']}]").inner_text()
+        )
 
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / "dashboard-overview.png", full_page=True)

@@ -374,11 +374,11 @@ function showWho() {
 // --- the overview -------------------------------------------------------------------------------
 
 const BUCKETS = [
-  ["d0_30", "0–30 days", COLORS.active],
+  ["d0_30", "0–30", COLORS.active],
   ["d30_60", "30–60", COLORS.d30_60],
   ["d60_90", "60–90", COLORS.d60_90],
   ["d90_120", "90–120", COLORS.stale],
-  ["d120_plus", "120+ days", COLORS.under_licensed],
+  ["d120_plus", "120+", COLORS.under_licensed],
   ["never", "never", COLORS.unknown],
 ];
 
@@ -415,7 +415,11 @@ async function overviewView(main) {
     h(
       "div",
       { class: "grid" },
-      panel("Users by last activity", columnChart("Licensed users by days since their last activity", activity)),
+      panel(
+        "Users by last activity",
+        h("p", { class: "sub" }, "Licensed users by the days since their last activity"),
+        columnChart("Licensed users by days since their last activity", activity),
+      ),
       panel(
         "Top applications by savings",
         o.top_savings.length
