@@ -31,7 +31,7 @@ from seatkeeper_local.demo_app import paging_app
 from seatkeeper_local.stack import dashboard_link
 from seatkeeper_local.tokens import mint
 from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for the OAuth connection
-from tests.integration.connection_checks import make_profile
+from tests.integration.test_connection_saga import oauth_profile
 from tests.saas_apps import scim_server
 
 pytestmark = pytest.mark.e2e
@@ -294,17 +294,7 @@ def test_an_integrator_adds_an_application_from_a_template_and_connects_it(open_
 
 
 def test_an_oauth_connection_goes_through_the_provider_s_consent_page_and_back(open_as, api, oidc, saas):  # noqa: F811
-    profile = make_profile(
-        api("sam_integrator"),
-        name="Browser OAuth app",
-        base_url=f"{saas.url}/oauth",
-        auth={
-            "type": "oauth2_authorization_code",
-            "authorize_url": f"{oidc}/oauth2/authorize",
-            "token_url": f"{oidc}/oauth2/token",
-            "scopes": ["openid", "email"],
-        },
-    )
+    profile = oauth_profile(api("sam_integrator"), oidc, saas)
     page = open_as("sam_integrator", f"#/apps/{profile['id']}")
     page.get_by_role("link", name="Connect").click()
     expect(page.get_by_text("Register this redirect URI")).to_contain_text("/oauth/callback")
@@ -317,7 +307,7 @@ def test_an_oauth_connection_goes_through_the_provider_s_consent_page_and_back(o
     page.get_by_role("button", name="Authorize").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Access granted", timeout=30_000)
     page.get_by_role("link", name="Back to the seatkeeper dashboard").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Browser OAuth app")
+    expect(page.get_by_role("heading", level=1)).to_have_text(profile["name"])
 
     deadline = time.monotonic() + 60
     while api("sam_viewer").get(f"/profiles/{profile['id']}/connection").json()["status"] != "connected":
@@ -379,6 +369,7 @@ def test_the_overview_can_be_used_with_the_keyboard_alone(open_as, seeded):
     page.keyboard.press("Enter")
     expect(page.locator("table[aria-label=Users]")).to_have_attribute("data-view", "all name asc 1")
     expect(page.get_by_role("button", name="Name")).to_be_focused()  # the focus stays where it was
+    assert page.problems == []
 
 
 class HostedSignIn(BaseHTTPRequestHandler):

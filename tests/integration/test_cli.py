@@ -29,32 +29,30 @@ def environment(root, **extra):
     return {**env, "PYTHONPATH": f"{root}/local:{root}/layers/seatkeeper", **extra}
 
 
-def test_token_signs_with_the_configured_secret(root):
-    secret = "a-local-secret-that-is-long-enough-for-hs256"
-    done = subprocess.run(
-        cli(root, "token", "--role", "sam_viewer"),
-        cwd=root,
+def seatkeeper(root, *args, cwd=None, timeout=60, **extra_env) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would, in a fresh process, and keep what it printed."""
+    return subprocess.run(
+        cli(root, *args),
+        cwd=cwd or root,
         capture_output=True,
         text=True,
-        env=environment(root, SEATKEEPER_LOCAL_JWT_SECRET=secret),
-        timeout=60,
-        check=True,
+        env=environment(root, **extra_env),
+        timeout=timeout,
+        check=False,
     )
+
+
+def test_token_signs_with_the_configured_secret(root):
+    secret = "a-local-secret-that-is-long-enough-for-hs256"
+    done = seatkeeper(root, "token", "--role", "sam_viewer", SEATKEEPER_LOCAL_JWT_SECRET=secret)
+    assert done.returncode == 0, done.stderr
     claims = jwt.decode(done.stdout.strip(), secret, algorithms=["HS256"])
     assert claims["cognito:groups"] == ["sam_viewer"] and claims["exp"] > time.time()
 
 
 def test_token_without_a_running_stack_or_secret_says_so(tmp_path, root):
     (tmp_path / "template.yaml").write_text("Resources: {}\n")
-    done = subprocess.run(
-        cli(root, "token", "--role", "admin"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=environment(root),
-        timeout=60,
-        check=False,
-    )
+    done = seatkeeper(root, "token", "--role", "admin", cwd=tmp_path)
     assert done.returncode == 1 and "seatkeeper local" in done.stderr
 
 
@@ -78,15 +76,9 @@ def test_seatkeeper_local_serves_until_stopped_and_token_finds_its_secret(root):
                 time.sleep(0.2)
         else:
             raise AssertionError("the local stack did not become ready")
-        token = subprocess.run(
-            cli(root, "token", "--role", "admin"),
-            cwd=root,
-            capture_output=True,
-            text=True,
-            env=environment(root),
-            timeout=60,
-            check=True,
-        ).stdout.strip()
+        minted = seatkeeper(root, "token", "--role", "admin")
+        assert minted.returncode == 0, minted.stderr
+        token = minted.stdout.strip()
         listed = requests.get(
             f"http://127.0.0.1:{port}/profiles", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
@@ -103,15 +95,7 @@ def test_seatkeeper_local_serves_until_stopped_and_token_finds_its_secret(root):
         )
         assert "seatkeeper-local-Table" in tables.json()["TableNames"]  # AWS services are served for inspection
 
-        report = subprocess.run(
-            cli(root, "report"),
-            cwd=root,
-            capture_output=True,
-            text=True,
-            env=environment(root),
-            timeout=60,
-            check=False,
-        )
+        report = seatkeeper(root, "report")
         assert report.returncode == 0, report.stderr
         assert "Licenses purchased    0" in report.stdout and "(no applications yet)" in report.stdout
     finally:
@@ -128,15 +112,7 @@ def test_seatkeeper_local_serves_until_stopped_and_token_finds_its_secret(root):
 
 def test_report_without_a_running_stack_or_a_url_says_so(tmp_path, root):
     (tmp_path / "template.yaml").write_text((root / "template.yaml").read_text())
-    done = subprocess.run(
-        cli(root, "--template", str(tmp_path / "template.yaml"), "report"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=environment(root),
-        timeout=60,
-        check=False,
-    )
+    done = seatkeeper(root, "--template", str(tmp_path / "template.yaml"), "report", cwd=tmp_path)
     assert done.returncode == 1 and "--url and --token" in done.stderr
 
 
@@ -153,15 +129,8 @@ def test_report_prints_the_overview_and_each_application_s_position_like_the_api
     assert created.status_code == 201, created.text
     overview = api("sam_viewer").get("/analytics/overview").json()
     token = mint(stack.jwt_secret, "sam_viewer")
-    done = subprocess.run(
-        cli(root, "report", "--url", stack.url, "--token", token),
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=environment(root),
-        timeout=60,
-        check=True,
-    )
+    done = seatkeeper(root, "report", "--url", stack.url, "--token", token)
+    assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert f"  Licenses purchased    {overview['licenses_purchased']:,}" in lines
     assert any(line.startswith("Application") and "Position" in line and "Savings" in line for line in lines)
@@ -172,22 +141,12 @@ def test_report_prints_the_overview_and_each_application_s_position_like_the_api
             assert "not reconciled" in row
         else:
             assert position["position"].replace("_", "-") in row and f"{position['licenses_purchased']:,}" in row
-    refused = subprocess.run(
-        cli(root, "report", "--url", stack.url, "--token", "not-a-token"),
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=environment(root),
-        timeout=60,
-        check=False,
-    )
+    refused = seatkeeper(root, "report", "--url", stack.url, "--token", "not-a-token")
     assert refused.returncode == 1 and "401" in refused.stderr
 
 
 def test_the_demo_tells_the_story_and_ends_with_the_dashboard_link(root):
-    done = subprocess.run(
-        cli(root, "demo"), cwd=root, capture_output=True, text=True, env=environment(root), timeout=300, check=False
-    )
+    done = seatkeeper(root, "demo", timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "SaaS overview" in done.stdout and "Acme Chat (demo)" in done.stdout
     last = done.stdout.strip().splitlines()[-1].strip()
