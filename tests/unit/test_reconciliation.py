@@ -65,7 +65,7 @@ def test_the_overview_adds_up_per_currency_and_ranks_the_savings():
     ]
     saved = Savings(year=2026, seats=2, amounts=[Amount(amount=Decimal(20), currency="USD", period="monthly")])
     points = trend({p.profile_id: [p] for p in positions})
-    figures = overview(profiles, positions, trend=points, savings=saved)
+    figures = overview(profiles, positions, points=points, savings=saved)
     assert (figures.applications, figures.reconciled_applications) == (4, 3)
     assert (figures.licenses_purchased, figures.assigned, figures.stale) == (30, 25, 8)
     assert figures.positions == {"compliant": 0, "over_licensed": 2, "under_licensed": 1}

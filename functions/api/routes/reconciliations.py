@@ -119,6 +119,6 @@ def overview() -> analytics.Overview:
     return analytics.overview(
         every,
         store().latest_positions(ids),
-        trend=store().trend_points(since=datetime.now(UTC).date() - timedelta(days=TREND_DAYS - 1)),
+        points=store().trend_points(since=datetime.now(UTC).date() - timedelta(days=TREND_DAYS - 1)),
         savings=analytics.Savings(year=year, seats=seats, amounts=amounts),
     )

@@ -123,7 +123,7 @@ def overview(
     profiles: list[ProfileRecord],
     positions: list[LicensePosition],
     *,
-    trend: list[TrendPoint],
+    points: list[TrendPoint],
     savings: Savings,
     top: int = 5,
 ) -> Overview:
@@ -159,7 +159,7 @@ def overview(
         unused_percent=round(100 * spare / purchased, 1) if purchased else 0.0,
         actual_savings=savings,
         activity=sum((p.activity for p in latest), ActivityBuckets()),
-        trend=trend,
+        trend=points,
         per_application=[Application(profile_id=p.profile_id, name=names[p.profile_id], latest=p) for p in ranked]
         + sorted(
             (Application(profile_id=i, name=n, latest=None) for i, n in names.items() if i not in reconciled),

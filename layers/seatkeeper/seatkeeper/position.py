@@ -48,14 +48,10 @@ class ActivityBuckets(BaseModel):
         return ActivityBuckets(**{k: getattr(self, k) + getattr(other, k) for k in type(self).model_fields})
 
 
-BUCKETS = (("d0_30", 30), ("d30_60", 60), ("d60_90", 90), ("d90_120", 120))
-
-
 def bucket_starts(now: datetime) -> tuple[float, float, float, float]:
     """The timestamps 30, 60, 90 and 120 days before `now`, the buckets' lower ends."""
-    stamp = now.timestamp()
-    d30, d60, d90, d120 = (stamp - days * 86_400 for _, days in BUCKETS)
-    return d30, d60, d90, d120
+    stamp, day = now.timestamp(), 86_400
+    return stamp - 30 * day, stamp - 60 * day, stamp - 90 * day, stamp - 120 * day
 
 
 def activity_bucket(last_activity: datetime | None, *, starts: tuple[float, float, float, float], tracked: bool) -> str:
