@@ -41,15 +41,14 @@ def sign_in() -> dict[str, str] | None:
 
 
 def _headers(content_type: str, *, cache_control: str) -> dict[str, str]:
-    signs_in = (sign_in() or {}).get("token_url", "")
-    origin = signs_in.rsplit("/oauth2/", 1)[0]
+    # The page may talk to its own API and, to swap a sign-in code for tokens, to the hosted UI.
+    connect = " ".join(["'self'", os.environ["DASHBOARD_SIGN_IN_URL"]] if sign_in() else ["'self'"])
     return {
         "Content-Type": content_type,
         "Cache-Control": cache_control,
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' {origin}".rstrip()
-            + "; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            f"connect-src {connect}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         ),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
