@@ -7,10 +7,11 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -24,6 +25,7 @@ from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
 from seatkeeper_local.tokens import mint
 
 DEMO_USERS = 25
+T = TypeVar("T")
 
 DEMO_PROFILE: dict[str, Any] = {
     "name": "Acme HR (demo)",
@@ -65,13 +67,20 @@ def seed_app(app: ScimServer) -> None:
     app.add_users([scim_user(i, title="admin" if i == 0 else "member") for i in range(DEMO_USERS)])
 
 
-def wait_for_connection(api: Api, profile_id: str, timeout: float = 60) -> dict[str, Any]:
+def wait_until(read: Callable[[], T], done: Callable[[T], bool], *, timeout: float, pause: float = 0.2) -> T:
+    """Read until `done` says so or `timeout` seconds have passed; the last reading either way."""
     deadline = time.monotonic() + timeout
-    while True:
-        view: dict[str, Any] = api.call("GET", f"/profiles/{profile_id}/connection", 200)
-        if view["status"] in ("connected", "failed") or time.monotonic() > deadline:
-            return view
-        time.sleep(0.2)
+    while not done(value := read()) and time.monotonic() < deadline:
+        time.sleep(pause)
+    return value
+
+
+def wait_for_connection(api: Api, profile_id: str, timeout: float = 60) -> dict[str, Any]:
+    return wait_until(
+        lambda: api.call("GET", f"/profiles/{profile_id}/connection", 200),
+        lambda view: view["status"] in ("connected", "failed"),
+        timeout=timeout,
+    )
 
 
 def follow_run(api: Api, run_id: str, *, timeout: float = 600, out: Any = sys.stdout) -> dict[str, Any]:
@@ -107,11 +116,13 @@ def seed(stack: LocalStack, app: ScimServer) -> dict[str, Any]:
 
 
 def wait_for_reconciliation(api: Api, reconciliation_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while (record := api.call("GET", f"/reconciliations/{reconciliation_id}", 200))["status"] == "running":
-        if time.monotonic() > deadline:
-            raise RuntimeError("the demo reconciliation did not finish")
-        time.sleep(0.3)
+    record: dict[str, Any] = wait_until(
+        lambda: api.call("GET", f"/reconciliations/{reconciliation_id}", 200),
+        lambda record: record["status"] != "running",
+        timeout=timeout,
+    )
+    if record["status"] == "running":
+        raise RuntimeError("the demo reconciliation did not finish")
     return record
 
 
@@ -160,11 +171,14 @@ def seed_dashboard(stack: LocalStack, scim: ScimServer, chat: Any) -> dict[str, 
     hr = seed(stack, scim)
     chat.users[0]["email"] = "it-admin@acme.example.com"
     second = second_app(integrator, chat)
-    deadline = time.monotonic() + 60
-    while integrator.session.get(f"{stack.url}/profiles/{second['id']}/snapshot", timeout=30).status_code != 200:
-        if time.monotonic() > deadline:  # its first sync, started by second_app, has to be done first
-            raise RuntimeError("the second demo app's first sync did not finish")
-        time.sleep(0.2)
+    # Its first sync, started by second_app, has to be done before the reconciliation syncs it again.
+    synced = wait_until(
+        lambda: integrator.session.get(f"{stack.url}/profiles/{second['id']}/snapshot", timeout=30).status_code,
+        lambda status: status == 200,
+        timeout=60,
+    )
+    if synced != 200:
+        raise RuntimeError("the second demo app's first sync did not finish")
     started = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [hr["id"], second["id"]]})
     record = wait_for_reconciliation(integrator, started["id"])
     if record["status"] != "completed":
@@ -273,11 +287,13 @@ def reclaim(viewer: Api, integrator: Api, admin: Api, profile: dict[str, Any], a
     print(f"  {real['status']}: {real['approval_reason']}")
     approved = admin.call("POST", f"/reclamations/{real['id']}/approve", 200)
     print(f"  approved by {approved['approved_by']}")
-    deadline = time.monotonic() + 120
-    while (done := viewer.call("GET", f"/reclamations/{real['id']}", 200))["status"] in ("running", "in_grace_period"):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the demo reclamation did not finish")
-        time.sleep(0.3)
+    done = wait_until(
+        lambda: viewer.call("GET", f"/reclamations/{real['id']}", 200),
+        lambda record: record["status"] not in ("running", "in_grace_period"),
+        timeout=120,
+    )
+    if done["status"] in ("running", "in_grace_period"):
+        raise RuntimeError("the demo reclamation did not finish")
     reclaimed = sum(o["outcome"] == "reclaimed" for o in done["outcomes"])
     print(
         f"  {done['status']}: {reclaimed} licenses taken back, each with one request "

@@ -17,7 +17,6 @@ import os
 import re
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,11 +25,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from seatkeeper_local.demo import seed_app, seed_dashboard
+from seatkeeper_local.demo import seed_app, seed_dashboard, wait_until
 from seatkeeper_local.demo_app import paging_app
 from seatkeeper_local.stack import dashboard_link
 from seatkeeper_local.tokens import mint
 from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for the OAuth connection
+from tests.integration.connection_checks import wait_for
 from tests.integration.test_connection_saga import oauth_profile
 from tests.saas_apps import scim_server
 
@@ -243,13 +243,11 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
     approve.click()
     expect(admin.locator("#toast")).to_have_text("Approved: the reclamation is running.")
 
-    deadline = time.monotonic() + 60
-    while (done := api("admin").get(f"/reclamations/{waiting['id']}").json())["status"] in (
-        "running",
-        "in_grace_period",
-    ):
-        assert time.monotonic() < deadline, done
-        time.sleep(0.3)
+    done = wait_until(
+        lambda: api("admin").get(f"/reclamations/{waiting['id']}").json(),
+        lambda record: record["status"] not in ("running", "in_grace_period"),
+        timeout=60,
+    )
     assert done["status"] == "completed" and done["approved_by"] == "browser-admin"
     reclaimed = sum(o["outcome"] == "reclaimed" for o in done["outcomes"])
     assert reclaimed and len(seeded["chat"].reclaim_requests) >= reclaimed
@@ -309,10 +307,7 @@ def test_an_oauth_connection_goes_through_the_provider_s_consent_page_and_back(o
     page.get_by_role("link", name="Back to the seatkeeper dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(profile["name"])
 
-    deadline = time.monotonic() + 60
-    while api("sam_viewer").get(f"/profiles/{profile['id']}/connection").json()["status"] != "connected":
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    wait_for(api("sam_viewer"), profile["id"], {"connected"})
     page.reload()
     expect(page.locator(".sub .badge")).to_have_text("connected")
     assert page.problems == []

@@ -13,6 +13,7 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import SaaSClient
 from seatkeeper.store import DynamoDBProfiles, DynamoDBReclamations
+from seatkeeper_local.demo import wait_until
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_sync import stored_users, sync
 from tests.paging_app import paging_app, profile_fields
@@ -57,12 +58,11 @@ def reclaiming_profile(client, app, **policy):
 
 
 def wait_for_reclamation(client, reclamation_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        record = client.get(f"/reclamations/{reclamation_id}").json()
-        if record["status"] not in ("running",) or time.monotonic() > deadline:
-            return record
-        time.sleep(0.2)
+    return wait_until(
+        lambda: client.get(f"/reclamations/{reclamation_id}").json(),
+        lambda record: record["status"] != "running",
+        timeout=timeout,
+    )
 
 
 def test_a_dry_run_plans_the_designed_candidates_and_calls_nothing(api):

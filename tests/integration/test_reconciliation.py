@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
+from seatkeeper_local.demo import wait_until
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.paging_app import paging_app, profile_fields
 
@@ -21,12 +22,11 @@ def connected(client, app, kind="offset", **changes):
 
 
 def wait_for_reconciliation(client, reconciliation_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        record = client.get(f"/reconciliations/{reconciliation_id}").json()
-        if record["status"] != "running" or time.monotonic() > deadline:
-            return record
-        time.sleep(0.2)
+    return wait_until(
+        lambda: client.get(f"/reconciliations/{reconciliation_id}").json(),
+        lambda record: record["status"] != "running",
+        timeout=timeout,
+    )
 
 
 def expected_figures(users, days=90):

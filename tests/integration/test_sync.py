@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
+from seatkeeper_local.demo import wait_until
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.paging_app import make_user, paging_app, profile_fields
 from tests.saas_apps import scim_server, scim_user
 
 
 def wait_for_run(client, run_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        run = client.get(f"/runs/{run_id}").json()
-        if run["status"] != "running" or time.monotonic() > deadline:
-            return run
-        time.sleep(0.1)
+    return wait_until(
+        lambda: client.get(f"/runs/{run_id}").json(), lambda run: run["status"] != "running", timeout=timeout, pause=0.1
+    )
 
 
 def connected_profile(client, **fields):
