@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from seatkeeper_local.demo_app import serving
 from seatkeeper_local.demo_saas import ScimServer, scim_server, scim_user
 
 __all__ = ["FakeSaaS", "ScimServer", "fake_saas", "scim_server", "scim_user"]
@@ -101,12 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def fake_saas(**settings: Any) -> Iterator[FakeSaaS]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    app = FakeSaaS(url=f"http://127.0.0.1:{server.server_address[1]}", **settings)
-    server.RequestHandlerClass = type("Handler", (_Handler,), {"app": app})
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(_Handler) as server:
+        app = FakeSaaS(url=f"http://127.0.0.1:{server.server_address[1]}", **settings)
+        server.RequestHandlerClass = type("Handler", (_Handler,), {"app": app})
         yield app
-    finally:
-        server.shutdown()
-        server.server_close()

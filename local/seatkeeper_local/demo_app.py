@@ -234,16 +234,24 @@ def profile_fields(app: PagingApp, kind: str, *, page_size: int = 100, max_concu
 
 
 @contextmanager
-def paging_app(count: int, **settings: Any) -> Iterator[PagingApp]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    """An HTTP server of our own on a free loopback port, answering in threads until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    app = PagingApp(
-        url=f"http://127.0.0.1:{server.server_address[1]}", users=[make_user(i) for i in range(count)], **settings
-    )
-    server.RequestHandlerClass = type("Handler", (_Handler,), {"app": app})
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield app
+        yield server
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def paging_app(count: int, **settings: Any) -> Iterator[PagingApp]:
+    with serving(_Handler) as server:
+        app = PagingApp(
+            url=f"http://127.0.0.1:{server.server_address[1]}", users=[make_user(i) for i in range(count)], **settings
+        )
+        # Set before the URL is given out, so no request meets the handler without its app.
+        server.RequestHandlerClass = type("Handler", (_Handler,), {"app": app})
+        yield app

@@ -16,9 +16,8 @@ import json
 import os
 import re
 import secrets
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -26,7 +25,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from seatkeeper_local.demo import seed_app, seed_dashboard, wait_until
-from seatkeeper_local.demo_app import paging_app
+from seatkeeper_local.demo_app import paging_app, serving
 from seatkeeper_local.stack import dashboard_link
 from seatkeeper_local.tokens import mint
 from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for the OAuth connection
@@ -89,6 +88,8 @@ def open_as(browser, stack):
         contexts.append(context)
         page = context.new_page()
         page.problems = []
+        # Shown with a failing test: what the API refused, and why.
+        page.on("response", lambda r: r.status >= 400 and print(r.status, r.request.method, r.url, r.text()[:500]))
         page.on("pageerror", lambda error: page.problems.append(str(error)))
         # seatkeeper's pages load nothing but from the stack itself (going to another page is not loading).
         page.on(
@@ -428,15 +429,12 @@ class HostedSignIn(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hosted_sign_in(stack, monkeypatch) -> Iterator[type[HostedSignIn]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HostedSignIn)
     HostedSignIn.secret, HostedSignIn.issued, HostedSignIn.seen = stack.jwt_secret, {}, []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    # As in AWS, where the template gives the API function the hosted UI's address and client.
-    monkeypatch.setenv("DASHBOARD_SIGN_IN_URL", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("DASHBOARD_CLIENT_ID", "dashboard-client")
-    yield HostedSignIn
-    server.shutdown()
-    server.server_close()
+    with serving(HostedSignIn) as server:
+        # As in AWS, where the template gives the API function the hosted UI's address and client.
+        monkeypatch.setenv("DASHBOARD_SIGN_IN_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("DASHBOARD_CLIENT_ID", "dashboard-client")
+        yield HostedSignIn
 
 
 def test_signing_in_at_the_hosted_ui_uses_the_code_flow_with_pkce_and_signing_out_ends_it(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import boto3
 import pytest
+
+from seatkeeper_local.demo_app import serving
 
 
 class CloudFormationResponses(BaseHTTPRequestHandler):
@@ -26,10 +27,8 @@ class CloudFormationResponses(BaseHTTPRequestHandler):
 @pytest.fixture
 def response_url() -> Iterator[tuple[str, list[dict]]]:
     CloudFormationResponses.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CloudFormationResponses)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/response", CloudFormationResponses.received
-    server.shutdown()
+    with serving(CloudFormationResponses) as server:
+        yield f"http://127.0.0.1:{server.server_port}/response", CloudFormationResponses.received
 
 
 def custom_resource_event(kind: str, url: str, properties: dict) -> dict:
