@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,7 +16,11 @@ from routes.access import admit_body
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
 # The template's `Tracing: Active` still traces every invocation.
 logger = Logger()
-app = APIGatewayHttpResolver(enable_validation=True)
+# An answer that does not fit its own model is our fault: a 500 naming the fields, not Powertools'
+# default of reporting it as the client's invalid request (422).
+app = APIGatewayHttpResolver(
+    enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+)
 app.include_router(templates.router)
 app.include_router(profiles.router)
 app.include_router(connections.router)

@@ -956,7 +956,8 @@ async function route(navigation) {
     else await found[1](main, ...found[0].slice(1));
   } catch (error) {
     if (error.status === 401) return signInView(error.message);
-    fill(main, h("h1", {}, "Something went wrong"), h("p", { class: "callout bad", role: "alert" }, error.message), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
+    const where = (error.detail || []).map((d) => `${(d.loc || []).join(".")}: ${d.msg || d.type}`).join("; ");
+    fill(main, h("h1", {}, "Something went wrong"), h("p", { class: "callout bad", role: "alert" }, error.message, where ? h("div", {}, where) : null), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
   }
   if (mine !== routed) return;
   fill(stage, main);
