@@ -89,6 +89,10 @@ def test_the_connection_goes_to_the_checked_address_with_the_original_host_name(
         "http://[::ffff:127.0.0.2]/",
         "http://0x7f000002/",
         "http://2130706434/",
+        # IPv4-compatible IPv6 (::/96): metadata and private addresses in another dress.
+        "http://[::169.254.169.254]/latest/meta-data/",
+        "http://[::a9fe:a9fe]/latest/meta-data/",
+        "http://[::10.0.0.1]/",
     ],
 )
 def test_a_redirect_to_a_refused_address_is_refused(server, target):

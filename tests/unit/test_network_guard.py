@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seatkeeper.errors import AddressRefused
+from seatkeeper.catalog import build_profile
+from seatkeeper.errors import AddressRefused, InvalidInput
 from seatkeeper.network_guard import NetworkPolicy, embedded_ipv4
+from seatkeeper.profiles import check_urls
 
 DEFAULT = NetworkPolicy()
 
@@ -68,6 +70,8 @@ def encodings(ip: ipaddress.IPv4Address):
             f"[64:ff9b::{ip}]",  # NAT64 well-known prefix
             f"[64:ff9b::{n >> 16:x}:{n & 0xFFFF:x}]",
             f"[2002:{n >> 16:x}:{n & 0xFFFF:x}::1]",  # 6to4
+            f"[::{ip}]",  # IPv4-compatible IPv6 (::/96, deprecated)
+            f"[::{n >> 16:x}:{n & 0xFFFF:x}]",
         ]
     )
 
@@ -83,7 +87,11 @@ def test_internal_addresses_are_refused_however_they_are_written(case):
 @settings(max_examples=100, deadline=None)
 @given(
     addresses_in(PUBLIC_V4).flatmap(
-        lambda ip: encodings(ip).filter(lambda h: not h.startswith("[2002")).map(lambda h: (ip, h))
+        lambda ip: (
+            encodings(ip)
+            .filter(lambda h: h.startswith("[::ffff") or not h.startswith(("[2002", "[::")))
+            .map(lambda h: (ip, h))
+        )
     )
 )
 def test_public_addresses_pass_however_they_are_written(case):
@@ -99,7 +107,11 @@ def test_an_ipv6_address_that_passes_is_global_and_carries_no_internal_ipv4(ip):
     except AddressRefused:
         return
     inner = embedded_ipv4(ip)
-    assert (ip.is_global or ip in ipaddress.ip_network("64:ff9b::/96")) and not ip.is_multicast
+    nat64 = ip in ipaddress.ip_network("64:ff9b::/96")
+    mapped = ip.ipv4_mapped is not None  # judged by the IPv4 address it carries
+    assert (ip.is_global or nat64 or mapped) and not ip.is_multicast
+    assert nat64 or mapped or not (ip.is_reserved or ip.is_private or ip.is_site_local or ip.is_link_local)
+    assert ip not in ipaddress.ip_network("::/96")
     assert inner is None or inner.is_global
 
 
@@ -125,6 +137,47 @@ def test_metadata_is_refused_even_when_loopback_and_private_are_allowed(host):
     policy = NetworkPolicy.from_entries(["127.0.0.0/8", "10.0.0.0/8", "::1", "metadata.internal"])
     with pytest.raises(AddressRefused, match="metadata"):
         policy.check_url(f"http://{host}/latest/meta-data/")
+
+
+@pytest.mark.parametrize("host", ["[::169.254.169.254]", "[::a9fe:a9fe]", "[::10.0.0.1]", "[::8.8.8.8]", "[::1]"])
+def test_ipv4_compatible_ipv6_is_refused_as_base_url_and_token_url(host):
+    """::/96 is deprecated and some stacks route it as the IPv4 address it carries: none of it is an app."""
+    profile = build_profile(
+        {
+            "name": "Compat",
+            "template": "scim2",
+            "base_url": f"http://{host}/scim/v2",
+            "subscription": {"licenses_purchased": 1},
+        }
+    )
+    with pytest.raises(InvalidInput) as refused:
+        check_urls(profile, DEFAULT)
+    assert refused.value.errors[0]["loc"] == ["body", "base_url"]
+    oauth = build_profile(
+        {
+            "name": "Compat OAuth",
+            "base_url": "https://8.8.8.8/api",
+            "auth": {
+                "type": "oauth2_authorization_code",
+                "authorize_url": "https://8.8.8.8/authorize",
+                "token_url": f"http://{host}/token",
+            },
+            "users": {"path": "/users", "fields": {"id": "id"}},
+            "subscription": {"licenses_purchased": 1},
+        }
+    )
+    with pytest.raises(InvalidInput) as refused:
+        check_urls(oauth, DEFAULT)
+    assert refused.value.errors[0]["loc"] == ["body", "auth", "token_url"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["100::1", "2001:db8::1", "2001:10::1", "fec0::1", "::", "::1", "192.0.2.1", "198.51.100.7", "203.0.113.9"],
+)
+def test_every_range_python_calls_reserved_private_or_documentation_is_refused(address):
+    with pytest.raises(AddressRefused):
+        DEFAULT.check_address("h", ipaddress.ip_address(address))
 
 
 def test_a_host_name_in_the_allow_list_does_not_unlock_metadata():
@@ -191,3 +244,13 @@ def test_the_environment_sets_the_allow_list(monkeypatch):
     policy = NetworkPolicy.from_environment()
     assert policy.allowed_hosts == frozenset({"scim.local"})
     assert passes(lambda: policy.check_url("http://127.0.0.1:9000/"))
+
+
+def test_local_use_nat64_is_read_as_rfc_6052_lays_it_out():
+    """64:ff9b:1::/48 carries the IPv4 address around the "u" octet, not in its last 32 bits."""
+    hidden = ipaddress.ip_address("64:ff9b:1:a9fe:a9:fe00:808:808")  # 169.254.169.254; last 32 bits say 8.8.8.8
+    assert embedded_ipv4(hidden) == ipaddress.ip_address("169.254.169.254")
+    with pytest.raises(AddressRefused, match="metadata"):
+        DEFAULT.check_address("h", hidden)
+    with pytest.raises(AddressRefused):
+        DEFAULT.check_address("h", ipaddress.ip_address("64:ff9b:1:808:8:800::"))  # 8.8.8.8, but a private translation

@@ -29,10 +29,12 @@ METADATA_NETWORKS: tuple[IPNetwork, ...] = (
     ipaddress.ip_network("169.254.0.0/16"),  # EC2/ECS/Lambda metadata and credentials endpoints
     ipaddress.ip_network("fd00:ec2::/32"),  # EC2 metadata over IPv6
 )
-NAT64_NETWORKS: tuple[ipaddress.IPv6Network, ...] = (
-    ipaddress.IPv6Network("64:ff9b::/96"),
-    ipaddress.IPv6Network("64:ff9b:1::/48"),
-)
+# NAT64 (RFC 6052): the well-known /96 carries the IPv4 address in its last 32 bits; the
+# local-use /48 (RFC 8215) in bits 48-63 and 72-87, around the zero "u" octet.
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+# IPv4-compatible IPv6 (RFC 4291 2.5.5.1, deprecated): `::a9fe:a9fe` is 169.254.169.254 to some stacks.
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 # Not globally routable, whatever the running CPython's ipaddress tables say: older
 # releases miss some (cpython#113171), and the translation prefixes are checked separately.
 NOT_GLOBAL_NETWORKS: tuple[IPNetwork, ...] = tuple(
@@ -62,8 +64,11 @@ def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
         return None
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
-    if any(ip in net for net in NAT64_NETWORKS):
+    if ip in IPV4_COMPATIBLE or ip in NAT64_WELL_KNOWN:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in NAT64_LOCAL_USE:
+        n = int(ip)
+        return ipaddress.IPv4Address(((n >> 64) & 0xFFFF) << 16 | ((n >> 40) & 0xFFFF))
     if ip.sixtofour is not None:
         return ip.sixtofour
     if ip.teredo is not None:
@@ -72,9 +77,18 @@ def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
 
 
 def _internal(ip: IPAddress) -> bool:
+    # is_global alone is not enough: CPython calls ::/8 "reserved" yet global (so `::a9fe:a9fe`
+    # would pass), and its tables differ between releases. Any flag that says "not an ordinary
+    # public address" refuses it.
     return (
         not ip.is_global
+        or ip.is_reserved
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_unspecified
         or ip.is_multicast
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
         or any(ip in net for net in NOT_GLOBAL_NETWORKS if ip.version == net.version)
     )
 
@@ -109,15 +123,21 @@ class NetworkPolicy:
     def check_address(self, host: str, ip: IPAddress) -> None:
         """Refuse `ip` (which `host` resolved to) unless the policy allows it."""
         inner = embedded_ipv4(ip)
-        candidates = [ip] if inner is None else [ip, inner]
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            # A mapped address is its IPv4 address on the wire; CPython calls all of ::ffff:0:0/96 private.
+            candidates: list[IPAddress] = [ip.ipv4_mapped]
+        else:
+            candidates = [ip] if inner is None else [ip, inner]
         if self._listed(ip) or (inner is not None and self._listed(inner)):
             return
         if any(c in net for c in candidates for net in METADATA_NETWORKS if c.version == net.version):
             raise AddressRefused(f"{host} resolves to a cloud metadata address, which is never allowed")
         if host.lower().rstrip(".") in self.allowed_hosts:
             return
-        if inner is not None and any(ip in net for net in NAT64_NETWORKS) and not _internal(inner):
-            return  # NAT64 of a public IPv4 address is an ordinary route in IPv6-only networks
+        if inner is not None and ip in NAT64_WELL_KNOWN and not _internal(inner):
+            # NAT64 of a public IPv4 address is an ordinary route in IPv6-only networks. The
+            # local-use /48 is a private translation: refused unless listed, like a private range.
+            return
         if any(_internal(c) for c in candidates):
             raise AddressRefused(f"{host} resolves to a private, loopback, link-local or reserved address")
 
