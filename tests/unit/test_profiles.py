@@ -116,3 +116,38 @@ def test_the_view_shows_the_complete_profile_with_its_id(service):
     view = ProfileView.of(record).model_dump(mode="json")
     assert view["id"] == record.id and view["users"]["records_path"] == "Resources"
     assert view["subscription"]["cost_per_license"] == 12.5
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"base_url": "https://elsewhere.example.net/scim/v2"},
+        {"base_url": "https://acme.example.com:8443/scim/v2"},
+        {"base_url": "http://acme.example.com/scim/v2"},
+        {"auth": {"type": "api_key", "name": "X-Token"}},
+        {"template": "okta"},  # same host, but the template sends the key as an SSWS header
+    ],
+)
+def test_the_origins_and_auth_of_a_profile_with_a_credential_do_not_move(patch):
+    # Given a profile that holds a credential
+    service = ProfileService(InMemoryProfiles(), NetworkPolicy(), holds_credential=lambda _id: True)
+    record = service.create(ACME, created_by=None)
+    # When a change would send that credential to another origin or in another way
+    # Then it is a conflict that says what to do
+    with pytest.raises(ProfileConflict, match="disconnect first"):
+        service.patch(record.id, patch)
+    assert service.get(record.id).version == 1
+
+
+def test_what_keeps_the_credential_where_it_was_may_change_while_connected():
+    service = ProfileService(InMemoryProfiles(), NetworkPolicy(), holds_credential=lambda _id: True)
+    record = service.create(ACME, created_by=None)
+    changed = service.patch(
+        record.id, {"base_url": "https://ACME.example.com:443/scim/v3", "policy": {"inactivity_days": 7}}
+    )
+    assert changed.profile.policy.inactivity_days == 7
+
+
+def test_a_profile_without_a_credential_may_point_anywhere(service):
+    record = service.create(ACME, created_by=None)
+    assert service.patch(record.id, {"base_url": "https://elsewhere.example.net/api"}).version == 2

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from routes.profiles import service as profiles
 from seatkeeper import oauth
-from seatkeeper.errors import GrantFailed, GrantRefused
+from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.store import DynamoDBConnections
@@ -61,6 +61,10 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     records, _ = grants().connection_records(grant.profile_id)
     if records.credential is None or records.credential.attempt_id != grant.attempt_id:
         raise GrantFailed("the connection attempt this grant belongs to is gone")
+    try:
+        records.credential.check_bound_to(profile.profile)
+    except SaaSAuthenticationFailed as exc:
+        raise GrantFailed(str(exc)) from None
     vault = SecretsManagerVault()
     client = vault.read(records.credential.secret_arn)
     tokens = oauth.exchange_code(

@@ -31,6 +31,7 @@ def service() -> ProfileService:
         DynamoDBProfiles(os.environ["TABLE_NAME"]),
         NetworkPolicy.from_environment(),
         forget_connection=lambda profile_id: connections().disconnect(profile_id, missing_ok=True),
+        holds_credential=lambda profile_id: connections().holds_credential(profile_id),
     )
 
 

@@ -27,6 +27,7 @@ def saas_client(
     records, _ = connections.connection_records(profile.id)
     if records.credential is None:
         raise SaaSAuthenticationFailed(f"profile {profile.id} has no credential; connect it first")
+    records.credential.check_bound_to(profile.profile)
     secret_id = records.credential.secret_arn
     auth = profile.profile.auth
     if isinstance(auth, OAuth2AuthorizationCodeAuth):

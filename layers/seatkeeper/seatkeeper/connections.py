@@ -8,15 +8,18 @@ deletes all it created. Only references to secrets ever reach DynamoDB or the sa
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput
+from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput, SaaSAuthenticationFailed
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS, OAuth2AuthorizationCodeAuth
+from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS, OAuth2AuthorizationCodeAuth, Profile
 from seatkeeper.profiles import ProfileRecord
 
 ConnectionStatus = Literal["pending", "awaiting_grant", "connected", "failed"]
@@ -77,6 +80,30 @@ class ConnectionRecord(BaseModel):
     started_at: str | None = None
     authorize_url: str | None = None
     connected_at: str | None = None
+    grant_state: str | None = Field(None, exclude=True)  # the key of a waiting grant's state; never shown
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def credential_origins(profile: Profile) -> list[str]:
+    """Where a credential entered for this profile may be sent: the app and, for OAuth, its token endpoint.
+
+    Users, activity and reclaim requests are paths under base_url, so the app's origin covers them.
+    """
+    origins = [_origin(profile.base_url)]
+    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth):
+        origins.append(_origin(profile.auth.token_url))
+    return sorted(set(origins))
+
+
+def credential_binding(profile: Profile) -> str:
+    """A digest of the origins and the auth section a credential was entered for."""
+    bound = {"origins": credential_origins(profile), "auth": profile.auth.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(bound, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class CredentialRecord(BaseModel):
@@ -86,6 +113,20 @@ class CredentialRecord(BaseModel):
     auth_type: str
     secret_arn: str = Field(description="Where the value is; the value itself is never shown")
     created_at: str | None = None
+    bound_to: list[str] = Field(default_factory=list, description="The origins the credential may be sent to")
+    binding: str | None = Field(None, description="Digest of those origins and the auth it was entered for")
+
+    def check_bound_to(self, profile: Profile) -> None:
+        """Refuse to send the credential anywhere but where it was entered for.
+
+        Changing a connected profile's origins is refused by the API; this holds the line when
+        a change raced a connection attempt, or came from outside the API.
+        """
+        if self.binding is not None and self.binding != credential_binding(profile):
+            raise SaaSAuthenticationFailed(
+                f"the credential was entered for {', '.join(self.bound_to) or 'other origins'}, and the profile's "
+                "URLs or authentication have changed since: disconnect and connect again"
+            )
 
 
 class AppRegistryRecord(BaseModel):
@@ -232,6 +273,8 @@ class ConnectionService:
             "requested_by": requested_by or "unknown",
             "requested_at": requested_at,
             "grant_timeout_seconds": grant_timeout_seconds,
+            "bound_to": " ".join(credential_origins(profile.profile)),
+            "binding": credential_binding(profile.profile),
         }
         if isinstance(auth, OAuth2AuthorizationCodeAuth):
             payload["app_registry"] = {
@@ -258,6 +301,11 @@ class ConnectionService:
         if failure is not None:
             return ConnectionView(status="failed", error=_describe(failure), records=records)
         raise ConnectionNotFound(profile_id)
+
+    def holds_credential(self, profile_id: str) -> bool:
+        """Whether a credential is bound to the profile: connected, or a connection under way."""
+        records, _ = self.repository.connection_records(profile_id)
+        return records.connection is not None or records.credential is not None
 
     def disconnect(self, profile_id: str, *, missing_ok: bool = False) -> None:
         """Stop a saga under way, then delete every record and secret of the profile's connection."""

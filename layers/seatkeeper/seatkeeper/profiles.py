@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.catalog import build_profile, merge_patch
-from seatkeeper.errors import AddressRefused, InvalidInput
+from seatkeeper.errors import AddressRefused, InvalidInput, ProfileConflict
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth, Profile
 
@@ -123,11 +123,14 @@ class ProfileService:
         repository: ProfileRepository,
         policy: NetworkPolicy,
         forget_connection: Callable[[str], None] | None = None,
+        holds_credential: Callable[[str], bool] | None = None,
     ) -> None:
         self.repository = repository
         self.policy = policy
         # Deleting a profile deletes its connection first: records, secrets and a saga under way.
         self.forget_connection = forget_connection or (lambda _profile_id: None)
+        # A credential is bound to the origins it was entered for: they cannot change under it.
+        self.holds_credential = holds_credential or (lambda _profile_id: False)
 
     def create(self, own: dict[str, Any], *, created_by: str | None) -> ProfileRecord:
         profile = build_profile(own)
@@ -157,6 +160,14 @@ class ProfileService:
         own = merge_patch(previous.own, patch)
         profile = build_profile(own)
         check_urls(profile, self.policy)
+        # Imported here: connections imports this module for ProfileRecord.
+        from seatkeeper.connections import credential_binding, credential_origins
+
+        if credential_binding(profile) != credential_binding(previous.profile) and self.holds_credential(profile_id):
+            raise ProfileConflict(
+                f"profile {profile_id} has a credential entered for {', '.join(credential_origins(previous.profile))}; "
+                "its URLs and authentication cannot change under it: disconnect first"
+            )
         record = previous.model_copy(
             update={"own": own, "profile": profile, "updated_at": _now(), "version": previous.version + 1}
         )

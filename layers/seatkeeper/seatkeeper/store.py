@@ -269,6 +269,10 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {k: next(iter(v.values())) for k, v in item.items() if k not in ("pk", "sk")}
 
 
+def _grant_key(state: str) -> dict[str, Any]:
+    return {"pk": {"S": f"OAUTH_STATE#{state}"}, "sk": {"S": "OAUTH_STATE"}}
+
+
 class DynamoDBConnections(_Table):
     """ConnectionRepository, GrantStates and RefreshLock on the seatkeeper table."""
 
@@ -285,6 +289,8 @@ class DynamoDBConnections(_Table):
         registry = found.get("APP_REGISTRY")
         if registry is not None:
             registry["scopes"] = registry.get("scopes", "").split()
+        if "CREDENTIAL" in found:
+            found["CREDENTIAL"]["bound_to"] = found["CREDENTIAL"].get("bound_to", "").split()
         failure = found.get("CONNECTION_FAILURE")
         if failure is not None:
             failure["cause"] = run_error(failure.get("cause"))
@@ -324,9 +330,14 @@ class DynamoDBConnections(_Table):
 
     def delete_connection_records(self, profile_id: str) -> None:
         for sk in CONNECTION_ITEMS:
-            self.client.delete_item(
-                TableName=self.table_name, Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": sk}}
-            )
+            old = self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": sk}},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+            if "grant_state" in old:
+                # A grant still waiting holds a task token and a PKCE verifier: gone with its attempt.
+                self.client.delete_item(TableName=self.table_name, Key=_grant_key(old["grant_state"]["S"]))
 
     def await_grant(self, profile_id: str, attempt_id: str, authorize_url: str) -> None:
         """Show the person the authorize URL, if the attempt is still the profile's current one."""
@@ -344,22 +355,48 @@ class DynamoDBConnections(_Table):
         )
 
     def put_grant_state(self, grant: GrantState) -> None:
-        self.client.put_item(
-            TableName=self.table_name,
-            Item={
-                "pk": {"S": f"OAUTH_STATE#{grant.state}"},
-                "sk": {"S": "OAUTH_STATE"},
-                "document": {"S": grant.model_dump_json()},
-                "expires_at": {"N": str(grant.expires_at)},
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        """Keep the grant's state, and note it on its attempt's connection record so that disconnecting finds it.
+
+        One transaction: an attempt disconnected meanwhile leaves no state behind.
+        """
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {
+                                **_grant_key(grant.state),
+                                "document": {"S": grant.model_dump_json()},
+                                "expires_at": {"N": str(grant.expires_at)},
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": f"PROFILE#{grant.profile_id}"}, "sk": {"S": "CONNECTION"}},
+                            "UpdateExpression": "SET grant_state = :state",
+                            "ConditionExpression": "attempt_id = :attempt",
+                            "ExpressionAttributeValues": {
+                                ":state": {"S": grant.state},
+                                ":attempt": {"S": grant.attempt_id},
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                raise ConnectionConflict(f"the connection attempt {grant.attempt_id} is gone") from None
+            raise
 
     def take_grant_state(self, state: str) -> GrantState | None:
         try:
             answer = self.client.delete_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": f"OAUTH_STATE#{state}"}, "sk": {"S": "OAUTH_STATE"}},
+                Key=_grant_key(state),
                 ConditionExpression="attribute_exists(pk)",
                 ReturnValues="ALL_OLD",
             )
