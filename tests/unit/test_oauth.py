@@ -116,18 +116,21 @@ def test_unknown_and_replayed_states_are_refused():
         oauth.complete_grant(states, {"state": "guess", "code": "c"}, never_called)
     with pytest.raises(GrantRefused):
         oauth.complete_grant(states, {"code": "c"}, never_called)
-    outcome = oauth.complete_grant(states, {"state": state, "code": "c"}, lambda g, c: oauth.TokenSet(access_token="a"))
+    answer = {"state": state, "code": "c", "iss": AUTH.issuer}
+    outcome = oauth.complete_grant(states, answer, lambda g, c: oauth.TokenSet(access_token="a"))
     assert outcome.error is None
     with pytest.raises(GrantRefused):
-        oauth.complete_grant(states, {"state": state, "code": "c"}, never_called)
+        oauth.complete_grant(states, answer, never_called)
 
 
 @pytest.mark.parametrize(
     ("params", "says"),
     [
-        ({"error": "access_denied", "error_description": "no", "code": "c"}, "access_denied: no"),
+        ({"error": "access_denied", "error_description": "no", "code": "c", "iss": AUTH.issuer}, "access_denied: no"),
         ({"iss": "https://evil.example.com", "code": "c"}, "mix-up"),
-        ({}, "no code"),
+        ({"code": "c"}, "did not name the authorization server"),
+        ({"iss": "", "code": "c"}, "mix-up"),
+        ({"iss": AUTH.issuer}, "no code"),
     ],
 )
 def test_answers_that_fail_the_grant_without_an_exchange(params, says):
@@ -151,6 +154,23 @@ def test_the_matching_issuer_is_accepted():
         states, {"state": state, "code": "c", "iss": AUTH.issuer}, lambda g, c: oauth.TokenSet(access_token="a")
     )
     assert outcome.error is None and outcome.tokens.access_token == "a"
+
+
+def test_a_profile_that_names_no_issuer_accepts_an_answer_without_iss():
+    states = InMemoryGrantStates()
+    url = oauth.begin_grant(
+        AUTH.model_copy(update={"issuer": None}),
+        states,
+        profile_id="prf_1",
+        attempt_id="a1",
+        client_id="seatkeeper",
+        redirect_uri="https://api.example.com/oauth/callback",
+        task_token="tt",
+        timeout_seconds=900,
+    )
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    outcome = oauth.complete_grant(states, {"state": state, "code": "c"}, lambda g, c: oauth.TokenSet(access_token="a"))
+    assert outcome.error is None
 
 
 def test_client_secret_basic_sends_the_secret_in_the_header_only():

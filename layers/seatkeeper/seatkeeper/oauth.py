@@ -199,13 +199,15 @@ def complete_grant(states: GrantStates, params: dict[str, str], exchange: Any) -
         raise GrantRefused("this authorization response is unknown or was already used")
     if grant.expires_at < time.time():
         return CallbackOutcome(grant=grant, error="GrantFailed", cause="the authorization response came too late")
-    issuer = params.get("iss")
-    if issuer is not None and grant.issuer is not None and issuer != grant.issuer:
-        return CallbackOutcome(
-            grant=grant,
-            error="GrantFailed",
-            cause="the response came from another authorization server than expected (mix-up)",
+    if grant.issuer is not None and params.get("iss") != grant.issuer:
+        # A server we expect `iss` from always sends it (RFC 9207 2.4): without it, this answer
+        # may come from another server the person also uses, so it is refused like a wrong one.
+        cause = (
+            "the response did not name the authorization server it came from (possible mix-up)"
+            if "iss" not in params
+            else "the response came from another authorization server than expected (mix-up)"
         )
+        return CallbackOutcome(grant=grant, error="GrantFailed", cause=cause)
     if "error" in params:
         # Never exchange a code that comes with an error (RFC 9700 4.4).
         described = params.get("error_description") or ""
