@@ -187,6 +187,14 @@ def test_client_secret_basic_sends_the_secret_in_the_header_only():
     assert tokens.access_token == "access-1" and tokens.refresh_token == "refresh-1"
 
 
+def test_client_secret_basic_form_encodes_the_id_and_secret_first():
+    # RFC 6749 2.3.1: the server form-decodes both, so "+" would become a space and "%21" a "!".
+    server = TokenServer()
+    client = {"client_id": "app:one+two", "client_secret": "sk+odd/secret%21= é"}
+    oauth.exchange_code(server, AUTH, client, code="c", code_verifier="v", redirect_uri="https://r")
+    assert server.calls[0]["auth"] == ("app%3Aone%2Btwo", "sk%2Bodd%2Fsecret%2521%3D+%C3%A9")
+
+
 def test_client_secret_post_sends_it_in_the_form():
     server = TokenServer()
     oauth.exchange_code(

@@ -13,7 +13,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -129,7 +129,9 @@ def _token_request(
 ) -> TokenSet:
     credentials = None
     if auth.client_auth == "client_secret_basic":
-        credentials = (client["client_id"], client["client_secret"])
+        # RFC 6749 2.3.1: each is form-urlencoded before it goes into the Basic header, so a
+        # secret with "+", "%", ":" or "/" reaches the server as it was issued.
+        credentials = (quote_plus(client["client_id"], safe=""), quote_plus(client["client_secret"], safe=""))
     else:
         form = {**form, "client_id": client["client_id"], "client_secret": client["client_secret"]}
     status, body = endpoint.post(auth.token_url, data=form, auth=credentials)
