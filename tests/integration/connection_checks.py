@@ -74,16 +74,17 @@ def make_profile(client, **fields: Any) -> dict[str, Any]:
 
 
 def connect_at_certified_provider(
-    client, stack, provider, saas, *, client_auth: str, client_secret: str, callback: Any = None
+    client, stack, provider, *, client_auth: str, client_secret: str, callback: Any = None, **fields: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Connect a new OAuth profile through the saga at oidc-provider (whose client ids are the
-    client authentication method's names); the profile and its connection as it ended.
-    `callback(url)` may change the provider's answer on its way back to seatkeeper."""
+    """Connect a new OAuth profile (with these fields, `base_url` first) through the saga at
+    oidc-provider, whose client ids are the client authentication methods' names; the profile
+    and its connection as it ended. `callback(url)` may change the provider's answer on its
+    way back to seatkeeper."""
     from tests.oidc_provider import sign_in_and_consent
 
     profile = make_profile(
         client,
-        base_url=f"{saas.url}/oauth",
+        **fields,
         auth={
             "type": "oauth2_authorization_code",
             "authorize_url": provider.authorize_url,

@@ -328,7 +328,12 @@ def test_a_client_secret_with_reserved_characters_connects_at_a_certified_provid
     with fake_saas(userinfo_url=certified_oidc.userinfo_url) as saas:
         # When the person grants access and seatkeeper exchanges the code
         _, view = connect_at_certified_provider(
-            api("sam_integrator"), stack, certified_oidc, saas, client_auth=client_auth, client_secret=ODD_CLIENT_SECRET
+            api("sam_integrator"),
+            stack,
+            certified_oidc,
+            client_auth=client_auth,
+            client_secret=ODD_CLIENT_SECRET,
+            base_url=f"{saas.url}/oauth",
         )
         # Then the provider accepted the client and its tokens work at the app
         assert view["status"] == "connected", view
@@ -345,9 +350,9 @@ def test_an_answer_without_iss_from_a_provider_that_sends_it_is_refused(api, sta
             api("sam_integrator"),
             stack,
             certified_oidc,
-            saas,
             client_auth="client_secret_post",
             client_secret=ODD_CLIENT_SECRET,
+            base_url=f"{saas.url}/oauth",
             callback=lambda url: re.sub(r"&iss=[^&]*", "", url),
         )
     # Then the grant fails before any code exchange, and nothing is left behind

@@ -66,7 +66,7 @@ def test_concurrent_users_of_one_expiring_credential_refresh_it_once(stack):
     results: list[str] = []
 
     def use() -> None:
-        results.append(oauth.current_access_token(AUTH, arn, store=vault, lock=lock, endpoint=server))
+        results.append(oauth.AccessToken(AUTH, arn, store=vault, lock=lock, endpoint=server)())
 
     threads = [threading.Thread(target=use) for _ in range(6)]
     for thread in threads:
@@ -141,9 +141,9 @@ def test_a_refresh_at_a_certified_provider_authenticates_the_client_as_rfc_6749_
             api("sam_integrator"),
             stack,
             certified_oidc,
-            saas,
             client_auth="client_secret_basic",
             client_secret=ODD_CLIENT_SECRET,
+            base_url=f"{saas.url}/oauth",
         )
         assert view["status"] == "connected", view
         vault = SecretsManagerVault(kms_key_id="")

@@ -220,7 +220,7 @@ def test_a_refused_exchange_names_the_error_code_and_nothing_the_server_echoed()
         )
 
 
-def stored(expires_in: int, refresh: str | None = "refresh-0"):
+def stored(expires_in: float, refresh: str | None = "refresh-0"):
     expires_at = (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat()
     return InMemorySecrets(
         {"cred": {**CLIENT, "tokens": {"access_token": "access-0", "refresh_token": refresh, "expires_at": expires_at}}}
@@ -229,13 +229,36 @@ def stored(expires_in: int, refresh: str | None = "refresh-0"):
 
 def test_a_token_that_is_still_good_is_used_as_it_is():
     server, secrets = TokenServer(), stored(3600)
-    assert oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server) == "access-0"
+    assert oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)() == "access-0"
     assert server.calls == []
+
+
+def test_a_client_reads_its_token_from_the_vault_once_while_it_is_good():
+    # Given a client of a credential whose token is good for an hour
+    server, secrets = TokenServer(), stored(3600)
+    token = oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)
+    # When it sends many requests
+    answers = {token() for _ in range(50)}
+    # Then the vault was read once, and nothing refreshed
+    assert answers == {"access-0"} and secrets.reads == 1 and server.calls == []
+
+
+def test_a_client_whose_token_comes_to_expire_reads_the_vault_again_and_refreshes_once():
+    # Given a client holding a token that is good for half a second more (the margin aside)
+    server, secrets = TokenServer(), stored(oauth.REFRESH_MARGIN.total_seconds() + 0.5)
+    token = oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)
+    assert token() == "access-0"
+    # When it is about to expire
+    time.sleep(0.6)
+    # Then the client reads what is stored, refreshes it under the lock, and keeps what it wrote
+    assert [token() for _ in range(5)] == ["access-1"] * 5
+    assert len(server.calls) == 1 and secrets.writes == 1
+    assert secrets.reads == 3  # the first read, then the read before the lock and the one under it
 
 
 def test_an_expiring_token_is_refreshed_and_the_rotated_refresh_token_stored_in_one_write():
     server, secrets = TokenServer(), stored(30)
-    assert oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server) == "access-1"
+    assert oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)() == "access-1"
     assert server.calls[0]["data"] == {"grant_type": "refresh_token", "refresh_token": "refresh-0"}
     assert secrets.writes == 1
     assert secrets.values["cred"]["tokens"]["refresh_token"] == "refresh-1"
@@ -244,7 +267,7 @@ def test_an_expiring_token_is_refreshed_and_the_rotated_refresh_token_stored_in_
 
 def test_a_server_that_does_not_rotate_keeps_the_refresh_token_we_had():
     server, secrets = TokenServer(rotate=False), stored(0)
-    oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)
+    oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)()
     assert secrets.values["cred"]["tokens"]["refresh_token"] == "refresh-0"
 
 
@@ -253,7 +276,7 @@ def test_concurrent_refreshes_of_one_credential_make_one_request():
     results: list[str] = []
 
     def use() -> None:
-        results.append(oauth.current_access_token(AUTH, "cred", store=secrets, lock=lock, endpoint=server))
+        results.append(oauth.AccessToken(AUTH, "cred", store=secrets, lock=lock, endpoint=server)())
 
     threads = [threading.Thread(target=use) for _ in range(8)]
     for thread in threads:
@@ -266,12 +289,10 @@ def test_concurrent_refreshes_of_one_credential_make_one_request():
 
 def test_without_a_refresh_token_an_expired_token_is_an_authentication_failure():
     with pytest.raises(SaaSAuthenticationFailed, match="connect again"):
-        oauth.current_access_token(
-            AUTH, "cred", store=stored(-10, refresh=None), lock=InMemoryLock(), endpoint=TokenServer()
-        )
+        oauth.AccessToken(AUTH, "cred", store=stored(-10, refresh=None), lock=InMemoryLock(), endpoint=TokenServer())()
 
 
 def test_a_refused_refresh_is_an_authentication_failure():
     server = TokenServer(status=400, body={"error": "invalid_grant"})
     with pytest.raises(SaaSAuthenticationFailed, match="invalid_grant"):
-        oauth.current_access_token(AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server)
+        oauth.AccessToken(AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server)()

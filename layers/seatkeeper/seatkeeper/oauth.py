@@ -1,8 +1,8 @@
 """The OAuth 2.0 client: authorization code grant with PKCE (RFC 6749, RFC 7636, RFC 9700).
 
 The saga's BeginGrant step calls `begin_grant`, the API's /oauth/callback calls
-`complete_grant`, and every SaaS call gets its access token from `current_access_token`,
-which refreshes it once, under a lock, when it is about to expire.
+`complete_grant`, and every SaaS call gets its access token from an `AccessToken`, which
+reads it from the vault once and refreshes it once, under a lock, when it is about to expire.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -117,6 +118,9 @@ class TokenSet(BaseModel):
 
     def expires_soon(self, now: datetime) -> bool:
         return self.expires_at is not None and datetime.fromisoformat(self.expires_at) - REFRESH_MARGIN <= now
+
+    def good_for_now(self) -> bool:
+        return bool(self.access_token) and not self.expires_soon(datetime.now(UTC))
 
 
 def _token_request(
@@ -244,10 +248,10 @@ def _stored_tokens(store: SecretStore, secret_id: str) -> tuple[dict[str, Any], 
     """The credential's stored value, its tokens, and whether the access token is good for now."""
     value = store.read(secret_id)
     tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
-    return value, tokens, bool(tokens.access_token) and not tokens.expires_soon(datetime.now(UTC))
+    return value, tokens, tokens.good_for_now()
 
 
-def current_access_token(
+def current_tokens(
     auth: OAuth2AuthorizationCodeAuth,
     secret_id: str,
     *,
@@ -255,8 +259,8 @@ def current_access_token(
     lock: RefreshLock,
     endpoint: TokenEndpoint,
     wait_seconds: float = 10.0,
-) -> str:
-    """The credential's access token, refreshed first when it is about to expire.
+) -> TokenSet:
+    """The credential's tokens as stored, refreshed first when the access token is about to expire.
 
     Refreshes are serialized per credential: many servers revoke the whole token family
     when a rotated refresh token is used twice. Whoever holds the lock refreshes and
@@ -264,7 +268,7 @@ def current_access_token(
     """
     _, tokens, usable = _stored_tokens(store, secret_id)
     if usable:
-        return tokens.access_token
+        return tokens
     holder = secrets.token_hex(8)
     deadline = time.monotonic() + wait_seconds
     while not lock.acquire(secret_id, holder, LOCK_SECONDS):
@@ -273,11 +277,11 @@ def current_access_token(
         time.sleep(0.2)
         _, tokens, usable = _stored_tokens(store, secret_id)
         if usable:
-            return tokens.access_token
+            return tokens
     try:
         value, tokens, usable = _stored_tokens(store, secret_id)  # someone may have refreshed meanwhile
         if usable:
-            return tokens.access_token
+            return tokens
         if not tokens.refresh_token:
             raise SaaSAuthenticationFailed("the access token expired and there is no refresh token; connect again")
         try:
@@ -291,6 +295,39 @@ def current_access_token(
         except GrantFailed as exc:
             raise SaaSAuthenticationFailed(f"refreshing the access token failed: {exc}") from None
         store.write(secret_id, {**value, "tokens": fresh.model_dump()})
-        return fresh.access_token
+        return fresh
     finally:
         lock.release(secret_id, holder)
+
+
+class AccessToken:
+    """One credential's access token for the lifetime of one SaaS client (an invocation).
+
+    It reads the vault on first use and again only when the token it holds is about to
+    expire, then refreshes as `current_tokens` does, under the same lock: a sync of many
+    pages reads the secret once, not once a page. The tokens it holds are the ones it read
+    or wrote last, so a refresh of its own needs no invalidation.
+    """
+
+    def __init__(
+        self,
+        auth: OAuth2AuthorizationCodeAuth,
+        secret_id: str,
+        *,
+        store: SecretStore,
+        lock: RefreshLock,
+        endpoint: TokenEndpoint,
+    ) -> None:
+        self.auth, self.secret_id = auth, secret_id
+        self.store, self.lock, self.endpoint = store, lock, endpoint
+        self._tokens: TokenSet | None = None
+        # The client's page workers share it: the first of them reads (or refreshes), the others wait.
+        self._reading = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._reading:
+            if self._tokens is None or not self._tokens.good_for_now():
+                self._tokens = current_tokens(
+                    self.auth, self.secret_id, store=self.store, lock=self.lock, endpoint=self.endpoint
+                )
+            return self._tokens.access_token
