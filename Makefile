@@ -36,7 +36,8 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
-# axe-core, for the accessibility check in the browser test: from the npm registry, never committed.
+# From the npm registry, never committed: axe-core for the browser test's accessibility check,
+# oidc-provider (a certified OAuth server) for the OAuth tests.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@

@@ -12,9 +12,10 @@ import json
 import urllib.request
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from seatkeeper.aws_clients import aws_client
 
 logger = Logger()
 
@@ -92,7 +93,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
         respond(event, "SUCCESS", "nothing to undo", {"DashboardUrl": url})
         return
     try:
-        turn_on_sign_in(boto3.client("cognito-idp"), properties["UserPoolId"], properties["ClientId"], url)
+        turn_on_sign_in(aws_client("cognito-idp"), properties["UserPoolId"], properties["ClientId"], url)
     # Every failure must reach CloudFormation, or the stack waits for an hour.
     except Exception as exc:
         logger.exception("could not set the dashboard's sign-in")

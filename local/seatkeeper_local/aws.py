@@ -19,6 +19,7 @@ import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.server import ThreadedMotoServer
 
+from seatkeeper.aws_clients import aws_client
 from seatkeeper_local.functions import FunctionError, LocalFunctions
 from seatkeeper_local.template import LOCAL_ROLE, REGION, Template
 
@@ -89,6 +90,8 @@ def use_local_aws(endpoint: str) -> None:
     )
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
+    # The handlers' shared clients were made for the endpoint before this one, if any.
+    aws_client.cache_clear()
 
 
 def start_moto(host: str, port: int) -> ThreadedMotoServer:

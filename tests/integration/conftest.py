@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from oidc_provider_mock import run_server_in_thread
 
+from tests.oidc_provider import ODD_CLIENT_SECRET, oidc_provider
 from tests.saas_apps import fake_saas, scim_server, scim_user
 
 
@@ -25,3 +26,21 @@ def oidc():
 def saas(oidc):
     with fake_saas(userinfo_url=f"{oidc}/userinfo") as app:
         yield app
+
+
+@pytest.fixture(scope="module")
+def certified_oidc(stack):
+    """oidc-provider with one client per client authentication method, both with an odd secret,
+    that send the person back to the local stack's callback."""
+    clients = [
+        {
+            "client_id": method,
+            "client_secret": ODD_CLIENT_SECRET,
+            "token_endpoint_auth_method": method,
+            "redirect_uris": [f"{stack.url}/oauth/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
+        }
+        for method in ("client_secret_basic", "client_secret_post")
+    ]
+    with oidc_provider(clients) as provider:
+        yield provider

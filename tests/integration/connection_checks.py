@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import boto3
+import requests
 
 
 def leftovers(stack, profile_id: str) -> dict[str, Any]:
@@ -70,3 +71,37 @@ def make_profile(client, **fields: Any) -> dict[str, Any]:
     answer = client.post("/profiles", json=body)
     assert answer.status_code == 201, answer.text
     return answer.json()
+
+
+def connect_at_certified_provider(
+    client, stack, provider, *, client_auth: str, client_secret: str, callback: Any = None, **fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Connect a new OAuth profile (with these fields, `base_url` first) through the saga at
+    oidc-provider, whose client ids are the client authentication methods' names; the profile
+    and its connection as it ended. `callback(url)` may change the provider's answer on its
+    way back to seatkeeper."""
+    from tests.oidc_provider import sign_in_and_consent
+
+    profile = make_profile(
+        client,
+        **fields,
+        auth={
+            "type": "oauth2_authorization_code",
+            "authorize_url": provider.authorize_url,
+            "token_url": provider.token_url,
+            # offline_access, granted on a consent screen, is what earns a refresh token there.
+            "scopes": ["openid", "offline_access"],
+            "authorize_params": {"prompt": "consent"},
+            "issuer": provider.issuer,
+            "client_auth": client_auth,
+        },
+    )
+    answer = client.post(
+        f"/profiles/{profile['id']}/connection", json={"client_id": client_auth, "client_secret": client_secret}
+    )
+    assert answer.status_code == 202, answer.text
+    view = wait_for(client, profile["id"], {"awaiting_grant", "failed"})
+    assert view["status"] == "awaiting_grant", view
+    back = sign_in_and_consent(view["authorize_url"], f"{stack.url}/oauth/callback")
+    requests.get(callback(back) if callback else back, timeout=30)
+    return profile, wait_for(client, profile["id"], {"connected", "failed"})

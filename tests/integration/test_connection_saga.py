@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import boto3
 import pytest
 import requests
 
-from tests.integration.connection_checks import executions_text, leftovers, make_profile, table_text, wait_for
+from tests.integration.connection_checks import (
+    connect_at_certified_provider,
+    executions_text,
+    leftovers,
+    make_profile,
+    table_text,
+    wait_for,
+)
+from tests.oidc_provider import ODD_CLIENT_SECRET
+from tests.saas_apps import fake_saas
 
 
 def test_bearer_token_against_scim2_server_connects_and_keeps_the_token_only_in_secrets_manager(
@@ -302,4 +313,49 @@ def test_a_grant_that_never_comes_times_out_and_cleans_up(api, stack, oidc, saas
     wait_for(integrator, profile["id"], {"awaiting_grant"})
     view = wait_for(integrator, profile["id"], {"failed"}, timeout=30)
     assert view["error"].startswith("access was not granted in time")
+    assert leftovers(stack, profile["id"]) == {"items": [], "secrets": []}
+
+
+# --- the same grant at a certified provider (npm oidc-provider): PKCE enforced, RFC 6749 client auth
+
+
+@pytest.mark.parametrize("client_auth", ["client_secret_basic", "client_secret_post"])
+def test_a_client_secret_with_reserved_characters_connects_at_a_certified_provider(
+    api, stack, certified_oidc, client_auth
+):
+    # Given a provider that checks client authentication as RFC 6749 2.3.1 says, and a client
+    # secret with "+", "/", "%" and "=" in it
+    with fake_saas(userinfo_url=certified_oidc.userinfo_url) as saas:
+        # When the person grants access and seatkeeper exchanges the code
+        _, view = connect_at_certified_provider(
+            api("sam_integrator"),
+            stack,
+            certified_oidc,
+            client_auth=client_auth,
+            client_secret=ODD_CLIENT_SECRET,
+            base_url=f"{saas.url}/oauth",
+        )
+        # Then the provider accepted the client and its tokens work at the app
+        assert view["status"] == "connected", view
+        assert saas.requests_seen[-1]["authorization"].startswith("Bearer ")
+    stored = boto3.client("secretsmanager").get_secret_value(SecretId=view["records"]["credential"]["secret_arn"])
+    assert '"refresh_token"' in stored["SecretString"]
+
+
+def test_an_answer_without_iss_from_a_provider_that_sends_it_is_refused(api, stack, certified_oidc):
+    # Given a profile that expects oidc-provider's issuer, which names itself in every answer (RFC 9207)
+    with fake_saas(userinfo_url=certified_oidc.userinfo_url) as saas:
+        # When the answer reaches seatkeeper without its iss (as a mixed-up or forged one would)
+        profile, view = connect_at_certified_provider(
+            api("sam_integrator"),
+            stack,
+            certified_oidc,
+            client_auth="client_secret_post",
+            client_secret=ODD_CLIENT_SECRET,
+            base_url=f"{saas.url}/oauth",
+            callback=lambda url: re.sub(r"&iss=[^&]*", "", url),
+        )
+    # Then the grant fails before any code exchange, and nothing is left behind
+    assert view["status"] == "failed"
+    assert "did not name the authorization server" in view["error"]
     assert leftovers(stack, profile["id"]) == {"items": [], "secrets": []}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
+from moto.secretsmanager.models import SecretsManagerBackend
 
 from seatkeeper_local.demo import wait_until
-from tests.integration.connection_checks import make_profile, wait_for
+from tests.integration.connection_checks import connect_at_certified_provider, make_profile, wait_for
+from tests.oidc_provider import ODD_CLIENT_SECRET
 from tests.paging_app import make_user, paging_app, profile_fields
 from tests.saas_apps import scim_server, scim_user
 
@@ -214,3 +218,49 @@ def test_activity_from_a_bulk_endpoint_is_merged_at_commit(api):
     for expected in app.users:
         seen = users[expected["id"]]["last_activity"]
         assert (seen is None) == (expected["last_login"] is None)
+
+
+def test_an_oauth_profile_reads_its_secret_once_for_a_sync_of_many_pages(api, stack, root, certified_oidc, monkeypatch):
+    # Given an OAuth profile, connected with a token good for an hour, whose app has 7 pages of users
+    integrator = api("sam_integrator")
+    with paging_app(650) as app:
+        fields = profile_fields(app, "page")
+        profile, view = connect_at_certified_provider(
+            integrator,
+            stack,
+            certified_oidc,
+            client_auth="client_secret_basic",
+            client_secret=ODD_CLIENT_SECRET,
+            base_url=fields["base_url"],
+            users=fields["users"],
+        )
+        assert view["status"] == "connected", view
+        secret = view["records"]["credential"]["secret_arn"]
+        reads: list[str] = []
+        get_secret_value = SecretsManagerBackend.get_secret_value
+
+        def counted(backend, secret_id, *args, **kwargs):
+            reads.append(secret_id)
+            return get_secret_value(backend, secret_id, *args, **kwargs)
+
+        monkeypatch.setattr(SecretsManagerBackend, "get_secret_value", counted)
+        made: list[str] = []
+        make_client = boto3.client
+
+        def counted_client(*args, **kwargs):
+            # Only seatkeeper's own clients: moto's Step Functions engine makes one per task.
+            caller = Path(sys._getframe(1).f_code.co_filename)
+            if any(caller.is_relative_to(root / part) for part in ("layers", "functions")):
+                made.append(args[0] if args else kwargs["service_name"])
+            return make_client(*args, **kwargs)
+
+        monkeypatch.setattr(boto3, "client", counted_client)
+
+        # When it syncs, in one FetchUsers invocation (and the API's and CommitSnapshot's)
+        run = sync(integrator, profile["id"])
+
+    # Then every page went out with the token read once from Secrets Manager, not once a page,
+    # and no invocation made an AWS client that an earlier one had made already
+    assert (run["status"], run["users_fetched"], run["pages"]) == ("succeeded", 650, 7)
+    assert reads.count(secret) == 1
+    assert len(made) == len(set(made)), made

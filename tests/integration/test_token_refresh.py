@@ -18,7 +18,8 @@ from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import GuardedTokenEndpoint
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
 from seatkeeper.vault import SecretsManagerVault
-from tests.integration.connection_checks import make_profile, wait_for
+from tests.integration.connection_checks import connect_at_certified_provider, make_profile, wait_for
+from tests.oidc_provider import ODD_CLIENT_SECRET
 from tests.saas_apps import fake_saas
 
 AUTH = OAuth2AuthorizationCodeAuth(
@@ -65,7 +66,7 @@ def test_concurrent_users_of_one_expiring_credential_refresh_it_once(stack):
     results: list[str] = []
 
     def use() -> None:
-        results.append(oauth.current_access_token(AUTH, arn, store=vault, lock=lock, endpoint=server))
+        results.append(oauth.AccessToken(AUTH, arn, store=vault, lock=lock, endpoint=server)())
 
     threads = [threading.Thread(target=use) for _ in range(6)]
     for thread in threads:
@@ -129,4 +130,44 @@ def test_a_connected_oauth_profile_refreshes_at_the_provider_and_keeps_working(a
         assert len(users) == 3
         assert after["access_token"] != before["access_token"]
         assert datetime.fromisoformat(after["expires_at"]) > datetime.now(UTC) + timedelta(minutes=30)
+        assert saas.requests_seen[-1]["authorization"] == f"Bearer {after['access_token']}"
+
+
+def test_a_refresh_at_a_certified_provider_authenticates_the_client_as_rfc_6749_says(api, stack, certified_oidc):
+    # Given a profile connected at oidc-provider with client_secret_basic and a secret that must be
+    # form-encoded, whose access token has expired as far as seatkeeper can tell
+    with fake_saas(userinfo_url=certified_oidc.userinfo_url) as saas:
+        profile, view = connect_at_certified_provider(
+            api("sam_integrator"),
+            stack,
+            certified_oidc,
+            client_auth="client_secret_basic",
+            client_secret=ODD_CLIENT_SECRET,
+            base_url=f"{saas.url}/oauth",
+        )
+        assert view["status"] == "connected", view
+        vault = SecretsManagerVault(kms_key_id="")
+        secret = view["records"]["credential"]["secret_arn"]
+        stored = vault.read(secret)
+        before = stored["tokens"]
+        vault.write(secret, {**stored, "tokens": {**before, "expires_at": datetime.now(UTC).isoformat()}})
+        table = stack.template.physical_name("Table")
+        record = ProfileService(DynamoDBProfiles(table), NetworkPolicy.from_environment()).get(profile["id"])
+        client = saas_client(
+            record,
+            connections=DynamoDBConnections(table),
+            secrets=vault,
+            lock=DynamoDBConnections(table),
+            endpoint=GuardedTokenEndpoint(NetworkPolicy.from_environment()),
+            policy=NetworkPolicy.from_environment(),
+        )
+
+        # When seatkeeper next calls the app
+        users = client.first_page_of_users()
+
+        # Then the provider accepted the refresh, rotated the refresh token, and the app the new token
+        after = vault.read(secret)["tokens"]
+        assert len(users) == 3
+        assert after["access_token"] != before["access_token"]
+        assert after["refresh_token"] != before["refresh_token"]
         assert saas.requests_seen[-1]["authorization"] == f"Bearer {after['access_token']}"

@@ -61,9 +61,10 @@ class InMemoryGrantStates:
 class InMemorySecrets:
     def __init__(self, values: dict[str, dict[str, Any]] | None = None) -> None:
         self.values = values or {}
-        self.writes = 0
+        self.reads = self.writes = 0
 
     def read(self, secret_id: str) -> dict[str, Any]:
+        self.reads += 1
         return dict(self.values[secret_id])
 
     def write(self, secret_id: str, value: dict[str, Any]) -> None:

@@ -116,18 +116,21 @@ def test_unknown_and_replayed_states_are_refused():
         oauth.complete_grant(states, {"state": "guess", "code": "c"}, never_called)
     with pytest.raises(GrantRefused):
         oauth.complete_grant(states, {"code": "c"}, never_called)
-    outcome = oauth.complete_grant(states, {"state": state, "code": "c"}, lambda g, c: oauth.TokenSet(access_token="a"))
+    answer = {"state": state, "code": "c", "iss": AUTH.issuer}
+    outcome = oauth.complete_grant(states, answer, lambda g, c: oauth.TokenSet(access_token="a"))
     assert outcome.error is None
     with pytest.raises(GrantRefused):
-        oauth.complete_grant(states, {"state": state, "code": "c"}, never_called)
+        oauth.complete_grant(states, answer, never_called)
 
 
 @pytest.mark.parametrize(
     ("params", "says"),
     [
-        ({"error": "access_denied", "error_description": "no", "code": "c"}, "access_denied: no"),
+        ({"error": "access_denied", "error_description": "no", "code": "c", "iss": AUTH.issuer}, "access_denied: no"),
         ({"iss": "https://evil.example.com", "code": "c"}, "mix-up"),
-        ({}, "no code"),
+        ({"code": "c"}, "did not name the authorization server"),
+        ({"iss": "", "code": "c"}, "mix-up"),
+        ({"iss": AUTH.issuer}, "no code"),
     ],
 )
 def test_answers_that_fail_the_grant_without_an_exchange(params, says):
@@ -153,6 +156,23 @@ def test_the_matching_issuer_is_accepted():
     assert outcome.error is None and outcome.tokens.access_token == "a"
 
 
+def test_a_profile_that_names_no_issuer_accepts_an_answer_without_iss():
+    states = InMemoryGrantStates()
+    url = oauth.begin_grant(
+        AUTH.model_copy(update={"issuer": None}),
+        states,
+        profile_id="prf_1",
+        attempt_id="a1",
+        client_id="seatkeeper",
+        redirect_uri="https://api.example.com/oauth/callback",
+        task_token="tt",
+        timeout_seconds=900,
+    )
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    outcome = oauth.complete_grant(states, {"state": state, "code": "c"}, lambda g, c: oauth.TokenSet(access_token="a"))
+    assert outcome.error is None
+
+
 def test_client_secret_basic_sends_the_secret_in_the_header_only():
     server = TokenServer()
     tokens = oauth.exchange_code(server, AUTH, CLIENT, code="c", code_verifier="v", redirect_uri="https://r")
@@ -165,6 +185,14 @@ def test_client_secret_basic_sends_the_secret_in_the_header_only():
         "code_verifier": "v",
     }
     assert tokens.access_token == "access-1" and tokens.refresh_token == "refresh-1"
+
+
+def test_client_secret_basic_form_encodes_the_id_and_secret_first():
+    # RFC 6749 2.3.1: the server form-decodes both, so "+" would become a space and "%21" a "!".
+    server = TokenServer()
+    client = {"client_id": "app:one+two", "client_secret": "sk+odd/secret%21= é"}
+    oauth.exchange_code(server, AUTH, client, code="c", code_verifier="v", redirect_uri="https://r")
+    assert server.calls[0]["auth"] == ("app%3Aone%2Btwo", "sk%2Bodd%2Fsecret%2521%3D+%C3%A9")
 
 
 def test_client_secret_post_sends_it_in_the_form():
@@ -192,7 +220,7 @@ def test_a_refused_exchange_names_the_error_code_and_nothing_the_server_echoed()
         )
 
 
-def stored(expires_in: int, refresh: str | None = "refresh-0"):
+def stored(expires_in: float, refresh: str | None = "refresh-0"):
     expires_at = (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat()
     return InMemorySecrets(
         {"cred": {**CLIENT, "tokens": {"access_token": "access-0", "refresh_token": refresh, "expires_at": expires_at}}}
@@ -201,13 +229,36 @@ def stored(expires_in: int, refresh: str | None = "refresh-0"):
 
 def test_a_token_that_is_still_good_is_used_as_it_is():
     server, secrets = TokenServer(), stored(3600)
-    assert oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server) == "access-0"
+    assert oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)() == "access-0"
     assert server.calls == []
+
+
+def test_a_client_reads_its_token_from_the_vault_once_while_it_is_good():
+    # Given a client of a credential whose token is good for an hour
+    server, secrets = TokenServer(), stored(3600)
+    token = oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)
+    # When it sends many requests
+    answers = {token() for _ in range(50)}
+    # Then the vault was read once, and nothing refreshed
+    assert answers == {"access-0"} and secrets.reads == 1 and server.calls == []
+
+
+def test_a_client_whose_token_comes_to_expire_reads_the_vault_again_and_refreshes_once():
+    # Given a client holding a token that is good for half a second more (the margin aside)
+    server, secrets = TokenServer(), stored(oauth.REFRESH_MARGIN.total_seconds() + 0.5)
+    token = oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)
+    assert token() == "access-0"
+    # When it is about to expire
+    time.sleep(0.6)
+    # Then the client reads what is stored, refreshes it under the lock, and keeps what it wrote
+    assert [token() for _ in range(5)] == ["access-1"] * 5
+    assert len(server.calls) == 1 and secrets.writes == 1
+    assert secrets.reads == 3  # the first read, then the read before the lock and the one under it
 
 
 def test_an_expiring_token_is_refreshed_and_the_rotated_refresh_token_stored_in_one_write():
     server, secrets = TokenServer(), stored(30)
-    assert oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server) == "access-1"
+    assert oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)() == "access-1"
     assert server.calls[0]["data"] == {"grant_type": "refresh_token", "refresh_token": "refresh-0"}
     assert secrets.writes == 1
     assert secrets.values["cred"]["tokens"]["refresh_token"] == "refresh-1"
@@ -216,7 +267,7 @@ def test_an_expiring_token_is_refreshed_and_the_rotated_refresh_token_stored_in_
 
 def test_a_server_that_does_not_rotate_keeps_the_refresh_token_we_had():
     server, secrets = TokenServer(rotate=False), stored(0)
-    oauth.current_access_token(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)
+    oauth.AccessToken(AUTH, "cred", store=secrets, lock=InMemoryLock(), endpoint=server)()
     assert secrets.values["cred"]["tokens"]["refresh_token"] == "refresh-0"
 
 
@@ -225,7 +276,7 @@ def test_concurrent_refreshes_of_one_credential_make_one_request():
     results: list[str] = []
 
     def use() -> None:
-        results.append(oauth.current_access_token(AUTH, "cred", store=secrets, lock=lock, endpoint=server))
+        results.append(oauth.AccessToken(AUTH, "cred", store=secrets, lock=lock, endpoint=server)())
 
     threads = [threading.Thread(target=use) for _ in range(8)]
     for thread in threads:
@@ -238,12 +289,10 @@ def test_concurrent_refreshes_of_one_credential_make_one_request():
 
 def test_without_a_refresh_token_an_expired_token_is_an_authentication_failure():
     with pytest.raises(SaaSAuthenticationFailed, match="connect again"):
-        oauth.current_access_token(
-            AUTH, "cred", store=stored(-10, refresh=None), lock=InMemoryLock(), endpoint=TokenServer()
-        )
+        oauth.AccessToken(AUTH, "cred", store=stored(-10, refresh=None), lock=InMemoryLock(), endpoint=TokenServer())()
 
 
 def test_a_refused_refresh_is_an_authentication_failure():
     server = TokenServer(status=400, body={"error": "invalid_grant"})
     with pytest.raises(SaaSAuthenticationFailed, match="invalid_grant"):
-        oauth.current_access_token(AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server)
+        oauth.AccessToken(AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server)()

@@ -1,14 +1,13 @@
-"""How a connected profile's SaaS client is put together: the credential from the vault and,
-for OAuth, an access token that is refreshed under a lock when it is about to expire."""
+"""How a connected profile's SaaS client is put together: the credential from the vault, read
+once per client, and for OAuth an access token that the client holds until it is about to
+expire, then reads again and refreshes under a lock."""
 
 from __future__ import annotations
-
-from functools import partial
 
 from seatkeeper.connections import ConnectionRepository
 from seatkeeper.errors import SaaSAuthenticationFailed
 from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.oauth import RefreshLock, SecretStore, TokenEndpoint, current_access_token
+from seatkeeper.oauth import AccessToken, RefreshLock, SecretStore, TokenEndpoint
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.saas_http import RetryPolicy, SaaSClient
@@ -31,7 +30,7 @@ def saas_client(
     secret_id = records.credential.secret_arn
     auth = profile.profile.auth
     if isinstance(auth, OAuth2AuthorizationCodeAuth):
-        token = partial(current_access_token, auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
+        token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
         return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
     return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)
 

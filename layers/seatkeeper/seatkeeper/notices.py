@@ -13,6 +13,8 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
+from seatkeeper.aws_clients import aws_client
+
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
 
@@ -45,9 +47,7 @@ class EventBridgeNotices:
 
     @cached_property
     def client(self) -> EventBridgeClient:
-        import boto3
-
-        return self._client or boto3.client("events")
+        return self._client or aws_client("events")
 
     def put(self, detail_type: str, detail: dict[str, Any]) -> None:
         assert detail_type in DETAIL_TYPES, detail_type

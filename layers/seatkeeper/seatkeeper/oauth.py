@@ -1,8 +1,8 @@
 """The OAuth 2.0 client: authorization code grant with PKCE (RFC 6749, RFC 7636, RFC 9700).
 
 The saga's BeginGrant step calls `begin_grant`, the API's /oauth/callback calls
-`complete_grant`, and every SaaS call gets its access token from `current_access_token`,
-which refreshes it once, under a lock, when it is about to expire.
+`complete_grant`, and every SaaS call gets its access token from an `AccessToken`, which
+reads it from the vault once and refreshes it once, under a lock, when it is about to expire.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -118,6 +119,9 @@ class TokenSet(BaseModel):
     def expires_soon(self, now: datetime) -> bool:
         return self.expires_at is not None and datetime.fromisoformat(self.expires_at) - REFRESH_MARGIN <= now
 
+    def good_for_now(self) -> bool:
+        return bool(self.access_token) and not self.expires_soon(datetime.now(UTC))
+
 
 def _token_request(
     endpoint: TokenEndpoint,
@@ -129,7 +133,9 @@ def _token_request(
 ) -> TokenSet:
     credentials = None
     if auth.client_auth == "client_secret_basic":
-        credentials = (client["client_id"], client["client_secret"])
+        # RFC 6749 2.3.1: each is form-urlencoded before it goes into the Basic header, so a
+        # secret with "+", "%", ":" or "/" reaches the server as it was issued.
+        credentials = (quote_plus(client["client_id"], safe=""), quote_plus(client["client_secret"], safe=""))
     else:
         form = {**form, "client_id": client["client_id"], "client_secret": client["client_secret"]}
     status, body = endpoint.post(auth.token_url, data=form, auth=credentials)
@@ -199,13 +205,15 @@ def complete_grant(states: GrantStates, params: dict[str, str], exchange: Any) -
         raise GrantRefused("this authorization response is unknown or was already used")
     if grant.expires_at < time.time():
         return CallbackOutcome(grant=grant, error="GrantFailed", cause="the authorization response came too late")
-    issuer = params.get("iss")
-    if issuer is not None and grant.issuer is not None and issuer != grant.issuer:
-        return CallbackOutcome(
-            grant=grant,
-            error="GrantFailed",
-            cause="the response came from another authorization server than expected (mix-up)",
+    if grant.issuer is not None and params.get("iss") != grant.issuer:
+        # A server we expect `iss` from always sends it (RFC 9207 2.4): without it, this answer
+        # may come from another server the person also uses, so it is refused like a wrong one.
+        cause = (
+            "the response did not name the authorization server it came from (possible mix-up)"
+            if "iss" not in params
+            else "the response came from another authorization server than expected (mix-up)"
         )
+        return CallbackOutcome(grant=grant, error="GrantFailed", cause=cause)
     if "error" in params:
         # Never exchange a code that comes with an error (RFC 9700 4.4).
         described = params.get("error_description") or ""
@@ -240,10 +248,10 @@ def _stored_tokens(store: SecretStore, secret_id: str) -> tuple[dict[str, Any], 
     """The credential's stored value, its tokens, and whether the access token is good for now."""
     value = store.read(secret_id)
     tokens = TokenSet.model_validate(value.get("tokens") or {"access_token": ""})
-    return value, tokens, bool(tokens.access_token) and not tokens.expires_soon(datetime.now(UTC))
+    return value, tokens, tokens.good_for_now()
 
 
-def current_access_token(
+def current_tokens(
     auth: OAuth2AuthorizationCodeAuth,
     secret_id: str,
     *,
@@ -251,8 +259,8 @@ def current_access_token(
     lock: RefreshLock,
     endpoint: TokenEndpoint,
     wait_seconds: float = 10.0,
-) -> str:
-    """The credential's access token, refreshed first when it is about to expire.
+) -> TokenSet:
+    """The credential's tokens as stored, refreshed first when the access token is about to expire.
 
     Refreshes are serialized per credential: many servers revoke the whole token family
     when a rotated refresh token is used twice. Whoever holds the lock refreshes and
@@ -260,7 +268,7 @@ def current_access_token(
     """
     _, tokens, usable = _stored_tokens(store, secret_id)
     if usable:
-        return tokens.access_token
+        return tokens
     holder = secrets.token_hex(8)
     deadline = time.monotonic() + wait_seconds
     while not lock.acquire(secret_id, holder, LOCK_SECONDS):
@@ -269,11 +277,11 @@ def current_access_token(
         time.sleep(0.2)
         _, tokens, usable = _stored_tokens(store, secret_id)
         if usable:
-            return tokens.access_token
+            return tokens
     try:
         value, tokens, usable = _stored_tokens(store, secret_id)  # someone may have refreshed meanwhile
         if usable:
-            return tokens.access_token
+            return tokens
         if not tokens.refresh_token:
             raise SaaSAuthenticationFailed("the access token expired and there is no refresh token; connect again")
         try:
@@ -287,6 +295,39 @@ def current_access_token(
         except GrantFailed as exc:
             raise SaaSAuthenticationFailed(f"refreshing the access token failed: {exc}") from None
         store.write(secret_id, {**value, "tokens": fresh.model_dump()})
-        return fresh.access_token
+        return fresh
     finally:
         lock.release(secret_id, holder)
+
+
+class AccessToken:
+    """One credential's access token for the lifetime of one SaaS client (an invocation).
+
+    It reads the vault on first use and again only when the token it holds is about to
+    expire, then refreshes as `current_tokens` does, under the same lock: a sync of many
+    pages reads the secret once, not once a page. The tokens it holds are the ones it read
+    or wrote last, so a refresh of its own needs no invalidation.
+    """
+
+    def __init__(
+        self,
+        auth: OAuth2AuthorizationCodeAuth,
+        secret_id: str,
+        *,
+        store: SecretStore,
+        lock: RefreshLock,
+        endpoint: TokenEndpoint,
+    ) -> None:
+        self.auth, self.secret_id = auth, secret_id
+        self.store, self.lock, self.endpoint = store, lock, endpoint
+        self._tokens: TokenSet | None = None
+        # The client's page workers share it: the first of them reads (or refreshes), the others wait.
+        self._reading = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._reading:
+            if self._tokens is None or not self._tokens.good_for_now():
+                self._tokens = current_tokens(
+                    self.auth, self.secret_id, store=self.store, lock=self.lock, endpoint=self.endpoint
+                )
+            return self._tokens.access_token

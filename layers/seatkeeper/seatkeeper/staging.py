@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from seatkeeper.aws_clients import aws_client
+
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
@@ -25,9 +27,7 @@ class S3Staging:
 
     @cached_property
     def client(self) -> S3Client:
-        import boto3
-
-        return self._client or boto3.client("s3")
+        return self._client or aws_client("s3")
 
     @staticmethod
     def _key(run_id: str, kind: str, number: int) -> str:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from seatkeeper.aws_clients import aws_client
 from seatkeeper.connections import (
     AppRegistryRecord,
     ConnectionFailure,
@@ -97,9 +98,7 @@ class _Table:
 
     @cached_property
     def client(self) -> DynamoDBClient:
-        import boto3
-
-        return self._client or boto3.client("dynamodb")
+        return self._client or aws_client("dynamodb")
 
     def _take_lease(self, key: dict[str, Any], holder: str, seconds: int) -> bool:
         """Hold the item at `key` for `seconds`, unless another holder's lease is still running."""

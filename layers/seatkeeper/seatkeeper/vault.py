@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from seatkeeper.aws_clients import aws_client
+
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_secretsmanager.type_defs import TagTypeDef
@@ -27,9 +29,7 @@ class SecretsManagerVault:
 
     @cached_property
     def client(self) -> SecretsManagerClient:
-        import boto3
-
-        return self._client or boto3.client("secretsmanager")
+        return self._client or aws_client("secretsmanager")
 
     def create(self, name: str, value: dict[str, Any]) -> str:
         tags: list[TagTypeDef] = [{"Key": "app", "Value": "seatkeeper"}]

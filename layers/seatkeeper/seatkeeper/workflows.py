@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from seatkeeper.aws_clients import aws_client
+
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
 
@@ -20,9 +22,7 @@ class StepFunctions:
 
     @cached_property
     def client(self) -> SFNClient:
-        import boto3
-
-        return self._client or boto3.client("stepfunctions")
+        return self._client or aws_client("stepfunctions")
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         return self.client.start_execution(
