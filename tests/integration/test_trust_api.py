@@ -4,13 +4,15 @@ those who may connect, hostile bodies answered with a 4xx, and the role checked 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
 
-from tests.integration.connection_checks import make_profile
+from tests.integration.connection_checks import make_profile, wait_for
 
 UNKNOWN_RECLAMATION = f"/reclamations/rcl_{'0' * 20}/approve"
 
@@ -107,6 +109,40 @@ def test_a_name_of_two_words_is_told_from_two_names_by_the_verified_token(stack,
         {"sub": "x", "cognito:groups": ["admin", "sam_viewer"]}, "any-key-of-32-bytes-or-more-here!", "HS256"
     )
     assert approve_as(stack, root, "[admin sam_viewer]", {"authorization": f"Bearer {token}"}) == 404
+
+
+# --- the pending grant's link ------------------------------------------------------------------
+
+
+def test_only_those_who_may_connect_see_the_pending_grant_link(api, oidc, saas):
+    # Given an integrator's OAuth connection waiting for its grant
+    integrator = api("sam_integrator")
+    profile = make_profile(
+        integrator,
+        base_url=f"{saas.url}/oauth",
+        auth={
+            "type": "oauth2_authorization_code",
+            "authorize_url": f"{oidc}/oauth2/authorize",
+            "token_url": f"{oidc}/oauth2/token",
+        },
+    )
+    started = integrator.post(f"/profiles/{profile['id']}/connection", json={"client_id": "c", "client_secret": "s"})
+    assert started.status_code == 202, started.text
+    link = wait_for(integrator, profile["id"], {"awaiting_grant"})["authorize_url"]
+    query = parse_qs(urlsplit(link).query)
+    state, challenge = query["state"][0], query["code_challenge"][0]
+    # When a viewer and an admin read the connection
+    as_viewer = api("sam_viewer").get(f"/profiles/{profile['id']}/connection")
+    as_admin = api("admin").get(f"/profiles/{profile['id']}/connection")
+    # Then the viewer sees its status but no authorize_url anywhere, nor the state or the PKCE challenge
+    assert as_viewer.status_code == 200 and as_viewer.json()["status"] == "awaiting_grant"
+    assert re.findall(r'"authorize_url":\s*("[^"]*")', as_viewer.text) == []
+    assert state not in as_viewer.text and challenge not in as_viewer.text
+    # ...and the admin, who may connect, sees the link as the integrator does
+    assert as_admin.json()["authorize_url"] == link
+    assert as_admin.json()["records"]["connection"]["authorize_url"] == link
+    assert as_admin.json()["records"]["app_registry"]["authorize_url"] == f"{oidc}/oauth2/authorize"
+    integrator.delete(f"/profiles/{profile['id']}")
 
 
 # --- hostile bodies ----------------------------------------------------------------------------
