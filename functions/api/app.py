@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from routes import connections, dashboard, errors, oauth, profiles, reclamations, reconciliations, sync, templates
-from routes.access import admit_body
+from routes.access import admit_body, read_json_body
 
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
 # The template's `Tracing: Active` still traces every invocation.
@@ -19,7 +19,9 @@ logger = Logger()
 # An answer that does not fit its own model is our fault: a 500 naming the fields, not Powertools'
 # default of reporting it as the client's invalid request (422).
 app = APIGatewayHttpResolver(
-    enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+    enable_validation=True,
+    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    json_body_deserializer=read_json_body,
 )
 app.include_router(templates.router)
 app.include_router(profiles.router)

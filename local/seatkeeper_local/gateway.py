@@ -2,7 +2,8 @@
 
 Routes and which of them need a JWT come from the HttpApi events in template.yaml. As API
 Gateway's JWT authorizer does, a missing or bad token is a 401 before any function runs,
-and claims reach the function as strings (a list claim as "[a b]").
+and claims reach the function as strings (a list claim as "[a b]", measured against real
+HTTP APIs: see routes/access.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,18 @@ def _path_pattern(path: str) -> re.Pattern[str]:
 
 
 def _claims_as_api_gateway_passes_them(claims: dict[str, Any]) -> dict[str, str]:
-    return {k: "[" + " ".join(map(str, v)) + "]" if isinstance(v, list) else str(v) for k, v in claims.items()}
+    return {name: _claim_as_text(value) for name, value in claims.items() if value is not None}
+
+
+def _claim_as_text(value: Any) -> str:
+    """As API Gateway's JWT authorizer writes a claim: a list as its elements unescaped, spaced, in brackets."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(_claim_as_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
 
 
 class Gateway:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seatkeeper.connections import (
+    AppRegistryRecord,
     ConnectionFailure,
     ConnectionRecord,
     ConnectionRecords,
@@ -173,3 +174,28 @@ def test_disconnect_stops_an_attempt_under_way_and_deletes_records_and_secrets(p
     assert records.deleted == 1
     with pytest.raises(ConnectionNotFound):
         ConnectionService(records, vault, saga).disconnect(profile.id)
+
+
+def test_the_view_for_readers_keeps_the_status_and_drops_every_grant_link(profile):
+    # Given an OAuth attempt waiting for its grant, with the link that carries state and PKCE challenge
+    link = "https://idp.example.com/authorize?state=s3cr3t&code_challenge=ch4ll3ng3"
+    records = Records()
+    records.records = ConnectionRecords(
+        connection=ConnectionRecord(
+            attempt_id="a", status="awaiting_grant", auth_type="oauth2_authorization_code", authorize_url=link
+        ),
+        app_registry=AppRegistryRecord(
+            attempt_id="a",
+            client_id="c",
+            authorize_url="https://idp.example.com/authorize",
+            token_url="https://idp.example.com/token",
+            redirect_uri="https://api.example.com/oauth/callback",
+        ),
+    )
+    view = ConnectionService(records, Vault(), Saga()).view(profile.id)
+    # When it is shown to someone who may only read
+    shown = view.without_grant_link()
+    # Then it still says what is going on, but holds no authorize URL at all
+    assert shown.status == "awaiting_grant" and shown.records.app_registry.client_id == "c"
+    assert "authorize" not in shown.model_dump_json(exclude_none=True)
+    assert view.authorize_url == link  # the full view, for those who may connect, is untouched

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from seatkeeper.profile import Auth, Pagination, Policy, Subscription, iso_duration_seconds
+from seatkeeper.profile import Auth, Pagination, Policy, ReclaimRequest, Subscription, iso_duration_seconds
 
 PAGINATIONS = [
     {"type": "none"},
@@ -89,3 +89,34 @@ def test_policy_defaults_match_the_spec():
         50,
         "PT0S",
     )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["!" * 499 + "a", "!" * 100 + "a", "[" * 40 + "a" + "]" * 40],
+    ids=["499 nots", "100 nots", "40 nested lists"],
+)
+def test_a_jmespath_nested_too_deeply_is_refused_with_its_reason(expression):
+    # Given an expression whose parser or evaluation would recurse hundreds of levels deep
+    # When a profile names it
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(Pagination).validate_python({"type": "cursor", "cursor_path": expression})
+    # Then it is a validation error saying why, not a RecursionError
+    assert "nested deeper than 32 levels" in str(refused.value)
+
+
+def test_a_usual_jmespath_still_compiles():
+    expression = "Resources[?active == `true`].emails[?primary].value | [0]"
+    assert TypeAdapter(Pagination).validate_python({"type": "cursor", "cursor_path": expression}).cursor_path
+
+
+def test_a_reclaim_body_nested_too_deeply_is_refused_and_a_scim_patch_is_not():
+    scim_patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace"}]}
+    assert ReclaimRequest(method="PATCH", path="/Users/{id}", body=scim_patch).body == scim_patch
+    deep: object = {"active": False}
+    for _ in range(900):
+        deep = {"value": deep}
+    with pytest.raises(ValidationError) as refused:
+        ReclaimRequest(method="PATCH", path="/Users/{id}", body=deep)
+    assert refused.value.errors()[0]["loc"] == ("body",)
+    assert "nested deeper than 32 levels" in refused.value.errors()[0]["msg"]

@@ -70,7 +70,8 @@ def connect(profile_id: ProfileId, credential: Annotated[CredentialInput, Body()
     responses=responses((200, ConnectionView), 404, 422),
 )
 def connection(profile_id: ProfileId) -> ConnectionView:
-    return service().view(profile_id)
+    view = service().view(profile_id)
+    return view if writers.allows(router) else view.without_grant_link()
 
 
 @router.delete(

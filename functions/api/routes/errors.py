@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 
+from routes.access import refusal_before_validation
 from seatkeeper.errors import Conflict, InvalidInput, NotFound
 
 logger = Logger(child=True)
@@ -52,6 +53,8 @@ def _safe(errors: Any) -> list[dict[str, Any]]:
 def register(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[ErrorBody]:
+        if refusal := refusal_before_validation(app):
+            return _answer(403, refusal)
         return _answer(422, "the request is not valid", _safe(exc.errors()))
 
     @app.exception_handler(InvalidInput)

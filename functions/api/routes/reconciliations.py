@@ -54,8 +54,13 @@ def _exists(profile_id: str) -> bool:
     middlewares=[writers],
     responses=responses((202, reconciliation.Reconciliation), 413, 422),
 )
-def start(request: Annotated[reconciliation.ReconciliationRequest, Body()]) -> Response[reconciliation.Reconciliation]:
-    record = reconciliation.new_reconciliation(request.profile_ids, requested_by=caller(router), exists=_exists)
+def start(
+    request: Annotated[
+        reconciliation.ReconciliationRequest | None, Body(description="Without a body: all profiles")
+    ] = None,
+) -> Response[reconciliation.Reconciliation]:
+    profile_ids = request.profile_ids if request else None
+    record = reconciliation.new_reconciliation(profile_ids, requested_by=caller(router), exists=_exists)
     store().put_reconciliation(record)
     StepFunctions(os.environ.get("RECONCILE_STATE_MACHINE_ARN", "")).start(record.id, {"reconciliation_id": record.id})
     logger.info("reconciliation started", extra={"reconciliation_id": record.id})

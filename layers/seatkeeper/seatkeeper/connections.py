@@ -134,7 +134,7 @@ class AppRegistryRecord(BaseModel):
 
     attempt_id: str
     client_id: str
-    authorize_url: str
+    authorize_url: str | None = Field(None, description="Shown only to the roles that may connect")
     token_url: str
     redirect_uri: str
     scopes: list[str] = Field(default_factory=list)
@@ -166,9 +166,32 @@ class ConnectionView(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     status: ConnectionStatus
-    authorize_url: str | None = None
+    authorize_url: str | None = Field(
+        None, description="Where to grant access while awaiting_grant; shown only to the roles that may connect"
+    )
     error: str | None = None
     records: ConnectionRecords
+
+    def without_grant_link(self) -> ConnectionView:
+        """The view for those who may only read.
+
+        A pending grant's link carries its state and PKCE challenge: whoever holds it can
+        complete someone else's grant with their own account in the app, or spoil it.
+        """
+        records = self.records
+        return self.model_copy(
+            update={
+                "authorize_url": None,
+                "records": records.model_copy(
+                    update={
+                        "connection": records.connection
+                        and records.connection.model_copy(update={"authorize_url": None}),
+                        "app_registry": records.app_registry
+                        and records.app_registry.model_copy(update={"authorize_url": None}),
+                    }
+                ),
+            }
+        )
 
 
 class ConnectionAttempt(BaseModel):

@@ -9,6 +9,7 @@ its path, not a silently ignored setting.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -23,15 +24,52 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
+MAX_JMESPATH_NESTING = 32
+MAX_BODY_NESTING = 32
+
+
 def _compiles_as_jmespath(expression: str) -> str:
     import jmespath  # on first use: the API's cold start does not need it
     from jmespath.exceptions import JMESPathError
 
     try:
-        jmespath.compile(expression)
+        parsed = jmespath.compile(expression).parsed
     except JMESPathError as exc:
         raise ValueError(f"not a valid JMESPath expression: {exc}") from None
+    except RecursionError:
+        # jmespath's parser recurses once or twice per level: "!" * 499 + "a" exhausts the stack.
+        raise ValueError(f"nested deeper than {MAX_JMESPATH_NESTING} levels") from None
+    # Evaluating recurses through the same tree, on every user record of every sync.
+    if _nesting(parsed, _jmespath_children) > MAX_JMESPATH_NESTING:
+        raise ValueError(f"nested deeper than {MAX_JMESPATH_NESTING} levels")
     return expression
+
+
+def _nesting(value: Any, children: Callable[[Any], list[Any]]) -> int:
+    """How many levels deep `value` goes, counted without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children(item))
+    return deepest
+
+
+def _jmespath_children(node: dict[str, Any]) -> list[Any]:
+    return [child for child in node.get("children", []) if isinstance(child, dict)]
+
+
+def _json_children(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, dict | list)]
+    return [v for v in value if isinstance(v, dict | list)] if isinstance(value, list) else []
+
+
+def _not_nested_too_deeply(body: Any) -> Any:
+    # Far deeper than any SaaS API's request; deeper still, serializing the profile fails.
+    if body is not None and _nesting(body, _json_children) > MAX_BODY_NESTING:
+        raise ValueError(f"nested deeper than {MAX_BODY_NESTING} levels")
+    return body
 
 
 def _is_relative_path(path: str) -> str:
@@ -44,6 +82,7 @@ def _is_relative_path(path: str) -> str:
 
 JMESPath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_compiles_as_jmespath)]
 RelativePath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_is_relative_path)]
+RequestBody = Annotated[Any, AfterValidator(_not_nested_too_deeply)]
 HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
 
 
@@ -211,7 +250,7 @@ class ReclaimRequest(Model):
 
     method: HttpMethod
     path: RelativePath
-    body: Any = None
+    body: RequestBody = None
     headers: dict[HeaderName, str] = Field(default_factory=dict)
 
 
