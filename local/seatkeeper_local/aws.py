@@ -157,5 +157,10 @@ def create_resources(template: Template) -> None:
                 ScheduleExpression=schedule["ScheduleExpression"],
                 ScheduleExpressionTimezone=schedule.get("ScheduleExpressionTimezone", "UTC"),
                 FlexibleTimeWindow={"Mode": "OFF"},
-                Target={"Arn": machine.arn, "RoleArn": LOCAL_ROLE, "Input": schedule.get("Input", "{}")},
+                Target={
+                    "Arn": machine.arn,
+                    "RoleArn": LOCAL_ROLE,
+                    "Input": schedule.get("Input", "{}"),
+                    **{k: schedule[k] for k in ("RetryPolicy", "DeadLetterConfig") if k in schedule},
+                },
             )

@@ -98,7 +98,11 @@ def test_the_schedule_fires_reconcile_all_on_the_local_stack(api, stack):
     with paging_app(120) as app:
         profile = connected(integrator, app)
         schedule = next(s for s in stack.scheduler.schedules if "ReconcileAll" in s.target_arn)
-        assert boto3.client("scheduler").get_schedule(Name=schedule.name)["ScheduleExpression"] == "cron(0 3 * * ? *)"
+        kept = boto3.client("scheduler").get_schedule(Name=schedule.name)
+        assert kept["ScheduleExpression"] == "cron(0 3 * * ? *)"
+        # The template's retry policy and dead-letter queue come along; the alarms and the queue are not emulated.
+        assert kept["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600}
+        assert kept["Target"]["DeadLetterConfig"]["Arn"].endswith(":seatkeeper-local-ReconcileScheduleDeadLetters")
         schedule.due = datetime.now(UTC) - timedelta(seconds=1)  # as if it were 03:00
         assert stack.scheduler.tick() == [schedule.name]
         sfn = boto3.client("stepfunctions")
