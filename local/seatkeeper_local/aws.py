@@ -107,10 +107,13 @@ def _placeholder_zip() -> bytes:
 
 
 def create_resources(template: Template) -> None:
-    """Tables, buckets, functions, state machines and schedules of the template, in moto."""
+    """Tables, buckets, queues, functions, state machines and schedules of the template, in moto."""
     s3 = boto3.client("s3")
     for bucket in template.buckets():
         s3.create_bucket(Bucket=bucket)
+    sqs = boto3.client("sqs")
+    for queue in template.queues():
+        sqs.create_queue(QueueName=queue)
     dynamodb = boto3.client("dynamodb")
     for table in template.tables().values():
         dynamodb.create_table(**table["create"])

@@ -245,6 +245,9 @@ class Template:
     def buckets(self) -> list[str]:
         return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::S3::Bucket")]
 
+    def queues(self) -> list[str]:
+        return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::SQS::Queue")]
+
     def state_machines(self) -> dict[str, StateMachineSpec]:
         found = {}
         for logical_id, resource in self.of_type("AWS::Serverless::StateMachine").items():
