@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -175,3 +176,27 @@ def test_the_dashboard_shows_every_alarm(resources):
     body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     shown = set(re.findall(r"\$\{(\w+)\.Arn\}", body))
     assert shown == set(of_type(resources, "AWS::CloudWatch::Alarm"))
+
+
+def map_states(states: dict) -> list[tuple[str, dict]]:
+    found = []
+    for name, state in states.items():
+        if state["Type"] == "Map":
+            found.append((name, state))
+            found += map_states((state.get("ItemProcessor") or state["Iterator"])["States"])
+        for branch in state.get("Branches", []):
+            found += map_states(branch["States"])
+    return found
+
+
+def test_every_map_state_caps_how_many_profiles_run_at_once(resources):
+    # Reserved concurrency is off by default, so the state machines themselves must not fan out without limit:
+    # MaxConcurrency 0 (or none) would start a sync of every profile at once.
+    maps = []
+    for machine in of_type(resources, "AWS::StepFunctions::StateMachine").values():
+        text = (ROOT / machine["Properties"]["DefinitionS3Location"]["Key"]).read_text()
+        definition = json.loads(re.sub(r"\$\{[^}]+\}", "1", text))
+        maps += map_states(definition["States"])
+    assert maps, "no Map state found: this test no longer looks at anything"
+    for name, state in maps:
+        assert 0 < state.get("MaxConcurrency", 0) <= 10, f"{name}: MaxConcurrency {state.get('MaxConcurrency')}"
