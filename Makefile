@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo local test unit lint bench clean
+.PHONY: demo local test unit lint bench clean layer-requirements
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,9 +50,14 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 bench: $(STAMP)
+	$(BIN)/python bench/layer_size.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/positions.py
+
+# The layer's requirements.txt, pinned from constraints.txt (a unit test fails when they drift apart).
+layer-requirements: $(STAMP)
+	$(BIN)/python scripts/layer_requirements.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output .seatkeeper node_modules

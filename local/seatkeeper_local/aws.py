@@ -110,10 +110,13 @@ def _placeholder_zip() -> bytes:
 
 
 def create_resources(template: Template) -> None:
-    """Tables, buckets, functions, state machines and schedules of the template, in moto."""
+    """Tables, buckets, queues, functions, state machines and schedules of the template, in moto."""
     s3 = boto3.client("s3")
     for bucket in template.buckets():
         s3.create_bucket(Bucket=bucket)
+    sqs = boto3.client("sqs")
+    for queue in template.queues():
+        sqs.create_queue(QueueName=queue)
     dynamodb = boto3.client("dynamodb")
     for table in template.tables().values():
         dynamodb.create_table(**table["create"])
@@ -160,5 +163,10 @@ def create_resources(template: Template) -> None:
                 ScheduleExpression=schedule["ScheduleExpression"],
                 ScheduleExpressionTimezone=schedule.get("ScheduleExpressionTimezone", "UTC"),
                 FlexibleTimeWindow={"Mode": "OFF"},
-                Target={"Arn": machine.arn, "RoleArn": LOCAL_ROLE, "Input": schedule.get("Input", "{}")},
+                Target={
+                    "Arn": machine.arn,
+                    "RoleArn": LOCAL_ROLE,
+                    "Input": schedule.get("Input", "{}"),
+                    **{k: schedule[k] for k in ("RetryPolicy", "DeadLetterConfig") if k in schedule},
+                },
             )

@@ -3,7 +3,8 @@
 moto keeps the schedules (so `aws scheduler list-schedules` shows them) but never fires one;
 this does, starting the target state machine with the schedule's input. It understands the
 expressions EventBridge Scheduler does: rate(...), at(...) and AWS's six-field cron(...), in the
-schedule's time zone.
+schedule's time zone. A start that fails is tried again as the schedule's RetryPolicy says (at
+once here, not over minutes), then sent to its dead-letter queue, as EventBridge Scheduler does.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ class Schedule:
     expression: str
     timezone: str
     payload: str
+    retry_attempts: int = 185  # EventBridge Scheduler's default MaximumRetryAttempts
+    dead_letter_arn: str | None = None
     due: datetime | None = None
 
 
@@ -131,10 +134,12 @@ class LocalScheduler:
         schedules: list[Schedule],
         start: Callable[[str, str, str], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        dead_letter: Callable[[Schedule, Exception], None] | None = None,
     ) -> None:
         self.schedules = schedules
         self.start = start
         self.clock = clock
+        self.dead_letter = dead_letter
         now = clock()
         for schedule in schedules:
             schedule.due = next_fire(schedule.expression, schedule.timezone, now)
@@ -147,10 +152,26 @@ class LocalScheduler:
             if schedule.due is not None and schedule.due <= now:
                 name = f"{schedule.name}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
                 log.info("schedule %s fires %s", schedule.name, schedule.target_arn.rsplit(":", 1)[-1])
-                self.start(schedule.target_arn, name, schedule.payload)
-                fired.append(schedule.name)
                 schedule.due = next_fire(schedule.expression, schedule.timezone, now)
+                self._fire(schedule, name)
+                fired.append(schedule.name)
         return fired
+
+    def _fire(self, schedule: Schedule, name: str) -> None:
+        failure: Exception | None = None
+        for _ in range(1 + schedule.retry_attempts):
+            try:
+                # The same execution name on every try: a start that did happen is not started twice.
+                self.start(schedule.target_arn, name, schedule.payload)
+                return
+            except Exception as error:  # as Scheduler does, any failure to start is tried again
+                failure = error
+        assert failure is not None
+        if schedule.dead_letter_arn is None or self.dead_letter is None:
+            log.error("schedule %s could not start its target and has no dead-letter queue: %s", schedule.name, failure)
+            return
+        log.error("schedule %s could not start its target; sent to its dead-letter queue", schedule.name)
+        self.dead_letter(schedule, failure)
 
     def run(self, every: float = 5.0) -> None:
         while not self._stop.wait(every):

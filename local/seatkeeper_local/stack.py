@@ -99,6 +99,8 @@ class LocalStack:
                     s["ScheduleExpression"],
                     s.get("ScheduleExpressionTimezone", "UTC"),
                     s.get("Input", "{}"),
+                    retry_attempts=int(s.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
+                    dead_letter_arn=s.get("DeadLetterConfig", {}).get("Arn"),
                 )
                 for machine in self.template.state_machines().values()
                 for number, s in enumerate(machine.schedules)
@@ -106,6 +108,7 @@ class LocalStack:
             start=lambda arn, name, payload: boto3.client("stepfunctions").start_execution(
                 stateMachineArn=arn, name=name, input=payload
             ),
+            dead_letter=send_dead_letter,
         )
         threading.Thread(target=self.scheduler.run, name="seatkeeper-scheduler", daemon=True).start()
         return self
@@ -148,6 +151,26 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def send_dead_letter(schedule: Schedule, failure: Exception) -> None:
+    """The schedule's input, with why it could not be delivered, as EventBridge Scheduler's dead-letter event."""
+    assert schedule.dead_letter_arn is not None
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName=schedule.dead_letter_arn.rsplit(":", 1)[1])["QueueUrl"]
+    code = getattr(failure, "response", {}).get("Error", {}).get("Code") or type(failure).__name__
+    attributes = {
+        "ERROR_CODE": code,
+        "ERROR_MESSAGE": str(failure)[:256],
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+        "RETRY_ATTEMPTS": str(schedule.retry_attempts),
+        "TARGET_ARN": schedule.target_arn,
+    }
+    sqs.send_message(
+        QueueUrl=queue,
+        MessageBody=schedule.payload,
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
 
 
 # There is no Cognito here: the local stack signs its own JWTs, and the dashboard signs in with

@@ -1,7 +1,8 @@
 """Reads template.yaml and resolves it for the local stack: the one list of resources.
 
 Only the intrinsic functions the template uses are resolved (Ref, Fn::GetAtt, Fn::Sub,
-Fn::Join); a new one fails loudly here rather than silently running with a wrong value.
+Fn::Join, and Fn::If with its Conditions and AWS::NoValue); a new one fails loudly here rather
+than silently running with a wrong value. A resource whose Condition is false is not there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK = "seatkeeper-local"
 LOCAL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/seatkeeper-local"
+# What `!Ref AWS::NoValue` resolves to: the property around it is left out, as CloudFormation does.
+NO_VALUE = object()
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -25,7 +28,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if name == "Fn::GetAtt":
@@ -87,7 +90,29 @@ class Template:
         } | (parameters or {})
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+        return {
+            k: v
+            for k, v in self.resources.items()
+            if v["Type"] == kind and ("Condition" not in v or self.condition(v["Condition"]))
+        }
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.document.get("Conditions", {})[name])
+
+    def _truth(self, expression: Any) -> bool:
+        ((key, arg),) = expression.items()
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            left, right = self.resolve(arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        raise ValueError(f"the local stack cannot evaluate the condition {key}")
 
     # --- names ------------------------------------------------------------------------
 
@@ -109,6 +134,7 @@ class Template:
             "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
         }.get(kind, f"arn:aws:local:{REGION}:{ACCOUNT}:{logical_id}/{name}")
 
     def ref(self, name: str) -> str:
@@ -129,13 +155,16 @@ class Template:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
-                return self.ref(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
             if key == "Fn::GetAtt":
                 logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
                 if attribute == "Arn":
@@ -150,7 +179,8 @@ class Template:
                 return arg[0].join(str(self.resolve(v)) for v in arg[1])
             if key.startswith("Fn::") or key == "Condition":
                 raise ValueError(f"the local stack cannot resolve {key}")
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def _sub_variable(self, name: str, extra: dict[str, Any]) -> str:
         if name in extra:
@@ -214,6 +244,9 @@ class Template:
 
     def buckets(self) -> list[str]:
         return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::S3::Bucket")]
+
+    def queues(self) -> list[str]:
+        return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::SQS::Queue")]
 
     def state_machines(self) -> dict[str, StateMachineSpec]:
         found = {}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 
 from seatkeeper_local.demo import wait_until
+from seatkeeper_local.schedules import LocalScheduler, Schedule
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.paging_app import paging_app, profile_fields
 
@@ -98,7 +99,11 @@ def test_the_schedule_fires_reconcile_all_on_the_local_stack(api, stack):
     with paging_app(120) as app:
         profile = connected(integrator, app)
         schedule = next(s for s in stack.scheduler.schedules if "ReconcileAll" in s.target_arn)
-        assert boto3.client("scheduler").get_schedule(Name=schedule.name)["ScheduleExpression"] == "cron(0 3 * * ? *)"
+        kept = boto3.client("scheduler").get_schedule(Name=schedule.name)
+        assert kept["ScheduleExpression"] == "cron(0 3 * * ? *)"
+        # The template's retry policy and dead-letter queue come along; the alarms and the queue are not emulated.
+        assert kept["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600}
+        assert kept["Target"]["DeadLetterConfig"]["Arn"].endswith(":seatkeeper-local-ReconcileScheduleDeadLetters")
         schedule.due = datetime.now(UTC) - timedelta(seconds=1)  # as if it were 03:00
         assert stack.scheduler.tick() == [schedule.name]
         sfn = boto3.client("stepfunctions")
@@ -111,3 +116,28 @@ def test_the_schedule_fires_reconcile_all_on_the_local_stack(api, stack):
             time.sleep(0.2)
     assert mine[0]["status"] == "SUCCEEDED"
     assert api("sam_viewer").get(f"/profiles/{profile['id']}/position").status_code == 200
+
+
+def test_a_schedule_that_cannot_start_its_target_leaves_a_dead_letter_on_the_local_stack(stack):
+    # Given the reconcile schedule as the template declares it, but pointed at a state machine that is gone
+    daily = next(s for s in stack.scheduler.schedules if "ReconcileAll" in s.target_arn)
+    gone = Schedule(
+        "gone",
+        daily.target_arn.replace("ReconcileAllStateMachine", "RemovedStateMachine"),
+        daily.expression,
+        daily.timezone,
+        '{"why": "dead-letter test"}',
+        retry_attempts=daily.retry_attempts,
+        dead_letter_arn=daily.dead_letter_arn,
+    )
+    scheduler = LocalScheduler([gone], start=stack.scheduler.start, dead_letter=stack.scheduler.dead_letter)
+    # When it is due
+    gone.due = datetime.now(UTC) - timedelta(seconds=1)
+    scheduler.tick()
+    # Then, after its retries, its input and the error wait in the template's dead-letter queue
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName=stack.template.physical_name("ReconcileScheduleDeadLetters"))["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"], WaitTimeSeconds=1)["Messages"]
+    assert message["Body"] == '{"why": "dead-letter test"}'
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "StateMachineDoesNotExist"
+    assert message["MessageAttributes"]["RETRY_ATTEMPTS"]["StringValue"] == "10"
