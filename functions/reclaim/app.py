@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,6 +13,7 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.reconciliation import record_position
+from seatkeeper.settings import ReclaimSettings
 from seatkeeper.store import (
     DynamoDBProfiles,
     DynamoDBReclamations,
@@ -25,23 +24,25 @@ from seatkeeper.store import (
 logger = Logger()
 
 
-@cache
-def table() -> str:
-    return os.environ["TABLE_NAME"]
+settings = ReclaimSettings.from_environment()
+policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 
 
 @logger.inject_lambda_context
 def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    store = DynamoDBReclamations(table())
+    store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
-    policy = NetworkPolicy.from_environment()
-    profile = ProfileService(DynamoDBProfiles(table()), policy).get(record.profile_id)
-    client = saas_client_on_aws(profile, table())
-    stale_now = reclamation.still_stale(profile, DynamoDBSync(table()))
+    profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(record.profile_id)
+    client = saas_client_on_aws(profile, settings.table_name, policy)
+    stale_now = reclamation.still_stale(profile, DynamoDBSync(settings.table_name))
     done = reclamation.execute(record, store=store, seats=client, stale_now=stale_now, notices=EventBridgeNotices())
     # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.
     record_position(
-        profile, DynamoDBSync(table()), DynamoDBReconciliations(table()), run_id=None, notices=EventBridgeNotices()
+        profile,
+        DynamoDBSync(settings.table_name),
+        DynamoDBReconciliations(settings.table_name),
+        run_id=None,
+        notices=EventBridgeNotices(),
     )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
     return {"reclamation_id": done.id, "status": done.status}
@@ -50,7 +51,7 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 @logger.inject_lambda_context
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Put a 'Seat Will Be Reclaimed' event per candidate and start the grace period."""
-    store = DynamoDBReclamations(table())
+    store = DynamoDBReclamations(settings.table_name)
     waiting = reclamation.announce(
         store.get_reclamation(event["reclamation_id"]), store=store, notices=EventBridgeNotices()
     )
@@ -60,7 +61,7 @@ def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context
 def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """After the wait and a fresh sync: reclaim, or cancel when the sync failed (fail closed)."""
-    store = DynamoDBReclamations(table())
+    store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
     if event.get("sync_status") != "succeeded":
         reason = f"the sync after the grace period did not succeed ({event.get('sync_error') or 'no details'}); "

@@ -229,8 +229,8 @@ def test_oauth_grant_connects_and_stores_the_tokens(api, stack, oidc, saas, capf
     assert secret not in out + err + table_text(stack) + executions_text(profile["id"])
 
 
-def test_oauth_denied_at_the_provider_is_never_granted_and_cleans_up(api, stack, oidc, saas, monkeypatch):
-    monkeypatch.setenv("GRANT_TIMEOUT_SECONDS", "3")
+def test_oauth_denied_at_the_provider_is_never_granted_and_cleans_up(api, stack, oidc, saas, api_environment):
+    api_environment(GRANT_TIMEOUT_SECONDS="3")
     integrator = api("sam_integrator")
     profile = oauth_profile(integrator, oidc, saas)
     integrator.post(f"/profiles/{profile['id']}/connection", json={"client_id": "c", "client_secret": "s"})
@@ -305,8 +305,8 @@ def test_an_unknown_state_is_refused_without_touching_any_saga(api):
     assert requests.get(f"{api(None).base_url}/oauth/callback", timeout=10).status_code == 400
 
 
-def test_a_grant_that_never_comes_times_out_and_cleans_up(api, stack, oidc, saas, monkeypatch):
-    monkeypatch.setenv("GRANT_TIMEOUT_SECONDS", "2")
+def test_a_grant_that_never_comes_times_out_and_cleans_up(api, stack, oidc, saas, api_environment):
+    api_environment(GRANT_TIMEOUT_SECONDS="2")
     integrator = api("sam_integrator")
     profile = oauth_profile(integrator, oidc, saas)
     integrator.post(f"/profiles/{profile['id']}/connection", json={"client_id": "c", "client_secret": "s"})

@@ -34,7 +34,6 @@ Documents such as the profile are stored as JSON strings: they are read whole, n
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -92,8 +91,8 @@ def _cancelled_by_condition(error: ClientError) -> bool:
 class _Table:
     """The seatkeeper table, with a client made on first use (routes that never touch it start faster)."""
 
-    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name or os.environ["TABLE_NAME"]
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
         self._client = client
 
     @cached_property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,8 @@ if TYPE_CHECKING:
 
 class StepFunctions:
     def __init__(self, state_machine_arn: str | None = None, client: SFNClient | None = None) -> None:
-        self.state_machine_arn = state_machine_arn or os.environ.get("CONNECTION_STATE_MACHINE_ARN", "")
+        # None when only resuming or stopping executions (task tokens, ARNs): never a default machine.
+        self.state_machine_arn = state_machine_arn
         self._client = client
 
     @cached_property
@@ -25,6 +25,8 @@ class StepFunctions:
         return self._client or aws_client("stepfunctions")
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
+        if not self.state_machine_arn:
+            raise ValueError("no state machine to start: this client was made without one")
         return self.client.start_execution(
             stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
         )["executionArn"]
