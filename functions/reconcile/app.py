@@ -16,6 +16,7 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReconciliations, DynamoDBSync
+from seatkeeper.sync import run_error
 from seatkeeper.workflows import StepFunctions
 
 logger = Logger()
@@ -44,11 +45,13 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         record = store.get_reconciliation(event["reconciliation_id"])
     else:  # started by the schedule
         record = reconciliation.new_reconciliation(None, requested_by="schedule", exists=lambda _: True)
-        store.put_reconciliation(record)
     if record.profile_ids is not None:
         chosen = record.profile_ids
     else:
         chosen = [p.id for p in DynamoDBProfiles(table()).every() if connected(p.id)]
+    if not event.get("reconciliation_id"):
+        # Written last: a scheduled run that dies before this leaves no record behind to stay running.
+        store.put_reconciliation(record)
     logger.info("reconciling", extra={"reconciliation_id": record.id, "profiles": len(chosen)})
     return {"reconciliation_id": record.id, "profiles": [{"profile_id": p} for p in chosen]}
 
@@ -105,4 +108,20 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
         },
     )
     logger.info("reconciled", extra={"reconciliation_id": done.id, "status": done.status})
+    return {"reconciliation_id": done.id, "status": done.status}
+
+
+@logger.inject_lambda_context
+def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The run died: mark the reconciliation failed, with why and the profiles' results it had."""
+    failure = event["error"]
+    done = reconciliation.record_failure(
+        event["reconciliation_id"],
+        store=DynamoDBReconciliations(table()),
+        error=failure.get("Error") or "Unknown",
+        cause=(run_error(failure.get("Cause")) or "no details were given")[:500],
+        results=event.get("results"),
+        notices=EventBridgeNotices(),
+    )
+    logger.warning("reconciliation failed", extra={"reconciliation_id": done.id, "status": done.status})
     return {"reconciliation_id": done.id, "status": done.status}
