@@ -67,7 +67,9 @@ def start_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 @logger.inject_lambda_context
 def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    run = DynamoDBSync(table()).get_run(event["run_id"])
+    """How the run stands; a run whose execution was stopped or timed out is failed, not waited for."""
+    executions = StepFunctions(os.environ["SYNC_STATE_MACHINE_ARN"])
+    run = sync.settled_run(event["run_id"], DynamoDBSync(table()), executions.status)
     return {"run_id": run.run_id, "status": run.status, "error": run.error}
 
 

@@ -198,3 +198,56 @@ def test_a_reconciliation_whose_first_step_dies_is_failed_saying_why(api, stack,
     assert record["status"] == "failed" and record["results"] == []
     assert record["error"] == "InjectedFault" and "ChooseProfilesFunction died" in record["cause"]
     assert (ended["status"], ended.get("error")) == ("FAILED", "ReconciliationFailed")
+
+
+# --- a nested sync that is stopped (or times out) says nothing: the runs that wait for it must not wait for ever ---
+
+
+def stop_the_sync_of(profile_id: str, timeout: float = 30) -> str:
+    """Stop the profile's running sync execution, as an operator or its timeout would; its run id."""
+    sfn = boto3.client("stepfunctions")
+    machine = os.environ["SYNC_STATE_MACHINE_ARN"]
+
+    def running() -> list[dict]:
+        found = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
+        return [e for e in found if profile_id in sfn.describe_execution(executionArn=e["executionArn"])["input"]]
+
+    mine = wait_until(running, bool, timeout=timeout)
+    assert mine, "the sync never started"
+    sfn.stop_execution(executionArn=mine[0]["executionArn"], cause="stopped by a test")
+    return mine[0]["name"]
+
+
+def test_a_reconciliation_whose_profile_sync_is_stopped_reports_that_profile_failed(api):
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        profile = connected(integrator, app)
+        app.latency = 2.0  # long enough to stop the sync while it fetches
+        # Given a reconciliation whose profile's sync execution is stopped while it fetches,
+        started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+        run_id = stop_the_sync_of(profile["id"])
+
+        # when the reconciliation looks at the sync's run,
+        record = settled_reconciliation(integrator, started["id"])
+
+    # then it does not wait for ever: that profile failed, saying so, and so did the sync run.
+    assert record["status"] == "failed", record
+    [result] = record["results"]
+    assert result["status"] == "failed" and "ended ABORTED before it recorded a result" in result["error"]
+    run = integrator.get(f"/runs/{run_id}").json()
+    assert run["status"] == "failed" and "ABORTED" in run["error"]
+
+
+def test_a_reclamation_whose_re_sync_is_stopped_is_canceled(api):
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        profile = reclaiming_profile(integrator, app, grace_period="PT1S")
+        app.latency = 2.0
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        stop_the_sync_of(profile["id"])
+
+        record = settled_reclamation(integrator, plan["id"])
+
+    assert record["status"] == "canceled", record["status"]
+    assert "ended ABORTED" in record["audit"][-1]["detail"] and "nothing was reclaimed" in record["audit"][-1]["detail"]
+    assert app.reclaim_requests == []

@@ -29,6 +29,16 @@ class StepFunctions:
             stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
         )["executionArn"]
 
+    def status(self, name: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED: how the execution called `name` stands; None if none is."""
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        try:
+            return self.client.describe_execution(executionArn=arn)["status"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
+
     def stop(self, execution_arn: str, reason: str) -> None:
         try:
             self.client.stop_execution(executionArn=execution_arn, cause=reason)
