@@ -52,6 +52,7 @@ EXPECTED = {
     "reclaim_announce_seats.json": ("AnnounceSeatsFunction", "ReclamationNotFound"),
     "reclaim_end_grace_period.json": ("EndGracePeriodFunction", "ReclamationNotFound"),
     "reclaim_record_failure.json": ("RecordReclamationFailureFunction", "ReclamationNotFound"),
+    "ended_run_aborted.json": ("RecordEndedRunFunction", "ReclamationNotFound"),
     # Its response URL is CloudFormation's; here nothing listens there, and the function says so.
     "dashboard_sign_in_delete.json": ("DashboardSignInFunction", "ResponseNotDelivered"),
 }

@@ -251,3 +251,87 @@ def test_a_reclamation_whose_re_sync_is_stopped_is_canceled(api):
     assert record["status"] == "canceled", record["status"]
     assert "ended ABORTED" in record["audit"][-1]["detail"] and "nothing was reclaimed" in record["audit"][-1]["detail"]
     assert app.reclaim_requests == []
+
+
+# --- what no Catch can take: the execution itself is stopped or times out ----------------------
+
+
+def status_change_event(execution_arn: str, **known: str) -> dict:
+    """The "Execution Status Change" event that Step Functions puts on EventBridge when an execution ends.
+
+    moto sends none (and delivers no rule to a Lambda function), so the test builds it from
+    DescribeExecution, in the shape AWS documents, and hands it to the function as the rule would.
+    `known`: what moto does not keep (it drops StopExecution's cause, which AWS's event carries).
+    """
+    described = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    return {
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": described["stateMachineArn"],
+            "name": described["name"],
+            "status": described["status"],
+            "input": described["input"],
+            "error": described.get("error"),
+            "cause": described.get("cause"),
+            **known,
+        },
+    }
+
+
+def test_a_reclamation_whose_execution_is_stopped_in_its_grace_period_is_canceled_by_the_status_change(api, stack):
+    integrator = api("sam_integrator")
+    sfn = boto3.client("stepfunctions")
+    with paging_app(30) as app:
+        profile = reclaiming_profile(integrator, app, grace_period="PT1H")
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        waiting = wait_until(
+            lambda: integrator.get(f"/reclamations/{plan['id']}").json(),
+            lambda record: record["status"] == "in_grace_period",
+            timeout=30,
+        )
+        assert waiting["status"] == "in_grace_period"
+        # Given an operator stops the execution while it waits out the grace period (no Catch runs),
+        arn = os.environ["RECLAIM_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{plan['id']}"
+        sfn.stop_execution(executionArn=arn, cause="stopped by an operator")
+        stopped = execution("RECLAIM_STATE_MACHINE_ARN", plan["id"])
+        assert stopped["status"] == "ABORTED"
+        assert integrator.get(f"/reclamations/{plan['id']}").json()["status"] == "in_grace_period"
+
+        # when the status change reaches the function its EventBridge rule invokes,
+        answer = stack.functions.invoke(
+            "RecordEndedRunFunction", status_change_event(arn, cause="stopped by an operator")
+        )
+        record = integrator.get(f"/reclamations/{plan['id']}").json()
+
+    # then the reclamation is canceled, nothing reclaimed, saying the execution was stopped and why.
+    assert answer == {"id": plan["id"], "status": "canceled"}
+    assert record["status"] == "canceled" and record["error"] == "ExecutionAborted"
+    assert record["cause"] == "stopped by an operator"
+    assert app.reclaim_requests == []
+
+
+def test_a_reconciliation_whose_execution_is_stopped_is_failed_by_the_status_change(api, stack):
+    integrator = api("sam_integrator")
+    sfn = boto3.client("stepfunctions")
+    with paging_app(30) as app:
+        profile = connected(integrator, app)
+        app.latency = 2.0
+        started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+        stop_the_sync_of(profile["id"])  # so that the reconciliation is mid-way for certain
+        arn = os.environ["RECONCILE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{started['id']}"
+        sfn.stop_execution(executionArn=arn)
+        ended = execution("RECONCILE_STATE_MACHINE_ARN", started["id"])
+        # moto 5.2.5 ends an execution stopped inside a Map iteration FAILED (States.Runtime), AWS ABORTED:
+        # either way no Catch runs, and the record says what the event said.
+        assert ended["status"] in ("ABORTED", "FAILED")
+        assert integrator.get(f"/reconciliations/{started['id']}").json()["status"] == "running"
+
+        stack.functions.invoke("RecordEndedRunFunction", status_change_event(arn))
+        record = integrator.get(f"/reconciliations/{started['id']}").json()
+
+    assert record["status"] == "failed" and record["error"] == (ended.get("error") or "ExecutionAborted")
+    assert record["cause"] and record["finished_at"]

@@ -1,0 +1,59 @@
+"""Finishes the record of a reclaim-licenses or reconcile-all execution that ended without doing so.
+
+A Catch covers what a step raises; it cannot cover an execution that is stopped, times out, or
+fails with an error no Catch takes (States.Runtime). For each of those Step Functions puts an
+"Execution Status Change" event on EventBridge, which brings it here. A record that its execution
+finished already is left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from seatkeeper import reclamation, reconciliation
+from seatkeeper.notices import EventBridgeNotices
+from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations
+from seatkeeper.sync import run_error
+
+logger = Logger()
+ERROR_OF = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut", "FAILED": "ExecutionFailed"}
+
+
+@cache
+def table() -> str:
+    return os.environ["TABLE_NAME"]
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    detail = event["detail"]
+    given = json.loads(detail.get("input") or "{}")
+    error = detail.get("error") or ERROR_OF.get(detail["status"], "ExecutionFailed")
+    cause = (run_error(detail.get("cause")) or f"the execution {detail['name']} ended {detail['status']}")[:500]
+    notices = EventBridgeNotices()
+    if detail["stateMachineArn"] == os.environ["RECLAIM_STATE_MACHINE_ARN"]:
+        store = DynamoDBReclamations(table())
+        done = reclamation.record_failure(
+            given["reclamation_id"], store=store, error=error, cause=cause, notices=notices
+        )
+    elif given.get("reconciliation_id"):
+        done = reconciliation.record_failure(  # type: ignore[assignment]
+            given["reconciliation_id"],
+            store=DynamoDBReconciliations(table()),
+            error=error,
+            cause=cause,
+            results=None,
+            notices=notices,
+        )
+    else:
+        # A scheduled reconciliation's record is named inside the run, not in its input.
+        logger.warning("a scheduled reconciliation ended unfinished", extra={"execution": detail["name"]})
+        return {"status": "unknown"}
+    logger.info("ended run recorded", extra={"id": done.id, "status": done.status, "ended": detail["status"]})
+    return {"id": done.id, "status": done.status}
