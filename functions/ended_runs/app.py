@@ -36,24 +36,27 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     given = json.loads(detail.get("input") or "{}")
     error = detail.get("error") or ERROR_OF.get(detail["status"], "ExecutionFailed")
     cause = (run_error(detail.get("cause")) or f"the execution {detail['name']} ended {detail['status']}")[:500]
-    notices = EventBridgeNotices()
     if detail["stateMachineArn"] == os.environ["RECLAIM_STATE_MACHINE_ARN"]:
-        store = DynamoDBReclamations(table())
-        done = reclamation.record_failure(
-            given["reclamation_id"], store=store, error=error, cause=cause, notices=notices
-        )
-    elif given.get("reconciliation_id"):
-        done = reconciliation.record_failure(  # type: ignore[assignment]
-            given["reconciliation_id"],
-            store=DynamoDBReconciliations(table()),
+        reclaim = reclamation.record_failure(
+            given["reclamation_id"],
+            store=DynamoDBReclamations(table()),
             error=error,
             cause=cause,
-            results=None,
-            notices=notices,
+            notices=EventBridgeNotices(),
         )
-    else:
+        logger.info("ended run recorded", extra={"reclamation_id": reclaim.id, "status": reclaim.status})
+        return {"id": reclaim.id, "status": reclaim.status}
+    if not given.get("reconciliation_id"):
         # A scheduled reconciliation's record is named inside the run, not in its input.
         logger.warning("a scheduled reconciliation ended unfinished", extra={"execution": detail["name"]})
         return {"status": "unknown"}
-    logger.info("ended run recorded", extra={"id": done.id, "status": done.status, "ended": detail["status"]})
-    return {"id": done.id, "status": done.status}
+    reconcile = reconciliation.record_failure(
+        given["reconciliation_id"],
+        store=DynamoDBReconciliations(table()),
+        error=error,
+        cause=cause,
+        results=None,
+        notices=EventBridgeNotices(),
+    )
+    logger.info("ended run recorded", extra={"reconciliation_id": reconcile.id, "status": reconcile.status})
+    return {"id": reconcile.id, "status": reconcile.status}
