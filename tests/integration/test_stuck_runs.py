@@ -9,6 +9,7 @@ which the local stack runs in this process, refuses the one write a step makes.
 from __future__ import annotations
 
 import os
+import uuid
 
 import boto3
 from moto.dynamodb.exceptions import MockValidationException
@@ -197,6 +198,25 @@ def test_a_reconciliation_whose_first_step_dies_is_failed_saying_why(api, stack,
     assert failed_calls, "the fault was not reached"
     assert record["status"] == "failed" and record["results"] == []
     assert record["error"] == "InjectedFault" and "ChooseProfilesFunction died" in record["cause"]
+    assert (ended["status"], ended.get("error")) == ("FAILED", "ReconciliationFailed")
+
+
+def test_a_scheduled_reconciliation_that_dies_before_writing_its_record_fails_by_name_and_leaves_none(
+    stack, monkeypatch
+):
+    # Given the first step dies, when the schedule starts reconcile-all (its input names no record),
+    break_function(monkeypatch, stack, "ChooseProfilesFunction")
+    name = f"scheduled-{uuid.uuid4().hex[:8]}"
+    boto3.client("stepfunctions").start_execution(
+        stateMachineArn=os.environ["RECONCILE_STATE_MACHINE_ARN"], name=name, input="{}"
+    )
+    ended = execution("RECONCILE_STATE_MACHINE_ARN", name)
+
+    # then there is no record to mark (ChooseProfiles writes a scheduled one last), and the run fails by name.
+    arn = os.environ["RECONCILE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{name}"
+    history = boto3.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered == ["ChooseProfiles", "HasReconciliationRecord", "ReconciliationFailed"]
     assert (ended["status"], ended.get("error")) == ("FAILED", "ReconciliationFailed")
 
 
