@@ -20,6 +20,7 @@ from seatkeeper.store import (
     DynamoDBReconciliations,
     DynamoDBSync,
 )
+from seatkeeper.sync import run_error
 
 logger = Logger()
 
@@ -71,3 +72,18 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
         return {"reclamation_id": record.id, "status": "canceled"}
     running = reclamation.end_grace_period(record, store=store)
     return {"reclamation_id": running.id, "status": running.status}
+
+
+@logger.inject_lambda_context
+def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The run died: finish the reclamation from its action records, and say why."""
+    failure = event["error"]
+    done = reclamation.record_failure(
+        event["reclamation_id"],
+        store=DynamoDBReclamations(settings.table_name),
+        error=failure.get("Error") or "Unknown",
+        cause=(run_error(failure.get("Cause")) or "no details were given")[:500],
+        notices=EventBridgeNotices(),
+    )
+    logger.warning("reclamation failed", extra={"reclamation_id": done.id, "status": done.status})
+    return {"reclamation_id": done.id, "status": done.status}

@@ -16,6 +16,7 @@ from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.settings import ReconcileSettings
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReconciliations, DynamoDBSync
+from seatkeeper.sync import run_error
 from seatkeeper.workflows import StepFunctions
 
 logger = Logger()
@@ -43,11 +44,13 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         record = store.get_reconciliation(event["reconciliation_id"])
     else:  # started by the schedule
         record = reconciliation.new_reconciliation(None, requested_by="schedule", exists=lambda _: True)
-        store.put_reconciliation(record)
     if record.profile_ids is not None:
         chosen = record.profile_ids
     else:
         chosen = [p.id for p in DynamoDBProfiles(settings.table_name).every() if connected(p.id)]
+    if not event.get("reconciliation_id"):
+        # Written last: a scheduled run that dies before this leaves no record behind to stay running.
+        store.put_reconciliation(record)
     logger.info("reconciling", extra={"reconciliation_id": record.id, "profiles": len(chosen)})
     return {"reconciliation_id": record.id, "profiles": [{"profile_id": p} for p in chosen]}
 
@@ -63,7 +66,9 @@ def start_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 @logger.inject_lambda_context
 def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    run = DynamoDBSync(settings.table_name).get_run(event["run_id"])
+    """How the run stands; a run whose execution was stopped or timed out is failed, not waited for."""
+    executions = StepFunctions(settings.sync_state_machine_arn)
+    run = sync.settled_run(event["run_id"], DynamoDBSync(settings.table_name), executions.status)
     return {"run_id": run.run_id, "status": run.status, "error": run.error}
 
 
@@ -104,4 +109,20 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
         },
     )
     logger.info("reconciled", extra={"reconciliation_id": done.id, "status": done.status})
+    return {"reconciliation_id": done.id, "status": done.status}
+
+
+@logger.inject_lambda_context
+def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The run died: mark the reconciliation failed, with why and the profiles' results it had."""
+    failure = event["error"]
+    done = reconciliation.record_failure(
+        event["reconciliation_id"],
+        store=DynamoDBReconciliations(settings.table_name),
+        error=failure.get("Error") or "Unknown",
+        cause=(run_error(failure.get("Cause")) or "no details were given")[:500],
+        results=event.get("results"),
+        notices=EventBridgeNotices(),
+    )
+    logger.warning("reconciliation failed", extra={"reconciliation_id": done.id, "status": done.status})
     return {"reconciliation_id": done.id, "status": done.status}

@@ -102,6 +102,8 @@ class Reclamation(BaseModel):
     seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
     reclaimed: int = Field(0, description="Users whose license was taken back")
     savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
+    error: str | None = Field(None, description="When its run died before it finished: the error's name")
+    cause: str | None = Field(None, description="When its run died before it finished: why, in words")
 
 
 class ReclamationSummary(BaseModel):
@@ -153,6 +155,9 @@ class ReclamationStore(Protocol):
         """Keep the outcome; a reclaimed user is shown as such in the stored snapshot."""
 
     def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None: ...
+
+    def acted_on(self, reclamation_id: str) -> dict[str, UserOutcome | None]:
+        """Every user whose request a run of this reclamation claimed, with its outcome once it was kept."""
 
 
 def _now() -> str:
@@ -470,3 +475,67 @@ def cancel(reclamation: Reclamation, *, store: ReclamationStore, reason: str, ex
     )
     store.replace_reclamation(canceled, expected_status=expected_status)
     return canceled
+
+
+UNFINISHED: tuple[ReclamationStatus, ...] = ("running", "in_grace_period")
+
+
+def record_failure(
+    reclamation_id: str, *, store: ReclamationStore, error: str, cause: str, notices: Notices
+) -> Reclamation:
+    """Finish a reclamation whose run died, from what its action records say was done.
+
+    Each user acted on keeps the outcome written for them; a user whose request was claimed but
+    whose outcome was never kept may have been reclaimed (`outcome_unknown`). Nothing acted on:
+    `canceled`; anything: `partially_failed`. A reclamation that is not running is left as it is.
+    """
+    current = store.get_reclamation(reclamation_id)
+    if current.status not in UNFINISHED:
+        return current
+    acted_on = store.acted_on(reclamation_id)
+    outcomes = [
+        acted_on[c.id]
+        or UserOutcome(
+            user_id=c.id,
+            outcome="outcome_unknown",
+            detail="the run stopped after its request may have been sent; check the app",
+        )
+        for c in current.candidates
+        if c.id in acted_on
+    ]
+    reclaimed = sum(o.outcome == "reclaimed" for o in outcomes)
+    cost = current.seat_cost
+    why = f"{error}: {cause}"
+    failed = current.model_copy(
+        update={
+            "status": "partially_failed" if outcomes else "canceled",
+            "error": error,
+            "cause": cause,
+            "reclaimed": reclaimed,
+            "savings": cost.model_copy(update={"amount": cost.amount * reclaimed}) if cost else None,
+            "outcomes": outcomes,
+            "finished_at": _now(),
+            "audit": [
+                *current.audit,
+                AuditEntry(
+                    at=_now(),
+                    action="failed",
+                    detail=why if outcomes else f"{why}; nothing was reclaimed",
+                ),
+            ],
+        }
+    )
+    store.replace_reclamation(failed, expected_status=current.status)
+    notices.put(
+        "Reclamation Finished",
+        {
+            "reclamation_id": failed.id,
+            "profile_id": failed.profile_id,
+            "status": failed.status,
+            "error": error,
+            "reclaimed": [o.user_id for o in outcomes if o.outcome == "reclaimed"],
+            "canceled": [o.user_id for o in outcomes if o.outcome == "canceled_activity_detected"],
+            "failed": [o.user_id for o in outcomes if o.outcome in ("failed", "outcome_unknown")],
+        },
+    )
+    return failed

@@ -107,3 +107,8 @@ class ReconcileSettings(TableSettings):
 @dataclass(frozen=True, kw_only=True)
 class ReclaimSettings(SaaSCallerSettings):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndedRunSettings(TableSettings):
+    reclaim_state_machine_arn: str = env("RECLAIM_STATE_MACHINE_ARN")

@@ -24,12 +24,25 @@ class StepFunctions:
     def client(self) -> SFNClient:
         return self._client or aws_client("stepfunctions")
 
-    def start(self, name: str, payload: dict[str, Any]) -> str:
+    def _machine(self) -> str:
         if not self.state_machine_arn:
-            raise ValueError("no state machine to start: this client was made without one")
-        return self.client.start_execution(
-            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
-        )["executionArn"]
+            raise ValueError("no state machine: this client was made to resume or stop executions only")
+        return self.state_machine_arn
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        return self.client.start_execution(stateMachineArn=self._machine(), name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
+
+    def status(self, name: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED: how the execution called `name` stands; None if none is."""
+        arn = self._machine().replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        try:
+            return self.client.describe_execution(executionArn=arn)["status"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
 
     def stop(self, execution_arn: str, reason: str) -> None:
         try:
