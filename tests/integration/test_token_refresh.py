@@ -17,6 +17,7 @@ from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import GuardedTokenEndpoint
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
+from seatkeeper.user_fetch import first_page_of_users
 from seatkeeper.vault import SecretsManagerVault
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.saas_apps import fake_saas
@@ -123,7 +124,7 @@ def test_a_connected_oauth_profile_refreshes_at_the_provider_and_keeps_working(a
             policy=NetworkPolicy.from_environment(),
         )
 
-        users = client.first_page_of_users()
+        users = first_page_of_users(client)
 
         after = vault.read(secret)["tokens"]
         assert len(users) == 3

@@ -400,16 +400,26 @@ def execute(
 
 
 def fill_in(template: Any, candidate: Candidate) -> Any:
-    """The reclaim request's body or path with {id}, {email}, ... of the candidate filled in."""
+    """The reclaim request's JSON body with {id}, {email}, ... of the candidate filled in, as text.
+
+    Paths are filled by `saas_http.fill_path`, which makes each value one path segment.
+    """
     fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
+
+    def text(value: str) -> str:
+        try:
+            return value.format_map(fields)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise SaaSRequestFailed(f"the reclaim body's {value[:60]!r} names no user field") from exc
+
     if isinstance(template, str):
-        return template.format_map(fields)
+        return text(template)
     return json.loads(
         json.dumps(template),
         object_hook=lambda d: {
-            k: v.format_map(fields)
+            k: text(v)
             if isinstance(v, str)
-            else [x.format_map(fields) if isinstance(x, str) else x for x in v]
+            else [text(x) if isinstance(x, str) else x for x in v]
             if isinstance(v, list)
             else v
             for k, v in d.items()
