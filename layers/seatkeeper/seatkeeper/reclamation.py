@@ -11,7 +11,6 @@ and the others go on. Everything is written to the audit trail.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -412,19 +411,16 @@ def fill_in(template: Any, candidate: Candidate) -> Any:
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
             raise SaaSRequestFailed(f"the reclaim body's {value[:60]!r} names no user field") from exc
 
-    if isinstance(template, str):
-        return text(template)
-    return json.loads(
-        json.dumps(template),
-        object_hook=lambda d: {
-            k: text(v)
-            if isinstance(v, str)
-            else [text(x) if isinstance(x, str) else x for x in v]
-            if isinstance(v, list)
-            else v
-            for k, v in d.items()
-        },
-    )
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        return value
+
+    return fill(template)
 
 
 def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Notices) -> Reclamation:
