@@ -326,6 +326,12 @@ class SlowHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         try:
+            if self.path.startswith("/slow-headers"):
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 60:
+                    self.wfile.write(bytes([byte]))  # a byte every 0.2 s: no single read ever waits long
+                    self.wfile.flush()
+                    time.sleep(0.2)
+                return
             if self.path.startswith("/late"):
                 time.sleep(3)
             self.send_response(302 if self.path.startswith("/drip-redirect") else 200)
@@ -344,9 +350,9 @@ class SlowHandler(BaseHTTPRequestHandler):
             pass  # the client gave up, as it should
 
 
-@pytest.mark.parametrize("path", ["/drip", "/late", "/drip-redirect"])
+@pytest.mark.parametrize("path", ["/drip", "/late", "/drip-redirect", "/slow-headers"])
 def test_a_request_ends_by_its_deadline_as_a_transient_failure(path):
-    # Given an app that drips its body a byte at a time, or answers late, and a deadline of 1 s
+    # Given an app that drips its body or its headers a byte at a time, or answers late, and a deadline of 1 s
     with serving(SlowHandler) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         profile = build_profile(

@@ -13,9 +13,11 @@ and every request, its redirects and its body included, has a total deadline.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +31,8 @@ from weakref import WeakKeyDictionary
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from seatkeeper.errors import (
     AddressRefused,
@@ -46,6 +50,52 @@ DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds): each bounded by what is left of the deadline
 DEFAULT_DEADLINE_SECONDS = 60.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+_sending = threading.local()  # `ends`: when the request this thread is sending, redirects included, must end
+
+
+class _HeadersByTheDeadline:
+    """A connection that stops waiting for the answer's headers at the request's deadline.
+
+    Socket timeouts bound each receive, not the sum: an app sending its headers a byte at a
+    time would outlast them. At the deadline the socket is shut down, which ends the wait
+    (urllib3 then drops the connection, as after any error).
+    """
+
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        ends, sock = getattr(_sending, "ends", None), self.sock
+        if ends is None or sock is None:
+            return super().getresponse()  # type: ignore[misc]
+        cut = threading.Timer(max(ends - time.monotonic(), 0.0), _shut, (sock,))
+        cut.start()
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            cut.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already: nothing is waiting on it
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _HTTPConnection(_HeadersByTheDeadline, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_HeadersByTheDeadline, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
 
 
 class GuardedAdapter(HTTPAdapter):
@@ -77,6 +127,10 @@ class GuardedAdapter(HTTPAdapter):
             pool_kwargs["server_hostname"] = hostname
         host_params["host"] = str(address)
         return host_params, pool_kwargs
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - deprecated path
         raise NotImplementedError("use get_connection_with_tls_context")
@@ -116,7 +170,6 @@ class GuardedSession(requests.Session):
         # A response hook reads every body, redirects' too (requests reads those itself, unbounded).
         self.hooks["response"].append(self._read_body)
         self._refused_hops: WeakKeyDictionary[requests.PreparedRequest, str] = WeakKeyDictionary()
-        self._deadline = threading.local()  # when the request this thread is sending must end
 
     # requests builds each redirect hop with these two; a refused hop is marked here and refused
     # when it is about to be sent (requests also builds, and never sends, a hop it was told not to follow).
@@ -141,7 +194,7 @@ class GuardedSession(requests.Session):
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
 
     def _left(self) -> float:
-        return float(self._deadline.ends - time.monotonic())
+        return float(_sending.ends - time.monotonic())
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if urlsplit(request.url or "").scheme not in ALLOWED_SCHEMES:
@@ -149,9 +202,9 @@ class GuardedSession(requests.Session):
         if (refusal := self._refused_hops.pop(request, None)) is not None:
             self.policy.check_url(request.url or "")  # an internal address is the news that matters more
             raise SaaSRequestFailed(refusal)
-        outermost = getattr(self._deadline, "ends", None) is None
+        outermost = getattr(_sending, "ends", None) is None
         if outermost:
-            self._deadline.ends = time.monotonic() + self.deadline_seconds
+            _sending.ends = time.monotonic() + self.deadline_seconds
         try:
             left = self._left()
             if left <= 0:
@@ -163,7 +216,7 @@ class GuardedSession(requests.Session):
             return super().send(request, **kwargs)
         finally:
             if outermost:
-                self._deadline.ends = None
+                _sending.ends = None
 
     def _read_body(self, response: requests.Response, **_: Any) -> requests.Response:
         limit = self.max_response_bytes
