@@ -17,6 +17,7 @@ from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import RetryPolicy
 from seatkeeper.settings import ConnectionSagaSettings
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
+from seatkeeper.user_fetch import first_page_of_users
 
 logger = Logger()
 
@@ -65,6 +66,6 @@ def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     client = saas_client_on_aws(
         profile, settings.table_name, policy, retries=RetryPolicy(max_attempts=2, budget_seconds=10)
     )
-    users = client.first_page_of_users()
+    users = first_page_of_users(client)
     logger.info("connection works", extra={"profile_id": profile.id, "users_on_first_page": len(users)})
     return {"users_on_first_page": len(users)}

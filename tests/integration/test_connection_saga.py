@@ -141,6 +141,17 @@ def test_a_redirect_to_the_metadata_service_is_refused_by_the_network_guard(api,
     assert leftovers(stack, profile["id"]) == {"items": [], "secrets": []}
 
 
+def test_an_empty_scim_tenant_connects(api, stack):
+    # Given a SCIM app with no users yet, which leaves Resources out of its list (RFC 7644 allows it)
+    integrator = api("sam_integrator")
+    with fake_saas(users=[]) as empty:
+        profile = make_profile(integrator, base_url=f"{empty.url}/scim/v2")
+        # When the profile is connected, Then the connection test reads an empty first page, as a sync would
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        view = wait_for(integrator, profile["id"], {"connected", "failed"})
+    assert view["status"] == "connected", view.get("error")
+
+
 def test_an_html_answer_fails_as_unreadable(api, stack, saas):
     integrator = api("sam_integrator")
     profile = make_profile(integrator, base_url=f"{saas.url}/html")

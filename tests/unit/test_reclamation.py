@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from seatkeeper.catalog import build_profile
-from seatkeeper.errors import InvalidInput, SaaSUnavailable
+from seatkeeper.errors import InvalidInput, SaaSRequestFailed, SaaSUnavailable
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.reclamation import (
     Candidate,
@@ -196,6 +196,14 @@ def test_fill_in_puts_user_fields_into_bodies_and_paths():
     body = {"Operations": [{"op": "replace", "value": "{email}"}], "ids": ["{id}"], "n": 1}
     assert fill_in(body, candidate) == {"Operations": [{"op": "replace", "value": "a@b.c"}], "ids": ["u1"], "n": 1}
     assert fill_in("/users/{id}", candidate) == "/users/u1"
+
+
+def test_a_body_naming_no_user_field_fails_that_user_not_the_run():
+    # Given a reclaim body with a placeholder the user does not have (or a stray brace)
+    for body in ({"login": "{login}"}, {"note": "a {"}, ["{id.__len__.x}"]):
+        # When it is filled in, Then it is a SaaSRequestFailed, which execute() records for that user
+        with pytest.raises(SaaSRequestFailed, match="names no user field"):
+            fill_in(body, Candidate(id="u1"))
 
 
 @pytest.mark.parametrize(

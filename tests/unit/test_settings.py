@@ -30,7 +30,14 @@ def cold_start(logical_id: str, environment: dict[str, str], monkeypatch) -> Non
     loader = importlib.util.spec_from_file_location(f"cold_{uuid.uuid4().hex}", spec.code_dir / f"{module_name}.py")
     assert loader is not None and loader.loader is not None
     module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
+    before = set(sys.modules)
+    try:
+        loader.loader.exec_module(module)
+    finally:
+        # A function's own modules (routes.*) read this made-up environment: no later test may see them.
+        for name in set(sys.modules) - before:
+            if not name.startswith(("seatkeeper", "aws_lambda_powertools", "pydantic", "boto", "jmespath")):
+                del sys.modules[name]
 
 
 @pytest.mark.parametrize("logical_id", sorted(TEMPLATE.functions()))

@@ -11,9 +11,8 @@ and the others go on. Everything is written to the audit trail.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -323,11 +322,14 @@ def execute(
     seats: SeatTaker,
     stale_now: set[str],
     notices: Notices | None = None,
+    before_finish: Callable[[], None] = lambda: None,
 ) -> Reclamation:
     """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation.
 
     `stale_now` is who is stale in the current snapshot (after the grace period's sync, if any):
-    a candidate whose activity came back is not reclaimed.
+    a candidate whose activity came back is not reclaimed. `before_finish` runs once every outcome
+    is recorded and before the reclamation says it is finished (the position is brought up to
+    date there, so that whoever sees "completed" reads the position that follows from it).
     """
     if reclamation.status != "running":
         raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
@@ -389,6 +391,7 @@ def execute(
             ],
         }
     )
+    before_finish()
     store.replace_reclamation(done, expected_status="running")
     (notices or NoNotices()).put(
         "Reclamation Finished",
@@ -405,21 +408,28 @@ def execute(
 
 
 def fill_in(template: Any, candidate: Candidate) -> Any:
-    """The reclaim request's body or path with {id}, {email}, ... of the candidate filled in."""
+    """The reclaim request's JSON body with {id}, {email}, ... of the candidate filled in, as text.
+
+    Paths are filled by `saas_http.fill_path`, which makes each value one path segment.
+    """
     fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
-    if isinstance(template, str):
-        return template.format_map(fields)
-    return json.loads(
-        json.dumps(template),
-        object_hook=lambda d: {
-            k: v.format_map(fields)
-            if isinstance(v, str)
-            else [x.format_map(fields) if isinstance(x, str) else x for x in v]
-            if isinstance(v, list)
-            else v
-            for k, v in d.items()
-        },
-    )
+
+    def text(value: str) -> str:
+        try:
+            return value.format_map(fields)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise SaaSRequestFailed(f"the reclaim body's {value[:60]!r} names no user field") from exc
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        return value
+
+    return fill(template)
 
 
 def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Notices) -> Reclamation:
