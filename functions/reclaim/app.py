@@ -39,9 +39,15 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     client = saas_client_on_aws(profile, table())
     stale_now = reclamation.still_stale(profile, DynamoDBSync(table()))
     done = reclamation.execute(record, store=store, seats=client, stale_now=stale_now, notices=EventBridgeNotices())
-    # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.
+    # The reclaimed users hold no license now: the position (and the trend) say so at once, not at
+    # the next reconciliation; their seats count as saved from now on, no longer as potential savings.
     record_position(
-        profile, DynamoDBSync(table()), DynamoDBReconciliations(table()), run_id=None, notices=EventBridgeNotices()
+        profile,
+        DynamoDBSync(table()),
+        DynamoDBReconciliations(table()),
+        run_id=None,
+        notices=EventBridgeNotices(),
+        taken_back=done.reclaimed,
     )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
     return {"reclamation_id": done.id, "status": done.status}
