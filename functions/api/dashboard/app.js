@@ -65,6 +65,8 @@ const cash = (value, currency, options = {}) => new Intl.NumberFormat(undefined,
 // A key figure's money: the amount large, its unit small, on one line as far as it goes.
 const monthly = (rates) =>
   rates && rates.length ? rates.map((r, i) => [i ? " + " : "", cash(r.per_month, r.currency), h("span", { class: "unit" }, " / month")]) : "–";
+// The key figures say "per month" in their label, so that a large amount keeps its line.
+const amounts = (rates, per = "per_month") => (rates && rates.length ? rates.map((r) => cash(r[per], r.currency)).join(" + ") : "–");
 const perMonth = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.per_month, r.currency)} / month`).join(" + ") : "–");
 const perYear = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.per_year, r.currency)} / year`).join(" + ") : "–");
 const totals = (list) => (list && list.length ? list.map((t) => cash(t.amount, t.currency)).join(" + ") : "–");
@@ -141,7 +143,7 @@ function text(x, y, content, attributes = {}) {
 }
 
 function columnChart(title, bars) {
-  const width = 440, height = 244, bottom = 196, top = 22, max = Math.max(1, ...bars.map((b) => b.value));
+  const width = 480, height = 244, bottom = 196, top = 22, max = Math.max(1, ...bars.map((b) => b.value));
   const step = width / bars.length;
   const content = bars.map((b, i) => {
     const barHeight = ((bottom - top) * b.value) / max;
@@ -151,11 +153,11 @@ function columnChart(title, bars) {
       {},
       svg("rect", { x, y: bottom - barHeight, width: step * 0.7, height: Math.max(barHeight, 1), fill: b.color, rx: 3 }),
       text(x + step * 0.35, bottom - barHeight - 5, count(b.value), { "text-anchor": "middle" }),
-      // Labels of more than a word take two lines: "never" over "signed in".
+      // A long label takes two lines: "never" over "signed in".
       svg(
         "text",
         { x: x + step * 0.35, y: bottom + 18, "text-anchor": "middle", class: "muted" },
-        b.label.split(/ (.*)/s, 2).map((part, line) => svg("tspan", { x: x + step * 0.35, dy: line ? 15 : 0 }, document.createTextNode(part))),
+        (b.lines || [b.label]).map((part, line) => svg("tspan", { x: x + step * 0.35, dy: line ? 15 : 0 }, document.createTextNode(part))),
       ),
     );
   });
@@ -253,7 +255,7 @@ function lineChart(title, points, value, format, { unit, axis = format, integer 
   }, caption);
 }
 
-// Horizontal bars in HTML (its text keeps its size on a phone), with the same data as a table.
+// Horizontal bars in HTML (its text keeps its size on a phone), with their data as a table below.
 function barList(title, items, data) {
   const max = Math.max(1e-9, ...items.map((i) => i.value));
   return h(
@@ -266,7 +268,8 @@ function barList(title, items, data) {
         h("li", { "data-profile": i.id }, h("span", {}, i.label), " ", h("strong", {}, i.text), h("div", { class: "bar", "aria-hidden": "true", "data-width": (100 * i.value) / max })),
       ),
     ),
-    h("details", {}, h("summary", {}, "Show as a table"), table(data.columns, data.rows, title)),
+    // Shown, not folded: it has more than the bars (cost per license, utilisation).
+    table(data.columns, data.rows, title),
   );
 }
 
@@ -437,7 +440,7 @@ const BUCKETS = [
   ["d60_90", "60–90", COLORS.d60_90],
   ["d90_120", "90–120", COLORS.stale],
   ["d120_plus", "120+", COLORS.under_licensed],
-  ["never", NEVER, COLORS.unknown],
+  ["never", NEVER, COLORS.unknown, ["never", "signed in"]],
 ];
 
 async function overviewView(main) {
@@ -447,8 +450,8 @@ async function overviewView(main) {
   const latest = o.trend.length ? o.trend[o.trend.length - 1] : null;
   const currency = latest && latest.potential_savings.length ? latest.potential_savings[0].currency : null;
   const trendMoney = (p) => (p.potential_savings.find((r) => r.currency === currency) || { per_month: 0 }).per_month;
-  const activity = BUCKETS.map(([key, name, color]) => ({ label: name, value: o.activity[key], color }));
-  if (o.activity.no_data) activity.push({ label: NO_DATA, value: o.activity.no_data, color: COLORS.unused });
+  const activity = BUCKETS.map(([key, name, color, lines]) => ({ label: name, lines, value: o.activity[key], color }));
+  if (o.activity.no_data) activity.push({ label: NO_DATA, lines: ["no activity", "data"], value: o.activity.no_data, color: COLORS.unused });
   const maxSaving = Math.max(1, ...o.top_savings.map((t) => t.potential_savings.per_month));
   const year = o.actual_savings.year;
 
@@ -465,11 +468,11 @@ async function overviewView(main) {
       figure("active", "Active", count(o.active)),
       figure("stale", "Stale", count(o.stale), "assigned, no activity within the policy's window"),
       figure("stale_percent_of_assigned", "Stale among assigned", percent(o.stale_percent_of_assigned), "stale ÷ assigned"),
-      figure("spend", "Current spend", monthly(o.spend), perYear(o.spend)),
-      figure("potential_savings", "Potential savings", monthly(o.potential_savings), `${perYear(o.potential_savings)}; ${count(o.reclaimable)} seats unassigned or stale${o.taken_back ? `, less ${count(o.taken_back)} taken back` : ""}`, "money"),
-      figure("true_up_cost", "True-up cost", monthly(o.true_up_cost), o.true_up_cost.length ? `${perYear(o.true_up_cost)}; for under-licensed apps` : "no under-licensed app", o.true_up_cost.length ? "warn" : ""),
+      figure("spend", "Current spend per month", amounts(o.spend), perYear(o.spend)),
+      figure("potential_savings", "Potential savings per month", amounts(o.potential_savings), `${perYear(o.potential_savings)}; ${count(o.reclaimable)} seats unassigned or stale${o.taken_back ? `, less ${count(o.taken_back)} taken back` : ""}`, "money"),
+      figure("true_up_cost", "True-up cost per month", amounts(o.true_up_cost), o.true_up_cost.length ? `${perYear(o.true_up_cost)}; for under-licensed apps` : "no under-licensed app", o.true_up_cost.length ? "warn" : ""),
       figure("actual_savings_ytd", `Saved in ${year} so far`, totals(o.actual_savings_ytd), `${count(o.actual_savings.seats)} licenses taken back this year`, "money"),
-      figure("saved_run_rate", "Saved run rate", monthly(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "nothing taken back this year", "money"),
+      figure("saved_run_rate", "Saved run rate per month", amounts(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "nothing taken back this year", "money"),
     ),
     waitingPanel(waiting.items, names),
     h(
@@ -561,7 +564,7 @@ function spendGroupsPanel(o) {
   const groupTable = (title, column, groups, none) =>
     table(
       [{ title: column }, { title: "Applications", num: true }, { title: "Spend / month", num: true }, { title: "Spend / year", num: true }],
-      groups.map((g) => [g.name === null ? none : g.name, count(g.applications), perMonth(g.spend), perYear(g.spend)]),
+      groups.map((g) => [g.name === null ? none : g.name, count(g.applications), amounts(g.spend), amounts(g.spend, "per_year")]),
       title,
     );
   return panel(
