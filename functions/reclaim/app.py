@@ -36,19 +36,22 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(record.profile_id)
     client = saas_client_on_aws(profile, settings.table_name, policy)
     stale_now = reclamation.still_stale(profile, DynamoDBSync(settings.table_name))
-    # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.
+    # The reclaimed users hold no license now: the position (and the trend) say so before the
+    # reclamation says it is finished, not at the next reconciliation; their seats count as saved
+    # from now on, no longer as potential savings.
     done = reclamation.execute(
         record,
         store=store,
         seats=client,
         stale_now=stale_now,
         notices=EventBridgeNotices(),
-        before_finish=lambda: record_position(
+        before_finish=lambda finished: record_position(
             profile,
             DynamoDBSync(settings.table_name),
             DynamoDBReconciliations(settings.table_name),
             run_id=None,
             notices=EventBridgeNotices(),
+            taken_back=finished.reclaimed,
         ),
     )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})

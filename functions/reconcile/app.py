@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import analytics, reconciliation, sync
+from seatkeeper import reconciliation, sync
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -97,9 +97,9 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
     record = store.get_reconciliation(event["reconciliation_id"])
     done = reconciliation.finish(record, event["results"])
     store.put_reconciliation(done)
-    # Today's point of the overview's trend: every profile's latest position, not only this run's.
-    every = [p.id for p in DynamoDBProfiles(settings.table_name).every()]
-    store.put_trend_point(analytics.trend_point(datetime.now(UTC).date(), store.latest_positions(every)))
+    # Each position rewrote today's point already; profiles reconciled side by side may have read
+    # each other's positions before they were written: once more, after all of them.
+    reconciliation.rewrite_trend_point(store, datetime.now(UTC))
     EventBridgeNotices().put(
         "Reconciliation Finished",
         {

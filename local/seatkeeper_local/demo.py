@@ -25,17 +25,20 @@ from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
 from seatkeeper_local.tokens import mint
 
 DEMO_USERS = 25
+PERIOD_WORDS = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
 T = TypeVar("T")
 
 DEMO_PROFILE: dict[str, Any] = {
     "name": "Acme HR (demo)",
     "template": "scim2",
+    # Fewer licenses than users, bought by the year: the overview shows a true-up cost, converted per month.
     "subscription": {
-        "licenses_purchased": 100,
-        "cost_per_license": 12.5,
+        "licenses_purchased": 20,
+        "cost_per_license": 150,
         "currency": "USD",
-        "billing_period": "monthly",
+        "billing_period": "annual",
         "renewal_date": "2027-01-31",
+        "cost_center": "People",
     },
     "policy": {
         "inactivity_days": 90,
@@ -268,8 +271,14 @@ def reconcile(viewer: Api, integrator: Api, profiles: list[dict[str, Any]]) -> N
             f"  {profile['name']}: {position['position']}; purchased {position['licenses_purchased']}, "
             f"assigned {position['assigned']}, active {position['active']}, stale {position['stale']}, "
             f"unknown {position['unknown']}; could save {savings['amount']:.2f} {savings['currency']} "
-            f"a {savings['period'].removesuffix('ly')}"
+            f"a {PERIOD_WORDS[savings['period']]}"
         )
+        if position["shortfall"]:
+            true_up = position["true_up_cost"]
+            print(
+                f"    under-licensed by {position['shortfall']}: the true-up costs {true_up['amount']:.2f} "
+                f"{true_up['currency']} a {PERIOD_WORDS[true_up['period']]}"
+            )
 
 
 def reclaim(viewer: Api, integrator: Api, admin: Api, profile: dict[str, Any], app: Any) -> None:
@@ -306,7 +315,10 @@ def reclaim(viewer: Api, integrator: Api, admin: Api, profile: dict[str, Any], a
 def overview(viewer: Api) -> None:
     step("The SaaS overview (GET /analytics/overview)")
     figures = viewer.call("GET", "/analytics/overview", 200)
-    money = ", ".join(f"{a['amount']:.2f} {a['currency']}/{a['period']}" for a in figures["potential_savings"])
+    money = ", ".join(
+        f"{r['per_month']:,.2f} {r['currency']} a month ({r['per_year']:,.2f} a year)"
+        for r in figures["potential_savings"]
+    )
     print(
         f"  applications {figures['applications']} (reconciled {figures['reconciled_applications']}), "
         f"licenses purchased {figures['licenses_purchased']}, assigned {figures['assigned']}, "
@@ -322,7 +334,7 @@ def second_app(integrator: Api, app: Any) -> dict[str, Any]:
     body = {
         "name": "Acme Chat (demo)",
         **fields,
-        "subscription": {"licenses_purchased": 150, "cost_per_license": 8, "currency": "USD"},
+        "subscription": {"licenses_purchased": 150, "cost_per_license": 8, "currency": "USD", "cost_center": "IT"},
         "policy": {
             "inactivity_days": 90,
             "protected_users": ["it-admin@acme.example.com"],

@@ -18,8 +18,8 @@ BUCKETS = (
     ("d60_90", "60-90"),
     ("d90_120", "90-120"),
     ("d120_plus", "120+"),
-    ("never", "never"),
-    ("no_data", "no data"),
+    ("never", "never signed in"),
+    ("no_data", "no activity data"),
 )
 
 
@@ -29,8 +29,14 @@ def money(amount: dict[str, Any] | None) -> str:
     return f"{amount['amount']:,.2f} {amount['currency']}/{PERIODS.get(amount['period'], amount['period'])}"
 
 
-def moneys(amounts: list[dict[str, Any]]) -> str:
-    return " + ".join(money(a) for a in amounts) or "-"
+def rate(rate: dict[str, Any] | None) -> str:
+    if not rate:
+        return "-"
+    return f"{rate['per_month']:,.2f} {rate['currency']}/month ({rate['per_year']:,.2f}/year)"
+
+
+def rates(items: list[dict[str, Any]]) -> str:
+    return " + ".join(rate(r) for r in items) or "-"
 
 
 def table(headers: Sequence[str], rows: list[Sequence[Any]], numeric: set[int] | frozenset[int] = frozenset()) -> str:
@@ -47,17 +53,20 @@ def table(headers: Sequence[str], rows: list[Sequence[Any]], numeric: set[int] |
 
 def render(overview: dict[str, Any]) -> str:
     saved = overview["actual_savings"]
+    so_far = " + ".join(f"{t['amount']:,.2f} {t['currency']}" for t in overview["actual_savings_ytd"]) or "-"
     figures = [
         ("Applications", f"{overview['applications']} ({overview['reconciled_applications']} reconciled)"),
         ("Licenses purchased", f"{overview['licenses_purchased']:,}"),
         ("Assigned", f"{overview['assigned']:,}"),
+        ("Unassigned", f"{overview['unassigned']:,}"),
         ("Active", f"{overview['active']:,}"),
         ("Stale", f"{overview['stale']:,}"),
-        ("Current spend", moneys(overview["spend"])),
-        ("Unused subscriptions", f"{overview['unused_percent']}% ({overview['reclaimable']:,} seats nobody needs)"),
-        ("Potential savings", moneys(overview["potential_savings"])),
-        ("True-up cost", moneys(overview["true_up_cost"])),
-        (f"Saved in {saved['year']}", f"{moneys(saved['amounts'])} ({saved['seats']:,} licenses reclaimed)"),
+        ("Stale among assigned", f"{overview['stale_percent_of_assigned']}%"),
+        ("Current spend", rates(overview["spend"])),
+        ("Potential savings", f"{rates(overview['potential_savings'])} ({overview['reclaimable']:,} seats)"),
+        ("True-up cost", rates(overview["true_up_cost"])),
+        (f"Saved in {saved['year']} so far", f"{so_far} ({saved['seats']:,} licenses taken back)"),
+        ("Saved run rate", rates(overview["saved_run_rate"])),
     ]
     width = max(len(name) for name, _ in figures)
     positions = overview["positions"]
@@ -78,7 +87,7 @@ def render(overview: dict[str, Any]) -> str:
     for application in overview["per_application"]:
         p = application["latest"]
         if p is None:
-            rows.append([application["name"], "not reconciled", "", "", "", "", "", "", ""])
+            rows.append([application["name"], "not reconciled", "", "", "", "", "", "", "", ""])
             continue
         rows.append(
             [
@@ -88,6 +97,7 @@ def render(overview: dict[str, Any]) -> str:
                 f"{p['assigned']:,}",
                 f"{p['active']:,}",
                 f"{p['stale']:,}",
+                rate(application["spend"]),
                 money(p["potential_savings"]),
                 money(p["true_up_cost"]) if p["true_up_cost"]["amount"] else "-",
                 p["reconciled_at"][:16].replace("T", " "),
@@ -100,6 +110,7 @@ def render(overview: dict[str, Any]) -> str:
         "Assigned",
         "Active",
         "Stale",
+        "Spend",
         "Savings",
         "True-up",
         "Reconciled",

@@ -95,3 +95,18 @@ def responses(success: tuple[int, Any], *statuses: int) -> dict[int | str, Any]:
     if model is not None:
         ok["content"] = {"application/json": {"model": model}}
     return {status: ok} | {s: ERROR_RESPONSES[s] for s in (401, 403, *statuses)}
+
+
+def csv_responses(*statuses: int) -> dict[int | str, Any]:
+    """The documented answers of a route that downloads CSV."""
+    ok = {"description": "CSV (RFC 4180), cells that a spreadsheet would run as formulas escaped with a leading '"}
+    return responses((200, None), *statuses) | {200: ok | {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+def csv_download(body: str, filename: str) -> Response[str]:
+    return Response(
+        200,
+        "text/csv; charset=utf-8",
+        body,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -31,6 +31,40 @@ class Amount(BaseModel):
     period: str
 
 
+MONTHS_IN = {"monthly": 1, "quarterly": 3, "annual": 12}
+FOUR_PLACES = Decimal("0.0001")  # as precise as a cost per license
+
+
+class Rate(BaseModel):
+    """Money per month and per year, whatever the billing period it was bought for."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    currency: str
+    per_month: Money
+    per_year: Money
+
+    @classmethod
+    def of(cls, amount: Amount) -> Rate:
+        """An amount per billing period as a rate: quarterly is a third per month and four per year."""
+        months = MONTHS_IN[amount.period]
+        return cls(
+            currency=amount.currency,
+            per_month=(amount.amount / months).quantize(FOUR_PLACES),
+            per_year=(amount.amount * 12 / months).quantize(FOUR_PLACES),
+        )
+
+
+def rates(amounts: Iterable[Amount | Rate]) -> list[Rate]:
+    """Rates summed per currency (money in different currencies is never added up), by currency."""
+    sums: dict[str, tuple[Decimal, Decimal]] = {}
+    for item in amounts:
+        rate = item if isinstance(item, Rate) else Rate.of(item)
+        month, year = sums.get(rate.currency, (Decimal(0), Decimal(0)))
+        sums[rate.currency] = (month + rate.per_month, year + rate.per_year)
+    return [Rate(currency=c, per_month=m, per_year=y) for c, (m, y) in sorted(sums.items())]
+
+
 class ActivityBuckets(BaseModel):
     """Licensed users by the age of their last activity, in days; `never`: tracked but never active."""
 
@@ -41,8 +75,8 @@ class ActivityBuckets(BaseModel):
     d60_90: int = 0
     d90_120: int = 0
     d120_plus: int = 0
-    never: int = 0
-    no_data: int = Field(0, description="Users of apps that report no activity at all")
+    never: int = Field(0, description="Never signed in: the app reports activity, and this user has none")
+    no_data: int = Field(0, description="No activity data: users of apps that report no activity at all")
 
     def __add__(self, other: ActivityBuckets) -> ActivityBuckets:
         return ActivityBuckets(**{k: getattr(self, k) + getattr(other, k) for k in type(self).model_fields})
@@ -85,6 +119,11 @@ class LicensePosition(BaseModel):
     position: PositionName
     unused: int
     shortfall: int
+    taken_back: int = Field(
+        0,
+        description="Unassigned seats that reclamations took back and that are still bought: "
+        "their cost counts as saved, not as potential savings",
+    )
     potential_savings: Amount
     true_up_cost: Amount
     spend: Amount
@@ -101,7 +140,13 @@ class PositionHistory(BaseModel):
 
 
 def compute_position(
-    profile_id: str, profile: Profile, users: Iterable[SaaSUser], *, now: datetime, run_id: str | None = None
+    profile_id: str,
+    profile: Profile,
+    users: Iterable[SaaSUser],
+    *,
+    now: datetime,
+    run_id: str | None = None,
+    taken_back: int = 0,
 ) -> LicensePosition:
     cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
     counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
@@ -126,6 +171,9 @@ def compute_position(
     else:
         name = "compliant"
     shortfall = max(assigned - purchased, 0)
+    unused = max(purchased - assigned, 0)
+    # A seat taken back is unassigned until someone gets it or the subscription drops it.
+    taken_back = min(max(taken_back, 0), unused)
     return LicensePosition(
         profile_id=profile_id,
         licenses_purchased=purchased,
@@ -134,10 +182,12 @@ def compute_position(
         stale=counts["stale"],
         unknown=counts["unknown"],
         position=name,
-        unused=max(purchased - assigned, 0),
+        unused=unused,
         shortfall=shortfall,
-        # Seats that nobody needs: those never assigned plus those assigned to stale users.
-        potential_savings=amount(max(purchased - (assigned - counts["stale"]), 0) * cost),
+        taken_back=taken_back,
+        # Seats that nobody needs: those unassigned plus those assigned to stale users, less the
+        # seats reclamations already took back (counted as saved: never twice).
+        potential_savings=amount(max(purchased - (assigned - counts["stale"]) - taken_back, 0) * cost),
         true_up_cost=amount(shortfall * cost),
         spend=amount(purchased * cost),
         reconciled_at=now,

@@ -266,6 +266,7 @@ class Subscription(Model):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     billing_period: Literal["monthly", "quarterly", "annual"] = "monthly"
     renewal_date: date | None = None
+    cost_center: str | None = Field(None, min_length=1, max_length=128, description="Whose budget pays for it")
 
 
 _ISO_DURATION = re.compile(

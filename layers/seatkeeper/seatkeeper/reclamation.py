@@ -130,6 +130,30 @@ class ReclamationSummary(BaseModel):
         )
 
 
+class Saving(BaseModel):
+    """What one completed reclamation saves: its seats' cost per billing period, from when it finished."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    reclamation_id: str
+    profile_id: str
+    finished_at: datetime
+    seats: int
+    per_period: Amount
+
+    @classmethod
+    def of(cls, reclamation: Reclamation) -> Saving | None:
+        if not reclamation.savings or not reclamation.savings.amount or not reclamation.finished_at:
+            return None
+        return cls(
+            reclamation_id=reclamation.id,
+            profile_id=reclamation.profile_id,
+            finished_at=datetime.fromisoformat(reclamation.finished_at),
+            seats=reclamation.reclaimed,
+            per_period=reclamation.savings,
+        )
+
+
 class ReclamationList(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -322,7 +346,7 @@ def execute(
     seats: SeatTaker,
     stale_now: set[str],
     notices: Notices | None = None,
-    before_finish: Callable[[], None] = lambda: None,
+    before_finish: Callable[[Reclamation], None] = lambda _finished: None,
 ) -> Reclamation:
     """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation.
 
@@ -391,7 +415,7 @@ def execute(
             ],
         }
     )
-    before_finish()
+    before_finish(done)
     store.replace_reclamation(done, expected_status="running")
     (notices or NoNotices()).put(
         "Reclamation Finished",

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatkeeper.analytics import TrendPoint, trend_point
 from seatkeeper.errors import Conflict, InvalidInput, NotFound
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import LicensePosition, compute_position
@@ -76,6 +77,11 @@ class ReconciliationStore(Protocol):
 
     def latest_position(self, profile_id: str) -> LicensePosition | None: ...
 
+    def standing_positions(self) -> list[LicensePosition]:
+        """The latest position of every profile there is."""
+
+    def put_trend_point(self, point: TrendPoint) -> None: ...
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -111,9 +117,15 @@ def record_position(
     run_id: str | None,
     now: datetime | None = None,
     notices: Notices | None = None,
+    taken_back: int = 0,
 ) -> LicensePosition:
-    """Compute the profile's position from its stored users and keep it, with its history;
-    announce it when it differs from the one before."""
+    """Compute the profile's position from its stored users and keep it, with its history, and
+    today's trend point; announce it when it differs from the one before.
+
+    Every change of a position comes through here (a reconciliation, a finished reclamation):
+    so the trend's last point never lags behind the figures. `taken_back`: seats a reclamation
+    has just taken back, added to those taken back before that are still bought.
+    """
 
     def everyone() -> Any:
         after: str | None = None
@@ -124,8 +136,17 @@ def record_position(
                 return
 
     previous = store.latest_position(profile.id)
-    position = compute_position(profile.id, profile.profile, everyone(), now=now or datetime.now(UTC), run_id=run_id)
+    now = now or datetime.now(UTC)
+    purchased = profile.profile.subscription.licenses_purchased
+    carried = 0
+    if previous is not None:
+        # Licenses dropped from the subscription since take the taken-back seats with them first.
+        carried = max(previous.taken_back - max(previous.licenses_purchased - purchased, 0), 0)
+    position = compute_position(
+        profile.id, profile.profile, everyone(), now=now, run_id=run_id, taken_back=carried + taken_back
+    )
     store.put_position(position)
+    rewrite_trend_point(store, now)
     before = previous.model_dump(mode="json", include=set(CHANGES_THAT_MATTER)) if previous else None
     after = position.model_dump(mode="json", include=set(CHANGES_THAT_MATTER))
     if before != after:
@@ -140,6 +161,13 @@ def record_position(
             },
         )
     return position
+
+
+def rewrite_trend_point(store: ReconciliationStore, now: datetime) -> TrendPoint:
+    """Today's point of the overview's trend: every profile's latest position, summed again."""
+    point = trend_point(now.date(), store.standing_positions())
+    store.put_trend_point(point)
+    return point
 
 
 def readable_failure(name: str | None, cause: str | None) -> str:

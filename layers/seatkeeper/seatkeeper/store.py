@@ -23,7 +23,7 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | RECLAMATION#<id>        | RECLAMATION      | a reclamation: candidates, outcomes, audit      |
 | RECLAMATION#<id>        | USER#<user id>   | one user's reclaim action, claimed before sent  |
 | AWAITING_APPROVAL       | <created>#<id>   | a reclamation waiting for an admin (its summary)|
-| SAVINGS#<year>          | <currency>#<period> | what reclaimed licenses saved, added up      |
+| SAVINGS#<year>          | <finished>#<id>  | what one reclamation finished that year saves   |
 
 GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>;
 gsi1pk=RECLAMATIONS#<profile id>, gsi1sk=<created>#<id> (a profile's reclamations).
@@ -52,13 +52,14 @@ from seatkeeper.connections import (
 )
 from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound, RunNotFound
 from seatkeeper.oauth import GrantState
-from seatkeeper.position import Amount, LicensePosition
+from seatkeeper.position import LicensePosition
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.reclamation import (
     Reclamation,
     ReclamationConflict,
     ReclamationNotFound,
     ReclamationSummary,
+    Saving,
     UserOutcome,
 )
 from seatkeeper.reconciliation import Reconciliation, ReconciliationConflict, ReconciliationNotFound
@@ -577,7 +578,8 @@ class DynamoDBReconciliations(_Table):
         found: list[LicensePosition] = []
         for start in range(0, len(profile_ids), 100):
             keys = [{"pk": {"S": f"PROFILE#{i}"}, "sk": {"S": "POSITION"}} for i in profile_ids[start : start + 100]]
-            pending: dict[str, Any] = {self.table_name: {"Keys": keys}}
+            # Consistent: today's trend point is summed from them right after one of them was written.
+            pending: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
             while pending:
                 answer = self.client.batch_get_item(RequestItems=pending)
                 found += [
@@ -586,6 +588,19 @@ class DynamoDBReconciliations(_Table):
                 ]
                 pending = answer.get("UnprocessedKeys") or {}
         return found
+
+    def standing_positions(self) -> list[LicensePosition]:
+        """The latest position of every profile there is (deleted profiles leave theirs out)."""
+        ids: list[str] = []
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :kind",
+            ExpressionAttributeValues={":kind": {"S": "PROFILES"}},
+            ProjectionExpression="pk",
+        ):
+            ids += [i["pk"]["S"].removeprefix("PROFILE#") for i in page["Items"]]
+        return self.latest_positions(ids)
 
     def positions(self, profile_id: str, limit: int) -> list[LicensePosition]:
         answer = self.client.query(
@@ -690,24 +705,15 @@ class DynamoDBReclamations(_Table):
             writes.append({"Put": {"TableName": self.table_name, "Item": {**key, "summary": {"S": summary}}}})
         elif was == "awaiting_approval" and reclamation.status != "awaiting_approval":
             writes.append({"Delete": {"TableName": self.table_name, "Key": key}})
-        savings = reclamation.savings
-        if was == "running" and savings is not None and reclamation.reclaimed and reclamation.finished_at:
-            writes.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": {
-                            "pk": {"S": f"SAVINGS#{reclamation.finished_at[:4]}"},
-                            "sk": {"S": f"{savings.currency}#{savings.period}"},
-                        },
-                        "UpdateExpression": "ADD amount :amount, seats :seats",
-                        "ExpressionAttributeValues": {
-                            ":amount": {"N": str(savings.amount)},
-                            ":seats": {"N": str(reclamation.reclaimed)},
-                        },
-                    }
-                }
-            )
+        saving = Saving.of(reclamation)
+        if was == "running" and saving is not None:
+            # Keyed by the reclamation: a retried finish writes the same item again, never a second one.
+            item = {
+                "pk": {"S": f"SAVINGS#{saving.finished_at.year}"},
+                "sk": {"S": f"{reclamation.finished_at}#{reclamation.id}"},
+                "document": {"S": saving.model_dump_json()},
+            }
+            writes.append({"Put": {"TableName": self.table_name, "Item": item}})
         return writes
 
     def put_reclamation(self, reclamation: Reclamation) -> None:
@@ -764,20 +770,18 @@ class DynamoDBReclamations(_Table):
             found += [ReclamationSummary.model_validate_json(i["summary"]["S"]) for i in page["Items"]]
         return found
 
-    def savings(self, year: int) -> tuple[list[Amount], int]:
-        """What the licenses reclaimed in `year` cost per billing period, per currency and period; and how many."""
-        answer = self.client.query(
+    def savings(self, year: int) -> list[Saving]:
+        """What each reclamation that finished in `year` saves, in the order they finished."""
+        found: list[Saving] = []
+        for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
             ConsistentRead=True,
             KeyConditionExpression="pk = :year",
             ExpressionAttributeValues={":year": {"S": f"SAVINGS#{year}"}},
-        )
-        amounts, seats = [], 0
-        for item in answer["Items"]:
-            currency, period = item["sk"]["S"].split("#", 1)
-            amounts.append(Amount(amount=item["amount"]["N"], currency=currency, period=period))
-            seats += int(item["seats"]["N"])
-        return amounts, seats
+        ):
+            # Sums written before savings were kept per reclamation have no document: they cannot be dated.
+            found += [Saving.model_validate_json(i["document"]["S"]) for i in page["Items"] if "document" in i]
+        return found
 
     def reclaimed(self, profile_id: str) -> set[str]:
         found: set[str] = set()
