@@ -1,4 +1,5 @@
-"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback and /dashboard needs a JWT."""
+"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback, /keep and /dashboard
+needs a JWT."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from routes import connections, dashboard, errors, oauth, profiles, reclamations, reconciliations, sync, templates
+from routes import (
+    connections,
+    dashboard,
+    errors,
+    keep,
+    oauth,
+    profiles,
+    reclamations,
+    reconciliations,
+    sync,
+    templates,
+)
 from routes.access import admit_body, read_json_body
 
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
@@ -30,6 +42,7 @@ app.include_router(oauth.router)
 app.include_router(sync.router)
 app.include_router(reconciliations.router)
 app.include_router(reclamations.router)
+app.include_router(keep.router)
 app.include_router(dashboard.router)
 errors.register(app)
 

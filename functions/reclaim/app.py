@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reclamation
 from seatkeeper.connected import saas_client_on_aws
+from seatkeeper.keep import KEEP_LINK_KEY, KeepLinks
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -21,6 +22,7 @@ from seatkeeper.store import (
     DynamoDBReconciliations,
     DynamoDBSync,
 )
+from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
 
@@ -49,10 +51,15 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 
 @logger.inject_lambda_context
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Put a 'Seat Will Be Reclaimed' event per candidate and start the grace period."""
+    """Put a 'Seat Will Be Reclaimed' event with a keep link per candidate and start the grace period."""
     store = DynamoDBReclamations(table())
+    record = store.get_reclamation(event["reclamation_id"])
+    links = KeepLinks(SecretsManagerVault().key(KEEP_LINK_KEY), event["keep_base_url"])
     waiting = reclamation.announce(
-        store.get_reclamation(event["reclamation_id"]), store=store, notices=EventBridgeNotices()
+        record,
+        store=store,
+        notices=EventBridgeNotices(),
+        keep_link=links.issuer(store),
     )
     return {"reclamation_id": waiting.id, "status": waiting.status}
 

@@ -33,6 +33,10 @@ DETAIL_TYPES = (
     "Reclamation Approved",
     "Reclamation Finished",
     "Seat Will Be Reclaimed",
+    "Seat Kept",  # a keep link's answer, or an admin's approval of it
+    "Seat Keep Requested",  # a keep link's answer that waits for an admin
+    "Seat Keep Denied",
+    "Seat Released",
 )
 
 

@@ -306,6 +306,10 @@ class Policy(Model):
             raise ValueError("must be at most a year (Step Functions executions last at most a year)")
         return value
 
+    # --- seat lifecycle (SPEC "Seat lifecycle"): keep requests ---
+    keep_days: int = Field(90, ge=1, le=3650, description="How long a seat its user kept is protected")
+    keep_requires_approval: bool = Field(False, description="A user's keep decision waits for an admin's")
+
 
 # --- the profile ----------------------------------------------------------------------
 

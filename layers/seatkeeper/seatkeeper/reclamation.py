@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -30,7 +30,20 @@ from seatkeeper.user_records import SaaSUser
 ReclamationStatus = Literal[
     "planned", "awaiting_approval", "in_grace_period", "running", "completed", "partially_failed", "canceled"
 ]
-Outcome = Literal["reclaimed", "failed", "canceled_activity_detected", "outcome_unknown"]
+Outcome = Literal[
+    "reclaimed",
+    "failed",
+    "canceled_activity_detected",
+    "outcome_unknown",
+    # keep requests (SPEC "Seat lifecycle")
+    "kept_by_user",
+    "kept_by_admin",
+    "released_by_user",
+    "canceled_keep_request_undecided",
+]
+DecisionStatus = Literal["awaiting_approval", "kept_by_user", "kept_by_admin", "released_by_user", "reclaim_by_admin"]
+# Outcomes that took the seat back: counted as reclaimed, and saved.
+TOOK_BACK = ("reclaimed", "released_by_user")
 
 
 class ReclamationNotFound(NotFound):
@@ -58,6 +71,20 @@ class Candidate(BaseModel):
     role: str | None = None
     last_activity: datetime | None = None
     created_at: datetime | None = None
+    keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
+
+
+class Decision(BaseModel):
+    """A candidate's answer to the keep link, and an admin's decision on it when the policy asks for one."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    status: DecisionStatus
+    reason: str | None = None
+    at: str
+    by: str | None = Field(None, description="The admin who decided; none for the user's own answer")
+    requested_at: str | None = Field(None, description="When the user asked to keep it, if an admin decided")
 
 
 class AuditEntry(BaseModel):
@@ -102,6 +129,8 @@ class Reclamation(BaseModel):
     seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
     reclaimed: int = Field(0, description="Users whose license was taken back")
     savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
+    reclaim_at: str | None = Field(None, description="When the grace period ends; keep links expire then")
+    decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
 
 
 class ReclamationSummary(BaseModel):
@@ -154,6 +183,12 @@ class ReclamationStore(Protocol):
 
     def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None: ...
 
+    def decisions(self, reclamation_id: str) -> dict[str, Decision]:
+        """The candidates' answers to their keep links, by user id."""
+
+    def kept(self, profile_id: str) -> dict[str, str]:
+        """Users of the profile whose seat is kept, with the time the protection ends."""
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -169,13 +204,21 @@ def _stored_users(snapshots: SnapshotStore, profile_id: str) -> Iterator[SaaSUse
 
 
 def why_not_a_candidate(
-    user: SaaSUser, profile: Profile, *, cutoff: datetime, tracked: bool, reclaimed: set[str]
+    user: SaaSUser,
+    profile: Profile,
+    *,
+    cutoff: datetime,
+    tracked: bool,
+    reclaimed: set[str],
+    kept: dict[str, str] | None = None,
 ) -> str | None:
     """None when the user is a candidate; otherwise the reason, in words."""
     policy = profile.policy
     protected_users = {p.casefold() for p in policy.protected_users}
     if user.id in reclaimed:
         return "already reclaimed"
+    if kept and user.id in kept:
+        return f"kept by the user until {kept[user.id]}"
     if user.id.casefold() in protected_users or (user.email or "").casefold() in protected_users:
         return "a protected user"
     if user.role and user.role.casefold() in {r.casefold() for r in policy.protected_roles}:
@@ -201,11 +244,13 @@ def plan(
     if not request.dry_run and profile.profile.reclaim is None:
         raise InvalidInput.at(("body", "dry_run"), "the profile has no reclaim request: it can recommend, not reclaim")
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
-    reclaimed = store.reclaimed(profile.id)
+    reclaimed, kept = store.reclaimed(profile.id), store.kept(profile.id)
     assigned, candidates, reasons = 0, [], {}
     for user in _stored_users(snapshots, profile.id):
         assigned += user.active
-        reason = why_not_a_candidate(user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed)
+        reason = why_not_a_candidate(
+            user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed, kept=kept
+        )
         if reason is None:
             candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields))))
         else:
@@ -311,6 +356,51 @@ def still_stale(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime 
     }
 
 
+def send_once(
+    reclamation: Reclamation, candidate: Candidate, *, store: ReclamationStore, seats: SeatTaker, done_as: Outcome
+) -> tuple[UserOutcome, AuditEntry | None]:
+    """Send the candidate's request unless a run (or the user's release) of this reclamation claimed it already.
+
+    The claim is written with a condition before the request goes out: a request that may
+    have gone out is never sent again, and an earlier outcome stands.
+    """
+    if not store.claim_action(reclamation.id, candidate.id):
+        earlier = store.action_outcome(reclamation.id, candidate.id)
+        return earlier or UserOutcome(
+            user_id=candidate.id, outcome="outcome_unknown", detail="a request may have been sent before; check the app"
+        ), None
+    request_line = None
+    try:
+        status_code, request_line = seats.take_back(candidate)
+        outcome = UserOutcome(user_id=candidate.id, outcome=done_as, status_code=status_code)
+    except (SaaSRequestFailed, SaaSUnavailable, SeatkeeperError) as exc:
+        outcome = UserOutcome(user_id=candidate.id, outcome="failed", detail=str(exc)[:300])
+    store.finish_action(reclamation.id, reclamation.profile_id, outcome)
+    return outcome, AuditEntry(
+        at=_now(),
+        action="reclaim",
+        user_id=candidate.id,
+        request=request_line,
+        status_code=outcome.status_code,
+        outcome=outcome.outcome,
+        detail=outcome.detail,
+    )
+
+
+def _decided(candidate: Candidate, decision: Decision | None) -> UserOutcome | None:
+    """The outcome a keep decision gives without any request; None when the seat is to be taken back."""
+    if decision is None or decision.status in ("released_by_user", "reclaim_by_admin"):
+        return None
+    if decision.status == "awaiting_approval":
+        # Nobody takes a license its user asked to keep before an admin said no.
+        return UserOutcome(
+            user_id=candidate.id,
+            outcome="canceled_keep_request_undecided",
+            detail="the user asked to keep the seat and no admin decided before the grace period ended",
+        )
+    return UserOutcome(user_id=candidate.id, outcome=decision.status, detail=decision.reason)
+
+
 def execute(
     reclamation: Reclamation,
     *,
@@ -322,13 +412,20 @@ def execute(
     """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation.
 
     `stale_now` is who is stale in the current snapshot (after the grace period's sync, if any):
-    a candidate whose activity came back is not reclaimed.
+    a candidate whose activity came back is not reclaimed, nor one who kept the seat.
     """
     if reclamation.status != "running":
         raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
-    outcomes, audit = [], list(reclamation.audit)
+    decisions = store.decisions(reclamation.id) if reclamation.reclaim_at else {}
+    outcomes, audit = [], with_decisions(reclamation, decisions).audit
     for candidate in reclamation.candidates:
-        if candidate.id not in stale_now:
+        decision = decisions.get(candidate.id)
+        if (settled := _decided(candidate, decision)) is not None:
+            outcomes.append(settled)
+            continue
+        # A released seat went back at once (or is claimed): its outcome stands, whatever the app says now.
+        released = decision is not None and decision.status == "released_by_user"
+        if not released and candidate.id not in stale_now:
             canceled = UserOutcome(
                 user_id=candidate.id,
                 outcome="canceled_activity_detected",
@@ -337,39 +434,12 @@ def execute(
             outcomes.append(canceled)
             audit.append(AuditEntry(at=_now(), action="canceled", user_id=candidate.id, outcome=canceled.outcome))
             continue
-        if not store.claim_action(reclamation.id, candidate.id):
-            earlier = store.action_outcome(reclamation.id, candidate.id)
-            # A request that may have gone out is never sent again; an earlier run's outcome stands.
-            outcomes.append(
-                earlier
-                or UserOutcome(
-                    user_id=candidate.id,
-                    outcome="outcome_unknown",
-                    detail="a request may have been sent before; check the app",
-                )
-            )
-            continue
-        request_line = None
-        try:
-            status_code, request_line = seats.take_back(candidate)
-            outcome = UserOutcome(user_id=candidate.id, outcome="reclaimed", status_code=status_code)
-        except (SaaSRequestFailed, SaaSUnavailable, SeatkeeperError) as exc:
-            outcome = UserOutcome(user_id=candidate.id, outcome="failed", detail=str(exc)[:300])
-        store.finish_action(reclamation.id, reclamation.profile_id, outcome)
+        outcome, entry = send_once(reclamation, candidate, store=store, seats=seats, done_as="reclaimed")
         outcomes.append(outcome)
-        audit.append(
-            AuditEntry(
-                at=_now(),
-                action="reclaim",
-                user_id=candidate.id,
-                request=request_line,
-                status_code=outcome.status_code,
-                outcome=outcome.outcome,
-                detail=outcome.detail,
-            )
-        )
+        if entry is not None:
+            audit.append(entry)
     failed = any(o.outcome in ("failed", "outcome_unknown") for o in outcomes)
-    reclaimed = sum(o.outcome == "reclaimed" for o in outcomes)
+    reclaimed = sum(o.outcome in TOOK_BACK for o in outcomes)
     cost = reclamation.seat_cost
     done = reclamation.model_copy(
         update={
@@ -377,6 +447,7 @@ def execute(
             "reclaimed": reclaimed,
             "savings": cost.model_copy(update={"amount": cost.amount * reclaimed}) if cost else None,
             "outcomes": outcomes,
+            "decisions": list(decisions.values()),
             "finished_at": _now(),
             "audit": [
                 *audit,
@@ -391,12 +462,42 @@ def execute(
             "reclamation_id": done.id,
             "profile_id": done.profile_id,
             "status": done.status,
-            "reclaimed": [o.user_id for o in outcomes if o.outcome == "reclaimed"],
-            "canceled": [o.user_id for o in outcomes if o.outcome == "canceled_activity_detected"],
+            "reclaimed": [o.user_id for o in outcomes if o.outcome in TOOK_BACK],
+            "kept": [o.user_id for o in outcomes if o.outcome in ("kept_by_user", "kept_by_admin")],
+            "canceled": [o.user_id for o in outcomes if o.outcome.startswith("canceled")],
             "failed": [o.user_id for o in outcomes if o.outcome in ("failed", "outcome_unknown")],
         },
     )
     return done
+
+
+DECISION_ACTIONS: dict[str, str] = {
+    "awaiting_approval": "keep requested",
+    "kept_by_user": "kept",
+    "kept_by_admin": "keep approved",
+    "released_by_user": "released",
+    "reclaim_by_admin": "keep denied",
+}
+
+
+def with_decisions(reclamation: Reclamation, decisions: dict[str, Decision]) -> Reclamation:
+    """The reclamation as its readers see it during the grace period: its candidates' decisions and their audit."""
+    if reclamation.finished_at is not None or not decisions:
+        return reclamation.model_copy(update={"audit": list(reclamation.audit)})
+    entries = [
+        AuditEntry(at=d.at, action=DECISION_ACTIONS[d.status], by=d.by, user_id=d.user_id, detail=d.reason)
+        for d in decisions.values()
+    ] + [
+        AuditEntry(at=d.requested_at, action="keep requested", user_id=d.user_id, detail=d.reason)
+        for d in decisions.values()
+        if d.requested_at
+    ]
+    return reclamation.model_copy(
+        update={
+            "decisions": list(decisions.values()),
+            "audit": sorted([*reclamation.audit, *entries], key=lambda e: e.at),
+        }
+    )
 
 
 def fill_in(template: Any, candidate: Candidate) -> Any:
@@ -417,12 +518,18 @@ def fill_in(template: Any, candidate: Candidate) -> Any:
     )
 
 
-def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Notices) -> Reclamation:
-    """Tell each candidate's seat is about to be reclaimed, and start the grace period."""
+def announce(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    notices: Notices,
+    keep_link: Callable[[Reclamation, Candidate, datetime], str] | None = None,
+) -> Reclamation:
+    """Tell each candidate's seat is about to be reclaimed, with their keep link, and start the grace period."""
     if reclamation.status != "running":
         raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
-    until = datetime.now(UTC).timestamp() + reclamation.grace_seconds
-    reclaim_at = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
+    until = datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) + reclamation.grace_seconds, UTC)
+    reclaim_at = until.isoformat(timespec="seconds")
     for candidate in reclamation.candidates:
         notices.put(
             "Seat Will Be Reclaimed",
@@ -432,11 +539,13 @@ def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Noti
                 "user_id": candidate.id,
                 "email": candidate.email,
                 "reclaim_at": reclaim_at,
+                "keep_url": keep_link(reclamation, candidate, until) if keep_link else None,
             },
         )
     waiting = reclamation.model_copy(
         update={
             "status": "in_grace_period",
+            "reclaim_at": reclaim_at,
             "audit": [
                 *reclamation.audit,
                 AuditEntry(

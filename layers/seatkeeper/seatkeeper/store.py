@@ -22,6 +22,9 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | RECONCILIATION#<id>     | RECONCILIATION   | a reconciliation and its result per profile     |
 | RECLAMATION#<id>        | RECLAMATION      | a reclamation: candidates, outcomes, audit      |
 | RECLAMATION#<id>        | USER#<user id>   | one user's reclaim action, claimed before sent  |
+| RECLAMATION#<id>        | DECISION#<user id> | a candidate's answer to their keep link       |
+| KEEP#<sha256 of token>  | KEEP             | a keep link: its user, deadline, used_at (TTL)  |
+| PROFILE#<id>            | KEPT#<user id>   | a seat its user kept, protected until (TTL)     |
 | AWAITING_APPROVAL       | <created>#<id>   | a reclamation waiting for an admin (its summary)|
 | SAVINGS#<year>          | <currency>#<period> | what reclaimed licenses saved, added up      |
 
@@ -52,10 +55,12 @@ from seatkeeper.connections import (
     CredentialRecord,
 )
 from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound, RunNotFound
+from seatkeeper.keep import KeepTicket
 from seatkeeper.oauth import GrantState
 from seatkeeper.position import Amount, LicensePosition
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.reclamation import (
+    Decision,
     Reclamation,
     ReclamationConflict,
     ReclamationNotFound,
@@ -820,3 +825,122 @@ class DynamoDBReclamations(_Table):
         if item is None or "outcome" not in item:
             return None
         return UserOutcome.model_validate_json(item["outcome"]["S"])
+
+    # --- keep links (seatkeeper.keep) -----------------------------------------------------
+
+    # A used or expired link answers 410 for a month, then is gone (404) like any unknown one.
+    KEEP_TICKET_KEPT_SECONDS = 30 * 86400
+
+    def put_keep_ticket(self, digest: str, ticket: KeepTicket) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"KEEP#{digest}"},
+                "sk": {"S": "KEEP"},
+                "document": {"S": ticket.model_dump_json()},
+                "deadline": {"N": str(int(ticket.deadline.timestamp()))},
+                "expires_at": {"N": str(int(ticket.deadline.timestamp()) + self.KEEP_TICKET_KEPT_SECONDS)},
+            },
+        )
+
+    def keep_ticket(self, digest: str) -> KeepTicket | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"KEEP#{digest}"}, "sk": {"S": "KEEP"}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        ticket = KeepTicket.model_validate_json(item["document"]["S"])
+        return ticket.model_copy(update={"used_at": item["used_at"]["S"]}) if "used_at" in item else ticket
+
+    def use_keep_ticket(self, digest: str, ticket: KeepTicket, decision: Decision, now: datetime) -> bool:
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": f"KEEP#{digest}"}, "sk": {"S": "KEEP"}},
+                            "UpdateExpression": "SET used_at = :at",
+                            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(used_at) "
+                            "AND deadline > :now",
+                            "ExpressionAttributeValues": {
+                                ":at": {"S": decision.at},
+                                ":now": {"N": str(int(now.timestamp()))},
+                            },
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._decision_item(ticket.reclamation_id, decision),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def _decision_item(self, reclamation_id: str, decision: Decision) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"RECLAMATION#{reclamation_id}"},
+            "sk": {"S": f"DECISION#{decision.user_id}"},
+            "status": {"S": decision.status},
+            "document": {"S": decision.model_dump_json()},
+        }
+
+    def settle_decision(self, reclamation_id: str, decision: Decision) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._decision_item(reclamation_id, decision),
+                ConditionExpression="#status = :awaiting",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":awaiting": {"S": "awaiting_approval"}},
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def decisions(self, reclamation_id: str) -> dict[str, Decision]:
+        found: dict[str, Decision] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :decision)",
+            ExpressionAttributeValues={":pk": {"S": f"RECLAMATION#{reclamation_id}"}, ":decision": {"S": "DECISION#"}},
+        ):
+            for item in page["Items"]:
+                decision = Decision.model_validate_json(item["document"]["S"])
+                found[decision.user_id] = decision
+        return found
+
+    def keep_seat(self, profile_id: str, user_id: str, until: datetime) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"PROFILE#{profile_id}"},
+                "sk": {"S": f"KEPT#{user_id}"},
+                "until": {"S": until.isoformat(timespec="seconds")},
+                "expires_at": {"N": str(int(until.timestamp()))},
+            },
+        )
+
+    def kept(self, profile_id: str) -> dict[str, str]:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        found: dict[str, str] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :kept)",
+            ExpressionAttributeValues={":pk": {"S": f"PROFILE#{profile_id}"}, ":kept": {"S": "KEPT#"}},
+        ):
+            # TTL deletes late (within days): an expired protection is over now, whatever is still stored.
+            found |= {
+                i["sk"]["S"].removeprefix("KEPT#"): i["until"]["S"] for i in page["Items"] if i["until"]["S"] > now
+            }
+        return found
