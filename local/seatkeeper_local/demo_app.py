@@ -133,19 +133,25 @@ class _Handler(BaseHTTPRequestHandler):
                 app.in_flight -= 1
 
     def _reclaim(self) -> None:
-        """PATCH/POST/DELETE /<kind>/users/<id>: take the user's license back, and remember being asked."""
+        """PATCH/POST/DELETE /<kind>/users/<id>: take back a license or change its plan; remember being asked."""
         app = self.app
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else None
         user_id = urlsplit(self.path).path.rstrip("/").split("/")[-1]
         with app.lock:
-            app.reclaim_requests.append({"method": self.command, "user_id": user_id, "body": body})
+            app.reclaim_requests.append(
+                {"method": self.command, "user_id": user_id, "body": body, "path": urlsplit(self.path).path}
+            )
         if user_id in app.failing_reclaims:
             self._send(500, b'{"error": "could not update the user"}')
             return
         for user in app.users:
             if user["id"] == user_id:
-                user["active"] = False
+                # A body naming a plan moves the user to it (a downgrade); any other takes the license back.
+                if isinstance(body, dict) and "plan" in body:
+                    user["plan"] = body["plan"]
+                else:
+                    user["active"] = False
                 self._send(200, json.dumps(user).encode())
                 return
         self._send(404, b'{"error": "no such user"}')

@@ -87,9 +87,10 @@ def show(token: Token) -> Response[str]:
     app = profiles().get(record.profile_id).profile.name
     seen = candidate.last_activity.date().isoformat() if candidate.last_activity else "never"
     who = candidate.email or candidate.name or candidate.id
+    fate = f"It will move to the {record.downgrade_to} tier" if record.downgrade_to else "It will be taken back"
     body = (
         f"<p>Your license of <b>{html.escape(app)}</b> ({html.escape(who)}) has not been used since "
-        f"<b>{html.escape(seen)}</b>. It will be taken back on <b>{html.escape(record.reclaim_at or '')}</b>.</p>"
+        f"<b>{html.escape(seen)}</b>. {html.escape(fate)} on <b>{html.escape(record.reclaim_at or '')}</b>.</p>"
         "<p>Do you still need it?</p>"
         "<p><label>Why (optional)<br><textarea id=reason maxlength=500 rows=3 cols=50></textarea></label></p>"
         "<p><button data-decision=keep>Keep my license</button> "

@@ -15,13 +15,14 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.position import Amount
+from seatkeeper.position import Amount, Money
 from seatkeeper.profile import Profile, iso_duration_seconds
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.sync import SnapshotStore, cutoff_for, standing, tracks_activity
@@ -40,10 +41,13 @@ Outcome = Literal[
     "kept_by_admin",
     "released_by_user",
     "canceled_keep_request_undecided",
+    # downgrade (SPEC "Tiers and downgrade")
+    "downgraded",
 ]
+StaleAction = Literal["reclaim", "downgrade"]
 DecisionStatus = Literal["awaiting_approval", "kept_by_user", "kept_by_admin", "released_by_user", "reclaim_by_admin"]
-# Outcomes that took the seat back: counted as reclaimed, and saved.
-TOOK_BACK = ("reclaimed", "released_by_user")
+# Outcomes that took the seat back (or moved it down a tier): counted, and saved.
+TOOK_BACK = ("reclaimed", "released_by_user", "downgraded")
 
 
 class ReclamationNotFound(NotFound):
@@ -72,6 +76,8 @@ class Candidate(BaseModel):
     last_activity: datetime | None = None
     created_at: datetime | None = None
     keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
+    tier: str | None = None
+    saves: Money | None = Field(None, description="What acting on this seat saves per billing period")
 
 
 class Decision(BaseModel):
@@ -107,6 +113,7 @@ class UserOutcome(BaseModel):
     outcome: Outcome
     status_code: int | None = None
     detail: str | None = None
+    tier: str | None = Field(None, description="The tier the seat moved to, for a downgrade")
 
 
 class Reclamation(BaseModel):
@@ -116,6 +123,8 @@ class Reclamation(BaseModel):
     profile_id: str
     status: ReclamationStatus
     dry_run: bool
+    action: StaleAction = Field("reclaim", description="Reclaim each seat, or move it to the downgrade_to tier")
+    downgrade_to: str | None = None
     candidates: list[Candidate]
     grace_seconds: int = Field(0, description="Between the notice to each candidate and the reclaim")
     needs_approval: bool = False
@@ -128,6 +137,7 @@ class Reclamation(BaseModel):
     audit: list[AuditEntry] = Field(default_factory=list)
     seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
     reclaimed: int = Field(0, description="Users whose license was taken back")
+    downgraded: int = Field(0, description="Users whose license moved to the downgrade_to tier")
     savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
     reclaim_at: str | None = Field(None, description="When the grace period ends; keep links expire then")
     decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
@@ -142,11 +152,13 @@ class ReclamationSummary(BaseModel):
     profile_id: str
     status: ReclamationStatus
     dry_run: bool
+    action: StaleAction = "reclaim"
     candidates: int
     approval_reason: str | None = None
     created_at: str
     finished_at: str | None = None
     reclaimed: int = 0
+    downgraded: int = 0
     savings: Amount | None = None
 
     @classmethod
@@ -219,6 +231,9 @@ def why_not_a_candidate(
         return "already reclaimed"
     if kept and user.id in kept:
         return f"kept by the user until {kept[user.id]}"
+    target = policy.downgrade_to if policy.stale_action == "downgrade" else None
+    if target is not None and (user.tier or "").casefold() == target.casefold():
+        return f"already on the tier {target!r}"
     if user.id.casefold() in protected_users or (user.email or "").casefold() in protected_users:
         return "a protected user"
     if user.role and user.role.casefold() in {r.casefold() for r in policy.protected_roles}:
@@ -241,8 +256,15 @@ def plan(
     now: datetime | None = None,
 ) -> Reclamation:
     """The candidates, and whether an admin must approve; 422 for user_ids that are not candidates."""
-    if not request.dry_run and profile.profile.reclaim is None:
-        raise InvalidInput.at(("body", "dry_run"), "the profile has no reclaim request: it can recommend, not reclaim")
+    policy = profile.profile.policy
+    action = policy.stale_action
+    acts = profile.profile.reclaim if action == "reclaim" else profile.profile.downgrade
+    if not request.dry_run and acts is None:
+        raise InvalidInput.at(
+            ("body", "dry_run"), f"the profile has no {action} request: it can recommend, not {action}"
+        )
+    subscription = profile.profile.subscription
+    target_cost = subscription.cost_of(policy.downgrade_to) if action == "downgrade" else Decimal(0)
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     reclaimed, kept = store.reclaimed(profile.id), store.kept(profile.id)
     assigned, candidates, reasons = 0, [], {}
@@ -252,7 +274,8 @@ def plan(
             user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed, kept=kept
         )
         if reason is None:
-            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields))))
+            saves = max(subscription.cost_of(user.tier) - target_cost, Decimal(0))
+            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields)), saves=saves))
         else:
             reasons[user.id] = reason
     if request.user_ids is not None:
@@ -270,7 +293,6 @@ def plan(
         if errors:
             raise InvalidInput(errors)
         candidates = [by_id[user_id] for user_id in wanted]
-    policy = profile.profile.policy
     share = 100 * len(candidates) / assigned if assigned else 0.0
     # Suspicious data first: an admin reviews it whatever the caps would say.
     reason = suspicious(snapshots.snapshot(profile.id))
@@ -280,12 +302,13 @@ def plan(
         reason = f"{share:.1f}% of assigned users is more than max_reclaim_percent ({policy.max_reclaim_percent:g}%)"
     needs_approval = not request.dry_run and reason is not None and bool(candidates)
     status: ReclamationStatus = "planned" if request.dry_run else "awaiting_approval" if needs_approval else "running"
-    subscription = profile.profile.subscription
     reclamation = Reclamation(
         id=f"rcl_{uuid.uuid4().hex[:20]}",
         profile_id=profile.id,
         status=status,
         dry_run=request.dry_run,
+        action=action,
+        downgrade_to=policy.downgrade_to if action == "downgrade" else None,
         candidates=candidates,
         needs_approval=needs_approval,
         approval_reason=reason if needs_approval else None,
@@ -300,7 +323,7 @@ def plan(
                 at=_now(),
                 action="planned",
                 by=planned_by,
-                detail=f"{len(candidates)} candidates; {'dry run' if request.dry_run else 'real run'}"
+                detail=f"{len(candidates)} candidates to {action}; {'dry run' if request.dry_run else 'real run'}"
                 + (f"; needs approval: {reason}" if needs_approval else ""),
             )
         ],
@@ -347,6 +370,9 @@ class SeatTaker(Protocol):
     def take_back(self, candidate: Candidate) -> tuple[int, str]:
         """Send the profile's reclaim request for one user; (status code, request line)."""
 
+    def move_to_tier(self, candidate: Candidate, tier: str) -> tuple[int, str]:
+        """Send the profile's downgrade request for one user; (status code, request line)."""
+
 
 def still_stale(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> set[str]:
     """The users of the current snapshot who are stale: a candidate not among them came back."""
@@ -369,16 +395,19 @@ def send_once(
         return earlier or UserOutcome(
             user_id=candidate.id, outcome="outcome_unknown", detail="a request may have been sent before; check the app"
         ), None
-    request_line = None
+    request_line, tier = None, reclamation.downgrade_to if reclamation.action == "downgrade" else None
     try:
-        status_code, request_line = seats.take_back(candidate)
-        outcome = UserOutcome(user_id=candidate.id, outcome=done_as, status_code=status_code)
+        if tier is not None:
+            status_code, request_line = seats.move_to_tier(candidate, tier)
+        else:
+            status_code, request_line = seats.take_back(candidate)
+        outcome = UserOutcome(user_id=candidate.id, outcome=done_as, status_code=status_code, tier=tier)
     except (SaaSRequestFailed, SaaSUnavailable, SeatkeeperError) as exc:
         outcome = UserOutcome(user_id=candidate.id, outcome="failed", detail=str(exc)[:300])
     store.finish_action(reclamation.id, reclamation.profile_id, outcome)
     return outcome, AuditEntry(
         at=_now(),
-        action="reclaim",
+        action=reclamation.action,
         user_id=candidate.id,
         request=request_line,
         status_code=outcome.status_code,
@@ -434,18 +463,27 @@ def execute(
             outcomes.append(canceled)
             audit.append(AuditEntry(at=_now(), action="canceled", user_id=candidate.id, outcome=canceled.outcome))
             continue
-        outcome, entry = send_once(reclamation, candidate, store=store, seats=seats, done_as="reclaimed")
+        acted: Outcome = "downgraded" if reclamation.action == "downgrade" else "reclaimed"
+        outcome, entry = send_once(reclamation, candidate, store=store, seats=seats, done_as=acted)
         outcomes.append(outcome)
         if entry is not None:
             audit.append(entry)
     failed = any(o.outcome in ("failed", "outcome_unknown") for o in outcomes)
-    reclaimed = sum(o.outcome in TOOK_BACK for o in outcomes)
+    took_back = {o.user_id for o in outcomes if o.outcome in TOOK_BACK}
     cost = reclamation.seat_cost
+    # Each seat saves its own tier's cost, or the difference to the tier it moved to.
+    saved = sum(
+        (c.saves if c.saves is not None else cost.amount if cost else Decimal(0))
+        for c in reclamation.candidates
+        if c.id in took_back
+    )
+    downgrading = reclamation.action == "downgrade"
     done = reclamation.model_copy(
         update={
             "status": "partially_failed" if failed else "completed",
-            "reclaimed": reclaimed,
-            "savings": cost.model_copy(update={"amount": cost.amount * reclaimed}) if cost else None,
+            "reclaimed": 0 if downgrading else len(took_back),
+            "downgraded": len(took_back) if downgrading else 0,
+            "savings": cost.model_copy(update={"amount": Decimal(saved)}) if cost else None,
             "outcomes": outcomes,
             "decisions": list(decisions.values()),
             "finished_at": _now(),
@@ -500,9 +538,17 @@ def with_decisions(reclamation: Reclamation, decisions: dict[str, Decision]) -> 
     )
 
 
-def fill_in(template: Any, candidate: Candidate) -> Any:
-    """The reclaim request's body or path with {id}, {email}, ... of the candidate filled in."""
+def request_fields(candidate: Candidate, *, tier: str | None = None) -> dict[str, str]:
+    """What the {placeholders} of a reclaim or downgrade request stand for; {tier} is the tier to move to."""
     fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
+    if tier is not None:
+        fields["tier"] = tier
+    return fields
+
+
+def fill_in(template: Any, candidate: Candidate, *, tier: str | None = None) -> Any:
+    """The reclaim or downgrade request's body or path with {id}, {email}, ... {tier} filled in."""
+    fields = request_fields(candidate, tier=tier)
     if isinstance(template, str):
         return template.format_map(fields)
     return json.loads(

@@ -43,6 +43,7 @@ from seatkeeper.profile import (
     OffsetPagination,
     PagePagination,
     Profile,
+    ReclaimRequest,
 )
 from seatkeeper.user_records import SaaSUser, UnreadableRecord, read_page
 
@@ -311,18 +312,26 @@ class SaaSClient:
 
     def take_back(self, candidate: Any) -> tuple[int, str]:
         """Send the profile's reclaim request for one user, once: it is never retried."""
+        if self.profile.reclaim is None:
+            raise SaaSRequestFailed("the profile has no reclaim request")
+        return self._send_for(self.profile.reclaim, candidate, tier=None)
+
+    def move_to_tier(self, candidate: Any, tier: str) -> tuple[int, str]:
+        """Send the profile's downgrade request for one user, once: it is never retried."""
+        if self.profile.downgrade is None:
+            raise SaaSRequestFailed("the profile has no downgrade request")
+        return self._send_for(self.profile.downgrade, candidate, tier=tier)
+
+    def _send_for(self, request: ReclaimRequest, candidate: Any, *, tier: str | None) -> tuple[int, str]:
         from urllib.parse import quote
 
-        from seatkeeper.reclamation import fill_in
+        from seatkeeper.reclamation import fill_in, request_fields
 
-        reclaim = self.profile.reclaim
-        if reclaim is None:
-            raise SaaSRequestFailed("the profile has no reclaim request")
-        fields = {k: quote("" if v is None else str(v), safe="") for k, v in candidate.model_dump(mode="json").items()}
-        path = reclaim.path.format_map(fields)
-        body = fill_in(reclaim.body, candidate) if reclaim.body is not None else None
-        response = self.send(reclaim.method, self.url(path), body=body, headers=reclaim.headers, retry=False)
-        return response.status_code, f"{reclaim.method} {path}"
+        fields = {k: quote(v, safe="") for k, v in request_fields(candidate, tier=tier).items()}
+        path = request.path.format_map(fields)
+        body = fill_in(request.body, candidate, tier=tier) if request.body is not None else None
+        response = self.send(request.method, self.url(path), body=body, headers=request.headers, retry=False)
+        return response.status_code, f"{request.method} {path}"
 
     def first_page_of_users(self) -> list[SaaSUser]:
         """The users on the first page of the users endpoint: what a connection test asks for."""

@@ -60,6 +60,7 @@ from seatkeeper.oauth import GrantState
 from seatkeeper.position import Amount, LicensePosition
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.reclamation import (
+    TOOK_BACK,
     Decision,
     Reclamation,
     ReclamationConflict,
@@ -678,7 +679,8 @@ class DynamoDBReclamations(_Table):
         elif was == "awaiting_approval" and reclamation.status != "awaiting_approval":
             writes.append({"Delete": {"TableName": self.table_name, "Key": key}})
         savings = reclamation.savings
-        if was == "running" and savings is not None and reclamation.reclaimed and reclamation.finished_at:
+        acted = reclamation.reclaimed + reclamation.downgraded
+        if was == "running" and savings is not None and acted and reclamation.finished_at:
             writes.append(
                 {
                     "Update": {
@@ -690,7 +692,7 @@ class DynamoDBReclamations(_Table):
                         "UpdateExpression": "ADD amount :amount, seats :seats",
                         "ExpressionAttributeValues": {
                             ":amount": {"N": str(savings.amount)},
-                            ":seats": {"N": str(reclamation.reclaimed)},
+                            ":seats": {"N": str(acted)},
                         },
                     }
                 }
@@ -802,7 +804,16 @@ class DynamoDBReclamations(_Table):
             UpdateExpression="SET outcome = :outcome",
             ExpressionAttributeValues={":outcome": {"S": outcome.model_dump_json()}},
         )
-        if outcome.outcome == "reclaimed":
+        if outcome.tier is not None and outcome.outcome in TOOK_BACK:
+            # Shown on the new tier until the next sync reads it from the app.
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": outcome.user_id}},
+                UpdateExpression="SET tier = :tier, fingerprint = :changed",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":tier": {"S": outcome.tier}, ":changed": {"S": "downgraded"}},
+            )
+        elif outcome.outcome in TOOK_BACK:
             # Shown as reclaimed until the next sync reads the user's new state from the app.
             self.client.update_item(
                 TableName=self.table_name,
