@@ -20,6 +20,7 @@ from routes import (
     profiles,
     reclamations,
     reconciliations,
+    renewals,
     sync,
     templates,
 )
@@ -43,6 +44,7 @@ app.include_router(sync.router)
 app.include_router(reconciliations.router)
 app.include_router(reclamations.router)
 app.include_router(keep.router)
+app.include_router(renewals.router)
 app.include_router(dashboard.router)
 errors.register(app)
 

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import analytics, reconciliation, sync
+from seatkeeper import analytics, reconciliation, renewals, sync
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -70,7 +70,7 @@ def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 @logger.inject_lambda_context
 def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Compute and keep the profile's license position from the users its sync stored."""
+    """Compute and keep the profile's license position from the users its sync stored; remind of its renewal."""
     profile = profiles().get(event["profile_id"])
     position = reconciliation.record_position(
         profile,
@@ -78,6 +78,13 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         DynamoDBReconciliations(table()),
         run_id=event.get("run_id"),
         notices=EventBridgeNotices(),
+    )
+    renewals.remind(
+        profile,
+        position,
+        store=DynamoDBReconciliations(table()),
+        notices=EventBridgeNotices(),
+        today=datetime.now(UTC).date(),
     )
     return {
         "profile_id": profile.id,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 
 import jwt
 import requests
@@ -123,7 +124,7 @@ def test_report_prints_the_overview_and_each_application_s_position_like_the_api
             "name": "Reported app",
             "template": "scim2",
             "base_url": "https://r.example.com/scim/v2",
-            "subscription": {"licenses_purchased": 7},
+            "subscription": {"licenses_purchased": 7, "renewal_date": str(date.today() + timedelta(days=100))},
         },
     )
     assert created.status_code == 201, created.text
@@ -141,6 +142,14 @@ def test_report_prints_the_overview_and_each_application_s_position_like_the_api
             assert "not reconciled" in row
         else:
             assert position["position"].replace("_", "-") in row and f"{position['licenses_purchased']:,}" in row
+    # The renewals of the next twelve months follow, each with its opt-out deadline and recommended count
+    renewals = api("sam_viewer").get("/renewals", params={"within_days": 365}).json()["items"]
+    assert "Renewals (next 12 months, by opt-out deadline)" in lines
+    after = lines[lines.index("Renewals (next 12 months, by opt-out deadline)") :]
+    for renewal in renewals:
+        row = next(line for line in after if line.startswith(renewal["name"] + "  "))
+        assert renewal["opt_out_deadline"] in row and renewal["renewal_date"] in row
+    assert "Reported app" in [r["name"] for r in renewals]
     refused = seatkeeper(root, "report", "--url", stack.url, "--token", "not-a-token")
     assert refused.returncode == 1 and "401" in refused.stderr
 

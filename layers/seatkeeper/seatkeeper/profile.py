@@ -279,6 +279,12 @@ class Subscription(Model):
     billing_period: Literal["monthly", "quarterly", "annual"] = "monthly"
     renewal_date: date | None = None
 
+    # --- seat lifecycle: renewals ---
+    notice_days: int = Field(30, ge=0, le=730, description="Days before renewal_date by which to give notice")
+    auto_renew: bool = True
+    owner: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="An e-mail address")
+    cost_center: str | None = Field(None, max_length=100)
+
     # --- seat lifecycle: tiers ---
     tiers: list[Tier] = Field(default_factory=list, max_length=50)
 
@@ -341,6 +347,15 @@ class Policy(Model):
     # --- seat lifecycle: downgrade ---
     stale_action: Literal["reclaim", "downgrade"] = Field("reclaim", description="What is done to a stale seat")
     downgrade_to: str | None = Field(None, max_length=100, description="The tier stale seats move to")
+
+    # --- seat lifecycle: renewals ---
+    renewal_headroom_percent: float = Field(10, ge=0, le=1000, description="Added to the seats in use at renewal")
+    renewal_reminder_days: list[Annotated[int, Field(ge=0, le=730)]] = Field(
+        default_factory=lambda: [120, 90, 60, 30], max_length=20, description="Days before the opt-out deadline"
+    )
+    low_seat_threshold: int | None = Field(
+        None, ge=0, le=10_000_000, description="Warn when fewer licenses than this are free"
+    )
 
 
 # --- the profile ----------------------------------------------------------------------

@@ -130,7 +130,33 @@ def record_position(
                 "potential_savings": position.potential_savings.model_dump(mode="json"),
             },
         )
+    _warn_when_running_low(profile, previous, position, notices or NoNotices())
     return position
+
+
+def _warn_when_running_low(
+    profile: ProfileRecord, previous: LicensePosition | None, position: LicensePosition, notices: Notices
+) -> None:
+    """`Licenses Running Low` when free licenses drop under policy.low_seat_threshold (once, not every day)."""
+    threshold = profile.profile.policy.low_seat_threshold
+    if threshold is None:
+        return
+
+    def low(p: LicensePosition | None) -> bool:
+        return p is not None and p.licenses_purchased - p.assigned < threshold
+
+    if low(position) and not low(previous):
+        notices.put(
+            "Licenses Running Low",
+            {
+                "profile_id": profile.id,
+                "name": profile.profile.name,
+                "licenses_purchased": position.licenses_purchased,
+                "assigned": position.assigned,
+                "free": position.licenses_purchased - position.assigned,
+                "threshold": threshold,
+            },
+        )
 
 
 def readable_failure(name: str | None, cause: str | None) -> str:

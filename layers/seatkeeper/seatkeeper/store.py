@@ -25,6 +25,7 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | RECLAMATION#<id>        | DECISION#<user id> | a candidate's answer to their keep link       |
 | KEEP#<sha256 of token>  | KEEP             | a keep link: its user, deadline, used_at (TTL)  |
 | PROFILE#<id>            | KEPT#<user id>   | a seat its user kept, protected until (TTL)     |
+| PROFILE#<id>            | RENEWAL_REMINDER#<date>#<days> | a Renewal Approaching put (TTL)   |
 | AWAITING_APPROVAL       | <created>#<id>   | a reclamation waiting for an admin (its summary)|
 | SAVINGS#<year>          | <currency>#<period> | what reclaimed licenses saved, added up      |
 
@@ -627,6 +628,24 @@ class DynamoDBReconciliations(_Table):
         ):
             points += [TrendPoint.model_validate_json(i["document"]["S"]) for i in page["Items"]]
         return points
+
+    def mark_renewal_reminder(self, profile_id: str, renewal_date: date, days: int) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"PROFILE#{profile_id}"},
+                    "sk": {"S": f"RENEWAL_REMINDER#{renewal_date.isoformat()}#{days}"},
+                    # Kept a while past the renewal, then gone: the next renewal has another date.
+                    "expires_at": {"N": str(int(time.time()) + 800 * 86400)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
 
     def put_reconciliation(self, reconciliation: Reconciliation) -> None:
         self.client.put_item(
