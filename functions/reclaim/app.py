@@ -43,7 +43,12 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     done = reclamation.execute(record, store=store, seats=client, stale_now=stale_now, notices=EventBridgeNotices())
     # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.
     record_position(
-        profile, DynamoDBSync(table()), DynamoDBReconciliations(table()), run_id=None, notices=EventBridgeNotices()
+        profile,
+        DynamoDBSync(table()),
+        DynamoDBReconciliations(table()),
+        run_id=None,
+        notices=EventBridgeNotices(),
+        kept=store.kept(profile.id),
     )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
     return {"reclamation_id": done.id, "status": done.status}

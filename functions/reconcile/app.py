@@ -15,7 +15,13 @@ from seatkeeper import analytics, reconciliation, renewals, sync
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReconciliations, DynamoDBSync
+from seatkeeper.store import (
+    DynamoDBConnections,
+    DynamoDBProfiles,
+    DynamoDBReclamations,
+    DynamoDBReconciliations,
+    DynamoDBSync,
+)
 from seatkeeper.workflows import StepFunctions
 
 logger = Logger()
@@ -78,6 +84,7 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         DynamoDBReconciliations(table()),
         run_id=event.get("run_id"),
         notices=EventBridgeNotices(),
+        kept=DynamoDBReclamations(table()).kept(profile.id),
     )
     renewals.remind(
         profile,

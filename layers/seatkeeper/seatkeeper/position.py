@@ -8,7 +8,7 @@ and unknown ones have no activity data at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -136,8 +136,15 @@ class PositionHistory(BaseModel):
 
 
 def compute_position(
-    profile_id: str, profile: Profile, users: Iterable[SaaSUser], *, now: datetime, run_id: str | None = None
+    profile_id: str,
+    profile: Profile,
+    users: Iterable[SaaSUser],
+    *,
+    now: datetime,
+    run_id: str | None = None,
+    kept: Collection[str] = (),
 ) -> LicensePosition:
+    """The position; `kept`: users who kept their seat through a keep link, active for as long as it protects them."""
     cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
     counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
     activity: dict[str, int] = dict.fromkeys(ActivityBuckets.model_fields, 0)
@@ -145,6 +152,8 @@ def compute_position(
     by_tier: dict[str, dict[str, int]] = {}  # seat lifecycle: tier -> standing -> users
     for user in users:
         place = standing(user, cutoff=cutoff, tracked=tracked)
+        if place == "stale" and user.id in kept:  # seat lifecycle: keeping a seat restarts its clock
+            place = "active"
         counts[place] += 1
         if user.tier is not None:
             in_tier = by_tier.setdefault(user.tier.casefold(), {})

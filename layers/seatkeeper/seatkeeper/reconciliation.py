@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -102,6 +102,7 @@ def record_position(
     run_id: str | None,
     now: datetime | None = None,
     notices: Notices | None = None,
+    kept: Collection[str] = (),
 ) -> LicensePosition:
     """Compute the profile's position from its stored users and keep it, with its history;
     announce it when it differs from the one before."""
@@ -115,7 +116,9 @@ def record_position(
                 return
 
     previous = store.latest_position(profile.id)
-    position = compute_position(profile.id, profile.profile, everyone(), now=now or datetime.now(UTC), run_id=run_id)
+    position = compute_position(
+        profile.id, profile.profile, everyone(), now=now or datetime.now(UTC), run_id=run_id, kept=kept
+    )
     store.put_position(position)
     before = previous.model_dump(mode="json", include=set(CHANGES_THAT_MATTER)) if previous else None
     after = position.model_dump(mode="json", include=set(CHANGES_THAT_MATTER))
