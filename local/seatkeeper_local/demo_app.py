@@ -59,6 +59,7 @@ class PagingApp:
     rate_limited: int = 0
     reclaim_requests: list[dict[str, Any]] = field(default_factory=list)  # every reclaim request received
     failing_reclaims: set[str] = field(default_factory=set)  # user ids whose reclaim answers 500
+    redirect_reclaims_to: str | None = None  # reclaims answer 307 to this URL (the user's id appended)
 
     def page_of(self, kind: str, query: dict[str, str]) -> tuple[int, list[dict[str, Any]], dict[str, Any], str | None]:
         """(page number, users, extra body fields, next page link) for one request."""
@@ -144,6 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if user_id in app.failing_reclaims:
             self._send(500, b'{"error": "could not update the user"}')
+            return
+        if app.redirect_reclaims_to:
+            self._send(307, b"", headers={"Location": f"{app.redirect_reclaims_to}/{user_id}"})
             return
         for user in app.users:
             if user["id"] == user_id:

@@ -90,3 +90,21 @@ def test_stale_seats_move_to_the_cheaper_tier_after_an_admins_approval_each_once
     assert tiers["Standard"]["assigned"] == len(stale) and tiers["Standard"]["stale"] == len(stale)
     assert tiers["Pro"]["stale"] == 0 and tiers["Pro"]["licenses_purchased"] == 40
     assert tiers["Standard"]["cost"] == {"amount": 8.0, "currency": "USD", "period": "monthly"}
+
+
+@pytest.mark.parametrize("action", ["reclaim", "downgrade"])
+def test_a_seat_request_redirected_elsewhere_is_not_followed_and_fails(api, action):
+    integrator = api("sam_integrator")
+    with paging_app(40) as app, paging_app(0) as elsewhere:
+        # Given an app that answers each seat request with a redirect to another origin
+        profile = downgrading_profile(integrator, app) if action == "downgrade" else reclaiming_profile(integrator, app)
+        app.redirect_reclaims_to = f"{elsewhere.url}/offset/users"
+        # When a real run sends them
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        done = wait_for_reclamation(integrator, plan["id"])
+    # Then nothing reaches the other origin, and each user's outcome says why it failed
+    assert elsewhere.reclaim_requests == []
+    assert len(app.reclaim_requests) == len(plan["candidates"]) > 0
+    assert done["status"] == "partially_failed"
+    assert {o["outcome"] for o in done["outcomes"]} == {"failed"}
+    assert all("307" in o["detail"] and "never follows" in o["detail"] for o in done["outcomes"])

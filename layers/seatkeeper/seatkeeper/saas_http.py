@@ -257,13 +257,16 @@ class SaaSClient:
         body: Any = None,
         headers: dict[str, str] | None = None,
         retry: bool = True,
+        follow_redirects: bool = True,
     ) -> requests.Response:
         """One request with the profile's auth, retried while the app is busy or down.
 
         429 and 503 wait as Retry-After or X-RateLimit-Reset say, and every request of the run
         waits with them (the rate gate); other server errors, timeouts and lost connections
         back off exponentially with full jitter; the total wait is bounded. SaaS* errors for
-        answers that stay bad. `retry=False` for requests that must not be sent twice.
+        answers that stay bad. `retry=False` for requests that must not be sent twice;
+        `follow_redirects=False` for requests that change a seat: a redirect is then a failure,
+        so their body and credential never go to wherever an app (or whoever took it over) points.
         """
         all_headers = {"Accept": "application/json", **self.profile.headers, **(headers or {})}
         basic, all_params = self._authorize(all_headers, dict(params or {}))
@@ -273,7 +276,13 @@ class SaaSClient:
             self.gate.wait()
             try:
                 response = self.session.request(
-                    method, url, params=all_params, json=body, headers=all_headers, auth=basic, allow_redirects=True
+                    method,
+                    url,
+                    params=all_params,
+                    json=body,
+                    headers=all_headers,
+                    auth=basic,
+                    allow_redirects=follow_redirects,
                 )
             except requests.Timeout:
                 problem, delay = f"{host} did not answer in time", self.retries.backoff(attempt)
@@ -284,6 +293,8 @@ class SaaSClient:
             else:
                 status = response.status_code
                 where = f"{host} answered {status} to {method} {path}"
+                if 300 <= status < 400 and not follow_redirects:
+                    raise SaaSRequestFailed(f"{where}: a redirect, which a request that changes a seat never follows")
                 if status < 400:
                     self.gate.respect_quota(response.headers, self.retries.max_delay)
                     return response
@@ -330,7 +341,9 @@ class SaaSClient:
         fields = {k: quote(v, safe="") for k, v in request_fields(candidate, tier=tier).items()}
         path = request.path.format_map(fields)
         body = fill_in(request.body, candidate, tier=tier) if request.body is not None else None
-        response = self.send(request.method, self.url(path), body=body, headers=request.headers, retry=False)
+        response = self.send(
+            request.method, self.url(path), body=body, headers=request.headers, retry=False, follow_redirects=False
+        )
         return response.status_code, f"{request.method} {path}"
 
     def first_page_of_users(self) -> list[SaaSUser]:
