@@ -21,7 +21,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.errors import Conflict, Gone, NotFound
+from seatkeeper.errors import Conflict, Gone, NotFound, SeatkeeperError
 from seatkeeper.notices import Notices
 from seatkeeper.profile import Policy
 from seatkeeper.reclamation import (
@@ -186,7 +186,13 @@ def decide(
     if status == "awaiting_approval":
         notices.put("Seat Keep Requested", detail)
         return KeepAnswer(status="awaiting_approval")
-    outcome, _ = send_once(record, candidate, store=store, seats=seats(record.profile_id), done_as="released_by_user")
+    try:
+        taker = seats(record.profile_id)
+    except SeatkeeperError as exc:
+        # The decision is kept: the end of the grace period sends it with the others.
+        notices.put("Seat Released", {**detail, "outcome": "at the end of the grace period", "detail": str(exc)[:300]})
+        return KeepAnswer(status="released")
+    outcome, _ = send_once(record, candidate, store=store, seats=taker, done_as="released_by_user")
     notices.put("Seat Released", {**detail, "outcome": outcome.outcome})
     return KeepAnswer(status="released")
 

@@ -463,7 +463,9 @@ def execute(
             outcomes.append(canceled)
             audit.append(AuditEntry(at=_now(), action="canceled", user_id=candidate.id, outcome=canceled.outcome))
             continue
-        acted: Outcome = "downgraded" if reclamation.action == "downgrade" else "reclaimed"
+        acted: Outcome = (
+            "released_by_user" if released else "downgraded" if reclamation.action == "downgrade" else "reclaimed"
+        )
         outcome, entry = send_once(reclamation, candidate, store=store, seats=seats, done_as=acted)
         outcomes.append(outcome)
         if entry is not None:
@@ -500,6 +502,7 @@ def execute(
             "reclamation_id": done.id,
             "profile_id": done.profile_id,
             "status": done.status,
+            "action": done.action,
             "reclaimed": [o.user_id for o in outcomes if o.outcome in TOOK_BACK],
             "kept": [o.user_id for o in outcomes if o.outcome in ("kept_by_user", "kept_by_admin")],
             "canceled": [o.user_id for o in outcomes if o.outcome.startswith("canceled")],
@@ -586,6 +589,8 @@ def announce(
                 "email": candidate.email,
                 "reclaim_at": reclaim_at,
                 "keep_url": keep_link(reclamation, candidate, until) if keep_link else None,
+                "action": reclamation.action,
+                "downgrade_to": reclamation.downgrade_to,
             },
         )
     waiting = reclamation.model_copy(
