@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_dashboard import browser, open_as  # noqa: F401 - fixtures
+from tests.e2e.test_dashboard import accessibility_problems, browser, open_as  # noqa: F401 - fixtures
 from tests.integration.connection_checks import make_profile
 from tests.integration.test_keep_requests import in_grace_period
 from tests.integration.test_reclamation import reclaiming_profile
@@ -61,7 +61,7 @@ def test_the_renewals_view_shows_each_deadline_in_its_month_with_the_money_at_st
         },
     )
     deadline = renews - timedelta(days=30)
-    page = open_as("sam_viewer", "#/renewals")
+    page = open_as("sam_viewer", "#/renewals", checker=True)
     month = page.locator(f"[data-month='{deadline.isoformat()[:7]}']")
     entry = month.locator(f"[data-profile={profile['id']}]")
     expect(entry).to_contain_text(profile["name"])
@@ -69,3 +69,4 @@ def test_the_renewals_view_shows_each_deadline_in_its_month_with_the_money_at_st
     row = page.get_by_role("table", name="Renewals").get_by_role("row").filter(has_text=profile["name"])
     expect(row).to_contain_text("owner@example.com")
     assert page.problems == []
+    assert accessibility_problems(page) == []
