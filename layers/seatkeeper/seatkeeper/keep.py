@@ -144,7 +144,8 @@ def open_ticket(token: str, *, store: KeepStore, now: datetime) -> tuple[KeepTic
     if now >= ticket.deadline:
         raise Gone("the grace period of this link is over")
     record = store.get_reclamation(ticket.reclamation_id)
-    if record.status != "in_grace_period":
+    # "running" too: the notices go out a moment before the reclamation says it is in its grace period.
+    if record.status not in ("running", "in_grace_period"):
         raise Gone("this reclamation is no longer waiting for answers")
     candidate = next((c for c in record.candidates if c.id == ticket.user_id), None)
     if candidate is None:
