@@ -1,4 +1,5 @@
-"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback and /dashboard needs a JWT."""
+"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback, /keep and /dashboard
+needs a JWT."""
 
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from routes import connections, dashboard, errors, oauth, profiles, reclamations, reconciliations, sync, templates
+from routes import (
+    connections,
+    dashboard,
+    errors,
+    keep,
+    oauth,
+    profiles,
+    reclamations,
+    reconciliations,
+    renewals,
+    sync,
+    templates,
+)
 from routes.access import admit_body, read_json_body
 from routes.settings import settings
 
@@ -33,6 +46,8 @@ app.include_router(oauth.router)
 app.include_router(sync.router)
 app.include_router(reconciliations.router)
 app.include_router(reclamations.router)
+app.include_router(keep.router)
+app.include_router(renewals.router)
 app.include_router(dashboard.router)
 errors.register(app)
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reclamation
 from seatkeeper.connected import saas_client_on_aws
+from seatkeeper.keep import KEEP_LINK_KEY, KeepLinks
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -21,6 +22,7 @@ from seatkeeper.store import (
     DynamoDBSync,
 )
 from seatkeeper.sync import run_error
+from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
 
@@ -52,6 +54,7 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
             run_id=None,
             notices=EventBridgeNotices(),
             taken_back=finished.reclaimed,
+            kept=store.kept(profile.id),
         ),
     )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
@@ -60,10 +63,15 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 
 @logger.inject_lambda_context
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Put a 'Seat Will Be Reclaimed' event per candidate and start the grace period."""
+    """Put a 'Seat Will Be Reclaimed' event with a keep link per candidate and start the grace period."""
     store = DynamoDBReclamations(settings.table_name)
+    record = store.get_reclamation(event["reclamation_id"])
+    links = KeepLinks(SecretsManagerVault(settings.data_key_arn).key(KEEP_LINK_KEY), event["keep_base_url"])
     waiting = reclamation.announce(
-        store.get_reclamation(event["reclamation_id"]), store=store, notices=EventBridgeNotices()
+        record,
+        store=store,
+        notices=EventBridgeNotices(),
+        keep_link=links.issuer(store),
     )
     return {"reclamation_id": waiting.id, "status": waiting.status}
 

@@ -10,12 +10,18 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import reconciliation, sync
+from seatkeeper import reconciliation, renewals, sync
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.settings import ReconcileSettings
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReconciliations, DynamoDBSync
+from seatkeeper.store import (
+    DynamoDBConnections,
+    DynamoDBProfiles,
+    DynamoDBReclamations,
+    DynamoDBReconciliations,
+    DynamoDBSync,
+)
 from seatkeeper.sync import run_error
 from seatkeeper.workflows import StepFunctions
 
@@ -74,7 +80,7 @@ def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 @logger.inject_lambda_context
 def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Compute and keep the profile's license position from the users its sync stored."""
+    """Compute and keep the profile's license position from the users its sync stored; remind of its renewal."""
     profile = profiles().get(event["profile_id"])
     position = reconciliation.record_position(
         profile,
@@ -82,6 +88,14 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         DynamoDBReconciliations(settings.table_name),
         run_id=event.get("run_id"),
         notices=EventBridgeNotices(),
+        kept=DynamoDBReclamations(settings.table_name).kept(profile.id),
+    )
+    renewals.remind(
+        profile,
+        position,
+        store=DynamoDBReconciliations(settings.table_name),
+        notices=EventBridgeNotices(),
+        today=datetime.now(UTC).date(),
     )
     return {
         "profile_id": profile.id,

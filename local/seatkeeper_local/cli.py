@@ -102,7 +102,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import requests
 
-    from seatkeeper_local.report import fetch, render
+    from seatkeeper_local.report import fetch, fetch_renewals, render
     from seatkeeper_local.stack import running_stack
 
     url, token = args.url, args.token
@@ -117,10 +117,11 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     try:
         overview = fetch(url, token)
+        renewals = fetch_renewals(url, token)
     except requests.RequestException as exc:
         print(f"could not read the overview from {url}: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(overview, indent=2) if args.json else render(overview))
+    print(json.dumps({**overview, "renewals": renewals}, indent=2) if args.json else render(overview, renewals))
     return 0
 
 

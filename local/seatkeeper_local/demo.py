@@ -20,7 +20,7 @@ from seatkeeper.position import LicensePosition
 from seatkeeper.store import DynamoDBReconciliations
 from seatkeeper_local.demo_app import paging_app, profile_fields
 from seatkeeper_local.demo_saas import ScimServer, scim_server, scim_user
-from seatkeeper_local.report import render
+from seatkeeper_local.report import RENEWALS_WITHIN_DAYS, render
 from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
 from seatkeeper_local.tokens import mint
 
@@ -350,6 +350,84 @@ def second_app(integrator: Api, app: Any) -> dict[str, Any]:
     return profile
 
 
+def lifecycle(viewer: Api, integrator: Api, admin: Api, app: Any) -> dict[str, Any]:
+    """A video app with two tiers: stale seats move down to Basic after a grace period, unless their user keeps one."""
+    step("A third app with tiers: stale Pro seats move down to Basic, after a grace period with keep links")
+    for user in app.users:
+        user["plan"] = "Pro"
+    fields = profile_fields(app, "offset")
+    fields["users"]["fields"]["tier"] = "plan"
+    renews = (datetime.now(UTC) + timedelta(days=75)).date()
+    body = {
+        "name": "Acme Video (demo)",
+        **fields,
+        "downgrade": {"method": "PATCH", "path": "/users/{id}", "body": {"plan": "{tier}"}},
+        "subscription": {
+            "licenses_purchased": 40,
+            "cost_per_license": 20,
+            "tiers": [{"name": "Pro", "cost_per_license": 20}, {"name": "Basic", "cost_per_license": 5}],
+            "renewal_date": renews.isoformat(),
+            "notice_days": 30,
+            "owner": "video-owner@acme.example.com",
+        },
+        "policy": {
+            "protected_roles": ["admin"],
+            "max_reclaim_percent": 100,
+            "grace_period": "PT5S",
+            "stale_action": "downgrade",
+            "downgrade_to": "Basic",
+        },
+    }
+    profile: dict[str, Any] = integrator.call("POST", "/profiles", 201, json=body)
+    integrator.call("POST", f"/profiles/{profile['id']}/connection", 202, json={"token": "demo-token"})
+    if wait_for_connection(integrator, profile["id"])["status"] != "connected":
+        raise RuntimeError("the third demo app did not connect")
+    record = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [profile["id"]]})
+    if wait_for_reconciliation(viewer, record["id"])["status"] != "completed":
+        raise RuntimeError("the third demo app did not reconcile")
+    plan = integrator.call("POST", f"/profiles/{profile['id']}/reclamations", 201, json={"dry_run": False})
+    saves = sum(c["saves"] for c in plan["candidates"])
+    print(f"  {plan['id']}: {plan['status']}, {len(plan['candidates'])} seats to move to Basic, saving {saves:.2f} USD")
+    shown = wait_until(
+        lambda: admin.call("GET", f"/reclamations/{plan['id']}", 200),
+        lambda record: record["status"] == "in_grace_period",
+        timeout=60,
+    )
+    keeper = shown["candidates"][0]
+    print("  each candidate gets a 'Do you still need it?' link (in the Seat Will Be Reclaimed event), e.g.")
+    print(f"    {keeper['keep_url']}")
+    kept = requests.post(keeper["keep_url"], json={"decision": "keep", "reason": "I present every week"}, timeout=30)
+    print(f"  {keeper['email']} answers keep: {kept.status_code} {kept.json()}")
+    again = requests.post(keeper["keep_url"], json={"decision": "release"}, timeout=30)
+    print(f"  the same link again: {again.status_code} {again.json()['message']}")
+    done = wait_until(
+        lambda: viewer.call("GET", f"/reclamations/{plan['id']}", 200),
+        lambda record: record["status"] not in ("running", "in_grace_period"),
+        timeout=120,
+    )
+    outcomes: dict[str, int] = {}
+    for outcome in done["outcomes"]:
+        outcomes[outcome["outcome"]] = outcomes.get(outcome["outcome"], 0) + 1
+    print(f"  when the grace period ended: {done['status']}, outcomes {outcomes}")
+    print(f"  saved {done['savings']['amount']:.2f} {done['savings']['currency']} a month (Pro 20 - Basic 5 per seat)")
+    # The reclaim step records the position right after it finishes the reclamation.
+    position = wait_until(
+        lambda: viewer.call("GET", f"/profiles/{profile['id']}/position", 200),
+        lambda latest: latest["reconciled_at"] >= done["finished_at"],
+        timeout=30,
+    )
+    print("  seats per tier now: " + ", ".join(f"{t['name']} {t['assigned']}" for t in position["tiers"]))
+
+    step("Renewals (GET /renewals): what to decide before each opt-out deadline")
+    for renewal in viewer.call("GET", "/renewals", 200, params={"within_days": 120})["items"]:
+        print(
+            f"  {renewal['name']}: renews {renewal['renewal_date']}, give notice by {renewal['opt_out_deadline']} "
+            f"({renewal['days_to_deadline']} days); {renewal['licenses_purchased']} bought, "
+            f"renew at {renewal['recommended_licenses']}"
+        )
+    return profile
+
+
 def list_profiles(viewer: Api, profile: dict[str, Any]) -> None:
     step("List the profiles (GET /profiles)")
     listing = viewer.call("GET", "/profiles", 200)
@@ -381,15 +459,19 @@ def run(template: Path | None = None, *, keep_open: bool = False) -> int:
             time.sleep(1)
             reconcile(viewer, integrator, [profile, second])
             reclaim(viewer, integrator, admin, second, chat)
+            with paging_app(40) as video:
+                lifecycle(viewer, integrator, admin, video)
             overview(viewer)
             list_profiles(viewer, profile)
             step("The same overview as `seatkeeper report` prints it")
-            print(render(viewer.call("GET", "/analytics/overview", 200)))
+            renewals = viewer.call("GET", "/renewals", 200, params={"within_days": RENEWALS_WITHIN_DAYS})["items"]
+            print(render(viewer.call("GET", "/analytics/overview", 200), renewals))
             link = dashboard_link(
                 stack.url, mint(stack.jwt_secret, "admin", subject="demo-admin", ttl_seconds=12 * 3600)
             )
             print(
-                "\nThe story is told: template -> profile -> connection & credential -> users -> position -> reclaimed."
+                "\nThe story is told: template -> profile -> connection & credential -> users -> position -> reclaimed"
+                " -> kept by its user or downgraded -> renewed at the recommended count."
             )
             print(f"\nThe SaaS overview dashboard, signed in as admin:\n  {link}")
             if keep_open:

@@ -1,7 +1,7 @@
-"""`seatkeeper report`: the SaaS overview and each application's position, as tables for a terminal.
+"""`seatkeeper report`: the SaaS overview, each application's position and the coming renewals, as tables.
 
-It reads GET /analytics/overview like the dashboard does, from the running local stack or
-from any seatkeeper API given a URL and a token.
+It reads GET /analytics/overview and GET /renewals like the dashboard does, from the running
+local stack or from any seatkeeper API given a URL and a token.
 """
 
 from __future__ import annotations
@@ -51,7 +51,42 @@ def table(headers: Sequence[str], rows: list[Sequence[Any]], numeric: set[int] |
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths), *(line(r) for r in cells[1:])])
 
 
-def render(overview: dict[str, Any]) -> str:
+RENEWALS_WITHIN_DAYS = 365
+
+
+def render_renewals(renewals: list[dict[str, Any]]) -> str:
+    """The renewals of the next twelve months: when to give notice, and the count to renew at."""
+    rows = [
+        [
+            r["name"],
+            r["renewal_date"],
+            r["opt_out_deadline"],
+            f"{r['days_to_deadline']:,}",
+            "yes" if r["auto_renew"] else "no",
+            f"{r['licenses_purchased']:,}",
+            "-" if r["recommended_licenses"] is None else f"{r['recommended_licenses']:,}",
+            f"{r['annual_cost']:,.2f} {r['currency']}",
+            "-" if r["potential_annual_savings"] is None else f"{r['potential_annual_savings']:,.2f} {r['currency']}",
+            r["owner"] or "-",
+        ]
+        for r in renewals
+    ]
+    headers = [
+        "Application",
+        "Renews",
+        "Opt-out by",
+        "Days left",
+        "Auto",
+        "Purchased",
+        "Recommended",
+        "Annual cost",
+        "Could save/yr",
+        "Owner",
+    ]
+    return table(headers, rows, numeric={3, 5, 6, 7, 8}) if rows else "  (no renewals in the next 12 months)"
+
+
+def render(overview: dict[str, Any], renewals: list[dict[str, Any]] | None = None) -> str:
     saved = overview["actual_savings"]
     so_far = " + ".join(f"{t['amount']:,.2f} {t['currency']}" for t in overview["actual_savings_ytd"]) or "-"
     figures = [
@@ -116,6 +151,8 @@ def render(overview: dict[str, Any]) -> str:
         "Reconciled",
     ]
     parts.append(table(headers, rows, numeric={2, 3, 4, 5}) if rows else "  (no applications yet)")
+    if renewals is not None:
+        parts += ["", "Renewals (next 12 months, by opt-out deadline)", "", render_renewals(renewals)]
     return "\n".join(parts)
 
 
@@ -126,3 +163,15 @@ def fetch(url: str, token: str) -> dict[str, Any]:
     answer.raise_for_status()
     result: dict[str, Any] = answer.json()
     return result
+
+
+def fetch_renewals(url: str, token: str) -> list[dict[str, Any]]:
+    answer = requests.get(
+        f"{url.rstrip('/')}/renewals",
+        params={"within_days": RENEWALS_WITHIN_DAYS},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    answer.raise_for_status()
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items

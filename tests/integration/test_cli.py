@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 
 import jwt
 import requests
@@ -123,7 +124,7 @@ def test_report_prints_the_overview_and_each_application_s_position_like_the_api
             "name": "Reported app",
             "template": "scim2",
             "base_url": "https://r.example.com/scim/v2",
-            "subscription": {"licenses_purchased": 7},
+            "subscription": {"licenses_purchased": 7, "renewal_date": str(date.today() + timedelta(days=100))},
         },
     )
     assert created.status_code == 201, created.text
@@ -141,6 +142,14 @@ def test_report_prints_the_overview_and_each_application_s_position_like_the_api
             assert "not reconciled" in row
         else:
             assert position["position"].replace("_", "-") in row and f"{position['licenses_purchased']:,}" in row
+    # The renewals of the next twelve months follow, each with its opt-out deadline and recommended count
+    renewals = api("sam_viewer").get("/renewals", params={"within_days": 365}).json()["items"]
+    assert "Renewals (next 12 months, by opt-out deadline)" in lines
+    after = lines[lines.index("Renewals (next 12 months, by opt-out deadline)") :]
+    for renewal in renewals:
+        row = next(line for line in after if line.startswith(renewal["name"] + "  "))
+        assert renewal["opt_out_deadline"] in row and renewal["renewal_date"] in row
+    assert "Reported app" in [r["name"] for r in renewals]
     refused = seatkeeper(root, "report", "--url", stack.url, "--token", "not-a-token")
     assert refused.returncode == 1 and "401" in refused.stderr
 
@@ -149,5 +158,9 @@ def test_the_demo_tells_the_story_and_ends_with_the_dashboard_link(root):
     done = seatkeeper(root, "demo", timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "SaaS overview" in done.stdout and "Acme Chat (demo)" in done.stdout
+    # The seat lifecycle: a user keeps a seat through their link, the other stale seats move down a tier
+    assert "answers keep: 200 {'status': 'kept'}" in done.stdout
+    assert re.search(r"outcomes \{'kept_by_user': 1, 'downgraded': \d+\}", done.stdout), done.stdout[-3000:]
+    assert "Renewals (next 12 months, by opt-out deadline)" in done.stdout
     last = done.stdout.strip().splitlines()[-1].strip()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/dashboard#token=[\w.-]+", last), last

@@ -39,6 +39,8 @@ EXPECTED = {
     "api_get_reconciliation.json": ("ApiFunction", 404),
     "api_get_position.json": ("ApiFunction", 404),
     "api_analytics_overview.json": ("ApiFunction", 200),
+    "api_list_renewals.json": ("ApiFunction", 200),
+    "api_keep_link_forged.json": ("ApiFunction", 404),
     "reconcile_choose_profiles.json": ("ChooseProfilesFunction", "ReconciliationNotFound"),
     "reconcile_start_sync_run.json": ("StartSyncRunFunction", "ProfileNotFound"),
     "reconcile_check_sync_run.json": ("CheckSyncRunFunction", "RunNotFound"),

@@ -1113,7 +1113,86 @@ const ROUTES = [
   [/^#\/new$/, newApplicationView],
   [/^#\/apps\/([A-Za-z0-9_-]+)$/, applicationView],
   [/^#\/apps\/([A-Za-z0-9_-]+)\/connect$/, connectView],
+  [/^#\/renewals$/, renewalsView],
 ];
+
+// --- renewals: the next twelve months, by opt-out deadline (GET /renewals) --------------------
+
+async function renewalsView(main) {
+  const { items } = await call("/renewals?within_days=365");
+  const yearly = (r, amount) => (amount == null ? "–" : money({ amount, currency: r.currency, period: "annual" }));
+  const first = new Date();
+  first.setUTCDate(1);
+  const months = Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + i, 1)));
+  const inMonth = (m) => items.filter((r) => r.opt_out_deadline.slice(0, 7) === m.toISOString().slice(0, 7));
+  const urgency = (r) => (r.days_to_deadline < 0 ? "bad" : r.days_to_deadline <= 30 ? "warn" : "");
+  fill(
+    main,
+    h("h1", {}, "Renewals"),
+    h("p", { class: "sub" }, "Subscriptions whose opt-out deadline falls within the next 12 months: when to give notice, and the money at stake."),
+    panel(
+      "Opt-out deadlines by month",
+      h(
+        "ol",
+        { class: "timeline", "aria-label": "Opt-out deadlines by month" },
+        months.map((m) =>
+          h(
+            "li",
+            { "data-month": m.toISOString().slice(0, 7) },
+            h("h3", {}, m.toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" })),
+            inMonth(m).length
+              ? h(
+                  "ul",
+                  {},
+                  inMonth(m).map((r) =>
+                    h(
+                      "li",
+                      { "data-profile": r.profile_id, class: urgency(r) },
+                      h("a", { href: `#/apps/${r.profile_id}` }, r.name),
+                      ` — give notice by ${day(r.opt_out_deadline)}; ${yearly(r, r.annual_cost)} at stake`,
+                      r.potential_annual_savings ? `, ${yearly(r, r.potential_annual_savings)} to save` : "",
+                    ),
+                  ),
+                )
+              : h("p", { class: "sub" }, "Nothing due."),
+          ),
+        ),
+      ),
+    ),
+    panel(
+      "Renewals",
+      items.length
+        ? table(
+            [
+              { title: "Application" },
+              { title: "Renews" },
+              { title: "Opt-out by" },
+              { title: "Days left", num: true },
+              { title: "Auto-renew" },
+              { title: "Purchased", num: true },
+              { title: "Recommended", num: true },
+              { title: "Annual cost", num: true },
+              { title: "Could save a year", num: true },
+              { title: "Owner" },
+            ],
+            items.map((r) => [
+              h("a", { href: `#/apps/${r.profile_id}` }, r.name),
+              day(r.renewal_date),
+              day(r.opt_out_deadline),
+              count(r.days_to_deadline),
+              r.auto_renew ? "yes" : "no",
+              count(r.licenses_purchased),
+              r.recommended_licenses == null ? "–" : count(r.recommended_licenses),
+              yearly(r, r.annual_cost),
+              yearly(r, r.potential_annual_savings),
+              r.owner || "–",
+            ]),
+            "Renewals",
+          )
+        : h("p", { class: "sub" }, "No renewals in the next 12 months."),
+    ),
+  );
+}
 
 async function route(navigation) {
   const mine = ++routed;

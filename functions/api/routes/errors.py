@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel, ConfigDict
 
 from routes.access import refusal_before_validation
-from seatkeeper.errors import Conflict, InvalidInput, NotFound
+from seatkeeper.errors import Conflict, Gone, InvalidInput, NotFound
 
 logger = Logger(child=True)
 
@@ -65,6 +65,10 @@ def register(app: APIGatewayHttpResolver) -> None:
     def not_found(exc: NotFound) -> Response[ErrorBody]:
         return _answer(404, str(exc))
 
+    @app.exception_handler(Gone)
+    def gone(exc: Gone) -> Response[ErrorBody]:
+        return _answer(410, str(exc))
+
     @app.exception_handler(Conflict)
     def conflict(exc: Conflict) -> Response[ErrorBody]:
         logger.info("conflict", extra={"reason": str(exc)})
@@ -82,6 +86,7 @@ ERROR_RESPONSES: dict[int | str, Any] = {
         403: "The caller's role may not do this",
         404: "Unknown id",
         409: "Conflicts with the current state",
+        410: "No longer usable (a keep link used already or past its deadline)",
         413: "The body is too large",
         422: "Invalid input, with the failing field paths",
     }.items()

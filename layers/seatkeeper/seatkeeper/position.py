@@ -8,7 +8,7 @@ and unknown ones have no activity data at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -107,6 +107,39 @@ def activity_bucket(last_activity: datetime | None, *, starts: tuple[float, floa
     return "d90_120" if stamp > d120 else "d120_plus"
 
 
+# --- seat lifecycle (SPEC "Tiers and downgrade"): the position per tier ---
+class TierPosition(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+    assigned: int = 0
+    active: int = 0
+    stale: int = 0
+    licenses_purchased: int | None = None
+    cost: Amount = Field(description="One license of the tier, per billing period")
+
+
+def tier_positions(profile: Profile, places: dict[str, dict[str, int]]) -> list[TierPosition]:
+    """The subscription's tiers with their users counted; `places` is tier name (casefolded) -> standing -> users."""
+    subscription = profile.subscription
+    tiers = []
+    for tier in subscription.tiers:
+        counts = places.get(tier.name.casefold(), {})
+        tiers.append(
+            TierPosition(
+                name=tier.name,
+                assigned=counts.get("active", 0) + counts.get("stale", 0) + counts.get("unknown", 0),
+                active=counts.get("active", 0),
+                stale=counts.get("stale", 0),
+                licenses_purchased=tier.licenses_purchased,
+                cost=Amount(
+                    amount=tier.cost_per_license, currency=subscription.currency, period=subscription.billing_period
+                ),
+            )
+        )
+    return tiers
+
+
 class LicensePosition(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -131,6 +164,8 @@ class LicensePosition(BaseModel):
     run_id: str | None = None
     # Positions stored before the dashboard existed have no buckets: they read as all zero.
     activity: ActivityBuckets = Field(default_factory=ActivityBuckets)
+    # seat lifecycle: empty for a subscription without tiers
+    tiers: list[TierPosition] = Field(default_factory=list)
 
 
 class PositionHistory(BaseModel):
@@ -147,14 +182,22 @@ def compute_position(
     now: datetime,
     run_id: str | None = None,
     taken_back: int = 0,
+    kept: Collection[str] = (),
 ) -> LicensePosition:
+    """The position; `kept`: users who kept their seat through a keep link, active for as long as it protects them."""
     cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
     counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
     activity: dict[str, int] = dict.fromkeys(ActivityBuckets.model_fields, 0)
     starts = bucket_starts(now)
+    by_tier: dict[str, dict[str, int]] = {}  # seat lifecycle: tier -> standing -> users
     for user in users:
         place = standing(user, cutoff=cutoff, tracked=tracked)
+        if place == "stale" and user.id in kept:  # seat lifecycle: keeping a seat restarts its clock
+            place = "active"
         counts[place] += 1
+        if user.tier is not None:
+            in_tier = by_tier.setdefault(user.tier.casefold(), {})
+            in_tier[place] = in_tier.get(place, 0) + 1
         if place != "inactive":
             activity[activity_bucket(user.last_activity, starts=starts, tracked=tracked)] += 1
     assigned = counts["active"] + counts["stale"] + counts["unknown"]
@@ -193,4 +236,5 @@ def compute_position(
         reconciled_at=now,
         run_id=run_id,
         activity=ActivityBuckets(**activity),
+        tiers=tier_positions(profile, by_tier),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -118,6 +118,7 @@ def record_position(
     now: datetime | None = None,
     notices: Notices | None = None,
     taken_back: int = 0,
+    kept: Collection[str] = (),
 ) -> LicensePosition:
     """Compute the profile's position from its stored users and keep it, with its history, and
     today's trend point; announce it when it differs from the one before.
@@ -143,7 +144,13 @@ def record_position(
         # Licenses dropped from the subscription since take the taken-back seats with them first.
         carried = max(previous.taken_back - max(previous.licenses_purchased - purchased, 0), 0)
     position = compute_position(
-        profile.id, profile.profile, everyone(), now=now, run_id=run_id, taken_back=carried + taken_back
+        profile.id,
+        profile.profile,
+        everyone(),
+        now=now,
+        run_id=run_id,
+        taken_back=carried + taken_back,
+        kept=kept,
     )
     store.put_position(position)
     rewrite_trend_point(store, now)
@@ -160,6 +167,7 @@ def record_position(
                 "potential_savings": position.potential_savings.model_dump(mode="json"),
             },
         )
+    _warn_when_running_low(profile, previous, position, notices or NoNotices())
     return position
 
 
@@ -168,6 +176,31 @@ def rewrite_trend_point(store: ReconciliationStore, now: datetime) -> TrendPoint
     point = trend_point(now.date(), store.standing_positions())
     store.put_trend_point(point)
     return point
+
+
+def _warn_when_running_low(
+    profile: ProfileRecord, previous: LicensePosition | None, position: LicensePosition, notices: Notices
+) -> None:
+    """`Licenses Running Low` when free licenses drop under policy.low_seat_threshold (once, not every day)."""
+    threshold = profile.profile.policy.low_seat_threshold
+    if threshold is None:
+        return
+
+    def low(p: LicensePosition | None) -> bool:
+        return p is not None and p.licenses_purchased - p.assigned < threshold
+
+    if low(position) and not low(previous):
+        notices.put(
+            "Licenses Running Low",
+            {
+                "profile_id": profile.id,
+                "name": profile.profile.name,
+                "licenses_purchased": position.licenses_purchased,
+                "assigned": position.assigned,
+                "free": position.licenses_purchased - position.assigned,
+                "threshold": threshold,
+            },
+        )
 
 
 def readable_failure(name: str | None, cause: str | None) -> str:
