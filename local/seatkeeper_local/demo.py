@@ -25,6 +25,9 @@ from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
 from seatkeeper_local.tokens import mint
 
 DEMO_USERS = 25
+# Said after the link when the demo's stack stops with it (not run from a terminal, or --exit).
+DEMO_STOPS = "The demo's stack stops now, so this link will not work any more. For a stack that stays up:"
+STAYS_UP = "make local   (= .venv/bin/seatkeeper local --demo: the same demo data, until Ctrl-C)"
 T = TypeVar("T")
 
 DEMO_PROFILE: dict[str, Any] = {
@@ -384,6 +387,8 @@ def run(template: Path | None = None, *, keep_open: bool = False) -> int:
                 print("It stays up until you press Ctrl-C.", flush=True)
                 with contextlib.suppress(KeyboardInterrupt):
                     threading.Event().wait()
+            else:
+                print(f"{DEMO_STOPS}\n  {STAYS_UP}", flush=True)
     return 0
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from seatkeeper_local.console import LogFormat, dress_function_logs, invoking
 from seatkeeper_local.template import FunctionSpec
 
 
@@ -54,8 +55,9 @@ class FunctionError(Exception):
 class LocalFunctions:
     """The template's functions, their handlers imported once (a warm container each)."""
 
-    def __init__(self, specs: dict[str, FunctionSpec]) -> None:
+    def __init__(self, specs: dict[str, FunctionSpec], *, log_format: LogFormat = "json") -> None:
         self.specs = specs
+        self.log_format: LogFormat = log_format
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.Lock()
         self.apply_environment()
@@ -84,6 +86,7 @@ class LocalFunctions:
                 module_name, function_name = spec.handler.rsplit(".", 1)
                 module = self._import(spec, module_name)
                 self._handlers[logical_id] = getattr(module, function_name)
+                dress_function_logs(self.log_format)
             return self._handlers[logical_id]
 
     @staticmethod
@@ -106,7 +109,8 @@ class LocalFunctions:
         handler = self.handler(logical_id)
         context = LambdaContext(logical_id, self.specs[logical_id].timeout)
         try:
-            result = handler(json.loads(json.dumps(event)), context)
+            with invoking(context, event):
+                result = handler(json.loads(json.dumps(event)), context)
             return json.loads(json.dumps(result))
         except Exception as exc:
             raise FunctionError(type(exc).__name__, str(exc), traceback.format_exception(exc)[-5:]) from exc
