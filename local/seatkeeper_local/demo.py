@@ -79,11 +79,17 @@ def wait_until(read: Callable[[], T], done: Callable[[T], bool], *, timeout: flo
 
 
 def wait_for_connection(api: Api, profile_id: str, timeout: float = 60) -> dict[str, Any]:
-    return wait_until(
-        lambda: api.call("GET", f"/profiles/{profile_id}/connection", 200),
-        lambda view: view["status"] in ("connected", "failed"),
+    # A failed attempt's clean-up deletes its records a moment before the failure is recorded: a 404
+    # in between means "not settled yet", as much as "pending" does.
+    answer = wait_until(
+        lambda: api.session.get(f"{api.url}/profiles/{profile_id}/connection", timeout=30),
+        lambda answer: answer.status_code == 200 and answer.json()["status"] in ("connected", "failed"),
         timeout=timeout,
     )
+    if answer.status_code != 200:
+        raise RuntimeError(f"the connection of {profile_id} did not settle: {answer.status_code} {answer.text[:500]}")
+    view: dict[str, Any] = answer.json()
+    return view
 
 
 def follow_run(api: Api, run_id: str, *, timeout: float = 600, out: Any = sys.stdout) -> dict[str, Any]:

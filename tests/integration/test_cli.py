@@ -163,12 +163,11 @@ def test_seatkeeper_local_serves_quietly_until_stopped_and_token_finds_its_secre
 
 
 def test_two_stacks_keep_their_own_state_and_commands_find_the_one_asked_for(root):
-    # Given two local stacks at once, the second logging JSON lines
-    first = RunningLocal(root)
+    # Given two local stacks at once, the second started after the first and logging JSON lines
+    first = RunningLocal(root).wait_until_ready()
     second = RunningLocal(root, "--log-format", "json")
     stale = root / ".seatkeeper" / "local-999999999-1.json"  # left behind by a process that is gone
     try:
-        first.wait_until_ready()
         second.wait_until_ready()
         stale.write_text(
             '{"url": "http://127.0.0.1:1", "port": 1, "jwt_secret": "x", "pid": 999999999, "started": 9e9}'
