@@ -104,14 +104,13 @@ def _invoke(args: argparse.Namespace) -> int:
         event = json.loads(Path(args.event).read_text()) if args.event else {}
         # As `sam local invoke`: the function's logs on stderr, its answer alone on stdout.
         with contextlib.redirect_stdout(sys.stderr):
-            result = stack.functions.invoke(args.function, event)
+            answer, code = stack.functions.invoke(args.function, event), 0
     except FunctionError as exc:
-        print(json.dumps(exc.payload(), indent=2))
-        return leave_now(1)
+        answer, code = exc.payload(), 1
     finally:
         stack.stop()
-    print(json.dumps(result, indent=2))
-    return leave_now(0)
+    print(json.dumps(answer, indent=2))
+    return leave_now(code)
 
 
 def _demo(args: argparse.Namespace) -> int:
