@@ -60,6 +60,10 @@ class LocalFunctions:
         self.log_format: LogFormat = log_format
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.Lock()
+        # One invocation at a time per function, as in one Lambda execution environment. Handlers keep
+        # per-invocation state at module level (Powertools' resolver holds the current event and route):
+        # two at once in threads mixed them up, and the dashboard's parallel requests met 500s.
+        self._environments = {logical_id: threading.Lock() for logical_id in specs}
         self.apply_environment()
 
     def apply_environment(self) -> None:
@@ -107,10 +111,11 @@ class LocalFunctions:
         """Call the handler with a JSON round trip of the event, as Lambda does; FunctionError if it raises."""
         logical_id = self.resolve_name(name_or_arn)
         handler = self.handler(logical_id)
-        context = LambdaContext(logical_id, self.specs[logical_id].timeout)
-        try:
-            with invoking(context, event):
-                result = handler(json.loads(json.dumps(event)), context)
-            return json.loads(json.dumps(result))
-        except Exception as exc:
-            raise FunctionError(type(exc).__name__, str(exc), traceback.format_exception(exc)[-5:]) from exc
+        with self._environments[logical_id]:
+            context = LambdaContext(logical_id, self.specs[logical_id].timeout)  # its time starts now
+            try:
+                with invoking(context, event):
+                    result = handler(json.loads(json.dumps(event)), context)
+                return json.loads(json.dumps(result))
+            except Exception as exc:
+                raise FunctionError(type(exc).__name__, str(exc), traceback.format_exception(exc)[-5:]) from exc
