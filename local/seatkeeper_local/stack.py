@@ -121,7 +121,9 @@ class LocalStack:
         assert self.template is not None and self.functions is not None
         gateway = Gateway(self.template.http_routes(), self.functions, self.jwt_secret)
         self._http = make_server(self.host, self.port, gateway, threaded=True)
-        threading.Thread(target=self._http.serve_forever, name="seatkeeper-gateway", daemon=True).start()
+        # A short poll: stopping waits for the next one (moto's server polls every 0.5 s, which is its own).
+        serve = {"poll_interval": 0.1}
+        threading.Thread(target=self._http.serve_forever, kwargs=serve, name="seatkeeper-gateway", daemon=True).start()
         self._write_state()
         return self
 
