@@ -4,20 +4,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the demo needs only the local stack (.[local]); lint and tests add the dev toolchain
+# (.[local,dev]: mypy, checkov, schemathesis, Playwright, ...). Either order works: the dev stamp
+# builds on the local one, and installing .[local] again never removes what dev added.
+LOCAL_STAMP := $(VENV)/.local-stamp
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo local test unit lint bench clean layer-requirements
 
-$(STAMP): pyproject.toml constraints.txt
+$(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
+	touch $(LOCAL_STAMP)
+
+$(STAMP): $(LOCAL_STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(LOCAL_STAMP)
 	$(BIN)/seatkeeper demo
 
-local: $(STAMP)
+local: $(LOCAL_STAMP)
 	$(BIN)/seatkeeper local --demo
 
 lint: $(STAMP)
@@ -49,7 +57,7 @@ test: lint $(CHROMIUM) node_modules/.installed
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-bench: $(STAMP)
+bench: $(LOCAL_STAMP)
 	$(BIN)/python bench/layer_size.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/sync.py

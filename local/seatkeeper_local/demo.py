@@ -26,6 +26,9 @@ from seatkeeper_local.tokens import mint
 
 DEMO_USERS = 25
 PERIOD_WORDS = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
+# Said after the link when the demo's stack stops with it (not run from a terminal, or --exit).
+DEMO_STOPS = "The demo's stack stops now, so this link will not work any more. For a stack that stays up:"
+STAYS_UP = "make local   (= .venv/bin/seatkeeper local --demo: the same demo data, until Ctrl-C)"
 T = TypeVar("T")
 
 DEMO_PROFILE: dict[str, Any] = {
@@ -79,11 +82,17 @@ def wait_until(read: Callable[[], T], done: Callable[[T], bool], *, timeout: flo
 
 
 def wait_for_connection(api: Api, profile_id: str, timeout: float = 60) -> dict[str, Any]:
-    return wait_until(
-        lambda: api.call("GET", f"/profiles/{profile_id}/connection", 200),
-        lambda view: view["status"] in ("connected", "failed"),
+    # A failed attempt's clean-up deletes its records a moment before the failure is recorded: a 404
+    # in between means "not settled yet", as much as "pending" does.
+    answer = wait_until(
+        lambda: api.session.get(f"{api.url}/profiles/{profile_id}/connection", timeout=30),
+        lambda answer: answer.status_code == 200 and answer.json()["status"] in ("connected", "failed"),
         timeout=timeout,
     )
+    if answer.status_code != 200:
+        raise RuntimeError(f"the connection of {profile_id} did not settle: {answer.status_code} {answer.text[:500]}")
+    view: dict[str, Any] = answer.json()
+    return view
 
 
 def follow_run(api: Api, run_id: str, *, timeout: float = 600, out: Any = sys.stdout) -> dict[str, Any]:
@@ -478,6 +487,8 @@ def run(template: Path | None = None, *, keep_open: bool = False) -> int:
                 print("It stays up until you press Ctrl-C.", flush=True)
                 with contextlib.suppress(KeyboardInterrupt):
                     threading.Event().wait()
+            else:
+                print(f"{DEMO_STOPS}\n  {STAYS_UP}", flush=True)
     return 0
 
 

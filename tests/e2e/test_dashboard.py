@@ -16,6 +16,8 @@ import json
 import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -258,10 +260,21 @@ def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api
 
     users = page.locator("table[aria-label=Users]")
     rows = users.locator("tbody tr")
-    expect(users).to_have_attribute("data-view", "all id asc 1")
+    # By name at first, as the API lists them by default ("User 2" before "User 10"), and the header says so.
+    expect(users).to_have_attribute("data-view", "all name asc 1")
     expect(rows).to_have_count(25)
+    by_name = viewer.get(f"/profiles/{chat['id']}/users", params={"limit": 25}).json()["items"]
+    assert [rows.nth(i).get_attribute("data-user") for i in range(25)] == [u["id"] for u in by_name]
+    expect(page.locator("th[aria-sort=ascending]")).to_have_text(re.compile("^Name"))
+    expect(page.locator("th[aria-sort]")).to_have_count(1)
+    name_sort, email_sort = page.get_by_role("button", name="Name"), page.get_by_role("button", name="Email")
+    expect(name_sort.locator(".arrow")).to_have_text("▲")
+    expect(email_sort.locator(".arrow")).to_have_text("↕")  # sortable, not sorted
+    for sort_button in (name_sort, email_sort):  # they look like buttons: a border and a pointer
+        style = sort_button.evaluate("b => { const s = getComputedStyle(b); return [s.borderTopStyle, s.cursor]; }")
+        assert style == ["solid", "pointer"], style
     page.get_by_label("Show").select_option("stale")
-    expect(users).to_have_attribute("data-view", "stale id asc 1")
+    expect(users).to_have_attribute("data-view", "stale name asc 1")
     stale = viewer.get(f"/profiles/{chat['id']}/users", params={"status": "stale", "limit": 25}).json()["items"]
     expect(rows).to_have_count(len(stale))
     assert [rows.nth(i).get_attribute("data-user") for i in range(rows.count())] == [u["id"] for u in stale]
@@ -276,6 +289,8 @@ def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api
     expect(page.locator("th[aria-sort=ascending]")).to_have_text(re.compile("Last activity"))
     page.get_by_role("button", name="Last activity").click()
     expect(users).to_have_attribute("data-view", "stale last_activity desc 1")
+    expect(page.locator("th[aria-sort=descending]")).to_have_text(re.compile("Last activity"))
+    expect(page.get_by_role("button", name="Last activity").locator(".arrow")).to_have_text("▼")
 
     page.get_by_label("Show").select_option("")
     expect(users).to_have_attribute("data-view", "all last_activity desc 1")
@@ -469,8 +484,8 @@ def test_the_overview_can_be_used_with_the_keyboard_alone(open_as, seeded):
     expect(page.get_by_role("heading", level=1)).to_have_text(chat["name"])
     sort = page.get_by_role("button", name="Name")
     sort.focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("table[aria-label=Users]")).to_have_attribute("data-view", "all name asc 1")
+    page.keyboard.press("Enter")  # by name is the first order: Enter turns it round
+    expect(page.locator("table[aria-label=Users]")).to_have_attribute("data-view", "all name desc 1")
     expect(page.get_by_role("button", name="Name")).to_be_focused()  # the focus stays where it was
     assert page.problems == []
 
@@ -543,6 +558,34 @@ def hosted_sign_in(stack, api_environment) -> Iterator[type[HostedSignIn]]:
             DASHBOARD_SIGN_IN_URL=f"http://127.0.0.1:{server.server_port}", DASHBOARD_CLIENT_ID="dashboard-client"
         )
         yield HostedSignIn
+
+
+def test_without_a_token_the_local_sign_in_page_gives_a_token_command_that_works(browser, stack, root):
+    # Given the dashboard of a local stack, opened without a token
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{stack.url}/dashboard#/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to seatkeeper")
+    # When a person runs the token command the page shows
+    command = page.locator("code", has_text="seatkeeper token").inner_text().split()
+    context.close()
+    assert command[0] == "seatkeeper"
+    done = subprocess.run(
+        [sys.executable, "-m", "seatkeeper_local.cli", *command[1:]],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PYTHONPATH": f"{root}/local:{root}/layers/seatkeeper",
+            "SEATKEEPER_LOCAL_JWT_SECRET": "s" * 32,
+        },
+        check=False,
+    )
+    # Then it prints a token
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(".") == 2
 
 
 def test_signing_in_at_the_hosted_ui_uses_the_code_flow_with_pkce_and_signing_out_ends_it(

@@ -107,6 +107,7 @@ def test_seatkeeper_invoke_runs_one_function_with_a_sample_event(root):
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    assert "in-memory stack of its own" in done.stderr.splitlines()[0]  # not the `seatkeeper local` you may run
     answer = json.loads(done.stdout)
     assert answer["statusCode"] == 201
     assert json.loads(answer["body"])["name"] == "Acme HR"

@@ -401,7 +401,7 @@ function signInView(problem) {
   } else {
     const input = h("textarea", { id: "token", rows: 4, autocomplete: "off", spellcheck: "false" });
     content.push(
-      h("p", {}, "This stack has no sign-in page of its own. Open the link that ", h("code", {}, "seatkeeper local"), " printed, or paste a token from ", h("code", {}, "seatkeeper token admin"), ":"),
+      h("p", {}, "This stack has no sign-in page of its own. Open the link that ", h("code", {}, "seatkeeper local"), " printed, or paste a token from ", h("code", {}, "seatkeeper token --role admin"), ":"),
       h(
         "form",
         {
@@ -821,7 +821,8 @@ async function watchReconciliation(id, profileId) {
 }
 
 function usersPanel(profileId, tracked) {
-  const state = { status: "", sort: "id", order: "asc", cursors: [null], page: 0 };
+  // sort null: the API's default order (by name; by id for an app too large to sort), which each page names.
+  const state = { status: "", sort: null, order: "asc", cursors: [null], page: 0 };
   const body = h("div", {}, h("p", { class: "loading" }, "Loading users…"));
   const filter = h(
     "select",
@@ -837,7 +838,8 @@ function usersPanel(profileId, tracked) {
   async function load() {
     // Only the list asked for last is shown: an earlier, slower answer must not replace it.
     const mine = ++asked;
-    const query = new URLSearchParams({ limit: "25", sort: state.sort, order: state.order });
+    const query = new URLSearchParams({ limit: "25", order: state.order });
+    if (state.sort) query.set("sort", state.sort);
     if (state.status) query.set("status", state.status);
     const cursor = state.cursors[state.page];
     if (cursor) query.set("cursor", cursor);
@@ -850,18 +852,22 @@ function usersPanel(profileId, tracked) {
     }
     if (mine !== asked) return;
     state.cursors[state.page + 1] = page.next_cursor;
+    Object.assign(state, { sort: page.sort, order: page.order });
     const header = USER_COLUMNS.map(([key, title, sortable = true]) => {
       const sorted = state.sort === key ? (state.order === "asc" ? "ascending" : "descending") : null;
+      // The arrow shows the order; screen readers get it from aria-sort, so the arrow is hidden from them.
+      const arrow = h("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? "▲" : sorted === "descending" ? "▼" : "↕");
       const content = sortable
         ? h("button", {
             class: "sort",
             "data-sort": key,
+            title: `Sort by ${title.toLowerCase()}`,
             onclick: () => {
               const order = state.sort === key && state.order === "asc" ? "desc" : "asc";
               Object.assign(state, { sort: key, order, cursors: [null], page: 0 });
               load().then(() => body.querySelector(`[data-sort=${key}]`)?.focus());
             },
-          }, title)
+          }, title, arrow)
         : title;
       return h("th", { scope: "col", "aria-sort": sorted, class: key === "role" ? "hide-narrow" : "" }, content);
     });

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
+from routes import dashboard
 from routes.errors import ERROR_RESPONSES
 from routes.profiles import service as profiles
 from routes.settings import network_policy, settings
@@ -75,7 +76,17 @@ def seats(profile_id: str) -> SeatTaker:
     return saas_client_on_aws(profiles().get(profile_id), settings().table_name, network_policy())
 
 
-@router.get("/keep/<token>", summary="The keep link's page (no token: the link authenticates)", include_in_schema=False)
+@router.get(
+    "/keep/<token>",
+    summary="The keep link's page (no token: the link authenticates)",
+    tags=["reclamations"],
+    security=dashboard.PUBLIC,
+    responses={
+        200: {"description": "The page", "content": {"text/html": dashboard.TEXT}},
+        404: {"description": "Not a link seatkeeper gave out", "content": {"text/html": dashboard.TEXT}},
+        410: {"description": "Used, or its grace period is over", "content": {"text/html": dashboard.TEXT}},
+    },
+)
 def show(token: Token) -> Response[str]:
     # Reading the page changes nothing: mail scanners open links before people do.
     try:
@@ -104,7 +115,7 @@ def show(token: Token) -> Response[str]:
     "/keep/<token>",
     summary="Answer a keep link: keep the seat (or ask to), or release it now (no JWT: the link authenticates)",
     tags=["reclamations"],
-    security=[{}],  # no JWT: the token in the path authenticates
+    security=dashboard.PUBLIC,  # no JWT: the token in the path authenticates
     responses={
         200: {"description": "OK", "content": {"application/json": {"model": keep.KeepAnswer}}},
         404: ERROR_RESPONSES[404],

@@ -90,7 +90,14 @@ def list_users(
     status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
-    sort: Annotated[sync.UserOrder, Query(description="Order by this field; users without it come last")] = "id",
+    sort: Annotated[
+        sync.UserOrder | None,
+        Query(
+            description="Order by this field; users without it come last. Default: name, numbers in it by value"
+            f" ('User 2' before 'User 10'); by id for an app of more than {sync.SORT_MAX_USERS} users,"
+            " which other orders refuse (they read the whole snapshot)"
+        ),
+    ] = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
 ) -> sync.UserPage:
     return sync.list_users(
