@@ -40,6 +40,7 @@ from seatkeeper.profile import (
     BearerAuth,
     NoPagination,
     OAuth2AuthorizationCodeAuth,
+    OAuth2ClientCredentialsAuth,
     OffsetPagination,
     PagePagination,
     Profile,
@@ -241,7 +242,7 @@ class SaaSClient:
             return (self.credential["username"], self.credential["api_key"]), params
         elif isinstance(auth, BearerAuth):
             headers[auth.header] = f"{auth.scheme} {self.credential['token']}".strip()
-        elif isinstance(auth, OAuth2AuthorizationCodeAuth):
+        elif isinstance(auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth):
             if self.access_token is None:
                 raise SaaSAuthenticationFailed("the connection has no access token yet")
             headers["Authorization"] = f"Bearer {self.access_token()}"

@@ -13,13 +13,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from seatkeeper import identity_provider
 from seatkeeper.errors import SaaSRequestFailed, UnreadableResponse
 from seatkeeper.profile import (
     ActivityEndpoint,
@@ -264,11 +265,15 @@ class FetchCheckpoint(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
-    phase: Literal["users", "activity"] = "users"
+    phase: Literal["users", "activity", "sign_ins"] = "users"
     cursor: PageCursor | None = None
     chunk: int = 0
     users_fetched: int = 0
     pages: int = 0
+    # The sign-in log's window, fixed when its reading starts, so that a resumed reading keeps it.
+    sign_ins_since: datetime | None = None
+    sign_ins_until: datetime | None = None
+    sign_ins_read: int = 0
 
 
 class FetchResult(BaseModel):
@@ -301,6 +306,20 @@ def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, user
         return list(pool.map(one, users))
 
 
+def _sign_in_pages(
+    source: identity_provider.SignInSource, state: FetchCheckpoint
+) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The IdP log's pages in the checkpoint's window, each folded to one row per person."""
+    assert state.sign_ins_since is not None and state.sign_ins_until is not None
+    query = identity_provider.sign_in_query(
+        source.kind, since=state.sign_ins_since, until=state.sign_ins_until, app_id=source.app_id
+    )
+    endpoint = ListEndpoint(query.method, query.path, query.params, query.pagination, query.records_path)
+    for records, cursor in PageFetcher(source.client, endpoint, 1).pages(state.cursor):
+        state.sign_ins_read += len(records)
+        yield identity_provider.sign_in_rows(source.kind, records), cursor
+
+
 def fetch_step(
     client: SaaSClient,
     staging: Staging,
@@ -309,6 +328,7 @@ def fetch_step(
     *,
     out_of_time: Callable[[], bool],
     progress: Callable[[FetchCheckpoint], None] = lambda _: None,
+    sign_ins: identity_provider.SignInSource | None = None,
 ) -> FetchResult:
     """Fetch pages into staging until done or out of time; where to go on from."""
     profile = client.profile
@@ -342,7 +362,7 @@ def fetch_step(
     def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
         for fetched, cursor in fetch_users(client, state.cursor):
             users = fetched
-            if profile.activity is not None and profile.activity.mode == "per_user":
+            if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
                 users = _with_per_user_activity(client, profile.activity, fetched)
             state.users_fetched += len(users)
             yield [u.model_dump(mode="json") for u in users], cursor
@@ -361,8 +381,22 @@ def fetch_step(
     if state.phase == "users":
         if not stage(user_rows()):
             return FetchResult(checkpoint=state, done=False)
-        if profile.activity is None or profile.activity.mode != "bulk":
+        if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
+            state.phase, state.cursor, state.chunk = "activity", None, 0
+        elif sign_ins is not None:
+            state.phase, state.cursor, state.chunk = "sign_ins", None, 0
+            # Whole milliseconds: what the IdPs' filters take, so that the next window starts exactly here.
+            now = datetime.now(UTC)
+            state.sign_ins_since, state.sign_ins_until = (
+                sign_ins.since,
+                now.replace(microsecond=now.microsecond // 1000 * 1000),
+            )
+            progress(state)
+        else:
             return FetchResult(checkpoint=state, done=True)
-        state.phase, state.cursor, state.chunk = "activity", None, 0
-    assert profile.activity is not None
+    if state.phase == "sign_ins":
+        if sign_ins is None:
+            raise SaaSRequestFailed("the profile's sign-ins cannot be read: it has no identity provider")
+        return FetchResult(checkpoint=state, done=stage(_sign_in_pages(sign_ins, state)))
+    assert isinstance(profile.activity, ActivityEndpoint)
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))

@@ -1,0 +1,195 @@
+"""Usage from the identity provider, end to end: fake Okta and Entra ID servers in their documented
+shapes, connected through the saga, read by sync runs on the local stack."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.idp_servers import App, Person, fake_entra, fake_okta
+from tests.integration.connection_checks import wait_for
+from tests.integration.test_sync import connected_profile, stored_users, sync
+from tests.paging_app import paging_app, profile_fields
+
+NOW = datetime.now(UTC)
+
+
+def days_ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def connect(client, body, credential):
+    answer = client.post("/profiles", json={"name": f"IdP {uuid.uuid4().hex[:8]}", **body})
+    assert answer.status_code == 201, answer.text
+    profile = answer.json()
+    started = client.post(f"/profiles/{profile['id']}/connection", json=credential)
+    assert started.status_code == 202, started.text
+    return profile, wait_for(client, profile["id"], {"connected", "failed"})
+
+
+@pytest.fixture(scope="module")
+def okta():
+    with fake_okta() as server:
+        for i in range(6):
+            server.add_person(Person(f"00u{i:017d}", f"person{i}@corp.example", f"Person {i}"))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def entra():
+    with fake_entra() as server:
+        for i in range(4):
+            server.add_person(Person(str(uuid.UUID(int=i + 1)), f"person{i}@corp.example", f"Person {i}"))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def okta_idp(api, okta):
+    profile, connection = connect(
+        api("sam_integrator"), {"template": "okta_sso", "base_url": okta.url}, {"api_key": okta.token}
+    )
+    assert connection["status"] == "connected", connection
+    return profile
+
+
+def test_an_okta_identity_provider_connects_with_its_api_token_and_needs_no_subscription(api, okta, okta_idp):
+    assert okta_idp["identity_provider"] == {"kind": "okta"}
+    assert okta_idp["subscription"]["licenses_purchased"] == 0
+    assert any(r["authorization"] == f"SSWS {okta.token}" for r in okta.requests_seen)
+
+    # It holds no licenses: the overview does not count it as an application.
+    overview = api("sam_viewer").get("/analytics/overview").json()
+    assert okta_idp["id"] not in {a["profile_id"] for a in overview["per_application"]}
+
+
+def test_sign_ins_in_okta_give_an_app_with_its_own_user_api_its_activity(api, okta, okta_idp):
+    integrator = api("sam_integrator")
+    okta.add_app(App("0oafigma00000000001", "Figma"))
+    for i in (1, 5, 13, 21, 26):
+        okta.add_person(Person(f"00ufig{i:014d}", f"user{i}@corp.example", f"User {i}"))
+    # Given the app's own last logins (user1: 7 days ago, user5: 35, user13: never, user21: 147, user26: never)
+    # and sign-ins through Okta: some later than the app's, one earlier, one before the lookback window.
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000001", days_ago(2))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000005", days_ago(50))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000013", days_ago(3))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000021", days_ago(100))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000026", days_ago(40))
+    with paging_app(30) as app:
+        fields = profile_fields(app, "offset")
+        fields["users"]["match"] = {"alias_domains": {"example.com": "corp.example"}}
+        profile = connected_profile(
+            integrator,
+            **fields,
+            activity={"source": "sso", "idp_profile_id": okta_idp["id"], "app_id": "0oafigma00000000001"},
+        )
+        okta.throttle_next = 1  # Okta answers the first log request with 429 and an exhausted quota
+        first = sync(integrator, profile["id"])
+
+        # When it syncs, Then the later of the app's activity and the sign-in wins.
+        assert first["status"] == "succeeded", first["error"]
+        assert first["sign_ins_read"] == 4  # the one of 100 days ago is before the 60-day lookback
+        assert okta.throttled >= 1
+        users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+        assert _day(users["u000001"]["last_activity"]) == _day(days_ago(2))
+        assert _day(users["u000005"]["last_activity"]) == _day(days_ago(35))
+        assert _day(users["u000013"]["last_activity"]) == _day(days_ago(3))
+        assert users["u000013"]["status"] == "active"
+        assert _day(users["u000026"]["last_sign_in"]) == _day(days_ago(40))
+        assert users["u000021"]["status"] == "stale"
+        logs = [r for r in okta.requests_seen if r["path"] == "/api/v1/logs"]
+        assert {r["authorization"] for r in logs} == {f"SSWS {okta.token}"}  # the IdP's credential, to the IdP
+        assert 'target.id eq "0oafigma00000000001"' in logs[0]["query"]["filter"][0]
+
+        # Given a new sign-in after the first sync, When it syncs again,
+        # Then it reads only since the first sync's high-water mark, and keeps what it saw before.
+        okta.sign_in("0oafigma00000000001", "00ufig00000000000021", datetime.now(UTC))
+        seen = len(okta.requests_seen)
+        second = sync(integrator, profile["id"])
+    assert second["status"] == "succeeded" and second["sign_ins_read"] == 1
+    since = [r["query"]["since"][0] for r in okta.requests_seen[seen:] if r["path"] == "/api/v1/logs"]
+    assert datetime.fromisoformat(since[0].replace("Z", "+00:00")) == datetime.fromisoformat(first["sign_ins_until"])
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert users["u000021"]["status"] == "active"
+    assert _day(users["u000013"]["last_activity"]) == _day(days_ago(3))
+
+
+def _day(stamp) -> str:
+    return (stamp if isinstance(stamp, str) else stamp.isoformat())[:10]
+
+
+def test_an_entra_identity_provider_connects_with_client_credentials(api, entra):
+    integrator = api("sam_integrator")
+    profile, connection = connect(
+        integrator,
+        {"template": "entra_sso", "base_url": entra.graph_url, "auth": {"token_url": entra.token_url}},
+        {"client_id": entra.client_id, "client_secret": entra.client_secret},
+    )
+    assert connection["status"] == "connected", connection
+    assert profile["auth"]["type"] == "oauth2_client_credentials"
+    token_requests = [r for r in entra.requests_seen if r["method"] == "POST"]
+    assert token_requests and all(r["authorization"] is None for r in token_requests)
+    assert connection["records"]["credential"]["bound_to"] == [entra.url]  # Graph and the token URL: one origin here
+
+    # The client secret is bound to that token URL: it cannot be moved under the credential.
+    moved = integrator.patch(
+        f"/profiles/{profile['id']}", json={"auth": {"token_url": "https://login.example.net/t/oauth2/v2.0/token"}}
+    )
+    assert moved.status_code == 409, moved.text
+
+
+def test_a_wrong_entra_client_secret_fails_the_connection_and_leaves_nothing(api, entra):
+    integrator = api("sam_integrator")
+    _, connection = connect(
+        integrator,
+        {"template": "entra_sso", "base_url": entra.graph_url, "auth": {"token_url": entra.token_url}},
+        {"client_id": entra.client_id, "client_secret": "not-the-secret"},
+    )
+    assert connection["status"] == "failed"
+    assert "token endpoint answered 401" in connection["error"]
+    assert "not-the-secret" not in str(connection)
+
+
+@pytest.fixture(scope="module")
+def entra_idp(api, entra):
+    profile, connection = connect(
+        api("sam_integrator"),
+        {"template": "entra_sso", "base_url": entra.graph_url, "auth": {"token_url": entra.token_url}},
+        {"client_id": entra.client_id, "client_secret": entra.client_secret},
+    )
+    assert connection["status"] == "connected", connection
+    return profile
+
+
+def test_sign_ins_in_entra_give_an_app_its_activity_also_when_graph_answers_429(api, entra, entra_idp):
+    integrator = api("sam_integrator")
+    app_id = "9d2b8f2e-5c1a-4f0e-8d77-0a3b5c6d7e8f"
+    entra.add_app(App(app_id, "Miro"))
+    entra.add_app(App("11111111-2222-3333-4444-555555555555", "Other app"))
+    for i in (2, 3):
+        entra.add_person(Person(str(uuid.UUID(int=100 + i)), f"USER{i}@Example.com", f"User {i}"))
+    # Given user2 (last app login 14 days ago) signed in through Entra yesterday, and user3 (21 days ago)
+    # signed in to another app only.
+    entra.sign_in(app_id, str(uuid.UUID(int=102)), days_ago(1))
+    entra.sign_in("11111111-2222-3333-4444-555555555555", str(uuid.UUID(int=103)), days_ago(1))
+    with paging_app(5) as app:
+        profile = connected_profile(
+            integrator,
+            **profile_fields(app, "offset"),
+            activity={"source": "sso", "idp_profile_id": entra_idp["id"], "app_id": app_id, "lookback_days": 60},
+        )
+        entra.throttle_next = 1  # Graph answers 429 with Retry-After: 1
+        run = sync(integrator, profile["id"])
+    # When it syncs, Then the sign-in to this app (matched by e-mail, whatever its case) is user2's activity.
+    assert run["status"] == "succeeded", run["error"]
+    assert run["sign_ins_read"] == 1 and entra.throttled >= 1
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert _day(users["u000002"]["last_activity"]) == _day(days_ago(1))
+    assert _day(users["u000003"]["last_activity"]) == _day(days_ago(21))
+    asked = [r for r in entra.requests_seen if r["path"] == "/v1.0/auditLogs/signIns"][-1]
+    assert f"appId eq '{app_id}'" in asked["query"]["$filter"][0]
+    # Entra keeps 30 days of sign-ins: a 60-day lookback is capped there.
+    since = re.search(r"createdDateTime ge (\S+)", asked["query"]["$filter"][0]).group(1)
+    assert _day(since) == _day(NOW - timedelta(days=30))
