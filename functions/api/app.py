@@ -10,7 +10,18 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from routes import connections, dashboard, errors, oauth, profiles, reclamations, reconciliations, sync, templates
+from routes import (
+    connections,
+    dashboard,
+    errors,
+    identity_providers,
+    oauth,
+    profiles,
+    reclamations,
+    reconciliations,
+    sync,
+    templates,
+)
 from routes.access import admit_body, read_json_body
 
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
@@ -31,6 +42,7 @@ app.include_router(sync.router)
 app.include_router(reconciliations.router)
 app.include_router(reclamations.router)
 app.include_router(dashboard.router)
+app.include_router(identity_providers.router)
 errors.register(app)
 
 

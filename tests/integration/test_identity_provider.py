@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.idp_servers import App, Person, fake_entra, fake_okta
+from seatkeeper_local.demo import wait_until
+from tests.idp_servers import App, Assignment, Person, fake_entra, fake_okta
 from tests.integration.connection_checks import wait_for
 from tests.integration.test_sync import connected_profile, stored_users, sync
 from tests.paging_app import paging_app, profile_fields
@@ -193,3 +194,91 @@ def test_sign_ins_in_entra_give_an_app_its_activity_also_when_graph_answers_429(
     # Entra keeps 30 days of sign-ins: a 60-day lookback is capped there.
     since = re.search(r"createdDateTime ge (\S+)", asked["query"]["$filter"][0]).group(1)
     assert _day(since) == _day(NOW - timedelta(days=30))
+
+
+def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_unassigning(api, okta, okta_idp):
+    integrator, admin = api("sam_integrator"), api("admin")
+    # Given an app behind Okta with no user API of its own: a regular user, a group-assigned seat,
+    # a leaver (deactivated in Okta), an excluded service account, and one who signed in last week.
+    slack = okta.add_app(App("0oaslack0000000000001", "Slack"))
+    people = {
+        "regular": Person("00uslack00000000001", "ann@corp.example", "Ann Stale"),
+        "group": Person("00uslack00000000002", "bob@corp.example", "Bob Group"),
+        "leaver": Person("00uslack00000000003", "cid@corp.example", "Cid Leaver", status="DEPROVISIONED"),
+        "service": Person("00uslack00000000004", "svc-backup@corp.example", "Backup robot"),
+        "recent": Person("00uslack00000000005", "dee@corp.example", "Dee Recent"),
+    }
+    for person in people.values():
+        okta.add_person(person)
+        slack.assignments.append(Assignment(person.id, group="Engineering" if person is people["group"] else None))
+    okta.sign_in(slack.id, people["recent"].id, days_ago(6))
+    okta.sign_in(slack.id, people["leaver"].id, days_ago(1))  # a leaver's last sign-in does not save the seat
+
+    # When the IdP's apps are listed, Then Slack is there with its assignments and sign-ins, tracked by nobody.
+    listed = integrator.get(f"/idp/{okta_idp['id']}/apps")
+    assert listed.status_code == 200, listed.text
+    apps = {a["app_id"]: a for a in listed.json()["items"]}
+    assert apps[slack.id] == {
+        "app_id": slack.id,
+        "name": "Slack",
+        "assigned_users": 5,
+        "sign_ins_30d": 2,
+        "profile_id": None,
+    }
+
+    # When a profile is made for it in one call, it syncs with Okta's connection: no connection of its own.
+    created = integrator.post(
+        f"/idp/{okta_idp['id']}/apps/{slack.id}/profile",
+        json={
+            "name": f"Slack {uuid.uuid4().hex[:6]}",
+            "subscription": {"licenses_purchased": 10, "cost_per_license": 8.75},
+            "policy": {"inactivity_days": 30, "excluded_users": ["svc-*@corp.example"], "max_reclaim_percent": 100},
+        },
+    )
+    assert created.status_code == 201, created.text
+    profile = created.json()
+    relisted = {a["app_id"]: a for a in integrator.get(f"/idp/{okta_idp['id']}/apps").json()["items"]}
+    assert relisted[slack.id]["profile_id"] == profile["id"]
+    assert profile["activity"]["users_from_idp"] is True and profile["base_url"] == okta.url
+    own_connection = integrator.post(f"/profiles/{profile['id']}/connection", json={"api_key": "x"})
+    assert own_connection.status_code == 409
+    run = sync(integrator, profile["id"])
+    assert run["status"] == "succeeded", run["error"]
+    users = {u["email"]: u for u in stored_users(integrator, profile["id"])}
+    assert users["bob@corp.example"]["assigned_via_group"] == "Engineering"
+    assert users["cid@corp.example"]["orphaned"] is True and users["cid@corp.example"]["status"] == "stale"
+    assert users["dee@corp.example"]["status"] == "active"
+
+    # Then the position counts the leaver, the group seat and the excluded account apart.
+    reconciliation = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+    wait_until(
+        lambda: integrator.get(f"/reconciliations/{reconciliation['id']}").json(),
+        lambda r: r["status"] != "running",
+        timeout=60,
+    )
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert (position["assigned"], position["orphaned"], position["assigned_via_group"], position["excluded"]) == (
+        5,
+        1,
+        1,
+        1,
+    )
+    assert position["stale"] == 3  # Ann, Cid (a leaver) and Bob's group seat; never the service account
+
+    # And a plan takes the leaver and the stale user, lists the group seat to change, leaves the service account.
+    planned = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True}).json()
+    assert {c["email"] for c in planned["candidates"]} == {"ann@corp.example", "cid@corp.example"}
+    assert planned["needs_group_change"] == [
+        {"user_id": people["group"].id, "email": "bob@corp.example", "group": "Engineering"}
+    ]
+
+    # When it runs, Then each candidate is unassigned in Okta, with Okta's credential.
+    real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+    assert real.status_code == 201, real.text
+    done = wait_until(
+        lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
+        lambda r: r["status"] not in ("running", "in_grace_period"),
+        timeout=60,
+    )
+    assert done["status"] == "completed", done
+    assert sorted(okta.unassigned) == sorted([(slack.id, people["regular"].id), (slack.id, people["leaver"].id)])

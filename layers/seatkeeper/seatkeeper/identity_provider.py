@@ -54,16 +54,17 @@ def connection_owner(profile: ProfileRecord) -> str:
     return sso.idp_profile_id if sso is not None and sso.users_from_idp else profile.id
 
 
-def identity_provider_of(record: ProfileRecord) -> IdentityProviderKind:
-    """The kind of an IdP profile; 422 for a profile that is not one."""
+def identity_provider_of(
+    record: ProfileRecord, *, loc: tuple[str, ...] = ("body", "activity", "idp_profile_id")
+) -> IdentityProviderKind:
+    """The kind of an IdP profile; 422 at `loc` for a profile that is not one."""
     if record.profile.identity_provider is None:
         raise InvalidInput.at(
-            ("body", "activity", "idp_profile_id"),
-            f"profile {record.id} is not an identity-provider profile (template okta_sso or entra_sso)",
+            loc, f"profile {record.id} is not an identity-provider profile (template okta_sso or entra_sso)"
         )
     kind = record.profile.identity_provider.kind
     if kind not in RETENTION_DAYS:
-        raise InvalidInput.at(("path", "profile_id"), f"reading sign-ins from {kind} is not supported yet")
+        raise InvalidInput.at(loc, f"reading sign-ins from {kind} is not supported yet")
     return kind
 
 
@@ -410,3 +411,38 @@ def count_sign_ins(kind: str, pages: Iterator[list[Any]]) -> dict[str, int]:
             if app_id:
                 counts[app_id] = counts.get(app_id, 0) + 1
     return counts
+
+
+def _pages(client: SaaSClient, query: LogQuery) -> Iterator[list[Any]]:
+    from seatkeeper.user_fetch import ListEndpoint, PageFetcher  # it imports this module
+
+    endpoint = ListEndpoint(query.method, query.path, query.params, query.pagination, query.records_path)
+    for records, _ in PageFetcher(client, endpoint, 1).pages():
+        yield records
+
+
+def discover(kind: str, client: SaaSClient, *, tracked: dict[str, str], now: datetime | None = None) -> list[IdpApp]:
+    """The IdP's apps with their assignments, last 30 days' sign-ins and the profile that tracks each.
+
+    One read of the log for every app, then one listing of assignments per app.
+    """
+    until = now or datetime.now(UTC)
+    counts = count_sign_ins(
+        kind,
+        _pages(client, sign_in_query(kind, since=until - timedelta(days=DISCOVERY_DAYS), until=until, app_id=None)),
+    )
+    found = []
+    for records in _pages(client, apps_query(kind)):
+        for record in records:
+            app_id, name, holder = read_app(kind, record)
+            assigned = sum(len(page) for page in _pages(client, assignments_query(kind, holder)))
+            found.append(
+                IdpApp(
+                    app_id=app_id,
+                    name=name,
+                    assigned_users=assigned,
+                    sign_ins_30d=counts.get(app_id, 0),
+                    profile_id=tracked.get(app_id),
+                )
+            )
+    return sorted(found, key=lambda a: a.name.casefold())
