@@ -82,6 +82,7 @@ class IdentityProviderServer:
     log_requests: int = 0
     throttled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rendered: dict[tuple[str, str], str] = field(default_factory=dict)  # a sign-in event's JSON, per app and person
 
     def add_person(self, person: Person) -> Person:
         self.people[person.id] = person
@@ -98,6 +99,27 @@ class IdentityProviderServer:
     def bulk_sign_ins(self, app_id: str, events: list[tuple[datetime, str]]) -> None:
         app = self.apps[app_id]
         app.sign_ins = sorted([*app.sign_ins, *events])
+
+    def window(
+        self, app_id: str | None, since: datetime, until: datetime, start: int, size: int, *, newest_first: bool
+    ) -> tuple[list[tuple[datetime, str, App]], int]:
+        """One page of the sign-ins between since and until (of one app, or of all), and how many there are."""
+        apps = [self.apps[app_id]] if app_id in self.apps else [] if app_id else list(self.apps.values())
+        if len(apps) == 1:  # the common case, at scale: slice the app's sorted list, build only the page
+            app = apps[0]
+            low = bisect.bisect_left(app.sign_ins, (since, ""))
+            high = bisect.bisect_right(app.sign_ins, (until, "\uffff"))
+            if newest_first:
+                chosen = app.sign_ins[max(high - start - size, low) : max(high - start, low)][::-1]
+            else:
+                chosen = app.sign_ins[low + start : min(low + start + size, high)]
+            return [(at, who, app) for at, who in chosen], high - low
+        merged = sorted(
+            ((at, who, app) for app in apps for at, who in app.sign_ins if since <= at <= until),
+            key=lambda e: e[0],
+            reverse=newest_first,
+        )
+        return merged[start : start + size], len(merged)
 
     def _throttle(self) -> bool:
         with self.lock:
@@ -119,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode() if body is not None else b""
+        data = (body if isinstance(body, bytes) else json.dumps(body).encode()) if body is not None else b""
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json")
@@ -302,26 +324,26 @@ class _OktaHandler(_Handler):
             return
         since = _parse(query["since"][0]) if "since" in query else datetime.now(UTC) - timedelta(days=7)
         until = _parse(query["until"][0]) if "until" in query else datetime.now(UTC)
-        apps = [self.idp.apps[wanted_app.group(1)]] if wanted_app and wanted_app.group(1) in self.idp.apps else []
-        if not wanted_app:
-            apps = list(self.idp.apps.values())
-        events: list[tuple[datetime, str, App]] = []
-        for app in apps:
-            low = bisect.bisect_left(app.sign_ins, (since, ""))
-            high = bisect.bisect_left(app.sign_ins, (until, ""))
-            events += [(at, who, app) for at, who in app.sign_ins[low:high]]
-        if len(apps) > 1:
-            events.sort(key=lambda e: e[0])
         limit = min(int(query.get("limit", ["100"])[0]), 1000)
         start = int(query.get("after", ["0"])[0])
-        page = [self._event(at, who, app) for at, who, app in events[start : start + limit]]
+        chosen = wanted_app.group(1) if wanted_app else None
+        events, total = self.idp.window(chosen, since, until, start, limit, newest_first=False)
+        # One written event per person and app, with the time and uuid filled in: a test reads 100,000
+        # events without the fake being the bottleneck.
+        rendered = self.idp.rendered
+        page = [
+            (rendered.get((app.id, who)) or rendered.setdefault((app.id, who), json.dumps(self._event(who, app))))
+            .replace("__PUBLISHED__", _stamp(at), 1)
+            .replace("__UUID__", str(uuid.uuid4()), 1)
+            for at, who, app in events
+        ]
         headers = self._quota()
-        if start + limit < len(events):
+        if start + limit < total:
             following = {**{k: v[0] for k, v in query.items()}, "after": str(start + limit)}
             headers["Link"] = f'<{self.idp.url}{path}?{urlencode(following)}>; rel="next"'
-        self._send(200, page, headers)
+        self._send(200, f"[{','.join(page)}]".encode(), headers)
 
-    def _event(self, at: datetime, person_id: str, app: App) -> dict[str, Any]:
+    def _event(self, person_id: str, app: App) -> dict[str, Any]:
         person = self.idp.people[person_id]
         return {
             "actor": {
@@ -336,11 +358,11 @@ class _OktaHandler(_Handler):
             "displayMessage": "User single sign on to app",
             "eventType": "user.authentication.sso",
             "outcome": {"result": "SUCCESS", "reason": None},
-            "published": _stamp(at),
+            "published": "__PUBLISHED__",
             "severity": "INFO",
             "legacyEventType": "app.auth.sso",
             "transaction": {"type": "WEB", "id": "Wabcdef", "detail": {}},
-            "uuid": str(uuid.uuid4()),
+            "uuid": "__UUID__",
             "version": "0",
             "target": [
                 {
@@ -492,20 +514,13 @@ class _EntraHandler(_Handler):
         until = re.search(r"createdDateTime le (\S+)", text)
         low = _parse(since.group(1)) if since else datetime.min.replace(tzinfo=UTC)
         high = _parse(until.group(1)) if until else datetime.now(UTC)
-        apps = [self.idp.apps[wanted.group(1)]] if wanted and wanted.group(1) in self.idp.apps else []
-        if not wanted:
-            apps = list(self.idp.apps.values())
-        events: list[tuple[datetime, str, App]] = []
-        for app in apps:
-            first = bisect.bisect_left(app.sign_ins, (low, ""))
-            last = bisect.bisect_right(app.sign_ins, (high, "\uffff"))
-            events += [(at, who, app) for at, who in app.sign_ins[first:last]]
-        events.sort(key=lambda e: e[0], reverse=True)  # Graph answers the most recent sign-ins first
         top = min(int(query.get("$top", ["1000"])[0]), 1000)
         start = int(query.get("$skiptoken", ["0"])[0])
+        # Graph answers the most recent sign-ins first.
+        events, total = self.idp.window(wanted.group(1) if wanted else None, low, high, start, top, newest_first=True)
         body: dict[str, Any] = {"@odata.context": f"{self.idp.graph_url}/$metadata#auditLogs/signIns"}
-        body["value"] = [self._sign_in(at, who, app) for at, who, app in events[start : start + top]]
-        if start + top < len(events):
+        body["value"] = [self._sign_in(at, who, app) for at, who, app in events]
+        if start + top < total:
             following = {**{k: v[0] for k, v in query.items()}, "$skiptoken": str(start + top)}
             body["@odata.nextLink"] = f"{self.idp.url}{path}?{urlencode(following)}"
         self._send(200, body)

@@ -36,7 +36,7 @@ from seatkeeper.profile import (
 )
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.saas_http import SaaSClient
-from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp, search
+from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp
 
 # How far back each IdP's log goes: Okta keeps 90 days, Entra ID (P1/P2) 30.
 RETENTION_DAYS: dict[str, int] = {"okta": 90, "entra": 30}
@@ -117,23 +117,28 @@ def sign_in_query(kind: str, *, since: datetime, until: datetime, app_id: str | 
 
 
 def read_sign_in(kind: str, record: Any) -> tuple[str | None, str | None, datetime | None, str | None]:
-    """(IdP user id, login, when, app id) of one log record."""
+    """(IdP user id, login, when, app id) of one log record.
+
+    Plain lookups rather than JMESPath: a sync reads up to hundreds of thousands of these.
+    """
+    if not isinstance(record, dict):
+        raise SaaSRequestFailed("a sign-in record the IdP sent is not an object")
     try:
         if kind == "okta":
-            apps = [
-                t for t in (search("target", record) or []) if isinstance(t, dict) and t.get("type") == "AppInstance"
-            ]
+            actor = record.get("actor") if isinstance(record.get("actor"), dict) else {}
+            targets = record.get("target") if isinstance(record.get("target"), list) else []
+            app = next((t for t in targets if isinstance(t, dict) and t.get("type") == "AppInstance"), {})
             return (
-                _text(search("actor.id", record)),
-                _text(search("actor.alternateId", record)),
-                parse_timestamp(search("published", record)),
-                _text(apps[0].get("id")) if apps else None,
+                _text(actor.get("id")),
+                _text(actor.get("alternateId")),
+                parse_timestamp(record.get("published")),
+                _text(app.get("id")),
             )
         return (
-            _text(search("userId", record)),
-            _text(search("userPrincipalName", record)),
-            parse_timestamp(search("createdDateTime", record)),
-            _text(search("appId", record)),
+            _text(record.get("userId")),
+            _text(record.get("userPrincipalName")),
+            parse_timestamp(record.get("createdDateTime")),
+            _text(record.get("appId")),
         )
     except UnreadableRecord as exc:
         raise SaaSRequestFailed(f"a sign-in record the IdP sent cannot be read: {exc}") from None

@@ -306,7 +306,7 @@ def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, user
         return list(pool.map(one, users))
 
 
-def _sign_in_pages(
+def sign_in_pages(
     source: identity_provider.SignInSource, state: FetchCheckpoint
 ) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
     """The IdP log's pages in the checkpoint's window, each folded to one row per person."""
@@ -397,6 +397,6 @@ def fetch_step(
     if state.phase == "sign_ins":
         if sign_ins is None:
             raise SaaSRequestFailed("the profile's sign-ins cannot be read: it has no identity provider")
-        return FetchResult(checkpoint=state, done=stage(_sign_in_pages(sign_ins, state)))
+        return FetchResult(checkpoint=state, done=stage(sign_in_pages(sign_ins, state)))
     assert isinstance(profile.activity, ActivityEndpoint)
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))
