@@ -125,9 +125,13 @@ def read_sign_in(kind: str, record: Any) -> tuple[str | None, str | None, dateti
         raise SaaSRequestFailed("a sign-in record the IdP sent is not an object")
     try:
         if kind == "okta":
-            actor = record.get("actor") if isinstance(record.get("actor"), dict) else {}
-            targets = record.get("target") if isinstance(record.get("target"), list) else []
-            app = next((t for t in targets if isinstance(t, dict) and t.get("type") == "AppInstance"), {})
+            actor: Any = record.get("actor")
+            actor = actor if isinstance(actor, dict) else {}
+            targets: Any = record.get("target")
+            targets = targets if isinstance(targets, list) else []
+            app: dict[str, Any] = next(
+                (t for t in targets if isinstance(t, dict) and t.get("type") == "AppInstance"), {}
+            )
             return (
                 _text(actor.get("id")),
                 _text(actor.get("alternateId")),
