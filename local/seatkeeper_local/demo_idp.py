@@ -242,7 +242,13 @@ class _OktaHandler(_Handler):
             return
         okta = self.idp
         if path == "/api/v1/users":
-            people = [okta.okta_user(p) for p in okta.people.values() if p.status != "DEPROVISIONED"]
+            # Without a search, Okta leaves deactivated people out; a search names the statuses it wants.
+            wanted = set(re.findall(r'status eq "([A-Z_]+)"', query.get("search", [""])[0])) or None
+            people = [
+                okta.okta_user(p)
+                for p in okta.people.values()
+                if (p.status in wanted if wanted else p.status != "DEPROVISIONED")
+            ]
             self._page(path, query, people, 200)
         elif path == "/api/v1/apps":
             apps = [self._app(a) for a in okta.apps.values()]

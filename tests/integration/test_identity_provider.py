@@ -78,6 +78,8 @@ def test_sign_ins_in_okta_give_an_app_with_its_own_user_api_its_activity(api, ok
     okta.add_app(App("0oafigma00000000001", "Figma"))
     for i in (1, 5, 13, 21, 26):
         okta.add_person(Person(f"00ufig{i:014d}", f"user{i}@corp.example", f"User {i}"))
+    # user29 (active in the app 3 days ago) has left the company: Okta shows them deactivated.
+    okta.add_person(Person("00ufig00000000000029", "USER29@corp.example", "User 29", status="DEPROVISIONED"))
     # Given the app's own last logins (user1: 7 days ago, user5: 35, user13: never, user21: 147, user26: never)
     # and sign-ins through Okta: some later than the app's, one earlier, one before the lookback window.
     okta.sign_in("0oafigma00000000001", "00ufig00000000000001", days_ago(2))
@@ -107,6 +109,11 @@ def test_sign_ins_in_okta_give_an_app_with_its_own_user_api_its_activity(api, ok
         assert users["u000013"]["status"] == "active"
         assert _day(users["u000026"]["last_sign_in"]) == _day(days_ago(40))
         assert users["u000021"]["status"] == "stale"
+        # An account that no Okta person matches is unmatched, never stale (user15: last active 105 days ago);
+        # a leaver still holding the app's license is orphaned, a candidate whatever their activity.
+        assert (users["u000015"]["unmatched"], users["u000015"]["status"]) == (True, "unknown")
+        assert (users["u000029"]["orphaned"], users["u000029"]["status"]) == (True, "stale")
+        assert users["u000001"]["unmatched"] is False and users["u000001"]["orphaned"] is False
         logs = [r for r in okta.requests_seen if r["path"] == "/api/v1/logs"]
         assert {r["authorization"] for r in logs} == {f"SSWS {okta.token}"}  # the IdP's credential, to the IdP
         assert 'target.id eq "0oafigma00000000001"' in logs[0]["query"]["filter"][0]

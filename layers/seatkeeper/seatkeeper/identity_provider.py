@@ -187,6 +187,7 @@ class SignInSource:
     kind: str
     app_id: str
     since: datetime
+    read_people: bool = False  # to match the app's own accounts to the IdP's people
 
 
 def sign_in_source(
@@ -204,10 +205,83 @@ def sign_in_source(
     idp = idp_profile(sso.idp_profile_id)
     kind = identity_provider_of(idp)
     since = reading_window(kind, sso, previous_mark, now or datetime.now(UTC))
-    return SignInSource(client_for(idp), kind, sso.app_id, since)
+    return SignInSource(client_for(idp), kind, sso.app_id, since, read_people=not sso.users_from_idp)
 
 
 # --- matching app accounts to the IdP's people ----------------------------------------------
+
+# Okta lists deactivated (DEPROVISIONED) people only when a search asks for them.
+OKTA_EVERY_STATUS = " or ".join(
+    f'status eq "{status}"'
+    for status in (
+        "STAGED",
+        "PROVISIONED",
+        "ACTIVE",
+        "RECOVERY",
+        "LOCKED_OUT",
+        "PASSWORD_EXPIRED",
+        "SUSPENDED",
+        "DEPROVISIONED",
+    )
+)
+OKTA_LEFT = {"SUSPENDED", "DEPROVISIONED"}
+
+
+def people_query(kind: str) -> LogQuery:
+    """Every person of the IdP, those who left included."""
+    if kind == "okta":
+        return LogQuery(
+            "GET",
+            "/api/v1/users",
+            {"search": OKTA_EVERY_STATUS},
+            LinkHeaderPagination(type="link_header", limit_param="limit", page_size=200),
+            "@",
+        )
+    return LogQuery(
+        "GET",
+        "/users",
+        {"$select": "id,mail,userPrincipalName,accountEnabled"},
+        NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
+        "value",
+    )
+
+
+def people_rows(kind: str, records: Iterable[Any]) -> list[dict[str, Any]]:
+    """(login, left) rows: every address a person can be matched by, and whether the IdP shows them gone."""
+    rows = []
+    for record in records:
+        if not isinstance(record, dict):
+            raise SaaSRequestFailed("a person the IdP sent is not an object")
+        if kind == "okta":
+            profile: Any = record.get("profile")
+            profile = profile if isinstance(profile, dict) else {}
+            logins = {_text(profile.get("login")), _text(profile.get("email"))}
+            left = record.get("status") in OKTA_LEFT
+        else:
+            logins = {_text(record.get("mail")), _text(record.get("userPrincipalName"))}
+            left = record.get("accountEnabled") is False
+        rows += [{"login": login, "left": left} for login in logins if login]
+    return rows
+
+
+def with_people(user: SaaSUser, people: dict[str, bool], matching: UserMatching | None) -> SaaSUser:
+    """An app account matched to the IdP's people: unmatched when none is found, orphaned when they left."""
+    key = match_key(user.email, matching)
+    if key is None or key not in people:
+        return user.model_copy(update={"unmatched": True})
+    if people[key] and user.active:
+        return user.model_copy(update={"orphaned": True})
+    return user
+
+
+def fold_people(rows: Iterable[dict[str, Any]], matching: UserMatching | None) -> dict[str, bool]:
+    """match key -> left; a person listed as present under one address counts as present."""
+    people: dict[str, bool] = {}
+    for row in rows:
+        key = match_key(row.get("login"), matching)
+        if key:
+            people[key] = people.get(key, True) and bool(row.get("left"))
+    return people
 
 
 def match_key(address: str | None, matching: UserMatching | None) -> str | None:

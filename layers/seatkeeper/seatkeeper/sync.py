@@ -259,6 +259,11 @@ def commit_step(
     if sso is not None:
         sign_ins = identity_provider.SignIns.fold(staging.rows(run.run_id, "sign_ins"), profile.profile.users.match)
         earlier = snapshots.last_sign_ins(profile.id)
+        people = (
+            None
+            if sso.users_from_idp
+            else identity_provider.fold_people(staging.rows(run.run_id, "people"), profile.profile.users.match)
+        )
     seen: set[str] = set()
     written = 0
     cutoff, tracked = cutoff_for(profile.profile), tracks_activity(profile.profile)
@@ -276,6 +281,8 @@ def commit_step(
                 user = user.model_copy(update={"last_activity": latest})
             if sso is not None:
                 user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=sso.users_from_idp)
+                if people is not None:
+                    user = identity_provider.with_people(user, people, profile.profile.users.match)
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None

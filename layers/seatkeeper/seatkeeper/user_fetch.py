@@ -265,7 +265,7 @@ class FetchCheckpoint(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
-    phase: Literal["users", "activity", "sign_ins"] = "users"
+    phase: Literal["users", "activity", "sign_ins", "people"] = "users"
     cursor: PageCursor | None = None
     chunk: int = 0
     users_fetched: int = 0
@@ -318,6 +318,40 @@ def sign_in_pages(
     for records, cursor in PageFetcher(source.client, endpoint, 1).pages(state.cursor):
         state.sign_ins_read += len(records)
         yield identity_provider.sign_in_rows(source.kind, records), cursor
+
+
+def _open_sign_in_window(state: FetchCheckpoint, source: identity_provider.SignInSource) -> None:
+    state.phase, state.cursor, state.chunk = "sign_ins", None, 0
+    # Whole milliseconds: what the IdPs' filters take, so that the next window starts exactly here.
+    now = datetime.now(UTC)
+    state.sign_ins_since, state.sign_ins_until = source.since, now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def people_pages(
+    source: identity_provider.SignInSource, state: FetchCheckpoint
+) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The IdP's people (leavers included), each as the login an app account is matched by, and whether they left."""
+    query = identity_provider.people_query(source.kind)
+    endpoint = ListEndpoint(query.method, query.path, query.params, query.pagination, query.records_path)
+    for records, cursor in PageFetcher(source.client, endpoint, 1).pages(state.cursor):
+        yield identity_provider.people_rows(source.kind, records), cursor
+
+
+def _from_the_identity_provider(
+    state: FetchCheckpoint,
+    source: identity_provider.SignInSource | None,
+    stage: Callable[[Iterator[tuple[list[dict[str, Any]], PageCursor]]], bool],
+) -> FetchResult:
+    """The sign-in and people phases: the IdP's log, then (for an app's own accounts) its people."""
+    if source is None:
+        raise SaaSRequestFailed("the profile's sign-ins cannot be read: it has no identity provider")
+    if state.phase == "sign_ins":
+        if not stage(sign_in_pages(source, state)):
+            return FetchResult(checkpoint=state, done=False)
+        if not source.read_people:
+            return FetchResult(checkpoint=state, done=True)
+        state.phase, state.cursor, state.chunk = "people", None, 0
+    return FetchResult(checkpoint=state, done=stage(people_pages(source, state)))
 
 
 def fetch_step(
@@ -384,19 +418,11 @@ def fetch_step(
         if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
             state.phase, state.cursor, state.chunk = "activity", None, 0
         elif sign_ins is not None:
-            state.phase, state.cursor, state.chunk = "sign_ins", None, 0
-            # Whole milliseconds: what the IdPs' filters take, so that the next window starts exactly here.
-            now = datetime.now(UTC)
-            state.sign_ins_since, state.sign_ins_until = (
-                sign_ins.since,
-                now.replace(microsecond=now.microsecond // 1000 * 1000),
-            )
+            _open_sign_in_window(state, sign_ins)
             progress(state)
         else:
             return FetchResult(checkpoint=state, done=True)
-    if state.phase == "sign_ins":
-        if sign_ins is None:
-            raise SaaSRequestFailed("the profile's sign-ins cannot be read: it has no identity provider")
-        return FetchResult(checkpoint=state, done=stage(sign_in_pages(sign_ins, state)))
+    if state.phase in ("sign_ins", "people"):
+        return _from_the_identity_provider(state, sign_ins, stage)
     assert isinstance(profile.activity, ActivityEndpoint)
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))
