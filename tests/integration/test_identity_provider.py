@@ -367,3 +367,35 @@ def test_ninety_days_of_sign_ins_through_the_local_stack(api, okta, okta_idp):
     assert {u["id"] for u in users if u["status"] == "stale"} == {
         p.id for p in persons if p.id not in latest or latest[p.id] < cutoff
     }
+
+
+def test_entra_lists_its_enterprise_apps_and_one_becomes_a_profile_of_its_app_role_assignments(api, entra, entra_idp):
+    integrator = api("sam_integrator")
+    # Given an enterprise app assigned to two people directly and to a group, with one sign-in this week
+    notion = entra.add_app(App("0f0e0d0c-0b0a-4909-8807-060504030201", "Notion"))
+    for i in (7, 8):
+        entra.add_person(Person(str(uuid.UUID(int=200 + i)), f"user{i}@corp.example", f"User {i}"))
+        notion.assignments.append(Assignment(str(uuid.UUID(int=200 + i))))
+    notion.assignments.append(Assignment(str(uuid.UUID(int=207)), group="Design team"))
+    entra.sign_in(notion.id, str(uuid.UUID(int=207)), days_ago(4))
+
+    # When the apps are listed, Then Notion shows its assignments and its sign-ins of the last 30 days
+    apps = {a["app_id"]: a for a in integrator.get(f"/idp/{entra_idp['id']}/apps").json()["items"]}
+    assert (apps[notion.id]["name"], apps[notion.id]["assigned_users"], apps[notion.id]["sign_ins_30d"]) == (
+        "Notion",
+        3,
+        1,
+    )
+
+    # When a profile is made for it, it syncs through Graph with Entra's connection
+    created = integrator.post(
+        f"/idp/{entra_idp['id']}/apps/{notion.id}/profile",
+        json={"name": f"Notion {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": 5}},
+    )
+    assert created.status_code == 201, created.text
+    run = sync(integrator, created.json()["id"])
+    assert run["status"] == "succeeded", run["error"]
+    users = {u["name"]: u for u in stored_users(integrator, created.json()["id"])}
+    # Then the sign-in is matched by Entra's user id, and the group's seat is marked with the group.
+    assert users["User 7"]["status"] == "active" and users["User 8"]["status"] == "stale"
+    assert users["Design team"]["assigned_via_group"] == "Design team"
