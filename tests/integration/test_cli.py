@@ -149,5 +149,8 @@ def test_the_demo_tells_the_story_and_ends_with_the_dashboard_link(root):
     done = seatkeeper(root, "demo", timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "SaaS overview" in done.stdout and "Acme Chat (demo)" in done.stdout
+    # An IdP's app with its users' activity from sign-ins, its leaver and its group seat.
+    assert "Acme Design (via Okta)" in done.stdout and "left the company (orphaned)" in done.stdout
+    assert "needs a group change: dan@acme.example.com through Design team" in done.stdout
     last = done.stdout.strip().splitlines()[-1].strip()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/dashboard#token=[\w.-]+", last), last

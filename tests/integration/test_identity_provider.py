@@ -399,3 +399,55 @@ def test_entra_lists_its_enterprise_apps_and_one_becomes_a_profile_of_its_app_ro
     # Then the sign-in is matched by Entra's user id, and the group's seat is marked with the group.
     assert users["User 7"]["status"] == "active" and users["User 8"]["status"] == "stale"
     assert users["Design team"]["assigned_via_group"] == "Design team"
+
+
+def test_a_profile_that_borrows_the_idps_connection_for_another_origin_never_sends_it_the_idps_token(
+    api, okta, okta_idp
+):
+    integrator = api("sam_integrator")
+    with paging_app(3) as elsewhere:
+        # Given a profile that claims its users come from Okta, but points at another server with Okta's auth
+        body = {
+            "name": f"Borrower {uuid.uuid4().hex[:6]}",
+            **profile_fields(elsewhere, "offset"),
+            "auth": okta_idp["auth"],
+            "subscription": {"licenses_purchased": 1},
+            "activity": {
+                "source": "sso",
+                "idp_profile_id": okta_idp["id"],
+                "app_id": "0oafigma00000000001",
+                "users_from_idp": True,
+            },
+        }
+        created = integrator.post("/profiles", json=body)
+        assert created.status_code == 201, created.text
+        # When it syncs, Then the credential's binding refuses: Okta's token is never sent to that server.
+        run = sync(integrator, created.json()["id"])
+        assert run["status"] == "failed" and "credential was entered for" in run["error"]
+        assert elsewhere.requests == 0
+
+
+def test_sso_activity_must_name_an_identity_provider_profile(api, okta_idp):
+    integrator = api("sam_integrator")
+    with paging_app(1) as app:
+        fields = profile_fields(app, "offset")
+        plain = integrator.post(
+            "/profiles", json={"name": f"P {uuid.uuid4().hex[:6]}", **fields, "subscription": {"licenses_purchased": 1}}
+        ).json()
+        for idp_profile_id, expected in (
+            (plain["id"], "not an identity-provider profile"),
+            ("prf_" + "0" * 20, "no profile"),
+        ):
+            answer = integrator.post(
+                "/profiles",
+                json={
+                    "name": f"P {uuid.uuid4().hex[:6]}",
+                    **fields,
+                    "subscription": {"licenses_purchased": 1},
+                    "activity": {"source": "sso", "idp_profile_id": idp_profile_id, "app_id": "0oa1"},
+                },
+            )
+            assert answer.status_code == 422 and expected in answer.text
+            assert answer.json()["detail"][0]["loc"] == ["body", "activity", "idp_profile_id"]
+    assert api("sam_viewer").get(f"/idp/{plain['id']}/apps").status_code == 422
+    assert api("sam_viewer").post(f"/idp/{okta_idp['id']}/apps/x/profile", json={}).status_code == 403
