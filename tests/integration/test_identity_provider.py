@@ -451,3 +451,16 @@ def test_sso_activity_must_name_an_identity_provider_profile(api, okta_idp):
             assert answer.json()["detail"][0]["loc"] == ["body", "activity", "idp_profile_id"]
     assert api("sam_viewer").get(f"/idp/{plain['id']}/apps").status_code == 422
     assert api("sam_viewer").post(f"/idp/{okta_idp['id']}/apps/x/profile", json={}).status_code == 403
+
+
+def test_discovery_at_an_idp_not_connected_is_409_and_at_one_that_is_down_502(api):
+    integrator = api("sam_integrator")
+    with fake_okta() as gone:
+        idp, connection = connect(integrator, {"template": "okta_sso", "base_url": gone.url}, {"api_key": gone.token})
+        assert connection["status"] == "connected"
+    never = integrator.post(
+        "/profiles", json={"name": f"IdP {uuid.uuid4().hex[:6]}", "template": "okta_sso", "base_url": gone.url}
+    ).json()
+    assert integrator.get(f"/idp/{never['id']}/apps").status_code == 409
+    down = integrator.get(f"/idp/{idp['id']}/apps")
+    assert down.status_code == 502 and "cannot connect" in down.json()["message"]

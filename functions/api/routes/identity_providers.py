@@ -11,11 +11,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from routes.access import caller, readers, writers
+from routes.connections import service as connections
 from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from seatkeeper import identity_provider
 from seatkeeper.connected import saas_client_on_aws
+from seatkeeper.errors import ConnectionConflict
 from seatkeeper.profiles import ProfileView
 from seatkeeper.saas_http import RetryPolicy
 from seatkeeper.store import DynamoDBProfiles
@@ -30,11 +32,13 @@ AppId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,99}$", de
     summary="The apps behind an identity provider, their assignments and sign-ins",
     tags=["identity providers"],
     middlewares=[readers],
-    responses=responses((200, identity_provider.IdpAppList), 404, 422),
+    responses=responses((200, identity_provider.IdpAppList), 404, 409, 422, 502),
 )
 def list_apps(profile_id: ProfileId) -> identity_provider.IdpAppList:
     idp = profiles().get(profile_id)
     kind = identity_provider.identity_provider_of(idp, loc=("path", "profile_id"))
+    if not connections().repository.connection_records(idp.id)[0].connected:
+        raise ConnectionConflict(f"the identity provider {idp.id} is not connected; connect it first")
     # A person is waiting: a short retry budget, as for a connection test.
     client = saas_client_on_aws(idp, os.environ["TABLE_NAME"], retries=RetryPolicy(max_attempts=3, budget_seconds=10))
     tracked = identity_provider.tracked_by(DynamoDBProfiles(os.environ["TABLE_NAME"]).every(), idp.id)
