@@ -299,7 +299,7 @@ def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_
 
 
 def ninety_days_of_sign_ins(idp, app_id: str, *, people: int, signing_in: int, events: int, seed: int = 12):
-    """An app of `people` assignees and `events` sign-ins over 90 days by the first `signing_in` of them;
+    """An app of `people` assignees and `events` sign-ins over (nearly) 90 days by the first `signing_in` of them;
     each one's latest sign-in."""
     rng = random.Random(seed)
     app = idp.add_app(App(app_id, f"App {app_id[-4:]}"))
@@ -309,7 +309,7 @@ def ninety_days_of_sign_ins(idp, app_id: str, *, people: int, signing_in: int, e
     ]
     app.assignments = [Assignment(p.id) for p in persons]
     happened = [
-        (NOW - timedelta(seconds=rng.uniform(60, 90 * 86400)), persons[rng.randrange(signing_in)].id)
+        (NOW - timedelta(seconds=rng.uniform(60, 89 * 86400)), persons[rng.randrange(signing_in)].id)
         for _ in range(events)
     ]
     idp.bulk_sign_ins(app.id, happened)
