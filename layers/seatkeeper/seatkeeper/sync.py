@@ -286,7 +286,9 @@ def commit_step(
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None
-                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked) == "stale"
+                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked) == "stale" and not (
+                    identity_provider.excluded(user, profile.profile.policy)
+                )
             mark = fingerprint(user)
             if stored.get(user.id) != mark:
                 yield user, mark
