@@ -19,6 +19,7 @@ from routes import (
     connections,
     dashboard,
     errors,
+    identity_providers,
     keep,
     oauth,
     profiles,
@@ -53,6 +54,7 @@ app.include_router(reclamations.router)
 app.include_router(keep.router)
 app.include_router(renewals.router)
 app.include_router(dashboard.router)
+app.include_router(identity_providers.router)
 errors.register(app)
 
 

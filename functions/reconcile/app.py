@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reconciliation, renewals, sync
+from seatkeeper.identity_provider import connection_owner
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -53,7 +54,12 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     if record.profile_ids is not None:
         chosen = record.profile_ids
     else:
-        chosen = [p.id for p in DynamoDBProfiles(settings.table_name).every() if connected(p.id)]
+        # An identity provider holds no licenses: it has no position of its own.
+        chosen = [
+            p.id
+            for p in DynamoDBProfiles(settings.table_name).every()
+            if p.profile.identity_provider is None and connected(connection_owner(p))
+        ]
     if not event.get("reconciliation_id"):
         # Written last: a scheduled run that dies before this leaves no record behind to stay running.
         store.put_reconciliation(record)
@@ -66,7 +72,7 @@ def start_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Open the profile's sync run and start its state machine, as POST /profiles/{id}/sync does."""
     profile = profiles().get(event["profile_id"])
     runs = sync.SyncService(DynamoDBSync(settings.table_name), StepFunctions(settings.sync_state_machine_arn))
-    run = runs.start(profile, connected=connected(profile.id), requested_by="reconciliation")
+    run = runs.start(profile, connected=connected(connection_owner(profile)), requested_by="reconciliation")
     return {"run_id": run.run_id}
 
 

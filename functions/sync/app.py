@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import sync, user_fetch
+from seatkeeper import identity_provider, sync, user_fetch
 from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
@@ -28,18 +28,28 @@ policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 @logger.inject_lambda_context
 def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch pages into staging until done or nearly out of time; the checkpoint to go on from."""
-    profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(event["profile_id"])
+    profiles = ProfileService(DynamoDBProfiles(settings.table_name), policy)
+    profile = profiles.get(event["profile_id"])
     client = saas_client_on_aws(profile, settings.table_name, policy)
     checkpoint = event.get("checkpoint")
     runs = DynamoDBSync(settings.table_name)
+    sign_ins = identity_provider.sign_in_source(
+        profile,
+        idp_profile=profiles.get,
+        client_for=lambda idp: saas_client_on_aws(idp, settings.table_name, policy),
+        previous_mark=(runs.snapshot(profile.id) or {}).get("sign_ins"),
+    )
 
     def progress(state: user_fetch.FetchCheckpoint) -> None:
         expected = state.cursor.total if state.cursor and state.phase == "users" else None
+        until = state.sign_ins_until
+        window = {"sign_ins_until": until.isoformat(), "sign_ins_read": state.sign_ins_read} if until else {}
         runs.update_run(
             event["run_id"],
             users_fetched=state.users_fetched,
             pages=state.pages,
             **({"users_expected": expected} if expected is not None else {}),
+            **window,
         )
 
     result = user_fetch.fetch_step(
@@ -49,6 +59,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         user_fetch.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
         out_of_time=lambda: context.get_remaining_time_in_millis() < RESERVE_MILLIS,
         progress=progress,
+        sign_ins=sign_ins,
     )
     logger.info(
         "fetched",

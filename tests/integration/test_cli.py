@@ -306,6 +306,9 @@ def test_the_demo_tells_the_story_and_ends_with_the_dashboard_link(root):
     done = seatkeeper(root, "demo", timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "SaaS overview" in done.stdout and "Acme Chat (demo)" in done.stdout
+    # An IdP's app with its users' activity from sign-ins, its leaver and its group seat.
+    assert "Acme Design (via Okta)" in done.stdout and "left the company (orphaned)" in done.stdout
+    assert "needs a group change: dan@acme.example.com through Design team" in done.stdout
     # The seat lifecycle: a user keeps a seat through their link, the other stale seats move down a tier
     assert "answers keep: 200 {'status': 'kept'}" in done.stdout
     assert re.search(r"outcomes \{'kept_by_user': 1, 'downgraded': \d+\}", done.stdout), done.stdout[-3000:]

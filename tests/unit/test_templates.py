@@ -18,6 +18,7 @@ BASE_URLS = {
     "scim2": "https://scim.example.com/scim/v2",
     "github_copilot": "https://api.github.com/orgs/acme",
     "okta": "https://acme.okta.com",
+    "okta_sso": "https://acme.okta.com",
     "atlassian": "https://api.atlassian.com/admin/v1/orgs/0ff4a05c",
 }
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel, ConfigDict
 
 from routes.access import refusal_before_validation
-from seatkeeper.errors import Conflict, Gone, InvalidInput, NotFound
+from seatkeeper.errors import Conflict, Gone, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable
 
 logger = Logger(child=True)
 
@@ -74,6 +74,13 @@ def register(app: APIGatewayHttpResolver) -> None:
         logger.info("conflict", extra={"reason": str(exc)})
         return _answer(409, str(exc))
 
+    # A SaaS app or identity provider asked on the caller's behalf (discovery) failed: not the caller's fault.
+    # The messages name hosts and status codes, never what was sent.
+    @app.exception_handler([SaaSRequestFailed, SaaSUnavailable])
+    def upstream_failed(exc: SaaSRequestFailed | SaaSUnavailable) -> Response[ErrorBody]:
+        logger.warning("upstream failed", extra={"reason": str(exc)})
+        return _answer(502, f"the identity provider did not answer as expected: {exc}")
+
 
 ERROR_RESPONSES: dict[int | str, Any] = {
     401: {
@@ -89,6 +96,7 @@ ERROR_RESPONSES: dict[int | str, Any] = {
         410: "No longer usable (a keep link used already or past its deadline)",
         413: "The body is too large",
         422: "Invalid input, with the failing field paths",
+        502: "The identity provider or app asked on the caller's behalf failed",
     }.items()
 }
 

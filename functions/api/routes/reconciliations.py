@@ -109,7 +109,8 @@ def figures() -> analytics.Overview:
     every, after = [], None
     while True:
         page, after = profiles().page(limit=100, cursor=after)
-        every += page
+        # An identity provider is not an application: it holds no licenses.
+        every += [p for p in page if p.profile.identity_provider is None]
         if after is None:
             break
     today = datetime.now(UTC).date()

@@ -18,6 +18,7 @@ from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings
 from seatkeeper import export, sync
+from seatkeeper.identity_provider import connection_owner
 from seatkeeper.store import DynamoDBSync
 from seatkeeper.workflows import StepFunctions
 
@@ -45,7 +46,7 @@ def service() -> sync.SyncService:
 )
 def start_sync(profile_id: ProfileId) -> Response[sync.SyncRun]:
     profile = profiles().get(profile_id)
-    records, _ = connections().repository.connection_records(profile_id)
+    records, _ = connections().repository.connection_records(connection_owner(profile))
     run = service().start(profile, connected=records.connected, requested_by=caller(router))
     logger.info("sync started", extra={"profile_id": profile_id, "run_id": run.run_id})
     return Response(202, content_types.APPLICATION_JSON, run, headers={"Location": f"/runs/{run.run_id}"})

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from seatkeeper.connections import ConnectionRepository
 from seatkeeper.errors import SaaSAuthenticationFailed
+from seatkeeper.identity_provider import connection_owner
 from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.oauth import AccessToken, RefreshLock, SecretStore, TokenEndpoint
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+from seatkeeper.oauth import AccessToken, ClientCredentialsToken, RefreshLock, SecretStore, TokenEndpoint
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.saas_http import RetryPolicy, SaaSClient
 
@@ -23,7 +24,8 @@ def saas_client(
     policy: NetworkPolicy,
     retries: RetryPolicy | None = None,
 ) -> SaaSClient:
-    records, _ = connections.connection_records(profile.id)
+    # A profile whose users come from its IdP is sent with the IdP's credential, checked against it below.
+    records, _ = connections.connection_records(connection_owner(profile))
     if records.credential is None:
         raise SaaSAuthenticationFailed(f"profile {profile.id} has no credential; connect it first")
     records.credential.check_bound_to(profile.profile)
@@ -32,6 +34,9 @@ def saas_client(
     if isinstance(auth, OAuth2AuthorizationCodeAuth):
         token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
         return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
+    if isinstance(auth, OAuth2ClientCredentialsAuth):
+        app_only = ClientCredentialsToken(auth, secrets.read(secret_id), endpoint=endpoint)
+        return SaaSClient(profile.profile, {}, policy=policy, access_token=app_only, retries=retries)
     return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput, SaaSAuthenticationFailed
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS, OAuth2AuthorizationCodeAuth, Profile
+from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS, OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, Profile
 from seatkeeper.profiles import ProfileRecord
 
 ConnectionStatus = Literal["pending", "awaiting_grant", "connected", "failed"]
@@ -95,7 +95,7 @@ def credential_origins(profile: Profile) -> list[str]:
     Users, activity and reclaim requests are paths under base_url, so the app's origin covers them.
     """
     origins = [_origin(profile.base_url)]
-    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth):
+    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth):
         origins.append(_origin(profile.auth.token_url))
     return sorted(set(origins))
 
@@ -263,6 +263,10 @@ class ConnectionService:
         redirect_uri: str,
         grant_timeout_seconds: int = 900,
     ) -> ConnectionAttempt:
+        from seatkeeper.identity_provider import connection_owner
+
+        if (owner := connection_owner(profile)) != profile.id:
+            raise ConnectionConflict(f"profile {profile.id} uses the connection of its identity provider {owner}")
         auth = profile.profile.auth
         values = credential.values_for(auth.type)
         attempt_id = uuid.uuid4().hex

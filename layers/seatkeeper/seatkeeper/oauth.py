@@ -19,7 +19,7 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth
 
 REFRESH_MARGIN = timedelta(seconds=60)
 LOCK_SECONDS = 30
@@ -125,7 +125,7 @@ class TokenSet(BaseModel):
 
 def _token_request(
     endpoint: TokenEndpoint,
-    auth: OAuth2AuthorizationCodeAuth,
+    auth: OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth,
     client: dict[str, str],
     form: dict[str, str],
     *,
@@ -330,4 +330,28 @@ class AccessToken:
                 self._tokens = current_tokens(
                     self.auth, self.secret_id, store=self.store, lock=self.lock, endpoint=self.endpoint
                 )
+            return self._tokens.access_token
+
+
+class ClientCredentialsToken:
+    """An app-only access token (client credentials grant) for the lifetime of one SaaS client.
+
+    Nothing to refresh or store: the client id and secret from the vault get a new token when
+    the one held is about to expire.
+    """
+
+    def __init__(
+        self, auth: OAuth2ClientCredentialsAuth, credential: dict[str, str], *, endpoint: TokenEndpoint
+    ) -> None:
+        self.auth, self.credential, self.endpoint = auth, credential, endpoint
+        self._tokens: TokenSet | None = None
+        self._reading = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._reading:
+            if self._tokens is None or not self._tokens.good_for_now():
+                form = {"grant_type": "client_credentials"}
+                if self.auth.scopes:
+                    form["scope"] = " ".join(self.auth.scopes)
+                self._tokens = _token_request(self.endpoint, self.auth, self.credential, form)
             return self._tokens.access_token

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from seatkeeper.profile import Profile
-from seatkeeper.sync import cutoff_for, standing, tracks_activity
+from seatkeeper.sync import Standing, cutoff_for, standing, tracks_activity
 from seatkeeper.user_records import SaaSUser
 
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -166,6 +166,11 @@ class LicensePosition(BaseModel):
     activity: ActivityBuckets = Field(default_factory=ActivityBuckets)
     # seat lifecycle: empty for a subscription without tiers
     tiers: list[TierPosition] = Field(default_factory=list)
+    # Usage from the identity provider (SPEC): seats seen through the IdP, counted apart.
+    orphaned: int = Field(0, description="Licensed leavers: the IdP shows them deactivated or suspended (also stale)")
+    unmatched: int = Field(0, description="Licensed accounts that no IdP person matches (never stale)")
+    excluded: int = Field(0, description="Licensed accounts that policy.excluded_users keeps out (never stale)")
+    assigned_via_group: int = Field(0, description="Licensed seats given through a group")
 
 
 class PositionHistory(BaseModel):
@@ -190,10 +195,13 @@ def compute_position(
     activity: dict[str, int] = dict.fromkeys(ActivityBuckets.model_fields, 0)
     starts = bucket_starts(now)
     by_tier: dict[str, dict[str, int]] = {}  # seat lifecycle: tier -> standing -> users
+    seen_by_idp = dict.fromkeys(("orphaned", "unmatched", "excluded", "assigned_via_group"), 0)
     for user in users:
         place = standing(user, cutoff=cutoff, tracked=tracked)
         if place == "stale" and user.id in kept:  # seat lifecycle: keeping a seat restarts its clock
             place = "active"
+        if place != "inactive":
+            place = _count_idp_view(user, profile, place, seen_by_idp)
         counts[place] += 1
         if user.tier is not None:
             in_tier = by_tier.setdefault(user.tier.casefold(), {})
@@ -237,4 +245,18 @@ def compute_position(
         run_id=run_id,
         activity=ActivityBuckets(**activity),
         tiers=tier_positions(profile, by_tier),
+        **seen_by_idp,
     )
+
+
+def _count_idp_view(user: SaaSUser, profile: Profile, place: Standing, seen: dict[str, int]) -> Standing:
+    """Count a licensed user's IdP figures; an excluded user is never stale (it counts as unknown)."""
+    from seatkeeper.identity_provider import excluded
+
+    seen["orphaned"] += user.orphaned
+    seen["unmatched"] += user.unmatched
+    seen["assigned_via_group"] += user.assigned_via_group is not None
+    if excluded(user, profile.policy):
+        seen["excluded"] += 1
+        return "unknown" if place == "stale" else place
+    return place

@@ -14,7 +14,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -124,8 +134,17 @@ class OAuth2AuthorizationCodeAuth(Model):
     authorize_params: dict[str, str] = Field(default_factory=dict, description="Extra authorize URL parameters")
 
 
+class OAuth2ClientCredentialsAuth(Model):
+    """OAuth 2.0 client credentials grant (Microsoft Entra ID app-only access): no person grants it."""
+
+    type: Literal["oauth2_client_credentials"]
+    token_url: Annotated[str, Field(max_length=2000)]
+    scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_post"
+
+
 Auth = Annotated[
-    ApiKeyAuth | BasicAuth | BearerAuth | OAuth2AuthorizationCodeAuth,
+    ApiKeyAuth | BasicAuth | BearerAuth | OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth,
     Field(discriminator="type"),
 ]
 
@@ -134,6 +153,7 @@ AUTH_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "basic": ("username", "api_key"),
     "bearer": ("token",),
     "oauth2_authorization_code": ("client_id", "client_secret"),
+    "oauth2_client_credentials": ("client_id", "client_secret"),
 }
 """The credential values each auth type needs, sent to POST /profiles/{id}/connection."""
 
@@ -217,6 +237,13 @@ class UserFields(Model):
     created_at: JMESPath | None = None
     role: JMESPath | None = None
     tier: JMESPath | None = Field(None, description="The user's tier: one of subscription.tiers' names")
+    # Seats that an identity provider hands out (SPEC: "Usage from the identity provider").
+    group: JMESPath | None = Field(
+        None, description="The group a seat is assigned through, when it is; such a seat is never reclaimed per user"
+    )
+    orphaned: JMESPath | None = Field(
+        None, description="True when the identity provider shows the person deactivated or suspended"
+    )
 
 
 class UsersEndpoint(Model):
@@ -227,6 +254,9 @@ class UsersEndpoint(Model):
     records_path: JMESPath = "@"
     fields: UserFields
     max_concurrency: int = Field(4, ge=1, le=32)
+    match: UserMatching | None = Field(
+        None, description="How an app account is matched to the identity provider's person (SSO activity)"
+    )
 
 
 class ActivityFields(Model):
@@ -253,6 +283,53 @@ class ReclaimRequest(Model):
     path: RelativePath
     body: RequestBody = None
     headers: dict[HeaderName, str] = Field(default_factory=dict)
+
+
+# --- usage from the identity provider (SPEC: "Usage from the identity provider") -------------
+
+IdentityProviderKind = Literal["okta", "entra", "google"]
+ProfileReference = Annotated[str, Field(pattern=r"^prf_[0-9a-f]{20}$")]
+# An IdP's app id goes into request paths: one path segment, never a dot segment.
+IdpAppId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,99}$")]
+
+
+class IdentityProvider(Model):
+    """Marks an identity-provider profile: it holds no licenses, it knows who uses the apps behind it."""
+
+    kind: IdentityProviderKind
+
+
+class SsoActivity(Model):
+    """Last activity from the sign-ins to an app in an identity provider's log."""
+
+    source: Literal["sso"]
+    idp_profile_id: ProfileReference
+    app_id: IdpAppId
+    lookback_days: int = Field(60, ge=1, le=365, description="How far the first sync reads back (capped by the IdP)")
+    users_from_idp: bool = Field(
+        False,
+        description="The users are the IdP's assignments of the app, read (and reclaimed) with the IdP's connection",
+    )
+
+
+class UserMatching(Model):
+    """How an app account is matched to the IdP's person: e-mail (case-insensitive), or its part before the @."""
+
+    by: Literal["email", "username"] = "email"
+    alias_domains: dict[Annotated[str, Field(max_length=253)], Annotated[str, Field(max_length=253)]] = Field(
+        default_factory=dict, max_length=50, description="An app's domain and the IdP's domain it stands for"
+    )
+
+
+def _activity_kind(value: Any) -> str:
+    source = value.get("source") if isinstance(value, dict) else getattr(value, "source", None)
+    return "sso" if source == "sso" else "api"
+
+
+Activity = Annotated[
+    Annotated[ActivityEndpoint, Tag("api")] | Annotated[SsoActivity, Tag("sso")],
+    Discriminator(_activity_kind),
+]
 
 
 # --- money and policy -----------------------------------------------------------------
@@ -332,6 +409,10 @@ class Policy(Model):
     max_reclaim_percent: float = Field(10, ge=0, le=100)
     max_reclaim_count: int = Field(50, ge=0, le=100_000)
     grace_period: str = Field("PT0S", description="ISO 8601 duration to wait between notice and reclaim")
+    # Usage from the identity provider: service and break-glass accounts.
+    excluded_users: list[Annotated[str, Field(min_length=1, max_length=320)]] = Field(
+        default_factory=list, max_length=1000, description="Glob patterns on e-mail or id: never stale, never planned"
+    )
 
     @field_validator("grace_period")
     @classmethod
@@ -375,13 +456,15 @@ class Profile(Model):
         60, ge=1, le=300, description="The most one request to the app may take, its whole answer included"
     )
     users: UsersEndpoint
-    activity: ActivityEndpoint | None = None
+    activity: Activity | None = None
     reclaim: ReclaimRequest | None = None
     downgrade: ReclaimRequest | None = Field(
         None, description="The request that moves a user to a cheaper tier: {tier} and user fields filled in"
     )
     subscription: Subscription
     policy: Policy = Field(default_factory=Policy)
+    # Usage from the identity provider: set on an IdP profile (by the okta_sso, entra_sso, google_sso templates).
+    identity_provider: IdentityProvider | None = None
 
     @model_validator(mode="after")
     def _downgrades_to_a_known_tier(self) -> Profile:

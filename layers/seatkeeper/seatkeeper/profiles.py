@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper.catalog import build_profile, merge_patch
 from seatkeeper.errors import AddressRefused, InvalidInput, ProfileConflict
 from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, Profile
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, Profile
 
 
 class ProfileRecord(BaseModel):
@@ -92,6 +92,8 @@ def check_urls(profile: Profile, policy: NetworkPolicy) -> None:
         urls.append((("body", "auth", "token_url"), profile.auth.token_url))
         # The browser opens the authorize URL, not seatkeeper: only its form is checked.
         urls.append((("body", "auth", "authorize_url"), profile.auth.authorize_url))
+    if isinstance(profile.auth, OAuth2ClientCredentialsAuth):
+        urls.append((("body", "auth", "token_url"), profile.auth.token_url))
     for loc, url in urls:
         try:
             policy.check_url(url, resolve=loc[-1] != "authorize_url")
@@ -132,9 +134,23 @@ class ProfileService:
         # A credential is bound to the origins it was entered for: they cannot change under it.
         self.holds_credential = holds_credential or (lambda _profile_id: False)
 
+    def _check_identity_provider(self, profile: Profile) -> None:
+        """A profile with SSO activity names an identity-provider profile that exists: 422 otherwise."""
+        from seatkeeper.errors import ProfileNotFound
+        from seatkeeper.identity_provider import identity_provider_of, sso_activity
+
+        sso = sso_activity(profile)
+        if sso is None:
+            return
+        try:
+            identity_provider_of(self.repository.get(sso.idp_profile_id))
+        except ProfileNotFound:
+            raise InvalidInput.at(("body", "activity", "idp_profile_id"), f"no profile {sso.idp_profile_id}") from None
+
     def create(self, own: dict[str, Any], *, created_by: str | None) -> ProfileRecord:
         profile = build_profile(own)
         check_urls(profile, self.policy)
+        self._check_identity_provider(profile)
         now = _now()
         record = ProfileRecord(
             id=f"prf_{uuid.uuid4().hex[:20]}",
@@ -160,6 +176,7 @@ class ProfileService:
         own = merge_patch(previous.own, patch)
         profile = build_profile(own)
         check_urls(profile, self.policy)
+        self._check_identity_provider(profile)
         # Imported here: connections imports this module for ProfileRecord.
         from seatkeeper.connections import credential_binding, credential_origins
 

@@ -142,6 +142,8 @@ class Reclamation(BaseModel):
     cause: str | None = Field(None, description="When its run died before it finished: why, in words")
     reclaim_at: str | None = Field(None, description="When the grace period ends; keep links expire then")
     decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
+    # Usage from the identity provider: stale seats given through a group, which no per-user request frees.
+    needs_group_change: list[GroupChange] = Field(default_factory=list)
 
 
 class ReclamationSummary(BaseModel):
@@ -266,12 +268,40 @@ def why_not_a_candidate(
         return "a protected user"
     if user.role and user.role.casefold() in {r.casefold() for r in policy.protected_roles}:
         return f"has the protected role {user.role!r}"
+    if (idp_reason := why_the_idp_keeps(user, profile)) is not None:
+        return idp_reason
+    if user.orphaned and user.active:
+        return None  # a leaver still holding a license: the first thing to reclaim, whatever the activity
     if user.created_at is not None and user.created_at >= cutoff:
         return "created within the inactivity window"
     place = standing(user, cutoff=cutoff, tracked=tracked)
     if place != "stale":
         return f"not stale ({place})"
     return None
+
+
+# --- usage from the identity provider ---------------------------------------------------------
+
+
+def why_the_idp_keeps(user: SaaSUser, profile: Profile) -> str | None:
+    """Why the identity provider's view keeps the user out of a plan: an excluded account, a group's seat."""
+    from seatkeeper.identity_provider import excluded
+
+    if excluded(user, profile.policy):
+        return "an excluded user (policy.excluded_users)"
+    if user.assigned_via_group is not None:
+        return f"assigned through the group {user.assigned_via_group!r}: change the group to free the seat"
+    return None
+
+
+class GroupChange(BaseModel):
+    """A stale seat that only a change to its group can free."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    email: str | None = None
+    group: str
 
 
 def plan(
@@ -296,6 +326,7 @@ def plan(
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     reclaimed, kept = store.reclaimed(profile.id), store.kept(profile.id)
     assigned, candidates, reasons = 0, [], {}
+    group_changes: list[GroupChange] = []
     for user in _stored_users(snapshots, profile.id):
         assigned += user.active
         reason = why_not_a_candidate(
@@ -306,6 +337,8 @@ def plan(
             candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields)), saves=saves))
         else:
             reasons[user.id] = reason
+            if user.assigned_via_group and standing(user, cutoff=cutoff, tracked=tracked) == "stale":
+                group_changes.append(GroupChange(user_id=user.id, email=user.email, group=user.assigned_via_group))
     if request.user_ids is not None:
         wanted = dict.fromkeys(request.user_ids)
         by_id = {c.id: c for c in candidates}
@@ -343,6 +376,7 @@ def plan(
         grace_seconds=iso_duration_seconds(profile.profile.policy.grace_period),
         planned_by=planned_by,
         created_at=_now(),
+        needs_group_change=group_changes,
         seat_cost=Amount(
             amount=subscription.cost_per_license, currency=subscription.currency, period=subscription.billing_period
         ),

@@ -44,7 +44,15 @@ from seatkeeper.errors import (
     UnreadableResponse,
 )
 from seatkeeper.network_guard import ALLOWED_SCHEMES, NetworkPolicy
-from seatkeeper.profile import ApiKeyAuth, BasicAuth, BearerAuth, OAuth2AuthorizationCodeAuth, Profile, ReclaimRequest
+from seatkeeper.profile import (
+    ApiKeyAuth,
+    BasicAuth,
+    BearerAuth,
+    OAuth2AuthorizationCodeAuth,
+    OAuth2ClientCredentialsAuth,
+    Profile,
+    ReclaimRequest,
+)
 
 DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds): each bounded by what is left of the deadline
@@ -400,7 +408,7 @@ class SaaSClient:
             return (self.credential["username"], self.credential["api_key"]), params
         elif isinstance(auth, BearerAuth):
             headers[auth.header] = f"{auth.scheme} {self.credential['token']}".strip()
-        elif isinstance(auth, OAuth2AuthorizationCodeAuth):
+        elif isinstance(auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth):
             if self.access_token is None:
                 raise SaaSAuthenticationFailed("the connection has no access token yet")
             headers["Authorization"] = f"Bearer {self.access_token()}"

@@ -458,6 +458,17 @@ class DynamoDBSync(_Table):
             found.update((item["sk"]["S"], item.get("fingerprint", {}).get("S", "")) for item in page["Items"])
         return found
 
+    def last_sign_ins(self, profile_id: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
+            ProjectionExpression="sk, last_sign_in",
+        ):
+            found.update((i["sk"]["S"], i["last_sign_in"]["S"]) for i in page["Items"] if "last_sign_in" in i)
+        return found
+
     def _write(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), 25):
             pending: dict[str, Any] = {self.table_name: requests[start : start + 25]}

@@ -21,9 +21,10 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatkeeper import identity_provider
 from seatkeeper.errors import Conflict, InvalidInput
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.profile import Profile
+from seatkeeper.profile import ActivityEndpoint, Profile
 from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
 from seatkeeper.user_records import SaaSUser, parse_timestamp
 
@@ -48,6 +49,11 @@ def standing(user: SaaSUser, *, cutoff: datetime, tracked: bool) -> Standing:
     """
     if not user.active:
         return "inactive"
+    # A leaver still holding a license is stale whatever the activity; an account no person matches never is.
+    if user.orphaned:
+        return "stale"
+    if user.unmatched:
+        return "unknown"
     if user.last_activity is not None:
         return "active" if user.last_activity >= cutoff else "stale"
     if tracked and user.created_at is not None:
@@ -82,6 +88,8 @@ class SyncRun(BaseModel):
     items_written: int | None = Field(None, description="Users written by the commit: only those that changed")
     items_deleted: int | None = Field(None, description="Users the app no longer lists")
     requested_by: str | None = None
+    sign_ins_read: int | None = Field(None, description="Sign-in events read from the identity provider's log")
+    sign_ins_until: str | None = Field(None, description="The end of the sign-in log window this run read")
 
 
 class CommitResult(BaseModel):
@@ -104,6 +112,11 @@ class UserView(BaseModel):
     role: str | None
     stale: bool
     status: Standing
+    # Usage from the identity provider.
+    assigned_via_group: str | None = None
+    orphaned: bool = False
+    unmatched: bool = False
+    last_sign_in: datetime | None = None
 
 
 class SnapshotView(BaseModel):
@@ -151,6 +164,9 @@ class SnapshotStore(Protocol):
 
     def snapshot(self, profile_id: str) -> dict[str, Any] | None:
         """The last committed snapshot's figures, with the ones before it under 'previous'."""
+
+    def last_sign_ins(self, profile_id: str) -> dict[str, str]:
+        """Each stored user's latest sign-in seen in the IdP's log, by user id."""
 
 
 class RunStore(Protocol):
@@ -271,8 +287,17 @@ def commit_step(
     started = time.monotonic()
     stored = snapshots.fingerprints(profile.id)
     activity: dict[str, str | None] = {}
-    if profile.profile.activity is not None and profile.profile.activity.mode == "bulk":
+    if isinstance(profile.profile.activity, ActivityEndpoint) and profile.profile.activity.mode == "bulk":
         activity = {row["id"]: row["last_activity"] for row in staging.rows(run.run_id, "activity")}
+    sso = identity_provider.sso_activity(profile.profile)
+    if sso is not None:
+        sign_ins = identity_provider.SignIns.fold(staging.rows(run.run_id, "sign_ins"), profile.profile.users.match)
+        earlier = snapshots.last_sign_ins(profile.id)
+        people = (
+            None
+            if sso.users_from_idp
+            else identity_provider.fold_people(staging.rows(run.run_id, "people"), profile.profile.users.match)
+        )
     seen: set[str] = set()
     written = 0
     cutoff, tracked = cutoff_for(profile.profile), tracks_activity(profile.profile)
@@ -288,10 +313,16 @@ def commit_step(
                 from_activity = parse_timestamp(activity[user.id])
                 latest = max(filter(None, [user.last_activity, from_activity]), default=None)
                 user = user.model_copy(update={"last_activity": latest})
+            if sso is not None:
+                user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=sso.users_from_idp)
+                if people is not None:
+                    user = identity_provider.with_people(user, people, profile.profile.users.match)
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None
-                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked) == "stale"
+                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked) == "stale" and not (
+                    identity_provider.excluded(user, profile.profile.policy)
+                )
             mark = fingerprint(user)
             if stored.get(user.id) != mark:
                 yield user, mark
@@ -310,6 +341,12 @@ def commit_step(
             "users": len(seen),
             "tracks_activity": tracks_activity(profile.profile),
             **figures,
+            # The high-water mark of the sign-in log: the next sync reads on from here.
+            **(
+                {"sign_ins": {"idp_profile_id": sso.idp_profile_id, "app_id": sso.app_id, "until": run.sign_ins_until}}
+                if sso is not None and run.sign_ins_until
+                else {}
+            ),
         },
     )
     result = CommitResult(users=len(seen), written=written, deleted=len(gone))

@@ -14,13 +14,14 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from seatkeeper import identity_provider
 from seatkeeper.errors import SaaSRequestFailed, UnreadableResponse
 from seatkeeper.profile import (
     ActivityEndpoint,
@@ -267,11 +268,15 @@ class FetchCheckpoint(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
-    phase: Literal["users", "activity"] = "users"
+    phase: Literal["users", "activity", "sign_ins", "people"] = "users"
     cursor: PageCursor | None = None
     chunk: int = 0
     users_fetched: int = 0
     pages: int = 0
+    # The sign-in log's window, fixed when its reading starts, so that a resumed reading keeps it.
+    sign_ins_since: datetime | None = None
+    sign_ins_until: datetime | None = None
+    sign_ins_read: int = 0
 
 
 class FetchResult(BaseModel):
@@ -300,6 +305,54 @@ def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, user
         return list(pool.map(one, users))
 
 
+def sign_in_pages(
+    source: identity_provider.SignInSource, state: FetchCheckpoint
+) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The IdP log's pages in the checkpoint's window, each folded to one row per person."""
+    assert state.sign_ins_since is not None and state.sign_ins_until is not None
+    query = identity_provider.sign_in_query(
+        source.kind, since=state.sign_ins_since, until=state.sign_ins_until, app_id=source.app_id
+    )
+    endpoint = ListEndpoint(query.method, query.path, query.params, query.pagination, query.records_path)
+    for records, cursor in PageFetcher(source.client, endpoint, 1).pages(state.cursor):
+        state.sign_ins_read += len(records)
+        yield identity_provider.sign_in_rows(source.kind, records), cursor
+
+
+def _open_sign_in_window(state: FetchCheckpoint, source: identity_provider.SignInSource) -> None:
+    state.phase, state.cursor, state.chunk = "sign_ins", None, 0
+    # Whole milliseconds: what the IdPs' filters take, so that the next window starts exactly here.
+    now = datetime.now(UTC)
+    state.sign_ins_since, state.sign_ins_until = source.since, now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def people_pages(
+    source: identity_provider.SignInSource, state: FetchCheckpoint
+) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The IdP's people (leavers included), each as the login an app account is matched by, and whether they left."""
+    query = identity_provider.people_query(source.kind)
+    endpoint = ListEndpoint(query.method, query.path, query.params, query.pagination, query.records_path)
+    for records, cursor in PageFetcher(source.client, endpoint, 1).pages(state.cursor):
+        yield identity_provider.people_rows(source.kind, records), cursor
+
+
+def _from_the_identity_provider(
+    state: FetchCheckpoint,
+    source: identity_provider.SignInSource | None,
+    stage: Callable[[Iterator[tuple[list[dict[str, Any]], PageCursor]]], bool],
+) -> FetchResult:
+    """The sign-in and people phases: the IdP's log, then (for an app's own accounts) its people."""
+    if source is None:
+        raise SaaSRequestFailed("the profile's sign-ins cannot be read: it has no identity provider")
+    if state.phase == "sign_ins":
+        if not stage(sign_in_pages(source, state)):
+            return FetchResult(checkpoint=state, done=False)
+        if not source.read_people:
+            return FetchResult(checkpoint=state, done=True)
+        state.phase, state.cursor, state.chunk = "people", None, 0
+    return FetchResult(checkpoint=state, done=stage(people_pages(source, state)))
+
+
 def fetch_step(
     client: SaaSClient,
     staging: Staging,
@@ -308,6 +361,7 @@ def fetch_step(
     *,
     out_of_time: Callable[[], bool],
     progress: Callable[[FetchCheckpoint], None] = lambda _: None,
+    sign_ins: identity_provider.SignInSource | None = None,
 ) -> FetchResult:
     """Fetch pages into staging until done or out of time; where to go on from."""
     profile = client.profile
@@ -341,7 +395,7 @@ def fetch_step(
     def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
         for fetched, cursor in fetch_users(client, state.cursor):
             users = fetched
-            if profile.activity is not None and profile.activity.mode == "per_user":
+            if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
                 users = _with_per_user_activity(client, profile.activity, fetched)
             state.users_fetched += len(users)
             yield [u.model_dump(mode="json") for u in users], cursor
@@ -360,8 +414,14 @@ def fetch_step(
     if state.phase == "users":
         if not stage(user_rows()):
             return FetchResult(checkpoint=state, done=False)
-        if profile.activity is None or profile.activity.mode != "bulk":
+        if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
+            state.phase, state.cursor, state.chunk = "activity", None, 0
+        elif sign_ins is not None:
+            _open_sign_in_window(state, sign_ins)
+            progress(state)
+        else:
             return FetchResult(checkpoint=state, done=True)
-        state.phase, state.cursor, state.chunk = "activity", None, 0
-    assert profile.activity is not None
+    if state.phase in ("sign_ins", "people"):
+        return _from_the_identity_provider(state, sign_ins, stage)
+    assert isinstance(profile.activity, ActivityEndpoint)
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))

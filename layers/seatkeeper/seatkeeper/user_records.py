@@ -26,6 +26,12 @@ class SaaSUser(BaseModel):
     created_at: datetime | None = None
     role: str | None = None
     tier: str | None = None
+    # Usage from the identity provider (SPEC): a seat given through a group, a leaver, an account no
+    # IdP person matches, and the latest sign-in to the app that the IdP's log shows.
+    assigned_via_group: str | None = None
+    orphaned: bool = False
+    unmatched: bool = False
+    last_sign_in: datetime | None = None
 
 
 class UnreadableRecord(ValueError):
@@ -86,6 +92,8 @@ def read_user(fields: UserFields, record: Any) -> SaaSUser:
         created_at=parse_timestamp(search(fields.created_at, record)) if fields.created_at else None,
         role=_text(search(fields.role, record)) if fields.role else None,
         tier=_text(search(fields.tier, record)) if fields.tier else None,
+        assigned_via_group=_text(search(fields.group, record)) if fields.group else None,
+        orphaned=bool(search(fields.orphaned, record)) if fields.orphaned else False,
     )
 
 

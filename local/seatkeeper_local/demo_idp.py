@@ -1,0 +1,568 @@
+"""Identity providers of seatkeeper's own, answering in Okta's and Microsoft Graph's documented
+shapes: the demo's IdP, and the tests' peers for "Usage from the identity provider".
+
+Okta (developer.okta.com, Management API): `GET /api/v1/users`, `/api/v1/apps`,
+`/api/v1/apps/{id}/users[?expand=user]` (AppUser: `scope` USER or GROUP, `_links.group.name`),
+`DELETE /api/v1/apps/{id}/users/{userId}`, System Log `GET /api/v1/logs` (`since`, `until`,
+`filter`, `limit`, `after`; LogEvent with `actor`, `target[]`, `published`, `outcome`); pages
+by `Link: <...>; rel="next"`; errors as `{errorCode, errorSummary, errorLink, errorId,
+errorCauses}`; `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer, 429 E0000047 when over.
+
+Microsoft Entra ID (learn.microsoft.com, Graph v1.0): the client credentials token endpoint
+`POST /{tenant}/oauth2/v2.0/token`, `GET /v1.0/users`, `/v1.0/servicePrincipals`,
+`/v1.0/servicePrincipals/{id}/appRoleAssignedTo` (also by `(appId='...')`),
+`/v1.0/auditLogs/signIns` (`$filter` on appId and createdDateTime, newest first, at most 1,000
+a page); pages by `@odata.nextLink`; errors as `{"error": {code, message, innerError}}`; 429
+with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from seatkeeper_local.demo_app import serving
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class Person:
+    id: str
+    email: str
+    name: str
+    status: str = "ACTIVE"  # Okta: ACTIVE, SUSPENDED, DEPROVISIONED; Entra: accountEnabled = status == "ACTIVE"
+
+
+@dataclass
+class Assignment:
+    person_id: str
+    group: str | None = None  # the group the app is assigned through, when it is
+
+
+@dataclass
+class App:
+    id: str
+    label: str
+    assignments: list[Assignment] = field(default_factory=list)
+    # Sign-ins, oldest first: (when, person id).
+    sign_ins: list[tuple[datetime, str]] = field(default_factory=list)
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))  # Entra: the service principal's id
+
+
+@dataclass
+class IdentityProviderServer:
+    """What both fakes share: people, apps, and the requests they were sent."""
+
+    url: str
+    people: dict[str, Person] = field(default_factory=dict)
+    apps: dict[str, App] = field(default_factory=dict)
+    requests_seen: list[dict[str, Any]] = field(default_factory=list)
+    unassigned: list[tuple[str, str]] = field(default_factory=list)  # (app id, person id)
+    throttle_every: int | None = None  # every n-th request of the sign-in log answers 429
+    throttle_next: int = 0  # this many of the next sign-in log requests answer 429
+    log_requests: int = 0
+    throttled: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    rendered: dict[tuple[str, str], str] = field(default_factory=dict)  # a sign-in event's JSON, per app and person
+
+    def add_person(self, person: Person) -> Person:
+        self.people[person.id] = person
+        return person
+
+    def add_app(self, app: App) -> App:
+        self.apps[app.id] = app
+        return app
+
+    def sign_in(self, app_id: str, person_id: str, at: datetime) -> None:
+        app = self.apps[app_id]
+        bisect.insort(app.sign_ins, (at, person_id))
+
+    def bulk_sign_ins(self, app_id: str, events: list[tuple[datetime, str]]) -> None:
+        app = self.apps[app_id]
+        app.sign_ins = sorted([*app.sign_ins, *events])
+
+    def window(
+        self, app_id: str | None, since: datetime, until: datetime, start: int, size: int, *, newest_first: bool
+    ) -> tuple[list[tuple[datetime, str, App]], int]:
+        """One page of the sign-ins between since and until (of one app, or of all), and how many there are."""
+        apps = [self.apps[app_id]] if app_id in self.apps else [] if app_id else list(self.apps.values())
+        if len(apps) == 1:  # the common case, at scale: slice the app's sorted list, build only the page
+            app = apps[0]
+            low = bisect.bisect_left(app.sign_ins, (since, ""))
+            high = bisect.bisect_right(app.sign_ins, (until, "\uffff"))
+            if newest_first:
+                chosen = app.sign_ins[max(high - start - size, low) : max(high - start, low)][::-1]
+            else:
+                chosen = app.sign_ins[low + start : min(low + start + size, high)]
+            return [(at, who, app) for at, who in chosen], high - low
+        merged = sorted(
+            ((at, who, app) for app in apps for at, who in app.sign_ins if since <= at <= until),
+            key=lambda e: e[0],
+            reverse=newest_first,
+        )
+        return merged[start : start + size], len(merged)
+
+    def _throttle(self) -> bool:
+        with self.lock:
+            self.log_requests += 1
+            if self.throttle_next > 0:
+                self.throttle_next -= 1
+                self.throttled += 1
+                return True
+            if self.throttle_every and self.log_requests % self.throttle_every == 0:
+                self.throttled += 1
+                return True
+        return False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    idp: Any
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        data = (body if isinstance(body, bytes) else json.dumps(body).encode()) if body is not None else b""
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _record(self, method: str) -> tuple[str, dict[str, list[str]]]:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        self.idp.requests_seen.append(
+            {
+                "method": method,
+                "path": unquote(parts.path),
+                "query": query,
+                "authorization": self.headers.get("Authorization"),
+            }
+        )
+        return unquote(parts.path), query
+
+
+# --- Okta -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeOkta(IdentityProviderServer):
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def okta_user(self, person: Person) -> dict[str, Any]:
+        first, _, last = person.name.partition(" ")
+        return {
+            "id": person.id,
+            "status": person.status,
+            "created": "2024-01-02T09:00:00.000Z",
+            "activated": "2024-01-02T09:00:00.000Z",
+            "statusChanged": "2024-01-02T09:00:00.000Z",
+            "lastLogin": None,
+            "lastUpdated": "2024-01-02T09:00:00.000Z",
+            "passwordChanged": None,
+            "type": {"id": "oty1abcdefghijklmnop"},
+            "profile": {
+                "firstName": first,
+                "lastName": last,
+                "mobilePhone": None,
+                "secondEmail": None,
+                "login": person.email,
+                "email": person.email,
+            },
+            "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
+            "_links": {"self": {"href": f"{self.url}/api/v1/users/{person.id}"}},
+        }
+
+
+class _OktaHandler(_Handler):
+    idp: FakeOkta
+
+    def _error(self, status: int, code: str, summary: str, headers: dict[str, str] | None = None) -> None:
+        self._send(
+            status,
+            {
+                "errorCode": code,
+                "errorSummary": summary,
+                "errorLink": code,
+                "errorId": uuid.uuid4().hex,
+                "errorCauses": [],
+            },
+            headers,
+        )
+
+    def _quota(self, remaining: int = 599) -> dict[str, str]:
+        return {
+            "X-Rate-Limit-Limit": "600",
+            "X-Rate-Limit-Remaining": str(remaining),
+            "X-Rate-Limit-Reset": str(int(time.time()) + 1),
+        }
+
+    def _page(self, path: str, query: dict[str, list[str]], items: list[Any], default_limit: int) -> None:
+        limit = int(query.get("limit", [str(default_limit)])[0])
+        start = int(query.get("after", ["0"])[0])
+        page = items[start : start + limit]
+        links = [f'<{self.idp.url}{path}?{urlencode({k: v[0] for k, v in query.items()})}>; rel="self"']
+        if start + limit < len(items):
+            following = {**{k: v[0] for k, v in query.items()}, "after": str(start + limit), "limit": str(limit)}
+            links.append(f'<{self.idp.url}{path}?{urlencode(following)}>; rel="next"')
+        self._send(200, page, {"Link": ", ".join(links), **self._quota()})
+
+    def _authorized(self) -> bool:
+        if self.headers.get("Authorization") == f"SSWS {self.idp.token}":
+            return True
+        self._error(401, "E0000011", "Invalid token provided")
+        return False
+
+    def do_GET(self) -> None:
+        path, query = self._record("GET")
+        if not self._authorized():
+            return
+        okta = self.idp
+        if path == "/api/v1/users":
+            # Without a search, Okta leaves deactivated people out; a search names the statuses it wants.
+            wanted = set(re.findall(r'status eq "([A-Z_]+)"', query.get("search", [""])[0])) or None
+            people = [
+                okta.okta_user(p)
+                for p in okta.people.values()
+                if (p.status in wanted if wanted else p.status != "DEPROVISIONED")
+            ]
+            self._page(path, query, people, 200)
+        elif path == "/api/v1/apps":
+            apps = [self._app(a) for a in okta.apps.values()]
+            self._page(path, query, apps, 20)
+        elif (match := re.fullmatch(r"/api/v1/apps/([^/]+)/users", path)) and match.group(1) in okta.apps:
+            app = okta.apps[match.group(1)]
+            expand = query.get("expand") == ["user"]
+            self._page(path, query, [self._app_user(app, a, expand=expand) for a in app.assignments], 50)
+        elif path == "/api/v1/apps/" or path.startswith("/api/v1/apps/"):
+            self._error(404, "E0000007", f"Not found: Resource not found: {path} (AppInstance)")
+        elif path == "/api/v1/logs":
+            self._logs(path, query)
+        else:
+            self._error(404, "E0000022", "The endpoint does not support the provided HTTP method")
+
+    def do_DELETE(self) -> None:
+        path, _ = self._record("DELETE")
+        if not self._authorized():
+            return
+        match = re.fullmatch(r"/api/v1/apps/([^/]+)/users/([^/]+)", path)
+        app = self.idp.apps.get(match.group(1)) if match else None
+        found = [a for a in app.assignments if a.person_id == match.group(2)] if app and match else []
+        if not found:
+            self._error(404, "E0000007", "Not found: Resource not found (AppUser)")
+        elif found[0].group is not None:
+            self._error(403, "E0000149", "Cannot remove a user that is assigned to the app through a group")
+        else:
+            assert app is not None and match is not None
+            app.assignments.remove(found[0])
+            self.idp.unassigned.append((app.id, match.group(2)))
+            self._send(204)
+
+    def _app(self, app: App) -> dict[str, Any]:
+        return {
+            "id": app.id,
+            "name": app.label.lower().replace(" ", ""),
+            "label": app.label,
+            "status": "ACTIVE",
+            "signOnMode": "SAML_2_0",
+            "created": "2024-01-02T09:00:00.000Z",
+            "lastUpdated": "2024-01-02T09:00:00.000Z",
+            "_links": {"users": {"href": f"{self.idp.url}/api/v1/apps/{app.id}/users"}},
+        }
+
+    def _app_user(self, app: App, assignment: Assignment, *, expand: bool) -> dict[str, Any]:
+        person = self.idp.people[assignment.person_id]
+        links: dict[str, Any] = {
+            "app": {"href": f"{self.idp.url}/api/v1/apps/{app.id}"},
+            "user": {"href": f"{self.idp.url}/api/v1/users/{person.id}"},
+        }
+        if assignment.group:
+            links["group"] = {"name": assignment.group, "href": f"{self.idp.url}/api/v1/groups/00g{assignment.group}"}
+        record: dict[str, Any] = {
+            "id": person.id,
+            "externalId": None,
+            "created": "2024-01-02T09:00:00.000Z",
+            "lastUpdated": "2024-01-02T09:00:00.000Z",
+            "scope": "GROUP" if assignment.group else "USER",
+            "status": "ACTIVE" if person.status == "ACTIVE" else "INACTIVE",
+            "statusChanged": "2024-01-02T09:00:00.000Z",
+            "passwordChanged": None,
+            "syncState": "DISABLED",
+            "credentials": {"userName": person.email},
+            "profile": {},
+            "_links": links,
+        }
+        if expand:
+            record["_embedded"] = {"user": self.idp.okta_user(person)}
+        return record
+
+    def _logs(self, path: str, query: dict[str, list[str]]) -> None:
+        if self.idp._throttle():
+            self._error(429, "E0000047", "API call exceeded rate limit due to too many requests.", self._quota(0))
+            return
+        text = query.get("filter", [""])[0]
+        wanted_app = re.search(r'target\.id eq "([^"]+)"', text)
+        if 'eventType eq "user.authentication.sso"' not in text:
+            self._send(200, [], self._quota())
+            return
+        since = _parse(query["since"][0]) if "since" in query else datetime.now(UTC) - timedelta(days=7)
+        until = _parse(query["until"][0]) if "until" in query else datetime.now(UTC)
+        limit = min(int(query.get("limit", ["100"])[0]), 1000)
+        start = int(query.get("after", ["0"])[0])
+        chosen = wanted_app.group(1) if wanted_app else None
+        events, total = self.idp.window(chosen, since, until, start, limit, newest_first=False)
+        # One written event per person and app, with the time and uuid filled in: a test reads 100,000
+        # events without the fake being the bottleneck.
+        rendered = self.idp.rendered
+        page = [
+            (rendered.get((app.id, who)) or rendered.setdefault((app.id, who), json.dumps(self._event(who, app))))
+            .replace("__PUBLISHED__", _stamp(at), 1)
+            .replace("__UUID__", str(uuid.uuid4()), 1)
+            for at, who, app in events
+        ]
+        headers = self._quota()
+        if start + limit < total:
+            following = {**{k: v[0] for k, v in query.items()}, "after": str(start + limit)}
+            headers["Link"] = f'<{self.idp.url}{path}?{urlencode(following)}>; rel="next"'
+        self._send(200, f"[{','.join(page)}]".encode(), headers)
+
+    def _event(self, person_id: str, app: App) -> dict[str, Any]:
+        person = self.idp.people[person_id]
+        return {
+            "actor": {
+                "id": person.id,
+                "type": "User",
+                "alternateId": person.email,
+                "displayName": person.name,
+                "detailEntry": None,
+            },
+            "client": {"ipAddress": "198.51.100.7", "userAgent": {"browser": "CHROME", "os": "Mac OS X"}},
+            "authenticationContext": {"authenticationStep": 0, "externalSessionId": "102abcdef"},
+            "displayMessage": "User single sign on to app",
+            "eventType": "user.authentication.sso",
+            "outcome": {"result": "SUCCESS", "reason": None},
+            "published": "__PUBLISHED__",
+            "severity": "INFO",
+            "legacyEventType": "app.auth.sso",
+            "transaction": {"type": "WEB", "id": "Wabcdef", "detail": {}},
+            "uuid": "__UUID__",
+            "version": "0",
+            "target": [
+                {
+                    "id": app.id,
+                    "type": "AppInstance",
+                    "alternateId": app.label,
+                    "displayName": app.label,
+                    "detailEntry": {"signOnModeType": "SAML_2_0"},
+                },
+                {
+                    "id": f"0ua{person.id[3:]}",
+                    "type": "AppUser",
+                    "alternateId": person.email,
+                    "displayName": person.name,
+                },
+            ],
+        }
+
+
+@contextmanager
+def fake_okta(**settings: Any) -> Iterator[FakeOkta]:
+    with serving(_OktaHandler) as server:
+        okta = FakeOkta(url=f"http://127.0.0.1:{server.server_address[1]}", **settings)
+        server.RequestHandlerClass = type("Handler", (_OktaHandler,), {"idp": okta})
+        yield okta
+
+
+# --- Microsoft Entra ID / Graph ---------------------------------------------------------------
+
+
+@dataclass
+class FakeEntra(IdentityProviderServer):
+    tenant: str = "7d1f0b6a-2f39-4bd5-b8b5-2c4d8a1e9c11"
+    client_id: str = "3f2b8e1c-0a4d-4c55-9e0f-6f1b2a7d9e10"
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    tokens: set[str] = field(default_factory=set)
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/{self.tenant}/oauth2/v2.0/token"
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.url}/v1.0"
+
+
+class _EntraHandler(_Handler):
+    idp: FakeEntra
+
+    def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        inner = {
+            "date": _stamp(datetime.now(UTC)),
+            "request-id": str(uuid.uuid4()),
+            "client-request-id": str(uuid.uuid4()),
+        }
+        self._send(status, {"error": {"code": code, "message": message, "innerError": inner}}, headers)
+
+    def do_POST(self) -> None:
+        path, _ = self._record("POST")
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        if path != f"/{self.idp.tenant}/oauth2/v2.0/token":
+            self._error(404, "Request_ResourceNotFound", "Resource not found")
+            return
+        if (
+            form.get("grant_type") != "client_credentials"
+            or form.get("scope") != "https://graph.microsoft.com/.default"
+        ):
+            self._send(400, {"error": "invalid_request", "error_description": "AADSTS900144: bad request"})
+            return
+        if (form.get("client_id"), form.get("client_secret")) != (self.idp.client_id, self.idp.client_secret):
+            self._send(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret"})
+            return
+        token = secrets.token_urlsafe(32)
+        self.idp.tokens.add(token)
+        self._send(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token})
+
+    def _page(self, path: str, query: dict[str, list[str]], items: list[Any], size: int) -> None:
+        top = min(int(query.get("$top", [str(size)])[0]), size)
+        start = int(query.get("$skiptoken", ["0"])[0])
+        body: dict[str, Any] = {"@odata.context": f"{self.idp.graph_url}/$metadata#{path.rsplit('/', 1)[-1]}"}
+        body["value"] = items[start : start + top]
+        if start + top < len(items):
+            following = {**{k: v[0] for k, v in query.items()}, "$skiptoken": str(start + top)}
+            body["@odata.nextLink"] = f"{self.idp.url}{path}?{urlencode(following)}"
+        self._send(200, body)
+
+    def do_GET(self) -> None:
+        path, query = self._record("GET")
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or header[7:] not in self.idp.tokens:
+            self._error(401, "InvalidAuthenticationToken", "Access token is empty.")
+            return
+        entra = self.idp
+        by_object = {a.object_id: a for a in entra.apps.values()}
+        assigned = re.fullmatch(r"/v1\.0/servicePrincipals(?:/([^/(]+)|\(appId='([^']+)'\))/appRoleAssignedTo", path)
+        if path == "/v1.0/users":
+            self._page(path, query, [self._user(p) for p in entra.people.values()], 999)
+        elif path == "/v1.0/servicePrincipals":
+            self._page(path, query, [self._service_principal(a) for a in entra.apps.values()], 999)
+        elif assigned and (by_object.get(assigned.group(1) or "") or entra.apps.get(assigned.group(2) or "")):
+            app = by_object.get(assigned.group(1) or "") or entra.apps[assigned.group(2)]
+            self._page(path, query, [self._assignment(app, a) for a in app.assignments], 999)
+        elif path == "/v1.0/auditLogs/signIns":
+            self._sign_ins(path, query)
+        else:
+            self._error(404, "Request_ResourceNotFound", f"Resource '{path}' does not exist.")
+
+    def _user(self, person: Person) -> dict[str, Any]:
+        return {
+            "id": person.id,
+            "displayName": person.name,
+            "mail": person.email,
+            "userPrincipalName": person.email,
+            "accountEnabled": person.status == "ACTIVE",
+            "createdDateTime": "2024-01-02T09:00:00Z",
+        }
+
+    def _service_principal(self, app: App) -> dict[str, Any]:
+        return {
+            "id": app.object_id,
+            "appId": app.id,
+            "displayName": app.label,
+            "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        }
+
+    def _assignment(self, app: App, assignment: Assignment) -> dict[str, Any]:
+        person = self.idp.people[assignment.person_id]
+        group = assignment.group
+        return {
+            "id": uuid.uuid5(uuid.NAMESPACE_URL, f"{app.id}/{person.id}").hex,
+            "deletedDateTime": None,
+            "appRoleId": "00000000-0000-0000-0000-000000000000",
+            "createdDateTime": "2024-01-02T09:00:00Z",
+            "principalDisplayName": group or person.name,
+            "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, group)) if group else person.id,
+            "principalType": "Group" if group else "User",
+            "resourceDisplayName": app.label,
+            "resourceId": app.object_id,
+        }
+
+    def _sign_ins(self, path: str, query: dict[str, list[str]]) -> None:
+        if self.idp._throttle():
+            self._error(429, "TooManyRequests", "Too many requests.", {"Retry-After": "1"})
+            return
+        text = query.get("$filter", [""])[0]
+        wanted = re.search(r"appId eq '([^']+)'", text)
+        since = re.search(r"createdDateTime ge (\S+)", text)
+        until = re.search(r"createdDateTime le (\S+)", text)
+        low = _parse(since.group(1)) if since else datetime.min.replace(tzinfo=UTC)
+        high = _parse(until.group(1)) if until else datetime.now(UTC)
+        top = min(int(query.get("$top", ["1000"])[0]), 1000)
+        start = int(query.get("$skiptoken", ["0"])[0])
+        # Graph answers the most recent sign-ins first.
+        events, total = self.idp.window(wanted.group(1) if wanted else None, low, high, start, top, newest_first=True)
+        body: dict[str, Any] = {"@odata.context": f"{self.idp.graph_url}/$metadata#auditLogs/signIns"}
+        body["value"] = [self._sign_in(at, who, app) for at, who, app in events]
+        if start + top < total:
+            following = {**{k: v[0] for k, v in query.items()}, "$skiptoken": str(start + top)}
+            body["@odata.nextLink"] = f"{self.idp.url}{path}?{urlencode(following)}"
+        self._send(200, body)
+
+    def _sign_in(self, at: datetime, person_id: str, app: App) -> dict[str, Any]:
+        person = self.idp.people[person_id]
+        return {
+            "id": str(uuid.uuid4()),
+            "createdDateTime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "userDisplayName": person.name,
+            "userPrincipalName": person.email,
+            "userId": person.id,
+            "appId": app.id,
+            "appDisplayName": app.label,
+            "ipAddress": "198.51.100.7",
+            "clientAppUsed": "Browser",
+            "correlationId": str(uuid.uuid4()),
+            "conditionalAccessStatus": "notApplied",
+            "isInteractive": True,
+            "riskDetail": "none",
+            "riskLevelAggregated": "none",
+            "riskLevelDuringSignIn": "none",
+            "riskState": "none",
+            "riskEventTypes_v2": [],
+            "resourceDisplayName": app.label,
+            "resourceId": app.object_id,
+            "status": {"errorCode": 0, "failureReason": "Other.", "additionalDetails": None},
+            "deviceDetail": {"deviceId": "", "displayName": "", "operatingSystem": "Windows 10", "browser": "Edge"},
+            "location": {"city": "Redmond", "state": "Washington", "countryOrRegion": "US"},
+            "appliedConditionalAccessPolicies": [],
+        }
+
+
+@contextmanager
+def fake_entra(**settings: Any) -> Iterator[FakeEntra]:
+    with serving(_EntraHandler) as server:
+        entra = FakeEntra(url=f"http://127.0.0.1:{server.server_address[1]}", **settings)
+        server.RequestHandlerClass = type("Handler", (_EntraHandler,), {"idp": entra})
+        yield entra

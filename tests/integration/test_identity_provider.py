@@ -1,0 +1,466 @@
+"""Usage from the identity provider, end to end: fake Okta and Entra ID servers in their documented
+shapes, connected through the saga, read by sync runs on the local stack."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from seatkeeper import identity_provider
+from seatkeeper.catalog import build_profile
+from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.saas_http import SaaSClient
+from seatkeeper.user_fetch import FetchCheckpoint, sign_in_pages
+from seatkeeper_local.demo import wait_until
+from tests.idp_servers import App, Assignment, Person, fake_entra, fake_okta
+from tests.integration.connection_checks import wait_for
+from tests.integration.test_sync import connected_profile, stored_users, sync
+from tests.paging_app import paging_app, profile_fields
+
+NOW = datetime.now(UTC)
+
+
+def days_ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def connect(client, body, credential):
+    answer = client.post("/profiles", json={"name": f"IdP {uuid.uuid4().hex[:8]}", **body})
+    assert answer.status_code == 201, answer.text
+    profile = answer.json()
+    started = client.post(f"/profiles/{profile['id']}/connection", json=credential)
+    assert started.status_code == 202, started.text
+    return profile, wait_for(client, profile["id"], {"connected", "failed"})
+
+
+@pytest.fixture(scope="module")
+def okta():
+    with fake_okta() as server:
+        for i in range(6):
+            server.add_person(Person(f"00u{i:017d}", f"person{i}@corp.example", f"Person {i}"))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def entra():
+    with fake_entra() as server:
+        for i in range(4):
+            server.add_person(Person(str(uuid.UUID(int=i + 1)), f"person{i}@corp.example", f"Person {i}"))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def okta_idp(api, okta):
+    profile, connection = connect(
+        api("sam_integrator"), {"template": "okta_sso", "base_url": okta.url}, {"api_key": okta.token}
+    )
+    assert connection["status"] == "connected", connection
+    return profile
+
+
+def test_an_okta_identity_provider_connects_with_its_api_token_and_needs_no_subscription(api, okta, okta_idp):
+    assert okta_idp["identity_provider"] == {"kind": "okta"}
+    assert okta_idp["subscription"]["licenses_purchased"] == 0
+    assert any(r["authorization"] == f"SSWS {okta.token}" for r in okta.requests_seen)
+
+    # It holds no licenses: the overview does not count it as an application.
+    overview = api("sam_viewer").get("/analytics/overview").json()
+    assert okta_idp["id"] not in {a["profile_id"] for a in overview["per_application"]}
+
+
+def test_sign_ins_in_okta_give_an_app_with_its_own_user_api_its_activity(api, okta, okta_idp):
+    integrator = api("sam_integrator")
+    okta.add_app(App("0oafigma00000000001", "Figma"))
+    for i in (1, 5, 13, 21, 26):
+        okta.add_person(Person(f"00ufig{i:014d}", f"user{i}@corp.example", f"User {i}"))
+    # user29 (active in the app 3 days ago) has left the company: Okta shows them deactivated.
+    okta.add_person(Person("00ufig00000000000029", "USER29@corp.example", "User 29", status="DEPROVISIONED"))
+    # Given the app's own last logins (user1: 7 days ago, user5: 35, user13: never, user21: 147, user26: never)
+    # and sign-ins through Okta: some later than the app's, one earlier, one before the lookback window.
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000001", days_ago(2))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000005", days_ago(50))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000013", days_ago(3))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000021", days_ago(100))
+    okta.sign_in("0oafigma00000000001", "00ufig00000000000026", days_ago(40))
+    with paging_app(30) as app:
+        fields = profile_fields(app, "offset")
+        fields["users"]["match"] = {"alias_domains": {"example.com": "corp.example"}}
+        profile = connected_profile(
+            integrator,
+            **fields,
+            activity={"source": "sso", "idp_profile_id": okta_idp["id"], "app_id": "0oafigma00000000001"},
+        )
+        okta.throttle_next = 1  # Okta answers the first log request with 429 and an exhausted quota
+        first = sync(integrator, profile["id"])
+
+        # When it syncs, Then the later of the app's activity and the sign-in wins.
+        assert first["status"] == "succeeded", first["error"]
+        assert first["sign_ins_read"] == 4  # the one of 100 days ago is before the 60-day lookback
+        assert okta.throttled >= 1
+        users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+        assert _day(users["u000001"]["last_activity"]) == _day(days_ago(2))
+        assert _day(users["u000005"]["last_activity"]) == _day(days_ago(35))
+        assert _day(users["u000013"]["last_activity"]) == _day(days_ago(3))
+        assert users["u000013"]["status"] == "active"
+        assert _day(users["u000026"]["last_sign_in"]) == _day(days_ago(40))
+        assert users["u000021"]["status"] == "stale"
+        # An account that no Okta person matches is unmatched, never stale (user15: last active 105 days ago);
+        # a leaver still holding the app's license is orphaned, a candidate whatever their activity.
+        assert (users["u000015"]["unmatched"], users["u000015"]["status"]) == (True, "unknown")
+        assert (users["u000029"]["orphaned"], users["u000029"]["status"]) == (True, "stale")
+        assert users["u000001"]["unmatched"] is False and users["u000001"]["orphaned"] is False
+        logs = [r for r in okta.requests_seen if r["path"] == "/api/v1/logs"]
+        assert {r["authorization"] for r in logs} == {f"SSWS {okta.token}"}  # the IdP's credential, to the IdP
+        assert 'target.id eq "0oafigma00000000001"' in logs[0]["query"]["filter"][0]
+
+        # Given a new sign-in after the first sync, When it syncs again,
+        # Then it reads only since the first sync's high-water mark, and keeps what it saw before.
+        okta.sign_in("0oafigma00000000001", "00ufig00000000000021", datetime.now(UTC))
+        seen = len(okta.requests_seen)
+        second = sync(integrator, profile["id"])
+    assert second["status"] == "succeeded" and second["sign_ins_read"] == 1
+    since = [r["query"]["since"][0] for r in okta.requests_seen[seen:] if r["path"] == "/api/v1/logs"]
+    assert datetime.fromisoformat(since[0].replace("Z", "+00:00")) == datetime.fromisoformat(first["sign_ins_until"])
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert users["u000021"]["status"] == "active"
+    assert _day(users["u000013"]["last_activity"]) == _day(days_ago(3))
+
+
+def _day(stamp) -> str:
+    return (stamp if isinstance(stamp, str) else stamp.isoformat())[:10]
+
+
+def test_an_entra_identity_provider_connects_with_client_credentials(api, entra):
+    integrator = api("sam_integrator")
+    profile, connection = connect(
+        integrator,
+        {"template": "entra_sso", "base_url": entra.graph_url, "auth": {"token_url": entra.token_url}},
+        {"client_id": entra.client_id, "client_secret": entra.client_secret},
+    )
+    assert connection["status"] == "connected", connection
+    assert profile["auth"]["type"] == "oauth2_client_credentials"
+    token_requests = [r for r in entra.requests_seen if r["method"] == "POST"]
+    assert token_requests and all(r["authorization"] is None for r in token_requests)
+    assert connection["records"]["credential"]["bound_to"] == [entra.url]  # Graph and the token URL: one origin here
+
+    # The client secret is bound to that token URL: it cannot be moved under the credential.
+    moved = integrator.patch(
+        f"/profiles/{profile['id']}", json={"auth": {"token_url": "https://login.example.net/t/oauth2/v2.0/token"}}
+    )
+    assert moved.status_code == 409, moved.text
+
+
+def test_a_wrong_entra_client_secret_fails_the_connection_and_leaves_nothing(api, entra):
+    integrator = api("sam_integrator")
+    _, connection = connect(
+        integrator,
+        {"template": "entra_sso", "base_url": entra.graph_url, "auth": {"token_url": entra.token_url}},
+        {"client_id": entra.client_id, "client_secret": "not-the-secret"},
+    )
+    assert connection["status"] == "failed"
+    assert "token endpoint answered 401" in connection["error"]
+    assert "not-the-secret" not in str(connection)
+
+
+@pytest.fixture(scope="module")
+def entra_idp(api, entra):
+    profile, connection = connect(
+        api("sam_integrator"),
+        {"template": "entra_sso", "base_url": entra.graph_url, "auth": {"token_url": entra.token_url}},
+        {"client_id": entra.client_id, "client_secret": entra.client_secret},
+    )
+    assert connection["status"] == "connected", connection
+    return profile
+
+
+def test_sign_ins_in_entra_give_an_app_its_activity_also_when_graph_answers_429(api, entra, entra_idp):
+    integrator = api("sam_integrator")
+    app_id = "9d2b8f2e-5c1a-4f0e-8d77-0a3b5c6d7e8f"
+    entra.add_app(App(app_id, "Miro"))
+    entra.add_app(App("11111111-2222-3333-4444-555555555555", "Other app"))
+    for i in (2, 3):
+        entra.add_person(Person(str(uuid.UUID(int=100 + i)), f"USER{i}@Example.com", f"User {i}"))
+    # Given user2 (last app login 14 days ago) signed in through Entra yesterday, and user3 (21 days ago)
+    # signed in to another app only.
+    entra.sign_in(app_id, str(uuid.UUID(int=102)), days_ago(1))
+    entra.sign_in("11111111-2222-3333-4444-555555555555", str(uuid.UUID(int=103)), days_ago(1))
+    with paging_app(5) as app:
+        profile = connected_profile(
+            integrator,
+            **profile_fields(app, "offset"),
+            activity={"source": "sso", "idp_profile_id": entra_idp["id"], "app_id": app_id, "lookback_days": 60},
+        )
+        entra.throttle_next = 1  # Graph answers 429 with Retry-After: 1
+        run = sync(integrator, profile["id"])
+    # When it syncs, Then the sign-in to this app (matched by e-mail, whatever its case) is user2's activity.
+    assert run["status"] == "succeeded", run["error"]
+    assert run["sign_ins_read"] == 1 and entra.throttled >= 1
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert _day(users["u000002"]["last_activity"]) == _day(days_ago(1))
+    assert _day(users["u000003"]["last_activity"]) == _day(days_ago(21))
+    asked = [r for r in entra.requests_seen if r["path"] == "/v1.0/auditLogs/signIns"][-1]
+    assert f"appId eq '{app_id}'" in asked["query"]["$filter"][0]
+    # Entra keeps 30 days of sign-ins: a 60-day lookback is capped there.
+    since = re.search(r"createdDateTime ge (\S+)", asked["query"]["$filter"][0]).group(1)
+    assert _day(since) == _day(NOW - timedelta(days=30))
+
+
+def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_unassigning(api, okta, okta_idp):
+    integrator, admin = api("sam_integrator"), api("admin")
+    # Given an app behind Okta with no user API of its own: a regular user, a group-assigned seat,
+    # a leaver (deactivated in Okta), an excluded service account, and one who signed in last week.
+    slack = okta.add_app(App("0oaslack0000000000001", "Slack"))
+    people = {
+        "regular": Person("00uslack00000000001", "ann@corp.example", "Ann Stale"),
+        "group": Person("00uslack00000000002", "bob@corp.example", "Bob Group"),
+        "leaver": Person("00uslack00000000003", "cid@corp.example", "Cid Leaver", status="DEPROVISIONED"),
+        "service": Person("00uslack00000000004", "svc-backup@corp.example", "Backup robot"),
+        "recent": Person("00uslack00000000005", "dee@corp.example", "Dee Recent"),
+    }
+    for person in people.values():
+        okta.add_person(person)
+        slack.assignments.append(Assignment(person.id, group="Engineering" if person is people["group"] else None))
+    okta.sign_in(slack.id, people["recent"].id, days_ago(6))
+    okta.sign_in(slack.id, people["leaver"].id, days_ago(1))  # a leaver's last sign-in does not save the seat
+
+    # When the IdP's apps are listed, Then Slack is there with its assignments and sign-ins, tracked by nobody.
+    listed = integrator.get(f"/idp/{okta_idp['id']}/apps")
+    assert listed.status_code == 200, listed.text
+    apps = {a["app_id"]: a for a in listed.json()["items"]}
+    assert apps[slack.id] == {
+        "app_id": slack.id,
+        "name": "Slack",
+        "assigned_users": 5,
+        "sign_ins_30d": 2,
+        "profile_id": None,
+    }
+
+    # When a profile is made for it in one call, it syncs with Okta's connection: no connection of its own.
+    created = integrator.post(
+        f"/idp/{okta_idp['id']}/apps/{slack.id}/profile",
+        json={
+            "name": f"Slack {uuid.uuid4().hex[:6]}",
+            "subscription": {"licenses_purchased": 10, "cost_per_license": 8.75},
+            "policy": {"inactivity_days": 30, "excluded_users": ["svc-*@corp.example"], "max_reclaim_percent": 100},
+        },
+    )
+    assert created.status_code == 201, created.text
+    profile = created.json()
+    relisted = {a["app_id"]: a for a in integrator.get(f"/idp/{okta_idp['id']}/apps").json()["items"]}
+    assert relisted[slack.id]["profile_id"] == profile["id"]
+    assert profile["activity"]["users_from_idp"] is True and profile["base_url"] == okta.url
+    own_connection = integrator.post(f"/profiles/{profile['id']}/connection", json={"api_key": "x"})
+    assert own_connection.status_code == 409
+    run = sync(integrator, profile["id"])
+    assert run["status"] == "succeeded", run["error"]
+    users = {u["email"]: u for u in stored_users(integrator, profile["id"])}
+    assert users["bob@corp.example"]["assigned_via_group"] == "Engineering"
+    assert users["cid@corp.example"]["orphaned"] is True and users["cid@corp.example"]["status"] == "stale"
+    assert users["dee@corp.example"]["status"] == "active"
+
+    # Then the position counts the leaver, the group seat and the excluded account apart.
+    reconciliation = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+    wait_until(
+        lambda: integrator.get(f"/reconciliations/{reconciliation['id']}").json(),
+        lambda r: r["status"] != "running",
+        timeout=60,
+    )
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert (position["assigned"], position["orphaned"], position["assigned_via_group"], position["excluded"]) == (
+        5,
+        1,
+        1,
+        1,
+    )
+    assert position["stale"] == 3  # Ann, Cid (a leaver) and Bob's group seat; never the service account
+
+    # And a plan takes the leaver and the stale user, lists the group seat to change, leaves the service account.
+    planned = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True}).json()
+    assert {c["email"] for c in planned["candidates"]} == {"ann@corp.example", "cid@corp.example"}
+    assert planned["needs_group_change"] == [
+        {"user_id": people["group"].id, "email": "bob@corp.example", "group": "Engineering"}
+    ]
+
+    # When it runs, Then each candidate is unassigned in Okta, with Okta's credential.
+    real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+    assert real.status_code == 201, real.text
+    done = wait_until(
+        lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
+        lambda r: r["status"] not in ("running", "in_grace_period"),
+        timeout=60,
+    )
+    assert done["status"] == "completed", done
+    assert sorted(okta.unassigned) == sorted([(slack.id, people["regular"].id), (slack.id, people["leaver"].id)])
+
+
+def ninety_days_of_sign_ins(idp, app_id: str, *, people: int, signing_in: int, events: int, seed: int = 12):
+    """An app of `people` assignees and `events` sign-ins over (nearly) 90 days by the first `signing_in` of them;
+    each one's latest sign-in."""
+    rng = random.Random(seed)
+    app = idp.add_app(App(app_id, f"App {app_id[-4:]}"))
+    persons = [
+        idp.add_person(Person(f"00u{app_id[-6:]}{i:011d}", f"p{i}.{app_id[-4:]}@corp.example", f"P {i}"))
+        for i in range(people)
+    ]
+    app.assignments = [Assignment(p.id) for p in persons]
+    happened = [
+        (NOW - timedelta(seconds=rng.uniform(60, 89 * 86400)), persons[rng.randrange(signing_in)].id)
+        for _ in range(events)
+    ]
+    idp.bulk_sign_ins(app.id, happened)
+    latest: dict[str, datetime] = {}
+    for at, who in happened:
+        latest[who] = max(at, latest.get(who, at))
+    return persons, latest
+
+
+def test_the_okta_reader_reads_ninety_days_of_100000_sign_ins_and_keeps_each_persons_latest(okta):
+    # Given 100,000 sign-ins over 90 days to one app, by 1,500 people, and Okta answering 429 once on the way.
+    _, latest = ninety_days_of_sign_ins(okta, "0oascale0000000100k", people=2000, signing_in=1500, events=100_000)
+    profile = build_profile({"name": "Okta", "template": "okta_sso", "base_url": okta.url})
+    client = SaaSClient(profile, {"api_key": okta.token}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]))
+    source = identity_provider.SignInSource(client, "okta", "0oascale0000000100k", since=NOW - timedelta(days=90))
+    state = FetchCheckpoint(phase="sign_ins", sign_ins_since=source.since, sign_ins_until=datetime.now(UTC))
+    okta.throttle_next = 1
+
+    # When the sync's reader goes through the log, page by page
+    started = time.monotonic()
+    rows = [row for page, _ in sign_in_pages(source, state) for row in page]
+    folded = identity_provider.SignIns.fold(rows, None)
+    seconds = time.monotonic() - started
+
+    # Then it read every event, in pages of 1,000 behind Okta's Link header, and kept each person's latest.
+    assert state.sign_ins_read == 100_000 and okta.throttled >= 1
+    assert folded.by_id == {who: at.replace(microsecond=at.microsecond // 1000 * 1000) for who, at in latest.items()}
+    print(f"100,000 Okta sign-in events read in {seconds:.1f} s")
+    assert seconds < 60  # ~9 s on an idle 2-core machine
+
+
+def test_ninety_days_of_sign_ins_through_the_local_stack(api, okta, okta_idp):
+    integrator = api("sam_integrator")
+    # Given an app of 1,000 assigned people and 10,000 sign-ins over 90 days by 800 of them
+    persons, latest = ninety_days_of_sign_ins(okta, "0oascale00000000010k", people=1000, signing_in=800, events=10_000)
+    created = integrator.post(
+        f"/idp/{okta_idp['id']}/apps/0oascale00000000010k/profile",
+        json={
+            "name": f"Zoom {uuid.uuid4().hex[:6]}",
+            "subscription": {"licenses_purchased": 1000},
+            "policy": {"inactivity_days": 30},
+            "lookback_days": 90,
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    # When it syncs
+    run = sync(integrator, created.json()["id"])
+
+    # Then every sign-in was read, and exactly those without one in 30 days are stale.
+    assert run["status"] == "succeeded", run["error"]
+    assert run["sign_ins_read"] == 10_000 and run["users_fetched"] == 1000
+    users = stored_users(integrator, created.json()["id"])
+    cutoff = datetime.now(UTC) - timedelta(days=30)
+    assert {u["id"] for u in users if u["status"] == "stale"} == {
+        p.id for p in persons if p.id not in latest or latest[p.id] < cutoff
+    }
+
+
+def test_entra_lists_its_enterprise_apps_and_one_becomes_a_profile_of_its_app_role_assignments(api, entra, entra_idp):
+    integrator = api("sam_integrator")
+    # Given an enterprise app assigned to two people directly and to a group, with one sign-in this week
+    notion = entra.add_app(App("0f0e0d0c-0b0a-4909-8807-060504030201", "Notion"))
+    for i in (7, 8):
+        entra.add_person(Person(str(uuid.UUID(int=200 + i)), f"user{i}@corp.example", f"User {i}"))
+        notion.assignments.append(Assignment(str(uuid.UUID(int=200 + i))))
+    notion.assignments.append(Assignment(str(uuid.UUID(int=207)), group="Design team"))
+    entra.sign_in(notion.id, str(uuid.UUID(int=207)), days_ago(4))
+
+    # When the apps are listed, Then Notion shows its assignments and its sign-ins of the last 30 days
+    apps = {a["app_id"]: a for a in integrator.get(f"/idp/{entra_idp['id']}/apps").json()["items"]}
+    assert (apps[notion.id]["name"], apps[notion.id]["assigned_users"], apps[notion.id]["sign_ins_30d"]) == (
+        "Notion",
+        3,
+        1,
+    )
+
+    # When a profile is made for it, it syncs through Graph with Entra's connection
+    created = integrator.post(
+        f"/idp/{entra_idp['id']}/apps/{notion.id}/profile",
+        json={"name": f"Notion {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": 5}},
+    )
+    assert created.status_code == 201, created.text
+    run = sync(integrator, created.json()["id"])
+    assert run["status"] == "succeeded", run["error"]
+    users = {u["name"]: u for u in stored_users(integrator, created.json()["id"])}
+    # Then the sign-in is matched by Entra's user id, and the group's seat is marked with the group.
+    assert users["User 7"]["status"] == "active" and users["User 8"]["status"] == "stale"
+    assert users["Design team"]["assigned_via_group"] == "Design team"
+
+
+def test_a_profile_that_borrows_the_idps_connection_for_another_origin_never_sends_it_the_idps_token(
+    api, okta, okta_idp
+):
+    integrator = api("sam_integrator")
+    with paging_app(3) as elsewhere:
+        # Given a profile that claims its users come from Okta, but points at another server with Okta's auth
+        body = {
+            "name": f"Borrower {uuid.uuid4().hex[:6]}",
+            **profile_fields(elsewhere, "offset"),
+            "auth": okta_idp["auth"],
+            "subscription": {"licenses_purchased": 1},
+            "activity": {
+                "source": "sso",
+                "idp_profile_id": okta_idp["id"],
+                "app_id": "0oafigma00000000001",
+                "users_from_idp": True,
+            },
+        }
+        created = integrator.post("/profiles", json=body)
+        assert created.status_code == 201, created.text
+        # When it syncs, Then the credential's binding refuses: Okta's token is never sent to that server.
+        run = sync(integrator, created.json()["id"])
+        assert run["status"] == "failed" and "credential was entered for" in run["error"]
+        assert elsewhere.requests == 0
+
+
+def test_sso_activity_must_name_an_identity_provider_profile(api, okta_idp):
+    integrator = api("sam_integrator")
+    with paging_app(1) as app:
+        fields = profile_fields(app, "offset")
+        plain = integrator.post(
+            "/profiles", json={"name": f"P {uuid.uuid4().hex[:6]}", **fields, "subscription": {"licenses_purchased": 1}}
+        ).json()
+        for idp_profile_id, expected in (
+            (plain["id"], "not an identity-provider profile"),
+            ("prf_" + "0" * 20, "no profile"),
+        ):
+            answer = integrator.post(
+                "/profiles",
+                json={
+                    "name": f"P {uuid.uuid4().hex[:6]}",
+                    **fields,
+                    "subscription": {"licenses_purchased": 1},
+                    "activity": {"source": "sso", "idp_profile_id": idp_profile_id, "app_id": "0oa1"},
+                },
+            )
+            assert answer.status_code == 422 and expected in answer.text
+            assert answer.json()["detail"][0]["loc"] == ["body", "activity", "idp_profile_id"]
+    assert api("sam_viewer").get(f"/idp/{plain['id']}/apps").status_code == 422
+    assert api("sam_viewer").post(f"/idp/{okta_idp['id']}/apps/x/profile", json={}).status_code == 403
+
+
+def test_discovery_at_an_idp_not_connected_is_409_and_at_one_that_is_down_502(api):
+    integrator = api("sam_integrator")
+    with fake_okta() as gone:
+        idp, connection = connect(integrator, {"template": "okta_sso", "base_url": gone.url}, {"api_key": gone.token})
+        assert connection["status"] == "connected"
+    never = integrator.post(
+        "/profiles", json={"name": f"IdP {uuid.uuid4().hex[:6]}", "template": "okta_sso", "base_url": gone.url}
+    ).json()
+    assert integrator.get(f"/idp/{never['id']}/apps").status_code == 409
+    down = integrator.get(f"/idp/{idp['id']}/apps")
+    assert down.status_code == 502 and "cannot connect" in down.json()["message"]
