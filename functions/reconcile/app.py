@@ -48,6 +48,10 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         chosen = record.profile_ids
     else:
         chosen = [p.id for p in DynamoDBProfiles(settings.table_name).every() if connected(p.id)]
+    if len(chosen) > reconciliation.MAX_PROFILES:
+        raise reconciliation.ReconciliationTooLarge(
+            f"{len(chosen)} profiles to reconcile; one reconciliation takes at most {reconciliation.MAX_PROFILES}"
+        )
     if not event.get("reconciliation_id"):
         # Written last: a scheduled run that dies before this leaves no record behind to stay running.
         store.put_reconciliation(record)
@@ -95,11 +99,12 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = DynamoDBReconciliations(settings.table_name)
     record = store.get_reconciliation(event["reconciliation_id"])
-    done = reconciliation.finish(record, event["results"])
-    store.put_reconciliation(done)
-    # Today's point of the overview's trend: every profile's latest position, not only this run's.
+    # Every profile's latest position: this run's results and today's point of the overview's trend.
     every = [p.id for p in DynamoDBProfiles(settings.table_name).every()]
-    store.put_trend_point(analytics.trend_point(datetime.now(UTC).date(), store.latest_positions(every)))
+    latest = store.latest_positions(every)
+    done = reconciliation.finish(record, event["results"], latest)
+    store.put_reconciliation(done)
+    store.put_trend_point(analytics.trend_point(datetime.now(UTC).date(), latest))
     EventBridgeNotices().put(
         "Reconciliation Finished",
         {
