@@ -89,7 +89,9 @@ def local_aws() -> tuple[Any, dict[str, str]]:
     import boto3
 
     from seatkeeper_local.aws import start_moto
-    from seatkeeper_local.stack import free_port
+    from seatkeeper_local.stack import free_port, quiet_werkzeug
+
+    quiet_werkzeug()
 
     port = free_port()
     server = start_moto("127.0.0.1", port)
