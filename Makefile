@@ -4,20 +4,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the demo needs only the local stack (.[local]); lint and tests add the dev toolchain
+# (.[local,dev]: mypy, checkov, schemathesis, Playwright, ...). Either order works: the dev stamp
+# builds on the local one, and installing .[local] again never removes what dev added.
+LOCAL_STAMP := $(VENV)/.local-stamp
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo local test unit lint bench clean layer-requirements
 
-$(STAMP): pyproject.toml constraints.txt
+$(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
+	touch $(LOCAL_STAMP)
+
+$(STAMP): $(LOCAL_STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(LOCAL_STAMP)
 	$(BIN)/seatkeeper demo
 
-local: $(STAMP)
+local: $(LOCAL_STAMP)
 	$(BIN)/seatkeeper local --demo
 
 lint: $(STAMP)
@@ -52,8 +60,8 @@ unit: $(STAMP)
 # dlt (and DuckDB) only for the benchmarks that compare with it: neither `make test` nor `make demo` installs them.
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev,bench]'
+$(BENCH_STAMP): $(LOCAL_STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

@@ -1,7 +1,12 @@
-"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback and /dashboard needs a JWT."""
+"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback, /keep and /dashboard
+needs a JWT.
+
+The OpenAPI document marks those public routes with `security: []`.
+"""
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -10,7 +15,19 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from routes import connections, dashboard, errors, oauth, profiles, reclamations, reconciliations, sync, templates
+from routes import (
+    connections,
+    dashboard,
+    errors,
+    keep,
+    oauth,
+    profiles,
+    reclamations,
+    reconciliations,
+    renewals,
+    sync,
+    templates,
+)
 from routes.access import admit_body, read_json_body
 from routes.settings import settings
 
@@ -33,25 +50,35 @@ app.include_router(oauth.router)
 app.include_router(sync.router)
 app.include_router(reconciliations.router)
 app.include_router(reclamations.router)
+app.include_router(keep.router)
+app.include_router(renewals.router)
 app.include_router(dashboard.router)
 errors.register(app)
 
 
-@app.get("/health", summary="Ready to serve", tags=["service"])
+@app.get("/health", summary="Ready to serve", tags=["service"], security=dashboard.PUBLIC)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
-    schema = app.get_openapi_json_schema(
-        title="seatkeeper",
-        version="0.1.0",
-        summary="Track SaaS subscriptions and reclaim unused licenses",
-        security_schemes={"jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        security=[{"jwt": []}],
+    schema = json.loads(
+        app.get_openapi_json_schema(
+            title="seatkeeper",
+            version="0.1.0",
+            summary="Track SaaS subscriptions and reclaim unused licenses",
+            security_schemes={"jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            security=[{"jwt": []}],
+        )
     )
-    return Response(200, content_types.APPLICATION_JSON, schema)
+    # Powertools writes a route's own security only when it is not empty, so the public routes say
+    # [{}] ("no requirement" as one alternative); `security: []` is OpenAPI's plain "no token at all".
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            if operation.get("security") == [{}]:
+                operation["security"] = []
+    return Response(200, content_types.APPLICATION_JSON, json.dumps(schema, indent=2))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reclamation
 from seatkeeper.connected import saas_client_on_aws
+from seatkeeper.keep import KEEP_LINK_KEY, KeepLinks
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
@@ -21,6 +22,7 @@ from seatkeeper.store import (
     DynamoDBSync,
 )
 from seatkeeper.sync import run_error
+from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
 
@@ -36,19 +38,23 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(record.profile_id)
     client = saas_client_on_aws(profile, settings.table_name, policy)
     stale_now = reclamation.still_stale(profile, DynamoDBSync(settings.table_name))
-    # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.
+    # The reclaimed users hold no license now: the position (and the trend) say so before the
+    # reclamation says it is finished, not at the next reconciliation; their seats count as saved
+    # from now on, no longer as potential savings.
     done = reclamation.execute(
         record,
         store=store,
         seats=client,
         stale_now=stale_now,
         notices=EventBridgeNotices(),
-        before_finish=lambda: record_position(
+        before_finish=lambda finished: record_position(
             profile,
             DynamoDBSync(settings.table_name),
             DynamoDBReconciliations(settings.table_name),
             run_id=None,
             notices=EventBridgeNotices(),
+            taken_back=finished.reclaimed,
+            kept=store.kept(profile.id),
         ),
     )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
@@ -57,10 +63,15 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 
 @logger.inject_lambda_context
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Put a 'Seat Will Be Reclaimed' event per candidate and start the grace period."""
+    """Put a 'Seat Will Be Reclaimed' event with a keep link per candidate and start the grace period."""
     store = DynamoDBReclamations(settings.table_name)
+    record = store.get_reclamation(event["reclamation_id"])
+    links = KeepLinks(SecretsManagerVault(settings.data_key_arn).key(KEEP_LINK_KEY), event["keep_base_url"])
     waiting = reclamation.announce(
-        store.get_reclamation(event["reclamation_id"]), store=store, notices=EventBridgeNotices()
+        record,
+        store=store,
+        notices=EventBridgeNotices(),
+        keep_link=links.issuer(store),
     )
     return {"reclamation_id": waiting.id, "status": waiting.status}
 

@@ -10,12 +10,18 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import analytics, reconciliation, sync
+from seatkeeper import reconciliation, renewals, sync
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.settings import ReconcileSettings
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles, DynamoDBReconciliations, DynamoDBSync
+from seatkeeper.store import (
+    DynamoDBConnections,
+    DynamoDBProfiles,
+    DynamoDBReclamations,
+    DynamoDBReconciliations,
+    DynamoDBSync,
+)
 from seatkeeper.sync import run_error
 from seatkeeper.workflows import StepFunctions
 
@@ -78,7 +84,7 @@ def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 @logger.inject_lambda_context
 def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Compute and keep the profile's license position from the users its sync stored."""
+    """Compute and keep the profile's license position from the users its sync stored; remind of its renewal."""
     profile = profiles().get(event["profile_id"])
     position = reconciliation.record_position(
         profile,
@@ -86,6 +92,14 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         DynamoDBReconciliations(settings.table_name),
         run_id=event.get("run_id"),
         notices=EventBridgeNotices(),
+        kept=DynamoDBReclamations(settings.table_name).kept(profile.id),
+    )
+    renewals.remind(
+        profile,
+        position,
+        store=DynamoDBReconciliations(settings.table_name),
+        notices=EventBridgeNotices(),
+        today=datetime.now(UTC).date(),
     )
     return {
         "profile_id": profile.id,
@@ -99,12 +113,13 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = DynamoDBReconciliations(settings.table_name)
     record = store.get_reconciliation(event["reconciliation_id"])
-    # Every profile's latest position: this run's results and today's point of the overview's trend.
-    every = [p.id for p in DynamoDBProfiles(settings.table_name).every()]
-    latest = store.latest_positions(every)
-    done = reconciliation.finish(record, event["results"], latest)
+    # Each succeeded profile's result takes its position from the store: positions do not travel
+    # through the state machine, whose 256 KB would not hold a few hundred of them.
+    done = reconciliation.finish(record, event["results"], store.standing_positions())
     store.put_reconciliation(done)
-    store.put_trend_point(analytics.trend_point(datetime.now(UTC).date(), latest))
+    # Each position rewrote today's point already; profiles reconciled side by side may have read
+    # each other's positions before they were written: once more, after all of them.
+    reconciliation.rewrite_trend_point(store, datetime.now(UTC))
     EventBridgeNotices().put(
         "Reconciliation Finished",
         {

@@ -11,19 +11,24 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
+from seatkeeper_local.console import LOG_FORMATS
 from seatkeeper_local.tokens import ROLES, mint
+
+# What `seatkeeper invoke` runs on, said in its help and each time it runs.
+INVOKE_STACK = "It runs on an in-memory stack of its own, not on a running `seatkeeper local`"
 
 
 def _local(args: argparse.Namespace) -> int:
+    from seatkeeper_local.console import show_stack_logs
     from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
 
     quiet_werkzeug()  # moto's request lines are noise; the gateway logs each API request itself
-    console = logging.StreamHandler(sys.stdout)
-    console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    logging.getLogger("seatkeeper_local").addHandler(console)
-    logging.getLogger("seatkeeper_local").setLevel(logging.INFO)
-    stack = LocalStack(args.template, host=args.host, port=args.port, aws_port=args.aws_port).start()
+    show_stack_logs(args.log_format)
+    level = args.log_level or ("WARNING" if args.log_format == "console" else None)
+    where = {"host": args.host, "port": args.port, "aws_port": args.aws_port}
+    stack = LocalStack(args.template, **where, log_level=level, log_format=args.log_format).start()
     print(f"seatkeeper local stack on {stack.url}  (AWS services on {stack.aws_endpoint})", flush=True)
     demo_apps = contextlib.ExitStack()
     if args.demo:
@@ -55,16 +60,32 @@ def _local(args: argparse.Namespace) -> int:
         stopped.wait()
     demo_apps.close()
     stack.stop()
-    return 0
+    return leave_now(0)
+
+
+def leave_now(code: int) -> NoReturn:
+    """Exit without the interpreter's teardown of the stack's memory, once everything is stopped and written.
+
+    moto keeps every stored item as Python objects: tearing them down one by one at exit took 5 s
+    for an idle stack and half a minute after a 200,000-user sync, while a service manager or
+    `docker stop` waits for the process to go. Nothing left needs it: the servers are closed, the
+    state file is removed, and the output is flushed here.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _token(args: argparse.Namespace) -> int:
     from seatkeeper_local.stack import running_stack_secret
 
-    secret = running_stack_secret(args.template)
+    secret = running_stack_secret(args.template, args.port)
     if secret is None:
+        where = f" on port {args.port}" if args.port else ""
         print(
-            "no running local stack found: start `seatkeeper local` or set SEATKEEPER_LOCAL_JWT_SECRET", file=sys.stderr
+            f"no running local stack found{where}: start `seatkeeper local` or set SEATKEEPER_LOCAL_JWT_SECRET",
+            file=sys.stderr,
         )
         return 1
     print(mint(secret, args.role, subject=args.sub, ttl_seconds=args.ttl))
@@ -76,40 +97,44 @@ def _invoke(args: argparse.Namespace) -> int:
     from seatkeeper_local.stack import LocalStack, quiet_werkzeug
 
     quiet_werkzeug()
-    stack = LocalStack(args.template, port=0, aws_port=0).start_aws()
+    print(f"{INVOKE_STACK}: it starts empty and is gone when {args.function} returns.", file=sys.stderr)
+    stack = LocalStack(args.template, port=0, aws_port=0, log_format="json").start_aws()
     assert stack.functions is not None
     try:
         event = json.loads(Path(args.event).read_text()) if args.event else {}
         # As `sam local invoke`: the function's logs on stderr, its answer alone on stdout.
         with contextlib.redirect_stdout(sys.stderr):
-            result = stack.functions.invoke(args.function, event)
+            answer, code = stack.functions.invoke(args.function, event), 0
     except FunctionError as exc:
-        print(json.dumps(exc.payload(), indent=2))
-        return 1
+        answer, code = exc.payload(), 1
     finally:
         stack.stop()
-    print(json.dumps(result, indent=2))
-    return 0
+    print(json.dumps(answer, indent=2))
+    return leave_now(code)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from seatkeeper_local.demo import run
 
     # From a terminal the stack stays up for the dashboard link the demo ends with.
-    return run(args.template, keep_open=sys.stdin.isatty() and not args.exit)
+    return leave_now(run(args.template, keep_open=sys.stdin.isatty() and not args.exit))
 
 
 def _report(args: argparse.Namespace) -> int:
     import requests
 
-    from seatkeeper_local.report import fetch, render
+    from seatkeeper_local.report import fetch, fetch_renewals, render
     from seatkeeper_local.stack import running_stack
 
     url, token = args.url, args.token
     if url is None:
-        found = running_stack(args.template)
+        found = running_stack(args.template, args.port)
         if found is None:
-            print("no running local stack found: start `seatkeeper local`, or give --url and --token", file=sys.stderr)
+            where = f" on port {args.port}" if args.port else ""
+            print(
+                f"no running local stack found{where}: start `seatkeeper local`, or give --url and --token",
+                file=sys.stderr,
+            )
             return 1
         url, token = found["url"], token or mint(found["jwt_secret"], "sam_viewer", subject="seatkeeper-report")
     if not token:
@@ -117,11 +142,19 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     try:
         overview = fetch(url, token)
+        renewals = fetch_renewals(url, token)
     except requests.RequestException as exc:
         print(f"could not read the overview from {url}: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(overview, indent=2) if args.json else render(overview))
+    print(json.dumps({**overview, "renewals": renewals}, indent=2) if args.json else render(overview, renewals))
     return 0
+
+
+class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default in its help; an option whose default depends on others says so itself."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,20 +162,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=None, help="template.yaml (default: found from here up)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    local = commands.add_parser("local", help="run the local stack in the foreground")
-    local.add_argument("--host", default="127.0.0.1")
-    local.add_argument("--port", type=int, default=3000)
-    local.add_argument("--aws-port", type=int, default=4566)
+    local = commands.add_parser("local", help="run the local stack in the foreground", formatter_class=ShowDefaults)
+    local.add_argument("--host", default="127.0.0.1", help="the address the HTTP API and the AWS services listen on")
+    local.add_argument("--port", type=int, default=3000, help="the HTTP API's port")
+    local.add_argument("--aws-port", type=int, default=4566, help="the port of its AWS services (moto), for aws/boto3")
     local.add_argument("--demo", action="store_true", help="seed the demo data and keep it up for exploring")
+    local.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="console",
+        help="console: a line per request, and the functions' warnings; json: JSON lines, the functions' as in Lambda",
+    )
+    local.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default=None,
+        help="the functions' log level (default: WARNING with the console format, the template's LogLevel with json)",
+    )
     local.set_defaults(run=_local)
 
     token = commands.add_parser("token", help="print a JWT for the running local stack")
     token.add_argument("--role", required=True, choices=ROLES)
     token.add_argument("--sub", default=None, help="the token's subject (default: local-<role>)")
     token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    token.add_argument("--port", type=int, help="the stack's port, when several run (default: the newest)")
     token.set_defaults(run=_token)
 
-    invoke = commands.add_parser("invoke", help="run one function with a sample event, as `sam local invoke`")
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one function with a sample event, as `sam local invoke`, on an in-memory stack of its own",
+        description="Run one function of template.yaml with a sample event, as `sam local invoke` does."
+        f" {INVOKE_STACK}: it starts empty (no profiles, no users) and is gone when the function returns.",
+    )
     invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. ApiFunction")
     invoke.add_argument("--event", help="a JSON event file, e.g. events/api_health.json")
     invoke.set_defaults(run=_invoke)
@@ -153,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = commands.add_parser("report", help="print the SaaS overview and each application's position")
     report.add_argument("--url", help="a seatkeeper API's URL (default: the running local stack)")
+    report.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
     report.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
     report.add_argument("--json", action="store_true", help="the overview as the API gives it")
     report.set_defaults(run=_report)

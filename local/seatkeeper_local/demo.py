@@ -20,22 +20,28 @@ from seatkeeper.position import LicensePosition
 from seatkeeper.store import DynamoDBReconciliations
 from seatkeeper_local.demo_app import paging_app, profile_fields
 from seatkeeper_local.demo_saas import ScimServer, scim_server, scim_user
-from seatkeeper_local.report import render
+from seatkeeper_local.report import RENEWALS_WITHIN_DAYS, render
 from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
 from seatkeeper_local.tokens import mint
 
 DEMO_USERS = 25
+PERIOD_WORDS = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
+# Said after the link when the demo's stack stops with it (not run from a terminal, or --exit).
+DEMO_STOPS = "The demo's stack stops now, so this link will not work any more. For a stack that stays up:"
+STAYS_UP = "make local   (= .venv/bin/seatkeeper local --demo: the same demo data, until Ctrl-C)"
 T = TypeVar("T")
 
 DEMO_PROFILE: dict[str, Any] = {
     "name": "Acme HR (demo)",
     "template": "scim2",
+    # Fewer licenses than users, bought by the year: the overview shows a true-up cost, converted per month.
     "subscription": {
-        "licenses_purchased": 100,
-        "cost_per_license": 12.5,
+        "licenses_purchased": 20,
+        "cost_per_license": 150,
         "currency": "USD",
-        "billing_period": "monthly",
+        "billing_period": "annual",
         "renewal_date": "2027-01-31",
+        "cost_center": "People",
     },
     "policy": {
         "inactivity_days": 90,
@@ -76,11 +82,17 @@ def wait_until(read: Callable[[], T], done: Callable[[T], bool], *, timeout: flo
 
 
 def wait_for_connection(api: Api, profile_id: str, timeout: float = 60) -> dict[str, Any]:
-    return wait_until(
-        lambda: api.call("GET", f"/profiles/{profile_id}/connection", 200),
-        lambda view: view["status"] in ("connected", "failed"),
+    # A failed attempt's clean-up deletes its records a moment before the failure is recorded: a 404
+    # in between means "not settled yet", as much as "pending" does.
+    answer = wait_until(
+        lambda: api.session.get(f"{api.url}/profiles/{profile_id}/connection", timeout=30),
+        lambda answer: answer.status_code == 200 and answer.json()["status"] in ("connected", "failed"),
         timeout=timeout,
     )
+    if answer.status_code != 200:
+        raise RuntimeError(f"the connection of {profile_id} did not settle: {answer.status_code} {answer.text[:500]}")
+    view: dict[str, Any] = answer.json()
+    return view
 
 
 def follow_run(api: Api, run_id: str, *, timeout: float = 600, out: Any = sys.stdout) -> dict[str, Any]:
@@ -268,8 +280,14 @@ def reconcile(viewer: Api, integrator: Api, profiles: list[dict[str, Any]]) -> N
             f"  {profile['name']}: {position['position']}; purchased {position['licenses_purchased']}, "
             f"assigned {position['assigned']}, active {position['active']}, stale {position['stale']}, "
             f"unknown {position['unknown']}; could save {savings['amount']:.2f} {savings['currency']} "
-            f"a {savings['period'].removesuffix('ly')}"
+            f"a {PERIOD_WORDS[savings['period']]}"
         )
+        if position["shortfall"]:
+            true_up = position["true_up_cost"]
+            print(
+                f"    under-licensed by {position['shortfall']}: the true-up costs {true_up['amount']:.2f} "
+                f"{true_up['currency']} a {PERIOD_WORDS[true_up['period']]}"
+            )
 
 
 def reclaim(viewer: Api, integrator: Api, admin: Api, profile: dict[str, Any], app: Any) -> None:
@@ -306,7 +324,10 @@ def reclaim(viewer: Api, integrator: Api, admin: Api, profile: dict[str, Any], a
 def overview(viewer: Api) -> None:
     step("The SaaS overview (GET /analytics/overview)")
     figures = viewer.call("GET", "/analytics/overview", 200)
-    money = ", ".join(f"{a['amount']:.2f} {a['currency']}/{a['period']}" for a in figures["potential_savings"])
+    money = ", ".join(
+        f"{r['per_month']:,.2f} {r['currency']} a month ({r['per_year']:,.2f} a year)"
+        for r in figures["potential_savings"]
+    )
     print(
         f"  applications {figures['applications']} (reconciled {figures['reconciled_applications']}), "
         f"licenses purchased {figures['licenses_purchased']}, assigned {figures['assigned']}, "
@@ -322,7 +343,7 @@ def second_app(integrator: Api, app: Any) -> dict[str, Any]:
     body = {
         "name": "Acme Chat (demo)",
         **fields,
-        "subscription": {"licenses_purchased": 150, "cost_per_license": 8, "currency": "USD"},
+        "subscription": {"licenses_purchased": 150, "cost_per_license": 8, "currency": "USD", "cost_center": "IT"},
         "policy": {
             "inactivity_days": 90,
             "protected_users": ["it-admin@acme.example.com"],
@@ -335,6 +356,84 @@ def second_app(integrator: Api, app: Any) -> dict[str, Any]:
     if wait_for_connection(integrator, profile["id"])["status"] != "connected":
         raise RuntimeError("the second demo app did not connect")
     integrator.call("POST", f"/profiles/{profile['id']}/sync", 202)
+    return profile
+
+
+def lifecycle(viewer: Api, integrator: Api, admin: Api, app: Any) -> dict[str, Any]:
+    """A video app with two tiers: stale seats move down to Basic after a grace period, unless their user keeps one."""
+    step("A third app with tiers: stale Pro seats move down to Basic, after a grace period with keep links")
+    for user in app.users:
+        user["plan"] = "Pro"
+    fields = profile_fields(app, "offset")
+    fields["users"]["fields"]["tier"] = "plan"
+    renews = (datetime.now(UTC) + timedelta(days=75)).date()
+    body = {
+        "name": "Acme Video (demo)",
+        **fields,
+        "downgrade": {"method": "PATCH", "path": "/users/{id}", "body": {"plan": "{tier}"}},
+        "subscription": {
+            "licenses_purchased": 40,
+            "cost_per_license": 20,
+            "tiers": [{"name": "Pro", "cost_per_license": 20}, {"name": "Basic", "cost_per_license": 5}],
+            "renewal_date": renews.isoformat(),
+            "notice_days": 30,
+            "owner": "video-owner@acme.example.com",
+        },
+        "policy": {
+            "protected_roles": ["admin"],
+            "max_reclaim_percent": 100,
+            "grace_period": "PT5S",
+            "stale_action": "downgrade",
+            "downgrade_to": "Basic",
+        },
+    }
+    profile: dict[str, Any] = integrator.call("POST", "/profiles", 201, json=body)
+    integrator.call("POST", f"/profiles/{profile['id']}/connection", 202, json={"token": "demo-token"})
+    if wait_for_connection(integrator, profile["id"])["status"] != "connected":
+        raise RuntimeError("the third demo app did not connect")
+    record = integrator.call("POST", "/reconciliations", 202, json={"profile_ids": [profile["id"]]})
+    if wait_for_reconciliation(viewer, record["id"])["status"] != "completed":
+        raise RuntimeError("the third demo app did not reconcile")
+    plan = integrator.call("POST", f"/profiles/{profile['id']}/reclamations", 201, json={"dry_run": False})
+    saves = sum(c["saves"] for c in plan["candidates"])
+    print(f"  {plan['id']}: {plan['status']}, {len(plan['candidates'])} seats to move to Basic, saving {saves:.2f} USD")
+    shown = wait_until(
+        lambda: admin.call("GET", f"/reclamations/{plan['id']}", 200),
+        lambda record: record["status"] == "in_grace_period",
+        timeout=60,
+    )
+    keeper = shown["candidates"][0]
+    print("  each candidate gets a 'Do you still need it?' link (in the Seat Will Be Reclaimed event), e.g.")
+    print(f"    {keeper['keep_url']}")
+    kept = requests.post(keeper["keep_url"], json={"decision": "keep", "reason": "I present every week"}, timeout=30)
+    print(f"  {keeper['email']} answers keep: {kept.status_code} {kept.json()}")
+    again = requests.post(keeper["keep_url"], json={"decision": "release"}, timeout=30)
+    print(f"  the same link again: {again.status_code} {again.json()['message']}")
+    done = wait_until(
+        lambda: viewer.call("GET", f"/reclamations/{plan['id']}", 200),
+        lambda record: record["status"] not in ("running", "in_grace_period"),
+        timeout=120,
+    )
+    outcomes: dict[str, int] = {}
+    for outcome in done["outcomes"]:
+        outcomes[outcome["outcome"]] = outcomes.get(outcome["outcome"], 0) + 1
+    print(f"  when the grace period ended: {done['status']}, outcomes {outcomes}")
+    print(f"  saved {done['savings']['amount']:.2f} {done['savings']['currency']} a month (Pro 20 - Basic 5 per seat)")
+    # The reclaim step records the position right after it finishes the reclamation.
+    position = wait_until(
+        lambda: viewer.call("GET", f"/profiles/{profile['id']}/position", 200),
+        lambda latest: latest["reconciled_at"] >= done["finished_at"],
+        timeout=30,
+    )
+    print("  seats per tier now: " + ", ".join(f"{t['name']} {t['assigned']}" for t in position["tiers"]))
+
+    step("Renewals (GET /renewals): what to decide before each opt-out deadline")
+    for renewal in viewer.call("GET", "/renewals", 200, params={"within_days": 120})["items"]:
+        print(
+            f"  {renewal['name']}: renews {renewal['renewal_date']}, give notice by {renewal['opt_out_deadline']} "
+            f"({renewal['days_to_deadline']} days); {renewal['licenses_purchased']} bought, "
+            f"renew at {renewal['recommended_licenses']}"
+        )
     return profile
 
 
@@ -369,21 +468,27 @@ def run(template: Path | None = None, *, keep_open: bool = False) -> int:
             time.sleep(1)
             reconcile(viewer, integrator, [profile, second])
             reclaim(viewer, integrator, admin, second, chat)
+            with paging_app(40) as video:
+                lifecycle(viewer, integrator, admin, video)
             overview(viewer)
             list_profiles(viewer, profile)
             step("The same overview as `seatkeeper report` prints it")
-            print(render(viewer.call("GET", "/analytics/overview", 200)))
+            renewals = viewer.call("GET", "/renewals", 200, params={"within_days": RENEWALS_WITHIN_DAYS})["items"]
+            print(render(viewer.call("GET", "/analytics/overview", 200), renewals))
             link = dashboard_link(
                 stack.url, mint(stack.jwt_secret, "admin", subject="demo-admin", ttl_seconds=12 * 3600)
             )
             print(
-                "\nThe story is told: template -> profile -> connection & credential -> users -> position -> reclaimed."
+                "\nThe story is told: template -> profile -> connection & credential -> users -> position -> reclaimed"
+                " -> kept by its user or downgraded -> renewed at the recommended count."
             )
             print(f"\nThe SaaS overview dashboard, signed in as admin:\n  {link}")
             if keep_open:
                 print("It stays up until you press Ctrl-C.", flush=True)
                 with contextlib.suppress(KeyboardInterrupt):
                     threading.Event().wait()
+            else:
+                print(f"{DEMO_STOPS}\n  {STAYS_UP}", flush=True)
     return 0
 
 

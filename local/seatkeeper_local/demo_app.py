@@ -59,6 +59,7 @@ class PagingApp:
     rate_limited: int = 0
     reclaim_requests: list[dict[str, Any]] = field(default_factory=list)  # every reclaim request received
     failing_reclaims: set[str] = field(default_factory=set)  # user ids whose reclaim answers 500
+    redirect_reclaims_to: str | None = None  # reclaims answer 307 to this URL (the user's id appended)
 
     def page_of(self, kind: str, query: dict[str, str]) -> tuple[int, list[dict[str, Any]], dict[str, Any], str | None]:
         """(page number, users, extra body fields, next page link) for one request."""
@@ -133,19 +134,28 @@ class _Handler(BaseHTTPRequestHandler):
                 app.in_flight -= 1
 
     def _reclaim(self) -> None:
-        """PATCH/POST/DELETE /<kind>/users/<id>: take the user's license back, and remember being asked."""
+        """PATCH/POST/DELETE /<kind>/users/<id>: take back a license or change its plan; remember being asked."""
         app = self.app
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else None
         user_id = urlsplit(self.path).path.rstrip("/").split("/")[-1]
         with app.lock:
-            app.reclaim_requests.append({"method": self.command, "path": self.path, "user_id": user_id, "body": body})
+            app.reclaim_requests.append(
+                {"method": self.command, "user_id": user_id, "body": body, "path": urlsplit(self.path).path}
+            )
         if user_id in app.failing_reclaims:
             self._send(500, b'{"error": "could not update the user"}')
             return
+        if app.redirect_reclaims_to:
+            self._send(307, b"", headers={"Location": f"{app.redirect_reclaims_to}/{user_id}"})
+            return
         for user in app.users:
             if user["id"] == user_id:
-                user["active"] = False
+                # A body naming a plan moves the user to it (a downgrade); any other takes the license back.
+                if isinstance(body, dict) and "plan" in body:
+                    user["plan"] = body["plan"]
+                else:
+                    user["active"] = False
                 self._send(200, json.dumps(user).encode())
                 return
         self._send(404, b'{"error": "no such user"}')

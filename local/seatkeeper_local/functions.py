@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from seatkeeper_local.console import LogFormat, dress_function_logs, invoking
 from seatkeeper_local.template import FunctionSpec
 
 
@@ -54,10 +55,15 @@ class FunctionError(Exception):
 class LocalFunctions:
     """The template's functions, their handlers imported once (a warm container each)."""
 
-    def __init__(self, specs: dict[str, FunctionSpec]) -> None:
+    def __init__(self, specs: dict[str, FunctionSpec], *, log_format: LogFormat = "json") -> None:
         self.specs = specs
+        self.log_format: LogFormat = log_format
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.Lock()
+        # One invocation at a time per function, as in one Lambda execution environment. Handlers keep
+        # per-invocation state at module level (Powertools' resolver holds the current event and route):
+        # two at once in threads mixed them up, and the dashboard's parallel requests met 500s.
+        self._environments = {logical_id: threading.Lock() for logical_id in specs}
         self.apply_environment()
 
     def apply_environment(self) -> None:
@@ -84,6 +90,7 @@ class LocalFunctions:
                 module_name, function_name = spec.handler.rsplit(".", 1)
                 module = self._import(spec, module_name)
                 self._handlers[logical_id] = getattr(module, function_name)
+                dress_function_logs(self.log_format)
             return self._handlers[logical_id]
 
     @staticmethod
@@ -104,9 +111,11 @@ class LocalFunctions:
         """Call the handler with a JSON round trip of the event, as Lambda does; FunctionError if it raises."""
         logical_id = self.resolve_name(name_or_arn)
         handler = self.handler(logical_id)
-        context = LambdaContext(logical_id, self.specs[logical_id].timeout)
-        try:
-            result = handler(json.loads(json.dumps(event)), context)
-            return json.loads(json.dumps(result))
-        except Exception as exc:
-            raise FunctionError(type(exc).__name__, str(exc), traceback.format_exception(exc)[-5:]) from exc
+        with self._environments[logical_id]:
+            context = LambdaContext(logical_id, self.specs[logical_id].timeout)  # its time starts now
+            try:
+                with invoking(context, event):
+                    result = handler(json.loads(json.dumps(event)), context)
+                return json.loads(json.dumps(result))
+            except Exception as exc:
+                raise FunctionError(type(exc).__name__, str(exc), traceback.format_exception(exc)[-5:]) from exc

@@ -72,13 +72,14 @@ class Gateway:
         request = Request(environ)
         started = time.perf_counter()
         response = self.answer(request)
-        log.info(
-            "%s %s %s %.0f ms",
-            request.method,
-            request.full_path.rstrip("?"),
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        # The path alone: a query string can carry secrets (the OAuth callback's code and state).
+        fields = {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000),
+        }
+        log.info("%(method)s %(path)s %(status)s %(ms)d ms", fields, extra={"fields": fields})
         return response(environ, start_response)
 
     def answer(self, request: Request) -> Response:

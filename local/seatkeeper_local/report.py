@@ -1,7 +1,7 @@
-"""`seatkeeper report`: the SaaS overview and each application's position, as tables for a terminal.
+"""`seatkeeper report`: the SaaS overview, each application's position and the coming renewals, as tables.
 
-It reads GET /analytics/overview like the dashboard does, from the running local stack or
-from any seatkeeper API given a URL and a token.
+It reads GET /analytics/overview and GET /renewals like the dashboard does, from the running
+local stack or from any seatkeeper API given a URL and a token.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ BUCKETS = (
     ("d60_90", "60-90"),
     ("d90_120", "90-120"),
     ("d120_plus", "120+"),
-    ("never", "never"),
-    ("no_data", "no data"),
+    ("never", "never signed in"),
+    ("no_data", "no activity data"),
 )
 
 
@@ -29,8 +29,14 @@ def money(amount: dict[str, Any] | None) -> str:
     return f"{amount['amount']:,.2f} {amount['currency']}/{PERIODS.get(amount['period'], amount['period'])}"
 
 
-def moneys(amounts: list[dict[str, Any]]) -> str:
-    return " + ".join(money(a) for a in amounts) or "-"
+def rate(rate: dict[str, Any] | None) -> str:
+    if not rate:
+        return "-"
+    return f"{rate['per_month']:,.2f} {rate['currency']}/month ({rate['per_year']:,.2f}/year)"
+
+
+def rates(items: list[dict[str, Any]]) -> str:
+    return " + ".join(rate(r) for r in items) or "-"
 
 
 def table(headers: Sequence[str], rows: list[Sequence[Any]], numeric: set[int] | frozenset[int] = frozenset()) -> str:
@@ -45,19 +51,57 @@ def table(headers: Sequence[str], rows: list[Sequence[Any]], numeric: set[int] |
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths), *(line(r) for r in cells[1:])])
 
 
-def render(overview: dict[str, Any]) -> str:
+RENEWALS_WITHIN_DAYS = 365
+
+
+def render_renewals(renewals: list[dict[str, Any]]) -> str:
+    """The renewals of the next twelve months: when to give notice, and the count to renew at."""
+    rows = [
+        [
+            r["name"],
+            r["renewal_date"],
+            r["opt_out_deadline"],
+            f"{r['days_to_deadline']:,}",
+            "yes" if r["auto_renew"] else "no",
+            f"{r['licenses_purchased']:,}",
+            "-" if r["recommended_licenses"] is None else f"{r['recommended_licenses']:,}",
+            f"{r['annual_cost']:,.2f} {r['currency']}",
+            "-" if r["potential_annual_savings"] is None else f"{r['potential_annual_savings']:,.2f} {r['currency']}",
+            r["owner"] or "-",
+        ]
+        for r in renewals
+    ]
+    headers = [
+        "Application",
+        "Renews",
+        "Opt-out by",
+        "Days left",
+        "Auto",
+        "Purchased",
+        "Recommended",
+        "Annual cost",
+        "Could save/yr",
+        "Owner",
+    ]
+    return table(headers, rows, numeric={3, 5, 6, 7, 8}) if rows else "  (no renewals in the next 12 months)"
+
+
+def render(overview: dict[str, Any], renewals: list[dict[str, Any]] | None = None) -> str:
     saved = overview["actual_savings"]
+    so_far = " + ".join(f"{t['amount']:,.2f} {t['currency']}" for t in overview["actual_savings_ytd"]) or "-"
     figures = [
         ("Applications", f"{overview['applications']} ({overview['reconciled_applications']} reconciled)"),
         ("Licenses purchased", f"{overview['licenses_purchased']:,}"),
         ("Assigned", f"{overview['assigned']:,}"),
+        ("Unassigned", f"{overview['unassigned']:,}"),
         ("Active", f"{overview['active']:,}"),
         ("Stale", f"{overview['stale']:,}"),
-        ("Current spend", moneys(overview["spend"])),
-        ("Unused subscriptions", f"{overview['unused_percent']}% ({overview['reclaimable']:,} seats nobody needs)"),
-        ("Potential savings", moneys(overview["potential_savings"])),
-        ("True-up cost", moneys(overview["true_up_cost"])),
-        (f"Saved in {saved['year']}", f"{moneys(saved['amounts'])} ({saved['seats']:,} licenses reclaimed)"),
+        ("Stale among assigned", f"{overview['stale_percent_of_assigned']}%"),
+        ("Current spend", rates(overview["spend"])),
+        ("Potential savings", f"{rates(overview['potential_savings'])} ({overview['reclaimable']:,} seats)"),
+        ("True-up cost", rates(overview["true_up_cost"])),
+        (f"Saved in {saved['year']} so far", f"{so_far} ({saved['seats']:,} licenses taken back)"),
+        ("Saved run rate", rates(overview["saved_run_rate"])),
     ]
     width = max(len(name) for name, _ in figures)
     positions = overview["positions"]
@@ -78,7 +122,7 @@ def render(overview: dict[str, Any]) -> str:
     for application in overview["per_application"]:
         p = application["latest"]
         if p is None:
-            rows.append([application["name"], "not reconciled", "", "", "", "", "", "", ""])
+            rows.append([application["name"], "not reconciled", "", "", "", "", "", "", "", ""])
             continue
         rows.append(
             [
@@ -88,6 +132,7 @@ def render(overview: dict[str, Any]) -> str:
                 f"{p['assigned']:,}",
                 f"{p['active']:,}",
                 f"{p['stale']:,}",
+                rate(application["spend"]),
                 money(p["potential_savings"]),
                 money(p["true_up_cost"]) if p["true_up_cost"]["amount"] else "-",
                 p["reconciled_at"][:16].replace("T", " "),
@@ -100,11 +145,14 @@ def render(overview: dict[str, Any]) -> str:
         "Assigned",
         "Active",
         "Stale",
+        "Spend",
         "Savings",
         "True-up",
         "Reconciled",
     ]
     parts.append(table(headers, rows, numeric={2, 3, 4, 5}) if rows else "  (no applications yet)")
+    if renewals is not None:
+        parts += ["", "Renewals (next 12 months, by opt-out deadline)", "", render_renewals(renewals)]
     return "\n".join(parts)
 
 
@@ -115,3 +163,15 @@ def fetch(url: str, token: str) -> dict[str, Any]:
     answer.raise_for_status()
     result: dict[str, Any] = answer.json()
     return result
+
+
+def fetch_renewals(url: str, token: str) -> list[dict[str, Any]]:
+    answer = requests.get(
+        f"{url.rstrip('/')}/renewals",
+        params={"within_days": RENEWALS_WITHIN_DAYS},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    answer.raise_for_status()
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items

@@ -7,7 +7,9 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,15 @@ import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from seatkeeper_local.aws import create_resources, dispatch_lambda_to, start_moto, use_local_aws
+from seatkeeper_local.console import LogFormat
 from seatkeeper_local.functions import LocalFunctions
 from seatkeeper_local.gateway import Gateway
 from seatkeeper_local.schedules import LocalScheduler, Schedule
 from seatkeeper_local.template import FunctionSpec, Template
 
 LOOPBACK = "127.0.0.0/8,::1,localhost"
-STATE_FILE = Path(".seatkeeper") / "local.json"
+# One file per running stack, named after its process: two stacks never overwrite or delete each other's.
+STATE_FOLDER = Path(".seatkeeper")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -48,6 +52,7 @@ class LocalStack:
         aws_port: int = 4566,
         jwt_secret: str | None = None,
         log_level: str | None = None,
+        log_format: LogFormat = "console",
     ) -> None:
         self.template_path = template_path or find_template()
         self.host = host
@@ -55,6 +60,7 @@ class LocalStack:
         self.aws_port = aws_port or free_port(host)
         self.jwt_secret = jwt_secret or os.environ.get("SEATKEEPER_LOCAL_JWT_SECRET") or secrets.token_urlsafe(32)
         self.log_level = log_level
+        self.log_format: LogFormat = log_format
         self._moto: Any = None
         self._http: BaseWSGIServer | None = None
         self.functions: LocalFunctions | None = None
@@ -88,7 +94,7 @@ class LocalStack:
         self.template = Template(self.template_path, self.parameters())
         self._moto = start_moto(self.host, self.aws_port)
         use_local_aws(self.aws_endpoint)
-        self.functions = LocalFunctions(without_cognito(self.template.functions()))
+        self.functions = LocalFunctions(without_cognito(self.template.functions()), log_format=self.log_format)
         dispatch_lambda_to(self.functions)
         create_resources(self.template)
         self.scheduler = LocalScheduler(
@@ -118,21 +124,31 @@ class LocalStack:
         assert self.template is not None and self.functions is not None
         gateway = Gateway(self.template.http_routes(), self.functions, self.jwt_secret)
         self._http = make_server(self.host, self.port, gateway, threaded=True)
-        threading.Thread(target=self._http.serve_forever, name="seatkeeper-gateway", daemon=True).start()
+        # A short poll: stopping waits for the next one (moto's server polls every 0.5 s, which is its own).
+        serve = {"poll_interval": 0.1}
+        threading.Thread(target=self._http.serve_forever, kwargs=serve, name="seatkeeper-gateway", daemon=True).start()
         self._write_state()
         return self
 
+    @property
+    def state_file(self) -> Path:
+        return state_file(self.template_path, os.getpid(), self.port)
+
     def _write_state(self) -> None:
         # `seatkeeper token` in another shell signs with the running stack's secret.
-        path = self.template_path.parent / STATE_FILE
+        path = self.state_file
         path.parent.mkdir(exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
-        path.write_text(
-            json.dumps(
-                {"url": self.url, "aws_endpoint": self.aws_endpoint, "jwt_secret": self.jwt_secret, "pid": os.getpid()}
-            )
-        )
+        state = {
+            "url": self.url,
+            "port": self.port,
+            "aws_endpoint": self.aws_endpoint,
+            "jwt_secret": self.jwt_secret,
+            "pid": os.getpid(),
+            "started": time.time(),
+        }
+        path.write_text(json.dumps(state))
 
     def stop(self) -> None:
         if self.scheduler is not None:
@@ -140,9 +156,7 @@ class LocalStack:
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
-            state = self.template_path.parent / STATE_FILE
-            if state.exists() and json.loads(state.read_text()).get("pid") == os.getpid():
-                state.unlink()
+            self.state_file.unlink(missing_ok=True)
         if self._moto is not None:
             self._moto.stop()
 
@@ -185,20 +199,59 @@ def without_cognito(specs: dict[str, FunctionSpec]) -> dict[str, FunctionSpec]:
     return specs
 
 
-def running_stack(template_path: Path | None = None) -> dict[str, Any] | None:
-    """What `seatkeeper local` wrote down about itself (url, jwt_secret, ...), if it is running."""
+def state_file(template_path: Path, pid: int, port: int) -> Path:
+    return template_path.parent / STATE_FOLDER / f"local-{pid}-{port}.json"
+
+
+def _alive(pid: int) -> bool:
     try:
-        state = (template_path or find_template()).parent / STATE_FILE
-        found: dict[str, Any] = json.loads(state.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    return found
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
-def running_stack_secret(template_path: Path | None = None) -> str | None:
-    if secret := os.environ.get("SEATKEEPER_LOCAL_JWT_SECRET"):
+def running_stacks(template_path: Path | None = None) -> list[dict[str, Any]]:
+    """What each running `seatkeeper local` wrote down about itself (url, port, jwt_secret, ...), newest first.
+
+    A file left behind by a process that is gone (killed, crashed) is removed on the way.
+    """
+    folder = (template_path or find_template()).parent / STATE_FOLDER
+    found: list[dict[str, Any]] = []
+    for path in folder.glob("local-*.json"):
+        try:
+            state = json.loads(path.read_text())
+            pid = int(state["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if _alive(pid):
+            found.append(state)
+        else:
+            path.unlink(missing_ok=True)
+    return sorted(found, key=lambda state: float(state.get("started", 0)), reverse=True)
+
+
+def running_stack(template_path: Path | None = None, port: int | None = None) -> dict[str, Any] | None:
+    """The running local stack on `port`; without a port, the one started last (saying so when there are several)."""
+    stacks = running_stacks(template_path)
+    if port is not None:
+        return next((state for state in stacks if state.get("port") == port), None)
+    if len(stacks) > 1:
+        others = ", ".join(str(state.get("port")) for state in stacks[1:])
+        print(
+            f"{len(stacks)} local stacks are running: using the newest, on port {stacks[0].get('port')}"
+            f" (the others: {others}; choose one with --port)",
+            file=sys.stderr,
+        )
+    return stacks[0] if stacks else None
+
+
+def running_stack_secret(template_path: Path | None = None, port: int | None = None) -> str | None:
+    if port is None and (secret := os.environ.get("SEATKEEPER_LOCAL_JWT_SECRET")):
         return secret
-    found = running_stack(template_path) or {}
+    found = running_stack(template_path, port) or {}
     return str(found["jwt_secret"]) if "jwt_secret" in found else None
 
 

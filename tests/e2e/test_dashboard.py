@@ -16,6 +16,8 @@ import json
 import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -58,6 +60,29 @@ def usd(amount: dict) -> str:
     return f"${amount['amount']:,.2f} / {PERIOD[amount['period']]}"
 
 
+def per_month(rates: list[dict]) -> str:
+    return " + ".join(f"${r['per_month']:,.2f} / month" for r in rates if r["currency"] == "USD") or "\N{EN DASH}"
+
+
+def amounts(rates: list[dict], per: str = "per_month") -> str:
+    """As a key figure or a table cell shows them: the unit is in its label or column."""
+    return " + ".join(f"${r[per]:,.2f}" for r in rates if r["currency"] == "USD") or "\N{EN DASH}"
+
+
+def per_year(rates: list[dict]) -> str:
+    return " + ".join(f"${r['per_year']:,.2f} / year" for r in rates if r["currency"] == "USD") or "\N{EN DASH}"
+
+
+def dollars(text: str) -> float:
+    return float(re.sub(r"[^0-9.]", "", text))
+
+
+def table_rows(page: Page, name: str) -> list[list[str]]:
+    """A table's cells by its accessible name, also when it sits in a closed <details>."""
+    rows = page.get_by_role("table", name=name, exact=True, include_hidden=True).locator("tbody tr")
+    return [[c.strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in range(rows.count())]
+
+
 @pytest.fixture(scope="module")
 def seeded(stack) -> Iterator[dict]:
     with scim_server() as scim, paging_app(120) as chat:
@@ -80,7 +105,7 @@ def open_as(browser, stack):
     contexts = []
 
     def open_page(role: str, path: str = "#/", *, phone: bool = False, checker: bool = False) -> Page:
-        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+        viewport = {"width": 390, "height": 844} if phone else {"width": 1400, "height": 900}
         # The accessibility checker is injected as a script: only its pages set the page's CSP aside.
         context = browser.new_context(
             locale="en-US", timezone_id="UTC", viewport=viewport, is_mobile=phone, bypass_csp=checker
@@ -124,31 +149,68 @@ def test_the_overview_shows_the_api_s_figures_and_is_saved_as_a_screenshot(open_
     page = open_as("sam_viewer")
     expect(page.locator("[data-figure=licenses_purchased]")).to_be_visible()
     o = api("sam_viewer").get("/analytics/overview").json()
-    for name in ("applications", "licenses_purchased", "assigned", "active", "stale"):
+    # Every key figure as the API has it, money per month with its per-year figure beside it.
+    for name in ("applications", "licenses_purchased", "assigned", "unassigned", "active", "stale"):
         assert digits(figure(page, name)) == o[name], name
-    assert figure(page, "unused_percent") == f"{o['unused_percent']}%"
-    for name in ("spend", "potential_savings"):
-        assert figure(page, name) == " + ".join(usd(a) for a in o[name]), name
-    saved = o["actual_savings"]
-    assert figure(page, "actual_savings") == (" + ".join(usd(a) for a in saved["amounts"]) or "\N{EN DASH}")
-    assert f"{saved['seats']} licenses reclaimed" in page.locator("[data-figure=actual_savings]").inner_text()
+    assert figure(page, "stale_percent_of_assigned") == f"{o['stale_percent_of_assigned']:.1f}%"
+    for name in ("spend", "potential_savings", "true_up_cost", "saved_run_rate"):
+        card = page.locator(f"div:has(> [data-figure={name}])")
+        assert card.locator("dt").inner_text().endswith("per month"), name
+        assert figure(page, name) == amounts(o[name]), name
+        if o[name]:
+            assert per_year(o[name]) in page.locator(f"[data-figure={name}]").inner_text(), name
+    # The demo has an under-licensed app: its true-up cost is a figure, not a dash.
+    assert o["positions"]["under_licensed"] >= 1 and o["true_up_cost"] and "$" in figure(page, "true_up_cost")
+    so_far = page.locator("[data-figure=actual_savings_ytd]")
+    assert figure(page, "actual_savings_ytd") == (
+        " + ".join(f"${t['amount']:,.2f}" for t in o["actual_savings_ytd"]) or "\N{EN DASH}"
+    )
+    assert f"{o['actual_savings']['seats']} licenses taken back this year" in so_far.inner_text()
     positions = o["positions"]
     assert page.locator("[data-figure=positions]").inner_text() == (
         f"{positions['compliant']} compliant · {positions['over_licensed']} over-licensed · "
         f"{positions['under_licensed']} under-licensed"
     )
 
-    # Every chart has its data as a table: the activity buckets and the trend, as the API has them.
-    activity = page.get_by_role("img", name="Licensed users by days since their last activity")
-    expect(activity).to_be_visible()
-    buckets = page.get_by_role("table", name="Licensed users by days since their last activity", include_hidden=True)
-    buckets = buckets.locator("tbody tr")
-    shown = [digits(buckets.nth(i).locator("td").nth(1).text_content()) for i in range(buckets.count())]
+    # Every chart has its data as a table, as the API has it, in one vocabulary for unknown activity.
+    expect(page.get_by_role("img", name="Licensed users by days since their last activity")).to_be_visible()
+    buckets = table_rows(page, "Licensed users by days since their last activity")
     wanted = [o["activity"][k] for k in ("d0_30", "d30_60", "d60_90", "d90_120", "d120_plus", "never")]
-    assert shown[:6] == wanted and shown[6:] == ([o["activity"]["no_data"]] if o["activity"]["no_data"] else [])
-    trend = page.get_by_role("table", name="Stale seats", exact=True, include_hidden=True).locator("tbody tr")
-    assert trend.count() == len(o["trend"]) >= 31  # a month of seeded history and today
-    assert digits(trend.last.locator("td").nth(1).text_content()) == o["trend"][-1]["stale"]
+    assert [digits(r[1]) for r in buckets[:6]] == wanted and buckets[5][0] == "never signed in"
+    assert buckets[6:] == ([["no activity data", str(o["activity"]["no_data"])]] if o["activity"]["no_data"] else [])
+    stale_trend = table_rows(page, "Stale seats")
+    savings_trend = table_rows(page, "Potential savings")
+    assert len(stale_trend) == len(savings_trend) == len(o["trend"]) >= 31  # a month of seeded history and today
+    assert [digits(r[1]) for r in stale_trend] == [p["stale"] for p in o["trend"]]
+    # The figures agree: the trends end today at the key figures.
+    assert digits(stale_trend[-1][1]) == digits(figure(page, "stale"))
+    assert savings_trend[-1][1] == figure(page, "potential_savings")
+    expect(page.locator("figcaption").first).to_contain_text("the last point is today")
+
+    # Spend per application adds up to the current spend; by cost center and vendor as the API groups it.
+    by_id = {a["profile_id"]: a for a in o["per_application"]}
+    spending = table_rows(page, "Spend per application")
+    paying = sorted((a for a in o["per_application"] if a["spend"]), key=lambda a: -a["spend"]["per_month"])
+    assert [r[0] for r in spending] == [a["name"] for a in paying]
+    for row, application in zip(spending, paying, strict=True):
+        assert row[1:] == [
+            f"${application['spend']['per_month']:,.2f}",
+            f"${application['spend']['per_year']:,.2f}",
+            f"${application['cost_per_license']['per_month']:,.2f}",
+            f"{application['utilisation']:.1f}%",
+        ]
+    assert sum(dollars(r[1]) for r in spending) == pytest.approx(dollars(figure(page, "spend")))
+    for name, groups in (("Spend by cost center", "spend_by_cost_center"), ("Spend by vendor", "spend_by_vendor")):
+        assert table_rows(page, name) == [
+            [
+                g["name"] or "No cost center",
+                str(g["applications"]),
+                amounts(g["spend"]),
+                amounts(g["spend"], "per_year"),
+            ]
+            for g in o[groups]
+        ], name
+
     listed = page.get_by_role("table", name="Applications and their latest positions")
     positions_chart = page.get_by_role("list", name="Position per application")
     for application in o["per_application"]:
@@ -162,9 +224,16 @@ def test_the_overview_shows_the_api_s_figures_and_is_saved_as_a_screenshot(open_
             expect(row).to_contain_text(f"{position['assigned']:,} of {position['licenses_purchased']:,} assigned")
     for top in o["top_savings"]:
         assert (
-            usd(top["potential_savings"])
+            per_month([top["potential_savings"]])
             in page.locator(f"ol.top-savings li[data-profile={top['profile_id']}]").inner_text()
         )
+
+    # The applications download as the API's CSV.
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download the applications as CSV").click()
+    saved = Path(downloading.value.path()).read_bytes().decode()
+    assert saved == api("sam_viewer").get("/analytics/overview.csv").text
+    assert len(saved.strip().splitlines()) == len(by_id) + 1
 
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / "dashboard-overview.png", full_page=True)
@@ -191,10 +260,21 @@ def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api
 
     users = page.locator("table[aria-label=Users]")
     rows = users.locator("tbody tr")
-    expect(users).to_have_attribute("data-view", "all id asc 1")
+    # By name at first, as the API lists them by default ("User 2" before "User 10"), and the header says so.
+    expect(users).to_have_attribute("data-view", "all name asc 1")
     expect(rows).to_have_count(25)
+    by_name = viewer.get(f"/profiles/{chat['id']}/users", params={"limit": 25}).json()["items"]
+    assert [rows.nth(i).get_attribute("data-user") for i in range(25)] == [u["id"] for u in by_name]
+    expect(page.locator("th[aria-sort=ascending]")).to_have_text(re.compile("^Name"))
+    expect(page.locator("th[aria-sort]")).to_have_count(1)
+    name_sort, email_sort = page.get_by_role("button", name="Name"), page.get_by_role("button", name="Email")
+    expect(name_sort.locator(".arrow")).to_have_text("▲")
+    expect(email_sort.locator(".arrow")).to_have_text("↕")  # sortable, not sorted
+    for sort_button in (name_sort, email_sort):  # they look like buttons: a border and a pointer
+        style = sort_button.evaluate("b => { const s = getComputedStyle(b); return [s.borderTopStyle, s.cursor]; }")
+        assert style == ["solid", "pointer"], style
     page.get_by_label("Show").select_option("stale")
-    expect(users).to_have_attribute("data-view", "stale id asc 1")
+    expect(users).to_have_attribute("data-view", "stale name asc 1")
     stale = viewer.get(f"/profiles/{chat['id']}/users", params={"status": "stale", "limit": 25}).json()["items"]
     expect(rows).to_have_count(len(stale))
     assert [rows.nth(i).get_attribute("data-user") for i in range(rows.count())] == [u["id"] for u in stale]
@@ -209,6 +289,8 @@ def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api
     expect(page.locator("th[aria-sort=ascending]")).to_have_text(re.compile("Last activity"))
     page.get_by_role("button", name="Last activity").click()
     expect(users).to_have_attribute("data-view", "stale last_activity desc 1")
+    expect(page.locator("th[aria-sort=descending]")).to_have_text(re.compile("Last activity"))
+    expect(page.get_by_role("button", name="Last activity").locator(".arrow")).to_have_text("▼")
 
     page.get_by_label("Show").select_option("")
     expect(users).to_have_attribute("data-view", "all last_activity desc 1")
@@ -224,7 +306,42 @@ def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api
     page.get_by_role("button", name="Previous").click()
     expect(users).to_have_attribute("data-view", "all last_activity desc 1")
     expect(rows.first).to_have_attribute("data-user", first_page[0])
+    # A licensed user without activity in an app that reports it: "never signed in", as on the overview.
+    page.get_by_label("Show").select_option("stale")
+    page.get_by_role("button", name="Name").click()
+    expect(users).to_have_attribute("data-view", "stale name asc 1")
+    shown = viewer.get(f"/profiles/{chat['id']}/users", params={"status": "stale", "limit": 25, "sort": "name"}).json()[
+        "items"
+    ]
+    never = [u["id"] for u in shown if u["last_activity"] is None]
+    assert never, "the demo app has stale users who never signed in"
+    for user_id in never:
+        expect(page.locator(f"tr[data-user={user_id}] td").last).to_have_text("never signed in")
+
+    # Every user downloads as the API's CSV.
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download every user as CSV").click()
+    saved = Path(downloading.value.path()).read_bytes().decode()
+    assert saved == viewer.get(f"/profiles/{chat['id']}/users.csv").text
+    assert len(saved.strip().splitlines()) == snapshot["users"] + 1
+    page.screenshot(path=OUTPUT / "dashboard-application.png", full_page=True)
     assert page.problems == []
+
+
+def test_an_app_without_activity_data_says_so_and_its_position_card_reads_on_a_phone(open_as, api, seeded):
+    hr = seeded["profiles"][0]
+    phone = open_as("sam_viewer", f"#/apps/{hr['id']}", phone=True)
+    expect(phone.locator("table[aria-label=Users] tbody tr").first).to_be_visible()
+    assert set(phone.locator("table[aria-label=Users] tbody td:last-child").all_inner_texts()) == {"no activity data"}
+    position = api("sam_viewer").get(f"/profiles/{hr['id']}/position").json()
+    assert position["position"] == "under_licensed"
+    true_up = position["true_up_cost"]  # an annual price: shown per month, and per year beside it
+    assert figure(phone, "app_true_up") == f"${true_up['amount'] / 12:,.2f} / month"
+    assert f"${true_up['amount']:,.2f} / year" in phone.locator("[data-figure=app_true_up]").inner_text()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    OUTPUT.mkdir(exist_ok=True)
+    phone.screenshot(path=OUTPUT / "dashboard-application-phone.png", full_page=True)
+    assert phone.problems == []
 
 
 def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open_as, api, seeded):
@@ -263,9 +380,14 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
     assert any("approved" in a and "browser-admin" in a for a in actions)
     assert sum("reclaim\t" in a or "\treclaim\t" in a for a in actions) == reclaimed
     admin.goto(admin.url.split("#")[0] + "#/")
-    expect(admin.locator("[data-figure=actual_savings]")).to_contain_text(
-        f"{saved_before + reclaimed} licenses reclaimed"
+    expect(admin.locator("[data-figure=actual_savings_ytd]")).to_contain_text(
+        f"{saved_before + reclaimed} licenses taken back this year"
     )
+    # The trend ends at the figures after the reclamation, and the seats taken back save from now on.
+    after = api("admin").get("/analytics/overview").json()
+    assert digits(figure(admin, "stale")) == after["stale"] == after["trend"][-1]["stale"]
+    assert digits(table_rows(admin, "Stale seats")[-1][1]) == after["stale"]
+    assert figure(admin, "saved_run_rate") == amounts(after["saved_run_rate"]) != "\N{EN DASH}"
     assert admin.problems == [] and viewer.problems == []
 
 
@@ -362,8 +484,8 @@ def test_the_overview_can_be_used_with_the_keyboard_alone(open_as, seeded):
     expect(page.get_by_role("heading", level=1)).to_have_text(chat["name"])
     sort = page.get_by_role("button", name="Name")
     sort.focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("table[aria-label=Users]")).to_have_attribute("data-view", "all name asc 1")
+    page.keyboard.press("Enter")  # by name is the first order: Enter turns it round
+    expect(page.locator("table[aria-label=Users]")).to_have_attribute("data-view", "all name desc 1")
     expect(page.get_by_role("button", name="Name")).to_be_focused()  # the focus stays where it was
     assert page.problems == []
 
@@ -436,6 +558,34 @@ def hosted_sign_in(stack, api_environment) -> Iterator[type[HostedSignIn]]:
             DASHBOARD_SIGN_IN_URL=f"http://127.0.0.1:{server.server_port}", DASHBOARD_CLIENT_ID="dashboard-client"
         )
         yield HostedSignIn
+
+
+def test_without_a_token_the_local_sign_in_page_gives_a_token_command_that_works(browser, stack, root):
+    # Given the dashboard of a local stack, opened without a token
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{stack.url}/dashboard#/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to seatkeeper")
+    # When a person runs the token command the page shows
+    command = page.locator("code", has_text="seatkeeper token").inner_text().split()
+    context.close()
+    assert command[0] == "seatkeeper"
+    done = subprocess.run(
+        [sys.executable, "-m", "seatkeeper_local.cli", *command[1:]],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PYTHONPATH": f"{root}/local:{root}/layers/seatkeeper",
+            "SEATKEEPER_LOCAL_JWT_SECRET": "s" * 32,
+        },
+        check=False,
+    )
+    # Then it prints a token
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(".") == 2
 
 
 def test_signing_in_at_the_hosted_ui_uses_the_code_flow_with_pkce_and_signing_out_ends_it(

@@ -61,3 +61,25 @@ def test_no_other_file_can_be_reached_through_the_dashboard(api, path):
     answer = api(None).get(path)
     # 404 from the dashboard's route, or 401 where the path no longer matches it: never a file.
     assert answer.status_code in (401, 404) and "Resources" not in answer.text
+
+
+def test_the_openapi_document_has_every_route_and_marks_exactly_the_public_ones(api, stack):
+    # Given the routes template.yaml lets through without a JWT
+    public = {(r.method.lower(), r.path) for r in stack.template.http_routes() if not r.authorized}
+    # When the API describes itself
+    document = api(None).get("/openapi.json").json()
+    operations = {(method, path): op for path, ops in document["paths"].items() for method, op in ops.items()}
+    # Then each public route is there with no security at all, and every other one needs the JWT
+    assert document["security"] == [{"jwt": []}]
+    assert {key for key, op in operations.items() if op.get("security") == []} == public - {("get", "/openapi.json")}
+    assert all("security" not in op for key, op in operations.items() if key not in public)
+    assert {("get", "/dashboard"), ("get", "/dashboard/{file}"), ("get", "/oauth/callback")} <= operations.keys()
+    assert "text/html" in operations[("get", "/dashboard")]["responses"]["200"]["content"]
+
+
+def test_the_sign_in_page_s_advice_is_a_command_that_works(api):
+    # Given the page's sign-in text for a stack without a hosted UI
+    script = api(None).get("/dashboard/app.js").text
+    # Then the token command it shows is the one `seatkeeper token` takes
+    assert 'h("code", {}, "seatkeeper token --role admin")' in script
+    assert "seatkeeper token admin" not in script

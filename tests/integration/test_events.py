@@ -39,6 +39,8 @@ EXPECTED = {
     "api_get_reconciliation.json": ("ApiFunction", 404),
     "api_get_position.json": ("ApiFunction", 404),
     "api_analytics_overview.json": ("ApiFunction", 200),
+    "api_list_renewals.json": ("ApiFunction", 200),
+    "api_keep_link_forged.json": ("ApiFunction", 404),
     "reconcile_choose_profiles.json": ("ChooseProfilesFunction", "ReconciliationNotFound"),
     "reconcile_start_sync_run.json": ("StartSyncRunFunction", "ProfileNotFound"),
     "reconcile_check_sync_run.json": ("CheckSyncRunFunction", "RunNotFound"),
@@ -105,6 +107,7 @@ def test_seatkeeper_invoke_runs_one_function_with_a_sample_event(root):
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    assert "in-memory stack of its own" in done.stderr.splitlines()[0]  # not the `seatkeeper local` you may run
     answer = json.loads(done.stdout)
     assert answer["statusCode"] == 201
     assert json.loads(answer["body"])["name"] == "Acme HR"

@@ -12,7 +12,7 @@ from seatkeeper import reclamation
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import SaaSClient
-from seatkeeper.store import DynamoDBProfiles, DynamoDBReclamations
+from seatkeeper.store import DynamoDBProfiles, DynamoDBReclamations, DynamoDBReconciliations
 from seatkeeper_local.demo import wait_until
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_sync import stored_users, sync
@@ -94,11 +94,12 @@ def test_narrowing_to_a_non_candidate_is_422_saying_why(api):
     assert "protected user" in reasons[1] and "protected role" in reasons[2] and "not a user" in reasons[3]
 
 
-def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api):
+def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api, stack):
     integrator, admin = api("sam_integrator"), api("admin", subject="boss")
     with paging_app(100) as app:
         profile = reclaiming_profile(integrator, app, max_reclaim_percent=10)
-        saved_before = api("sam_viewer").get("/analytics/overview").json()["actual_savings"]
+        figures_before = api("sam_viewer").get("/analytics/overview").json()
+        saved_before = figures_before["actual_savings"]
         plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
         assert plan["status"] == "awaiting_approval" and "max_reclaim_percent" in plan["approval_reason"]
         waiting = api("sam_viewer").get("/reclamations", params={"status": "awaiting_approval"}).json()["items"]
@@ -133,11 +134,29 @@ def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api)
     assert listed[0]["savings"] == {"amount": 10.0 * len(sent), "currency": "USD", "period": "monthly"}
     waiting = integrator.get("/reclamations", params={"status": "awaiting_approval"}).json()["items"]
     assert plan["id"] not in [w["id"] for w in waiting]
-    saved = api("sam_viewer").get("/analytics/overview").json()["actual_savings"]
+    figures = api("sam_viewer").get("/analytics/overview").json()
+    saved = figures["actual_savings"]
     assert saved["year"] == datetime.now(UTC).year and saved["seats"] == saved_before["seats"] + len(sent)
-    usd = {a["period"]: a["amount"] for a in saved["amounts"] if a["currency"] == "USD"}
-    usd_before = {a["period"]: a["amount"] for a in saved_before["amounts"] if a["currency"] == "USD"}
-    assert usd["monthly"] == pytest.approx(usd_before.get("monthly", 0) + 10.0 * len(sent))
+    # Saved from now on at their cost per month and year; finished today, they have saved nothing yet.
+    usd = {r["currency"]: r for r in figures["saved_run_rate"]}["USD"]
+    usd_before = {r["currency"]: r for r in figures_before["saved_run_rate"]}.get(
+        "USD", {"per_month": 0, "per_year": 0}
+    )
+    assert usd["per_month"] == pytest.approx(usd_before["per_month"] + 10.0 * len(sent))
+    assert usd["per_year"] == pytest.approx(usd_before["per_year"] + 120.0 * len(sent))
+    so_far = {t["currency"]: t["amount"] for t in figures["actual_savings_ytd"]}
+    so_far_before = {t["currency"]: t["amount"] for t in figures_before["actual_savings_ytd"]}
+    assert so_far["USD"] == so_far_before.get("USD", 0)
+    # The seats taken back are no longer potential savings, and the trend's last point says so too.
+    assert position["taken_back"] == len(sent) and position["potential_savings"]["amount"] == 10.0 * (
+        position["licenses_purchased"] - position["assigned"] - len(sent)
+    )
+    assert figures["trend"][-1]["stale"] == figures["stale"]
+    assert figures["trend"][-1]["potential_savings"] == figures["potential_savings"]
+    # Stored too, by the reclamation's finish: tomorrow's trend shows today as it ended.
+    today = datetime.now(UTC).date()
+    (stored,) = DynamoDBReconciliations(stack.template.physical_name("Table")).trend_points(since=today)
+    assert (stored.stale, stored.unused) == (figures["stale"], figures["reclaimable"])
 
 
 def test_a_failing_user_is_reported_and_the_others_go_on(api):

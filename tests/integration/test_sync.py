@@ -109,8 +109,16 @@ def test_the_snapshot_classifies_users_and_a_resync_writes_only_what_changed(api
     known = [s for s in stamps if s is not None]
     assert known == sorted(known, reverse=True) and stamps == known + [None] * (len(stamps) - len(known))
     assert {u["status"] for u in by_activity} == {"stale"}
+    # By name, numbers by value ("User 2" before "User 10"): the order people expect, and the default.
     by_name = stored_users(integrator, profile["id"], sort="name")
-    assert [u["name"].casefold() for u in by_name] == sorted(u["name"].casefold() for u in by_name)
+    word_then_number = [(u["name"].split()[0].casefold(), int(u["name"].split()[1])) for u in by_name]
+    assert word_then_number == sorted(word_then_number)
+    assert word_then_number[:2] == [("renamed", 0), ("renamed", 100)] and word_then_number[-1] == ("user", 5001)
+    assert stored_users(integrator, profile["id"]) == by_name
+    first = integrator.get(f"/profiles/{profile['id']}/users", params={"limit": 3}).json()
+    assert (first["sort"], first["order"]) == ("name", "asc")
+    by_id = integrator.get(f"/profiles/{profile['id']}/users", params={"sort": "id", "limit": 3}).json()
+    assert [u["id"] for u in by_id["items"]] == sorted(ids)[:3] and by_id["sort"] == "id"
     mixed = integrator.get(f"/profiles/{profile['id']}/users", params={"sort": "name", "limit": 5}).json()
     other_order = integrator.get(
         f"/profiles/{profile['id']}/users", params={"sort": "email", "cursor": mixed["next_cursor"]}

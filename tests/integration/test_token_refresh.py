@@ -164,7 +164,7 @@ def test_a_refresh_at_a_certified_provider_authenticates_the_client_as_rfc_6749_
         )
 
         # When seatkeeper next calls the app
-        users = client.first_page_of_users()
+        users = first_page_of_users(client)
 
         # Then the provider accepted the refresh, rotated the refresh token, and the app the new token
         after = vault.read(secret)["tokens"]

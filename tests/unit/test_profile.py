@@ -81,6 +81,14 @@ def test_money_is_decimal_inside_and_a_number_on_the_wire():
     assert subscription.model_dump(mode="json")["cost_per_license"] == 12.35
 
 
+def test_a_subscription_may_name_the_cost_center_that_pays_for_it():
+    assert Subscription(licenses_purchased=1).cost_center is None
+    assert Subscription(licenses_purchased=1, cost_center="Sales EMEA").cost_center == "Sales EMEA"
+    for refused in ("", "x" * 129):
+        with pytest.raises(ValidationError):
+            Subscription(licenses_purchased=1, cost_center=refused)
+
+
 def test_policy_defaults_match_the_spec():
     policy = Policy()
     assert (policy.inactivity_days, policy.max_reclaim_percent, policy.max_reclaim_count, policy.grace_period) == (

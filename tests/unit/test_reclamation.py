@@ -71,6 +71,12 @@ class Store:
     def reclaimed(self, profile_id):
         return {"gone"}
 
+    def kept(self, profile_id):
+        return {"keeper": "2099-01-01T00:00:00+00:00"}
+
+    def decisions(self, reclamation_id):
+        return {}
+
     def claim_action(self, reclamation_id, user_id):
         if (reclamation_id, user_id) in self.claimed:
             return False
@@ -123,11 +129,16 @@ def stale(i, **extra):
         (SaaSUser(id="5", last_activity=NOW), "not stale (active)"),
         (stale(6, active=False), "not stale (inactive)"),
         (stale("gone"), "already reclaimed"),
+        (stale("keeper"), "kept by the user until 2099-01-01T00:00:00+00:00"),
     ],
 )
 def test_who_is_a_candidate(user, reason):
     p = profile().profile
-    assert why_not_a_candidate(user, p, cutoff=NOW - timedelta(days=90), tracked=True, reclaimed={"gone"}) == reason
+    kept = {"keeper": "2099-01-01T00:00:00+00:00"}
+    assert (
+        why_not_a_candidate(user, p, cutoff=NOW - timedelta(days=90), tracked=True, reclaimed={"gone"}, kept=kept)
+        == reason
+    )
 
 
 def test_a_real_run_over_the_count_cap_waits_for_approval_and_is_approved_once():

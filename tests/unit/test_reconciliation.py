@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from seatkeeper.analytics import Savings, overview, trend
+from seatkeeper.analytics import overview, trend
 from seatkeeper.errors import InvalidInput
 from seatkeeper.position import Amount, LicensePosition
 from seatkeeper.profiles import ProfileRecord
+from seatkeeper.reclamation import Saving
 from seatkeeper.reconciliation import finish, new_reconciliation, readable_failure, record_failure
 from tests.unit.test_position import profile
 
@@ -63,25 +64,44 @@ def test_the_overview_adds_up_per_currency_and_ranks_the_savings():
         position("b", assigned=12, stale=0),
         position("c", assigned=5, stale=5, currency="EUR", cost="4"),
     ]
-    saved = Savings(year=2026, seats=2, amounts=[Amount(amount=Decimal(20), currency="USD", period="monthly")])
-    points = trend({p.profile_id: [p] for p in positions})
-    figures = overview(profiles, positions, points=points, savings=saved)
+    saved = [
+        Saving(
+            reclamation_id="rcl_1",
+            profile_id="a",
+            finished_at=datetime(2026, 11, 18, tzinfo=UTC),
+            seats=2,
+            per_period=Amount(amount=Decimal(20), currency="USD", period="monthly"),
+        )
+    ]
+    yesterday = trend({p.profile_id: [p.model_copy(update={"stale": 9})] for p in positions})[0]
+    yesterday = yesterday.model_copy(update={"date": date(2026, 11, 27)})
+    figures = overview(profiles, positions, points=[yesterday], savings=saved, today=date(2026, 11, 28))
     assert (figures.applications, figures.reconciled_applications) == (4, 3)
     assert (figures.licenses_purchased, figures.assigned, figures.stale) == (30, 25, 8)
     assert figures.positions == {"compliant": 0, "over_licensed": 2, "under_licensed": 1}
-    assert [(a.currency, float(a.amount)) for a in figures.potential_savings] == [("EUR", 40.0), ("USD", 50.0)]
-    assert [(a.currency, float(a.amount)) for a in figures.true_up_cost] == [("USD", 20.0)]
+    assert [(r.currency, float(r.per_month), float(r.per_year)) for r in figures.potential_savings] == [
+        ("EUR", 40.0, 480.0),
+        ("USD", 50.0, 600.0),
+    ]
+    assert [(r.currency, float(r.per_month)) for r in figures.true_up_cost] == [("USD", 20.0)]
     assert [t.name for t in figures.top_savings] == ["Zoom", "Slack"]
-    # Reclaimable: a 2 never assigned + 3 stale, b none (under-licensed), c 5 never assigned + 5 stale.
-    assert (figures.reclaimable, figures.unused_percent) == (15, 50.0)
-    assert figures.actual_savings == saved
+    # Unassigned: a 2, b none (under-licensed), c 5; stale among assigned: 8 of 25.
+    assert (figures.unassigned, figures.stale_percent_of_assigned) == (7, 32.0)
+    # Reclaimable: a 2 unassigned + 3 stale, b none, c 5 unassigned + 5 stale.
+    assert figures.reclaimable == 15
+    assert figures.actual_savings.seats == 2
     assert [(a.name, a.latest is not None) for a in figures.per_application] == [
         ("Zoom", True),
         ("Slack", True),
         ("Okta", True),
         ("Never reconciled", False),
     ]
-    assert [(p.date, p.stale, p.unused) for p in figures.trend] == [(date(2026, 11, 28), 8, 15)]
+    # Yesterday's stored point stays; today's is the figures above, whatever was stored for today.
+    assert [(p.date, p.stale, p.unused) for p in figures.trend] == [
+        (date(2026, 11, 27), 27, yesterday.unused),
+        (date(2026, 11, 28), 8, 15),
+    ]
+    assert figures.trend[-1].potential_savings == figures.potential_savings
 
 
 def test_the_trend_carries_each_profile_s_last_position_forward_day_by_day():
@@ -98,7 +118,7 @@ def test_the_trend_carries_each_profile_s_last_position_forward_day_by_day():
     }
     points = trend(history)
     assert [(p.date.day, p.stale) for p in points] == [(1, 3), (2, 5), (3, 3)]
-    assert [float(p.potential_savings[0].amount) for p in points] == [50.0, 70.0, 50.0]
+    assert [float(p.potential_savings[0].per_month) for p in points] == [50.0, 70.0, 50.0]
     assert trend({}) == [] and trend({"a": []}) == []
 
 

@@ -84,6 +84,25 @@ def test_zoom_sample_counts_only_licensed_users_as_holding_a_seat():
     )
     assert (bob.name, bob.active, bob.last_activity) == ("Basic Bob", False, None)
     assert profile.reclaim is not None and profile.reclaim.body == {"type": 1}
+    assert (jill.tier, bob.tier) == ("Licensed", "Basic")
+
+
+def test_zoom_downgrades_a_licensed_user_to_basic_with_an_update_of_their_type():
+    profile = build_profile(
+        {
+            "name": "zoom tiers",
+            "template": "zoom",
+            "subscription": {
+                "licenses_purchased": 10,
+                "cost_per_license": 15.99,
+                "tiers": [{"name": "Licensed", "cost_per_license": 15.99}, {"name": "Basic", "cost_per_license": 0}],
+            },
+            "policy": {"stale_action": "downgrade", "downgrade_to": "Basic"},
+        }
+    )
+    downgrade = profile.downgrade
+    assert downgrade is not None
+    assert (downgrade.method, downgrade.path, downgrade.body) == ("PATCH", "/users/{id}", {"type": 1})
 
 
 def test_okta_sample_reads_status_and_last_login():

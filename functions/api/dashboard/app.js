@@ -52,6 +52,7 @@ function svg(tag, attributes = {}, ...children) {
 
 const numbers = new Intl.NumberFormat(undefined);
 const PERIODS = { monthly: "month", quarterly: "quarter", annual: "year" };
+const MONTHS = { monthly: 1, quarterly: 3, annual: 12 };
 const count = (n) => numbers.format(n ?? 0);
 function money(amount) {
   if (!amount) return "–";
@@ -59,6 +60,21 @@ function money(amount) {
   return `${value} / ${PERIODS[amount.period] || amount.period}`;
 }
 const moneys = (list) => (list && list.length ? list.map(money).join(" + ") : "–");
+// Overview money comes as rates (per month and per year, per currency) or as amounts (saved so far).
+const cash = (value, currency, options = {}) => new Intl.NumberFormat(undefined, { style: "currency", currency, ...options }).format(value);
+// A key figure's money: the amount large, its unit small, on one line as far as it goes.
+const monthly = (rates) =>
+  rates && rates.length ? rates.map((r, i) => [i ? " + " : "", cash(r.per_month, r.currency), h("span", { class: "unit" }, " / month")]) : "–";
+// The key figures say "per month" in their label, so that a large amount keeps its line.
+const amounts = (rates, per = "per_month") => (rates && rates.length ? rates.map((r) => cash(r[per], r.currency)).join(" + ") : "–");
+const perMonth = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.per_month, r.currency)} / month`).join(" + ") : "–");
+const perYear = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.per_year, r.currency)} / year`).join(" + ") : "–");
+const totals = (list) => (list && list.length ? list.map((t) => cash(t.amount, t.currency)).join(" + ") : "–");
+const percent = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(1)}%`);
+// One vocabulary for a user without activity, everywhere: the app reports activity and has none
+// for them, or the app reports no activity at all.
+const NEVER = "never signed in";
+const NO_DATA = "no activity data";
 function when(text) {
   if (!text) return "never";
   const date = new Date(text);
@@ -104,7 +120,7 @@ function table(columns, rows, caption) {
 // --- charts: SVG with a title and description, and the same data as a table for everyone ------
 
 let chartIds = 0;
-function chart(title, description, width, height, content, data) {
+function chart(title, description, width, height, content, data, caption) {
   const id = `chart-${++chartIds}`;
   const drawing = svg(
     "svg",
@@ -113,7 +129,13 @@ function chart(title, description, width, height, content, data) {
     svg("desc", { id: `${id}-d` }, document.createTextNode(description)),
     content,
   );
-  return h("figure", {}, drawing, h("details", {}, h("summary", {}, "Show as a table"), table(data.columns, data.rows, title)));
+  return h(
+    "figure",
+    {},
+    drawing,
+    caption ? h("figcaption", {}, caption) : null,
+    h("details", {}, h("summary", {}, "Show as a table"), table(data.columns, data.rows, title)),
+  );
 }
 
 function text(x, y, content, attributes = {}) {
@@ -121,7 +143,7 @@ function text(x, y, content, attributes = {}) {
 }
 
 function columnChart(title, bars) {
-  const width = 440, height = 230, bottom = 196, top = 22, max = Math.max(1, ...bars.map((b) => b.value));
+  const width = 480, height = 244, bottom = 196, top = 22, max = Math.max(1, ...bars.map((b) => b.value));
   const step = width / bars.length;
   const content = bars.map((b, i) => {
     const barHeight = ((bottom - top) * b.value) / max;
@@ -131,7 +153,12 @@ function columnChart(title, bars) {
       {},
       svg("rect", { x, y: bottom - barHeight, width: step * 0.7, height: Math.max(barHeight, 1), fill: b.color, rx: 3 }),
       text(x + step * 0.35, bottom - barHeight - 5, count(b.value), { "text-anchor": "middle" }),
-      text(x + step * 0.35, bottom + 18, b.label, { "text-anchor": "middle", class: "muted" }),
+      // A long label takes two lines: "never" over "signed in".
+      svg(
+        "text",
+        { x: x + step * 0.35, y: bottom + 18, "text-anchor": "middle", class: "muted" },
+        (b.lines || [b.label]).map((part, line) => svg("tspan", { x: x + step * 0.35, dy: line ? 15 : 0 }, document.createTextNode(part))),
+      ),
     );
   });
   const description = bars.map((b) => `${b.label}: ${count(b.value)}`).join("; ");
@@ -188,28 +215,62 @@ function positionChart(applications) {
   );
 }
 
-function lineChart(title, points, value, format) {
-  const width = 440, height = 200, left = 10, right = 10, top = 26, bottom = 170;
+// Round steps for an axis from 0 to at least `max`: 1, 2, 2.5 or 5 times a power of ten.
+function ticks(max, integer) {
+  const rough = Math.max(max, integer ? 1 : 0.01) / 4;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  let step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= rough);
+  if (integer) step = Math.max(1, Math.ceil(step));
+  const top = Math.ceil(Math.max(max, step) / step) * step;
+  return Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
+}
+
+// A line over days, with a y-axis in `unit` and a caption that says what the last point is.
+function lineChart(title, points, value, format, { unit, axis = format, integer = false, caption }) {
+  const width = 440, height = 210, left = 58, right = 14, top = 28, bottom = 172;
   if (!points.length) return h("p", { class: "sub" }, `${title}: no positions recorded yet.`);
   const values = points.map(value);
-  const max = Math.max(1, ...values), min = Math.min(0, ...values);
+  const marks = ticks(Math.max(...values), integer);
+  const max = marks[marks.length - 1];
   const x = (i) => left + (points.length === 1 ? (width - left - right) / 2 : ((width - left - right) * i) / (points.length - 1));
-  const y = (v) => bottom - ((bottom - top) * (v - min)) / (max - min || 1);
+  const y = (v) => bottom - ((bottom - top) * v) / max;
   const line = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
   const last = values.length - 1;
   const content = [
-    svg("line", { x1: left, x2: width - right, y1: bottom, y2: bottom, class: "axis" }),
+    text(4, 14, unit, { class: "muted" }),
+    marks.map((m) => [
+      svg("line", { x1: left, x2: width - right, y1: y(m), y2: y(m), class: m ? "grid-line" : "axis" }),
+      text(left - 6, y(m) + 4, axis(m), { "text-anchor": "end", class: "muted" }),
+    ]),
     svg("polyline", { points: line, fill: "none", stroke: COLORS.compliant, "stroke-width": 2.5 }),
     values.map((v, i) => svg("circle", { cx: x(i), cy: y(v), r: points.length > 40 ? 1.5 : 3, fill: COLORS.compliant })),
     text(x(last), y(values[last]) - 8, format(values[last]), { "text-anchor": "end" }),
     text(left, bottom + 20, day(points[0].date), { class: "muted" }),
     text(width - right, bottom + 20, day(points[last].date), { class: "muted", "text-anchor": "end" }),
   ];
-  const description = `From ${format(values[0])} on ${day(points[0].date)} to ${format(values[last])} on ${day(points[last].date)}; highest ${format(Math.max(...values))}.`;
+  const description = `In ${unit}: from ${format(values[0])} on ${day(points[0].date)} to ${format(values[last])} on ${day(points[last].date)}; highest ${format(Math.max(...values))}.`;
   return chart(title, description, width, height + 10, content, {
-    columns: [{ title: "Day" }, { title, num: true }],
+    columns: [{ title: "Day" }, { title: `${title} (${unit})`, num: true }],
     rows: points.map((p, i) => [day(p.date), format(values[i])]),
-  });
+  }, caption);
+}
+
+// Horizontal bars in HTML (its text keeps its size on a phone), with their data as a table below.
+function barList(title, items, data) {
+  const max = Math.max(1e-9, ...items.map((i) => i.value));
+  return h(
+    "figure",
+    {},
+    h(
+      "ol",
+      { class: "bars", "aria-label": title },
+      items.map((i) =>
+        h("li", { "data-profile": i.id }, h("span", {}, i.label), " ", h("strong", {}, i.text), h("div", { class: "bar", "aria-hidden": "true", "data-width": (100 * i.value) / max })),
+      ),
+    ),
+    // Shown, not folded: it has more than the bars (cost per license, utilisation).
+    table(data.columns, data.rows, title),
+  );
 }
 
 // --- talking to the API -------------------------------------------------------------------------
@@ -340,7 +401,7 @@ function signInView(problem) {
   } else {
     const input = h("textarea", { id: "token", rows: 4, autocomplete: "off", spellcheck: "false" });
     content.push(
-      h("p", {}, "This stack has no sign-in page of its own. Open the link that ", h("code", {}, "seatkeeper local"), " printed, or paste a token from ", h("code", {}, "seatkeeper token admin"), ":"),
+      h("p", {}, "This stack has no sign-in page of its own. Open the link that ", h("code", {}, "seatkeeper local"), " printed, or paste a token from ", h("code", {}, "seatkeeper token --role admin"), ":"),
       h(
         "form",
         {
@@ -379,37 +440,39 @@ const BUCKETS = [
   ["d60_90", "60–90", COLORS.d60_90],
   ["d90_120", "90–120", COLORS.stale],
   ["d120_plus", "120+", COLORS.under_licensed],
-  ["never", "never", COLORS.unknown],
+  ["never", NEVER, COLORS.unknown, ["never", "signed in"]],
 ];
 
 async function overviewView(main) {
   const [o, waiting] = await Promise.all([call("/analytics/overview"), call("/reclamations?status=awaiting_approval")]);
   const names = Object.fromEntries(o.per_application.map((a) => [a.profile_id, a.name]));
-  const unit = o.trend.length && o.trend[o.trend.length - 1].potential_savings.length ? o.trend[o.trend.length - 1].potential_savings[0] : null;
-  const trendMoney = (p) => {
-    const match = p.potential_savings.find((a) => unit && a.currency === unit.currency && a.period === unit.period);
-    return match ? match.amount : 0;
-  };
-  const activity = BUCKETS.map(([key, name, color]) => ({ label: name, value: o.activity[key], color }));
-  if (o.activity.no_data) activity.push({ label: "no data", value: o.activity.no_data, color: COLORS.unused });
-  const maxSaving = Math.max(1, ...o.top_savings.map((t) => t.potential_savings.amount));
+  // The savings trend in one currency: the first of today's (the trend's last point is today's).
+  const latest = o.trend.length ? o.trend[o.trend.length - 1] : null;
+  const currency = latest && latest.potential_savings.length ? latest.potential_savings[0].currency : null;
+  const trendMoney = (p) => (p.potential_savings.find((r) => r.currency === currency) || { per_month: 0 }).per_month;
+  const activity = BUCKETS.map(([key, name, color, lines]) => ({ label: name, lines, value: o.activity[key], color }));
+  if (o.activity.no_data) activity.push({ label: NO_DATA, lines: ["no activity", "data"], value: o.activity.no_data, color: COLORS.unused });
+  const maxSaving = Math.max(1, ...o.top_savings.map((t) => t.potential_savings.per_month));
+  const year = o.actual_savings.year;
 
   fill(main, 
     h("h1", {}, "SaaS overview"),
-    h("p", { class: "sub" }, `${count(o.reconciled_applications)} of ${count(o.applications)} applications reconciled; figures from each one's latest license position.`),
+    h("p", { class: "sub" }, `${count(o.reconciled_applications)} of ${count(o.applications)} applications reconciled; figures from each one's latest license position, money per month and per year.`),
     h(
       "dl",
       { class: "figures", "aria-label": "Key figures" },
       figure("applications", "Applications", count(o.applications)),
       figure("licenses_purchased", "Licenses purchased", count(o.licenses_purchased)),
       figure("assigned", "Assigned", count(o.assigned)),
+      figure("unassigned", "Unassigned", count(o.unassigned), "purchased − assigned"),
       figure("active", "Active", count(o.active)),
-      figure("stale", "Stale", count(o.stale), "no activity within the policy's window"),
-      figure("spend", "Current spend", moneys(o.spend)),
-      figure("unused_percent", "Unused subscriptions", `${o.unused_percent}%`, `${count(o.reclaimable)} seats nobody needs`),
-      figure("potential_savings", "Potential savings", moneys(o.potential_savings), null, "money"),
-      figure("true_up_cost", "True-up cost", moneys(o.true_up_cost), "for under-licensed apps", o.true_up_cost.length ? "warn" : ""),
-      figure("actual_savings", `Saved in ${o.actual_savings.year}`, moneys(o.actual_savings.amounts), `${count(o.actual_savings.seats)} licenses reclaimed`, "money"),
+      figure("stale", "Stale", count(o.stale), "assigned, no activity within the policy's window"),
+      figure("stale_percent_of_assigned", "Stale among assigned", percent(o.stale_percent_of_assigned), "stale ÷ assigned"),
+      figure("spend", "Current spend per month", amounts(o.spend), perYear(o.spend)),
+      figure("potential_savings", "Potential savings per month", amounts(o.potential_savings), `${perYear(o.potential_savings)}; ${count(o.reclaimable)} seats unassigned or stale${o.taken_back ? `, less ${count(o.taken_back)} taken back` : ""}`, "money"),
+      figure("true_up_cost", "True-up cost per month", amounts(o.true_up_cost), o.true_up_cost.length ? `${perYear(o.true_up_cost)}; for under-licensed apps` : "no under-licensed app", o.true_up_cost.length ? "warn" : ""),
+      figure("actual_savings_ytd", `Saved in ${year} so far`, totals(o.actual_savings_ytd), `${count(o.actual_savings.seats)} licenses taken back this year`, "money"),
+      figure("saved_run_rate", "Saved run rate per month", amounts(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "nothing taken back this year", "money"),
     ),
     waitingPanel(waiting.items, names),
     h(
@@ -431,8 +494,8 @@ async function overviewView(main) {
                   "li",
                   { "data-profile": t.profile_id },
                   h("a", { href: `#/apps/${t.profile_id}` }, t.name),
-                  ` — ${money(t.potential_savings)}, ${count(t.stale)} stale`,
-                  h("div", { class: "bar", "aria-hidden": "true", "data-width": (100 * t.potential_savings.amount) / maxSaving }),
+                  ` — ${perMonth([t.potential_savings])}, ${count(t.stale)} stale`,
+                  h("div", { class: "bar", "aria-hidden": "true", "data-width": (100 * t.potential_savings.per_month) / maxSaving }),
                 ),
               ),
             )
@@ -451,20 +514,87 @@ async function overviewView(main) {
     h(
       "div",
       { class: "grid" },
-      panel("Stale seats over time", lineChart("Stale seats", o.trend, (p) => p.stale, count)),
+      panel(
+        "Stale seats over time",
+        lineChart("Stale seats", o.trend, (p) => p.stale, count, {
+          unit: "seats",
+          integer: true,
+          caption: "Stale seats at the end of each day; the last point is today, the Stale figure above.",
+        }),
+      ),
       panel(
         "Potential savings over time",
-        unit
-          ? lineChart(`Potential savings (${unit.currency} per ${PERIODS[unit.period]})`, o.trend, trendMoney, (v) => money({ ...unit, amount: v }))
+        currency
+          ? lineChart("Potential savings", o.trend, trendMoney, (v) => cash(v, currency), {
+              unit: `${currency} / month`,
+              axis: (v) => cash(v, currency, { notation: "compact" }),
+              caption: "Potential savings per month at the end of each day; the last point is today, the Potential savings figure above.",
+            })
           : h("p", { class: "sub" }, "No savings recorded yet."),
       ),
     ),
-    panel("Applications", applicationsTable(o.per_application)),
+    h("div", { class: "grid" }, spendPanel(o.per_application), spendGroupsPanel(o)),
+    panel("Applications", applicationsTable(o.per_application), download("/analytics/overview.csv", "seatkeeper-overview.csv", "Download the applications as CSV")),
   );
   // Sizes and colours from data, set through the CSSOM: the page's CSP allows no inline styles.
   for (const element of main.querySelectorAll("[data-width]")) element.style.width = `${element.dataset.width}%`;
   for (const element of main.querySelectorAll("[data-color]")) element.style.background = element.dataset.color;
   for (const element of main.querySelectorAll("[data-border]")) element.style.borderColor = element.dataset.border;
+}
+
+// What each application costs, largest first; cost per license and utilisation beside it.
+function spendPanel(applications) {
+  const paying = applications.filter((a) => a.spend).sort((a, b) => b.spend.per_month - a.spend.per_month);
+  if (!paying.length) return panel("Spend per application", h("p", { class: "sub" }, "No application has been reconciled yet."));
+  return panel(
+    "Spend per application",
+    h("p", { class: "sub" }, "Licenses purchased × cost per license; utilisation is active users ÷ licenses purchased."),
+    barList(
+      "Spend per application",
+      paying.map((a) => ({ id: a.profile_id, label: a.name, text: perMonth([a.spend]), value: a.spend.per_month })),
+      {
+        columns: [{ title: "Application" }, { title: "Spend / month", num: true }, { title: "Spend / year", num: true }, { title: "Cost per license / month", num: true }, { title: "Utilisation", num: true }],
+        rows: paying.map((a) => [a.name, cash(a.spend.per_month, a.spend.currency), cash(a.spend.per_year, a.spend.currency), cash(a.cost_per_license.per_month, a.cost_per_license.currency), percent(a.utilisation)]),
+      },
+    ),
+  );
+}
+
+function spendGroupsPanel(o) {
+  const groupTable = (title, column, groups, none) =>
+    table(
+      [{ title: column }, { title: "Applications", num: true }, { title: "Spend / month", num: true }, { title: "Spend / year", num: true }],
+      groups.map((g) => [g.name === null ? none : g.name, count(g.applications), amounts(g.spend), amounts(g.spend, "per_year")]),
+      title,
+    );
+  return panel(
+    "Spend by cost center and vendor",
+    h("h3", {}, "By cost center"),
+    groupTable("Spend by cost center", "Cost center", o.spend_by_cost_center, "No cost center"),
+    h("h3", {}, "By vendor"),
+    groupTable("Spend by vendor", "Vendor", o.spend_by_vendor, ""),
+  );
+}
+
+// Downloads a CSV from the API: fetched with the token (a plain link would carry none), then saved.
+function download(path, filename, title) {
+  const button = h("button", { class: "download", "data-download": path }, title);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const answer = await fetch(API + path, { headers: { Authorization: `Bearer ${session.token}` } });
+      if (!answer.ok) throw new Error(`The download failed (${answer.status}).`);
+      const link = h("a", { href: URL.createObjectURL(await answer.blob()), download: filename });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    } catch (error) {
+      toast(error.message);
+    }
+    button.disabled = false;
+  });
+  return h("div", { class: "actions" }, button);
 }
 
 function applicationsTable(applications) {
@@ -479,14 +609,33 @@ function applicationsTable(applications) {
       { title: "Assigned", num: true },
       { title: "Active", num: true },
       { title: "Stale", num: true },
-      { title: "Potential savings", num: true },
+      { title: "Utilisation", num: true },
+      { title: "Cost per license / month", num: true },
+      { title: "Spend / month", num: true },
+      { title: "Potential savings / month", num: true },
+      { title: "Cost center" },
       { title: "Reconciled" },
     ],
     applications.map((a) => {
       const p = a.latest;
       const link = h("a", { href: `#/apps/${a.profile_id}`, "data-profile": a.profile_id }, a.name);
-      if (!p) return [link, h("span", { class: "sub" }, "not reconciled yet"), "", "", "", "", "", ""];
-      return [link, badge(p.position), count(p.licenses_purchased), count(p.assigned), count(p.active), count(p.stale), money(p.potential_savings), day(p.reconciled_at)];
+      const price = cash(a.cost_per_license.per_month, a.cost_per_license.currency);
+      if (!p) return [link, h("span", { class: "sub" }, "not reconciled yet"), "", "", "", "", "", price, "", "", a.cost_center || "", ""];
+      const savings = p.potential_savings;
+      return [
+        link,
+        badge(p.position),
+        count(p.licenses_purchased),
+        count(p.assigned),
+        count(p.active),
+        count(p.stale),
+        percent(a.utilisation),
+        price,
+        cash(a.spend.per_month, a.spend.currency),
+        cash(savings.amount / MONTHS[savings.period], savings.currency),
+        a.cost_center || "",
+        day(p.reconciled_at),
+      ];
     }),
     "Applications and their latest positions",
   );
@@ -564,33 +713,51 @@ async function applicationView(main, profileId) {
       { class: "grid" },
       panel(
         "License position",
-        position
-          ? h(
-              "dl",
-              { class: "figures" },
-              figure("app_position", "Position", badge(position.position)),
-              figure("app_purchased", "Purchased", count(position.licenses_purchased)),
-              figure("app_assigned", "Assigned", count(position.assigned)),
-              figure("app_active", "Active", count(position.active)),
-              figure("app_stale", "Stale", count(position.stale)),
-              figure("app_savings", "Potential savings", money(position.potential_savings), null, "money"),
-              position.true_up_cost.amount ? figure("app_true_up", "True-up cost", money(position.true_up_cost), null, "warn") : null,
-            )
-          : h("p", {}, "Not reconciled yet."),
+        position ? positionFigures(position) : h("p", {}, "Not reconciled yet."),
       ),
       panel(
         "Last sync and reconciliation",
         h(
           "dl",
-          { class: "figures" },
+          { class: "figures facts" },
           figure("last_sync", "Last sync", snapshot ? when(snapshot.synced_at) : "never", snapshot ? `${count(snapshot.users)} users` : null),
           figure("last_reconciliation", "Last reconciliation", position ? when(position.reconciled_at) : "never"),
         ),
-        lineChart("Stale seats, last positions", history.items.slice().reverse().map((p) => ({ ...p, date: p.reconciled_at })), (p) => p.stale, count),
+        lineChart("Stale seats, last positions", history.items.slice().reverse().map((p) => ({ ...p, date: p.reconciled_at })), (p) => p.stale, count, {
+          unit: "seats",
+          integer: true,
+          caption: "Stale seats at each reconciliation; the last point is the position on the left.",
+        }),
       ),
     ),
-    usersPanel(profileId),
+    usersPanel(profileId, Boolean(profile.users.fields.last_activity || profile.activity)),
     reclamationsPanel(reclamations.items),
+  );
+}
+
+// Counts in small boxes, money in boxes twice as wide: the card fills its rows on a laptop and a phone.
+function positionFigures(position) {
+  const rate = (amount) => ({ currency: amount.currency, per_month: amount.amount / MONTHS[amount.period], per_year: (amount.amount * 12) / MONTHS[amount.period] });
+  const wide = (element) => {
+    element.classList.add("wide");
+    return element;
+  };
+  const price = rate({ ...position.spend, amount: position.licenses_purchased ? position.spend.amount / position.licenses_purchased : 0 });
+  const savings = rate(position.potential_savings);
+  return h(
+    "dl",
+    { class: "figures position" },
+    figure("app_position", "Position", badge(position.position)),
+    figure("app_purchased", "Purchased", count(position.licenses_purchased)),
+    figure("app_assigned", "Assigned", count(position.assigned)),
+    figure("app_unassigned", "Unassigned", count(position.unused), position.taken_back ? `${count(position.taken_back)} taken back` : null),
+    figure("app_active", "Active", count(position.active)),
+    figure("app_stale", "Stale", count(position.stale)),
+    figure("app_utilisation", "Utilisation", position.licenses_purchased ? percent((100 * position.active) / position.licenses_purchased) : "–", "active ÷ purchased"),
+    figure("app_cost_per_license", "Per license", position.licenses_purchased ? monthly([price]) : "–"),
+    wide(figure("app_spend", "Spend", monthly([rate(position.spend)]), perYear([rate(position.spend)]))),
+    wide(figure("app_savings", "Potential savings", monthly([savings]), perYear([savings]), "money")),
+    position.true_up_cost.amount ? wide(figure("app_true_up", "True-up cost", monthly([rate(position.true_up_cost)]), perYear([rate(position.true_up_cost)]), "warn")) : null,
   );
 }
 
@@ -653,8 +820,9 @@ async function watchReconciliation(id, profileId) {
   }
 }
 
-function usersPanel(profileId) {
-  const state = { status: "", sort: "id", order: "asc", cursors: [null], page: 0 };
+function usersPanel(profileId, tracked) {
+  // sort null: the API's default order (by name; by id for an app too large to sort), which each page names.
+  const state = { status: "", sort: null, order: "asc", cursors: [null], page: 0 };
   const body = h("div", {}, h("p", { class: "loading" }, "Loading users…"));
   const filter = h(
     "select",
@@ -666,8 +834,12 @@ function usersPanel(profileId) {
     load();
   });
 
+  let asked = 0;
   async function load() {
-    const query = new URLSearchParams({ limit: "25", sort: state.sort, order: state.order });
+    // Only the list asked for last is shown: an earlier, slower answer must not replace it.
+    const mine = ++asked;
+    const query = new URLSearchParams({ limit: "25", order: state.order });
+    if (state.sort) query.set("sort", state.sort);
     if (state.status) query.set("status", state.status);
     const cursor = state.cursors[state.page];
     if (cursor) query.set("cursor", cursor);
@@ -675,22 +847,27 @@ function usersPanel(profileId) {
     try {
       page = await call(`/profiles/${profileId}/users?${query}`);
     } catch (error) {
-      fill(body, h("p", { class: "error" }, error.status === 404 ? "Not synced yet." : error.message));
+      if (mine === asked) fill(body, h("p", { class: "error" }, error.status === 404 ? "Not synced yet." : error.message));
       return;
     }
+    if (mine !== asked) return;
     state.cursors[state.page + 1] = page.next_cursor;
+    Object.assign(state, { sort: page.sort, order: page.order });
     const header = USER_COLUMNS.map(([key, title, sortable = true]) => {
       const sorted = state.sort === key ? (state.order === "asc" ? "ascending" : "descending") : null;
+      // The arrow shows the order; screen readers get it from aria-sort, so the arrow is hidden from them.
+      const arrow = h("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? "▲" : sorted === "descending" ? "▼" : "↕");
       const content = sortable
         ? h("button", {
             class: "sort",
             "data-sort": key,
+            title: `Sort by ${title.toLowerCase()}`,
             onclick: () => {
               const order = state.sort === key && state.order === "asc" ? "desc" : "asc";
               Object.assign(state, { sort: key, order, cursors: [null], page: 0 });
               load().then(() => body.querySelector(`[data-sort=${key}]`)?.focus());
             },
-          }, title)
+          }, title, arrow)
         : title;
       return h("th", { scope: "col", "aria-sort": sorted, class: key === "role" ? "hide-narrow" : "" }, content);
     });
@@ -702,7 +879,7 @@ function usersPanel(profileId) {
         h("td", {}, u.email || ""),
         h("td", { class: "hide-narrow" }, u.role || ""),
         h("td", {}, badge(u.status || (u.stale ? "stale" : u.active ? "active" : "inactive"))),
-        h("td", {}, when(u.last_activity)),
+        h("td", { class: "when" }, u.last_activity ? when(u.last_activity) : tracked ? NEVER : NO_DATA),
       ),
     );
     const previous = h("button", { disabled: state.page === 0, onclick: () => { state.page--; load(); } }, "Previous");
@@ -719,7 +896,8 @@ function usersPanel(profileId) {
     );
   }
   load();
-  return panel("Users", h("div", { class: "toolbar" }, h("div", {}, h("label", { for: "user-status" }, "Show"), filter)), body);
+  const csv = download(`/profiles/${profileId}/users.csv`, `${profileId}-users.csv`, "Download every user as CSV");
+  return panel("Users", h("div", { class: "toolbar" }, h("div", {}, h("label", { for: "user-status" }, "Show"), filter), csv), body);
 }
 
 function reclamationsPanel(items) {
@@ -941,7 +1119,86 @@ const ROUTES = [
   [/^#\/new$/, newApplicationView],
   [/^#\/apps\/([A-Za-z0-9_-]+)$/, applicationView],
   [/^#\/apps\/([A-Za-z0-9_-]+)\/connect$/, connectView],
+  [/^#\/renewals$/, renewalsView],
 ];
+
+// --- renewals: the next twelve months, by opt-out deadline (GET /renewals) --------------------
+
+async function renewalsView(main) {
+  const { items } = await call("/renewals?within_days=365");
+  const yearly = (r, amount) => (amount == null ? "–" : money({ amount, currency: r.currency, period: "annual" }));
+  const first = new Date();
+  first.setUTCDate(1);
+  const months = Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + i, 1)));
+  const inMonth = (m) => items.filter((r) => r.opt_out_deadline.slice(0, 7) === m.toISOString().slice(0, 7));
+  const urgency = (r) => (r.days_to_deadline < 0 ? "bad" : r.days_to_deadline <= 30 ? "warn" : "");
+  fill(
+    main,
+    h("h1", {}, "Renewals"),
+    h("p", { class: "sub" }, "Subscriptions whose opt-out deadline falls within the next 12 months: when to give notice, and the money at stake."),
+    panel(
+      "Opt-out deadlines by month",
+      h(
+        "ol",
+        { class: "timeline", "aria-label": "Opt-out deadlines by month" },
+        months.map((m) =>
+          h(
+            "li",
+            { "data-month": m.toISOString().slice(0, 7) },
+            h("h3", {}, m.toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" })),
+            inMonth(m).length
+              ? h(
+                  "ul",
+                  {},
+                  inMonth(m).map((r) =>
+                    h(
+                      "li",
+                      { "data-profile": r.profile_id, class: urgency(r) },
+                      h("a", { href: `#/apps/${r.profile_id}` }, r.name),
+                      ` — give notice by ${day(r.opt_out_deadline)}; ${yearly(r, r.annual_cost)} at stake`,
+                      r.potential_annual_savings ? `, ${yearly(r, r.potential_annual_savings)} to save` : "",
+                    ),
+                  ),
+                )
+              : h("p", { class: "sub" }, "Nothing due."),
+          ),
+        ),
+      ),
+    ),
+    panel(
+      "Renewals",
+      items.length
+        ? table(
+            [
+              { title: "Application" },
+              { title: "Renews" },
+              { title: "Opt-out by" },
+              { title: "Days left", num: true },
+              { title: "Auto-renew" },
+              { title: "Purchased", num: true },
+              { title: "Recommended", num: true },
+              { title: "Annual cost", num: true },
+              { title: "Could save a year", num: true },
+              { title: "Owner" },
+            ],
+            items.map((r) => [
+              h("a", { href: `#/apps/${r.profile_id}` }, r.name),
+              day(r.renewal_date),
+              day(r.opt_out_deadline),
+              count(r.days_to_deadline),
+              r.auto_renew ? "yes" : "no",
+              count(r.licenses_purchased),
+              r.recommended_licenses == null ? "–" : count(r.recommended_licenses),
+              yearly(r, r.annual_cost),
+              yearly(r, r.potential_annual_savings),
+              r.owner || "–",
+            ]),
+            "Renewals",
+          )
+        : h("p", { class: "sub" }, "No renewals in the next 12 months."),
+    ),
+  );
+}
 
 async function route(navigation) {
   const mine = ++routed;

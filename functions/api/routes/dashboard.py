@@ -15,10 +15,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from routes.errors import ErrorBody
 from routes.settings import settings
 from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS
 
 router = Router()
+# Public routes: Powertools' way to say "no token needed"; the OpenAPI document writes it as `security: []`.
+PUBLIC: list[dict[str, list[str]]] = [{}]
+TEXT = {"schema": {"type": "string"}}
 FILES = Path(__file__).resolve().parent.parent / "dashboard"
 TYPES = {
     "index.html": "text/html; charset=utf-8",
@@ -61,14 +65,32 @@ def _read(name: str) -> str:
     return (FILES / name).read_text(encoding="utf-8")
 
 
-@router.get("/dashboard", include_in_schema=False)
+@router.get(
+    "/dashboard",
+    summary="The SaaS overview dashboard (a page; its figures come from the routes that need a token)",
+    tags=["dashboard"],
+    security=PUBLIC,
+    responses={200: {"description": "The page", "content": {"text/html": TEXT}}},
+)
 def page() -> Response[str]:
     return Response(
         200, TYPES["index.html"], _read("index.html"), headers=_headers(TYPES["index.html"], cache_control="no-store")
     )
 
 
-@router.get("/dashboard/<file>", include_in_schema=False)
+@router.get(
+    "/dashboard/<file>",
+    summary="The dashboard's script, style sheet and configuration (app.js, app.css, config.json)",
+    tags=["dashboard"],
+    security=PUBLIC,
+    responses={
+        200: {
+            "description": "The file",
+            "content": {"text/javascript": TEXT, "text/css": TEXT, "application/json": {"schema": {"type": "object"}}},
+        },
+        404: {"description": "No such file", "content": {"application/json": {"model": ErrorBody}}},
+    },
+)
 def file(file: str) -> Response[str]:
     if file == "config.json":
         # The credential values each auth type takes, for the connect form: the API's own list.

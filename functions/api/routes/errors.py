@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel, ConfigDict
 
 from routes.access import refusal_before_validation
-from seatkeeper.errors import Conflict, InvalidInput, NotFound
+from seatkeeper.errors import Conflict, Gone, InvalidInput, NotFound
 
 logger = Logger(child=True)
 
@@ -65,6 +65,10 @@ def register(app: APIGatewayHttpResolver) -> None:
     def not_found(exc: NotFound) -> Response[ErrorBody]:
         return _answer(404, str(exc))
 
+    @app.exception_handler(Gone)
+    def gone(exc: Gone) -> Response[ErrorBody]:
+        return _answer(410, str(exc))
+
     @app.exception_handler(Conflict)
     def conflict(exc: Conflict) -> Response[ErrorBody]:
         logger.info("conflict", extra={"reason": str(exc)})
@@ -82,6 +86,7 @@ ERROR_RESPONSES: dict[int | str, Any] = {
         403: "The caller's role may not do this",
         404: "Unknown id",
         409: "Conflicts with the current state",
+        410: "No longer usable (a keep link used already or past its deadline)",
         413: "The body is too large",
         422: "Invalid input, with the failing field paths",
     }.items()
@@ -95,3 +100,18 @@ def responses(success: tuple[int, Any], *statuses: int) -> dict[int | str, Any]:
     if model is not None:
         ok["content"] = {"application/json": {"model": model}}
     return {status: ok} | {s: ERROR_RESPONSES[s] for s in (401, 403, *statuses)}
+
+
+def csv_responses(*statuses: int) -> dict[int | str, Any]:
+    """The documented answers of a route that downloads CSV."""
+    ok = {"description": "CSV (RFC 4180), cells that a spreadsheet would run as formulas escaped with a leading '"}
+    return responses((200, None), *statuses) | {200: ok | {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+def csv_download(body: str, filename: str) -> Response[str]:
+    return Response(
+        200,
+        "text/csv; charset=utf-8",
+        body,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

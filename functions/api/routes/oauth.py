@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from routes import dashboard
 from routes.profiles import service as profiles
 from routes.settings import network_policy, settings
 from seatkeeper import oauth
@@ -82,7 +83,11 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     "/oauth/callback",
     summary="OAuth 2.0 redirect URI (no token: the state authenticates it)",
     tags=["connections"],
-    include_in_schema=False,
+    security=dashboard.PUBLIC,
+    responses={
+        200: {"description": "Access granted: a page", "content": {"text/html": {"schema": {"type": "string"}}}},
+        400: {"description": "Refused or denied: a page", "content": {"text/html": {"schema": {"type": "string"}}}},
+    },
 )
 def callback() -> Response[str]:
     params = {k: v for k, v in (router.current_event.query_string_parameters or {}).items() if isinstance(v, str)}

@@ -47,6 +47,7 @@ class ProfileFields(BaseModel):
     users: dict[str, Any] | None = None
     activity: dict[str, Any] | None = None
     reclaim: dict[str, Any] | None = None
+    downgrade: dict[str, Any] | None = None
     subscription: dict[str, Any] | None = Field(None, examples=[{"licenses_purchased": 100, "cost_per_license": 12.5}])
     policy: dict[str, Any] | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Literal
 
@@ -11,13 +12,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import approvers, caller, readers, writers
+from routes.connections import public_url
 from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings
-from seatkeeper import reclamation
+from seatkeeper import keep, reclamation
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.store import DynamoDBReclamations, DynamoDBSync
+from seatkeeper.vault import SecretsManagerVault
 from seatkeeper.workflows import StepFunctions
 
 logger = Logger(child=True)
@@ -33,7 +36,13 @@ def store() -> DynamoDBReclamations:
 def run(record: reclamation.Reclamation) -> None:
     StepFunctions(settings().reclaim_state_machine_arn).start(
         record.id,
-        {"reclamation_id": record.id, "profile_id": record.profile_id, "grace_seconds": record.grace_seconds},
+        {
+            "reclamation_id": record.id,
+            "profile_id": record.profile_id,
+            "grace_seconds": record.grace_seconds,
+            # Where keep links point: this API, as its caller reaches it (or PUBLIC_API_URL).
+            "keep_base_url": public_url(),
+        },
     )
 
 
@@ -79,7 +88,40 @@ def plan(
     responses=responses((200, reclamation.Reclamation), 404, 422),
 )
 def get(reclamation_id: ReclamationId) -> reclamation.Reclamation:
-    return store().get_reclamation(reclamation_id)
+    record = store().get_reclamation(reclamation_id)
+    if record.reclaim_at is None or record.finished_at is not None:
+        return record
+    seen = reclamation.with_decisions(record, store().decisions(reclamation_id))
+    if not approvers.allows(router):
+        return seen
+    # Admins alone see the links, to pass one on by hand; the table has only their hashes.
+    return keep.KeepLinks(
+        SecretsManagerVault(settings().data_key_arn).key(keep.KEEP_LINK_KEY), public_url()
+    ).shown_to_admin(seen)
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/decisions",
+    summary="Decide a keep request that waits for an admin: keep the seat, or reclaim it (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 413, 422),
+)
+def decide(
+    reclamation_id: ReclamationId, request: Annotated[keep.AdminDecisionRequest, Body()]
+) -> reclamation.Reclamation:
+    record = store().get_reclamation(reclamation_id)
+    decided = keep.decide_as_admin(
+        reclamation_id,
+        request,
+        store=store(),
+        policy=profiles().get(record.profile_id).profile.policy,
+        by=caller(router),
+        notices=EventBridgeNotices(),
+        now=datetime.now(UTC),
+    )
+    logger.info("keep request decided", extra={"reclamation_id": reclamation_id, "decision": request.decision})
+    return decided
 
 
 @router.post(

@@ -13,11 +13,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import caller, readers, writers
-from routes.errors import responses
+from routes.errors import csv_download, csv_responses, responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings
-from seatkeeper import analytics, reconciliation
+from seatkeeper import analytics, export, reconciliation
 from seatkeeper.errors import ProfileNotFound
 from seatkeeper.position import LicensePosition, PositionHistory
 from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations
@@ -105,6 +105,23 @@ def positions(profile_id: ProfileId, limit: Annotated[int, Query(ge=1, le=366)] 
     return PositionHistory(items=store().positions(profile_id, limit))
 
 
+def figures() -> analytics.Overview:
+    every, after = [], None
+    while True:
+        page, after = profiles().page(limit=100, cursor=after)
+        every += page
+        if after is None:
+            break
+    today = datetime.now(UTC).date()
+    return analytics.overview(
+        every,
+        store().latest_positions([p.id for p in every]),
+        points=store().trend_points(since=today - timedelta(days=TREND_DAYS - 1)),
+        savings=reclamations().savings(today.year),
+        today=today,
+    )
+
+
 @router.get(
     "/analytics/overview",
     summary="The SaaS overview dashboard's figures",
@@ -113,17 +130,15 @@ def positions(profile_id: ProfileId, limit: Annotated[int, Query(ge=1, le=366)] 
     responses=responses((200, analytics.Overview)),
 )
 def overview() -> analytics.Overview:
-    every, after = [], None
-    while True:
-        page, after = profiles().page(limit=100, cursor=after)
-        every += page
-        if after is None:
-            break
-    ids = [p.id for p in every]
-    amounts, seats = reclamations().savings(year := datetime.now(UTC).year)
-    return analytics.overview(
-        every,
-        store().latest_positions(ids),
-        points=store().trend_points(since=datetime.now(UTC).date() - timedelta(days=TREND_DAYS - 1)),
-        savings=analytics.Savings(year=year, seats=seats, amounts=amounts),
-    )
+    return figures()
+
+
+@router.get(
+    "/analytics/overview.csv",
+    summary="The overview's applications as CSV: one row per application with its position and money",
+    tags=["positions"],
+    middlewares=[readers],
+    responses=csv_responses(),
+)
+def overview_csv() -> Response[str]:
+    return csv_download(export.overview_csv(figures()), "seatkeeper-overview.csv")

@@ -13,11 +13,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from routes.access import caller, readers, writers
 from routes.connections import service as connections
-from routes.errors import responses
+from routes.errors import csv_download, csv_responses, responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings
-from seatkeeper import sync
+from seatkeeper import export, sync
 from seatkeeper.store import DynamoDBSync
 from seatkeeper.workflows import StepFunctions
 
@@ -90,7 +90,14 @@ def list_users(
     status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
-    sort: Annotated[sync.UserOrder, Query(description="Order by this field; users without it come last")] = "id",
+    sort: Annotated[
+        sync.UserOrder | None,
+        Query(
+            description="Order by this field; users without it come last. Default: name, numbers in it by value"
+            f" ('User 2' before 'User 10'); by id for an app of more than {sync.SORT_MAX_USERS} users,"
+            " which other orders refuse (they read the whole snapshot)"
+        ),
+    ] = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
 ) -> sync.UserPage:
     return sync.list_users(
@@ -102,3 +109,19 @@ def list_users(
         sort=sort,
         descending=order == "desc",
     )
+
+
+@router.get(
+    "/profiles/<profile_id>/users.csv",
+    summary="The users of the last successful sync as CSV, every one of them (or those of one status)",
+    tags=["sync"],
+    middlewares=[readers],
+    responses=csv_responses(404, 422),
+)
+def users_csv(
+    profile_id: ProfileId, status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None
+) -> Response[str]:
+    profile = profiles().get(profile_id)
+    if store().snapshot(profile_id) is None:
+        raise NotFoundError(f"profile {profile_id} has not been synced yet")
+    return csv_download(export.users_csv(profile, store(), status=status), f"{profile_id}-users.csv")

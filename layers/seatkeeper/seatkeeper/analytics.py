@@ -1,16 +1,39 @@
-"""The SaaS overview dashboard's figures, from every profile's latest license position."""
+"""The SaaS overview dashboard's figures, from every profile's latest license position.
+
+Money is shown as a rate per month and per year, per currency: an annual subscription and a
+monthly one are added up only once both are converted. Money in different currencies is never
+added up. What reclamations saved is an amount: their seats' cost over the days since each one
+finished, this calendar year.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from seatkeeper.position import ActivityBuckets, Amount, LicensePosition
+from seatkeeper.catalog import template
+from seatkeeper.errors import TemplateNotFound
+from seatkeeper.position import ActivityBuckets, Amount, LicensePosition, Money, Rate, rates
+from seatkeeper.profile import Profile
 from seatkeeper.profiles import ProfileRecord
+from seatkeeper.reclamation import Saving
+
+# A protocol that any vendor's app may speak: a profile made from it is named for its vendor itself.
+GENERIC_TEMPLATES = frozenset({"scim2"})
+
+
+class Total(BaseModel):
+    """An amount of money, not a rate."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    amount: Money
+    currency: str
 
 
 class TopSaving(BaseModel):
@@ -18,18 +41,23 @@ class TopSaving(BaseModel):
 
     profile_id: str
     name: str
-    potential_savings: Amount
+    potential_savings: Rate
     stale: int
 
 
 class Application(BaseModel):
-    """One profile on the overview: its latest position, if it was ever reconciled."""
+    """One profile on the overview: its latest position, if it was ever reconciled, and its money."""
 
     model_config = ConfigDict(defer_build=True)
 
     profile_id: str
     name: str
+    vendor: str = Field(description="The template's title; the profile's name for custom and SCIM profiles")
+    cost_center: str | None = None
+    cost_per_license: Rate = Field(description="The subscription's price of one license")
     latest: LicensePosition | None
+    spend: Rate | None = Field(description="Licenses purchased x cost per license, at the latest position")
+    utilisation: float | None = Field(description="Active users / licenses purchased, in percent")
 
 
 class TrendPoint(BaseModel):
@@ -39,16 +67,31 @@ class TrendPoint(BaseModel):
 
     date: date
     stale: int
-    unused: int
-    potential_savings: list[Amount]
+    unused: int = Field(description="The seats behind potential savings (reclaimable)")
+    potential_savings: list[Rate]
+
+    @field_validator("potential_savings", mode="before")
+    @classmethod
+    def _per_period(cls, value: Any) -> Any:
+        # Points stored before money was kept as rates hold amounts per billing period.
+        if isinstance(value, list):
+            return [Rate.of(Amount.model_validate(v)) if isinstance(v, dict) and "period" in v else v for v in value]
+        return value
 
 
 class Savings(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     year: int
-    seats: int = Field(description="Licenses taken back by completed reclamations this year")
-    amounts: list[Amount] = Field(description="What those licenses cost per billing period, per currency")
+    seats: int = Field(description="Licenses taken back by reclamations completed this year")
+
+
+class SpendGroup(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str | None = Field(description="The cost center or vendor; null: applications without a cost center")
+    applications: int
+    spend: list[Rate]
 
 
 class Overview(BaseModel):
@@ -61,30 +104,49 @@ class Overview(BaseModel):
     active: int
     stale: int
     unknown: int
+    unassigned: int = Field(description="Licenses bought but assigned to nobody: sum of max(purchased - assigned, 0)")
+    stale_percent_of_assigned: float = Field(description="stale / assigned, in percent")
     positions: dict[str, int]
-    spend: list[Amount]
-    potential_savings: list[Amount]
-    true_up_cost: list[Amount]
+    spend: list[Rate] = Field(description="sum of licenses purchased x cost per license, per currency")
+    potential_savings: list[Rate] = Field(description="What the reclaimable seats cost, per currency")
+    true_up_cost: list[Rate] = Field(description="sum of shortfall x cost per license of under-licensed applications")
+    reclaimable: int = Field(
+        description="Seats nobody needs: unassigned or assigned to stale users, less the seats already taken back"
+    )
+    taken_back: int = Field(description="Unassigned seats that reclamations took back and that are still bought")
     top_savings: list[TopSaving]
-    reclaimable: int = Field(description="Seats nobody needs: never assigned, or assigned to stale users")
-    unused_percent: float = Field(description="reclaimable as a share of licenses purchased, in percent")
     actual_savings: Savings
+    actual_savings_ytd: list[Total] = Field(
+        description="What reclamations completed this year saved so far: each one's cost per year x days since / days"
+        " in the year"
+    )
+    saved_run_rate: list[Rate] = Field(description="What reclamations completed this year save, per month and year")
+    spend_by_cost_center: list[SpendGroup]
+    spend_by_vendor: list[SpendGroup]
     activity: ActivityBuckets
-    trend: list[TrendPoint] = Field(description="Oldest first: each day's last reconciliation, summed over profiles")
+    trend: list[TrendPoint] = Field(
+        description="Oldest first: each day's positions summed over profiles; the last point is today's, the figures"
+        " above"
+    )
     per_application: list[Application] = Field(description="Every profile, reconciled ones by potential savings first")
 
 
-def _totals(amounts: list[Amount]) -> list[Amount]:
-    """Sums per currency and billing period: money in different currencies is never added up."""
-    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for amount in amounts:
-        sums[amount.currency, amount.period] += amount.amount
-    return [Amount(amount=v, currency=c, period=p) for (c, p), v in sorted(sums.items())]
-
-
 def reclaimable(position: LicensePosition) -> int:
-    """The seats behind potential_savings (SPEC: never assigned, plus assigned to stale users)."""
-    return max(position.licenses_purchased - (position.assigned - position.stale), 0)
+    """The seats behind potential_savings: unassigned or stale, less those already taken back."""
+    return max(position.licenses_purchased - (position.assigned - position.stale) - position.taken_back, 0)
+
+
+def vendor(profile: Profile) -> str:
+    if profile.template and profile.template not in GENERIC_TEMPLATES:
+        try:
+            return template(profile.template).title
+        except TemplateNotFound:
+            pass
+    return profile.name
+
+
+def percent(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
 
 
 def trend_point(day: date, positions: Iterable[LicensePosition]) -> TrendPoint:
@@ -94,7 +156,7 @@ def trend_point(day: date, positions: Iterable[LicensePosition]) -> TrendPoint:
         date=day,
         stale=sum(p.stale for p in standing),
         unused=sum(reclaimable(p) for p in standing),
-        potential_savings=_totals([p.potential_savings for p in standing]),
+        potential_savings=rates(p.potential_savings for p in standing),
     )
 
 
@@ -119,50 +181,114 @@ def trend(history: Mapping[str, list[LicensePosition]], *, days: int = 90) -> li
     return points
 
 
+def saved_so_far(savings: Iterable[Saving], today: date) -> tuple[list[Total], list[Rate]]:
+    """This year's completed reclamations: what they saved up to today, and what they save per month and year.
+
+    A reclamation saves its seats' cost from the day it finished: its cost per year x the whole
+    days since / the days in the year (one finished today has saved nothing yet).
+    """
+    days_in_year = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
+    this_year = [s for s in savings if s.finished_at.year == today.year]
+    so_far: dict[str, Decimal] = defaultdict(Decimal)
+    for saving in this_year:
+        days = max((today - saving.finished_at.date()).days, 0)
+        so_far[saving.per_period.currency] += Rate.of(saving.per_period).per_year * days / days_in_year
+    totals = [Total(amount=v.quantize(Decimal("0.01")), currency=c) for c, v in sorted(so_far.items())]
+    return totals, rates(s.per_period for s in this_year)
+
+
+def _groups(applications: list[Application], key: Callable[[Application], str | None]) -> list[SpendGroup]:
+    """Spend added up per group, the largest first (by its first currency, per month)."""
+    members: dict[str | None, list[Application]] = defaultdict(list)
+    for application in applications:
+        members[key(application)].append(application)
+    groups = [
+        SpendGroup(name=name, applications=len(apps), spend=rates(a.spend for a in apps if a.spend))
+        for name, apps in members.items()
+    ]
+    return sorted(groups, key=lambda g: (-(g.spend[0].per_month if g.spend else 0), (g.name or "\uffff").casefold()))
+
+
 def overview(
     profiles: list[ProfileRecord],
     positions: list[LicensePosition],
     *,
     points: list[TrendPoint],
-    savings: Savings,
+    savings: list[Saving],
+    today: date,
     top: int = 5,
 ) -> Overview:
-    names = {p.id: p.profile.name for p in profiles}
-    latest = [p for p in positions if p.profile_id in names]
-    reconciled = {p.profile_id for p in latest}
+    """The overview; its trend ends with today's point, summed from the very positions the figures come from."""
+    by_id = {p.id: p.profile for p in profiles}
+    latest = {p.profile_id: p for p in positions if p.profile_id in by_id}
     counts = {"compliant": 0, "over_licensed": 0, "under_licensed": 0}
-    for position in latest:
+    for position in latest.values():
         counts[position.position] += 1
-    ranked = sorted(latest, key=lambda p: p.potential_savings.amount, reverse=True)
-    purchased = sum(p.licenses_purchased for p in latest)
-    spare = sum(reclaimable(p) for p in latest)
+
+    def application(profile_id: str, profile: Profile) -> Application:
+        position, subscription = latest.get(profile_id), profile.subscription
+        return Application(
+            profile_id=profile_id,
+            name=profile.name,
+            vendor=vendor(profile),
+            cost_center=subscription.cost_center,
+            cost_per_license=Rate.of(
+                Amount(
+                    amount=subscription.cost_per_license,
+                    currency=subscription.currency,
+                    period=subscription.billing_period,
+                )
+            ),
+            latest=position,
+            spend=Rate.of(position.spend) if position else None,
+            utilisation=percent(position.active, position.licenses_purchased)
+            if position and position.licenses_purchased
+            else None,
+        )
+
+    every = [application(i, p) for i, p in by_id.items()]
+    reconciled = sorted(
+        (a for a in every if a.latest),
+        key=lambda a: Rate.of(a.latest.potential_savings).per_month if a.latest else 0,
+        reverse=True,
+    )
+    standing = list(latest.values())
+    assigned, stale = sum(p.assigned for p in standing), sum(p.stale for p in standing)
+    this_year = [s for s in savings if s.finished_at.year == today.year]
+    ytd, run_rate = saved_so_far(this_year, today)
+    history = [p for p in points if p.date < today] + ([trend_point(today, standing)] if standing else [])
     return Overview(
         applications=len(profiles),
-        reconciled_applications=len(latest),
-        licenses_purchased=purchased,
-        assigned=sum(p.assigned for p in latest),
-        active=sum(p.active for p in latest),
-        stale=sum(p.stale for p in latest),
-        unknown=sum(p.unknown for p in latest),
+        reconciled_applications=len(standing),
+        licenses_purchased=sum(p.licenses_purchased for p in standing),
+        assigned=assigned,
+        active=sum(p.active for p in standing),
+        stale=stale,
+        unknown=sum(p.unknown for p in standing),
+        unassigned=sum(p.unused for p in standing),
+        stale_percent_of_assigned=percent(stale, assigned),
         positions=counts,
-        spend=_totals([p.spend for p in latest]),
-        potential_savings=_totals([p.potential_savings for p in latest]),
-        true_up_cost=_totals([p.true_up_cost for p in latest if p.true_up_cost.amount]),
+        spend=rates(p.spend for p in standing),
+        potential_savings=rates(p.potential_savings for p in standing),
+        true_up_cost=rates(p.true_up_cost for p in standing if p.true_up_cost.amount),
+        reclaimable=sum(reclaimable(p) for p in standing),
+        taken_back=sum(p.taken_back for p in standing),
         top_savings=[
             TopSaving(
-                profile_id=p.profile_id, name=names[p.profile_id], potential_savings=p.potential_savings, stale=p.stale
+                profile_id=a.profile_id,
+                name=a.name,
+                potential_savings=Rate.of(a.latest.potential_savings),
+                stale=a.latest.stale,
             )
-            for p in ranked[:top]
-            if p.potential_savings.amount > 0
+            for a in reconciled[:top]
+            if a.latest and a.latest.potential_savings.amount > 0
         ],
-        reclaimable=spare,
-        unused_percent=round(100 * spare / purchased, 1) if purchased else 0.0,
-        actual_savings=savings,
-        activity=sum((p.activity for p in latest), ActivityBuckets()),
-        trend=points,
-        per_application=[Application(profile_id=p.profile_id, name=names[p.profile_id], latest=p) for p in ranked]
-        + sorted(
-            (Application(profile_id=i, name=n, latest=None) for i, n in names.items() if i not in reconciled),
-            key=lambda a: a.name.casefold(),
-        ),
+        actual_savings=Savings(year=today.year, seats=sum(s.seats for s in this_year)),
+        actual_savings_ytd=ytd,
+        saved_run_rate=run_rate,
+        spend_by_cost_center=_groups([a for a in every if a.spend], lambda a: a.cost_center),
+        spend_by_vendor=_groups([a for a in every if a.spend], lambda a: a.vendor),
+        activity=sum((p.activity for p in standing), ActivityBuckets()),
+        trend=history,
+        per_application=reconciled + sorted((a for a in every if not a.latest), key=lambda a: a.name.casefold()),
     )

@@ -36,6 +36,10 @@ class TemplateNotFound(NotFound):
         self.name = name
 
 
+class Gone(SeatkeeperError):
+    """Something that existed and can no longer be used: a keep link used already or past its deadline."""
+
+
 class Conflict(SeatkeeperError):
     """The request does not fit the current state (a duplicate name, a concurrent change)."""
 

@@ -33,6 +33,12 @@ DETAIL_TYPES = (
     "Reclamation Approved",
     "Reclamation Finished",
     "Seat Will Be Reclaimed",
+    "Seat Kept",  # a keep link's answer, or an admin's approval of it
+    "Seat Keep Requested",  # a keep link's answer that waits for an admin
+    "Seat Keep Denied",
+    "Seat Released",
+    "Renewal Approaching",  # the reconciliation, at each policy.renewal_reminder_days before the opt-out deadline
+    "Licenses Running Low",  # the reconciliation, when free licenses drop under policy.low_seat_threshold
 )
 
 

@@ -8,7 +8,7 @@ and unknown ones have no activity data at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -31,6 +31,40 @@ class Amount(BaseModel):
     period: str
 
 
+MONTHS_IN = {"monthly": 1, "quarterly": 3, "annual": 12}
+FOUR_PLACES = Decimal("0.0001")  # as precise as a cost per license
+
+
+class Rate(BaseModel):
+    """Money per month and per year, whatever the billing period it was bought for."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    currency: str
+    per_month: Money
+    per_year: Money
+
+    @classmethod
+    def of(cls, amount: Amount) -> Rate:
+        """An amount per billing period as a rate: quarterly is a third per month and four per year."""
+        months = MONTHS_IN[amount.period]
+        return cls(
+            currency=amount.currency,
+            per_month=(amount.amount / months).quantize(FOUR_PLACES),
+            per_year=(amount.amount * 12 / months).quantize(FOUR_PLACES),
+        )
+
+
+def rates(amounts: Iterable[Amount | Rate]) -> list[Rate]:
+    """Rates summed per currency (money in different currencies is never added up), by currency."""
+    sums: dict[str, tuple[Decimal, Decimal]] = {}
+    for item in amounts:
+        rate = item if isinstance(item, Rate) else Rate.of(item)
+        month, year = sums.get(rate.currency, (Decimal(0), Decimal(0)))
+        sums[rate.currency] = (month + rate.per_month, year + rate.per_year)
+    return [Rate(currency=c, per_month=m, per_year=y) for c, (m, y) in sorted(sums.items())]
+
+
 class ActivityBuckets(BaseModel):
     """Licensed users by the age of their last activity, in days; `never`: tracked but never active."""
 
@@ -41,8 +75,8 @@ class ActivityBuckets(BaseModel):
     d60_90: int = 0
     d90_120: int = 0
     d120_plus: int = 0
-    never: int = 0
-    no_data: int = Field(0, description="Users of apps that report no activity at all")
+    never: int = Field(0, description="Never signed in: the app reports activity, and this user has none")
+    no_data: int = Field(0, description="No activity data: users of apps that report no activity at all")
 
     def __add__(self, other: ActivityBuckets) -> ActivityBuckets:
         return ActivityBuckets(**{k: getattr(self, k) + getattr(other, k) for k in type(self).model_fields})
@@ -73,6 +107,39 @@ def activity_bucket(last_activity: datetime | None, *, starts: tuple[float, floa
     return "d90_120" if stamp > d120 else "d120_plus"
 
 
+# --- seat lifecycle (SPEC "Tiers and downgrade"): the position per tier ---
+class TierPosition(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+    assigned: int = 0
+    active: int = 0
+    stale: int = 0
+    licenses_purchased: int | None = None
+    cost: Amount = Field(description="One license of the tier, per billing period")
+
+
+def tier_positions(profile: Profile, places: dict[str, dict[str, int]]) -> list[TierPosition]:
+    """The subscription's tiers with their users counted; `places` is tier name (casefolded) -> standing -> users."""
+    subscription = profile.subscription
+    tiers = []
+    for tier in subscription.tiers:
+        counts = places.get(tier.name.casefold(), {})
+        tiers.append(
+            TierPosition(
+                name=tier.name,
+                assigned=counts.get("active", 0) + counts.get("stale", 0) + counts.get("unknown", 0),
+                active=counts.get("active", 0),
+                stale=counts.get("stale", 0),
+                licenses_purchased=tier.licenses_purchased,
+                cost=Amount(
+                    amount=tier.cost_per_license, currency=subscription.currency, period=subscription.billing_period
+                ),
+            )
+        )
+    return tiers
+
+
 class LicensePosition(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -85,6 +152,11 @@ class LicensePosition(BaseModel):
     position: PositionName
     unused: int
     shortfall: int
+    taken_back: int = Field(
+        0,
+        description="Unassigned seats that reclamations took back and that are still bought: "
+        "their cost counts as saved, not as potential savings",
+    )
     potential_savings: Amount
     true_up_cost: Amount
     spend: Amount
@@ -92,6 +164,8 @@ class LicensePosition(BaseModel):
     run_id: str | None = None
     # Positions stored before the dashboard existed have no buckets: they read as all zero.
     activity: ActivityBuckets = Field(default_factory=ActivityBuckets)
+    # seat lifecycle: empty for a subscription without tiers
+    tiers: list[TierPosition] = Field(default_factory=list)
 
 
 class PositionHistory(BaseModel):
@@ -101,15 +175,29 @@ class PositionHistory(BaseModel):
 
 
 def compute_position(
-    profile_id: str, profile: Profile, users: Iterable[SaaSUser], *, now: datetime, run_id: str | None = None
+    profile_id: str,
+    profile: Profile,
+    users: Iterable[SaaSUser],
+    *,
+    now: datetime,
+    run_id: str | None = None,
+    taken_back: int = 0,
+    kept: Collection[str] = (),
 ) -> LicensePosition:
+    """The position; `kept`: users who kept their seat through a keep link, active for as long as it protects them."""
     cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
     counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
     activity: dict[str, int] = dict.fromkeys(ActivityBuckets.model_fields, 0)
     starts = bucket_starts(now)
+    by_tier: dict[str, dict[str, int]] = {}  # seat lifecycle: tier -> standing -> users
     for user in users:
         place = standing(user, cutoff=cutoff, tracked=tracked)
+        if place == "stale" and user.id in kept:  # seat lifecycle: keeping a seat restarts its clock
+            place = "active"
         counts[place] += 1
+        if user.tier is not None:
+            in_tier = by_tier.setdefault(user.tier.casefold(), {})
+            in_tier[place] = in_tier.get(place, 0) + 1
         if place != "inactive":
             activity[activity_bucket(user.last_activity, starts=starts, tracked=tracked)] += 1
     assigned = counts["active"] + counts["stale"] + counts["unknown"]
@@ -126,6 +214,9 @@ def compute_position(
     else:
         name = "compliant"
     shortfall = max(assigned - purchased, 0)
+    unused = max(purchased - assigned, 0)
+    # A seat taken back is unassigned until someone gets it or the subscription drops it.
+    taken_back = min(max(taken_back, 0), unused)
     return LicensePosition(
         profile_id=profile_id,
         licenses_purchased=purchased,
@@ -134,13 +225,16 @@ def compute_position(
         stale=counts["stale"],
         unknown=counts["unknown"],
         position=name,
-        unused=max(purchased - assigned, 0),
+        unused=unused,
         shortfall=shortfall,
-        # Seats that nobody needs: those never assigned plus those assigned to stale users.
-        potential_savings=amount(max(purchased - (assigned - counts["stale"]), 0) * cost),
+        taken_back=taken_back,
+        # Seats that nobody needs: those unassigned plus those assigned to stale users, less the
+        # seats reclamations already took back (counted as saved: never twice).
+        potential_savings=amount(max(purchased - (assigned - counts["stale"]) - taken_back, 0) * cost),
         true_up_cost=amount(shortfall * cost),
         spend=amount(purchased * cost),
         reconciled_at=now,
         run_id=run_id,
         activity=ActivityBuckets(**activity),
+        tiers=tier_positions(profile, by_tier),
     )

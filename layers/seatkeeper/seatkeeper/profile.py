@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -216,6 +216,7 @@ class UserFields(Model):
     last_activity: JMESPath | None = Field(None, description="ISO 8601 or epoch seconds/milliseconds")
     created_at: JMESPath | None = None
     role: JMESPath | None = None
+    tier: JMESPath | None = Field(None, description="The user's tier: one of subscription.tiers' names")
 
 
 class UsersEndpoint(Model):
@@ -256,6 +257,17 @@ class ReclaimRequest(Model):
 
 # --- money and policy -----------------------------------------------------------------
 
+Cost = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+# --- seat lifecycle (SPEC "Seat lifecycle"): tiers and downgrade ---
+class Tier(Model):
+    """A kind of license of the app, such as Licensed and Basic; users' tier comes from users.fields.tier."""
+
+    name: str = Field(min_length=1, max_length=100)
+    cost_per_license: Cost = Field(Decimal(0), ge=0, le=Decimal("1000000"), max_digits=14, decimal_places=4)
+    licenses_purchased: int | None = Field(None, ge=0, le=10_000_000)
+
 
 class Subscription(Model):
     licenses_purchased: int = Field(ge=0, le=10_000_000)
@@ -266,6 +278,28 @@ class Subscription(Model):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     billing_period: Literal["monthly", "quarterly", "annual"] = "monthly"
     renewal_date: date | None = None
+    cost_center: str | None = Field(None, min_length=1, max_length=128, description="Whose budget pays for it")
+
+    # --- seat lifecycle: renewals ---
+    notice_days: int = Field(30, ge=0, le=730, description="Days before renewal_date by which to give notice")
+    auto_renew: bool = True
+    owner: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="An e-mail address")
+
+    # --- seat lifecycle: tiers ---
+    tiers: list[Tier] = Field(default_factory=list, max_length=50)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tier_names_are_unique(cls, tiers: list[Tier]) -> list[Tier]:
+        names = [t.name.casefold() for t in tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must be unique")
+        return tiers
+
+    def cost_of(self, tier: str | None) -> Decimal:
+        """One license's cost in the given tier; the subscription's cost for a user of no known tier."""
+        found = next((t for t in self.tiers if tier is not None and t.name.casefold() == tier.casefold()), None)
+        return found.cost_per_license if found else self.cost_per_license
 
 
 _ISO_DURATION = re.compile(
@@ -306,6 +340,23 @@ class Policy(Model):
             raise ValueError("must be at most a year (Step Functions executions last at most a year)")
         return value
 
+    # --- seat lifecycle (SPEC "Seat lifecycle"): keep requests ---
+    keep_days: int = Field(90, ge=1, le=3650, description="How long a seat its user kept is protected")
+    keep_requires_approval: bool = Field(False, description="A user's keep decision waits for an admin's")
+
+    # --- seat lifecycle: downgrade ---
+    stale_action: Literal["reclaim", "downgrade"] = Field("reclaim", description="What is done to a stale seat")
+    downgrade_to: str | None = Field(None, max_length=100, description="The tier stale seats move to")
+
+    # --- seat lifecycle: renewals ---
+    renewal_headroom_percent: float = Field(10, ge=0, le=1000, description="Added to the seats in use at renewal")
+    renewal_reminder_days: list[Annotated[int, Field(ge=0, le=730)]] = Field(
+        default_factory=lambda: [120, 90, 60, 30], max_length=20, description="Days before the opt-out deadline"
+    )
+    low_seat_threshold: int | None = Field(
+        None, ge=0, le=10_000_000, description="Warn when fewer licenses than this are free"
+    )
+
 
 # --- the profile ----------------------------------------------------------------------
 
@@ -326,8 +377,20 @@ class Profile(Model):
     users: UsersEndpoint
     activity: ActivityEndpoint | None = None
     reclaim: ReclaimRequest | None = None
+    downgrade: ReclaimRequest | None = Field(
+        None, description="The request that moves a user to a cheaper tier: {tier} and user fields filled in"
+    )
     subscription: Subscription
     policy: Policy = Field(default_factory=Policy)
+
+    @model_validator(mode="after")
+    def _downgrades_to_a_known_tier(self) -> Profile:
+        target = self.policy.downgrade_to
+        if self.policy.stale_action == "downgrade" and target is None:
+            raise ValueError("policy.downgrade_to must name a tier when policy.stale_action is 'downgrade'")
+        if target is not None and target.casefold() not in {t.name.casefold() for t in self.subscription.tiers}:
+            raise ValueError(f"policy.downgrade_to {target!r} is not one of subscription.tiers")
+        return self
 
     @field_validator("name")
     @classmethod

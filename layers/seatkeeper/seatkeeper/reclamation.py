@@ -14,13 +14,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.position import Amount
+from seatkeeper.position import Amount, Money
 from seatkeeper.profile import Profile, iso_duration_seconds
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.sync import SnapshotStore, cutoff_for, standing, tracks_activity
@@ -29,7 +30,23 @@ from seatkeeper.user_records import SaaSUser
 ReclamationStatus = Literal[
     "planned", "awaiting_approval", "in_grace_period", "running", "completed", "partially_failed", "canceled"
 ]
-Outcome = Literal["reclaimed", "failed", "canceled_activity_detected", "outcome_unknown"]
+Outcome = Literal[
+    "reclaimed",
+    "failed",
+    "canceled_activity_detected",
+    "outcome_unknown",
+    # keep requests (SPEC "Seat lifecycle")
+    "kept_by_user",
+    "kept_by_admin",
+    "released_by_user",
+    "canceled_keep_request_undecided",
+    # downgrade (SPEC "Tiers and downgrade")
+    "downgraded",
+]
+StaleAction = Literal["reclaim", "downgrade"]
+DecisionStatus = Literal["awaiting_approval", "kept_by_user", "kept_by_admin", "released_by_user", "reclaim_by_admin"]
+# Outcomes that took the seat back (or moved it down a tier): counted, and saved.
+TOOK_BACK = ("reclaimed", "released_by_user", "downgraded")
 
 
 class ReclamationNotFound(NotFound):
@@ -57,6 +74,22 @@ class Candidate(BaseModel):
     role: str | None = None
     last_activity: datetime | None = None
     created_at: datetime | None = None
+    keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
+    tier: str | None = None
+    saves: Money | None = Field(None, description="What acting on this seat saves per billing period")
+
+
+class Decision(BaseModel):
+    """A candidate's answer to the keep link, and an admin's decision on it when the policy asks for one."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    status: DecisionStatus
+    reason: str | None = None
+    at: str
+    by: str | None = Field(None, description="The admin who decided; none for the user's own answer")
+    requested_at: str | None = Field(None, description="When the user asked to keep it, if an admin decided")
 
 
 class AuditEntry(BaseModel):
@@ -79,6 +112,7 @@ class UserOutcome(BaseModel):
     outcome: Outcome
     status_code: int | None = None
     detail: str | None = None
+    tier: str | None = Field(None, description="The tier the seat moved to, for a downgrade")
 
 
 class Reclamation(BaseModel):
@@ -88,6 +122,8 @@ class Reclamation(BaseModel):
     profile_id: str
     status: ReclamationStatus
     dry_run: bool
+    action: StaleAction = Field("reclaim", description="Reclaim each seat, or move it to the downgrade_to tier")
+    downgrade_to: str | None = None
     candidates: list[Candidate]
     grace_seconds: int = Field(0, description="Between the notice to each candidate and the reclaim")
     needs_approval: bool = False
@@ -100,9 +136,12 @@ class Reclamation(BaseModel):
     audit: list[AuditEntry] = Field(default_factory=list)
     seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
     reclaimed: int = Field(0, description="Users whose license was taken back")
+    downgraded: int = Field(0, description="Users whose license moved to the downgrade_to tier")
     savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
     error: str | None = Field(None, description="When its run died before it finished: the error's name")
     cause: str | None = Field(None, description="When its run died before it finished: why, in words")
+    reclaim_at: str | None = Field(None, description="When the grace period ends; keep links expire then")
+    decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
 
 
 class ReclamationSummary(BaseModel):
@@ -114,11 +153,13 @@ class ReclamationSummary(BaseModel):
     profile_id: str
     status: ReclamationStatus
     dry_run: bool
+    action: StaleAction = "reclaim"
     candidates: int
     approval_reason: str | None = None
     created_at: str
     finished_at: str | None = None
     reclaimed: int = 0
+    downgraded: int = 0
     savings: Amount | None = None
 
     @classmethod
@@ -127,6 +168,30 @@ class ReclamationSummary(BaseModel):
             **reclamation.model_dump(include=set(cls.model_fields) - {"candidates", "savings"}),
             candidates=len(reclamation.candidates),
             savings=reclamation.savings,
+        )
+
+
+class Saving(BaseModel):
+    """What one completed reclamation saves: its seats' cost per billing period, from when it finished."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    reclamation_id: str
+    profile_id: str
+    finished_at: datetime
+    seats: int
+    per_period: Amount
+
+    @classmethod
+    def of(cls, reclamation: Reclamation) -> Saving | None:
+        if not reclamation.savings or not reclamation.savings.amount or not reclamation.finished_at:
+            return None
+        return cls(
+            reclamation_id=reclamation.id,
+            profile_id=reclamation.profile_id,
+            finished_at=datetime.fromisoformat(reclamation.finished_at),
+            seats=reclamation.reclaimed + reclamation.downgraded,
+            per_period=reclamation.savings,
         )
 
 
@@ -158,6 +223,12 @@ class ReclamationStore(Protocol):
     def acted_on(self, reclamation_id: str) -> dict[str, UserOutcome | None]:
         """Every user whose request a run of this reclamation claimed, with its outcome once it was kept."""
 
+    def decisions(self, reclamation_id: str) -> dict[str, Decision]:
+        """The candidates' answers to their keep links, by user id."""
+
+    def kept(self, profile_id: str) -> dict[str, str]:
+        """Users of the profile whose seat is kept, with the time the protection ends."""
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -173,13 +244,24 @@ def _stored_users(snapshots: SnapshotStore, profile_id: str) -> Iterator[SaaSUse
 
 
 def why_not_a_candidate(
-    user: SaaSUser, profile: Profile, *, cutoff: datetime, tracked: bool, reclaimed: set[str]
+    user: SaaSUser,
+    profile: Profile,
+    *,
+    cutoff: datetime,
+    tracked: bool,
+    reclaimed: set[str],
+    kept: dict[str, str] | None = None,
 ) -> str | None:
     """None when the user is a candidate; otherwise the reason, in words."""
     policy = profile.policy
     protected_users = {p.casefold() for p in policy.protected_users}
     if user.id in reclaimed:
         return "already reclaimed"
+    if kept and user.id in kept:
+        return f"kept by the user until {kept[user.id]}"
+    target = policy.downgrade_to if policy.stale_action == "downgrade" else None
+    if target is not None and (user.tier or "").casefold() == target.casefold():
+        return f"already on the tier {target!r}"
     if user.id.casefold() in protected_users or (user.email or "").casefold() in protected_users:
         return "a protected user"
     if user.role and user.role.casefold() in {r.casefold() for r in policy.protected_roles}:
@@ -202,16 +284,26 @@ def plan(
     now: datetime | None = None,
 ) -> Reclamation:
     """The candidates, and whether an admin must approve; 422 for user_ids that are not candidates."""
-    if not request.dry_run and profile.profile.reclaim is None:
-        raise InvalidInput.at(("body", "dry_run"), "the profile has no reclaim request: it can recommend, not reclaim")
+    policy = profile.profile.policy
+    action = policy.stale_action
+    acts = profile.profile.reclaim if action == "reclaim" else profile.profile.downgrade
+    if not request.dry_run and acts is None:
+        raise InvalidInput.at(
+            ("body", "dry_run"), f"the profile has no {action} request: it can recommend, not {action}"
+        )
+    subscription = profile.profile.subscription
+    target_cost = subscription.cost_of(policy.downgrade_to) if action == "downgrade" else Decimal(0)
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
-    reclaimed = store.reclaimed(profile.id)
+    reclaimed, kept = store.reclaimed(profile.id), store.kept(profile.id)
     assigned, candidates, reasons = 0, [], {}
     for user in _stored_users(snapshots, profile.id):
         assigned += user.active
-        reason = why_not_a_candidate(user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed)
+        reason = why_not_a_candidate(
+            user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed, kept=kept
+        )
         if reason is None:
-            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields))))
+            saves = max(subscription.cost_of(user.tier) - target_cost, Decimal(0))
+            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields)), saves=saves))
         else:
             reasons[user.id] = reason
     if request.user_ids is not None:
@@ -229,7 +321,6 @@ def plan(
         if errors:
             raise InvalidInput(errors)
         candidates = [by_id[user_id] for user_id in wanted]
-    policy = profile.profile.policy
     share = 100 * len(candidates) / assigned if assigned else 0.0
     # Suspicious data first: an admin reviews it whatever the caps would say.
     reason = suspicious(snapshots.snapshot(profile.id))
@@ -239,12 +330,13 @@ def plan(
         reason = f"{share:.1f}% of assigned users is more than max_reclaim_percent ({policy.max_reclaim_percent:g}%)"
     needs_approval = not request.dry_run and reason is not None and bool(candidates)
     status: ReclamationStatus = "planned" if request.dry_run else "awaiting_approval" if needs_approval else "running"
-    subscription = profile.profile.subscription
     reclamation = Reclamation(
         id=f"rcl_{uuid.uuid4().hex[:20]}",
         profile_id=profile.id,
         status=status,
         dry_run=request.dry_run,
+        action=action,
+        downgrade_to=policy.downgrade_to if action == "downgrade" else None,
         candidates=candidates,
         needs_approval=needs_approval,
         approval_reason=reason if needs_approval else None,
@@ -259,7 +351,7 @@ def plan(
                 at=_now(),
                 action="planned",
                 by=planned_by,
-                detail=f"{len(candidates)} candidates; {'dry run' if request.dry_run else 'real run'}"
+                detail=f"{len(candidates)} candidates to {action}; {'dry run' if request.dry_run else 'real run'}"
                 + (f"; needs approval: {reason}" if needs_approval else ""),
             )
         ],
@@ -306,12 +398,81 @@ class SeatTaker(Protocol):
     def take_back(self, candidate: Candidate) -> tuple[int, str]:
         """Send the profile's reclaim request for one user; (status code, request line)."""
 
+    def move_to_tier(self, candidate: Candidate, tier: str) -> tuple[int, str]:
+        """Send the profile's downgrade request for one user; (status code, request line)."""
+
 
 def still_stale(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> set[str]:
     """The users of the current snapshot who are stale: a candidate not among them came back."""
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     return {
         u.id for u in _stored_users(snapshots, profile.id) if standing(u, cutoff=cutoff, tracked=tracked) == "stale"
+    }
+
+
+def send_once(
+    reclamation: Reclamation, candidate: Candidate, *, store: ReclamationStore, seats: SeatTaker, done_as: Outcome
+) -> tuple[UserOutcome, AuditEntry | None]:
+    """Send the candidate's request unless a run (or the user's release) of this reclamation claimed it already.
+
+    The claim is written with a condition before the request goes out: a request that may
+    have gone out is never sent again, and an earlier outcome stands.
+    """
+    if not store.claim_action(reclamation.id, candidate.id):
+        earlier = store.action_outcome(reclamation.id, candidate.id)
+        return earlier or UserOutcome(
+            user_id=candidate.id, outcome="outcome_unknown", detail="a request may have been sent before; check the app"
+        ), None
+    request_line, tier = None, reclamation.downgrade_to if reclamation.action == "downgrade" else None
+    try:
+        if tier is not None:
+            status_code, request_line = seats.move_to_tier(candidate, tier)
+        else:
+            status_code, request_line = seats.take_back(candidate)
+        outcome = UserOutcome(user_id=candidate.id, outcome=done_as, status_code=status_code, tier=tier)
+    except (SaaSRequestFailed, SaaSUnavailable, SeatkeeperError) as exc:
+        outcome = UserOutcome(user_id=candidate.id, outcome="failed", detail=str(exc)[:300])
+    store.finish_action(reclamation.id, reclamation.profile_id, outcome)
+    return outcome, AuditEntry(
+        at=_now(),
+        action=reclamation.action,
+        user_id=candidate.id,
+        request=request_line,
+        status_code=outcome.status_code,
+        outcome=outcome.outcome,
+        detail=outcome.detail,
+    )
+
+
+def _decided(candidate: Candidate, decision: Decision | None) -> UserOutcome | None:
+    """The outcome a keep decision gives without any request; None when the seat is to be taken back."""
+    if decision is None or decision.status in ("released_by_user", "reclaim_by_admin"):
+        return None
+    if decision.status == "awaiting_approval":
+        # Nobody takes a license its user asked to keep before an admin said no.
+        return UserOutcome(
+            user_id=candidate.id,
+            outcome="canceled_keep_request_undecided",
+            detail="the user asked to keep the seat and no admin decided before the grace period ended",
+        )
+    return UserOutcome(user_id=candidate.id, outcome=decision.status, detail=decision.reason)
+
+
+def _took_back(reclamation: Reclamation, outcomes: list[UserOutcome]) -> dict[str, Any]:
+    """How many seats the outcomes took back (reclaimed or downgraded) and what they save per period."""
+    took_back = {o.user_id for o in outcomes if o.outcome in TOOK_BACK}
+    cost = reclamation.seat_cost
+    # Each seat saves its own tier's cost, or the difference to the tier it moved to.
+    saved = sum(
+        (c.saves if c.saves is not None else cost.amount if cost else Decimal(0))
+        for c in reclamation.candidates
+        if c.id in took_back
+    )
+    downgrading = reclamation.action == "downgrade"
+    return {
+        "reclaimed": 0 if downgrading else len(took_back),
+        "downgraded": len(took_back) if downgrading else 0,
+        "savings": cost.model_copy(update={"amount": Decimal(saved)}) if cost else None,
     }
 
 
@@ -322,20 +483,27 @@ def execute(
     seats: SeatTaker,
     stale_now: set[str],
     notices: Notices | None = None,
-    before_finish: Callable[[], None] = lambda: None,
+    before_finish: Callable[[Reclamation], None] = lambda _finished: None,
 ) -> Reclamation:
     """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation.
 
     `stale_now` is who is stale in the current snapshot (after the grace period's sync, if any):
-    a candidate whose activity came back is not reclaimed. `before_finish` runs once every outcome
-    is recorded and before the reclamation says it is finished (the position is brought up to
-    date there, so that whoever sees "completed" reads the position that follows from it).
+    a candidate whose activity came back is not reclaimed, nor one who kept the seat. `before_finish`
+    runs once every outcome is recorded and before the reclamation says it is finished (the position
+    is brought up to date there, so that whoever sees "completed" reads the position that follows from it).
     """
     if reclamation.status != "running":
         raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
-    outcomes, audit = [], list(reclamation.audit)
+    decisions = store.decisions(reclamation.id) if reclamation.reclaim_at else {}
+    outcomes, audit = [], with_decisions(reclamation, decisions).audit
     for candidate in reclamation.candidates:
-        if candidate.id not in stale_now:
+        decision = decisions.get(candidate.id)
+        if (settled := _decided(candidate, decision)) is not None:
+            outcomes.append(settled)
+            continue
+        # A released seat went back at once (or is claimed): its outcome stands, whatever the app says now.
+        released = decision is not None and decision.status == "released_by_user"
+        if not released and candidate.id not in stale_now:
             canceled = UserOutcome(
                 user_id=candidate.id,
                 outcome="canceled_activity_detected",
@@ -344,46 +512,20 @@ def execute(
             outcomes.append(canceled)
             audit.append(AuditEntry(at=_now(), action="canceled", user_id=candidate.id, outcome=canceled.outcome))
             continue
-        if not store.claim_action(reclamation.id, candidate.id):
-            earlier = store.action_outcome(reclamation.id, candidate.id)
-            # A request that may have gone out is never sent again; an earlier run's outcome stands.
-            outcomes.append(
-                earlier
-                or UserOutcome(
-                    user_id=candidate.id,
-                    outcome="outcome_unknown",
-                    detail="a request may have been sent before; check the app",
-                )
-            )
-            continue
-        request_line = None
-        try:
-            status_code, request_line = seats.take_back(candidate)
-            outcome = UserOutcome(user_id=candidate.id, outcome="reclaimed", status_code=status_code)
-        except (SaaSRequestFailed, SaaSUnavailable, SeatkeeperError) as exc:
-            outcome = UserOutcome(user_id=candidate.id, outcome="failed", detail=str(exc)[:300])
-        store.finish_action(reclamation.id, reclamation.profile_id, outcome)
-        outcomes.append(outcome)
-        audit.append(
-            AuditEntry(
-                at=_now(),
-                action="reclaim",
-                user_id=candidate.id,
-                request=request_line,
-                status_code=outcome.status_code,
-                outcome=outcome.outcome,
-                detail=outcome.detail,
-            )
+        acted: Outcome = (
+            "released_by_user" if released else "downgraded" if reclamation.action == "downgrade" else "reclaimed"
         )
+        outcome, entry = send_once(reclamation, candidate, store=store, seats=seats, done_as=acted)
+        outcomes.append(outcome)
+        if entry is not None:
+            audit.append(entry)
     failed = any(o.outcome in ("failed", "outcome_unknown") for o in outcomes)
-    reclaimed = sum(o.outcome == "reclaimed" for o in outcomes)
-    cost = reclamation.seat_cost
     done = reclamation.model_copy(
         update={
             "status": "partially_failed" if failed else "completed",
-            "reclaimed": reclaimed,
-            "savings": cost.model_copy(update={"amount": cost.amount * reclaimed}) if cost else None,
+            **_took_back(reclamation, outcomes),
             "outcomes": outcomes,
+            "decisions": list(decisions.values()),
             "finished_at": _now(),
             "audit": [
                 *audit,
@@ -391,7 +533,7 @@ def execute(
             ],
         }
     )
-    before_finish()
+    before_finish(done)
     store.replace_reclamation(done, expected_status="running")
     (notices or NoNotices()).put(
         "Reclamation Finished",
@@ -399,26 +541,65 @@ def execute(
             "reclamation_id": done.id,
             "profile_id": done.profile_id,
             "status": done.status,
-            "reclaimed": [o.user_id for o in outcomes if o.outcome == "reclaimed"],
-            "canceled": [o.user_id for o in outcomes if o.outcome == "canceled_activity_detected"],
+            "action": done.action,
+            "reclaimed": [o.user_id for o in outcomes if o.outcome in TOOK_BACK],
+            "kept": [o.user_id for o in outcomes if o.outcome in ("kept_by_user", "kept_by_admin")],
+            "canceled": [o.user_id for o in outcomes if o.outcome.startswith("canceled")],
             "failed": [o.user_id for o in outcomes if o.outcome in ("failed", "outcome_unknown")],
         },
     )
     return done
 
 
-def fill_in(template: Any, candidate: Candidate) -> Any:
-    """The reclaim request's JSON body with {id}, {email}, ... of the candidate filled in, as text.
+DECISION_ACTIONS: dict[str, str] = {
+    "awaiting_approval": "keep requested",
+    "kept_by_user": "kept",
+    "kept_by_admin": "keep approved",
+    "released_by_user": "released",
+    "reclaim_by_admin": "keep denied",
+}
+
+
+def with_decisions(reclamation: Reclamation, decisions: dict[str, Decision]) -> Reclamation:
+    """The reclamation as its readers see it during the grace period: its candidates' decisions and their audit."""
+    if reclamation.finished_at is not None or not decisions:
+        return reclamation.model_copy(update={"audit": list(reclamation.audit)})
+    entries = [
+        AuditEntry(at=d.at, action=DECISION_ACTIONS[d.status], by=d.by, user_id=d.user_id, detail=d.reason)
+        for d in decisions.values()
+    ] + [
+        AuditEntry(at=d.requested_at, action="keep requested", user_id=d.user_id, detail=d.reason)
+        for d in decisions.values()
+        if d.requested_at
+    ]
+    return reclamation.model_copy(
+        update={
+            "decisions": list(decisions.values()),
+            "audit": sorted([*reclamation.audit, *entries], key=lambda e: e.at),
+        }
+    )
+
+
+def request_fields(candidate: Candidate, *, tier: str | None = None) -> dict[str, str]:
+    """What the {placeholders} of a reclaim or downgrade request stand for; {tier} is the tier to move to."""
+    fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
+    if tier is not None:
+        fields["tier"] = tier
+    return fields
+
+
+def fill_in(template: Any, candidate: Candidate, *, tier: str | None = None) -> Any:
+    """The reclaim or downgrade request's JSON body with {id}, {email}, ... {tier} filled in, as text.
 
     Paths are filled by `saas_http.fill_path`, which makes each value one path segment.
     """
-    fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
+    fields = request_fields(candidate, tier=tier)
 
     def text(value: str) -> str:
         try:
             return value.format_map(fields)
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
-            raise SaaSRequestFailed(f"the reclaim body's {value[:60]!r} names no user field") from exc
+            raise SaaSRequestFailed(f"the request body's {value[:60]!r} names no user field") from exc
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
@@ -432,12 +613,18 @@ def fill_in(template: Any, candidate: Candidate) -> Any:
     return fill(template)
 
 
-def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Notices) -> Reclamation:
-    """Tell each candidate's seat is about to be reclaimed, and start the grace period."""
+def announce(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    notices: Notices,
+    keep_link: Callable[[Reclamation, Candidate, datetime], str] | None = None,
+) -> Reclamation:
+    """Tell each candidate's seat is about to be reclaimed, with their keep link, and start the grace period."""
     if reclamation.status != "running":
         raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
-    until = datetime.now(UTC).timestamp() + reclamation.grace_seconds
-    reclaim_at = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
+    until = datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) + reclamation.grace_seconds, UTC)
+    reclaim_at = until.isoformat(timespec="seconds")
     for candidate in reclamation.candidates:
         notices.put(
             "Seat Will Be Reclaimed",
@@ -447,11 +634,15 @@ def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Noti
                 "user_id": candidate.id,
                 "email": candidate.email,
                 "reclaim_at": reclaim_at,
+                "keep_url": keep_link(reclamation, candidate, until) if keep_link else None,
+                "action": reclamation.action,
+                "downgrade_to": reclamation.downgrade_to,
             },
         )
     waiting = reclamation.model_copy(
         update={
             "status": "in_grace_period",
+            "reclaim_at": reclaim_at,
             "audit": [
                 *reclamation.audit,
                 AuditEntry(
@@ -513,16 +704,13 @@ def record_failure(
         for c in current.candidates
         if c.id in acted_on
     ]
-    reclaimed = sum(o.outcome == "reclaimed" for o in outcomes)
-    cost = current.seat_cost
     why = f"{error}: {cause}"
     failed = current.model_copy(
         update={
             "status": "partially_failed" if outcomes else "canceled",
             "error": error,
             "cause": cause,
-            "reclaimed": reclaimed,
-            "savings": cost.model_copy(update={"amount": cost.amount * reclaimed}) if cost else None,
+            **_took_back(current, outcomes),
             "outcomes": outcomes,
             "finished_at": _now(),
             "audit": [

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatkeeper.analytics import TrendPoint, trend_point
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import LicensePosition, compute_position
@@ -25,12 +26,13 @@ from seatkeeper.sync import SnapshotStore, run_error
 ReconciliationStatus = Literal["running", "completed", "partially_failed", "failed"]
 
 # The most profiles one reconciliation takes on. What bounds it: the reconciliation record, one
-# DynamoDB item (400 KB) holding every profile's result with its position (about 0.6 KB each);
-# Step Functions' 256 KB payload, which carries each profile's id and a short result (about
-# 0.2 KB); the execution's 25,000 history events, about 21 for each profile whose sync finishes
-# before its first poll and 9 more for every further poll (10 s apart). 600 leaves room in all
-# three (tests/unit/test_scale_limits.py does the arithmetic); more is refused before any sync starts.
-MAX_PROFILES = 600
+# DynamoDB item (400 KB) holding every profile's result with its position (about 0.7 KB each, more
+# with tiers); Step Functions' 256 KB payload, which carries each profile's id and a short result
+# (about 0.2 KB); the execution's 25,000 history events, about 21 for each profile whose sync
+# finishes before its first poll and 9 more for every further poll (10 s apart). 500 leaves room
+# in all three (tests/unit/test_scale_limits.py does the arithmetic); more is refused before any
+# sync starts.
+MAX_PROFILES = 500
 
 
 class ReconciliationTooLarge(SeatkeeperError):
@@ -88,6 +90,11 @@ class ReconciliationStore(Protocol):
 
     def latest_position(self, profile_id: str) -> LicensePosition | None: ...
 
+    def standing_positions(self) -> list[LicensePosition]:
+        """The latest position of every profile there is."""
+
+    def put_trend_point(self, point: TrendPoint) -> None: ...
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -123,9 +130,16 @@ def record_position(
     run_id: str | None,
     now: datetime | None = None,
     notices: Notices | None = None,
+    taken_back: int = 0,
+    kept: Collection[str] = (),
 ) -> LicensePosition:
-    """Compute the profile's position from its stored users and keep it, with its history;
-    announce it when it differs from the one before."""
+    """Compute the profile's position from its stored users and keep it, with its history, and
+    today's trend point; announce it when it differs from the one before.
+
+    Every change of a position comes through here (a reconciliation, a finished reclamation):
+    so the trend's last point never lags behind the figures. `taken_back`: seats a reclamation
+    has just taken back, added to those taken back before that are still bought.
+    """
 
     def everyone() -> Any:
         after: str | None = None
@@ -136,8 +150,23 @@ def record_position(
                 return
 
     previous = store.latest_position(profile.id)
-    position = compute_position(profile.id, profile.profile, everyone(), now=now or datetime.now(UTC), run_id=run_id)
+    now = now or datetime.now(UTC)
+    purchased = profile.profile.subscription.licenses_purchased
+    carried = 0
+    if previous is not None:
+        # Licenses dropped from the subscription since take the taken-back seats with them first.
+        carried = max(previous.taken_back - max(previous.licenses_purchased - purchased, 0), 0)
+    position = compute_position(
+        profile.id,
+        profile.profile,
+        everyone(),
+        now=now,
+        run_id=run_id,
+        taken_back=carried + taken_back,
+        kept=kept,
+    )
     store.put_position(position)
+    rewrite_trend_point(store, now)
     before = previous.model_dump(mode="json", include=set(CHANGES_THAT_MATTER)) if previous else None
     after = position.model_dump(mode="json", include=set(CHANGES_THAT_MATTER))
     if before != after:
@@ -151,7 +180,40 @@ def record_position(
                 "potential_savings": position.potential_savings.model_dump(mode="json"),
             },
         )
+    _warn_when_running_low(profile, previous, position, notices or NoNotices())
     return position
+
+
+def rewrite_trend_point(store: ReconciliationStore, now: datetime) -> TrendPoint:
+    """Today's point of the overview's trend: every profile's latest position, summed again."""
+    point = trend_point(now.date(), store.standing_positions())
+    store.put_trend_point(point)
+    return point
+
+
+def _warn_when_running_low(
+    profile: ProfileRecord, previous: LicensePosition | None, position: LicensePosition, notices: Notices
+) -> None:
+    """`Licenses Running Low` when free licenses drop under policy.low_seat_threshold (once, not every day)."""
+    threshold = profile.profile.policy.low_seat_threshold
+    if threshold is None:
+        return
+
+    def low(p: LicensePosition | None) -> bool:
+        return p is not None and p.licenses_purchased - p.assigned < threshold
+
+    if low(position) and not low(previous):
+        notices.put(
+            "Licenses Running Low",
+            {
+                "profile_id": profile.id,
+                "name": profile.profile.name,
+                "licenses_purchased": position.licenses_purchased,
+                "assigned": position.assigned,
+                "free": position.licenses_purchased - position.assigned,
+                "threshold": threshold,
+            },
+        )
 
 
 def readable_failure(name: str | None, cause: str | None) -> str:

@@ -44,7 +44,7 @@ from seatkeeper.errors import (
     UnreadableResponse,
 )
 from seatkeeper.network_guard import ALLOWED_SCHEMES, NetworkPolicy
-from seatkeeper.profile import ApiKeyAuth, BasicAuth, BearerAuth, OAuth2AuthorizationCodeAuth, Profile
+from seatkeeper.profile import ApiKeyAuth, BasicAuth, BearerAuth, OAuth2AuthorizationCodeAuth, Profile, ReclaimRequest
 
 DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds): each bounded by what is left of the deadline
@@ -431,7 +431,13 @@ class SaaSClient:
             self.gate.wait()
             try:
                 response = self.session.request(
-                    method, url, params=all_params, json=body, headers=all_headers, auth=basic, allow_redirects=True
+                    method,
+                    url,
+                    params=all_params,
+                    json=body,
+                    headers=all_headers,
+                    auth=basic,
+                    allow_redirects=True,
                 )
             except requests.Timeout:
                 problem, delay = f"{host} did not answer in time", self.retries.backoff(attempt)
@@ -470,15 +476,25 @@ class SaaSClient:
 
     def take_back(self, candidate: Any) -> tuple[int, str]:
         """Send the profile's reclaim request for one user, once: it is never retried."""
-        from seatkeeper.reclamation import fill_in
-
-        reclaim = self.profile.reclaim
-        if reclaim is None:
+        if self.profile.reclaim is None:
             raise SaaSRequestFailed("the profile has no reclaim request")
-        path = fill_path(reclaim.path, candidate.model_dump(mode="json"))
-        body = fill_in(reclaim.body, candidate) if reclaim.body is not None else None
-        response = self.send(reclaim.method, self.url(path), body=body, headers=reclaim.headers, retry=False)
-        return response.status_code, f"{reclaim.method} {path}"
+        return self._send_for(self.profile.reclaim, candidate, tier=None)
+
+    def move_to_tier(self, candidate: Any, tier: str) -> tuple[int, str]:
+        """Send the profile's downgrade request for one user, once: it is never retried."""
+        if self.profile.downgrade is None:
+            raise SaaSRequestFailed("the profile has no downgrade request")
+        return self._send_for(self.profile.downgrade, candidate, tier=tier)
+
+    def _send_for(self, request: ReclaimRequest, candidate: Any, *, tier: str | None) -> tuple[int, str]:
+        # A request that changes a seat is never retried and, like every request, never follows
+        # a redirect to another origin (nor turns into a GET on a 301/302/303).
+        from seatkeeper.reclamation import fill_in, request_fields
+
+        path = fill_path(request.path, request_fields(candidate, tier=tier))
+        body = fill_in(request.body, candidate, tier=tier) if request.body is not None else None
+        response = self.send(request.method, self.url(path), body=body, headers=request.headers, retry=False)
+        return response.status_code, f"{request.method} {path}"
 
 
 class GuardedTokenEndpoint:

@@ -106,7 +106,8 @@ class ReconcileSettings(TableSettings):
 
 @dataclass(frozen=True, kw_only=True)
 class ReclaimSettings(SaaSCallerSettings):
-    pass
+    # The keep links' key is a secret of seatkeeper's own, made on first use with the stack's key.
+    data_key_arn: str = env("DATA_KEY_ARN")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,8 +23,12 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | RECONCILIATION#<id>     | RECONCILIATION   | a reconciliation and its result per profile     |
 | RECLAMATION#<id>        | RECLAMATION      | a reclamation: candidates, outcomes, audit      |
 | RECLAMATION#<id>        | USER#<user id>   | one user's reclaim action, claimed before sent  |
+| RECLAMATION#<id>        | DECISION#<user id> | a candidate's answer to their keep link       |
+| KEEP#<sha256 of token>  | KEEP             | a keep link: its user, deadline, used_at (TTL)  |
+| PROFILE#<id>            | KEPT#<user id>   | a seat its user kept, protected until (TTL)     |
+| PROFILE#<id>            | RENEWAL_REMINDER#<date>#<days> | a Renewal Approaching put (TTL)   |
 | AWAITING_APPROVAL       | <created>#<id>   | a reclamation waiting for an admin (its summary)|
-| SAVINGS#<year>          | <currency>#<period> | what reclaimed licenses saved, added up      |
+| SAVINGS#<year>          | <finished>#<id>  | what one reclamation finished that year saves   |
 
 GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<created>#<id>;
 gsi1pk=RECLAMATIONS#<profile id>, gsi1sk=<created>#<id> (a profile's reclamations).
@@ -55,14 +59,18 @@ from seatkeeper.connections import (
     CredentialRecord,
 )
 from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound, RunNotFound
+from seatkeeper.keep import KeepTicket
 from seatkeeper.oauth import GrantState
-from seatkeeper.position import Amount, LicensePosition
+from seatkeeper.position import LicensePosition
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.reclamation import (
+    TOOK_BACK,
+    Decision,
     Reclamation,
     ReclamationConflict,
     ReclamationNotFound,
     ReclamationSummary,
+    Saving,
     UserOutcome,
 )
 from seatkeeper.reconciliation import Reconciliation, ReconciliationConflict, ReconciliationNotFound
@@ -642,7 +650,8 @@ class DynamoDBReconciliations(_Table):
         found: list[LicensePosition] = []
         for start in range(0, len(profile_ids), 100):
             keys = [{"pk": {"S": f"PROFILE#{i}"}, "sk": {"S": "POSITION"}} for i in profile_ids[start : start + 100]]
-            pending: dict[str, Any] = {self.table_name: {"Keys": keys}}
+            # Consistent: today's trend point is summed from them right after one of them was written.
+            pending: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
             while pending:
                 answer = self.client.batch_get_item(RequestItems=pending)
                 found += [
@@ -651,6 +660,19 @@ class DynamoDBReconciliations(_Table):
                 ]
                 pending = answer.get("UnprocessedKeys") or {}
         return found
+
+    def standing_positions(self) -> list[LicensePosition]:
+        """The latest position of every profile there is (deleted profiles leave theirs out)."""
+        ids: list[str] = []
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :kind",
+            ExpressionAttributeValues={":kind": {"S": "PROFILES"}},
+            ProjectionExpression="pk",
+        ):
+            ids += [i["pk"]["S"].removeprefix("PROFILE#") for i in page["Items"]]
+        return self.latest_positions(ids)
 
     def positions(self, profile_id: str, limit: int) -> list[LicensePosition]:
         answer = self.client.query(
@@ -694,6 +716,24 @@ class DynamoDBReconciliations(_Table):
             "status": {"S": reconciliation.status},
             "document": {"S": reconciliation.model_dump_json()},
         }
+
+    def mark_renewal_reminder(self, profile_id: str, renewal_date: date, days: int) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"PROFILE#{profile_id}"},
+                    "sk": {"S": f"RENEWAL_REMINDER#{renewal_date.isoformat()}#{days}"},
+                    # Kept a while past the renewal, then gone: the next renewal has another date.
+                    "expires_at": {"N": str(int(time.time()) + 800 * 86400)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
 
     def put_reconciliation(self, reconciliation: Reconciliation) -> None:
         self.client.put_item(TableName=self.table_name, Item=self._reconciliation_item(reconciliation))
@@ -755,24 +795,15 @@ class DynamoDBReclamations(_Table):
             writes.append({"Put": {"TableName": self.table_name, "Item": {**key, "summary": {"S": summary}}}})
         elif was == "awaiting_approval" and reclamation.status != "awaiting_approval":
             writes.append({"Delete": {"TableName": self.table_name, "Key": key}})
-        savings = reclamation.savings
-        if was == "running" and savings is not None and reclamation.reclaimed and reclamation.finished_at:
-            writes.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": {
-                            "pk": {"S": f"SAVINGS#{reclamation.finished_at[:4]}"},
-                            "sk": {"S": f"{savings.currency}#{savings.period}"},
-                        },
-                        "UpdateExpression": "ADD amount :amount, seats :seats",
-                        "ExpressionAttributeValues": {
-                            ":amount": {"N": str(savings.amount)},
-                            ":seats": {"N": str(reclamation.reclaimed)},
-                        },
-                    }
-                }
-            )
+        saving = Saving.of(reclamation)
+        if was == "running" and saving is not None:
+            # Keyed by the reclamation: a retried finish writes the same item again, never a second one.
+            item = {
+                "pk": {"S": f"SAVINGS#{saving.finished_at.year}"},
+                "sk": {"S": f"{reclamation.finished_at}#{reclamation.id}"},
+                "document": {"S": saving.model_dump_json()},
+            }
+            writes.append({"Put": {"TableName": self.table_name, "Item": item}})
         return writes
 
     def put_reclamation(self, reclamation: Reclamation) -> None:
@@ -829,20 +860,18 @@ class DynamoDBReclamations(_Table):
             found += [ReclamationSummary.model_validate_json(i["summary"]["S"]) for i in page["Items"]]
         return found
 
-    def savings(self, year: int) -> tuple[list[Amount], int]:
-        """What the licenses reclaimed in `year` cost per billing period, per currency and period; and how many."""
-        answer = self.client.query(
+    def savings(self, year: int) -> list[Saving]:
+        """What each reclamation that finished in `year` saves, in the order they finished."""
+        found: list[Saving] = []
+        for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
             ConsistentRead=True,
             KeyConditionExpression="pk = :year",
             ExpressionAttributeValues={":year": {"S": f"SAVINGS#{year}"}},
-        )
-        amounts, seats = [], 0
-        for item in answer["Items"]:
-            currency, period = item["sk"]["S"].split("#", 1)
-            amounts.append(Amount(amount=item["amount"]["N"], currency=currency, period=period))
-            seats += int(item["seats"]["N"])
-        return amounts, seats
+        ):
+            # Sums written before savings were kept per reclamation have no document: they cannot be dated.
+            found += [Saving.model_validate_json(i["document"]["S"]) for i in page["Items"] if "document" in i]
+        return found
 
     def reclaimed(self, profile_id: str) -> set[str]:
         found: set[str] = set()
@@ -880,9 +909,20 @@ class DynamoDBReclamations(_Table):
             UpdateExpression="SET outcome = :outcome",
             ExpressionAttributeValues={":outcome": {"S": outcome.model_dump_json()}},
         )
-        if outcome.outcome == "reclaimed":
-            # Shown as reclaimed until the next sync reads the user's new state from the app.
+        if outcome.outcome in TOOK_BACK:
+            # The stored user changes outside a commit: the next commit reads the users, not the last object.
             DynamoDBSync._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=True)
+        if outcome.tier is not None and outcome.outcome in TOOK_BACK:
+            # Shown on the new tier until the next sync reads it from the app.
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": outcome.user_id}},
+                UpdateExpression="SET tier = :tier, fingerprint = :changed",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":tier": {"S": outcome.tier}, ":changed": {"S": "downgraded"}},
+            )
+        elif outcome.outcome in TOOK_BACK:
+            # Shown as reclaimed until the next sync reads the user's new state from the app.
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": outcome.user_id}},
@@ -918,4 +958,123 @@ class DynamoDBReclamations(_Table):
                 found[item["sk"]["S"].removeprefix("USER#")] = (
                     UserOutcome.model_validate_json(outcome) if outcome else None
                 )
+        return found
+
+    # --- keep links (seatkeeper.keep) -----------------------------------------------------
+
+    # A used or expired link answers 410 for a month, then is gone (404) like any unknown one.
+    KEEP_TICKET_KEPT_SECONDS = 30 * 86400
+
+    def put_keep_ticket(self, digest: str, ticket: KeepTicket) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"KEEP#{digest}"},
+                "sk": {"S": "KEEP"},
+                "document": {"S": ticket.model_dump_json()},
+                "deadline": {"N": str(int(ticket.deadline.timestamp()))},
+                "expires_at": {"N": str(int(ticket.deadline.timestamp()) + self.KEEP_TICKET_KEPT_SECONDS)},
+            },
+        )
+
+    def keep_ticket(self, digest: str) -> KeepTicket | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"KEEP#{digest}"}, "sk": {"S": "KEEP"}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        ticket = KeepTicket.model_validate_json(item["document"]["S"])
+        return ticket.model_copy(update={"used_at": item["used_at"]["S"]}) if "used_at" in item else ticket
+
+    def use_keep_ticket(self, digest: str, ticket: KeepTicket, decision: Decision, now: datetime) -> bool:
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": f"KEEP#{digest}"}, "sk": {"S": "KEEP"}},
+                            "UpdateExpression": "SET used_at = :at",
+                            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(used_at) "
+                            "AND deadline > :now",
+                            "ExpressionAttributeValues": {
+                                ":at": {"S": decision.at},
+                                ":now": {"N": str(int(now.timestamp()))},
+                            },
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._decision_item(ticket.reclamation_id, decision),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def _decision_item(self, reclamation_id: str, decision: Decision) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"RECLAMATION#{reclamation_id}"},
+            "sk": {"S": f"DECISION#{decision.user_id}"},
+            "status": {"S": decision.status},
+            "document": {"S": decision.model_dump_json()},
+        }
+
+    def settle_decision(self, reclamation_id: str, decision: Decision) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._decision_item(reclamation_id, decision),
+                ConditionExpression="#status = :awaiting",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":awaiting": {"S": "awaiting_approval"}},
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
+    def decisions(self, reclamation_id: str) -> dict[str, Decision]:
+        found: dict[str, Decision] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :decision)",
+            ExpressionAttributeValues={":pk": {"S": f"RECLAMATION#{reclamation_id}"}, ":decision": {"S": "DECISION#"}},
+        ):
+            for item in page["Items"]:
+                decision = Decision.model_validate_json(item["document"]["S"])
+                found[decision.user_id] = decision
+        return found
+
+    def keep_seat(self, profile_id: str, user_id: str, until: datetime) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"PROFILE#{profile_id}"},
+                "sk": {"S": f"KEPT#{user_id}"},
+                "until": {"S": until.isoformat(timespec="seconds")},
+                "expires_at": {"N": str(int(until.timestamp()))},
+            },
+        )
+
+    def kept(self, profile_id: str) -> dict[str, str]:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        found: dict[str, str] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :kept)",
+            ExpressionAttributeValues={":pk": {"S": f"PROFILE#{profile_id}"}, ":kept": {"S": "KEPT#"}},
+        ):
+            # TTL deletes late (within days): an expired protection is over now, whatever is still stored.
+            found |= {
+                i["sk"]["S"].removeprefix("KEPT#"): i["until"]["S"] for i in page["Items"] if i["until"]["S"] > now
+            }
         return found

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -122,11 +123,16 @@ class SnapshotView(BaseModel):
     tracks_activity: bool = True
 
 
+UserOrder = Literal["id", "name", "email", "last_activity"]
+
+
 class UserPage(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     items: list[UserView]
     next_cursor: str | None = None
+    sort: UserOrder = Field("id", description="The order the list is in (by name unless asked otherwise)")
+    order: Literal["asc", "desc"] = "asc"
 
 
 # --- ports --------------------------------------------------------------------------------
@@ -389,7 +395,23 @@ def commit_step(
 
 SCAN_PER_CALL = 5_000  # stored users one listing call looks at, whatever the filter keeps
 SORT_MAX_USERS = 50_000  # sorting by anything but id reads the whole snapshot: a bound on that
-UserOrder = Literal["id", "name", "email", "last_activity"]
+
+
+def _numbers_as_numbers(text: str) -> tuple[Any, ...]:
+    """A key that puts "User 2" before "User 10": runs of digits compare by value, the rest case-blind.
+
+    A run compares by its length without leading zeros, then its digits: any length, no int() of it.
+    """
+    parts = re.split(r"(\d+)", text.casefold())
+    return tuple((len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p for i, p in enumerate(parts))
+
+
+def _sort_key(sort: UserOrder) -> Any:
+    if sort == "last_activity":
+        return lambda user: user.last_activity
+    if sort == "id":
+        return lambda user: user.id  # as the table orders ids, so that desc is asc reversed
+    return lambda user: _numbers_as_numbers(str(getattr(user, sort)))
 
 
 def list_users(
@@ -399,11 +421,18 @@ def list_users(
     status: Standing | None,
     limit: int,
     cursor: str | None,
-    sort: UserOrder = "id",
+    sort: UserOrder | None = None,
     descending: bool = False,
     now: datetime | None = None,
 ) -> UserPage:
-    """A page of the snapshot's users. By id it reads only what the page needs; by another field, all of them."""
+    """A page of the snapshot's users, by name unless `sort` says otherwise.
+
+    By id (ascending) it reads only what the page needs; by another field it reads the whole
+    snapshot, so an app of more than SORT_MAX_USERS users is listed by id unless asked otherwise.
+    """
+    if sort is None:
+        counted = (snapshots.snapshot(profile.id) or {}).get("users", 0)
+        sort = "name" if counted <= SORT_MAX_USERS else "id"
     if sort != "id" or descending:
         return _sorted_users(
             profile, snapshots, status=status, limit=limit, cursor=cursor, sort=sort, descending=descending, now=now
@@ -411,6 +440,8 @@ def list_users(
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     items: list[UserView] = []
     position = decode_cursor(cursor)
+    if position is not None and "after" not in position:
+        raise InvalidInput.at(("query", "cursor"), "this cursor belongs to another order of the list", "cursor_invalid")
     after, looked = (position or {}).get("after"), 0
     while len(items) < limit and looked < SCAN_PER_CALL:
         users, after = snapshots.users(profile.id, after, min(limit - len(items), 1000) if status is None else 1000)
@@ -460,10 +491,8 @@ def _sorted_users(
             break
     # Users without the field go last whichever way the list is ordered; ties keep the id order.
     known = [c for c in chosen if getattr(c[0], sort) is not None]
-    known.sort(
-        key=lambda c: str(getattr(c[0], sort)).casefold() if sort != "last_activity" else getattr(c[0], sort),
-        reverse=descending,
-    )
+    by = _sort_key(sort)
+    known.sort(key=lambda c: by(c[0]), reverse=descending)
     ordered = known + [c for c in chosen if getattr(c[0], sort) is None]
     start = int(position["offset"])
     page = ordered[start : start + limit]
@@ -471,6 +500,8 @@ def _sorted_users(
     return UserPage(
         items=[UserView(**u.model_dump(), stale=place == "stale", status=place) for u, place in page],
         next_cursor=encode_cursor({"order": order, "offset": str(following)}) if following < len(ordered) else None,
+        sort=sort,
+        order="desc" if descending else "asc",
     )
 
 

@@ -25,6 +25,7 @@ class SaaSUser(BaseModel):
     last_activity: datetime | None = None
     created_at: datetime | None = None
     role: str | None = None
+    tier: str | None = None
 
 
 class UnreadableRecord(ValueError):
@@ -84,6 +85,7 @@ def read_user(fields: UserFields, record: Any) -> SaaSUser:
         last_activity=parse_timestamp(search(fields.last_activity, record)) if fields.last_activity else None,
         created_at=parse_timestamp(search(fields.created_at, record)) if fields.created_at else None,
         role=_text(search(fields.role, record)) if fields.role else None,
+        tier=_text(search(fields.tier, record)) if fields.tier else None,
     )
 
 

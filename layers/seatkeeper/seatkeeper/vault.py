@@ -6,7 +6,9 @@ Secrets are named seatkeeper/<profile id>/<attempt id> and encrypted with the st
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +50,21 @@ class SecretsManagerVault:
     def write(self, secret_id: str, value: dict[str, Any]) -> None:
         # One PutSecretValue: readers see the old value or the new one, never half of each.
         self.client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(value))
+
+    def key(self, name: str) -> bytes:
+        """A random 256-bit key of seatkeeper's own (such as the keep links'), made on first use."""
+        try:
+            return base64.b64decode(self.read(name)["key"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        try:
+            self.create(name, {"key": base64.b64encode(secrets.token_bytes(32)).decode()})
+        except ClientError as exc:
+            # Two first uses at once: the other one's key is the key.
+            if exc.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+        return base64.b64decode(self.read(name)["key"])
 
     def delete(self, secret_id: str) -> None:
         try:

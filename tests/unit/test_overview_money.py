@@ -1,0 +1,232 @@
+"""The overview's money: rates per month and year, what reclamations saved, no seat counted twice, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from seatkeeper.analytics import TrendPoint, overview, saved_so_far
+from seatkeeper.catalog import build_profile
+from seatkeeper.export import OVERVIEW_COLUMNS, cell, overview_csv
+from seatkeeper.position import Amount, LicensePosition, Rate, compute_position, rates
+from seatkeeper.profiles import ProfileRecord
+from seatkeeper.reclamation import Saving
+from seatkeeper.reconciliation import record_position
+from tests.unit.test_position import NOW, profile, user
+from tests.unit.test_reconciliation import position
+
+
+def usd(amount, period="monthly"):
+    return Amount(amount=Decimal(amount), currency="USD", period=period)
+
+
+def test_every_billing_period_becomes_a_rate_per_month_and_per_year():
+    assert Rate.of(usd(30)).model_dump(mode="json") == {"currency": "USD", "per_month": 30.0, "per_year": 360.0}
+    assert Rate.of(usd(30, "quarterly")).model_dump(mode="json") == {
+        "currency": "USD",
+        "per_month": 10.0,
+        "per_year": 120.0,
+    }
+    assert Rate.of(usd(1200, "annual")).model_dump(mode="json") == {
+        "currency": "USD",
+        "per_month": 100.0,
+        "per_year": 1200.0,
+    }
+    # Added up only once converted, and never across currencies.
+    eur = Amount(amount=Decimal(5), currency="EUR", period="monthly")
+    summed = rates([usd(30), usd(30, "quarterly"), usd(1200, "annual"), eur])
+    assert [(r.currency, float(r.per_month), float(r.per_year)) for r in summed] == [
+        ("EUR", 5.0, 60.0),
+        ("USD", 140.0, 1680.0),
+    ]
+
+
+def saving(finished, amount, period="monthly", seats=1, currency="USD"):
+    return Saving(
+        reclamation_id=f"rcl_{finished.isoformat()}",
+        profile_id="prf",
+        finished_at=finished,
+        seats=seats,
+        per_period=Amount(amount=Decimal(amount), currency=currency, period=period),
+    )
+
+
+def test_savings_so_far_are_each_reclamation_s_cost_over_the_whole_days_since_it_finished():
+    today = date(2026, 11, 28)
+    # Given 62 seats of $8 a month taken back 73 days ago, an annual seat of $365 taken back 10 days
+    # ago, one reclamation finished today and one of last year
+    savings = [
+        saving(datetime(2026, 9, 16, 15, tzinfo=UTC), 62 * 8, seats=62),
+        saving(datetime(2026, 11, 18, 9, tzinfo=UTC), 365, "annual"),
+        saving(datetime(2026, 11, 28, 1, tzinfo=UTC), 100),
+    ]
+    # When they are added up
+    so_far, run_rate = saved_so_far(savings, today)
+    # Then each saved its cost per year x days since / 365, the one of today nothing yet
+    assert [(t.currency, t.amount) for t in so_far] == [
+        ("USD", (Decimal(62 * 8 * 12 * 73) / 365 + Decimal(365 * 10) / 365).quantize(Decimal("0.01")))
+    ]
+    # And the run rate is what all of this year's save per month and per year, the annual one converted
+    assert [(r.currency, float(r.per_month), float(r.per_year)) for r in run_rate] == [
+        ("USD", round(496 + 365 / 12 + 100, 4), (496 + 100) * 12 + 365.0)
+    ]
+
+
+def test_the_overview_counts_only_this_year_s_reclamations_as_saved():
+    last_year = saving(datetime(2025, 12, 30, tzinfo=UTC), 1000, seats=9)
+    this_year = saving(datetime(2026, 1, 2, tzinfo=UTC), 31, seats=1)
+    figures = overview([], [], points=[], savings=[last_year, this_year], today=date(2026, 1, 12))
+    assert figures.actual_savings.seats == 1
+    assert [(t.currency, float(t.amount)) for t in figures.actual_savings_ytd] == [
+        ("USD", round(31 * 12 * 10 / 365, 2))
+    ]
+    assert [float(r.per_month) for r in figures.saved_run_rate] == [31.0]
+
+
+def test_seats_taken_back_leave_potential_savings_and_never_exceed_the_unassigned_seats():
+    stale = [user(i, last=NOW - timedelta(days=200)) for i in range(4)]
+    active = [user(10 + i, last=NOW) for i in range(4)]
+    reclaimed = [user(20 + i, active=False, last=NOW - timedelta(days=200)) for i in range(2)]
+    # Given 10 seats of 12.5, 8 assigned (4 stale), and the 2 seats a reclamation took back
+    position = compute_position("prf", profile(purchased=10), stale + active + reclaimed, now=NOW, taken_back=2)
+    # Then potential savings are the 2 unassigned and 4 stale seats, less the 2 taken back: 4 seats
+    assert position.taken_back == 2 and position.potential_savings.amount == 4 * Decimal("12.5")
+    # And a taken-back seat that someone got again (no seat unassigned any more) is no longer counted as such
+    full = compute_position("prf", profile(purchased=8), stale + active, now=NOW, taken_back=2)
+    assert full.taken_back == 0 and full.potential_savings.amount == 4 * Decimal("12.5")
+
+
+class PositionsInMemory:
+    """The ReconciliationStore's positions and trend, as the DynamoDB module keeps them."""
+
+    def __init__(self, users):
+        self.users_by_profile, self.latest, self.points = users, {}, {}
+
+    def users(self, profile_id, after, limit):
+        return self.users_by_profile[profile_id], None
+
+    def latest_position(self, profile_id):
+        return self.latest.get(profile_id)
+
+    def put_position(self, position):
+        self.latest[position.profile_id] = position
+
+    def standing_positions(self):
+        return list(self.latest.values())
+
+    def put_trend_point(self, point: TrendPoint):
+        self.points[point.date] = point
+
+
+def record(profile_id, purchased, cost="8"):
+    built = profile(purchased=purchased, cost=cost)
+    return ProfileRecord(id=profile_id, own={}, profile=built, created_at=NOW, updated_at=NOW)
+
+
+def test_every_recorded_position_rewrites_today_s_trend_point_and_carries_the_seats_taken_back():
+    stale = [user(i, last=NOW - timedelta(days=200)) for i in range(6)]
+    active = [user(10 + i, last=NOW) for i in range(4)]
+    other = [user(i, last=NOW) for i in range(3)]
+    store = PositionsInMemory({"a": stale + active, "b": other})
+    # Given two reconciled apps: a with 6 stale of 10 assigned out of 12, b with 3 active of 5
+    record_position(record("b", 5), store, store, run_id="r0", now=NOW)
+    record_position(record("a", 12), store, store, run_id="r1", now=NOW)
+    assert store.points[NOW.date()].stale == 6 and store.points[NOW.date()].unused == 2 + 6 + 2
+    # When a reclamation takes the 6 stale seats back
+    store.users_by_profile["a"] = active + [u.model_copy(update={"active": False}) for u in stale]
+    after = record_position(record("a", 12), store, store, run_id=None, now=NOW + timedelta(hours=1), taken_back=6)
+    # Then today's point says 0 stale at once, and the 6 seats are no longer potential savings
+    point = store.points[NOW.date()]
+    assert (after.stale, after.taken_back, point.stale) == (0, 6, 0)
+    assert after.potential_savings.amount == 2 * 8 and point.unused == 2 + 2
+    # And the next reconciliation keeps them taken back, until the subscription drops 4 licenses
+    again = record_position(record("a", 12), store, store, run_id="r2", now=NOW + timedelta(days=1))
+    assert again.taken_back == 6
+    renewed = record_position(record("a", 8), store, store, run_id="r3", now=NOW + timedelta(days=2))
+    assert (renewed.taken_back, renewed.unused, renewed.potential_savings.amount) == (2, 4, 2 * 8)
+
+
+def test_per_application_spend_adds_up_to_the_total_and_groups_by_cost_center_and_vendor():
+    def app(profile_id, name, template=None, cost_center=None, period="monthly", cost="10"):
+        own = {
+            "name": name,
+            "base_url": "https://a.example.com",
+            "auth": {"type": "bearer"},
+            "users": {"path": "/u", "fields": {"id": "id", "active": "active"}},
+            "subscription": {
+                "licenses_purchased": 10,
+                "cost_per_license": cost,
+                "billing_period": period,
+                **({"cost_center": cost_center} if cost_center else {}),
+            },
+        }
+        if template:
+            own["template"] = template
+        return ProfileRecord(id=profile_id, own=own, profile=build_profile(own), created_at=NOW, updated_at=NOW)
+
+    profiles = [
+        app("a", "Zoom for sales", "zoom", "Sales"),
+        app("b", "Acme HR", "scim2", "People", period="annual", cost="120"),
+        app("c", "In-house wiki", None, "Sales", period="quarterly", cost="30"),
+        app("d", "Not reconciled yet"),
+    ]
+    positions = [
+        position("a", assigned=8, stale=2, cost="10"),
+        position("b", assigned=12, stale=0, cost="120", period="annual"),
+        position("c", assigned=4, stale=1, cost="30", period="quarterly"),
+    ]
+    figures = overview(profiles, positions, points=[], savings=[], today=NOW.date())
+    by_id = {a.profile_id: a for a in figures.per_application}
+    # Each reconciled application's spend per month; their sum is the total spend
+    assert {i: float(a.spend.per_month) for i, a in by_id.items() if a.spend} == {"a": 100, "b": 100, "c": 100}
+    assert by_id["d"].spend is None and float(by_id["d"].cost_per_license.per_month) == 10
+    assert [(r.currency, float(r.per_month), float(r.per_year)) for r in figures.spend] == [("USD", 300, 3600)]
+    assert float(by_id["b"].cost_per_license.per_month) == 10 and by_id["a"].utilisation == 60.0
+    # The vendor: the template's title, or the profile's own name when custom or plain SCIM
+    assert {i: a.vendor for i, a in by_id.items()} == {
+        "a": "Zoom",
+        "b": "Acme HR",
+        "c": "In-house wiki",
+        "d": "Not reconciled yet",
+    }
+    centers = {g.name: (g.applications, float(g.spend[0].per_month)) for g in figures.spend_by_cost_center}
+    assert centers == {"Sales": (2, 200.0), "People": (1, 100.0)}
+    assert figures.spend_by_cost_center[0].name == "Sales"
+    assert sum(float(g.spend[0].per_month) for g in figures.spend_by_vendor) == 300
+
+
+def test_the_csv_has_a_row_per_application_and_no_cell_a_spreadsheet_would_run():
+    hostile = ['=HYPERLINK("http://evil.example")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "Fine name"]
+    profiles = [
+        ProfileRecord(
+            id=f"p{i}",
+            own={},
+            profile=profile().model_copy(update={"name": name}),
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        for i, name in enumerate(hostile)
+    ]
+    figures = overview(profiles, [position("p0", assigned=8, stale=3)], points=[], savings=[], today=NOW.date())
+    rows = list(csv.reader(io.StringIO(overview_csv(figures))))
+    assert rows[0] == list(OVERVIEW_COLUMNS)
+    assert sorted(r[0] for r in rows[1:]) == sorted(cell(n) for n in hostile)
+    assert {r[0][0] for r in rows[1:] if r[0] != "Fine name"} == {"'"}
+    reconciled = next(dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[1] == "p0")
+    assert (reconciled["position"], reconciled["stale"], reconciled["potential_savings_per_month"]) == (
+        "over_licensed",
+        "3",
+        "50.0000",
+    )
+    waiting = next(dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[1] == "p5")
+    assert waiting["position"] == "not_reconciled" and waiting["spend_per_month"] == ""
+
+
+def test_positions_stored_before_rates_still_read():
+    stored = {"date": "2026-11-01", "stale": 3, "unused": 4, "potential_savings": [usd(120, "annual").model_dump()]}
+    assert float(TrendPoint.model_validate(stored).potential_savings[0].per_month) == 10.0
+    old = position("a", assigned=1, stale=0).model_dump(mode="json")
+    old.pop("taken_back")
+    assert LicensePosition.model_validate(old).taken_back == 0
