@@ -147,27 +147,33 @@ def install_meters() -> None:
                 in_invocation.calls.append(AWS_CALL_MS.get(service, OTHER_CALL_MS))
 
     BaseClient._make_api_call = timed_call  # type: ignore[method-assign]
-    invoke = local_functions.LocalFunctions.invoke
+    # Timed around the handler itself: the local stack queues a function's invocations as one
+    # execution environment would, and the wait before one starts is not billed.
+    handler_of = local_functions.LocalFunctions.handler
 
-    def timed(self: local_functions.LocalFunctions, name_or_arn: str, event: Any) -> Any:
-        outer = getattr(in_invocation, "calls", None)
-        in_invocation.calls, in_invocation.seconds = [], 0.0
-        started = time.perf_counter()
-        try:
-            return invoke(self, name_or_arn, event)
-        finally:
-            wall = time.perf_counter() - started
-            if meter.on:
-                name = self.resolve_name(name_or_arn)
-                memory_gb = self.specs[name].memory_mb / 1024
-                meter.invocations[name] += 1
-                meter.gb_seconds[name] += math.ceil(wall * 1000) / 1000 * memory_gb
-                modelled = wall - in_invocation.seconds + sum(in_invocation.calls) / 1000
-                meter.modelled_gb_seconds[name] += math.ceil(modelled * 1000) / 1000 * memory_gb
-                meter.log_bytes += PLATFORM_LOG_BYTES
-            in_invocation.calls = outer
+    def timed_handler(self: local_functions.LocalFunctions, logical_id: str) -> Any:
+        handler = handler_of(self, logical_id)
+        memory_gb = self.specs[logical_id].memory_mb / 1024
 
-    local_functions.LocalFunctions.invoke = timed  # type: ignore[method-assign]
+        def timed(event: Any, context: Any) -> Any:
+            outer = getattr(in_invocation, "calls", None)
+            in_invocation.calls, in_invocation.seconds = [], 0.0
+            started = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                wall = time.perf_counter() - started
+                if meter.on:
+                    meter.invocations[logical_id] += 1
+                    meter.gb_seconds[logical_id] += math.ceil(wall * 1000) / 1000 * memory_gb
+                    modelled = wall - in_invocation.seconds + sum(in_invocation.calls) / 1000
+                    meter.modelled_gb_seconds[logical_id] += math.ceil(modelled * 1000) / 1000 * memory_gb
+                    meter.log_bytes += PLATFORM_LOG_BYTES
+                in_invocation.calls = outer
+
+        return timed
+
+    local_functions.LocalFunctions.handler = timed_handler  # type: ignore[method-assign]
 
 
 class CountingStream(io.TextIOBase):
