@@ -57,10 +57,20 @@ test: lint $(CHROMIUM) node_modules/.installed
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-bench: $(LOCAL_STAMP)
+# dlt (and DuckDB) only for the benchmarks that compare with it: neither `make test` nor `make demo` installs them.
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(LOCAL_STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	uptime
 	$(BIN)/python bench/layer_size.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/versus_dlt.py
+	$(BIN)/python bench/aws_bill.py
 	$(BIN)/python bench/positions.py
 
 # The layer's requirements.txt, pinned from constraints.txt (a unit test fails when they drift apart).

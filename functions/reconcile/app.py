@@ -60,6 +60,10 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
             for p in DynamoDBProfiles(settings.table_name).every()
             if p.profile.identity_provider is None and connected(connection_owner(p))
         ]
+    if len(chosen) > reconciliation.MAX_PROFILES:
+        raise reconciliation.ReconciliationTooLarge(
+            f"{len(chosen)} profiles to reconcile; one reconciliation takes at most {reconciliation.MAX_PROFILES}"
+        )
     if not event.get("reconciliation_id"):
         # Written last: a scheduled run that dies before this leaves no record behind to stay running.
         store.put_reconciliation(record)
@@ -115,7 +119,9 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = DynamoDBReconciliations(settings.table_name)
     record = store.get_reconciliation(event["reconciliation_id"])
-    done = reconciliation.finish(record, event["results"])
+    # Each succeeded profile's result takes its position from the store: positions do not travel
+    # through the state machine, whose 256 KB would not hold a few hundred of them.
+    done = reconciliation.finish(record, event["results"], store.standing_positions())
     store.put_reconciliation(done)
     # Each position rewrote today's point already; profiles reconciled side by side may have read
     # each other's positions before they were written: once more, after all of them.

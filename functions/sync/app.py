@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import identity_provider, sync, user_fetch
-from seatkeeper.connected import saas_client_on_aws
+from seatkeeper import sync
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.settings import SyncSettings
 from seatkeeper.staging import S3Staging
 from seatkeeper.store import DynamoDBProfiles, DynamoDBSync
+
+if TYPE_CHECKING:
+    from seatkeeper import user_fetch
 
 logger = Logger()
 # Stop fetching with this much of the invocation left, to write the last chunk and hand on the checkpoint.
@@ -28,6 +30,10 @@ policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 @logger.inject_lambda_context
 def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch pages into staging until done or nearly out of time; the checkpoint to go on from."""
+    # The SaaS client (requests and all) only here: CommitSnapshot, in this same module, never calls an app.
+    from seatkeeper import identity_provider, user_fetch
+    from seatkeeper.connected import saas_client_on_aws
+
     profiles = ProfileService(DynamoDBProfiles(settings.table_name), policy)
     profile = profiles.get(event["profile_id"])
     client = saas_client_on_aws(profile, settings.table_name, policy)

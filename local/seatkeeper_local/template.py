@@ -50,6 +50,7 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     timeout: int
+    memory_mb: int = 128  # Lambda's default; what a GB-second of the bill counts
 
     @property
     def arn(self) -> str:
@@ -205,6 +206,7 @@ class Template:
                 handler=props["Handler"],
                 environment={k: str(v) for k, v in env.items()},
                 timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
+                memory_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
             )
         return found
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.secretsmanager.models import SecretsManagerBackend
 
 from seatkeeper_local.demo import wait_until
@@ -272,3 +274,110 @@ def test_an_oauth_profile_reads_its_secret_once_for_a_sync_of_many_pages(api, st
     assert (run["status"], run["users_fetched"], run["pages"]) == ("succeeded", 650, 7)
     assert reads.count(secret) == 1
     assert len(made) == len(set(made)), made
+
+
+class DynamoDBCalls:
+    """Every DynamoDB request that moto's server answers, as (action, body): what a Lambda would be billed for."""
+
+    ACTIONS = ("query", "batch_write_item", "put_item", "update_item", "delete_item", "transact_write_items")
+
+    def __init__(self, monkeypatch):
+        from moto.dynamodb.responses import DynamoHandler
+
+        self.calls: list[tuple[str, dict]] = []
+        for action in self.ACTIONS:
+            original = getattr(DynamoHandler, action)
+
+            def counted(handler, action=action, original=original):
+                body = handler.body
+                self.calls.append((action, body if isinstance(body, dict) else json.loads(body)))
+                return original(handler)
+
+            monkeypatch.setattr(DynamoHandler, action, counted)
+
+    def touching_users_of(self, profile_id: str) -> list[tuple[str, dict]]:
+        partition = f'"USERS#{profile_id}"'
+        return [(action, body) for action, body in self.calls if partition in json.dumps(body)]
+
+
+def test_an_unchanged_resync_reads_no_stored_user_and_writes_none(api, monkeypatch):
+    # Given a profile whose 1,050 users were synced once
+    integrator = api("sam_integrator")
+    with paging_app(1050) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "offset"))
+        assert sync(integrator, profile["id"])["items_written"] == 1050
+
+        # When it syncs again and nothing changed in the app
+        calls = DynamoDBCalls(monkeypatch)
+        run = sync(integrator, profile["id"])
+
+    # Then the commit neither queried the users' partition nor wrote to it: it read one fingerprint object
+    assert (run["status"], run["users_fetched"], run["items_written"], run["items_deleted"]) == (
+        "succeeded",
+        1050,
+        0,
+        0,
+    )
+    assert calls.touching_users_of(profile["id"]) == []
+    assert len(stored_users(integrator, profile["id"])) == 1050
+
+
+def cut_short(monkeypatch, *, times: int):
+    """The next `times` commits write half of their first batch of users, then fail as DynamoDB can."""
+    from seatkeeper.store import DynamoDBSync
+
+    put_users, failures = DynamoDBSync.put_users, [times]
+
+    def half_then_fail(store, profile_id, users):
+        if failures[0] == 0:
+            return put_users(store, profile_id, users)
+        failures[0] -= 1
+        put_users(store, profile_id, users[: len(users) // 2])
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "cut short"}}, "BatchWriteItem")
+
+    monkeypatch.setattr(DynamoDBSync, "put_users", half_then_fail)
+
+
+def test_a_commit_cut_short_is_retried_whole_and_writes_only_what_is_still_missing(api, monkeypatch):
+    # Given a synced profile, whose app then renames every user
+    integrator = api("sam_integrator")
+    with paging_app(1050) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "offset"))
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        for user in app.users:
+            user["name"] = f"Renamed {user['id']}"
+
+        # When the commit dies after writing half of the users, once, and the state machine retries it
+        cut_short(monkeypatch, times=1)
+        run = sync(integrator, profile["id"])
+
+    # Then the retry wrote only the half still missing, and the snapshot is the app's
+    assert (run["status"], run["items_written"]) == ("succeeded", 1050 - 525)
+    assert {u["id"]: u["name"] for u in stored_users(integrator, profile["id"])} == {
+        u["id"]: u["name"] for u in app.users
+    }
+
+
+def test_a_fingerprint_object_never_outlives_a_commit_that_failed_part_way(api, monkeypatch):
+    # Given a synced profile whose app renames every user, and a commit that dies part-way on every attempt
+    integrator = api("sam_integrator")
+    with paging_app(1050) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "offset"))
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        names = {u["id"]: u["name"] for u in app.users}
+        for user in app.users:
+            user["name"] = f"Renamed {user['id']}"
+        cut_short(monkeypatch, times=4)
+        assert sync(integrator, profile["id"])["status"] == "failed"
+        monkeypatch.undo()
+        half_written = sum(u["name"].startswith("Renamed") for u in stored_users(integrator, profile["id"]))
+        assert 525 <= half_written < 1050
+
+        # When the app takes back the old names (the last good fingerprints again) and it syncs
+        for user in app.users:
+            user["name"] = names[user["id"]]
+        run = sync(integrator, profile["id"])
+
+    # Then what the failed commit wrote is rewritten, and only that: the stored users are the app's again
+    assert (run["status"], run["items_written"]) == ("succeeded", half_written)
+    assert {u["id"]: u["name"] for u in stored_users(integrator, profile["id"])} == names

@@ -10,20 +10,33 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.analytics import TrendPoint, trend_point
-from seatkeeper.errors import Conflict, InvalidInput, NotFound
+from seatkeeper.errors import Conflict, InvalidInput, NotFound, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import LicensePosition, compute_position
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.sync import SnapshotStore, run_error
 
 ReconciliationStatus = Literal["running", "completed", "partially_failed", "failed"]
+
+# The most profiles one reconciliation takes on. What bounds it: the reconciliation record, one
+# DynamoDB item (400 KB) holding every profile's result with its position (about 0.7 KB each, more
+# with tiers); Step Functions' 256 KB payload, which carries each profile's id and a short result
+# (about 0.2 KB); the execution's 25,000 history events, about 21 for each profile whose sync
+# finishes before its first poll and 9 more for every further poll (10 s apart). 500 leaves room
+# in all three (tests/unit/test_scale_limits.py does the arithmetic); more is refused before any
+# sync starts.
+MAX_PROFILES = 500
+
+
+class ReconciliationTooLarge(SeatkeeperError):
+    """More profiles than one reconciliation takes on: nothing was synced; reconcile them in groups."""
 
 
 class ReconciliationNotFound(NotFound):
@@ -62,7 +75,7 @@ class Reconciliation(BaseModel):
 class ReconciliationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    profile_ids: list[str] | None = Field(None, max_length=1000)
+    profile_ids: list[str] | None = Field(None, max_length=MAX_PROFILES)
 
 
 class ReconciliationStore(Protocol):
@@ -217,10 +230,20 @@ def readable_failure(name: str | None, cause: str | None) -> str:
     return f"{name}: {str(text)[:500]}" if name else str(text)[:500]
 
 
-def finish(reconciliation: Reconciliation, results: list[dict[str, Any]]) -> Reconciliation:
+def finish(
+    reconciliation: Reconciliation, results: list[dict[str, Any]], positions: Iterable[LicensePosition] = ()
+) -> Reconciliation:
+    """The reconciliation with its profiles' results; each succeeded one with the position its run gave.
+
+    The positions come from the store, not through the state machine: a few hundred of them would
+    outgrow Step Functions' 256 KB payload (see MAX_PROFILES).
+    """
+    by_run = {p.run_id: p for p in positions if p.run_id}
     outcomes = [
         ProfileResult.model_validate(
-            {**r, "error": readable_failure(r.get("error_name"), r.get("cause"))} if r.get("status") == "failed" else r
+            {**r, "error": readable_failure(r.get("error_name"), r.get("cause"))}
+            if r.get("status") == "failed"
+            else {**r, "position": r.get("position") or by_run.get(r.get("run_id") or "")}
         )
         for r in results
     ]

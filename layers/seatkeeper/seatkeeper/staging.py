@@ -1,8 +1,14 @@
-"""The one module that talks to S3: where a sync run keeps the pages it fetched until it commits.
+"""The one module that talks to S3: where a sync run keeps the pages it fetched until it commits,
+and where each committed snapshot keeps its users' fingerprints.
 
 A run writes chunks of users as gzipped JSON lines under runs/<run id>/; a chunk's number
 comes from the run's checkpoint, so a retried invocation overwrites what it wrote before
-instead of adding duplicates. The bucket expires objects after a day.
+instead of adding duplicates. The bucket expires them after a day.
+
+A commit writes the fingerprints of the snapshot it made as one object,
+snapshots/<profile id>/<run id>.json.gz, after the users themselves: the next commit reads
+that one object instead of every stored user, as long as the snapshot record still names
+that run (seatkeeper.sync.commit_step says when it does not). They expire after 30 days.
 """
 
 from __future__ import annotations
@@ -62,3 +68,34 @@ class S3Staging:
             self.client.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
             )
+
+    # --- the snapshot's fingerprints ------------------------------------------------------
+
+    @staticmethod
+    def _fingerprints_key(profile_id: str, run_id: str) -> str:
+        return f"snapshots/{profile_id}/{run_id}.json.gz"
+
+    def put_fingerprints(self, profile_id: str, run_id: str, marks: dict[str, str]) -> None:
+        document = {"profile_id": profile_id, "run_id": run_id, "fingerprints": marks}
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self._fingerprints_key(profile_id, run_id),
+            Body=gzip.compress(json.dumps(document, separators=(",", ":")).encode(), 6),
+            ContentType="application/json",
+            ContentEncoding="gzip",
+        )
+
+    def fingerprints(self, profile_id: str, run_id: str) -> dict[str, str] | None:
+        """The fingerprints that run `run_id` wrote for the profile; None when they are gone or not its own."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._fingerprints_key(profile_id, run_id))["Body"]
+        except self.client.exceptions.NoSuchKey:
+            return None
+        document = json.loads(gzip.decompress(body.read()))
+        if document.get("profile_id") != profile_id or document.get("run_id") != run_id:
+            return None
+        marks: dict[str, str] = document["fingerprints"]
+        return marks
+
+    def forget_fingerprints(self, profile_id: str, run_id: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._fingerprints_key(profile_id, run_id))

@@ -13,7 +13,8 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | OAUTH_STATE#<state>     | OAUTH_STATE      | an OAuth grant waiting for its callback (TTL)   |
 | REFRESH_LOCK#<secret>   | REFRESH_LOCK     | serializes refreshes of one OAuth credential    |
 | PROFILE#<id>            | SYNC_LOCK        | one sync at a time per profile (expires_at)     |
-| PROFILE#<id>            | SNAPSHOT         | the last committed sync: run, time, user count  |
+| PROFILE#<id>            | SNAPSHOT         | the last committed sync: run, time, user count, |
+|                         |                  | the run whose fingerprint object it matches     |
 | USERS#<profile id>      | <user id>        | one user of the snapshot, with its fingerprint  |
 | RUN#<run id>            | RUN              | a sync run: status, progress, error             |
 | PROFILE#<id>            | POSITION         | the latest license position                     |
@@ -33,6 +34,8 @@ GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<cre
 gsi1pk=RECLAMATIONS#<profile id>, gsi1sk=<created>#<id> (a profile's reclamations).
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 Documents such as the profile are stored as JSON strings: they are read whole, never queried.
+Whatever changes a USERS# item outside a sync's commit calls `forget_fingerprints` first, so that
+the next commit reads the users back instead of trusting the last commit's fingerprint object.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -442,6 +446,9 @@ def _user(item: dict[str, Any]) -> SaaSUser:
     return SaaSUser.model_validate({"id": item["sk"]["S"], **plain})
 
 
+WRITES_IN_FLIGHT = 8
+
+
 class DynamoDBSync(_Table):
     """SnapshotStore and RunStore on the seatkeeper table."""
 
@@ -469,15 +476,42 @@ class DynamoDBSync(_Table):
             found.update((i["sk"]["S"], i["last_sign_in"]["S"]) for i in page["Items"] if "last_sign_in" in i)
         return found
 
+    def forget_fingerprints(self, profile_id: str) -> None:
+        self._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=False)
+
+    @staticmethod
+    def _forget_fingerprints(client: DynamoDBClient, table: str, profile_id: str, *, outside_a_commit: bool) -> None:
+        # A change outside a commit is also counted: a commit running meanwhile then names no object.
+        try:
+            client.update_item(
+                TableName=table,
+                Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SNAPSHOT"}},
+                UpdateExpression="REMOVE fingerprints_of" + (" ADD changed_outside :one" if outside_a_commit else ""),
+                ConditionExpression="attribute_exists(pk)",
+                **({"ExpressionAttributeValues": {":one": {"N": "1"}}} if outside_a_commit else {}),  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            if not _cancelled_by_condition(exc):
+                raise
+
+    def _write_batch(self, requests: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self.table_name: requests}
+        attempt = 0
+        while pending:
+            pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if pending:
+                attempt += 1
+                time.sleep(min(0.05 * 2**attempt, 2))
+
     def _write(self, requests: list[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self.table_name: requests[start : start + 25]}
-            attempt = 0
-            while pending:
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if pending:
-                    attempt += 1
-                    time.sleep(min(0.05 * 2**attempt, 2))
+        """25 items a request (BatchWriteItem's most), WRITES_IN_FLIGHT requests at a time."""
+        batches = [requests[start : start + 25] for start in range(0, len(requests), 25)]
+        if len(batches) == 1:
+            self._write_batch(batches[0])
+            return
+        with ThreadPoolExecutor(min(WRITES_IN_FLIGHT, len(batches))) as pool:
+            for done in pool.map(self._write_batch, batches):
+                del done
 
     def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None:
         self._write([{"PutRequest": {"Item": _user_item(profile_id, user, mark)}} for user, mark in users])
@@ -505,24 +539,55 @@ class DynamoDBSync(_Table):
 
     def snapshot(self, profile_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(
-            TableName=self.table_name, Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SNAPSHOT"}}
+            TableName=self.table_name,
+            Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SNAPSHOT"}},
+            ConsistentRead=True,
         ).get("Item")
-        return json.loads(item["document"]["S"]) if item else None
+        if item is None:
+            return None
+        found: dict[str, Any] = json.loads(item["document"]["S"])
+        found.pop("fingerprints_of", None)  # the item's own attribute says it, and only while it holds
+        if "fingerprints_of" in item:
+            found["fingerprints_of"] = item["fingerprints_of"]["S"]
+        if "changed_outside" in item:
+            found["changed_outside"] = int(item["changed_outside"]["N"])
+        return found
 
-    def put_snapshot(self, profile_id: str, snapshot: dict[str, Any]) -> None:
+    def put_snapshot(self, profile_id: str, snapshot: dict[str, Any], *, changed_outside: int | None = None) -> None:
         # The figures before this sync stay beside it: reclamation compares the two.
         before = self.snapshot(profile_id)
         if before is not None:
-            before.pop("previous", None)
-            snapshot = {**snapshot, "previous": before}
-        self.client.put_item(
-            TableName=self.table_name,
-            Item={
-                "pk": {"S": f"PROFILE#{profile_id}"},
-                "sk": {"S": "SNAPSHOT"},
-                "document": {"S": json.dumps(snapshot)},
-            },
-        )
+            for name in ("fingerprints_of", "changed_outside"):
+                before.pop(name, None)
+            if before.get("run_id") == snapshot["run_id"]:  # a retried commit: the one before is still before
+                before = before.get("previous")
+            else:
+                before.pop("previous", None)
+        document = {k: v for k, v in snapshot.items() if k != "fingerprints_of"}
+        if before is not None:
+            document["previous"] = before
+        item: dict[str, Any] = {
+            "pk": {"S": f"PROFILE#{profile_id}"},
+            "sk": {"S": "SNAPSHOT"},
+            "document": {"S": json.dumps(document)},
+        }
+        if changed_outside is not None:
+            item["changed_outside"] = {"N": str(changed_outside)}
+        if snapshot.get("fingerprints_of"):
+            try:
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item={**item, "fingerprints_of": {"S": snapshot["fingerprints_of"]}},
+                    ConditionExpression="attribute_not_exists(changed_outside) OR changed_outside = :seen",
+                    ExpressionAttributeValues={":seen": {"N": str(changed_outside or 0)}},
+                )
+                return
+            except ClientError as exc:
+                if not _cancelled_by_condition(exc):
+                    raise
+            # Users changed outside this commit while it ran: the record names no object, the next commit reads them.
+            item["changed_outside"] = {"N": str((self.snapshot(profile_id) or {}).get("changed_outside", 0))}
+        self.client.put_item(TableName=self.table_name, Item=item)
 
     # --- runs ---------------------------------------------------------------------------
 
@@ -855,6 +920,9 @@ class DynamoDBReclamations(_Table):
             UpdateExpression="SET outcome = :outcome",
             ExpressionAttributeValues={":outcome": {"S": outcome.model_dump_json()}},
         )
+        if outcome.outcome in TOOK_BACK:
+            # The stored user changes outside a commit: the next commit reads the users, not the last object.
+            DynamoDBSync._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=True)
         if outcome.tier is not None and outcome.outcome in TOOK_BACK:
             # Shown on the new tier until the next sync reads it from the app.
             self.client.update_item(

@@ -6,6 +6,12 @@ commits (CommitSnapshot, here): it compares
 the staged users with the stored ones by fingerprint and writes only what changed, deleting
 the users the app no longer lists. A run that fails before the commit changed nothing that
 is stored.
+
+The stored fingerprints come from one object that the last commit wrote after its users
+(S3Staging.fingerprints), not from reading every stored user back, so that a commit costs
+what changed rather than what exists. The snapshot record names the run whose object the
+table matches (`fingerprints_of`); anything about to change stored users outside a commit
+removes that name first, and the next commit then reads the table instead.
 """
 
 from __future__ import annotations
@@ -152,9 +158,20 @@ class Staging(Protocol):
 
     def discard(self, run_id: str) -> None: ...
 
+    def put_fingerprints(self, profile_id: str, run_id: str, marks: dict[str, str]) -> None: ...
+
+    def fingerprints(self, profile_id: str, run_id: str) -> dict[str, str] | None:
+        """What `put_fingerprints` kept for that run; None when it is not there (any more)."""
+
+    def forget_fingerprints(self, profile_id: str, run_id: str) -> None: ...
+
 
 class SnapshotStore(Protocol):
-    def fingerprints(self, profile_id: str) -> dict[str, str]: ...
+    def fingerprints(self, profile_id: str) -> dict[str, str]:
+        """Every stored user's fingerprint, read from the users themselves."""
+
+    def forget_fingerprints(self, profile_id: str) -> None:
+        """Say on the snapshot record that no fingerprint object matches the stored users any more."""
 
     def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None: ...
 
@@ -180,7 +197,9 @@ class RunStore(Protocol):
 
     def update_run(self, run_id: str, **changes: Any) -> None: ...
 
-    def put_snapshot(self, profile_id: str, snapshot: dict[str, Any]) -> None: ...
+    def put_snapshot(self, profile_id: str, snapshot: dict[str, Any], *, changed_outside: int | None = None) -> None:
+        """Keep the snapshot record. It names its fingerprint object (`fingerprints_of`) only if no one
+        changed stored users outside a commit since the record read before this commit said `changed_outside`."""
 
 
 class Executions(Protocol):
@@ -274,6 +293,60 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+WRITE_BATCH = 2_000  # users handed to the store at once; it writes them 25 a request, several requests at once
+
+
+def stored_fingerprints(
+    profile_id: str, record: dict[str, Any] | None, staging: Staging, snapshots: SnapshotStore
+) -> tuple[dict[str, str], str]:
+    """The stored users' fingerprints, and where they came from: "object" or "table".
+
+    The object is trusted only when the snapshot record names the run that wrote it and counts as
+    many users; a commit cut short, or a change to users outside a commit, removed that name first.
+    """
+    run_id = (record or {}).get("fingerprints_of")
+    if run_id:
+        marks = staging.fingerprints(profile_id, run_id)
+        if marks is not None and len(marks) == (record or {}).get("users"):
+            return marks, "object"
+    return snapshots.fingerprints(profile_id), "table"
+
+
+def _with_bulk_activity(profile: ProfileRecord, staging: Staging, run: SyncRun) -> Callable[[SaaSUser], SaaSUser]:
+    """Each user's last activity from the bulk activity endpoint, when the profile has one: the later of the two."""
+    endpoint = profile.profile.activity
+    if not isinstance(endpoint, ActivityEndpoint) or endpoint.mode != "bulk":
+        return lambda user: user
+    activity = {row["id"]: row["last_activity"] for row in staging.rows(run.run_id, "activity")}
+
+    def with_activity(user: SaaSUser) -> SaaSUser:
+        if not activity.get(user.id):
+            return user
+        latest = max(filter(None, [user.last_activity, parse_timestamp(activity[user.id])]), default=None)
+        return user.model_copy(update={"last_activity": latest})
+
+    return with_activity
+
+
+def _seen_by_idp(
+    profile: ProfileRecord, staging: Staging, snapshots: SnapshotStore, run: SyncRun
+) -> Callable[[SaaSUser], SaaSUser]:
+    """What the identity provider adds to each user: the latest sign-in and, matched to its people, leavers."""
+    sso = identity_provider.sso_activity(profile.profile)
+    if sso is None:
+        return lambda user: user
+    match = profile.profile.users.match
+    sign_ins = identity_provider.SignIns.fold(staging.rows(run.run_id, "sign_ins"), match)
+    earlier = snapshots.last_sign_ins(profile.id)
+    people = None if sso.users_from_idp else identity_provider.fold_people(staging.rows(run.run_id, "people"), match)
+
+    def seen(user: SaaSUser) -> SaaSUser:
+        user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=sso.users_from_idp)
+        return user if people is None else identity_provider.with_people(user, people, match)
+
+    return seen
+
+
 def commit_step(
     profile: ProfileRecord,
     staging: Staging,
@@ -283,40 +356,32 @@ def commit_step(
     *,
     notices: Notices | None = None,
 ) -> CommitResult:
-    """Make the staged users the stored snapshot, writing only what changed."""
+    """Make the staged users the stored snapshot, writing only what changed.
+
+    A commit that dies part-way is retried whole, so the order matters: the record stops naming a
+    fingerprint object before the first user is written, the new object is written after the last
+    one, and the record names it last. No object ever claims what the table does not hold.
+    """
+    if run.status == "succeeded":  # committed already: its invocation died after saying so
+        return CommitResult(users=run.users_fetched, written=run.items_written or 0, deleted=run.items_deleted or 0)
     started = time.monotonic()
-    stored = snapshots.fingerprints(profile.id)
-    activity: dict[str, str | None] = {}
-    if isinstance(profile.profile.activity, ActivityEndpoint) and profile.profile.activity.mode == "bulk":
-        activity = {row["id"]: row["last_activity"] for row in staging.rows(run.run_id, "activity")}
+    record = snapshots.snapshot(profile.id)
+    stored, source = stored_fingerprints(profile.id, record, staging, snapshots)
+    with_activity = _with_bulk_activity(profile, staging, run)
     sso = identity_provider.sso_activity(profile.profile)
-    if sso is not None:
-        sign_ins = identity_provider.SignIns.fold(staging.rows(run.run_id, "sign_ins"), profile.profile.users.match)
-        earlier = snapshots.last_sign_ins(profile.id)
-        people = (
-            None
-            if sso.users_from_idp
-            else identity_provider.fold_people(staging.rows(run.run_id, "people"), profile.profile.users.match)
-        )
-    seen: set[str] = set()
+    seen_by_idp = _seen_by_idp(profile, staging, snapshots, run)
+    marks: dict[str, str] = {}  # every user of the new snapshot, with its fingerprint
     written = 0
     cutoff, tracked = cutoff_for(profile.profile), tracks_activity(profile.profile)
     figures = {"assigned": 0, "with_activity": 0, "stale": 0}
+    named_object = (record or {}).get("fingerprints_of")
 
     def changed() -> Iterator[tuple[SaaSUser, str]]:
         for row in staging.rows(run.run_id, "users"):
             user = SaaSUser.model_validate(row)
-            if user.id in seen:
+            if user.id in marks:
                 continue  # an app that shifts its pages during a sync can list a user twice
-            seen.add(user.id)
-            if activity.get(user.id):
-                from_activity = parse_timestamp(activity[user.id])
-                latest = max(filter(None, [user.last_activity, from_activity]), default=None)
-                user = user.model_copy(update={"last_activity": latest})
-            if sso is not None:
-                user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=sso.users_from_idp)
-                if people is not None:
-                    user = identity_provider.with_people(user, people, profile.profile.users.match)
+            user = seen_by_idp(with_activity(user))
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None
@@ -324,22 +389,33 @@ def commit_step(
                     identity_provider.excluded(user, profile.profile.policy)
                 )
             mark = fingerprint(user)
+            marks[user.id] = mark
             if stored.get(user.id) != mark:
                 yield user, mark
 
-    for batch in _batched(changed(), 500):
+    def about_to_write() -> None:
+        nonlocal named_object
+        if named_object:
+            snapshots.forget_fingerprints(profile.id)
+            named_object = None
+
+    for batch in _batched(changed(), WRITE_BATCH):
+        about_to_write()
         snapshots.put_users(profile.id, batch)
         written += len(batch)
-    gone = [user_id for user_id in stored if user_id not in seen]
-    for batch in _batched(gone, 500):
+    gone = [user_id for user_id in stored if user_id not in marks]
+    for batch in _batched(gone, WRITE_BATCH):
+        about_to_write()
         snapshots.delete_users(profile.id, batch)
+    staging.put_fingerprints(profile.id, run.run_id, marks)
     runs.put_snapshot(
         profile.id,
         {
             "run_id": run.run_id,
             "synced_at": _now(),
-            "users": len(seen),
+            "users": len(marks),
             "tracks_activity": tracks_activity(profile.profile),
+            "fingerprints_of": run.run_id,
             **figures,
             # The high-water mark of the sign-in log: the next sync reads on from here.
             **(
@@ -348,14 +424,19 @@ def commit_step(
                 else {}
             ),
         },
+        changed_outside=(record or {}).get("changed_outside"),
     )
-    result = CommitResult(users=len(seen), written=written, deleted=len(gone))
+    superseded = (record or {}).get("fingerprints_of")
+    if superseded and superseded != run.run_id:
+        staging.forget_fingerprints(profile.id, superseded)
+    result = CommitResult(users=len(marks), written=written, deleted=len(gone))
     runs.update_run(
         run.run_id,
         status="succeeded",
         finished_at=_now(),
         items_written=written,
         items_deleted=len(gone),
+        fingerprints_from=source,
         commit_seconds=round(time.monotonic() - started, 3),
     )
     runs.unlock_sync(profile.id, run.run_id)
