@@ -38,6 +38,7 @@ from seatkeeper.profile import (
     ApiKeyAuth,
     BasicAuth,
     BearerAuth,
+    CursorPagination,
     NoPagination,
     OAuth2AuthorizationCodeAuth,
     OffsetPagination,
@@ -335,7 +336,15 @@ class SaaSClient:
             params |= {pagination.page_param: pagination.first_page, pagination.size_param: pagination.page_size}
         elif not isinstance(pagination, NoPagination) and pagination.limit_param:
             params[pagination.limit_param] = pagination.page_size
-        body = self.json(self.send(users.method, self.url(users.path), params=params))
+        request_body = None
+        if users.body is not None:
+            from seatkeeper.user_fetch import with_page_values
+
+            paging: dict[str, Any] = {k: v for k, v in params.items() if k not in users.params}
+            if isinstance(pagination, CursorPagination):
+                paging[pagination.cursor_param] = None
+            params, request_body = dict(users.params), with_page_values(users.body, paging)
+        body = self.json(self.send(users.method, self.url(users.path), params=params, body=request_body))
         try:
             return read_page(users, body)
         except UnreadableRecord as exc:
