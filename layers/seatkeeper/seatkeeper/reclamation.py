@@ -12,6 +12,7 @@ and the others go on. Everything is written to the audit trail.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatkeeper.catalog import templates
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import Amount
@@ -102,6 +104,9 @@ class Reclamation(BaseModel):
     seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
     reclaimed: int = Field(0, description="Users whose license was taken back")
     savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
+    warnings: list[str] = Field(
+        default_factory=list, description="What reclaiming costs besides the seat: data that goes with it"
+    )
 
 
 class ReclamationSummary(BaseModel):
@@ -250,6 +255,7 @@ def plan(
         seat_cost=Amount(
             amount=subscription.cost_per_license, currency=subscription.currency, period=subscription.billing_period
         ),
+        warnings=warnings_for(profile.profile),
         audit=[
             AuditEntry(
                 at=_now(),
@@ -262,6 +268,17 @@ def plan(
     )
     store.put_reclamation(reclamation)
     return reclamation
+
+
+def warnings_for(profile: Profile) -> list[str]:
+    """The template's warning when the profile reclaims with the template's own request and it loses data."""
+    known = templates().get(profile.template or "")
+    if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
+        return []
+    preset = known.profile.get("reclaim") or {}
+    if (profile.reclaim.method, profile.reclaim.path) != (preset.get("method"), preset.get("path")):
+        return []  # the profile's own reclaim request: what it does is the profile's to say
+    return [f"{known.title}: reclaiming loses the user's data. {known.reclaim.note}"]
 
 
 def suspicious(snapshot: dict[str, Any] | None) -> str | None:
@@ -399,17 +416,27 @@ def execute(
     return done
 
 
+_USER_FIELD = re.compile(r"\{(\w+)\}")
+
+
 def fill_in(template: Any, candidate: Candidate) -> Any:
-    """The reclaim request's body or path with {id}, {email}, ... of the candidate filled in."""
+    """The reclaim request's body or path with {id}, {email}, ... of the candidate filled in.
+
+    Only "{name}" of a user field is replaced: other braces stay, as a GraphQL mutation's do.
+    """
     fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
+
+    def filled(text: str) -> str:
+        return _USER_FIELD.sub(lambda match: fields.get(match.group(1), match.group(0)), text)
+
     if isinstance(template, str):
-        return template.format_map(fields)
+        return filled(template)
     return json.loads(
         json.dumps(template),
         object_hook=lambda d: {
-            k: v.format_map(fields)
+            k: filled(v)
             if isinstance(v, str)
-            else [x.format_map(fields) if isinstance(x, str) else x for x in v]
+            else [filled(x) if isinstance(x, str) else x for x in v]
             if isinstance(v, list)
             else v
             for k, v in d.items()
