@@ -19,6 +19,30 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture
+def api_environment(root, monkeypatch):
+    """api_environment(NAME="value", OTHER=None) sets (or, with None, removes) API function variables for one test.
+
+    The function reads its environment once, at cold start; its settings are read again now and after the test.
+    """
+    monkeypatch.syspath_prepend(str(root / "functions" / "api"))
+    from routes.settings import network_policy, settings
+
+    def change(**variables: str | None) -> None:
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        settings.cache_clear()
+        network_policy.cache_clear()
+
+    yield change
+    monkeypatch.undo()
+    settings.cache_clear()
+    network_policy.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     """The whole local stack built from template.yaml, on free ports, once per test run."""

@@ -53,13 +53,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _list(self) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
             "totalResults": len(self.app.users),
             "startIndex": 1,
             "itemsPerPage": len(self.app.users),
-            "Resources": self.app.users,
         }
+        # RFC 7644 §3.4.2 requires Resources only when totalResults is not 0; scim2-server always sends it.
+        return answer | {"Resources": self.app.users} if self.app.users else answer
 
     def _authorized(self, kind: str, query: dict[str, list[str]]) -> bool:
         header = self.headers.get("Authorization", "")

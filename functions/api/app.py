@@ -12,10 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from routes import connections, dashboard, errors, oauth, profiles, reclamations, reconciliations, sync, templates
 from routes.access import admit_body, read_json_body
+from routes.settings import settings
 
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
 # The template's `Tracing: Active` still traces every invocation.
 logger = Logger()
+# At cold start: a missing environment variable stops the function here, naming it.
+settings()
 # An answer that does not fit its own model is our fault: a 500 naming the fields, not Powertools'
 # default of reporting it as the client's invalid request (422).
 app = APIGatewayHttpResolver(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
@@ -16,24 +15,25 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import RetryPolicy
+from seatkeeper.settings import ConnectionSagaSettings
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
+from seatkeeper.user_fetch import first_page_of_users
 
 logger = Logger()
 
 
-@cache
-def policy() -> NetworkPolicy:
-    return NetworkPolicy.from_environment()
+settings = ConnectionSagaSettings.from_environment()
+policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 
 
 @cache
 def connections() -> DynamoDBConnections:
-    return DynamoDBConnections(os.environ["TABLE_NAME"])
+    return DynamoDBConnections(settings.table_name)
 
 
 @cache
 def profiles() -> ProfileService:
-    return ProfileService(DynamoDBProfiles(os.environ["TABLE_NAME"]), policy())
+    return ProfileService(DynamoDBProfiles(settings.table_name), policy)
 
 
 @logger.inject_lambda_context
@@ -64,8 +64,8 @@ def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     profile = profiles().get(event["profile_id"])
     # A short retry budget here: the saga retries the whole test, and a person is waiting for the answer.
     client = saas_client_on_aws(
-        profile, os.environ["TABLE_NAME"], retries=RetryPolicy(max_attempts=2, budget_seconds=10)
+        profile, settings.table_name, policy, retries=RetryPolicy(max_attempts=2, budget_seconds=10)
     )
-    users = client.first_page_of_users()
+    users = first_page_of_users(client)
     logger.info("connection works", extra={"profile_id": profile.id, "users_on_first_page": len(users)})
     return {"users_on_first_page": len(users)}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,33 +13,43 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
 from seatkeeper.reconciliation import record_position
+from seatkeeper.settings import ReclaimSettings
 from seatkeeper.store import (
     DynamoDBProfiles,
     DynamoDBReclamations,
     DynamoDBReconciliations,
     DynamoDBSync,
 )
+from seatkeeper.sync import run_error
 
 logger = Logger()
 
 
-@cache
-def table() -> str:
-    return os.environ["TABLE_NAME"]
+settings = ReclaimSettings.from_environment()
+policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 
 
 @logger.inject_lambda_context
 def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    store = DynamoDBReclamations(table())
+    store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
-    policy = NetworkPolicy.from_environment()
-    profile = ProfileService(DynamoDBProfiles(table()), policy).get(record.profile_id)
-    client = saas_client_on_aws(profile, table())
-    stale_now = reclamation.still_stale(profile, DynamoDBSync(table()))
-    done = reclamation.execute(record, store=store, seats=client, stale_now=stale_now, notices=EventBridgeNotices())
+    profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(record.profile_id)
+    client = saas_client_on_aws(profile, settings.table_name, policy)
+    stale_now = reclamation.still_stale(profile, DynamoDBSync(settings.table_name))
     # The reclaimed users hold no license now: the position says so at once, not at the next reconciliation.
-    record_position(
-        profile, DynamoDBSync(table()), DynamoDBReconciliations(table()), run_id=None, notices=EventBridgeNotices()
+    done = reclamation.execute(
+        record,
+        store=store,
+        seats=client,
+        stale_now=stale_now,
+        notices=EventBridgeNotices(),
+        before_finish=lambda: record_position(
+            profile,
+            DynamoDBSync(settings.table_name),
+            DynamoDBReconciliations(settings.table_name),
+            run_id=None,
+            notices=EventBridgeNotices(),
+        ),
     )
     logger.info("reclamation finished", extra={"reclamation_id": done.id, "status": done.status})
     return {"reclamation_id": done.id, "status": done.status}
@@ -50,7 +58,7 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 @logger.inject_lambda_context
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Put a 'Seat Will Be Reclaimed' event per candidate and start the grace period."""
-    store = DynamoDBReclamations(table())
+    store = DynamoDBReclamations(settings.table_name)
     waiting = reclamation.announce(
         store.get_reclamation(event["reclamation_id"]), store=store, notices=EventBridgeNotices()
     )
@@ -60,7 +68,7 @@ def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context
 def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """After the wait and a fresh sync: reclaim, or cancel when the sync failed (fail closed)."""
-    store = DynamoDBReclamations(table())
+    store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
     if event.get("sync_status") != "succeeded":
         reason = f"the sync after the grace period did not succeed ({event.get('sync_error') or 'no details'}); "
@@ -70,3 +78,18 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
         return {"reclamation_id": record.id, "status": "canceled"}
     running = reclamation.end_grace_period(record, store=store)
     return {"reclamation_id": running.id, "status": running.status}
+
+
+@logger.inject_lambda_context
+def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The run died: finish the reclamation from its action records, and say why."""
+    failure = event["error"]
+    done = reclamation.record_failure(
+        event["reclamation_id"],
+        store=DynamoDBReclamations(settings.table_name),
+        error=failure.get("Error") or "Unknown",
+        cause=(run_error(failure.get("Cause")) or "no details were given")[:500],
+        notices=EventBridgeNotices(),
+    )
+    logger.warning("reclamation failed", extra={"reclamation_id": done.id, "status": done.status})
+    return {"reclamation_id": done.id, "status": done.status}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -14,6 +12,7 @@ from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
+from seatkeeper.settings import SyncSettings
 from seatkeeper.staging import S3Staging
 from seatkeeper.store import DynamoDBProfiles, DynamoDBSync
 
@@ -22,23 +21,17 @@ logger = Logger()
 RESERVE_MILLIS = 90_000
 
 
-@cache
-def policy() -> NetworkPolicy:
-    return NetworkPolicy.from_environment()
-
-
-@cache
-def table() -> str:
-    return os.environ["TABLE_NAME"]
+settings = SyncSettings.from_environment()
+policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 
 
 @logger.inject_lambda_context
 def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch pages into staging until done or nearly out of time; the checkpoint to go on from."""
-    profile = ProfileService(DynamoDBProfiles(table()), policy()).get(event["profile_id"])
-    client = saas_client_on_aws(profile, table())
+    profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(event["profile_id"])
+    client = saas_client_on_aws(profile, settings.table_name, policy)
     checkpoint = event.get("checkpoint")
-    runs = DynamoDBSync(table())
+    runs = DynamoDBSync(settings.table_name)
 
     def progress(state: user_fetch.FetchCheckpoint) -> None:
         expected = state.cursor.total if state.cursor and state.phase == "users" else None
@@ -51,7 +44,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 
     result = user_fetch.fetch_step(
         client,
-        S3Staging(),
+        S3Staging(settings.staging_bucket),
         event["run_id"],
         user_fetch.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
         out_of_time=lambda: context.get_remaining_time_in_millis() < RESERVE_MILLIS,
@@ -67,10 +60,15 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 @logger.inject_lambda_context
 def commit_snapshot(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Make the staged users the stored snapshot, writing only what changed."""
-    profile = ProfileService(DynamoDBProfiles(table()), policy()).get(event["profile_id"])
-    store = DynamoDBSync(table())
+    profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(event["profile_id"])
+    store = DynamoDBSync(settings.table_name)
     result = sync.commit_step(
-        profile, S3Staging(), store, store, store.get_run(event["run_id"]), notices=EventBridgeNotices()
+        profile,
+        S3Staging(settings.staging_bucket),
+        store,
+        store,
+        store.get_run(event["run_id"]),
+        notices=EventBridgeNotices(),
     )
     logger.info("committed", extra={"run_id": event["run_id"], **result.model_dump()})
     return result.model_dump()

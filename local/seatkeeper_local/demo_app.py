@@ -139,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length)) if length else None
         user_id = urlsplit(self.path).path.rstrip("/").split("/")[-1]
         with app.lock:
-            app.reclaim_requests.append({"method": self.command, "user_id": user_id, "body": body})
+            app.reclaim_requests.append({"method": self.command, "path": self.path, "user_id": user_id, "body": body})
         if user_id in app.failing_reclaims:
             self._send(500, b'{"error": "could not update the user"}')
             return

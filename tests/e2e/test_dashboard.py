@@ -433,12 +433,13 @@ class HostedSignIn(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def hosted_sign_in(stack, monkeypatch) -> Iterator[type[HostedSignIn]]:
+def hosted_sign_in(stack, api_environment) -> Iterator[type[HostedSignIn]]:
     HostedSignIn.secret, HostedSignIn.issued, HostedSignIn.seen = stack.jwt_secret, {}, []
     with serving(HostedSignIn) as server:
         # As in AWS, where the template gives the API function the hosted UI's address and client.
-        monkeypatch.setenv("DASHBOARD_SIGN_IN_URL", f"http://127.0.0.1:{server.server_port}")
-        monkeypatch.setenv("DASHBOARD_CLIENT_ID", "dashboard-client")
+        api_environment(
+            DASHBOARD_SIGN_IN_URL=f"http://127.0.0.1:{server.server_port}", DASHBOARD_CLIENT_ID="dashboard-client"
+        )
         yield HostedSignIn
 
 

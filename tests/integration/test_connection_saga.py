@@ -141,6 +141,17 @@ def test_a_redirect_to_the_metadata_service_is_refused_by_the_network_guard(api,
     assert leftovers(stack, profile["id"]) == {"items": [], "secrets": []}
 
 
+def test_an_empty_scim_tenant_connects(api, stack):
+    # Given a SCIM app with no users yet, which leaves Resources out of its list (RFC 7644 allows it)
+    integrator = api("sam_integrator")
+    with fake_saas(users=[]) as empty:
+        profile = make_profile(integrator, base_url=f"{empty.url}/scim/v2")
+        # When the profile is connected, Then the connection test reads an empty first page, as a sync would
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        view = wait_for(integrator, profile["id"], {"connected", "failed"})
+    assert view["status"] == "connected", view.get("error")
+
+
 def test_an_html_answer_fails_as_unreadable(api, stack, saas):
     integrator = api("sam_integrator")
     profile = make_profile(integrator, base_url=f"{saas.url}/html")
@@ -229,8 +240,8 @@ def test_oauth_grant_connects_and_stores_the_tokens(api, stack, oidc, saas, capf
     assert secret not in out + err + table_text(stack) + executions_text(profile["id"])
 
 
-def test_oauth_denied_at_the_provider_is_never_granted_and_cleans_up(api, stack, oidc, saas, monkeypatch):
-    monkeypatch.setenv("GRANT_TIMEOUT_SECONDS", "3")
+def test_oauth_denied_at_the_provider_is_never_granted_and_cleans_up(api, stack, oidc, saas, api_environment):
+    api_environment(GRANT_TIMEOUT_SECONDS="3")
     integrator = api("sam_integrator")
     profile = oauth_profile(integrator, oidc, saas)
     integrator.post(f"/profiles/{profile['id']}/connection", json={"client_id": "c", "client_secret": "s"})
@@ -305,8 +316,8 @@ def test_an_unknown_state_is_refused_without_touching_any_saga(api):
     assert requests.get(f"{api(None).base_url}/oauth/callback", timeout=10).status_code == 400
 
 
-def test_a_grant_that_never_comes_times_out_and_cleans_up(api, stack, oidc, saas, monkeypatch):
-    monkeypatch.setenv("GRANT_TIMEOUT_SECONDS", "2")
+def test_a_grant_that_never_comes_times_out_and_cleans_up(api, stack, oidc, saas, api_environment):
+    api_environment(GRANT_TIMEOUT_SECONDS="2")
     integrator = api("sam_integrator")
     profile = oauth_profile(integrator, oidc, saas)
     integrator.post(f"/profiles/{profile['id']}/connection", json={"client_id": "c", "client_secret": "s"})

@@ -37,12 +37,13 @@ def test_locally_the_page_has_no_hosted_sign_in_and_learns_each_auth_type_s_cred
     assert config["credential_fields"] == {k: list(v) for k, v in AUTH_CREDENTIAL_FIELDS.items()}
 
 
-def test_in_aws_the_page_signs_in_at_the_cognito_hosted_ui_and_may_talk_to_it(root, monkeypatch):
-    monkeypatch.syspath_prepend(str(root / "functions" / "api"))
+def test_in_aws_the_page_signs_in_at_the_cognito_hosted_ui_and_may_talk_to_it(api_environment):
     from routes import dashboard
 
-    monkeypatch.setenv("DASHBOARD_SIGN_IN_URL", "https://seatkeeper-123456789012.auth.eu-west-1.amazoncognito.com")
-    monkeypatch.setenv("DASHBOARD_CLIENT_ID", "3n4b5urk1ft4fl3mg5e62d9ado")
+    api_environment(
+        DASHBOARD_SIGN_IN_URL="https://seatkeeper-123456789012.auth.eu-west-1.amazoncognito.com",
+        DASHBOARD_CLIENT_ID="3n4b5urk1ft4fl3mg5e62d9ado",
+    )
     assert dashboard.sign_in() == {
         "authorize_url": "https://seatkeeper-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/authorize",
         "token_url": "https://seatkeeper-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token",
@@ -51,7 +52,7 @@ def test_in_aws_the_page_signs_in_at_the_cognito_hosted_ui_and_may_talk_to_it(ro
     }
     policy = dashboard.page().headers["Content-Security-Policy"]
     assert "connect-src 'self' https://seatkeeper-123456789012.auth.eu-west-1.amazoncognito.com;" in policy
-    monkeypatch.delenv("DASHBOARD_CLIENT_ID")
+    api_environment(DASHBOARD_SIGN_IN_URL=None, DASHBOARD_CLIENT_ID=None)
     assert dashboard.sign_in() is None
 
 

@@ -44,12 +44,15 @@ EXPECTED = {
     "reconcile_check_sync_run.json": ("CheckSyncRunFunction", "RunNotFound"),
     "reconcile_record_position.json": ("RecordPositionFunction", "ProfileNotFound"),
     "reconcile_finish.json": ("FinishReconciliationFunction", "ReconciliationNotFound"),
+    "reconcile_record_failure.json": ("RecordReconciliationFailureFunction", "ReconciliationNotFound"),
     "api_plan_reclamation.json": ("ApiFunction", 404),
     "api_approve_reclamation_as_integrator.json": ("ApiFunction", 403),
     "api_approve_reclamation.json": ("ApiFunction", 404),
     "reclaim_seats.json": ("ReclaimSeatsFunction", "ReclamationNotFound"),
     "reclaim_announce_seats.json": ("AnnounceSeatsFunction", "ReclamationNotFound"),
     "reclaim_end_grace_period.json": ("EndGracePeriodFunction", "ReclamationNotFound"),
+    "reclaim_record_failure.json": ("RecordReclamationFailureFunction", "ReclamationNotFound"),
+    "ended_run_aborted.json": ("RecordEndedRunFunction", "ReclamationNotFound"),
     # Its response URL is CloudFormation's; here nothing listens there, and the function says so.
     "dashboard_sign_in_delete.json": ("DashboardSignInFunction", "ResponseNotDelivered"),
 }

@@ -155,6 +155,29 @@ def test_a_failing_user_is_reported_and_the_others_go_on(api):
     assert sum(o["outcome"] == "reclaimed" for o in outcomes.values()) == len(candidates) - 1
 
 
+def test_an_app_supplied_dot_segment_id_fails_for_that_user_and_never_moves_the_request(api):
+    # Given an app that lists stale users whose ids are dot segments, plain or percent-encoded
+    integrator = api("sam_integrator")
+    with paging_app(100) as app:
+        odd = dict(zip(expected_candidates(app.users)[:3], ["..", ".", "%2e%2E"], strict=True))
+        for user in app.users:
+            user["id"] = odd.get(user["id"], user["id"])
+        profile = reclaiming_profile(integrator, app)
+        # When a real reclamation runs
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        done = wait_for_reclamation(integrator, plan["id"])
+    # Then each of those users fails on its own, the others are reclaimed, and no request left /users/<one id>
+    outcomes = {o["user_id"]: o for o in done["outcomes"]}
+    assert done["status"] == "partially_failed"
+    for user_id in odd.values():
+        assert outcomes[user_id]["outcome"] == "failed" and "cannot be a path segment" in outcomes[user_id]["detail"]
+    assert all(o["outcome"] == "reclaimed" for user_id, o in outcomes.items() if user_id not in odd.values())
+    assert sum(o["outcome"] == "reclaimed" for o in outcomes.values()) == len(plan["candidates"]) - 3
+    paths = [r["path"] for r in app.reclaim_requests]
+    assert all(path.startswith("/offset/users/") and path.count("/") == 3 for path in paths), paths
+    assert len(paths) == len(plan["candidates"]) - 3
+
+
 def test_a_reclamation_run_again_never_sends_a_users_request_twice(api, stack):
     integrator = api("sam_integrator")
     with paging_app(60) as app:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
 
-from seatkeeper.errors import AddressRefused, ResponseTooLarge
+from seatkeeper.catalog import build_profile
+from seatkeeper.errors import AddressRefused, InvalidInput, ResponseTooLarge, SaaSRequestFailed, SaaSUnavailable
 from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.saas_http import GuardedSession
+from seatkeeper.reclamation import Candidate
+from seatkeeper.saas_http import GuardedSession, GuardedTokenEndpoint, RetryPolicy, SaaSClient
+from seatkeeper.user_fetch import fetch_step, fetch_users, first_page_of_users
+from seatkeeper_local.demo_app import serving
 
 LOOPBACK = NetworkPolicy.from_entries(["127.0.0.0/8"])
 
@@ -30,6 +40,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", unquote(self.path.split("=", 1)[1]))
             self.end_headers()
+        elif self.path == "/big-redirect":
+            self.send_response(302)
+            self.send_header("Location", "/")
+            self.send_header("Content-Length", str(2 * 1024 * 1024))
+            self.end_headers()
+            self.wfile.write(b"x" * 2 * 1024 * 1024)
         elif self.path == "/big":
             self.send_response(200)
             self.send_header("Content-Length", str(2 * 1024 * 1024))
@@ -121,3 +137,261 @@ def test_responses_over_the_cap_are_refused_declared_or_chunked(server):
 def test_a_proxy_from_the_environment_cannot_route_around_the_guard(server, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
     assert GuardedSession(LOOPBACK).get(f"http://{server}/").status_code == 200
+
+
+# --- credentials never leave the app's origin --------------------------------------------
+
+KEY = "sk-live-7f3a9c2e41"
+BASIC = base64.b64encode(f"admin:{KEY}".encode()).decode()  # the key as basic auth sends it
+
+
+@dataclass
+class Recorder:
+    """What one of our servers was asked, and how the app one answers."""
+
+    url: str = ""
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    redirect: Callable[[str, str], str | None] = lambda method, path: None  # where to send a request, if anywhere
+    status: int = 302
+    users: list[dict[str, Any]] = field(default_factory=lambda: [{"id": "u1"}, {"id": "u2"}])
+
+
+class RecordingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    recorder: Recorder
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _any(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode(errors="replace") if length else ""
+        self.recorder.seen.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers.items()), "body": body}
+        )
+        path = urlsplit(self.path).path
+        if (target := self.recorder.redirect(self.command, self.path)) is not None:
+            self.send_response(self.recorder.status)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = json.dumps(
+            {"last": "2024-01-01T00:00:00Z"} if path.endswith("/activity") else self.recorder.users
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+
+@contextmanager
+def recording() -> Iterator[Recorder]:
+    with serving(RecordingHandler) as server:
+        recorder = Recorder(url=f"http://127.0.0.1:{server.server_address[1]}")
+        server.RequestHandlerClass = type("Handler", (RecordingHandler,), {"recorder": recorder})
+        yield recorder
+
+
+@pytest.fixture(scope="module")
+def two_servers() -> Iterator[tuple[Recorder, Recorder]]:
+    with recording() as first, recording() as second:
+        yield first, second
+
+
+@pytest.fixture
+def app(two_servers) -> Recorder:
+    """The SaaS app, fresh for each test (the servers live for the module: stopping one takes 0.5 s)."""
+    two_servers[0].__init__(url=two_servers[0].url)
+    return two_servers[0]
+
+
+@pytest.fixture
+def elsewhere(two_servers) -> Recorder:
+    """A server of another origin (another port)."""
+    two_servers[1].__init__(url=two_servers[1].url)
+    return two_servers[1]
+
+
+AUTHS = {
+    "api_key header": ({"type": "api_key"}, {"api_key": KEY}),
+    "api_key query": ({"type": "api_key", "location": "query", "name": "api_token"}, {"api_key": KEY}),
+    "bearer custom header": ({"type": "bearer", "header": "X-Auth-Token"}, {"token": KEY}),
+    "basic": ({"type": "basic"}, {"username": "admin", "api_key": KEY}),
+}
+
+
+def client_of(app: Recorder, auth: str, **own: Any) -> SaaSClient:
+    kind, credential = AUTHS[auth]
+    profile = build_profile(
+        {
+            "name": "t",
+            "base_url": f"{app.url}/v1",
+            "auth": kind,
+            "users": {"path": "/users", "fields": {"id": "id"}},
+            "activity": {"mode": "per_user", "path": "/users/{id}/activity", "fields": {"last_activity": "last"}},
+            "reclaim": {"method": "DELETE", "path": "/users/{id}"},
+            "subscription": {"licenses_purchased": 1},
+            **own,
+        }
+    )
+    return SaaSClient(profile, credential, policy=LOOPBACK, retries=RetryPolicy(max_attempts=1))
+
+
+class Rows:
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None:
+        pass
+
+
+CALLS: dict[str, tuple[Callable[[str, str], bool], Callable[[SaaSClient], Any]]] = {
+    # which of the app's answers redirects, and the call that meets it
+    "connection test": (lambda method, path: urlsplit(path).path == "/v1/users", first_page_of_users),
+    "sync's user list": (
+        lambda method, path: urlsplit(path).path == "/v1/users",
+        lambda client: [page for page, _ in fetch_users(client)],
+    ),
+    "per-user activity": (
+        lambda method, path: urlsplit(path).path.endswith("/activity"),
+        lambda client: fetch_step(client, Rows(), "run", None, out_of_time=lambda: False),
+    ),
+    "reclaim": (lambda method, path: method == "DELETE", lambda client: client.take_back(Candidate(id="u1"))),
+}
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("auth", AUTHS)
+def test_no_credential_follows_a_redirect_to_another_origin(app, elsewhere, auth, call, status):
+    # Given an app that redirects one of its answers to a server on another port (another origin),
+    # keeping the path and query string it was asked for, as many redirects do
+    redirects, make_the_call = CALLS[call]
+    app.status = status
+    app.redirect = lambda method, path: f"{elsewhere.url}{path}" if redirects(method, path) else None
+    client = client_of(app, auth)
+    # When the call meets the redirect
+    with pytest.raises(SaaSRequestFailed) as refused:
+        make_the_call(client)
+    # Then it is refused, saying where it was sent, and the other origin never heard of the credential
+    assert "another origin" in str(refused.value) and elsewhere.url.removeprefix("http://") in str(refused.value)
+    assert KEY not in str(refused.value)
+    assert elsewhere.seen == []
+    assert any(KEY in json.dumps(request) or BASIC in json.dumps(request) for request in app.seen)  # the app did
+
+
+def test_a_redirect_within_the_origin_is_followed_with_the_credential(app):
+    app.redirect = lambda method, path: path.replace("/v1/", "/v2/") if path.startswith("/v1/users") else None
+    users = first_page_of_users(client_of(app, "api_key header"))
+    assert [u.id for u in users] == ["u1", "u2"]
+    assert [(r["path"], r["headers"].get("X-API-Key")) for r in app.seen] == [("/v1/users", KEY), ("/v2/users", KEY)]
+
+
+def test_a_reclaim_is_never_turned_into_a_get_by_a_redirect(app):
+    # Given an app that answers the reclaim's DELETE with 302 to a path of its own
+    app.redirect = lambda method, path: "/v1/users" if method == "DELETE" else None
+    # When the reclaim is sent, Then it fails rather than "succeed" as a GET of the list
+    with pytest.raises(SaaSRequestFailed, match="would turn it into a GET"):
+        client_of(app, "bearer custom header").take_back(Candidate(id="u1"))
+    assert [r["method"] for r in app.seen] == ["DELETE"]
+
+
+def test_a_307_within_the_origin_keeps_the_reclaim_a_delete(app):
+    app.status = 307
+    app.redirect = lambda method, path: path.replace("/v1/", "/v2/") if path.startswith("/v1/") else None
+    status, _ = client_of(app, "api_key header").take_back(Candidate(id="u1"))
+    assert status == 200 and [(r["method"], r["path"]) for r in app.seen] == [
+        ("DELETE", "/v1/users/u1"),
+        ("DELETE", "/v2/users/u1"),
+    ]
+
+
+@pytest.mark.parametrize("status", [302, 307, 308])
+def test_an_oauth_token_request_is_not_redirected(app, elsewhere, status):
+    app.status = status
+    app.redirect = lambda method, path: f"{elsewhere.url}{path}"
+    answer, _ = GuardedTokenEndpoint(LOOPBACK).post(
+        f"{app.url}/token",
+        data={"grant_type": "refresh_token", "refresh_token": KEY, "client_secret": KEY},
+        auth=("client", KEY),
+    )
+    assert answer == status and elsewhere.seen == []
+
+
+# --- every request ends by its deadline ---------------------------------------------------
+
+
+class SlowHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        try:
+            if self.path.startswith("/slow-headers"):
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 60:
+                    self.wfile.write(bytes([byte]))  # a byte every 0.2 s: no single read ever waits long
+                    self.wfile.flush()
+                    time.sleep(0.2)
+                return
+            if self.path.startswith("/late"):
+                time.sleep(3)
+            self.send_response(302 if self.path.startswith("/drip-redirect") else 200)
+            self.send_header("Location", "/ok")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            if self.path.startswith("/late"):
+                self.wfile.write(b"[" + b" " * 98 + b"]")
+                return
+            for _ in range(100):  # a byte every 0.2 s: no single read ever waits long
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass  # the client gave up, as it should
+
+
+@pytest.mark.parametrize("path", ["/drip", "/late", "/drip-redirect", "/slow-headers"])
+def test_a_request_ends_by_its_deadline_as_a_transient_failure(path):
+    # Given an app that drips its body or its headers a byte at a time, or answers late, and a deadline of 1 s
+    with serving(SlowHandler) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        profile = build_profile(
+            {
+                "name": "t",
+                "base_url": url,
+                "auth": {"type": "bearer"},
+                "request_deadline_seconds": 1,
+                "users": {"path": path, "fields": {"id": "id"}},
+                "subscription": {"licenses_purchased": 1},
+            }
+        )
+        client = SaaSClient(profile, {"token": KEY}, policy=LOOPBACK, retries=RetryPolicy(max_attempts=1))
+        started = time.monotonic()
+        # When the client asks for the users, Then it gives up by the deadline, as a retryable failure
+        with pytest.raises(SaaSUnavailable):
+            first_page_of_users(client)
+        assert time.monotonic() - started < 1.6
+
+
+def test_the_deadline_is_a_bounded_profile_setting():
+    base = {
+        "name": "t",
+        "base_url": "https://a.example.com",
+        "auth": {"type": "bearer"},
+        "users": {"path": "/u", "fields": {"id": "id"}},
+        "subscription": {"licenses_purchased": 1},
+    }
+    assert build_profile(base).request_deadline_seconds == 60
+    for out_of_bounds in (0, 301):
+        with pytest.raises(InvalidInput, match="request_deadline_seconds"):
+            build_profile({**base, "request_deadline_seconds": out_of_bounds})
+
+
+def test_a_redirects_body_is_capped_too(server):
+    # requests reads a redirect's body itself before it follows it; that body gets the same cap
+    with pytest.raises(ResponseTooLarge):
+        GuardedSession(LOOPBACK, max_response_bytes=1024 * 1024).get(f"http://{server}/big-redirect")

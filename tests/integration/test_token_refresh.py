@@ -17,6 +17,7 @@ from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileService
 from seatkeeper.saas_http import GuardedTokenEndpoint
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
+from seatkeeper.user_fetch import first_page_of_users
 from seatkeeper.vault import SecretsManagerVault
 from tests.integration.connection_checks import connect_at_certified_provider, make_profile, wait_for
 from tests.oidc_provider import ODD_CLIENT_SECRET
@@ -124,7 +125,7 @@ def test_a_connected_oauth_profile_refreshes_at_the_provider_and_keeps_working(a
             policy=NetworkPolicy.from_environment(),
         )
 
-        users = client.first_page_of_users()
+        users = first_page_of_users(client)
 
         after = vault.read(secret)["tokens"]
         assert len(users) == 3

@@ -8,8 +8,10 @@ from seatkeeper.catalog import build_profile
 from seatkeeper.errors import AddressRefused, SaaSRequestFailed, SaaSUnavailable, UnreadableResponse
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.saas_http import RetryPolicy, SaaSClient
-from seatkeeper.user_fetch import fetch_users
+from seatkeeper.user_fetch import fetch_step, fetch_users, first_page_of_users
+from tests.integration.test_saas_http import Rows, client_of, recording
 from tests.paging_app import paging_app, profile_fields
+from tests.saas_apps import fake_saas
 
 KINDS = ["none", "offset", "page", "cursor", "next_url", "link_header"]
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=2, budget_seconds=10)
@@ -100,3 +102,45 @@ def test_answers_that_are_not_what_the_profile_describes(settings, error, match)
             client.profile.users.records_path = records_key
         with pytest.raises(error, match=match):
             all_ids(client)
+
+
+def test_each_user_field_in_the_activity_path_is_one_segment():
+    # Given an app whose user ids hold a slash, a query and a percent sign
+    with recording() as app:
+        app.users = [{"id": "team/alice"}, {"id": "bob?admin=1"}, {"id": "50%"}]
+        # When the sync asks for each user's activity
+        fetch_step(client_of(app, "api_key header"), Rows(), "run", None, out_of_time=lambda: False)
+    # Then each id stays inside its own segment of the path
+    assert sorted(r["path"] for r in app.seen if r["path"].endswith("/activity")) == [
+        "/v1/users/50%25/activity",
+        "/v1/users/bob%3Fadmin%3D1/activity",
+        "/v1/users/team%2Falice/activity",
+    ]
+
+
+@pytest.mark.parametrize("user_id", ["..", ".", "%2e%2E"])
+def test_a_dot_segment_id_never_moves_the_activity_request(user_id):
+    # Given an app that lists a user whose id is a dot segment
+    with recording() as app:
+        app.users = [{"id": "u1"}, {"id": user_id}]
+        # When the sync asks for each user's activity, Then it refuses that path rather than send it elsewhere
+        with pytest.raises(SaaSRequestFailed, match="cannot be a path segment"):
+            fetch_step(client_of(app, "api_key header"), Rows(), "run", None, out_of_time=lambda: False)
+    assert all(r["path"] in ("/v1/users", "/v1/users/u1/activity") for r in app.seen)
+
+
+def test_the_connection_test_reads_an_empty_scim_list_as_the_sync_does():
+    # Given a SCIM app with no users, which leaves Resources out (totalResults 0)
+    with fake_saas(users=[]) as empty:
+        profile = build_profile(
+            {
+                "name": "t",
+                "template": "scim2",
+                "base_url": f"{empty.url}/scim",
+                "subscription": {"licenses_purchased": 1},
+            }
+        )
+        client = SaaSClient(profile, {"token": "t"}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]))
+        # When the connection test and the sync read the first page, Then both find no users and no fault
+        assert first_page_of_users(client) == []
+        assert [users for users, _ in fetch_users(client)] == [[]]

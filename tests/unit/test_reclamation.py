@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from seatkeeper.catalog import build_profile
-from seatkeeper.errors import InvalidInput, SaaSUnavailable
+from seatkeeper.errors import InvalidInput, SaaSRequestFailed, SaaSUnavailable
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.reclamation import (
     Candidate,
     ReclamationConflict,
     ReclamationRequest,
+    UserOutcome,
     approve,
     execute,
     fill_in,
     plan,
+    record_failure,
     why_not_a_candidate,
 )
 from seatkeeper.user_records import SaaSUser
@@ -80,6 +82,17 @@ class Store:
 
     def action_outcome(self, reclamation_id, user_id):
         return self.actions.get((reclamation_id, user_id))
+
+    def acted_on(self, reclamation_id):
+        return {u: self.actions.get((r, u)) for r, u in self.claimed if r == reclamation_id}
+
+
+class Notices:
+    def __init__(self):
+        self.put_ = []
+
+    def put(self, detail_type, detail):
+        self.put_.append((detail_type, detail))
 
 
 class Seats:
@@ -193,7 +206,6 @@ def test_fill_in_keeps_braces_that_name_no_user_field_as_a_graphql_mutation_has_
     }
     filled = fill_in(mutation, Candidate(id="4012689"))
     assert filled == {"query": mutation["query"], "variables": {"ids": ["4012689"]}}
-    assert fill_in("/users/{id}/{unknown}", Candidate(id="u1")) == "/users/u1/{unknown}"
 
 
 def test_a_plan_warns_when_the_templates_reclaim_request_loses_the_users_data():
@@ -210,6 +222,16 @@ def test_a_plan_warns_when_the_templates_reclaim_request_loses_the_users_data():
     assert (
         plan(profile(), ReclamationRequest(), snapshots=Snapshot(users), store=Store(), planned_by=None).warnings == []
     )
+
+
+def test_a_body_naming_no_user_field_fails_that_user_not_the_run():
+    # Given a reclaim body with a placeholder the user does not have (or a stray brace)
+    for body in ({"login": "{login}"}, ["{id.__len__.x}"], {"q": "query { users {login} }"}):
+        # When it is filled in, Then it is a SaaSRequestFailed, which execute() records for that user
+        with pytest.raises(SaaSRequestFailed, match="names no user field"):
+            fill_in(body, Candidate(id="u1"))
+    # A brace with whitespace after it is text, as GraphQL's are
+    assert fill_in({"note": "a { b"}, Candidate(id="u1")) == {"note": "a { b"}
 
 
 @pytest.mark.parametrize(
@@ -255,3 +277,48 @@ def test_steady_activity_data_is_not_suspicious():
         profile(), ReclamationRequest(dry_run=False), snapshots=Snapshot(users, figures), store=Store(), planned_by=None
     )
     assert record.status == "running"
+
+
+def test_a_run_that_died_midway_is_finished_from_its_action_records():
+    store, notices = Store(), Notices()
+    users = [stale(i) for i in range(4)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(36)]
+    record = plan(profile(), ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=store, planned_by=None)
+    # Given the run reclaimed user 0, claimed user 1 and died before keeping user 1's outcome,
+    written = UserOutcome(user_id="0", outcome="reclaimed", status_code=204)
+    store.claim_action(record.id, "0")
+    store.finish_action(record.id, record.profile_id, written)
+    store.claim_action(record.id, "1")
+
+    failed = record_failure(record.id, store=store, error="ClientError", cause="the table refused", notices=notices)
+
+    assert failed.status == "partially_failed" and (failed.error, failed.cause) == ("ClientError", "the table refused")
+    assert failed.outcomes[0] == written  # as written
+    assert [(o.user_id, o.outcome) for o in failed.outcomes] == [("0", "reclaimed"), ("1", "outcome_unknown")]
+    assert failed.reclaimed == 1 and str(failed.savings.amount) == "12.50"
+    assert failed.audit[-1].action == "failed" and failed.finished_at
+    assert notices.put_ == [
+        (
+            "Reclamation Finished",
+            {
+                "reclamation_id": record.id,
+                "profile_id": "prf_1",
+                "status": "partially_failed",
+                "error": "ClientError",
+                "reclaimed": ["0"],
+                "canceled": [],
+                "failed": ["1"],
+            },
+        )
+    ]
+
+
+def test_a_run_that_died_before_acting_is_canceled_and_a_finished_one_is_left_alone():
+    store = Store()
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(19)]
+    record = plan(profile(), ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=store, planned_by=None)
+    canceled = record_failure(record.id, store=store, error="States.Timeout", cause="too slow", notices=Notices())
+    assert canceled.status == "canceled" and canceled.outcomes == []
+    assert "nothing was reclaimed" in canceled.audit[-1].detail
+    notices = Notices()
+    assert record_failure(record.id, store=store, error="Again", cause="twice", notices=notices) == canceled
+    assert notices.put_ == []

@@ -12,7 +12,7 @@ from seatkeeper.analytics import Savings, overview, trend
 from seatkeeper.errors import InvalidInput
 from seatkeeper.position import Amount, LicensePosition
 from seatkeeper.profiles import ProfileRecord
-from seatkeeper.reconciliation import finish, new_reconciliation, readable_failure
+from seatkeeper.reconciliation import finish, new_reconciliation, readable_failure, record_failure
 from tests.unit.test_position import profile
 
 
@@ -130,3 +130,50 @@ def test_unknown_profiles_in_a_request_are_422_at_their_index():
     with pytest.raises(InvalidInput) as raised:
         new_reconciliation(["prf_a", "prf_b", "prf_c"], requested_by=None, exists=lambda i: i != "prf_b")
     assert raised.value.errors[0]["loc"] == ["body", "profile_ids", 1]
+
+
+class Reconciliations:
+    def __init__(self, record):
+        self.records = {record.id: record}
+
+    def get_reconciliation(self, reconciliation_id):
+        return self.records[reconciliation_id]
+
+    def replace_reconciliation(self, record, *, expected_status):
+        assert self.records[record.id].status == expected_status
+        self.records[record.id] = record
+
+
+class Notices:
+    def __init__(self):
+        self.put_ = []
+
+    def put(self, detail_type, detail):
+        self.put_.append((detail_type, detail))
+
+
+def test_a_run_that_died_marks_its_reconciliation_failed_once_keeping_the_results_it_had():
+    started = new_reconciliation(None, requested_by="schedule", exists=lambda _: True)
+    store, notices = Reconciliations(started), Notices()
+    results = [{"profile_id": "a", "status": "succeeded", "run_id": "run_1"}]
+
+    failed = record_failure(
+        started.id, store=store, error="InjectedFault", cause="finish died", results=results, notices=notices
+    )
+
+    assert (failed.status, failed.error, failed.cause) == ("failed", "InjectedFault", "finish died")
+    assert [(r.profile_id, r.status) for r in failed.results] == [("a", "succeeded")] and failed.finished_at
+    assert store.records[started.id] == failed
+    assert notices.put_ == [
+        (
+            "Reconciliation Finished",
+            {
+                "reconciliation_id": started.id,
+                "status": "failed",
+                "error": "InjectedFault",
+                "profiles": {"a": "succeeded"},
+            },
+        )
+    ]
+    again = record_failure(started.id, store=store, error="Other", cause="later", results=None, notices=notices)
+    assert again == failed and len(notices.put_) == 1

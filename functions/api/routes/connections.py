@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from routes.access import caller, readers, writers
 from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
+from routes.settings import settings
 from seatkeeper.connections import ConnectionAttempt, ConnectionService, ConnectionView, CredentialInput
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.store import DynamoDBConnections
@@ -28,13 +28,16 @@ router = Router()
 @cache
 def service() -> ConnectionService:
     return ConnectionService(
-        DynamoDBConnections(os.environ["TABLE_NAME"]), SecretsManagerVault(), StepFunctions(), EventBridgeNotices()
+        DynamoDBConnections(settings().table_name),
+        SecretsManagerVault(settings().data_key_arn),
+        StepFunctions(settings().connection_state_machine_arn),
+        EventBridgeNotices(),
     )
 
 
 def public_url() -> str:
     """Where this API is reached from outside, for the OAuth redirect URI."""
-    if configured := os.environ.get("PUBLIC_API_URL"):
+    if configured := settings().public_api_url:
         return configured.rstrip("/")
     event = router.current_event
     scheme = event.headers.get("x-forwarded-proto", "https")
@@ -54,7 +57,7 @@ def connect(profile_id: ProfileId, credential: Annotated[CredentialInput, Body()
         credential,
         requested_by=caller(router),
         redirect_uri=f"{public_url()}/oauth/callback",
-        grant_timeout_seconds=int(os.environ.get("GRANT_TIMEOUT_SECONDS", "900")),
+        grant_timeout_seconds=settings().grant_timeout_seconds,
     )
     logger.info("connection started", extra={"profile_id": profile_id, "attempt_id": attempt.attempt_id})
     return Response(

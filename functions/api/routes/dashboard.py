@@ -8,7 +8,6 @@ AWS; a token in the link locally) and reads every figure from the routes that ne
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from routes.settings import settings
 from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS
 
 router = Router()
@@ -29,8 +29,8 @@ TYPES = {
 
 def sign_in() -> dict[str, str] | None:
     """Where the page signs people in, when the stack has a Cognito hosted UI (not on the local stack)."""
-    base, client_id = os.environ.get("DASHBOARD_SIGN_IN_URL", ""), os.environ.get("DASHBOARD_CLIENT_ID", "")
-    if not base or not client_id:
+    base, client_id = settings().dashboard_sign_in_url, settings().dashboard_client_id
+    if base is None or client_id is None:
         return None
     return {
         "authorize_url": f"{base}/oauth2/authorize",
@@ -42,7 +42,8 @@ def sign_in() -> dict[str, str] | None:
 
 def _headers(content_type: str, *, cache_control: str) -> dict[str, str]:
     # The page may talk to its own API and, to swap a sign-in code for tokens, to the hosted UI.
-    connect = " ".join(["'self'", os.environ["DASHBOARD_SIGN_IN_URL"]] if sign_in() else ["'self'"])
+    hosted_ui = settings().dashboard_sign_in_url if sign_in() else None
+    connect = " ".join(["'self'", hosted_ui] if hosted_ui else ["'self'"])
     return {
         "Content-Type": content_type,
         "Cache-Control": cache_control,

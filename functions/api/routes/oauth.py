@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 from functools import cache
 
 from aws_lambda_powertools import Logger
@@ -11,9 +10,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from routes.profiles import service as profiles
+from routes.settings import network_policy, settings
 from seatkeeper import oauth
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed
-from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.store import DynamoDBConnections
 from seatkeeper.vault import SecretsManagerVault
@@ -25,7 +24,7 @@ router = Router()
 
 @cache
 def grants() -> DynamoDBConnections:
-    return DynamoDBConnections(os.environ["TABLE_NAME"])
+    return DynamoDBConnections(settings().table_name)
 
 
 def page(status: int, title: str, text: str, profile_id: str | None = None) -> Response[str]:
@@ -68,7 +67,7 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     vault = SecretsManagerVault()
     client = vault.read(records.credential.secret_arn)
     tokens = oauth.exchange_code(
-        GuardedTokenEndpoint(NetworkPolicy.from_environment()),
+        GuardedTokenEndpoint(network_policy()),
         auth,
         client,
         code=code,

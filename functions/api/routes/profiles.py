@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from routes.access import caller, readers, writers
 from routes.errors import responses
-from seatkeeper.network_guard import NetworkPolicy
+from routes.settings import network_policy, settings
 from seatkeeper.profiles import ProfilePage, ProfileService, ProfileView
 from seatkeeper.store import DynamoDBProfiles
 
@@ -28,8 +27,8 @@ def service() -> ProfileService:
     from routes.connections import service as connections
 
     return ProfileService(
-        DynamoDBProfiles(os.environ["TABLE_NAME"]),
-        NetworkPolicy.from_environment(),
+        DynamoDBProfiles(settings().table_name),
+        network_policy(),
         forget_connection=lambda profile_id: connections().disconnect(profile_id, missing_ok=True),
         holds_credential=lambda profile_id: connections().holds_credential(profile_id),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Annotated, Literal
 
@@ -15,6 +14,7 @@ from routes.access import approvers, caller, readers, writers
 from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
+from routes.settings import settings
 from seatkeeper import reclamation
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.store import DynamoDBReclamations, DynamoDBSync
@@ -27,11 +27,11 @@ ReclamationId = Annotated[str, Path(pattern=r"^rcl_[0-9a-f]{20}$", description="
 
 @cache
 def store() -> DynamoDBReclamations:
-    return DynamoDBReclamations(os.environ["TABLE_NAME"])
+    return DynamoDBReclamations(settings().table_name)
 
 
 def run(record: reclamation.Reclamation) -> None:
-    StepFunctions(os.environ.get("RECLAIM_STATE_MACHINE_ARN", "")).start(
+    StepFunctions(settings().reclaim_state_machine_arn).start(
         record.id,
         {"reclamation_id": record.id, "profile_id": record.profile_id, "grace_seconds": record.grace_seconds},
     )
@@ -50,7 +50,7 @@ def plan(
     record = reclamation.plan(
         profiles().get(profile_id),
         request,
-        snapshots=DynamoDBSync(os.environ["TABLE_NAME"]),
+        snapshots=DynamoDBSync(settings().table_name),
         store=store(),
         planned_by=caller(router),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated
@@ -17,6 +16,7 @@ from routes.access import caller, readers, writers
 from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
+from routes.settings import settings
 from seatkeeper import analytics, reconciliation
 from seatkeeper.errors import ProfileNotFound
 from seatkeeper.position import LicensePosition, PositionHistory
@@ -31,12 +31,12 @@ ReconciliationId = Annotated[str, Path(pattern=r"^rec_[0-9a-f]{20}$", descriptio
 
 @cache
 def store() -> DynamoDBReconciliations:
-    return DynamoDBReconciliations(os.environ["TABLE_NAME"])
+    return DynamoDBReconciliations(settings().table_name)
 
 
 @cache
 def reclamations() -> DynamoDBReclamations:
-    return DynamoDBReclamations(os.environ["TABLE_NAME"])
+    return DynamoDBReclamations(settings().table_name)
 
 
 def _exists(profile_id: str) -> bool:
@@ -62,7 +62,7 @@ def start(
     profile_ids = request.profile_ids if request else None
     record = reconciliation.new_reconciliation(profile_ids, requested_by=caller(router), exists=_exists)
     store().put_reconciliation(record)
-    StepFunctions(os.environ.get("RECONCILE_STATE_MACHINE_ARN", "")).start(record.id, {"reconciliation_id": record.id})
+    StepFunctions(settings().reconcile_state_machine_arn).start(record.id, {"reconciliation_id": record.id})
     logger.info("reconciliation started", extra={"reconciliation_id": record.id})
     return Response(202, content_types.APPLICATION_JSON, record, headers={"Location": f"/reconciliations/{record.id}"})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Annotated, Literal
 
@@ -17,6 +16,7 @@ from routes.connections import service as connections
 from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
+from routes.settings import settings
 from seatkeeper import sync
 from seatkeeper.store import DynamoDBSync
 from seatkeeper.workflows import StepFunctions
@@ -28,12 +28,12 @@ RunId = Annotated[str, Path(pattern=r"^run_[0-9a-f]{20}$", description="Sync run
 
 @cache
 def store() -> DynamoDBSync:
-    return DynamoDBSync(os.environ["TABLE_NAME"])
+    return DynamoDBSync(settings().table_name)
 
 
 @cache
 def service() -> sync.SyncService:
-    return sync.SyncService(store(), StepFunctions(os.environ.get("SYNC_STATE_MACHINE_ARN", "")))
+    return sync.SyncService(store(), StepFunctions(settings().sync_state_machine_arn))
 
 
 @router.post(

@@ -35,13 +35,14 @@ def saas_client(
     return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)
 
 
-def saas_client_on_aws(profile: ProfileRecord, table_name: str, *, retries: RetryPolicy | None = None) -> SaaSClient:
+def saas_client_on_aws(
+    profile: ProfileRecord, table_name: str, policy: NetworkPolicy, *, retries: RetryPolicy | None = None
+) -> SaaSClient:
     """The SaaS client as the Lambda functions assemble it: DynamoDB, Secrets Manager, the guard."""
     from seatkeeper.saas_http import GuardedTokenEndpoint
     from seatkeeper.store import DynamoDBConnections
     from seatkeeper.vault import SecretsManagerVault
 
-    policy = NetworkPolicy.from_environment()
     connections = DynamoDBConnections(table_name)
     return saas_client(
         profile,

@@ -328,6 +328,9 @@ class Profile(Model):
         default_factory=dict, description="Sent with every request to the app (not for credentials)"
     )
     auth: Auth
+    request_deadline_seconds: int = Field(
+        60, ge=1, le=300, description="The most one request to the app may take, its whole answer included"
+    )
     users: UsersEndpoint
     activity: ActivityEndpoint | None = None
     reclaim: ReclaimRequest | None = None

@@ -11,10 +11,9 @@ and the others go on. Everything is written to the audit trail.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -104,6 +103,8 @@ class Reclamation(BaseModel):
     seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
     reclaimed: int = Field(0, description="Users whose license was taken back")
     savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
+    error: str | None = Field(None, description="When its run died before it finished: the error's name")
+    cause: str | None = Field(None, description="When its run died before it finished: why, in words")
     warnings: list[str] = Field(
         default_factory=list, description="What reclaiming costs besides the seat: data that goes with it"
     )
@@ -158,6 +159,9 @@ class ReclamationStore(Protocol):
         """Keep the outcome; a reclaimed user is shown as such in the stored snapshot."""
 
     def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None: ...
+
+    def acted_on(self, reclamation_id: str) -> dict[str, UserOutcome | None]:
+        """Every user whose request a run of this reclamation claimed, with its outcome once it was kept."""
 
 
 def _now() -> str:
@@ -335,11 +339,14 @@ def execute(
     seats: SeatTaker,
     stale_now: set[str],
     notices: Notices | None = None,
+    before_finish: Callable[[], None] = lambda: None,
 ) -> Reclamation:
     """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation.
 
     `stale_now` is who is stale in the current snapshot (after the grace period's sync, if any):
-    a candidate whose activity came back is not reclaimed.
+    a candidate whose activity came back is not reclaimed. `before_finish` runs once every outcome
+    is recorded and before the reclamation says it is finished (the position is brought up to
+    date there, so that whoever sees "completed" reads the position that follows from it).
     """
     if reclamation.status != "running":
         raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
@@ -401,6 +408,7 @@ def execute(
             ],
         }
     )
+    before_finish()
     store.replace_reclamation(done, expected_status="running")
     (notices or NoNotices()).put(
         "Reclamation Finished",
@@ -416,32 +424,33 @@ def execute(
     return done
 
 
-_USER_FIELD = re.compile(r"\{(\w+)\}")
+_PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")  # braces around no whitespace
 
 
 def fill_in(template: Any, candidate: Candidate) -> Any:
-    """The reclaim request's body or path with {id}, {email}, ... of the candidate filled in.
+    """The reclaim request's JSON body with {id}, {email}, ... of the candidate filled in, as text.
 
-    Only "{name}" of a user field is replaced: other braces stay, as a GraphQL mutation's do.
+    Paths are filled by `saas_http.fill_path`, which makes each value one path segment. Braces
+    around text without whitespace are a placeholder, and one that names no user field fails that
+    user; braces with whitespace stay as they are, as a GraphQL query's "{ id }" do.
     """
     fields = {k: "" if v is None else str(v) for k, v in candidate.model_dump(mode="json").items()}
 
-    def filled(text: str) -> str:
-        return _USER_FIELD.sub(lambda match: fields.get(match.group(1), match.group(0)), text)
+    def field(match: re.Match[str]) -> str:
+        if match.group(1) not in fields:
+            raise SaaSRequestFailed(f"the reclaim body's {match.group(0)!r} names no user field")
+        return fields[match.group(1)]
 
-    if isinstance(template, str):
-        return filled(template)
-    return json.loads(
-        json.dumps(template),
-        object_hook=lambda d: {
-            k: filled(v)
-            if isinstance(v, str)
-            else [filled(x) if isinstance(x, str) else x for x in v]
-            if isinstance(v, list)
-            else v
-            for k, v in d.items()
-        },
-    )
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return _PLACEHOLDER.sub(field, value)
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        return value
+
+    return fill(template)
 
 
 def announce(reclamation: Reclamation, *, store: ReclamationStore, notices: Notices) -> Reclamation:
@@ -497,3 +506,67 @@ def cancel(reclamation: Reclamation, *, store: ReclamationStore, reason: str, ex
     )
     store.replace_reclamation(canceled, expected_status=expected_status)
     return canceled
+
+
+UNFINISHED: tuple[ReclamationStatus, ...] = ("running", "in_grace_period")
+
+
+def record_failure(
+    reclamation_id: str, *, store: ReclamationStore, error: str, cause: str, notices: Notices
+) -> Reclamation:
+    """Finish a reclamation whose run died, from what its action records say was done.
+
+    Each user acted on keeps the outcome written for them; a user whose request was claimed but
+    whose outcome was never kept may have been reclaimed (`outcome_unknown`). Nothing acted on:
+    `canceled`; anything: `partially_failed`. A reclamation that is not running is left as it is.
+    """
+    current = store.get_reclamation(reclamation_id)
+    if current.status not in UNFINISHED:
+        return current
+    acted_on = store.acted_on(reclamation_id)
+    outcomes = [
+        acted_on[c.id]
+        or UserOutcome(
+            user_id=c.id,
+            outcome="outcome_unknown",
+            detail="the run stopped after its request may have been sent; check the app",
+        )
+        for c in current.candidates
+        if c.id in acted_on
+    ]
+    reclaimed = sum(o.outcome == "reclaimed" for o in outcomes)
+    cost = current.seat_cost
+    why = f"{error}: {cause}"
+    failed = current.model_copy(
+        update={
+            "status": "partially_failed" if outcomes else "canceled",
+            "error": error,
+            "cause": cause,
+            "reclaimed": reclaimed,
+            "savings": cost.model_copy(update={"amount": cost.amount * reclaimed}) if cost else None,
+            "outcomes": outcomes,
+            "finished_at": _now(),
+            "audit": [
+                *current.audit,
+                AuditEntry(
+                    at=_now(),
+                    action="failed",
+                    detail=why if outcomes else f"{why}; nothing was reclaimed",
+                ),
+            ],
+        }
+    )
+    store.replace_reclamation(failed, expected_status=current.status)
+    notices.put(
+        "Reclamation Finished",
+        {
+            "reclamation_id": failed.id,
+            "profile_id": failed.profile_id,
+            "status": failed.status,
+            "error": error,
+            "reclaimed": [o.user_id for o in outcomes if o.outcome == "reclaimed"],
+            "canceled": [o.user_id for o in outcomes if o.outcome == "canceled_activity_detected"],
+            "failed": [o.user_id for o in outcomes if o.outcome in ("failed", "outcome_unknown")],
+        },
+    )
+    return failed

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.errors import InvalidInput, NotFound
+from seatkeeper.errors import Conflict, InvalidInput, NotFound
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import LicensePosition, compute_position
 from seatkeeper.profiles import ProfileRecord
@@ -28,6 +28,10 @@ ReconciliationStatus = Literal["running", "completed", "partially_failed", "fail
 class ReconciliationNotFound(NotFound):
     def __init__(self, reconciliation_id: str) -> None:
         super().__init__(f"reconciliation {reconciliation_id} not found")
+
+
+class ReconciliationConflict(Conflict):
+    pass
 
 
 class ProfileResult(BaseModel):
@@ -50,6 +54,8 @@ class Reconciliation(BaseModel):
     started_at: str
     finished_at: str | None = None
     results: list[ProfileResult] = Field(default_factory=list)
+    error: str | None = Field(None, description="When its run died before it finished: the error's name")
+    cause: str | None = Field(None, description="When its run died before it finished: why, in words")
 
 
 class ReconciliationRequest(BaseModel):
@@ -62,6 +68,9 @@ class ReconciliationStore(Protocol):
     def put_reconciliation(self, reconciliation: Reconciliation) -> None: ...
 
     def get_reconciliation(self, reconciliation_id: str) -> Reconciliation: ...
+
+    def replace_reconciliation(self, reconciliation: Reconciliation, *, expected_status: str) -> None:
+        """Store it if the stored one still has `expected_status`; Conflict otherwise."""
 
     def put_position(self, position: LicensePosition) -> None: ...
 
@@ -159,3 +168,33 @@ def finish(reconciliation: Reconciliation, results: list[dict[str, Any]]) -> Rec
         "completed" if not failed else "failed" if failed == len(outcomes) else "partially_failed"
     )
     return reconciliation.model_copy(update={"status": status, "results": outcomes, "finished_at": _now()})
+
+
+def record_failure(
+    reconciliation_id: str,
+    *,
+    store: ReconciliationStore,
+    error: str,
+    cause: str,
+    results: list[dict[str, Any]] | None,
+    notices: Notices,
+) -> Reconciliation:
+    """Mark a reconciliation whose run died `failed`, with the profiles' results if the run had them.
+
+    A reconciliation that is no longer running is left as it is.
+    """
+    current = store.get_reconciliation(reconciliation_id)
+    if current.status != "running":
+        return current
+    failed = finish(current, results or []).model_copy(update={"status": "failed", "error": error, "cause": cause})
+    store.replace_reconciliation(failed, expected_status="running")
+    notices.put(
+        "Reconciliation Finished",
+        {
+            "reconciliation_id": failed.id,
+            "status": failed.status,
+            "error": error,
+            "profiles": {r.profile_id: r.status for r in failed.results},
+        },
+    )
+    return failed

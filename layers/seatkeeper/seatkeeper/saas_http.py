@@ -5,24 +5,34 @@ Every connection passes the network guard on the address it is really made to:
 to the one it checked, keeping the host name for the Host header, SNI and certificate
 checks (the technique of requests-hardened's IPFilterAdapter, whose fixed policy cannot
 express our allow list, nor refuse a host when *any* of its addresses is internal).
-Redirects go through the adapter again, so each hop is checked. Response bodies are capped.
+Redirects go through the adapter again, so each hop is checked, and none leaves the origin it
+started from: requests strips only `Authorization` on a cross-origin redirect, while our
+credentials also travel in other headers and in query parameters. Response bodies are capped,
+and every request, its redirects and its body included, has a total deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from string import Formatter
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
+from weakref import WeakKeyDictionary
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from seatkeeper.errors import (
     AddressRefused,
@@ -34,21 +44,58 @@ from seatkeeper.errors import (
     UnreadableResponse,
 )
 from seatkeeper.network_guard import ALLOWED_SCHEMES, NetworkPolicy
-from seatkeeper.profile import (
-    ApiKeyAuth,
-    BasicAuth,
-    BearerAuth,
-    CursorPagination,
-    NoPagination,
-    OAuth2AuthorizationCodeAuth,
-    OffsetPagination,
-    PagePagination,
-    Profile,
-)
-from seatkeeper.user_records import SaaSUser, UnreadableRecord, read_page
+from seatkeeper.profile import ApiKeyAuth, BasicAuth, BearerAuth, OAuth2AuthorizationCodeAuth, Profile
 
 DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
-DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds)
+DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds): each bounded by what is left of the deadline
+DEFAULT_DEADLINE_SECONDS = 60.0
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+_sending = threading.local()  # `ends`: when the request this thread is sending, redirects included, must end
+
+
+class _HeadersByTheDeadline:
+    """A connection that stops waiting for the answer's headers at the request's deadline.
+
+    Socket timeouts bound each receive, not the sum: an app sending its headers a byte at a
+    time would outlast them. At the deadline the socket is shut down, which ends the wait
+    (urllib3 then drops the connection, as after any error).
+    """
+
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        ends, sock = getattr(_sending, "ends", None), self.sock
+        if ends is None or sock is None:
+            return super().getresponse()  # type: ignore[misc]
+        cut = threading.Timer(max(ends - time.monotonic(), 0.0), _shut, (sock,))
+        cut.start()
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            cut.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already: nothing is waiting on it
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _HTTPConnection(_HeadersByTheDeadline, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_HeadersByTheDeadline, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
 
 
 class GuardedAdapter(HTTPAdapter):
@@ -81,44 +128,156 @@ class GuardedAdapter(HTTPAdapter):
         host_params["host"] = str(address)
         return host_params, pool_kwargs
 
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - deprecated path
         raise NotImplementedError("use get_connection_with_tls_context")
 
 
-class GuardedSession(requests.Session):
-    """A requests session whose every connection, redirects included, passes the guard."""
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
-    def __init__(self, policy: NetworkPolicy, *, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+
+class GuardedSession(requests.Session):
+    """A requests session whose every connection, redirects included, passes the guard.
+
+    A redirect is followed only within the origin (scheme, host, port) it started from, and
+    never when it would turn an unsafe request (a reclaim) into a GET. Each request, with its
+    redirects and bodies, ends within `deadline_seconds`, else it fails as a timeout.
+    """
+
+    def __init__(
+        self,
+        policy: NetworkPolicy,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
         super().__init__()
         self.policy = policy
         self.max_response_bytes = max_response_bytes
+        self.deadline_seconds = deadline_seconds
         self.max_redirects = 5
         self.trust_env = False  # a proxy from the environment would bypass the address check
+        # Identity bodies: the size cap counts what arrives, and a body is read as it comes.
+        self.headers["Accept-Encoding"] = "identity"
         self.adapters.clear()
         self.mount("http://", GuardedAdapter(policy, https=False))
         self.mount("https://", GuardedAdapter(policy, https=True))
+        # A response hook reads every body, redirects' too (requests reads those itself, unbounded).
+        self.hooks["response"].append(self._read_body)
+        self._refused_hops: WeakKeyDictionary[requests.PreparedRequest, str] = WeakKeyDictionary()
+
+    # requests builds each redirect hop with these two; a refused hop is marked here and refused
+    # when it is about to be sent (requests also builds, and never sends, a hop it was told not to follow).
+
+    def rebuild_method(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        method = prepared_request.method or "GET"
+        super().rebuild_method(prepared_request, response)
+        if method not in SAFE_METHODS and prepared_request.method != method:
+            self._refused_hops[prepared_request] = (
+                f"{urlsplit(response.url).hostname} answered {response.status_code} to {method}, "
+                f"which would turn it into a {prepared_request.method}: not followed"
+            )
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        target, source = prepared_request.url or "", response.request.url or ""
+        if _origin(target) != _origin(source):
+            where = urlsplit(target)
+            self._refused_hops[prepared_request] = (
+                f"{urlsplit(source).hostname} redirected {prepared_request.method} to {where.scheme}://{where.netloc}, "
+                "another origin: not followed, so no credential goes there"
+            )
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+
+    def _left(self) -> float:
+        return float(_sending.ends - time.monotonic())
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if urlsplit(request.url or "").scheme not in ALLOWED_SCHEMES:
             raise AddressRefused("only http and https URLs are allowed")
-        wants_stream = kwargs.pop("stream", False)
-        kwargs["timeout"] = kwargs.get("timeout") or DEFAULT_TIMEOUT
-        response = super().send(request, stream=True, **kwargs)
-        if wants_stream:
-            return response
+        if (refusal := self._refused_hops.pop(request, None)) is not None:
+            self.policy.check_url(request.url or "")  # an internal address is the news that matters more
+            raise SaaSRequestFailed(refusal)
+        outermost = getattr(_sending, "ends", None) is None
+        if outermost:
+            _sending.ends = time.monotonic() + self.deadline_seconds
+        try:
+            left = self._left()
+            if left <= 0:
+                raise requests.Timeout(f"no answer within the deadline of {self.deadline_seconds:g} s")
+            timeout = kwargs.get("timeout") or DEFAULT_TIMEOUT
+            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+            kwargs["timeout"] = (min(connect, left), min(read, left))
+            kwargs["stream"] = True  # the body is read by _read_body, within the cap and the deadline
+            return super().send(request, **kwargs)
+        finally:
+            if outermost:
+                _sending.ends = None
+
+    def _read_body(self, response: requests.Response, **_: Any) -> requests.Response:
         limit = self.max_response_bytes
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        try:
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise ResponseTooLarge(f"response of {declared} bytes exceeds the limit of {limit}")
+            if encoding != "identity":
+                raise UnreadableResponse(f"the app answered with {encoding[:40]!r} content encoding, asked not to")
+            body = bytearray()
+            # http.client's read1 returns what one receive brings (urllib3's reads wait for a whole
+            # chunk), so the deadline is checked however slowly the body drips.
+            source: http.client.HTTPResponse = response.raw._original_response
+            while piece := self._within_deadline(source.read1, response):
+                body += piece
+                if len(body) > limit:
+                    raise ResponseTooLarge(f"response exceeds the limit of {limit} bytes")
+                if self._left() <= 0:
+                    raise requests.ReadTimeout(f"the body did not arrive within {self.deadline_seconds:g} s")
+        except BaseException:
             response.close()
-            raise ResponseTooLarge(f"response of {declared} bytes exceeds the limit of {limit}")
-        body = bytearray()
-        for chunk in response.iter_content(64 * 1024):
-            body += chunk
-            if len(body) > limit:
-                response.close()
-                raise ResponseTooLarge(f"response exceeds the limit of {limit} bytes")
+            raise
+        source.close()  # read1 does not close a response whose Content-Length it has read in full
+        response.raw.release_conn()
         response._content = bytes(body)
         return response
+
+    def _within_deadline(self, read: Callable[[int], bytes], response: requests.Response) -> bytes:
+        sock = getattr(response.raw.connection, "sock", None)
+        if sock is not None:  # a kept-alive connection: no receive waits past the deadline
+            sock.settimeout(max(self._left(), 0.001))
+        try:
+            return read(64 * 1024)
+        except TimeoutError:
+            raise requests.ReadTimeout(f"the body did not arrive within {self.deadline_seconds:g} s") from None
+        except (http.client.HTTPException, OSError) as exc:
+            raise requests.ConnectionError(f"the body was cut off: {type(exc).__name__}") from None
+
+
+def fill_path(template: str, fields: dict[str, Any]) -> str:
+    """A request path with {id}, {email}, ... filled in, each value exactly one path segment.
+
+    Values come from the app: a value that is empty or a dot segment (`.`, `..`, also
+    percent-encoded) would move the request to another resource, and is refused.
+    """
+    path = []
+    for literal, name, _, _ in Formatter().parse(template):
+        path.append(literal)
+        if name is None:
+            continue
+        if name not in fields:
+            raise SaaSRequestFailed(f"the path {template!r} names no user field {name!r}")
+        value = "" if fields[name] is None else str(fields[name])
+        decoded, previous = value, None
+        while decoded != previous:  # however many times the app, or a proxy before it, decodes it
+            decoded, previous = unquote(decoded), decoded
+        if decoded in ("", ".", ".."):
+            raise SaaSRequestFailed(f"the user's {name} {value[:40]!r} cannot be a path segment")
+        path.append(quote(value, safe=""))
+    return "".join(path)
 
 
 # --- retries and rate limits -------------------------------------------------------------
@@ -216,14 +375,13 @@ class SaaSClient:
         *,
         policy: NetworkPolicy,
         access_token: Callable[[], str] | None = None,
-        session: GuardedSession | None = None,
         retries: RetryPolicy | None = None,
     ) -> None:
         self.profile = profile
         self.credential = credential
         self.access_token = access_token
         # One session per run: keep-alive connections to the app, shared by the run's workers.
-        self.session = session or GuardedSession(policy)
+        self.session = GuardedSession(policy, deadline_seconds=profile.request_deadline_seconds)
         self.retries = retries or RetryPolicy.from_environment()
         self.gate = RateGate()
 
@@ -312,43 +470,15 @@ class SaaSClient:
 
     def take_back(self, candidate: Any) -> tuple[int, str]:
         """Send the profile's reclaim request for one user, once: it is never retried."""
-        from urllib.parse import quote
-
         from seatkeeper.reclamation import fill_in
 
         reclaim = self.profile.reclaim
         if reclaim is None:
             raise SaaSRequestFailed("the profile has no reclaim request")
-        fields = {k: quote("" if v is None else str(v), safe="") for k, v in candidate.model_dump(mode="json").items()}
-        path = reclaim.path.format_map(fields)
+        path = fill_path(reclaim.path, candidate.model_dump(mode="json"))
         body = fill_in(reclaim.body, candidate) if reclaim.body is not None else None
         response = self.send(reclaim.method, self.url(path), body=body, headers=reclaim.headers, retry=False)
         return response.status_code, f"{reclaim.method} {path}"
-
-    def first_page_of_users(self) -> list[SaaSUser]:
-        """The users on the first page of the users endpoint: what a connection test asks for."""
-        users = self.profile.users
-        params: dict[str, Any] = dict(users.params)
-        pagination = users.pagination
-        if isinstance(pagination, OffsetPagination):
-            params |= {pagination.offset_param: pagination.first_offset, pagination.limit_param: pagination.page_size}
-        elif isinstance(pagination, PagePagination):
-            params |= {pagination.page_param: pagination.first_page, pagination.size_param: pagination.page_size}
-        elif not isinstance(pagination, NoPagination) and pagination.limit_param:
-            params[pagination.limit_param] = pagination.page_size
-        request_body = None
-        if users.body is not None:
-            from seatkeeper.user_fetch import with_page_values
-
-            paging: dict[str, Any] = {k: v for k, v in params.items() if k not in users.params}
-            if isinstance(pagination, CursorPagination):
-                paging[pagination.cursor_param] = None
-            params, request_body = dict(users.params), with_page_values(users.body, paging)
-        body = self.json(self.send(users.method, self.url(users.path), params=params, body=request_body))
-        try:
-            return read_page(users, body)
-        except UnreadableRecord as exc:
-            raise UnreadableResponse(str(exc)) from None
 
 
 class GuardedTokenEndpoint:

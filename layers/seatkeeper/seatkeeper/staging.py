@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,8 +20,8 @@ if TYPE_CHECKING:
 
 
 class S3Staging:
-    def __init__(self, bucket: str | None = None, client: S3Client | None = None) -> None:
-        self.bucket = bucket or os.environ["STAGING_BUCKET"]
+    def __init__(self, bucket: str, client: S3Client | None = None) -> None:
+        self.bucket = bucket
         self._client = client
 
     @cached_property

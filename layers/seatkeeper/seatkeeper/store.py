@@ -34,7 +34,6 @@ Documents such as the profile are stored as JSON strings: they are read whole, n
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -62,7 +61,7 @@ from seatkeeper.reclamation import (
     ReclamationSummary,
     UserOutcome,
 )
-from seatkeeper.reconciliation import Reconciliation, ReconciliationNotFound
+from seatkeeper.reconciliation import Reconciliation, ReconciliationConflict, ReconciliationNotFound
 from seatkeeper.sync import SyncRun, run_error
 from seatkeeper.user_records import SaaSUser
 
@@ -92,8 +91,8 @@ def _cancelled_by_condition(error: ClientError) -> bool:
 class _Table:
     """The seatkeeper table, with a client made on first use (routes that never touch it start faster)."""
 
-    def __init__(self, table_name: str | None = None, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name or os.environ["TABLE_NAME"]
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
         self._client = client
 
     @cached_property
@@ -622,15 +621,34 @@ class DynamoDBReconciliations(_Table):
             points += [TrendPoint.model_validate_json(i["document"]["S"]) for i in page["Items"]]
         return points
 
+    @staticmethod
+    def _reconciliation_item(reconciliation: Reconciliation) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"RECONCILIATION#{reconciliation.id}"},
+            "sk": {"S": "RECONCILIATION"},
+            "status": {"S": reconciliation.status},
+            "document": {"S": reconciliation.model_dump_json()},
+        }
+
     def put_reconciliation(self, reconciliation: Reconciliation) -> None:
-        self.client.put_item(
-            TableName=self.table_name,
-            Item={
-                "pk": {"S": f"RECONCILIATION#{reconciliation.id}"},
-                "sk": {"S": "RECONCILIATION"},
-                "document": {"S": reconciliation.model_dump_json()},
-            },
-        )
+        self.client.put_item(TableName=self.table_name, Item=self._reconciliation_item(reconciliation))
+
+    def replace_reconciliation(self, reconciliation: Reconciliation, *, expected_status: str) -> None:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._reconciliation_item(reconciliation),
+                # Items written before the status had an attribute of its own say it only in the document.
+                ConditionExpression="attribute_not_exists(#status) OR #status = :expected",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":expected": {"S": expected_status}},
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                raise ReconciliationConflict(
+                    f"reconciliation {reconciliation.id} is no longer {expected_status}"
+                ) from None
+            raise
 
     def get_reconciliation(self, reconciliation_id: str) -> Reconciliation:
         item = self.client.get_item(
@@ -820,3 +838,18 @@ class DynamoDBReclamations(_Table):
         if item is None or "outcome" not in item:
             return None
         return UserOutcome.model_validate_json(item["outcome"]["S"])
+
+    def acted_on(self, reclamation_id: str) -> dict[str, UserOutcome | None]:
+        found: dict[str, UserOutcome | None] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :user)",
+            ExpressionAttributeValues={":pk": {"S": f"RECLAMATION#{reclamation_id}"}, ":user": {"S": "USER#"}},
+        ):
+            for item in page["Items"]:
+                outcome = item.get("outcome", {}).get("S")
+                found[item["sk"]["S"].removeprefix("USER#")] = (
+                    UserOutcome.model_validate_json(outcome) if outcome else None
+                )
+        return found

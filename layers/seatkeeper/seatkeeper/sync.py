@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -206,6 +206,34 @@ class SyncService:
             self.runs.unlock_sync(profile.id, run.run_id)
             raise
         return run
+
+
+ENDED_UNFINISHED = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def settled_run(run_id: str, runs: RunStore, execution_status: Callable[[str], str | None]) -> SyncRun:
+    """The run as it stands; one whose execution ended without recording how (it was stopped or
+    timed out) is failed now, and its profile's sync lock released, so that no one waits for it."""
+    run = runs.get_run(run_id)
+    if run.status != "running":
+        return run
+    ended = execution_status(run_id)
+    if ended not in ENDED_UNFINISHED:
+        return run
+    # Read again: the execution's own failure path may have recorded the real cause meanwhile.
+    run = runs.get_run(run_id)
+    if run.status != "running":
+        return run
+    failed = run.model_copy(
+        update={
+            "status": "failed",
+            "error": f"the sync's execution ended {ended} before it recorded a result",
+            "finished_at": _now(),
+        }
+    )
+    runs.update_run(run_id, status=failed.status, error=failed.error, finished_at=failed.finished_at)
+    runs.unlock_sync(run.profile_id, run_id)
+    return failed
 
 
 def sync_input(run: SyncRun) -> dict[str, Any]:

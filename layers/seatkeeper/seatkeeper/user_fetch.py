@@ -10,8 +10,9 @@ invocation continues where it was.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -32,9 +33,9 @@ from seatkeeper.profile import (
     Pagination,
     UsersEndpoint,
 )
-from seatkeeper.saas_http import SaaSClient
+from seatkeeper.saas_http import SaaSClient, fill_path
 from seatkeeper.sync import CHUNK_USERS, Staging
-from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp, read_user, search
+from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp, read_user, records_in, search
 
 MAX_PAGES = 100_000  # a next-page pointer that never ends is a bug in the app, not 10 million users
 
@@ -89,14 +90,10 @@ Page = tuple[list[Any], PageCursor]
 
 
 def _records(endpoint: ListEndpoint, body: Any, total: int | None) -> list[Any]:
-    records = search(endpoint.records_path, body)
-    if records is None and total == 0:
-        return []  # SCIM leaves Resources out when there are none
-    if records is None:
-        raise UnreadableResponse(f"the response has nothing at records_path {endpoint.records_path!r}")
-    if not isinstance(records, list):
-        raise UnreadableResponse(f"records_path {endpoint.records_path!r} does not select a list")
-    return records
+    try:
+        return records_in(endpoint.records_path, body, total)
+    except UnreadableRecord as exc:
+        raise UnreadableResponse(str(exc)) from None
 
 
 def _total(path: str | None, body: Any) -> int | None:
@@ -274,7 +271,7 @@ class PageFetcher:
         raise SaaSRequestFailed(f"more than {MAX_PAGES} pages: the app's pagination does not end")
 
 
-def fetch_users(client: SaaSClient, start: PageCursor | None = None) -> Iterator[tuple[list[Any], PageCursor]]:
+def fetch_users(client: SaaSClient, start: PageCursor | None = None) -> Generator[tuple[list[Any], PageCursor]]:
     """The users' pages of the profile's users endpoint, read into SaaS users."""
     users = client.profile.users
     fetcher = PageFetcher(client, ListEndpoint.of(users), users.max_concurrency)
@@ -283,6 +280,12 @@ def fetch_users(client: SaaSClient, start: PageCursor | None = None) -> Iterator
             yield [read_user(users.fields, record) for record in records], cursor
         except UnreadableRecord as exc:
             raise UnreadableResponse(f"page {cursor.pages_done}: {exc}") from None
+
+
+def first_page_of_users(client: SaaSClient) -> list[SaaSUser]:
+    """The users on the first page, read as the sync reads them: what a connection test asks for."""
+    with closing(fetch_users(client)) as pages:
+        return next(pages, ([], None))[0]
 
 
 # --- a sync run's fetch step ------------------------------------------------------------
@@ -316,11 +319,7 @@ def _activity_of(endpoint: ActivityEndpoint, record: Any) -> datetime | None:
 
 def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser]) -> list[SaaSUser]:
     def one(user: SaaSUser) -> SaaSUser:
-        fields = {k: "" if v is None else str(v) for k, v in user.model_dump(mode="json").items()}
-        try:
-            path = endpoint.path.format_map(fields)
-        except (KeyError, ValueError) as exc:
-            raise SaaSRequestFailed(f"activity path {endpoint.path!r} names an unknown user field") from exc
+        path = fill_path(endpoint.path, user.model_dump(mode="json"))
         body = client.json(client.send("GET", client.url(path), params=endpoint.params))
         seen = _activity_of(endpoint, body)
         latest = max(filter(None, [user.last_activity, seen]), default=None)

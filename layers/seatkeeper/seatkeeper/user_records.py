@@ -87,11 +87,21 @@ def read_user(fields: UserFields, record: Any) -> SaaSUser:
     )
 
 
-def read_page(users: UsersEndpoint, body: Any) -> list[SaaSUser]:
-    """The users in one response body; a records path that matches nothing is an error, not zero users."""
-    records = search(users.records_path, body)
+def records_in(records_path: str, body: Any, total: int | None = None) -> list[Any]:
+    """The records of one page; nothing at the records path is an error, unless the app said there are none.
+
+    SCIM leaves `Resources` out of a list with `totalResults` 0: an empty tenant.
+    """
+    records = search(records_path, body)
+    if records is None and total == 0:
+        return []
     if records is None:
-        raise UnreadableRecord(f"the response has nothing at records_path {users.records_path!r}")
+        raise UnreadableRecord(f"the response has nothing at records_path {records_path!r}")
     if not isinstance(records, list):
-        raise UnreadableRecord(f"records_path {users.records_path!r} does not select a list")
-    return [read_user(users.fields, record) for record in records]
+        raise UnreadableRecord(f"records_path {records_path!r} does not select a list")
+    return records
+
+
+def read_page(users: UsersEndpoint, body: Any, total: int | None = None) -> list[SaaSUser]:
+    """The users in one response body, `total` being the count the app reported, if any."""
+    return [read_user(users.fields, record) for record in records_in(users.records_path, body, total)]

@@ -1,13 +1,12 @@
 """The one module that talks to Secrets Manager: where every credential value lives.
 
 Secrets are named seatkeeper/<profile id>/<attempt id> and encrypted with the stack's key
-(DATA_KEY_ARN). Nothing here logs or raises with a secret's value.
+(DATA_KEY_ARN, given by the API, which creates them). Nothing here logs or raises with a secret's value.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,8 @@ class SecretsManagerVault:
     """Vault and SecretStore on AWS Secrets Manager."""
 
     def __init__(self, kms_key_id: str | None = None, client: SecretsManagerClient | None = None) -> None:
-        self.kms_key_id = kms_key_id if kms_key_id is not None else os.environ.get("DATA_KEY_ARN", "")
+        # The stack's key encrypts the secrets it creates; reading and writing need no key id.
+        self.kms_key_id = kms_key_id
         self._client = client
 
     @cached_property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,17 +16,33 @@ if TYPE_CHECKING:
 
 class StepFunctions:
     def __init__(self, state_machine_arn: str | None = None, client: SFNClient | None = None) -> None:
-        self.state_machine_arn = state_machine_arn or os.environ.get("CONNECTION_STATE_MACHINE_ARN", "")
+        # None when only resuming or stopping executions (task tokens, ARNs): never a default machine.
+        self.state_machine_arn = state_machine_arn
         self._client = client
 
     @cached_property
     def client(self) -> SFNClient:
         return self._client or aws_client("stepfunctions")
 
+    def _machine(self) -> str:
+        if not self.state_machine_arn:
+            raise ValueError("no state machine: this client was made to resume or stop executions only")
+        return self.state_machine_arn
+
     def start(self, name: str, payload: dict[str, Any]) -> str:
-        return self.client.start_execution(
-            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
-        )["executionArn"]
+        return self.client.start_execution(stateMachineArn=self._machine(), name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
+
+    def status(self, name: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED: how the execution called `name` stands; None if none is."""
+        arn = self._machine().replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        try:
+            return self.client.describe_execution(executionArn=arn)["status"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
 
     def stop(self, execution_arn: str, reason: str) -> None:
         try:

@@ -1,0 +1,59 @@
+"""Finishes the record of a reclaim-licenses or reconcile-all execution that ended without doing so.
+
+A Catch covers what a step raises; it cannot cover an execution that is stopped, times out, or
+fails with an error no Catch takes (States.Runtime). For each of those Step Functions puts an
+"Execution Status Change" event on EventBridge, which brings it here. A record that its execution
+finished already is left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from seatkeeper import reclamation, reconciliation
+from seatkeeper.notices import EventBridgeNotices
+from seatkeeper.settings import EndedRunSettings
+from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations
+from seatkeeper.sync import run_error
+
+logger = Logger()
+ERROR_OF = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut", "FAILED": "ExecutionFailed"}
+
+
+settings = EndedRunSettings.from_environment()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    detail = event["detail"]
+    given = json.loads(detail.get("input") or "{}")
+    error = detail.get("error") or ERROR_OF.get(detail["status"], "ExecutionFailed")
+    cause = (run_error(detail.get("cause")) or f"the execution {detail['name']} ended {detail['status']}")[:500]
+    if detail["stateMachineArn"] == settings.reclaim_state_machine_arn:
+        reclaim = reclamation.record_failure(
+            given["reclamation_id"],
+            store=DynamoDBReclamations(settings.table_name),
+            error=error,
+            cause=cause,
+            notices=EventBridgeNotices(),
+        )
+        logger.info("ended run recorded", extra={"reclamation_id": reclaim.id, "status": reclaim.status})
+        return {"id": reclaim.id, "status": reclaim.status}
+    if not given.get("reconciliation_id"):
+        # A scheduled reconciliation's record is named inside the run, not in its input.
+        logger.warning("a scheduled reconciliation ended unfinished", extra={"execution": detail["name"]})
+        return {"status": "unknown"}
+    reconcile = reconciliation.record_failure(
+        given["reconciliation_id"],
+        store=DynamoDBReconciliations(settings.table_name),
+        error=error,
+        cause=cause,
+        results=None,
+        notices=EventBridgeNotices(),
+    )
+    logger.info("ended run recorded", extra={"reconciliation_id": reconcile.id, "status": reconcile.status})
+    return {"id": reconcile.id, "status": reconcile.status}

@@ -1,0 +1,114 @@
+"""Each Lambda function's settings: the environment variables it reads, checked once at cold start.
+
+A function reads its settings when its module is imported, so a missing or empty variable stops
+it at start, naming the variable; nothing falls back to another value (an empty state machine
+ARN once let the API start the connection saga where it meant to start a sync).
+
+These are frozen dataclasses rather than pydantic models on purpose: the first pydantic model a
+process validates costs about 35 ms of cold start, and a function's settings are a few strings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Self
+
+
+class SettingsError(RuntimeError):
+    """The function's environment lacks a variable it needs, or holds one it cannot read."""
+
+
+def env(name: str, *, default: Any = MISSING, parse: Callable[[str], Any] = str) -> Any:
+    """A setting read from the environment variable `name`; without a default, it must be set and not empty."""
+    return field(default=default, metadata={"env": name, "parse": parse})
+
+
+def _seconds(value: str) -> int:
+    seconds = int(value)
+    if seconds <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return seconds
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
+        source = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for setting in fields(cls):
+            name, parse = setting.metadata["env"], setting.metadata["parse"]
+            raw = source.get(name, "")
+            if raw == "":
+                if setting.default is MISSING:
+                    problems.append(f"{name} is not set")
+                continue
+            try:
+                values[setting.name] = parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name} is not valid: {exc}")
+        if problems:
+            raise SettingsError(f"{cls.__name__}: {'; '.join(problems)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableSettings(Settings):
+    table_name: str = env("TABLE_NAME")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaaSCallerSettings(TableSettings):
+    """Functions that call SaaS apps: the network guard's allow list (empty allows nothing internal)."""
+
+    allow_hosts: str = env("SEATKEEPER_ALLOW_HOSTS", default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings(TableSettings):
+    data_key_arn: str = env("DATA_KEY_ARN")
+    connection_state_machine_arn: str = env("CONNECTION_STATE_MACHINE_ARN")
+    sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
+    reconcile_state_machine_arn: str = env("RECONCILE_STATE_MACHINE_ARN")
+    reclaim_state_machine_arn: str = env("RECLAIM_STATE_MACHINE_ARN")
+    allow_hosts: str = env("SEATKEEPER_ALLOW_HOSTS", default="")
+    grant_timeout_seconds: int = env("GRANT_TIMEOUT_SECONDS", default=900, parse=_seconds)
+    # Where the API is reached from outside, for the OAuth redirect URI; unset: the request's own host.
+    public_api_url: str | None = env("PUBLIC_API_URL", default=None)
+    # Cognito's hosted UI for the dashboard; both unset on the local stack, which signs its own tokens.
+    dashboard_sign_in_url: str | None = env("DASHBOARD_SIGN_IN_URL", default=None)
+    dashboard_client_id: str | None = env("DASHBOARD_CLIENT_ID", default=None)
+
+    def __post_init__(self) -> None:
+        if (self.dashboard_sign_in_url is None) != (self.dashboard_client_id is None):
+            raise SettingsError(
+                "ApiSettings: DASHBOARD_SIGN_IN_URL and DASHBOARD_CLIENT_ID are set together or not at all"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionSagaSettings(SaaSCallerSettings):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncSettings(SaaSCallerSettings):
+    staging_bucket: str = env("STAGING_BUCKET")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileSettings(TableSettings):
+    sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReclaimSettings(SaaSCallerSettings):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndedRunSettings(TableSettings):
+    reclaim_state_machine_arn: str = env("RECLAIM_STATE_MACHINE_ARN")

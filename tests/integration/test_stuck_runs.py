@@ -1,0 +1,357 @@
+"""Nothing gets stuck: a reclamation or reconciliation whose run dies at its riskiest step ends in a
+final status that says why, and the execution ends in a Fail state with a name a person understands.
+
+Faults are injected where they would happen in AWS: a step's Lambda function raises (the local
+stack's in-process dispatcher reports it as Lambda reports an unhandled error), or moto's DynamoDB,
+which the local stack runs in this process, refuses the one write a step makes.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import boto3
+from moto.dynamodb.exceptions import MockValidationException
+from moto.dynamodb.models import DynamoDBBackend
+
+from seatkeeper_local.demo import wait_until
+from seatkeeper_local.functions import FunctionError
+from tests.integration.test_connection_faults import refuse
+from tests.integration.test_reclamation import reclaiming_profile
+from tests.integration.test_reconciliation import connected
+from tests.paging_app import paging_app
+
+FINAL_RECLAMATION = {"completed", "partially_failed", "canceled"}
+
+
+def break_function(monkeypatch, stack, function: str) -> list[dict]:
+    """Make every invocation of the template's `function` fail as an unhandled error; the events it got."""
+    received: list[dict] = []
+    invoke = stack.functions.invoke
+
+    def failing(name_or_arn, event):
+        if stack.functions.resolve_name(name_or_arn) == function:
+            received.append(event)
+            raise FunctionError("InjectedFault", f"{function} died (injected)", [])
+        return invoke(name_or_arn, event)
+
+    monkeypatch.setattr(stack.functions, "invoke", failing)
+    return received
+
+
+def execution(machine_env: str, name: str, timeout: float = 60) -> dict:
+    """The execution named `name` of the state machine, once it has ended (or as it stands after `timeout`)."""
+    sfn = boto3.client("stepfunctions")
+    machine = os.environ[machine_env]
+    arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
+    return wait_until(
+        lambda: sfn.describe_execution(executionArn=arn), lambda e: e["status"] != "RUNNING", timeout=timeout
+    )
+
+
+def settled_reclamation(client, reclamation_id, timeout=60):
+    return wait_until(
+        lambda: client.get(f"/reclamations/{reclamation_id}").json(),
+        lambda record: record["status"] in FINAL_RECLAMATION,
+        timeout=timeout,
+    )
+
+
+def settled_reconciliation(client, reconciliation_id, timeout=60):
+    return wait_until(
+        lambda: client.get(f"/reconciliations/{reconciliation_id}").json(),
+        lambda record: record["status"] != "running",
+        timeout=timeout,
+    )
+
+
+# --- reclaim-licenses --------------------------------------------------------------------------
+
+
+def test_a_reclamation_whose_grace_period_re_sync_dies_is_canceled_saying_why(api, stack, monkeypatch):
+    integrator = api("sam_integrator")
+    with paging_app(40) as app:
+        profile = reclaiming_profile(integrator, app, grace_period="PT1S")
+        # Given the step that follows the grace period's sync dies every time it is called,
+        failed_calls = break_function(monkeypatch, stack, "CheckSyncRunFunction")
+
+        # when a real run goes through its grace period,
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        ended = execution("RECLAIM_STATE_MACHINE_ARN", plan["id"])
+        record = settled_reclamation(integrator, plan["id"])
+
+    # then the reclamation is no longer in its grace period: canceled, nothing reclaimed, and it says why;
+    assert failed_calls, "the fault was not reached"
+    assert record["status"] == "canceled", record["status"]
+    assert record["error"] == "InjectedFault" and "CheckSyncRunFunction died" in record["cause"]
+    assert record["audit"][-1]["action"] == "failed" and "nothing was reclaimed" in record["audit"][-1]["detail"]
+    assert record["outcomes"] == [] and record["finished_at"]
+    assert app.reclaim_requests == []
+    # and the execution ended in the named Fail state.
+    assert (ended["status"], ended.get("error")) == ("FAILED", "ReclamationFailed")
+
+
+def test_a_reclamation_that_dies_midway_keeps_each_outcome_written_and_says_why(api, stack, monkeypatch):
+    integrator = api("sam_integrator")
+    with paging_app(60) as app:
+        profile = reclaiming_profile(integrator, app)
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={}).json()  # a dry run, to know them
+        candidates = [c["id"] for c in plan["candidates"]]
+        assert len(candidates) >= 4
+        third = candidates[2]
+        # Given the table refuses to keep the third user's outcome, after their request went out,
+        refused = refuse(
+            monkeypatch,
+            "update_item",
+            lambda key, kwargs: (
+                key.get("pk", {}).get("S", "").startswith("RECLAMATION#")
+                and key.get("sk", {}).get("S") == f"USER#{third}"
+            ),
+        )
+
+        # when a real run reclaims,
+        real = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        ended = execution("RECLAIM_STATE_MACHINE_ARN", real["id"])
+        record = settled_reclamation(integrator, real["id"])
+
+    # then it is partially failed: the two reclaimed users stay reclaimed as written, the third may have been,
+    assert refused, "the fault was not reached"
+    assert record["status"] == "partially_failed", record["status"]
+    outcomes = {o["user_id"]: o["outcome"] for o in record["outcomes"]}
+    assert outcomes == {candidates[0]: "reclaimed", candidates[1]: "reclaimed", third: "outcome_unknown"}
+    assert record["reclaimed"] == 2 and record["savings"]["amount"] == 20.0
+    assert sorted(r["user_id"] for r in app.reclaim_requests) == sorted(candidates[:3])  # nobody after the third
+    # the record says why, without the stack trace,
+    assert record["error"] == "ClientError" and "injected fault" in record["cause"]
+    assert "Traceback" not in record["cause"] and record["audit"][-1]["action"] == "failed"
+    # and the execution ended in the named Fail state.
+    assert (ended["status"], ended.get("error")) == ("FAILED", "ReclamationFailed")
+
+
+def test_a_reclamation_whose_final_write_fails_is_finished_from_its_action_records(api, stack, monkeypatch):
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        profile = reclaiming_profile(integrator, app)
+        # Given the table refuses the write that marks a reclamation completed (every request already went out),
+        refused: list[str] = []
+        original = DynamoDBBackend.transact_write_items
+
+        def failing(self, transact_items):
+            if any('"status":"completed"' in str(i.get("Put", {}).get("Item", {})) for i in transact_items):
+                refused.append("completed")
+                raise MockValidationException("injected fault")
+            return original(self, transact_items)
+
+        monkeypatch.setattr(DynamoDBBackend, "transact_write_items", failing)
+
+        # when a real run reclaims,
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        ended = execution("RECLAIM_STATE_MACHINE_ARN", plan["id"])
+        record = settled_reclamation(integrator, plan["id"])
+
+    # then it is not left running: every outcome is the one written when its request went out,
+    assert refused, "the fault was not reached"
+    assert record["status"] == "partially_failed", record["status"]
+    assert sorted(o["user_id"] for o in record["outcomes"]) == sorted(c["id"] for c in plan["candidates"])
+    assert {o["outcome"] for o in record["outcomes"]} == {"reclaimed"}
+    assert record["reclaimed"] == len(plan["candidates"]) == len(app.reclaim_requests)
+    assert record["error"] == "ClientError" and "injected fault" in record["cause"]
+    assert (ended["status"], ended.get("error")) == ("FAILED", "ReclamationFailed")
+
+
+# --- reconcile-all -----------------------------------------------------------------------------
+
+
+def test_a_reconciliation_whose_finish_dies_is_failed_keeping_each_profile_s_result(api, stack, monkeypatch):
+    integrator = api("sam_integrator")
+    with paging_app(50) as app:
+        profile = connected(integrator, app)
+        # Given the step that writes the reconciliation's result dies,
+        failed_calls = break_function(monkeypatch, stack, "FinishReconciliationFunction")
+
+        # when a reconciliation runs,
+        started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+        ended = execution("RECONCILE_STATE_MACHINE_ARN", started["id"])
+        record = settled_reconciliation(integrator, started["id"])
+
+    # then it is failed, says why, and keeps what each profile's sync and position gave;
+    assert failed_calls, "the fault was not reached"
+    assert record["status"] == "failed"
+    assert record["error"] == "InjectedFault" and "FinishReconciliationFunction died" in record["cause"]
+    assert [(r["profile_id"], r["status"]) for r in record["results"]] == [(profile["id"], "succeeded")]
+    assert record["finished_at"]
+    # and the execution ended in the named Fail state.
+    assert (ended["status"], ended.get("error")) == ("FAILED", "ReconciliationFailed")
+
+
+def test_a_reconciliation_whose_first_step_dies_is_failed_saying_why(api, stack, monkeypatch):
+    integrator = api("sam_integrator")
+    with paging_app(20) as app:
+        profile = connected(integrator, app)
+        failed_calls = break_function(monkeypatch, stack, "ChooseProfilesFunction")
+
+        started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+        ended = execution("RECONCILE_STATE_MACHINE_ARN", started["id"])
+        record = settled_reconciliation(integrator, started["id"])
+
+    assert failed_calls, "the fault was not reached"
+    assert record["status"] == "failed" and record["results"] == []
+    assert record["error"] == "InjectedFault" and "ChooseProfilesFunction died" in record["cause"]
+    assert (ended["status"], ended.get("error")) == ("FAILED", "ReconciliationFailed")
+
+
+def test_a_scheduled_reconciliation_that_dies_before_writing_its_record_fails_by_name_and_leaves_none(
+    stack, monkeypatch
+):
+    # Given the first step dies, when the schedule starts reconcile-all (its input names no record),
+    break_function(monkeypatch, stack, "ChooseProfilesFunction")
+    name = f"scheduled-{uuid.uuid4().hex[:8]}"
+    boto3.client("stepfunctions").start_execution(
+        stateMachineArn=os.environ["RECONCILE_STATE_MACHINE_ARN"], name=name, input="{}"
+    )
+    ended = execution("RECONCILE_STATE_MACHINE_ARN", name)
+
+    # then there is no record to mark (ChooseProfiles writes a scheduled one last), and the run fails by name.
+    arn = os.environ["RECONCILE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{name}"
+    history = boto3.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered == ["ChooseProfiles", "HasReconciliationRecord", "ReconciliationFailed"]
+    assert (ended["status"], ended.get("error")) == ("FAILED", "ReconciliationFailed")
+
+
+# --- a nested sync that is stopped (or times out) says nothing: the runs that wait for it must not wait for ever ---
+
+
+def stop_the_sync_of(profile_id: str, timeout: float = 30) -> str:
+    """Stop the profile's running sync execution, as an operator or its timeout would; its run id."""
+    sfn = boto3.client("stepfunctions")
+    machine = os.environ["SYNC_STATE_MACHINE_ARN"]
+
+    def running() -> list[dict]:
+        found = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
+        return [e for e in found if profile_id in sfn.describe_execution(executionArn=e["executionArn"])["input"]]
+
+    mine = wait_until(running, bool, timeout=timeout)
+    assert mine, "the sync never started"
+    sfn.stop_execution(executionArn=mine[0]["executionArn"], cause="stopped by a test")
+    return mine[0]["name"]
+
+
+def test_a_reconciliation_whose_profile_sync_is_stopped_reports_that_profile_failed(api):
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        profile = connected(integrator, app)
+        app.latency = 2.0  # long enough to stop the sync while it fetches
+        # Given a reconciliation whose profile's sync execution is stopped while it fetches,
+        started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+        run_id = stop_the_sync_of(profile["id"])
+
+        # when the reconciliation looks at the sync's run,
+        record = settled_reconciliation(integrator, started["id"])
+
+    # then it does not wait for ever: that profile failed, saying so, and so did the sync run.
+    assert record["status"] == "failed", record
+    [result] = record["results"]
+    assert result["status"] == "failed" and "ended ABORTED before it recorded a result" in result["error"]
+    run = integrator.get(f"/runs/{run_id}").json()
+    assert run["status"] == "failed" and "ABORTED" in run["error"]
+
+
+def test_a_reclamation_whose_re_sync_is_stopped_is_canceled(api):
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        profile = reclaiming_profile(integrator, app, grace_period="PT1S")
+        app.latency = 2.0
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        stop_the_sync_of(profile["id"])
+
+        record = settled_reclamation(integrator, plan["id"])
+
+    assert record["status"] == "canceled", record["status"]
+    assert "ended ABORTED" in record["audit"][-1]["detail"] and "nothing was reclaimed" in record["audit"][-1]["detail"]
+    assert app.reclaim_requests == []
+
+
+# --- what no Catch can take: the execution itself is stopped or times out ----------------------
+
+
+def status_change_event(execution_arn: str, **known: str) -> dict:
+    """The "Execution Status Change" event that Step Functions puts on EventBridge when an execution ends.
+
+    moto sends none (and delivers no rule to a Lambda function), so the test builds it from
+    DescribeExecution, in the shape AWS documents, and hands it to the function as the rule would.
+    `known`: what moto does not keep (it drops StopExecution's cause, which AWS's event carries).
+    """
+    described = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    return {
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": described["stateMachineArn"],
+            "name": described["name"],
+            "status": described["status"],
+            "input": described["input"],
+            "error": described.get("error"),
+            "cause": described.get("cause"),
+            **known,
+        },
+    }
+
+
+def test_a_reclamation_whose_execution_is_stopped_in_its_grace_period_is_canceled_by_the_status_change(api, stack):
+    integrator = api("sam_integrator")
+    sfn = boto3.client("stepfunctions")
+    with paging_app(30) as app:
+        profile = reclaiming_profile(integrator, app, grace_period="PT1H")
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        waiting = wait_until(
+            lambda: integrator.get(f"/reclamations/{plan['id']}").json(),
+            lambda record: record["status"] == "in_grace_period",
+            timeout=30,
+        )
+        assert waiting["status"] == "in_grace_period"
+        # Given an operator stops the execution while it waits out the grace period (no Catch runs),
+        arn = os.environ["RECLAIM_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{plan['id']}"
+        sfn.stop_execution(executionArn=arn, cause="stopped by an operator")
+        stopped = execution("RECLAIM_STATE_MACHINE_ARN", plan["id"])
+        assert stopped["status"] == "ABORTED"
+        assert integrator.get(f"/reclamations/{plan['id']}").json()["status"] == "in_grace_period"
+
+        # when the status change reaches the function its EventBridge rule invokes,
+        answer = stack.functions.invoke(
+            "RecordEndedRunFunction", status_change_event(arn, cause="stopped by an operator")
+        )
+        record = integrator.get(f"/reclamations/{plan['id']}").json()
+
+    # then the reclamation is canceled, nothing reclaimed, saying the execution was stopped and why.
+    assert answer == {"id": plan["id"], "status": "canceled"}
+    assert record["status"] == "canceled" and record["error"] == "ExecutionAborted"
+    assert record["cause"] == "stopped by an operator"
+    assert app.reclaim_requests == []
+
+
+def test_a_reconciliation_whose_execution_is_stopped_is_failed_by_the_status_change(api, stack):
+    integrator = api("sam_integrator")
+    sfn = boto3.client("stepfunctions")
+    with paging_app(30) as app:
+        profile = connected(integrator, app)
+        app.latency = 2.0
+        started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+        stop_the_sync_of(profile["id"])  # so that the reconciliation is mid-way for certain
+        arn = os.environ["RECONCILE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{started['id']}"
+        sfn.stop_execution(executionArn=arn)
+        ended = execution("RECONCILE_STATE_MACHINE_ARN", started["id"])
+        # moto 5.2.5 ends an execution stopped inside a Map iteration FAILED (States.Runtime), AWS ABORTED:
+        # either way no Catch runs, and the record says what the event said.
+        assert ended["status"] in ("ABORTED", "FAILED")
+        assert integrator.get(f"/reconciliations/{started['id']}").json()["status"] == "running"
+
+        stack.functions.invoke("RecordEndedRunFunction", status_change_event(arn))
+        record = integrator.get(f"/reconciliations/{started['id']}").json()
+
+    assert record["status"] == "failed" and record["error"] == (ended.get("error") or "ExecutionAborted")
+    assert record["cause"] and record["finished_at"]
