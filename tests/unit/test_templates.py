@@ -63,7 +63,7 @@ def test_a_template_says_what_it_can_do_and_why_not_the_rest(name):
     assert capabilities.activity is (template.activity is not None)
     assert capabilities.reclaim is (template.reclaim is not None)
     if template.activity is None:
-        assert "SSO" in (template.activity_note or "") or "sso" in (template.activity_note or "")
+        assert "SSO template" in (template.activity_note or "")
     if template.reclaim is None:
         assert template.reclaim_note
     auth = template.profile["auth"]
