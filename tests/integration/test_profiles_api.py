@@ -70,7 +70,13 @@ def test_templates_list_and_detail(api):
     assert "scim2" in names and len(names) >= 25
     # Each says what it can do, the scopes it needs, and what reclaiming costs.
     box = next(t for t in items if t["name"] == "box")
-    assert box["capabilities"] == {"users": True, "activity": False, "reclaim": True, "downgrade": False, "tiers": False}
+    assert box["capabilities"] == {
+        "users": True,
+        "activity": False,
+        "reclaim": True,
+        "downgrade": False,
+        "tiers": False,
+    }
     assert box["scopes"] and box["reclaim"]["loses_data"] is True and "SSO" in box["activity_note"]
     assert (box["endpoint"], box["pagination"], box["auth"]) == ("GET /users", "cursor", "oauth2_authorization_code")
     assert all(set(t["capabilities"]) == {"users", "activity", "reclaim", "downgrade", "tiers"} for t in items)
