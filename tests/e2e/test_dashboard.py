@@ -394,6 +394,11 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
 def test_an_integrator_adds_an_application_from_a_template_and_connects_it(open_as, api, seeded):
     scim = seeded["scim"]
     page = open_as("sam_integrator", "#/new")
+    # The catalog is searched by what an app is called or can do.
+    page.get_by_label("Search the catalog").fill("graphql")
+    expect(page.get_by_label("Template").locator("option")).to_have_text(["monday.com"])
+    expect(page.locator("#template-matches")).to_contain_text("1 of")
+    page.get_by_label("Search the catalog").fill("")
     page.get_by_label("Template").select_option("scim2")
     page.get_by_label("Name").fill("Browser-added HR")
     page.get_by_label("Base URL").fill("not a url")

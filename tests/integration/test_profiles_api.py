@@ -65,8 +65,21 @@ def test_a_token_without_a_seatkeeper_group_is_403(api, stack):
 
 
 def test_templates_list_and_detail(api):
-    names = [t["name"] for t in api("sam_viewer").get("/templates").json()["items"]]
-    assert "scim2" in names and len(names) >= 6
+    items = api("sam_viewer").get("/templates").json()["items"]
+    names = [t["name"] for t in items]
+    assert "scim2" in names and len(names) >= 25
+    # Each says what it can do, the scopes it needs, and what reclaiming costs.
+    box = next(t for t in items if t["name"] == "box")
+    assert box["capabilities"] == {
+        "users": True,
+        "activity": False,
+        "reclaim": True,
+        "downgrade": False,
+        "tiers": False,
+    }
+    assert box["scopes"] and box["reclaim"]["loses_data"] is True and "SSO" in box["activity_note"]
+    assert (box["endpoint"], box["pagination"], box["auth"]) == ("GET /users", "cursor", "oauth2_authorization_code")
+    assert all(set(t["capabilities"]) == {"users", "activity", "reclaim", "downgrade", "tiers"} for t in items)
     scim2 = api("sam_viewer").get("/templates/scim2").json()
     assert scim2["profile"]["users"]["records_path"] == "Resources"
     assert api("sam_viewer").get("/templates/nope").status_code == 404

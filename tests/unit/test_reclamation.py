@@ -209,12 +209,40 @@ def test_fill_in_puts_user_fields_into_bodies_and_paths():
     assert fill_in("/users/{id}", candidate) == "/users/u1"
 
 
+def test_fill_in_keeps_braces_that_name_no_user_field_as_a_graphql_mutation_has_them():
+    # str.format raised on these, in the reclaim function, and left the reclamation running for ever.
+    mutation = {
+        "query": "mutation ($ids: [ID!]!) { deactivate_users(user_ids: $ids) { deactivated_users { id } } }",
+        "variables": {"ids": ["{id}"]},
+    }
+    filled = fill_in(mutation, Candidate(id="4012689"))
+    assert filled == {"query": mutation["query"], "variables": {"ids": ["4012689"]}}
+
+
+def test_a_plan_warns_when_the_templates_reclaim_request_loses_the_users_data():
+    def box(**own):
+        built = build_profile({"name": "Box", "template": "box", "subscription": {"licenses_purchased": 10}, **own})
+        return ProfileRecord(id="prf_1", own={}, profile=built, created_at=OLD, updated_at=OLD)
+
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(19)]
+    planned = plan(box(), ReclamationRequest(), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    assert len(planned.warnings) == 1 and "Move their files to another user first" in planned.warnings[0]
+    # A reclaim request of the profile's own is the profile's to describe.
+    own = box(reclaim={"method": "POST", "path": "/users/{id}/suspend"})
+    assert plan(own, ReclamationRequest(), snapshots=Snapshot(users), store=Store(), planned_by=None).warnings == []
+    assert (
+        plan(profile(), ReclamationRequest(), snapshots=Snapshot(users), store=Store(), planned_by=None).warnings == []
+    )
+
+
 def test_a_body_naming_no_user_field_fails_that_user_not_the_run():
     # Given a reclaim body with a placeholder the user does not have (or a stray brace)
-    for body in ({"login": "{login}"}, {"note": "a {"}, ["{id.__len__.x}"]):
+    for body in ({"login": "{login}"}, ["{id.__len__.x}"], {"q": "query { users {login} }"}):
         # When it is filled in, Then it is a SaaSRequestFailed, which execute() records for that user
         with pytest.raises(SaaSRequestFailed, match="names no user field"):
             fill_in(body, Candidate(id="u1"))
+    # A brace with whitespace after it is text, as GraphQL's are
+    assert fill_in({"note": "a { b"}, Candidate(id="u1")) == {"note": "a { b"}
 
 
 @pytest.mark.parametrize(

@@ -963,17 +963,45 @@ async function newApplicationView(main) {
   if (!can.write()) return fill(main, h("h1", {}, "Add an application"), h("p", {}, "Adding applications needs the admin or sam_integrator role."));
   const templates = (await call("/templates")).items;
   const choice = h("select", { id: "template" }, templates.map((t) => h("option", { value: t.name }, t.title)));
+  const search = h("input", { id: "template-search", type: "search", autocomplete: "off", "aria-controls": "template", "aria-describedby": "template-matches" });
+  const matches = h("p", { class: "hint", id: "template-matches", "aria-live": "polite" });
   const form = h("div", {});
-  const show = () => fill(form, templateForm(templates.find((t) => t.name === choice.value)));
+  const show = () => {
+    const template = templates.find((t) => t.name === choice.value);
+    if (template) fill(form, templateForm(template));
+    else fill(form);
+  };
+  // A text filter over the catalog: title, name, description and what each template can do.
+  const searchable = (t) => [t.title, t.name, t.description, ...Object.keys(t.capabilities || {}).filter((c) => t.capabilities[c])].join(" ").toLowerCase();
+  const filter = () => {
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = templates.filter((t) => words.every((w) => searchable(t).includes(w)));
+    const before = choice.value;
+    fill(choice, shown.map((t) => h("option", { value: t.name }, t.title)));
+    if (shown.some((t) => t.name === before)) choice.value = before;
+    matches.textContent = words.length ? `${shown.length} of ${templates.length} templates match` : "";
+    if (choice.value !== before || !shown.length) show();
+  };
+  search.addEventListener("input", filter);
   choice.addEventListener("change", show);
   fill(main, 
     h("p", {}, h("a", { href: "#/" }, "← Overview")),
     h("h1", {}, "Add an application"),
     h("p", { class: "sub" }, "Start from a configuration template, say what you pay, and connect: seatkeeper keeps the credential in AWS Secrets Manager only."),
+    h("div", { class: "field" }, h("label", { for: "template-search" }, "Search the catalog"), search, matches),
     h("div", { class: "field" }, h("label", { for: "template" }, "Template"), choice),
     form,
   );
   show();
+}
+
+function templateFacts(template) {
+  const can = Object.entries(template.capabilities || {}).filter(([, yes]) => yes).map(([name]) => name);
+  const notes = [template.activity_note, template.reclaim_note, template.reclaim && template.reclaim.loses_data ? template.reclaim.note : null];
+  return [
+    h("p", { class: "hint" }, `Gives: ${can.join(", ") || "nothing"}. Needs: ${(template.scopes || []).join("; ") || "a credential"}.`),
+    ...notes.filter(Boolean).map((note) => h("p", { class: "hint" }, note)),
+  ];
 }
 
 function input(name, title, attributes = {}, hint) {
@@ -1007,6 +1035,7 @@ function templateForm(template) {
     "form",
     { novalidate: true },
     h("p", { class: "sub" }, template.description, " ", h("a", { href: template.documentation, rel: "noreferrer" }, "The app's API documentation")),
+    templateFacts(template),
     input("name", "Name", { required: true, value: template.title }),
     input("base_url", "Base URL", { type: "url", required: template.needs.includes("base_url"), value: template.profile.base_url || "" }),
     input("licenses_purchased", "Licenses purchased", { type: "number", min: 0, required: true, value: 0, inputmode: "numeric" }),

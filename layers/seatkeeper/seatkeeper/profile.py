@@ -249,7 +249,15 @@ class UserFields(Model):
 class UsersEndpoint(Model):
     path: RelativePath
     method: Literal["GET", "POST"] = "GET"
-    params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters")
+    params: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Fixed query parameters; a list repeats the parameter (role[]=a&role[]=b)"
+    )
+    body: RequestBody = Field(
+        None,
+        description="A JSON body sent with each page request (a GraphQL query, say). A string in it that is"
+        ' exactly the name of a pagination parameter in braces, such as "{page}" or "{limit}", is replaced'
+        " by that parameter's value for the page, and the pagination parameters then go in the body only.",
+    )
     pagination: Pagination = Field(default_factory=lambda: NoPagination(type="none"))
     records_path: JMESPath = "@"
     fields: UserFields

@@ -11,6 +11,7 @@ and the others go on. Everything is written to the audit trail.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatkeeper.catalog import templates
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import Amount, Money
@@ -144,6 +146,9 @@ class Reclamation(BaseModel):
     decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
     # Usage from the identity provider: stale seats given through a group, which no per-user request frees.
     needs_group_change: list[GroupChange] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list, description="What reclaiming costs besides the seat: data that goes with it"
+    )
 
 
 class ReclamationSummary(BaseModel):
@@ -380,6 +385,7 @@ def plan(
         seat_cost=Amount(
             amount=subscription.cost_per_license, currency=subscription.currency, period=subscription.billing_period
         ),
+        warnings=warnings_for(profile.profile),
         audit=[
             AuditEntry(
                 at=_now(),
@@ -392,6 +398,17 @@ def plan(
     )
     store.put_reclamation(reclamation)
     return reclamation
+
+
+def warnings_for(profile: Profile) -> list[str]:
+    """The template's warning when the profile reclaims with the template's own request and it loses data."""
+    known = templates().get(profile.template or "")
+    if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
+        return []
+    preset = known.profile.get("reclaim") or {}
+    if (profile.reclaim.method, profile.reclaim.path) != (preset.get("method"), preset.get("path")):
+        return []  # the profile's own reclaim request: what it does is the profile's to say
+    return [f"{known.title}: reclaiming loses the user's data. {known.reclaim.note}"]
 
 
 def suspicious(snapshot: dict[str, Any] | None) -> str | None:
@@ -622,22 +639,26 @@ def request_fields(candidate: Candidate, *, tier: str | None = None) -> dict[str
     return fields
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")  # braces around no whitespace
+
+
 def fill_in(template: Any, candidate: Candidate, *, tier: str | None = None) -> Any:
     """The reclaim or downgrade request's JSON body with {id}, {email}, ... {tier} filled in, as text.
 
-    Paths are filled by `saas_http.fill_path`, which makes each value one path segment.
+    Paths are filled by `saas_http.fill_path`, which makes each value one path segment. Braces
+    around text without whitespace are a placeholder, and one that names no user field fails that
+    user; braces with whitespace stay as they are, as a GraphQL query's "{ id }" do.
     """
     fields = request_fields(candidate, tier=tier)
 
-    def text(value: str) -> str:
-        try:
-            return value.format_map(fields)
-        except (KeyError, IndexError, ValueError, AttributeError) as exc:
-            raise SaaSRequestFailed(f"the request body's {value[:60]!r} names no user field") from exc
+    def field(match: re.Match[str]) -> str:
+        if match.group(1) not in fields:
+            raise SaaSRequestFailed(f"the request body's {match.group(0)!r} names no user field")
+        return fields[match.group(1)]
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            return text(value)
+            return _PLACEHOLDER.sub(field, value)
         if isinstance(value, list):
             return [fill(item) for item in value]
         if isinstance(value, dict):

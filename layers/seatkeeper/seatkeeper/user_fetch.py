@@ -10,7 +10,7 @@ invocation continues where it was.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -61,14 +61,30 @@ class ListEndpoint:
 
     method: str
     path: str
-    params: dict[str, str]
+    params: Mapping[str, str | list[str]]
     pagination: Pagination
     records_path: str
+    body: Any = None
 
     @classmethod
     def of(cls, endpoint: UsersEndpoint | ActivityEndpoint) -> ListEndpoint:
-        method = endpoint.method if isinstance(endpoint, UsersEndpoint) else "GET"
-        return cls(method, endpoint.path, dict(endpoint.params), endpoint.pagination, endpoint.records_path)
+        if isinstance(endpoint, UsersEndpoint):
+            method, body = endpoint.method, endpoint.body
+        else:
+            method, body = "GET", None
+        return cls(method, endpoint.path, dict(endpoint.params), endpoint.pagination, endpoint.records_path, body)
+
+
+def with_page_values(body: Any, values: dict[str, Any]) -> Any:
+    """The users request's body with each string that is exactly "{name}" of a pagination parameter
+    replaced by its value, keeping the value's JSON type (GraphQL's Int variables refuse "2")."""
+    if isinstance(body, dict):
+        return {key: with_page_values(value, values) for key, value in body.items()}
+    if isinstance(body, list):
+        return [with_page_values(value, values) for value in body]
+    if isinstance(body, str) and body.startswith("{") and body.endswith("}") and body[1:-1] in values:
+        return values[body[1:-1]]
+    return body
 
 
 Page = tuple[list[Any], PageCursor]
@@ -99,8 +115,21 @@ class PageFetcher:
         self.base = urlsplit(client.url("/"))
 
     def _get(self, url: str | None = None, extra: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        params = {} if url else {**self.endpoint.params, **(extra or {})}
-        response = self.client.send(self.endpoint.method, url or self.client.url(self.endpoint.path), params=params)
+        body = None
+        if url:
+            params = {}
+        elif self.endpoint.body is not None:
+            # A body carries the page's parameters itself (a GraphQL query's variables); the
+            # first page of a cursor pagination asks with a null cursor.
+            values = dict(extra or {})
+            if isinstance(self.endpoint.pagination, CursorPagination):
+                values.setdefault(self.endpoint.pagination.cursor_param, None)
+            params, body = dict(self.endpoint.params), with_page_values(self.endpoint.body, values)
+        else:
+            params = {**self.endpoint.params, **(extra or {})}
+        response = self.client.send(
+            self.endpoint.method, url or self.client.url(self.endpoint.path), params=params, body=body
+        )
         return self.client.json(response), response
 
     def _get_body(self, extra: dict[str, Any]) -> Any:

@@ -1,0 +1,136 @@
+"""Every built-in template against a fake of its vendor's API, through the local stack.
+
+Given a fake that answers in the vendor's documented shape, with its own pagination, a 429 in
+its own format and its own error body, a profile made from the template (only base_url, the
+credential and a small page size its own) connects, syncs a few hundred users over several
+pages, computes a position and runs a real reclamation whose requests the fake checks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from seatkeeper.catalog import templates
+from tests.integration.connection_checks import make_profile, wait_for
+from tests.integration.test_reclamation import wait_for_reclamation
+from tests.integration.test_reconciliation import wait_for_reconciliation
+from tests.integration.test_sync import stored_users
+from tests.vendor_fakes import FakeVendorApp, vendor_app
+
+USERS = 150
+INACTIVITY_DAYS = 90
+RECLAIMED = 4  # a real run of a few users: each request is sent one after the other
+
+CREDENTIALS = {
+    "api_key": {"api_key": "t"},
+    "basic": {"username": "admin@example.com/token", "api_key": "t"},
+    "bearer": {"token": "t"},
+}
+
+
+def own_fields(name: str, app: FakeVendorApp) -> dict:
+    """What a person adds to the template: where the app is, a credential type, what was bought."""
+    template = templates()[name]
+    auth = template.profile["auth"]
+    own: dict = {
+        "name": f"{template.title} contract",
+        "template": name,
+        "base_url": app.base_url,
+        "users": {"pagination": {"page_size": app.vendor.page_size}},
+        "subscription": {"licenses_purchased": 300, "cost_per_license": 10},
+        "policy": {"inactivity_days": INACTIVITY_DAYS, "max_reclaim_percent": 100, "max_reclaim_count": 1000},
+    }
+    if auth["type"] == "oauth2_authorization_code":
+        # On the wire an OAuth access token is a bearer token; the grant itself is tested elsewhere.
+        own["auth"] = {"type": "bearer"}
+    if name == "salesforce":
+        own["headers"] = {"Sforce-Query-Options": "batchSize=200"}
+    if name == "calendly":
+        own["users"]["params"] = {"organization": "https://api.calendly.com/organizations/CCCC"}
+    if app.vendor.needs_activity_from_sso:
+        # The vendor's API has no activity: map a stand-in for what an SSO profile would give.
+        own["users"]["fields"] = {"last_activity": "x_last_seen"}
+    return own
+
+
+def connect(client, name: str, app: FakeVendorApp) -> dict:
+    profile = make_profile(client, **own_fields(name, app))
+    auth = profile.get("auth") or templates()[name].profile["auth"]
+    kind = "bearer" if auth["type"] == "oauth2_authorization_code" else auth["type"]
+    answer = client.post(f"/profiles/{profile['id']}/connection", json=CREDENTIALS[kind])
+    assert answer.status_code == 202, answer.text
+    view = wait_for(client, profile["id"], {"connected", "failed"})
+    assert view["status"] == "connected", view
+    return profile
+
+
+@pytest.mark.parametrize("name", sorted(templates()))
+def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, name):
+    integrator = api("sam_integrator")
+    template = templates()[name]
+    cutoff = datetime.now(UTC) - timedelta(days=INACTIVITY_DAYS)
+    with vendor_app(name, USERS) as app:
+        vendor = app.vendor
+        tracked = template.activity is not None or vendor.needs_activity_from_sso
+        # Given a connected profile made from the template
+        profile = connect(integrator, name, app)
+
+        # When it is reconciled (a sync, then a position), every user comes through the
+        # vendor's pagination and its 429
+        answer = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]})
+        assert answer.status_code == 202, answer.text
+        record = wait_for_reconciliation(integrator, answer.json()["id"])
+        assert record["status"] == "completed", record
+        assert app.rate_limited == 1 and app.unauthorized == 0
+        assert app.list_requests >= 3  # several pages
+        users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+        assert set(users) == {vendor.user_id(p) for p in app.people}
+        for person in app.people:
+            user = users[vendor.user_id(person)]
+            assert user["active"] is vendor.holds_seat(person), (person, user)
+            assert user["email"] in (person.email, None)
+            seen, last = user["last_activity"], person.last if tracked else None
+            assert (seen[:10] if seen else None) == (last.date().isoformat() if last else None)
+
+        # Then the position counts the vendor's seat holders
+        position = integrator.get(f"/profiles/{profile['id']}/position").json()
+        assert position["assigned"] == sum(vendor.holds_seat(p) for p in app.people)
+        stale = {
+            vendor.user_id(p) for p in app.people if tracked and vendor.holds_seat(p) and p.last and p.last < cutoff
+        }
+        assert stale <= {i for i, u in users.items() if u["status"] == "stale"}
+        assert bool(stale) is tracked  # without activity no one is stale: they are unknown
+
+        if template.reclaim is None:
+            # A template that cannot reclaim recommends: a dry run plans, a real run is refused.
+            plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={}).json()
+            assert stale <= {c["id"] for c in plan["candidates"]}
+            refused = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+            assert refused.status_code == 422 and app.reclaim_requests == []
+            return
+
+        # When a real reclamation of a few of them runs, and the vendor refuses one user in its
+        # own error format
+        candidates = set(sorted(i for i, u in users.items() if u["status"] == "stale")[:RECLAIMED])
+        app.refuse_reclaim_of = sorted(candidates)[0]
+        plan = integrator.post(
+            f"/profiles/{profile['id']}/reclamations", json={"dry_run": False, "user_ids": sorted(candidates)}
+        )
+        assert plan.status_code == 201, plan.text
+        assert plan.json()["status"] == "running"
+        assert bool(plan.json()["warnings"]) is template.reclaim.loses_data
+        done = wait_for_reclamation(integrator, plan.json()["id"])
+
+        # Then the vendor received each candidate's reclaim request once, in its documented shape
+        assert len(app.reclaim_requests) == len(candidates)
+        outcomes = {o["user_id"]: o for o in done["outcomes"]}
+        assert done["status"] == "partially_failed", done
+        assert outcomes.pop(app.refuse_reclaim_of)["outcome"] == "failed"
+        assert {o["outcome"] for o in outcomes.values()} == {"reclaimed"}
+        assert set(outcomes) == candidates - {app.refuse_reclaim_of}
+
+        # And the vendor took those seats back, and only those
+        taken = {vendor.user_id(p) for p in app.people if not vendor.holds_seat(p)} & candidates
+        assert taken == set(outcomes)

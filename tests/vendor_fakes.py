@@ -1,0 +1,969 @@
+"""Fake SaaS apps of our own that answer like each template's vendor: its documented record shape,
+its own pagination, its error and rate-limit answers, and the reclaim request it expects.
+
+One `Vendor` per template. The fake keeps neutral users (`Person`) and shows them in the vendor's
+shape; it answers the first request of the second page with the vendor's 429, once, as real APIs
+do under load; it answers the reclaim of one chosen user with the vendor's documented error
+format; and it records every reclaim request as it arrived, so a test can check its shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from seatkeeper_local.demo_app import serving
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+CREATED = datetime(2023, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Person:
+    """A user as the test thinks of them; each vendor shows them in its own shape."""
+
+    i: int
+    seat: bool  # holds a paid seat
+    last: datetime | None  # last activity
+    admin: bool
+    gone: bool = False  # removed from the app altogether
+
+    @property
+    def email(self) -> str:
+        return f"user{self.i}@example.com"
+
+    @property
+    def name(self) -> str:
+        return f"User {self.i}"
+
+
+def people(count: int) -> list[Person]:
+    return [
+        Person(
+            i=i,
+            seat=i % 10 != 0,
+            last=None if i % 13 == 0 else NOW - timedelta(days=(i * 7) % 200, hours=1),
+            admin=i % 50 == 0,
+        )
+        for i in range(count)
+    ]
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def token(position: int) -> str:
+    """An opaque cursor, as vendors hand them out."""
+    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
+
+
+def position_of(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    return int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["p"])
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # after the vendor's prefix
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+
+    def one(self, name: str, default: str | None = None) -> str | None:
+        return self.query.get(name, [default])[0]
+
+
+Answer = tuple[int, Any, dict[str, str]]
+
+
+@dataclass
+class Vendor:
+    """How one vendor's API lists users, pages, fails and takes a license back."""
+
+    template: str
+    prefix: str  # base_url = the fake's URL + prefix
+    page_size: int
+    record: Callable[[Person], dict[str, Any]]
+    page: Callable[[Vendor, Request, list[dict[str, Any]]], Answer]
+    user_id: Callable[[Person], str]
+    error: Callable[[int, str], Any]  # the vendor's error body for a status and a message
+    reclaim: Callable[[Vendor, Request], str | None] | None = None  # the user id a reclaim request names
+    activity: Callable[[Person], Any] | None = None  # the per-user activity answer
+    expects_auth: str = "Bearer t"
+    is_users_request: Callable[[Request], bool] = lambda r: r.method == "GET"
+    rate_limit_headers: dict[str, str] = field(default_factory=lambda: {"Retry-After": "0"})
+    reclaim_answer: Callable[[Person], Answer] = lambda _: (204, None, {})
+    removes: bool = False  # reclaiming removes the user from the list, rather than taking their seat
+    seat_always: bool = False  # the template counts every listed user as holding a seat
+    needs_activity_from_sso: bool = False  # the API has none: the test maps a stand-in field
+
+    def holds_seat(self, person: Person) -> bool:
+        return not person.gone and (self.seat_always or person.seat)
+
+
+@dataclass
+class FakeVendorApp:
+    vendor: Vendor
+    url: str
+    people: list[Person]
+    refuse_reclaim_of: str | None = None  # this user's reclaim answers the vendor's error
+    reclaim_requests: list[Request] = field(default_factory=list)
+    list_requests: int = 0
+    rate_limited: int = 0
+    unauthorized: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base_url(self) -> str:
+        return self.url + self.vendor.prefix
+
+    def records(self) -> list[dict[str, Any]]:
+        shown = []
+        for person in (p for p in self.people if not p.gone):
+            record = self.vendor.record(person)
+            if self.vendor.needs_activity_from_sso:
+                record["x_last_seen"] = iso(person.last)  # stands in for activity an SSO profile gives
+            shown.append(record)
+        return shown
+
+    def by_id(self, user_id: str | None) -> Person | None:
+        return next((p for p in self.people if self.vendor.user_id(p) == user_id), None)
+
+    def answer(self, request: Request) -> Answer:
+        vendor = self.vendor
+        if request.headers.get("Authorization") != vendor.expects_auth:
+            with self.lock:
+                self.unauthorized += 1
+            return 401, vendor.error(401, "invalid credentials"), {}
+        if vendor.activity is not None and request.path.endswith("/last-active-dates"):
+            person = self.by_id(request.path.split("/")[-2])
+            return (200, vendor.activity(person), {}) if person else (404, vendor.error(404, "not found"), {})
+        if vendor.is_users_request(request):
+            with self.lock:
+                self.list_requests += 1
+                limited = self.list_requests == 2 and not self.rate_limited
+                self.rate_limited += limited
+            if limited:
+                return 429, vendor.error(429, "rate limit exceeded"), vendor.rate_limit_headers
+            return vendor.page(vendor, request, self.records())
+        if vendor.reclaim is None:
+            return 404, vendor.error(404, "not found"), {}
+        user_id = vendor.reclaim(vendor, request)
+        with self.lock:
+            self.reclaim_requests.append(request)
+        person = self.by_id(user_id)
+        if person is None:
+            return 400, vendor.error(400, "the request does not name a user of this account"), {}
+        if user_id == self.refuse_reclaim_of:
+            return 400, vendor.error(400, "this user cannot be changed"), {}
+        if vendor.removes:
+            person.gone = True
+        else:
+            person.seat = False
+        return vendor.reclaim_answer(person)
+
+
+def _handler(app: FakeVendorApp) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            prefix = urlsplit(app.base_url).path
+            request = Request(
+                method=self.command,
+                path=parts.path[len(prefix) :] if parts.path.startswith(prefix) else parts.path,
+                query=parse_qs(parts.query),
+                headers=dict(self.headers.items()),
+                body=json.loads(raw) if raw else None,
+            )
+            status, body, headers = app.answer(request)
+            data = b"" if body is None else json.dumps(body).encode()
+            self.send_response(status)
+            if body is not None:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    return Handler
+
+
+@contextmanager
+def vendor_app(template: str, count: int) -> Iterator[FakeVendorApp]:
+    """The template's vendor, answering on a free loopback port with `count` users."""
+    with serving(BaseHTTPRequestHandler) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        app = FakeVendorApp(vendors(url)[template], url, people(count))
+        # Set before the URL is given out, so no request meets the handler without its app.
+        server.RequestHandlerClass = _handler(app)
+        yield app
+
+
+# --- the vendors' pagination, as each documents it ------------------------------------------
+
+
+def scim_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    """RFC 7644 section 3.4.2.4: startIndex counts from 1, count is the page size."""
+    start, count = int(request.one("startIndex", "1") or 1), int(request.one("count", "100") or 100)
+    chunk = records[start - 1 : start - 1 + count]
+    return (
+        200,
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": len(records),
+            "startIndex": start,
+            "itemsPerPage": len(chunk),
+            **({"Resources": chunk} if chunk else {}),
+        },
+        {},
+    )
+
+
+def cursor_page(
+    request: Request, records: list[dict[str, Any]], *, cursor: str, limit: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    start, size = position_of(request.one(cursor)), int(request.one(limit, "100") or 100)
+    following = start + size
+    return records[start:following], token(following) if following < len(records) else None
+
+
+def numbered_page(request: Request, records: list[dict[str, Any]], *, page: str, size: str, first: int = 1) -> Any:
+    number, per = int(request.one(page, str(first)) or first), int(request.one(size, "100") or 100)
+    return records[(number - first) * per : (number - first + 1) * per], per
+
+
+def link_header_page(
+    vendor: Vendor, request: Request, records: list[dict[str, Any]], app_url: str, size: str
+) -> Answer:
+    start, per = position_of(request.one("after")), int(request.one(size, "100") or 100)
+    chunk, following = records[start : start + per], start + per
+    headers = {}
+    if following < len(records):
+        query = urlencode({size: per, "after": token(following)})
+        headers["Link"] = f'<{app_url}{request.path}?{query}>; rel="next"'
+    return 200, chunk, headers
+
+
+def items_page(answer: Answer) -> Answer:
+    """Webex pages with a Link header too, but wraps the records in "items"."""
+    status, records, headers = answer
+    return status, {"items": records}, headers
+
+
+# --- the vendors ---------------------------------------------------------------------------
+
+
+def scim_user(person: Person, **extra: Any) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": f"{person.i:08d}-scim",
+        "userName": person.email,
+        "displayName": person.name,
+        "name": {"formatted": person.name},
+        "emails": [{"value": person.email, "type": "work", "primary": True}],
+        "active": person.seat,
+        "meta": {"resourceType": "User", "created": iso(CREATED), "lastModified": iso(CREATED)},
+        **extra,
+    }
+
+
+def scim_error(status: int, detail: str) -> dict[str, Any]:
+    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
+
+
+def scim_patch_active_false(vendor: Vendor, request: Request) -> str | None:
+    body = request.body or {}
+    ok = (
+        request.method == "PATCH"
+        and body.get("schemas") == ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]
+        and body.get("Operations") == [{"op": "replace", "path": "active", "value": False}]
+    )
+    return request.path.removeprefix("/Users/") if ok else None
+
+
+def scim_delete(vendor: Vendor, request: Request) -> str | None:
+    return request.path.removeprefix("/Users/") if request.method == "DELETE" and request.body is None else None
+
+
+def scim_vendor(template: str, prefix: str, reclaim: Callable[[Vendor, Request], str | None], **extra: Any) -> Vendor:
+    return Vendor(
+        template=template,
+        prefix=prefix,
+        page_size=40,
+        record=extra.pop("record", scim_user),
+        page=scim_page,
+        user_id=lambda p: f"{p.i:08d}-scim",
+        error=scim_error,
+        reclaim=reclaim,
+        needs_activity_from_sso=True,
+        **extra,
+    )
+
+
+def _copilot_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    chunk, _ = numbered_page(request, records, page="page", size="per_page")
+    return 200, {"total_seats": len(records), "seats": chunk}, {}
+
+
+def _copilot_reclaim(vendor: Vendor, request: Request) -> str | None:
+    names = (request.body or {}).get("selected_usernames")
+    ok = request.method == "DELETE" and request.path == "/copilot/billing/selected_users" and isinstance(names, list)
+    return names[0] if ok and len(names) == 1 else None
+
+
+def _zoom_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    chunk, following = cursor_page(request, records, cursor="next_page_token", limit="page_size")
+    body = {"page_size": len(chunk), "total_records": len(records), "next_page_token": following or "", "users": chunk}
+    return 200, body, {}
+
+
+def _google_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    if request.one("customer") != "my_customer":
+        return 400, {"error": {"code": 400, "message": "Bad Request", "status": "INVALID_ARGUMENT"}}, {}
+    chunk, following = cursor_page(request, records, cursor="pageToken", limit="maxResults")
+    return (
+        200,
+        {"kind": "admin#directory#users", "users": chunk, **({"nextPageToken": following} if following else {})},
+        {},
+    )
+
+
+def _graph_page(app_url: str) -> Callable[[Vendor, Request, list[dict[str, Any]]], Answer]:
+    def page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+        start, size = position_of(request.one("$skiptoken")), int(request.one("$top", "100") or 100)
+        chunk = records[start : start + size]
+        body: dict[str, Any] = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": chunk}
+        if start + size < len(records):
+            body["@odata.nextLink"] = f"{app_url}/v1.0/users?" + urlencode(
+                {"$top": size, "$skiptoken": token(start + size)}
+            )
+        return 200, body, {}
+
+    return page
+
+
+def _atlassian_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    # The organization API pages with a cursor in links.next and a page size of its own choosing.
+    chunk = records[position_of(request.one("cursor")) :][: vendor.page_size]
+    start = position_of(request.one("cursor"))
+    following = token(start + vendor.page_size) if start + vendor.page_size < len(records) else None
+    return 200, {"data": chunk, "links": {"self": token(start), "next": following}}, {}
+
+
+def atlassian_user(person: Person) -> dict[str, Any]:
+    return {
+        "account_id": f"5b10ac8d82e05b22cc7d{person.i:04d}",
+        "account_type": "atlassian",
+        "account_status": "active",
+        "name": person.name,
+        "email": person.email,
+        "access_billable": person.seat,
+        "last_active": person.last.date().isoformat() if person.last else None,
+    }
+
+
+def atlassian_error(status: int, message: str) -> dict[str, Any]:
+    return {"errors": [{"status": str(status), "code": "error", "title": message}]}
+
+
+def atlassian_suspend(vendor: Vendor, request: Request) -> str | None:
+    ok = request.method == "POST" and request.path.endswith("/suspend-access")
+    return request.path.split("/")[-2] if ok else None
+
+
+def atlassian_product(template: str, product: str) -> Vendor:
+    def activity(person: Person) -> dict[str, Any]:
+        access = [{"id": "a1b2", "key": product, "last_active": person.last.date().isoformat()}] if person.last else []
+        return {"data": {"product_access": access, "added_to_org": "2023-01-01"}, "links": {"next": None}}
+
+    return Vendor(
+        template=template,
+        prefix="/admin/v1/orgs/0ff4a05c",
+        page_size=50,
+        record=atlassian_user,
+        page=_atlassian_page,
+        user_id=lambda p: f"5b10ac8d82e05b22cc7d{p.i:04d}",
+        error=atlassian_error,
+        reclaim=atlassian_suspend,
+        activity=activity,
+        is_users_request=lambda r: r.method == "GET" and r.path == "/users",
+        reclaim_answer=lambda _: (200, {"message": "User access suspended"}, {}),
+    )
+
+
+def _salesforce_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    options = request.headers.get("Sforce-Query-Options", "batchSize=2000")
+    size = int(options.split("=")[1])
+    if request.path == "/services/data/v62.0/query":
+        if "FROM User" not in (request.one("q") or ""):
+            return 400, [{"message": "unexpected token", "errorCode": "MALFORMED_QUERY"}], {}
+        start = 0
+    else:
+        start = int(request.path.rsplit("-", 1)[1])
+    chunk, following = records[start : start + size], start + size
+    body: dict[str, Any] = {"totalSize": len(records), "done": following >= len(records), "records": chunk}
+    if following < len(records):
+        body["nextRecordsUrl"] = f"/services/data/v62.0/query/01gRO0000016PIAYA2-{following}"
+    return 200, body, {}
+
+
+def _box_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    if request.one("usemarker") != "true":
+        return 400, {"type": "error", "status": 400, "code": "bad_request", "message": "offset paging"}, {}
+    chunk, following = cursor_page(request, records, cursor="marker", limit="limit")
+    return 200, {"entries": chunk, "limit": len(chunk), **({"next_marker": following} if following else {})}, {}
+
+
+def box_error(status: int, message: str) -> dict[str, Any]:
+    code = {400: "user_not_deletable", 404: "not_found", 429: "rate_limit_exceeded"}.get(status, "error")
+    return {"type": "error", "status": status, "code": code, "message": message, "request_id": "abcdef123456"}
+
+
+def _asana_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    chunk, following = cursor_page(request, records, cursor="offset", limit="limit")
+    next_page = (
+        {"offset": following, "path": f"/workspace_memberships?offset={following}", "uri": ""} if following else None
+    )
+    return 200, {"data": chunk, "next_page": next_page}, {}
+
+
+def _hubspot_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    chunk, following = cursor_page(request, records, cursor="after", limit="limit")
+    paging = {"paging": {"next": {"after": following, "link": f"?after={following}"}}} if following else {}
+    return 200, {"results": chunk, **paging}, {}
+
+
+def _zendesk_page(app_url: str) -> Callable[[Vendor, Request, list[dict[str, Any]]], Answer]:
+    def page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+        if sorted(request.query.get("role[]", [])) != ["admin", "agent"]:
+            return 400, {"error": "InvalidValue", "description": "role[] should name agent and admin"}, {}
+        chunk, following = cursor_page(request, records, cursor="page[after]", limit="page[size]")
+        size = int(request.one("page[size]", "100") or 100)
+        query = urlencode(
+            {"page[size]": size, "page[after]": following or "", "role[]": ["agent", "admin"]}, doseq=True
+        )
+        body = {
+            "users": chunk,
+            "meta": {"has_more": following is not None, "after_cursor": following, "before_cursor": None},
+            # Zendesk keeps a next link on the last page; has_more says whether to follow it.
+            "links": {"next": f"{app_url}/api/v2/users.json?{query}", "prev": None},
+        }
+        return 200, body, {}
+
+    return page
+
+
+def _miro_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    chunk, following = cursor_page(request, records, cursor="cursor", limit="limit")
+    return (
+        200,
+        {"limit": len(chunk), "size": len(chunk), "data": chunk, **({"cursor": following} if following else {})},
+        {},
+    )
+
+
+def _docusign_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    start, count = int(request.one("start_position", "0") or 0), int(request.one("count", "100") or 100)
+    chunk = records[start : start + count]
+    body = {
+        "users": chunk,
+        "resultSetSize": str(len(chunk)),
+        "totalSetSize": str(len(records)),
+        "startPosition": str(start),
+        "endPosition": str(start + len(chunk) - 1),
+    }
+    return 200, body, {}
+
+
+def _smartsheet_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    if request.one("include") != "lastLogin":
+        return 400, {"errorCode": 1018, "message": "lastLogin not included", "refId": "x1"}, {}
+    chunk, per = numbered_page(request, records, page="page", size="pageSize")
+    body = {
+        "pageNumber": int(request.one("page", "1") or 1),
+        "pageSize": per,
+        "totalPages": -(-len(records) // per),
+        "totalCount": len(records),
+        "data": chunk,
+    }
+    return 200, body, {}
+
+
+def _calendly_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    if not (request.one("organization") or "").startswith("https://api.calendly.com/organizations/"):
+        return 400, {"title": "Invalid Argument", "message": "organization is required"}, {}
+    chunk, following = cursor_page(request, records, cursor="page_token", limit="count")
+    pagination = {"count": len(chunk), "next_page": None, "next_page_token": following, "previous_page_token": None}
+    return 200, {"collection": chunk, "pagination": pagination}, {}
+
+
+def _monday_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    variables = (request.body or {}).get("variables") or {}
+    page, limit = variables.get("page"), variables.get("limit")
+    if not isinstance(page, int) or not isinstance(limit, int):
+        error = {"message": "Variable $page of type Int! was provided invalid value", "extensions": {"code": "INVALID"}}
+        return 200, {"errors": [error], "account_id": 1}, {}
+    return 200, {"data": {"users": records[(page - 1) * limit : page * limit]}, "account_id": 1}, {}
+
+
+def _monday_reclaim(vendor: Vendor, request: Request) -> str | None:
+    body = request.body or {}
+    ids = (body.get("variables") or {}).get("ids")
+    ok = "deactivate_users" in body.get("query", "") and isinstance(ids, list) and len(ids) == 1
+    return ids[0] if ok else None
+
+
+def vendors(app_url: str) -> dict[str, Vendor]:
+    """Every template's vendor; `app_url` is where the fake answers (for next-page links)."""
+    all_vendors = [
+        scim_vendor("scim2", "/scim/v2", scim_patch_active_false, reclaim_answer=lambda p: (200, scim_user(p), {})),
+        scim_vendor("slack", "/scim/v2", scim_delete, record=lambda p: scim_user(p, title="Engineer")),
+        scim_vendor("notion", "/scim/v2", scim_delete, removes=True),
+        scim_vendor(
+            "figma",
+            "/scim/v2/1401286822445493852",
+            scim_patch_active_false,
+            record=lambda p: scim_user(p, roles=[{"type": "seatType", "value": "Full" if p.seat else "View"}]),
+            reclaim_answer=lambda p: (200, scim_user(p), {}),
+        ),
+        scim_vendor(
+            "onepassword", "/scim/v2", scim_patch_active_false, reclaim_answer=lambda p: (200, scim_user(p), {})
+        ),
+        Vendor(
+            template="github_copilot",
+            prefix="/orgs/acme",
+            page_size=50,
+            record=lambda p: {
+                "created_at": iso(CREATED),
+                "pending_cancellation_date": None if p.seat else "2030-01-01",
+                "last_activity_at": iso(p.last),
+                "last_activity_editor": "vscode/1.77.3/copilot/1.86.82" if p.last else None,
+                "plan_type": "business",
+                "assignee": {"login": f"octo{p.i}", "id": p.i, "type": "User", "email": p.email, "name": p.name},
+            },
+            page=_copilot_page,
+            user_id=lambda p: f"octo{p.i}",
+            error=lambda s, m: {"message": m, "documentation_url": "https://docs.github.com/rest", "status": str(s)},
+            reclaim=_copilot_reclaim,
+            rate_limit_headers={"Retry-After": "0", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"},
+            reclaim_answer=lambda _: (200, {"seats_cancelled": 1}, {}),
+        ),
+        Vendor(
+            template="zoom",
+            prefix="/v2",
+            page_size=50,
+            record=lambda p: {
+                "id": f"z8yCqR4hRIGyqyxw{p.i:06d}",
+                "first_name": "User",
+                "last_name": str(p.i),
+                "display_name": p.name,
+                "email": p.email,
+                "type": 2 if p.seat else 1,
+                "status": "active",
+                "role_id": "0" if p.admin else "2",
+                "last_login_time": iso(p.last),
+                "user_created_at": iso(CREATED),
+                "created_at": iso(CREATED),
+            },
+            page=_zoom_page,
+            user_id=lambda p: f"z8yCqR4hRIGyqyxw{p.i:06d}",
+            error=lambda s, m: {
+                "code": 1001 if s == 404 else 124 if s == 401 else 429 if s == 429 else 300,
+                "message": m,
+            },
+            reclaim=lambda v, r: (
+                r.path.removeprefix("/users/") if r.method == "PATCH" and r.body == {"type": 1} else None
+            ),
+        ),
+        Vendor(
+            template="okta",
+            prefix="",
+            page_size=60,
+            record=lambda p: {
+                "id": f"00ub0oNGTSWTBKOLGLNR{p.i:04d}",
+                "status": "ACTIVE" if p.seat else "DEPROVISIONED",
+                "created": iso(CREATED),
+                "lastLogin": iso(p.last),
+                "profile": {"firstName": "User", "lastName": str(p.i), "email": p.email, "login": p.email},
+            },
+            page=lambda v, r, recs: link_header_page(v, r, recs, app_url, "limit"),
+            user_id=lambda p: f"00ub0oNGTSWTBKOLGLNR{p.i:04d}",
+            error=lambda s, m: {
+                "errorCode": "E0000047" if s == 429 else "E0000011",
+                "errorSummary": m,
+                "errorId": "oae1",
+            },
+            reclaim=lambda v, r: (
+                r.path.split("/")[-3] if r.method == "POST" and r.path.endswith("/lifecycle/deactivate") else None
+            ),
+            expects_auth="SSWS t",
+            rate_limit_headers={"X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "0"},
+            reclaim_answer=lambda _: (200, {}, {}),
+        ),
+        Vendor(
+            template="google_workspace",
+            prefix="/admin/directory/v1",
+            page_size=100,
+            record=lambda p: {
+                "kind": "admin#directory#user",
+                "id": f"1{p.i:020d}",
+                "primaryEmail": p.email,
+                "name": {"fullName": p.name},
+                "isAdmin": p.admin,
+                "suspended": not p.seat,
+                "archived": False,
+                "lastLoginTime": iso(p.last) or "1970-01-01T00:00:00.000Z",
+                "creationTime": iso(CREATED),
+            },
+            page=_google_page,
+            user_id=lambda p: f"1{p.i:020d}",
+            error=lambda s, m: {
+                "error": {"code": s, "message": m, "status": "RESOURCE_EXHAUSTED" if s == 429 else "ERROR"}
+            },
+        ),
+        Vendor(
+            template="microsoft_graph",
+            prefix="/v1.0",
+            page_size=100,
+            record=lambda p: {
+                "id": f"87d349ed-44d7-43e1-9a83-{p.i:012d}",
+                "displayName": p.name,
+                "mail": p.email,
+                "userPrincipalName": p.email,
+                "accountEnabled": True,
+                "createdDateTime": iso(CREATED),
+                "jobTitle": None,
+                "assignedLicenses": [{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}]
+                if p.seat
+                else [],
+                "signInActivity": {"lastSignInDateTime": iso(p.last), "lastSuccessfulSignInDateTime": iso(p.last)},
+            },
+            page=_graph_page(app_url),
+            user_id=lambda p: f"87d349ed-44d7-43e1-9a83-{p.i:012d}",
+            error=lambda s, m: {
+                "error": {"code": "TooManyRequests" if s == 429 else "Request_BadRequest", "message": m}
+            },
+        ),
+        Vendor(
+            template="atlassian",
+            prefix="/admin/v1/orgs/0ff4a05c",
+            page_size=50,
+            record=atlassian_user,
+            page=_atlassian_page,
+            user_id=lambda p: f"5b10ac8d82e05b22cc7d{p.i:04d}",
+            error=atlassian_error,
+            reclaim=atlassian_suspend,
+            reclaim_answer=lambda _: (200, {"message": "User access suspended"}, {}),
+        ),
+        atlassian_product("jira", "jira-software"),
+        atlassian_product("confluence", "confluence"),
+        Vendor(
+            template="salesforce",
+            prefix="",
+            page_size=200,
+            record=lambda p: {
+                "attributes": {"type": "User", "url": f"/services/data/v62.0/sobjects/User/005D{p.i:011d}"},
+                "Id": f"005D{p.i:011d}",
+                "Email": p.email,
+                "Name": p.name,
+                "IsActive": p.seat,
+                "LastLoginDate": p.last.strftime("%Y-%m-%dT%H:%M:%S.000+0000") if p.last else None,
+                "CreatedDate": "2023-01-01T00:00:00.000+0000",
+                "Profile": {
+                    "attributes": {"type": "Profile"},
+                    "Name": "System Administrator" if p.admin else "Standard User",
+                },
+            },
+            page=_salesforce_page,
+            user_id=lambda p: f"005D{p.i:011d}",
+            error=lambda s, m: [{"message": m, "errorCode": "REQUEST_LIMIT_EXCEEDED" if s == 429 else "INVALID_FIELD"}],
+            reclaim=lambda v, r: (
+                r.path.removeprefix("/services/data/v62.0/sobjects/User/")
+                if r.method == "PATCH" and r.body == {"IsActive": False}
+                else None
+            ),
+        ),
+        Vendor(
+            template="box",
+            prefix="/2.0",
+            page_size=50,
+            record=lambda p: {
+                "type": "user",
+                "id": f"{11446498 + p.i}",
+                "name": p.name,
+                "login": p.email,
+                "status": "active" if p.seat else "inactive",
+                "role": "admin" if p.admin else "user",
+                "created_at": "2023-01-01T00:00:00-08:00",
+            },
+            page=_box_page,
+            user_id=lambda p: f"{11446498 + p.i}",
+            error=box_error,
+            reclaim=lambda v, r: (
+                r.path.removeprefix("/users/") if r.method == "DELETE" and "force" not in r.query else None
+            ),
+            needs_activity_from_sso=True,
+            removes=True,
+        ),
+        Vendor(
+            template="asana",
+            prefix="/api/1.0/workspaces/1331",
+            page_size=50,
+            record=lambda p: {
+                "gid": f"9{p.i:012d}",
+                "resource_type": "workspace_membership",
+                "user": {"gid": f"1{p.i:012d}", "resource_type": "user", "name": p.name, "email": p.email},
+                "is_active": p.seat,
+                "is_admin": p.admin,
+                "is_guest": False,
+                "created_at": iso(CREATED),
+            },
+            page=_asana_page,
+            user_id=lambda p: f"1{p.i:012d}",
+            error=lambda s, m: {"errors": [{"message": m, "help": "For more information on API status codes"}]},
+            reclaim=lambda v, r: (
+                ((r.body or {}).get("data") or {}).get("user")
+                if r.method == "POST" and r.path == "/removeUser"
+                else None
+            ),
+            reclaim_answer=lambda _: (200, {"data": {}}, {}),
+            needs_activity_from_sso=True,
+            removes=True,
+        ),
+        Vendor(
+            template="hubspot",
+            prefix="",
+            page_size=50,
+            record=lambda p: {
+                "id": f"{1000 + p.i}",
+                "email": p.email,
+                "firstName": "User",
+                "lastName": str(p.i),
+                "roleId": "100" if p.admin else None,
+                "superAdmin": p.admin,
+                "primaryTeamId": None,
+            },
+            page=_hubspot_page,
+            user_id=lambda p: f"{1000 + p.i}",
+            error=lambda s, m: {
+                "status": "error",
+                "message": m,
+                "correlationId": "aeb5f871",
+                "category": "RATE_LIMITS" if s == 429 else "VALIDATION_ERROR",
+            },
+            reclaim=lambda v, r: r.path.removeprefix("/settings/v3/users/") if r.method == "DELETE" else None,
+            needs_activity_from_sso=True,
+            removes=True,
+            seat_always=True,
+        ),
+        Vendor(
+            template="zendesk",
+            prefix="",
+            page_size=50,
+            record=lambda p: {
+                "id": 35436 + p.i,
+                "url": f"https://acme.zendesk.com/api/v2/users/{35436 + p.i}.json",
+                "name": p.name,
+                "email": p.email,
+                "role": ("admin" if p.admin else "agent") if p.seat else "end-user",
+                "active": True,
+                "suspended": False,
+                "last_login_at": iso(p.last),
+                "created_at": iso(CREATED),
+            },
+            page=_zendesk_page(app_url),
+            user_id=lambda p: f"{35436 + p.i}",
+            error=lambda s, m: {"error": "RecordInvalid" if s == 400 else "TooManyRequests", "description": m},
+            reclaim=lambda v, r: (
+                r.path.removeprefix("/api/v2/users/")
+                if r.method == "PUT" and r.body == {"user": {"role": "end-user"}}
+                else None
+            ),
+            expects_auth="Basic " + base64.b64encode(b"admin@example.com/token:t").decode(),
+            is_users_request=lambda r: (
+                r.method == "GET"
+                and r.path.startswith("/api/v2/users")
+                and not r.path[len("/api/v2/users/") :].isdigit()
+            ),
+            reclaim_answer=lambda p: (200, {"user": {"id": 35436 + p.i, "role": "end-user"}}, {}),
+        ),
+        Vendor(
+            template="miro",
+            prefix="/v2/orgs/3074457345821140934",
+            page_size=50,
+            record=lambda p: {
+                "id": f"30744573{p.i:010d}",
+                "type": "organization-member",
+                "email": p.email,
+                "role": "organization_internal_admin" if p.admin else "organization_internal_user",
+                "license": "full" if p.seat else "free_restricted",
+                "active": True,
+                "lastActivityAt": iso(p.last),
+            },
+            page=_miro_page,
+            user_id=lambda p: f"30744573{p.i:010d}",
+            error=lambda s, m: {
+                "status": s,
+                "code": "tooManyRequests" if s == 429 else "error",
+                "message": m,
+                "type": "error",
+            },
+        ),
+        Vendor(
+            template="github_org",
+            prefix="/orgs/acme",
+            page_size=40,
+            record=lambda p: {"login": f"octo{p.i}", "id": p.i, "type": "User", "site_admin": False},
+            page=lambda v, r, recs: link_header_page(v, r, recs, app_url + "/orgs/acme", "per_page"),
+            user_id=lambda p: f"octo{p.i}",
+            error=lambda s, m: {"message": m, "documentation_url": "https://docs.github.com/rest", "status": str(s)},
+            reclaim=lambda v, r: r.path.removeprefix("/members/") if r.method == "DELETE" else None,
+            rate_limit_headers={"Retry-After": "0", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"},
+            seat_always=True,
+            removes=True,
+            needs_activity_from_sso=True,
+        ),
+        Vendor(
+            template="docusign",
+            prefix="/restapi/v2.1/accounts/f0f1c2d3",
+            page_size=50,
+            record=lambda p: {
+                "userId": f"4c9b2e21-{p.i:012d}",
+                "userName": p.name,
+                "email": p.email,
+                "userStatus": "active" if p.seat else "closed",
+                "permissionProfileName": "Account Administrator" if p.admin else "DocuSign Sender",
+                "lastLogin": p.last.strftime("%Y-%m-%dT%H:%M:%S.3730000Z") if p.last else None,
+                "createdDateTime": "2023-01-01T00:00:00.0000000Z",
+            },
+            page=_docusign_page,
+            user_id=lambda p: f"4c9b2e21-{p.i:012d}",
+            error=lambda s, m: {
+                "errorCode": "HOURLY_APIINVOCATION_LIMIT_EXCEEDED" if s == 429 else "INVALID_USERID",
+                "message": m,
+            },
+            reclaim=lambda v, r: (
+                (((r.body or {}).get("users") or [{}])[0]).get("userId")
+                if r.method == "DELETE" and r.path == "/users"
+                else None
+            ),
+            reclaim_answer=lambda p: (200, {"users": [{"userId": f"4c9b2e21-{p.i:012d}", "userStatus": "closed"}]}, {}),
+        ),
+        Vendor(
+            template="smartsheet",
+            prefix="/2.0",
+            page_size=100,
+            record=lambda p: {
+                "id": 94094820842 + p.i,
+                "email": p.email,
+                "name": p.name,
+                "firstName": "User",
+                "lastName": str(p.i),
+                "status": "ACTIVE",
+                "admin": p.admin,
+                "licensedSheetCreator": p.seat,
+                "groupAdmin": False,
+                "resourceViewer": False,
+                "lastLogin": iso(p.last),
+            },
+            page=_smartsheet_page,
+            user_id=lambda p: f"{94094820842 + p.i}",
+            error=lambda s, m: {"errorCode": 4003 if s == 429 else 1006, "message": m, "refId": "123abc"},
+            reclaim=lambda v, r: (
+                r.path.removeprefix("/users/")
+                if r.method == "PUT" and r.body == {"licensedSheetCreator": False}
+                else None
+            ),
+            reclaim_answer=lambda p: (
+                200,
+                {"message": "SUCCESS", "resultCode": 0, "result": {"id": 94094820842 + p.i}},
+                {},
+            ),
+        ),
+        Vendor(
+            template="webex",
+            prefix="/v1",
+            page_size=50,
+            record=lambda p: {
+                "id": f"Y2lzY29zcGFyazovL3VzL1BFT1BMRS{p.i:06d}",
+                "emails": [p.email],
+                "displayName": p.name,
+                "orgId": "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi8",
+                "licenses": ["Y2lzY29zcGFyazovL3VzL0xJQ0VOU0UvOTQ1"] if p.seat else [],
+                "created": iso(CREATED),
+                "lastActivity": iso(p.last),
+                "loginEnabled": True,
+                "type": "person",
+            },
+            page=lambda v, r, recs: items_page(link_header_page(v, r, recs, app_url + "/v1", "max")),
+            user_id=lambda p: f"Y2lzY29zcGFyazovL3VzL1BFT1BMRS{p.i:06d}",
+            error=lambda s, m: {"message": m, "errors": [{"description": m}], "trackingId": "ROUTER_5F4E"},
+        ),
+        Vendor(
+            template="calendly",
+            prefix="",
+            page_size=40,
+            record=lambda p: {
+                "uri": f"https://api.calendly.com/organization_memberships/AAAA{p.i:012d}",
+                "role": "admin" if p.admin else "user",
+                "user": {"uri": f"https://api.calendly.com/users/BBBB{p.i:012d}", "name": p.name, "email": p.email},
+                "organization": "https://api.calendly.com/organizations/CCCC",
+                "created_at": iso(CREATED),
+            },
+            page=_calendly_page,
+            user_id=lambda p: f"https://api.calendly.com/organization_memberships/AAAA{p.i:012d}",
+            error=lambda s, m: {"title": "Too Many Requests" if s == 429 else "Invalid Argument", "message": m},
+            seat_always=True,
+        ),
+        Vendor(
+            template="monday",
+            prefix="",
+            page_size=50,
+            record=lambda p: {
+                "id": f"{4012689 + p.i}",
+                "name": p.name,
+                "email": p.email,
+                "status": "ACTIVE" if p.seat else "INACTIVE",
+                "kind": "admin" if p.admin else "member",
+                "created_at": iso(CREATED),
+                "last_activity": iso(p.last),
+            },
+            page=_monday_page,
+            user_id=lambda p: f"{4012689 + p.i}",
+            error=lambda s, m: {
+                "errors": [
+                    {"message": m, "extensions": {"code": "COMPLEXITY_BUDGET_EXHAUSTED" if s == 429 else "ERROR"}}
+                ]
+            },
+            reclaim=_monday_reclaim,
+            expects_auth="t",
+            is_users_request=lambda r: ((r.body or {}).get("query") or "").startswith("query"),
+            reclaim_answer=lambda p: (
+                200,
+                {"data": {"deactivate_users": {"deactivated_users": [{"id": f"{4012689 + p.i}"}], "errors": []}}},
+                {},
+            ),
+        ),
+    ]
+    return {vendor.template: vendor for vendor in all_vendors}
