@@ -80,12 +80,15 @@ def test_the_templates_that_lose_data_on_reclaim_are_marked():
     assert "transfer" in (templates()["google_workspace"].reclaim_note or "").lower()
 
 
-def test_capabilities_light_up_for_profile_sections_the_model_gains():
-    # downgrade and tiers come with issue #11; a template that fills them in shows them.
-    template = templates()["zoom"].model_copy(
-        update={"profile": {**templates()["zoom"].profile, "downgrade": {"method": "PATCH", "path": "/users/{id}"}}}
+def test_capabilities_follow_the_profile_sections_a_template_fills_in():
+    # Zoom moves a licensed user to Basic (a downgrade request) and reads each user's tier.
+    assert templates()["zoom"].capabilities.downgrade and templates()["zoom"].capabilities.tiers
+    okta = templates()["okta"]
+    assert not okta.capabilities.downgrade and not okta.capabilities.tiers
+    with_downgrade = okta.model_copy(
+        update={"profile": {**okta.profile, "downgrade": {"method": "PATCH", "path": "/users/{id}"}}}
     )
-    assert template.capabilities.downgrade and not template.capabilities.tiers
+    assert with_downgrade.capabilities.downgrade and not with_downgrade.capabilities.tiers
 
 
 def test_scim2_sample_reads_primary_email_display_name_and_active_flag():
