@@ -41,7 +41,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_gets_a_server_error_or_an_undocumented_answer(case, stack):
     for role in ("admin", "sam_viewer"):  # each generated request, as a role that may write and one that may not
         # The fuzz itself starts reconcile-all runs that sync every connected profile in this one
