@@ -83,7 +83,11 @@ def seats(profile_id: str) -> SeatTaker:
     security=dashboard.PUBLIC,
     responses={
         200: {"description": "The page", "content": {"text/html": dashboard.TEXT}},
-        404: {"description": "Not a link seatkeeper gave out", "content": {"text/html": dashboard.TEXT}},
+        # A token that no route can hold (control characters) is the API's own JSON 404.
+        404: {
+            "description": "Not a link seatkeeper gave out",
+            "content": {"text/html": dashboard.TEXT, **ERROR_RESPONSES[404]["content"]},
+        },
         410: {"description": "Used, or its grace period is over", "content": {"text/html": dashboard.TEXT}},
     },
 )
