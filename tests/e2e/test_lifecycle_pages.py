@@ -70,3 +70,12 @@ def test_the_renewals_view_shows_each_deadline_in_its_month_with_the_money_at_st
     expect(row).to_contain_text("owner@example.com")
     assert page.problems == []
     assert accessibility_problems(page) == []
+    # And the overview shows the next deadlines where people look for money, as the API lists them
+    overview = open_as("sam_viewer", "#/", checker=True)
+    soon = api("sam_viewer").get("/renewals", params={"within_days": 120}).json()["items"][:5]
+    rows = overview.get_by_role("table", name="Next renewals").get_by_role("row")
+    expect(rows).to_have_count(len(soon) + 1)  # and its header
+    mine = rows.filter(has_text=profile["name"])
+    expect(mine).to_contain_text("$1,440.00 / year")
+    assert overview.problems == []
+    assert accessibility_problems(overview) == []

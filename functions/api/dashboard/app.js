@@ -444,7 +444,11 @@ const BUCKETS = [
 ];
 
 async function overviewView(main) {
-  const [o, waiting] = await Promise.all([call("/analytics/overview"), call("/reclamations?status=awaiting_approval")]);
+  const [o, waiting, renewing] = await Promise.all([
+    call("/analytics/overview"),
+    call("/reclamations?status=awaiting_approval"),
+    call("/renewals?within_days=120"),
+  ]);
   const names = Object.fromEntries(o.per_application.map((a) => [a.profile_id, a.name]));
   // The savings trend in one currency: the first of today's (the trend's last point is today's).
   const latest = o.trend.length ? o.trend[o.trend.length - 1] : null;
@@ -475,6 +479,7 @@ async function overviewView(main) {
       figure("saved_run_rate", "Saved run rate per month", amounts(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "nothing taken back this year", "money"),
     ),
     waitingPanel(waiting.items, names),
+    renewalsPanel(renewing.items),
     h(
       "div",
       { class: "grid" },
@@ -638,6 +643,27 @@ function applicationsTable(applications) {
       ];
     }),
     "Applications and their latest positions",
+  );
+}
+
+// The next opt-out deadlines, where people look for money: the Renewals view has the whole year.
+function renewalsPanel(items) {
+  if (!items.length) return null;
+  const yearly = (r, amount) => (amount == null ? "–" : money({ amount, currency: r.currency, period: "annual" }));
+  return panel(
+    "Next renewals",
+    h("p", { class: "sub" }, "Opt-out deadlines in the next 120 days. ", h("a", { href: "#/renewals" }, "All renewals")),
+    table(
+      [{ title: "Application" }, { title: "Opt-out by" }, { title: "Days left", num: true }, { title: "Annual cost", num: true }, { title: "Recommended", num: true }],
+      items.slice(0, 5).map((r) => [
+        h("a", { href: `#/apps/${r.profile_id}` }, r.name),
+        day(r.opt_out_deadline),
+        count(r.days_to_deadline),
+        yearly(r, r.annual_cost),
+        r.recommended_licenses == null ? "–" : count(r.recommended_licenses),
+      ]),
+      "Next renewals",
+    ),
   );
 }
 
