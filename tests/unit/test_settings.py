@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = Template(ROOT / "template.yaml")
 
 
-def cold_start(logical_id: str, environment: dict[str, str], monkeypatch) -> None:
+def cold_start(logical_id: str, environment: dict[str, str], monkeypatch):
     """Import the function's handler module with exactly this environment, as Lambda starts it."""
     spec = TEMPLATE.functions()[logical_id]
     for name in list(__import__("os").environ):
@@ -38,11 +38,14 @@ def cold_start(logical_id: str, environment: dict[str, str], monkeypatch) -> Non
         for name in set(sys.modules) - before:
             if not name.startswith(("seatkeeper", "aws_lambda_powertools", "pydantic", "boto", "jmespath")):
                 del sys.modules[name]
+    return module
 
 
 @pytest.mark.parametrize("logical_id", sorted(TEMPLATE.functions()))
 def test_every_function_starts_with_the_environment_the_template_gives_it(logical_id, monkeypatch):
-    cold_start(logical_id, TEMPLATE.functions()[logical_id].environment, monkeypatch)
+    spec = TEMPLATE.functions()[logical_id]
+    module = cold_start(logical_id, spec.environment, monkeypatch)
+    assert callable(getattr(module, spec.handler.rsplit(".", 1)[1]))
 
 
 @pytest.mark.parametrize(
