@@ -454,27 +454,22 @@ class DynamoDBSync(_Table):
 
     # --- the snapshot -------------------------------------------------------------------
 
-    def fingerprints(self, profile_id: str) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def _stored(self, profile_id: str, attribute: str) -> Iterator[tuple[str, str | None]]:
+        """Each stored user's id with one of its string attributes (None where it has none)."""
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
-            ProjectionExpression="sk, fingerprint",
+            ProjectionExpression=f"sk, {attribute}",
         ):
-            found.update((item["sk"]["S"], item.get("fingerprint", {}).get("S", "")) for item in page["Items"])
-        return found
+            for item in page["Items"]:
+                yield item["sk"]["S"], item.get(attribute, {}).get("S")
+
+    def fingerprints(self, profile_id: str) -> dict[str, str]:
+        return {user_id: mark or "" for user_id, mark in self._stored(profile_id, "fingerprint")}
 
     def last_sign_ins(self, profile_id: str) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for page in self.client.get_paginator("query").paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
-            ProjectionExpression="sk, last_sign_in",
-        ):
-            found.update((i["sk"]["S"], i["last_sign_in"]["S"]) for i in page["Items"] if "last_sign_in" in i)
-        return found
+        return {user_id: seen for user_id, seen in self._stored(profile_id, "last_sign_in") if seen is not None}
 
     def forget_fingerprints(self, profile_id: str) -> None:
         self._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=False)
