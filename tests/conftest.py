@@ -43,12 +43,43 @@ def api_environment(root, monkeypatch):
     network_policy.cache_clear()
 
 
+# The session's stack once it runs, so that a module's clean-up can reach it without starting one.
+_RUNNING: list[LocalStack] = []
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     """The whole local stack built from template.yaml, on free ports, once per test run."""
     quiet_werkzeug()
     with LocalStack(ROOT / "template.yaml", port=0, aws_port=0, log_level="WARNING") as running:
+        _RUNNING.append(running)
         yield running
+        _RUNNING.clear()
+
+
+def forget_every_profile(stack: LocalStack) -> None:
+    """Delete every profile through the API, as an admin would.
+
+    A reconcile-all (the schedule, the fuzz, a POST without a body) syncs every connected profile:
+    the ones earlier tests left, whose apps are long gone, would each retry for seconds, and the
+    session's stack would keep their users in memory to the end.
+    """
+    admin = Api(stack.url, mint(stack.jwt_secret, "admin"))
+    for _ in range(100):  # pages of 100; bounded so that a profile that cannot go never hangs the run
+        items = admin.get("/profiles", params={"limit": 100}).json()["items"]
+        if not items:
+            return
+        for profile in items:
+            gone = admin.delete(f"/profiles/{profile['id']}")
+            assert gone.status_code == 204, gone.text
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _each_module_leaves_no_profile() -> Iterator[None]:
+    """Each module starts from the profiles it makes itself: no test leans on another module's."""
+    yield
+    if _RUNNING:
+        forget_every_profile(_RUNNING[0])
 
 
 class Api(requests.Session):

@@ -6,6 +6,7 @@ handlers instead of moto's canned reply, so state machines execute our own code.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -15,8 +16,11 @@ import zipfile
 from typing import Any
 
 import boto3
+import moto.dynamodb.models
 import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
 
 from seatkeeper.aws_clients import aws_client
@@ -76,6 +80,57 @@ def keep_task_failure_causes() -> None:
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
 
 
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+_ONE_TRANSACTION_AT_A_TIME = threading.Lock()
+
+
+class _TablesNotCopied:
+    """moto's `copy` module, except that a whole table is never deep-copied (see transactions_item_by_item)."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _items_before(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
+    before = []
+    for transact_item in transact_items:
+        try:
+            _, op = next(iter(transact_item.items()))
+            table = backend.get_table(op["TableName"])
+            key = op.get("Key") or {
+                name: op["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name is not None
+            }
+            current = backend.get_item(op["TableName"], key)
+        except Exception:  # noqa: S112 - moto refuses this operation itself, before it changes anything
+            continue
+        before.append((op["TableName"], key, current.to_json()["Attributes"] if current else None))
+    return before
+
+
+def _transact_write_items_item_by_item(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    # moto backs a transaction up by deep-copying every table it touches: O(all items) per transaction
+    # on our single table, gigabytes over a test session, and "dictionary changed size during iteration"
+    # when a parallel Map iteration writes meanwhile (its rollback would also undo that write). Back up
+    # only the items the transaction touches, and run one transaction at a time, as DynamoDB isolates them.
+    with _ONE_TRANSACTION_AT_A_TIME:
+        before = _items_before(backend, transact_items)
+        try:
+            _moto_transact_write_items(backend, transact_items)
+        except Exception:
+            for table_name, key, attributes in reversed(before):
+                if attributes is None:
+                    backend.delete_item(table_name, key)
+                else:
+                    backend.put_item(table_name, attributes)
+            raise
+
+
+def transactions_item_by_item() -> None:
+    moto.dynamodb.models.copy = _TablesNotCopied  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = _transact_write_items_item_by_item  # type: ignore[method-assign]
+
+
 def use_local_aws(endpoint: str) -> None:
     """Point boto3 (handlers and tools) and moto's Step Functions engine at the local endpoint."""
     os.environ.update(
@@ -95,6 +150,7 @@ def use_local_aws(endpoint: str) -> None:
 
 
 def start_moto(host: str, port: int) -> ThreadedMotoServer:
+    transactions_item_by_item()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     endpoint = f"http://{host}:{server._port}"

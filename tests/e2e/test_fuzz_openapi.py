@@ -17,22 +17,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from seatkeeper_local.tokens import mint
+from tests.conftest import forget_every_profile
 
 pytestmark = pytest.mark.e2e
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def forget_every_profile(admin) -> None:
-    """The fuzz's own reconcile-all runs sync every connected profile: the ones earlier tests left,
-    whose apps are long gone, would each retry for seconds and make the fuzz take many minutes."""
-    while items := admin.get("/profiles", params={"limit": 100}).json()["items"]:
-        for profile in items:
-            assert admin.delete(f"/profiles/{profile['id']}").status_code == 204
-
-
 @pytest.fixture(scope="module")
 def api_schema(stack, api):
-    forget_every_profile(api("admin"))
+    forget_every_profile(stack)  # its own reconcile-all runs must find no profile whose app is gone
     # A profile to find, so that generated ids sometimes hit one that exists.
     api("admin").post(
         "/profiles",

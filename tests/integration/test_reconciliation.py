@@ -9,6 +9,7 @@ import boto3
 
 from seatkeeper_local.demo import wait_until
 from seatkeeper_local.schedules import LocalScheduler, Schedule
+from tests.conftest import forget_every_profile
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.paging_app import paging_app, profile_fields
 
@@ -95,6 +96,8 @@ def test_bad_reconciliation_requests(api):
 
 
 def test_the_schedule_fires_reconcile_all_on_the_local_stack(api, stack):
+    # Given one connected profile and no other: reconcile-all syncs every profile there is
+    forget_every_profile(stack)
     integrator = api("sam_integrator")
     with paging_app(120) as app:
         profile = connected(integrator, app)
