@@ -80,9 +80,10 @@ class RunningLocal:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                # The first request imports the API function: under load it can take seconds.
+                if requests.get(f"{self.url}/health", timeout=10).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         raise AssertionError("the local stack did not become ready")
 
