@@ -17,7 +17,7 @@ from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_reclamation import wait_for_reclamation
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import stored_users
-from tests.vendor_fakes import FakeVendorApp, vendor_app
+from tests.vendor_fakes import ADOBE_CLIENT_ID, FakeVendorApp, vendor_app
 
 USERS = 150
 INACTIVITY_DAYS = 90
@@ -27,6 +27,7 @@ CREDENTIALS = {
     "api_key": {"api_key": "t"},
     "basic": {"username": "admin@example.com/token", "api_key": "t"},
     "bearer": {"token": "t"},
+    "oauth2_client_credentials": {"client_id": ADOBE_CLIENT_ID, "client_secret": "s"},
 }
 
 
@@ -45,10 +46,19 @@ def own_fields(name: str, app: FakeVendorApp) -> dict:
     if auth["type"] == "oauth2_authorization_code":
         # On the wire an OAuth access token is a bearer token; the grant itself is tested elsewhere.
         own["auth"] = {"type": "bearer"}
+    if auth["type"] == "oauth2_client_credentials":
+        # No person grants it: the fake's token endpoint answers the grant, as the vendor's does.
+        own["auth"] = {"type": auth["type"], "token_url": app.url + "/ims/token/v3"}
     if name == "salesforce":
         own["headers"] = {"Sforce-Query-Options": "batchSize=200"}
-    if name == "calendly":
-        own["users"]["params"] = {"organization": "https://api.calendly.com/organizations/CCCC"}
+    # What the template says a person must fill in, filled in as the person would.
+    assert set(template.needs) - {"base_url"} == set(app.vendor.needs), template.needs
+    for dotted, value in app.vendor.needs.items():
+        *parents, leaf = dotted.split(".")
+        section = own
+        for key in parents:
+            section = section.setdefault(key, {})
+        section[leaf] = value
     if app.vendor.needs_activity_from_sso:
         # The vendor's API has no activity: map a stand-in for what an SSO profile would give.
         own["users"]["fields"] = {"last_activity": "x_last_seen"}
