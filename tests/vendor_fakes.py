@@ -967,7 +967,10 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "type": "organization-member",
                 "email": p.email,
                 "role": "organization_internal_admin" if p.admin else "organization_internal_user",
-                "license": "full" if p.seat else "free_restricted",
+                # Every documented license: full and occasional are billed, the others are not.
+                "license": ("occasional" if p.i % 3 == 0 else "full")
+                if p.seat
+                else ("free", "free_restricted", "full_trial")[p.i % 3],
                 "active": True,
                 "lastActivityAt": iso(p.last),
             },
