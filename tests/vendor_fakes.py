@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from seatkeeper_local.demo_app import serving
 
@@ -107,6 +107,10 @@ class Vendor:
     removes: bool = False  # reclaiming removes the user from the list, rather than taking their seat
     seat_always: bool = False  # the template counts every listed user as holding a seat
     needs_activity_from_sso: bool = False  # the API has none: the test maps a stand-in field
+    needs: dict[str, Any] = field(default_factory=dict)  # a value for each of the template's `needs` (dotted)
+    expects_headers: dict[str, str] = field(default_factory=dict)  # besides Authorization, on every request
+    refusal: Callable[[Vendor], Answer] | None = None  # how it refuses a reclaim, when not with a 400
+    token: Callable[[Request], Answer] | None = None  # its OAuth token endpoint, at /ims/token/v3 or the like
 
     def holds_seat(self, person: Person) -> bool:
         return not person.gone and (self.seat_always or person.seat)
@@ -122,6 +126,7 @@ class FakeVendorApp:
     list_requests: int = 0
     rate_limited: int = 0
     unauthorized: int = 0
+    tokens_issued: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -142,7 +147,12 @@ class FakeVendorApp:
 
     def answer(self, request: Request) -> Answer:
         vendor = self.vendor
-        if request.headers.get("Authorization") != vendor.expects_auth:
+        if vendor.token is not None and request.path.endswith("/token/v3"):
+            with self.lock:
+                self.tokens_issued += 1
+            return vendor.token(request)
+        sent = {k: request.headers.get(k) for k in vendor.expects_headers}
+        if request.headers.get("Authorization") != vendor.expects_auth or sent != vendor.expects_headers:
             with self.lock:
                 self.unauthorized += 1
             return 401, vendor.error(401, "invalid credentials"), {}
@@ -166,7 +176,7 @@ class FakeVendorApp:
         if person is None:
             return 400, vendor.error(400, "the request does not name a user of this account"), {}
         if user_id == self.refuse_reclaim_of:
-            return 400, vendor.error(400, "this user cannot be changed"), {}
+            return vendor.refusal(vendor) if vendor.refusal else (400, vendor.error(400, "cannot be changed"), {})
         if vendor.removes:
             person.gone = True
         else:
@@ -185,13 +195,14 @@ def _handler(app: FakeVendorApp) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            form = self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
             prefix = urlsplit(app.base_url).path
             request = Request(
                 method=self.command,
                 path=parts.path[len(prefix) :] if parts.path.startswith(prefix) else parts.path,
                 query=parse_qs(parts.query),
                 headers=dict(self.headers.items()),
-                body=json.loads(raw) if raw else None,
+                body=dict(parse_qsl(raw.decode())) if form else json.loads(raw) if raw else None,
             )
             status, body, headers = app.answer(request)
             data = b"" if body is None else json.dumps(body).encode()
@@ -534,6 +545,145 @@ def _monday_reclaim(vendor: Vendor, request: Request) -> str | None:
     return ids[0] if ok else None
 
 
+def _dropbox_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    # The list starts at list_v2 with a limit and goes on at list/continue_v2 with the cursor alone;
+    # the cursor stays in every answer, and only has_more says whether to go on.
+    body = request.body or {}
+    if request.path == "/team/members/list_v2" and isinstance(body.get("limit"), int):
+        start, limit = 0, body["limit"]
+    elif request.path == "/team/members/list/continue_v2" and set(body) == {"cursor"}:
+        start, limit = divmod(position_of(body["cursor"]), 10_000)
+    else:
+        return 400, "Error in call to API function: request body: unexpected arguments", {}
+    following = min(start + limit, len(records))
+    answer = {
+        "members": records[start:following],
+        "cursor": token(following * 10_000 + limit),
+        "has_more": following < len(records),
+    }
+    return 200, answer, {}
+
+
+def dropbox_member(person: Person) -> dict[str, Any]:
+    return {
+        "profile": {
+            "team_member_id": f"dbmid:AAHhy7WsR0x-u4ZCqiDl5Fz5zvuL3kmspwU{person.i:04d}",
+            "account_id": f"dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc{person.i:04d}",
+            "email": person.email,
+            "email_verified": True,
+            "status": {".tag": "active"},
+            "name": {
+                "given_name": "User",
+                "surname": str(person.i),
+                "familiar_name": "User",
+                "display_name": person.name,
+                "abbreviated_name": "U",
+            },
+            # A limited member uses no license (team.stone: TeamMembershipType).
+            "membership_type": {".tag": "full" if person.seat else "limited"},
+            "joined_on": iso(CREATED),
+            "groups": [],
+            "member_folder_id": "20",
+            "root_folder_id": "30",
+        },
+        "roles": [{"role_id": "pid_dbtmr:2345", "name": "Team admin", "description": "..."}] if person.admin else [],
+    }
+
+
+def dropbox_error(status: int, message: str) -> dict[str, Any]:
+    tag = {401: "invalid_access_token", 409: "remove_last_admin"}.get(status, "other")
+    if status == 429:
+        return {
+            "error_summary": "too_many_requests/..",
+            "error": {"reason": {".tag": "too_many_requests"}, "retry_after": 1},
+        }
+    return {"error_summary": f"{tag}/...", "error": {".tag": tag}}
+
+
+def _dropbox_remove(vendor: Vendor, request: Request) -> str | None:
+    body = request.body or {}
+    user = body.get("user") or {}
+    ok = (
+        request.method == "POST"
+        and request.path == "/team/members/remove"
+        and user.get(".tag") == "team_member_id"
+        and body.get("wipe_data") is False
+        and body.get("keep_account") is False
+    )
+    return user.get("team_member_id") if ok else None
+
+
+ADOBE_ORG = "12345ABC@AdobeOrg"
+ADOBE_CLIENT_ID = "88ce03094fe74f4d91c2538217d007fe"
+
+
+def _adobe_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    # The page number is the path's last segment, from 0; a page past the end answers the last page again.
+    head, _, number = request.path.rpartition("/")
+    if head != f"/users/{ADOBE_ORG}" or not number.isdigit() or request.query:
+        return 400, {"result": "error.organization.invalid_id", "message": "Bad organization Id"}, {}
+    pages = max(1, -(-len(records) // vendor.page_size))
+    page = min(int(number), pages - 1)
+    chunk = records[page * vendor.page_size : (page + 1) * vendor.page_size]
+    headers = {"X-Current-Page": str(page), "X-Page-Count": str(pages), "X-Total-Count": str(len(records))}
+    return 200, {"lastPage": page == pages - 1, "result": "success", "users": chunk}, headers
+
+
+def adobe_user(person: Person) -> dict[str, Any]:
+    user: dict[str, Any] = {
+        "id": f"{person.i:024X}@AdobeID",
+        "email": person.email,
+        "status": "active",
+        "username": f"user{person.i}",
+        "domain": "example.com",
+        "firstname": "User",
+        "lastname": str(person.i),
+        "country": "US",
+        "type": "federatedID",
+    }
+    # Properties that are not populated are left out (getUsersWithPage.md).
+    if person.seat:
+        user["groups"] = ["Creative Cloud 1", "Document Cloud 1"]
+    if person.admin:
+        user["adminRoles"] = ["org"]
+    return user
+
+
+def _adobe_remove(vendor: Vendor, request: Request) -> str | None:
+    commands = request.body if isinstance(request.body, list) else []
+    ok = (
+        request.method == "POST"
+        and request.path == f"/action/{ADOBE_ORG}"
+        and len(commands) == 1
+        and commands[0].get("do") == [{"removeFromOrg": {"deleteAccount": False}}]
+    )
+    return commands[0].get("user") if ok else None
+
+
+def _adobe_refusal(vendor: Vendor) -> Answer:
+    # The action API answers 200 to a command it did not carry out (ActionsRef.md, "Error status").
+    error = {
+        "index": 0,
+        "step": 0,
+        "message": "User is not a member of the organization",
+        "errorCode": "error.user.not_in_org",
+    }
+    return 200, {"completed": 0, "notCompleted": 1, "completedInTestMode": 0, "errors": [error], "result": "error"}, {}
+
+
+def _adobe_token(request: Request) -> Answer:
+    # IMS: client_credentials, the credential in the form, the scopes comma-separated.
+    expected = {
+        "grant_type": "client_credentials",
+        "client_id": ADOBE_CLIENT_ID,
+        "client_secret": "s",
+        "scope": "openid,AdobeID,user_management_sdk",
+    }
+    if request.method != "POST" or request.body != expected:
+        return 400, {"error": "invalid_client", "error_description": "invalid client credentials"}, {}
+    return 200, {"access_token": "t", "token_type": "bearer", "expires_in": 86399}, {}
+
+
 def vendors(app_url: str) -> dict[str, Vendor]:
     """Every template's vendor; `app_url` is where the fake answers (for next-page links)."""
     all_vendors = [
@@ -817,7 +967,10 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "type": "organization-member",
                 "email": p.email,
                 "role": "organization_internal_admin" if p.admin else "organization_internal_user",
-                "license": "full" if p.seat else "free_restricted",
+                # Every documented license: full and occasional are billed, the others are not.
+                "license": ("occasional" if p.i % 3 == 0 else "full")
+                if p.seat
+                else ("free", "free_restricted", "full_trial")[p.i % 3],
                 "active": True,
                 "lastActivityAt": iso(p.last),
             },
@@ -935,6 +1088,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             user_id=lambda p: f"https://api.calendly.com/organization_memberships/AAAA{p.i:012d}",
             error=lambda s, m: {"title": "Too Many Requests" if s == 429 else "Invalid Argument", "message": m},
             seat_always=True,
+            needs={"users.params.organization": "https://api.calendly.com/organizations/CCCC"},
         ),
         Vendor(
             template="monday",
@@ -964,6 +1118,45 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 {"data": {"deactivate_users": {"deactivated_users": [{"id": f"{4012689 + p.i}"}], "errors": []}}},
                 {},
             ),
+        ),
+        Vendor(
+            template="dropbox",
+            prefix="/2",
+            page_size=40,
+            record=dropbox_member,
+            page=_dropbox_page,
+            user_id=lambda p: f"dbmid:AAHhy7WsR0x-u4ZCqiDl5Fz5zvuL3kmspwU{p.i:04d}",
+            error=dropbox_error,
+            reclaim=_dropbox_remove,
+            is_users_request=lambda r: r.method == "POST" and r.path.startswith("/team/members/list"),
+            reclaim_answer=lambda _: (200, {".tag": "complete"}, {}),
+            refusal=lambda v: (409, dropbox_error(409, "the last admin"), {}),
+            removes=True,
+            needs_activity_from_sso=True,
+        ),
+        Vendor(
+            template="adobe",
+            prefix="/v2/usermanagement",
+            page_size=40,
+            record=adobe_user,
+            page=_adobe_page,
+            user_id=lambda p: p.email,
+            error=lambda s, m: {"result": "error", "message": m, "error_code": f"{s}050"},
+            reclaim=_adobe_remove,
+            expects_headers={"X-Api-Key": ADOBE_CLIENT_ID},
+            reclaim_answer=lambda _: (
+                200,
+                {"completed": 1, "notCompleted": 0, "completedInTestMode": 0, "result": "success"},
+                {},
+            ),
+            refusal=_adobe_refusal,
+            token=_adobe_token,
+            removes=True,
+            needs_activity_from_sso=True,
+            needs={
+                "users.path": f"/users/{ADOBE_ORG}/{{page}}",
+                "reclaim.path": f"/action/{ADOBE_ORG}",
+            },
         ),
     ]
     return {vendor.template: vendor for vendor in all_vendors}

@@ -622,3 +622,28 @@ def test_signing_in_at_the_hosted_ui_uses_the_code_flow_with_pkce_and_signing_ou
     expect(page.get_by_role("alert")).to_have_text("This sign-in link was not started here. Sign in again.")
     assert sum(s["path"] == "/oauth2/token" for s in hosted_sign_in.seen) == exchanged
     context.close()
+
+
+def test_a_template_s_needs_are_fields_of_the_form_and_land_where_the_template_says(open_as, api):
+    # Given Calendly's template, which needs users.params.organization (its own value is only an example)
+    page = open_as("sam_integrator", "#/new")
+    page.route("https://auth.calendly.com/**", lambda route: route.fulfill(body="Calendly's consent page"))
+    page.get_by_label("Search the catalog").fill("calendly")
+    page.get_by_label("Template").select_option("calendly")
+    need = page.get_by_label("users.params.organization")
+    expect(need).to_have_attribute("placeholder", re.compile(r"^https://api\.calendly\.com/organizations/"))
+    page.get_by_label("OAuth client id").fill("calendly-client")
+    page.get_by_label("OAuth client secret").fill("calendly-secret")
+    # When the person leaves the need empty, Then the form says so and creates nothing
+    page.get_by_role("button", name="Create and connect").click()
+    expect(page.locator('[data-error="users.params.organization"]')).to_have_text("Required by this template.")
+    assert not [p for p in api("sam_viewer").get("/profiles").json()["items"] if p["template"] == "calendly"]
+    # When they give their organization's URI
+    organization = "https://api.calendly.com/organizations/EBHAAFHDCAEQTSEZ"
+    need.fill(organization)
+    page.get_by_role("button", name="Create and connect").click()
+    # Then the profile holds it where the template reads it, and the grant goes to Calendly
+    page.wait_for_url("https://auth.calendly.com/oauth/authorize?**", timeout=60_000)
+    created = [p for p in api("sam_viewer").get("/profiles").json()["items"] if p["template"] == "calendly"]
+    assert [p["users"]["params"]["organization"] for p in created] == [organization]
+    assert api("sam_integrator").delete(f"/profiles/{created[0]['id']}").status_code == 204

@@ -12,6 +12,7 @@ from seatkeeper.user_fetch import fetch_step, fetch_users, first_page_of_users
 from tests.integration.test_saas_http import Rows, client_of, recording
 from tests.paging_app import paging_app, profile_fields
 from tests.saas_apps import fake_saas
+from tests.vendor_fakes import ADOBE_CLIENT_ID, vendor_app
 
 KINDS = ["none", "offset", "page", "cursor", "next_url", "link_header"]
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=2, budget_seconds=10)
@@ -144,3 +145,58 @@ def test_the_connection_test_reads_an_empty_scim_list_as_the_sync_does():
         # When the connection test and the sync read the first page, Then both find no users and no fault
         assert first_page_of_users(client) == []
         assert [users for users, _ in fetch_users(client)] == [[]]
+
+
+def vendor_client(app, **auth):
+    """A client of a template's profile against its vendor's fake (tests/vendor_fakes.py), with a small page."""
+    own = {
+        "name": "t",
+        "template": app.vendor.template,
+        "base_url": app.base_url,
+        "subscription": {"licenses_purchased": 1},
+        "users": {"pagination": {"page_size": app.vendor.page_size}},
+        "auth": auth or {"type": "bearer"},
+    }
+    for dotted, value in app.vendor.needs.items():
+        *parents, leaf = dotted.split(".")
+        section = own
+        for key in parents:
+            section = section.setdefault(key, {})
+        section[leaf] = value
+    credential = {"token": "t", "client_id": ADOBE_CLIENT_ID}
+    return SaaSClient(
+        build_profile(own),
+        credential,
+        policy=NetworkPolicy.from_entries(["127.0.0.0/8"]),
+        access_token=lambda: "t",
+        retries=FAST,
+    )
+
+
+def test_a_list_that_continues_at_another_endpoint_resumes_there_with_its_cursor():
+    # Given Dropbox's team members: list_v2 with a limit, then list/continue_v2 with the cursor alone,
+    # the cursor still there on the last page and has_more false
+    with vendor_app("dropbox", 130) as app:
+        client = vendor_client(app)
+        # When a fetch stops after two pages and resumes from its cursor
+        first, cursor = [], None
+        for users, cursor in fetch_users(client):
+            first += [u.id for u in users]
+            if cursor.pages_done == 2:
+                break
+        rest = all_ids(client, cursor)
+    # Then every member comes once, in order, and the fetch ends where has_more says, not at a repeated cursor
+    assert first + rest == [app.vendor.user_id(p) for p in app.people]
+    assert app.list_requests == 4 + 1  # four pages and the one 429 the fake answers
+
+
+def test_a_page_number_in_the_path_ends_where_the_app_says_the_last_page_is():
+    # Given Adobe's users: the page number is the path's last segment, and a page past the end
+    # answers the last page again (so a short page alone would never end the list)
+    with vendor_app("adobe", 120) as app:
+        client = vendor_client(app, type="oauth2_client_credentials", token_url=app.url + "/ims/token/v3")
+        # When every page is fetched
+        ids = all_ids(client)
+    # Then each user comes once: lastPage ended the list, with no query parameter for the page
+    assert ids == [app.vendor.user_id(p) for p in app.people]
+    assert app.list_requests == 3 + 1 and app.unauthorized == 0

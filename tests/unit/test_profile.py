@@ -7,7 +7,15 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from seatkeeper.profile import Auth, Pagination, Policy, ReclaimRequest, Subscription, iso_duration_seconds
+from seatkeeper.profile import (
+    Auth,
+    Pagination,
+    Policy,
+    ReclaimRequest,
+    Subscription,
+    UsersEndpoint,
+    iso_duration_seconds,
+)
 
 PAGINATIONS = [
     {"type": "none"},
@@ -27,6 +35,13 @@ PAGINATIONS = [
     },
     {"type": "next_url", "next_url_path": '"@odata.nextLink"'},
     {"type": "link_header", "limit_param": "limit"},
+    {"type": "page", "page_param": "page", "size_param": None, "first_page": 0, "has_more_path": "!lastPage"},
+    {
+        "type": "cursor",
+        "cursor_path": "cursor",
+        "has_more_path": "has_more",
+        "next_request": {"path": "/team/members/list/continue_v2", "body": {"cursor": "{cursor}"}},
+    },
 ]
 AUTHS = [
     {"type": "api_key", "location": "query", "name": "api_token"},
@@ -38,6 +53,12 @@ AUTHS = [
         "token_url": "https://idp.example.com/token",
         "scopes": ["users:read"],
         "client_auth": "client_secret_post",
+    },
+    {
+        "type": "oauth2_client_credentials",
+        "token_url": "https://ims-na1.adobelogin.com/ims/token/v3",
+        "scopes": ["openid,AdobeID,user_management_sdk"],
+        "client_id_header": "X-Api-Key",
     },
 ]
 
@@ -128,3 +149,33 @@ def test_a_reclaim_body_nested_too_deeply_is_refused_and_a_scim_patch_is_not():
         ReclaimRequest(method="PATCH", path="/Users/{id}", body=deep)
     assert refused.value.errors()[0]["loc"] == ("body",)
     assert "nested deeper than 32 levels" in refused.value.errors()[0]["msg"]
+
+
+def users_endpoint(path: str, pagination: dict) -> dict:
+    return {"path": path, "pagination": pagination, "fields": {"id": "id"}}
+
+
+def test_a_page_number_may_stand_in_the_path_and_nothing_else_may():
+    # Given Adobe's users path, with the page number as its last segment
+    page = {"type": "page", "page_param": "page", "size_param": None, "first_page": 0, "has_more_path": "!lastPage"}
+    assert UsersEndpoint.model_validate(users_endpoint("/users/12345@AdobeOrg/{page}", page)).path.endswith("{page}")
+    # When a path names in braces something that is no parameter of a page's request
+    for path in ("/users/{org}/{page}", "/users/{page", "/users/{}"):
+        # Then the profile is refused where it is written, not at every sync
+        with pytest.raises(ValidationError):
+            UsersEndpoint.model_validate(users_endpoint(path, page))
+    # And a cursor may stand only in the path of the requests after the first page
+    cursor = {"type": "cursor", "cursor_path": "cursor", "next_request": {"path": "/list/{cursor}"}}
+    assert UsersEndpoint.model_validate(users_endpoint("/list", cursor))
+    with pytest.raises(ValidationError):
+        UsersEndpoint.model_validate(users_endpoint("/list/{cursor}", cursor))
+
+
+@pytest.mark.parametrize("path", ["https://elsewhere.example.com/continue", "continue"])
+def test_the_request_for_the_following_pages_stays_on_the_app_s_own_origin(path):
+    # Given a cursor pagination whose following pages would be asked for at another host
+    pagination = {"type": "cursor", "cursor_path": "cursor", "next_request": {"path": path, "body": {"c": "{cursor}"}}}
+    # When a profile names it, Then it is refused: the credential goes only where base_url is
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(Pagination).validate_python(pagination)
+    assert refused.value.errors()[0]["loc"] == ("cursor", "next_request", "path")

@@ -1055,6 +1055,26 @@ function oauthHint(authType) {
   return h("p", { class: "hint" }, "Register this redirect URI with the app's OAuth client: ", h("code", {}, `${location.origin}${API}/oauth/callback`));
 }
 
+// A template's needs other than base_url are dotted paths into the profile (users.params.organization,
+// users.path): one input each, shown with the template's own value as the example to replace.
+const dig = (object, dotted) => dotted.split(".").reduce((value, key) => (value == null ? undefined : value[key]), object);
+
+function needInputs(template) {
+  return template.needs
+    .filter((need) => need !== "base_url")
+    .map((need) => {
+      const example = dig(template.profile, need);
+      return input(need, need, { required: true, autocomplete: "off", placeholder: typeof example === "string" ? example : "" }, "Required by this template: see its description above.");
+    });
+}
+
+function placeNeed(body, dotted, value) {
+  const keys = dotted.split(".");
+  let section = body;
+  for (const key of keys.slice(0, -1)) section = section[key] = section[key] || {};
+  section[keys[keys.length - 1]] = value;
+}
+
 function templateForm(template) {
   const auth = template.profile.auth || {};
   const form = h(
@@ -1064,6 +1084,7 @@ function templateForm(template) {
     templateFacts(template),
     input("name", "Name", { required: true, value: template.title }),
     input("base_url", "Base URL", { type: "url", required: template.needs.includes("base_url"), value: template.profile.base_url || "" }),
+    needInputs(template),
     input("licenses_purchased", "Licenses purchased", { type: "number", min: 0, required: true, value: 0, inputmode: "numeric" }),
     input("cost_per_license", "Cost per license", { type: "number", min: 0, step: "0.01", value: 0, inputmode: "decimal" }),
     input("currency", "Currency", { value: "USD", maxlength: 3, pattern: "[A-Z]{3}" }),
@@ -1093,6 +1114,11 @@ function templateForm(template) {
       },
     };
     if (value("base_url")) body.base_url = value("base_url");
+    // The template's own value of a need is only an example: without the person's, the profile could not work.
+    const missing = template.needs.filter((need) => need !== "base_url" && !value(need));
+    for (const need of template.needs) if (need !== "base_url") form.querySelector(`[data-error="${need}"]`).textContent = missing.includes(need) ? "Required by this template." : "";
+    if (missing.length) return form.elements[missing[0]].focus();
+    for (const need of template.needs) if (need !== "base_url") placeNeed(body, need, value(need));
     const profile = await submit(form, () => call("/profiles", { method: "POST", body }));
     if (profile) await connect(form, profile.id, auth.type);
   });
@@ -1126,7 +1152,9 @@ async function submit(form, work) {
   } catch (error) {
     const unplaced = [];
     for (const detail of error.detail || []) {
-      const field = [...detail.loc].reverse().find((part) => form.querySelector(`[data-error="${part}"]`));
+      // A need's input is named by its whole dotted path, as a 422 gives it after "body".
+      const dotted = detail.loc.slice(1).join(".");
+      const field = [dotted, ...[...detail.loc].reverse()].find((part) => form.querySelector(`[data-error="${part}"]`));
       if (field) form.querySelector(`[data-error="${field}"]`).textContent = detail.msg;
       else unplaced.push(`${detail.loc.join(".")}: ${detail.msg}`);
     }

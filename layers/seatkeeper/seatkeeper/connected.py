@@ -35,8 +35,11 @@ def saas_client(
         token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
         return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
     if isinstance(auth, OAuth2ClientCredentialsAuth):
-        app_only = ClientCredentialsToken(auth, secrets.read(secret_id), endpoint=endpoint)
-        return SaaSClient(profile.profile, {}, policy=policy, access_token=app_only, retries=retries)
+        credential = secrets.read(secret_id)
+        app_only = ClientCredentialsToken(auth, credential, endpoint=endpoint)
+        # The client id is no secret, and some apps want it with every request (Adobe); the secret stays here.
+        sent = {"client_id": credential["client_id"]} if auth.client_id_header else {}
+        return SaaSClient(profile.profile, sent, policy=policy, access_token=app_only, retries=retries)
     return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from string import Formatter
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -139,8 +140,13 @@ class OAuth2ClientCredentialsAuth(Model):
 
     type: Literal["oauth2_client_credentials"]
     token_url: Annotated[str, Field(max_length=2000)]
-    scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, description="Sent space-separated, as RFC 6749 has it"
+    )
     client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_post"
+    client_id_header: HeaderName | None = Field(
+        None, description="Also send the client id in this header with every request to the app (Adobe's X-Api-Key)"
+    )
 
 
 Auth = Annotated[
@@ -167,6 +173,13 @@ class NoPagination(Model):
     type: Literal["none"]
 
 
+HAS_MORE_PATH = Field(
+    None,
+    description="True while there are more pages, false on the last one (Dropbox's has_more, Adobe's !lastPage);"
+    " for an app whose own answer says where the list ends better than a short page or a repeated cursor does",
+)
+
+
 class OffsetPagination(Model):
     """`offset_param` counts records (SCIM's startIndex counts from 1)."""
 
@@ -176,26 +189,45 @@ class OffsetPagination(Model):
     first_offset: int = Field(0, ge=0)
     page_size: PageSize = 100
     total_path: JMESPath | None = None
+    has_more_path: JMESPath | None = HAS_MORE_PATH
 
 
 class PagePagination(Model):
     type: Literal["page"]
     page_param: str = "page"
-    size_param: str = "per_page"
+    size_param: str | None = Field("per_page", description="None when the app chooses the page size itself")
     first_page: int = Field(1, ge=0)
     page_size: PageSize = 100
     total_path: JMESPath | None = Field(None, description="Total number of records")
     total_pages_path: JMESPath | None = Field(None, description="Total number of pages")
+    has_more_path: JMESPath | None = HAS_MORE_PATH
+
+
+class NextPageRequest(Model):
+    """Where an app continues a list after its first page, when not at the users endpoint itself."""
+
+    path: RelativePath = Field(description="Relative to base_url, like every path of a profile")
+    body: RequestBody = Field(
+        None,
+        description='The JSON body of each following page\'s request: "{cursor}" (the cursor_param in braces) is'
+        " replaced by the cursor, which then goes in the body only",
+    )
 
 
 class CursorPagination(Model):
-    """A value from the response body, sent back as a query parameter."""
+    """A value from the response body, sent back as a query parameter (or in the body)."""
 
     type: Literal["cursor"]
     cursor_path: JMESPath
     cursor_param: str = "cursor"
     limit_param: str | None = None
     page_size: PageSize = 100
+    has_more_path: JMESPath | None = HAS_MORE_PATH
+    next_request: NextPageRequest | None = Field(
+        None,
+        description="The request for the pages after the first, with the users endpoint's method, when the app"
+        ' continues a list elsewhere (Dropbox\'s /team/members/list/continue_v2 with {"cursor": ...})',
+    )
 
 
 class NextUrlPagination(Model):
@@ -219,6 +251,25 @@ Pagination = Annotated[
     NoPagination | OffsetPagination | PagePagination | CursorPagination | NextUrlPagination | LinkHeaderPagination,
     Field(discriminator="type"),
 ]
+
+
+def page_parameters(pagination: Any, *, following: bool = False) -> set[str]:
+    """The parameters a page's request carries: what a path or body may name in braces.
+
+    `following`: a request after the first page, which has a cursor to send.
+    """
+    names = {
+        getattr(pagination, attribute, None)
+        for attribute in ("offset_param", "page_param", "size_param", "limit_param")
+    }
+    if following and isinstance(pagination, CursorPagination):
+        names.add(pagination.cursor_param)
+    return {name for name in names if name}
+
+
+def names_in_braces(text: str) -> set[str]:
+    """The {names} in a path; a lone brace is an error."""
+    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
 
 
 # --- users and activity ---------------------------------------------------------------
@@ -247,7 +298,10 @@ class UserFields(Model):
 
 
 class UsersEndpoint(Model):
-    path: RelativePath
+    path: RelativePath = Field(
+        description='Relative to base_url. A pagination parameter in braces, such as "{page}", is filled in per'
+        " page, and then goes in the path only (Adobe's /users/<org-id>/{page})"
+    )
     method: Literal["GET", "POST"] = "GET"
     params: dict[str, str | list[str]] = Field(
         default_factory=dict, description="Fixed query parameters; a list repeats the parameter (role[]=a&role[]=b)"
@@ -265,6 +319,23 @@ class UsersEndpoint(Model):
     match: UserMatching | None = Field(
         None, description="How an app account is matched to the identity provider's person (SSO activity)"
     )
+
+    @model_validator(mode="after")
+    def _paths_name_only_page_parameters(self) -> UsersEndpoint:
+        # A name in braces is filled in per page (Adobe's /users/{orgId}/{page}); any other name would
+        # fail every sync, so it is refused here, where the profile is written.
+        pagination = self.pagination
+        following = pagination.next_request if isinstance(pagination, CursorPagination) else None
+        for path, allowed in (
+            (self.path, page_parameters(pagination)),
+            (following.path if following else None, page_parameters(pagination, following=True)),
+        ):
+            if path is not None and (unknown := names_in_braces(path) - allowed):
+                raise ValueError(
+                    f"the path {path!r} names {', '.join(sorted(unknown))} in braces, which is no parameter"
+                    f" of a page's request (these are: {', '.join(sorted(allowed)) or 'none'})"
+                )
+        return self
 
 
 class ActivityFields(Model):
@@ -291,6 +362,11 @@ class ReclaimRequest(Model):
     path: RelativePath
     body: RequestBody = None
     headers: dict[HeaderName, str] = Field(default_factory=dict)
+    succeeded_when: JMESPath | None = Field(
+        None,
+        description="True of the answer's JSON when the app did it, for an app that answers 2xx to a change it"
+        " did not make (Adobe's action API: result == 'success'); without it, any 2xx counts",
+    )
 
 
 # --- usage from the identity provider (SPEC: "Usage from the identity provider") -------------

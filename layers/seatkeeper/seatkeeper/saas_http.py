@@ -412,6 +412,8 @@ class SaaSClient:
             if self.access_token is None:
                 raise SaaSAuthenticationFailed("the connection has no access token yet")
             headers["Authorization"] = f"Bearer {self.access_token()}"
+            if isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_id_header:
+                headers[auth.client_id_header] = self.credential["client_id"]
         return None, params
 
     def send(
@@ -502,6 +504,20 @@ class SaaSClient:
         path = fill_path(request.path, request_fields(candidate, tier=tier))
         body = fill_in(request.body, candidate, tier=tier) if request.body is not None else None
         response = self.send(request.method, self.url(path), body=body, headers=request.headers, retry=False)
+        if request.succeeded_when is not None:
+            from jmespath.exceptions import JMESPathError
+
+            from seatkeeper.user_records import search  # on first use, as jmespath is
+
+            try:
+                done = search(request.succeeded_when, self.json(response))
+            except JMESPathError:
+                done = False
+            if done is not True:
+                raise SaaSRequestFailed(
+                    f"{urlsplit(self.profile.base_url).hostname} answered {response.status_code} to"
+                    f" {request.method} {path} without doing it ({request.succeeded_when} is not true)"
+                )
         return response.status_code, f"{request.method} {path}"
 
 

@@ -27,12 +27,14 @@ from seatkeeper.profile import (
     ActivityEndpoint,
     CursorPagination,
     LinkHeaderPagination,
+    NextPageRequest,
     NextUrlPagination,
     NoPagination,
     OffsetPagination,
     PagePagination,
     Pagination,
     UsersEndpoint,
+    names_in_braces,
 )
 from seatkeeper.saas_http import SaaSClient, fill_path
 from seatkeeper.sync import CHUNK_USERS, Staging
@@ -114,22 +116,29 @@ class PageFetcher:
         self.concurrency = max(1, concurrency)
         self.base = urlsplit(client.url("/"))
 
-    def _get(self, url: str | None = None, extra: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        body = None
+    def _get(
+        self, url: str | None = None, extra: dict[str, Any] | None = None, following: NextPageRequest | None = None
+    ) -> tuple[Any, Any]:
+        """One page: at `url` (the app's own next-page URL), else at the endpoint's path, or at the
+        pagination's `following` request, with the page's parameters in braces where named."""
+        values = dict(extra or {})
         if url:
-            params = {}
-        elif self.endpoint.body is not None:
+            response = self.client.send(self.endpoint.method, url)
+            return self.client.json(response), response
+        path = following.path if following else self.endpoint.path
+        template = following.body if following else self.endpoint.body
+        in_path = names_in_braces(path)
+        path = fill_path(path, values) if in_path else path
+        body = None
+        if template is not None:
             # A body carries the page's parameters itself (a GraphQL query's variables); the
             # first page of a cursor pagination asks with a null cursor.
-            values = dict(extra or {})
             if isinstance(self.endpoint.pagination, CursorPagination):
                 values.setdefault(self.endpoint.pagination.cursor_param, None)
-            params, body = dict(self.endpoint.params), with_page_values(self.endpoint.body, values)
+            params, body = dict(self.endpoint.params), with_page_values(template, values)
         else:
-            params = {**self.endpoint.params, **(extra or {})}
-        response = self.client.send(
-            self.endpoint.method, url or self.client.url(self.endpoint.path), params=params, body=body
-        )
+            params = {**self.endpoint.params, **{k: v for k, v in values.items() if k not in in_path}}
+        response = self.client.send(self.endpoint.method, self.client.url(path), params=params, body=body)
         return self.client.json(response), response
 
     def _get_body(self, extra: dict[str, Any]) -> Any:
@@ -171,7 +180,8 @@ class PageFetcher:
             first, step, per_step = pagination.first_page, 1, size
 
             def params(position: int) -> dict[str, Any]:
-                return {pagination.page_param: position, pagination.size_param: size}
+                sized = {pagination.size_param: size} if pagination.size_param else {}
+                return {pagination.page_param: position, **sized}
 
         position = cursor.offset if cursor.offset is not None else cursor.page if cursor.page is not None else first
         key = "offset" if isinstance(pagination, OffsetPagination) else "page"
@@ -179,6 +189,13 @@ class PageFetcher:
 
         def past_end(at: int, total: int) -> bool:
             return (at - first) * per_step >= total
+
+        def last_page(body: Any, records: list[Any]) -> bool:
+            # Where the app says whether more follow, its word ends the list (Adobe answers a page
+            # past the end with the last page again, so a short page would never come).
+            if pagination.has_more_path:
+                return not search(pagination.has_more_path, body)
+            return len(records) < size
 
         if total is None:
             body, _ = self._get(extra=params(position))
@@ -189,12 +206,12 @@ class PageFetcher:
             records = _records(self.endpoint, body, total)
             pages_done += 1
             position += step
-            done = len(records) < size if total is None else past_end(position, total)
+            done = last_page(body, records) if total is None else past_end(position, total)
             yield records, PageCursor(**{key: position}, total=total, pages_done=pages_done, done=done)
             if done:
                 return
         if total is None:
-            yield from self._numbered_one_by_one(params, key, position, step=step, size=size, pages_done=pages_done)
+            yield from self._numbered_one_by_one(params, last_page, key, position, step=step, pages_done=pages_done)
             return
         remaining = []
         while not past_end(position, total):
@@ -220,14 +237,21 @@ class PageFetcher:
                 )
 
     def _numbered_one_by_one(
-        self, params: Callable[[int], dict[str, Any]], key: str, position: int, *, step: int, size: int, pages_done: int
+        self,
+        params: Callable[[int], dict[str, Any]],
+        last_page: Callable[[Any, list[Any]], bool],
+        key: str,
+        position: int,
+        *,
+        step: int,
+        pages_done: int,
     ) -> Iterator[Page]:
         while pages_done < MAX_PAGES:
             body, _ = self._get(extra=params(position))
             records = _records(self.endpoint, body, None)
             pages_done += 1
             position += step
-            done = len(records) < size
+            done = last_page(body, records)
             yield records, PageCursor(**{key: position}, pages_done=pages_done, done=done)
             if done:
                 return
@@ -245,14 +269,16 @@ class PageFetcher:
         while pages_done < MAX_PAGES:
             if isinstance(pagination, CursorPagination):
                 extra = {**limit, **({pagination.cursor_param: value} if value else {})}
-                body, response = self._get(extra=extra)
+                # Some apps continue a list at another endpoint, the cursor in its body (Dropbox).
+                body, response = self._get(extra=extra, following=pagination.next_request if value else None)
             else:
                 body, response = self._get(url, extra=limit)
             records = _records(self.endpoint, body, None)
             pages_done += 1
             if isinstance(pagination, CursorPagination):
                 following = search(pagination.cursor_path, body)
-                value = str(following) if following not in (None, "") else None
+                more = search(pagination.has_more_path, body) if pagination.has_more_path else True
+                value = str(following) if more and following not in (None, "") else None
                 pointer = value
             elif isinstance(pagination, NextUrlPagination):
                 following = search(pagination.next_url_path, body)
