@@ -262,6 +262,15 @@ def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_
     assert users["bob@corp.example"]["assigned_via_group"] == "Engineering"
     assert users["cid@corp.example"]["orphaned"] is True and users["cid@corp.example"]["status"] == "stale"
     assert users["dee@corp.example"]["status"] == "active"
+    # The excluded service account (never signed in, assigned long ago) is never listed as stale,
+    # in whichever order or format the users are read.
+    assert users["svc-backup@corp.example"]["status"] == "unknown"
+    for order in ({}, {"sort": "id"}, {"sort": "last_activity", "order": "desc"}):
+        stale = {u["email"] for u in stored_users(integrator, profile["id"], status="stale", **order)}
+        assert stale == {"ann@corp.example", "bob@corp.example", "cid@corp.example"}, order
+    stale_csv = integrator.get(f"/profiles/{profile['id']}/users.csv", params={"status": "stale"})
+    assert stale_csv.status_code == 200 and "ann@corp.example" in stale_csv.text
+    assert "svc-backup" not in stale_csv.text
 
     # Then the position counts the leaver, the group seat and the excluded account apart.
     reconciliation = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper import identity_provider
 from seatkeeper.errors import Conflict, InvalidInput
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.profile import ActivityEndpoint, Profile
+from seatkeeper.profile import ActivityEndpoint, Policy, Profile
 from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
 from seatkeeper.user_records import SaaSUser, parse_timestamp
 
@@ -47,12 +47,21 @@ def tracks_activity(profile: Profile) -> bool:
     return profile.users.fields.last_activity is not None or profile.activity is not None
 
 
-def standing(user: SaaSUser, *, cutoff: datetime, tracked: bool) -> Standing:
+def standing(user: SaaSUser, *, cutoff: datetime, tracked: bool, policy: Policy) -> Standing:
     """Where a user stands against the policy's inactivity window (SPEC: license position).
 
     Not holding a license: inactive. Activity since the cutoff: active. Last activity before
-    it, or never active and created before it: stale. No activity data at all: unknown.
+    it, or never active and created before it: stale. No activity data at all: unknown. An
+    account that policy.excluded_users keeps out (a service or break-glass account) is never
+    stale: the position, the users list and the plans all see it so.
     """
+    place = _standing_by_activity(user, cutoff=cutoff, tracked=tracked)
+    if place == "stale" and identity_provider.excluded(user, policy):
+        return "unknown"
+    return place
+
+
+def _standing_by_activity(user: SaaSUser, *, cutoff: datetime, tracked: bool) -> Standing:
     if not user.active:
         return "inactive"
     # A leaver still holding a license is stale whatever the activity; an account no person matches never is.
@@ -372,7 +381,7 @@ def commit_step(
     seen_by_idp = _seen_by_idp(profile, staging, snapshots, run)
     marks: dict[str, str] = {}  # every user of the new snapshot, with its fingerprint
     written = 0
-    cutoff, tracked = cutoff_for(profile.profile), tracks_activity(profile.profile)
+    cutoff, tracked, policy = cutoff_for(profile.profile), tracks_activity(profile.profile), profile.profile.policy
     figures = {"assigned": 0, "with_activity": 0, "stale": 0}
     named_object = (record or {}).get("fingerprints_of")
 
@@ -385,9 +394,7 @@ def commit_step(
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None
-                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked) == "stale" and not (
-                    identity_provider.excluded(user, profile.profile.policy)
-                )
+                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
             mark = fingerprint(user)
             marks[user.id] = mark
             if stored.get(user.id) != mark:
@@ -503,7 +510,7 @@ def list_users(
         users, after = snapshots.users(profile.id, after, min(limit - len(items), 1000) if status is None else 1000)
         for user in users:
             looked += 1
-            place = standing(user, cutoff=cutoff, tracked=tracked)
+            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
             if status is None or place == status:
                 items.append(UserView(**user.model_dump(), stale=place == "stale", status=place))
                 if len(items) == limit:
@@ -540,7 +547,7 @@ def _sorted_users(
     while True:
         users, after = snapshots.users(profile.id, after, 1000)
         for user in users:
-            place = standing(user, cutoff=cutoff, tracked=tracked)
+            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
             if status is None or place == status:
                 chosen.append((user, place))
         if after is None:
