@@ -473,3 +473,44 @@ def test_discovery_at_an_idp_not_connected_is_409_and_at_one_that_is_down_502(ap
     assert integrator.get(f"/idp/{never['id']}/apps").status_code == 409
     down = integrator.get(f"/idp/{idp['id']}/apps")
     assert down.status_code == 502 and "cannot connect" in down.json()["message"]
+
+
+def test_an_identity_provider_that_other_profiles_read_from_cannot_be_deleted_before_them(api, okta):
+    integrator = api("sam_integrator")
+    # Given an Okta IdP, a profile made from one of its apps (users and sign-ins from Okta),
+    # and a profile with a user API of its own whose activity comes from Okta's sign-ins.
+    idp, connection = connect(integrator, {"template": "okta_sso", "base_url": okta.url}, {"api_key": okta.token})
+    assert connection["status"] == "connected", connection
+    app = okta.add_app(App("0oadelete000000000001", "Loom"))
+    app.assignments.append(Assignment(next(iter(okta.people))))
+    from_idp = integrator.post(
+        f"/idp/{idp['id']}/apps/{app.id}/profile",
+        json={"name": f"Loom {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": 1}},
+    ).json()
+    with paging_app(1) as own_api:
+        reading = integrator.post(
+            "/profiles",
+            json={
+                "name": f"Reads sign-ins {uuid.uuid4().hex[:6]}",
+                **profile_fields(own_api, "offset"),
+                "subscription": {"licenses_purchased": 1},
+                "activity": {"source": "sso", "idp_profile_id": idp["id"], "app_id": app.id},
+            },
+        ).json()
+
+    # When the IdP is deleted, Then it is refused with 409 naming both, and nothing is taken away.
+    refused = integrator.delete(f"/profiles/{idp['id']}")
+    assert refused.status_code == 409, refused.text
+    message = refused.json()["message"]
+    assert from_idp["id"] in message and reading["id"] in message and "2 profile(s)" in message
+    assert integrator.get(f"/profiles/{idp['id']}/connection").json()["status"] == "connected"
+    run = sync(integrator, from_idp["id"])
+    assert run["status"] == "succeeded", run["error"]
+    documented = api("sam_viewer").get("/openapi.json").json()["paths"]["/profiles/{profile_id}"]["delete"]
+    assert "identity-provider profile" in documented["responses"]["409"]["description"]
+
+    # When its dependants go first, Then the IdP can be deleted, with its connection.
+    for dependant in (from_idp, reading):
+        assert integrator.delete(f"/profiles/{dependant['id']}").status_code == 204
+    assert integrator.delete(f"/profiles/{idp['id']}").status_code == 204
+    assert integrator.get(f"/profiles/{idp['id']}").status_code == 404

@@ -476,6 +476,15 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
     return own
 
 
+def dependants(profiles: Iterable[ProfileRecord], idp_profile_id: str) -> list[ProfileRecord]:
+    """The profiles that read sign-ins (and perhaps users) from this IdP profile, with its connection."""
+    return [
+        record
+        for record in profiles
+        if (sso := sso_activity(record.profile)) is not None and sso.idp_profile_id == idp_profile_id
+    ]
+
+
 def tracked_by(profiles: Iterable[ProfileRecord], idp_profile_id: str) -> dict[str, str]:
     """app id -> the profile that reads its sign-ins from this IdP."""
     found: dict[str, str] = {}

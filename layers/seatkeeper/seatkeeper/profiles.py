@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -80,6 +80,9 @@ class ProfileRepository(Protocol):
     def delete(self, profile_id: str) -> None:
         """Delete the profile and every record that belongs to it; ProfileNotFound when there is none."""
 
+    def every(self) -> Iterator[ProfileRecord]:
+        """Every profile, page by page."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
@@ -119,6 +122,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return position
 
 
+DEPENDANTS_NAMED = 20  # in a refused delete's message
+
+
 class ProfileService:
     def __init__(
         self,
@@ -146,6 +152,19 @@ class ProfileService:
             identity_provider_of(self.repository.get(sso.idp_profile_id))
         except ProfileNotFound:
             raise InvalidInput.at(("body", "activity", "idp_profile_id"), f"no profile {sso.idp_profile_id}") from None
+
+    def _refuse_if_depended_on(self, idp_profile_id: str) -> None:
+        """An identity provider whose sign-ins or users other profiles read cannot go: their next sync would fail."""
+        from seatkeeper.identity_provider import dependants
+
+        found = dependants(self.repository.every(), idp_profile_id)
+        if found:
+            named = ", ".join(f"{r.id} ({r.profile.name!r})" for r in found[:DEPENDANTS_NAMED])
+            more = f" and {len(found) - DEPENDANTS_NAMED} more" if len(found) > DEPENDANTS_NAMED else ""
+            raise ProfileConflict(
+                f"profile {idp_profile_id} is the identity provider of {len(found)} profile(s): {named}{more}; "
+                "delete them or change their activity first"
+            )
 
     def create(self, own: dict[str, Any], *, created_by: str | None) -> ProfileRecord:
         profile = build_profile(own)
@@ -192,6 +211,8 @@ class ProfileService:
         return record
 
     def delete(self, profile_id: str) -> None:
-        self.repository.get(profile_id)
+        record = self.repository.get(profile_id)
+        if record.profile.identity_provider is not None:
+            self._refuse_if_depended_on(profile_id)
         self.forget_connection(profile_id)
         self.repository.delete(profile_id)
