@@ -11,6 +11,7 @@ errorCauses}`; `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer, 429 E0000
 Microsoft Entra ID (learn.microsoft.com, Graph v1.0): the client credentials token endpoint
 `POST /{tenant}/oauth2/v2.0/token`, `GET /v1.0/users`, `/v1.0/servicePrincipals`,
 `/v1.0/servicePrincipals/{id}/appRoleAssignedTo` (also by `(appId='...')`),
+`DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{appRoleAssignment-id}`,
 `/v1.0/auditLogs/signIns` (`$filter` on appId and createdDateTime, newest first, at most 1,000
 a page); pages by `@odata.nextLink`; errors as `{"error": {code, message, innerError}}`; 429
 with `Retry-After`.
@@ -18,6 +19,7 @@ with `Retry-After`.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import json
 import re
@@ -415,6 +417,30 @@ class FakeEntra(IdentityProviderServer):
         return f"{self.url}/v1.0"
 
 
+def assignment_id(app: App, assignment: Assignment) -> str:
+    """An appRoleAssignment's id as Graph writes them: 43 characters of base64url."""
+    principal = assignment.group or assignment.person_id
+    seed = uuid.uuid5(uuid.NAMESPACE_URL, f"{app.id}/{principal}").bytes
+    seed += uuid.uuid5(uuid.NAMESPACE_OID, principal).bytes
+    return base64.urlsafe_b64encode(seed).decode().rstrip("=")
+
+
+# What GET /users answers for each user without $select (Graph v1.0's documented default properties).
+USER_DEFAULT_PROPERTIES = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+)
+
+
 class _EntraHandler(_Handler):
     idp: FakeEntra
 
@@ -466,7 +492,10 @@ class _EntraHandler(_Handler):
         by_object = {a.object_id: a for a in entra.apps.values()}
         assigned = re.fullmatch(r"/v1\.0/servicePrincipals(?:/([^/(]+)|\(appId='([^']+)'\))/appRoleAssignedTo", path)
         if path == "/v1.0/users":
-            self._page(path, query, [self._user(p) for p in entra.people.values()], 999)
+            # Graph answers a default set of properties (accountEnabled is not among them) unless $select names some.
+            chosen = query.get("$select", [",".join(USER_DEFAULT_PROPERTIES)])[0].split(",")
+            people = [{k: v for k, v in self._user(p).items() if k in chosen} for p in entra.people.values()]
+            self._page(path, query, people, 999)
         elif path == "/v1.0/servicePrincipals":
             self._page(path, query, [self._service_principal(a) for a in entra.apps.values()], 999)
         elif assigned and (by_object.get(assigned.group(1) or "") or entra.apps.get(assigned.group(2) or "")):
@@ -477,12 +506,38 @@ class _EntraHandler(_Handler):
         else:
             self._error(404, "Request_ResourceNotFound", f"Resource '{path}' does not exist.")
 
+    def do_DELETE(self) -> None:
+        path, _ = self._record("DELETE")
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or header[7:] not in self.idp.tokens:
+            self._error(401, "InvalidAuthenticationToken", "Access token is empty.")
+            return
+        # DELETE /servicePrincipals/{resource-SP-id}/appRoleAssignedTo/{appRoleAssignment-id}: 204, no body.
+        match = re.fullmatch(r"/v1\.0/servicePrincipals/([^/(]+)/appRoleAssignedTo/([^/]+)", path)
+        app = next((a for a in self.idp.apps.values() if match and a.object_id == match.group(1)), None)
+        found = [a for a in (app.assignments if app else []) if match and assignment_id(app, a) == match.group(2)]
+        if not found:
+            self._error(404, "Request_ResourceNotFound", f"Resource '{path.rsplit('/', 1)[-1]}' does not exist.")
+            return
+        assert app is not None
+        app.assignments.remove(found[0])
+        self.idp.unassigned.append((app.id, found[0].group or found[0].person_id))
+        self._send(204)
+
     def _user(self, person: Person) -> dict[str, Any]:
+        first, _, last = person.name.partition(" ")
         return {
-            "id": person.id,
+            "businessPhones": [],
             "displayName": person.name,
+            "givenName": first,
+            "jobTitle": None,
             "mail": person.email,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": None,
+            "surname": last,
             "userPrincipalName": person.email,
+            "id": person.id,
             "accountEnabled": person.status == "ACTIVE",
             "createdDateTime": "2024-01-02T09:00:00Z",
         }
@@ -499,7 +554,7 @@ class _EntraHandler(_Handler):
         person = self.idp.people[assignment.person_id]
         group = assignment.group
         return {
-            "id": uuid.uuid5(uuid.NAMESPACE_URL, f"{app.id}/{person.id}").hex,
+            "id": assignment_id(app, assignment),
             "deletedDateTime": None,
             "appRoleId": "00000000-0000-0000-0000-000000000000",
             "createdDateTime": "2024-01-02T09:00:00Z",

@@ -397,35 +397,68 @@ def test_ninety_days_of_sign_ins_through_the_local_stack(api, okta, okta_idp):
 
 
 def test_entra_lists_its_enterprise_apps_and_one_becomes_a_profile_of_its_app_role_assignments(api, entra, entra_idp):
-    integrator = api("sam_integrator")
-    # Given an enterprise app assigned to two people directly and to a group, with one sign-in this week
+    integrator, admin = api("sam_integrator"), api("admin")
+    # Given an enterprise app assigned to two people directly, to a leaver (accountEnabled: false)
+    # and to a group, with one sign-in this week
     notion = entra.add_app(App("0f0e0d0c-0b0a-4909-8807-060504030201", "Notion"))
     for i in (7, 8):
         entra.add_person(Person(str(uuid.UUID(int=200 + i)), f"user{i}@corp.example", f"User {i}"))
         notion.assignments.append(Assignment(str(uuid.UUID(int=200 + i))))
+    leaver = entra.add_person(Person(str(uuid.UUID(int=209)), "gone@corp.example", "Gone Leaver", status="DISABLED"))
+    notion.assignments.append(Assignment(leaver.id))
     notion.assignments.append(Assignment(str(uuid.UUID(int=207)), group="Design team"))
     entra.sign_in(notion.id, str(uuid.UUID(int=207)), days_ago(4))
+    entra.sign_in(notion.id, leaver.id, days_ago(2))  # a leaver's last sign-in does not save the seat
 
     # When the apps are listed, Then Notion shows its assignments and its sign-ins of the last 30 days
     apps = {a["app_id"]: a for a in integrator.get(f"/idp/{entra_idp['id']}/apps").json()["items"]}
     assert (apps[notion.id]["name"], apps[notion.id]["assigned_users"], apps[notion.id]["sign_ins_30d"]) == (
         "Notion",
-        3,
-        1,
+        4,
+        2,
     )
 
     # When a profile is made for it, it syncs through Graph with Entra's connection
     created = integrator.post(
         f"/idp/{entra_idp['id']}/apps/{notion.id}/profile",
-        json={"name": f"Notion {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": 5}},
+        json={
+            "name": f"Notion {uuid.uuid4().hex[:6]}",
+            "subscription": {"licenses_purchased": 5},
+            "policy": {"max_reclaim_percent": 100},
+        },
     )
     assert created.status_code == 201, created.text
-    run = sync(integrator, created.json()["id"])
+    profile = created.json()
+    run = sync(integrator, profile["id"])
     assert run["status"] == "succeeded", run["error"]
-    users = {u["name"]: u for u in stored_users(integrator, created.json()["id"])}
+    users = {u["name"]: u for u in stored_users(integrator, profile["id"])}
     # Then the sign-in is matched by Entra's user id, and the group's seat is marked with the group.
     assert users["User 7"]["status"] == "active" and users["User 8"]["status"] == "stale"
     assert users["Design team"]["assigned_via_group"] == "Design team"
+    # And Entra's people give each assignment its e-mail address; the disabled account is a leaver.
+    assert (users["User 8"]["email"], users["Gone Leaver"]["orphaned"]) == ("user8@corp.example", True)
+    assert users["Gone Leaver"]["status"] == "stale" and users["User 7"]["orphaned"] is False
+    asked = [r for r in entra.requests_seen if r["path"] == "/v1.0/users"][-1]
+    assert "accountEnabled" in asked["query"]["$select"][0].split(",")
+
+    # When a reclamation runs, Then the stale user's and the leaver's app role assignments are deleted
+    # from the app's service principal, and the group's assignment (the whole group's seat) never is.
+    planned = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True}).json()
+    assert {c["email"] for c in planned["candidates"]} == {"user8@corp.example", "gone@corp.example"}
+    assert [g["group"] for g in planned["needs_group_change"]] == ["Design team"]
+    real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+    assert real.status_code == 201, real.text
+    done = wait_until(
+        lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
+        lambda r: r["status"] not in ("running", "in_grace_period"),
+        timeout=60,
+    )
+    assert done["status"] == "completed", done
+    assert sorted(entra.unassigned) == sorted([(notion.id, str(uuid.UUID(int=208))), (notion.id, leaver.id)])
+    deletes = [r for r in entra.requests_seen if r["method"] == "DELETE"]
+    assert {r["path"].rsplit("/", 2)[0] for r in deletes} == {f"/v1.0/servicePrincipals/{notion.object_id}"}
+    assert {len(r["path"].rsplit("/", 1)[1]) for r in deletes} == {43}  # Graph's assignment ids, not user ids
+    assert any(a.group == "Design team" for a in notion.assignments)
 
 
 def test_a_profile_that_borrows_the_idps_connection_for_another_origin_never_sends_it_the_idps_token(

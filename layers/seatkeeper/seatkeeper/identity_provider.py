@@ -205,7 +205,17 @@ def sign_in_source(
     idp = idp_profile(sso.idp_profile_id)
     kind = identity_provider_of(idp)
     since = reading_window(kind, sso, previous_mark, now or datetime.now(UTC))
-    return SignInSource(client_for(idp), kind, sso.app_id, since, read_people=not sso.users_from_idp)
+    return SignInSource(client_for(idp), kind, sso.app_id, since, read_people=reads_people(kind, sso))
+
+
+def reads_people(kind: str, sso: SsoActivity) -> bool:
+    """Whether a sync reads the IdP's people as well as its log.
+
+    An app's own accounts are matched to them. An Entra app's assignments name only a principal
+    id: its people give the e-mail address and tell the leavers (`accountEnabled: false`), which
+    an Okta assignment carries itself (`expand=user`).
+    """
+    return not sso.users_from_idp or kind == "entra"
 
 
 # --- matching app accounts to the IdP's people ----------------------------------------------
@@ -247,7 +257,8 @@ def people_query(kind: str) -> LogQuery:
 
 
 def people_rows(kind: str, records: Iterable[Any]) -> list[dict[str, Any]]:
-    """(login, left) rows: every address a person can be matched by, and whether the IdP shows them gone."""
+    """(id, login, left) rows: every address a person can be matched by, e-mail first, and whether the IdP
+    shows them gone."""
     rows = []
     for record in records:
         if not isinstance(record, dict):
@@ -255,12 +266,13 @@ def people_rows(kind: str, records: Iterable[Any]) -> list[dict[str, Any]]:
         if kind == "okta":
             profile: Any = record.get("profile")
             profile = profile if isinstance(profile, dict) else {}
-            logins = {_text(profile.get("login")), _text(profile.get("email"))}
+            logins = [_text(profile.get("email")), _text(profile.get("login"))]
             left = record.get("status") in OKTA_LEFT
         else:
-            logins = {_text(record.get("mail")), _text(record.get("userPrincipalName"))}
+            logins = [_text(record.get("mail")), _text(record.get("userPrincipalName"))]
             left = record.get("accountEnabled") is False
-        rows += [{"login": login, "left": left} for login in logins if login]
+        person_id = _text(record.get("id"))
+        rows += [{"id": person_id, "login": login, "left": left} for login in dict.fromkeys(logins) if login]
     return rows
 
 
@@ -272,6 +284,34 @@ def with_people(user: SaaSUser, people: dict[str, bool], matching: UserMatching 
     if people[key] and user.active:
         return user.model_copy(update={"orphaned": True})
     return user
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    left: bool
+
+
+def people_by_id(rows: Iterable[dict[str, Any]]) -> dict[str, Person]:
+    """IdP user id -> their e-mail address (the first one listed) and whether they left."""
+    people: dict[str, Person] = {}
+    for row in rows:
+        person_id, login = row.get("id"), row.get("login")
+        if person_id and login and person_id not in people:
+            people[person_id] = Person(str(login), bool(row.get("left")))
+    return people
+
+
+def with_person(user: SaaSUser, people: dict[str, Person]) -> SaaSUser:
+    """An assignment of the app with its person: their e-mail address, and orphaned when they left.
+
+    A seat given through a group names the group, not a person: it stays as it is.
+    """
+    person = people.get(user.id)
+    if person is None:
+        return user
+    left = user.orphaned or (person.left and user.active)
+    return user.model_copy(update={"email": user.email or person.email, "orphaned": left})
 
 
 def fold_people(rows: Iterable[dict[str, Any]], matching: UserMatching | None) -> dict[str, bool]:
@@ -471,7 +511,14 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
                 "name": "principalDisplayName",
                 "created_at": "createdDateTime",
                 "group": "principalType == 'Group' && principalDisplayName || null",
+                "assignment_id": "id",
+                "assignment_resource_id": "resourceId",
             },
+        }
+        # Removing a group's assignment would take the app from the whole group: those are never candidates.
+        own["reclaim"] = {
+            "method": "DELETE",
+            "path": "/servicePrincipals/{assignment_resource_id}/appRoleAssignedTo/{assignment_id}",
         }
     return own
 

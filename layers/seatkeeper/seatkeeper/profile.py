@@ -244,6 +244,16 @@ class UserFields(Model):
     orphaned: JMESPath | None = Field(
         None, description="True when the identity provider shows the person deactivated or suspended"
     )
+    assignment_id: JMESPath | None = Field(
+        None,
+        description="The identity provider's assignment that gives the seat, for a reclaim request that removes it"
+        " ({assignment_id})",
+    )
+    assignment_resource_id: JMESPath | None = Field(
+        None,
+        description="The identity-provider object that holds that assignment ({assignment_resource_id}; Entra: the"
+        " app's service principal)",
+    )
 
 
 class UsersEndpoint(Model):

@@ -79,6 +79,9 @@ class Candidate(BaseModel):
     keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
     tier: str | None = None
     saves: Money | None = Field(None, description="What acting on this seat saves per billing period")
+    # For a reclaim request that removes the seat's assignment in the identity provider.
+    assignment_id: str | None = None
+    assignment_resource_id: str | None = None
 
 
 class Decision(BaseModel):

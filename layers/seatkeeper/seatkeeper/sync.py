@@ -347,13 +347,22 @@ def _seen_by_idp(
     match = profile.profile.users.match
     sign_ins = identity_provider.SignIns.fold(staging.rows(run.run_id, "sign_ins"), match)
     earlier = snapshots.last_sign_ins(profile.id)
-    people = None if sso.users_from_idp else identity_provider.fold_people(staging.rows(run.run_id, "people"), match)
+    people_rows = staging.rows(run.run_id, "people")
+    if sso.users_from_idp:  # the IdP's own assignments: its people are found by id (none staged for Okta's)
+        by_id = identity_provider.people_by_id(people_rows)
 
-    def seen(user: SaaSUser) -> SaaSUser:
-        user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=sso.users_from_idp)
-        return user if people is None else identity_provider.with_people(user, people, match)
+        def seen(user: SaaSUser) -> SaaSUser:
+            user = identity_provider.with_person(user, by_id)
+            return identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=True)
 
-    return seen
+        return seen
+    people = identity_provider.fold_people(people_rows, match)
+
+    def seen_in_app(user: SaaSUser) -> SaaSUser:
+        user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=False)
+        return identity_provider.with_people(user, people, match)
+
+    return seen_in_app
 
 
 def commit_step(
