@@ -6,7 +6,10 @@ Okta (developer.okta.com, Management API): `GET /api/v1/users`, `/api/v1/apps`,
 `DELETE /api/v1/apps/{id}/users/{userId}`, System Log `GET /api/v1/logs` (`since`, `until`,
 `filter`, `limit`, `after`; LogEvent with `actor`, `target[]`, `published`, `outcome`); pages
 by `Link: <...>; rel="next"`; errors as `{errorCode, errorSummary, errorLink, errorId,
-errorCauses}`; `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer, 429 E0000047 when over.
+errorCauses}`; `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer, 429 E0000047 when over. An
+OAuth service app: `POST /oauth2/v1/token` (client credentials, a `private_key_jwt` client assertion
+checked against the app's registered public key), then `Authorization: Bearer` with okta.* scopes
+(403 E0000006 and `WWW-Authenticate: ... error="insufficient_scope"` without the one needed).
 
 Microsoft Entra ID (learn.microsoft.com, Graph v1.0): the client credentials token endpoint
 `POST /{tenant}/oauth2/v2.0/token`, `GET /v1.0/users`, `/v1.0/servicePrincipals`,
@@ -34,6 +37,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+import jwt
 
 from seatkeeper_local.demo_app import serving
 
@@ -173,6 +178,17 @@ class _Handler(BaseHTTPRequestHandler):
 @dataclass
 class FakeOkta(IdentityProviderServer):
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # An OAuth service app (client credentials, private_key_jwt): its registered public keys by kid
+    # (None: a key registered without one), the okta.* scopes granted to it, and what it was given.
+    service_app_id: str = "0oaservice000000app1"
+    service_app_keys: dict[str | None, Any] = field(default_factory=dict)
+    service_app_scopes: set[str] = field(default_factory=set)
+    access_tokens: dict[str, set[str]] = field(default_factory=dict)
+    assertions_seen: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/oauth2/v1/token"
 
     def okta_user(self, person: Person) -> dict[str, Any]:
         first, _, last = person.name.partition(" ")
@@ -197,6 +213,15 @@ class FakeOkta(IdentityProviderServer):
             "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
             "_links": {"self": {"href": f"{self.url}/api/v1/users/{person.id}"}},
         }
+
+
+def _read_scope(path: str) -> str:
+    """The okta.* scope a service app needs to read `path` (an app's assignments are the app's)."""
+    if path == "/api/v1/logs":
+        return "okta.logs.read"
+    if path.startswith("/api/v1/users"):
+        return "okta.users.read"
+    return "okta.apps.read"
 
 
 class _OktaHandler(_Handler):
@@ -232,15 +257,81 @@ class _OktaHandler(_Handler):
             links.append(f'<{self.idp.url}{path}?{urlencode(following)}>; rel="next"')
         self._send(200, page, {"Link": ", ".join(links), **self._quota()})
 
-    def _authorized(self) -> bool:
-        if self.headers.get("Authorization") == f"SSWS {self.idp.token}":
+    def _authorized(self, scope: str) -> bool:
+        """An API token, or a service app's access token that was granted `scope`."""
+        header = self.headers.get("Authorization") or ""
+        if header == f"SSWS {self.idp.token}":
             return True
-        self._error(401, "E0000011", "Invalid token provided")
-        return False
+        granted = self.idp.access_tokens.get(header.removeprefix("Bearer ")) if header.startswith("Bearer ") else None
+        if granted is None:
+            self._error(401, "E0000011", "Invalid token provided")
+            return False
+        if scope not in granted:
+            challenge = f'Bearer authorization_uri="{self.idp.token_url}", error="insufficient_scope", scope="{scope}"'
+            self._error(
+                403,
+                "E0000006",
+                "You do not have permission to perform the requested action",
+                {"WWW-Authenticate": challenge},
+            )
+            return False
+        return True
+
+    def do_POST(self) -> None:
+        """The org authorization server's token endpoint: client credentials, a private_key_jwt client only."""
+        path, _ = self._record("POST")
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        if path != "/oauth2/v1/token":
+            self._error(404, "E0000022", "The endpoint does not support the provided HTTP method")
+            return
+        if form.get("grant_type") != "client_credentials":
+            self._send(400, {"error": "unsupported_grant_type", "error_description": "The grant type is not supported"})
+            return
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            self._send(401, {"error": "invalid_client", "error_description": "Client authentication failed."})
+            return
+        claims = self._verified_assertion(form.get("client_assertion", ""))
+        if claims is None:
+            self._send(401, {"error": "invalid_client", "error_description": "The client_assertion is invalid."})
+            return
+        asked = set(form.get("scope", "").split())
+        if not asked or not asked <= self.idp.service_app_scopes:
+            self._send(400, {"error": "invalid_scope", "error_description": "The requested scope is invalid."})
+            return
+        token = secrets.token_urlsafe(32)
+        self.idp.access_tokens[token] = asked
+        self._send(
+            200, {"token_type": "Bearer", "expires_in": 3600, "access_token": token, "scope": " ".join(sorted(asked))}
+        )
+
+    def _verified_assertion(self, assertion: str) -> dict[str, Any] | None:
+        """The assertion's claims when it is signed by the service app's registered key, for this token
+        endpoint, about the app itself, unexpired, for at most an hour, and never seen before (jti)."""
+        okta = self.idp
+        try:
+            kid = jwt.get_unverified_header(assertion).get("kid")
+            key = okta.service_app_keys[kid]
+            claims: dict[str, Any] = jwt.decode(
+                assertion,
+                key,
+                algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
+                audience=okta.token_url,
+                issuer=okta.service_app_id,
+                options={"require": ["exp", "iat", "jti", "sub", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, KeyError):
+            return None
+        if claims["sub"] != okta.service_app_id or claims["exp"] - claims["iat"] > 3600:
+            return None
+        if any(seen["jti"] == claims["jti"] for seen in okta.assertions_seen):
+            return None  # replayed
+        okta.assertions_seen.append(claims)
+        return claims
 
     def do_GET(self) -> None:
         path, query = self._record("GET")
-        if not self._authorized():
+        if not self._authorized(_read_scope(path)):
             return
         okta = self.idp
         if path == "/api/v1/users":
@@ -268,7 +359,7 @@ class _OktaHandler(_Handler):
 
     def do_DELETE(self) -> None:
         path, _ = self._record("DELETE")
-        if not self._authorized():
+        if not self._authorized("okta.apps.manage"):
             return
         match = re.fullmatch(r"/api/v1/apps/([^/]+)/users/([^/]+)", path)
         app = self.idp.apps.get(match.group(1)) if match else None

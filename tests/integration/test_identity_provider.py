@@ -3,6 +3,7 @@ shapes, connected through the saga, read by sync runs on the local stack."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -10,6 +11,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from seatkeeper import identity_provider
 from seatkeeper.catalog import build_profile
@@ -18,7 +21,7 @@ from seatkeeper.saas_http import SaaSClient
 from seatkeeper.user_fetch import FetchCheckpoint, sign_in_pages
 from seatkeeper_local.demo import wait_until
 from tests.idp_servers import App, Assignment, Person, fake_entra, fake_okta
-from tests.integration.connection_checks import wait_for
+from tests.integration.connection_checks import executions_text, table_text, wait_for
 from tests.integration.test_sync import connected_profile, stored_users, sync
 from tests.paging_app import paging_app, profile_fields
 
@@ -565,3 +568,118 @@ def test_an_identity_provider_that_other_profiles_read_from_cannot_be_deleted_be
         assert integrator.delete(f"/profiles/{dependant['id']}").status_code == 204
     assert integrator.delete(f"/profiles/{idp['id']}").status_code == 204
     assert integrator.get(f"/profiles/{idp['id']}").status_code == 404
+
+
+SERVICE_APP_SCOPES = ["okta.apps.read", "okta.logs.read", "okta.users.read", "okta.apps.manage"]
+
+
+def rsa_pem(key) -> str:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+def test_okta_through_an_oauth_service_app_signs_a_client_assertion_with_a_key_kept_in_secrets_manager_only(api, stack):
+    integrator, admin = api("sam_integrator"), api("admin")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = rsa_pem(key)
+    key_body = pem.splitlines()[5]  # a line from the middle of the key
+    with fake_okta() as okta:
+        # Given an Okta service app whose public key is registered under kid "k1", granted the okta.* scopes,
+        # and an app behind Okta with one person assigned who never signed in
+        okta.service_app_keys["k1"] = key.public_key()
+        okta.service_app_scopes = set(SERVICE_APP_SCOPES)
+        app = okta.add_app(App("0oajwtapp00000000001", "Loom"))
+        ann = okta.add_person(Person("00ujwt00000000000001", "ann@corp.example", "Ann Stale"))
+        app.assignments.append(Assignment(ann.id))
+        auth = {
+            "type": "oauth2_client_credentials",
+            "client_auth": "private_key_jwt",
+            "token_url": okta.token_url,
+            "key_id": "k1",
+            "scopes": SERVICE_APP_SCOPES,
+        }
+
+        # When an okta_sso profile with that auth connects with the app's client id and private key
+        idp, connection = connect(
+            integrator,
+            {"template": "okta_sso", "base_url": okta.url, "auth": auth},
+            {"client_id": okta.service_app_id, "private_key": pem},
+        )
+
+        # Then Okta got a client assertion it verified with the public key: for its token endpoint, about the app
+        assert connection["status"] == "connected", connection
+        assert okta.assertions_seen and {(c["iss"], c["sub"], c["aud"]) for c in okta.assertions_seen} == {
+            (okta.service_app_id, okta.service_app_id, okta.token_url)
+        }
+        # And the private key is in Secrets Manager only: never in the table, the saga or an answer
+        assert key_body not in table_text(stack) and key_body not in executions_text(idp["id"])
+        assert key_body not in json.dumps(connection)
+
+        # When a profile made from one of its apps syncs and reclaims, Then every call carries a service app token
+        created = integrator.post(
+            f"/idp/{idp['id']}/apps/{app.id}/profile",
+            json={
+                "name": f"Loom {uuid.uuid4().hex[:6]}",
+                "subscription": {"licenses_purchased": 1},
+                "policy": {"inactivity_days": 30, "max_reclaim_percent": 100},
+            },
+        )
+        assert created.status_code == 201, created.text
+        run = sync(integrator, created.json()["id"])
+        assert run["status"] == "succeeded", run["error"]
+        real = admin.post(f"/profiles/{created.json()['id']}/reclamations", json={"dry_run": False})
+        assert real.status_code == 201, real.text
+        done = wait_until(
+            lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
+            lambda r: r["status"] not in ("running", "in_grace_period"),
+            timeout=60,
+        )
+        assert done["status"] == "completed", done
+        assert okta.unassigned == [(app.id, ann.id)]
+        calls = [r for r in okta.requests_seen if r["path"].startswith("/api/v1/")]
+        assert {r["authorization"].split()[0] for r in calls} == {"Bearer"}
+        assert all(r["authorization"].removeprefix("Bearer ") in okta.access_tokens for r in calls)
+        for profile_id in (created.json()["id"], idp["id"]):
+            assert integrator.delete(f"/profiles/{profile_id}").status_code == 204
+
+
+def test_an_okta_service_app_key_that_okta_does_not_know_or_that_is_no_key_is_refused_without_showing_it(api):
+    integrator = api("sam_integrator")
+    registered = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = rsa_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    with fake_okta() as okta:
+        okta.service_app_keys[None] = registered.public_key()
+        okta.service_app_scopes = set(SERVICE_APP_SCOPES)
+        auth = {
+            "type": "oauth2_client_credentials",
+            "client_auth": "private_key_jwt",
+            "token_url": okta.token_url,
+            "scopes": SERVICE_APP_SCOPES[:3],
+        }
+        body = {"template": "okta_sso", "base_url": okta.url, "auth": auth}
+        # Given a private key other than the one registered, When the profile connects, Then Okta refuses it
+        idp, connection = connect(integrator, body, {"client_id": okta.service_app_id, "private_key": other})
+        assert connection["status"] == "failed"
+        assert "token endpoint answered 401 (invalid_client)" in connection["error"]
+        assert other.splitlines()[5] not in json.dumps(connection)
+        integrator.delete(f"/profiles/{idp['id']}")
+
+        # Given text that is no private key (a public key, a secret), Then 422 at the field, without echoing it
+        public = registered.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+        profile = integrator.post("/profiles", json={"name": f"IdP {uuid.uuid4().hex[:8]}", **body}).json()
+        for wrong in (public, "s3cr3t-not-a-key", '{"kty": "RSA", "n": "AQAB", "e": "AQAB"}'):
+            answer = integrator.post(
+                f"/profiles/{profile['id']}/connection", json={"client_id": okta.service_app_id, "private_key": wrong}
+            )
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["detail"][0]["loc"] == ["body", "private_key"]
+            assert max(wrong.splitlines(), key=len) not in answer.text
+        # A client secret is not what this auth takes
+        with_secret = integrator.post(
+            f"/profiles/{profile['id']}/connection", json={"client_id": okta.service_app_id, "client_secret": "x"}
+        )
+        assert with_secret.status_code == 422
+        assert {tuple(e["loc"]) for e in with_secret.json()["detail"]} == {
+            ("body", "private_key"),
+            ("body", "client_secret"),
+        }
+        integrator.delete(f"/profiles/{profile['id']}")

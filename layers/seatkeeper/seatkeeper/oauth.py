@@ -1,4 +1,5 @@
-"""The OAuth 2.0 client: authorization code grant with PKCE (RFC 6749, RFC 7636, RFC 9700).
+"""The OAuth 2.0 client: authorization code grant with PKCE (RFC 6749, RFC 7636, RFC 9700), and the
+client credentials grant with a client secret or a signed JWT client assertion (RFC 7523).
 
 The saga's BeginGrant step calls `begin_grant`, the API's /oauth/callback calls
 `complete_grant`, and every SaaS call gets its access token from an `AccessToken`, which
@@ -9,13 +10,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote_plus, urlencode, urlsplit
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
@@ -23,6 +29,10 @@ from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredenti
 
 REFRESH_MARGIN = timedelta(seconds=60)
 LOCK_SECONDS = 30
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# A client assertion is good for one token request: minutes, far under the hour Okta allows.
+ASSERTION_SECONDS = 300
+EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
 
 class GrantState(BaseModel):
@@ -123,6 +133,63 @@ class TokenSet(BaseModel):
         return bool(self.access_token) and not self.expires_soon(datetime.now(UTC))
 
 
+class UnusableSigningKey(ValueError):
+    """A private_key that is not a private RSA or EC key in PEM or JWK form. Never says what it holds."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    key: Any  # cryptography's private key object
+    algorithm: str
+    key_id: str | None = None
+
+
+def signing_key(text: str) -> SigningKey:
+    """The private key of a private_key_jwt client, from PEM (PKCS#8 or PKCS#1) or a JWK, with its algorithm."""
+    key_id = None
+    try:
+        if text.lstrip().startswith("{"):
+            jwk = json.loads(text)
+            if not isinstance(jwk, dict) or "d" not in jwk:
+                raise UnusableSigningKey("the JWK is not a private key (it has no 'd')")
+            key: Any = jwt.PyJWK(jwk).key
+            key_id = jwk["kid"] if isinstance(jwk.get("kid"), str) else None
+        else:
+            key = load_pem_private_key(text.encode(), password=None)
+    except UnusableSigningKey:
+        raise
+    except (ValueError, TypeError, jwt.PyJWKError):
+        # The parser's message may quote the input: say only what was expected.
+        raise UnusableSigningKey("not a private key: give an unencrypted PEM (PKCS#8 or PKCS#1) or a JWK") from None
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < 2048:
+            raise UnusableSigningKey(f"an RSA key of {key.key_size} bits is too short: at least 2048")
+        return SigningKey(key, "RS256", key_id)
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in EC_ALGORITHMS:
+        return SigningKey(key, EC_ALGORITHMS[key.curve.name], key_id)
+    raise UnusableSigningKey("only RSA and EC (P-256, P-384, P-521) private keys can sign a client assertion")
+
+
+def client_assertion(client_id: str, private_key: str, *, audience: str, key_id: str | None) -> str:
+    """A JWT that authenticates the client at the token endpoint (RFC 7523 2.2): issued by and about the
+    client, for that endpoint only, once (jti), for a few minutes."""
+    try:
+        signing = signing_key(private_key)
+    except UnusableSigningKey as exc:
+        raise GrantFailed(f"the client's private key cannot sign: {exc}") from None
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ASSERTION_SECONDS,
+        "jti": secrets.token_urlsafe(24),
+    }
+    kid = key_id or signing.key_id
+    return jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": kid} if kid else None)
+
+
 def _token_request(
     endpoint: TokenEndpoint,
     auth: OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth,
@@ -132,7 +199,12 @@ def _token_request(
     previous_refresh: str | None = None,
 ) -> TokenSet:
     credentials = None
-    if auth.client_auth == "client_secret_basic":
+    if isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_auth == "private_key_jwt":
+        assertion = client_assertion(
+            client["client_id"], client["private_key"], audience=auth.token_url, key_id=auth.key_id
+        )
+        form = {**form, "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
+    elif auth.client_auth == "client_secret_basic":
         # RFC 6749 2.3.1: each is form-urlencoded before it goes into the Basic header, so a
         # secret with "+", "%", ":" or "/" reaches the server as it was issued.
         credentials = (quote_plus(client["client_id"], safe=""), quote_plus(client["client_secret"], safe=""))

@@ -135,12 +135,20 @@ class OAuth2AuthorizationCodeAuth(Model):
 
 
 class OAuth2ClientCredentialsAuth(Model):
-    """OAuth 2.0 client credentials grant (Microsoft Entra ID app-only access): no person grants it."""
+    """OAuth 2.0 client credentials grant (Microsoft Entra ID app-only access, an Okta service app): no person
+    grants it."""
 
     type: Literal["oauth2_client_credentials"]
     token_url: Annotated[str, Field(max_length=2000)]
     scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
-    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_post"
+    client_auth: Literal["client_secret_basic", "client_secret_post", "private_key_jwt"] = Field(
+        "client_secret_post",
+        description="private_key_jwt (RFC 7523): the client proves itself with a JWT signed by its private key,"
+        " which the connection takes instead of a client secret (an Okta service app)",
+    )
+    key_id: str | None = Field(
+        None, max_length=200, description="private_key_jwt: the 'kid' of the key, as registered with the server"
+    )
 
 
 Auth = Annotated[
@@ -156,6 +164,16 @@ AUTH_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "oauth2_client_credentials": ("client_id", "client_secret"),
 }
 """The credential values each auth type needs, sent to POST /profiles/{id}/connection."""
+
+PRIVATE_KEY_JWT_FIELDS = ("client_id", "private_key")
+"""What oauth2_client_credentials with client_auth private_key_jwt needs instead: the key signs, no secret."""
+
+
+def credential_fields(auth: Auth) -> tuple[str, ...]:
+    """The credential values this auth needs."""
+    if isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_auth == "private_key_jwt":
+        return PRIVATE_KEY_JWT_FIELDS
+    return AUTH_CREDENTIAL_FIELDS[auth.type]
 
 
 # --- pagination -----------------------------------------------------------------------
