@@ -20,7 +20,7 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.saas_http import SaaSClient
 from seatkeeper.user_fetch import FetchCheckpoint, sign_in_pages
 from seatkeeper_local.demo import wait_until
-from tests.idp_servers import App, Assignment, Person, fake_entra, fake_okta
+from tests.idp_servers import App, Assignment, Person, fake_entra, fake_google, fake_okta
 from tests.integration.connection_checks import executions_text, table_text, wait_for
 from tests.integration.test_sync import connected_profile, stored_users, sync
 from tests.paging_app import paging_app, profile_fields
@@ -683,3 +683,89 @@ def test_an_okta_service_app_key_that_okta_does_not_know_or_that_is_no_key_is_re
             ("body", "client_secret"),
         }
         integrator.delete(f"/profiles/{profile['id']}")
+
+
+def test_google_gives_an_app_behind_its_saml_sso_its_sign_ins_and_its_leavers_through_a_service_account(api):
+    integrator = api("sam_integrator")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with fake_google() as google, paging_app(6) as own_api:
+        # Given a service account (key "k1") delegated the two read-only scopes, acting for an administrator;
+        # Miro behind Google's SAML: user1 signed in 2 days ago, user3 (suspended since) yesterday, user4 under
+        # an alias address 40 days ago; another app's sign-in does not count.
+        google.service_account_keys["k1"] = key.public_key()
+        google.delegated_scopes = {
+            "https://www.googleapis.com/auth/admin.reports.audit.readonly",
+            "https://www.googleapis.com/auth/admin.directory.user.readonly",
+        }
+        miro, other = google.add_app(App("Miro", "Miro")), google.add_app(App("Asana", "Asana"))
+        people = {
+            i: google.add_person(
+                Person(
+                    f"1074465532879580{i:05d}",
+                    f"user{i}@corp.example",
+                    f"User {i}",
+                    "SUSPENDED" if i == 3 else "ACTIVE",
+                )
+            )
+            for i in (1, 3, 4)
+        }
+        google.aliases[people[4].id] = ["user4@example.com"]
+        google.sign_in(miro.id, people[1].id, days_ago(2))
+        google.sign_in(miro.id, people[3].id, days_ago(1))
+        google.sign_in(miro.id, people[4].id, days_ago(40))
+        google.sign_in(other.id, people[1].id, days_ago(1))
+
+        # When a google_sso profile connects with the service account's e-mail and private key
+        idp, connection = connect(
+            integrator,
+            {
+                "template": "google_sso",
+                "base_url": google.url,
+                "auth": {"token_url": google.token_url, "subject": google.admin, "key_id": "k1"},
+            },
+            {"client_email": google.service_account, "private_key": rsa_pem(key)},
+        )
+
+        # Then Google verified the signed grant: by the service account, for the administrator, for both scopes
+        assert connection["status"] == "connected", connection
+        assert {(g["iss"], g["sub"], g["aud"]) for g in google.grants_seen} == {
+            (google.service_account, google.admin, google.token_url)
+        }
+        assert set(google.grants_seen[0]["scope"].split()) == google.delegated_scopes
+
+        # When its apps are listed, Then they are those its SAML log names (no API says who is assigned)
+        apps = {a["app_id"]: a for a in integrator.get(f"/idp/{idp['id']}/apps").json()["items"]}
+        assert apps["Miro"] == {
+            "app_id": "Miro",
+            "name": "Miro",
+            "assigned_users": None,
+            "sign_ins_30d": 2,
+            "profile_id": None,
+        }
+        refused = integrator.post(
+            f"/idp/{idp['id']}/apps/Miro/profile", json={"name": "Miro", "subscription": {"licenses_purchased": 1}}
+        )
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["path", "app_id"]
+
+        # When the app's own profile reads its activity from Google and syncs
+        fields = profile_fields(own_api, "offset")
+        fields["users"]["match"] = {"alias_domains": {"example.com": "corp.example"}}
+        profile = connected_profile(
+            integrator, **fields, activity={"source": "sso", "idp_profile_id": idp["id"], "app_id": "Miro"}
+        )
+        run = sync(integrator, profile["id"])
+
+        # Then Miro's sign-ins are the activity (user4 matched through the alias), user3 is a leaver,
+        # and accounts no Google person has are unmatched.
+        assert run["status"] == "succeeded", run["error"]
+        assert run["sign_ins_read"] == 3
+        users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+        assert _day(users["u000001"]["last_activity"]) == _day(days_ago(2))
+        assert _day(users["u000004"]["last_sign_in"]) == _day(days_ago(40))
+        assert (users["u000003"]["orphaned"], users["u000003"]["status"]) == (True, "stale")
+        assert users["u000002"]["unmatched"] and users["u000005"]["unmatched"]
+        log = [r for r in google.requests_seen if r["path"].endswith("/applications/saml")][-1]
+        assert log["query"]["filters"] == ["application_name==Miro"] and log["query"]["eventName"] == ["login_success"]
+        assert {r["authorization"].split()[0] for r in google.requests_seen if r["method"] == "GET"} == {"Bearer"}
+    for profile_id in (profile["id"], idp["id"]):
+        assert integrator.delete(f"/profiles/{profile_id}").status_code == 204

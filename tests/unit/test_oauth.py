@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from seatkeeper import oauth
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
 
 from .fakes import InMemoryGrantStates, InMemoryLock, InMemorySecrets
 
@@ -348,3 +348,44 @@ def test_a_key_that_cannot_sign_is_refused_without_saying_what_it_holds():
     assert "bm90LWEta2V5" not in str(raised.value)
     with pytest.raises(GrantFailed, match="cannot sign"):
         oauth.ClientCredentialsToken(SERVICE_APP, {"client_id": "c", "private_key": "x"}, endpoint=TokenServer())()
+
+
+def test_a_jwt_bearer_grant_is_a_service_accounts_signed_claim_for_its_subject_and_scopes():
+    # Given a Google service account's key and the administrator it acts for
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    auth = OAuth2JwtBearerAuth(
+        type="oauth2_jwt_bearer",
+        token_url="https://oauth2.googleapis.com/token",
+        scopes=["https://www.googleapis.com/auth/admin.reports.audit.readonly"],
+        subject="admin@corp.example",
+        key_id="d1b2c3",
+    )
+    server = TokenServer()
+
+    # When it gets a token
+    oauth.ClientCredentialsToken(
+        auth, {"client_email": "sk@p.iam.gserviceaccount.com", "private_key": pem}, endpoint=server
+    )()
+
+    # Then the grant is the signed JWT itself: no client secret, no client authentication
+    call = server.calls[0]
+    assert call["auth"] is None and set(call["data"]) == {"grant_type", "assertion"}
+    assert call["data"]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    claims = jwt.decode(call["data"]["assertion"], key.public_key(), algorithms=["RS256"], audience=auth.token_url)
+    assert (claims["iss"], claims["sub"], claims["scope"]) == (
+        "sk@p.iam.gserviceaccount.com",
+        "admin@corp.example",
+        "https://www.googleapis.com/auth/admin.reports.audit.readonly",
+    )
+    assert claims["exp"] - claims["iat"] == 3600
+    assert jwt.get_unverified_header(call["data"]["assertion"])["kid"] == "d1b2c3"
+
+
+def test_a_pem_whose_lines_a_form_flattened_or_a_json_key_file_escaped_still_signs():
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    for pasted in (pem.replace("\n", ""), pem.replace("\n", " "), pem.replace("\n", "\\n")):
+        signing = oauth.signing_key(pasted)
+        assert signing.algorithm == "ES256"
+        assert signing.key.private_numbers() == key.private_numbers()

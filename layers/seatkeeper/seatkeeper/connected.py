@@ -9,7 +9,7 @@ from seatkeeper.errors import SaaSAuthenticationFailed
 from seatkeeper.identity_provider import connection_owner
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.oauth import AccessToken, ClientCredentialsToken, RefreshLock, SecretStore, TokenEndpoint
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.saas_http import RetryPolicy, SaaSClient
 
@@ -34,7 +34,7 @@ def saas_client(
     if isinstance(auth, OAuth2AuthorizationCodeAuth):
         token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
         return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
-    if isinstance(auth, OAuth2ClientCredentialsAuth):
+    if isinstance(auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         app_only = ClientCredentialsToken(auth, secrets.read(secret_id), endpoint=endpoint)
         return SaaSClient(profile.profile, {}, policy=policy, access_token=app_only, retries=retries)
     return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)

@@ -23,6 +23,7 @@ from seatkeeper.profile import (
     Auth,
     OAuth2AuthorizationCodeAuth,
     OAuth2ClientCredentialsAuth,
+    OAuth2JwtBearerAuth,
     Profile,
     credential_fields,
 )
@@ -53,6 +54,9 @@ class CredentialInput(BaseModel):
     token: SecretStr | None = Field(None, min_length=1, max_length=8192)
     client_id: str | None = Field(None, min_length=1, max_length=512)
     client_secret: SecretStr | None = Field(None, min_length=1, max_length=8192)
+    client_email: str | None = Field(
+        None, min_length=3, max_length=320, description="oauth2_jwt_bearer: the service account (Google: client_email)"
+    )
     private_key: SecretStr | None = Field(
         None,
         min_length=1,
@@ -114,7 +118,7 @@ def credential_origins(profile: Profile) -> list[str]:
     Users, activity and reclaim requests are paths under base_url, so the app's origin covers them.
     """
     origins = [_origin(profile.base_url)]
-    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth):
+    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         origins.append(_origin(profile.auth.token_url))
     return sorted(set(origins))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -25,11 +26,16 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth
+from seatkeeper.profile import (
+    OAuth2AuthorizationCodeAuth,
+    OAuth2ClientCredentialsAuth,
+    OAuth2JwtBearerAuth,
+)
 
 REFRESH_MARGIN = timedelta(seconds=60)
 LOCK_SECONDS = 30
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # A client assertion is good for one token request: minutes, far under the hour Okta allows.
 ASSERTION_SECONDS = 300
 EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
@@ -155,7 +161,7 @@ def signing_key(text: str) -> SigningKey:
             key: Any = jwt.PyJWK(jwk).key
             key_id = jwk["kid"] if isinstance(jwk.get("kid"), str) else None
         else:
-            key = load_pem_private_key(text.encode(), password=None)
+            key = load_pem_private_key(_pem_lines(text).encode(), password=None)
     except UnusableSigningKey:
         raise
     except (ValueError, TypeError, jwt.PyJWKError):
@@ -168,6 +174,17 @@ def signing_key(text: str) -> SigningKey:
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in EC_ALGORITHMS:
         return SigningKey(key, EC_ALGORITHMS[key.curve.name], key_id)
     raise UnusableSigningKey("only RSA and EC (P-256, P-384, P-521) private keys can sign a client assertion")
+
+
+def _pem_lines(text: str) -> str:
+    """A PEM as its parser wants it, also when a form flattened its lines or the key came from a JSON key
+    file with its newlines still escaped (Google's service account keys)."""
+    text = text.strip().replace("\\n", "\n")
+    found = re.fullmatch(r"(-----BEGIN [A-Z ]+-----)(.+?)(-----END [A-Z ]+-----)", text, re.DOTALL)
+    if found is None:
+        return text
+    body = "".join(found.group(2).split())
+    return "\n".join([found.group(1), *(body[i : i + 64] for i in range(0, len(body), 64)), found.group(3), ""])
 
 
 def client_assertion(client_id: str, private_key: str, *, audience: str, key_id: str | None) -> str:
@@ -211,6 +228,29 @@ def _token_request(
     else:
         form = {**form, "client_id": client["client_id"], "client_secret": client["client_secret"]}
     status, body = endpoint.post(auth.token_url, data=form, auth=credentials)
+    return _token_answer(status, body, previous_refresh=previous_refresh)
+
+
+def _jwt_bearer_request(endpoint: TokenEndpoint, auth: OAuth2JwtBearerAuth, client: dict[str, str]) -> TokenSet:
+    """RFC 7523 2.1: the signed JWT is the grant; Google's service accounts name their scopes in it."""
+    try:
+        signing = signing_key(client["private_key"])
+    except UnusableSigningKey as exc:
+        raise GrantFailed(f"the service account's private key cannot sign: {exc}") from None
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": client["client_email"], "aud": auth.token_url, "iat": now, "exp": now + 3600}
+    if auth.subject:
+        claims["sub"] = auth.subject
+    if auth.scopes:
+        claims["scope"] = " ".join(auth.scopes)
+    kid = auth.key_id or signing.key_id
+    grant = jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": kid} if kid else None)
+    form = {"grant_type": JWT_BEARER_GRANT, "assertion": grant}
+    status, body = endpoint.post(auth.token_url, data=form, auth=None)
+    return _token_answer(status, body)
+
+
+def _token_answer(status: int, body: dict[str, Any], *, previous_refresh: str | None = None) -> TokenSet:
     if status >= 500 or status == 429:
         raise SaaSUnavailable(f"the token endpoint answered {status}")
     if status != 200 or not isinstance(body.get("access_token"), str):
@@ -406,14 +446,19 @@ class AccessToken:
 
 
 class ClientCredentialsToken:
-    """An app-only access token (client credentials grant) for the lifetime of one SaaS client.
+    """An app-only access token (client credentials grant, or a JWT bearer grant) for the lifetime of one
+    SaaS client.
 
-    Nothing to refresh or store: the client id and secret from the vault get a new token when
-    the one held is about to expire.
+    Nothing to refresh or store: the credential from the vault gets a new token when the one held
+    is about to expire.
     """
 
     def __init__(
-        self, auth: OAuth2ClientCredentialsAuth, credential: dict[str, str], *, endpoint: TokenEndpoint
+        self,
+        auth: OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth,
+        credential: dict[str, str],
+        *,
+        endpoint: TokenEndpoint,
     ) -> None:
         self.auth, self.credential, self.endpoint = auth, credential, endpoint
         self._tokens: TokenSet | None = None
@@ -422,8 +467,11 @@ class ClientCredentialsToken:
     def __call__(self) -> str:
         with self._reading:
             if self._tokens is None or not self._tokens.good_for_now():
-                form = {"grant_type": "client_credentials"}
-                if self.auth.scopes:
-                    form["scope"] = " ".join(self.auth.scopes)
-                self._tokens = _token_request(self.endpoint, self.auth, self.credential, form)
+                if isinstance(self.auth, OAuth2JwtBearerAuth):
+                    self._tokens = _jwt_bearer_request(self.endpoint, self.auth, self.credential)
+                else:
+                    form = {"grant_type": "client_credentials"}
+                    if self.auth.scopes:
+                        form["scope"] = " ".join(self.auth.scopes)
+                    self._tokens = _token_request(self.endpoint, self.auth, self.credential, form)
             return self._tokens.access_token

@@ -151,8 +151,29 @@ class OAuth2ClientCredentialsAuth(Model):
     )
 
 
+class OAuth2JwtBearerAuth(Model):
+    """OAuth 2.0 JWT bearer grant (RFC 7523 2.1): a JWT signed with the client's private key is the grant
+    (a Google service account, acting for `subject` through domain-wide delegation)."""
+
+    type: Literal["oauth2_jwt_bearer"]
+    token_url: Annotated[str, Field(max_length=2000)]
+    scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    subject: str | None = Field(
+        None, max_length=320, description="The user the grant acts for ('sub'; Google: an administrator's e-mail)"
+    )
+    key_id: str | None = Field(None, max_length=200, description="The 'kid' of the key (Google: private_key_id)")
+
+
+# The grants that give an app-only token from a credential, with no person in the loop.
+AppOnlyAuth = OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth
+
 Auth = Annotated[
-    ApiKeyAuth | BasicAuth | BearerAuth | OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth,
+    ApiKeyAuth
+    | BasicAuth
+    | BearerAuth
+    | OAuth2AuthorizationCodeAuth
+    | OAuth2ClientCredentialsAuth
+    | OAuth2JwtBearerAuth,
     Field(discriminator="type"),
 ]
 
@@ -162,6 +183,7 @@ AUTH_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "bearer": ("token",),
     "oauth2_authorization_code": ("client_id", "client_secret"),
     "oauth2_client_credentials": ("client_id", "client_secret"),
+    "oauth2_jwt_bearer": ("client_email", "private_key"),
 }
 """The credential values each auth type needs, sent to POST /profiles/{id}/connection."""
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper.catalog import build_profile, merge_patch
 from seatkeeper.errors import AddressRefused, InvalidInput, ProfileConflict
 from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, Profile
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth, Profile
 
 
 class ProfileRecord(BaseModel):
@@ -95,7 +95,7 @@ def check_urls(profile: Profile, policy: NetworkPolicy) -> None:
         urls.append((("body", "auth", "token_url"), profile.auth.token_url))
         # The browser opens the authorize URL, not seatkeeper: only its form is checked.
         urls.append((("body", "auth", "authorize_url"), profile.auth.authorize_url))
-    if isinstance(profile.auth, OAuth2ClientCredentialsAuth):
+    if isinstance(profile.auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         urls.append((("body", "auth", "token_url"), profile.auth.token_url))
     for loc, url in urls:
         try:
