@@ -1,4 +1,4 @@
-"""Identity providers of seatkeeper's own, answering in Okta's and Microsoft Graph's documented
+"""Identity providers of seatkeeper's own, answering in Okta's, Microsoft Graph's and Google's documented
 shapes: the demo's IdP, and the tests' peers for "Usage from the identity provider".
 
 Okta (developer.okta.com, Management API): `GET /api/v1/users`, `/api/v1/apps`,
@@ -6,18 +6,31 @@ Okta (developer.okta.com, Management API): `GET /api/v1/users`, `/api/v1/apps`,
 `DELETE /api/v1/apps/{id}/users/{userId}`, System Log `GET /api/v1/logs` (`since`, `until`,
 `filter`, `limit`, `after`; LogEvent with `actor`, `target[]`, `published`, `outcome`); pages
 by `Link: <...>; rel="next"`; errors as `{errorCode, errorSummary, errorLink, errorId,
-errorCauses}`; `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer, 429 E0000047 when over.
+errorCauses}`; `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer, 429 E0000047 when over. An
+OAuth service app: `POST /oauth2/v1/token` (client credentials, a `private_key_jwt` client assertion
+checked against the app's registered public key), then `Authorization: Bearer` with okta.* scopes
+(403 E0000006 and `WWW-Authenticate: ... error="insufficient_scope"` without the one needed).
 
 Microsoft Entra ID (learn.microsoft.com, Graph v1.0): the client credentials token endpoint
 `POST /{tenant}/oauth2/v2.0/token`, `GET /v1.0/users`, `/v1.0/servicePrincipals`,
 `/v1.0/servicePrincipals/{id}/appRoleAssignedTo` (also by `(appId='...')`),
+`DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{appRoleAssignment-id}`,
 `/v1.0/auditLogs/signIns` (`$filter` on appId and createdDateTime, newest first, at most 1,000
 a page); pages by `@odata.nextLink`; errors as `{"error": {code, message, innerError}}`; 429
 with `Retry-After`.
+
+Google Workspace (developers.google.com): the service-account token endpoint (`POST /token`, grant
+`urn:ietf:params:oauth:grant-type:jwt-bearer`, errors `invalid_grant` / `unauthorized_client`),
+Directory `GET /admin/directory/v1/users` (`customer=my_customer`, `maxResults` up to 500),
+Reports `GET /admin/reports/v1/activity/users/all/applications/saml` (`eventName`, `startTime`,
+`endTime`, `filters=application_name==...`, newest first, up to 1,000 a page); pages by
+`nextPageToken`/`pageToken`, an empty page without its list; errors as `{"error": {code, message,
+errors[], status}}`.
 """
 
 from __future__ import annotations
 
+import base64
 import bisect
 import json
 import re
@@ -32,6 +45,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+import jwt
 
 from seatkeeper_local.demo_app import serving
 
@@ -171,6 +186,17 @@ class _Handler(BaseHTTPRequestHandler):
 @dataclass
 class FakeOkta(IdentityProviderServer):
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # An OAuth service app (client credentials, private_key_jwt): its registered public keys by kid
+    # (None: a key registered without one), the okta.* scopes granted to it, and what it was given.
+    service_app_id: str = "0oaservice000000app1"
+    service_app_keys: dict[str | None, Any] = field(default_factory=dict)
+    service_app_scopes: set[str] = field(default_factory=set)
+    access_tokens: dict[str, set[str]] = field(default_factory=dict)
+    assertions_seen: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/oauth2/v1/token"
 
     def okta_user(self, person: Person) -> dict[str, Any]:
         first, _, last = person.name.partition(" ")
@@ -195,6 +221,15 @@ class FakeOkta(IdentityProviderServer):
             "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
             "_links": {"self": {"href": f"{self.url}/api/v1/users/{person.id}"}},
         }
+
+
+def _read_scope(path: str) -> str:
+    """The okta.* scope a service app needs to read `path` (an app's assignments are the app's)."""
+    if path == "/api/v1/logs":
+        return "okta.logs.read"
+    if path.startswith("/api/v1/users"):
+        return "okta.users.read"
+    return "okta.apps.read"
 
 
 class _OktaHandler(_Handler):
@@ -230,15 +265,81 @@ class _OktaHandler(_Handler):
             links.append(f'<{self.idp.url}{path}?{urlencode(following)}>; rel="next"')
         self._send(200, page, {"Link": ", ".join(links), **self._quota()})
 
-    def _authorized(self) -> bool:
-        if self.headers.get("Authorization") == f"SSWS {self.idp.token}":
+    def _authorized(self, scope: str) -> bool:
+        """An API token, or a service app's access token that was granted `scope`."""
+        header = self.headers.get("Authorization") or ""
+        if header == f"SSWS {self.idp.token}":
             return True
-        self._error(401, "E0000011", "Invalid token provided")
-        return False
+        granted = self.idp.access_tokens.get(header.removeprefix("Bearer ")) if header.startswith("Bearer ") else None
+        if granted is None:
+            self._error(401, "E0000011", "Invalid token provided")
+            return False
+        if scope not in granted:
+            challenge = f'Bearer authorization_uri="{self.idp.token_url}", error="insufficient_scope", scope="{scope}"'
+            self._error(
+                403,
+                "E0000006",
+                "You do not have permission to perform the requested action",
+                {"WWW-Authenticate": challenge},
+            )
+            return False
+        return True
+
+    def do_POST(self) -> None:
+        """The org authorization server's token endpoint: client credentials, a private_key_jwt client only."""
+        path, _ = self._record("POST")
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        if path != "/oauth2/v1/token":
+            self._error(404, "E0000022", "The endpoint does not support the provided HTTP method")
+            return
+        if form.get("grant_type") != "client_credentials":
+            self._send(400, {"error": "unsupported_grant_type", "error_description": "The grant type is not supported"})
+            return
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            self._send(401, {"error": "invalid_client", "error_description": "Client authentication failed."})
+            return
+        claims = self._verified_assertion(form.get("client_assertion", ""))
+        if claims is None:
+            self._send(401, {"error": "invalid_client", "error_description": "The client_assertion is invalid."})
+            return
+        asked = set(form.get("scope", "").split())
+        if not asked or not asked <= self.idp.service_app_scopes:
+            self._send(400, {"error": "invalid_scope", "error_description": "The requested scope is invalid."})
+            return
+        token = secrets.token_urlsafe(32)
+        self.idp.access_tokens[token] = asked
+        self._send(
+            200, {"token_type": "Bearer", "expires_in": 3600, "access_token": token, "scope": " ".join(sorted(asked))}
+        )
+
+    def _verified_assertion(self, assertion: str) -> dict[str, Any] | None:
+        """The assertion's claims when it is signed by the service app's registered key, for this token
+        endpoint, about the app itself, unexpired, for at most an hour, and never seen before (jti)."""
+        okta = self.idp
+        try:
+            kid = jwt.get_unverified_header(assertion).get("kid")
+            key = okta.service_app_keys[kid]
+            claims: dict[str, Any] = jwt.decode(
+                assertion,
+                key,
+                algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
+                audience=okta.token_url,
+                issuer=okta.service_app_id,
+                options={"require": ["exp", "iat", "jti", "sub", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, KeyError):
+            return None
+        if claims["sub"] != okta.service_app_id or claims["exp"] - claims["iat"] > 3600:
+            return None
+        if any(seen["jti"] == claims["jti"] for seen in okta.assertions_seen):
+            return None  # replayed
+        okta.assertions_seen.append(claims)
+        return claims
 
     def do_GET(self) -> None:
         path, query = self._record("GET")
-        if not self._authorized():
+        if not self._authorized(_read_scope(path)):
             return
         okta = self.idp
         if path == "/api/v1/users":
@@ -266,7 +367,7 @@ class _OktaHandler(_Handler):
 
     def do_DELETE(self) -> None:
         path, _ = self._record("DELETE")
-        if not self._authorized():
+        if not self._authorized("okta.apps.manage"):
             return
         match = re.fullmatch(r"/api/v1/apps/([^/]+)/users/([^/]+)", path)
         app = self.idp.apps.get(match.group(1)) if match else None
@@ -415,6 +516,30 @@ class FakeEntra(IdentityProviderServer):
         return f"{self.url}/v1.0"
 
 
+def assignment_id(app: App, assignment: Assignment) -> str:
+    """An appRoleAssignment's id as Graph writes them: 43 characters of base64url."""
+    principal = assignment.group or assignment.person_id
+    seed = uuid.uuid5(uuid.NAMESPACE_URL, f"{app.id}/{principal}").bytes
+    seed += uuid.uuid5(uuid.NAMESPACE_OID, principal).bytes
+    return base64.urlsafe_b64encode(seed).decode().rstrip("=")
+
+
+# What GET /users answers for each user without $select (Graph v1.0's documented default properties).
+USER_DEFAULT_PROPERTIES = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+)
+
+
 class _EntraHandler(_Handler):
     idp: FakeEntra
 
@@ -466,7 +591,10 @@ class _EntraHandler(_Handler):
         by_object = {a.object_id: a for a in entra.apps.values()}
         assigned = re.fullmatch(r"/v1\.0/servicePrincipals(?:/([^/(]+)|\(appId='([^']+)'\))/appRoleAssignedTo", path)
         if path == "/v1.0/users":
-            self._page(path, query, [self._user(p) for p in entra.people.values()], 999)
+            # Graph answers a default set of properties (accountEnabled is not among them) unless $select names some.
+            chosen = query.get("$select", [",".join(USER_DEFAULT_PROPERTIES)])[0].split(",")
+            people = [{k: v for k, v in self._user(p).items() if k in chosen} for p in entra.people.values()]
+            self._page(path, query, people, 999)
         elif path == "/v1.0/servicePrincipals":
             self._page(path, query, [self._service_principal(a) for a in entra.apps.values()], 999)
         elif assigned and (by_object.get(assigned.group(1) or "") or entra.apps.get(assigned.group(2) or "")):
@@ -477,12 +605,38 @@ class _EntraHandler(_Handler):
         else:
             self._error(404, "Request_ResourceNotFound", f"Resource '{path}' does not exist.")
 
+    def do_DELETE(self) -> None:
+        path, _ = self._record("DELETE")
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or header[7:] not in self.idp.tokens:
+            self._error(401, "InvalidAuthenticationToken", "Access token is empty.")
+            return
+        # DELETE /servicePrincipals/{resource-SP-id}/appRoleAssignedTo/{appRoleAssignment-id}: 204, no body.
+        match = re.fullmatch(r"/v1\.0/servicePrincipals/([^/(]+)/appRoleAssignedTo/([^/]+)", path)
+        app = next((a for a in self.idp.apps.values() if match and a.object_id == match.group(1)), None)
+        found = [a for a in (app.assignments if app else []) if match and assignment_id(app, a) == match.group(2)]
+        if not found:
+            self._error(404, "Request_ResourceNotFound", f"Resource '{path.rsplit('/', 1)[-1]}' does not exist.")
+            return
+        assert app is not None
+        app.assignments.remove(found[0])
+        self.idp.unassigned.append((app.id, found[0].group or found[0].person_id))
+        self._send(204)
+
     def _user(self, person: Person) -> dict[str, Any]:
+        first, _, last = person.name.partition(" ")
         return {
-            "id": person.id,
+            "businessPhones": [],
             "displayName": person.name,
+            "givenName": first,
+            "jobTitle": None,
             "mail": person.email,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": None,
+            "surname": last,
             "userPrincipalName": person.email,
+            "id": person.id,
             "accountEnabled": person.status == "ACTIVE",
             "createdDateTime": "2024-01-02T09:00:00Z",
         }
@@ -499,7 +653,7 @@ class _EntraHandler(_Handler):
         person = self.idp.people[assignment.person_id]
         group = assignment.group
         return {
-            "id": uuid.uuid5(uuid.NAMESPACE_URL, f"{app.id}/{person.id}").hex,
+            "id": assignment_id(app, assignment),
             "deletedDateTime": None,
             "appRoleId": "00000000-0000-0000-0000-000000000000",
             "createdDateTime": "2024-01-02T09:00:00Z",
@@ -566,3 +720,209 @@ def fake_entra(**settings: Any) -> Iterator[FakeEntra]:
         entra = FakeEntra(url=f"http://127.0.0.1:{server.server_address[1]}", **settings)
         server.RequestHandlerClass = type("Handler", (_EntraHandler,), {"idp": entra})
         yield entra
+
+
+# --- Google Workspace -----------------------------------------------------------------------
+
+
+@dataclass
+class FakeGoogle(IdentityProviderServer):
+    """Google's OAuth token endpoint for service accounts (JWT bearer grant), Directory users and the
+    Reports API's SAML log. An app is known by its SAML application name (App.id == App.label)."""
+
+    service_account: str = "seatkeeper@acme-project.iam.gserviceaccount.com"
+    admin: str = "admin@corp.example"  # the administrator the service account may act for
+    service_account_keys: dict[str | None, Any] = field(default_factory=dict)  # kid (private_key_id) -> public key
+    delegated_scopes: set[str] = field(default_factory=set)  # domain-wide delegation of the service account
+    access_tokens: dict[str, set[str]] = field(default_factory=dict)
+    grants_seen: list[dict[str, Any]] = field(default_factory=list)
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # person id -> alias addresses
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/token"
+
+
+GOOGLE_DIRECTORY_SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+GOOGLE_REPORTS_SCOPE = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
+
+
+class _GoogleHandler(_Handler):
+    idp: FakeGoogle
+
+    def _error(self, status: int, reason: str, message: str, state: str) -> None:
+        self._send(
+            status,
+            {
+                "error": {
+                    "code": status,
+                    "message": message,
+                    "errors": [{"message": message, "domain": "global", "reason": reason}],
+                    "status": state,
+                }
+            },
+        )
+
+    def do_POST(self) -> None:
+        path, _ = self._record("POST")
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        if path != "/token":
+            self._error(404, "notFound", "Not Found", "NOT_FOUND")
+            return
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            self._send(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
+            return
+        google = self.idp
+        try:
+            kid = jwt.get_unverified_header(form.get("assertion", "")).get("kid")
+            claims: dict[str, Any] = jwt.decode(
+                form.get("assertion", ""),
+                google.service_account_keys[kid],
+                algorithms=["RS256"],
+                audience=google.token_url,
+                issuer=google.service_account,
+                options={"require": ["exp", "iat", "iss", "aud", "scope"]},
+            )
+        except (jwt.PyJWTError, KeyError):
+            self._send(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+            return
+        asked = set(str(claims["scope"]).split())
+        if claims["exp"] - claims["iat"] > 3600 or claims.get("sub") != google.admin:
+            self._send(
+                400, {"error": "invalid_grant", "error_description": "Invalid JWT: Token must be a short-lived token"}
+            )
+            return
+        if not asked <= google.delegated_scopes:
+            self._send(
+                401,
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Client is unauthorized to retrieve access tokens using this method, or client"
+                    " not authorized for any of the scopes requested.",
+                },
+            )
+            return
+        google.grants_seen.append(claims)
+        token = f"ya29.{secrets.token_urlsafe(32)}"
+        google.access_tokens[token] = asked
+        self._send(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _authorized(self, scope: str) -> bool:
+        header = self.headers.get("Authorization") or ""
+        granted = self.idp.access_tokens.get(header.removeprefix("Bearer ")) if header.startswith("Bearer ") else None
+        if granted is None:
+            self._error(401, "authError", "Request had invalid authentication credentials.", "UNAUTHENTICATED")
+            return False
+        if scope not in granted:
+            self._error(
+                403, "insufficientPermissions", "Request had insufficient authentication scopes.", "PERMISSION_DENIED"
+            )
+            return False
+        return True
+
+    def _page(self, query: dict[str, list[str]], kind: str, key: str, items: list[Any], most: int) -> None:
+        size = min(int(query.get("maxResults", [str(most)])[0]), most)
+        start = int(query.get("pageToken", ["0"])[0])
+        body: dict[str, Any] = {"kind": kind, "etag": f'"{uuid.uuid4().hex}"'}
+        if items[start : start + size]:  # Google leaves the list out of an empty page
+            body[key] = items[start : start + size]
+        if start + size < len(items):
+            body["nextPageToken"] = str(start + size)
+        self._send(200, body)
+
+    def do_GET(self) -> None:
+        path, query = self._record("GET")
+        google = self.idp
+        if path == "/admin/directory/v1/users":
+            if not self._authorized(GOOGLE_DIRECTORY_SCOPE):
+                return
+            if query.get("customer") != ["my_customer"]:
+                self._error(400, "badRequest", "Bad Request", "INVALID_ARGUMENT")
+                return
+            people = [self._user(p) for p in google.people.values()]
+            self._page(query, "admin#directory#users", "users", people, 500)
+        elif path == "/admin/reports/v1/activity/users/all/applications/saml":
+            if not self._authorized(GOOGLE_REPORTS_SCOPE):
+                return
+            if google._throttle():
+                self._error(
+                    429, "rateLimitExceeded", "Quota exceeded for quota metric 'Queries'.", "RESOURCE_EXHAUSTED"
+                )
+                return
+            self._activities(query)
+        else:
+            self._error(404, "notFound", "Not Found", "NOT_FOUND")
+
+    def _user(self, person: Person) -> dict[str, Any]:
+        first, _, last = person.name.partition(" ")
+        addresses = [{"address": person.email, "primary": True}]
+        addresses += [{"address": alias} for alias in self.idp.aliases.get(person.id, [])]
+        return {
+            "kind": "admin#directory#user",
+            "id": person.id,
+            "primaryEmail": person.email,
+            "name": {"givenName": first, "familyName": last, "fullName": person.name},
+            "isAdmin": False,
+            "lastLoginTime": "2026-01-05T10:30:03.000Z",
+            "creationTime": "2024-01-02T09:00:00.000Z",
+            "suspended": person.status == "SUSPENDED",
+            "archived": person.status == "ARCHIVED",
+            "emails": addresses,
+            "customerId": "C03az79cb",
+            "orgUnitPath": "/",
+        }
+
+    def _activities(self, query: dict[str, list[str]]) -> None:
+        if query.get("eventName", ["login_success"]) != ["login_success"]:
+            self._page(query, "admin#reports#activities", "items", [], 1000)
+            return
+        wanted = re.fullmatch(r"application_name==(.+)", query.get("filters", [""])[0])
+        since = _parse(query["startTime"][0]) if "startTime" in query else datetime.now(UTC) - timedelta(days=180)
+        until = _parse(query["endTime"][0]) if "endTime" in query else datetime.now(UTC)
+        size = min(int(query.get("maxResults", ["1000"])[0]), 1000)
+        start = int(query.get("pageToken", ["0"])[0])
+        app = wanted.group(1) if wanted else None
+        # Newest first, as the Reports API answers.
+        events, total = self.idp.window(app, since, until, start, size, newest_first=True)
+        body: dict[str, Any] = {"kind": "admin#reports#activities", "etag": f'"{uuid.uuid4().hex}"'}
+        if events:
+            body["items"] = [self._activity(at, who, app) for at, who, app in events]
+        if start + size < total:
+            body["nextPageToken"] = str(start + size)
+        self._send(200, body)
+
+    def _activity(self, at: datetime, person_id: str, app: App) -> dict[str, Any]:
+        person = self.idp.people[person_id]
+        return {
+            "kind": "admin#reports#activity",
+            "id": {
+                "time": _stamp(at),
+                "uniqueQualifier": str(uuid.uuid4().int >> 64),
+                "applicationName": "saml",
+                "customerId": "C03az79cb",
+            },
+            "etag": f'"{uuid.uuid4().hex}"',
+            "actor": {"callerType": "USER", "email": person.email, "profileId": person.id},
+            "ipAddress": "198.51.100.7",
+            "events": [
+                {
+                    "type": "login",
+                    "name": "login_success",
+                    "parameters": [
+                        {"name": "application_name", "value": app.label},
+                        {"name": "initiated_by", "value": "sp"},
+                        {"name": "orgunit_path", "value": "/"},
+                        {"name": "saml_status_code", "value": "SUCCESS_URI"},
+                    ],
+                }
+            ],
+        }
+
+
+@contextmanager
+def fake_google(**settings: Any) -> Iterator[FakeGoogle]:
+    with serving(_GoogleHandler) as server:
+        google = FakeGoogle(url=f"http://127.0.0.1:{server.server_address[1]}", **settings)
+        server.RequestHandlerClass = type("Handler", (_GoogleHandler,), {"idp": google})
+        yield google

@@ -3,6 +3,7 @@ shapes, connected through the saga, read by sync runs on the local stack."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -10,6 +11,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from seatkeeper import identity_provider
 from seatkeeper.catalog import build_profile
@@ -17,8 +20,8 @@ from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.saas_http import SaaSClient
 from seatkeeper.user_fetch import FetchCheckpoint, sign_in_pages
 from seatkeeper_local.demo import wait_until
-from tests.idp_servers import App, Assignment, Person, fake_entra, fake_okta
-from tests.integration.connection_checks import wait_for
+from tests.idp_servers import App, Assignment, Person, fake_entra, fake_google, fake_okta
+from tests.integration.connection_checks import executions_text, table_text, wait_for
 from tests.integration.test_sync import connected_profile, stored_users, sync
 from tests.paging_app import paging_app, profile_fields
 
@@ -123,12 +126,36 @@ def test_sign_ins_in_okta_give_an_app_with_its_own_user_api_its_activity(api, ok
         okta.sign_in("0oafigma00000000001", "00ufig00000000000021", datetime.now(UTC))
         seen = len(okta.requests_seen)
         second = sync(integrator, profile["id"])
+
+        position = reconcile(integrator, profile["id"])  # it syncs once more, while the app is up
     assert second["status"] == "succeeded" and second["sign_ins_read"] == 1
     since = [r["query"]["since"][0] for r in okta.requests_seen[seen:] if r["path"] == "/api/v1/logs"]
     assert datetime.fromisoformat(since[0].replace("Z", "+00:00")) == datetime.fromisoformat(first["sign_ins_until"])
     users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
     assert users["u000021"]["status"] == "active"
     assert _day(users["u000013"]["last_activity"]) == _day(days_ago(3))
+
+    # And the position counts the leaver and the accounts no Okta person matches; the overview
+    # adds them up over every application's latest position.
+    unmatched = {u["id"] for u in users.values() if u["active"] and u["unmatched"]}
+    assert (position["orphaned"], position["unmatched"]) == (1, len(unmatched)) and len(unmatched) > 1
+    overview = api("sam_viewer").get("/analytics/overview").json()
+    latest = [a["latest"] for a in overview["per_application"] if a["latest"]]
+    assert profile["id"] in {p["profile_id"] for p in latest}
+    assert overview["orphaned"] == sum(p["orphaned"] for p in latest)
+    assert overview["unmatched"] == sum(p["unmatched"] for p in latest)
+
+
+def reconcile(client, profile_id):
+    """The profile's position after a reconciliation of it."""
+    reconciliation = client.post("/reconciliations", json={"profile_ids": [profile_id]}).json()
+    done = wait_until(
+        lambda: client.get(f"/reconciliations/{reconciliation['id']}").json(),
+        lambda r: r["status"] != "running",
+        timeout=60,
+    )
+    assert done["status"] == "completed", str(done)[:3000]
+    return client.get(f"/profiles/{profile_id}/position").json()
 
 
 def _day(stamp) -> str:
@@ -262,15 +289,18 @@ def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_
     assert users["bob@corp.example"]["assigned_via_group"] == "Engineering"
     assert users["cid@corp.example"]["orphaned"] is True and users["cid@corp.example"]["status"] == "stale"
     assert users["dee@corp.example"]["status"] == "active"
+    # The excluded service account (never signed in, assigned long ago) is never listed as stale,
+    # in whichever order or format the users are read.
+    assert users["svc-backup@corp.example"]["status"] == "unknown"
+    for order in ({}, {"sort": "id"}, {"sort": "last_activity", "order": "desc"}):
+        stale = {u["email"] for u in stored_users(integrator, profile["id"], status="stale", **order)}
+        assert stale == {"ann@corp.example", "bob@corp.example", "cid@corp.example"}, order
+    stale_csv = integrator.get(f"/profiles/{profile['id']}/users.csv", params={"status": "stale"})
+    assert stale_csv.status_code == 200 and "ann@corp.example" in stale_csv.text
+    assert "svc-backup" not in stale_csv.text
 
     # Then the position counts the leaver, the group seat and the excluded account apart.
-    reconciliation = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
-    wait_until(
-        lambda: integrator.get(f"/reconciliations/{reconciliation['id']}").json(),
-        lambda r: r["status"] != "running",
-        timeout=60,
-    )
-    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    position = reconcile(integrator, profile["id"])
     assert (position["assigned"], position["orphaned"], position["assigned_via_group"], position["excluded"]) == (
         5,
         1,
@@ -294,7 +324,7 @@ def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_
         lambda r: r["status"] not in ("running", "in_grace_period"),
         timeout=60,
     )
-    assert done["status"] == "completed", done
+    assert done["status"] == "completed", str(done)[:3000]
     assert sorted(okta.unassigned) == sorted([(slack.id, people["regular"].id), (slack.id, people["leaver"].id)])
 
 
@@ -370,35 +400,68 @@ def test_ninety_days_of_sign_ins_through_the_local_stack(api, okta, okta_idp):
 
 
 def test_entra_lists_its_enterprise_apps_and_one_becomes_a_profile_of_its_app_role_assignments(api, entra, entra_idp):
-    integrator = api("sam_integrator")
-    # Given an enterprise app assigned to two people directly and to a group, with one sign-in this week
+    integrator, admin = api("sam_integrator"), api("admin")
+    # Given an enterprise app assigned to two people directly, to a leaver (accountEnabled: false)
+    # and to a group, with one sign-in this week
     notion = entra.add_app(App("0f0e0d0c-0b0a-4909-8807-060504030201", "Notion"))
     for i in (7, 8):
         entra.add_person(Person(str(uuid.UUID(int=200 + i)), f"user{i}@corp.example", f"User {i}"))
         notion.assignments.append(Assignment(str(uuid.UUID(int=200 + i))))
+    leaver = entra.add_person(Person(str(uuid.UUID(int=209)), "gone@corp.example", "Gone Leaver", status="DISABLED"))
+    notion.assignments.append(Assignment(leaver.id))
     notion.assignments.append(Assignment(str(uuid.UUID(int=207)), group="Design team"))
     entra.sign_in(notion.id, str(uuid.UUID(int=207)), days_ago(4))
+    entra.sign_in(notion.id, leaver.id, days_ago(2))  # a leaver's last sign-in does not save the seat
 
     # When the apps are listed, Then Notion shows its assignments and its sign-ins of the last 30 days
     apps = {a["app_id"]: a for a in integrator.get(f"/idp/{entra_idp['id']}/apps").json()["items"]}
     assert (apps[notion.id]["name"], apps[notion.id]["assigned_users"], apps[notion.id]["sign_ins_30d"]) == (
         "Notion",
-        3,
-        1,
+        4,
+        2,
     )
 
     # When a profile is made for it, it syncs through Graph with Entra's connection
     created = integrator.post(
         f"/idp/{entra_idp['id']}/apps/{notion.id}/profile",
-        json={"name": f"Notion {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": 5}},
+        json={
+            "name": f"Notion {uuid.uuid4().hex[:6]}",
+            "subscription": {"licenses_purchased": 5},
+            "policy": {"max_reclaim_percent": 100},
+        },
     )
     assert created.status_code == 201, created.text
-    run = sync(integrator, created.json()["id"])
+    profile = created.json()
+    run = sync(integrator, profile["id"])
     assert run["status"] == "succeeded", run["error"]
-    users = {u["name"]: u for u in stored_users(integrator, created.json()["id"])}
+    users = {u["name"]: u for u in stored_users(integrator, profile["id"])}
     # Then the sign-in is matched by Entra's user id, and the group's seat is marked with the group.
     assert users["User 7"]["status"] == "active" and users["User 8"]["status"] == "stale"
     assert users["Design team"]["assigned_via_group"] == "Design team"
+    # And Entra's people give each assignment its e-mail address; the disabled account is a leaver.
+    assert (users["User 8"]["email"], users["Gone Leaver"]["orphaned"]) == ("user8@corp.example", True)
+    assert users["Gone Leaver"]["status"] == "stale" and users["User 7"]["orphaned"] is False
+    asked = [r for r in entra.requests_seen if r["path"] == "/v1.0/users"][-1]
+    assert "accountEnabled" in asked["query"]["$select"][0].split(",")
+
+    # When a reclamation runs, Then the stale user's and the leaver's app role assignments are deleted
+    # from the app's service principal, and the group's assignment (the whole group's seat) never is.
+    planned = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True}).json()
+    assert {c["email"] for c in planned["candidates"]} == {"user8@corp.example", "gone@corp.example"}
+    assert [g["group"] for g in planned["needs_group_change"]] == ["Design team"]
+    real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+    assert real.status_code == 201, real.text
+    done = wait_until(
+        lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
+        lambda r: r["status"] not in ("running", "in_grace_period"),
+        timeout=60,
+    )
+    assert done["status"] == "completed", done
+    assert sorted(entra.unassigned) == sorted([(notion.id, str(uuid.UUID(int=208))), (notion.id, leaver.id)])
+    deletes = [r for r in entra.requests_seen if r["method"] == "DELETE"]
+    assert {r["path"].rsplit("/", 2)[0] for r in deletes} == {f"/v1.0/servicePrincipals/{notion.object_id}"}
+    assert {len(r["path"].rsplit("/", 1)[1]) for r in deletes} == {43}  # Graph's assignment ids, not user ids
+    assert any(a.group == "Design team" for a in notion.assignments)
 
 
 def test_a_profile_that_borrows_the_idps_connection_for_another_origin_never_sends_it_the_idps_token(
@@ -464,3 +527,245 @@ def test_discovery_at_an_idp_not_connected_is_409_and_at_one_that_is_down_502(ap
     assert integrator.get(f"/idp/{never['id']}/apps").status_code == 409
     down = integrator.get(f"/idp/{idp['id']}/apps")
     assert down.status_code == 502 and "cannot connect" in down.json()["message"]
+
+
+def test_an_identity_provider_that_other_profiles_read_from_cannot_be_deleted_before_them(api, okta):
+    integrator = api("sam_integrator")
+    # Given an Okta IdP, a profile made from one of its apps (users and sign-ins from Okta),
+    # and a profile with a user API of its own whose activity comes from Okta's sign-ins.
+    idp, connection = connect(integrator, {"template": "okta_sso", "base_url": okta.url}, {"api_key": okta.token})
+    assert connection["status"] == "connected", connection
+    app = okta.add_app(App("0oadelete000000000001", "Loom"))
+    app.assignments.append(Assignment(next(iter(okta.people))))
+    from_idp = integrator.post(
+        f"/idp/{idp['id']}/apps/{app.id}/profile",
+        json={"name": f"Loom {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": 1}},
+    ).json()
+    with paging_app(1) as own_api:
+        reading = integrator.post(
+            "/profiles",
+            json={
+                "name": f"Reads sign-ins {uuid.uuid4().hex[:6]}",
+                **profile_fields(own_api, "offset"),
+                "subscription": {"licenses_purchased": 1},
+                "activity": {"source": "sso", "idp_profile_id": idp["id"], "app_id": app.id},
+            },
+        ).json()
+
+    # When the IdP is deleted, Then it is refused with 409 naming both, and nothing is taken away.
+    refused = integrator.delete(f"/profiles/{idp['id']}")
+    assert refused.status_code == 409, refused.text
+    message = refused.json()["message"]
+    assert from_idp["id"] in message and reading["id"] in message and "2 profile(s)" in message
+    assert integrator.get(f"/profiles/{idp['id']}/connection").json()["status"] == "connected"
+    run = sync(integrator, from_idp["id"])
+    assert run["status"] == "succeeded", run["error"]
+    documented = api("sam_viewer").get("/openapi.json").json()["paths"]["/profiles/{profile_id}"]["delete"]
+    assert "identity-provider profile" in documented["responses"]["409"]["description"]
+
+    # When its dependants go first, Then the IdP can be deleted, with its connection.
+    for dependant in (from_idp, reading):
+        assert integrator.delete(f"/profiles/{dependant['id']}").status_code == 204
+    assert integrator.delete(f"/profiles/{idp['id']}").status_code == 204
+    assert integrator.get(f"/profiles/{idp['id']}").status_code == 404
+
+
+SERVICE_APP_SCOPES = ["okta.apps.read", "okta.logs.read", "okta.users.read", "okta.apps.manage"]
+
+
+def rsa_pem(key) -> str:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+def test_okta_through_an_oauth_service_app_signs_a_client_assertion_with_a_key_kept_in_secrets_manager_only(api, stack):
+    integrator, admin = api("sam_integrator"), api("admin")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = rsa_pem(key)
+    key_body = pem.splitlines()[5]  # a line from the middle of the key
+    with fake_okta() as okta:
+        # Given an Okta service app whose public key is registered under kid "k1", granted the okta.* scopes,
+        # and an app behind Okta with one person assigned who never signed in
+        okta.service_app_keys["k1"] = key.public_key()
+        okta.service_app_scopes = set(SERVICE_APP_SCOPES)
+        app = okta.add_app(App("0oajwtapp00000000001", "Loom"))
+        ann = okta.add_person(Person("00ujwt00000000000001", "ann@corp.example", "Ann Stale"))
+        app.assignments.append(Assignment(ann.id))
+        auth = {
+            "type": "oauth2_client_credentials",
+            "client_auth": "private_key_jwt",
+            "token_url": okta.token_url,
+            "key_id": "k1",
+            "scopes": SERVICE_APP_SCOPES,
+        }
+
+        # When an okta_sso profile with that auth connects with the app's client id and private key
+        idp, connection = connect(
+            integrator,
+            {"template": "okta_sso", "base_url": okta.url, "auth": auth},
+            {"client_id": okta.service_app_id, "private_key": pem},
+        )
+
+        # Then Okta got a client assertion it verified with the public key: for its token endpoint, about the app
+        assert connection["status"] == "connected", connection
+        assert okta.assertions_seen and {(c["iss"], c["sub"], c["aud"]) for c in okta.assertions_seen} == {
+            (okta.service_app_id, okta.service_app_id, okta.token_url)
+        }
+        # And the private key is in Secrets Manager only: never in the table, the saga or an answer
+        assert key_body not in table_text(stack) and key_body not in executions_text(idp["id"])
+        assert key_body not in json.dumps(connection)
+
+        # When a profile made from one of its apps syncs and reclaims, Then every call carries a service app token
+        created = integrator.post(
+            f"/idp/{idp['id']}/apps/{app.id}/profile",
+            json={
+                "name": f"Loom {uuid.uuid4().hex[:6]}",
+                "subscription": {"licenses_purchased": 1},
+                "policy": {"inactivity_days": 30, "max_reclaim_percent": 100},
+            },
+        )
+        assert created.status_code == 201, created.text
+        run = sync(integrator, created.json()["id"])
+        assert run["status"] == "succeeded", run["error"]
+        real = admin.post(f"/profiles/{created.json()['id']}/reclamations", json={"dry_run": False})
+        assert real.status_code == 201, real.text
+        done = wait_until(
+            lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
+            lambda r: r["status"] not in ("running", "in_grace_period"),
+            timeout=60,
+        )
+        assert done["status"] == "completed", done
+        assert okta.unassigned == [(app.id, ann.id)]
+        calls = [r for r in okta.requests_seen if r["path"].startswith("/api/v1/")]
+        assert {r["authorization"].split()[0] for r in calls} == {"Bearer"}
+        assert all(r["authorization"].removeprefix("Bearer ") in okta.access_tokens for r in calls)
+        for profile_id in (created.json()["id"], idp["id"]):
+            assert integrator.delete(f"/profiles/{profile_id}").status_code == 204
+
+
+def test_an_okta_service_app_key_that_okta_does_not_know_or_that_is_no_key_is_refused_without_showing_it(api):
+    integrator = api("sam_integrator")
+    registered = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = rsa_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    with fake_okta() as okta:
+        okta.service_app_keys[None] = registered.public_key()
+        okta.service_app_scopes = set(SERVICE_APP_SCOPES)
+        auth = {
+            "type": "oauth2_client_credentials",
+            "client_auth": "private_key_jwt",
+            "token_url": okta.token_url,
+            "scopes": SERVICE_APP_SCOPES[:3],
+        }
+        body = {"template": "okta_sso", "base_url": okta.url, "auth": auth}
+        # Given a private key other than the one registered, When the profile connects, Then Okta refuses it
+        idp, connection = connect(integrator, body, {"client_id": okta.service_app_id, "private_key": other})
+        assert connection["status"] == "failed"
+        assert "token endpoint answered 401 (invalid_client)" in connection["error"]
+        assert other.splitlines()[5] not in json.dumps(connection)
+        integrator.delete(f"/profiles/{idp['id']}")
+
+        # Given text that is no private key (a public key, a secret), Then 422 at the field, without echoing it
+        public = registered.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+        profile = integrator.post("/profiles", json={"name": f"IdP {uuid.uuid4().hex[:8]}", **body}).json()
+        for wrong in (public, "s3cr3t-not-a-key", '{"kty": "RSA", "n": "AQAB", "e": "AQAB"}'):
+            answer = integrator.post(
+                f"/profiles/{profile['id']}/connection", json={"client_id": okta.service_app_id, "private_key": wrong}
+            )
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["detail"][0]["loc"] == ["body", "private_key"]
+            assert max(wrong.splitlines(), key=len) not in answer.text
+        # A client secret is not what this auth takes
+        with_secret = integrator.post(
+            f"/profiles/{profile['id']}/connection", json={"client_id": okta.service_app_id, "client_secret": "x"}
+        )
+        assert with_secret.status_code == 422
+        assert {tuple(e["loc"]) for e in with_secret.json()["detail"]} == {
+            ("body", "private_key"),
+            ("body", "client_secret"),
+        }
+        integrator.delete(f"/profiles/{profile['id']}")
+
+
+def test_google_gives_an_app_behind_its_saml_sso_its_sign_ins_and_its_leavers_through_a_service_account(api):
+    integrator = api("sam_integrator")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with fake_google() as google, paging_app(6) as own_api:
+        # Given a service account (key "k1") delegated the two read-only scopes, acting for an administrator;
+        # Miro behind Google's SAML: user1 signed in 2 days ago, user3 (suspended since) yesterday, user4 under
+        # an alias address 40 days ago; another app's sign-in does not count.
+        google.service_account_keys["k1"] = key.public_key()
+        google.delegated_scopes = {
+            "https://www.googleapis.com/auth/admin.reports.audit.readonly",
+            "https://www.googleapis.com/auth/admin.directory.user.readonly",
+        }
+        miro, other = google.add_app(App("Miro", "Miro")), google.add_app(App("Asana", "Asana"))
+        people = {
+            i: google.add_person(
+                Person(
+                    f"1074465532879580{i:05d}",
+                    f"user{i}@corp.example",
+                    f"User {i}",
+                    "SUSPENDED" if i == 3 else "ACTIVE",
+                )
+            )
+            for i in (1, 3, 4)
+        }
+        google.aliases[people[4].id] = ["user4@example.com"]
+        google.sign_in(miro.id, people[1].id, days_ago(2))
+        google.sign_in(miro.id, people[3].id, days_ago(1))
+        google.sign_in(miro.id, people[4].id, days_ago(40))
+        google.sign_in(other.id, people[1].id, days_ago(1))
+
+        # When a google_sso profile connects with the service account's e-mail and private key
+        idp, connection = connect(
+            integrator,
+            {
+                "template": "google_sso",
+                "base_url": google.url,
+                "auth": {"token_url": google.token_url, "subject": google.admin, "key_id": "k1"},
+            },
+            {"client_email": google.service_account, "private_key": rsa_pem(key)},
+        )
+
+        # Then Google verified the signed grant: by the service account, for the administrator, for both scopes
+        assert connection["status"] == "connected", connection
+        assert {(g["iss"], g["sub"], g["aud"]) for g in google.grants_seen} == {
+            (google.service_account, google.admin, google.token_url)
+        }
+        assert set(google.grants_seen[0]["scope"].split()) == google.delegated_scopes
+
+        # When its apps are listed, Then they are those its SAML log names (no API says who is assigned)
+        apps = {a["app_id"]: a for a in integrator.get(f"/idp/{idp['id']}/apps").json()["items"]}
+        assert apps["Miro"] == {
+            "app_id": "Miro",
+            "name": "Miro",
+            "assigned_users": None,
+            "sign_ins_30d": 2,
+            "profile_id": None,
+        }
+        refused = integrator.post(
+            f"/idp/{idp['id']}/apps/Miro/profile", json={"name": "Miro", "subscription": {"licenses_purchased": 1}}
+        )
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["path", "app_id"]
+
+        # When the app's own profile reads its activity from Google and syncs
+        fields = profile_fields(own_api, "offset")
+        fields["users"]["match"] = {"alias_domains": {"example.com": "corp.example"}}
+        profile = connected_profile(
+            integrator, **fields, activity={"source": "sso", "idp_profile_id": idp["id"], "app_id": "Miro"}
+        )
+        run = sync(integrator, profile["id"])
+
+        # Then Miro's sign-ins are the activity (user4 matched through the alias), user3 is a leaver,
+        # and accounts no Google person has are unmatched.
+        assert run["status"] == "succeeded", run["error"]
+        assert run["sign_ins_read"] == 3
+        users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+        assert _day(users["u000001"]["last_activity"]) == _day(days_ago(2))
+        assert _day(users["u000004"]["last_sign_in"]) == _day(days_ago(40))
+        assert (users["u000003"]["orphaned"], users["u000003"]["status"]) == (True, "stale")
+        assert users["u000002"]["unmatched"] and users["u000005"]["unmatched"]
+        log = [r for r in google.requests_seen if r["path"].endswith("/applications/saml")][-1]
+        assert log["query"]["filters"] == ["application_name==Miro"] and log["query"]["eventName"] == ["login_success"]
+        assert {r["authorization"].split()[0] for r in google.requests_seen if r["method"] == "GET"} == {"Bearer"}
+    for profile_id in (profile["id"], idp["id"]):
+        assert integrator.delete(f"/profiles/{profile_id}").status_code == 204

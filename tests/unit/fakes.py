@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from seatkeeper.errors import ProfileConflict, ProfileNotFound
@@ -34,6 +35,9 @@ class InMemoryProfiles:
         page = ordered[:limit]
         more = len(ordered) > limit
         return page, ({"created_at": page[-1].created_at.isoformat(), "id": page[-1].id} if more else None)
+
+    def every(self) -> Iterator[ProfileRecord]:
+        return iter(sorted(self.records.values(), key=lambda r: (r.created_at, r.id)))
 
     def replace(self, record: ProfileRecord, *, previous: ProfileRecord) -> None:
         stored = self.get(record.id)

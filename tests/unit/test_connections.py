@@ -15,6 +15,7 @@ from seatkeeper.connections import (
 )
 from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput
 from seatkeeper.network_guard import NetworkPolicy
+from seatkeeper.profile import BearerAuth, OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileService
 
 from .fakes import InMemoryProfiles
@@ -126,13 +127,16 @@ def test_a_profile_with_a_connection_or_an_attempt_under_way_is_a_conflict(profi
 
 def test_the_credential_must_fit_the_auth_type():
     with pytest.raises(InvalidInput) as raised:
-        CredentialInput(username="u", api_key="k").values_for("bearer")
+        CredentialInput(username="u", api_key="k").values_for(BearerAuth(type="bearer"))
     assert {tuple(e["loc"]) for e in raised.value.errors} == {
         ("body", "token"),
         ("body", "username"),
         ("body", "api_key"),
     }
-    assert CredentialInput(client_id="c", client_secret="s").values_for("oauth2_authorization_code") == {
+    code_grant = OAuth2AuthorizationCodeAuth(
+        type="oauth2_authorization_code", authorize_url="https://a.example/auth", token_url="https://a.example/token"
+    )
+    assert CredentialInput(client_id="c", client_secret="s").values_for(code_grant) == {
         "client_id": "c",
         "client_secret": "s",
     }

@@ -13,6 +13,7 @@ from seatkeeper.identity_provider import (
     excluded,
     fold_people,
     match_key,
+    people_rows,
     read_sign_in,
     reading_window,
     sign_in_rows,
@@ -75,6 +76,60 @@ def test_a_documented_okta_event_and_entra_sign_in_read_as_who_when_and_which_ap
         datetime(2026, 11, 20, 13, 3, 45, tzinfo=UTC),
         "de8bc8b5-d9f9-48b1-a8ad-b748da725064",
     )
+
+
+# An activity of the Reports API's SAML log (activities.list, applicationName=saml), as documented.
+GOOGLE_SAML_ACTIVITY = {
+    "kind": "admin#reports#activity",
+    "id": {
+        "time": "2026-11-20T15:58:20.353Z",
+        "uniqueQualifier": "-8812843243158312745",
+        "applicationName": "saml",
+        "customerId": "C03az79cb",
+    },
+    "actor": {"callerType": "USER", "email": "liz@example.com", "profileId": "107446553287958017153"},
+    "events": [
+        {
+            "type": "login",
+            "name": "login_success",
+            "parameters": [
+                {"name": "application_name", "value": "Slack"},
+                {"name": "initiated_by", "value": "sp"},
+                {"name": "orgunit_path", "value": "/corp/engineering"},
+                {"name": "saml_status_code", "value": "SUCCESS_URI"},
+            ],
+        }
+    ],
+}
+
+
+def test_a_google_saml_sign_in_reads_as_who_when_and_which_app_and_its_people_as_addresses_and_leavers():
+    assert read_sign_in("google", GOOGLE_SAML_ACTIVITY) == (
+        "107446553287958017153",
+        "liz@example.com",
+        datetime(2026, 11, 20, 15, 58, 20, 353000, tzinfo=UTC),
+        "Slack",
+    )
+    people = people_rows(
+        "google",
+        [
+            {
+                "id": "1",
+                "primaryEmail": "liz@example.com",
+                "emails": [{"address": "liz@example.com"}, {"address": "e.smith@example.com"}],
+                "suspended": False,
+                "archived": False,
+            },
+            {"id": "2", "primaryEmail": "gone@example.com", "suspended": True},
+            {"id": "3", "primaryEmail": "kept@example.com", "suspended": False, "archived": True},
+        ],
+    )
+    assert [(r["id"], r["login"], r["left"]) for r in people] == [
+        ("1", "liz@example.com", False),
+        ("1", "e.smith@example.com", False),
+        ("2", "gone@example.com", True),
+        ("3", "kept@example.com", True),
+    ]
 
 
 def test_a_page_of_sign_ins_folds_to_each_persons_latest():

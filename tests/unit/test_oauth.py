@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from seatkeeper import oauth
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
 
 from .fakes import InMemoryGrantStates, InMemoryLock, InMemorySecrets
 
@@ -296,3 +300,92 @@ def test_a_refused_refresh_is_an_authentication_failure():
     server = TokenServer(status=400, body={"error": "invalid_grant"})
     with pytest.raises(SaaSAuthenticationFailed, match="invalid_grant"):
         oauth.AccessToken(AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server)()
+
+
+SERVICE_APP = OAuth2ClientCredentialsAuth(
+    type="oauth2_client_credentials",
+    token_url="https://acme.okta.example/oauth2/v1/token",
+    scopes=["okta.users.read", "okta.logs.read"],
+    client_auth="private_key_jwt",
+)
+
+
+def test_a_private_key_jwt_client_sends_a_signed_assertion_and_no_secret():
+    # Given a service app whose private key is an EC P-256 JWK with its own kid
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key)) | {"kid": "key-2026"}
+    server = TokenServer()
+
+    # When it asks for a token twice
+    token = oauth.ClientCredentialsToken(
+        SERVICE_APP, {"client_id": "0oa-service", "private_key": json.dumps(jwk)}, endpoint=server
+    )
+    token()
+    token._tokens = None
+    token()
+
+    # Then each request carries a fresh assertion, signed ES256 under the JWK's kid, for the token endpoint only
+    forms = [call["data"] for call in server.calls]
+    assert all(call["auth"] is None for call in server.calls)
+    assert {f["client_assertion_type"] for f in forms} == {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    assert forms[0]["scope"] == "okta.users.read okta.logs.read" and "client_secret" not in forms[0]
+    claims = [
+        jwt.decode(f["client_assertion"], key.public_key(), algorithms=["ES256"], audience=SERVICE_APP.token_url)
+        for f in forms
+    ]
+    assert {(c["iss"], c["sub"]) for c in claims} == {("0oa-service", "0oa-service")}
+    assert claims[0]["jti"] != claims[1]["jti"] and claims[0]["exp"] - claims[0]["iat"] <= 300
+    assert jwt.get_unverified_header(forms[0]["client_assertion"]) == {"alg": "ES256", "kid": "key-2026", "typ": "JWT"}
+
+
+def test_a_key_that_cannot_sign_is_refused_without_saying_what_it_holds():
+    short = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = short.private_bytes(Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption()).decode()
+    with pytest.raises(oauth.UnusableSigningKey, match="1024 bits is too short"):
+        oauth.signing_key(pem)
+    with pytest.raises(oauth.UnusableSigningKey) as raised:
+        oauth.signing_key("-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldA==\n-----END PRIVATE KEY-----")
+    assert "bm90LWEta2V5" not in str(raised.value)
+    with pytest.raises(GrantFailed, match="cannot sign"):
+        oauth.ClientCredentialsToken(SERVICE_APP, {"client_id": "c", "private_key": "x"}, endpoint=TokenServer())()
+
+
+def test_a_jwt_bearer_grant_is_a_service_accounts_signed_claim_for_its_subject_and_scopes():
+    # Given a Google service account's key and the administrator it acts for
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    auth = OAuth2JwtBearerAuth(
+        type="oauth2_jwt_bearer",
+        token_url="https://oauth2.googleapis.com/token",
+        scopes=["https://www.googleapis.com/auth/admin.reports.audit.readonly"],
+        subject="admin@corp.example",
+        key_id="d1b2c3",
+    )
+    server = TokenServer()
+
+    # When it gets a token
+    oauth.ClientCredentialsToken(
+        auth, {"client_email": "sk@p.iam.gserviceaccount.com", "private_key": pem}, endpoint=server
+    )()
+
+    # Then the grant is the signed JWT itself: no client secret, no client authentication
+    call = server.calls[0]
+    assert call["auth"] is None and set(call["data"]) == {"grant_type", "assertion"}
+    assert call["data"]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    claims = jwt.decode(call["data"]["assertion"], key.public_key(), algorithms=["RS256"], audience=auth.token_url)
+    assert (claims["iss"], claims["sub"], claims["scope"]) == (
+        "sk@p.iam.gserviceaccount.com",
+        "admin@corp.example",
+        "https://www.googleapis.com/auth/admin.reports.audit.readonly",
+    )
+    assert claims["exp"] - claims["iat"] == 3600
+    assert jwt.get_unverified_header(call["data"]["assertion"])["kid"] == "d1b2c3"
+
+
+def test_a_pem_whose_lines_a_form_flattened_or_a_json_key_file_escaped_still_signs():
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    for pasted in (pem.replace("\n", ""), pem.replace("\n", " "), pem.replace("\n", "\\n")):
+        signing = oauth.signing_key(pasted)
+        assert signing.algorithm == "ES256"
+        assert signing.key.private_numbers() == key.private_numbers()

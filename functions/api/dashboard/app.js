@@ -1041,8 +1041,8 @@ function input(name, title, attributes = {}, hint) {
   );
 }
 
-const CREDENTIAL_TITLES = { token: "Token", api_key: "API key", username: "User name", client_id: "OAuth client id", client_secret: "OAuth client secret" };
-const SECRET = new Set(["token", "api_key", "client_secret"]);
+const CREDENTIAL_TITLES = { token: "Token", api_key: "API key", username: "User name", client_id: "OAuth client id", client_secret: "OAuth client secret", client_email: "Service account e-mail", private_key: "Private key (PEM or JWK)" };
+const SECRET = new Set(["token", "api_key", "client_secret", "private_key"]);
 
 function credentialInputs(authType) {
   return (session.config.credential_fields[authType] || []).map((name) =>

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from routes.access import caller, readers, writers
-from routes.errors import responses
+from routes.errors import ERROR_RESPONSES, responses
 from routes.settings import network_policy, settings
 from seatkeeper.profiles import ProfilePage, ProfileService, ProfileView
 from seatkeeper.store import DynamoDBProfiles
@@ -111,7 +111,14 @@ def patch_profile(profile_id: ProfileId, fields: Annotated[ProfileFields, Body()
     summary="Delete a profile and everything that belongs to it",
     tags=["profiles"],
     middlewares=[writers],
-    responses=responses((204, None), 404, 422),
+    responses=responses((204, None), 404, 422)
+    | {
+        409: {
+            **ERROR_RESPONSES[409],
+            "description": "An identity-provider profile that other profiles read sign-ins or users from: "
+            "the message names them (delete them or change their activity first)",
+        }
+    },
 )
 def delete_profile(profile_id: ProfileId) -> Response[None]:
     service().delete(profile_id)

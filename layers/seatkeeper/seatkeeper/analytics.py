@@ -114,6 +114,11 @@ class Overview(BaseModel):
         description="Seats nobody needs: unassigned or assigned to stale users, less the seats already taken back"
     )
     taken_back: int = Field(description="Unassigned seats that reclamations took back and that are still bought")
+    orphaned: int = Field(
+        description="Licensed leavers: the identity provider shows them deactivated or suspended (counted in stale"
+        " too); the first seats to reclaim"
+    )
+    unmatched: int = Field(description="Licensed accounts that no identity-provider person matches (never stale)")
     top_savings: list[TopSaving]
     actual_savings: Savings
     actual_savings_ytd: list[Total] = Field(
@@ -273,6 +278,8 @@ def overview(
         true_up_cost=rates(p.true_up_cost for p in standing if p.true_up_cost.amount),
         reclaimable=sum(reclaimable(p) for p in standing),
         taken_back=sum(p.taken_back for p in standing),
+        orphaned=sum(p.orphaned for p in standing),
+        unmatched=sum(p.unmatched for p in standing),
         top_savings=[
             TopSaving(
                 profile_id=a.profile_id,

@@ -9,7 +9,7 @@ from seatkeeper.errors import SaaSAuthenticationFailed
 from seatkeeper.identity_provider import connection_owner
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.oauth import AccessToken, ClientCredentialsToken, RefreshLock, SecretStore, TokenEndpoint
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
 from seatkeeper.profiles import ProfileRecord
 from seatkeeper.saas_http import RetryPolicy, SaaSClient
 
@@ -34,11 +34,12 @@ def saas_client(
     if isinstance(auth, OAuth2AuthorizationCodeAuth):
         token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
         return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
-    if isinstance(auth, OAuth2ClientCredentialsAuth):
+    if isinstance(auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         credential = secrets.read(secret_id)
         app_only = ClientCredentialsToken(auth, credential, endpoint=endpoint)
         # The client id is no secret, and some apps want it with every request (Adobe); the secret stays here.
-        sent = {"client_id": credential["client_id"]} if auth.client_id_header else {}
+        with_id = isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_id_header
+        sent = {"client_id": credential["client_id"]} if with_id else {}
         return SaaSClient(profile.profile, sent, policy=policy, access_token=app_only, retries=retries)
     return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)
 

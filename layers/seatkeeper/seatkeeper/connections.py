@@ -19,7 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput, SaaSAuthenticationFailed
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS, OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, Profile
+from seatkeeper.profile import (
+    Auth,
+    OAuth2AuthorizationCodeAuth,
+    OAuth2ClientCredentialsAuth,
+    OAuth2JwtBearerAuth,
+    Profile,
+    credential_fields,
+)
 from seatkeeper.profiles import ProfileRecord
 
 ConnectionStatus = Literal["pending", "awaiting_grant", "connected", "failed"]
@@ -47,10 +54,19 @@ class CredentialInput(BaseModel):
     token: SecretStr | None = Field(None, min_length=1, max_length=8192)
     client_id: str | None = Field(None, min_length=1, max_length=512)
     client_secret: SecretStr | None = Field(None, min_length=1, max_length=8192)
+    client_email: str | None = Field(
+        None, min_length=3, max_length=320, description="oauth2_jwt_bearer: the service account (Google: client_email)"
+    )
+    private_key: SecretStr | None = Field(
+        None,
+        min_length=1,
+        max_length=16384,
+        description="client_auth private_key_jwt: the private key, PEM (PKCS#8 or PKCS#1) or a JWK",
+    )
 
-    def values_for(self, auth_type: str) -> dict[str, str]:
-        """The plain values the auth type needs; 422 for a missing one or one it does not use."""
-        needed = AUTH_CREDENTIAL_FIELDS[auth_type]
+    def values_for(self, auth: Auth) -> dict[str, str]:
+        """The plain values the auth needs; 422 for a missing one, one it does not use, or a key that is none."""
+        auth_type, needed = auth.type, credential_fields(auth)
         errors = [
             {"loc": ["body", name], "msg": f"required for auth type {auth_type}", "type": "missing"}
             for name in needed
@@ -66,6 +82,13 @@ class CredentialInput(BaseModel):
         for name in needed:
             value = getattr(self, name)
             values[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if "private_key" in values:
+            from seatkeeper.oauth import UnusableSigningKey, signing_key
+
+            try:
+                signing_key(values["private_key"])
+            except UnusableSigningKey as exc:
+                raise InvalidInput.at(("body", "private_key"), str(exc)) from None
         return values
 
 
@@ -95,7 +118,7 @@ def credential_origins(profile: Profile) -> list[str]:
     Users, activity and reclaim requests are paths under base_url, so the app's origin covers them.
     """
     origins = [_origin(profile.base_url)]
-    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth):
+    if isinstance(profile.auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         origins.append(_origin(profile.auth.token_url))
     return sorted(set(origins))
 
@@ -268,7 +291,7 @@ class ConnectionService:
         if (owner := connection_owner(profile)) != profile.id:
             raise ConnectionConflict(f"profile {profile.id} uses the connection of its identity provider {owner}")
         auth = profile.profile.auth
-        values = credential.values_for(auth.type)
+        values = credential.values_for(auth)
         attempt_id = uuid.uuid4().hex
         requested_at = datetime.now(UTC).isoformat(timespec="seconds")
         # The conditional write is what makes a second attempt a 409, also when two arrive at once.

@@ -113,7 +113,7 @@ def users_csv(
         while True:
             users, after = snapshots.users(profile.id, after, 1000)
             for user in users:
-                place = standing(user, cutoff=cutoff, tracked=tracked)
+                place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
                 if status is None or place == status:
                     seen = user.last_activity.isoformat(timespec="seconds") if user.last_activity else None
                     words = activity_words(user.last_activity, tracked=tracked)

@@ -11,7 +11,11 @@ bound to exactly the base URL and auth the profile repeats.
 Okta: System Log `/api/v1/logs` (SSO events `user.authentication.sso` of one app, bounded by
 `since` and `until`, Link header pages), `/api/v1/apps`, `/api/v1/apps/{id}/users`.
 Microsoft Entra ID: `/auditLogs/signIns` (filtered by `appId`, `@odata.nextLink` pages),
-`/servicePrincipals`, `.../appRoleAssignedTo`.
+`/servicePrincipals`, `.../appRoleAssignedTo`, `/users` (leavers: `accountEnabled: false`).
+Google Workspace: the Reports API's SAML log (`activities.list`, application `saml`, event
+`login_success`, filtered by `application_name`, `nextPageToken` pages), Directory `users`
+(leavers: suspended or archived). Google has no API for the people assigned to a SAML app: its
+apps are found in the log, and their users come from each app's own API.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.errors import InvalidInput, SaaSRequestFailed
 from seatkeeper.profile import (
+    CursorPagination,
     IdentityProviderKind,
     LinkHeaderPagination,
     NextUrlPagination,
@@ -38,10 +43,11 @@ from seatkeeper.profiles import ProfileRecord
 from seatkeeper.saas_http import SaaSClient
 from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp
 
-# How far back each IdP's log goes: Okta keeps 90 days, Entra ID (P1/P2) 30.
-RETENTION_DAYS: dict[str, int] = {"okta": 90, "entra": 30}
+# How far back each IdP's log goes: Okta keeps 90 days, Entra ID (P1/P2) 30, Google's Reports 180.
+RETENTION_DAYS: dict[str, int] = {"okta": 90, "entra": 30, "google": 180}
 DISCOVERY_DAYS = 30
 OKTA_SSO_EVENT = "user.authentication.sso"
+GOOGLE_SAML_LOG = "/admin/reports/v1/activity/users/all/applications/saml"
 
 
 def sso_activity(profile: Profile) -> SsoActivity | None:
@@ -60,7 +66,8 @@ def identity_provider_of(
     """The kind of an IdP profile; 422 at `loc` for a profile that is not one."""
     if record.profile.identity_provider is None:
         raise InvalidInput.at(
-            loc, f"profile {record.id} is not an identity-provider profile (template okta_sso or entra_sso)"
+            loc,
+            f"profile {record.id} is not an identity-provider profile (template okta_sso, entra_sso or google_sso)",
         )
     kind = record.profile.identity_provider.kind
     if kind not in RETENTION_DAYS:
@@ -82,7 +89,7 @@ class LogQuery:
     method: str
     path: str
     params: dict[str, str]
-    pagination: LinkHeaderPagination | NextUrlPagination
+    pagination: LinkHeaderPagination | NextUrlPagination | CursorPagination
     records_path: str
 
 
@@ -113,7 +120,22 @@ def sign_in_query(kind: str, *, since: datetime, until: datetime, app_id: str | 
             NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=1000),
             "value",
         )
+    if kind == "google":
+        params = {"eventName": "login_success", "startTime": _iso(since), "endTime": _iso(until)}
+        if app_id is not None:
+            params["filters"] = f"application_name=={app_id}"
+        return LogQuery("GET", GOOGLE_SAML_LOG, params, _google_pages(1000), "items || `[]`")
     raise SaaSRequestFailed(f"reading sign-ins from {kind} is not supported")
+
+
+def _google_pages(page_size: int) -> CursorPagination:
+    return CursorPagination(
+        type="cursor",
+        cursor_path="nextPageToken",
+        cursor_param="pageToken",
+        limit_param="maxResults",
+        page_size=page_size,
+    )
 
 
 def read_sign_in(kind: str, record: Any) -> tuple[str | None, str | None, datetime | None, str | None]:
@@ -138,6 +160,8 @@ def read_sign_in(kind: str, record: Any) -> tuple[str | None, str | None, dateti
                 parse_timestamp(record.get("published")),
                 _text(app.get("id")),
             )
+        if kind == "google":
+            return _google_sign_in(record)
         return (
             _text(record.get("userId")),
             _text(record.get("userPrincipalName")),
@@ -146,6 +170,22 @@ def read_sign_in(kind: str, record: Any) -> tuple[str | None, str | None, dateti
         )
     except UnreadableRecord as exc:
         raise SaaSRequestFailed(f"a sign-in record the IdP sent cannot be read: {exc}") from None
+
+
+def _google_sign_in(record: dict[str, Any]) -> tuple[str | None, str | None, datetime | None, str | None]:
+    """An activity of Google's SAML log: who (actor), when (id.time), to which app (application_name)."""
+    actor: Any = record.get("actor")
+    actor = actor if isinstance(actor, dict) else {}
+    key: Any = record.get("id")
+    key = key if isinstance(key, dict) else {}
+    events: Any = record.get("events")
+    app_name = None
+    for event in events if isinstance(events, list) else []:
+        parameters = event.get("parameters") if isinstance(event, dict) else None
+        for parameter in parameters if isinstance(parameters, list) else []:
+            if isinstance(parameter, dict) and parameter.get("name") == "application_name":
+                app_name = _text(parameter.get("value"))
+    return _text(actor.get("profileId")), _text(actor.get("email")), parse_timestamp(key.get("time")), app_name
 
 
 def _text(value: Any) -> str | None:
@@ -205,7 +245,17 @@ def sign_in_source(
     idp = idp_profile(sso.idp_profile_id)
     kind = identity_provider_of(idp)
     since = reading_window(kind, sso, previous_mark, now or datetime.now(UTC))
-    return SignInSource(client_for(idp), kind, sso.app_id, since, read_people=not sso.users_from_idp)
+    return SignInSource(client_for(idp), kind, sso.app_id, since, read_people=reads_people(kind, sso))
+
+
+def reads_people(kind: str, sso: SsoActivity) -> bool:
+    """Whether a sync reads the IdP's people as well as its log.
+
+    An app's own accounts are matched to them. An Entra app's assignments name only a principal
+    id: its people give the e-mail address and tell the leavers (`accountEnabled: false`), which
+    an Okta assignment carries itself (`expand=user`).
+    """
+    return not sso.users_from_idp or kind == "entra"
 
 
 # --- matching app accounts to the IdP's people ----------------------------------------------
@@ -237,6 +287,10 @@ def people_query(kind: str) -> LogQuery:
             LinkHeaderPagination(type="link_header", limit_param="limit", page_size=200),
             "@",
         )
+    if kind == "google":
+        return LogQuery(
+            "GET", "/admin/directory/v1/users", {"customer": "my_customer"}, _google_pages(500), "users || `[]`"
+        )
     return LogQuery(
         "GET",
         "/users",
@@ -247,7 +301,8 @@ def people_query(kind: str) -> LogQuery:
 
 
 def people_rows(kind: str, records: Iterable[Any]) -> list[dict[str, Any]]:
-    """(login, left) rows: every address a person can be matched by, and whether the IdP shows them gone."""
+    """(id, login, left) rows: every address a person can be matched by, e-mail first, and whether the IdP
+    shows them gone."""
     rows = []
     for record in records:
         if not isinstance(record, dict):
@@ -255,12 +310,20 @@ def people_rows(kind: str, records: Iterable[Any]) -> list[dict[str, Any]]:
         if kind == "okta":
             profile: Any = record.get("profile")
             profile = profile if isinstance(profile, dict) else {}
-            logins = {_text(profile.get("login")), _text(profile.get("email"))}
+            logins = [_text(profile.get("email")), _text(profile.get("login"))]
             left = record.get("status") in OKTA_LEFT
+        elif kind == "google":
+            emails: Any = record.get("emails")
+            aliases = (
+                [_text(e.get("address")) for e in emails if isinstance(e, dict)] if isinstance(emails, list) else []
+            )
+            logins = [_text(record.get("primaryEmail")), *aliases]
+            left = record.get("suspended") is True or record.get("archived") is True
         else:
-            logins = {_text(record.get("mail")), _text(record.get("userPrincipalName"))}
+            logins = [_text(record.get("mail")), _text(record.get("userPrincipalName"))]
             left = record.get("accountEnabled") is False
-        rows += [{"login": login, "left": left} for login in logins if login]
+        person_id = _text(record.get("id"))
+        rows += [{"id": person_id, "login": login, "left": left} for login in dict.fromkeys(logins) if login]
     return rows
 
 
@@ -272,6 +335,34 @@ def with_people(user: SaaSUser, people: dict[str, bool], matching: UserMatching 
     if people[key] and user.active:
         return user.model_copy(update={"orphaned": True})
     return user
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    left: bool
+
+
+def people_by_id(rows: Iterable[dict[str, Any]]) -> dict[str, Person]:
+    """IdP user id -> their e-mail address (the first one listed) and whether they left."""
+    people: dict[str, Person] = {}
+    for row in rows:
+        person_id, login = row.get("id"), row.get("login")
+        if person_id and login and person_id not in people:
+            people[person_id] = Person(str(login), bool(row.get("left")))
+    return people
+
+
+def with_person(user: SaaSUser, people: dict[str, Person]) -> SaaSUser:
+    """An assignment of the app with its person: their e-mail address, and orphaned when they left.
+
+    A seat given through a group names the group, not a person: it stays as it is.
+    """
+    person = people.get(user.id)
+    if person is None:
+        return user
+    left = user.orphaned or (person.left and user.active)
+    return user.model_copy(update={"email": user.email or person.email, "orphaned": left})
 
 
 def fold_people(rows: Iterable[dict[str, Any]], matching: UserMatching | None) -> dict[str, bool]:
@@ -348,7 +439,10 @@ class IdpApp(BaseModel):
 
     app_id: str
     name: str
-    assigned_users: int = Field(description="People assigned, directly or through a group (Entra: assignments)")
+    assigned_users: int | None = Field(
+        description="People assigned, directly or through a group (Entra: assignments); null for Google, which"
+        " has no API for a SAML app's people (it lists the apps its SAML log names)"
+    )
     sign_ins_30d: int = Field(description="Successful sign-ins in the last 30 days")
     profile_id: str | None = Field(None, description="The seatkeeper profile that tracks it, if any")
 
@@ -422,6 +516,12 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
     It repeats the IdP's base URL and auth, because it is sent with the IdP's credential, which
     is bound to exactly those.
     """
+    if kind == "google":
+        raise InvalidInput.at(
+            ("path", "app_id"),
+            "Google has no API for the people assigned to a SAML app: create the app's profile with its own user"
+            " API and activity {'source': 'sso', 'idp_profile_id', 'app_id'} instead",
+        )
     own: dict[str, Any] = {
         "name": request.name,
         "base_url": idp.profile.base_url,
@@ -471,9 +571,25 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
                 "name": "principalDisplayName",
                 "created_at": "createdDateTime",
                 "group": "principalType == 'Group' && principalDisplayName || null",
+                "assignment_id": "id",
+                "assignment_resource_id": "resourceId",
             },
         }
+        # Removing a group's assignment would take the app from the whole group: those are never candidates.
+        own["reclaim"] = {
+            "method": "DELETE",
+            "path": "/servicePrincipals/{assignment_resource_id}/appRoleAssignedTo/{assignment_id}",
+        }
     return own
+
+
+def dependants(profiles: Iterable[ProfileRecord], idp_profile_id: str) -> list[ProfileRecord]:
+    """The profiles that read sign-ins (and perhaps users) from this IdP profile, with its connection."""
+    return [
+        record
+        for record in profiles
+        if (sso := sso_activity(record.profile)) is not None and sso.idp_profile_id == idp_profile_id
+    ]
 
 
 def tracked_by(profiles: Iterable[ProfileRecord], idp_profile_id: str) -> dict[str, str]:
@@ -514,6 +630,14 @@ def discover(kind: str, client: SaaSClient, *, tracked: dict[str, str], now: dat
         kind,
         _pages(client, sign_in_query(kind, since=until - timedelta(days=DISCOVERY_DAYS), until=until, app_id=None)),
     )
+    if kind == "google":  # no API lists SAML apps or their people: the apps are those the log names
+        return sorted(
+            (
+                IdpApp(app_id=app, name=app, assigned_users=None, sign_ins_30d=n, profile_id=tracked.get(app))
+                for app, n in counts.items()
+            ),
+            key=lambda a: a.name.casefold(),
+        )
     found = []
     for records in _pages(client, apps_query(kind)):
         for record in records:

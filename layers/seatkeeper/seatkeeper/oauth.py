@@ -1,4 +1,5 @@
-"""The OAuth 2.0 client: authorization code grant with PKCE (RFC 6749, RFC 7636, RFC 9700).
+"""The OAuth 2.0 client: authorization code grant with PKCE (RFC 6749, RFC 7636, RFC 9700), and the
+client credentials grant with a client secret or a signed JWT client assertion (RFC 7523).
 
 The saga's BeginGrant step calls `begin_grant`, the API's /oauth/callback calls
 `complete_grant`, and every SaaS call gets its access token from an `AccessToken`, which
@@ -9,20 +10,35 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote_plus, urlencode, urlsplit
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth
+from seatkeeper.profile import (
+    OAuth2AuthorizationCodeAuth,
+    OAuth2ClientCredentialsAuth,
+    OAuth2JwtBearerAuth,
+)
 
 REFRESH_MARGIN = timedelta(seconds=60)
 LOCK_SECONDS = 30
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# A client assertion is good for one token request: minutes, far under the hour Okta allows.
+ASSERTION_SECONDS = 300
+EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
 
 class GrantState(BaseModel):
@@ -123,6 +139,74 @@ class TokenSet(BaseModel):
         return bool(self.access_token) and not self.expires_soon(datetime.now(UTC))
 
 
+class UnusableSigningKey(ValueError):
+    """A private_key that is not a private RSA or EC key in PEM or JWK form. Never says what it holds."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    key: Any  # cryptography's private key object
+    algorithm: str
+    key_id: str | None = None
+
+
+def signing_key(text: str) -> SigningKey:
+    """The private key of a private_key_jwt client, from PEM (PKCS#8 or PKCS#1) or a JWK, with its algorithm."""
+    key_id = None
+    try:
+        if text.lstrip().startswith("{"):
+            jwk = json.loads(text)
+            if not isinstance(jwk, dict) or "d" not in jwk:
+                raise UnusableSigningKey("the JWK is not a private key (it has no 'd')")
+            key: Any = jwt.PyJWK(jwk).key
+            key_id = jwk["kid"] if isinstance(jwk.get("kid"), str) else None
+        else:
+            key = load_pem_private_key(_pem_lines(text).encode(), password=None)
+    except UnusableSigningKey:
+        raise
+    except (ValueError, TypeError, jwt.PyJWKError):
+        # The parser's message may quote the input: say only what was expected.
+        raise UnusableSigningKey("not a private key: give an unencrypted PEM (PKCS#8 or PKCS#1) or a JWK") from None
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < 2048:
+            raise UnusableSigningKey(f"an RSA key of {key.key_size} bits is too short: at least 2048")
+        return SigningKey(key, "RS256", key_id)
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in EC_ALGORITHMS:
+        return SigningKey(key, EC_ALGORITHMS[key.curve.name], key_id)
+    raise UnusableSigningKey("only RSA and EC (P-256, P-384, P-521) private keys can sign a client assertion")
+
+
+def _pem_lines(text: str) -> str:
+    """A PEM as its parser wants it, also when a form flattened its lines or the key came from a JSON key
+    file with its newlines still escaped (Google's service account keys)."""
+    text = text.strip().replace("\\n", "\n")
+    found = re.fullmatch(r"(-----BEGIN [A-Z ]+-----)(.+?)(-----END [A-Z ]+-----)", text, re.DOTALL)
+    if found is None:
+        return text
+    body = "".join(found.group(2).split())
+    return "\n".join([found.group(1), *(body[i : i + 64] for i in range(0, len(body), 64)), found.group(3), ""])
+
+
+def client_assertion(client_id: str, private_key: str, *, audience: str, key_id: str | None) -> str:
+    """A JWT that authenticates the client at the token endpoint (RFC 7523 2.2): issued by and about the
+    client, for that endpoint only, once (jti), for a few minutes."""
+    try:
+        signing = signing_key(private_key)
+    except UnusableSigningKey as exc:
+        raise GrantFailed(f"the client's private key cannot sign: {exc}") from None
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ASSERTION_SECONDS,
+        "jti": secrets.token_urlsafe(24),
+    }
+    kid = key_id or signing.key_id
+    return jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": kid} if kid else None)
+
+
 def _token_request(
     endpoint: TokenEndpoint,
     auth: OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth,
@@ -132,13 +216,41 @@ def _token_request(
     previous_refresh: str | None = None,
 ) -> TokenSet:
     credentials = None
-    if auth.client_auth == "client_secret_basic":
+    if isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_auth == "private_key_jwt":
+        assertion = client_assertion(
+            client["client_id"], client["private_key"], audience=auth.token_url, key_id=auth.key_id
+        )
+        form = {**form, "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
+    elif auth.client_auth == "client_secret_basic":
         # RFC 6749 2.3.1: each is form-urlencoded before it goes into the Basic header, so a
         # secret with "+", "%", ":" or "/" reaches the server as it was issued.
         credentials = (quote_plus(client["client_id"], safe=""), quote_plus(client["client_secret"], safe=""))
     else:
         form = {**form, "client_id": client["client_id"], "client_secret": client["client_secret"]}
     status, body = endpoint.post(auth.token_url, data=form, auth=credentials)
+    return _token_answer(status, body, previous_refresh=previous_refresh)
+
+
+def _jwt_bearer_request(endpoint: TokenEndpoint, auth: OAuth2JwtBearerAuth, client: dict[str, str]) -> TokenSet:
+    """RFC 7523 2.1: the signed JWT is the grant; Google's service accounts name their scopes in it."""
+    try:
+        signing = signing_key(client["private_key"])
+    except UnusableSigningKey as exc:
+        raise GrantFailed(f"the service account's private key cannot sign: {exc}") from None
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": client["client_email"], "aud": auth.token_url, "iat": now, "exp": now + 3600}
+    if auth.subject:
+        claims["sub"] = auth.subject
+    if auth.scopes:
+        claims["scope"] = " ".join(auth.scopes)
+    kid = auth.key_id or signing.key_id
+    grant = jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": kid} if kid else None)
+    form = {"grant_type": JWT_BEARER_GRANT, "assertion": grant}
+    status, body = endpoint.post(auth.token_url, data=form, auth=None)
+    return _token_answer(status, body)
+
+
+def _token_answer(status: int, body: dict[str, Any], *, previous_refresh: str | None = None) -> TokenSet:
     if status >= 500 or status == 429:
         raise SaaSUnavailable(f"the token endpoint answered {status}")
     if status != 200 or not isinstance(body.get("access_token"), str):
@@ -334,14 +446,19 @@ class AccessToken:
 
 
 class ClientCredentialsToken:
-    """An app-only access token (client credentials grant) for the lifetime of one SaaS client.
+    """An app-only access token (client credentials grant, or a JWT bearer grant) for the lifetime of one
+    SaaS client.
 
-    Nothing to refresh or store: the client id and secret from the vault get a new token when
-    the one held is about to expire.
+    Nothing to refresh or store: the credential from the vault gets a new token when the one held
+    is about to expire.
     """
 
     def __init__(
-        self, auth: OAuth2ClientCredentialsAuth, credential: dict[str, str], *, endpoint: TokenEndpoint
+        self,
+        auth: OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth,
+        credential: dict[str, str],
+        *,
+        endpoint: TokenEndpoint,
     ) -> None:
         self.auth, self.credential, self.endpoint = auth, credential, endpoint
         self._tokens: TokenSet | None = None
@@ -350,8 +467,11 @@ class ClientCredentialsToken:
     def __call__(self) -> str:
         with self._reading:
             if self._tokens is None or not self._tokens.good_for_now():
-                form = {"grant_type": "client_credentials"}
-                if self.auth.scopes:
-                    form["scope"] = " ".join(self.auth.scopes)
-                self._tokens = _token_request(self.endpoint, self.auth, self.credential, form)
+                if isinstance(self.auth, OAuth2JwtBearerAuth):
+                    self._tokens = _jwt_bearer_request(self.endpoint, self.auth, self.credential)
+                else:
+                    form = {"grant_type": "client_credentials"}
+                    if self.auth.scopes:
+                        form["scope"] = " ".join(self.auth.scopes)
+                    self._tokens = _token_request(self.endpoint, self.auth, self.credential, form)
             return self._tokens.access_token

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from seatkeeper.profile import Profile
-from seatkeeper.sync import Standing, cutoff_for, standing, tracks_activity
+from seatkeeper.sync import cutoff_for, standing, tracks_activity
 from seatkeeper.user_records import SaaSUser
 
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -197,11 +197,11 @@ def compute_position(
     by_tier: dict[str, dict[str, int]] = {}  # seat lifecycle: tier -> standing -> users
     seen_by_idp = dict.fromkeys(("orphaned", "unmatched", "excluded", "assigned_via_group"), 0)
     for user in users:
-        place = standing(user, cutoff=cutoff, tracked=tracked)
+        place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.policy)
         if place == "stale" and user.id in kept:  # seat lifecycle: keeping a seat restarts its clock
             place = "active"
         if place != "inactive":
-            place = _count_idp_view(user, profile, place, seen_by_idp)
+            _count_idp_view(user, profile, seen_by_idp)
         counts[place] += 1
         if user.tier is not None:
             in_tier = by_tier.setdefault(user.tier.casefold(), {})
@@ -249,14 +249,11 @@ def compute_position(
     )
 
 
-def _count_idp_view(user: SaaSUser, profile: Profile, place: Standing, seen: dict[str, int]) -> Standing:
-    """Count a licensed user's IdP figures; an excluded user is never stale (it counts as unknown)."""
+def _count_idp_view(user: SaaSUser, profile: Profile, seen: dict[str, int]) -> None:
+    """Count a licensed user's IdP figures (an excluded user is never stale: `standing` says so)."""
     from seatkeeper.identity_provider import excluded
 
     seen["orphaned"] += user.orphaned
     seen["unmatched"] += user.unmatched
     seen["assigned_via_group"] += user.assigned_via_group is not None
-    if excluded(user, profile.policy):
-        seen["excluded"] += 1
-        return "unknown" if place == "stale" else place
-    return place
+    seen["excluded"] += excluded(user, profile.policy)

@@ -136,21 +136,50 @@ class OAuth2AuthorizationCodeAuth(Model):
 
 
 class OAuth2ClientCredentialsAuth(Model):
-    """OAuth 2.0 client credentials grant (Microsoft Entra ID app-only access): no person grants it."""
+    """OAuth 2.0 client credentials grant (Microsoft Entra ID app-only access, an Okta service app): no person
+    grants it."""
 
     type: Literal["oauth2_client_credentials"]
     token_url: Annotated[str, Field(max_length=2000)]
     scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=50, description="Sent space-separated, as RFC 6749 has it"
     )
-    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_post"
+    client_auth: Literal["client_secret_basic", "client_secret_post", "private_key_jwt"] = Field(
+        "client_secret_post",
+        description="private_key_jwt (RFC 7523): the client proves itself with a JWT signed by its private key,"
+        " which the connection takes instead of a client secret (an Okta service app)",
+    )
+    key_id: str | None = Field(
+        None, max_length=200, description="private_key_jwt: the 'kid' of the key, as registered with the server"
+    )
     client_id_header: HeaderName | None = Field(
         None, description="Also send the client id in this header with every request to the app (Adobe's X-Api-Key)"
     )
 
 
+class OAuth2JwtBearerAuth(Model):
+    """OAuth 2.0 JWT bearer grant (RFC 7523 2.1): a JWT signed with the client's private key is the grant
+    (a Google service account, acting for `subject` through domain-wide delegation)."""
+
+    type: Literal["oauth2_jwt_bearer"]
+    token_url: Annotated[str, Field(max_length=2000)]
+    scopes: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    subject: str | None = Field(
+        None, max_length=320, description="The user the grant acts for ('sub'; Google: an administrator's e-mail)"
+    )
+    key_id: str | None = Field(None, max_length=200, description="The 'kid' of the key (Google: private_key_id)")
+
+
+# The grants that give an app-only token from a credential, with no person in the loop.
+AppOnlyAuth = OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth
+
 Auth = Annotated[
-    ApiKeyAuth | BasicAuth | BearerAuth | OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth,
+    ApiKeyAuth
+    | BasicAuth
+    | BearerAuth
+    | OAuth2AuthorizationCodeAuth
+    | OAuth2ClientCredentialsAuth
+    | OAuth2JwtBearerAuth,
     Field(discriminator="type"),
 ]
 
@@ -160,8 +189,19 @@ AUTH_CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "bearer": ("token",),
     "oauth2_authorization_code": ("client_id", "client_secret"),
     "oauth2_client_credentials": ("client_id", "client_secret"),
+    "oauth2_jwt_bearer": ("client_email", "private_key"),
 }
 """The credential values each auth type needs, sent to POST /profiles/{id}/connection."""
+
+PRIVATE_KEY_JWT_FIELDS = ("client_id", "private_key")
+"""What oauth2_client_credentials with client_auth private_key_jwt needs instead: the key signs, no secret."""
+
+
+def credential_fields(auth: Auth) -> tuple[str, ...]:
+    """The credential values this auth needs."""
+    if isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_auth == "private_key_jwt":
+        return PRIVATE_KEY_JWT_FIELDS
+    return AUTH_CREDENTIAL_FIELDS[auth.type]
 
 
 # --- pagination -----------------------------------------------------------------------
@@ -294,6 +334,16 @@ class UserFields(Model):
     )
     orphaned: JMESPath | None = Field(
         None, description="True when the identity provider shows the person deactivated or suspended"
+    )
+    assignment_id: JMESPath | None = Field(
+        None,
+        description="The identity provider's assignment that gives the seat, for a reclaim request that removes it"
+        " ({assignment_id})",
+    )
+    assignment_resource_id: JMESPath | None = Field(
+        None,
+        description="The identity-provider object that holds that assignment ({assignment_resource_id}; Entra: the"
+        " app's service principal)",
     )
 
 

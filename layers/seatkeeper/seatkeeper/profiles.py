@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper.catalog import build_profile, merge_patch
 from seatkeeper.errors import AddressRefused, InvalidInput, ProfileConflict
 from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, Profile
+from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth, Profile
 
 
 class ProfileRecord(BaseModel):
@@ -80,6 +80,9 @@ class ProfileRepository(Protocol):
     def delete(self, profile_id: str) -> None:
         """Delete the profile and every record that belongs to it; ProfileNotFound when there is none."""
 
+    def every(self) -> Iterator[ProfileRecord]:
+        """Every profile, page by page."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
@@ -92,7 +95,7 @@ def check_urls(profile: Profile, policy: NetworkPolicy) -> None:
         urls.append((("body", "auth", "token_url"), profile.auth.token_url))
         # The browser opens the authorize URL, not seatkeeper: only its form is checked.
         urls.append((("body", "auth", "authorize_url"), profile.auth.authorize_url))
-    if isinstance(profile.auth, OAuth2ClientCredentialsAuth):
+    if isinstance(profile.auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         urls.append((("body", "auth", "token_url"), profile.auth.token_url))
     for loc, url in urls:
         try:
@@ -117,6 +120,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(position, dict) or not all(isinstance(v, str) for v in position.values()):
         raise InvalidInput.at(("query", "cursor"), "not a cursor this API gave out", "cursor_invalid")
     return position
+
+
+DEPENDANTS_NAMED = 20  # in a refused delete's message
 
 
 class ProfileService:
@@ -146,6 +152,19 @@ class ProfileService:
             identity_provider_of(self.repository.get(sso.idp_profile_id))
         except ProfileNotFound:
             raise InvalidInput.at(("body", "activity", "idp_profile_id"), f"no profile {sso.idp_profile_id}") from None
+
+    def _refuse_if_depended_on(self, idp_profile_id: str) -> None:
+        """An identity provider whose sign-ins or users other profiles read cannot go: their next sync would fail."""
+        from seatkeeper.identity_provider import dependants
+
+        found = dependants(self.repository.every(), idp_profile_id)
+        if found:
+            named = ", ".join(f"{r.id} ({r.profile.name!r})" for r in found[:DEPENDANTS_NAMED])
+            more = f" and {len(found) - DEPENDANTS_NAMED} more" if len(found) > DEPENDANTS_NAMED else ""
+            raise ProfileConflict(
+                f"profile {idp_profile_id} is the identity provider of {len(found)} profile(s): {named}{more}; "
+                "delete them or change their activity first"
+            )
 
     def create(self, own: dict[str, Any], *, created_by: str | None) -> ProfileRecord:
         profile = build_profile(own)
@@ -192,6 +211,8 @@ class ProfileService:
         return record
 
     def delete(self, profile_id: str) -> None:
-        self.repository.get(profile_id)
+        record = self.repository.get(profile_id)
+        if record.profile.identity_provider is not None:
+            self._refuse_if_depended_on(profile_id)
         self.forget_connection(profile_id)
         self.repository.delete(profile_id)

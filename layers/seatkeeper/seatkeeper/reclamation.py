@@ -79,6 +79,9 @@ class Candidate(BaseModel):
     keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
     tier: str | None = None
     saves: Money | None = Field(None, description="What acting on this seat saves per billing period")
+    # For a reclaim request that removes the seat's assignment in the identity provider.
+    assignment_id: str | None = None
+    assignment_resource_id: str | None = None
 
 
 class Decision(BaseModel):
@@ -279,7 +282,7 @@ def why_not_a_candidate(
         return None  # a leaver still holding a license: the first thing to reclaim, whatever the activity
     if user.created_at is not None and user.created_at >= cutoff:
         return "created within the inactivity window"
-    place = standing(user, cutoff=cutoff, tracked=tracked)
+    place = standing(user, cutoff=cutoff, tracked=tracked, policy=policy)
     if place != "stale":
         return f"not stale ({place})"
     return None
@@ -342,7 +345,7 @@ def plan(
             candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields)), saves=saves))
         else:
             reasons[user.id] = reason
-            if user.assigned_via_group and standing(user, cutoff=cutoff, tracked=tracked) == "stale":
+            if user.assigned_via_group and standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale":
                 group_changes.append(GroupChange(user_id=user.id, email=user.email, group=user.assigned_via_group))
     if request.user_ids is not None:
         wanted = dict.fromkeys(request.user_ids)
@@ -456,8 +459,11 @@ class SeatTaker(Protocol):
 def still_stale(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> set[str]:
     """The users of the current snapshot who are stale: a candidate not among them came back."""
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    policy = profile.profile.policy
     return {
-        u.id for u in _stored_users(snapshots, profile.id) if standing(u, cutoff=cutoff, tracked=tracked) == "stale"
+        u.id
+        for u in _stored_users(snapshots, profile.id)
+        if standing(u, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
     }
 
 

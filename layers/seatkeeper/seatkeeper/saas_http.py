@@ -50,6 +50,7 @@ from seatkeeper.profile import (
     BearerAuth,
     OAuth2AuthorizationCodeAuth,
     OAuth2ClientCredentialsAuth,
+    OAuth2JwtBearerAuth,
     Profile,
     ReclaimRequest,
 )
@@ -408,7 +409,7 @@ class SaaSClient:
             return (self.credential["username"], self.credential["api_key"]), params
         elif isinstance(auth, BearerAuth):
             headers[auth.header] = f"{auth.scheme} {self.credential['token']}".strip()
-        elif isinstance(auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth):
+        elif isinstance(auth, OAuth2AuthorizationCodeAuth | OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
             if self.access_token is None:
                 raise SaaSAuthenticationFailed("the connection has no access token yet")
             headers["Authorization"] = f"Bearer {self.access_token()}"

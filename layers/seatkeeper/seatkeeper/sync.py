@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper import identity_provider
 from seatkeeper.errors import Conflict, InvalidInput
 from seatkeeper.notices import NoNotices, Notices
-from seatkeeper.profile import ActivityEndpoint, Profile
+from seatkeeper.profile import ActivityEndpoint, Policy, Profile
 from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
 from seatkeeper.user_records import SaaSUser, parse_timestamp
 
@@ -47,12 +47,21 @@ def tracks_activity(profile: Profile) -> bool:
     return profile.users.fields.last_activity is not None or profile.activity is not None
 
 
-def standing(user: SaaSUser, *, cutoff: datetime, tracked: bool) -> Standing:
+def standing(user: SaaSUser, *, cutoff: datetime, tracked: bool, policy: Policy) -> Standing:
     """Where a user stands against the policy's inactivity window (SPEC: license position).
 
     Not holding a license: inactive. Activity since the cutoff: active. Last activity before
-    it, or never active and created before it: stale. No activity data at all: unknown.
+    it, or never active and created before it: stale. No activity data at all: unknown. An
+    account that policy.excluded_users keeps out (a service or break-glass account) is never
+    stale: the position, the users list and the plans all see it so.
     """
+    place = _standing_by_activity(user, cutoff=cutoff, tracked=tracked)
+    if place == "stale" and identity_provider.excluded(user, policy):
+        return "unknown"
+    return place
+
+
+def _standing_by_activity(user: SaaSUser, *, cutoff: datetime, tracked: bool) -> Standing:
     if not user.active:
         return "inactive"
     # A leaver still holding a license is stale whatever the activity; an account no person matches never is.
@@ -338,13 +347,22 @@ def _seen_by_idp(
     match = profile.profile.users.match
     sign_ins = identity_provider.SignIns.fold(staging.rows(run.run_id, "sign_ins"), match)
     earlier = snapshots.last_sign_ins(profile.id)
-    people = None if sso.users_from_idp else identity_provider.fold_people(staging.rows(run.run_id, "people"), match)
+    people_rows = staging.rows(run.run_id, "people")
+    if sso.users_from_idp:  # the IdP's own assignments: its people are found by id (none staged for Okta's)
+        by_id = identity_provider.people_by_id(people_rows)
 
-    def seen(user: SaaSUser) -> SaaSUser:
-        user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=sso.users_from_idp)
-        return user if people is None else identity_provider.with_people(user, people, match)
+        def seen(user: SaaSUser) -> SaaSUser:
+            user = identity_provider.with_person(user, by_id)
+            return identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=True)
 
-    return seen
+        return seen
+    people = identity_provider.fold_people(people_rows, match)
+
+    def seen_in_app(user: SaaSUser) -> SaaSUser:
+        user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=False)
+        return identity_provider.with_people(user, people, match)
+
+    return seen_in_app
 
 
 def commit_step(
@@ -372,7 +390,7 @@ def commit_step(
     seen_by_idp = _seen_by_idp(profile, staging, snapshots, run)
     marks: dict[str, str] = {}  # every user of the new snapshot, with its fingerprint
     written = 0
-    cutoff, tracked = cutoff_for(profile.profile), tracks_activity(profile.profile)
+    cutoff, tracked, policy = cutoff_for(profile.profile), tracks_activity(profile.profile), profile.profile.policy
     figures = {"assigned": 0, "with_activity": 0, "stale": 0}
     named_object = (record or {}).get("fingerprints_of")
 
@@ -385,9 +403,7 @@ def commit_step(
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None
-                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked) == "stale" and not (
-                    identity_provider.excluded(user, profile.profile.policy)
-                )
+                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
             mark = fingerprint(user)
             marks[user.id] = mark
             if stored.get(user.id) != mark:
@@ -503,7 +519,7 @@ def list_users(
         users, after = snapshots.users(profile.id, after, min(limit - len(items), 1000) if status is None else 1000)
         for user in users:
             looked += 1
-            place = standing(user, cutoff=cutoff, tracked=tracked)
+            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
             if status is None or place == status:
                 items.append(UserView(**user.model_dump(), stale=place == "stale", status=place))
                 if len(items) == limit:
@@ -540,7 +556,7 @@ def _sorted_users(
     while True:
         users, after = snapshots.users(profile.id, after, 1000)
         for user in users:
-            place = standing(user, cutoff=cutoff, tracked=tracked)
+            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
             if status is None or place == status:
                 chosen.append((user, place))
         if after is None:

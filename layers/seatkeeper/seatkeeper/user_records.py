@@ -32,6 +32,10 @@ class SaaSUser(BaseModel):
     orphaned: bool = False
     unmatched: bool = False
     last_sign_in: datetime | None = None
+    # The IdP's assignment that gives the seat, for a reclaim request that removes it (Entra: the
+    # appRoleAssignment's id and the service principal that holds it).
+    assignment_id: str | None = None
+    assignment_resource_id: str | None = None
 
 
 class UnreadableRecord(ValueError):
@@ -94,6 +98,10 @@ def read_user(fields: UserFields, record: Any) -> SaaSUser:
         tier=_text(search(fields.tier, record)) if fields.tier else None,
         assigned_via_group=_text(search(fields.group, record)) if fields.group else None,
         orphaned=bool(search(fields.orphaned, record)) if fields.orphaned else False,
+        assignment_id=_text(search(fields.assignment_id, record)) if fields.assignment_id else None,
+        assignment_resource_id=_text(search(fields.assignment_resource_id, record))
+        if fields.assignment_resource_id
+        else None,
     )
 
 
