@@ -9,15 +9,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import oauth
-from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.errors import SeatkeeperError
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles import ProfileService
-from seatkeeper.saas_http import RetryPolicy
 from seatkeeper.settings import ConnectionSagaSettings
 from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
-from seatkeeper.user_fetch import first_page_of_users
 
 logger = Logger()
 
@@ -61,6 +58,11 @@ def begin_grant(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 @logger.inject_lambda_context
 def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch one page of users with the stored credential; a SaaS* error names what went wrong."""
+    # The SaaS client (requests and urllib3) only here: BeginGrant, in this same module, never calls an app.
+    from seatkeeper.connected import saas_client_on_aws
+    from seatkeeper.saas_http import RetryPolicy
+    from seatkeeper.user_fetch import first_page_of_users
+
     profile = profiles().get(event["profile_id"])
     # A short retry budget here: the saga retries the whole test, and a person is waiting for the answer.
     client = saas_client_on_aws(

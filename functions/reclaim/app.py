@@ -8,7 +8,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reclamation
-from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.keep import KEEP_LINK_KEY, KeepLinks
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
@@ -33,6 +32,9 @@ policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 
 @logger.inject_lambda_context
 def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The SaaS client (requests and urllib3) only here: the other steps in this module never call an app.
+    from seatkeeper.connected import saas_client_on_aws
+
     store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
     profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(record.profile_id)

@@ -16,10 +16,8 @@ from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import network_policy, settings
 from seatkeeper import identity_provider
-from seatkeeper.connected import saas_client_on_aws
 from seatkeeper.errors import ConnectionConflict
 from seatkeeper.profiles import ProfileView
-from seatkeeper.saas_http import RetryPolicy
 from seatkeeper.store import DynamoDBProfiles
 
 logger = Logger(child=True)
@@ -35,6 +33,10 @@ AppId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,99}$", de
     responses=responses((200, identity_provider.IdpAppList), 404, 409, 422, 502),
 )
 def list_apps(profile_id: ProfileId) -> identity_provider.IdpAppList:
+    # The SaaS client (requests and urllib3) only on this route: the API's other routes never call an app.
+    from seatkeeper.connected import saas_client_on_aws
+    from seatkeeper.saas_http import RetryPolicy
+
     idp = profiles().get(profile_id)
     kind = identity_provider.identity_provider_of(idp, loc=("path", "profile_id"))
     if not connections().repository.connection_records(idp.id)[0].connected:

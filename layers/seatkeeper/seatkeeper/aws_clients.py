@@ -2,7 +2,7 @@
 
 Making a client reads the SDK's service model and costs milliseconds and memory each time;
 a Lambda container keeps this module between invocations, so one client per service does.
-boto3 is imported on first use: a route that never calls AWS starts without it.
+The SDK is imported on first use: a route that never calls AWS starts without it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 
 @cache
 def aws_client(service: str) -> Any:
-    """boto3's client of `service`, as its environment configures it (clients are thread-safe)."""
-    import boto3
+    """botocore's client of `service`, as its environment configures it (clients are thread-safe)."""
+    # botocore, not boto3: boto3's client is botocore's, and boto3 adds only resources and S3 transfer
+    # methods that we never use, yet importing it (s3transfer and all) makes a first request slower.
+    from botocore.session import get_session
 
-    return boto3.client(service)  # type: ignore[call-overload]
+    return get_session().create_client(service)

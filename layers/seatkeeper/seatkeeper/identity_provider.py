@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,8 +40,12 @@ from seatkeeper.profile import (
     UserMatching,
 )
 from seatkeeper.profiles import ProfileRecord
-from seatkeeper.saas_http import SaaSClient
 from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp
+
+if TYPE_CHECKING:
+    # Only a type here: the client (requests and urllib3) is imported by whoever makes one, and the
+    # steps that merely fold sign-ins into a snapshot do not pay for it at cold start.
+    from seatkeeper.saas_http import SaaSClient
 
 # How far back each IdP's log goes: Okta keeps 90 days, Entra ID (P1/P2) 30, Google's Reports 180.
 RETENTION_DAYS: dict[str, int] = {"okta": 90, "entra": 30, "google": 180}

@@ -1,0 +1,47 @@
+"""At cold start a function imports only what its first invocation needs (README, Benchmarks: cold start).
+
+The SaaS HTTP client (requests, urllib3) is imported by the one step or route that calls an app,
+and the AWS SDK by the first call to AWS; `bench/cold_start.py` measures what that saves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from seatkeeper_local.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+# Each handler module under its own name, in one fresh interpreter: what any of them imports stays in sys.modules.
+IMPORT_EVERY_HANDLER = """
+import importlib.util, json, sys
+for n, (code_dir, module) in enumerate(json.loads(sys.argv[1])):
+    sys.path.insert(0, code_dir)
+    spec = importlib.util.spec_from_file_location(f"handler_{n}", f"{code_dir}/{module}.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"requests", "urllib3", "boto3", "s3transfer"})))
+"""
+
+
+def test_no_handler_imports_the_saas_client_or_the_aws_sdk_before_its_first_invocation():
+    # Given every function's handler module and the environment the template gives it
+    functions = Template(ROOT / "template.yaml").functions()
+    handlers = sorted({(str(f.code_dir), f.handler.rsplit(".", 1)[0]) for f in functions.values()})
+    environment = {k: v for f in functions.values() for k, v in f.environment.items()}
+    path = os.pathsep.join([str(ROOT / "layers" / "seatkeeper"), os.environ.get("PYTHONPATH", "")])
+
+    # When a fresh interpreter imports all of them, as Lambda's init does
+    started = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_HANDLER, json.dumps(handlers)],
+        env={**os.environ, **environment, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then none of them brought in requests, urllib3 or boto3
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout) == []
