@@ -20,9 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote_plus, urlencode, urlsplit
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
@@ -149,9 +146,20 @@ class SigningKey:
     algorithm: str
     key_id: str | None = None
 
+    def sign(self, claims: dict[str, Any], key_id: str | None) -> str:
+        import jwt
+
+        kid = key_id or self.key_id
+        return jwt.encode(claims, self.key, algorithm=self.algorithm, headers={"kid": kid} if kid else None)
+
 
 def signing_key(text: str) -> SigningKey:
     """The private key of a private_key_jwt client, from PEM (PKCS#8 or PKCS#1) or a JWK, with its algorithm."""
+    # Only the few functions that sign pay for cryptography at their first grant, not every cold start.
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     key_id = None
     try:
         if text.lstrip().startswith("{"):
@@ -203,8 +211,7 @@ def client_assertion(client_id: str, private_key: str, *, audience: str, key_id:
         "exp": now + ASSERTION_SECONDS,
         "jti": secrets.token_urlsafe(24),
     }
-    kid = key_id or signing.key_id
-    return jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": kid} if kid else None)
+    return signing.sign(claims, key_id)
 
 
 def _token_request(
@@ -243,8 +250,7 @@ def _jwt_bearer_request(endpoint: TokenEndpoint, auth: OAuth2JwtBearerAuth, clie
         claims["sub"] = auth.subject
     if auth.scopes:
         claims["scope"] = " ".join(auth.scopes)
-    kid = auth.key_id or signing.key_id
-    grant = jwt.encode(claims, signing.key, algorithm=signing.algorithm, headers={"kid": kid} if kid else None)
+    grant = signing.sign(claims, auth.key_id)
     form = {"grant_type": JWT_BEARER_GRANT, "assertion": grant}
     status, body = endpoint.post(auth.token_url, data=form, auth=None)
     return _token_answer(status, body)
