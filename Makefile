@@ -50,9 +50,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# One worker per core, each with its own local stack; a module stays on one worker (its fixtures are per module).
 test: lint $(CHROMIUM) node_modules/.installed
 	mkdir -p test-output
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
