@@ -27,7 +27,7 @@ from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import stored_users
 from tests.vendor_fakes import ADOBE_CLIENT_ID, FakeVendorApp, vendor_app
 
-USERS = 150
+USERS = 300  # "a few hundred users across several pages" (issue 13)
 INACTIVITY_DAYS = 90
 RECLAIMED = 4  # a real run of a few users: each request is sent one after the other
 
