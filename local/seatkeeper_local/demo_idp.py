@@ -25,7 +25,9 @@ Directory `GET /admin/directory/v1/users` (`customer=my_customer`, `maxResults` 
 Reports `GET /admin/reports/v1/activity/users/all/applications/saml` (`eventName`, `startTime`,
 `endTime`, `filters=application_name==...`, newest first, up to 1,000 a page); pages by
 `nextPageToken`/`pageToken`, an empty page without its list; errors as `{"error": {code, message,
-errors[], status}}`.
+errors[], status}}`, 429 `rateLimitExceeded` (domain `usageLimits`, no Retry-After). With OAuth instead
+of a service account, the access token comes from the provider the administrator consented at (standing
+in for accounts.google.com), which vouches for it at its userinfo endpoint.
 """
 
 from __future__ import annotations

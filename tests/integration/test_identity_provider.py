@@ -1,5 +1,5 @@
-"""Usage from the identity provider, end to end: fake Okta and Entra ID servers in their documented
-shapes, connected through the saga, read by sync runs on the local stack."""
+"""Usage from the identity provider, end to end: fake Okta, Entra ID and Google servers in their
+documented shapes, connected through the saga, read by sync runs on the local stack."""
 
 from __future__ import annotations
 
