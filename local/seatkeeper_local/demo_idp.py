@@ -25,7 +25,9 @@ Directory `GET /admin/directory/v1/users` (`customer=my_customer`, `maxResults` 
 Reports `GET /admin/reports/v1/activity/users/all/applications/saml` (`eventName`, `startTime`,
 `endTime`, `filters=application_name==...`, newest first, up to 1,000 a page); pages by
 `nextPageToken`/`pageToken`, an empty page without its list; errors as `{"error": {code, message,
-errors[], status}}`.
+errors[], status}}`, 429 `rateLimitExceeded` (domain `usageLimits`, no Retry-After). With OAuth instead
+of a service account, the access token comes from the provider the administrator consented at (standing
+in for accounts.google.com), which vouches for it at its userinfo endpoint.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
+import requests
 
 from seatkeeper_local.demo_app import serving
 
@@ -175,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "path": unquote(parts.path),
                 "query": query,
                 "authorization": self.headers.get("Authorization"),
+                "at": time.time(),
             }
         )
         return unquote(parts.path), query
@@ -737,6 +741,10 @@ class FakeGoogle(IdentityProviderServer):
     access_tokens: dict[str, set[str]] = field(default_factory=dict)
     grants_seen: list[dict[str, Any]] = field(default_factory=list)
     aliases: dict[str, list[str]] = field(default_factory=dict)  # person id -> alias addresses
+    # OAuth instead of a service account: an administrator consented at this provider (standing in for
+    # accounts.google.com) to these scopes; a token it vouches for at its userinfo endpoint carries them.
+    userinfo_url: str | None = None
+    consented_scopes: set[str] = field(default_factory=set)
 
     @property
     def token_url(self) -> str:
@@ -750,14 +758,14 @@ GOOGLE_REPORTS_SCOPE = "https://www.googleapis.com/auth/admin.reports.audit.read
 class _GoogleHandler(_Handler):
     idp: FakeGoogle
 
-    def _error(self, status: int, reason: str, message: str, state: str) -> None:
+    def _error(self, status: int, reason: str, message: str, state: str, domain: str = "global") -> None:
         self._send(
             status,
             {
                 "error": {
                     "code": status,
                     "message": message,
-                    "errors": [{"message": message, "domain": "global", "reason": reason}],
+                    "errors": [{"message": message, "domain": domain, "reason": reason}],
                     "status": state,
                 }
             },
@@ -811,6 +819,8 @@ class _GoogleHandler(_Handler):
     def _authorized(self, scope: str) -> bool:
         header = self.headers.get("Authorization") or ""
         granted = self.idp.access_tokens.get(header.removeprefix("Bearer ")) if header.startswith("Bearer ") else None
+        if granted is None and header.startswith("Bearer ") and self._vouched_for(header):
+            granted = self.idp.consented_scopes
         if granted is None:
             self._error(401, "authError", "Request had invalid authentication credentials.", "UNAUTHENTICATED")
             return False
@@ -820,6 +830,12 @@ class _GoogleHandler(_Handler):
             )
             return False
         return True
+
+    def _vouched_for(self, header: str) -> bool:
+        """Whether the OAuth provider the administrator consented at says the access token is its own."""
+        if not self.idp.userinfo_url:
+            return False
+        return requests.get(self.idp.userinfo_url, headers={"Authorization": header}, timeout=5).status_code == 200
 
     def _page(self, query: dict[str, list[str]], kind: str, key: str, items: list[Any], most: int) -> None:
         size = min(int(query.get("maxResults", [str(most)])[0]), most)
@@ -847,7 +863,11 @@ class _GoogleHandler(_Handler):
                 return
             if google._throttle():
                 self._error(
-                    429, "rateLimitExceeded", "Quota exceeded for quota metric 'Queries'.", "RESOURCE_EXHAUSTED"
+                    429,
+                    "rateLimitExceeded",
+                    "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'.",
+                    "RESOURCE_EXHAUSTED",
+                    domain="usageLimits",
                 )
                 return
             self._activities(query)

@@ -1,5 +1,5 @@
-"""Usage from the identity provider, end to end: fake Okta and Entra ID servers in their documented
-shapes, connected through the saga, read by sync runs on the local stack."""
+"""Usage from the identity provider, end to end: fake Okta, Entra ID and Google servers in their
+documented shapes, connected through the saga, read by sync runs on the local stack."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
@@ -22,6 +24,7 @@ from seatkeeper.user_fetch import FetchCheckpoint, sign_in_pages
 from seatkeeper_local.demo import wait_until
 from tests.idp_servers import App, Assignment, Person, fake_entra, fake_google, fake_okta
 from tests.integration.connection_checks import executions_text, table_text, wait_for
+from tests.integration.test_connection_saga import grant_at_the_provider
 from tests.integration.test_sync import connected_profile, stored_users, sync
 from tests.paging_app import paging_app, profile_fields
 
@@ -99,12 +102,15 @@ def test_sign_ins_in_okta_give_an_app_with_its_own_user_api_its_activity(api, ok
             activity={"source": "sso", "idp_profile_id": okta_idp["id"], "app_id": "0oafigma00000000001"},
         )
         okta.throttle_next = 1  # Okta answers the first log request with 429 and an exhausted quota
+        seen, before = len(okta.requests_seen), okta.throttled
         first = sync(integrator, profile["id"])
 
         # When it syncs, Then the later of the app's activity and the sign-in wins.
         assert first["status"] == "succeeded", first["error"]
         assert first["sign_ins_read"] == 4  # the one of 100 days ago is before the 60-day lookback
-        assert okta.throttled >= 1
+        # And the 429 was waited out: the log was asked again only once the quota reset (X-Rate-Limit-Reset)
+        throttled, retried = throttled_and_retried(okta, "/api/v1/logs", seen)
+        assert okta.throttled == before + 1 and retried["at"] >= int(throttled["at"]) + 1
         users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
         assert _day(users["u000001"]["last_activity"]) == _day(days_ago(2))
         assert _day(users["u000005"]["last_activity"]) == _day(days_ago(35))
@@ -144,6 +150,12 @@ def test_sign_ins_in_okta_give_an_app_with_its_own_user_api_its_activity(api, ok
     assert profile["id"] in {p["profile_id"] for p in latest}
     assert overview["orphaned"] == sum(p["orphaned"] for p in latest)
     assert overview["unmatched"] == sum(p["unmatched"] for p in latest)
+
+
+def throttled_and_retried(idp, path, seen):
+    """The first request to the sign-in log since `seen` (the one answered 429) and the one after it."""
+    throttled, retried = [r for r in idp.requests_seen[seen:] if r["path"] == path][:2]
+    return throttled, retried
 
 
 def reconcile(client, profile_id):
@@ -223,10 +235,14 @@ def test_sign_ins_in_entra_give_an_app_its_activity_also_when_graph_answers_429(
             activity={"source": "sso", "idp_profile_id": entra_idp["id"], "app_id": app_id, "lookback_days": 60},
         )
         entra.throttle_next = 1  # Graph answers 429 with Retry-After: 1
+        seen, before = len(entra.requests_seen), entra.throttled
         run = sync(integrator, profile["id"])
     # When it syncs, Then the sign-in to this app (matched by e-mail, whatever its case) is user2's activity.
     assert run["status"] == "succeeded", run["error"]
-    assert run["sign_ins_read"] == 1 and entra.throttled >= 1
+    assert run["sign_ins_read"] == 1 and entra.throttled == before + 1
+    # And the 429 was waited out as Retry-After asked before the log was read again
+    throttled, retried = throttled_and_retried(entra, "/v1.0/auditLogs/signIns", seen)
+    assert retried["at"] - throttled["at"] >= 1
     users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
     assert _day(users["u000002"]["last_activity"]) == _day(days_ago(1))
     assert _day(users["u000003"]["last_activity"]) == _day(days_ago(21))
@@ -767,5 +783,82 @@ def test_google_gives_an_app_behind_its_saml_sso_its_sign_ins_and_its_leavers_th
         log = [r for r in google.requests_seen if r["path"].endswith("/applications/saml")][-1]
         assert log["query"]["filters"] == ["application_name==Miro"] and log["query"]["eventName"] == ["login_success"]
         assert {r["authorization"].split()[0] for r in google.requests_seen if r["method"] == "GET"} == {"Bearer"}
+    for profile_id in (profile["id"], idp["id"]):
+        assert integrator.delete(f"/profiles/{profile_id}").status_code == 204
+
+
+GOOGLE_READ_SCOPES = [
+    "https://www.googleapis.com/auth/admin.reports.audit.readonly",
+    "https://www.googleapis.com/auth/admin.directory.user.readonly",
+]
+
+
+def test_google_through_oauth_an_administrator_consents_and_the_sync_waits_out_its_429(api, stack, oidc):
+    integrator = api("sam_integrator")
+    secret = "google-client-secret-5e0d"
+    with fake_google(userinfo_url=f"{oidc}/userinfo") as google, paging_app(3) as own_api:
+        # Given Google behind an OAuth provider (standing in for accounts.google.com) whose tokens it takes
+        # for the scopes an administrator consented to, and Miro behind Google's SAML with one sign-in
+        google.consented_scopes = set(GOOGLE_READ_SCOPES)
+        miro = google.add_app(App("Miro", "Miro"))
+        ann = google.add_person(Person("107446553287958000001", "user1@example.com", "User 1"))
+        google.sign_in(miro.id, ann.id, days_ago(2))
+        auth = {
+            "type": "oauth2_authorization_code",
+            "authorize_url": f"{oidc}/oauth2/authorize",
+            "token_url": f"{oidc}/oauth2/token",
+            "scopes": GOOGLE_READ_SCOPES,
+            "client_auth": "client_secret_post",
+            "authorize_params": {"access_type": "offline", "prompt": "consent"},
+        }
+        idp = integrator.post(
+            "/profiles",
+            json={
+                "name": f"IdP {uuid.uuid4().hex[:8]}",
+                "template": "google_sso",
+                "base_url": google.url,
+                "auth": auth,
+            },
+        ).json()
+        assert idp["auth"]["type"] == "oauth2_authorization_code"  # the profile's own auth wins over the template's
+
+        # When it connects with the OAuth client and an administrator consents at the provider
+        started = integrator.post(
+            f"/profiles/{idp['id']}/connection", json={"client_id": "seatkeeper-google", "client_secret": secret}
+        )
+        assert started.status_code == 202, started.text
+        view = wait_for(integrator, idp["id"], {"awaiting_grant", "failed"})
+        asked = parse_qs(urlsplit(view["authorize_url"]).query)
+        assert asked["scope"] == [" ".join(GOOGLE_READ_SCOPES)]
+        assert (asked["access_type"], asked["prompt"]) == (["offline"], ["consent"])  # a refresh token, every time
+        assert requests.get(grant_at_the_provider(view["authorize_url"]), timeout=30).status_code == 200
+        connection = wait_for(integrator, idp["id"], {"connected", "failed"})
+
+        # Then it is connected, its credential bound to Google's and the provider's origins only
+        assert connection["status"] == "connected", connection
+        assert sorted(connection["records"]["credential"]["bound_to"]) == sorted({google.url, oidc})
+        moved = integrator.patch(
+            f"/profiles/{idp['id']}", json={"auth": {**auth, "token_url": "https://evil.example/t"}}
+        )
+        assert moved.status_code == 409, moved.text
+
+        # When Miro's own profile reads its sign-ins through it and Google answers the log with 429 once
+        profile = connected_profile(
+            integrator,
+            **profile_fields(own_api, "offset"),
+            activity={"source": "sso", "idp_profile_id": idp["id"], "app_id": "Miro"},
+        )
+        google.throttle_next = 1
+        run = sync(integrator, profile["id"])
+
+        # Then the sync waited and went on: user1's activity is their sign-in, read with the consented token
+        assert run["status"] == "succeeded", run["error"]
+        assert google.throttled == 1 and run["sign_ins_read"] == 1
+        users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+        assert _day(users["u000001"]["last_activity"]) == _day(days_ago(2))
+        calls = [r for r in google.requests_seen if r["method"] == "GET"]
+        assert len(calls) >= 3 and all(r["authorization"].startswith("Bearer ") for r in calls)
+        assert not google.access_tokens and not google.grants_seen  # no service account grant was made
+    assert secret not in table_text(stack) + executions_text(idp["id"]) + json.dumps(connection)
     for profile_id in (profile["id"], idp["id"]):
         assert integrator.delete(f"/profiles/{profile_id}").status_code == 204

@@ -1,12 +1,14 @@
 """Usage from the identity provider: who is assigned to an app behind SSO, and when each person
 last signed in to it (SPEC: "Usage from the identity provider").
 
-An identity-provider profile (templates okta_sso, entra_sso) is connected like any other. A
-profile whose activity has `source: "sso"` reads the sign-ins to its app from the IdP's log
-with the IdP profile's client: the IdP's credential, bound to the IdP's origins, never the
-app's. A profile with `users_from_idp` is the IdP's view of one app: its users are the app's
-assignments and its reclaim request unassigns, all sent with the IdP's connection, which is
-bound to exactly the base URL and auth the profile repeats.
+An identity-provider profile (templates okta_sso, entra_sso, google_sso) is connected like any
+other, with whatever auth its template or its own `auth` names (Google: a service account's signed
+grant, or an administrator's OAuth consent). A profile whose activity has `source: "sso"`
+reads the sign-ins to its app from the IdP's log with the IdP profile's client: the IdP's
+credential, bound to the IdP's origins, never the app's. A profile with `users_from_idp` is
+the IdP's view of one app: its users are the app's assignments and its reclaim request
+unassigns, all sent with the IdP's connection, which is bound to exactly the base URL and auth
+the profile repeats.
 
 Okta: System Log `/api/v1/logs` (SSO events `user.authentication.sso` of one app, bounded by
 `since` and `until`, Link header pages), `/api/v1/apps`, `/api/v1/apps/{id}/users`.
