@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ class Vendor:
     expects_auth: str = "Bearer t"
     is_users_request: Callable[[Request], bool] = lambda r: r.method == "GET"
     rate_limit_headers: dict[str, str] = field(default_factory=lambda: {"Retry-After": "0"})
+    rate_limit: Callable[[Vendor], Answer] | None = None  # how it says slow down, when not with a plain 429
     reclaim_answer: Callable[[Person], Answer] = lambda _: (204, None, {})
     removes: bool = False  # reclaiming removes the user from the list, rather than taking their seat
     seat_always: bool = False  # the template counts every listed user as holding a seat
@@ -164,6 +166,8 @@ class FakeVendorApp:
                 self.list_requests += 1
                 limited = self.list_requests == 2 and not self.rate_limited
                 self.rate_limited += limited
+            if limited and vendor.rate_limit is not None:
+                return vendor.rate_limit(vendor)
             if limited:
                 return 429, vendor.error(429, "rate limit exceeded"), vendor.rate_limit_headers
             return vendor.page(vendor, request, self.records())
@@ -347,6 +351,34 @@ def _zoom_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) 
     chunk, following = cursor_page(request, records, cursor="next_page_token", limit="page_size")
     body = {"page_size": len(chunk), "total_records": len(records), "next_page_token": following or "", "users": chunk}
     return 200, body, {}
+
+
+def _github_primary_rate_limit(_: Vendor) -> Answer:
+    """https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api: 403 (or 429) with
+    x-ratelimit-remaining 0, to wait until x-ratelimit-reset (UTC epoch seconds)."""
+    body = {
+        "message": "API rate limit exceeded for installation ID 1.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+    }
+    headers = {
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Used": "5000",
+        "X-RateLimit-Reset": str(int(time.time()) + 1),
+        "X-RateLimit-Resource": "core",
+    }
+    return 403, body, headers
+
+
+def _google_quota_error() -> dict[str, Any]:
+    message = "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'"
+    return {
+        "error": {
+            "code": 403,
+            "message": message,
+            "errors": [{"message": message, "domain": "usageLimits", "reason": "userRateLimitExceeded"}],
+        }
+    }
 
 
 def _google_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
@@ -716,7 +748,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             user_id=lambda p: f"octo{p.i}",
             error=lambda s, m: {"message": m, "documentation_url": "https://docs.github.com/rest", "status": str(s)},
             reclaim=_copilot_reclaim,
-            rate_limit_headers={"Retry-After": "0", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"},
+            rate_limit=_github_primary_rate_limit,
             reclaim_answer=lambda _: (200, {"seats_cancelled": 1}, {}),
         ),
         Vendor(
@@ -791,6 +823,8 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             error=lambda s, m: {
                 "error": {"code": s, "message": m, "status": "RESOURCE_EXHAUSTED" if s == 429 else "ERROR"}
             },
+            # https://developers.google.com/admin-sdk/directory/v1/limits: quota errors are 403s with a reason
+            rate_limit=lambda _: (403, _google_quota_error(), {}),
         ),
         Vendor(
             template="microsoft_graph",
@@ -992,7 +1026,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             user_id=lambda p: f"octo{p.i}",
             error=lambda s, m: {"message": m, "documentation_url": "https://docs.github.com/rest", "status": str(s)},
             reclaim=lambda v, r: r.path.removeprefix("/members/") if r.method == "DELETE" else None,
-            rate_limit_headers={"Retry-After": "0", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"},
+            rate_limit=_github_primary_rate_limit,
             seat_always=True,
             removes=True,
             needs_activity_from_sso=True,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from email.utils import formatdate
 
 import pytest
+import requests
 
-from seatkeeper.saas_http import RateGate, RetryPolicy, wait_requested
+from seatkeeper.saas_http import RateGate, RetryPolicy, told_to_slow_down, wait_requested
 
 NOW = 1_795_860_000.0  # a fixed moment, so that the expectations do not depend on the clock
 
@@ -31,6 +33,43 @@ def test_the_wait_an_app_asks_for(headers, wait):
 )
 def test_no_wait_asked(headers):
     assert wait_requested(headers) is None
+
+
+def forbidden(body, **headers) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 403
+    response._content = json.dumps(body).encode()
+    response.headers.update(headers)
+    return response
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # GitHub's primary and secondary rate limits
+        forbidden({"message": "API rate limit exceeded"}, **{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "9"}),
+        forbidden({"message": "You have exceeded a secondary rate limit"}, **{"Retry-After": "60"}),
+        # Google's quota errors
+        forbidden({"error": {"code": 403, "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded"}]}}),
+        forbidden({"error": {"code": 403, "errors": [{"domain": "usageLimits", "reason": "rateLimitExceeded"}]}}),
+        forbidden({"error": {"code": 403, "errors": [{"reason": "quotaExceeded"}]}}),
+    ],
+)
+def test_a_403_that_says_slow_down_is_a_rate_limit(answer):
+    assert told_to_slow_down(answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        forbidden({"message": "Resource not accessible by integration"}, **{"X-RateLimit-Remaining": "4999"}),
+        forbidden({"error": {"code": 403, "errors": [{"reason": "forbidden"}]}}),
+        forbidden({"error": "insufficient_scope"}),
+        forbidden(["not", "an", "object"]),
+    ],
+)
+def test_a_403_that_refuses_the_credential_is_not_a_rate_limit(answer):
+    assert not told_to_slow_down(answer)
 
 
 def test_backoff_has_full_jitter_and_a_ceiling():

@@ -342,6 +342,27 @@ def wait_requested(headers: Any, now: float | None = None) -> float | None:
     return None
 
 
+# Google's quota errors come as 403 with one of these reasons in error.errors[]
+# (https://developers.google.com/admin-sdk/directory/v1/limits).
+GOOGLE_QUOTA_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
+
+
+def told_to_slow_down(response: requests.Response) -> bool:
+    """Whether a 403 is a rate limit rather than a refused credential: GitHub answers an exhausted quota with
+    403 and X-RateLimit-Remaining: 0 (Retry-After for its secondary limits), Google with a quota reason."""
+    if wait_requested(response.headers) is not None:
+        return True
+    if len(response.content) > 16_384:
+        return False
+    try:
+        errors = response.json()["error"]["errors"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return isinstance(errors, list) and any(
+        isinstance(error, dict) and error.get("reason") in GOOGLE_QUOTA_REASONS for error in errors
+    )
+
+
 class RateGate:
     """When the app says slow down, every request of the run waits, not only the one that was told."""
 
@@ -429,8 +450,9 @@ class SaaSClient:
     ) -> requests.Response:
         """One request with the profile's auth, retried while the app is busy or down.
 
-        429 and 503 wait as Retry-After or X-RateLimit-Reset say, and every request of the run
-        waits with them (the rate gate); other server errors, timeouts and lost connections
+        429, 503 and a 403 that is a rate limit (GitHub, Google) wait as Retry-After or
+        X-RateLimit-Reset say, and every request of the run waits with them (the rate gate);
+        other server errors, timeouts and lost connections
         back off exponentially with full jitter; the total wait is bounded. SaaS* errors for
         answers that stay bad. `retry=False` for requests that must not be sent twice.
         """
@@ -462,9 +484,9 @@ class SaaSClient:
                 if status < 400:
                     self.gate.respect_quota(response.headers, self.retries.max_delay)
                     return response
-                if status in (401, 403):
+                if status == 401 or (status == 403 and not told_to_slow_down(response)):
                     raise SaaSAuthenticationFailed(where)
-                if status in (429, 503):
+                if status in (403, 429, 503):
                     delay = wait_requested(response.headers) or self.retries.backoff(attempt)
                     self.gate.close_for(min(delay, self.retries.max_delay))
                 elif status >= 500:
