@@ -151,3 +151,20 @@ def test_what_keeps_the_credential_where_it_was_may_change_while_connected():
 def test_a_profile_without_a_credential_may_point_anywhere(service):
     record = service.create(ACME, created_by=None)
     assert service.patch(record.id, {"base_url": "https://elsewhere.example.net/api"}).version == 2
+
+
+def test_an_identity_provider_that_profiles_read_from_keeps_being_one(service):
+    # Given an Okta profile that another profile takes its sign-ins from
+    okta = service.create(
+        {"name": "Okta", "template": "okta_sso", "base_url": "https://acme.okta.com"}, created_by=None
+    )
+    app = {**ACME, "activity": {"source": "sso", "idp_profile_id": okta.id, "app_id": "0oa1"}}
+    service.create(app, created_by=None)
+    # When a patch would make it another identity provider's profile, or none at all
+    becomes_an_app = {"template": "scim2", "identity_provider": None, "subscription": {"licenses_purchased": 1}}
+    for patch in ({"template": "entra_sso"}, becomes_an_app):
+        with pytest.raises(ProfileConflict, match="identity provider of 1 profile"):
+            service.patch(okta.id, patch)
+    # Then it is unchanged, and changes that keep it the same identity provider go through
+    assert service.get(okta.id).profile.identity_provider == okta.profile.identity_provider
+    assert service.patch(okta.id, {"name": "Okta (prod)"}).profile.name == "Okta (prod)"

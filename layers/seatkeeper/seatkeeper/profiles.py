@@ -196,6 +196,8 @@ class ProfileService:
         profile = build_profile(own)
         check_urls(profile, self.policy)
         self._check_identity_provider(profile)
+        if previous.profile.identity_provider not in (None, profile.identity_provider):
+            self._refuse_if_depended_on(profile_id)  # their next sync would read from what it no longer is
         # Imported here: connections imports this module for ProfileRecord.
         from seatkeeper.connections import credential_binding, credential_origins
 
