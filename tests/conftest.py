@@ -52,6 +52,9 @@ def stack() -> Iterator[LocalStack]:
     """The whole local stack built from template.yaml, on free ports, once per test run."""
     quiet_werkzeug()
     with LocalStack(ROOT / "template.yaml", port=0, aws_port=0, log_level="WARNING") as running:
+        # Not one for `seatkeeper token` to find: with a stack per test worker, "the newest stack" that
+        # the CLI tests start would otherwise depend on when another worker's session began.
+        running.state_file.unlink()
         _RUNNING.append(running)
         yield running
         _RUNNING.clear()

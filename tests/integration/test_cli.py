@@ -183,7 +183,6 @@ def test_two_stacks_keep_their_own_state_and_commands_find_the_one_asked_for(roo
         # When a token is asked for without a port: the newest stack's, saying that there are several
         newest = seatkeeper(root, "token", "--role", "sam_viewer")
         assert newest.returncode == 0, newest.stderr
-        # (the test session's own stack may be running too)
         assert "local stacks are running: using the newest, on port " + str(second.port) in newest.stderr
         assert works_on(second, newest.stdout.strip()) and not works_on(first, newest.stdout.strip())
         assert not stale.exists()  # the dead process's file is cleaned up on the way
