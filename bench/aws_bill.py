@@ -123,24 +123,21 @@ def count_call(model: Any, params: dict[str, Any], parsed: dict[str, Any]) -> No
 
 
 def install_meters() -> None:
-    """Count every AWS call the functions make (botocore's events) and time every invocation."""
-    boto3.setup_default_session()
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
-    # The call's own parameters ride in its context from parameter building to the parsed answer.
-    session.events.register(
-        "before-parameter-build", lambda params, context, **_: context.__setitem__("metered_params", params)
-    )
-    session.events.register(
-        "after-call", lambda model, parsed, context, **_: count_call(model, context.get("metered_params", {}), parsed)
-    )
+    """Count every AWS call the functions and the state machines make, and time every invocation."""
     make_api_call = BaseClient._make_api_call
+    bench_thread = threading.current_thread()
 
     def timed_call(client: Any, operation: str, params: Any) -> Any:
+        # Here, not on a boto3 session's events: the functions make their clients from botocore's own
+        # sessions, which a boto3 session never sees. The bench's own calls (on its thread) are not billed.
         started = time.perf_counter()
+        parsed: Any = {}
         try:
-            return make_api_call(client, operation, params)
+            parsed = make_api_call(client, operation, params)
+            return parsed
         finally:
+            if threading.current_thread() is not bench_thread:
+                count_call(client.meta.service_model.operation_model(operation), params, parsed)
             if getattr(in_invocation, "calls", None) is not None:
                 in_invocation.seconds += time.perf_counter() - started
                 service = client.meta.service_model.service_name
