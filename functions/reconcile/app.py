@@ -1,5 +1,6 @@
-"""The reconcile-all state machine's steps: choose the profiles, start each one's sync run and
-follow it, record its position, and write the reconciliation's result."""
+"""The reconcile-all state machine's steps: choose the profiles, start each one's sync run (which
+says when it ends), record its position, and write the reconciliation's result. check_sync_run
+serves reclaim-licenses, which follows its re-sync by polling."""
 
 from __future__ import annotations
 
