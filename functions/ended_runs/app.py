@@ -71,6 +71,7 @@ def sync_ended(given: dict[str, Any], status: str) -> dict[str, Any]:
         if run.status == "succeeded":  # committed, but the execution died before it said so
             StepFunctions().tell(given["task_token"], {"run_id": run.run_id, "status": run.status})
         else:
-            StepFunctions().fail(given["task_token"], "SyncFailed", run.error or f"the sync ended {status}")
+            report = {"run_id": run.run_id, "cause": run.error or f"the sync ended {status}"}
+            StepFunctions().fail(given["task_token"], "SyncFailed", json.dumps(report))
     logger.info("ended run recorded", extra={"run_id": run.run_id, "status": run.status})
     return {"id": run.run_id, "status": run.status}

@@ -260,6 +260,7 @@ def test_a_reconciliation_whose_profile_sync_is_stopped_reports_that_profile_fai
     assert record["status"] == "failed", record
     [result] = record["results"]
     assert result["status"] == "failed" and "ended ABORTED before it recorded a result" in result["error"]
+    assert result["run_id"] == run_id
     run = integrator.get(f"/runs/{run_id}").json()
     assert run["status"] == "failed" and "ABORTED" in run["error"]
 
