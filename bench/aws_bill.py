@@ -6,7 +6,9 @@ the local stack, with the template's own poll interval and log level. Everything
 counted as AWS would bill it (Lambda invocations with their duration and memory, Step Functions
 state transitions from the executions' histories, DynamoDB read and write units from the items
 read and written, S3 requests, Secrets Manager calls, EventBridge events, CloudWatch Logs bytes),
-scaled by 100 and priced at us-east-1 list prices. Goal: at most $0.10 a night.
+scaled by 100 and priced at us-east-1 list prices. Goal: at most $0.10 a night. The transitions
+of reconcile-all's own steps (choose the profiles, the Map, finish) are not scaled: one
+reconciliation takes the 500 apps (its limit), and runs each of those steps once.
 
 Lambda durations are measured here, where moto answers every AWS call in the same process and
 on the same two cores: as measured they are an upper bound, far above what Lambda would bill
@@ -123,24 +125,21 @@ def count_call(model: Any, params: dict[str, Any], parsed: dict[str, Any]) -> No
 
 
 def install_meters() -> None:
-    """Count every AWS call the functions make (botocore's events) and time every invocation."""
-    boto3.setup_default_session()
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
-    # The call's own parameters ride in its context from parameter building to the parsed answer.
-    session.events.register(
-        "before-parameter-build", lambda params, context, **_: context.__setitem__("metered_params", params)
-    )
-    session.events.register(
-        "after-call", lambda model, parsed, context, **_: count_call(model, context.get("metered_params", {}), parsed)
-    )
+    """Count every AWS call the functions and the state machines make, and time every invocation."""
     make_api_call = BaseClient._make_api_call
+    bench_thread = threading.current_thread()
 
     def timed_call(client: Any, operation: str, params: Any) -> Any:
+        # Here, not on a boto3 session's events: the functions make their clients from botocore's own
+        # sessions, which a boto3 session never sees. The bench's own calls (on its thread) are not billed.
         started = time.perf_counter()
+        parsed: Any = {}
         try:
-            return make_api_call(client, operation, params)
+            parsed = make_api_call(client, operation, params)
+            return parsed
         finally:
+            if threading.current_thread() is not bench_thread:
+                count_call(client.meta.service_model.operation_model(operation), params, parsed)
             if getattr(in_invocation, "calls", None) is not None:
                 in_invocation.seconds += time.perf_counter() - started
                 service = client.meta.service_model.service_name
@@ -187,15 +186,21 @@ class CountingStream(io.TextIOBase):
 
 class NightlyStack(LocalStack):
     def parameters(self) -> dict[str, str]:
-        # The template's own poll interval and log level: they decide transitions and log bytes.
+        # The template's own log level (it decides log bytes) and poll interval (reclaim-licenses' only).
         return {**super().parameters(), "SyncPollSeconds": "10", "LogLevel": "INFO"}
 
 
-def transitions(since: float) -> tuple[int, Counter[str]]:
-    """State transitions of every execution started since `since`, from their histories."""
+def transitions(since: float) -> tuple[int, int, Counter[str]]:
+    """State transitions of every execution started since `since`, from their histories: those of
+    the reconciliation's own steps (once a night, whatever the number of apps), and all the others."""
     stepfunctions = boto3.client("stepfunctions")
-    total, per_machine = 0, Counter[str]()
+    per_app, per_night, per_machine = 0, 0, Counter[str]()
     for machine in stepfunctions.list_state_machines()["stateMachines"]:
+        definition = json.loads(
+            stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+        )
+        # Outside its Map iteration, reconcile-all runs each state once for all its apps (up to 500).
+        once = set(definition["States"]) if machine["name"].startswith("ReconcileAll") else set()
         for execution in stepfunctions.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
             if execution["startDate"].timestamp() < since:
                 continue
@@ -209,10 +214,11 @@ def transitions(since: float) -> tuple[int, Counter[str]]:
                 token = page.get("nextToken")
                 if not token:
                     break
-            entered = sum(e["type"].endswith("StateEntered") for e in events)
-            total += entered
-            per_machine[machine["name"]] += entered
-    return total, per_machine
+            entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+            per_night += sum(name in once for name in entered)
+            per_app += sum(name not in once for name in entered)
+            per_machine[machine["name"]] += len(entered)
+    return per_app, per_night, per_machine
 
 
 def main() -> int:
@@ -282,11 +288,13 @@ def run_nights(stack: LocalStack, apps: list[Any]) -> tuple[tuple[str, float], s
     meter.reset()
     seconds = night(f"nightly-{time.time_ns()}")
     meter.on = False
-    transitions_total, per_machine = transitions(since)
-    return price(transitions_total, per_machine, seconds)
+    per_app, per_night, per_machine = transitions(since)
+    return price(per_app, per_night, per_machine, seconds)
 
 
-def price(transitions_total: int, per_machine: Counter[str], seconds: float) -> tuple[tuple[str, float], str]:
+def price(
+    per_app_transitions: int, per_night_transitions: int, per_machine: Counter[str], seconds: float
+) -> tuple[tuple[str, float], str]:
     s3_put_list = sum(n for k, n in meter.calls.items() if k in ("s3:PutObject", "s3:ListObjectsV2"))
     s3_get = sum(n for k, n in meter.calls.items() if k in ("s3:GetObject", "s3:HeadObject"))
     secrets = sum(n for k, n in meter.calls.items() if k.startswith("secretsmanager:"))
@@ -296,7 +304,12 @@ def price(transitions_total: int, per_machine: Counter[str], seconds: float) -> 
     lines = [
         ("Lambda requests", invocations, LAMBDA_REQUEST),
         ("Lambda GB-seconds (arm64), modelled", modelled, LAMBDA_GB_SECOND_ARM),
-        ("Step Functions Standard transitions", transitions_total, STANDARD_TRANSITION),
+        # Scaled below like the rest; the reconciliation's own steps run once a night, not once per 5 apps.
+        (
+            "Step Functions Standard transitions",
+            per_app_transitions + per_night_transitions / SCALE,
+            STANDARD_TRANSITION,
+        ),
         ("DynamoDB write request units", meter.wru, DYNAMODB_WRU),
         ("DynamoDB read request units", meter.rru, DYNAMODB_RRU),
         ("S3 PUT/LIST requests", s3_put_list, S3_PUT_LIST),
@@ -332,7 +345,9 @@ def price(transitions_total: int, per_machine: Counter[str], seconds: float) -> 
             f"{name} x{n} ({meter.modelled_gb_seconds[name]:.2f} GB-s modelled, {meter.gb_seconds[name]:.1f} measured)"
             for name, n in meter.invocations.most_common()
         ),
-        "   transitions by state machine: " + ", ".join(f"{k} {v}" for k, v in per_machine.most_common()),
+        "   transitions by state machine: "
+        + ", ".join(f"{k} {v}" for k, v in per_machine.most_common())
+        + f" ({per_night_transitions} of them once a night, {per_app_transitions / APPS:.1f} per app)",
         "   AWS calls: " + ", ".join(f"{k} {v}" for k, v in sorted(meter.calls.items()) if not k.startswith("lambda:")),
     ]
     return ("\n".join(out), total), "\n".join(figures)

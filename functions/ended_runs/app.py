@@ -1,9 +1,10 @@
-"""Finishes the record of a reclaim-licenses or reconcile-all execution that ended without doing so.
+"""Finishes the record of a reclaim-licenses, reconcile-all or sync-users execution that ended without doing so.
 
 A Catch covers what a step raises; it cannot cover an execution that is stopped, times out, or
 fails with an error no Catch takes (States.Runtime). For each of those Step Functions puts an
 "Execution Status Change" event on EventBridge, which brings it here. A record that its execution
-finished already is left as it is.
+finished already is left as it is. A sync run's reconciliation, which waits to be told how the run
+ended (its task token), is told here too, so that it never waits for a sync that is gone.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import reclamation, reconciliation
+from seatkeeper import reclamation, reconciliation, sync
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.settings import EndedRunSettings
-from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations
+from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations, DynamoDBSync
 from seatkeeper.sync import run_error
+from seatkeeper.workflows import StepFunctions
 
 logger = Logger()
 ERROR_OF = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut", "FAILED": "ExecutionFailed"}
@@ -43,6 +45,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
         logger.info("ended run recorded", extra={"reclamation_id": reclaim.id, "status": reclaim.status})
         return {"id": reclaim.id, "status": reclaim.status}
+    if detail["stateMachineArn"] == settings.sync_state_machine_arn:
+        return sync_ended(given, detail["status"])
     if not given.get("reconciliation_id"):
         # A scheduled reconciliation's record is named inside the run, not in its input.
         logger.warning("a scheduled reconciliation ended unfinished", extra={"execution": detail["name"]})
@@ -57,3 +61,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     logger.info("ended run recorded", extra={"reconciliation_id": reconcile.id, "status": reconcile.status})
     return {"id": reconcile.id, "status": reconcile.status}
+
+
+def sync_ended(given: dict[str, Any], status: str) -> dict[str, Any]:
+    """The run failed, saying how its execution ended (unless it recorded its own end), and the
+    reconciliation waiting for it told so."""
+    run = sync.settled_run(given["run_id"], DynamoDBSync(settings.table_name), lambda _: status)
+    if given.get("task_token"):
+        if run.status == "succeeded":  # committed, but the execution died before it said so
+            StepFunctions().tell(given["task_token"], {"run_id": run.run_id, "status": run.status})
+        else:
+            report = {"run_id": run.run_id, "cause": run.error or f"the sync ended {status}"}
+            StepFunctions().fail(given["task_token"], "SyncFailed", json.dumps(report))
+    logger.info("ended run recorded", extra={"run_id": run.run_id, "status": run.status})
+    return {"id": run.run_id, "status": run.status}

@@ -1,5 +1,6 @@
-"""The reconcile-all state machine's steps: choose the profiles, start each one's sync run and
-follow it, record its position, and write the reconciliation's result."""
+"""The reconcile-all state machine's steps: choose the profiles, start each one's sync run (which
+says when it ends), record its position, and write the reconciliation's result. check_sync_run
+serves reclaim-licenses, which follows its re-sync by polling."""
 
 from __future__ import annotations
 
@@ -73,10 +74,16 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 
 @logger.inject_lambda_context
 def start_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Open the profile's sync run and start its state machine, as POST /profiles/{id}/sync does."""
+    """Open the profile's sync run and start its state machine, as POST /profiles/{id}/sync does; the
+    sync tells the waiting step (`task_token`) how it ended."""
     profile = profiles().get(event["profile_id"])
     runs = sync.SyncService(DynamoDBSync(settings.table_name), StepFunctions(settings.sync_state_machine_arn))
-    run = runs.start(profile, connected=connected(connection_owner(profile)), requested_by="reconciliation")
+    run = runs.start(
+        profile,
+        connected=connected(connection_owner(profile)),
+        requested_by="reconciliation",
+        task_token=event.get("task_token"),
+    )
     return {"run_id": run.run_id}
 
 

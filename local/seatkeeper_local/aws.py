@@ -62,6 +62,8 @@ def dispatch_lambda_to(functions: LocalFunctions) -> None:
     _dispatch = functions
     LambdaSimpleBackend.invoke = _invoke_in_process  # type: ignore[method-assign]
     keep_task_failure_causes()
+    aws_sdk_parameters_by_api_names()
+    stopping_ends_callback_waits()
 
 
 def _send_task_failure_with_cause(self: Any) -> Any:
@@ -78,6 +80,44 @@ def keep_task_failure_causes() -> None:
     from moto.stepfunctions.responses import StepFunctionResponse
 
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
+
+
+def _aws_sdk_parameters_as_the_api_names_them(self: Any, parameters: dict[str, Any], *_: Any, **__: Any) -> None:
+    # AWS maps an aws-sdk task's parameters (PascalCase: "TaskToken") onto the API's own member names
+    # ("taskToken" for Step Functions). moto 5.2.5 passes them on as written, which works only for the
+    # services whose members are PascalCase already (Secrets Manager, CloudWatch), not for sfn.
+    from botocore.session import get_session
+    from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+    model = get_session().get_service_model(self._get_boto_service_name())
+    action = self._get_boto_service_action()
+    operation = next((o for o in model.operation_names if camel_to_snake_case(o) == action), None)
+    if operation is not None:
+        self._to_boto_request(parameters, model.operation_model(operation).input_shape)
+
+
+def aws_sdk_parameters_by_api_names() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    StateTaskServiceAwsSdk._normalise_parameters = _aws_sdk_parameters_as_the_api_names_them  # type: ignore[method-assign]
+
+
+def stopping_ends_callback_waits() -> None:
+    """StopExecution ends an execution at once in AWS, even while a step waits for its task token.
+    moto 5.2.5 only marks it stopped, and a step waiting for a token (TimeoutSeconds away) keeps it
+    running: stopping also interrupts every wait of that execution."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    stop = ExecutionWorker.stop
+
+    def stop_and_interrupt(self: Any, *args: Any, **kwargs: Any) -> None:
+        stop(self, *args, **kwargs)
+        for endpoint in list(self.env.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+    ExecutionWorker.stop = stop_and_interrupt  # type: ignore[method-assign]
 
 
 _moto_transact_write_items = DynamoDBBackend.transact_write_items

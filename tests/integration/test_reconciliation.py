@@ -52,6 +52,8 @@ def test_reconciling_two_profiles_where_one_fails_reports_each(api):
     results = {r["profile_id"]: r for r in record["results"]}
     assert results[first["id"]]["status"] == "succeeded"
     assert results[second["id"]]["status"] == "failed" and "500" in results[second["id"]]["error"]
+    failed_run = integrator.get(f"/runs/{results[second['id']]['run_id']}").json()  # the run it names says so too
+    assert failed_run["status"] == "failed" and "500" in failed_run["error"]
 
     assigned, stale = expected_figures(good.users)
     position = api("sam_viewer").get(f"/profiles/{first['id']}/position").json()

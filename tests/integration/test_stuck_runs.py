@@ -238,22 +238,29 @@ def stop_the_sync_of(profile_id: str, timeout: float = 30) -> str:
     return mine[0]["name"]
 
 
-def test_a_reconciliation_whose_profile_sync_is_stopped_reports_that_profile_failed(api):
+def test_a_reconciliation_whose_profile_sync_is_stopped_reports_that_profile_failed(api, stack):
     integrator = api("sam_integrator")
     with paging_app(30) as app:
         profile = connected(integrator, app)
         app.latency = 2.0  # long enough to stop the sync while it fetches
-        # Given a reconciliation whose profile's sync execution is stopped while it fetches,
+        # Given a reconciliation whose profile's sync execution is stopped while it fetches (no state of
+        # the sync runs after that: nothing in it tells the reconciliation, which waits to be told),
         started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
         run_id = stop_the_sync_of(profile["id"])
+        stopped = execution("SYNC_STATE_MACHINE_ARN", run_id)
+        assert stopped["status"] == "ABORTED"
+        assert integrator.get(f"/reconciliations/{started['id']}").json()["status"] == "running"
 
-        # when the reconciliation looks at the sync's run,
+        # when the sync's status change reaches the function its EventBridge rule invokes,
+        answer = stack.functions.invoke("RecordEndedRunFunction", status_change_event(stopped["executionArn"]))
         record = settled_reconciliation(integrator, started["id"])
 
     # then it does not wait for ever: that profile failed, saying so, and so did the sync run.
+    assert answer == {"id": run_id, "status": "failed"}
     assert record["status"] == "failed", record
     [result] = record["results"]
     assert result["status"] == "failed" and "ended ABORTED before it recorded a result" in result["error"]
+    assert result["run_id"] == run_id
     run = integrator.get(f"/runs/{run_id}").json()
     assert run["status"] == "failed" and "ABORTED" in run["error"]
 

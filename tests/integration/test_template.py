@@ -29,6 +29,7 @@ SOURCE = load_cloudformation_yaml(str(ROOT / "template.yaml"))
 STAR_STATEMENTS = {
     "FindCredentialSecrets": "secretsmanager:ListSecrets lists; it takes no resource",
     "ResumeWaitingGrant": "states:SendTaskSuccess/Failure name a task token, not a resource",
+    "TellTheWaitingReconciliation": "states:SendTaskSuccess/Failure name a task token, not a resource",
     "CountFailedCleanUps": "cloudwatch:PutMetricData takes no resource (held to the seatkeeper namespace by a condition)",
     "DeliverLogs": "Step Functions' log delivery actions (logs:CreateLogDelivery ...) take no resource",
 }

@@ -69,13 +69,19 @@ def test_the_most_profiles_fit_the_payload_the_record_and_the_history():
     # And the record, with every profile's position, is one DynamoDB item under 400 KB
     assert all(r.position is not None for r in record.results)
     assert len(record.model_dump_json().encode()) + len(record.status) + 64 < ITEM_LIMIT
-    # And the execution's history holds every profile whose sync needs up to three polls
-    task_events, pass_events, iteration_events = 5, 2, 2  # entered/scheduled/started/succeeded/exited
-    first = 3 * task_events + 2 * pass_events + iteration_events  # open, check, position; wait; choice
-    poll = task_events + 2 * pass_events
+    # And the execution's history holds every profile, each of its two steps tried three times: the
+    # sync tells the step that waits for it how it ended (no polls, whatever the sync's length)
+    task_events, iteration_events = 5, 2  # entered/scheduled/started/succeeded/exited; iteration started/succeeded
+    callback_events = task_events + 1  # also "submitted": the function started the sync, the step waits
+    retry_events = 3  # scheduled/started/failed
+    per_profile = callback_events + task_events + iteration_events + 2 * 2 * retry_events
     overhead = 2 + 2 * task_events + 4
-    assert {"OpenSyncRun", "WaitForSync", "CheckSyncRun", "SyncDone", "RecordPosition"} <= set(iteration)
-    assert overhead + MAX_PROFILES * (first + 2 * poll) < HISTORY_LIMIT
+    assert set(iteration) - {"ReadSyncFailure", "SyncFailed", "DescribeProfileFailure", "ProfileFailed"} == {
+        "OpenSyncRun",
+        "RecordPosition",
+    }
+    assert iteration["OpenSyncRun"]["Resource"].endswith("lambda:invoke.waitForTaskToken")
+    assert overhead + MAX_PROFILES * per_profile < HISTORY_LIMIT
 
 
 def test_more_profiles_than_one_reconciliation_takes_are_refused_up_front():

@@ -113,3 +113,4 @@ class ReclaimSettings(SaaSCallerSettings):
 @dataclass(frozen=True, kw_only=True)
 class EndedRunSettings(TableSettings):
     reclaim_state_machine_arn: str = env("RECLAIM_STATE_MACHINE_ARN")
+    sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")

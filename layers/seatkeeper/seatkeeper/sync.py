@@ -247,11 +247,14 @@ class SyncService:
             raise
         return run
 
-    def start(self, profile: ProfileRecord, *, connected: bool, requested_by: str | None) -> SyncRun:
-        """Open a run and start the sync state machine for it."""
+    def start(
+        self, profile: ProfileRecord, *, connected: bool, requested_by: str | None, task_token: str | None = None
+    ) -> SyncRun:
+        """Open a run and start the sync state machine for it; `task_token`: the reconciliation step
+        that waits for this run, told by the sync itself when it ends (no polling)."""
         run = self.open_run(profile, connected=connected, requested_by=requested_by)
         try:
-            self.executions.start(run.run_id, sync_input(run))
+            self.executions.start(run.run_id, sync_input(run, task_token))
         except Exception:
             self.runs.unlock_sync(profile.id, run.run_id)
             raise
@@ -286,9 +289,15 @@ def settled_run(run_id: str, runs: RunStore, execution_status: Callable[[str], s
     return failed
 
 
-def sync_input(run: SyncRun) -> dict[str, Any]:
-    """What the sync state machine starts from."""
-    return {"run_id": run.run_id, "profile_id": run.profile_id, "fetch": {"checkpoint": None, "done": False}}
+def sync_input(run: SyncRun, task_token: str | None = None) -> dict[str, Any]:
+    """What the sync state machine starts from; `task_token` (None when no one waits) is sent the
+    run's outcome when it ends."""
+    return {
+        "run_id": run.run_id,
+        "profile_id": run.profile_id,
+        "fetch": {"checkpoint": None, "done": False},
+        "task_token": task_token,
+    }
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -54,6 +54,14 @@ class StepFunctions:
     def succeed(self, task_token: str, output: dict[str, Any]) -> None:
         self.client.send_task_success(taskToken=task_token, output=json.dumps(output))
 
+    def tell(self, task_token: str, output: dict[str, Any]) -> None:
+        """Succeed the waiting task unless it waits no more (timed out, its execution stopped)."""
+        try:
+            self.succeed(task_token, output)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+                raise
+
     def fail(self, task_token: str, error: str, cause: str) -> None:
         try:
             self.client.send_task_failure(taskToken=task_token, error=error, cause=cause[:32000])
