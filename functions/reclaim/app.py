@@ -20,7 +20,7 @@ from seatkeeper.store import (
     DynamoDBReconciliations,
     DynamoDBSync,
 )
-from seatkeeper.sync import run_error
+from seatkeeper.sync import caught_error
 from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
@@ -96,12 +96,12 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
 @logger.inject_lambda_context
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: finish the reclamation from its action records, and say why."""
-    failure = event["error"]
+    error, cause = caught_error(event["error"])
     done = reclamation.record_failure(
         event["reclamation_id"],
         store=DynamoDBReclamations(settings.table_name),
-        error=failure.get("Error") or "Unknown",
-        cause=(run_error(failure.get("Cause")) or "no details were given")[:500],
+        error=error,
+        cause=cause,
         notices=EventBridgeNotices(),
     )
     logger.warning("reclamation failed", extra={"reclamation_id": done.id, "status": done.status})

@@ -24,7 +24,7 @@ from seatkeeper.store import (
     DynamoDBReconciliations,
     DynamoDBSync,
 )
-from seatkeeper.sync import run_error
+from seatkeeper.sync import caught_error
 from seatkeeper.workflows import StepFunctions
 
 logger = Logger()
@@ -148,12 +148,12 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
 @logger.inject_lambda_context
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: mark the reconciliation failed, with why and the profiles' results it had."""
-    failure = event["error"]
+    error, cause = caught_error(event["error"])
     done = reconciliation.record_failure(
         event["reconciliation_id"],
         store=DynamoDBReconciliations(settings.table_name),
-        error=failure.get("Error") or "Unknown",
-        cause=(run_error(failure.get("Cause")) or "no details were given")[:500],
+        error=error,
+        cause=cause,
         results=event.get("results"),
         notices=EventBridgeNotices(),
     )

@@ -586,6 +586,11 @@ def _sorted_users(
     )
 
 
+def caught_error(caught: dict[str, Any]) -> tuple[str, str]:
+    """A Catch's `$.error` ({"Error", "Cause"}) as its error name and a cause people read, of 500 characters at most."""
+    return caught.get("Error") or "Unknown", (run_error(caught.get("Cause")) or "no details were given")[:500]
+
+
 def run_error(cause: str | None) -> str | None:
     """A failed task's cause as people read it (a Lambda task's cause is its error payload as JSON)."""
     if cause and cause.startswith("{"):
