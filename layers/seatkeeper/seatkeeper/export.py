@@ -16,7 +16,7 @@ from typing import Any
 from seatkeeper.analytics import Overview
 from seatkeeper.position import Rate
 from seatkeeper.profiles import ProfileRecord
-from seatkeeper.sync import SnapshotStore, Standing, cutoff_for, standing, tracks_activity
+from seatkeeper.sync import SnapshotStore, Standing, tracks_activity, users_with_standing
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -106,19 +106,12 @@ def users_csv(
     profile: ProfileRecord, snapshots: SnapshotStore, *, status: Standing | None = None, now: datetime | None = None
 ) -> str:
     """Every user of the last successful sync (or those of one status), in the store's order."""
-    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    tracked = tracks_activity(profile.profile)
 
     def rows() -> Iterator[list[Any]]:
-        after: str | None = None
-        while True:
-            users, after = snapshots.users(profile.id, after, 1000)
-            for user in users:
-                place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
-                if status is None or place == status:
-                    seen = user.last_activity.isoformat(timespec="seconds") if user.last_activity else None
-                    words = activity_words(user.last_activity, tracked=tracked)
-                    yield [user.id, user.email, user.name, user.role, place, seen, words]
-            if after is None:
-                return
+        for user, place in users_with_standing(profile, snapshots, status=status, now=now):
+            seen = user.last_activity.isoformat(timespec="seconds") if user.last_activity else None
+            words = activity_words(user.last_activity, tracked=tracked)
+            yield [user.id, user.email, user.name, user.role, place, seen, words]
 
     return _csv(USER_COLUMNS, rows())

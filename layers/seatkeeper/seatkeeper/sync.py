@@ -539,6 +539,22 @@ def list_users(
     return UserPage(items=items, next_cursor=encode_cursor({"after": after}) if after else None)
 
 
+def users_with_standing(
+    profile: ProfileRecord, snapshots: SnapshotStore, *, status: Standing | None, now: datetime | None
+) -> Iterator[tuple[SaaSUser, Standing]]:
+    """Every user of the last successful sync with their standing (or those of one status), in the store's order."""
+    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    after: str | None = None
+    while True:
+        users, after = snapshots.users(profile.id, after, 1000)
+        for user in users:
+            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
+            if status is None or place == status:
+                yield user, place
+        if after is None:
+            return
+
+
 def _sorted_users(
     profile: ProfileRecord,
     snapshots: SnapshotStore,
@@ -559,17 +575,7 @@ def _sorted_users(
         raise InvalidInput.at(
             ("query", "sort"), f"sorting is offered for apps of up to {SORT_MAX_USERS} users; this one has {counted}"
         )
-    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
-    chosen: list[tuple[SaaSUser, Standing]] = []
-    after: str | None = None
-    while True:
-        users, after = snapshots.users(profile.id, after, 1000)
-        for user in users:
-            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
-            if status is None or place == status:
-                chosen.append((user, place))
-        if after is None:
-            break
+    chosen = list(users_with_standing(profile, snapshots, status=status, now=now))
     # Users without the field go last whichever way the list is ordered; ties keep the id order.
     known = [c for c in chosen if getattr(c[0], sort) is not None]
     by = _sort_key(sort)
