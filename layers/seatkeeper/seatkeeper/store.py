@@ -127,6 +127,16 @@ class _Table:
             raise
         return True
 
+    def _put_if_absent(self, item: dict[str, Any]) -> bool:
+        """Write the item unless one with its key exists: whether this call wrote it."""
+        try:
+            self.client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _cancelled_by_condition(exc):
+                return False
+            raise
+        return True
+
     def _end_lease(self, key: dict[str, Any], holder: str) -> None:
         try:
             self.client.delete_item(
@@ -315,16 +325,8 @@ class DynamoDBConnections(_Table):
 
     def reserve_connection(self, profile_id: str, record: ConnectionRecord) -> None:
         item = {k: {"S": str(v)} for k, v in record.model_dump(exclude_none=True).items()}
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "CONNECTION"}, **item},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if _cancelled_by_condition(exc):
-                raise ConnectionConflict(f"profile {profile_id} has a connection") from None
-            raise
+        if not self._put_if_absent({"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "CONNECTION"}, **item}):
+            raise ConnectionConflict(f"profile {profile_id} has a connection")
 
     def release_connection(self, profile_id: str, attempt_id: str) -> None:
         try:
@@ -724,22 +726,14 @@ class DynamoDBReconciliations(_Table):
         }
 
     def mark_renewal_reminder(self, profile_id: str, renewal_date: date, days: int) -> bool:
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": {"S": f"PROFILE#{profile_id}"},
-                    "sk": {"S": f"RENEWAL_REMINDER#{renewal_date.isoformat()}#{days}"},
-                    # Kept a while past the renewal, then gone: the next renewal has another date.
-                    "expires_at": {"N": str(int(time.time()) + 800 * 86400)},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if _cancelled_by_condition(exc):
-                return False
-            raise
-        return True
+        return self._put_if_absent(
+            {
+                "pk": {"S": f"PROFILE#{profile_id}"},
+                "sk": {"S": f"RENEWAL_REMINDER#{renewal_date.isoformat()}#{days}"},
+                # Kept a while past the renewal, then gone: the next renewal has another date.
+                "expires_at": {"N": str(int(time.time()) + 800 * 86400)},
+            }
+        )
 
     def put_reconciliation(self, reconciliation: Reconciliation) -> None:
         self.client.put_item(TableName=self.table_name, Item=self._reconciliation_item(reconciliation))
@@ -892,21 +886,13 @@ class DynamoDBReclamations(_Table):
         return found
 
     def claim_action(self, reclamation_id: str, user_id: str) -> bool:
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": {"S": f"RECLAMATION#{reclamation_id}"},
-                    "sk": {"S": f"USER#{user_id}"},
-                    "claimed_at": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if _cancelled_by_condition(exc):
-                return False
-            raise
-        return True
+        return self._put_if_absent(
+            {
+                "pk": {"S": f"RECLAMATION#{reclamation_id}"},
+                "sk": {"S": f"USER#{user_id}"},
+                "claimed_at": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
+            }
+        )
 
     def finish_action(self, reclamation_id: str, profile_id: str, outcome: UserOutcome) -> None:
         self.client.update_item(
