@@ -4,7 +4,7 @@ A nightly reconciliation of 500 applications of 2,000 users each (1,000,000 user
 changed since the night before, is run here at 1/100 of that: 5 applications of 2,000 users on
 the local stack, with the template's own poll interval and log level. Everything it does is
 counted as AWS would bill it (Lambda invocations with their duration and memory, Step Functions
-state transitions from the executions' histories, DynamoDB read and write units from the items
+Standard state transitions from the executions' histories, Express executions and their duration, DynamoDB read and write units from the items
 read and written, S3 requests, Secrets Manager calls, EventBridge events, CloudWatch Logs bytes),
 scaled by 100 and priced at us-east-1 list prices. Goal: at most $0.10 a night. The transitions
 of reconcile-all's own steps (choose the profiles, the Map, finish) are not scaled: one
@@ -51,6 +51,11 @@ GOAL_USD = 0.10
 LAMBDA_GB_SECOND_ARM = 0.0000133334  # https://aws.amazon.com/lambda/pricing/ (Arm, first 7.5 billion GB-s a month)
 LAMBDA_REQUEST = 0.20 / 1e6  # https://aws.amazon.com/lambda/pricing/
 STANDARD_TRANSITION = 0.025 / 1e3  # https://aws.amazon.com/step-functions/pricing/ (Standard workflows)
+EXPRESS_REQUEST = 1.00 / 1e6  # https://aws.amazon.com/step-functions/pricing/ (Express workflows)
+# Express duration: $0.06 per GB-hour (first 1,000 GB-hours a month), billed per 100 ms in 64 MB
+# chunks of the memory an execution uses (about 50 MB + definition + payloads: one chunk here).
+EXPRESS_GB_SECOND = 0.06 / 3600
+EXPRESS_BILLED_GB = 64 / 1024
 DYNAMODB_WRU = 0.625 / 1e6  # https://aws.amazon.com/dynamodb/pricing/on-demand/ (since the November 2024 price cut)
 DYNAMODB_RRU = 0.125 / 1e6  # https://aws.amazon.com/dynamodb/pricing/on-demand/
 S3_PUT_LIST = 0.005 / 1e3  # https://aws.amazon.com/s3/pricing/ (S3 Standard: PUT, COPY, POST, LIST; DELETE is free)
@@ -190,19 +195,37 @@ class NightlyStack(LocalStack):
         return {**super().parameters(), "SyncPollSeconds": "10", "LogLevel": "INFO"}
 
 
-def transitions(since: float) -> tuple[int, int, Counter[str]]:
-    """State transitions of every execution started since `since`, from their histories: those of
-    the reconciliation's own steps (once a night, whatever the number of apps), and all the others."""
+class Workflows:
+    """What the state machines did since the night began: Standard transitions (those of the
+    reconciliation's own steps, once a night whatever the number of apps, and all the others), and
+    Express executions with their billed duration."""
+
+    def __init__(self) -> None:
+        self.per_app = 0
+        self.per_night = 0
+        self.per_machine = Counter[str]()
+        self.express_requests = 0
+        self.express_seconds = 0.0
+
+
+def transitions(since: float) -> Workflows:
     stepfunctions = boto3.client("stepfunctions")
-    per_app, per_night, per_machine = 0, 0, Counter[str]()
+    counted = Workflows()
     for machine in stepfunctions.list_state_machines()["stateMachines"]:
-        definition = json.loads(
-            stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
-        )
+        described = stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+        definition = json.loads(described["definition"])
         # Outside its Map iteration, reconcile-all runs each state once for all its apps (up to 500).
         once = set(definition["States"]) if machine["name"].startswith("ReconcileAll") else set()
         for execution in stepfunctions.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
             if execution["startDate"].timestamp() < since:
+                continue
+            if described.get("type") == "EXPRESS":
+                # Billed per run and per 100 ms of it, not per transition. As measured here (moto
+                # answering every call on two shared cores): an upper bound of what AWS would bill.
+                ended = stepfunctions.describe_execution(executionArn=execution["executionArn"])
+                counted.express_requests += 1
+                counted.express_seconds += math.ceil((ended["stopDate"] - ended["startDate"]).total_seconds() * 10) / 10
+                counted.per_machine[machine["name"]] += 1
                 continue
             events: list[dict[str, Any]] = []
             token = None
@@ -215,10 +238,10 @@ def transitions(since: float) -> tuple[int, int, Counter[str]]:
                 if not token:
                     break
             entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
-            per_night += sum(name in once for name in entered)
-            per_app += sum(name not in once for name in entered)
-            per_machine[machine["name"]] += len(entered)
-    return per_app, per_night, per_machine
+            counted.per_night += sum(name in once for name in entered)
+            counted.per_app += sum(name not in once for name in entered)
+            counted.per_machine[machine["name"]] += len(entered)
+    return counted
 
 
 def main() -> int:
@@ -288,13 +311,10 @@ def run_nights(stack: LocalStack, apps: list[Any]) -> tuple[tuple[str, float], s
     meter.reset()
     seconds = night(f"nightly-{time.time_ns()}")
     meter.on = False
-    per_app, per_night, per_machine = transitions(since)
-    return price(per_app, per_night, per_machine, seconds)
+    return price(transitions(since), seconds)
 
 
-def price(
-    per_app_transitions: int, per_night_transitions: int, per_machine: Counter[str], seconds: float
-) -> tuple[tuple[str, float], str]:
+def price(workflows: Workflows, seconds: float) -> tuple[tuple[str, float], str]:
     s3_put_list = sum(n for k, n in meter.calls.items() if k in ("s3:PutObject", "s3:ListObjectsV2"))
     s3_get = sum(n for k, n in meter.calls.items() if k in ("s3:GetObject", "s3:HeadObject"))
     secrets = sum(n for k, n in meter.calls.items() if k.startswith("secretsmanager:"))
@@ -307,8 +327,14 @@ def price(
         # Scaled below like the rest; the reconciliation's own steps run once a night, not once per 5 apps.
         (
             "Step Functions Standard transitions",
-            per_app_transitions + per_night_transitions / SCALE,
+            workflows.per_app + workflows.per_night / SCALE,
             STANDARD_TRANSITION,
+        ),
+        ("Step Functions Express requests", workflows.express_requests, EXPRESS_REQUEST),
+        (
+            "Step Functions Express GB-s (64 MB, as measured)",
+            workflows.express_seconds * EXPRESS_BILLED_GB,
+            EXPRESS_GB_SECOND,
         ),
         ("DynamoDB write request units", meter.wru, DYNAMODB_WRU),
         ("DynamoDB read request units", meter.rru, DYNAMODB_RRU),
@@ -345,9 +371,10 @@ def price(
             f"{name} x{n} ({meter.modelled_gb_seconds[name]:.2f} GB-s modelled, {meter.gb_seconds[name]:.1f} measured)"
             for name, n in meter.invocations.most_common()
         ),
-        "   transitions by state machine: "
-        + ", ".join(f"{k} {v}" for k, v in per_machine.most_common())
-        + f" ({per_night_transitions} of them once a night, {per_app_transitions / APPS:.1f} per app)",
+        "   Standard transitions (Express: executions) by state machine: "
+        + ", ".join(f"{k} {v}" for k, v in workflows.per_machine.most_common())
+        + f" ({workflows.per_night} of them once a night, {workflows.per_app / APPS:.1f} per app); "
+        + f"Express executions {workflows.express_requests}, {workflows.express_seconds:.1f} s billed",
         "   AWS calls: " + ", ".join(f"{k} {v}" for k, v in sorted(meter.calls.items()) if not k.startswith("lambda:")),
     ]
     return ("\n".join(out), total), "\n".join(figures)

@@ -47,11 +47,21 @@ def api_environment(root, monkeypatch):
 _RUNNING: list[LocalStack] = []
 
 
+# A reconciliation's Express sync hands its run over to the Standard sync after this long fetching
+# (the template says two minutes): a test app that answers slowly shows the hand-over in seconds.
+EXPRESS_SYNC_FETCH_SECONDS = 3
+
+
+class SuiteStack(LocalStack):
+    def parameters(self) -> dict[str, str]:
+        return {**super().parameters(), "ExpressSyncFetchSeconds": str(EXPRESS_SYNC_FETCH_SECONDS)}
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     """The whole local stack built from template.yaml, on free ports, once per test run."""
     quiet_werkzeug()
-    with LocalStack(ROOT / "template.yaml", port=0, aws_port=0, log_level="WARNING") as running:
+    with SuiteStack(ROOT / "template.yaml", port=0, aws_port=0, log_level="WARNING") as running:
         # Not one for `seatkeeper token` to find: with a stack per test worker, "the newest stack" that
         # the CLI tests start would otherwise depend on when another worker's session began.
         running.state_file.unlink()

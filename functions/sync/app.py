@@ -59,20 +59,31 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
             **window,
         )
 
+    express = sync.ExpressBudget.of(event)
     result = user_fetch.fetch_step(
         client,
         S3Staging(settings.staging_bucket),
         event["run_id"],
         user_fetch.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
-        out_of_time=lambda: context.get_remaining_time_in_millis() < RESERVE_MILLIS,
+        out_of_time=lambda: (
+            context.get_remaining_time_in_millis() < RESERVE_MILLIS or (express is not None and express.out_of_time())
+        ),
         progress=progress,
         sign_ins=sign_ins,
     )
+    hand_over = express is not None and express.hands_over(
+        done=result.done, users_fetched=result.checkpoint.users_fetched
+    )
     logger.info(
         "fetched",
-        extra={"run_id": event["run_id"], "users_fetched": result.checkpoint.users_fetched, "done": result.done},
+        extra={
+            "run_id": event["run_id"],
+            "users_fetched": result.checkpoint.users_fetched,
+            "done": result.done,
+            "hand_over": hand_over,
+        },
     )
-    return result.model_dump(mode="json")
+    return {**result.model_dump(mode="json"), "hand_over": hand_over}
 
 
 @logger.inject_lambda_context

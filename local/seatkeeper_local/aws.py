@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import zipfile
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -63,6 +64,7 @@ def dispatch_lambda_to(functions: LocalFunctions) -> None:
     LambdaSimpleBackend.invoke = _invoke_in_process  # type: ignore[method-assign]
     keep_task_failure_causes()
     aws_sdk_parameters_by_api_names()
+    sfn_task_parameters_by_api_names()
     stopping_ends_callback_waits()
 
 
@@ -102,6 +104,33 @@ def aws_sdk_parameters_by_api_names() -> None:
     )
 
     StateTaskServiceAwsSdk._normalise_parameters = _aws_sdk_parameters_as_the_api_names_them  # type: ignore[method-assign]
+
+
+def sfn_task_parameters_by_api_names() -> None:
+    """The optimized Step Functions integration (`arn:aws:states:::states:startExecution`) takes its
+    parameters as AWS documents them, PascalCase ("StateMachineArn"); moto 5.2.5 hands them to
+    botocore as written, which knows only the API's own "stateMachineArn" (KeyError). Named as the
+    API names them after moto has made the Input a string, as AWS does."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    as_moto_does = StateTaskServiceSfn._normalise_parameters
+
+    def by_api_names(self: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        as_moto_does(self, parameters, *args, **kwargs)
+        _aws_sdk_parameters_as_the_api_names_them(self, parameters)
+
+    def as_the_integration_answers(self: Any, response: Any, *args: Any, **kwargs: Any) -> None:
+        # {"ExecutionArn": ..., "StartDate": ...}: moto keeps botocore's {"executionArn", "startDate":
+        # datetime}, which no execution history or output can hold (describe_execution then fails).
+        if isinstance(response, dict):
+            for key in list(response):
+                value = response.pop(key)
+                response[key[:1].upper() + key[1:]] = value.isoformat() if isinstance(value, datetime) else value
+
+    StateTaskServiceSfn._normalise_parameters = by_api_names  # type: ignore[method-assign]
+    StateTaskServiceSfn._normalise_response = as_the_integration_answers  # type: ignore[method-assign]
 
 
 def stopping_ends_callback_waits() -> None:
@@ -250,7 +279,7 @@ def create_resources(template: Template) -> None:
     stepfunctions, scheduler = boto3.client("stepfunctions"), boto3.client("scheduler")
     for machine in template.state_machines().values():
         stepfunctions.create_state_machine(
-            name=machine.logical_id, definition=json.dumps(machine.definition), roleArn=LOCAL_ROLE
+            name=machine.logical_id, definition=json.dumps(machine.definition), roleArn=LOCAL_ROLE, type=machine.type
         )
         # moto keeps the schedules for inspection; seatkeeper_local.schedules fires them.
         for number, schedule in enumerate(machine.schedules):

@@ -74,6 +74,7 @@ class StateMachineSpec:
     logical_id: str
     definition: dict[str, Any]
     schedules: list[dict[str, Any]] = field(default_factory=list)
+    type: str = "STANDARD"
 
     @property
     def arn(self) -> str:
@@ -264,5 +265,5 @@ class Template:
                 for event in props.get("Events", {}).values()
                 if event["Type"] in ("ScheduleV2", "Schedule")
             ]
-            found[logical_id] = StateMachineSpec(logical_id, json.loads(text), schedules)
+            found[logical_id] = StateMachineSpec(logical_id, json.loads(text), schedules, props.get("Type", "STANDARD"))
         return found

@@ -34,6 +34,7 @@ EXPECTED = {
     "api_get_run.json": ("ApiFunction", 404),
     "api_list_stale_users.json": ("ApiFunction", 404),
     "sync_fetch_users.json": ("FetchUsersFunction", "ProfileNotFound"),
+    "sync_fetch_users_express.json": ("FetchUsersFunction", "ProfileNotFound"),
     "sync_commit_snapshot.json": ("CommitSnapshotFunction", "ProfileNotFound"),
     "api_start_reconciliation_unknown_profile.json": ("ApiFunction", 422),
     "api_get_reconciliation.json": ("ApiFunction", 404),

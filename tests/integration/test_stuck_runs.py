@@ -16,7 +16,9 @@ from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 
 from seatkeeper_local.demo import wait_until
+from seatkeeper_local.demo_app import profile_fields
 from seatkeeper_local.functions import FunctionError
+from tests.conftest import EXPRESS_SYNC_FETCH_SECONDS
 from tests.integration.test_connection_faults import refuse
 from tests.integration.test_reclamation import reclaiming_profile
 from tests.integration.test_reconciliation import connected
@@ -223,6 +225,18 @@ def test_a_scheduled_reconciliation_that_dies_before_writing_its_record_fails_by
 # --- a nested sync that is stopped (or times out) says nothing: the runs that wait for it must not wait for ever ---
 
 
+def handed_over_while_fetching(client, app) -> dict:
+    """A connected profile whose reconciliation sync is still fetching in the Standard sync a few
+    seconds after it starts (an Express execution can be neither stopped nor watched).
+
+    Three pages, one after the other, each slower than the suite's Express budget: the Express sync
+    hands the run over after its first page, and the Standard sync takes two more pages."""
+    paged = profile_fields(app, "cursor", page_size=10)["users"]
+    profile = connected(client, app, "cursor", users=paged)
+    app.latency = EXPRESS_SYNC_FETCH_SECONDS + 1.0
+    return profile
+
+
 def stop_the_sync_of(profile_id: str, timeout: float = 30) -> str:
     """Stop the profile's running sync execution, as an operator or its timeout would; its run id."""
     sfn = boto3.client("stepfunctions")
@@ -241,8 +255,7 @@ def stop_the_sync_of(profile_id: str, timeout: float = 30) -> str:
 def test_a_reconciliation_whose_profile_sync_is_stopped_reports_that_profile_failed(api, stack):
     integrator = api("sam_integrator")
     with paging_app(30) as app:
-        profile = connected(integrator, app)
-        app.latency = 2.0  # long enough to stop the sync while it fetches
+        profile = handed_over_while_fetching(integrator, app)
         # Given a reconciliation whose profile's sync execution is stopped while it fetches (no state of
         # the sync runs after that: nothing in it tells the reconciliation, which waits to be told),
         started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
@@ -345,8 +358,7 @@ def test_a_reconciliation_whose_execution_is_stopped_is_failed_by_the_status_cha
     integrator = api("sam_integrator")
     sfn = boto3.client("stepfunctions")
     with paging_app(30) as app:
-        profile = connected(integrator, app)
-        app.latency = 2.0
+        profile = handed_over_while_fetching(integrator, app)
         started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
         stop_the_sync_of(profile["id"])  # so that the reconciliation is mid-way for certain
         arn = os.environ["RECONCILE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{started['id']}"

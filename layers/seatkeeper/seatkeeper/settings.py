@@ -102,6 +102,8 @@ class SyncSettings(SaaSCallerSettings):
 @dataclass(frozen=True, kw_only=True)
 class ReconcileSettings(TableSettings):
     sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
+    # Reconcile-all's syncs run as Express executions, handing a long run over to the Standard sync.
+    sync_express_state_machine_arn: str = env("SYNC_EXPRESS_STATE_MACHINE_ARN")
 
 
 @dataclass(frozen=True, kw_only=True)

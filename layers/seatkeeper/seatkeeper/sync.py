@@ -22,6 +22,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -248,13 +249,20 @@ class SyncService:
         return run
 
     def start(
-        self, profile: ProfileRecord, *, connected: bool, requested_by: str | None, task_token: str | None = None
+        self,
+        profile: ProfileRecord,
+        *,
+        connected: bool,
+        requested_by: str | None,
+        task_token: str | None = None,
+        express: ExpressRun | None = None,
     ) -> SyncRun:
         """Open a run and start the sync state machine for it; `task_token`: the reconciliation step
-        that waits for this run, told by the sync itself when it ends (no polling)."""
+        that waits for this run, told by the sync itself when it ends (no polling); `express`: the
+        executions are the Express sync's, which hands what it cannot finish over (ExpressRun)."""
         run = self.open_run(profile, connected=connected, requested_by=requested_by)
         try:
-            self.executions.start(run.run_id, sync_input(run, task_token))
+            self.executions.start(run.run_id, sync_input(run, task_token, express))
         except Exception:
             self.runs.unlock_sync(profile.id, run.run_id)
             raise
@@ -289,15 +297,58 @@ def settled_run(run_id: str, runs: RunStore, execution_status: Callable[[str], s
     return failed
 
 
-def sync_input(run: SyncRun, task_token: str | None = None) -> dict[str, Any]:
+def sync_input(run: SyncRun, task_token: str | None = None, express: ExpressRun | None = None) -> dict[str, Any]:
     """What the sync state machine starts from; `task_token` (None when no one waits) is sent the
     run's outcome when it ends."""
     return {
         "run_id": run.run_id,
         "profile_id": run.profile_id,
-        "fetch": {"checkpoint": None, "done": False},
+        "fetch": {"checkpoint": None, "done": False, "hand_over": False},
         "task_token": task_token,
+        "express": express.as_input() if express else None,
     }
+
+
+# An Express execution lasts five minutes at most, and one that runs out ends without a word to
+# the reconciliation that waits for it. So it fetches for two of them, then hands the run over to
+# the Standard sync, which goes on from the checkpoint for as long as it takes; and it commits
+# only as many users as a commit writes in well under a minute even when every one is new.
+EXPRESS_FETCH_SECONDS = 120
+EXPRESS_COMMIT_USERS = 50_000
+
+
+@dataclass(frozen=True)
+class ExpressRun:
+    """A run in the Express sync: the Standard sync it hands over to, and how long it may fetch."""
+
+    hand_over_to: str
+    fetch_seconds: int = EXPRESS_FETCH_SECONDS
+
+    def as_input(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ExpressBudget:
+    """FetchUsers' view of its Express execution: the time it started, and what it may still do."""
+
+    def __init__(self, run: ExpressRun, execution_started_at: datetime) -> None:
+        self.deadline = execution_started_at + timedelta(seconds=run.fetch_seconds)
+
+    @classmethod
+    def of(cls, step: dict[str, Any]) -> ExpressBudget | None:
+        """The budget of a FetchUsers step's input; None in the Standard sync, which has no limit."""
+        if not step.get("express"):
+            return None
+        started = datetime.fromisoformat(step["execution_started_at"].replace("Z", "+00:00"))
+        return cls(ExpressRun(**step["express"]), started)
+
+    def out_of_time(self) -> bool:
+        return datetime.now(UTC) >= self.deadline
+
+    def hands_over(self, *, done: bool, users_fetched: int) -> bool:
+        """Whether the rest of the run goes to the Standard sync: more to fetch, or a commit too large
+        (or started too late) to end within the Express execution's five minutes."""
+        return not done or users_fetched > EXPRESS_COMMIT_USERS or self.out_of_time()
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
