@@ -60,6 +60,9 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         )
 
     express = sync.ExpressBudget.of(event)
+    if express is not None and express.out_of_time():
+        # A retry that starts after the Express budget: the Standard sync fetches the next page.
+        return {"checkpoint": checkpoint, "done": False, "hand_over": True}
     result = user_fetch.fetch_step(
         client,
         S3Staging(settings.staging_bucket),

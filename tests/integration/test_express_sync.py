@@ -83,3 +83,26 @@ def test_a_sync_that_outlasts_the_express_budget_goes_on_in_the_standard_sync(ap
     run = integrator.get(f"/runs/{result['run_id']}").json()
     assert (run["status"], run["users_fetched"], run["pages"], run["items_written"]) == ("succeeded", 40, 4, 40)
     assert result["position"]["assigned"] == expected_figures(app.users)[0]
+
+
+def test_an_app_that_hangs_fails_the_run_within_the_express_execution(api):
+    integrator = api("sam_integrator")
+    with paging_app(20) as app:
+        # Given an app whose first page takes longer than the Express budget twice over,
+        profile = connected(integrator, app)
+        app.latency = 2 * EXPRESS_SYNC_FETCH_SECONDS + 3
+        # when a reconciliation syncs it,
+        result = reconciled(integrator, profile)
+
+    # then FetchUsers timed out inside the Express execution, whose own failure path failed the run
+    # and told the reconciliation, long before the execution's five minutes (which would tell nobody).
+    assert (
+        result["status"] == "failed"
+        and f"FetchUsers outlasted its {2 * EXPRESS_SYNC_FETCH_SECONDS} seconds" in result["error"]
+    ), result
+    express = execution_of("SYNC_EXPRESS_STATE_MACHINE_ARN", result["run_id"])
+    assert express is not None and express["status"] == "FAILED"
+    assert "TellTheReconciliation" in states_entered(express)
+    assert execution_of("SYNC_STATE_MACHINE_ARN", result["run_id"]) is None
+    run = integrator.get(f"/runs/{result['run_id']}").json()
+    assert run["status"] == "failed" and "the app answers too slowly" in run["error"]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
-from seatkeeper.sync import EXPRESS_COMMIT_USERS, ExpressBudget, ExpressRun, SyncRun, sync_input
+from seatkeeper.sync import (
+    EXPRESS_COMMIT_USERS,
+    STANDARD_FETCH_TIMEOUT_SECONDS,
+    ExpressBudget,
+    ExpressRun,
+    SyncRun,
+    sync_input,
+)
 
 STANDARD = "arn:aws:states:us-east-1:123456789012:stateMachine:SyncUsersStateMachine"
 
@@ -52,3 +61,11 @@ def test_the_sync_input_says_which_workflow_runs_it():
     assert standard["express"] is None and standard["fetch"] == {"checkpoint": None, "done": False, "hand_over": False}
     express = sync_input(run, "token", ExpressRun(hand_over_to=STANDARD, fetch_seconds=60))
     assert express["express"] == {"hand_over_to": STANDARD, "fetch_seconds": 60} and express["task_token"] == "token"
+
+
+def test_a_handed_over_run_gets_the_standard_syncs_fetch_timeout(root):
+    text = (root / "statemachines" / "sync_users.asl.json").read_text()
+    definition = json.loads(re.sub(r"\$\{\w+\}", "0", text))  # its substitutions, as any number
+    handed_over = definition["States"]["HandOverToStandard"]["Parameters"]["Input"]
+    assert handed_over["fetch_timeout_seconds"] == STANDARD_FETCH_TIMEOUT_SECONDS
+    assert definition["States"]["FetchUsers"]["TimeoutSecondsPath"] == "$.fetch_timeout_seconds"

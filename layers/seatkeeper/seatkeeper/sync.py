@@ -306,15 +306,21 @@ def sync_input(run: SyncRun, task_token: str | None = None, express: ExpressRun 
         "fetch": {"checkpoint": None, "done": False, "hand_over": False},
         "task_token": task_token,
         "express": express.as_input() if express else None,
+        "fetch_timeout_seconds": express.fetch_timeout_seconds if express else STANDARD_FETCH_TIMEOUT_SECONDS,
     }
 
 
 # An Express execution lasts five minutes at most, and one that runs out ends without a word to
-# the reconciliation that waits for it. So it fetches for two of them, then hands the run over to
-# the Standard sync, which goes on from the checkpoint for as long as it takes; and it commits
-# only as many users as a commit writes in well under a minute even when every one is new.
-EXPRESS_FETCH_SECONDS = 120
+# the reconciliation that waits for it. So it fetches for a minute and a half, then hands the run
+# over to the Standard sync, which goes on from the checkpoint for as long as it takes; a page still
+# in flight then gets as long again before its FetchUsers step times out (an app that hangs fails
+# the run, which says so, rather than the execution); and it commits only as many users as a commit
+# writes in well under a minute even when every one is new.
+EXPRESS_FETCH_SECONDS = 90
 EXPRESS_COMMIT_USERS = 50_000
+# The Standard sync's FetchUsers step: never before the function's own 15 minutes (the hand-over
+# in statemachines/sync_users.asl.json writes the same number).
+STANDARD_FETCH_TIMEOUT_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -323,6 +329,10 @@ class ExpressRun:
 
     hand_over_to: str
     fetch_seconds: int = EXPRESS_FETCH_SECONDS
+
+    @property
+    def fetch_timeout_seconds(self) -> int:
+        return 2 * self.fetch_seconds
 
     def as_input(self) -> dict[str, Any]:
         return asdict(self)
