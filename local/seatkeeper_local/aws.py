@@ -65,6 +65,7 @@ def dispatch_lambda_to(functions: LocalFunctions) -> None:
     keep_task_failure_causes()
     aws_sdk_parameters_by_api_names()
     sfn_task_parameters_by_api_names()
+    tokens_answered_while_executions_start()
     stopping_ends_callback_waits()
 
 
@@ -131,6 +132,21 @@ def sfn_task_parameters_by_api_names() -> None:
 
     StateTaskServiceSfn._normalise_parameters = by_api_names  # type: ignore[method-assign]
     StateTaskServiceSfn._normalise_response = as_the_integration_answers  # type: ignore[method-assign]
+
+
+def tokens_answered_while_executions_start() -> None:
+    """SendTaskSuccess/Failure/Heartbeat look for the token among the executions, reading each one's
+    worker. moto 5.2.5 lists an execution before its worker exists (StartExecution in another
+    thread): the answer then fails with a 500 (AttributeError) while syncs start side by side. An
+    execution without a worker holds no token: it is passed over, as it cannot be in AWS."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    every_execution = StepFunctionsParserBackend._get_executions
+
+    def started_executions(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return [e for e in every_execution(self, *args, **kwargs) if e.exec_worker is not None]
+
+    StepFunctionsParserBackend._get_executions = started_executions  # type: ignore[method-assign]
 
 
 def stopping_ends_callback_waits() -> None:

@@ -1,0 +1,43 @@
+"""The local stack answers task tokens as Step Functions does while other executions start.
+
+moto 5.2.5 lists a new execution before its worker exists; SendTaskSuccess/Failure/Heartbeat read
+every execution's worker, and failed with a 500 while reconcile-all started syncs side by side
+(a sync's commit telling the reconciliation at that moment failed). seatkeeper_local.aws passes
+such executions over: one without a worker holds no token.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+from moto.stepfunctions.parser.api import ExecutionStatus
+
+from seatkeeper_local.template import ACCOUNT, REGION
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda sfn: sfn.send_task_success(taskToken="no-such-token", output="{}"),
+        lambda sfn: sfn.send_task_failure(taskToken="no-such-token", error="E", cause="c"),
+        lambda sfn: sfn.send_task_heartbeat(taskToken="no-such-token"),
+    ],
+    ids=["success", "failure", "heartbeat"],
+)
+def test_a_task_token_is_answered_while_an_execution_is_starting(stack, answer):
+    # Given an execution that moto lists already but has not given a worker yet,
+    machine = next(iter(stepfunctions_parser_backends[ACCOUNT][REGION].state_machines))
+    starting = SimpleNamespace(status=ExecutionStatus.RUNNING, exec_worker=None)
+    machine.executions.append(starting)
+    try:
+        # when a task token is answered, the answer is the one Step Functions gives (no such token),
+        with pytest.raises(ClientError) as raised:
+            answer(boto3.client("stepfunctions"))
+    finally:
+        machine.executions.remove(starting)
+    # not a 500 from the execution that is still starting.
+    assert raised.value.response["Error"]["Code"] == "InvalidToken"
