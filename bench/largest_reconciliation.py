@@ -1,0 +1,203 @@
+"""The most applications one reconciliation takes on, run at that size on the local stack.
+
+500 connected profiles (reconciliation.MAX_PROFILES), each a small app, reconciled in one run of
+reconcile-all on moto's Step Functions engine, as the nightly schedule starts it. Printed, against
+the limits they must stay within: the execution's history events (Standard: 25,000), the largest
+input or output of any of its states (256 KB), the reconciliation record (a DynamoDB item: 400 KB);
+and that one profile more is refused before any sync starts, the reconciliation failing with a
+reason that names the limit.
+
+The apps are small (the point is the number of them) and answer at once; the Express syncs'
+hand-over does not happen here (tests/integration/test_express_sync.py shows it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+
+from seatkeeper.reconciliation import MAX_PROFILES  # noqa: E402
+from seatkeeper_local.demo import wait_until  # noqa: E402
+from seatkeeper_local.demo_app import paging_app, profile_fields  # noqa: E402
+from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
+from seatkeeper_local.tokens import mint  # noqa: E402
+
+USERS = 10
+HISTORY_LIMIT = 25_000
+PAYLOAD_LIMIT = 256 * 1024
+ITEM_LIMIT = 400 * 1024
+
+
+class Api:
+    def __init__(self, stack: LocalStack) -> None:
+        self.url = stack.url
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {mint(stack.jwt_secret, 'sam_integrator')}"
+
+    def call(self, method: str, path: str, expected: int, **kwargs: Any) -> Any:
+        answer = self.http.request(method, self.url + path, timeout=120, **kwargs)
+        assert answer.status_code == expected, (path, answer.status_code, answer.text)
+        return answer.json()
+
+
+def connect_profiles(api: Api, app: Any, count: int) -> list[str]:
+    ids = []
+    for number in range(count):
+        body = {
+            "name": f"app {number:03d} {time.time_ns()}",
+            "template": "scim2",
+            "subscription": {"licenses_purchased": USERS, "cost_per_license": 10},
+            **profile_fields(app, "offset", page_size=100),
+        }
+        profile_id = api.call("POST", "/profiles", 201, json=body)["id"]
+        api.call("POST", f"/profiles/{profile_id}/connection", 202, json={"token": "t"})
+        ids.append(profile_id)
+    for profile_id in ids:
+        wait_until(
+            lambda p=profile_id: api.call("GET", f"/profiles/{p}/connection", 200),
+            lambda view: view["status"] == "connected",
+            timeout=300,
+        )
+    return ids
+
+
+def reconcile_all(name: str) -> dict[str, Any]:
+    """Start reconcile-all as the schedule does (every connected profile) and wait for its end."""
+    stepfunctions = boto3.client("stepfunctions")
+    machine = os.environ["RECONCILE_STATE_MACHINE_ARN"]
+    arn = stepfunctions.start_execution(stateMachineArn=machine, name=name, input="{}")["executionArn"]
+    return wait_until(
+        lambda: stepfunctions.describe_execution(executionArn=arn),
+        lambda execution: execution["status"] != "RUNNING",
+        timeout=3600,
+        pause=2,
+    )
+
+
+def history(execution_arn: str) -> list[dict[str, Any]]:
+    stepfunctions = boto3.client("stepfunctions")
+    events: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = stepfunctions.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            return events
+
+
+def largest_payload(events: list[dict[str, Any]]) -> tuple[int, str]:
+    largest, where = 0, ""
+    for event in events:
+        for key, details in event.items():
+            if not key.endswith("EventDetails") or not isinstance(details, dict):
+                continue
+            for field in ("input", "output"):
+                size = len(str(details.get(field) or "").encode())
+                if size > largest:
+                    largest, where = size, f"{event['type']} {details.get('name', '')}".strip()
+    return largest, where
+
+
+def record_bytes(table: str, reconciliation_id: str) -> int:
+    item = boto3.client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": f"RECONCILIATION#{reconciliation_id}"}, "sk": {"S": "RECONCILIATION"}}
+    )["Item"]
+    # As DynamoDB sizes an item: each attribute's name and its value's UTF-8 bytes (all strings here).
+    return sum(len(name.encode()) + len(value["S"].encode()) for name, value in item.items())
+
+
+def verdict(value: float, limit: float) -> str:
+    return f"{value / limit:.0%} of the limit: {'ok' if value <= limit else 'OVER'}"
+
+
+def main() -> int:
+    quiet_werkzeug()
+    with (
+        paging_app(USERS) as app,
+        LocalStack(ROOT / "template.yaml", port=0, aws_port=0, log_level="WARNING") as stack,
+    ):
+        api = Api(stack)
+        started = time.monotonic()
+        connect_profiles(api, app, MAX_PROFILES)
+        connected_in = time.monotonic() - started
+
+        started = time.monotonic()
+        execution = reconcile_all(f"largest-{time.time_ns()}")
+        reconciled_in = time.monotonic() - started
+        events = history(execution["executionArn"])
+        payload, where = largest_payload(events)
+        output = json.loads(execution.get("output") or "{}")
+        record = api.call("GET", f"/reconciliations/{output.get('reconciliation_id')}", 200)
+        statuses = [r["status"] for r in record["results"]]
+        item = record_bytes(stack.template.physical_name("Table"), record["id"])
+
+        # One profile more: refused before any sync starts, the reconciliation failing with a reason.
+        connect_profiles(api, app, 1)
+        runs_before = len(
+            boto3.client("stepfunctions").list_executions(stateMachineArn=os.environ["SYNC_EXPRESS_STATE_MACHINE_ARN"])[
+                "executions"
+            ]
+        )
+        refused = reconcile_all(f"too-many-{time.time_ns()}")
+        runs_after = len(
+            boto3.client("stepfunctions").list_executions(stateMachineArn=os.environ["SYNC_EXPRESS_STATE_MACHINE_ARN"])[
+                "executions"
+            ]
+        )
+        too_many = api.call(
+            "POST", "/reconciliations", 422, json={"profile_ids": [f"prf_{n:020d}" for n in range(MAX_PROFILES + 1)]}
+        )
+
+    print(
+        f"\nThe largest reconciliation: {MAX_PROFILES} apps of {USERS} users on the local stack "
+        f"(machine load {' '.join(f'{x:.1f}' for x in os.getloadavg())})"
+    )
+    print(
+        f"   {MAX_PROFILES} profiles connected in {connected_in:.0f} s; reconcile-all {execution['status']} "
+        f"in {reconciled_in:.0f} s, {statuses.count('succeeded')} of {len(statuses)} profiles succeeded "
+        f"(reconciliation {record['status']})"
+    )
+    print(
+        f"   history events        {len(events):>9,}   limit {HISTORY_LIMIT:>9,}   "
+        f"{verdict(len(events), HISTORY_LIMIT)} ({len(events) / MAX_PROFILES:.1f} a profile)"
+    )
+    print(
+        f"   largest state payload {payload:>9,} B limit {PAYLOAD_LIMIT:>9,} B {verdict(payload, PAYLOAD_LIMIT)} ({where})"
+    )
+    print(f"   reconciliation record {item:>9,} B limit {ITEM_LIMIT:>9,} B {verdict(item, ITEM_LIMIT)}")
+    cause = (
+        json.loads(refused.get("cause") or "{}")
+        if (refused.get("cause") or "").startswith("{")
+        else refused.get("cause")
+    )
+    print(
+        f"   {MAX_PROFILES + 1} profiles: reconcile-all {refused['status']} ({refused.get('error')}: {cause}); "
+        f"syncs started {runs_after - runs_before}; POST /reconciliations with {MAX_PROFILES + 1} ids: 422 "
+        f"({too_many['detail'][0]['loc'] if 'detail' in too_many else too_many})"
+    )
+    fits = (
+        execution["status"] == "SUCCEEDED"
+        and statuses.count("succeeded") == MAX_PROFILES
+        and len(events) <= HISTORY_LIMIT
+        and payload <= PAYLOAD_LIMIT
+        and item <= ITEM_LIMIT
+        and runs_after == runs_before
+    )
+    return 0 if fits else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
