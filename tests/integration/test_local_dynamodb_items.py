@@ -6,10 +6,13 @@ per item); the local stack keeps a running total instead (seatkeeper_local.aws.i
 
 from __future__ import annotations
 
+import sys
+import threading
 import uuid
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
@@ -83,3 +86,58 @@ def test_through_the_local_stack_an_oversized_item_is_refused_and_a_batch_is_sto
     dynamodb.batch_write_item(
         RequestItems={table: [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items[25:]]}
     )
+
+
+def test_a_query_of_the_index_while_another_thread_writes_the_table_answers(stack):
+    # Given a partition of a thousand users, and a thread writing batches into it all the while
+    dynamodb, table = boto3.client("dynamodb"), stack.template.physical_name("Table")
+    pk = {"S": f"test-{uuid.uuid4().hex}"}
+
+    def batch(start: int) -> dict:
+        return {
+            table: [{"PutRequest": {"Item": {"pk": pk, "sk": {"S": f"u{n:06d}"}}}} for n in range(start, start + 25)]
+        }
+
+    for start in range(0, 1000, 25):
+        dynamodb.batch_write_item(RequestItems=batch(start))
+    writing, failures = threading.Event(), []
+
+    def write() -> None:
+        writer = boto3.client("dynamodb")
+        start = 1000
+        while not writing.is_set():
+            writer.batch_write_item(RequestItems=batch(start))
+            start += 25
+
+    writer = threading.Thread(target=write)
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns far more often: the writer lands inside a Query's walk
+    writer.start()
+    # When the index that lists profiles is queried meanwhile (moto walks every item of the table for it),
+    # by a client that does not retry a 500 away
+    reader = boto3.client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    try:
+        for _ in range(20):
+            try:
+                reader.query(
+                    TableName=table,
+                    IndexName="gsi1",
+                    KeyConditionExpression="gsi1pk = :kind",
+                    ExpressionAttributeValues={":kind": {"S": "PROFILES"}},
+                    Limit=50,
+                )
+            except dynamodb.exceptions.ClientError as error:
+                failures.append(error)
+    finally:
+        writing.set()
+        writer.join()
+        sys.setswitchinterval(switching)
+    # Then every query answered (moto walked the live dicts and failed with a 500)
+    assert failures == []
+    # (every Query walks the whole table in moto: the session's other tests should not pay for these)
+    for page in dynamodb.get_paginator("query").paginate(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": pk}
+    ):
+        for start in range(0, len(page["Items"]), 25):
+            keys = [{"pk": pk, "sk": item["sk"]} for item in page["Items"][start : start + 25]]
+            dynamodb.batch_write_item(RequestItems={table: [{"DeleteRequest": {"Key": key}} for key in keys]})
