@@ -71,6 +71,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/versus_dlt.py
+	$(BIN)/python bench/largest_app.py
 	$(BIN)/python bench/aws_bill.py
 	$(BIN)/python bench/positions.py
 

@@ -189,6 +189,31 @@ def delta_writes() -> bool:
     return ok
 
 
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def memory_from_here() -> int:
+    """The memory (KB) the run starts from. On Linux the peak is also reset to it: building the app's users
+    and the stored fingerprints peaks higher than what they keep, and at 500,000 users higher than the
+    run itself, which then measured as nothing."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_kb("VmRSS")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak_memory_since() -> int:
+    try:
+        return _status_kb("VmHWM")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def peak_memory_child(count: int) -> None:
     """In a fresh process: fetch and commit `count` users over a previous snapshot of them."""
     with paging_app(count) as app, tempfile.TemporaryDirectory() as folder:
@@ -197,7 +222,7 @@ def peak_memory_child(count: int) -> None:
         previous = {f"u{i:06d}": "0" * 24 for i in range(count)}  # a stored snapshot, all of it to rewrite
         store = RemoteStore(previous)
         del previous, app.users[:0]
-        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        baseline = memory_from_here()
         started = time.perf_counter()
         fetch_step(client, FileStaging(Path(folder)), "run-big", None, out_of_time=lambda: False)
         fetched = time.perf_counter()
@@ -208,7 +233,7 @@ def peak_memory_child(count: int) -> None:
             store,  # type: ignore[arg-type]
             SyncRun(run_id="run-big", profile_id=record.id, status="running", started_at="now"),
         )
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = peak_memory_since()
         print(
             json.dumps(
                 {

@@ -101,6 +101,7 @@ def commit_snapshot(event: dict[str, Any], context: LambdaContext) -> dict[str, 
         store,
         store.get_run(event["run_id"]),
         notices=EventBridgeNotices(),
+        max_users=settings.max_app_users,
     )
     logger.info("committed", extra={"run_id": event["run_id"], **result.model_dump()})
     if event.get("task_token"):

@@ -96,3 +96,13 @@ def test_numbers_are_read_as_numbers_and_refused_when_they_are_not():
             ApiSettings.from_environment({**arns, "GRANT_TIMEOUT_SECONDS": bad})
     with pytest.raises(SettingsError, match="together"):
         ApiSettings.from_environment({**arns, "DASHBOARD_SIGN_IN_URL": "https://signin.example"})
+
+
+def test_the_largest_app_a_sync_commits_is_the_domain_limit_unless_lowered():
+    from seatkeeper.sync import MAX_APP_USERS
+
+    needed = {"TABLE_NAME": "t", "STAGING_BUCKET": "b"}
+    assert SyncSettings.from_environment(needed).max_app_users == MAX_APP_USERS
+    assert SyncSettings.from_environment({**needed, "SEATKEEPER_MAX_APP_USERS": "150"}).max_app_users == 150
+    with pytest.raises(SettingsError, match="SEATKEEPER_MAX_APP_USERS is not valid"):
+        SyncSettings.from_environment({**needed, "SEATKEEPER_MAX_APP_USERS": "0"})

@@ -25,6 +25,13 @@ def env(name: str, *, default: Any = MISSING, parse: Callable[[str], Any] = str)
     return field(default=default, metadata={"env": name, "parse": parse})
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive number")
+    return number
+
+
 def _seconds(value: str) -> int:
     seconds = int(value)
     if seconds <= 0:
@@ -97,6 +104,8 @@ class ConnectionSagaSettings(SaaSCallerSettings):
 @dataclass(frozen=True, kw_only=True)
 class SyncSettings(SaaSCallerSettings):
     staging_bucket: str = env("STAGING_BUCKET")
+    # seatkeeper.sync.MAX_APP_USERS says why 500,000; lowering it is for a smaller function or a test.
+    max_app_users: int = env("SEATKEEPER_MAX_APP_USERS", default=500_000, parse=_positive)
 
 
 @dataclass(frozen=True, kw_only=True)

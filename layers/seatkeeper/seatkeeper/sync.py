@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper import identity_provider
-from seatkeeper.errors import Conflict, InvalidInput
+from seatkeeper.errors import Conflict, InvalidInput, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.profile import ActivityEndpoint, Policy, Profile
 from seatkeeper.profiles import ProfileRecord, decode_cursor, encode_cursor
@@ -38,10 +38,20 @@ from seatkeeper.user_records import SaaSUser, parse_timestamp
 Standing = Literal["active", "stale", "unknown", "inactive"]
 RunStatus = Literal["running", "succeeded", "failed"]
 CHUNK_USERS = 5_000
+# The most users one sync commits. CommitSnapshot is one Lambda invocation (at most 15 minutes), and a
+# first sync, or one in which every user changed, writes every user under one partition key, which
+# DynamoDB serves at 1,000 writes a second until it splits the partition for heat (not promised in
+# time): 500,000 users are 500 s of writes at that ceiling, with the rest of the 900 s for reading
+# the staged users, the fingerprint object, and throttled batches sent again. SyncSettings can lower it.
+MAX_APP_USERS = 500_000
 
 
 class SyncConflict(Conflict):
     pass
+
+
+class AppTooLarge(SeatkeeperError):
+    """The app lists more users than one sync commits: refused before a single stored user changes."""
 
 
 def tracks_activity(profile: Profile) -> bool:
@@ -443,15 +453,24 @@ def commit_step(
     run: SyncRun,
     *,
     notices: Notices | None = None,
+    max_users: int = MAX_APP_USERS,
 ) -> CommitResult:
     """Make the staged users the stored snapshot, writing only what changed.
 
     A commit that dies part-way is retried whole, so the order matters: the record stops naming a
     fingerprint object before the first user is written, the new object is written after the last
     one, and the record names it last. No object ever claims what the table does not hold.
+    An app of more than `max_users` users is refused before anything is read or written (AppTooLarge):
+    the snapshot before stays whole, rather than end half-written when the invocation runs out of time.
     """
     if run.status == "succeeded":  # committed already: its invocation died after saying so
         return CommitResult(users=run.users_fetched, written=run.items_written or 0, deleted=run.items_deleted or 0)
+    if run.users_fetched > max_users:  # every staged row: an app that lists a user twice counts it twice
+        raise AppTooLarge(
+            f"the app lists {run.users_fetched:,} users; one sync commits at most {max_users:,} "
+            f"(CommitSnapshot's 15 minutes at DynamoDB's 1,000 writes a second per partition); "
+            f"the stored snapshot is unchanged"
+        )
     started = time.monotonic()
     record = snapshots.snapshot(profile.id)
     stored, source = stored_fingerprints(profile.id, record, staging, snapshots)
