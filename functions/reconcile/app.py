@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import reconciliation, renewals, sync
+from seatkeeper import reconciliation, sync
 from seatkeeper.identity_provider import connection_owner
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
@@ -98,6 +98,9 @@ def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context
 def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Compute and keep the profile's license position from the users its sync stored; remind of its renewal."""
+    # Renewals only here: the other steps in this module never remind of one.
+    from seatkeeper import renewals
+
     profile = profiles().get(event["profile_id"])
     position = reconciliation.record_position(
         profile,
