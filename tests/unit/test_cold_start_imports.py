@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from seatkeeper_local.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +47,53 @@ def test_no_handler_imports_the_saas_client_the_aws_sdk_or_jwt_signing_before_it
     # Then none of them brought in requests, urllib3, boto3 or the JWT signing of a few grants
     assert started.returncode == 0, started.stderr
     assert json.loads(started.stdout) == []
+
+
+# Domain modules a step's first invocation has no use for, by function: a module that serves several
+# steps imports a step's own modules in that step, and the store imports each kind of item's models
+# where it reads them. (The API imports every route's models at start, for validation and OpenAPI.)
+NOT_AT_START = {
+    "BeginGrantFunction": {"sync", "position", "reconciliation", "reclamation", "keep", "analytics", "renewals"},
+    "TestConnectionFunction": {"sync", "position", "reconciliation", "reclamation", "keep", "analytics", "renewals"},
+    "FetchUsersFunction": {"position", "reconciliation", "reclamation", "keep", "analytics", "renewals"},
+    "CommitSnapshotFunction": {"reconciliation", "reclamation", "keep", "analytics", "renewals"},
+    "ChooseProfilesFunction": {"reclamation", "keep", "analytics", "renewals"},
+    "StartSyncRunFunction": {"reclamation", "keep", "analytics", "renewals"},
+    "CheckSyncRunFunction": {"reclamation", "keep", "analytics", "renewals"},
+    "RecordPositionFunction": {"keep"},
+    "FinishReconciliationFunction": {"keep", "renewals"},
+    "RecordReconciliationFailureFunction": {"reclamation", "keep", "analytics", "renewals"},
+    "ReclaimSeatsFunction": {"keep", "renewals"},
+    "AnnounceSeatsFunction": {"reconciliation", "analytics", "renewals"},
+    "EndGracePeriodFunction": {"keep", "reconciliation", "analytics", "renewals"},
+    "RecordReclamationFailureFunction": {"keep", "reconciliation", "analytics", "renewals"},
+    # One ended run is a reclamation's, a reconciliation's or a sync's: none needs all of their modules.
+    "RecordEndedRunFunction": {"reclamation", "reconciliation", "keep", "analytics", "renewals"},
+}
+IMPORT_ONE_HANDLER = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m.removeprefix("seatkeeper.") for m in sys.modules if m.startswith("seatkeeper."))))
+"""
+
+
+@pytest.mark.parametrize("logical_id", sorted(NOT_AT_START))
+def test_a_step_imports_at_start_no_domain_module_its_first_invocation_does_not_need(logical_id):
+    # Given the step's handler module and the environment the template gives it
+    function = Template(ROOT / "template.yaml").functions()[logical_id]
+    path = os.pathsep.join(
+        [str(function.code_dir), str(ROOT / "layers" / "seatkeeper"), os.environ.get("PYTHONPATH", "")]
+    )
+
+    # When a fresh interpreter imports it, as Lambda's init does
+    started = subprocess.run(
+        [sys.executable, "-c", IMPORT_ONE_HANDLER, function.handler.rsplit(".", 1)[0]],
+        env={**os.environ, **function.environment, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then none of the domain modules its work has no use for was imported
+    assert started.returncode == 0, started.stderr
+    assert NOT_AT_START[logical_id] & set(json.loads(started.stdout)) == set()
