@@ -50,27 +50,29 @@ def test_no_handler_imports_the_saas_client_the_aws_sdk_or_jwt_signing_before_it
 
 
 # Domain modules a function's first invocation has no use for: a module that serves several steps
-# imports a step's own modules in that step, and the store imports each kind of item's models where
-# it reads them. The API imports every route's models at start (validation and OpenAPI need them),
-# but not the OAuth grant's code nor the CSV writer, which only their own routes use.
+# imports a step's own modules in that step, the store imports each kind of item's models where it
+# reads them, and the templates (catalog) load where a profile is built. The API imports every route's
+# models at start (validation and OpenAPI need them), but not the OAuth grant's code nor the CSV
+# writer, which only their own routes run.
+OVERVIEW_KEEP_RENEWALS = {"catalog", "analytics", "keep", "renewals"}
 NOT_AT_START = {
     "ApiFunction": {"oauth", "export"},
-    "BeginGrantFunction": {"sync", "position", "reconciliation", "reclamation", "keep", "analytics", "renewals"},
-    "TestConnectionFunction": {"sync", "position", "reconciliation", "reclamation", "keep", "analytics", "renewals"},
-    "FetchUsersFunction": {"position", "reconciliation", "reclamation", "keep", "analytics", "renewals"},
-    "CommitSnapshotFunction": {"reconciliation", "reclamation", "keep", "analytics", "renewals"},
-    "ChooseProfilesFunction": {"reclamation", "keep", "analytics", "renewals"},
-    "StartSyncRunFunction": {"reclamation", "keep", "analytics", "renewals"},
-    "CheckSyncRunFunction": {"reclamation", "keep", "analytics", "renewals"},
+    "BeginGrantFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
+    "TestConnectionFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
+    "FetchUsersFunction": OVERVIEW_KEEP_RENEWALS | {"position", "reconciliation", "reclamation"},
+    "CommitSnapshotFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation", "reclamation"},
+    "ChooseProfilesFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
+    "StartSyncRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
+    "CheckSyncRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
     "RecordPositionFunction": {"keep"},
     "FinishReconciliationFunction": {"keep", "renewals"},
-    "RecordReconciliationFailureFunction": {"reclamation", "keep", "analytics", "renewals"},
+    "RecordReconciliationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
     "ReclaimSeatsFunction": {"keep", "renewals"},
-    "AnnounceSeatsFunction": {"reconciliation", "analytics", "renewals"},
-    "EndGracePeriodFunction": {"keep", "reconciliation", "analytics", "renewals"},
-    "RecordReclamationFailureFunction": {"keep", "reconciliation", "analytics", "renewals"},
+    "AnnounceSeatsFunction": {"catalog", "analytics", "renewals", "reconciliation"},
+    "EndGracePeriodFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation"},
+    "RecordReclamationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation"},
     # One ended run is a reclamation's, a reconciliation's or a sync's: none needs all of their modules.
-    "RecordEndedRunFunction": {"reclamation", "reconciliation", "keep", "analytics", "renewals"},
+    "RecordEndedRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation", "reconciliation"},
 }
 IMPORT_ONE_HANDLER = """
 import importlib, json, sys

@@ -20,7 +20,6 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.catalog import templates
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import Amount, Money
@@ -405,6 +404,9 @@ def plan(
 
 def warnings_for(profile: Profile) -> list[str]:
     """The template's warning when the profile reclaims with the template's own request and it loses data."""
+    # The templates only when planning: the reclaim steps never load them.
+    from seatkeeper.catalog import templates
+
     known = templates().get(profile.template or "")
     if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
         return []
