@@ -18,7 +18,6 @@ from seatkeeper.store import (
     DynamoDBReconciliations,
     DynamoDBSync,
 )
-from seatkeeper.sync import caught_error
 
 logger = Logger()
 
@@ -99,6 +98,9 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
 @logger.inject_lambda_context
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: finish the reclamation from its action records, and say why."""
+    # The sync's module only here: it reads the Catch's error; the other steps need no sync code.
+    from seatkeeper.sync import caught_error
+
     error, cause = caught_error(event["error"])
     done = reclamation.record_failure(
         event["reclamation_id"],
