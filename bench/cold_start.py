@@ -9,6 +9,9 @@ Target: each handler within 1.3x of bare boto3 (median of the runs).
 Each run reports wall time and the CPU time (user+sys) the interpreter spent on it. In Lambda the
 import is CPU-bound, so on an idle machine the two agree; on a shared machine other work stretches
 the wall time (the load average is printed), so the target is judged on the CPU-time ratio.
+Heavy load inflates CPU time too (shared caches); COLD_START_INSTRUCTIONS=1 adds, where valgrind is
+installed, each import's instruction count over bare boto3's: the same on a busy machine as on an
+idle one, a cross-check of the ratios rather than a time (a few minutes more).
 
 For the API function it also measures the first request end to end in a fresh interpreter:
 import and init, then GET /profiles (events/api_list_profiles.json: routing, validation of the
@@ -19,9 +22,12 @@ bare boto3 import. That request's own DynamoDB round trip is in it; here moto an
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +95,20 @@ def seconds(module: str, path: list[Path], env: dict[str, str], probe: str | Non
 
 
 FIRST = "ApiFunction: first request, GET /profiles"
+
+
+def instructions(statement: str, path: list[Path], env: dict[str, str]) -> int:
+    """Instructions one fresh interpreter executes for `statement`, counted by valgrind."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-S", "-c", statement]
+    # A fixed hash seed: the count is then the same from run to run.
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(map(str, path)), **env}
+    out = subprocess.run(
+        command, env={**environment, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False
+    )
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if out.returncode != 0 or found is None:
+        raise SystemExit(f"valgrind could not count {statement!r}:\n{out.stderr[-2000:]}")
+    return int(found.group(1))
 
 
 def local_aws() -> tuple[Any, dict[str, str]]:
@@ -170,6 +190,19 @@ def main() -> int:
             label, verdict = name, ""
         print(f"{label:<58}{wall * 1000:>8.1f} ms{wall_ratio:>9.2f}{cpu * 1000:>8.1f} ms{cpu_ratio:>9.2f}   {verdict}")
     print(f"within {TARGET}x: {within_cpu} of {len(functions)} functions by CPU time, {within_wall} by wall time")
+    if os.environ.get("COLD_START_INSTRUCTIONS") and shutil.which("valgrind"):
+        jobs = {"": ("pass", [LAYER], lambda_env), "boto3": ("import boto3", [LAYER], lambda_env)}
+        for name, spec in functions.items():
+            env = {**lambda_env, **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": name}
+            code = [spec.code_dir, ROOT / "layers" / "seatkeeper", LAYER]
+            jobs[name] = (f"import {spec.handler.rsplit('.', 1)[0]}", code, env)
+        with ThreadPoolExecutor(os.cpu_count()) as pool:
+            counted = dict(zip(jobs, pool.map(lambda job: instructions(*job), jobs.values()), strict=True))
+        startup = counted.pop("")  # the interpreter's own start, in every count
+        base = counted.pop("boto3") - startup
+        print(f"\ninstructions of the import (valgrind), bare import boto3: {base / 1e6:.0f} M")
+        for name, count in counted.items():
+            print(f"{name:<58}{(count - startup) / base:>9.2f}")
     return 0 if within_cpu == len(functions) else 1
 
 
