@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import reclamation, reconciliation, sync
+from seatkeeper import sync
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.settings import EndedRunSettings
 from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations, DynamoDBSync
@@ -35,7 +35,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     given = json.loads(detail.get("input") or "{}")
     error = detail.get("error") or ERROR_OF.get(detail["status"], "ExecutionFailed")
     cause = (run_error(detail.get("cause")) or f"the execution {detail['name']} ended {detail['status']}")[:500]
+    # Each kind of run imports its own domain module: one event is about one of them.
     if detail["stateMachineArn"] == settings.reclaim_state_machine_arn:
+        from seatkeeper import reclamation
+
         reclaim = reclamation.record_failure(
             given["reclamation_id"],
             store=DynamoDBReclamations(settings.table_name),
@@ -51,6 +54,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # A scheduled reconciliation's record is named inside the run, not in its input.
         logger.warning("a scheduled reconciliation ended unfinished", extra={"execution": detail["name"]})
         return {"status": "unknown"}
+    from seatkeeper import reconciliation
+
     reconcile = reconciliation.record_failure(
         given["reconciliation_id"],
         store=DynamoDBReconciliations(settings.table_name),

@@ -8,11 +8,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seatkeeper import reclamation
-from seatkeeper.keep import KEEP_LINK_KEY, KeepLinks
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
 from seatkeeper.profiles import ProfileService
-from seatkeeper.reconciliation import record_position
 from seatkeeper.settings import ReclaimSettings
 from seatkeeper.store import (
     DynamoDBProfiles,
@@ -20,8 +18,6 @@ from seatkeeper.store import (
     DynamoDBReconciliations,
     DynamoDBSync,
 )
-from seatkeeper.sync import caught_error
-from seatkeeper.vault import SecretsManagerVault
 
 logger = Logger()
 
@@ -32,8 +28,10 @@ policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 
 @logger.inject_lambda_context
 def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The SaaS client (requests and urllib3) only here: the other steps in this module never call an app.
+    # The SaaS client (requests and urllib3) and the position only here: the other steps in this
+    # module never call an app nor count seats.
     from seatkeeper.connected import saas_client_on_aws
+    from seatkeeper.reconciliation import record_position
 
     store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
@@ -66,6 +64,10 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 @logger.inject_lambda_context
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Put a 'Seat Will Be Reclaimed' event with a keep link per candidate and start the grace period."""
+    # Keep links and their key only here: the other steps never issue one.
+    from seatkeeper.keep import KEEP_LINK_KEY, KeepLinks
+    from seatkeeper.vault import SecretsManagerVault
+
     store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
     links = KeepLinks(SecretsManagerVault(settings.data_key_arn).key(KEEP_LINK_KEY), event["keep_base_url"])
@@ -96,6 +98,9 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
 @logger.inject_lambda_context
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: finish the reclamation from its action records, and say why."""
+    # The sync's module only here: it reads the Catch's error; the other steps need no sync code.
+    from seatkeeper.sync import caught_error
+
     error, cause = caught_error(event["error"])
     done = reclamation.record_failure(
         event["reclamation_id"],

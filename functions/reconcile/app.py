@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import reconciliation, renewals, sync
+from seatkeeper import sync
 from seatkeeper.identity_provider import connection_owner
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.notices import EventBridgeNotices
@@ -47,6 +47,10 @@ def connected(profile_id: str) -> bool:
 @logger.inject_lambda_context
 def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The reconciliation's record and its profiles: the ones asked for, or every connected one."""
+    # The reconciliation's module in the four steps that write its record: starting and checking a
+    # sync run need none of it at cold start.
+    from seatkeeper import reconciliation
+
     store = DynamoDBReconciliations(settings.table_name)
     if event.get("reconciliation_id"):
         record = store.get_reconciliation(event["reconciliation_id"])
@@ -108,6 +112,9 @@ def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context
 def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Compute and keep the profile's license position from the users its sync stored; remind of its renewal."""
+    # The reconciliation's module as in choose_profiles; renewals only here: no other step reminds of one.
+    from seatkeeper import reconciliation, renewals
+
     profile = profiles().get(event["profile_id"])
     position = reconciliation.record_position(
         profile,
@@ -134,6 +141,8 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 
 @logger.inject_lambda_context
 def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from seatkeeper import reconciliation
+
     store = DynamoDBReconciliations(settings.table_name)
     record = store.get_reconciliation(event["reconciliation_id"])
     # Each succeeded profile's result takes its position from the store: positions do not travel
@@ -158,6 +167,8 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
 @logger.inject_lambda_context
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: mark the reconciliation failed, with why and the profiles' results it had."""
+    from seatkeeper import reconciliation
+
     error, cause = caught_error(event["error"])
     done = reconciliation.record_failure(
         event["reconciliation_id"],

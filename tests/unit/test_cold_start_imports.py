@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from seatkeeper_local.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +47,57 @@ def test_no_handler_imports_the_saas_client_the_aws_sdk_or_jwt_signing_before_it
     # Then none of them brought in requests, urllib3, boto3 or the JWT signing of a few grants
     assert started.returncode == 0, started.stderr
     assert json.loads(started.stdout) == []
+
+
+# Domain modules a function's first invocation has no use for: a module that serves several steps
+# imports a step's own modules in that step, the store imports each kind of item's models where it
+# reads them, and the templates (catalog) load where a profile is built. The API imports every route's
+# models at start (validation and OpenAPI need them), but not the OAuth grant's code nor the CSV
+# writer, which only their own routes run.
+OVERVIEW_KEEP_RENEWALS = {"catalog", "analytics", "keep", "renewals"}
+NOT_AT_START = {
+    "ApiFunction": {"oauth", "export"},
+    "BeginGrantFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
+    "TestConnectionFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
+    "FetchUsersFunction": OVERVIEW_KEEP_RENEWALS | {"position", "reconciliation", "reclamation"},
+    "CommitSnapshotFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation", "reclamation"},
+    "ChooseProfilesFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
+    "StartSyncRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation", "reconciliation", "position"},
+    "CheckSyncRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation", "reconciliation", "position"},
+    "RecordPositionFunction": {"keep"},
+    "FinishReconciliationFunction": {"keep", "renewals"},
+    "RecordReconciliationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
+    "ReclaimSeatsFunction": {"keep", "renewals"},
+    "AnnounceSeatsFunction": {"catalog", "analytics", "renewals", "reconciliation", "sync", "identity_provider"},
+    "EndGracePeriodFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation", "sync", "identity_provider"},
+    "RecordReclamationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation"},
+    # One ended run is a reclamation's, a reconciliation's or a sync's: none needs all of their modules.
+    "RecordEndedRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation", "reconciliation"},
+}
+IMPORT_ONE_HANDLER = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m.removeprefix("seatkeeper.") for m in sys.modules if m.startswith("seatkeeper."))))
+"""
+
+
+@pytest.mark.parametrize("logical_id", sorted(NOT_AT_START))
+def test_a_function_imports_at_start_no_domain_module_its_first_invocation_does_not_need(logical_id):
+    # Given the function's handler module and the environment the template gives it
+    function = Template(ROOT / "template.yaml").functions()[logical_id]
+    path = os.pathsep.join(
+        [str(function.code_dir), str(ROOT / "layers" / "seatkeeper"), os.environ.get("PYTHONPATH", "")]
+    )
+
+    # When a fresh interpreter imports it, as Lambda's init does
+    started = subprocess.run(
+        [sys.executable, "-c", IMPORT_ONE_HANDLER, function.handler.rsplit(".", 1)[0]],
+        env={**os.environ, **function.environment, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then none of the domain modules its work has no use for was imported
+    assert started.returncode == 0, started.stderr
+    assert NOT_AT_START[logical_id] & set(json.loads(started.stdout)) == set()

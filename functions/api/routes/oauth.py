@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -12,12 +13,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from routes import dashboard
 from routes.profiles import service as profiles
 from routes.settings import network_policy, settings
-from seatkeeper import oauth
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth
 from seatkeeper.store import DynamoDBConnections
 from seatkeeper.vault import SecretsManagerVault
 from seatkeeper.workflows import StepFunctions
+
+if TYPE_CHECKING:
+    from seatkeeper import oauth
 
 logger = Logger(child=True)
 router = Router()
@@ -52,7 +55,9 @@ def page(status: int, title: str, text: str, profile_id: str | None = None) -> R
 
 def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     """Swap the code for tokens and keep them with the client secret, in one write to the vault."""
-    # Only a callback needs the HTTP client; importing it here keeps every other cold start short.
+    # Only a callback needs the HTTP client and the grant's code; importing them here keeps every
+    # other cold start short.
+    from seatkeeper import oauth
     from seatkeeper.saas_http import GuardedTokenEndpoint
 
     profile = profiles().get(grant.profile_id)
@@ -90,6 +95,8 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     },
 )
 def callback() -> Response[str]:
+    from seatkeeper import oauth
+
     params = {k: v for k, v in (router.current_event.query_string_parameters or {}).items() if isinstance(v, str)}
     try:
         outcome = oauth.complete_grant(grants(), params, exchange)

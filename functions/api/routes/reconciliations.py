@@ -17,7 +17,7 @@ from routes.errors import csv_download, csv_responses, responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings
-from seatkeeper import analytics, export, reconciliation
+from seatkeeper import analytics, reconciliation
 from seatkeeper.errors import ProfileNotFound
 from seatkeeper.position import LicensePosition, PositionHistory
 from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations
@@ -142,4 +142,7 @@ def overview() -> analytics.Overview:
     responses=csv_responses(),
 )
 def overview_csv() -> Response[str]:
+    # The CSV writer only for the downloads: no other request needs it at cold start.
+    from seatkeeper import export
+
     return csv_download(export.overview_csv(figures()), "seatkeeper-overview.csv")

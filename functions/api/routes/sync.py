@@ -17,7 +17,7 @@ from routes.errors import csv_download, csv_responses, responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings
-from seatkeeper import export, sync
+from seatkeeper import sync
 from seatkeeper.identity_provider import connection_owner
 from seatkeeper.store import DynamoDBSync
 from seatkeeper.workflows import StepFunctions
@@ -122,6 +122,9 @@ def list_users(
 def users_csv(
     profile_id: ProfileId, status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None
 ) -> Response[str]:
+    # The CSV writer only for the downloads: no other request needs it at cold start.
+    from seatkeeper import export
+
     profile = profiles().get(profile_id)
     if store().snapshot(profile_id) is None:
         raise NotFoundError(f"profile {profile_id} has not been synced yet")

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from seatkeeper.profile import Profile
-from seatkeeper.sync import cutoff_for, standing, tracks_activity
-from seatkeeper.user_records import SaaSUser
+# Only computing a position needs the profile, the users and their standing: a function that only
+# reads positions (a reconciliation's record holds them) does not import the sync's modules at cold start.
+if TYPE_CHECKING:
+    from seatkeeper.profile import Profile
+    from seatkeeper.user_records import SaaSUser
 
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 PositionName = Literal["compliant", "over_licensed", "under_licensed"]
@@ -190,6 +192,8 @@ def compute_position(
     kept: Collection[str] = (),
 ) -> LicensePosition:
     """The position; `kept`: users who kept their seat through a keep link, active for as long as it protects them."""
+    from seatkeeper.sync import cutoff_for, standing, tracks_activity
+
     cutoff, tracked = cutoff_for(profile, now), tracks_activity(profile)
     counts = {"active": 0, "stale": 0, "unknown": 0, "inactive": 0}
     activity: dict[str, int] = dict.fromkeys(ActivityBuckets.model_fields, 0)

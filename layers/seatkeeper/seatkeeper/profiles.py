@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.catalog import build_profile, merge_patch
 from seatkeeper.errors import AddressRefused, InvalidInput, ProfileConflict
 from seatkeeper.network_guard import NetworkPolicy
 from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth, Profile
@@ -167,6 +166,9 @@ class ProfileService:
             )
 
     def create(self, own: dict[str, Any], *, created_by: str | None) -> ProfileRecord:
+        # The templates only where a profile is built: the functions that only read profiles never load them.
+        from seatkeeper.catalog import build_profile
+
         profile = build_profile(own)
         check_urls(profile, self.policy)
         self._check_identity_provider(profile)
@@ -191,6 +193,8 @@ class ProfileService:
 
     def patch(self, profile_id: str, patch: dict[str, Any]) -> ProfileRecord:
         """Apply an RFC 7396 merge patch to the profile's own fields and rebuild it from its template."""
+        from seatkeeper.catalog import build_profile, merge_patch
+
         previous = self.repository.get(profile_id)
         own = merge_patch(previous.own, patch)
         profile = build_profile(own)

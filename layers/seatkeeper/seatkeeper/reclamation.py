@@ -16,18 +16,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.catalog import templates
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import Amount, Money
 from seatkeeper.profile import Profile, iso_duration_seconds
 from seatkeeper.profiles import ProfileRecord
-from seatkeeper.sync import SnapshotStore, cutoff_for, standing, tracks_activity
 from seatkeeper.user_records import SaaSUser
+
+# The users' standing (the sync's module) only where candidates are chosen or checked again: the
+# steps that announce, wait or record a failure never import the sync at cold start.
+if TYPE_CHECKING:
+    from seatkeeper.sync import SnapshotStore
 
 ReclamationStatus = Literal[
     "planned", "awaiting_approval", "in_grace_period", "running", "completed", "partially_failed", "canceled"
@@ -282,6 +285,8 @@ def why_not_a_candidate(
         return None  # a leaver still holding a license: the first thing to reclaim, whatever the activity
     if user.created_at is not None and user.created_at >= cutoff:
         return "created within the inactivity window"
+    from seatkeeper.sync import standing
+
     place = standing(user, cutoff=cutoff, tracked=tracked, policy=policy)
     if place != "stale":
         return f"not stale ({place})"
@@ -331,6 +336,8 @@ def plan(
         )
     subscription = profile.profile.subscription
     target_cost = subscription.cost_of(policy.downgrade_to) if action == "downgrade" else Decimal(0)
+    from seatkeeper.sync import cutoff_for, standing, tracks_activity
+
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     reclaimed, kept = store.reclaimed(profile.id), store.kept(profile.id)
     assigned, candidates, reasons = 0, [], {}
@@ -405,6 +412,9 @@ def plan(
 
 def warnings_for(profile: Profile) -> list[str]:
     """The template's warning when the profile reclaims with the template's own request and it loses data."""
+    # The templates only when planning: the reclaim steps never load them.
+    from seatkeeper.catalog import templates
+
     known = templates().get(profile.template or "")
     if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
         return []
@@ -458,6 +468,8 @@ class SeatTaker(Protocol):
 
 def still_stale(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> set[str]:
     """The users of the current snapshot who are stale: a candidate not among them came back."""
+    from seatkeeper.sync import cutoff_for, standing, tracks_activity
+
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     policy = profile.profile.policy
     return {

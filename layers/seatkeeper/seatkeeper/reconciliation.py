@@ -12,16 +12,20 @@ import json
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatkeeper.analytics import TrendPoint, trend_point
 from seatkeeper.errors import Conflict, InvalidInput, NotFound, SeatkeeperError
 from seatkeeper.notices import NoNotices, Notices
 from seatkeeper.position import LicensePosition, compute_position
-from seatkeeper.profiles import ProfileRecord
-from seatkeeper.sync import SnapshotStore, run_error
+
+# The trend (analytics) and the sync are imported by the steps that use them: choosing profiles or
+# recording a failure does not load the overview's models or the sync's at cold start.
+if TYPE_CHECKING:
+    from seatkeeper.analytics import TrendPoint
+    from seatkeeper.profiles import ProfileRecord
+    from seatkeeper.sync import SnapshotStore
 
 ReconciliationStatus = Literal["running", "completed", "partially_failed", "failed"]
 
@@ -186,6 +190,8 @@ def record_position(
 
 def rewrite_trend_point(store: ReconciliationStore, now: datetime) -> TrendPoint:
     """Today's point of the overview's trend: every profile's latest position, summed again."""
+    from seatkeeper.analytics import trend_point
+
     point = trend_point(now.date(), store.standing_positions())
     store.put_trend_point(point)
     return point
@@ -218,6 +224,8 @@ def _warn_when_running_low(
 
 def readable_failure(name: str | None, cause: str | None) -> str:
     """One line for a failed profile: a nested sync's cause is its whole execution, a Lambda's its payload."""
+    from seatkeeper.sync import run_error
+
     text = cause or ""
     if text.startswith("{"):
         try:

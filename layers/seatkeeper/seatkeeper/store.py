@@ -59,29 +59,23 @@ from seatkeeper.connections import (
     CredentialRecord,
 )
 from seatkeeper.errors import ConnectionConflict, ProfileConflict, ProfileNotFound, RunNotFound
-from seatkeeper.keep import KeepTicket
-from seatkeeper.oauth import GrantState
-from seatkeeper.position import LicensePosition
 from seatkeeper.profiles import ProfileRecord
-from seatkeeper.reclamation import (
-    TOOK_BACK,
-    Decision,
-    Reclamation,
-    ReclamationConflict,
-    ReclamationNotFound,
-    ReclamationSummary,
-    Saving,
-    UserOutcome,
-)
-from seatkeeper.reconciliation import Reconciliation, ReconciliationConflict, ReconciliationNotFound
-from seatkeeper.sync import SyncRun, run_error
 from seatkeeper.user_records import SaaSUser
 
+# The models of the other kinds of item (sync runs, positions, reconciliations, reclamations, keep links,
+# grants) are imported by the methods that read them: a function's cold start then imports the domain
+# modules of its own items only, not every module the store serves (README, Benchmarks: cold start).
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
     from seatkeeper.analytics import TrendPoint
+    from seatkeeper.keep import KeepTicket
+    from seatkeeper.oauth import GrantState
+    from seatkeeper.position import LicensePosition
+    from seatkeeper.reclamation import Decision, Reclamation, ReclamationSummary, Saving, UserOutcome
+    from seatkeeper.reconciliation import Reconciliation
+    from seatkeeper.sync import SyncRun
 
 
 def profile_key(profile_id: str) -> dict[str, Any]:
@@ -303,6 +297,8 @@ class DynamoDBConnections(_Table):
     """ConnectionRepository, GrantStates and RefreshLock on the seatkeeper table."""
 
     def connection_records(self, profile_id: str) -> tuple[ConnectionRecords, ConnectionFailure | None]:
+        from seatkeeper.sync import run_error
+
         answer = self.client.batch_get_item(
             RequestItems={
                 self.table_name: {
@@ -411,6 +407,8 @@ class DynamoDBConnections(_Table):
             raise
 
     def take_grant_state(self, state: str) -> GrantState | None:
+        from seatkeeper.oauth import GrantState
+
         try:
             answer = self.client.delete_item(
                 TableName=self.table_name,
@@ -607,6 +605,8 @@ class DynamoDBSync(_Table):
         self.client.put_item(TableName=self.table_name, Item=item)
 
     def get_run(self, run_id: str) -> SyncRun:
+        from seatkeeper.sync import SyncRun, run_error
+
         item = self.client.get_item(
             TableName=self.table_name, Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}}, ConsistentRead=True
         ).get("Item")
@@ -655,12 +655,16 @@ class DynamoDBReconciliations(_Table):
         )
 
     def latest_position(self, profile_id: str) -> LicensePosition | None:
+        from seatkeeper.position import LicensePosition
+
         item = self.client.get_item(
             TableName=self.table_name, Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "POSITION"}}
         ).get("Item")
         return LicensePosition.model_validate_json(item["document"]["S"]) if item else None
 
     def latest_positions(self, profile_ids: list[str]) -> list[LicensePosition]:
+        from seatkeeper.position import LicensePosition
+
         found: list[LicensePosition] = []
         for start in range(0, len(profile_ids), 100):
             keys = [{"pk": {"S": f"PROFILE#{i}"}, "sk": {"S": "POSITION"}} for i in profile_ids[start : start + 100]]
@@ -689,6 +693,8 @@ class DynamoDBReconciliations(_Table):
         return self.latest_positions(ids)
 
     def positions(self, profile_id: str, limit: int) -> list[LicensePosition]:
+        from seatkeeper.position import LicensePosition
+
         answer = self.client.query(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :history)",
@@ -745,6 +751,8 @@ class DynamoDBReconciliations(_Table):
         self.client.put_item(TableName=self.table_name, Item=self._reconciliation_item(reconciliation))
 
     def replace_reconciliation(self, reconciliation: Reconciliation, *, expected_status: str) -> None:
+        from seatkeeper.reconciliation import ReconciliationConflict
+
         try:
             self.client.put_item(
                 TableName=self.table_name,
@@ -762,6 +770,8 @@ class DynamoDBReconciliations(_Table):
             raise
 
     def get_reconciliation(self, reconciliation_id: str) -> Reconciliation:
+        from seatkeeper.reconciliation import Reconciliation, ReconciliationNotFound
+
         item = self.client.get_item(
             TableName=self.table_name,
             ConsistentRead=True,
@@ -779,6 +789,8 @@ class DynamoDBReclamations(_Table):
         return {"pk": {"S": f"RECLAMATION#{reclamation_id}"}, "sk": {"S": "RECLAMATION"}}
 
     def _item(self, reclamation: Reclamation) -> dict[str, Any]:
+        from seatkeeper.reclamation import ReclamationSummary
+
         return {
             **self._key(reclamation.id),
             "status": {"S": reclamation.status},
@@ -794,6 +806,8 @@ class DynamoDBReclamations(_Table):
 
     def _bookkeeping(self, reclamation: Reclamation, *, was: str | None) -> list[TransactWriteItemTypeDef]:
         """What else changes with the reclamation: the approval queue, and the year's savings once it is done."""
+        from seatkeeper.reclamation import ReclamationSummary, Saving
+
         writes: list[TransactWriteItemTypeDef] = []
         key = self._waiting_key(reclamation)
         if reclamation.status == "awaiting_approval" and was != "awaiting_approval":
@@ -817,6 +831,8 @@ class DynamoDBReclamations(_Table):
         self.client.transact_write_items(TransactItems=[put, *self._bookkeeping(reclamation, was=None)])
 
     def get_reclamation(self, reclamation_id: str) -> Reclamation:
+        from seatkeeper.reclamation import Reclamation, ReclamationNotFound
+
         item = self.client.get_item(TableName=self.table_name, Key=self._key(reclamation_id), ConsistentRead=True).get(
             "Item"
         )
@@ -825,6 +841,8 @@ class DynamoDBReclamations(_Table):
         return Reclamation.model_validate_json(item["document"]["S"])
 
     def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
+        from seatkeeper.reclamation import ReclamationConflict
+
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self.table_name,
@@ -843,6 +861,8 @@ class DynamoDBReclamations(_Table):
 
     def reclamations(self, profile_id: str, limit: int) -> list[ReclamationSummary]:
         """The profile's reclamations, newest first."""
+        from seatkeeper.reclamation import ReclamationSummary
+
         answer = self.client.query(
             TableName=self.table_name,
             IndexName="gsi1",
@@ -856,6 +876,8 @@ class DynamoDBReclamations(_Table):
 
     def awaiting_approval(self) -> list[ReclamationSummary]:
         """Every reclamation that waits for an admin, oldest first."""
+        from seatkeeper.reclamation import ReclamationSummary
+
         found: list[ReclamationSummary] = []
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
@@ -868,6 +890,8 @@ class DynamoDBReclamations(_Table):
 
     def savings(self, year: int) -> list[Saving]:
         """What each reclamation that finished in `year` saves, in the order they finished."""
+        from seatkeeper.reclamation import Saving
+
         found: list[Saving] = []
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
@@ -901,6 +925,8 @@ class DynamoDBReclamations(_Table):
         )
 
     def finish_action(self, reclamation_id: str, profile_id: str, outcome: UserOutcome) -> None:
+        from seatkeeper.reclamation import TOOK_BACK
+
         self.client.update_item(
             TableName=self.table_name,
             Key={"pk": {"S": f"RECLAMATION#{reclamation_id}"}, "sk": {"S": f"USER#{outcome.user_id}"}},
@@ -934,6 +960,8 @@ class DynamoDBReclamations(_Table):
             )
 
     def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None:
+        from seatkeeper.reclamation import UserOutcome
+
         item = self.client.get_item(
             TableName=self.table_name,
             ConsistentRead=True,
@@ -944,6 +972,8 @@ class DynamoDBReclamations(_Table):
         return UserOutcome.model_validate_json(item["outcome"]["S"])
 
     def acted_on(self, reclamation_id: str) -> dict[str, UserOutcome | None]:
+        from seatkeeper.reclamation import UserOutcome
+
         found: dict[str, UserOutcome | None] = {}
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
@@ -976,6 +1006,8 @@ class DynamoDBReclamations(_Table):
         )
 
     def keep_ticket(self, digest: str) -> KeepTicket | None:
+        from seatkeeper.keep import KeepTicket
+
         item = self.client.get_item(
             TableName=self.table_name, Key={"pk": {"S": f"KEEP#{digest}"}, "sk": {"S": "KEEP"}}, ConsistentRead=True
         ).get("Item")
@@ -1040,6 +1072,8 @@ class DynamoDBReclamations(_Table):
         return True
 
     def decisions(self, reclamation_id: str) -> dict[str, Decision]:
+        from seatkeeper.reclamation import Decision
+
         found: dict[str, Decision] = {}
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,

@@ -8,7 +8,7 @@ from typing import Any
 
 import jmespath
 from jmespath.parser import ParsedResult
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.profile import UserFields, UsersEndpoint
 
@@ -18,6 +18,9 @@ _MILLISECONDS_FROM = 10**11  # an epoch value above this is in milliseconds (yea
 
 
 class SaaSUser(BaseModel):
+    # Built on first use, not at import: most functions import this module and never read a user.
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     email: str | None = None
     name: str | None = None
