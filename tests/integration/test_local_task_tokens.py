@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from seatkeeper_local.template import ACCOUNT, REGION
 
