@@ -115,8 +115,9 @@ def record_bytes(table: str, reconciliation_id: str) -> int:
     item = boto3.client("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": f"RECONCILIATION#{reconciliation_id}"}, "sk": {"S": "RECONCILIATION"}}
     )["Item"]
-    # As DynamoDB sizes an item: each attribute's name and its value's UTF-8 bytes (all strings here).
-    return sum(len(name.encode()) + len(value["S"].encode()) for name, value in item.items())
+    # As DynamoDB sizes an item: each attribute's name and its value's bytes (strings in UTF-8).
+    values = {name: next(iter(value.values())) for name, value in item.items()}
+    return sum(len(name) + len(v if isinstance(v, bytes) else v.encode()) for name, v in values.items())
 
 
 def verdict(value: float, limit: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -95,6 +96,32 @@ def test_bad_reconciliation_requests(api):
     assert integrator.post("/reconciliations", json={"profiles": []}).status_code == 422
     assert api("sam_viewer").post("/reconciliations", json={}).status_code == 403
     assert integrator.get("/reconciliations/rec_00000000000000000000").status_code == 404
+
+
+def test_a_reconciliation_stored_before_records_were_gzipped_is_still_read(api, stack):
+    # Given a reconciliation record as stored before its document was gzipped (a deployed stack's),
+    record = {
+        "id": "rec_0000000000000000001d",
+        "status": "completed",
+        "profile_ids": None,
+        "requested_by": "schedule",
+        "started_at": "2026-11-01T03:00:00+00:00",
+        "finished_at": "2026-11-01T03:05:00+00:00",
+        "results": [],
+    }
+    boto3.client("dynamodb").put_item(
+        TableName=stack.template.physical_name("Table"),
+        Item={
+            "pk": {"S": f"RECONCILIATION#{record['id']}"},
+            "sk": {"S": "RECONCILIATION"},
+            "status": {"S": "completed"},
+            "document": {"S": json.dumps(record)},
+        },
+    )
+    # when it is asked for, then it reads as it was written.
+    answer = api("sam_viewer").get(f"/reconciliations/{record['id']}")
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["finished_at"]) == ("completed", "2026-11-01T03:05:00+00:00")
 
 
 def test_the_schedule_fires_reconcile_all_on_the_local_stack(api, stack):
