@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import uuid
@@ -57,8 +58,15 @@ def executions_text(profile_id: str) -> str:
 
 
 def table_text(stack) -> str:
+    """Every item of the table as text, gzipped documents unpacked: nothing stored hides from a search."""
     table = stack.template.physical_name("Table")
-    return json.dumps(boto3.client("dynamodb").scan(TableName=table)["Items"])
+
+    def readable(value: object) -> str:
+        if isinstance(value, bytes):
+            return gzip.decompress(value).decode() if value[:2] == b"\x1f\x8b" else value.decode("latin-1")
+        raise TypeError(type(value))
+
+    return json.dumps(boto3.client("dynamodb").scan(TableName=table)["Items"], default=readable)
 
 
 def make_profile(client, **fields: Any) -> dict[str, Any]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import time
 
-import boto3
 import requests
 
+from tests.integration.connection_checks import table_text
 from tests.integration.test_announcements import listener  # noqa: F401 - a fixture
 from tests.integration.test_reclamation import reclaiming_profile, wait_for_reclamation
 from tests.paging_app import paging_app
@@ -51,7 +50,7 @@ def test_people_keep_or_release_their_seat_and_the_rest_is_reclaimed_when_the_gr
         # The table holds only each token's hash: 256 bits, never the token itself
         tokens = [url.rsplit("/", 1)[1] for url in links.values()]
         assert all(len(base64.urlsafe_b64decode(t + "=")) == 32 for t in tokens)
-        table = json.dumps(boto3.client("dynamodb").scan(TableName=stack.template.physical_name("Table"))["Items"])
+        table = table_text(stack)
         assert not any(t in table for t in tokens)
         assert all(hashlib.sha256(t.encode()).hexdigest() in table for t in tokens)
 

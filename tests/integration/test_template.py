@@ -85,7 +85,14 @@ def test_every_function_runs_a_handler_that_is_there_on_the_layer_s_runtime(reso
 
 def test_every_state_machine_substitutes_exactly_what_its_definition_uses(resources):
     machines = of_type(resources, "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 4
+    assert set(machines) == {
+        "CreateConnectionStateMachine",
+        "SyncUsersStateMachine",
+        "SyncUsersExpressStateMachine",
+        "ReconcileAllStateMachine",
+        "ReclaimLicensesStateMachine",
+    }
+    assert machines["SyncUsersExpressStateMachine"]["Properties"]["StateMachineType"] == "EXPRESS"
     for name, machine in machines.items():
         definition = (ROOT / machine["Properties"]["DefinitionS3Location"]["Key"]).read_text()
         used = set(re.findall(r"\$\{([^}]+)\}", definition))
