@@ -96,7 +96,8 @@ in_invocation = threading.local()  # the AWS calls of the invocation running on 
 
 def item_bytes(item: dict[str, Any]) -> int:
     # DynamoDB sizes an item by its attribute names and values; the JSON form is a little larger.
-    return len(json.dumps(item, separators=(",", ":")))
+    # A binary value (a gzipped document) counts its bytes.
+    return len(json.dumps(item, separators=(",", ":"), default=lambda raw: "." * len(raw)))
 
 
 def count_call(model: Any, params: dict[str, Any], parsed: dict[str, Any]) -> None:
