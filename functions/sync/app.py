@@ -73,6 +73,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         ),
         progress=progress,
         sign_ins=sign_ins,
+        max_users=settings.max_app_users,
     )
     hand_over = express is not None and express.hands_over(
         done=result.done, users_fetched=result.checkpoint.users_fetched

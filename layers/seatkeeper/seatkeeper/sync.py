@@ -54,6 +54,19 @@ class AppTooLarge(SeatkeeperError):
     """The app lists more users than one sync commits: refused before a single stored user changes."""
 
 
+def refuse_beyond(users: int, max_users: int, *, all_listed: bool) -> None:
+    """AppTooLarge once an app has listed more users than one sync commits: FetchUsers stops at the
+    page that goes over (`all_listed` False: how many more it has is not known), the commit before
+    it reads or writes anything."""
+    if users > max_users:
+        listed = f"{users:,}" if all_listed else f"more than {max_users:,}"
+        raise AppTooLarge(
+            f"the app lists {listed} users; one sync commits at most {max_users:,} "
+            f"(CommitSnapshot's 15 minutes at DynamoDB's 1,000 writes a second per partition); "
+            f"the stored snapshot is unchanged"
+        )
+
+
 def tracks_activity(profile: Profile) -> bool:
     return profile.users.fields.last_activity is not None or profile.activity is not None
 
@@ -465,12 +478,9 @@ def commit_step(
     """
     if run.status == "succeeded":  # committed already: its invocation died after saying so
         return CommitResult(users=run.users_fetched, written=run.items_written or 0, deleted=run.items_deleted or 0)
-    if run.users_fetched > max_users:  # every staged row: an app that lists a user twice counts it twice
-        raise AppTooLarge(
-            f"the app lists {run.users_fetched:,} users; one sync commits at most {max_users:,} "
-            f"(CommitSnapshot's 15 minutes at DynamoDB's 1,000 writes a second per partition); "
-            f"the stored snapshot is unchanged"
-        )
+    # Every staged row: an app that lists a user twice counts it twice. FetchUsers refuses such an
+    # app already; here again, should the limit have been lowered since.
+    refuse_beyond(run.users_fetched, max_users, all_listed=True)
     started = time.monotonic()
     record = snapshots.snapshot(profile.id)
     stored, source = stored_fingerprints(profile.id, record, staging, snapshots)

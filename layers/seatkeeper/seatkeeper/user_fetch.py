@@ -37,7 +37,7 @@ from seatkeeper.profile import (
     names_in_braces,
 )
 from seatkeeper.saas_http import SaaSClient, fill_path
-from seatkeeper.sync import CHUNK_USERS, Staging
+from seatkeeper.sync import CHUNK_USERS, MAX_APP_USERS, Staging, refuse_beyond
 from seatkeeper.user_records import SaaSUser, UnreadableRecord, parse_timestamp, read_user, records_in, search
 
 MAX_PAGES = 100_000  # a next-page pointer that never ends is a bug in the app, not 10 million users
@@ -417,8 +417,10 @@ def fetch_step(
     out_of_time: Callable[[], bool],
     progress: Callable[[FetchCheckpoint], None] = lambda _: None,
     sign_ins: identity_provider.SignInSource | None = None,
+    max_users: int = MAX_APP_USERS,
 ) -> FetchResult:
-    """Fetch pages into staging until done or out of time; where to go on from."""
+    """Fetch pages into staging until done or out of time; where to go on from. An app that lists
+    more than `max_users` users is refused at the page that goes over (AppTooLarge)."""
     profile = client.profile
     state = checkpoint or FetchCheckpoint()
     buffer: list[dict[str, Any]] = []
@@ -453,6 +455,7 @@ def fetch_step(
             if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
                 users = _with_per_user_activity(client, profile.activity, fetched)
             state.users_fetched += len(users)
+            refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
             yield [u.model_dump(mode="json") for u in users], cursor
 
     def activity_rows(activity: ActivityEndpoint) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
