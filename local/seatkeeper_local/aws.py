@@ -139,15 +139,16 @@ def sfn_task_parameters_by_api_names() -> None:
 
 def tokens_answered_while_executions_start() -> None:
     """SendTaskSuccess/Failure/Heartbeat look for the token among the executions, reading each one's
-    worker. moto 5.2.5 lists an execution before its worker exists (StartExecution in another
-    thread): the answer then fails with a 500 (AttributeError) while syncs start side by side. An
-    execution without a worker holds no token: it is passed over, as it cannot be in AWS."""
+    worker's environment. moto 5.2.5 lists an execution before its worker exists, and a worker
+    before its thread has made its environment (StartExecution in another thread): the answer then
+    fails with a 500 (AttributeError) while syncs start side by side. An execution not running yet
+    holds no token: it is passed over, as it cannot be in AWS."""
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     every_execution = StepFunctionsParserBackend._get_executions
 
     def started_executions(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        return [e for e in every_execution(self, *args, **kwargs) if e.exec_worker is not None]
+        return [e for e in every_execution(self, *args, **kwargs) if getattr(e.exec_worker, "env", None) is not None]
 
     StepFunctionsParserBackend._get_executions = started_executions  # type: ignore[method-assign]
 

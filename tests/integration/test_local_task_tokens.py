@@ -28,10 +28,16 @@ from seatkeeper_local.template import ACCOUNT, REGION
     ],
     ids=["success", "failure", "heartbeat"],
 )
-def test_a_task_token_is_answered_while_an_execution_is_starting(stack, answer):
-    # Given an execution that moto lists already but has not given a worker yet,
+@pytest.mark.parametrize(
+    "worker",
+    [None, SimpleNamespace(env=None)],
+    ids=["before-its-worker", "before-its-worker-thread-runs"],
+)
+def test_a_task_token_is_answered_while_an_execution_is_starting(stack, answer, worker):
+    # Given an execution that moto lists already but has not given a worker yet (or whose worker's
+    # thread has not made its environment yet),
     machine = next(iter(stepfunctions_parser_backends[ACCOUNT][REGION].state_machines))
-    starting = SimpleNamespace(status=ExecutionStatus.RUNNING, exec_worker=None)
+    starting = SimpleNamespace(status=ExecutionStatus.RUNNING, exec_worker=worker)
     machine.executions.append(starting)
     try:
         # when a task token is answered, the answer is the one Step Functions gives (no such token),
