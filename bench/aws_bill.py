@@ -37,12 +37,12 @@ sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 
 import boto3  # noqa: E402
 from botocore.client import BaseClient  # noqa: E402
+from local_api import LocalApi  # noqa: E402
 
 from seatkeeper_local import functions as local_functions  # noqa: E402
 from seatkeeper_local.demo import wait_until  # noqa: E402
-from seatkeeper_local.demo_app import paging_app, profile_fields  # noqa: E402
+from seatkeeper_local.demo_app import paging_app  # noqa: E402
 from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
-from seatkeeper_local.tokens import mint  # noqa: E402
 
 APPS, USERS, CHANGED, SCALE = 5, 2_000, 0.01, 100
 GOAL_USD = 0.10
@@ -265,30 +265,9 @@ def main() -> int:
 
 
 def run_nights(stack: LocalStack, apps: list[Any]) -> tuple[tuple[str, float], str]:
-    import requests
-
-    http = requests.Session()
-    http.headers["Authorization"] = f"Bearer {mint(stack.jwt_secret, 'sam_integrator')}"
-
-    def call(method: str, path: str, expected: int, **kwargs: Any) -> Any:
-        answer = http.request(method, stack.url + path, timeout=60, **kwargs)
-        assert answer.status_code == expected, (path, answer.status_code, answer.text)
-        return answer.json()
-
+    api = LocalApi(stack)
     for number, app in enumerate(apps):
-        body = {
-            "name": f"nightly {number} {time.time_ns()}",
-            "template": "scim2",
-            "subscription": {"licenses_purchased": USERS, "cost_per_license": 10},
-            **profile_fields(app, "offset", page_size=100),
-        }
-        profile_id = call("POST", "/profiles", 201, json=body)["id"]
-        call("POST", f"/profiles/{profile_id}/connection", 202, json={"token": "t"})
-        wait_until(
-            lambda p=profile_id: call("GET", f"/profiles/{p}/connection", 200),
-            lambda view: view["status"] == "connected",
-            timeout=60,
-        )
+        api.connected_profile(app, f"nightly {number}", licenses=USERS)
     stepfunctions = boto3.client("stepfunctions")
     machine = stack.template.arn("ReconcileAllStateMachine")  # type: ignore[union-attr]
 

@@ -36,18 +36,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 
 import boto3  # noqa: E402
-import requests  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
+from local_api import LocalApi  # noqa: E402
 
 from seatkeeper.aws_clients import aws_client  # noqa: E402
 from seatkeeper.settings import SyncSettings  # noqa: E402
 from seatkeeper.store import _user_item  # noqa: E402
 from seatkeeper.sync import MAX_APP_USERS, fingerprint  # noqa: E402
 from seatkeeper.user_records import SaaSUser  # noqa: E402
-from seatkeeper_local.demo import wait_until  # noqa: E402
-from seatkeeper_local.demo_app import paging_app, profile_fields  # noqa: E402
+from seatkeeper_local.demo_app import paging_app  # noqa: E402
 from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
-from seatkeeper_local.tokens import mint  # noqa: E402
 
 SIZE = int(os.environ.get("LARGEST_APP_USERS", str(MAX_APP_USERS)))
 PAGE = 1_000
@@ -57,33 +55,10 @@ HISTORY_EVENTS, PAYLOAD_BYTES = 25_000, 256 * 1024
 
 
 def first_sync(stack: LocalStack, app: Any) -> dict[str, Any]:
-    http = requests.Session()
-    http.headers["Authorization"] = f"Bearer {mint(stack.jwt_secret, 'sam_integrator')}"
-
-    def call(method: str, path: str, expected: int, **kwargs: Any) -> Any:
-        answer = http.request(method, stack.url + path, timeout=60, **kwargs)
-        assert answer.status_code == expected, (path, answer.status_code, answer.text)
-        return answer.json()
-
-    body = {
-        "name": f"largest {time.time_ns()}",
-        "template": "scim2",
-        "subscription": {"licenses_purchased": SIZE, "cost_per_license": 10},
-        **profile_fields(app, "offset", page_size=PAGE),
-    }
-    profile_id = call("POST", "/profiles", 201, json=body)["id"]
-    call("POST", f"/profiles/{profile_id}/connection", 202, json={"token": "t"})
-    wait_until(
-        lambda: call("GET", f"/profiles/{profile_id}/connection", 200),
-        lambda view: view["status"] in ("connected", "failed"),
-        timeout=60,
-    )
-    started = time.perf_counter()
-    run_id = call("POST", f"/profiles/{profile_id}/sync", 202)["run_id"]
-    run = wait_until(
-        lambda: call("GET", f"/runs/{run_id}", 200), lambda run: run["status"] != "running", timeout=3600, pause=1
-    )
-    seconds = time.perf_counter() - started
+    api = LocalApi(stack)
+    profile_id = api.connected_profile(app, "largest", licenses=SIZE, page_size=PAGE)
+    seconds, run = api.synced(profile_id, timeout=3600, pause=1)
+    run_id = run["run_id"]
     assert run["status"] == "succeeded" and run["items_written"] == SIZE, run
     table = stack.template.physical_name("Table")
     item = boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}})

@@ -24,13 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 
 import boto3  # noqa: E402
-import requests  # noqa: E402
+from local_api import LocalApi  # noqa: E402
 
 from seatkeeper.reconciliation import MAX_PROFILES  # noqa: E402
 from seatkeeper_local.demo import wait_until  # noqa: E402
-from seatkeeper_local.demo_app import paging_app, profile_fields  # noqa: E402
+from seatkeeper_local.demo_app import paging_app  # noqa: E402
 from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
-from seatkeeper_local.tokens import mint  # noqa: E402
 
 USERS = 10
 HISTORY_LIMIT = 25_000
@@ -38,36 +37,10 @@ PAYLOAD_LIMIT = 256 * 1024
 ITEM_LIMIT = 400 * 1024
 
 
-class Api:
-    def __init__(self, stack: LocalStack) -> None:
-        self.url = stack.url
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {mint(stack.jwt_secret, 'sam_integrator')}"
-
-    def call(self, method: str, path: str, expected: int, **kwargs: Any) -> Any:
-        answer = self.http.request(method, self.url + path, timeout=120, **kwargs)
-        assert answer.status_code == expected, (path, answer.status_code, answer.text)
-        return answer.json()
-
-
-def connect_profiles(api: Api, app: Any, count: int) -> list[str]:
-    ids = []
-    for number in range(count):
-        body = {
-            "name": f"app {number:03d} {time.time_ns()}",
-            "template": "scim2",
-            "subscription": {"licenses_purchased": USERS, "cost_per_license": 10},
-            **profile_fields(app, "offset", page_size=100),
-        }
-        profile_id = api.call("POST", "/profiles", 201, json=body)["id"]
-        api.call("POST", f"/profiles/{profile_id}/connection", 202, json={"token": "t"})
-        ids.append(profile_id)
+def connect_profiles(api: LocalApi, app: Any, count: int) -> list[str]:
+    ids = [api.connect(app, f"app {number:03d}", licenses=USERS) for number in range(count)]
     for profile_id in ids:
-        wait_until(
-            lambda p=profile_id: api.call("GET", f"/profiles/{p}/connection", 200),
-            lambda view: view["status"] == "connected",
-            timeout=300,
-        )
+        api.wait_connected(profile_id)
     return ids
 
 
@@ -130,7 +103,7 @@ def main() -> int:
         paging_app(USERS) as app,
         LocalStack(ROOT / "template.yaml", port=0, aws_port=0, log_level="WARNING") as stack,
     ):
-        api = Api(stack)
+        api = LocalApi(stack, timeout=120)
         started = time.monotonic()
         connect_profiles(api, app, MAX_PROFILES)
         connected_in = time.monotonic() - started

@@ -29,16 +29,14 @@ sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
 
-import requests  # noqa: E402
+from local_api import LocalApi  # noqa: E402
 
 from seatkeeper.catalog import build_profile  # noqa: E402
 from seatkeeper.network_guard import NetworkPolicy  # noqa: E402
 from seatkeeper.saas_http import SaaSClient  # noqa: E402
 from seatkeeper.user_fetch import fetch_users  # noqa: E402
-from seatkeeper_local.demo import wait_until  # noqa: E402
 from seatkeeper_local.demo_app import PagingApp, paging_app, profile_fields  # noqa: E402
 from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
-from seatkeeper_local.tokens import mint  # noqa: E402
 
 USERS, PAGE, LATENCY = 20_000, 100, 0.040
 FETCH_GOAL, SYNC_GOAL = 3.0, 2.0
@@ -115,39 +113,11 @@ class SeatkeeperSync:
     """One profile of the app on the local stack, synced through the HTTP API."""
 
     def __init__(self, stack: LocalStack, app: PagingApp) -> None:
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {mint(stack.jwt_secret, 'sam_integrator')}"
-        self.url = stack.url
-        body = {
-            "name": f"bench {time.time_ns()}",
-            "template": "scim2",
-            "subscription": {"licenses_purchased": USERS, "cost_per_license": 10},
-            **profile_fields(app, "offset", page_size=PAGE),
-        }
-        self.profile_id = self.call("POST", "/profiles", 201, json=body)["id"]
-        self.call("POST", f"/profiles/{self.profile_id}/connection", 202, json={"token": "t"})
-        connected = wait_until(
-            lambda: self.call("GET", f"/profiles/{self.profile_id}/connection", 200),
-            lambda view: view["status"] in ("connected", "failed"),
-            timeout=60,
-        )
-        assert connected["status"] == "connected", connected
-
-    def call(self, method: str, path: str, expected: int, **kwargs: Any) -> Any:
-        answer = self.http.request(method, self.url + path, timeout=60, **kwargs)
-        assert answer.status_code == expected, (path, answer.status_code, answer.text)
-        return answer.json()
+        self.api = LocalApi(stack)
+        self.profile_id = self.api.connected_profile(app, "bench", licenses=USERS, page_size=PAGE)
 
     def timed_sync(self) -> tuple[float, dict[str, Any]]:
-        started = time.perf_counter()
-        run_id = self.call("POST", f"/profiles/{self.profile_id}/sync", 202)["run_id"]
-        run = wait_until(
-            lambda: self.call("GET", f"/runs/{run_id}", 200),
-            lambda run: run["status"] != "running",
-            timeout=300,
-            pause=0.05,
-        )
-        seconds = time.perf_counter() - started
+        seconds, run = self.api.synced(self.profile_id)
         assert run["status"] == "succeeded" and run["users_fetched"] == USERS, run
         return seconds, run
 
