@@ -25,6 +25,7 @@ from seatkeeper_local.demo import wait_until
 from tests.idp_servers import App, Assignment, Person, fake_entra, fake_google, fake_okta
 from tests.integration.connection_checks import executions_text, table_text, wait_for
 from tests.integration.test_connection_saga import grant_at_the_provider
+from tests.integration.test_reclamation import finished_reclamation
 from tests.integration.test_sync import connected_profile, stored_users, sync
 from tests.paging_app import paging_app, profile_fields
 
@@ -335,11 +336,7 @@ def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_
     # When it runs, Then each candidate is unassigned in Okta, with Okta's credential.
     real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
     assert real.status_code == 201, real.text
-    done = wait_until(
-        lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
-        lambda r: r["status"] not in ("running", "in_grace_period"),
-        timeout=60,
-    )
+    done = finished_reclamation(admin, real.json()["id"])
     assert done["status"] == "completed", str(done)[:3000]
     assert sorted(okta.unassigned) == sorted([(slack.id, people["regular"].id), (slack.id, people["leaver"].id)])
 
@@ -467,11 +464,7 @@ def test_entra_lists_its_enterprise_apps_and_one_becomes_a_profile_of_its_app_ro
     assert [g["group"] for g in planned["needs_group_change"]] == ["Design team"]
     real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
     assert real.status_code == 201, real.text
-    done = wait_until(
-        lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
-        lambda r: r["status"] not in ("running", "in_grace_period"),
-        timeout=60,
-    )
+    done = finished_reclamation(admin, real.json()["id"])
     assert done["status"] == "completed", done
     assert sorted(entra.unassigned) == sorted([(notion.id, str(uuid.UUID(int=208))), (notion.id, leaver.id)])
     deletes = [r for r in entra.requests_seen if r["method"] == "DELETE"]
@@ -644,11 +637,7 @@ def test_okta_through_an_oauth_service_app_signs_a_client_assertion_with_a_key_k
         assert run["status"] == "succeeded", run["error"]
         real = admin.post(f"/profiles/{created.json()['id']}/reclamations", json={"dry_run": False})
         assert real.status_code == 201, real.text
-        done = wait_until(
-            lambda: admin.get(f"/reclamations/{real.json()['id']}").json(),
-            lambda r: r["status"] not in ("running", "in_grace_period"),
-            timeout=60,
-        )
+        done = finished_reclamation(admin, real.json()["id"])
         assert done["status"] == "completed", done
         assert okta.unassigned == [(app.id, ann.id)]
         calls = [r for r in okta.requests_seen if r["path"].startswith("/api/v1/")]

@@ -12,7 +12,7 @@ import requests
 
 from tests.integration.connection_checks import table_text
 from tests.integration.test_announcements import listener  # noqa: F401 - a fixture
-from tests.integration.test_reclamation import reclaiming_profile, wait_for_reclamation
+from tests.integration.test_reclamation import finished_reclamation, reclaiming_profile
 from tests.paging_app import paging_app
 
 
@@ -22,14 +22,6 @@ def in_grace_period(client, reclamation_id, timeout=20):
         assert time.monotonic() < deadline, record
         time.sleep(0.1)
     return record
-
-
-def finished(client, reclamation_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while (record := client.get(f"/reclamations/{reclamation_id}").json())["status"] in ("running", "in_grace_period"):
-        assert time.monotonic() < deadline, record
-        time.sleep(0.3)
-    return wait_for_reclamation(client, reclamation_id)
 
 
 def test_people_keep_or_release_their_seat_and_the_rest_is_reclaimed_when_the_grace_period_ends(api, stack, listener):  # noqa: F811
@@ -81,7 +73,7 @@ def test_people_keep_or_release_their_seat_and_the_rest_is_reclaimed_when_the_gr
         assert requests.get(f"{base}/{forged[0]}", timeout=10).status_code == 404
 
         # Then, when the grace period ends, only those who did not answer are reclaimed
-        done = finished(integrator, plan["id"])
+        done = finished_reclamation(integrator, plan["id"])
         late = requests.post(links[silent], json={"decision": "keep"}, timeout=10)
 
     outcomes = {o["user_id"]: o["outcome"] for o in done["outcomes"]}
@@ -143,7 +135,7 @@ def test_with_approval_an_admin_decides_each_keep_request(api, listener):  # noq
         nobody = plan["candidates"][3]["id"]
         assert admin.post(decisions, json={"user_id": nobody, "decision": "keep"}).status_code == 409
         assert admin.post(decisions, json={"user_id": nobody, "decision": "maybe"}).status_code == 422
-        done = finished(integrator, plan["id"])
+        done = finished_reclamation(integrator, plan["id"])
 
     outcomes = {o["user_id"]: o["outcome"] for o in done["outcomes"]}
     assert outcomes[approved_one] == "kept_by_admin"

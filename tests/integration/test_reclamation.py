@@ -65,6 +65,17 @@ def wait_for_reclamation(client, reclamation_id, timeout=60):
     )
 
 
+def finished_reclamation(client, reclamation_id, timeout=60):
+    """The reclamation once it has ended: neither running nor waiting out its grace period."""
+    record = wait_until(
+        lambda: client.get(f"/reclamations/{reclamation_id}").json(),
+        lambda record: record["status"] not in ("running", "in_grace_period"),
+        timeout=timeout,
+    )
+    assert record["status"] not in ("running", "in_grace_period"), record
+    return record
+
+
 def test_a_dry_run_plans_the_designed_candidates_and_calls_nothing(api):
     integrator = api("sam_integrator")
     with paging_app(100) as app:
