@@ -5,23 +5,23 @@ from template.yaml; the suite's stack gives the Express sync 3 s of fetching (te
 from __future__ import annotations
 
 import json
-import os
 
 import boto3
 
 from tests.conftest import EXPRESS_SYNC_FETCH_SECONDS
 from tests.integration.test_reconciliation import connected, expected_figures, wait_for_reconciliation
+from tests.integration.test_stuck_runs import execution, execution_arn
 from tests.paging_app import paging_app, profile_fields
 
 
-def execution_of(machine_env: str, run_id: str) -> dict | None:
-    """The execution of the state machine named after the run, as it stands; None if it has none."""
+def no_execution(machine_env: str, run_id: str) -> bool:
+    """Whether the state machine has no execution named after the run."""
     sfn = boto3.client("stepfunctions")
-    arn = os.environ[machine_env].replace(":stateMachine:", ":execution:") + f":{run_id}"
     try:
-        return sfn.describe_execution(executionArn=arn)
+        sfn.describe_execution(executionArn=execution_arn(machine_env, run_id))
     except sfn.exceptions.ExecutionDoesNotExist:
-        return None
+        return True
+    return False
 
 
 def states_entered(execution: dict) -> list[str]:
@@ -46,10 +46,10 @@ def test_a_reconciliation_syncs_a_small_app_in_the_express_workflow_alone(api):
 
     # then its run went from fetch to commit in one Express execution, and no Standard one ran,
     assert result["status"] == "succeeded", result
-    express = execution_of("SYNC_EXPRESS_STATE_MACHINE_ARN", result["run_id"])
-    assert express is not None and express["status"] == "SUCCEEDED"
+    express = execution("SYNC_EXPRESS_STATE_MACHINE_ARN", result["run_id"])
+    assert express["status"] == "SUCCEEDED"
     assert states_entered(express) == ["MoreToFetch", "FetchUsers", "MoreToFetch", "CommitSnapshot"]
-    assert execution_of("SYNC_STATE_MACHINE_ARN", result["run_id"]) is None
+    assert no_execution("SYNC_STATE_MACHINE_ARN", result["run_id"])
     # and what it stored is the whole app.
     run = integrator.get(f"/runs/{result['run_id']}").json()
     assert (run["status"], run["users_fetched"], run["items_written"]) == ("succeeded", 250, 250)
@@ -69,13 +69,13 @@ def test_a_sync_that_outlasts_the_express_budget_goes_on_in_the_standard_sync(ap
 
     # then the Express execution fetched until its budget ran out and handed the run over,
     assert result["status"] == "succeeded", result
-    express = execution_of("SYNC_EXPRESS_STATE_MACHINE_ARN", result["run_id"])
-    assert express is not None and express["status"] == "SUCCEEDED"
+    express = execution("SYNC_EXPRESS_STATE_MACHINE_ARN", result["run_id"])
+    assert express["status"] == "SUCCEEDED"
     assert states_entered(express) == ["MoreToFetch", "FetchUsers", "MoreToFetch", "HandOverToStandard"]
     # the Standard execution of the same name went on from its checkpoint, committed, and told the
     # waiting reconciliation (which recorded the run's position),
-    standard = execution_of("SYNC_STATE_MACHINE_ARN", result["run_id"])
-    assert standard is not None and standard["status"] == "SUCCEEDED"
+    standard = execution("SYNC_STATE_MACHINE_ARN", result["run_id"])
+    assert standard["status"] == "SUCCEEDED"
     given = json.loads(standard["input"])
     assert given["express"] is None and given["task_token"] and given["fetch"]["checkpoint"]["pages"] >= 1
     assert states_entered(standard)[-1] == "CommitSnapshot"
@@ -100,9 +100,9 @@ def test_an_app_that_hangs_fails_the_run_within_the_express_execution(api):
         result["status"] == "failed"
         and f"FetchUsers outlasted its {2 * EXPRESS_SYNC_FETCH_SECONDS} seconds" in result["error"]
     ), result
-    express = execution_of("SYNC_EXPRESS_STATE_MACHINE_ARN", result["run_id"])
-    assert express is not None and express["status"] == "FAILED"
+    express = execution("SYNC_EXPRESS_STATE_MACHINE_ARN", result["run_id"])
+    assert express["status"] == "FAILED"
     assert "TellTheReconciliation" in states_entered(express)
-    assert execution_of("SYNC_STATE_MACHINE_ARN", result["run_id"]) is None
+    assert no_execution("SYNC_STATE_MACHINE_ARN", result["run_id"])
     run = integrator.get(f"/runs/{result['run_id']}").json()
     assert run["status"] == "failed" and "the app answers too slowly" in run["error"]

@@ -42,11 +42,15 @@ def break_function(monkeypatch, stack, function: str) -> list[dict]:
     return received
 
 
+def execution_arn(machine_env: str, name: str) -> str:
+    """The ARN of the execution named `name` of the state machine whose ARN is in `machine_env`."""
+    return os.environ[machine_env].replace(":stateMachine:", ":execution:") + f":{name}"
+
+
 def execution(machine_env: str, name: str, timeout: float = 60) -> dict:
     """The execution named `name` of the state machine, once it has ended (or as it stands after `timeout`)."""
     sfn = boto3.client("stepfunctions")
-    machine = os.environ[machine_env]
-    arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
+    arn = execution_arn(machine_env, name)
     return wait_until(
         lambda: sfn.describe_execution(executionArn=arn), lambda e: e["status"] != "RUNNING", timeout=timeout
     )
@@ -215,7 +219,7 @@ def test_a_scheduled_reconciliation_that_dies_before_writing_its_record_fails_by
     ended = execution("RECONCILE_STATE_MACHINE_ARN", name)
 
     # then there is no record to mark (ChooseProfiles writes a scheduled one last), and the run fails by name.
-    arn = os.environ["RECONCILE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{name}"
+    arn = execution_arn("RECONCILE_STATE_MACHINE_ARN", name)
     history = boto3.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
     assert entered == ["ChooseProfiles", "HasReconciliationRecord", "ReconciliationFailed"]
@@ -335,7 +339,7 @@ def test_a_reclamation_whose_execution_is_stopped_in_its_grace_period_is_cancele
         )
         assert waiting["status"] == "in_grace_period"
         # Given an operator stops the execution while it waits out the grace period (no Catch runs),
-        arn = os.environ["RECLAIM_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{plan['id']}"
+        arn = execution_arn("RECLAIM_STATE_MACHINE_ARN", plan["id"])
         sfn.stop_execution(executionArn=arn, cause="stopped by an operator")
         stopped = execution("RECLAIM_STATE_MACHINE_ARN", plan["id"])
         assert stopped["status"] == "ABORTED"
@@ -361,7 +365,7 @@ def test_a_reconciliation_whose_execution_is_stopped_is_failed_by_the_status_cha
         profile = handed_over_while_fetching(integrator, app)
         started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
         stop_the_sync_of(profile["id"])  # so that the reconciliation is mid-way for certain
-        arn = os.environ["RECONCILE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{started['id']}"
+        arn = execution_arn("RECONCILE_STATE_MACHINE_ARN", started["id"])
         sfn.stop_execution(executionArn=arn)
         ended = execution("RECONCILE_STATE_MACHINE_ARN", started["id"])
         # moto 5.2.5 ends an execution stopped inside a Map iteration FAILED (States.Runtime), AWS ABORTED:
