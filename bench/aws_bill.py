@@ -228,17 +228,15 @@ def transitions(since: float) -> Workflows:
                 counted.express_seconds += math.ceil((ended["stopDate"] - ended["startDate"]).total_seconds() * 10) / 10
                 counted.per_machine[machine["name"]] += 1
                 continue
-            events: list[dict[str, Any]] = []
-            token = None
-            while True:
-                page = stepfunctions.get_execution_history(
-                    executionArn=execution["executionArn"], maxResults=1000, **({"nextToken": token} if token else {})
-                )
-                events += page["events"]
-                token = page.get("nextToken")
-                if not token:
-                    break
-            entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+            pages = stepfunctions.get_paginator("get_execution_history").paginate(
+                executionArn=execution["executionArn"]
+            )
+            entered = [
+                e["stateEnteredEventDetails"]["name"]
+                for page in pages
+                for e in page["events"]
+                if e["type"].endswith("StateEntered")
+            ]
             counted.per_night += sum(name in once for name in entered)
             counted.per_app += sum(name not in once for name in entered)
             counted.per_machine[machine["name"]] += len(entered)

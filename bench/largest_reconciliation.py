@@ -58,17 +58,8 @@ def reconcile_all(name: str) -> dict[str, Any]:
 
 
 def history(execution_arn: str) -> list[dict[str, Any]]:
-    stepfunctions = boto3.client("stepfunctions")
-    events: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = stepfunctions.get_execution_history(
-            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
-        )
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return events
+    pages = boto3.client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    return [event for page in pages for event in page["events"]]
 
 
 def largest_payload(events: list[dict[str, Any]]) -> tuple[int, str]:
