@@ -372,7 +372,7 @@ class ExpressBudget:
         """The budget of a FetchUsers step's input; None in the Standard sync, which has no limit."""
         if not step.get("express"):
             return None
-        started = datetime.fromisoformat(step["execution_started_at"].replace("Z", "+00:00"))
+        started = datetime.fromisoformat(step["execution_started_at"])  # ISO 8601 with a Z, as $$.Execution.StartTime
         return cls(ExpressRun(**step["express"]), started)
 
     def out_of_time(self) -> bool:
