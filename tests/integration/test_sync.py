@@ -328,50 +328,53 @@ def cut_short(monkeypatch, *, times: int):
 
     put_users, failures = DynamoDBSync.put_users, [times]
 
-    def half_then_fail(store, profile_id, users):
+    def half_then_fail(store, profile_id, users, base):
         if failures[0] == 0:
-            return put_users(store, profile_id, users)
+            return put_users(store, profile_id, users, base)
         failures[0] -= 1
-        put_users(store, profile_id, users[: len(users) // 2])
+        put_users(store, profile_id, users[: len(users) // 2], base)
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "cut short"}}, "BatchWriteItem")
 
     monkeypatch.setattr(DynamoDBSync, "put_users", half_then_fail)
 
 
+RENAMED = 600  # of 1,050: fewer than REBASE_AT_LEAST, so the commit writes them as changes to the base
+
+
 def test_a_commit_cut_short_is_retried_whole_and_writes_only_what_is_still_missing(api, monkeypatch):
-    # Given a synced profile, whose app then renames every user
+    # Given a synced profile, whose app then renames 600 of its users
     integrator = api("sam_integrator")
     with paging_app(1050) as app:
         profile = connected_profile(integrator, **profile_fields(app, "offset"))
         assert sync(integrator, profile["id"])["status"] == "succeeded"
-        for user in app.users:
+        for user in app.users[:RENAMED]:
             user["name"] = f"Renamed {user['id']}"
 
-        # When the commit dies after writing half of the users, once, and the state machine retries it
+        # When the commit dies after writing half of the changed users, once, and the state machine retries it
         cut_short(monkeypatch, times=1)
         run = sync(integrator, profile["id"])
 
     # Then the retry wrote only the half still missing, and the snapshot is the app's
-    assert (run["status"], run["items_written"]) == ("succeeded", 1050 - 525)
+    assert (run["status"], run["items_written"]) == ("succeeded", RENAMED - RENAMED // 2)
     assert {u["id"]: u["name"] for u in stored_users(integrator, profile["id"])} == {
         u["id"]: u["name"] for u in app.users
     }
 
 
 def test_a_fingerprint_object_never_outlives_a_commit_that_failed_part_way(api, monkeypatch):
-    # Given a synced profile whose app renames every user, and a commit that dies part-way on every attempt
+    # Given a synced profile whose app renames 600 users, and a commit that dies part-way on every attempt
     integrator = api("sam_integrator")
     with paging_app(1050) as app:
         profile = connected_profile(integrator, **profile_fields(app, "offset"))
         assert sync(integrator, profile["id"])["status"] == "succeeded"
         names = {u["id"]: u["name"] for u in app.users}
-        for user in app.users:
+        for user in app.users[:RENAMED]:
             user["name"] = f"Renamed {user['id']}"
         cut_short(monkeypatch, times=4)
         assert sync(integrator, profile["id"])["status"] == "failed"
         monkeypatch.undo()
         half_written = sum(u["name"].startswith("Renamed") for u in stored_users(integrator, profile["id"]))
-        assert 525 <= half_written < 1050
+        assert RENAMED // 2 <= half_written < RENAMED
 
         # When the app takes back the old names (the last good fingerprints again) and it syncs
         for user in app.users:

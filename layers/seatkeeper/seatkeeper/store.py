@@ -43,10 +43,11 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import cached_property
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -438,45 +439,167 @@ def _attribute(value: Any) -> dict[str, Any]:
     return {"S": str(value)}
 
 
-def _user_item(profile_id: str, user: SaaSUser, mark: str) -> dict[str, Any]:
+def _user_item(profile_id: str, user: SaaSUser, mark: str, base: str | None) -> dict[str, Any]:
     item = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user.id}, "fingerprint": {"S": mark}}
+    if base:
+        item["of_base"] = {"S": base}
     for name, value in user.model_dump(mode="json", exclude={"id"}).items():
         if value is not None:
             item[name] = _attribute(value)
     return item
 
 
-def _user(item: dict[str, Any]) -> SaaSUser:
-    plain = _plain(item)
-    plain.pop("fingerprint", None)
-    plain.pop("reclaimed_at", None)
-    return SaaSUser.model_validate({"id": item["sk"]["S"], **plain})
+def _user(entry: dict[str, Any]) -> SaaSUser:
+    """A stored user (a page's entry, or a change item as plain values with its id) as the model."""
+    return SaaSUser.model_validate({k: v for k, v in entry.items() if k not in _BOOKKEEPING})
+
+
+_BOOKKEEPING = ("fingerprint", "reclaimed_at", "of_base", "left_app")
+
+
+def _change(item: dict[str, Any]) -> dict[str, Any]:
+    return {"id": item["sk"]["S"], **_plain(item)}
+
+
+def base_page(entries: list[str]) -> bytes:
+    """A page of a base: the users' JSON entries (each with its id and fingerprint) as one gzipped array."""
+    return gzip.compress(f"[{','.join(entries)}]".encode(), compresslevel=6)
 
 
 WRITES_IN_FLIGHT = 8
+# A page of a base: at most this many users and this many bytes of JSON before gzip. DynamoDB's item
+# limit is 400 KB, and gzip only shrinks a page (5-8x for the users of a real app).
+PAGE_USERS = 1_000
+PAGE_BYTES = 350_000
+_PAGES_END = "$"  # the character after "#": the pages of a base sort between "<base>#" and "<base>$"
 
 
 class DynamoDBSync(_Table):
-    """SnapshotStore and RunStore on the seatkeeper table."""
+    """SnapshotStore and RunStore on the seatkeeper table.
+
+    The users of a snapshot are a base and the changes to it. A base is the users of one commit in id
+    order, gzipped up to a thousand an item (USER_PAGES#<profile>, sk <base>#<first id>), and named on
+    the snapshot record (`base`) only once all its pages are written: a first sync of 20,000 users
+    writes 20 items, not 20,000, and no reader ever sees half of a base. A later commit writes what
+    changed as one item a user (USERS#<profile>, sk <user id>, `of_base` the base it changes,
+    `left_app` for a user the app no longer lists), so that 1% changed is 1% written. When the changes
+    outgrow a tenth of the users, the commit writes a new base instead, then deletes the changes and
+    pages of the old one; a change of another base than the record's is a leftover of that, and read
+    as nothing. Users stored before there were bases are changes of no base, which is what they read as.
+    """
 
     # --- the snapshot -------------------------------------------------------------------
 
-    def _stored(self, profile_id: str, attribute: str) -> Iterator[tuple[str, str | None]]:
-        """Each stored user's id with one of its string attributes (None where it has none)."""
+    def base(self, profile_id: str) -> str | None:
+        return (self.snapshot(profile_id) or {}).get("base")
+
+    def _changes(self, profile_id: str, after: str | None, projection: str | None = None) -> Iterator[dict[str, Any]]:
+        """The change items of a profile with ids above `after`, in id order, as plain values."""
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk" + (" AND sk > :after" if after is not None else ""),
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"USERS#{profile_id}"},
+                **({":after": {"S": after}} if after is not None else {}),
+            },
+            "ConsistentRead": True,
+        }
+        if projection:
+            query["ProjectionExpression"] = projection
+        for page in self.client.get_paginator("query").paginate(**query, PaginationConfig={"PageSize": 1000}):
+            yield from map(_change, page["Items"])
+
+    def _page_holding(self, profile_id: str, base: str, user_id: str, *, whole: bool) -> dict[str, Any] | None:
+        """The page of a base where `user_id` is or would be: the last whose first id is not above it."""
+        found = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :user",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"USER_PAGES#{profile_id}"},
+                ":first": {"S": f"{base}#"},
+                ":user": {"S": f"{base}#{user_id}"},
+            },
+            **({} if whole else {"ProjectionExpression": "sk"}),  # type: ignore[arg-type]
+            ScanIndexForward=False,
+            Limit=1,
+        )["Items"]
+        return found[0] if found else None
+
+    def _pages(self, profile_id: str, base: str, after: str | None) -> Iterator[dict[str, Any]]:
+        """The base's users with ids above `after`, in id order, read from the page that holds `after` on."""
+        holding = self._page_holding(profile_id, base, after, whole=False) if after is not None else None
+        # Two pages a request: a caller that wants a few users reads no more than it needs.
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
-            ProjectionExpression=f"sk, {attribute}",
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :end",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"USER_PAGES#{profile_id}"},
+                ":first": {"S": holding["sk"]["S"] if holding else f"{base}#"},
+                ":end": {"S": f"{base}{_PAGES_END}"},
+            },
+            PaginationConfig={"PageSize": 2},
         ):
             for item in page["Items"]:
-                yield item["sk"]["S"], item.get(attribute, {}).get("S")
+                for entry in json.loads(gzip.decompress(item["page_users"]["B"])):
+                    if after is None or entry["id"] > after:
+                        yield entry
+
+    def stored_user(self, profile_id: str, user_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """One stored user as plain values (None when there is none), and the base it is read over."""
+        base = self.base(profile_id)
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user_id}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is not None and item.get("of_base", {}).get("S") == base:
+            return (None if item.get("left_app") else _change(item)), base
+        page = self._page_holding(profile_id, base, user_id, whole=True) if base else None
+        entries = json.loads(gzip.decompress(page["page_users"]["B"])) if page else []
+        return next((entry for entry in entries if entry["id"] == user_id), None), base
+
+    def change_user(self, profile_id: str, user_id: str, values: dict[str, Any]) -> None:
+        """Change one stored user outside a commit (a reclaim's outcome), if the snapshot has it.
+
+        Written as a change of the base it was read over: should a commit name a new base meanwhile,
+        the change is read as nothing, and the user shows as that commit read it from the app.
+        """
+        user, base = self.stored_user(profile_id, user_id)
+        if user is None:
+            return
+        item = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user_id}}
+        for name, value in {**user, **values, "of_base": base}.items():
+            if name != "id" and value is not None:
+                item[name] = _attribute(value)
+        self.client.put_item(TableName=self.table_name, Item=item)
+
+    def _current(
+        self, profile_id: str, after: str | None = None, *, projection: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The stored users with ids above `after`, in id order, as plain values: the base with its changes."""
+        base = self.base(profile_id)
+        changes = self._changes(profile_id, after, projection)
+        pages = self._pages(profile_id, base, after) if base else iter(())
+        change, entry = next(changes, None), next(pages, None)
+        while change is not None or entry is not None:
+            if change is not None and (entry is None or change["id"] <= entry["id"]):
+                if change.get("of_base") == base:
+                    if entry is not None and entry["id"] == change["id"]:
+                        entry = next(pages, None)
+                    if not change.get("left_app"):
+                        yield change
+                change = next(changes, None)
+            elif entry is not None:
+                yield entry
+                entry = next(pages, None)
 
     def fingerprints(self, profile_id: str) -> dict[str, str]:
-        return {user_id: mark or "" for user_id, mark in self._stored(profile_id, "fingerprint")}
+        found = self._current(profile_id, projection="sk, fingerprint, of_base, left_app")
+        return {user["id"]: user.get("fingerprint") or "" for user in found}
 
     def last_sign_ins(self, profile_id: str) -> dict[str, str]:
-        return {user_id: seen for user_id, seen in self._stored(profile_id, "last_sign_in") if seen is not None}
+        found = self._current(profile_id, projection="sk, last_sign_in, of_base, left_app")
+        return {user["id"]: user["last_sign_in"] for user in found if user.get("last_sign_in")}
 
     def forget_fingerprints(self, profile_id: str) -> None:
         self._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=False)
@@ -508,17 +631,26 @@ class DynamoDBSync(_Table):
     def _write(self, requests: list[dict[str, Any]]) -> None:
         """25 items a request (BatchWriteItem's most), WRITES_IN_FLIGHT requests at a time."""
         batches = [requests[start : start + 25] for start in range(0, len(requests), 25)]
-        if len(batches) == 1:
-            self._write_batch(batches[0])
+        if len(batches) <= 1:
+            for batch in batches:
+                self._write_batch(batch)
             return
         with ThreadPoolExecutor(min(WRITES_IN_FLIGHT, len(batches))) as pool:
             for done in pool.map(self._write_batch, batches):
                 del done
 
-    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None:
-        self._write([{"PutRequest": {"Item": _user_item(profile_id, user, mark)}} for user, mark in users])
+    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]], base: str | None) -> None:
+        self._write([{"PutRequest": {"Item": _user_item(profile_id, user, mark, base)}} for user, mark in users])
 
-    def delete_users(self, profile_id: str, user_ids: list[str]) -> None:
+    def delete_users(self, profile_id: str, user_ids: list[str], base: str | None) -> None:
+        """Users the app no longer lists: a change that says so over a base; without one, their items go."""
+        if base:
+            changes = [
+                {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": u}, "of_base": {"S": base}, "left_app": {"BOOL": True}}
+                for u in user_ids
+            ]
+            self._write([{"PutRequest": {"Item": item}} for item in changes])
+            return
         self._write(
             [
                 {"DeleteRequest": {"Key": {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user_id}}}}
@@ -526,18 +658,59 @@ class DynamoDBSync(_Table):
             ]
         )
 
+    def put_base(self, profile_id: str, base: str, entries: Iterable[tuple[str, str]]) -> int:
+        """Write a base's pages from (user id, JSON entry) in id order; the snapshot record names it after.
+
+        Returns the number of pages. Written again whole by a retried commit: the same keys, the same items.
+        """
+        requests: list[dict[str, Any]] = []
+        page: list[str] = []
+        first, size = "", 0
+
+        def close() -> None:
+            item = {
+                "pk": {"S": f"USER_PAGES#{profile_id}"},
+                "sk": {"S": f"{base}#{first}"},
+                "page_users": {"B": base_page(page)},
+            }
+            requests.append({"PutRequest": {"Item": item}})
+
+        for user_id, entry in entries:
+            if page and (len(page) == PAGE_USERS or size + len(entry) + 1 > PAGE_BYTES):
+                close()
+                page, size = [], 0
+            if not page:
+                first = user_id
+            page.append(entry)
+            size += len(entry) + 1
+        if page:
+            close()
+        self._write(requests)
+        return len(requests)
+
+    def drop_other_bases(self, profile_id: str, base: str) -> int:
+        """After a new base is named: delete the changes of any other base and the pages of every other base.
+
+        Safe to run again (a commit retried after it died here) and at any time after the swap.
+        """
+        keys: list[dict[str, Any]] = [
+            {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": change["id"]}}
+            for change in self._changes(profile_id, None, "sk, of_base")
+            if change.get("of_base") != base
+        ]
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"USER_PAGES#{profile_id}"}},
+            ProjectionExpression="pk, sk",
+        ):
+            keys += [{"pk": i["pk"], "sk": i["sk"]} for i in page["Items"] if not i["sk"]["S"].startswith(f"{base}#")]
+        self._write([{"DeleteRequest": {"Key": key}} for key in keys])
+        return len(keys)
+
     def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]:
-        query: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk",
-            "Limit": limit,
-            "ExpressionAttributeValues": {":pk": {"S": f"USERS#{profile_id}"}},
-        }
-        if after:
-            query["ExclusiveStartKey"] = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": after}}
-        answer = self.client.query(**query)
-        last = answer.get("LastEvaluatedKey")
-        return [_user(item) for item in answer["Items"]], (last["sk"]["S"] if last else None)
+        found = list(islice(self._current(profile_id, after), limit))
+        return [_user(entry) for entry in found], (found[-1]["id"] if len(found) == limit else None)
 
     def snapshot(self, profile_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(
@@ -559,7 +732,7 @@ class DynamoDBSync(_Table):
         # The figures before this sync stay beside it: reclamation compares the two.
         before = self.snapshot(profile_id)
         if before is not None:
-            for name in ("fingerprints_of", "changed_outside"):
+            for name in ("fingerprints_of", "changed_outside", "base", "changes"):
                 before.pop(name, None)
             if before.get("run_id") == snapshot["run_id"]:  # a retried commit: the one before is still before
                 before = before.get("previous")
@@ -909,15 +1082,16 @@ class DynamoDBReclamations(_Table):
         return found
 
     def reclaimed(self, profile_id: str) -> set[str]:
+        base = DynamoDBSync(self.table_name, self._client).base(profile_id)
         found: set[str] = set()
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk",
             FilterExpression="attribute_exists(reclaimed_at)",
             ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
-            ProjectionExpression="sk",
+            ProjectionExpression="sk, of_base",
         ):
-            found.update(item["sk"]["S"] for item in page["Items"])
+            found.update(i["sk"]["S"] for i in page["Items"] if i.get("of_base", {}).get("S") == base)
         return found
 
     def claim_action(self, reclamation_id: str, user_id: str) -> bool:
@@ -941,28 +1115,17 @@ class DynamoDBReclamations(_Table):
         if outcome.outcome in TOOK_BACK:
             # The stored user changes outside a commit: the next commit reads the users, not the last object.
             DynamoDBSync._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=True)
-        if outcome.tier is not None and outcome.outcome in TOOK_BACK:
-            # Shown on the new tier until the next sync reads it from the app.
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": outcome.user_id}},
-                UpdateExpression="SET tier = :tier, fingerprint = :changed",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":tier": {"S": outcome.tier}, ":changed": {"S": "downgraded"}},
+            # Shown on the new tier, or as reclaimed, until the next sync reads the user's state from the app.
+            changed = (
+                {"tier": outcome.tier, "fingerprint": "downgraded"}
+                if outcome.tier is not None
+                else {
+                    "active": False,
+                    "reclaimed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "fingerprint": "reclaimed",
+                }
             )
-        elif outcome.outcome in TOOK_BACK:
-            # Shown as reclaimed until the next sync reads the user's new state from the app.
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": outcome.user_id}},
-                UpdateExpression="SET active = :no, reclaimed_at = :now, fingerprint = :changed",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={
-                    ":no": {"BOOL": False},
-                    ":changed": {"S": "reclaimed"},
-                    ":now": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
-                },
-            )
+            DynamoDBSync(self.table_name, self._client).change_user(profile_id, outcome.user_id, changed)
 
     def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None:
         from seatkeeper.reclamation import UserOutcome

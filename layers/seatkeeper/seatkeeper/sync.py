@@ -206,9 +206,18 @@ class SnapshotStore(Protocol):
     def forget_fingerprints(self, profile_id: str) -> None:
         """Say on the snapshot record that no fingerprint object matches the stored users any more."""
 
-    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None: ...
+    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]], base: str | None) -> None:
+        """Write users that changed as changes of `base` (the snapshot record's)."""
 
-    def delete_users(self, profile_id: str, user_ids: list[str]) -> None: ...
+    def delete_users(self, profile_id: str, user_ids: list[str], base: str | None) -> None:
+        """Users the app no longer lists, as changes of `base`."""
+
+    def put_base(self, profile_id: str, base: str, entries: Iterable[tuple[str, str]]) -> int:
+        """Write a whole snapshot's users as a new base, from (user id, `snapshot_entry`) in id order.
+        No reader sees it before the snapshot record names it."""
+
+    def drop_other_bases(self, profile_id: str, base: str) -> int:
+        """Delete what belongs to other bases than `base`, once the record names it."""
 
     def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]: ...
 
@@ -396,6 +405,22 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 WRITE_BATCH = 2_000  # users handed to the store at once; it writes them 25 a request, several requests at once
+REBASE_AT_LEAST = 1_000  # changes a base may gather before a commit writes a new one, however small the app
+
+
+def rebases(users: int, changes: int) -> bool:
+    """Whether a snapshot's changes have outgrown its base: more than a tenth of its users (and REBASE_AT_LEAST).
+
+    Every reader reads the changes beside the base, so they are kept few; a new base costs a page
+    write per thousand users and the deletion of the old base's changes.
+    """
+    return changes > max(REBASE_AT_LEAST, users // 10)
+
+
+def snapshot_entry(user: SaaSUser, mark: str) -> str:
+    """A user of a base, as stored in its page: the user's JSON without its defaults, with its fingerprint."""
+    entry = {**user.model_dump(mode="json", exclude_defaults=True), "fingerprint": mark}
+    return json.dumps(entry, separators=(",", ":"))
 
 
 def stored_fingerprints(
@@ -458,6 +483,52 @@ def _seen_by_idp(
     return seen_in_app
 
 
+@dataclass
+class _Comparison:
+    """The staged users against the stored ones: what a commit writes."""
+
+    marks: dict[str, str]  # every user of the new snapshot, with its fingerprint
+    figures: dict[str, int]
+    written: int  # users that changed (a first sync: all)
+    changed: list[tuple[SaaSUser, str]]  # those users, unless they outgrow the base
+    gone: list[str]  # stored users the app no longer lists
+    entries: list[tuple[str, str]]  # a first sync's users as a base's entries
+    rebase: bool  # a new base rather than changes to the old one
+
+    @classmethod
+    def of(
+        cls, staged: Iterable[tuple[SaaSUser, str]], stored: dict[str, str], changes_before: int, profile: Profile
+    ) -> _Comparison:
+        cutoff, tracked, policy = cutoff_for(profile), tracks_activity(profile), profile.policy
+        found = cls(
+            marks={},
+            figures=dict.fromkeys(("assigned", "with_activity", "stale"), 0),
+            written=0,
+            changed=[],
+            gone=[],
+            entries=[],
+            rebase=not stored,
+        )
+        figures = found.figures
+        for user, mark in staged:
+            if user.active:
+                figures["assigned"] += 1
+                figures["with_activity"] += user.last_activity is not None
+                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
+            found.marks[user.id] = mark
+            if not stored:  # a first sync: a base of every user
+                found.entries.append((user.id, snapshot_entry(user, mark)))
+            elif stored.get(user.id) != mark:
+                found.written += 1
+                if not found.rebase:  # no more kept once they outgrow the base: it is written anew
+                    found.changed.append((user, mark))
+                    found.rebase = rebases(len(stored), changes_before + len(found.changed))
+        found.gone = [user_id for user_id in stored if user_id not in found.marks]
+        found.written = len(found.marks) if not stored else found.written
+        found.rebase = found.rebase or rebases(len(found.marks), changes_before + found.written + len(found.gone))
+        return found
+
+
 def commit_step(
     profile: ProfileRecord,
     staging: Staging,
@@ -470,8 +541,10 @@ def commit_step(
 ) -> CommitResult:
     """Make the staged users the stored snapshot, writing only what changed.
 
+    A first sync, or one whose changes would outgrow the base (`rebases`), writes a new base that the
+    record names last, then drops the old one; any other writes its changes to the base.
     A commit that dies part-way is retried whole, so the order matters: the record stops naming a
-    fingerprint object before the first user is written, the new object is written after the last
+    fingerprint object before the first change is written, the new object is written after the last
     one, and the record names it last. No object ever claims what the table does not hold.
     An app of more than `max_users` users is refused before anything is read or written (AppTooLarge):
     the snapshot before stays whole, rather than end half-written when the invocation runs out of time.
@@ -487,41 +560,33 @@ def commit_step(
     with_activity = _with_bulk_activity(profile, staging, run)
     sso = identity_provider.sso_activity(profile.profile)
     seen_by_idp = _seen_by_idp(profile, staging, snapshots, run)
-    marks: dict[str, str] = {}  # every user of the new snapshot, with its fingerprint
-    written = 0
-    cutoff, tracked, policy = cutoff_for(profile.profile), tracks_activity(profile.profile), profile.profile.policy
-    figures = {"assigned": 0, "with_activity": 0, "stale": 0}
-    named_object = (record or {}).get("fingerprints_of")
+    base = (record or {}).get("base")
+    # Users stored before there were bases are all changes (of no base).
+    changes_before = int((record or {}).get("changes", 0 if base else len(stored)))
 
-    def changed() -> Iterator[tuple[SaaSUser, str]]:
+    def staged() -> Iterator[tuple[SaaSUser, str]]:
+        listed: set[str] = set()
         for row in staging.rows(run.run_id, "users"):
             user = SaaSUser.model_validate(row)
-            if user.id in marks:
+            if user.id in listed:
                 continue  # an app that shifts its pages during a sync can list a user twice
+            listed.add(user.id)
             user = seen_by_idp(with_activity(user))
-            if user.active:
-                figures["assigned"] += 1
-                figures["with_activity"] += user.last_activity is not None
-                figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
-            mark = fingerprint(user)
-            marks[user.id] = mark
-            if stored.get(user.id) != mark:
-                yield user, mark
+            yield user, fingerprint(user)
 
-    def about_to_write() -> None:
-        nonlocal named_object
-        if named_object:
+    found = _Comparison.of(staged(), stored, changes_before, profile.profile)
+    new_base = run.run_id if found.rebase else base
+    if found.rebase:
+        entries = found.entries or [(user.id, snapshot_entry(user, mark)) for user, mark in staged()]
+        snapshots.put_base(profile.id, run.run_id, sorted(entries))
+    elif found.changed or found.gone:
+        if (record or {}).get("fingerprints_of"):  # stored users change: the record stops naming the object first
             snapshots.forget_fingerprints(profile.id)
-            named_object = None
-
-    for batch in _batched(changed(), WRITE_BATCH):
-        about_to_write()
-        snapshots.put_users(profile.id, batch)
-        written += len(batch)
-    gone = [user_id for user_id in stored if user_id not in marks]
-    for batch in _batched(gone, WRITE_BATCH):
-        about_to_write()
-        snapshots.delete_users(profile.id, batch)
+        for batch in _batched(found.changed, WRITE_BATCH):
+            snapshots.put_users(profile.id, batch, base)
+        for batch in _batched(found.gone, WRITE_BATCH):
+            snapshots.delete_users(profile.id, batch, base)
+    marks, written, gone = found.marks, found.written, found.gone
     staging.put_fingerprints(profile.id, run.run_id, marks)
     runs.put_snapshot(
         profile.id,
@@ -531,7 +596,9 @@ def commit_step(
             "users": len(marks),
             "tracks_activity": tracks_activity(profile.profile),
             "fingerprints_of": run.run_id,
-            **figures,
+            **({"base": new_base} if new_base else {}),
+            "changes": 0 if new_base == run.run_id else changes_before + written + len(gone),
+            **found.figures,
             # The high-water mark of the sign-in log: the next sync reads on from here.
             **(
                 {"sign_ins": {"idp_profile_id": sso.idp_profile_id, "app_id": sso.app_id, "until": run.sign_ins_until}}
@@ -541,6 +608,8 @@ def commit_step(
         },
         changed_outside=(record or {}).get("changed_outside"),
     )
+    if new_base == run.run_id:  # this run's base (a retried commit finds it named already): the old one goes
+        snapshots.drop_other_bases(profile.id, run.run_id)
     superseded = (record or {}).get("fingerprints_of")
     if superseded and superseded != run.run_id:
         staging.forget_fingerprints(profile.id, superseded)
