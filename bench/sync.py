@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from seatkeeper.catalog import build_profile  # noqa: E402
 from seatkeeper.network_guard import NetworkPolicy  # noqa: E402
 from seatkeeper.profiles import ProfileRecord  # noqa: E402
 from seatkeeper.saas_http import SaaSClient  # noqa: E402
+from seatkeeper.store import DynamoDBSync  # noqa: E402
 from seatkeeper.sync import SyncRun, commit_step  # noqa: E402
 from seatkeeper.user_fetch import fetch_step, fetch_users  # noqa: E402
 from seatkeeper.user_records import SaaSUser  # noqa: E402
@@ -100,14 +101,25 @@ class RemoteStore:
     def snapshot(self, profile_id: str) -> dict[str, Any] | None:
         return dict(self.record) if self.record is not None else None
 
-    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]]) -> None:
+    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]], base: str | None) -> None:
         self.written += len(users)
         self.stored.update((user.id, mark) for user, mark in users)
 
-    def delete_users(self, profile_id: str, user_ids: list[str]) -> None:
+    def delete_users(self, profile_id: str, user_ids: list[str], base: str | None) -> None:
         self.deleted += len(user_ids)
         for user_id in user_ids:
             self.stored.pop(user_id, None)
+
+    def put_base(self, profile_id: str, base: str, entries: Iterable[tuple[str, str]]) -> int:
+        """The store's own pages, gzipped as they would be sent; the fingerprints the next commit reads are
+        the object this commit writes, which the record names."""
+        return DynamoDBSync.put_base(self, profile_id, base, entries)  # type: ignore[arg-type]
+
+    def _write(self, requests: list[dict[str, Any]]) -> None:
+        self.written += len(requests)
+
+    def drop_other_bases(self, profile_id: str, base: str) -> int:
+        return 0
 
     def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]:
         raise NotImplementedError

@@ -522,6 +522,7 @@ class DynamoDBSync(_Table):
             **({} if whole else {"ProjectionExpression": "sk"}),  # type: ignore[arg-type]
             ScanIndexForward=False,
             Limit=1,
+            ConsistentRead=True,
         )["Items"]
         return found[0] if found else None
 
@@ -537,6 +538,7 @@ class DynamoDBSync(_Table):
                 ":first": {"S": holding["sk"]["S"] if holding else f"{base}#"},
                 ":end": {"S": f"{base}{_PAGES_END}"},
             },
+            ConsistentRead=True,  # the record names the base once its pages are written: read them as written
             PaginationConfig={"PageSize": 2},
         ):
             for item in page["Items"]:
