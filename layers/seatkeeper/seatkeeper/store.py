@@ -14,8 +14,10 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | REFRESH_LOCK#<secret>   | REFRESH_LOCK     | serializes refreshes of one OAuth credential    |
 | PROFILE#<id>            | SYNC_LOCK        | one sync at a time per profile (expires_at)     |
 | PROFILE#<id>            | SNAPSHOT         | the last committed sync: run, time, user count, |
-|                         |                  | the run whose fingerprint object it matches     |
-| USERS#<profile id>      | <user id>        | one user of the snapshot, with its fingerprint  |
+|                         |                  | the run whose fingerprint object it matches,    |
+|                         |                  | its base and how many changes it has gathered   |
+| USER_PAGES#<profile id> | <base>#<first id>| a page of a base: up to 1,000 users, gzipped    |
+| USERS#<profile id>      | <user id>        | a change to the base: one user, or `left_app`   |
 | RUN#<run id>            | RUN              | a sync run: status, progress, error             |
 | PROFILE#<id>            | POSITION         | the latest license position                     |
 | PROFILE#<id>            | POSITION#<time>  | every position computed, for the trend          |
@@ -34,8 +36,9 @@ GSI1 (gsi1pk, gsi1sk) lists kinds of item in order: gsi1pk=PROFILES, gsi1sk=<cre
 gsi1pk=RECLAMATIONS#<profile id>, gsi1sk=<created>#<id> (a profile's reclamations).
 Items that expire carry `expires_at` (epoch seconds), the table's TTL attribute.
 Documents such as the profile are stored as JSON strings: they are read whole, never queried.
-Whatever changes a USERS# item outside a sync's commit calls `forget_fingerprints` first, so that
-the next commit reads the users back instead of trusting the last commit's fingerprint object.
+A snapshot's users are a base and the changes to it (DynamoDBSync says how). Whatever changes a
+stored user outside a sync's commit calls `forget_fingerprints` first, so that the next commit
+reads the users back instead of trusting the last commit's fingerprint object.
 """
 
 from __future__ import annotations
