@@ -1,8 +1,8 @@
 """Computing license positions for 1,000,000 stored users across 500 profiles.
 
-The users are read as the position step reads them — pages of stored items turned into
-users — from a local file of DynamoDB-shaped items (DynamoDB itself is remote from a Lambda;
-its latency is not what is measured). Printed: the time and peak memory of merely reading
+The users are read as the position step reads them — the gzipped pages of each profile's base
+(seatkeeper.store) turned into users — from local files of those pages (DynamoDB itself is
+remote from a Lambda; its latency is not what is measured). Printed: the time and peak memory of merely reading
 every record, of reading and computing every position, and the ratio of the two. Memory is
 traced in a separate pass over a tenth of the profiles: tracing slows what it traces.
 """
@@ -10,6 +10,7 @@ traced in a separate pass over a tenth of the profiles: tracing slows what it tr
 from __future__ import annotations
 
 import gc
+import gzip
 import json
 import random
 import sys
@@ -25,7 +26,7 @@ sys.path[:0] = [str(ROOT / "layers" / "seatkeeper")]
 
 from seatkeeper.catalog import build_profile  # noqa: E402
 from seatkeeper.position import compute_position  # noqa: E402
-from seatkeeper.store import _user  # noqa: E402
+from seatkeeper.store import PAGE_USERS, _user, base_page  # noqa: E402
 
 PROFILES, USERS = 500, 1_000_000
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -40,21 +41,21 @@ PROFILE = build_profile(
 )
 
 
-def write_items(path: Path) -> None:
+def write_pages(folder: Path) -> None:
+    """Each profile's users as the pages of its base, one file a page, in id order."""
     random.seed(7)
-    with path.open("w") as out:
-        for n in range(USERS):
-            item = {
-                "pk": {"S": f"USERS#prf_{n % PROFILES:04d}"},
-                "sk": {"S": f"u{n:07d}"},
-                "email": {"S": f"user{n}@example.com"},
-                "active": {"BOOL": n % 9 != 0},
-                "fingerprint": {"S": "0" * 24},
-            }
-            if n % 11:
-                when = NOW - timedelta(days=random.randint(0, 400))
-                item["last_activity"] = {"S": when.isoformat()}
-            out.write(json.dumps(item) + "\n")
+    entries: dict[str, list[str]] = {}
+    for n in range(USERS):
+        entry: dict[str, object] = {"id": f"u{n:07d}", "email": f"user{n}@example.com"}
+        if n % 9 == 0:
+            entry["active"] = False
+        if n % 11:
+            entry["last_activity"] = (NOW - timedelta(days=random.randint(0, 400))).isoformat()
+        entries.setdefault(f"prf_{n % PROFILES:04d}", []).append(json.dumps({**entry, "fingerprint": "0" * 24}))
+    for key, listed in entries.items():
+        (folder / key).mkdir()
+        for start in range(0, len(listed), PAGE_USERS):
+            (folder / key / f"{start:07d}.gz").write_bytes(base_page(listed[start : start + PAGE_USERS]))
 
 
 def measure(label: str, work, sample) -> tuple[float, float]:
@@ -78,21 +79,11 @@ def measure(label: str, work, sample) -> tuple[float, float]:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "users.jsonl"
-        write_items(path)
-        by_profile: dict[str, list[str]] = {}
-        with path.open() as source:  # one file per profile, as a query reads one partition
-            for line in source:
-                key = line[line.index("USERS#") + 6 : line.index("USERS#") + 14]
-                by_profile.setdefault(key, []).append(line)
-        for key, lines in by_profile.items():
-            (Path(folder) / f"{key}.jsonl").write_text("".join(lines))
-        del by_profile
+        write_pages(Path(folder))
 
         def records(key: str) -> Iterator[dict]:
-            with (Path(folder) / f"{key}.jsonl").open() as source:
-                for line in source:
-                    yield json.loads(line)
+            for page in sorted((Path(folder) / key).iterdir()):
+                yield from json.loads(gzip.decompress(page.read_bytes()))
 
         keys = [f"prf_{n:04d}" for n in range(PROFILES)]
         print(f"\npositions for {USERS:,} stored users across {PROFILES} profiles")

@@ -488,7 +488,8 @@ class DynamoDBSync(_Table):
     `left_app` for a user the app no longer lists), so that 1% changed is 1% written. When the changes
     outgrow a tenth of the users, the commit writes a new base instead, then deletes the changes and
     pages of the old one; a change of another base than the record's is a leftover of that, and read
-    as nothing. Users stored before there were bases are changes of no base, which is what they read as.
+    as nothing. Users stored before there were bases read as changes of no base until the next commit
+    moves them to a base.
     """
 
     # --- the snapshot -------------------------------------------------------------------

@@ -490,41 +490,38 @@ class _Comparison:
     marks: dict[str, str]  # every user of the new snapshot, with its fingerprint
     figures: dict[str, int]
     written: int  # users that changed (a first sync: all)
-    changed: list[tuple[SaaSUser, str]]  # those users, unless they outgrow the base
+    changed: list[tuple[SaaSUser, str]]  # those users, until they outgrow the base
     gone: list[str]  # stored users the app no longer lists
-    entries: list[tuple[str, str]]  # a first sync's users as a base's entries
+    entries: list[tuple[str, str]] | None  # every user as a base's entry, when a new base was known from the start
     rebase: bool  # a new base rather than changes to the old one
 
     @classmethod
     def of(
-        cls, staged: Iterable[tuple[SaaSUser, str]], stored: dict[str, str], changes_before: int, profile: Profile
+        cls,
+        staged: Iterable[tuple[SaaSUser, str]],
+        stored: dict[str, str],
+        changes_before: int,
+        profile: Profile,
+        *,
+        rebase: bool,
     ) -> _Comparison:
         cutoff, tracked, policy = cutoff_for(profile), tracks_activity(profile), profile.policy
-        found = cls(
-            marks={},
-            figures=dict.fromkeys(("assigned", "with_activity", "stale"), 0),
-            written=0,
-            changed=[],
-            gone=[],
-            entries=[],
-            rebase=not stored,
-        )
-        figures = found.figures
+        figures = dict.fromkeys(("assigned", "with_activity", "stale"), 0)
+        found = cls({}, figures, 0, [], [], [] if rebase else None, rebase)
         for user, mark in staged:
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None
                 figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
             found.marks[user.id] = mark
-            if not stored:  # a first sync: a base of every user
+            if found.entries is not None:
                 found.entries.append((user.id, snapshot_entry(user, mark)))
-            elif stored.get(user.id) != mark:
+            if stored.get(user.id) != mark:
                 found.written += 1
-                if not found.rebase:  # no more kept once they outgrow the base: it is written anew
+                if not found.rebase:  # none kept once they outgrow the base: the base is written anew
                     found.changed.append((user, mark))
                     found.rebase = rebases(len(stored), changes_before + len(found.changed))
         found.gone = [user_id for user_id in stored if user_id not in found.marks]
-        found.written = len(found.marks) if not stored else found.written
         found.rebase = found.rebase or rebases(len(found.marks), changes_before + found.written + len(found.gone))
         return found
 
@@ -541,8 +538,9 @@ def commit_step(
 ) -> CommitResult:
     """Make the staged users the stored snapshot, writing only what changed.
 
-    A first sync, or one whose changes would outgrow the base (`rebases`), writes a new base that the
-    record names last, then drops the old one; any other writes its changes to the base.
+    A first sync, one whose changes would outgrow the base (`rebases`), or the first commit of users
+    stored before there were bases, writes a new base that the record names last, then drops the
+    old one; any other writes its changes to the base.
     A commit that dies part-way is retried whole, so the order matters: the record stops naming a
     fingerprint object before the first change is written, the new object is written after the last
     one, and the record names it last. No object ever claims what the table does not hold.
@@ -561,8 +559,7 @@ def commit_step(
     sso = identity_provider.sso_activity(profile.profile)
     seen_by_idp = _seen_by_idp(profile, staging, snapshots, run)
     base = (record or {}).get("base")
-    # Users stored before there were bases are all changes (of no base).
-    changes_before = int((record or {}).get("changes", 0 if base else len(stored)))
+    changes_before = int((record or {}).get("changes", 0))
 
     def staged() -> Iterator[tuple[SaaSUser, str]]:
         listed: set[str] = set()
@@ -574,10 +571,13 @@ def commit_step(
             user = seen_by_idp(with_activity(user))
             yield user, fingerprint(user)
 
-    found = _Comparison.of(staged(), stored, changes_before, profile.profile)
+    # A first sync writes a base, and so does the first commit of users stored before there were bases.
+    found = _Comparison.of(staged(), stored, changes_before, profile.profile, rebase=not stored or base is None)
     new_base = run.run_id if found.rebase else base
     if found.rebase:
-        entries = found.entries or [(user.id, snapshot_entry(user, mark)) for user, mark in staged()]
+        entries = found.entries
+        if entries is None:  # the changes outgrew the base: read the staged users again for a new one
+            entries = [(user.id, snapshot_entry(user, mark)) for user, mark in staged()]
         snapshots.put_base(profile.id, run.run_id, sorted(entries))
     elif found.changed or found.gone:
         if (record or {}).get("fingerprints_of"):  # stored users change: the record stops naming the object first
