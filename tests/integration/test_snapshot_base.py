@@ -237,3 +237,17 @@ def test_a_page_holds_at_most_page_bytes_of_users_and_every_user_reads_back(stac
         expected = [i for i in ids if after is None or i > after][:1000]
         assert [u.id for u in users] == expected
         assert cursor == (expected[-1] if len(expected) == 1000 else None)
+
+
+def test_deleting_a_profile_deletes_its_base_and_its_changes(api, stack):
+    # Given a synced profile with a base and changes to it
+    integrator = api("sam_integrator")
+    with paging_app(1050) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "offset"))
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        app.users[0]["name"] = "Renamed"
+        assert sync(integrator, profile["id"])["items_written"] == 1
+    assert len(partition(stack, f"USER_PAGES#{profile['id']}")) == 2
+    # When it is deleted, then nothing of its users is left
+    assert integrator.delete(f"/profiles/{profile['id']}").status_code == 204
+    assert partition(stack, f"USER_PAGES#{profile['id']}") == partition(stack, f"USERS#{profile['id']}") == []

@@ -269,13 +269,14 @@ class DynamoDBProfiles(_Table):
             ProjectionExpression="pk, sk",
         ):
             keys += [k for k in page["Items"] if k != profile_key(profile_id)]
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"USERS#{profile_id}"}},
-            ProjectionExpression="pk, sk",
-        ):
-            keys += page["Items"]
+        for users in (f"USERS#{profile_id}", f"USER_PAGES#{profile_id}"):  # a base's changes, its pages
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": users}},
+                ProjectionExpression="pk, sk",
+            ):
+                keys += page["Items"]
         # The profile goes last, so that a delete cut short can simply be repeated.
         keys += [_name_key(record.profile.name), profile_key(profile_id)]
         for start in range(0, len(keys), 25):
