@@ -251,3 +251,45 @@ def test_deleting_a_profile_deletes_its_base_and_its_changes(api, stack):
     # When it is deleted, then nothing of its users is left
     assert integrator.delete(f"/profiles/{profile['id']}").status_code == 204
     assert partition(stack, f"USER_PAGES#{profile['id']}") == partition(stack, f"USERS#{profile['id']}") == []
+
+
+def test_a_read_while_a_commit_names_a_new_base_reads_the_new_base_whole(stack, monkeypatch):
+    # Given a profile's base of 2,500 users (three pages)
+    store = DynamoDBSync(stack.template.physical_name("Table"))
+    profile_id = "prf_read_while_rebased"
+
+    def commit(base: str) -> None:
+        entries = [
+            (f"u{i:05d}", json.dumps({"id": f"u{i:05d}", "name": base, "fingerprint": base})) for i in range(2500)
+        ]
+        store.put_base(profile_id, base, entries)
+        boto3.client("dynamodb").put_item(
+            TableName=store.table_name,
+            Item={
+                "pk": {"S": f"PROFILE#{profile_id}"},
+                "sk": {"S": "SNAPSHOT"},
+                "document": {"S": json.dumps({"run_id": base, "users": 2500, "base": base})},
+            },
+        )
+        store.drop_other_bases(profile_id, base)
+
+    commit("run_a")
+    # and a commit that writes a new base, names it and drops the old one while a read is under way
+    pages, swapped = DynamoDBSync._pages, []
+
+    def a_commit_meanwhile(self, profile_id, base, after):
+        for entry in pages(self, profile_id, base, after):
+            yield entry
+            if not swapped:  # the first two pages are read: the third is gone when the read asks for it
+                swapped.append(base)
+                commit(f"{base}_next")
+
+    monkeypatch.setattr(DynamoDBSync, "_pages", a_commit_meanwhile)
+    # When every user is read, then the read is of the new base, whole, not two pages of the old one
+    users, cursor = store.users(profile_id, None, 3000)
+    assert swapped == ["run_a"] and cursor is None
+    assert len(users) == 2500 and {u.name for u in users} == {"run_a_next"}
+    # and so is a read of every fingerprint (a commit's, when the last commit's object is not trusted)
+    swapped.clear()
+    marks = store.fingerprints(profile_id)
+    assert swapped == ["run_a_next"] and marks == {f"u{i:05d}": "run_a_next_next" for i in range(2500)}

@@ -581,10 +581,9 @@ class DynamoDBSync(_Table):
         self.client.put_item(TableName=self.table_name, Item=item)
 
     def _current(
-        self, profile_id: str, after: str | None = None, *, projection: str | None = None
+        self, profile_id: str, base: str | None, after: str | None = None, *, projection: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """The stored users with ids above `after`, in id order, as plain values: the base with its changes."""
-        base = self.base(profile_id)
         changes = self._changes(profile_id, after, projection)
         pages = self._pages(profile_id, base, after) if base else iter(())
         change, entry = next(changes, None), next(pages, None)
@@ -600,13 +599,26 @@ class DynamoDBSync(_Table):
                 yield entry
                 entry = next(pages, None)
 
+    def _each(self, profile_id: str, attribute: str) -> dict[str, Any]:
+        """Every stored user's id with one attribute (None where it has none).
+
+        Read again should a commit name a new base meanwhile: it deletes the old one's pages once named,
+        and a base is never named again, so the same base named after the read means the read was whole.
+        """
+        while True:
+            base = self.base(profile_id)
+            found = {
+                u["id"]: u.get(attribute)
+                for u in self._current(profile_id, base, projection=f"sk, {attribute}, of_base, left_app")
+            }
+            if self.base(profile_id) == base:
+                return found
+
     def fingerprints(self, profile_id: str) -> dict[str, str]:
-        found = self._current(profile_id, projection="sk, fingerprint, of_base, left_app")
-        return {user["id"]: user.get("fingerprint") or "" for user in found}
+        return {user_id: mark or "" for user_id, mark in self._each(profile_id, "fingerprint").items()}
 
     def last_sign_ins(self, profile_id: str) -> dict[str, str]:
-        found = self._current(profile_id, projection="sk, last_sign_in, of_base, left_app")
-        return {user["id"]: user["last_sign_in"] for user in found if user.get("last_sign_in")}
+        return {user_id: seen for user_id, seen in self._each(profile_id, "last_sign_in").items() if seen}
 
     def forget_fingerprints(self, profile_id: str) -> None:
         self._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=False)
@@ -716,8 +728,12 @@ class DynamoDBSync(_Table):
         return len(keys)
 
     def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]:
-        found = list(islice(self._current(profile_id, after), limit))
-        return [_user(entry) for entry in found], (found[-1]["id"] if len(found) == limit else None)
+        while True:
+            base = self.base(profile_id)
+            found = list(islice(self._current(profile_id, base, after), limit))
+            # Fewer than asked for ends the list: unless a new base was named while its pages went (see _each).
+            if len(found) == limit or self.base(profile_id) == base:
+                return [_user(entry) for entry in found], (found[-1]["id"] if len(found) == limit else None)
 
     def snapshot(self, profile_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(
