@@ -21,7 +21,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -483,47 +483,38 @@ def _seen_by_idp(
     return seen_in_app
 
 
-@dataclass
 class _Comparison:
     """The staged users against the stored ones: what a commit writes."""
 
-    marks: dict[str, str]  # every user of the new snapshot, with its fingerprint
-    figures: dict[str, int]
-    written: int  # users that changed (a first sync: all)
-    changed: list[tuple[SaaSUser, str]]  # those users, until they outgrow the base
-    gone: list[str]  # stored users the app no longer lists
-    entries: list[tuple[str, str]] | None  # every user as a base's entry, when a new base was known from the start
-    rebase: bool  # a new base rather than changes to the old one
+    def __init__(self, stored: dict[str, str], changes_before: int, *, rebase: bool) -> None:
+        self.stored, self.changes_before = stored, changes_before
+        self.marks: dict[str, str] = {}  # every user of the new snapshot, with its fingerprint
+        self.figures = dict.fromkeys(("assigned", "with_activity", "stale"), 0)
+        self.written = 0  # users that changed (a first sync: all)
+        self.changed: list[tuple[SaaSUser, str]] = []  # those users, until they outgrow the base
+        self.gone: list[str] = []  # stored users the app no longer lists
+        # Every user as a base's entry, when a new base is known from the start
+        self.entries: list[tuple[str, str]] | None = [] if rebase else None
+        self.rebase = rebase  # a new base rather than changes to the old one
 
-    @classmethod
-    def of(
-        cls,
-        staged: Iterable[tuple[SaaSUser, str]],
-        stored: dict[str, str],
-        changes_before: int,
-        profile: Profile,
-        *,
-        rebase: bool,
-    ) -> _Comparison:
+    def compare(self, staged: Iterable[tuple[SaaSUser, str]], profile: Profile) -> None:
         cutoff, tracked, policy = cutoff_for(profile), tracks_activity(profile), profile.policy
-        figures = dict.fromkeys(("assigned", "with_activity", "stale"), 0)
-        found = cls({}, figures, 0, [], [], [] if rebase else None, rebase)
+        figures, stored = self.figures, self.stored
         for user, mark in staged:
             if user.active:
                 figures["assigned"] += 1
                 figures["with_activity"] += user.last_activity is not None
                 figures["stale"] += standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
-            found.marks[user.id] = mark
-            if found.entries is not None:
-                found.entries.append((user.id, snapshot_entry(user, mark)))
+            self.marks[user.id] = mark
+            if self.entries is not None:
+                self.entries.append((user.id, snapshot_entry(user, mark)))
             if stored.get(user.id) != mark:
-                found.written += 1
-                if not found.rebase:  # none kept once they outgrow the base: the base is written anew
-                    found.changed.append((user, mark))
-                    found.rebase = rebases(len(stored), changes_before + len(found.changed))
-        found.gone = [user_id for user_id in stored if user_id not in found.marks]
-        found.rebase = found.rebase or rebases(len(found.marks), changes_before + found.written + len(found.gone))
-        return found
+                self.written += 1
+                if not self.rebase:  # none kept once they outgrow the base: the base is written anew
+                    self.changed.append((user, mark))
+                    self.rebase = rebases(len(stored), self.changes_before + len(self.changed))
+        self.gone = [user_id for user_id in stored if user_id not in self.marks]
+        self.rebase = self.rebase or rebases(len(self.marks), self.changes_before + self.written + len(self.gone))
 
 
 def commit_step(
@@ -561,23 +552,26 @@ def commit_step(
     base = (record or {}).get("base")
     changes_before = int((record or {}).get("changes", 0))
 
-    def staged() -> Iterator[tuple[SaaSUser, str]]:
-        listed: set[str] = set()
+    def staged(listed: Container[str]) -> Iterator[tuple[SaaSUser, str]]:
+        """The staged users, each with its fingerprint, but those in `listed` (the ones read so far)."""
         for row in staging.rows(run.run_id, "users"):
             user = SaaSUser.model_validate(row)
             if user.id in listed:
                 continue  # an app that shifts its pages during a sync can list a user twice
-            listed.add(user.id)
             user = seen_by_idp(with_activity(user))
             yield user, fingerprint(user)
 
     # A first sync writes a base, and so does the first commit of users stored before there were bases.
-    found = _Comparison.of(staged(), stored, changes_before, profile.profile, rebase=not stored or base is None)
+    found = _Comparison(stored, changes_before, rebase=not stored or base is None)
+    found.compare(staged(found.marks), profile.profile)
     new_base = run.run_id if found.rebase else base
     if found.rebase:
         entries = found.entries
         if entries is None:  # the changes outgrew the base: read the staged users again for a new one
-            entries = [(user.id, snapshot_entry(user, mark)) for user, mark in staged()]
+            again: dict[str, str] = {}
+            for user, mark in staged(again):
+                again[user.id] = snapshot_entry(user, mark)
+            entries = list(again.items())
         snapshots.put_base(profile.id, run.run_id, sorted(entries))
     elif found.changed or found.gone:
         if (record or {}).get("fingerprints_of"):  # stored users change: the record stops naming the object first
