@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import jmespath
 import pytest
 
 from seatkeeper.profile import UsersEndpoint
-from seatkeeper.user_records import UnreadableRecord, parse_timestamp, read_page
+from seatkeeper.user_records import UnreadableRecord, parse_timestamp, read_page, search
 
 MOMENT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -60,3 +61,39 @@ def test_a_record_without_an_id_is_unreadable():
 def test_ids_may_be_numbers_and_active_may_be_text():
     users = read_page(USERS, {"data": {"items": [{"uid": 42, "state": "Active"}, {"uid": 43, "state": "disabled"}]}})
     assert [(u.id, u.active) for u in users] == [("42", True), ("43", False)]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "id",
+        '"user-name"',
+        "profile.email",
+        "a.b.c",
+        "links.next",
+        "emails[0].value",
+        "emails[?primary].value | [0]",
+        "to_string(id)",
+        "length(emails)",
+        "meta.lastLogin || created",
+    ],
+)
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"id": 7, "user-name": "x", "profile": {"email": "e"}, "a": {"b": {"c": False}}, "links": {"next": None}},
+        {"emails": [{"value": "p", "primary": True}, {"value": "s"}], "meta": {"lastLogin": "2026-01-01"}},
+        {"profile": ["not", "a", "map"], "a": {"b": "text"}, "links": [], "created": 0},
+        [],
+        "text",
+        None,
+    ],
+)
+def test_a_field_or_a_path_is_read_as_jmespath_reads_it(expression, data):
+    try:
+        expected = jmespath.search(expression, data)
+    except jmespath.exceptions.JMESPathError as exc:
+        with pytest.raises(type(exc)):
+            search(expression, data)
+        return
+    assert search(expression, data) == expected
