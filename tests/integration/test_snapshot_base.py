@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from itertools import islice
 
 import boto3
 import pytest
@@ -184,7 +185,7 @@ def test_a_new_base_cut_short_before_or_after_it_is_named_is_finished_by_the_ret
             if "put_base" in failures:
                 return put_base(store, profile_id, base, entries)
             failures.append("put_base")
-            put_base(store, profile_id, base, entries[:1000])
+            put_base(store, profile_id, base, islice(entries, 1000))
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "cut short"}}, "BatchWriteItem")
 
         def fail_once(store, profile_id, base):

@@ -443,12 +443,13 @@ def _attribute(value: Any) -> dict[str, Any]:
     return {"S": str(value)}
 
 
-def _user_item(profile_id: str, user: SaaSUser, mark: str, base: str | None) -> dict[str, Any]:
-    item = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user.id}, "fingerprint": {"S": mark}}
+def _change_item(profile_id: str, values: dict[str, Any], base: str | None) -> dict[str, Any]:
+    """A change to a base: one user's item, from its plain values (an entry, or a stored user changed)."""
+    item = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": values["id"]}}
     if base:
         item["of_base"] = {"S": base}
-    for name, value in user.model_dump(mode="json", exclude={"id"}).items():
-        if value is not None:
+    for name, value in values.items():
+        if name not in ("id", "of_base") and value is not None:
             item[name] = _attribute(value)
     return item
 
@@ -572,13 +573,8 @@ class DynamoDBSync(_Table):
         the change is read as nothing, and the user shows as that commit read it from the app.
         """
         user, base = self.stored_user(profile_id, user_id)
-        if user is None:
-            return
-        item = {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": user_id}}
-        for name, value in {**user, **values, "of_base": base}.items():
-            if name != "id" and value is not None:
-                item[name] = _attribute(value)
-        self.client.put_item(TableName=self.table_name, Item=item)
+        if user is not None:
+            self.client.put_item(TableName=self.table_name, Item=_change_item(profile_id, {**user, **values}, base))
 
     def _current(
         self, profile_id: str, base: str | None, after: str | None = None, *, projection: str | None = None
@@ -658,8 +654,8 @@ class DynamoDBSync(_Table):
             for done in pool.map(self._write_batch, batches):
                 del done
 
-    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]], base: str | None) -> None:
-        self._write([{"PutRequest": {"Item": _user_item(profile_id, user, mark, base)}} for user, mark in users])
+    def put_users(self, profile_id: str, entries: list[tuple[str, str]], base: str | None) -> None:
+        self._write([{"PutRequest": {"Item": _change_item(profile_id, json.loads(e), base)}} for _, e in entries])
 
     def delete_users(self, profile_id: str, user_ids: list[str], base: str | None) -> None:
         """Users the app no longer lists: a change that says so over a base; without one, their items go."""

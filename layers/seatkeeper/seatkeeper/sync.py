@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -206,8 +207,8 @@ class SnapshotStore(Protocol):
     def forget_fingerprints(self, profile_id: str) -> None:
         """Say on the snapshot record that no fingerprint object matches the stored users any more."""
 
-    def put_users(self, profile_id: str, users: list[tuple[SaaSUser, str]], base: str | None) -> None:
-        """Write users that changed as changes of `base` (the snapshot record's)."""
+    def put_users(self, profile_id: str, entries: list[tuple[str, str]], base: str | None) -> None:
+        """Write users that changed, as (user id, `snapshot_entry`), as changes of `base` (the record's)."""
 
     def delete_users(self, profile_id: str, user_ids: list[str], base: str | None) -> None:
         """Users the app no longer lists, as changes of `base`."""
@@ -483,6 +484,15 @@ def _seen_by_idp(
     return seen_in_app
 
 
+def _first_of_each(entries: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Entries sorted by id, each user's first only."""
+    last = None
+    for user_id, entry in entries:
+        if user_id != last:
+            yield user_id, entry
+        last = user_id
+
+
 class _Comparison:
     """The staged users against the stored ones: what a commit writes."""
 
@@ -491,7 +501,7 @@ class _Comparison:
         self.marks: dict[str, str] = {}  # every user of the new snapshot, with its fingerprint
         self.figures = dict.fromkeys(("assigned", "with_activity", "stale"), 0)
         self.written = 0  # users that changed (a first sync: all)
-        self.changed: list[tuple[SaaSUser, str]] = []  # those users, until they outgrow the base
+        self.changed: list[tuple[str, str]] = []  # those users' ids and entries, until they outgrow the base
         self.gone: list[str] = []  # stored users the app no longer lists
         # Every user as a base's entry, when a new base is known from the start
         self.entries: list[tuple[str, str]] | None = [] if rebase else None
@@ -511,10 +521,12 @@ class _Comparison:
             if stored.get(user.id) != mark:
                 self.written += 1
                 if not self.rebase:  # none kept once they outgrow the base: the base is written anew
-                    self.changed.append((user, mark))
+                    self.changed.append((user.id, snapshot_entry(user, mark)))
                     self.rebase = rebases(len(stored), self.changes_before + len(self.changed))
         self.gone = [user_id for user_id in stored if user_id not in self.marks]
         self.rebase = self.rebase or rebases(len(self.marks), self.changes_before + self.written + len(self.gone))
+        if self.rebase:
+            self.changed = []  # a new base has every user: the changes kept so far would only hold memory
 
 
 def commit_step(
@@ -568,11 +580,10 @@ def commit_step(
     if found.rebase:
         entries = found.entries
         if entries is None:  # the changes outgrew the base: read the staged users again for a new one
-            again: dict[str, str] = {}
-            for user, mark in staged(again):
-                again[user.id] = snapshot_entry(user, mark)
-            entries = list(again.items())
-        snapshots.put_base(profile.id, run.run_id, sorted(entries))
+            entries = [(user.id, snapshot_entry(user, mark)) for user, mark in staged(())]
+        # In place and stable: of a user the app listed twice, the first listing comes first and is kept.
+        entries.sort(key=itemgetter(0))
+        snapshots.put_base(profile.id, run.run_id, _first_of_each(entries))
     elif found.changed or found.gone:
         if (record or {}).get("fingerprints_of"):  # stored users change: the record stops naming the object first
             snapshots.forget_fingerprints(profile.id)
