@@ -39,11 +39,13 @@ from seatkeeper.user_records import SaaSUser, parse_timestamp
 Standing = Literal["active", "stale", "unknown", "inactive"]
 RunStatus = Literal["running", "succeeded", "failed"]
 CHUNK_USERS = 5_000
-# The most users one sync commits. CommitSnapshot is one Lambda invocation (at most 15 minutes), and a
-# first sync, or one in which every user changed, writes every user under one partition key, which
-# DynamoDB serves at 1,000 writes a second until it splits the partition for heat (not promised in
-# time): 500,000 users are 500 s of writes at that ceiling, with the rest of the 900 s for reading
-# the staged users, the fingerprint object, and throttled batches sent again. SyncSettings can lower it.
+# The most users one sync commits. CommitSnapshot is one Lambda invocation (at most 15 minutes and
+# 1,769 MB), and a first sync, or one whose changes outgrow the base, sorts a new base of every user
+# in its memory (about 700 bytes a user at its peak) and writes it under one partition key at
+# DynamoDB's 1,000 write units a second; the commit that names it deletes the old base's changes, a
+# tenth of the users at most, at 1,000 a second. At 500,000 users that is projected at 85-92 s of the
+# 900 and 323-356 MB (bench/largest_app.py); memory, which grows with the app, keeps the wider margin
+# here. SyncSettings can lower it.
 MAX_APP_USERS = 500_000
 
 
@@ -63,7 +65,7 @@ def refuse_beyond(users: int, max_users: int, *, all_listed: bool) -> None:
         listed = f"{users:,}" if all_listed else f"more than {max_users:,}"
         raise AppTooLarge(
             f"the app lists {listed} users; one sync commits at most {max_users:,} "
-            f"(CommitSnapshot's 15 minutes at DynamoDB's 1,000 writes a second per partition); "
+            f"(CommitSnapshot sorts every user of a new base in its memory, within its 15 minutes); "
             f"the stored snapshot is unchanged"
         )
 
