@@ -46,10 +46,6 @@ class UnreadableRecord(ValueError):
     """A record without an id, or with a value of the wrong kind."""
 
 
-def _field(name: str) -> Callable[[Any], Any]:
-    return lambda data: data.get(name) if isinstance(data, dict) else None
-
-
 def _path(names: list[str]) -> Callable[[Any], Any]:
     def value_at(data: Any) -> Any:
         for name in names:
@@ -70,10 +66,9 @@ def compiled(expression: str) -> Callable[[Any], Any]:
     one interpreter, which holds no state between searches.
     """
     tree = jmespath.compile(expression).parsed
-    if tree["type"] == "field":
-        return _field(tree["value"])
-    if tree["type"] == "subexpression" and all(child["type"] == "field" for child in tree["children"]):
-        return _path([child["value"] for child in tree["children"]])
+    fields = [tree] if tree["type"] == "field" else tree["children"] if tree["type"] == "subexpression" else []
+    if fields and all(field["type"] == "field" for field in fields):
+        return _path([field["value"] for field in fields])
     interpreter = TreeInterpreter()
     return lambda data: interpreter.visit(tree, data)
 
