@@ -31,7 +31,7 @@ from seatkeeper.catalog import build_profile  # noqa: E402
 from seatkeeper.network_guard import NetworkPolicy  # noqa: E402
 from seatkeeper.profiles import ProfileRecord  # noqa: E402
 from seatkeeper.saas_http import SaaSClient  # noqa: E402
-from seatkeeper.store import DynamoDBSync  # noqa: E402
+from seatkeeper.store import base_pages  # noqa: E402
 from seatkeeper.sync import SyncRun, commit_step  # noqa: E402
 from seatkeeper.user_fetch import fetch_step, fetch_users  # noqa: E402
 from seatkeeper.user_records import SaaSUser  # noqa: E402
@@ -114,10 +114,9 @@ class RemoteStore:
     def put_base(self, profile_id: str, base: str, entries: Iterable[tuple[str, str]]) -> int:
         """The store's own pages, gzipped as they would be sent; the fingerprints the next commit reads are
         the object this commit writes, which the record names."""
-        return DynamoDBSync.put_base(self, profile_id, base, entries)  # type: ignore[arg-type]
-
-    def _write(self, requests: list[dict[str, Any]]) -> None:
-        self.written += len(requests)
+        pages = len(base_pages(profile_id, base, entries))
+        self.written += pages
+        return pages
 
     def drop_other_bases(self, profile_id: str, base: str) -> int:
         return 0

@@ -479,6 +479,34 @@ PAGE_BYTES = 350_000
 _PAGES_END = "$"  # the character after "#": the pages of a base sort between "<base>#" and "<base>$"
 
 
+def base_pages(profile_id: str, base: str, entries: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The items of a base, from (user id, JSON entry) in id order: up to PAGE_USERS and PAGE_BYTES a page."""
+    pages: list[dict[str, Any]] = []
+    page: list[str] = []
+    first, size = "", 0
+
+    def close() -> None:
+        pages.append(
+            {
+                "pk": {"S": f"USER_PAGES#{profile_id}"},
+                "sk": {"S": f"{base}#{first}"},
+                "page_users": {"B": base_page(page)},
+            }
+        )
+
+    for user_id, entry in entries:
+        if page and (len(page) == PAGE_USERS or size + len(entry) + 1 > PAGE_BYTES):
+            close()
+            page, size = [], 0
+        if not page:
+            first = user_id
+        page.append(entry)
+        size += len(entry) + 1
+    if page:
+        close()
+    return pages
+
+
 class DynamoDBSync(_Table):
     """SnapshotStore and RunStore on the seatkeeper table.
 
@@ -678,30 +706,9 @@ class DynamoDBSync(_Table):
 
         Returns the number of pages. Written again whole by a retried commit: the same keys, the same items.
         """
-        requests: list[dict[str, Any]] = []
-        page: list[str] = []
-        first, size = "", 0
-
-        def close() -> None:
-            item = {
-                "pk": {"S": f"USER_PAGES#{profile_id}"},
-                "sk": {"S": f"{base}#{first}"},
-                "page_users": {"B": base_page(page)},
-            }
-            requests.append({"PutRequest": {"Item": item}})
-
-        for user_id, entry in entries:
-            if page and (len(page) == PAGE_USERS or size + len(entry) + 1 > PAGE_BYTES):
-                close()
-                page, size = [], 0
-            if not page:
-                first = user_id
-            page.append(entry)
-            size += len(entry) + 1
-        if page:
-            close()
-        self._write(requests)
-        return len(requests)
+        pages = base_pages(profile_id, base, entries)
+        self._write([{"PutRequest": {"Item": page}} for page in pages])
+        return len(pages)
 
     def drop_other_bases(self, profile_id: str, base: str) -> int:
         """After a new base is named: delete the changes of any other base and the pages of every other base.
