@@ -39,7 +39,9 @@ def _seconds(value: str) -> int:
     return seconds
 
 
-@dataclass(frozen=True, kw_only=True)
+# A function reads its settings once and never compares them: eq=False spares each class two
+# generated methods (__eq__, __hash__), compiled at every cold start of every function.
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Settings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -62,19 +64,19 @@ class Settings:
         return cls(**values)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class TableSettings(Settings):
     table_name: str = env("TABLE_NAME")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SaaSCallerSettings(TableSettings):
     """Functions that call SaaS apps: the network guard's allow list (empty allows nothing internal)."""
 
     allow_hosts: str = env("SEATKEEPER_ALLOW_HOSTS", default="")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ApiSettings(TableSettings):
     data_key_arn: str = env("DATA_KEY_ARN")
     connection_state_machine_arn: str = env("CONNECTION_STATE_MACHINE_ARN")
@@ -96,32 +98,32 @@ class ApiSettings(TableSettings):
             )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ConnectionSagaSettings(SaaSCallerSettings):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SyncSettings(SaaSCallerSettings):
     staging_bucket: str = env("STAGING_BUCKET")
     # seatkeeper.sync.MAX_APP_USERS says why 500,000; lowering it is for a smaller function or a test.
     max_app_users: int = env("SEATKEEPER_MAX_APP_USERS", default=500_000, parse=_positive)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ReconcileSettings(TableSettings):
     sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
     # Reconcile-all's syncs run as Express executions, handing a long run over to the Standard sync.
     sync_express_state_machine_arn: str = env("SYNC_EXPRESS_STATE_MACHINE_ARN")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ReclaimSettings(SaaSCallerSettings):
     # The keep links' key is a secret of seatkeeper's own, made on first use with the stack's key.
     data_key_arn: str = env("DATA_KEY_ARN")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class EndedRunSettings(TableSettings):
     reclaim_state_machine_arn: str = env("RECLAIM_STATE_MACHINE_ARN")
     sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
