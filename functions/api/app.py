@@ -1,7 +1,9 @@
 """The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback, /keep and /dashboard
 needs a JWT.
 
-The OpenAPI document marks those public routes with `security: []`.
+The OpenAPI document marks those public routes with `security: []`. A route module's router is
+included on the first request to one of its paths (routes.module_for), so that a cold start imports
+no route's models; /openapi.json includes them all.
 """
 
 from __future__ import annotations
@@ -13,23 +15,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from routes import (
-    connections,
-    dashboard,
-    errors,
-    identity_providers,
-    keep,
-    oauth,
-    profiles,
-    reclamations,
-    reconciliations,
-    renewals,
-    sync,
-    templates,
-)
-from routes.access import admit_body, read_json_body
+import routes
+from routes import errors
+from routes.access import PUBLIC, admit_body, read_json_body
 from routes.settings import settings
 
 # No Powertools Tracer here: importing the X-Ray SDK costs more than boto3 itself at cold start.
@@ -44,27 +35,27 @@ app = APIGatewayHttpResolver(
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
     json_body_deserializer=read_json_body,
 )
-app.include_router(templates.router)
-app.include_router(profiles.router)
-app.include_router(connections.router)
-app.include_router(oauth.router)
-app.include_router(sync.router)
-app.include_router(reconciliations.router)
-app.include_router(reclamations.router)
-app.include_router(keep.router)
-app.include_router(renewals.router)
-app.include_router(dashboard.router)
-app.include_router(identity_providers.router)
 errors.register(app)
 
+# Route modules whose router the resolver holds; each is included when a request first needs it.
+_included: set[str] = set()
 
-@app.get("/health", summary="Ready to serve", tags=["service"], security=dashboard.PUBLIC)
+
+def include_routes(*modules: str) -> None:
+    for module in modules:
+        if module not in _included:
+            app.include_router(routes.router(module))
+            _included.add(module)
+
+
+@app.get("/health", summary="Ready to serve", tags=["service"], security=PUBLIC)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
+    include_routes(*sorted(set(routes.MODULES.values())))
     schema = json.loads(
         app.get_openapi_json_schema(
             title="seatkeeper",
@@ -86,4 +77,9 @@ def openapi() -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event, refusal = admit_body(event)
-    return refusal or app.resolve(event, context)
+    if refusal:
+        return refusal
+    module = routes.module_for(APIGatewayProxyEventV2(event).path)
+    if module:
+        include_routes(module)
+    return app.resolve(event, context)

@@ -51,12 +51,10 @@ def test_no_handler_imports_the_saas_client_the_aws_sdk_or_jwt_signing_before_it
 
 # Domain modules a function's first invocation has no use for: a module that serves several steps
 # imports a step's own modules in that step, the store imports each kind of item's models where it
-# reads them, and the templates (catalog) load where a profile is built. The API imports every route's
-# models at start (validation and OpenAPI need them), but not the OAuth grant's code nor the CSV
-# writer, which only their own routes run.
+# reads them, and the templates (catalog) load where a profile is built. The API imports no route at
+# start, and then only the routes of its request: tests/unit/test_api_routers.py.
 OVERVIEW_KEEP_RENEWALS = {"catalog", "analytics", "keep", "renewals"}
 NOT_AT_START = {
-    "ApiFunction": {"oauth", "export"},
     "BeginGrantFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
     "TestConnectionFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
     "FetchUsersFunction": OVERVIEW_KEEP_RENEWALS | {"position", "reconciliation", "reclamation"},

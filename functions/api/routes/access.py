@@ -18,6 +18,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 READ = frozenset({"admin", "sam_integrator", "sam_viewer"})
 WRITE = frozenset({"admin", "sam_integrator"})
 APPROVE = frozenset({"admin"})
+# Public routes: Powertools' way to say "no token needed"; the OpenAPI document writes it as `security: []`.
+PUBLIC: list[dict[str, list[str]]] = [{}]
 MAX_BODY_BYTES = 256 * 1024
 MAX_NESTING = 64  # levels of objects and arrays; a profile needs fewer than ten
 MAX_NUMBER_LENGTH = 100  # characters of one JSON number; no figure seatkeeper keeps is longer

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from routes.access import caller, readers, writers
-from routes.errors import responses
+from routes.answers import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings

@@ -15,13 +15,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from routes.errors import ErrorBody
+from routes.access import PUBLIC
+from routes.answers import ErrorBody
 from routes.settings import settings
 from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS
 
 router = Router()
-# Public routes: Powertools' way to say "no token needed"; the OpenAPI document writes it as `security: []`.
-PUBLIC: list[dict[str, list[str]]] = [{}]
 TEXT = {"schema": {"type": "string"}}
 FILES = Path(__file__).resolve().parent.parent / "dashboard"
 TYPES = {

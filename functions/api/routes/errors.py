@@ -1,46 +1,28 @@
-"""Domain errors to HTTP answers, in one place. Never echoes input values (they may be credentials)."""
+"""Domain errors to HTTP answers, in one place. Never echoes input values (they may be credentials).
+
+The answers are plain JSON in the shape of answers.ErrorBody: these handlers are registered at cold
+start, the models that document them are imported with the routes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
 
 from routes.access import refusal_before_validation
 from seatkeeper.errors import Conflict, Gone, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable
 
+if TYPE_CHECKING:
+    from routes.answers import ErrorBody
+
 logger = Logger(child=True)
 
 
-class FieldError(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ErrorBody(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    statusCode: int
-    message: str
-    detail: list[FieldError] | None = None
-
-
-class GatewayError(BaseModel):
-    """What API Gateway itself answers, before any function runs (e.g. a rejected JWT)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    message: str
-
-
 def _answer(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> Response[ErrorBody]:
-    body = ErrorBody(statusCode=status, message=message, detail=detail and [FieldError(**e) for e in detail])
+    body = {"statusCode": status, "message": message, "detail": detail}
     return Response(status, content_types.APPLICATION_JSON, body)
 
 
@@ -80,46 +62,3 @@ def register(app: APIGatewayHttpResolver) -> None:
     def upstream_failed(exc: SaaSRequestFailed | SaaSUnavailable) -> Response[ErrorBody]:
         logger.warning("upstream failed", extra={"reason": str(exc)})
         return _answer(502, f"the identity provider did not answer as expected: {exc}")
-
-
-ERROR_RESPONSES: dict[int | str, Any] = {
-    401: {
-        "description": "No token, or a bad one (answered by API Gateway)",
-        "content": {"application/json": {"model": GatewayError}},
-    },
-} | {
-    status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
-    for status, text in {
-        403: "The caller's role may not do this",
-        404: "Unknown id",
-        409: "Conflicts with the current state",
-        410: "No longer usable (a keep link used already or past its deadline)",
-        413: "The body is too large",
-        422: "Invalid input, with the failing field paths",
-        502: "The identity provider or app asked on the caller's behalf failed",
-    }.items()
-}
-
-
-def responses(success: tuple[int, Any], *statuses: int) -> dict[int | str, Any]:
-    """The documented answers of a route: its success (status, model or None) and its errors."""
-    status, model = success
-    ok: dict[str, Any] = {"description": "OK"}
-    if model is not None:
-        ok["content"] = {"application/json": {"model": model}}
-    return {status: ok} | {s: ERROR_RESPONSES[s] for s in (401, 403, *statuses)}
-
-
-def csv_responses(*statuses: int) -> dict[int | str, Any]:
-    """The documented answers of a route that downloads CSV."""
-    ok = {"description": "CSV (RFC 4180), cells that a spreadsheet would run as formulas escaped with a leading '"}
-    return responses((200, None), *statuses) | {200: ok | {"content": {"text/csv": {"schema": {"type": "string"}}}}}
-
-
-def csv_download(body: str, filename: str) -> Response[str]:
-    return Response(
-        200,
-        "text/csv; charset=utf-8",
-        body,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )

@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from routes.access import caller, readers, writers
+from routes.answers import responses
 from routes.connections import service as connections
-from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import network_policy, settings

@@ -15,7 +15,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from routes import dashboard
-from routes.errors import ERROR_RESPONSES
+from routes.access import PUBLIC
+from routes.answers import ERROR_RESPONSES
 from routes.profiles import service as profiles
 from routes.settings import network_policy, settings
 from seatkeeper import keep
@@ -80,7 +81,7 @@ def seats(profile_id: str) -> SeatTaker:
     "/keep/<token>",
     summary="The keep link's page (no token: the link authenticates)",
     tags=["reclamations"],
-    security=dashboard.PUBLIC,
+    security=PUBLIC,
     responses={
         200: {"description": "The page", "content": {"text/html": dashboard.TEXT}},
         # A token that no route can hold (control characters) is the API's own JSON 404.
@@ -119,7 +120,7 @@ def show(token: Token) -> Response[str]:
     "/keep/<token>",
     summary="Answer a keep link: keep the seat (or ask to), or release it now (no JWT: the link authenticates)",
     tags=["reclamations"],
-    security=dashboard.PUBLIC,  # no JWT: the token in the path authenticates
+    security=PUBLIC,  # no JWT: the token in the path authenticates
     responses={
         200: {"description": "OK", "content": {"application/json": {"model": keep.KeepAnswer}}},
         404: ERROR_RESPONSES[404],

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from routes import dashboard
+from routes.access import PUBLIC
 from routes.profiles import service as profiles
 from routes.settings import network_policy, settings
 from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed
@@ -88,7 +88,7 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     "/oauth/callback",
     summary="OAuth 2.0 redirect URI (no token: the state authenticates it)",
     tags=["connections"],
-    security=dashboard.PUBLIC,
+    security=PUBLIC,
     responses={
         200: {"description": "Access granted: a page", "content": {"text/html": {"schema": {"type": "string"}}}},
         400: {"description": "Refused or denied: a page", "content": {"text/html": {"schema": {"type": "string"}}}},

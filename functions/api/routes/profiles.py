@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from routes.access import caller, readers, writers
-from routes.errors import ERROR_RESPONSES, responses
+from routes.answers import ERROR_RESPONSES, responses
 from routes.settings import network_policy, settings
 from seatkeeper.profiles import ProfilePage, ProfileService, ProfileView
 from seatkeeper.store import DynamoDBProfiles

@@ -12,8 +12,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import approvers, caller, readers, writers
+from routes.answers import responses
 from routes.connections import public_url
-from routes.errors import responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from routes.access import readers
-from routes.errors import responses
+from routes.answers import responses
 from routes.profiles import service as profiles
 from routes.settings import settings
 from seatkeeper import renewals

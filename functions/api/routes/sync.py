@@ -12,8 +12,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from routes.access import caller, readers, writers
+from routes.answers import csv_download, csv_responses, responses
 from routes.connections import service as connections
-from routes.errors import csv_download, csv_responses, responses
 from routes.profiles import ProfileId
 from routes.profiles import service as profiles
 from routes.settings import settings

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict
 
 from routes.access import readers
-from routes.errors import responses
+from routes.answers import responses
 from seatkeeper.catalog import ConfigurationTemplate, template, templates
 
 router = Router()
