@@ -16,12 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 API = ROOT / "functions" / "api"
 
 
-def _fresh_api(script: str) -> list[str]:
-    """What a fresh interpreter running `script` after `import app` prints, as Lambda's init then a request."""
+def _fresh_api(script: str, *arguments: str) -> list[str]:
+    """What a fresh interpreter running `script` (that imports app, as Lambda's init does) prints."""
     function = Template(ROOT / "template.yaml").functions()["ApiFunction"]
     path = os.pathsep.join([str(API), str(ROOT / "layers" / "seatkeeper"), os.environ.get("PYTHONPATH", "")])
     started = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", script, *arguments],
         env={**os.environ, **function.environment, "PYTHONPATH": path},
         capture_output=True,
         text=True,
@@ -87,24 +87,32 @@ def test_every_route_of_every_route_module_is_found_by_its_path(monkeypatch):
     assert set(routes.MODULES.values()) == set(held.values())
 
 
-def test_the_openapi_document_is_whole_whatever_the_first_request(monkeypatch):
-    # Given a fresh API function whose first request asks for its OpenAPI document
-    script = f"""
+OPENAPI_AFTER = """
 import json, sys, types
 import app
-event = json.load(open({str(ROOT / "events" / "api_health.json")!r}))
-event["rawPath"] = event["requestContext"]["http"]["path"] = "/openapi.json"
 context = types.SimpleNamespace(function_name="ApiFunction", memory_limit_in_mb=1024, aws_request_id="r",
     invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ApiFunction")
-print(json.dumps(sorted(json.loads(app.lambda_handler(event, context)["body"])["paths"])))
+for path in sys.argv[1:]:
+    event = json.load(open({event!r}))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    answer = app.lambda_handler(event, context)
+print(answer["body"])
 """
-    (paths,) = _fresh_api(script)
 
-    # Then it documents every route of every module, not only those included so far
+
+def test_the_openapi_document_is_whole_and_the_same_whatever_came_before(monkeypatch):
+    # Given fresh API functions, one asked for its OpenAPI document first, one after other requests
+    script = OPENAPI_AFTER.format(event=str(ROOT / "events" / "api_list_templates.json"))
+    first = "\n".join(_fresh_api(script, "/openapi.json"))
+    later = "\n".join(_fresh_api(script, "/templates", "/dashboard", "/openapi.json"))
+
+    # Then each documents every route of every module, not only those included so far
     monkeypatch.syspath_prepend(str(API))
     rules = {
         re.sub(r"<(\w+)>", r"{\1}", rule)
         for module in _route_modules()
         for rule, *_ in importlib.import_module(f"routes.{module}").router._routes
     }
-    assert set(json.loads(paths)) == rules | {"/health"}
+    assert set(json.loads(first)["paths"]) == rules | {"/health"}
+    # And the two documents are the same to the byte, whatever each instance had served before
+    assert later == first
