@@ -85,6 +85,14 @@ def test_every_route_of_every_route_module_is_found_by_its_path(monkeypatch):
     # Then the table names the module that holds it, and names no other module
     assert found == held
     assert set(routes.MODULES.values()) == set(held.values())
+    # And no other rule matches that path: which routers an instance has included, and in what order,
+    # never changes the route that answers
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    patterns = {rule: APIGatewayHttpResolver._compile_regex(rule) for rule in held}
+    for rule in held:
+        path = re.sub(r"<\w+>", "x", rule)
+        assert [r for r, pattern in patterns.items() if pattern.match(path)] == [rule]
 
 
 OPENAPI_AFTER = """
