@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +71,7 @@ def dispatch_lambda_to(functions: LocalFunctions) -> None:
     sfn_task_parameters_by_api_names()
     tokens_answered_while_executions_start()
     stopping_ends_callback_waits()
+    stopped_executions_stay_aborted()
 
 
 def _send_task_failure_with_cause(self: Any) -> Any:
@@ -167,6 +169,26 @@ def stopping_ends_callback_waits() -> None:
             endpoint.interrupt_all()
 
     ExecutionWorker.stop = stop_and_interrupt  # type: ignore[method-assign]
+
+
+def stopped_executions_stay_aborted() -> None:
+    """A stopped execution is ABORTED for good in AWS. In moto 5.2.5 a step that fails after the stop
+    (the wait for a task token that stopping interrupts, a task that returns late) sets its error
+    over the stop, and the execution reads FAILED: seatkeeper's reclamation then said a stopped
+    re-sync had failed. A stopped program keeps its stop."""
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    def unless_stopped(change: Callable[..., None]) -> Callable[..., None]:
+        def keep_the_stop(self: Any, *args: Any, **kwargs: Any) -> None:
+            with self._state_mutex:  # an RLock: `change` takes it again
+                if not isinstance(self._program_state, ProgramStopped):
+                    change(self, *args, **kwargs)
+
+        return keep_the_stop
+
+    Environment.set_error = unless_stopped(Environment.set_error)  # type: ignore[method-assign]
+    Environment.set_timed_out = unless_stopped(Environment.set_timed_out)  # type: ignore[method-assign]
 
 
 _moto_transact_write_items = DynamoDBBackend.transact_write_items
