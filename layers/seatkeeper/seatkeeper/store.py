@@ -688,11 +688,8 @@ class DynamoDBSync(_Table):
     def delete_users(self, profile_id: str, user_ids: list[str], base: str | None) -> None:
         """Users the app no longer lists: a change that says so over a base; without one, their items go."""
         if base:
-            changes = [
-                {"pk": {"S": f"USERS#{profile_id}"}, "sk": {"S": u}, "of_base": {"S": base}, "left_app": {"BOOL": True}}
-                for u in user_ids
-            ]
-            self._write([{"PutRequest": {"Item": item}} for item in changes])
+            left = [_change_item(profile_id, {"id": user_id, "left_app": True}, base) for user_id in user_ids]
+            self._write([{"PutRequest": {"Item": item}} for item in left])
             return
         self._write(
             [
