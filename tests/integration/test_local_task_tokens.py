@@ -70,11 +70,12 @@ def test_an_execution_stopped_while_it_waits_for_a_task_token_ends_aborted(stack
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/test",
     )["stateMachineArn"]
     run = sfn.start_execution(stateMachineArn=machine)["executionArn"]
-    assert wait_until(
-        lambda: sfn.get_execution_history(executionArn=run)["events"],
-        lambda events: any(e["type"] == "TaskSubmitted" for e in events),
+    waiting = wait_until(
+        lambda: [e["type"] for e in sfn.get_execution_history(executionArn=run)["events"]],
+        lambda events: "TaskSubmitted" in events,
         timeout=10,
     )
+    assert "TaskSubmitted" in waiting, waiting
 
     # When it is stopped
     sfn.stop_execution(executionArn=run, cause="stopped by a test")

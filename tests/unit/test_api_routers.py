@@ -32,6 +32,8 @@ def _fresh_api(script: str, *arguments: str) -> list[str]:
 
 
 LOADED = "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('routes.', 'seatkeeper.')))))"
+CONTEXT = """context = types.SimpleNamespace(function_name="ApiFunction", memory_limit_in_mb=1024, aws_request_id="r",
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ApiFunction")"""
 
 
 def test_the_api_imports_no_route_at_start_and_then_only_the_routes_of_the_first_request():
@@ -40,8 +42,7 @@ def test_the_api_imports_no_route_at_start_and_then_only_the_routes_of_the_first
 import json, sys, types
 import app
 {LOADED}
-context = types.SimpleNamespace(function_name="ApiFunction", memory_limit_in_mb=1024, aws_request_id="r",
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ApiFunction")
+{CONTEXT}
 # When its first request lists the templates
 answer = app.lambda_handler(json.load(open({str(ROOT / "events" / "api_list_templates.json")!r})), context)
 print(answer["statusCode"])
@@ -64,23 +65,29 @@ print(answer["statusCode"])
     assert not loaded & {"routes.profiles", "routes.sync", "seatkeeper.profiles", "seatkeeper.store"}
 
 
-def _route_modules() -> list[str]:
-    return sorted(p.stem for p in (API / "routes").glob("*.py") if "router = Router()" in p.read_text())
+def _rules_held(monkeypatch) -> dict[str, str]:
+    """Every rule of every route module of the API (a module with a Router), with the module that holds it."""
+    monkeypatch.syspath_prepend(str(API))
+    held = {}
+    for path in sorted((API / "routes").glob("*.py")):
+        if "router = Router()" in path.read_text():
+            rules = {rule for rule, *_ in importlib.import_module(f"routes.{path.stem}").router._routes}
+            assert rules, f"routes.{path.stem} holds no route: Powertools' Router has changed"
+            held |= dict.fromkeys(rules, path.stem)
+    return held
+
+
+def _concrete(rule: str) -> str:
+    return re.sub(r"<\w+>", "x", rule)
 
 
 def test_every_route_of_every_route_module_is_found_by_its_path(monkeypatch):
     # Given every route module of the API and the routes its router holds
-    monkeypatch.syspath_prepend(str(API))
+    held = _rules_held(monkeypatch)
     import routes
 
-    held = {}
-    for module in _route_modules():
-        rules = {rule for rule, *_ in importlib.import_module(f"routes.{module}").router._routes}
-        assert rules, f"routes.{module} holds no route: Powertools' Router has changed"
-        held |= dict.fromkeys(rules, module)
-
     # When each rule is asked for as a concrete path
-    found = {rule: routes.module_for(re.sub(r"<\w+>", "x", rule)) for rule in held}
+    found = {rule: routes.module_for(_concrete(rule)) for rule in held}
 
     # Then the table names the module that holds it, and names no other module
     assert found == held
@@ -91,17 +98,15 @@ def test_every_route_of_every_route_module_is_found_by_its_path(monkeypatch):
 
     patterns = {rule: APIGatewayHttpResolver._compile_regex(rule) for rule in held}
     for rule in held:
-        path = re.sub(r"<\w+>", "x", rule)
-        assert [r for r, pattern in patterns.items() if pattern.match(path)] == [rule]
+        assert [r for r, pattern in patterns.items() if pattern.match(_concrete(rule))] == [rule]
 
 
-OPENAPI_AFTER = """
+OPENAPI_AFTER = f"""
 import json, sys, types
 import app
-context = types.SimpleNamespace(function_name="ApiFunction", memory_limit_in_mb=1024, aws_request_id="r",
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ApiFunction")
+{CONTEXT}
 for path in sys.argv[1:]:
-    event = json.load(open({event!r}))
+    event = json.load(open({str(ROOT / "events" / "api_list_templates.json")!r}))
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     answer = app.lambda_handler(event, context)
 print(answer["body"])
@@ -110,17 +115,11 @@ print(answer["body"])
 
 def test_the_openapi_document_is_whole_and_the_same_whatever_came_before(monkeypatch):
     # Given fresh API functions, one asked for its OpenAPI document first, one after other requests
-    script = OPENAPI_AFTER.format(event=str(ROOT / "events" / "api_list_templates.json"))
-    first = "\n".join(_fresh_api(script, "/openapi.json"))
-    later = "\n".join(_fresh_api(script, "/templates", "/dashboard", "/openapi.json"))
+    first = "\n".join(_fresh_api(OPENAPI_AFTER, "/openapi.json"))
+    later = "\n".join(_fresh_api(OPENAPI_AFTER, "/templates", "/dashboard", "/openapi.json"))
 
     # Then each documents every route of every module, not only those included so far
-    monkeypatch.syspath_prepend(str(API))
-    rules = {
-        re.sub(r"<(\w+)>", r"{\1}", rule)
-        for module in _route_modules()
-        for rule, *_ in importlib.import_module(f"routes.{module}").router._routes
-    }
+    rules = {re.sub(r"<(\w+)>", r"{\1}", rule) for rule in _rules_held(monkeypatch)}
     assert set(json.loads(first)["paths"]) == rules | {"/health"}
     # And the two documents are the same to the byte, whatever each instance had served before
     assert later == first
