@@ -39,10 +39,10 @@ import boto3  # noqa: E402
 from botocore.client import BaseClient  # noqa: E402
 from local_api import LocalApi  # noqa: E402
 
-from seatkeeper_local import functions as local_functions  # noqa: E402
-from seatkeeper_local.demo import wait_until  # noqa: E402
-from seatkeeper_local.demo_app import paging_app  # noqa: E402
-from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
+from seatkeeper_local.demo.client import wait_until  # noqa: E402
+from seatkeeper_local.fakes.paging_app import paging_app  # noqa: E402
+from seatkeeper_local.stack import functions as local_functions  # noqa: E402
+from seatkeeper_local.stack.local_stack import LocalStack, quiet_werkzeug  # noqa: E402
 
 APPS, USERS, CHANGED, SCALE = 5, 2_000, 0.01, 100
 GOAL_USD = 0.10

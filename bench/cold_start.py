@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 
-from seatkeeper_local.template import Template  # noqa: E402
+from seatkeeper_local.stack.template import Template  # noqa: E402
 
 LAYER = ROOT / "build" / "bench-layer"
 RUNS = int(os.environ.get("COLD_START_RUNS", "9"))
@@ -121,8 +121,9 @@ def local_aws() -> tuple[Any, dict[str, str]]:
     """moto with the template's table, for the API function's first request."""
     import boto3
 
-    from seatkeeper_local.aws import start_moto
-    from seatkeeper_local.stack import free_port, quiet_werkzeug
+    from seatkeeper_local.ports import free_port
+    from seatkeeper_local.stack.aws import start_moto
+    from seatkeeper_local.stack.local_stack import quiet_werkzeug
 
     quiet_werkzeug()
 

@@ -1,4 +1,4 @@
-"""The largest single app one sync supports (seatkeeper.sync.MAX_APP_USERS), measured at that size.
+"""The largest single app one sync supports (seatkeeper.sync.runs.MAX_APP_USERS), measured at that size.
 
 What bounds it: CommitSnapshot is one Lambda invocation (15 minutes at most, 1,769 MB). A first
 sync, or one whose changes outgrow the base, writes the users as a base: gzipped pages of a
@@ -42,13 +42,13 @@ import boto3  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from local_api import LocalApi  # noqa: E402
 
-from seatkeeper.aws_clients import aws_client  # noqa: E402
-from seatkeeper.settings import SyncSettings  # noqa: E402
-from seatkeeper.store import DynamoDBSync  # noqa: E402
-from seatkeeper.sync import MAX_APP_USERS, REBASE_AT_LEAST, fingerprint, snapshot_entry  # noqa: E402
-from seatkeeper.user_records import SaaSUser  # noqa: E402
-from seatkeeper_local.demo_app import paging_app  # noqa: E402
-from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
+from seatkeeper.aws.clients import aws_client  # noqa: E402
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync  # noqa: E402
+from seatkeeper.core.settings import SyncSettings  # noqa: E402
+from seatkeeper.saas.records import SaaSUser  # noqa: E402
+from seatkeeper.sync.runs import MAX_APP_USERS, REBASE_AT_LEAST, fingerprint, snapshot_entry  # noqa: E402
+from seatkeeper_local.fakes.paging_app import paging_app  # noqa: E402
+from seatkeeper_local.stack.local_stack import LocalStack, quiet_werkzeug  # noqa: E402
 
 SIZE = int(os.environ.get("LARGEST_APP_USERS", str(MAX_APP_USERS)))
 PAGE = 1_000

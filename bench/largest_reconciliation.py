@@ -26,10 +26,10 @@ sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 import boto3  # noqa: E402
 from local_api import LocalApi  # noqa: E402
 
-from seatkeeper.reconciliation import MAX_PROFILES  # noqa: E402
-from seatkeeper_local.demo import wait_until  # noqa: E402
-from seatkeeper_local.demo_app import paging_app  # noqa: E402
-from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
+from seatkeeper.licensing.reconciliation import MAX_PROFILES  # noqa: E402
+from seatkeeper_local.demo.client import wait_until  # noqa: E402
+from seatkeeper_local.fakes.paging_app import paging_app  # noqa: E402
+from seatkeeper_local.stack.local_stack import LocalStack, quiet_werkzeug  # noqa: E402
 
 USERS = 10
 HISTORY_LIMIT = 25_000

@@ -1,5 +1,5 @@
 """The benchmarks' client of the local stack's HTTP API: calls made as one role, and connected
-profiles of a local test app (seatkeeper_local.demo_app)."""
+profiles of a local test app (seatkeeper_local.fakes.paging_app)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import requests
 
-from seatkeeper_local.demo import wait_until
-from seatkeeper_local.demo_app import PagingApp, profile_fields
-from seatkeeper_local.stack import LocalStack
-from seatkeeper_local.tokens import mint
+from seatkeeper_local.demo.client import wait_until
+from seatkeeper_local.fakes.paging_app import PagingApp, profile_fields
+from seatkeeper_local.stack.local_stack import LocalStack
+from seatkeeper_local.stack.tokens import mint
 
 
 class LocalApi:

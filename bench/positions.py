@@ -1,7 +1,7 @@
 """Computing license positions for 1,000,000 stored users across 500 profiles.
 
 The users are read as the position step reads them — the gzipped pages of each profile's base
-(seatkeeper.store) turned into users — from local files of those pages (DynamoDB itself is
+(seatkeeper.aws.dynamodb.snapshots) turned into users — from local files of those pages (DynamoDB itself is
 remote from a Lambda; its latency is not what is measured). Printed: the time and peak memory of merely reading
 every record, of reading and computing every position, and the ratio of the two. Memory is
 traced in a separate pass over a tenth of the profiles: tracing slows what it traces.
@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "seatkeeper")]
 
-from seatkeeper.catalog import build_profile  # noqa: E402
-from seatkeeper.position import compute_position  # noqa: E402
-from seatkeeper.store import PAGE_USERS, _user, base_page  # noqa: E402
+from seatkeeper.aws.dynamodb.snapshots import PAGE_USERS, _user, base_page  # noqa: E402
+from seatkeeper.licensing.position import compute_position  # noqa: E402
+from seatkeeper.profiles.catalog import build_profile  # noqa: E402
 
 PROFILES, USERS = 500, 1_000_000
 NOW = datetime(2026, 11, 28, tzinfo=UTC)

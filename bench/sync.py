@@ -27,15 +27,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "seatkeeper")]
 
-from seatkeeper.catalog import build_profile  # noqa: E402
-from seatkeeper.network_guard import NetworkPolicy  # noqa: E402
-from seatkeeper.profiles import ProfileRecord  # noqa: E402
-from seatkeeper.saas_http import SaaSClient  # noqa: E402
-from seatkeeper.store import base_pages  # noqa: E402
-from seatkeeper.sync import SyncRun, commit_step  # noqa: E402
-from seatkeeper.user_fetch import fetch_step, fetch_users  # noqa: E402
-from seatkeeper.user_records import SaaSUser  # noqa: E402
-from seatkeeper_local.demo_app import paging_app, profile_fields  # noqa: E402
+from seatkeeper.aws.dynamodb.snapshots import base_pages  # noqa: E402
+from seatkeeper.profiles.catalog import build_profile  # noqa: E402
+from seatkeeper.profiles.records import ProfileRecord  # noqa: E402
+from seatkeeper.saas.http import SaaSClient  # noqa: E402
+from seatkeeper.saas.network_guard import NetworkPolicy  # noqa: E402
+from seatkeeper.saas.paging import fetch_users  # noqa: E402
+from seatkeeper.saas.records import SaaSUser  # noqa: E402
+from seatkeeper.sync.fetch import fetch_step  # noqa: E402
+from seatkeeper.sync.runs import SyncRun, commit_step  # noqa: E402
+from seatkeeper_local.fakes.paging_app import paging_app, profile_fields  # noqa: E402
 
 LATENCY = 0.040
 USERS = 20_000

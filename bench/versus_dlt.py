@@ -31,12 +31,12 @@ os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
 
 from local_api import LocalApi  # noqa: E402
 
-from seatkeeper.catalog import build_profile  # noqa: E402
-from seatkeeper.network_guard import NetworkPolicy  # noqa: E402
-from seatkeeper.saas_http import SaaSClient  # noqa: E402
-from seatkeeper.user_fetch import fetch_users  # noqa: E402
-from seatkeeper_local.demo_app import PagingApp, paging_app, profile_fields  # noqa: E402
-from seatkeeper_local.stack import LocalStack, quiet_werkzeug  # noqa: E402
+from seatkeeper.profiles.catalog import build_profile  # noqa: E402
+from seatkeeper.saas.http import SaaSClient  # noqa: E402
+from seatkeeper.saas.network_guard import NetworkPolicy  # noqa: E402
+from seatkeeper.saas.paging import fetch_users  # noqa: E402
+from seatkeeper_local.fakes.paging_app import PagingApp, paging_app, profile_fields  # noqa: E402
+from seatkeeper_local.stack.local_stack import LocalStack, quiet_werkzeug  # noqa: E402
 
 USERS, PAGE, LATENCY = 20_000, 100, 0.040
 FETCH_GOAL, SYNC_GOAL = 3.0, 2.0

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from seatkeeper_local.stack import LocalStack, quiet_werkzeug
-from seatkeeper_local.tokens import mint
+from seatkeeper_local.stack.local_stack import LocalStack, quiet_werkzeug
+from seatkeeper_local.stack.tokens import mint
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from seatkeeper_local.demo_app import serving
-from seatkeeper_local.demo_saas import ScimServer, scim_server, scim_user
+from seatkeeper_local.fakes.scim_server import ScimServer, scim_server, scim_user
+from seatkeeper_local.fakes.serving import serving
 
 __all__ = ["FakeSaaS", "ScimServer", "fake_saas", "scim_server", "scim_user"]
 

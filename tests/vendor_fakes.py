@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from seatkeeper_local.demo_app import serving
+from seatkeeper_local.fakes.serving import serving
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CREATED = datetime(2023, 1, 1, tzinfo=UTC)

@@ -8,13 +8,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import oauth
-from seatkeeper.errors import SeatkeeperError
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth
-from seatkeeper.profiles import ProfileService
-from seatkeeper.settings import ConnectionSagaSettings
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
+from seatkeeper.aws.dynamodb.connections import DynamoDBConnections
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper.core.errors import SeatkeeperError
+from seatkeeper.core.settings import ConnectionSagaSettings
+from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas import oauth
+from seatkeeper.saas.network_guard import NetworkPolicy
 
 logger = Logger()
 
@@ -59,9 +60,9 @@ def begin_grant(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch one page of users with the stored credential; a SaaS* error names what went wrong."""
     # The SaaS client (requests and urllib3) only here: BeginGrant, in this same module, never calls an app.
-    from seatkeeper.connected import saas_client_on_aws
-    from seatkeeper.saas_http import RetryPolicy
-    from seatkeeper.user_fetch import first_page_of_users
+    from seatkeeper.aws.connected import saas_client_on_aws
+    from seatkeeper.saas.http import RetryPolicy
+    from seatkeeper.saas.paging import first_page_of_users
 
     profile = profiles().get(event["profile_id"])
     # A short retry budget here: the saga retries the whole test, and a person is waiting for the answer.

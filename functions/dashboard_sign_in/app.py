@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper.aws_clients import aws_client
+from seatkeeper.aws.clients import aws_client
 
 logger = Logger()
 

@@ -15,12 +15,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import sync
-from seatkeeper.notices import EventBridgeNotices
-from seatkeeper.settings import EndedRunSettings
-from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations, DynamoDBSync
-from seatkeeper.sync import run_error
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
+from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.events import EventBridgeNotices
+from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.core.settings import EndedRunSettings
+from seatkeeper.sync import runs as sync
+from seatkeeper.sync.runs import run_error
 
 logger = Logger()
 ERROR_OF = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut", "FAILED": "ExecutionFailed"}
@@ -37,7 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     cause = (run_error(detail.get("cause")) or f"the execution {detail['name']} ended {detail['status']}")[:500]
     # Each kind of run imports its own domain module: one event is about one of them.
     if detail["stateMachineArn"] == settings.reclaim_state_machine_arn:
-        from seatkeeper import reclamation
+        from seatkeeper.licensing import reclamation
 
         reclaim = reclamation.record_failure(
             given["reclamation_id"],
@@ -54,7 +56,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # A scheduled reconciliation's record is named inside the run, not in its input.
         logger.warning("a scheduled reconciliation ended unfinished", extra={"execution": detail["name"]})
         return {"status": "unknown"}
-    from seatkeeper import reconciliation
+    from seatkeeper.licensing import reconciliation
 
     reconcile = reconciliation.record_failure(
         given["reconciliation_id"],

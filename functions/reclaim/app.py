@@ -7,17 +7,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import reclamation
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.notices import EventBridgeNotices
-from seatkeeper.profiles import ProfileService
-from seatkeeper.settings import ReclaimSettings
-from seatkeeper.store import (
-    DynamoDBProfiles,
-    DynamoDBReclamations,
-    DynamoDBReconciliations,
-    DynamoDBSync,
-)
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
+from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.events import EventBridgeNotices
+from seatkeeper.core.settings import ReclaimSettings
+from seatkeeper.licensing import reclamation
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas.network_guard import NetworkPolicy
 
 logger = Logger()
 
@@ -30,8 +28,8 @@ policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The SaaS client (requests and urllib3) and the position only here: the other steps in this
     # module never call an app nor count seats.
-    from seatkeeper.connected import saas_client_on_aws
-    from seatkeeper.reconciliation import record_position
+    from seatkeeper.aws.connected import saas_client_on_aws
+    from seatkeeper.licensing.reconciliation import record_position
 
     store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
@@ -65,10 +63,11 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Put a 'Seat Will Be Reclaimed' event with a keep link per candidate and start the grace period."""
     # Keep links and their key only here: the other steps never issue one.
-    from seatkeeper.keep import KEEP_LINK_KEY, KeepLinks
-    from seatkeeper.vault import SecretsManagerVault
+    from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
+    from seatkeeper.aws.vault import SecretsManagerVault
+    from seatkeeper.licensing.keep import KEEP_LINK_KEY, KeepLinks
 
-    store = DynamoDBReclamations(settings.table_name)
+    store = DynamoDBKeepRequests(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
     links = KeepLinks(SecretsManagerVault(settings.data_key_arn).key(KEEP_LINK_KEY), event["keep_base_url"])
     waiting = reclamation.announce(
@@ -99,7 +98,7 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: finish the reclamation from its action records, and say why."""
     # The sync's module only here: it reads the Catch's error; the other steps need no sync code.
-    from seatkeeper.sync import caught_error
+    from seatkeeper.sync.runs import caught_error
 
     error, cause = caught_error(event["error"])
     done = reclamation.record_failure(

@@ -11,21 +11,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import sync
-from seatkeeper.identity_provider import connection_owner
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.notices import EventBridgeNotices
-from seatkeeper.profiles import ProfileService
-from seatkeeper.settings import ReconcileSettings
-from seatkeeper.store import (
-    DynamoDBConnections,
-    DynamoDBProfiles,
-    DynamoDBReclamations,
-    DynamoDBReconciliations,
-    DynamoDBSync,
-)
-from seatkeeper.sync import caught_error
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.aws.dynamodb.connections import DynamoDBConnections
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
+from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.events import EventBridgeNotices
+from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.core.settings import ReconcileSettings
+from seatkeeper.profiles.links import connection_owner
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.sync import runs as sync
+from seatkeeper.sync.runs import caught_error
 
 logger = Logger()
 
@@ -49,7 +47,7 @@ def choose_profiles(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     """The reconciliation's record and its profiles: the ones asked for, or every connected one."""
     # The reconciliation's module in the four steps that write its record: starting and checking a
     # sync run need none of it at cold start.
-    from seatkeeper import reconciliation
+    from seatkeeper.licensing import reconciliation
 
     store = DynamoDBReconciliations(settings.table_name)
     if event.get("reconciliation_id"):
@@ -113,7 +111,7 @@ def check_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Compute and keep the profile's license position from the users its sync stored; remind of its renewal."""
     # The reconciliation's module as in choose_profiles; renewals only here: no other step reminds of one.
-    from seatkeeper import reconciliation, renewals
+    from seatkeeper.licensing import reconciliation, renewals
 
     profile = profiles().get(event["profile_id"])
     position = reconciliation.record_position(
@@ -141,7 +139,7 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 
 @logger.inject_lambda_context
 def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from seatkeeper import reconciliation
+    from seatkeeper.licensing import reconciliation
 
     store = DynamoDBReconciliations(settings.table_name)
     record = store.get_reconciliation(event["reconciliation_id"])
@@ -167,7 +165,7 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
 @logger.inject_lambda_context
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: mark the reconciliation failed, with why and the profiles' results it had."""
-    from seatkeeper import reconciliation
+    from seatkeeper.licensing import reconciliation
 
     error, cause = caught_error(event["error"])
     done = reconciliation.record_failure(

@@ -7,17 +7,18 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seatkeeper import sync
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.notices import EventBridgeNotices
-from seatkeeper.profiles import ProfileService
-from seatkeeper.settings import SyncSettings
-from seatkeeper.staging import S3Staging
-from seatkeeper.store import DynamoDBProfiles, DynamoDBSync
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.events import EventBridgeNotices
+from seatkeeper.aws.staging import S3Staging
+from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.core.settings import SyncSettings
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.sync import runs as sync
 
 if TYPE_CHECKING:
-    from seatkeeper import user_fetch
+    from seatkeeper.sync import fetch
 
 logger = Logger()
 # Stop fetching with this much of the invocation left, to write the last chunk and hand on the checkpoint.
@@ -32,8 +33,9 @@ policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
 def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Fetch pages into staging until done or nearly out of time; the checkpoint to go on from."""
     # The SaaS client (requests and all) only here: CommitSnapshot, in this same module, never calls an app.
-    from seatkeeper import identity_provider, user_fetch
-    from seatkeeper.connected import saas_client_on_aws
+    from seatkeeper.aws.connected import saas_client_on_aws
+    from seatkeeper.identity import provider as identity_provider
+    from seatkeeper.sync import fetch
 
     profiles = ProfileService(DynamoDBProfiles(settings.table_name), policy)
     profile = profiles.get(event["profile_id"])
@@ -47,7 +49,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         previous_mark=(runs.snapshot(profile.id) or {}).get("sign_ins"),
     )
 
-    def progress(state: user_fetch.FetchCheckpoint) -> None:
+    def progress(state: fetch.FetchCheckpoint) -> None:
         expected = state.cursor.total if state.cursor and state.phase == "users" else None
         until = state.sign_ins_until
         window = {"sign_ins_until": until.isoformat(), "sign_ins_read": state.sign_ins_read} if until else {}
@@ -63,11 +65,11 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     if express is not None and express.out_of_time():
         # A retry that starts after the Express budget: the Standard sync fetches the next page.
         return {"checkpoint": checkpoint, "done": False, "hand_over": True}
-    result = user_fetch.fetch_step(
+    result = fetch.fetch_step(
         client,
         S3Staging(settings.staging_bucket),
         event["run_id"],
-        user_fetch.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
+        fetch.FetchCheckpoint.model_validate(checkpoint) if checkpoint else None,
         out_of_time=lambda: (
             context.get_remaining_time_in_millis() < RESERVE_MILLIS or (express is not None and express.out_of_time())
         ),

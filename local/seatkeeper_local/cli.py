@@ -13,16 +13,20 @@ import threading
 from pathlib import Path
 from typing import NoReturn
 
-from seatkeeper_local.console import LOG_FORMATS
-from seatkeeper_local.tokens import ROLES, mint
+from seatkeeper_local.stack.console import LOG_FORMATS
+from seatkeeper_local.stack.tokens import ROLES, mint
+
+# Each command imports what it runs inside its own function, for start-up time: the stack (moto, boto3)
+# and the demo take seconds to import; `seatkeeper --help` needs neither, and each command only its own.
 
 # What `seatkeeper invoke` runs on, said in its help and each time it runs.
 INVOKE_STACK = "It runs on an in-memory stack of its own, not on a running `seatkeeper local`"
 
 
 def _local(args: argparse.Namespace) -> int:
-    from seatkeeper_local.console import show_stack_logs
-    from seatkeeper_local.stack import LocalStack, dashboard_link, quiet_werkzeug
+    # Imported here for start-up time (see the top).
+    from seatkeeper_local.stack.console import show_stack_logs
+    from seatkeeper_local.stack.local_stack import LocalStack, dashboard_link, quiet_werkzeug
 
     quiet_werkzeug()  # moto's request lines are noise; the gateway logs each API request itself
     show_stack_logs(args.log_format)
@@ -32,9 +36,10 @@ def _local(args: argparse.Namespace) -> int:
     print(f"seatkeeper local stack on {stack.url}  (AWS services on {stack.aws_endpoint})", flush=True)
     demo_apps = contextlib.ExitStack()
     if args.demo:
-        from seatkeeper_local.demo import seed_app, seed_dashboard
-        from seatkeeper_local.demo_app import paging_app
-        from seatkeeper_local.demo_saas import scim_server
+        # Imported here for start-up time: only --demo needs the demo's apps and data.
+        from seatkeeper_local.demo.seeding import seed_app, seed_dashboard
+        from seatkeeper_local.fakes.paging_app import paging_app
+        from seatkeeper_local.fakes.scim_server import scim_server
 
         app = demo_apps.enter_context(scim_server())
         chat = demo_apps.enter_context(paging_app(120))
@@ -78,7 +83,7 @@ def leave_now(code: int) -> NoReturn:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from seatkeeper_local.stack import running_stack_secret
+    from seatkeeper_local.stack.local_stack import running_stack_secret  # here for start-up time (see the top)
 
     secret = running_stack_secret(args.template, args.port)
     if secret is None:
@@ -93,8 +98,9 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from seatkeeper_local.functions import FunctionError
-    from seatkeeper_local.stack import LocalStack, quiet_werkzeug
+    # Imported here for start-up time (see the top).
+    from seatkeeper_local.stack.functions import FunctionError
+    from seatkeeper_local.stack.local_stack import LocalStack, quiet_werkzeug
 
     quiet_werkzeug()
     print(f"{INVOKE_STACK}: it starts empty and is gone when {args.function} returns.", file=sys.stderr)
@@ -114,17 +120,18 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from seatkeeper_local.demo import run
+    from seatkeeper_local.demo.story import run  # here for start-up time (see the top)
 
     # From a terminal the stack stays up for the dashboard link the demo ends with.
     return leave_now(run(args.template, keep_open=sys.stdin.isatty() and not args.exit))
 
 
 def _report(args: argparse.Namespace) -> int:
+    # Imported here for start-up time (see the top).
     import requests
 
     from seatkeeper_local.report import fetch, fetch_renewals, render
-    from seatkeeper_local.stack import running_stack
+    from seatkeeper_local.stack.local_stack import running_stack
 
     url, token = args.url, args.token
     if url is None:

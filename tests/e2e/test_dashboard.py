@@ -26,10 +26,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from seatkeeper_local.demo import seed_app, seed_dashboard, wait_until
-from seatkeeper_local.demo_app import paging_app, serving
-from seatkeeper_local.stack import dashboard_link
-from seatkeeper_local.tokens import mint
+from seatkeeper_local.demo.client import wait_until
+from seatkeeper_local.demo.seeding import seed_app, seed_dashboard
+from seatkeeper_local.fakes.paging_app import paging_app
+from seatkeeper_local.fakes.serving import serving
+from seatkeeper_local.stack.local_stack import dashboard_link
+from seatkeeper_local.stack.tokens import mint
 from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for the OAuth connection
 from tests.integration.connection_checks import wait_for
 from tests.integration.test_connection_saga import oauth_profile

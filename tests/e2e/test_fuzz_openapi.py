@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from seatkeeper_local.tokens import mint
+from seatkeeper_local.stack.tokens import mint
 from tests.conftest import forget_every_profile
 
 pytestmark = pytest.mark.e2e

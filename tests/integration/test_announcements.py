@@ -12,7 +12,7 @@ import uuid
 import boto3
 import pytest
 
-from seatkeeper.notices import DETAIL_TYPES
+from seatkeeper.notify.events import DETAIL_TYPES
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import wait_for_run

@@ -14,10 +14,11 @@ from datetime import date, timedelta
 import jwt
 import requests
 
-from seatkeeper_local.demo import DEMO_STOPS, wait_until
-from seatkeeper_local.demo_app import paging_app, profile_fields
-from seatkeeper_local.stack import free_port
-from seatkeeper_local.tokens import mint
+from seatkeeper_local.demo.client import wait_until
+from seatkeeper_local.demo.story import DEMO_STOPS
+from seatkeeper_local.fakes.paging_app import paging_app, profile_fields
+from seatkeeper_local.ports import free_port
+from seatkeeper_local.stack.tokens import mint
 
 SIGNATURE = (
     "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"

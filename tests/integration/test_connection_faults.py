@@ -141,7 +141,7 @@ def test_a_failing_clean_up_is_retried_then_reported_with_an_alarmable_metric(ap
 
 def test_two_attempts_at_once_leave_one_connection_and_no_stray_secret(api, stack, scim):
     """The API's conditional write makes a second attempt a 409; a saga started past it cannot claim the record."""
-    from seatkeeper.workflows import StepFunctions
+    from seatkeeper.aws.workflows import StepFunctions
 
     integrator = api("sam_integrator")
     profile = make_profile(integrator, base_url=scim.url)

@@ -120,7 +120,7 @@ def test_connecting_an_unknown_profile_is_404(api):
 
 
 def test_an_unreachable_host_fails_after_retries_and_leaves_nothing(api, stack):
-    from seatkeeper_local.stack import free_port
+    from seatkeeper_local.ports import free_port
 
     integrator = api("sam_integrator")
     profile = make_profile(integrator, base_url=f"http://127.0.0.1:{free_port()}/scim/v2")

@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from seatkeeper.catalog import build_profile, merge_patch
-from seatkeeper.store import DynamoDBProfiles
-from seatkeeper_local.demo import wait_until
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper.profiles.catalog import build_profile, merge_patch
+from seatkeeper_local.demo.client import wait_until
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_connection_saga import oauth_profile
 from tests.saas_apps import fake_saas

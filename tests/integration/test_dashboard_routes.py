@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS
+from seatkeeper.profiles.model import AUTH_CREDENTIAL_FIELDS
 
 
 def test_the_page_and_its_files_are_served_without_a_token_under_a_strict_policy(api):

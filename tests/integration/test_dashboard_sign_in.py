@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 import boto3
 import pytest
 
-from seatkeeper_local.demo_app import serving
+from seatkeeper_local.fakes.serving import serving
 
 
 class CloudFormationResponses(BaseHTTPRequestHandler):

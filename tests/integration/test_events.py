@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from seatkeeper.store import DynamoDBProfiles
-from seatkeeper_local.functions import FunctionError
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper_local.stack.functions import FunctionError
 
 # event file -> (function, HTTP status or the error type the function raises)
 EXPECTED = {

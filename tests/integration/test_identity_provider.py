@@ -16,12 +16,12 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from seatkeeper import identity_provider
-from seatkeeper.catalog import build_profile
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.saas_http import SaaSClient
-from seatkeeper.user_fetch import FetchCheckpoint, sign_in_pages
-from seatkeeper_local.demo import wait_until
+from seatkeeper.identity import provider as identity_provider
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.saas.http import SaaSClient
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.sync.fetch import FetchCheckpoint, sign_in_pages
+from seatkeeper_local.demo.client import wait_until
 from tests.idp_servers import App, Assignment, Person, fake_entra, fake_google, fake_okta
 from tests.integration.connection_checks import executions_text, table_text, wait_for
 from tests.integration.test_connection_saga import grant_at_the_provider

@@ -1,7 +1,7 @@
 """The local stack's DynamoDB items: sized once, with moto's own result and moto's own error.
 
 moto's LimitedSizeDict re-sums every attribute already set each time it sets one (O(attributes²)
-per item); the local stack keeps a running total instead (seatkeeper_local.aws.items_sized_once).
+per item); the local stack keeps a running total instead (seatkeeper_local.stack.aws.items_sized_once).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from botocore.config import Config
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-from seatkeeper_local import aws
+from seatkeeper_local.stack import aws
 
 ITEMS = [
     {"pk": {"S": "p"}, "sk": {"S": "s"}},

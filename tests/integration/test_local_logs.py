@@ -9,8 +9,8 @@ import threading
 
 from aws_lambda_powertools import Logger
 
-from seatkeeper_local.console import dress_function_logs, invoking
-from seatkeeper_local.functions import LambdaContext
+from seatkeeper_local.stack.console import dress_function_logs, invoking
+from seatkeeper_local.stack.functions import LambdaContext
 
 
 def test_a_record_names_the_function_running_in_its_thread_not_the_one_that_set_powertools_keys_last():

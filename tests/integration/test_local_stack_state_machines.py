@@ -14,7 +14,7 @@ import sys
 SCRIPT = r"""
 import json, os, time, boto3
 from pathlib import Path
-from seatkeeper_local.stack import LocalStack
+from seatkeeper_local.stack.local_stack import LocalStack
 stack = LocalStack(Path("tests/fixtures/saga_app/template.yaml"), port=0, aws_port=0).start_aws()
 sfn = boto3.client("stepfunctions")
 machine = sfn.list_state_machines()["stateMachines"][0]

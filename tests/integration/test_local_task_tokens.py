@@ -3,7 +3,7 @@ stop ends a wait for one as Step Functions does.
 
 moto 5.2.5 lists a new execution before its worker exists; SendTaskSuccess/Failure/Heartbeat read
 every execution's worker, and failed with a 500 while reconcile-all started syncs side by side
-(a sync's commit telling the reconciliation at that moment failed). seatkeeper_local.aws passes
+(a sync's commit telling the reconciliation at that moment failed). seatkeeper_local.stack.aws passes
 such executions over: one without a worker holds no token.
 """
 
@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from seatkeeper_local.demo import wait_until
-from seatkeeper_local.template import ACCOUNT, REGION
+from seatkeeper_local.demo.client import wait_until
+from seatkeeper_local.stack.template import ACCOUNT, REGION
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from seatkeeper.export import OVERVIEW_COLUMNS, USER_COLUMNS
+from seatkeeper.licensing.export import OVERVIEW_COLUMNS, USER_COLUMNS
 from tests.integration.test_reconciliation import connected, wait_for_reconciliation
 from tests.paging_app import paging_app
 

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seatkeeper import reclamation
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profiles import ProfileService
-from seatkeeper.saas_http import SaaSClient
-from seatkeeper.store import DynamoDBProfiles, DynamoDBReclamations, DynamoDBReconciliations
-from seatkeeper_local.demo import wait_until
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
+from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+from seatkeeper.licensing import reclamation
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas.http import SaaSClient
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper_local.demo.client import wait_until
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_sync import stored_users, sync
 from tests.paging_app import paging_app, profile_fields

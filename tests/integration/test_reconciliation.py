@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from seatkeeper_local.demo import wait_until
-from seatkeeper_local.schedules import LocalScheduler, Schedule
+from seatkeeper_local.demo.client import wait_until
+from seatkeeper_local.stack.schedules import LocalScheduler, Schedule
 from tests.conftest import forget_every_profile
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.paging_app import paging_app, profile_fields

@@ -17,13 +17,14 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.errors import AddressRefused, InvalidInput, ResponseTooLarge, SaaSRequestFailed, SaaSUnavailable
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.reclamation import Candidate
-from seatkeeper.saas_http import GuardedSession, GuardedTokenEndpoint, RetryPolicy, SaaSClient
-from seatkeeper.user_fetch import fetch_step, fetch_users, first_page_of_users
-from seatkeeper_local.demo_app import serving
+from seatkeeper.core.errors import AddressRefused, InvalidInput, ResponseTooLarge, SaaSRequestFailed, SaaSUnavailable
+from seatkeeper.licensing.reclamation import Candidate
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.saas.http import GuardedSession, GuardedTokenEndpoint, RetryPolicy, SaaSClient
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.paging import fetch_users, first_page_of_users
+from seatkeeper.sync.fetch import fetch_step
+from seatkeeper_local.fakes.serving import serving
 
 LOOPBACK = NetworkPolicy.from_entries(["127.0.0.0/8"])
 

@@ -1,4 +1,4 @@
-"""A snapshot's users as a base and its changes (store.DynamoDBSync): what a commit writes, what readers read."""
+"""A snapshot's users as a base and its changes (aws.dynamodb.snapshots.DynamoDBSync): what a commit writes, what readers read."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from seatkeeper.store import PAGE_BYTES, DynamoDBSync
+from seatkeeper.aws.dynamodb.snapshots import PAGE_BYTES, DynamoDBSync
 from tests.integration.test_sync import DynamoDBCalls, connected_profile, stored_users, sync
 from tests.paging_app import make_user, paging_app, profile_fields
 

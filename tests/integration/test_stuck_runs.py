@@ -15,9 +15,9 @@ import boto3
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 
-from seatkeeper_local.demo import wait_until
-from seatkeeper_local.demo_app import profile_fields
-from seatkeeper_local.functions import FunctionError
+from seatkeeper_local.demo.client import wait_until
+from seatkeeper_local.fakes.paging_app import profile_fields
+from seatkeeper_local.stack.functions import FunctionError
 from tests.conftest import EXPRESS_SYNC_FETCH_SECONDS
 from tests.integration.test_connection_faults import refuse
 from tests.integration.test_reclamation import reclaiming_profile

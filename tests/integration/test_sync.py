@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.secretsmanager.models import SecretsManagerBackend
 
-from seatkeeper_local.demo import wait_until
+from seatkeeper_local.demo.client import wait_until
 from tests.integration.connection_checks import connect_at_certified_provider, make_profile, wait_for
 from tests.oidc_provider import ODD_CLIENT_SECRET
 from tests.paging_app import make_user, paging_app, profile_fields
@@ -324,7 +324,7 @@ def test_an_unchanged_resync_reads_no_stored_user_and_writes_none(api, monkeypat
 
 def cut_short(monkeypatch, *, times: int):
     """The next `times` commits write half of their first batch of users, then fail as DynamoDB can."""
-    from seatkeeper.store import DynamoDBSync
+    from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 
     put_users, failures = DynamoDBSync.put_users, [times]
 

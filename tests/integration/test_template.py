@@ -19,7 +19,7 @@ from cfnlint.decode.cfn_yaml import load as load_cloudformation_yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from seatkeeper_local.template import Template
+from seatkeeper_local.stack.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "seatkeeper-artifacts"

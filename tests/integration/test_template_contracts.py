@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seatkeeper.catalog import templates
+from seatkeeper.profiles.catalog import templates
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_reclamation import wait_for_reclamation
 from tests.integration.test_reconciliation import wait_for_reconciliation

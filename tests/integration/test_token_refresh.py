@@ -10,15 +10,16 @@ import pytest
 import requests
 from oidc_provider_mock import run_server_in_thread
 
-from seatkeeper import oauth
-from seatkeeper.connected import saas_client
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth
-from seatkeeper.profiles import ProfileService
-from seatkeeper.saas_http import GuardedTokenEndpoint
-from seatkeeper.store import DynamoDBConnections, DynamoDBProfiles
-from seatkeeper.user_fetch import first_page_of_users
-from seatkeeper.vault import SecretsManagerVault
+from seatkeeper.aws.dynamodb.connections import DynamoDBConnections
+from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+from seatkeeper.aws.vault import SecretsManagerVault
+from seatkeeper.connections.client import saas_client
+from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas import oauth
+from seatkeeper.saas.http import GuardedTokenEndpoint
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.paging import first_page_of_users
 from tests.integration.connection_checks import connect_at_certified_provider, make_profile, wait_for
 from tests.oidc_provider import ODD_CLIENT_SECRET
 from tests.saas_apps import fake_saas

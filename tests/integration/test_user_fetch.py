@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.errors import AddressRefused, SaaSRequestFailed, SaaSUnavailable, UnreadableResponse
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.saas_http import RetryPolicy, SaaSClient
-from seatkeeper.user_fetch import fetch_step, fetch_users, first_page_of_users
+from seatkeeper.core.errors import AddressRefused, SaaSRequestFailed, SaaSUnavailable, UnreadableResponse
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.saas.http import RetryPolicy, SaaSClient
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.paging import fetch_users, first_page_of_users
+from seatkeeper.sync.fetch import fetch_step
 from tests.integration.test_saas_http import Rows, client_of, recording
 from tests.paging_app import paging_app, profile_fields
 from tests.saas_apps import fake_saas

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from seatkeeper.errors import ProfileConflict, ProfileNotFound
-from seatkeeper.profiles import ProfileRecord
+from seatkeeper.core.errors import ProfileConflict, ProfileNotFound
+from seatkeeper.profiles.records import ProfileRecord
 
 
 class InMemoryProfiles:

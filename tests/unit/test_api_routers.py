@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seatkeeper_local.template import Template
+from seatkeeper_local.stack.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 API = ROOT / "functions" / "api"
@@ -55,14 +55,20 @@ print(answer["statusCode"])
         "routes.access",
         "routes.errors",
         "routes.settings",
-        "seatkeeper.errors",
-        "seatkeeper.settings",
+        "seatkeeper.core",
+        "seatkeeper.core.errors",
+        "seatkeeper.core.settings",
     }
     # And it answered with the templates' own module: no profile, store or sync came with it
     assert status == "200"
     loaded = set(json.loads(after_request)) - set(json.loads(at_start))
-    assert {"routes.templates", "routes.answers", "seatkeeper.catalog"} <= loaded
-    assert not loaded & {"routes.profiles", "routes.sync", "seatkeeper.profiles", "seatkeeper.store"}
+    assert {"routes.templates", "routes.answers", "seatkeeper.profiles.catalog"} <= loaded
+    assert not loaded & {
+        "routes.profiles",
+        "routes.sync",
+        "seatkeeper.profiles.records",
+        "seatkeeper.aws.dynamodb.table",
+    }
 
 
 def _rules_held(monkeypatch) -> dict[str, str]:

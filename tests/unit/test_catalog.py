@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from seatkeeper.catalog import build_profile, merge, merge_patch
-from seatkeeper.errors import InvalidInput
+from seatkeeper.core.errors import InvalidInput
+from seatkeeper.profiles.catalog import build_profile, merge, merge_patch
 
 SCIM = {
     "name": "Acme",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from seatkeeper_local.template import Template
+from seatkeeper_local.stack.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each handler module under its own name, in one fresh interpreter: what any of them imports stays in sys.modules.
@@ -53,24 +53,36 @@ def test_no_handler_imports_the_saas_client_the_aws_sdk_or_jwt_signing_before_it
 # imports a step's own modules in that step, the store imports each kind of item's models where it
 # reads them, and the templates (catalog) load where a profile is built. The API imports no route at
 # start, and then only the routes of its request: tests/unit/test_api_routers.py.
-OVERVIEW_KEEP_RENEWALS = {"catalog", "analytics", "keep", "renewals"}
+OVERVIEW_KEEP_RENEWALS = {"profiles.catalog", "licensing.analytics", "licensing.keep", "licensing.renewals"}
 NOT_AT_START = {
-    "BeginGrantFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
-    "TestConnectionFunction": OVERVIEW_KEEP_RENEWALS | {"sync", "position", "reconciliation", "reclamation"},
-    "FetchUsersFunction": OVERVIEW_KEEP_RENEWALS | {"position", "reconciliation", "reclamation"},
-    "CommitSnapshotFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation", "reclamation"},
-    "ChooseProfilesFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
-    "StartSyncRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation", "reconciliation", "position"},
-    "CheckSyncRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation", "reconciliation", "position"},
-    "RecordPositionFunction": {"keep"},
-    "FinishReconciliationFunction": {"keep", "renewals"},
-    "RecordReconciliationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation"},
-    "ReclaimSeatsFunction": {"keep", "renewals"},
-    "AnnounceSeatsFunction": {"catalog", "analytics", "renewals", "reconciliation", "sync", "identity_provider"},
-    "EndGracePeriodFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation", "sync", "identity_provider"},
-    "RecordReclamationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"reconciliation"},
+    "BeginGrantFunction": OVERVIEW_KEEP_RENEWALS
+    | {"sync.runs", "licensing.position", "licensing.reconciliation", "licensing.reclamation"},
+    "TestConnectionFunction": OVERVIEW_KEEP_RENEWALS
+    | {"sync.runs", "licensing.position", "licensing.reconciliation", "licensing.reclamation"},
+    "FetchUsersFunction": OVERVIEW_KEEP_RENEWALS
+    | {"licensing.position", "licensing.reconciliation", "licensing.reclamation"},
+    "CommitSnapshotFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reconciliation", "licensing.reclamation"},
+    "ChooseProfilesFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reclamation"},
+    "StartSyncRunFunction": OVERVIEW_KEEP_RENEWALS
+    | {"licensing.reclamation", "licensing.reconciliation", "licensing.position"},
+    "CheckSyncRunFunction": OVERVIEW_KEEP_RENEWALS
+    | {"licensing.reclamation", "licensing.reconciliation", "licensing.position"},
+    "RecordPositionFunction": {"licensing.keep"},
+    "FinishReconciliationFunction": {"licensing.keep", "licensing.renewals"},
+    "RecordReconciliationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reclamation"},
+    "ReclaimSeatsFunction": {"licensing.keep", "licensing.renewals"},
+    "AnnounceSeatsFunction": {
+        "profiles.catalog",
+        "licensing.analytics",
+        "licensing.renewals",
+        "licensing.reconciliation",
+        "sync.runs",
+        "identity.provider",
+    },
+    "EndGracePeriodFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reconciliation", "sync.runs", "identity.provider"},
+    "RecordReclamationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reconciliation"},
     # One ended run is a reclamation's, a reconciliation's or a sync's: none needs all of their modules.
-    "RecordEndedRunFunction": OVERVIEW_KEEP_RENEWALS | {"reclamation", "reconciliation"},
+    "RecordEndedRunFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reclamation", "licensing.reconciliation"},
 }
 IMPORT_ONE_HANDLER = """
 import importlib, json, sys

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seatkeeper.connections import (
+from seatkeeper.connections.service import (
     AppRegistryRecord,
     ConnectionFailure,
     ConnectionRecord,
@@ -13,10 +13,10 @@ from seatkeeper.connections import (
     CredentialInput,
     CredentialRecord,
 )
-from seatkeeper.errors import ConnectionConflict, ConnectionNotFound, InvalidInput
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profile import BearerAuth, OAuth2AuthorizationCodeAuth
-from seatkeeper.profiles import ProfileService
+from seatkeeper.core.errors import ConnectionConflict, ConnectionNotFound, InvalidInput
+from seatkeeper.profiles.model import BearerAuth, OAuth2AuthorizationCodeAuth
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas.network_guard import NetworkPolicy
 
 from .fakes import InMemoryProfiles
 

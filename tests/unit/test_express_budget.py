@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from seatkeeper.sync import (
+from seatkeeper.sync.runs import (
     EXPRESS_COMMIT_USERS,
     STANDARD_FETCH_TIMEOUT_SECONDS,
     ExpressBudget,

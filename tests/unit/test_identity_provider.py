@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.errors import InvalidInput
-from seatkeeper.identity_provider import (
+from seatkeeper.core.errors import InvalidInput
+from seatkeeper.identity.provider import (
     SignIns,
     excluded,
     fold_people,
@@ -20,11 +19,12 @@ from seatkeeper.identity_provider import (
     with_people,
     with_sign_ins,
 )
-from seatkeeper.position import compute_position
-from seatkeeper.profile import SsoActivity, UserMatching
-from seatkeeper.reclamation import why_not_a_candidate
-from seatkeeper.sync import cutoff_for
-from seatkeeper.user_records import SaaSUser
+from seatkeeper.licensing.position import compute_position
+from seatkeeper.licensing.reclamation import why_not_a_candidate
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.profiles.model import SsoActivity, UserMatching
+from seatkeeper.saas.records import SaaSUser
+from seatkeeper.sync.runs import cutoff_for
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 IDP = "prf_" + "1" * 20

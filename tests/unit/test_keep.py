@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.errors import NotFound
-from seatkeeper.keep import KeepLinks, digest, open_ticket
-from seatkeeper.position import compute_position
-from seatkeeper.user_records import SaaSUser
+from seatkeeper.core.errors import NotFound
+from seatkeeper.licensing.keep import KeepLinks, digest, open_ticket
+from seatkeeper.licensing.position import compute_position
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.saas.records import SaaSUser
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -104,7 +104,7 @@ class Heard:
 
 
 def grace_period_reclamation():
-    from seatkeeper.reclamation import Candidate, Reclamation
+    from seatkeeper.licensing.reclamation import Candidate, Reclamation
 
     return Reclamation(
         id="rcl_1",
@@ -118,9 +118,9 @@ def grace_period_reclamation():
 
 
 def test_a_release_whose_app_cannot_be_reached_now_is_answered_and_left_to_the_end_of_the_grace_period():
-    from seatkeeper.errors import SaaSAuthenticationFailed
-    from seatkeeper.keep import KeepDecisionRequest, decide
-    from seatkeeper.profile import Policy
+    from seatkeeper.core.errors import SaaSAuthenticationFailed
+    from seatkeeper.licensing.keep import KeepDecisionRequest, decide
+    from seatkeeper.profiles.model import Policy
 
     record = grace_period_reclamation()
     store, heard = Tickets(record), Heard()

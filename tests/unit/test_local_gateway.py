@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from werkzeug.test import EnvironBuilder
 
-from seatkeeper_local.gateway import Gateway
-from seatkeeper_local.template import HttpRoute
+from seatkeeper_local.stack.gateway import Gateway
+from seatkeeper_local.stack.template import HttpRoute
 
 
 def test_claims_reach_the_function_as_the_strings_api_gateway_writes():

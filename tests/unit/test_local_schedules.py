@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from seatkeeper_local.schedules import LocalScheduler, Schedule, next_fire
+from seatkeeper_local.stack.schedules import LocalScheduler, Schedule, next_fire
 
 T = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)  # a Saturday
 

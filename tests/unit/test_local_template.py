@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seatkeeper_local.template import Template
+from seatkeeper_local.stack.template import Template
 
 TEMPLATE = """
 Parameters:

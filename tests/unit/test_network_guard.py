@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.errors import AddressRefused, InvalidInput
-from seatkeeper.network_guard import NetworkPolicy, embedded_ipv4
-from seatkeeper.profiles import check_urls
+from seatkeeper.core.errors import AddressRefused, InvalidInput
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.profiles.service import check_urls
+from seatkeeper.saas.network_guard import NetworkPolicy, embedded_ipv4
 
 DEFAULT = NetworkPolicy()
 

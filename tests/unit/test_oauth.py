@@ -15,9 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from seatkeeper import oauth
-from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
+from seatkeeper.core.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
+from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
+from seatkeeper.saas import oauth
 
 from .fakes import InMemoryGrantStates, InMemoryLock, InMemorySecrets
 

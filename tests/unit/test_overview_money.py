@@ -7,13 +7,14 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from seatkeeper.analytics import TrendPoint, overview, saved_so_far
-from seatkeeper.catalog import build_profile
-from seatkeeper.export import OVERVIEW_COLUMNS, cell, overview_csv
-from seatkeeper.position import Amount, LicensePosition, Rate, compute_position, rates
-from seatkeeper.profiles import ProfileRecord
-from seatkeeper.reclamation import Saving
-from seatkeeper.reconciliation import record_position
+from seatkeeper.core.money import Amount, Rate, rates
+from seatkeeper.licensing.analytics import TrendPoint, overview, saved_so_far
+from seatkeeper.licensing.export import OVERVIEW_COLUMNS, cell, overview_csv
+from seatkeeper.licensing.position import LicensePosition, compute_position
+from seatkeeper.licensing.reclamation import Saving
+from seatkeeper.licensing.reconciliation import record_position
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.profiles.records import ProfileRecord
 from tests.unit.test_position import NOW, profile, user
 from tests.unit.test_reconciliation import position
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.position import compute_position
-from seatkeeper.user_records import SaaSUser
+from seatkeeper.licensing.position import compute_position
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.saas.records import SaaSUser
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

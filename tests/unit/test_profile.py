@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from seatkeeper.profile import (
+from seatkeeper.profiles.model import (
     Auth,
     Pagination,
     Policy,

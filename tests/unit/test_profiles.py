@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from seatkeeper.errors import InvalidInput, ProfileConflict, ProfileNotFound
-from seatkeeper.network_guard import NetworkPolicy
-from seatkeeper.profiles import ProfileService, ProfileView, decode_cursor
+from seatkeeper.core.cursors import decode_cursor
+from seatkeeper.core.errors import InvalidInput, ProfileConflict, ProfileNotFound
+from seatkeeper.profiles.records import ProfileView
+from seatkeeper.profiles.service import ProfileService
+from seatkeeper.saas.network_guard import NetworkPolicy
 
 from .fakes import InMemoryProfiles
 

@@ -9,7 +9,7 @@ from email.utils import formatdate
 import pytest
 import requests
 
-from seatkeeper.saas_http import RateGate, RetryPolicy, told_to_slow_down, wait_requested
+from seatkeeper.saas.http import RateGate, RetryPolicy, told_to_slow_down, wait_requested
 
 NOW = 1_795_860_000.0  # a fixed moment, so that the expectations do not depend on the clock
 

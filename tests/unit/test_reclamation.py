@@ -6,22 +6,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.errors import InvalidInput, SaaSRequestFailed, SaaSUnavailable
-from seatkeeper.profiles import ProfileRecord
-from seatkeeper.reclamation import (
+from seatkeeper.core.errors import InvalidInput, SaaSRequestFailed, SaaSUnavailable
+from seatkeeper.licensing.reclamation import (
     Candidate,
     ReclamationConflict,
     ReclamationRequest,
     UserOutcome,
     approve,
     execute,
-    fill_in,
     plan,
     record_failure,
     why_not_a_candidate,
 )
-from seatkeeper.user_records import SaaSUser
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.profiles.records import ProfileRecord
+from seatkeeper.saas.records import SaaSUser
+from seatkeeper.saas.templating import fill_in
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=400)

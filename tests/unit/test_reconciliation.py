@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from seatkeeper.analytics import overview, trend
-from seatkeeper.errors import InvalidInput
-from seatkeeper.position import Amount, LicensePosition
-from seatkeeper.profiles import ProfileRecord
-from seatkeeper.reclamation import Saving
-from seatkeeper.reconciliation import finish, new_reconciliation, readable_failure, record_failure
+from seatkeeper.core.errors import InvalidInput
+from seatkeeper.core.money import Amount
+from seatkeeper.licensing.analytics import overview, trend
+from seatkeeper.licensing.position import LicensePosition
+from seatkeeper.licensing.reclamation import Saving
+from seatkeeper.licensing.reconciliation import finish, new_reconciliation, readable_failure, record_failure
+from seatkeeper.profiles.records import ProfileRecord
 from tests.unit.test_position import profile
 
 

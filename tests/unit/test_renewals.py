@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from seatkeeper.catalog import build_profile
-from seatkeeper.position import compute_position
-from seatkeeper.profiles import ProfileRecord
-from seatkeeper.renewals import remind, renewal_of, upcoming
-from seatkeeper.user_records import SaaSUser
+from seatkeeper.licensing.position import compute_position
+from seatkeeper.licensing.renewals import remind, renewal_of, upcoming
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.profiles.records import ProfileRecord
+from seatkeeper.saas.records import SaaSUser
 
 TODAY = date(2026, 3, 1)
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from seatkeeper.errors import SaaSRequestFailed
-from seatkeeper.saas_http import fill_path
+from seatkeeper.core.errors import SaaSRequestFailed
+from seatkeeper.saas.templating import fill_path
 
 
 @pytest.mark.parametrize(

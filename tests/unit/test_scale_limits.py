@@ -7,12 +7,12 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from seatkeeper import reconciliation
-from seatkeeper.catalog import build_profile
-from seatkeeper.position import compute_position
-from seatkeeper.reconciliation import MAX_PROFILES, ReconciliationRequest, finish, new_reconciliation
-from seatkeeper.store import DynamoDBReconciliations
-from seatkeeper.user_records import SaaSUser
+from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+from seatkeeper.licensing import reconciliation
+from seatkeeper.licensing.position import compute_position
+from seatkeeper.licensing.reconciliation import MAX_PROFILES, ReconciliationRequest, finish, new_reconciliation
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.saas.records import SaaSUser
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYLOAD_LIMIT = 256 * 1024  # Step Functions: input and output of a state, and the execution's

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from seatkeeper.settings import ApiSettings, ReconcileSettings, SettingsError, SyncSettings
-from seatkeeper_local.template import Template
+from seatkeeper.core.settings import ApiSettings, ReconcileSettings, SettingsError, SyncSettings
+from seatkeeper_local.stack.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = Template(ROOT / "template.yaml")
@@ -99,7 +99,7 @@ def test_numbers_are_read_as_numbers_and_refused_when_they_are_not():
 
 
 def test_the_largest_app_a_sync_commits_is_the_domain_limit_unless_lowered():
-    from seatkeeper.sync import MAX_APP_USERS
+    from seatkeeper.sync.runs import MAX_APP_USERS
 
     needed = {"TABLE_NAME": "t", "STAGING_BUCKET": "b"}
     assert SyncSettings.from_environment(needed).max_app_users == MAX_APP_USERS

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from seatkeeper.store import PAGE_BYTES, _user, base_page
-from seatkeeper.sync import REBASE_AT_LEAST, fingerprint, rebases, snapshot_entry
-from seatkeeper.user_records import SaaSUser
+from seatkeeper.aws.dynamodb.snapshots import PAGE_BYTES, _user, base_page
+from seatkeeper.saas.records import SaaSUser
+from seatkeeper.sync.runs import REBASE_AT_LEAST, fingerprint, rebases, snapshot_entry
 
 
 @pytest.mark.parametrize(

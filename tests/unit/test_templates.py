@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from seatkeeper.catalog import build_profile, templates
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth
-from seatkeeper.user_records import read_page, search
+from seatkeeper.profiles.catalog import build_profile, templates
+from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth
+from seatkeeper.saas.records import read_page, search
 
 SAMPLES = Path(__file__).parent / "samples"
 SUBSCRIPTION = {"licenses_purchased": 10, "cost_per_license": 5}
@@ -179,7 +179,7 @@ def test_atlassian_sample_reads_last_active_date_and_billable_status():
 
 
 def test_monday_pages_through_graphql_variables_keeping_their_json_types():
-    from seatkeeper.user_fetch import with_page_values
+    from seatkeeper.saas.paging import with_page_values
 
     users = profile_from("monday").users
     body = with_page_values(users.body, {"page": 2, "limit": 50})

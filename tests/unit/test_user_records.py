@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import jmespath
 import pytest
 
-from seatkeeper.profile import UsersEndpoint
-from seatkeeper.user_records import UnreadableRecord, parse_timestamp, read_page, search
+from seatkeeper.profiles.model import UsersEndpoint
+from seatkeeper.saas.records import UnreadableRecord, parse_timestamp, read_page, search
 
 MOMENT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
 

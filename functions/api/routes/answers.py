@@ -7,6 +7,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ConfigDict
 
+# A text answer (a page, a script, a style sheet) as the OpenAPI document describes its content.
+TEXT = {"schema": {"type": "string"}}
+
 
 class FieldError(BaseModel):
     model_config = ConfigDict(defer_build=True)

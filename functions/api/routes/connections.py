@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
@@ -12,36 +11,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from routes.access import caller, readers, writers
 from routes.answers import responses
-from routes.profiles import ProfileId
-from routes.profiles import service as profiles
+from routes.services import ProfileId, connection_service, public_url
+from routes.services import profile_service as profiles
 from routes.settings import settings
-from seatkeeper.connections import ConnectionAttempt, ConnectionService, ConnectionView, CredentialInput
-from seatkeeper.notices import EventBridgeNotices
-from seatkeeper.store import DynamoDBConnections
-from seatkeeper.vault import SecretsManagerVault
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.connections.service import ConnectionAttempt, ConnectionView, CredentialInput
 
 logger = Logger(child=True)
 router = Router()
-
-
-@cache
-def service() -> ConnectionService:
-    return ConnectionService(
-        DynamoDBConnections(settings().table_name),
-        SecretsManagerVault(settings().data_key_arn),
-        StepFunctions(settings().connection_state_machine_arn),
-        EventBridgeNotices(),
-    )
-
-
-def public_url() -> str:
-    """Where this API is reached from outside, for the OAuth redirect URI."""
-    if configured := settings().public_api_url:
-        return configured.rstrip("/")
-    event = router.current_event
-    scheme = event.headers.get("x-forwarded-proto", "https")
-    return f"{scheme}://{event.request_context.domain_name}"
 
 
 @router.post(
@@ -52,11 +28,11 @@ def public_url() -> str:
     responses=responses((202, ConnectionAttempt), 404, 409, 413, 422),
 )
 def connect(profile_id: ProfileId, credential: Annotated[CredentialInput, Body()]) -> Response[ConnectionAttempt]:
-    attempt = service().connect(
+    attempt = connection_service().connect(
         profiles().get(profile_id),
         credential,
         requested_by=caller(router),
-        redirect_uri=f"{public_url()}/oauth/callback",
+        redirect_uri=f"{public_url(router.current_event)}/oauth/callback",
         grant_timeout_seconds=settings().grant_timeout_seconds,
     )
     logger.info("connection started", extra={"profile_id": profile_id, "attempt_id": attempt.attempt_id})
@@ -73,7 +49,7 @@ def connect(profile_id: ProfileId, credential: Annotated[CredentialInput, Body()
     responses=responses((200, ConnectionView), 404, 422),
 )
 def connection(profile_id: ProfileId) -> ConnectionView:
-    view = service().view(profile_id)
+    view = connection_service().view(profile_id)
     return view if writers.allows(router) else view.without_grant_link()
 
 
@@ -85,6 +61,6 @@ def connection(profile_id: ProfileId) -> ConnectionView:
     responses=responses((204, None), 404, 422),
 )
 def disconnect(profile_id: ProfileId) -> Response[None]:
-    service().disconnect(profile_id)
+    connection_service().disconnect(profile_id)
     logger.info("disconnected", extra={"profile_id": profile_id})
     return Response(204)

@@ -16,12 +16,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from routes.access import PUBLIC
-from routes.answers import ErrorBody
+from routes.answers import TEXT, ErrorBody
 from routes.settings import settings
-from seatkeeper.profile import AUTH_CREDENTIAL_FIELDS
+from seatkeeper.profiles.model import AUTH_CREDENTIAL_FIELDS
 
 router = Router()
-TEXT = {"schema": {"type": "string"}}
 FILES = Path(__file__).resolve().parent.parent / "dashboard"
 TYPES = {
     "index.html": "text/html; charset=utf-8",

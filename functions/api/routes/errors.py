@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from routes.access import refusal_before_validation
-from seatkeeper.errors import Conflict, Gone, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable
+from seatkeeper.core.errors import Conflict, Gone, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable
 
 if TYPE_CHECKING:
     from routes.answers import ErrorBody

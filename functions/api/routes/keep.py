@@ -14,16 +14,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from routes import dashboard
 from routes.access import PUBLIC
-from routes.answers import ERROR_RESPONSES
-from routes.profiles import service as profiles
+from routes.answers import ERROR_RESPONSES, TEXT
+from routes.services import profile_service as profiles
 from routes.settings import network_policy, settings
-from seatkeeper import keep
-from seatkeeper.errors import Gone, NotFound
-from seatkeeper.notices import EventBridgeNotices
-from seatkeeper.reclamation import SeatTaker
-from seatkeeper.store import DynamoDBReclamations
+from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
+from seatkeeper.aws.events import EventBridgeNotices
+from seatkeeper.core.errors import Gone, NotFound
+from seatkeeper.licensing import keep
+from seatkeeper.licensing.reclamation import SeatTaker
 
 logger = Logger(child=True)
 router = Router()
@@ -51,8 +50,8 @@ CSP = (
 
 
 @cache
-def store() -> DynamoDBReclamations:
-    return DynamoDBReclamations(settings().table_name)
+def store() -> DynamoDBKeepRequests:
+    return DynamoDBKeepRequests(settings().table_name)
 
 
 def page(status: int, title: str, body: str) -> Response[str]:
@@ -72,7 +71,7 @@ def page(status: int, title: str, body: str) -> Response[str]:
 
 def seats(profile_id: str) -> SeatTaker:
     """The profile's SaaS client, for a release: only then does this route talk to the app."""
-    from seatkeeper.connected import saas_client_on_aws
+    from seatkeeper.aws.connected import saas_client_on_aws
 
     return saas_client_on_aws(profiles().get(profile_id), settings().table_name, network_policy())
 
@@ -83,13 +82,13 @@ def seats(profile_id: str) -> SeatTaker:
     tags=["reclamations"],
     security=PUBLIC,
     responses={
-        200: {"description": "The page", "content": {"text/html": dashboard.TEXT}},
+        200: {"description": "The page", "content": {"text/html": TEXT}},
         # A token that no route can hold (control characters) is the API's own JSON 404.
         404: {
             "description": "Not a link seatkeeper gave out",
-            "content": {"text/html": dashboard.TEXT, **ERROR_RESPONSES[404]["content"]},
+            "content": {"text/html": TEXT, **ERROR_RESPONSES[404]["content"]},
         },
-        410: {"description": "Used, or its grace period is over", "content": {"text/html": dashboard.TEXT}},
+        410: {"description": "Used, or its grace period is over", "content": {"text/html": TEXT}},
     },
 )
 def show(token: Token) -> Response[str]:

@@ -11,16 +11,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from routes.access import PUBLIC
-from routes.profiles import service as profiles
+from routes.services import profile_service as profiles
 from routes.settings import network_policy, settings
-from seatkeeper.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed
-from seatkeeper.profile import OAuth2AuthorizationCodeAuth
-from seatkeeper.store import DynamoDBConnections
-from seatkeeper.vault import SecretsManagerVault
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.aws.dynamodb.connections import DynamoDBConnections
+from seatkeeper.aws.vault import SecretsManagerVault
+from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.core.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed
+from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth
 
 if TYPE_CHECKING:
-    from seatkeeper import oauth
+    from seatkeeper.saas import oauth
 
 logger = Logger(child=True)
 router = Router()
@@ -57,8 +57,8 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     """Swap the code for tokens and keep them with the client secret, in one write to the vault."""
     # Only a callback needs the HTTP client and the grant's code; importing them here keeps every
     # other cold start short.
-    from seatkeeper import oauth
-    from seatkeeper.saas_http import GuardedTokenEndpoint
+    from seatkeeper.saas import oauth
+    from seatkeeper.saas.http import GuardedTokenEndpoint
 
     profile = profiles().get(grant.profile_id)
     auth = profile.profile.auth
@@ -95,7 +95,7 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     },
 )
 def callback() -> Response[str]:
-    from seatkeeper import oauth
+    from seatkeeper.saas import oauth
 
     params = {k: v for k, v in (router.current_event.query_string_parameters or {}).items() if isinstance(v, str)}
     try:

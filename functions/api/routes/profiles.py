@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from routes.access import caller, readers, writers
 from routes.answers import ERROR_RESPONSES, responses
-from routes.settings import network_policy, settings
-from seatkeeper.profiles import ProfilePage, ProfileService, ProfileView
-from seatkeeper.store import DynamoDBProfiles
+from routes.services import ProfileId, profile_service
+from seatkeeper.profiles.records import ProfilePage, ProfileView
 
 logger = Logger(child=True)
 router = Router()
-ProfileId = Annotated[str, Path(pattern=r"^prf_[0-9a-f]{20}$", description="Profile id")]
-
-
-@cache
-def service() -> ProfileService:
-    from routes.connections import service as connections
-
-    return ProfileService(
-        DynamoDBProfiles(settings().table_name),
-        network_policy(),
-        forget_connection=lambda profile_id: connections().disconnect(profile_id, missing_ok=True),
-        holds_credential=lambda profile_id: connections().holds_credential(profile_id),
-    )
 
 
 class ProfileFields(BaseModel):
@@ -60,7 +45,7 @@ class ProfileFields(BaseModel):
     responses=responses((201, ProfileView), 409, 413, 422),
 )
 def create_profile(fields: Annotated[ProfileFields, Body()]) -> Response[ProfileView]:
-    record = service().create(fields.model_dump(exclude_none=True), created_by=caller(router))
+    record = profile_service().create(fields.model_dump(exclude_none=True), created_by=caller(router))
     logger.info("profile created", extra={"profile_id": record.id})
     return Response(
         201, content_types.APPLICATION_JSON, ProfileView.of(record), headers={"Location": f"/profiles/{record.id}"}
@@ -78,7 +63,7 @@ def list_profiles(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> ProfilePage:
-    records, next_cursor = service().page(limit=limit, cursor=cursor)
+    records, next_cursor = profile_service().page(limit=limit, cursor=cursor)
     return ProfilePage(items=[ProfileView.of(r) for r in records], next_cursor=next_cursor)
 
 
@@ -90,7 +75,7 @@ def list_profiles(
     responses=responses((200, ProfileView), 404, 422),
 )
 def get_profile(profile_id: ProfileId) -> ProfileView:
-    return ProfileView.of(service().get(profile_id))
+    return ProfileView.of(profile_service().get(profile_id))
 
 
 @router.patch(
@@ -101,7 +86,7 @@ def get_profile(profile_id: ProfileId) -> ProfileView:
     responses=responses((200, ProfileView), 404, 409, 413, 422),
 )
 def patch_profile(profile_id: ProfileId, fields: Annotated[ProfileFields, Body()]) -> ProfileView:
-    record = service().patch(profile_id, fields.model_dump(exclude_unset=True))
+    record = profile_service().patch(profile_id, fields.model_dump(exclude_unset=True))
     logger.info("profile changed", extra={"profile_id": record.id, "version": record.version})
     return ProfileView.of(record)
 
@@ -121,6 +106,6 @@ def patch_profile(profile_id: ProfileId, fields: Annotated[ProfileFields, Body()
     },
 )
 def delete_profile(profile_id: ProfileId) -> Response[None]:
-    service().delete(profile_id)
+    profile_service().delete(profile_id)
     logger.info("profile deleted", extra={"profile_id": profile_id})
     return Response(204)

@@ -13,15 +13,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import approvers, caller, readers, writers
 from routes.answers import responses
-from routes.connections import public_url
-from routes.profiles import ProfileId
-from routes.profiles import service as profiles
+from routes.services import ProfileId, public_url
+from routes.services import profile_service as profiles
 from routes.settings import settings
-from seatkeeper import keep, reclamation
-from seatkeeper.notices import EventBridgeNotices
-from seatkeeper.store import DynamoDBReclamations, DynamoDBSync
-from seatkeeper.vault import SecretsManagerVault
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.events import EventBridgeNotices
+from seatkeeper.aws.vault import SecretsManagerVault
+from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.licensing import keep, reclamation
 
 logger = Logger(child=True)
 router = Router()
@@ -29,8 +29,8 @@ ReclamationId = Annotated[str, Path(pattern=r"^rcl_[0-9a-f]{20}$", description="
 
 
 @cache
-def store() -> DynamoDBReclamations:
-    return DynamoDBReclamations(settings().table_name)
+def store() -> DynamoDBKeepRequests:
+    return DynamoDBKeepRequests(settings().table_name)
 
 
 def run(record: reclamation.Reclamation) -> None:
@@ -41,7 +41,7 @@ def run(record: reclamation.Reclamation) -> None:
             "profile_id": record.profile_id,
             "grace_seconds": record.grace_seconds,
             # Where keep links point: this API, as its caller reaches it (or PUBLIC_API_URL).
-            "keep_base_url": public_url(),
+            "keep_base_url": public_url(router.current_event),
         },
     )
 
@@ -96,7 +96,7 @@ def get(reclamation_id: ReclamationId) -> reclamation.Reclamation:
         return seen
     # Admins alone see the links, to pass one on by hand; the table has only their hashes.
     return keep.KeepLinks(
-        SecretsManagerVault(settings().data_key_arn).key(keep.KEEP_LINK_KEY), public_url()
+        SecretsManagerVault(settings().data_key_arn).key(keep.KEEP_LINK_KEY), public_url(router.current_event)
     ).shown_to_admin(seen)
 
 

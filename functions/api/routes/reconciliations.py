@@ -14,14 +14,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import caller, readers, writers
 from routes.answers import csv_download, csv_responses, responses
-from routes.profiles import ProfileId
-from routes.profiles import service as profiles
+from routes.services import ProfileId
+from routes.services import profile_service as profiles
 from routes.settings import settings
-from seatkeeper import analytics, reconciliation
-from seatkeeper.errors import ProfileNotFound
-from seatkeeper.position import LicensePosition, PositionHistory
-from seatkeeper.store import DynamoDBReclamations, DynamoDBReconciliations
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
+from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.core.errors import ProfileNotFound
+from seatkeeper.licensing import analytics, reconciliation
+from seatkeeper.licensing.position import LicensePosition, PositionHistory
 
 logger = Logger(child=True)
 router = Router()
@@ -143,6 +144,6 @@ def overview() -> analytics.Overview:
 )
 def overview_csv() -> Response[str]:
     # The CSV writer only for the downloads: no other request needs it at cold start.
-    from seatkeeper import export
+    from seatkeeper.licensing import export
 
     return csv_download(export.overview_csv(figures()), "seatkeeper-overview.csv")

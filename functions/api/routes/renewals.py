@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from routes.access import readers
 from routes.answers import responses
-from routes.profiles import service as profiles
+from routes.services import profile_service as profiles
 from routes.settings import settings
-from seatkeeper import renewals
-from seatkeeper.store import DynamoDBReconciliations
+from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+from seatkeeper.licensing import renewals
 
 router = Router()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from seatkeeper.settings import ApiSettings
+from seatkeeper.core.settings import ApiSettings
 
 if TYPE_CHECKING:
-    from seatkeeper.network_guard import NetworkPolicy
+    from seatkeeper.saas.network_guard import NetworkPolicy
 
 
 @cache
@@ -19,6 +19,6 @@ def settings() -> ApiSettings:
 @cache
 def network_policy() -> NetworkPolicy:
     # Imported here: only the routes that call an app or an identity provider need the guard.
-    from seatkeeper.network_guard import NetworkPolicy
+    from seatkeeper.saas.network_guard import NetworkPolicy
 
     return NetworkPolicy.from_entries(settings().allow_hosts.split(","))

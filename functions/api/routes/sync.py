@@ -13,14 +13,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from routes.access import caller, readers, writers
 from routes.answers import csv_download, csv_responses, responses
-from routes.connections import service as connections
-from routes.profiles import ProfileId
-from routes.profiles import service as profiles
+from routes.services import ProfileId
+from routes.services import connection_service as connections
+from routes.services import profile_service as profiles
 from routes.settings import settings
-from seatkeeper import sync
-from seatkeeper.identity_provider import connection_owner
-from seatkeeper.store import DynamoDBSync
-from seatkeeper.workflows import StepFunctions
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.profiles.links import connection_owner
+from seatkeeper.sync import runs as sync
 
 logger = Logger(child=True)
 router = Router()
@@ -123,7 +123,7 @@ def users_csv(
     profile_id: ProfileId, status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None
 ) -> Response[str]:
     # The CSV writer only for the downloads: no other request needs it at cold start.
-    from seatkeeper import export
+    from seatkeeper.licensing import export
 
     profile = profiles().get(profile_id)
     if store().snapshot(profile_id) is None:

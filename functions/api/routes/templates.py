@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from routes.access import readers
 from routes.answers import responses
-from seatkeeper.catalog import ConfigurationTemplate, template, templates
+from seatkeeper.profiles.catalog import ConfigurationTemplate, template, templates
 
 router = Router()
 

@@ -1,0 +1,256 @@
+"""Reclamations, their users' claimed actions, the approval queue and the year's savings on the seatkeeper table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.dynamodb.table import Table, cancelled_by_condition, from_item, key, to_item
+
+# Cold start: the domain models of this aggregate's items are imported by the methods that read them,
+# so that a function that only writes or lists them does not load them (README, Benchmarks: cold start).
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+    from seatkeeper.licensing.reclamation import Decision, Reclamation, ReclamationSummary, Saving, UserOutcome
+
+
+def _action_key(reclamation_id: str, user_id: str) -> dict[str, AttributeValueTypeDef]:
+    return key(f"RECLAMATION#{reclamation_id}", f"USER#{user_id}")
+
+
+class DynamoDBReclamations(Table):
+    """ReclamationStore on the seatkeeper table, with the lists and sums the dashboard reads."""
+
+    def _key(self, reclamation_id: str) -> dict[str, AttributeValueTypeDef]:
+        return key(f"RECLAMATION#{reclamation_id}", "RECLAMATION")
+
+    def _item(self, reclamation: Reclamation) -> dict[str, AttributeValueTypeDef]:
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import ReclamationSummary
+
+        return {
+            **self._key(reclamation.id),
+            **to_item(
+                {
+                    "status": reclamation.status,
+                    "gsi1pk": f"RECLAMATIONS#{reclamation.profile_id}",
+                    "gsi1sk": f"{reclamation.created_at}#{reclamation.id}",
+                    "summary": ReclamationSummary.of(reclamation).model_dump_json(),
+                    "document": reclamation.model_dump_json(),
+                }
+            ),
+        }
+
+    @staticmethod
+    def _waiting_key(reclamation: Reclamation) -> dict[str, AttributeValueTypeDef]:
+        return key("AWAITING_APPROVAL", f"{reclamation.created_at}#{reclamation.id}")
+
+    def _bookkeeping(self, reclamation: Reclamation, *, was: str | None) -> list[TransactWriteItemTypeDef]:
+        """What else changes with the reclamation: the approval queue, and the year's savings once it is done."""
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import ReclamationSummary, Saving
+
+        writes: list[TransactWriteItemTypeDef] = []
+        waiting = self._waiting_key(reclamation)
+        if reclamation.status == "awaiting_approval" and was != "awaiting_approval":
+            summary = ReclamationSummary.of(reclamation).model_dump_json()
+            writes.append({"Put": {"TableName": self.table_name, "Item": {**waiting, **to_item({"summary": summary})}}})
+        elif was == "awaiting_approval" and reclamation.status != "awaiting_approval":
+            writes.append({"Delete": {"TableName": self.table_name, "Key": waiting}})
+        saving = Saving.of(reclamation)
+        if was == "running" and saving is not None:
+            # Keyed by the reclamation: a retried finish writes the same item again, never a second one.
+            item = {
+                **key(f"SAVINGS#{saving.finished_at.year}", f"{reclamation.finished_at}#{reclamation.id}"),
+                **to_item({"document": saving.model_dump_json()}),
+            }
+            writes.append({"Put": {"TableName": self.table_name, "Item": item}})
+        return writes
+
+    def put_reclamation(self, reclamation: Reclamation) -> None:
+        put: TransactWriteItemTypeDef = {"Put": {"TableName": self.table_name, "Item": self._item(reclamation)}}
+        self.client.transact_write_items(TransactItems=[put, *self._bookkeeping(reclamation, was=None)])
+
+    def get_reclamation(self, reclamation_id: str) -> Reclamation:
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import Reclamation, ReclamationNotFound
+
+        item = self.client.get_item(TableName=self.table_name, Key=self._key(reclamation_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            raise ReclamationNotFound(reclamation_id)
+        return Reclamation.model_validate_json(from_item(item)["document"])
+
+    def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import ReclamationConflict
+
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": self._item(reclamation),
+                "ConditionExpression": "#status = :expected",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item({":expected": expected_status}),
+            }
+        }
+        try:
+            self.client.transact_write_items(TransactItems=[put, *self._bookkeeping(reclamation, was=expected_status)])
+        except ClientError as exc:
+            if cancelled_by_condition(exc):
+                raise ReclamationConflict(f"reclamation {reclamation.id} is no longer {expected_status}") from None
+            raise
+
+    def reclamations(self, profile_id: str, limit: int) -> list[ReclamationSummary]:
+        """The profile's reclamations, newest first."""
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import ReclamationSummary
+
+        answer = self.client.query(
+            TableName=self.table_name,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :kind",
+            ExpressionAttributeValues=to_item({":kind": f"RECLAMATIONS#{profile_id}"}),
+            ProjectionExpression="summary",
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [ReclamationSummary.model_validate_json(from_item(i)["summary"]) for i in answer["Items"]]
+
+    def awaiting_approval(self) -> list[ReclamationSummary]:
+        """Every reclamation that waits for an admin, oldest first."""
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import ReclamationSummary
+
+        found: list[ReclamationSummary] = []
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :queue",
+            ExpressionAttributeValues=to_item({":queue": "AWAITING_APPROVAL"}),
+        ):
+            found += [ReclamationSummary.model_validate_json(from_item(i)["summary"]) for i in page["Items"]]
+        return found
+
+    def savings(self, year: int) -> list[Saving]:
+        """What each reclamation that finished in `year` saves, in the order they finished."""
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import Saving
+
+        found: list[Saving] = []
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :year",
+            ExpressionAttributeValues=to_item({":year": f"SAVINGS#{year}"}),
+        ):
+            # Sums written before savings were kept per reclamation have no document: they cannot be dated.
+            items = map(from_item, page["Items"])
+            found += [Saving.model_validate_json(i["document"]) for i in items if "document" in i]
+        return found
+
+    def reclaimed(self, profile_id: str) -> set[str]:
+        base = DynamoDBSync(self.table_name, self._client).base(profile_id)
+        found: set[str] = set()
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="attribute_exists(reclaimed_at)",
+            ExpressionAttributeValues=to_item({":pk": f"USERS#{profile_id}"}),
+            ProjectionExpression="sk, of_base",
+        ):
+            found.update(i["sk"] for i in map(from_item, page["Items"]) if i.get("of_base") == base)
+        return found
+
+    def claim_action(self, reclamation_id: str, user_id: str) -> bool:
+        return self._put_if_absent(
+            {
+                **_action_key(reclamation_id, user_id),
+                **to_item({"claimed_at": datetime.now(UTC).isoformat(timespec="seconds")}),
+            }
+        )
+
+    def finish_action(self, reclamation_id: str, profile_id: str, outcome: UserOutcome) -> None:
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import TOOK_BACK
+
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=_action_key(reclamation_id, outcome.user_id),
+            UpdateExpression="SET outcome = :outcome",
+            ExpressionAttributeValues=to_item({":outcome": outcome.model_dump_json()}),
+        )
+        if outcome.outcome in TOOK_BACK:
+            # The stored user changes outside a commit: the next commit reads the users, not the last object.
+            DynamoDBSync._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=True)
+            # Shown on the new tier, or as reclaimed, until the next sync reads the user's state from the app.
+            changed = (
+                {"tier": outcome.tier, "fingerprint": "downgraded"}
+                if outcome.tier is not None
+                else {
+                    "active": False,
+                    "reclaimed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "fingerprint": "reclaimed",
+                }
+            )
+            DynamoDBSync(self.table_name, self._client).change_user(profile_id, outcome.user_id, changed)
+
+    def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None:
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import UserOutcome
+
+        item = self.client.get_item(
+            TableName=self.table_name, ConsistentRead=True, Key=_action_key(reclamation_id, user_id)
+        ).get("Item")
+        outcome = from_item(item).get("outcome") if item is not None else None
+        return UserOutcome.model_validate_json(outcome) if outcome is not None else None
+
+    def acted_on(self, reclamation_id: str) -> dict[str, UserOutcome | None]:
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import UserOutcome
+
+        found: dict[str, UserOutcome | None] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :user)",
+            ExpressionAttributeValues=to_item({":pk": f"RECLAMATION#{reclamation_id}", ":user": "USER#"}),
+        ):
+            for item in map(from_item, page["Items"]):
+                outcome = item.get("outcome")
+                found[item["sk"].removeprefix("USER#")] = UserOutcome.model_validate_json(outcome) if outcome else None
+        return found
+
+    def decisions(self, reclamation_id: str) -> dict[str, Decision]:
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.licensing.reclamation import Decision
+
+        found: dict[str, Decision] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :decision)",
+            ExpressionAttributeValues=to_item({":pk": f"RECLAMATION#{reclamation_id}", ":decision": "DECISION#"}),
+        ):
+            for item in page["Items"]:
+                decision = Decision.model_validate_json(from_item(item)["document"])
+                found[decision.user_id] = decision
+        return found
+
+    def kept(self, profile_id: str) -> dict[str, str]:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        found: dict[str, str] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :kept)",
+            ExpressionAttributeValues=to_item({":pk": f"PROFILE#{profile_id}", ":kept": "KEPT#"}),
+        ):
+            # TTL deletes late (within days): an expired protection is over now, whatever is still stored.
+            items = map(from_item, page["Items"])
+            found |= {i["sk"].removeprefix("KEPT#"): i["until"] for i in items if i["until"] > now}
+        return found

@@ -1,0 +1,44 @@
+"""How a connected profile's SaaS client is put together: the credential from the vault, read
+once per client, and for OAuth an access token that the client holds until it is about to
+expire, then reads again and refreshes under a lock."""
+
+from __future__ import annotations
+
+from seatkeeper.connections.service import ConnectionRepository
+from seatkeeper.core.errors import SaaSAuthenticationFailed
+from seatkeeper.profiles.links import connection_owner
+from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
+from seatkeeper.profiles.records import ProfileRecord
+from seatkeeper.saas.http import RetryPolicy, SaaSClient
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.oauth import AccessToken, ClientCredentialsToken, RefreshLock, SecretStore, TokenEndpoint
+
+
+def saas_client(
+    profile: ProfileRecord,
+    *,
+    connections: ConnectionRepository,
+    secrets: SecretStore,
+    lock: RefreshLock,
+    endpoint: TokenEndpoint,
+    policy: NetworkPolicy,
+    retries: RetryPolicy | None = None,
+) -> SaaSClient:
+    # A profile whose users come from its IdP is sent with the IdP's credential, checked against it below.
+    records, _ = connections.connection_records(connection_owner(profile))
+    if records.credential is None:
+        raise SaaSAuthenticationFailed(f"profile {profile.id} has no credential; connect it first")
+    records.credential.check_bound_to(profile.profile)
+    secret_id = records.credential.secret_arn
+    auth = profile.profile.auth
+    if isinstance(auth, OAuth2AuthorizationCodeAuth):
+        token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
+        return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
+    if isinstance(auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
+        credential = secrets.read(secret_id)
+        app_only = ClientCredentialsToken(auth, credential, endpoint=endpoint)
+        # The client id is no secret, and some apps want it with every request (Adobe); the secret stays here.
+        with_id = isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_id_header
+        sent = {"client_id": credential["client_id"]} if with_id else {}
+        return SaaSClient(profile.profile, sent, policy=policy, access_token=app_only, retries=retries)
+    return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)

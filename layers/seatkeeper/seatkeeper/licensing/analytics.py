@@ -1,0 +1,302 @@
+"""The SaaS overview dashboard's figures, from every profile's latest license position.
+
+Money is shown as a rate per month and per year, per currency: an annual subscription and a
+monthly one are added up only once both are converted. Money in different currencies is never
+added up. What reclamations saved is an amount: their seats' cost over the days since each one
+finished, this calendar year.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from seatkeeper.core.errors import TemplateNotFound
+from seatkeeper.core.money import Amount, Money, Rate, rates
+from seatkeeper.licensing.position import ActivityBuckets, LicensePosition
+from seatkeeper.licensing.reclamation import Saving
+from seatkeeper.profiles.catalog import template
+from seatkeeper.profiles.model import Profile
+from seatkeeper.profiles.records import ProfileRecord
+
+# A protocol that any vendor's app may speak: a profile made from it is named for its vendor itself.
+GENERIC_TEMPLATES = frozenset({"scim2"})
+
+
+class Total(BaseModel):
+    """An amount of money, not a rate."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    amount: Money
+    currency: str
+
+
+class TopSaving(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    profile_id: str
+    name: str
+    potential_savings: Rate
+    stale: int
+
+
+class Application(BaseModel):
+    """One profile on the overview: its latest position, if it was ever reconciled, and its money."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    profile_id: str
+    name: str
+    vendor: str = Field(description="The template's title; the profile's name for custom and SCIM profiles")
+    cost_center: str | None = None
+    cost_per_license: Rate = Field(description="The subscription's price of one license")
+    latest: LicensePosition | None
+    spend: Rate | None = Field(description="Licenses purchased x cost per license, at the latest position")
+    utilisation: float | None = Field(description="Active users / licenses purchased, in percent")
+
+
+class TrendPoint(BaseModel):
+    """The sum of every profile's position as it stood at the end of one day."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    date: date
+    stale: int
+    unused: int = Field(description="The seats behind potential savings (reclaimable)")
+    potential_savings: list[Rate]
+
+    @field_validator("potential_savings", mode="before")
+    @classmethod
+    def _per_period(cls, value: Any) -> Any:
+        # Points stored before money was kept as rates hold amounts per billing period.
+        if isinstance(value, list):
+            return [Rate.of(Amount.model_validate(v)) if isinstance(v, dict) and "period" in v else v for v in value]
+        return value
+
+
+class Savings(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    year: int
+    seats: int = Field(description="Licenses taken back by reclamations completed this year")
+
+
+class SpendGroup(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str | None = Field(description="The cost center or vendor; null: applications without a cost center")
+    applications: int
+    spend: list[Rate]
+
+
+class Overview(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    applications: int
+    reconciled_applications: int
+    licenses_purchased: int
+    assigned: int
+    active: int
+    stale: int
+    unknown: int
+    unassigned: int = Field(description="Licenses bought but assigned to nobody: sum of max(purchased - assigned, 0)")
+    stale_percent_of_assigned: float = Field(description="stale / assigned, in percent")
+    positions: dict[str, int]
+    spend: list[Rate] = Field(description="sum of licenses purchased x cost per license, per currency")
+    potential_savings: list[Rate] = Field(description="What the reclaimable seats cost, per currency")
+    true_up_cost: list[Rate] = Field(description="sum of shortfall x cost per license of under-licensed applications")
+    reclaimable: int = Field(
+        description="Seats nobody needs: unassigned or assigned to stale users, less the seats already taken back"
+    )
+    taken_back: int = Field(description="Unassigned seats that reclamations took back and that are still bought")
+    orphaned: int = Field(
+        description="Licensed leavers: the identity provider shows them deactivated or suspended (counted in stale"
+        " too); the first seats to reclaim"
+    )
+    unmatched: int = Field(description="Licensed accounts that no identity-provider person matches (never stale)")
+    top_savings: list[TopSaving]
+    actual_savings: Savings
+    actual_savings_ytd: list[Total] = Field(
+        description="What reclamations completed this year saved so far: each one's cost per year x days since / days"
+        " in the year"
+    )
+    saved_run_rate: list[Rate] = Field(description="What reclamations completed this year save, per month and year")
+    spend_by_cost_center: list[SpendGroup]
+    spend_by_vendor: list[SpendGroup]
+    activity: ActivityBuckets
+    trend: list[TrendPoint] = Field(
+        description="Oldest first: each day's positions summed over profiles; the last point is today's, the figures"
+        " above"
+    )
+    per_application: list[Application] = Field(description="Every profile, reconciled ones by potential savings first")
+
+
+def reclaimable(position: LicensePosition) -> int:
+    """The seats behind potential_savings: unassigned or stale, less those already taken back."""
+    return max(position.licenses_purchased - (position.assigned - position.stale) - position.taken_back, 0)
+
+
+def vendor(profile: Profile) -> str:
+    if profile.template and profile.template not in GENERIC_TEMPLATES:
+        try:
+            return template(profile.template).title
+        except TemplateNotFound:
+            pass
+    return profile.name
+
+
+def percent(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+def trend_point(day: date, positions: Iterable[LicensePosition]) -> TrendPoint:
+    """The day's point: the sum of the positions standing at its end, one per profile."""
+    standing = list(positions)
+    return TrendPoint(
+        date=day,
+        stale=sum(p.stale for p in standing),
+        unused=sum(reclaimable(p) for p in standing),
+        potential_savings=rates(p.potential_savings for p in standing),
+    )
+
+
+def trend(history: Mapping[str, list[LicensePosition]], *, days: int = 90) -> list[TrendPoint]:
+    """Each day's point from position histories, over the last `days` days with any position (for backfills)."""
+    dated = [sorted(positions, key=lambda p: p.reconciled_at) for positions in history.values() if positions]
+    if not dated:
+        return []
+    last = max(d[-1].reconciled_at.date() for d in dated)
+    day = max(min(d[0].reconciled_at.date() for d in dated), last - timedelta(days=days - 1))
+    # One pointer per profile walks its history as the days go by: the position standing is the last one before.
+    next_index = [0] * len(dated)
+    standing: list[LicensePosition | None] = [None] * len(dated)
+    points = []
+    while day <= last:
+        for k, entries in enumerate(dated):
+            while next_index[k] < len(entries) and entries[next_index[k]].reconciled_at.date() <= day:
+                standing[k] = entries[next_index[k]]
+                next_index[k] += 1
+        points.append(trend_point(day, (p for p in standing if p is not None)))
+        day += timedelta(days=1)
+    return points
+
+
+def saved_so_far(savings: Iterable[Saving], today: date) -> tuple[list[Total], list[Rate]]:
+    """This year's completed reclamations: what they saved up to today, and what they save per month and year.
+
+    A reclamation saves its seats' cost from the day it finished: its cost per year x the whole
+    days since / the days in the year (one finished today has saved nothing yet).
+    """
+    days_in_year = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
+    this_year = [s for s in savings if s.finished_at.year == today.year]
+    so_far: dict[str, Decimal] = defaultdict(Decimal)
+    for saving in this_year:
+        days = max((today - saving.finished_at.date()).days, 0)
+        so_far[saving.per_period.currency] += Rate.of(saving.per_period).per_year * days / days_in_year
+    totals = [Total(amount=v.quantize(Decimal("0.01")), currency=c) for c, v in sorted(so_far.items())]
+    return totals, rates(s.per_period for s in this_year)
+
+
+def _groups(applications: list[Application], key: Callable[[Application], str | None]) -> list[SpendGroup]:
+    """Spend added up per group, the largest first (by its first currency, per month)."""
+    members: dict[str | None, list[Application]] = defaultdict(list)
+    for application in applications:
+        members[key(application)].append(application)
+    groups = [
+        SpendGroup(name=name, applications=len(apps), spend=rates(a.spend for a in apps if a.spend))
+        for name, apps in members.items()
+    ]
+    return sorted(groups, key=lambda g: (-(g.spend[0].per_month if g.spend else 0), (g.name or "\uffff").casefold()))
+
+
+def overview(
+    profiles: list[ProfileRecord],
+    positions: list[LicensePosition],
+    *,
+    points: list[TrendPoint],
+    savings: list[Saving],
+    today: date,
+    top: int = 5,
+) -> Overview:
+    """The overview; its trend ends with today's point, summed from the very positions the figures come from."""
+    by_id = {p.id: p.profile for p in profiles}
+    latest = {p.profile_id: p for p in positions if p.profile_id in by_id}
+    counts = {"compliant": 0, "over_licensed": 0, "under_licensed": 0}
+    for position in latest.values():
+        counts[position.position] += 1
+
+    def application(profile_id: str, profile: Profile) -> Application:
+        position, subscription = latest.get(profile_id), profile.subscription
+        return Application(
+            profile_id=profile_id,
+            name=profile.name,
+            vendor=vendor(profile),
+            cost_center=subscription.cost_center,
+            cost_per_license=Rate.of(
+                Amount(
+                    amount=subscription.cost_per_license,
+                    currency=subscription.currency,
+                    period=subscription.billing_period,
+                )
+            ),
+            latest=position,
+            spend=Rate.of(position.spend) if position else None,
+            utilisation=percent(position.active, position.licenses_purchased)
+            if position and position.licenses_purchased
+            else None,
+        )
+
+    every = [application(i, p) for i, p in by_id.items()]
+    reconciled = sorted(
+        (a for a in every if a.latest),
+        key=lambda a: Rate.of(a.latest.potential_savings).per_month if a.latest else 0,
+        reverse=True,
+    )
+    standing = list(latest.values())
+    assigned, stale = sum(p.assigned for p in standing), sum(p.stale for p in standing)
+    this_year = [s for s in savings if s.finished_at.year == today.year]
+    ytd, run_rate = saved_so_far(this_year, today)
+    history = [p for p in points if p.date < today] + ([trend_point(today, standing)] if standing else [])
+    return Overview(
+        applications=len(profiles),
+        reconciled_applications=len(standing),
+        licenses_purchased=sum(p.licenses_purchased for p in standing),
+        assigned=assigned,
+        active=sum(p.active for p in standing),
+        stale=stale,
+        unknown=sum(p.unknown for p in standing),
+        unassigned=sum(p.unused for p in standing),
+        stale_percent_of_assigned=percent(stale, assigned),
+        positions=counts,
+        spend=rates(p.spend for p in standing),
+        potential_savings=rates(p.potential_savings for p in standing),
+        true_up_cost=rates(p.true_up_cost for p in standing if p.true_up_cost.amount),
+        reclaimable=sum(reclaimable(p) for p in standing),
+        taken_back=sum(p.taken_back for p in standing),
+        orphaned=sum(p.orphaned for p in standing),
+        unmatched=sum(p.unmatched for p in standing),
+        top_savings=[
+            TopSaving(
+                profile_id=a.profile_id,
+                name=a.name,
+                potential_savings=Rate.of(a.latest.potential_savings),
+                stale=a.latest.stale,
+            )
+            for a in reconciled[:top]
+            if a.latest and a.latest.potential_savings.amount > 0
+        ],
+        actual_savings=Savings(year=today.year, seats=sum(s.seats for s in this_year)),
+        actual_savings_ytd=ytd,
+        saved_run_rate=run_rate,
+        spend_by_cost_center=_groups([a for a in every if a.spend], lambda a: a.cost_center),
+        spend_by_vendor=_groups([a for a in every if a.spend], lambda a: a.vendor),
+        activity=sum((p.activity for p in standing), ActivityBuckets()),
+        trend=history,
+        per_application=reconciled + sorted((a for a in every if not a.latest), key=lambda a: a.name.casefold()),
+    )

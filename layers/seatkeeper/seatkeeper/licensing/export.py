@@ -1,0 +1,117 @@
+"""CSV exports for finance: the overview's applications and a profile's users.
+
+Names, e-mails and cost centers come from people and SaaS apps: a cell that a spreadsheet
+would read as a formula (starting with = + - @, or a tab or carriage return) is written with a
+leading apostrophe, as OWASP's CSV injection advice says, so that it stays text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from seatkeeper.core.money import Rate
+from seatkeeper.licensing.analytics import Overview
+from seatkeeper.profiles.records import ProfileRecord
+from seatkeeper.sync.runs import SnapshotStore, Standing, tracks_activity, users_with_standing
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+OVERVIEW_COLUMNS = (
+    "application",
+    "profile_id",
+    "vendor",
+    "cost_center",
+    "position",
+    "licenses_purchased",
+    "assigned",
+    "active",
+    "stale",
+    "unknown",
+    "unassigned",
+    "shortfall",
+    "taken_back",
+    "utilisation_percent",
+    "currency",
+    "cost_per_license_per_month",
+    "spend_per_month",
+    "spend_per_year",
+    "potential_savings_per_month",
+    "potential_savings_per_year",
+    "true_up_cost_per_month",
+    "true_up_cost_per_year",
+    "reconciled_at",
+)
+USER_COLUMNS = ("id", "email", "name", "role", "status", "last_activity", "activity")
+
+
+def cell(value: Any) -> str:
+    """A value as a CSV cell that no spreadsheet runs as a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
+    writer.writerow(header)
+    writer.writerows([cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def overview_csv(figures: Overview) -> str:
+    """One row per application: its position and its money, per month and per year."""
+
+    def rows() -> Iterator[list[Any]]:
+        for a in figures.per_application:
+            p = a.latest
+            row: list[Any] = [a.name, a.profile_id, a.vendor, a.cost_center, p.position if p else "not_reconciled"]
+            if p is None:
+                row += [None] * 9 + [a.cost_per_license.currency, a.cost_per_license.per_month] + [None] * 7
+                yield row
+                continue
+            savings, true_up = Rate.of(p.potential_savings), Rate.of(p.true_up_cost)
+            yield [
+                *row,
+                *(p.licenses_purchased, p.assigned, p.active, p.stale, p.unknown, p.unused, p.shortfall),
+                p.taken_back,
+                a.utilisation,
+                a.cost_per_license.currency,
+                a.cost_per_license.per_month,
+                a.spend.per_month if a.spend else None,
+                a.spend.per_year if a.spend else None,
+                savings.per_month,
+                savings.per_year,
+                true_up.per_month,
+                true_up.per_year,
+                p.reconciled_at.isoformat(timespec="seconds"),
+            ]
+
+    return _csv(OVERVIEW_COLUMNS, rows())
+
+
+def activity_words(last_activity: datetime | None, *, tracked: bool) -> str:
+    """The dashboard's words for a user without activity: the app never saw them, or never says."""
+    if last_activity is not None:
+        return ""
+    return "never signed in" if tracked else "no activity data"
+
+
+def users_csv(
+    profile: ProfileRecord, snapshots: SnapshotStore, *, status: Standing | None = None, now: datetime | None = None
+) -> str:
+    """Every user of the last successful sync (or those of one status), in the store's order."""
+    tracked = tracks_activity(profile.profile)
+
+    def rows() -> Iterator[list[Any]]:
+        for user, place in users_with_standing(profile, snapshots, status=status, now=now):
+            seen = user.last_activity.isoformat(timespec="seconds") if user.last_activity else None
+            words = activity_words(user.last_activity, tracked=tracked)
+            yield [user.id, user.email, user.name, user.role, place, seen, words]
+
+    return _csv(USER_COLUMNS, rows())

@@ -1,0 +1,778 @@
+"""Reclamation: take back the licenses of stale users, safely.
+
+A plan lists the candidates: stale users of the last sync that are not protected (by user or
+role), not reclaimed already, and not created within the inactivity window. A dry run (the
+default) only plans. A real run that would reclaim more than the policy's share of assigned
+users or count waits for an admin's approval. Each user's reclaim request is sent at most once,
+ever: an action record is written with a condition before the request goes out, so a retried
+or re-run reclamation skips every user it already acted on. A failure on one user is recorded
+and the others go on. Everything is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seatkeeper.core.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
+from seatkeeper.core.money import Amount, Money
+from seatkeeper.notify.events import NoNotices, Notices
+from seatkeeper.profiles.model import Profile, iso_duration_seconds
+from seatkeeper.profiles.records import ProfileRecord
+from seatkeeper.saas.records import SaaSUser
+
+# The users' standing (the sync's module) only where candidates are chosen or checked again: the
+# steps that announce, wait or record a failure never import the sync at cold start.
+if TYPE_CHECKING:
+    from seatkeeper.sync.runs import SnapshotStore
+
+ReclamationStatus = Literal[
+    "planned", "awaiting_approval", "in_grace_period", "running", "completed", "partially_failed", "canceled"
+]
+Outcome = Literal[
+    "reclaimed",
+    "failed",
+    "canceled_activity_detected",
+    "outcome_unknown",
+    # keep requests (SPEC "Seat lifecycle")
+    "kept_by_user",
+    "kept_by_admin",
+    "released_by_user",
+    "canceled_keep_request_undecided",
+    # downgrade (SPEC "Tiers and downgrade")
+    "downgraded",
+]
+StaleAction = Literal["reclaim", "downgrade"]
+DecisionStatus = Literal["awaiting_approval", "kept_by_user", "kept_by_admin", "released_by_user", "reclaim_by_admin"]
+# Outcomes that took the seat back (or moved it down a tier): counted, and saved.
+TOOK_BACK = ("reclaimed", "released_by_user", "downgraded")
+
+
+class ReclamationNotFound(NotFound):
+    def __init__(self, reclamation_id: str) -> None:
+        super().__init__(f"reclamation {reclamation_id} not found")
+
+
+class ReclamationConflict(Conflict):
+    pass
+
+
+class ReclamationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    dry_run: bool = True
+    user_ids: list[str] | None = Field(None, max_length=10_000)
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+    role: str | None = None
+    last_activity: datetime | None = None
+    created_at: datetime | None = None
+    keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
+    tier: str | None = None
+    saves: Money | None = Field(None, description="What acting on this seat saves per billing period")
+    # For a reclaim request that removes the seat's assignment in the identity provider.
+    assignment_id: str | None = None
+    assignment_resource_id: str | None = None
+
+
+class Decision(BaseModel):
+    """A candidate's answer to the keep link, and an admin's decision on it when the policy asks for one."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    status: DecisionStatus
+    reason: str | None = None
+    at: str
+    by: str | None = Field(None, description="The admin who decided; none for the user's own answer")
+    requested_at: str | None = Field(None, description="When the user asked to keep it, if an admin decided")
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    at: str
+    action: str
+    by: str | None = None
+    user_id: str | None = None
+    request: str | None = None
+    status_code: int | None = None
+    outcome: str | None = None
+    detail: str | None = None
+
+
+class UserOutcome(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    outcome: Outcome
+    status_code: int | None = None
+    detail: str | None = None
+    tier: str | None = Field(None, description="The tier the seat moved to, for a downgrade")
+
+
+class Reclamation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    profile_id: str
+    status: ReclamationStatus
+    dry_run: bool
+    action: StaleAction = Field("reclaim", description="Reclaim each seat, or move it to the downgrade_to tier")
+    downgrade_to: str | None = None
+    candidates: list[Candidate]
+    grace_seconds: int = Field(0, description="Between the notice to each candidate and the reclaim")
+    needs_approval: bool = False
+    approval_reason: str | None = None
+    planned_by: str | None = None
+    approved_by: str | None = None
+    created_at: str
+    finished_at: str | None = None
+    outcomes: list[UserOutcome] = Field(default_factory=list)
+    audit: list[AuditEntry] = Field(default_factory=list)
+    seat_cost: Amount | None = Field(None, description="One license's cost per billing period when planned")
+    reclaimed: int = Field(0, description="Users whose license was taken back")
+    downgraded: int = Field(0, description="Users whose license moved to the downgrade_to tier")
+    savings: Amount | None = Field(None, description="What the reclaimed licenses cost per billing period")
+    error: str | None = Field(None, description="When its run died before it finished: the error's name")
+    cause: str | None = Field(None, description="When its run died before it finished: why, in words")
+    reclaim_at: str | None = Field(None, description="When the grace period ends; keep links expire then")
+    decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
+    # Usage from the identity provider: stale seats given through a group, which no per-user request frees.
+    needs_group_change: list[GroupChange] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list, description="What reclaiming costs besides the seat: data that goes with it"
+    )
+
+
+class ReclamationSummary(BaseModel):
+    """A reclamation without its candidates, outcomes and audit trail: for lists."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    profile_id: str
+    status: ReclamationStatus
+    dry_run: bool
+    action: StaleAction = "reclaim"
+    candidates: int
+    approval_reason: str | None = None
+    created_at: str
+    finished_at: str | None = None
+    reclaimed: int = 0
+    downgraded: int = 0
+    savings: Amount | None = None
+
+    @classmethod
+    def of(cls, reclamation: Reclamation) -> ReclamationSummary:
+        return cls(
+            **reclamation.model_dump(include=set(cls.model_fields) - {"candidates", "savings"}),
+            candidates=len(reclamation.candidates),
+            savings=reclamation.savings,
+        )
+
+
+class Saving(BaseModel):
+    """What one completed reclamation saves: its seats' cost per billing period, from when it finished."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    reclamation_id: str
+    profile_id: str
+    finished_at: datetime
+    seats: int
+    per_period: Amount
+
+    @classmethod
+    def of(cls, reclamation: Reclamation) -> Saving | None:
+        if not reclamation.savings or not reclamation.savings.amount or not reclamation.finished_at:
+            return None
+        return cls(
+            reclamation_id=reclamation.id,
+            profile_id=reclamation.profile_id,
+            finished_at=datetime.fromisoformat(reclamation.finished_at),
+            seats=reclamation.reclaimed + reclamation.downgraded,
+            per_period=reclamation.savings,
+        )
+
+
+class ReclamationList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[ReclamationSummary]
+
+
+class ReclamationStore(Protocol):
+    def put_reclamation(self, reclamation: Reclamation) -> None: ...
+
+    def get_reclamation(self, reclamation_id: str) -> Reclamation: ...
+
+    def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
+        """Store it if the stored one still has `expected_status`; ReclamationConflict otherwise."""
+
+    def reclaimed(self, profile_id: str) -> set[str]:
+        """The users of the profile that a reclamation already took a license from."""
+
+    def claim_action(self, reclamation_id: str, user_id: str) -> bool:
+        """Record that the user's request is about to be sent; False if a run of this reclamation already did."""
+
+    def finish_action(self, reclamation_id: str, profile_id: str, outcome: UserOutcome) -> None:
+        """Keep the outcome; a reclaimed user is shown as such in the stored snapshot."""
+
+    def action_outcome(self, reclamation_id: str, user_id: str) -> UserOutcome | None: ...
+
+    def acted_on(self, reclamation_id: str) -> dict[str, UserOutcome | None]:
+        """Every user whose request a run of this reclamation claimed, with its outcome once it was kept."""
+
+    def decisions(self, reclamation_id: str) -> dict[str, Decision]:
+        """The candidates' answers to their keep links, by user id."""
+
+    def kept(self, profile_id: str) -> dict[str, str]:
+        """Users of the profile whose seat is kept, with the time the protection ends."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _stored_users(snapshots: SnapshotStore, profile_id: str) -> Iterator[SaaSUser]:
+    after: str | None = None
+    while True:
+        users, after = snapshots.users(profile_id, after, 1000)
+        yield from users
+        if after is None:
+            return
+
+
+def why_not_a_candidate(
+    user: SaaSUser,
+    profile: Profile,
+    *,
+    cutoff: datetime,
+    tracked: bool,
+    reclaimed: set[str],
+    kept: dict[str, str] | None = None,
+) -> str | None:
+    """None when the user is a candidate; otherwise the reason, in words."""
+    policy = profile.policy
+    protected_users = {p.casefold() for p in policy.protected_users}
+    if user.id in reclaimed:
+        return "already reclaimed"
+    if kept and user.id in kept:
+        return f"kept by the user until {kept[user.id]}"
+    target = policy.downgrade_to if policy.stale_action == "downgrade" else None
+    if target is not None and (user.tier or "").casefold() == target.casefold():
+        return f"already on the tier {target!r}"
+    if user.id.casefold() in protected_users or (user.email or "").casefold() in protected_users:
+        return "a protected user"
+    if user.role and user.role.casefold() in {r.casefold() for r in policy.protected_roles}:
+        return f"has the protected role {user.role!r}"
+    if (idp_reason := why_the_idp_keeps(user, profile)) is not None:
+        return idp_reason
+    if user.orphaned and user.active:
+        return None  # a leaver still holding a license: the first thing to reclaim, whatever the activity
+    if user.created_at is not None and user.created_at >= cutoff:
+        return "created within the inactivity window"
+    # Cold start: the users' standing only where candidates are chosen (see the top).
+    from seatkeeper.sync.runs import standing
+
+    place = standing(user, cutoff=cutoff, tracked=tracked, policy=policy)
+    if place != "stale":
+        return f"not stale ({place})"
+    return None
+
+
+# --- usage from the identity provider ---------------------------------------------------------
+
+
+def why_the_idp_keeps(user: SaaSUser, profile: Profile) -> str | None:
+    """Why the identity provider's view keeps the user out of a plan: an excluded account, a group's seat."""
+    # Cold start: the IdP's module only where candidates are chosen.
+    from seatkeeper.identity.provider import excluded
+
+    if excluded(user, profile.policy):
+        return "an excluded user (policy.excluded_users)"
+    if user.assigned_via_group is not None:
+        return f"assigned through the group {user.assigned_via_group!r}: change the group to free the seat"
+    return None
+
+
+class GroupChange(BaseModel):
+    """A stale seat that only a change to its group can free."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    email: str | None = None
+    group: str
+
+
+def plan(
+    profile: ProfileRecord,
+    request: ReclamationRequest,
+    *,
+    snapshots: SnapshotStore,
+    store: ReclamationStore,
+    planned_by: str | None,
+    now: datetime | None = None,
+) -> Reclamation:
+    """The candidates, and whether an admin must approve; 422 for user_ids that are not candidates."""
+    policy = profile.profile.policy
+    action = policy.stale_action
+    acts = profile.profile.reclaim if action == "reclaim" else profile.profile.downgrade
+    if not request.dry_run and acts is None:
+        raise InvalidInput.at(
+            ("body", "dry_run"), f"the profile has no {action} request: it can recommend, not {action}"
+        )
+    subscription = profile.profile.subscription
+    target_cost = subscription.cost_of(policy.downgrade_to) if action == "downgrade" else Decimal(0)
+    # Cold start: the users' standing only where candidates are chosen (see the top).
+    from seatkeeper.sync.runs import cutoff_for, standing, tracks_activity
+
+    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    reclaimed, kept = store.reclaimed(profile.id), store.kept(profile.id)
+    assigned, candidates, reasons = 0, [], {}
+    group_changes: list[GroupChange] = []
+    for user in _stored_users(snapshots, profile.id):
+        assigned += user.active
+        reason = why_not_a_candidate(
+            user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed, kept=kept
+        )
+        if reason is None:
+            saves = max(subscription.cost_of(user.tier) - target_cost, Decimal(0))
+            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields)), saves=saves))
+        else:
+            reasons[user.id] = reason
+            if user.assigned_via_group and standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale":
+                group_changes.append(GroupChange(user_id=user.id, email=user.email, group=user.assigned_via_group))
+    if request.user_ids is not None:
+        wanted = dict.fromkeys(request.user_ids)
+        by_id = {c.id: c for c in candidates}
+        errors = [
+            {
+                "loc": ["body", "user_ids", i],
+                "type": "not_a_candidate",
+                "msg": f"{user_id} is {reasons.get(user_id, 'not a user of the last sync')}",
+            }
+            for i, user_id in enumerate(wanted)
+            if user_id not in by_id
+        ]
+        if errors:
+            raise InvalidInput(errors)
+        candidates = [by_id[user_id] for user_id in wanted]
+    share = 100 * len(candidates) / assigned if assigned else 0.0
+    # Suspicious data first: an admin reviews it whatever the caps would say.
+    reason = suspicious(snapshots.snapshot(profile.id))
+    if reason is None and len(candidates) > policy.max_reclaim_count:
+        reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
+    elif reason is None and share > policy.max_reclaim_percent:
+        reason = f"{share:.1f}% of assigned users is more than max_reclaim_percent ({policy.max_reclaim_percent:g}%)"
+    needs_approval = not request.dry_run and reason is not None and bool(candidates)
+    status: ReclamationStatus = "planned" if request.dry_run else "awaiting_approval" if needs_approval else "running"
+    reclamation = Reclamation(
+        id=f"rcl_{uuid.uuid4().hex[:20]}",
+        profile_id=profile.id,
+        status=status,
+        dry_run=request.dry_run,
+        action=action,
+        downgrade_to=policy.downgrade_to if action == "downgrade" else None,
+        candidates=candidates,
+        needs_approval=needs_approval,
+        approval_reason=reason if needs_approval else None,
+        grace_seconds=iso_duration_seconds(profile.profile.policy.grace_period),
+        planned_by=planned_by,
+        created_at=_now(),
+        needs_group_change=group_changes,
+        seat_cost=Amount(
+            amount=subscription.cost_per_license, currency=subscription.currency, period=subscription.billing_period
+        ),
+        warnings=warnings_for(profile.profile),
+        audit=[
+            AuditEntry(
+                at=_now(),
+                action="planned",
+                by=planned_by,
+                detail=f"{len(candidates)} candidates to {action}; {'dry run' if request.dry_run else 'real run'}"
+                + (f"; needs approval: {reason}" if needs_approval else ""),
+            )
+        ],
+    )
+    store.put_reclamation(reclamation)
+    return reclamation
+
+
+def warnings_for(profile: Profile) -> list[str]:
+    """The template's warning when the profile reclaims with the template's own request and it loses data."""
+    # The templates only when planning: the reclaim steps never load them.
+    from seatkeeper.profiles.catalog import templates
+
+    known = templates().get(profile.template or "")
+    if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
+        return []
+    preset = known.profile.get("reclaim") or {}
+    if (profile.reclaim.method, profile.reclaim.path) != (preset.get("method"), preset.get("path")):
+        return []  # the profile's own reclaim request: what it does is the profile's to say
+    return [f"{known.title}: reclaiming loses the user's data. {known.reclaim.note}"]
+
+
+def suspicious(snapshot: dict[str, Any] | None) -> str | None:
+    """Why the last sync's activity data looks broken next to the one before, if it does (fail closed)."""
+    if not snapshot or not snapshot.get("previous") or not snapshot.get("assigned"):
+        return None
+    before = snapshot["previous"]
+    if not before.get("assigned"):
+        return None
+    share_now = snapshot.get("with_activity", 0) / snapshot["assigned"]
+    share_before = before.get("with_activity", 0) / before["assigned"]
+    if share_now < 0.5 <= share_before:
+        return (
+            f"activity data looks broken: {share_now:.0%} of assigned users have any activity now, "
+            f"{share_before:.0%} did before; an admin should review before anything is reclaimed"
+        )
+    if snapshot.get("stale") == snapshot["assigned"] and before.get("stale", 0) < before["assigned"]:
+        return "activity data looks broken: every assigned user is stale now, which was not so before; review first"
+    return None
+
+
+def approve(reclamation_id: str, *, store: ReclamationStore, approved_by: str | None) -> Reclamation:
+    current = store.get_reclamation(reclamation_id)
+    if current.status != "awaiting_approval":
+        raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not awaiting approval")
+    approved = current.model_copy(
+        update={
+            "status": "running",
+            "approved_by": approved_by,
+            "audit": [*current.audit, AuditEntry(at=_now(), action="approved", by=approved_by)],
+        }
+    )
+    store.replace_reclamation(approved, expected_status="awaiting_approval")
+    return approved
+
+
+class SeatTaker(Protocol):
+    def take_back(self, candidate: Candidate) -> tuple[int, str]:
+        """Send the profile's reclaim request for one user; (status code, request line)."""
+
+    def move_to_tier(self, candidate: Candidate, tier: str) -> tuple[int, str]:
+        """Send the profile's downgrade request for one user; (status code, request line)."""
+
+
+def still_stale(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> set[str]:
+    """The users of the current snapshot who are stale: a candidate not among them came back."""
+    # Cold start: the users' standing only where candidates are chosen (see the top).
+    from seatkeeper.sync.runs import cutoff_for, standing, tracks_activity
+
+    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    policy = profile.profile.policy
+    return {
+        u.id
+        for u in _stored_users(snapshots, profile.id)
+        if standing(u, cutoff=cutoff, tracked=tracked, policy=policy) == "stale"
+    }
+
+
+def send_once(
+    reclamation: Reclamation, candidate: Candidate, *, store: ReclamationStore, seats: SeatTaker, done_as: Outcome
+) -> tuple[UserOutcome, AuditEntry | None]:
+    """Send the candidate's request unless a run (or the user's release) of this reclamation claimed it already.
+
+    The claim is written with a condition before the request goes out: a request that may
+    have gone out is never sent again, and an earlier outcome stands.
+    """
+    if not store.claim_action(reclamation.id, candidate.id):
+        earlier = store.action_outcome(reclamation.id, candidate.id)
+        return earlier or UserOutcome(
+            user_id=candidate.id, outcome="outcome_unknown", detail="a request may have been sent before; check the app"
+        ), None
+    request_line, tier = None, reclamation.downgrade_to if reclamation.action == "downgrade" else None
+    try:
+        if tier is not None:
+            status_code, request_line = seats.move_to_tier(candidate, tier)
+        else:
+            status_code, request_line = seats.take_back(candidate)
+        outcome = UserOutcome(user_id=candidate.id, outcome=done_as, status_code=status_code, tier=tier)
+    except (SaaSRequestFailed, SaaSUnavailable, SeatkeeperError) as exc:
+        outcome = UserOutcome(user_id=candidate.id, outcome="failed", detail=str(exc)[:300])
+    store.finish_action(reclamation.id, reclamation.profile_id, outcome)
+    return outcome, AuditEntry(
+        at=_now(),
+        action=reclamation.action,
+        user_id=candidate.id,
+        request=request_line,
+        status_code=outcome.status_code,
+        outcome=outcome.outcome,
+        detail=outcome.detail,
+    )
+
+
+def _decided(candidate: Candidate, decision: Decision | None) -> UserOutcome | None:
+    """The outcome a keep decision gives without any request; None when the seat is to be taken back."""
+    if decision is None or decision.status in ("released_by_user", "reclaim_by_admin"):
+        return None
+    if decision.status == "awaiting_approval":
+        # Nobody takes a license its user asked to keep before an admin said no.
+        return UserOutcome(
+            user_id=candidate.id,
+            outcome="canceled_keep_request_undecided",
+            detail="the user asked to keep the seat and no admin decided before the grace period ended",
+        )
+    return UserOutcome(user_id=candidate.id, outcome=decision.status, detail=decision.reason)
+
+
+def _took_back(reclamation: Reclamation, outcomes: list[UserOutcome]) -> dict[str, Any]:
+    """How many seats the outcomes took back (reclaimed or downgraded) and what they save per period."""
+    took_back = {o.user_id for o in outcomes if o.outcome in TOOK_BACK}
+    cost = reclamation.seat_cost
+    # Each seat saves its own tier's cost, or the difference to the tier it moved to.
+    saved = sum(
+        (c.saves if c.saves is not None else cost.amount if cost else Decimal(0))
+        for c in reclamation.candidates
+        if c.id in took_back
+    )
+    downgrading = reclamation.action == "downgrade"
+    return {
+        "reclaimed": 0 if downgrading else len(took_back),
+        "downgraded": len(took_back) if downgrading else 0,
+        "savings": cost.model_copy(update={"amount": Decimal(saved)}) if cost else None,
+    }
+
+
+def execute(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    seats: SeatTaker,
+    stale_now: set[str],
+    notices: Notices | None = None,
+    before_finish: Callable[[Reclamation], None] = lambda _finished: None,
+) -> Reclamation:
+    """Send each candidate's reclaim request at most once, record every outcome, finish the reclamation.
+
+    `stale_now` is who is stale in the current snapshot (after the grace period's sync, if any):
+    a candidate whose activity came back is not reclaimed, nor one who kept the seat. `before_finish`
+    runs once every outcome is recorded and before the reclamation says it is finished (the position
+    is brought up to date there, so that whoever sees "completed" reads the position that follows from it).
+    """
+    if reclamation.status != "running":
+        raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
+    decisions = store.decisions(reclamation.id) if reclamation.reclaim_at else {}
+    outcomes, audit = [], with_decisions(reclamation, decisions).audit
+    for candidate in reclamation.candidates:
+        decision = decisions.get(candidate.id)
+        if (settled := _decided(candidate, decision)) is not None:
+            outcomes.append(settled)
+            continue
+        # A released seat went back at once (or is claimed): its outcome stands, whatever the app says now.
+        released = decision is not None and decision.status == "released_by_user"
+        if not released and candidate.id not in stale_now:
+            canceled = UserOutcome(
+                user_id=candidate.id,
+                outcome="canceled_activity_detected",
+                detail="active again since the plan; nothing was sent",
+            )
+            outcomes.append(canceled)
+            audit.append(AuditEntry(at=_now(), action="canceled", user_id=candidate.id, outcome=canceled.outcome))
+            continue
+        acted: Outcome = (
+            "released_by_user" if released else "downgraded" if reclamation.action == "downgrade" else "reclaimed"
+        )
+        outcome, entry = send_once(reclamation, candidate, store=store, seats=seats, done_as=acted)
+        outcomes.append(outcome)
+        if entry is not None:
+            audit.append(entry)
+    failed = any(o.outcome in ("failed", "outcome_unknown") for o in outcomes)
+    done = reclamation.model_copy(
+        update={
+            "status": "partially_failed" if failed else "completed",
+            **_took_back(reclamation, outcomes),
+            "outcomes": outcomes,
+            "decisions": list(decisions.values()),
+            "finished_at": _now(),
+            "audit": [
+                *audit,
+                AuditEntry(at=_now(), action="finished", detail="partially failed" if failed else "completed"),
+            ],
+        }
+    )
+    before_finish(done)
+    store.replace_reclamation(done, expected_status="running")
+    (notices or NoNotices()).put(
+        "Reclamation Finished",
+        {
+            "reclamation_id": done.id,
+            "profile_id": done.profile_id,
+            "status": done.status,
+            "action": done.action,
+            "reclaimed": [o.user_id for o in outcomes if o.outcome in TOOK_BACK],
+            "kept": [o.user_id for o in outcomes if o.outcome in ("kept_by_user", "kept_by_admin")],
+            "canceled": [o.user_id for o in outcomes if o.outcome.startswith("canceled")],
+            "failed": [o.user_id for o in outcomes if o.outcome in ("failed", "outcome_unknown")],
+        },
+    )
+    return done
+
+
+DECISION_ACTIONS: dict[str, str] = {
+    "awaiting_approval": "keep requested",
+    "kept_by_user": "kept",
+    "kept_by_admin": "keep approved",
+    "released_by_user": "released",
+    "reclaim_by_admin": "keep denied",
+}
+
+
+def with_decisions(reclamation: Reclamation, decisions: dict[str, Decision]) -> Reclamation:
+    """The reclamation as its readers see it during the grace period: its candidates' decisions and their audit."""
+    if reclamation.finished_at is not None or not decisions:
+        return reclamation.model_copy(update={"audit": list(reclamation.audit)})
+    entries = [
+        AuditEntry(at=d.at, action=DECISION_ACTIONS[d.status], by=d.by, user_id=d.user_id, detail=d.reason)
+        for d in decisions.values()
+    ] + [
+        AuditEntry(at=d.requested_at, action="keep requested", user_id=d.user_id, detail=d.reason)
+        for d in decisions.values()
+        if d.requested_at
+    ]
+    return reclamation.model_copy(
+        update={
+            "decisions": list(decisions.values()),
+            "audit": sorted([*reclamation.audit, *entries], key=lambda e: e.at),
+        }
+    )
+
+
+def announce(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    notices: Notices,
+    keep_link: Callable[[Reclamation, Candidate, datetime], str] | None = None,
+) -> Reclamation:
+    """Tell each candidate's seat is about to be reclaimed, with their keep link, and start the grace period."""
+    if reclamation.status != "running":
+        raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not running")
+    until = datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) + reclamation.grace_seconds, UTC)
+    reclaim_at = until.isoformat(timespec="seconds")
+    for candidate in reclamation.candidates:
+        notices.put(
+            "Seat Will Be Reclaimed",
+            {
+                "reclamation_id": reclamation.id,
+                "profile_id": reclamation.profile_id,
+                "user_id": candidate.id,
+                "email": candidate.email,
+                "reclaim_at": reclaim_at,
+                "keep_url": keep_link(reclamation, candidate, until) if keep_link else None,
+                "action": reclamation.action,
+                "downgrade_to": reclamation.downgrade_to,
+            },
+        )
+    waiting = reclamation.model_copy(
+        update={
+            "status": "in_grace_period",
+            "reclaim_at": reclaim_at,
+            "audit": [
+                *reclamation.audit,
+                AuditEntry(
+                    at=_now(),
+                    action="announced",
+                    detail=f"{len(reclamation.candidates)} notices; reclaim at {reclaim_at}",
+                ),
+            ],
+        }
+    )
+    store.replace_reclamation(waiting, expected_status="running")
+    return waiting
+
+
+def end_grace_period(reclamation: Reclamation, *, store: ReclamationStore) -> Reclamation:
+    running = reclamation.model_copy(
+        update={"status": "running", "audit": [*reclamation.audit, AuditEntry(at=_now(), action="grace period over")]}
+    )
+    store.replace_reclamation(running, expected_status="in_grace_period")
+    return running
+
+
+def cancel(reclamation: Reclamation, *, store: ReclamationStore, reason: str, expected_status: str) -> Reclamation:
+    """Fail closed: reclaim nothing, and say why."""
+    canceled = reclamation.model_copy(
+        update={
+            "status": "canceled",
+            "finished_at": _now(),
+            "audit": [*reclamation.audit, AuditEntry(at=_now(), action="canceled", detail=reason)],
+        }
+    )
+    store.replace_reclamation(canceled, expected_status=expected_status)
+    return canceled
+
+
+UNFINISHED: tuple[ReclamationStatus, ...] = ("running", "in_grace_period")
+
+
+def record_failure(
+    reclamation_id: str, *, store: ReclamationStore, error: str, cause: str, notices: Notices
+) -> Reclamation:
+    """Finish a reclamation whose run died, from what its action records say was done.
+
+    Each user acted on keeps the outcome written for them; a user whose request was claimed but
+    whose outcome was never kept may have been reclaimed (`outcome_unknown`). Nothing acted on:
+    `canceled`; anything: `partially_failed`. A reclamation that is not running is left as it is.
+    """
+    current = store.get_reclamation(reclamation_id)
+    if current.status not in UNFINISHED:
+        return current
+    acted_on = store.acted_on(reclamation_id)
+    outcomes = [
+        acted_on[c.id]
+        or UserOutcome(
+            user_id=c.id,
+            outcome="outcome_unknown",
+            detail="the run stopped after its request may have been sent; check the app",
+        )
+        for c in current.candidates
+        if c.id in acted_on
+    ]
+    why = f"{error}: {cause}"
+    failed = current.model_copy(
+        update={
+            "status": "partially_failed" if outcomes else "canceled",
+            "error": error,
+            "cause": cause,
+            **_took_back(current, outcomes),
+            "outcomes": outcomes,
+            "finished_at": _now(),
+            "audit": [
+                *current.audit,
+                AuditEntry(
+                    at=_now(),
+                    action="failed",
+                    detail=why if outcomes else f"{why}; nothing was reclaimed",
+                ),
+            ],
+        }
+    )
+    store.replace_reclamation(failed, expected_status=current.status)
+    notices.put(
+        "Reclamation Finished",
+        {
+            "reclamation_id": failed.id,
+            "profile_id": failed.profile_id,
+            "status": failed.status,
+            "error": error,
+            "reclaimed": [o.user_id for o in outcomes if o.outcome == "reclaimed"],
+            "canceled": [o.user_id for o in outcomes if o.outcome == "canceled_activity_detected"],
+            "failed": [o.user_id for o in outcomes if o.outcome in ("failed", "outcome_unknown")],
+        },
+    )
+    return failed

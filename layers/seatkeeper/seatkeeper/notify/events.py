@@ -1,0 +1,41 @@
+"""seatkeeper's events: what it announces, so that organisations (and, next, its own notifier) hook on them.
+
+Every event has source `seatkeeper` (aws.events puts them on EventBridge, the default bus).
+detail-types (DETAIL_TYPES) and their details are documented in the README; the state machines
+put the ones they own with direct EventBridge integrations, in the same words.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+SOURCE = "seatkeeper"
+DETAIL_TYPES = (
+    "Connection Connected",  # the create-connection saga
+    "Connection Failed",  # the create-connection saga
+    "Connection Removed",
+    "Sync Succeeded",
+    "Sync Failed",  # the sync-users state machine
+    "License Position Changed",
+    "Reconciliation Finished",
+    "Reclamation Planned",
+    "Reclamation Awaiting Approval",
+    "Reclamation Approved",
+    "Reclamation Finished",
+    "Seat Will Be Reclaimed",
+    "Seat Kept",  # a keep link's answer, or an admin's approval of it
+    "Seat Keep Requested",  # a keep link's answer that waits for an admin
+    "Seat Keep Denied",
+    "Seat Released",
+    "Renewal Approaching",  # the reconciliation, at each policy.renewal_reminder_days before the opt-out deadline
+    "Licenses Running Low",  # the reconciliation, when free licenses drop under policy.low_seat_threshold
+)
+
+
+class Notices(Protocol):
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+class NoNotices:
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""Built-in configuration templates, one JSON file each (see seatkeeper.profiles.catalog)."""

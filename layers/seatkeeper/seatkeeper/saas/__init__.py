@@ -1,0 +1,7 @@
+"""Talking to a SaaS app over HTTP: the network guard (`network_guard`), the one client with its auth,
+retries and rate-limit gate (`http`), the OAuth client (`oauth`), requests written as templates
+(`templating`), paging through a list endpoint (`paging`) and reading its records (`records`).
+Knows the profile's description of an app, nothing of licenses, syncs or AWS.
+
+May import: profiles, core.
+"""

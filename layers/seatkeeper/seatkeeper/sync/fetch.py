@@ -1,0 +1,188 @@
+"""A sync run's fetch step: the app's users (saas.paging) in chunks staged for the commit, then their
+activity, then the identity provider's sign-ins and people, each resumable from its checkpoint, so a
+sync longer than one Lambda invocation continues where it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from seatkeeper.core.errors import SaaSRequestFailed, UnreadableResponse
+from seatkeeper.identity import provider as identity_provider
+from seatkeeper.profiles.model import ActivityEndpoint
+from seatkeeper.saas.http import SaaSClient
+from seatkeeper.saas.paging import ListEndpoint, PageCursor, PageFetcher, fetch_users
+from seatkeeper.saas.records import SaaSUser, UnreadableRecord, parse_timestamp, search
+from seatkeeper.saas.templating import fill_path
+from seatkeeper.sync.runs import CHUNK_USERS, MAX_APP_USERS, Staging, refuse_beyond
+
+
+class FetchCheckpoint(BaseModel):
+    """What FetchUsers hands to its next invocation."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    phase: Literal["users", "activity", "sign_ins", "people"] = "users"
+    cursor: PageCursor | None = None
+    chunk: int = 0
+    users_fetched: int = 0
+    pages: int = 0
+    # The sign-in log's window, fixed when its reading starts, so that a resumed reading keeps it.
+    sign_ins_since: datetime | None = None
+    sign_ins_until: datetime | None = None
+    sign_ins_read: int = 0
+
+
+class FetchResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    checkpoint: FetchCheckpoint
+    done: bool
+
+
+def _activity_of(endpoint: ActivityEndpoint, record: Any) -> datetime | None:
+    try:
+        return parse_timestamp(search(endpoint.fields.last_activity, record))
+    except UnreadableRecord as exc:
+        raise UnreadableResponse(f"activity: {exc}") from None
+
+
+def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser]) -> list[SaaSUser]:
+    def one(user: SaaSUser) -> SaaSUser:
+        path = fill_path(endpoint.path, user.model_dump(mode="json"))
+        body = client.json(client.send("GET", client.url(path), params=endpoint.params))
+        seen = _activity_of(endpoint, body)
+        latest = max(filter(None, [user.last_activity, seen]), default=None)
+        return user.model_copy(update={"last_activity": latest})
+
+    with ThreadPoolExecutor(endpoint.max_concurrency, thread_name_prefix="activity") as pool:
+        return list(pool.map(one, users))
+
+
+def sign_in_pages(
+    source: identity_provider.SignInSource, state: FetchCheckpoint
+) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The IdP log's pages in the checkpoint's window, each folded to one row per person."""
+    assert state.sign_ins_since is not None and state.sign_ins_until is not None
+    query = identity_provider.sign_in_query(
+        source.kind, since=state.sign_ins_since, until=state.sign_ins_until, app_id=source.app_id
+    )
+    endpoint = ListEndpoint(query.method, query.path, query.params, query.pagination, query.records_path)
+    for records, cursor in PageFetcher(source.client, endpoint, 1).pages(state.cursor):
+        state.sign_ins_read += len(records)
+        yield identity_provider.sign_in_rows(source.kind, records), cursor
+
+
+def _open_sign_in_window(state: FetchCheckpoint, source: identity_provider.SignInSource) -> None:
+    state.phase, state.cursor, state.chunk = "sign_ins", None, 0
+    # Whole milliseconds: what the IdPs' filters take, so that the next window starts exactly here.
+    now = datetime.now(UTC)
+    state.sign_ins_since, state.sign_ins_until = source.since, now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def people_pages(
+    source: identity_provider.SignInSource, state: FetchCheckpoint
+) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The IdP's people (leavers included), each as the login an app account is matched by, and whether they left."""
+    query = identity_provider.people_query(source.kind)
+    endpoint = ListEndpoint(query.method, query.path, query.params, query.pagination, query.records_path)
+    for records, cursor in PageFetcher(source.client, endpoint, 1).pages(state.cursor):
+        yield identity_provider.people_rows(source.kind, records), cursor
+
+
+def _from_the_identity_provider(
+    state: FetchCheckpoint,
+    source: identity_provider.SignInSource | None,
+    stage: Callable[[Iterator[tuple[list[dict[str, Any]], PageCursor]]], bool],
+) -> FetchResult:
+    """The sign-in and people phases: the IdP's log, then (for an app's own accounts) its people."""
+    if source is None:
+        raise SaaSRequestFailed("the profile's sign-ins cannot be read: it has no identity provider")
+    if state.phase == "sign_ins":
+        if not stage(sign_in_pages(source, state)):
+            return FetchResult(checkpoint=state, done=False)
+        if not source.read_people:
+            return FetchResult(checkpoint=state, done=True)
+        state.phase, state.cursor, state.chunk = "people", None, 0
+    return FetchResult(checkpoint=state, done=stage(people_pages(source, state)))
+
+
+def fetch_step(
+    client: SaaSClient,
+    staging: Staging,
+    run_id: str,
+    checkpoint: FetchCheckpoint | None,
+    *,
+    out_of_time: Callable[[], bool],
+    progress: Callable[[FetchCheckpoint], None] = lambda _: None,
+    sign_ins: identity_provider.SignInSource | None = None,
+    max_users: int = MAX_APP_USERS,
+) -> FetchResult:
+    """Fetch pages into staging until done or out of time; where to go on from. An app that lists
+    more than `max_users` users is refused at the page that goes over (AppTooLarge)."""
+    profile = client.profile
+    state = checkpoint or FetchCheckpoint()
+    buffer: list[dict[str, Any]] = []
+
+    def flush(cursor: PageCursor | None) -> None:
+        nonlocal buffer
+        if buffer:
+            staging.put_chunk(run_id, state.phase, state.chunk, buffer)
+            state.chunk += 1
+            buffer = []
+        state.cursor = cursor
+        progress(state)
+
+    def stage(pages: Iterator[tuple[list[dict[str, Any]], PageCursor]]) -> bool:
+        """Stage the pages' rows in chunks; True when the last page is staged, False when out of time."""
+        nonlocal buffer
+        for rows, cursor in pages:
+            buffer += rows
+            state.pages += 1
+            late = out_of_time()
+            if len(buffer) >= CHUNK_USERS or cursor.done or late:
+                flush(cursor)
+            if cursor.done:
+                return True
+            if late:
+                return False
+        return True
+
+    def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+        for fetched, cursor in fetch_users(client, state.cursor):
+            users = fetched
+            if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
+                users = _with_per_user_activity(client, profile.activity, fetched)
+            state.users_fetched += len(users)
+            refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
+            yield [u.model_dump(mode="json") for u in users], cursor
+
+    def activity_rows(activity: ActivityEndpoint) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+        fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
+        for records, cursor in fetcher.pages(state.cursor):
+            rows = []
+            for record in records:
+                user_id = search(activity.fields.user_id, record)
+                if user_id is not None:
+                    seen = _activity_of(activity, record)
+                    rows.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
+            yield rows, cursor
+
+    if state.phase == "users":
+        if not stage(user_rows()):
+            return FetchResult(checkpoint=state, done=False)
+        if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
+            state.phase, state.cursor, state.chunk = "activity", None, 0
+        elif sign_ins is not None:
+            _open_sign_in_window(state, sign_ins)
+            progress(state)
+        else:
+            return FetchResult(checkpoint=state, done=True)
+    if state.phase in ("sign_ins", "people"):
+        return _from_the_identity_provider(state, sign_ins, stage)
+    assert isinstance(profile.activity, ActivityEndpoint)
+    return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))

@@ -1,1 +1,0 @@
-"""Built-in configuration templates, one JSON file each (see seatkeeper.catalog)."""
