@@ -33,6 +33,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	node --check functions/api/dashboard/app.js
 	$(BIN)/mypy
+	# The import contracts of pyproject.toml's [tool.importlinter]: the domain's layers, the routes' and the local stack's seams.
+	PYTHONPATH=layers/seatkeeper:local:functions/api $(BIN)/lint-imports --no-cache
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	BC_SKIP_MAPPING=TRUE $(BIN)/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
