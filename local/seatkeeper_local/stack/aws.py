@@ -85,6 +85,7 @@ def _send_task_failure_with_cause(self: Any) -> Any:
 
 
 def keep_task_failure_causes() -> None:
+    # Start-up time: moto's Step Functions modules load when the stack patches them, not on import.
     from moto.stepfunctions.responses import StepFunctionResponse
 
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
@@ -105,6 +106,7 @@ def _aws_sdk_parameters_as_the_api_names_them(self: Any, parameters: dict[str, A
 
 
 def aws_sdk_parameters_by_api_names() -> None:
+    # Start-up time: as above.
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
         StateTaskServiceAwsSdk,
     )
