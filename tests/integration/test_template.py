@@ -183,6 +183,39 @@ def test_what_breaks_silently_raises_an_alarm_on_the_alarm_topic(resources):
     assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "DataKey"}
 
 
+def dead_letter_queues(node) -> set[str]:
+    """The logical ids of the queues anything sends its dead letters to, wherever the translated template says so."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("DeadLetterConfig", "DeadLetterQueue", "RedrivePolicy"):
+                found |= {t["Fn::GetAtt"][0] for t in _references(value)}
+            found |= dead_letter_queues(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= dead_letter_queues(value)
+    return found
+
+
+def _references(node) -> list[dict]:
+    if isinstance(node, dict):
+        return [node] if "Fn::GetAtt" in node else [r for v in node.values() for r in _references(v)]
+    return [r for v in node for r in _references(v)] if isinstance(node, list) else []
+
+
+def test_every_dead_letter_queue_raises_an_alarm_on_the_alarm_topic(resources):
+    # Given every queue that a schedule, a rule or a function keeps what it could not deliver in
+    queues = dead_letter_queues(resources)
+    assert "ReconcileScheduleDeadLetters" in queues
+    # Then each, and every other queue of the stack, has an alarm on its first visible message, to the one topic
+    assert queues | set(of_type(resources, "AWS::SQS::Queue")) == queues
+    found = alarmed(resources)
+    for queue in queues:
+        assert resources[queue]["Type"] == "AWS::SQS::Queue"
+        watched = ("AWS/SQS", "ApproximateNumberOfMessagesVisible", str({"Fn::GetAtt": [queue, "QueueName"]}))
+        assert watched in found, f"{queue}: dead letters nobody hears of"
+
+
 def test_the_dashboard_shows_every_alarm(resources):
     body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     shown = set(re.findall(r"\$\{(\w+)\.Arn\}", body))

@@ -25,6 +25,10 @@ MAX_NESTING = 64  # levels of objects and arrays; a profile needs fewer than ten
 MAX_NUMBER_LENGTH = 100  # characters of one JSON number; no figure seatkeeper keeps is longer
 # In a name inside API Gateway's "[a b]" form, any of these could hide a second name.
 _AMBIGUOUS = re.compile(r"[\s\[\],]")
+# Paths that change state without a JWT. A cross-site form may post text/plain, urlencoded or multipart
+# bodies there with no CORS preflight, so these decide only on a body sent as application/json.
+JSON_ONLY_WITHOUT_TOKEN = ("/keep/",)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def caller_groups(app: APIGatewayHttpResolver | Router) -> frozenset[str]:
@@ -129,6 +133,9 @@ def admit_body(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | 
     reaching parsers for formats this API does not offer. What the JSON may hold is bounded
     where it is parsed, by `read_json_body`, once the route has checked the caller's role.
     """
+    refusal = _media_type_refusal(event)
+    if refusal:
+        return event, refusal
     body = event.get("body")
     if not body:
         return event, None
@@ -150,6 +157,18 @@ def admit_body(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | 
         "isBase64Encoded": False,
         "headers": {**headers, "content-type": "application/json"},
     }, None
+
+
+def _media_type_refusal(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A 415 for a state-changing request to a tokenless path whose body a cross-site form could have sent."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    path = http.get("path") or event.get("rawPath") or ""
+    if str(http.get("method", "")).upper() in SAFE_METHODS or not path.startswith(JSON_ONLY_WITHOUT_TOKEN):
+        return None
+    declared = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"), "")
+    if str(declared).split(";", 1)[0].strip().lower() != "application/json":
+        return _refusal(415, "this link decides only on a body sent as application/json")
+    return None
 
 
 def read_json_body(text: str) -> Any:

@@ -64,7 +64,8 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
 
     profile = profiles().get(grant.profile_id)
     auth = profile.profile.auth
-    assert isinstance(auth, OAuth2AuthorizationCodeAuth)
+    if not isinstance(auth, OAuth2AuthorizationCodeAuth):  # the profile was patched since the grant began
+        raise GrantFailed("the profile no longer signs in with an OAuth authorization code")
     records, _ = grants().connection_records(grant.profile_id)
     if records.credential is None or records.credential.attempt_id != grant.attempt_id:
         raise GrantFailed("the connection attempt this grant belongs to is gone")

@@ -32,6 +32,17 @@ DETAIL_TYPES = (
 )
 
 
+class UnknownDetailType(ValueError):
+    """An event seatkeeper does not document: a subscriber's rule would never match it."""
+
+
+def checked(detail_type: str) -> str:
+    # A real error, not an assert: `python -O` strips asserts, and the event would go out unannounced.
+    if detail_type not in DETAIL_TYPES:
+        raise UnknownDetailType(f"{detail_type!r} is not one of seatkeeper's detail-types")
+    return detail_type
+
+
 class Notices(Protocol):
     def put(self, detail_type: str, detail: dict[str, Any]) -> None: ...
 

@@ -95,6 +95,19 @@ JMESPath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_c
 RelativePath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_is_relative_path)]
 RequestBody = Annotated[Any, AfterValidator(_not_nested_too_deeply)]
 HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
+# RFC 9110 section 5.5: a field value holds no control character but the tab. CR or LF would end the header
+# (and start another), NUL is cut short by some servers: every HTTP client refuses to send them, so a profile
+# that holds one could never connect, and is refused when it is written instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _is_field_value(value: str) -> str:
+    if found := _CONTROL.search(value):
+        raise ValueError(f"a header value may not hold the control character {found.group()!r} (CR, LF, NUL, ...)")
+    return value
+
+
+HeaderValue = Annotated[str, AfterValidator(_is_field_value)]
 
 
 # --- authentication -------------------------------------------------------------------
@@ -106,7 +119,7 @@ class ApiKeyAuth(Model):
     type: Literal["api_key"]
     location: Literal["header", "query"] = "header"
     name: HeaderName = "X-API-Key"
-    prefix: str = Field("", max_length=40, description="Put before the key, e.g. 'SSWS ' for Okta")
+    prefix: HeaderValue = Field("", max_length=40, description="Put before the key, e.g. 'SSWS ' for Okta")
 
 
 class BasicAuth(Model):
@@ -120,7 +133,7 @@ class BearerAuth(Model):
 
     type: Literal["bearer"]
     header: HeaderName = "Authorization"
-    scheme: str = Field("Bearer", max_length=40)
+    scheme: HeaderValue = Field("Bearer", max_length=40)
 
 
 class OAuth2AuthorizationCodeAuth(Model):
@@ -411,7 +424,7 @@ class ReclaimRequest(Model):
     method: HttpMethod
     path: RelativePath
     body: RequestBody = None
-    headers: dict[HeaderName, str] = Field(default_factory=dict)
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
     succeeded_when: JMESPath | None = Field(
         None,
         description="True of the answer's JSON when the app did it, for an app that answers 2xx to a change it"
@@ -582,7 +595,7 @@ class Profile(Model):
     name: str = Field(min_length=1, max_length=120)
     template: str | None = Field(None, max_length=64)
     base_url: str = Field(max_length=2000)
-    headers: dict[HeaderName, Annotated[str, Field(max_length=1000)]] = Field(
+    headers: dict[HeaderName, Annotated[HeaderValue, Field(max_length=1000)]] = Field(
         default_factory=dict, description="Sent with every request to the app (not for credentials)"
     )
     auth: Auth

@@ -67,7 +67,8 @@ def sign_in_pages(
     source: identity_provider.SignInSource, state: FetchCheckpoint
 ) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
     """The IdP log's pages in the checkpoint's window, each folded to one row per person."""
-    assert state.sign_ins_since is not None and state.sign_ins_until is not None
+    if state.sign_ins_since is None or state.sign_ins_until is None:  # a checkpoint not of our making
+        raise ValueError("the checkpoint reads sign-ins without the window they were opened with")
     query = identity_provider.sign_in_query(
         source.kind, since=state.sign_ins_since, until=state.sign_ins_until, app_id=source.app_id
     )
@@ -184,5 +185,6 @@ def fetch_step(
             return FetchResult(checkpoint=state, done=True)
     if state.phase in ("sign_ins", "people"):
         return _from_the_identity_provider(state, sign_ins, stage)
-    assert isinstance(profile.activity, ActivityEndpoint)
+    if not isinstance(profile.activity, ActivityEndpoint):  # the profile was patched during the sync
+        raise ValueError("the profile no longer has an activity endpoint to read: start the sync again")
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))
