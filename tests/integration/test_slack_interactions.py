@@ -199,3 +199,23 @@ def test_without_a_slack_secret_the_route_is_not_there(stack, api_environment):
     # Then a click is a 404, whatever its signature
     answer = requests.post(f"{stack.url}/slack/interactions", data=body, headers=signed(body), timeout=10)
     assert answer.status_code == 404
+
+
+def test_channel_for_gives_each_channel_whose_secret_exists_and_none_otherwise(stack):
+    # Given a Teams secret and no Slack secret under their configured names
+    vault = SecretsManagerVault()
+    vault.create("seatkeeper/teams-tests", {"webhook_url": "https://example.logic.azure.com/workflows/x?sig=s"})
+    settings = ChannelSettings.from_environment(
+        {"SLACK_SECRET": "seatkeeper/slack-none-here", "TEAMS_SECRET": "seatkeeper/teams-tests"}
+    )
+    forget_secrets()
+    try:
+        policy = NetworkPolicy()
+        # Then Teams is a channel, Slack is not set up, and e-mail is not one of these
+        teams = channel_for("teams", settings, policy=policy)
+        assert teams is not None and teams.name == "teams"
+        assert channel_for("slack", settings, policy=policy) is None
+        assert channel_for("email", settings, policy=policy) is None
+    finally:
+        vault.delete("seatkeeper/teams-tests")
+        forget_secrets()
