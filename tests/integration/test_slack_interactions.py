@@ -8,6 +8,7 @@ Web API it calls back is the workspace of tests/slack_api.py, built from slackap
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -219,3 +220,18 @@ def test_channel_for_gives_each_channel_whose_secret_exists_and_none_otherwise(s
     finally:
         vault.delete("seatkeeper/teams-tests")
         forget_secrets()
+
+
+def test_a_base64_body_as_api_gateway_hands_a_form_over_is_verified_as_its_bytes(stack, slack, root):
+    # Given the sample event, whose form body is base64-encoded as API Gateway passes a form body
+    event = json.loads((root / "events" / "api_slack_interaction_forged.json").read_text())
+    body = base64.b64decode(event["body"]).decode()
+
+    # When it carries its sample's forged signature, it is a 401
+    assert stack.functions.invoke("ApiFunction", event)["statusCode"] == 401
+
+    # When it is signed now, over the decoded bytes, it passes the check and reaches the keep code
+    event["headers"] = {**event["headers"], **{k.lower(): v for k, v in signed(body).items()}}
+    answer = stack.functions.invoke("ApiFunction", event)
+    assert answer["statusCode"] == 200
+    assert slack.updated == []  # the sample names no message to update
