@@ -33,6 +33,7 @@ MODULES = {
     "reconciliations": "reconciliations",
     "renewals": "renewals",
     "runs": "sync",
+    "slack": "slack",
     "templates": "templates",
 }
 

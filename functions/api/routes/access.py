@@ -23,6 +23,8 @@ PUBLIC: list[dict[str, list[str]]] = [{}]
 MAX_BODY_BYTES = 256 * 1024
 MAX_NESTING = 64  # levels of objects and arrays; a profile needs fewer than ten
 MAX_NUMBER_LENGTH = 100  # characters of one JSON number; no figure seatkeeper keeps is longer
+# Routes that read their body as it came, in its own format: Slack signs the form-encoded bytes it sends.
+RAW_BODY_PATHS = frozenset({"/slack/interactions"})
 # In a name inside API Gateway's "[a b]" form, any of these could hide a second name.
 _AMBIGUOUS = re.compile(r"[\s\[\],]")
 # Paths that change state without a JWT. A cross-site form may post text/plain, urlencoded or multipart
@@ -131,7 +133,9 @@ def admit_body(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | 
     The API speaks only JSON, so every body is read as JSON whatever its Content-Type says:
     a form (curl -d), multipart or binary body gets a clear 413 or 422 here instead of
     reaching parsers for formats this API does not offer. What the JSON may hold is bounded
-    where it is parsed, by `read_json_body`, once the route has checked the caller's role.
+    where it is parsed, by `read_json_body`, once the route has checked the caller's role. Only
+    RAW_BODY_PATHS keep their body as it came (within the size limit), for the route to check a
+    signature over the very bytes that were signed.
     """
     refusal = _media_type_refusal(event)
     if refusal:
@@ -141,6 +145,8 @@ def admit_body(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | 
         return event, None
     if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
         return event, _refusal(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if event.get("rawPath") in RAW_BODY_PATHS:
+        return event, None
     if event.get("isBase64Encoded"):
         try:
             body = base64.b64decode(body, validate=True).decode("utf-8")

@@ -77,7 +77,19 @@ class SaaSCallerSettings(TableSettings):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class ApiSettings(TableSettings):
+class ChannelSettings(Settings):
+    """Where the Slack and Teams channels find their secrets (README, "Slack and Teams"): a channel whose
+    secret does not exist is not configured, and is not used."""
+
+    # {"bot_token": "xoxb-…", "signing_secret": "…"}: the Slack app's bot token and its request signing secret.
+    slack_secret: str = env("SLACK_SECRET", default="seatkeeper/slack")
+    slack_api_url: str = env("SLACK_API_URL", default="https://slack.com/api")
+    # {"webhook_url": "https://…"}: the URL of the Teams workflow's webhook trigger, signature included.
+    teams_secret: str = env("TEAMS_SECRET", default="seatkeeper/teams")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ApiSettings(ChannelSettings, TableSettings):
     data_key_arn: str = env("DATA_KEY_ARN")
     connection_state_machine_arn: str = env("CONNECTION_STATE_MACHINE_ARN")
     sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
