@@ -84,6 +84,9 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
     """After the wait and a fresh sync: reclaim, or cancel when the sync failed (fail closed)."""
     store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
+    if record.status == "canceled":
+        # An admin canceled it as the wait ended (the cancel stops the execution too): nothing to do.
+        return {"reclamation_id": record.id, "status": "canceled"}
     if event.get("sync_status") != "succeeded":
         reason = f"the sync after the grace period did not succeed ({event.get('sync_error') or 'no details'}); "
         reclamation.cancel(

@@ -346,6 +346,41 @@ def test_an_app_without_activity_data_says_so_and_its_position_card_reads_on_a_p
     assert phone.problems == []
 
 
+def test_an_admin_rejects_a_waiting_reclamation_after_saying_why_and_it_leaves_the_queue(open_as, api, seeded):
+    # Given a second real run of the chat app over its cap, waiting beside the seeded one
+    chat = seeded["profiles"][1]
+    second = api("sam_integrator").post(f"/profiles/{chat['id']}/reclamations", json={"dry_run": False}).json()
+    assert second["status"] == "awaiting_approval"
+    viewer = open_as("sam_viewer")
+    expect(viewer.get_by_role("heading", name="Waiting for approval")).to_be_visible()
+    assert viewer.locator("[data-withdraw]").count() == 0  # only admins say no
+    admin = open_as("admin")
+    reject = admin.locator(f"[data-withdraw={second['id']}]")
+    # When the admin clicks Reject, the page asks why before it sends anything
+    reject.click()
+    expect(reject).to_have_text("Confirm: reject")
+    reason = admin.locator(f"[data-withdraw-reason={second['id']}]")
+    expect(reason).to_be_visible()
+    reject.click()
+    expect(admin.locator("#toast")).to_have_text("Say why: the reason goes to the audit trail.")
+    assert api("admin").get(f"/reclamations/{second['id']}").json()["status"] == "awaiting_approval"
+    reason.fill("the chat export is a week old")
+    reject.click()
+    # Then it is rejected, with the reason on its audit trail, and no longer waits
+    expect(admin.locator("#toast")).to_have_text("Rejected: nothing will be reclaimed.")
+    expect(admin.locator(f"[data-withdraw={second['id']}]")).to_have_count(0)
+    record = api("admin").get(f"/reclamations/{second['id']}").json()
+    assert record["status"] == "rejected"
+    assert (record["audit"][-1]["by"], record["audit"][-1]["detail"]) == (
+        "browser-admin",
+        "the chat export is a week old",
+    )
+    # The seeded one still waits, with both its buttons
+    expect(admin.locator(f"[data-approve={seeded['waiting']['id']}]")).to_be_visible()
+    expect(admin.locator(f"[data-withdraw={seeded['waiting']['id']}]")).to_have_text("Reject")
+    assert admin.problems == []
+
+
 def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open_as, api, seeded):
     chat, waiting = seeded["profiles"][1], seeded["waiting"]
     viewer = open_as("sam_viewer", f"#/apps/{chat['id']}")

@@ -8,14 +8,19 @@ import pytest
 
 from seatkeeper.core.errors import InvalidInput, SaaSRequestFailed, SaaSUnavailable
 from seatkeeper.licensing.reclamation import (
+    AdminReason,
     Candidate,
     ReclamationConflict,
     ReclamationRequest,
     UserOutcome,
+    announce,
     approve,
+    cancel_grace_period,
+    end_grace_period,
     execute,
     plan,
     record_failure,
+    reject,
     why_not_a_candidate,
 )
 from seatkeeper.profiles.catalog import build_profile
@@ -333,3 +338,85 @@ def test_a_run_that_died_before_acting_is_canceled_and_a_finished_one_is_left_al
     notices = Notices()
     assert record_failure(record.id, store=store, error="Again", cause="twice", notices=notices) == canceled
     assert notices.put_ == []
+
+
+def waiting_plan(store, **policy):
+    users = [stale(i) for i in range(5)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(45)]
+    return plan(
+        profile(max_reclaim_count=3, **policy),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot(users),
+        store=store,
+        planned_by="alice",
+    )
+
+
+def test_an_admin_rejects_a_plan_awaiting_approval_once_and_it_can_no_longer_be_approved():
+    # Given a plan that waits for approval
+    store = Store()
+    record = waiting_plan(store)
+    assert record.status == "awaiting_approval"
+    # When an admin rejects it with a reason
+    rejected = reject(record.id, store=store, by="boss", reason="the HR export was a day late")
+    # Then it is rejected and finished, with who and why on the audit trail
+    assert (rejected.status, store.get_reclamation(record.id).status) == ("rejected", "rejected")
+    assert rejected.finished_at is not None and rejected.outcomes == []
+    last = rejected.audit[-1]
+    assert (last.action, last.by, last.detail) == ("rejected", "boss", "the HR export was a day late")
+    # And neither a second reject, an approval nor a cancel applies to it any more
+    for act in (
+        lambda: reject(record.id, store=store, by="boss", reason="again"),
+        lambda: approve(record.id, store=store, approved_by="boss"),
+        lambda: cancel_grace_period(record.id, store=store, by="boss", reason="x"),
+    ):
+        with pytest.raises(ReclamationConflict):
+            act()
+
+
+def in_grace(store):
+    record = plan(
+        profile(grace_period="P7D"),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot([stale(i) for i in range(3)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(30)]),
+        store=store,
+        planned_by=None,
+    )
+    store.put_reclamation(record)
+    return announce(record, store=store, notices=Notices())
+
+
+def test_an_admin_cancels_in_the_grace_period_and_the_end_of_the_wait_reclaims_nothing():
+    # Given a reclamation in its grace period, one of whose users released the seat already
+    store, seats = Store(), Seats()
+    waiting = in_grace(store)
+    assert waiting.status == "in_grace_period"
+    store.claim_action(waiting.id, "1")
+    store.finish_action(waiting.id, "prf_1", UserOutcome(user_id="1", outcome="released_by_user", status_code=204))
+    # A plan still waiting for approval cannot be canceled: it is rejected instead
+    with pytest.raises(ReclamationConflict):
+        reject(waiting.id, store=store, by="boss", reason="no")
+    # When an admin cancels it
+    canceled = cancel_grace_period(waiting.id, store=store, by="boss", reason="wrong app")
+    # Then it is canceled, the released seat is the one taken back, and the audit says who and why
+    assert canceled.status == "canceled" and canceled.finished_at is not None
+    assert [(o.user_id, o.outcome) for o in canceled.outcomes] == [("1", "released_by_user")]
+    assert canceled.reclaimed == 1 and str(canceled.savings.amount) == "12.50"
+    assert (canceled.audit[-1].action, canceled.audit[-1].by, canceled.audit[-1].detail) == (
+        "canceled",
+        "boss",
+        "wrong app",
+    )
+    # And the step after the wait leaves it canceled, so nothing else is sent
+    after = end_grace_period(waiting, store=store)
+    assert after.status == "canceled" and store.get_reclamation(waiting.id).status == "canceled"
+    with pytest.raises(ReclamationConflict):
+        execute(after, store=store, seats=seats, stale_now={"0", "1", "2"})
+    assert seats.sent == []
+    with pytest.raises(ReclamationConflict):
+        cancel_grace_period(waiting.id, store=store, by="boss", reason="twice")
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
+def test_a_reject_or_cancel_needs_a_reason_in_words(reason):
+    with pytest.raises(ValueError, match="reason"):
+        AdminReason(reason=reason)

@@ -679,7 +679,7 @@ function waitingPanel(items, names) {
         count(r.candidates),
         r.approval_reason || "",
         when(r.created_at),
-        approveButton(r),
+        h("div", { class: "actions" }, approveButton(r), withdrawControl(r)),
       ]),
       "Reclamations waiting for approval",
     ),
@@ -706,6 +706,44 @@ function approveButton(reclamation) {
     }
   });
   return button;
+}
+
+// An admin's no: reject a plan awaiting approval, cancel one in its grace period. The first click
+// asks why (the reason goes to the audit trail), the second sends it.
+const WITHDRAW = {
+  awaiting_approval: { action: "reject", button: "Reject", confirm: "Confirm: reject", done: "Rejected: nothing will be reclaimed." },
+  in_grace_period: { action: "cancel", button: "Cancel", confirm: "Confirm: cancel", done: "Canceled: keep links withdrawn, nothing more is reclaimed." },
+};
+
+function withdrawControl(reclamation) {
+  const way = WITHDRAW[reclamation.status];
+  if (!can.approve() || !way) return "";
+  const reason = h("input", { type: "text", maxlength: 500, required: true, placeholder: "Why?", "aria-label": `Why ${way.action} this reclamation`, "data-withdraw-reason": reclamation.id });
+  const form = h("span", { class: "withdraw", hidden: true }, reason);
+  const button = h("button", { type: "button", "data-withdraw": reclamation.id }, way.button);
+  button.addEventListener("click", async () => {
+    if (form.hidden) {
+      form.hidden = false;
+      button.textContent = way.confirm;
+      reason.focus();
+      return;
+    }
+    if (!reason.value.trim()) {
+      toast("Say why: the reason goes to the audit trail.");
+      reason.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      await call(`/reclamations/${reclamation.id}/${way.action}`, { method: "POST", body: { reason: reason.value.trim() } });
+      toast(way.done);
+      route();
+    } catch (error) {
+      button.disabled = false;
+      toast(error.message);
+    }
+  });
+  return h("span", { class: "withdraw-control" }, form, button);
 }
 
 // --- one application ----------------------------------------------------------------------------
@@ -959,7 +997,7 @@ function reclamationsPanel(items) {
                 h("td", { class: "num" }, count(r.candidates)),
                 h("td", { class: "num" }, count(r.reclaimed)),
                 h("td", {}, r.savings && r.reclaimed ? money(r.savings) : "–"),
-                h("td", {}, h("div", { class: "actions" }, toggle, approveButton(r))),
+                h("td", {}, h("div", { class: "actions" }, toggle, approveButton(r), withdrawControl(r))),
               ),
               details,
             ];

@@ -1,4 +1,4 @@
-"""Reclamations: plan one (dry run or real), read it with its audit trail, approve it (admins only)."""
+"""Reclamations: plan one (dry run or real), read it with its audit trail, approve, reject or cancel it (admins)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,58 @@ def approve(reclamation_id: ReclamationId) -> reclamation.Reclamation:
         {"reclamation_id": record.id, "profile_id": record.profile_id, "approved_by": record.approved_by},
     )
     logger.info("reclamation approved", extra={"reclamation_id": record.id})
+    return record
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/reject",
+    summary="Reject a reclamation that waits for approval: nothing is reclaimed (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 413, 422),
+)
+def reject(
+    reclamation_id: ReclamationId, request: Annotated[reclamation.AdminReason, Body()]
+) -> reclamation.Reclamation:
+    record = reclamation.reject(reclamation_id, store=store(), by=caller(router), reason=request.reason)
+    EventBridgeNotices().put(
+        "Reclamation Rejected",
+        {
+            "reclamation_id": record.id,
+            "profile_id": record.profile_id,
+            "rejected_by": caller(router),
+            "reason": request.reason,
+        },
+    )
+    logger.info("reclamation rejected", extra={"reclamation_id": record.id})
+    return record
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/cancel",
+    summary="Cancel a reclamation in its grace period: keep links withdrawn, no seat taken back (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 413, 422),
+)
+def cancel(
+    reclamation_id: ReclamationId, request: Annotated[reclamation.AdminReason, Body()]
+) -> reclamation.Reclamation:
+    record = reclamation.cancel_grace_period(reclamation_id, store=store(), by=caller(router), reason=request.reason)
+    # The record first, then the execution: should the stop fail, the step after the wait reads "canceled".
+    machine = StepFunctions(settings().reclaim_state_machine_arn)
+    machine.stop(machine.execution_arn(record.id), f"canceled by an admin: {request.reason}"[:256])
+    EventBridgeNotices().put(
+        "Reclamation Canceled",
+        {
+            "reclamation_id": record.id,
+            "profile_id": record.profile_id,
+            "canceled_by": caller(router),
+            "reason": request.reason,
+            "released": [o.user_id for o in record.outcomes if o.outcome == "released_by_user"],
+        },
+    )
+    logger.info("reclamation canceled", extra={"reclamation_id": record.id})
     return record
 
 

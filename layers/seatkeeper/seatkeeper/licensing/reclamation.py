@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from seatkeeper.sync.runs import SnapshotStore
 
 ReclamationStatus = Literal[
-    "planned", "awaiting_approval", "in_grace_period", "running", "completed", "partially_failed", "canceled"
+    "planned",
+    "awaiting_approval",
+    "in_grace_period",
+    "running",
+    "completed",
+    "partially_failed",
+    "canceled",
+    "rejected",
 ]
 Outcome = Literal[
     "reclaimed",
@@ -67,6 +74,14 @@ class ReclamationRequest(BaseModel):
 
     dry_run: bool = True
     user_ids: list[str] | None = Field(None, max_length=10_000)
+
+
+class AdminReason(BaseModel):
+    """Why an admin rejects or cancels a reclamation: kept on its audit trail and in the event."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class Candidate(BaseModel):
@@ -460,6 +475,52 @@ def approve(reclamation_id: str, *, store: ReclamationStore, approved_by: str | 
     return approved
 
 
+def reject(reclamation_id: str, *, store: ReclamationStore, by: str | None, reason: str) -> Reclamation:
+    """An admin says no to a plan that waits for approval: nothing is sent, and it leaves the approval queue."""
+    current = store.get_reclamation(reclamation_id)
+    if current.status != "awaiting_approval":
+        raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not awaiting approval")
+    rejected = current.model_copy(
+        update={
+            "status": "rejected",
+            "finished_at": _now(),
+            "audit": [*current.audit, AuditEntry(at=_now(), action="rejected", by=by, detail=reason)],
+        }
+    )
+    store.replace_reclamation(rejected, expected_status="awaiting_approval")
+    return rejected
+
+
+def cancel_grace_period(reclamation_id: str, *, store: ReclamationStore, by: str | None, reason: str) -> Reclamation:
+    """An admin stops a reclamation during its grace period: no further seat is taken back.
+
+    The keep links stop working with the status (`keep.open_ticket`). A seat its user released
+    already went back at once: its outcome stays, and is counted, as the record of what was done.
+    """
+    current = store.get_reclamation(reclamation_id)
+    if current.status != "in_grace_period":
+        raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not in its grace period")
+    acted_on = store.acted_on(reclamation_id)
+    outcomes = [
+        acted_on[c.id]
+        or UserOutcome(user_id=c.id, outcome="outcome_unknown", detail="a release may have been sent; check the app")
+        for c in current.candidates
+        if c.id in acted_on
+    ]
+    canceled = current.model_copy(
+        update={
+            "status": "canceled",
+            **_took_back(current, outcomes),
+            "outcomes": outcomes,
+            "decisions": list(store.decisions(reclamation_id).values()),
+            "finished_at": _now(),
+            "audit": [*current.audit, AuditEntry(at=_now(), action="canceled", by=by, detail=reason)],
+        }
+    )
+    store.replace_reclamation(canceled, expected_status="in_grace_period")
+    return canceled
+
+
 class SeatTaker(Protocol):
     def take_back(self, candidate: Candidate) -> tuple[int, str]:
         """Send the profile's reclaim request for one user; (status code, request line)."""
@@ -697,10 +758,23 @@ def announce(
 
 
 def end_grace_period(reclamation: Reclamation, *, store: ReclamationStore) -> Reclamation:
+    """Running again, to reclaim; or canceled as it stands, when an admin canceled it meanwhile.
+
+    The admin's cancel also stops the execution; this is for the moment between the end of the
+    wait and that stop: the step that follows reclaims nothing from a canceled reclamation.
+    """
+    if reclamation.status == "canceled":
+        return reclamation
     running = reclamation.model_copy(
         update={"status": "running", "audit": [*reclamation.audit, AuditEntry(at=_now(), action="grace period over")]}
     )
-    store.replace_reclamation(running, expected_status="in_grace_period")
+    try:
+        store.replace_reclamation(running, expected_status="in_grace_period")
+    except ReclamationConflict:
+        now = store.get_reclamation(reclamation.id)
+        if now.status == "canceled":
+            return now
+        raise
     return running
 
 

@@ -21,6 +21,8 @@ DETAIL_TYPES = (
     "Reclamation Planned",
     "Reclamation Awaiting Approval",
     "Reclamation Approved",
+    "Reclamation Rejected",  # an admin's no to a plan awaiting approval
+    "Reclamation Canceled",  # an admin's stop during the grace period
     "Reclamation Finished",
     "Seat Will Be Reclaimed",
     "Seat Kept",  # a keep link's answer, or an admin's approval of it
