@@ -10,6 +10,8 @@ import jwt
 import pytest
 from cfnlint.decode.cfn_yaml import load as load_cloudformation_yaml
 
+from seatkeeper_local.stack.tokens import LOCAL_KID
+
 ACME = {
     "template": "scim2",
     "base_url": "https://acme.example.com/scim/v2",
@@ -59,9 +61,29 @@ def test_a_token_signed_with_another_secret_or_expired_is_401(api, stack):
 
 def test_a_token_without_a_seatkeeper_group_is_403(api, stack):
     token = jwt.encode(
-        {"sub": "x", "exp": int(time.time()) + 60, "cognito:groups": ["finance"]}, stack.jwt_secret, "HS256"
+        {"sub": "x", "exp": int(time.time()) + 60, "cognito:groups": ["finance"]},
+        stack.jwt_secret,
+        "HS256",
+        headers={"kid": LOCAL_KID},
     )
     assert api(None).get("/profiles", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_a_token_whose_exp_is_a_string_or_whose_kid_is_unknown_is_401_as_api_gateway_answers(api, stack):
+    # Given tokens signed with the local stack's own secret that API Gateway's JWT authorizer refuses
+    far = int(time.time()) + 10**9
+    as_string = jwt.encode(
+        {"sub": "x", "exp": str(far), "cognito:groups": ["admin"]},
+        stack.jwt_secret,
+        "HS256",
+        headers={"kid": LOCAL_KID},
+    )
+    unknown_kid = jwt.encode(
+        {"sub": "x", "exp": far, "cognito:groups": ["admin"]}, stack.jwt_secret, "HS256", headers={"kid": "other"}
+    )
+    # When they call the API through the local gateway, Then each is 401 before any function runs
+    for token in (as_string, unknown_kid):
+        assert api(None).get("/profiles", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
 def test_templates_list_and_detail(api):

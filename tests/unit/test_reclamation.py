@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seatkeeper.core.errors import InvalidInput, SaaSRequestFailed, SaaSUnavailable
+from seatkeeper.core.errors import Conflict, InvalidInput, SaaSRequestFailed, SaaSUnavailable
 from seatkeeper.licensing.reclamation import (
     AdminReason,
     Candidate,
@@ -55,7 +55,8 @@ class Snapshot:
         return self.list, None
 
     def snapshot(self, profile_id):
-        return self.figures
+        # A sync that just succeeded, unless the figures say when it did
+        return {"synced_at": datetime.now(UTC).isoformat(timespec="seconds"), **(self.figures or {})}
 
 
 class Store:
@@ -157,10 +158,12 @@ def test_a_real_run_over_the_count_cap_waits_for_approval_and_is_approved_once()
         planned_by="alice",
     )
     assert record.status == "awaiting_approval" and "max_reclaim_count" in record.approval_reason
-    approved = approve(record.id, store=store, approved_by="boss")
+    approved = approve(
+        record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot(users)
+    )
     assert approved.status == "running" and approved.approved_by == "boss"
     with pytest.raises(ReclamationConflict):
-        approve(record.id, store=store, approved_by="boss")
+        approve(record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot(users))
 
 
 def test_a_real_run_under_the_caps_runs_without_approval():
@@ -366,7 +369,9 @@ def test_an_admin_rejects_a_plan_awaiting_approval_once_and_it_can_no_longer_be_
     # And neither a second reject, an approval nor a cancel applies to it any more
     for act in (
         lambda: reject(record.id, store=store, by="boss", reason="again"),
-        lambda: approve(record.id, store=store, approved_by="boss"),
+        lambda: approve(
+            record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot([])
+        ),
         lambda: cancel_grace_period(record.id, store=store, by="boss", reason="x"),
     ):
         with pytest.raises(ReclamationConflict):
@@ -420,3 +425,74 @@ def test_an_admin_cancels_in_the_grace_period_and_the_end_of_the_wait_reclaims_n
 def test_a_reject_or_cancel_needs_a_reason_in_words(reason):
     with pytest.raises(ValueError, match="reason"):
         AdminReason(reason=reason)
+
+
+@pytest.mark.parametrize(
+    ("policy", "synced_hours_ago", "refused"),
+    [
+        ({}, 49, True),
+        ({}, 47, False),
+        ({"max_snapshot_age": "PT12H"}, 13, True),
+        ({"max_snapshot_age": "P7D"}, 100, False),
+    ],
+)
+def test_a_real_run_on_a_snapshot_older_than_max_snapshot_age_is_refused_with_the_reason(
+    policy, synced_hours_ago, refused
+):
+    # Given a profile whose syncs broke: the last successful one is this many hours old, and every user looks stale
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(19)]
+    synced_at = (datetime.now(UTC) - timedelta(hours=synced_hours_ago)).isoformat(timespec="seconds")
+    snapshots, store = Snapshot(users, {"synced_at": synced_at}), Store()
+
+    # When a real reclamation is planned
+    def start():
+        return plan(
+            profile(**policy), ReclamationRequest(dry_run=False), snapshots=snapshots, store=store, planned_by=None
+        )
+
+    if not refused:
+        assert start().status == "running"
+        return
+    # Then it is a 409 that says how old the data is and what the policy allows, and nothing is stored
+    with pytest.raises(ReclamationConflict, match=r"older than policy\.max_snapshot_age") as raised:
+        start()
+    assert synced_at in str(raised.value) and isinstance(raised.value, Conflict)  # the API answers 409
+    assert store.records == {}
+    # And a dry run still recommends, on the data there is
+    assert plan(profile(**policy), ReclamationRequest(), snapshots=snapshots, store=store, planned_by=None).candidates
+
+
+def test_an_approval_given_after_the_data_went_stale_is_refused():
+    # Given a reclamation awaiting approval, planned on a fresh snapshot
+    users = [stale(i) for i in range(5)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(45)]
+    store = Store()
+    record = plan(
+        profile(max_reclaim_count=3),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot(users),
+        store=store,
+        planned_by=None,
+    )
+    # When an admin approves it three days later, the syncs having failed since
+    old = Snapshot(users, {"synced_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")})
+    # Then the approval is refused, and the reclamation still waits
+    with pytest.raises(ReclamationConflict, match="max_snapshot_age"):
+        approve(
+            record.id, store=store, approved_by="boss", profile_of=lambda _: profile(max_reclaim_count=3), snapshots=old
+        )
+    assert store.records[record.id].status == "awaiting_approval"
+
+
+def test_a_real_run_with_no_successful_sync_is_refused():
+    class NeverSynced(Snapshot):
+        def snapshot(self, profile_id):
+            return None
+
+    with pytest.raises(ReclamationConflict, match="no successful sync"):
+        plan(
+            profile(),
+            ReclamationRequest(dry_run=False),
+            snapshots=NeverSynced([stale(1)]),
+            store=Store(),
+            planned_by=None,
+        )

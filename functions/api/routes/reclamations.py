@@ -51,7 +51,7 @@ def run(record: reclamation.Reclamation) -> None:
     summary="Plan a reclamation (a dry run unless dry_run is false)",
     tags=["reclamations"],
     middlewares=[writers],
-    responses=responses((201, reclamation.Reclamation), 404, 413, 422),
+    responses=responses((201, reclamation.Reclamation), 404, 409, 413, 422),
 )
 def plan(
     profile_id: ProfileId, request: Annotated[reclamation.ReclamationRequest, Body()]
@@ -132,7 +132,13 @@ def decide(
     responses=responses((200, reclamation.Reclamation), 404, 409, 422),
 )
 def approve(reclamation_id: ReclamationId) -> reclamation.Reclamation:
-    record = reclamation.approve(reclamation_id, store=store(), approved_by=caller(router))
+    record = reclamation.approve(
+        reclamation_id,
+        store=store(),
+        approved_by=caller(router),
+        profile_of=profiles().get,
+        snapshots=DynamoDBSync(settings().table_name),
+    )
     run(record)
     EventBridgeNotices().put(
         "Reclamation Approved",

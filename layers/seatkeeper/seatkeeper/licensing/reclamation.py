@@ -333,6 +333,26 @@ class GroupChange(BaseModel):
     group: str
 
 
+def refuse_stale_data(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> None:
+    """409 unless the last successful sync is at most policy.max_snapshot_age old.
+
+    A sync that keeps failing leaves the last snapshot in place: its "inactive" users are yesterday's,
+    and may have signed in since. Nothing is taken back on data older than the policy allows.
+    """
+    limit = profile.profile.policy.max_snapshot_age
+    snapshot = snapshots.snapshot(profile.id)
+    if not snapshot or not snapshot.get("synced_at"):
+        raise ReclamationConflict(f"profile {profile.id} has no successful sync yet: sync it before reclaiming")
+    synced_at = datetime.fromisoformat(snapshot["synced_at"])
+    age = (now or datetime.now(UTC)) - synced_at
+    if age.total_seconds() > iso_duration_seconds(limit):
+        raise ReclamationConflict(
+            f"the last successful sync of profile {profile.id} was at {snapshot['synced_at']}, "
+            f"{age.days} days {age.seconds // 3600} hours ago, older than policy.max_snapshot_age ({limit}): "
+            "sync it again (or see why its syncs fail) before reclaiming"
+        )
+
+
 def plan(
     profile: ProfileRecord,
     request: ReclamationRequest,
@@ -350,6 +370,8 @@ def plan(
         raise InvalidInput.at(
             ("body", "dry_run"), f"the profile has no {action} request: it can recommend, not {action}"
         )
+    if not request.dry_run:
+        refuse_stale_data(profile, snapshots, now)
     subscription = profile.profile.subscription
     target_cost = subscription.cost_of(policy.downgrade_to) if action == "downgrade" else Decimal(0)
     # Cold start: the users' standing only where candidates are chosen (see the top).
@@ -460,10 +482,20 @@ def suspicious(snapshot: dict[str, Any] | None) -> str | None:
     return None
 
 
-def approve(reclamation_id: str, *, store: ReclamationStore, approved_by: str | None) -> Reclamation:
+def approve(
+    reclamation_id: str,
+    *,
+    store: ReclamationStore,
+    approved_by: str | None,
+    profile_of: Callable[[str], ProfileRecord],
+    snapshots: SnapshotStore,
+    now: datetime | None = None,
+) -> Reclamation:
     current = store.get_reclamation(reclamation_id)
     if current.status != "awaiting_approval":
         raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not awaiting approval")
+    # An approval given days after the plan starts it on the data of then: the same bound as a plan's.
+    refuse_stale_data(profile_of(current.profile_id), snapshots, now)
     approved = current.model_copy(
         update={
             "status": "running",

@@ -556,6 +556,10 @@ class Policy(Model):
     max_reclaim_percent: float = Field(10, ge=0, le=100)
     max_reclaim_count: int = Field(50, ge=0, le=100_000)
     grace_period: str = Field("PT0S", description="ISO 8601 duration to wait between notice and reclaim")
+    max_snapshot_age: str = Field(
+        "P2D",
+        description="ISO 8601 duration: no reclamation starts when the last successful sync is older than this",
+    )
     # Usage from the identity provider: service and break-glass accounts.
     excluded_users: list[Annotated[str, Field(min_length=1, max_length=320)]] = Field(
         default_factory=list, max_length=1000, description="Glob patterns on e-mail or id: never stale, never planned"
@@ -566,6 +570,13 @@ class Policy(Model):
     def _grace_period_is_a_duration(cls, value: str) -> str:
         if iso_duration_seconds(value) > 365 * 86400:
             raise ValueError("must be at most a year (Step Functions executions last at most a year)")
+        return value
+
+    @field_validator("max_snapshot_age")
+    @classmethod
+    def _max_snapshot_age_is_a_duration(cls, value: str) -> str:
+        if not 3600 <= iso_duration_seconds(value) <= 90 * 86400:
+            raise ValueError("must be between PT1H and P90D: older data says nothing of who uses a seat today")
         return value
 
     # --- seat lifecycle (SPEC "Seat lifecycle"): keep requests ---
