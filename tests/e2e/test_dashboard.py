@@ -346,6 +346,56 @@ def test_an_app_without_activity_data_says_so_and_its_position_card_reads_on_a_p
     assert phone.problems == []
 
 
+def test_the_waiting_plan_lists_its_users_sortable_filterable_paged_and_an_admin_excludes_one(open_as, api, seeded):
+    chat, waiting = seeded["profiles"][1], seeded["waiting"]
+    plan = api("admin").get(f"/reclamations/{waiting['id']}").json()
+    total = len(plan["candidates"])
+    # Given the application page of a plan that waits for approval, as an admin
+    admin = open_as("admin", f"#/apps/{chat['id']}")
+    # When the admin opens its review, beside Approve
+    review_button = admin.locator(f"[data-review={waiting['id']}]")
+    expect(review_button).to_have_text(f"Review {total} users")
+    review_button.click()
+    # Then the first page of its candidates shows, as the API lists them
+    review = admin.get_by_role("table", name="Candidates", exact=True)
+    expect(review).to_be_visible()
+    expect(admin.locator("[data-figure=candidate_page]")).to_have_text(
+        f"Page 1 of {-(-total // 25)} · {total} of {total} users"
+    )
+    rows = table_rows(admin, "Candidates")
+    assert len(rows) == min(total, 25)
+    by_id = {c["id"]: c for c in plan["candidates"]}
+    first = by_id[admin.locator("[data-candidate]").first.get_attribute("data-candidate")]
+    cost = plan["seat_cost"]
+    saves = first["saves"] if first["saves"] is not None else cost["amount"]
+    assert rows[0][6] == first["why"] and rows[0][5] == usd({**cost, "amount": saves})
+    # Sorted by last activity, never active and then the oldest first, by default: as the API's dates order them
+    dated = sorted((c for c in plan["candidates"] if c["last_activity"]), key=lambda c: c["last_activity"])
+    undated = [c for c in plan["candidates"] if not c["last_activity"]]
+    shown = [admin.locator("[data-candidate]").nth(i).get_attribute("data-candidate") for i in range(len(rows))]
+    assert shown == [c["id"] for c in undated + dated][: len(rows)]
+    # When the admin sorts by e-mail, descending, the order is the e-mails' own
+    admin.locator("[data-review-sort=email]").click()
+    admin.locator("[data-review-sort=email]").click()
+    expect(review).to_have_attribute("data-view", "email desc 1")
+    emails = [r[1] for r in table_rows(admin, "Candidates")]
+    assert emails == sorted((c["email"] for c in plan["candidates"]), reverse=True)[: len(emails)]
+    # When the admin filters by one e-mail, one row is left
+    target = plan["candidates"][-1]
+    admin.locator(f"[data-review-filter={waiting['id']}]").fill(target["email"])
+    expect(admin.locator("[data-figure=candidate_page]")).to_contain_text(f"1 of {total} users")
+    expect(admin.locator("[data-candidate]")).to_have_count(1)
+    expect(admin.get_by_role("button", name="Download the candidates as CSV")).to_be_visible()
+    # And excludes that user, giving a reason at the confirm step
+    admin.once("dialog", lambda dialog: dialog.accept("needed for the audit"))
+    admin.locator(f"[data-candidate={target['id']}] [data-exclude]").click()
+    expect(admin.locator("#toast")).to_contain_text("their seat is kept")
+    after = api("admin").get(f"/reclamations/{waiting['id']}").json()
+    assert [c["id"] for c in after["candidates"]] == [c["id"] for c in plan["candidates"][:-1]]
+    assert (after["audit"][-1]["action"], after["audit"][-1]["by"]) == ("excluded", "browser-admin")
+    assert admin.problems == []
+
+
 def test_an_admin_rejects_a_waiting_reclamation_after_saying_why_and_it_leaves_the_queue(open_as, api, seeded):
     # Given a second real run of the chat app over its cap, waiting beside the seeded one
     chat = seeded["profiles"][1]

@@ -69,9 +69,12 @@ class Store:
     def get_reclamation(self, i):
         return self.records[i]
 
-    def replace_reclamation(self, r, *, expected_status):
-        if self.records[r.id].status != expected_status:
+    def replace_reclamation(self, r, *, expected_status, expected_revision=None):
+        stored = self.records[r.id]
+        if stored.status != expected_status:
             raise ReclamationConflict("changed")
+        if expected_revision is not None and len(stored.audit) != expected_revision:
+            raise ReclamationConflict("changed meanwhile")
         self.records[r.id] = r
 
     def reclaimed(self, profile_id):
@@ -496,3 +499,50 @@ def test_a_real_run_with_no_successful_sync_is_refused():
             store=Store(),
             planned_by=None,
         )
+
+
+def test_a_candidate_says_why_and_where_its_last_activity_comes_from():
+    # Given candidates stale by the app's record, by the IdP's sign-in, never active, and a leaver
+    from seatkeeper.licensing.reclamation import activity_source, why_a_candidate
+
+    app_seen = SaaSUser(id="1", last_activity=OLD)
+    idp_seen = SaaSUser(id="2", last_activity=OLD, last_sign_in=OLD)
+    never = SaaSUser(id="3", created_at=OLD)
+    leaver = SaaSUser(id="4", orphaned=True, last_activity=NOW)
+    # Then each says why in words that name the date and the window, and the activity's source
+    assert why_a_candidate(app_seen, inactivity_days=90) == f"no activity since {OLD.date()} (the window is 90 days)"
+    assert why_a_candidate(never, inactivity_days=30) == f"never active, created {OLD.date()} (the window is 30 days)"
+    assert why_a_candidate(leaver, inactivity_days=90).startswith("a leaver")
+    assert [activity_source(u) for u in (app_seen, idp_seen, never)] == ["app", "idp", None]
+    # And a plan's candidates carry them
+    record = plan(profile(), ReclamationRequest(), snapshots=Snapshot([app_seen]), store=Store(), planned_by=None)
+    assert (record.candidates[0].why, record.candidates[0].activity_source) == (
+        f"no activity since {OLD.date()} (the window is 90 days)",
+        "app",
+    )
+
+
+def test_an_excluded_user_leaves_the_plan_is_kept_for_keep_days_and_only_while_it_waits():
+    from seatkeeper.core.errors import NotFound
+    from seatkeeper.licensing.keep import ExclusionRequest, exclude
+
+    # Given a plan waiting for approval, and a store that keeps seats
+    store = Store()
+    store.kept_seats = {}
+    store.keep_seat = lambda profile_id, user_id, until: store.kept_seats.update({user_id: until})
+    record = waiting_plan(store, keep_days=14)
+    policy = profile(keep_days=14).profile.policy
+    # When an admin excludes one candidate
+    narrowed = exclude(
+        record.id, ExclusionRequest(user_id="2", reason="on leave"), store=store, policy=policy, by="boss", now=NOW
+    )
+    # Then the plan has the others, the seat is kept for 14 days, and the audit says so
+    assert [c.id for c in narrowed.candidates] == ["0", "1", "3", "4"]
+    assert store.kept_seats == {"2": NOW + timedelta(days=14)}
+    assert (narrowed.audit[-1].action, narrowed.audit[-1].by, narrowed.audit[-1].user_id) == ("excluded", "boss", "2")
+    # A user who is no candidate is a 404; once approved, no exclusion applies
+    with pytest.raises(NotFound):
+        exclude(record.id, ExclusionRequest(user_id="2", reason="x"), store=store, policy=policy, by="b", now=NOW)
+    approve(record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot([]))
+    with pytest.raises(ReclamationConflict):
+        exclude(record.id, ExclusionRequest(user_id="3", reason="x"), store=store, policy=policy, by="b", now=NOW)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import approvers, caller, readers, writers
-from routes.answers import responses
+from routes.answers import csv_download, csv_responses, responses
 from routes.services import ProfileId, public_url
 from routes.services import profile_service as profiles
 from routes.settings import settings
@@ -146,6 +146,46 @@ def approve(reclamation_id: ReclamationId) -> reclamation.Reclamation:
     )
     logger.info("reclamation approved", extra={"reclamation_id": record.id})
     return record
+
+
+@router.get(
+    "/reclamations/<reclamation_id>/candidates.csv",
+    summary="A reclamation's candidates as CSV: why each, what it saves, the keep answer and the outcome",
+    tags=["reclamations"],
+    middlewares=[readers],
+    responses=csv_responses(404, 422),
+)
+def candidates_csv(reclamation_id: ReclamationId) -> Response[str]:
+    # The CSV writer only for the downloads: no other request needs it at cold start.
+    from seatkeeper.licensing import export
+
+    record = store().get_reclamation(reclamation_id)
+    if record.reclaim_at is not None and record.finished_at is None:
+        record = reclamation.with_decisions(record, store().decisions(reclamation_id))
+    return csv_download(export.candidates_csv(record), f"{reclamation_id}-candidates.csv")
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/exclusions",
+    summary="Take one user out of a plan awaiting approval; their seat is kept for policy.keep_days (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 413, 422),
+)
+def exclude(
+    reclamation_id: ReclamationId, request: Annotated[keep.ExclusionRequest, Body()]
+) -> reclamation.Reclamation:
+    record = store().get_reclamation(reclamation_id)
+    narrowed = keep.exclude(
+        reclamation_id,
+        request,
+        store=store(),
+        policy=profiles().get(record.profile_id).profile.policy,
+        by=caller(router),
+        now=datetime.now(UTC),
+    )
+    logger.info("user excluded from a reclamation", extra={"reclamation_id": reclamation_id})
+    return narrowed
 
 
 @router.post(

@@ -96,6 +96,10 @@ class Candidate(BaseModel):
     keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
     tier: str | None = None
     saves: Money | None = Field(None, description="What acting on this seat saves per billing period")
+    activity_source: Literal["app", "idp"] | None = Field(
+        None, description="Where last_activity comes from: the app's own record, or a sign-in the IdP's log shows"
+    )
+    why: str | None = Field(None, description="Why the user is a candidate, in words")
     # For a reclaim request that removes the seat's assignment in the identity provider.
     assignment_id: str | None = None
     assignment_resource_id: str | None = None
@@ -233,8 +237,11 @@ class ReclamationStore(Protocol):
 
     def get_reclamation(self, reclamation_id: str) -> Reclamation: ...
 
-    def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
-        """Store it if the stored one still has `expected_status`; ReclamationConflict otherwise."""
+    def replace_reclamation(
+        self, reclamation: Reclamation, *, expected_status: str, expected_revision: int | None = None
+    ) -> None:
+        """Store it if the stored one still has `expected_status` (and, if given, as many audit entries as
+        `expected_revision`: nobody changed it since it was read); ReclamationConflict otherwise."""
 
     def reclaimed(self, profile_id: str) -> set[str]:
         """The users of the profile that a reclamation already took a license from."""
@@ -306,6 +313,23 @@ def why_not_a_candidate(
     if place != "stale":
         return f"not stale ({place})"
     return None
+
+
+def why_a_candidate(user: SaaSUser, *, inactivity_days: int) -> str:
+    """What makes a candidate stale, in the words an admin decides on."""
+    if user.orphaned:
+        return "a leaver: the identity provider no longer has this person, and the seat is still assigned"
+    if user.last_activity is not None:
+        return f"no activity since {user.last_activity.date().isoformat()} (the window is {inactivity_days} days)"
+    created = f", created {user.created_at.date().isoformat()}" if user.created_at else ""
+    return f"never active{created} (the window is {inactivity_days} days)"
+
+
+def activity_source(user: SaaSUser) -> Literal["app", "idp"] | None:
+    """The IdP when its sign-in is the latest activity known (the sync takes the later of the two)."""
+    if user.last_activity is None:
+        return None
+    return "idp" if user.last_sign_in is not None and user.last_sign_in >= user.last_activity else "app"
 
 
 # --- usage from the identity provider ---------------------------------------------------------
@@ -388,7 +412,14 @@ def plan(
         )
         if reason is None:
             saves = max(subscription.cost_of(user.tier) - target_cost, Decimal(0))
-            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields)), saves=saves))
+            candidates.append(
+                Candidate(
+                    **user.model_dump(include=set(Candidate.model_fields)),
+                    saves=saves,
+                    activity_source=activity_source(user),
+                    why=why_a_candidate(user, inactivity_days=policy.inactivity_days),
+                )
+            )
         else:
             reasons[user.id] = reason
             if user.assigned_via_group and standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale":
@@ -503,7 +534,8 @@ def approve(
             "audit": [*current.audit, AuditEntry(at=_now(), action="approved", by=approved_by)],
         }
     )
-    store.replace_reclamation(approved, expected_status="awaiting_approval")
+    # The revision too: a user excluded meanwhile is never approved back into the plan.
+    store.replace_reclamation(approved, expected_status="awaiting_approval", expected_revision=len(current.audit))
     return approved
 
 
@@ -519,7 +551,7 @@ def reject(reclamation_id: str, *, store: ReclamationStore, by: str | None, reas
             "audit": [*current.audit, AuditEntry(at=_now(), action="rejected", by=by, detail=reason)],
         }
     )
-    store.replace_reclamation(rejected, expected_status="awaiting_approval")
+    store.replace_reclamation(rejected, expected_status="awaiting_approval", expected_revision=len(current.audit))
     return rejected
 
 
