@@ -1,0 +1,169 @@
+"""The catalog's templates and our vendor fakes, against the vendors' own API descriptions.
+
+Each test names the document it follows: an extract in tests/vendor_specs/<vendor>/, cut from
+the vendor's published document by scripts/vendor_extract.py (its `x-source` says from where).
+Where the vendor contradicts what a template used to say, the test quotes the vendor's words.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from seatkeeper.profiles.catalog import templates
+from tests.vendor_fakes import ATLASSIAN_NEEDS, people, vendors
+from tests.vendor_spec_checks import (
+    SPECS,
+    declares,
+    deref,
+    fields_read,
+    operation,
+    parameter_names,
+    response_schema,
+    spec,
+    undeclared,
+    validate,
+)
+
+ROOT = Path(__file__).parents[2]
+OKTA = "okta", "management"  # okta/okta-management-openapi-spec dist/2026.06.3/management-minimal.yaml
+FAKES = vendors("http://127.0.0.1:1")
+
+
+# --- the extracts say where they come from -------------------------------------------------
+
+
+@pytest.mark.parametrize("extract", sorted(SPECS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_extract_names_its_source(extract):
+    # Given an extract of a vendor's document
+    text = extract.read_text(encoding="utf-8")
+    source = yaml.safe_load(text)["x-source"]
+    # Then its header and its x-source say where it was read: a repository at a commit, or a URL on a date
+    assert text.startswith("# Extract of ")
+    assert {"repository", "path", "commit"} <= set(source) or {"url", "read"} <= set(source), source
+
+
+def test_an_extract_cut_again_from_itself_is_the_same(tmp_path):
+    # Given the Okta extract, cut by scripts/vendor_extract.py from Okta's full document
+    extract = SPECS / "okta" / "management.yaml"
+    cut = yaml.safe_load(extract.read_text(encoding="utf-8"))
+    source = cut["x-source"]
+    # When the same operations are cut from the extract itself
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "vendor_extract.py"), str(extract)]
+        + ["--repository", source["repository"], "--path", source["path"], "--commit", source["commit"]]
+        + [f"--operation={m.upper()} {p}" for p, item in cut["paths"].items() for m in item if m != "parameters"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    # Then nothing is missing: every reference the operations make was carried into the extract
+    assert yaml.safe_load(again) == cut
+
+
+# --- Okta: okta/okta-management-openapi-spec, dist/2026.06.3/management-minimal.yaml ---------
+
+
+def test_okta_template_lists_users_with_the_operation_and_parameters_okta_documents():
+    document = spec(*OKTA)
+    users = templates()["okta"].profile["users"]
+    # Given Okta's listUsers
+    list_users = operation(document, "GET", users["path"])
+    assert list_users["operationId"] == "listUsers"
+    # Then the template pages with its `limit` and `after` (Link header), at the size Okta defaults to
+    assert {users["pagination"]["limit_param"], "after"} <= parameter_names(document, "GET", users["path"])
+    limit = next(p for p in list_users["parameters"] if deref(document, p).get("name") == "limit")
+    assert users["pagination"]["page_size"] == limit["schema"]["default"] == 200
+
+
+def test_okta_template_reads_only_fields_okta_declares_on_a_user():
+    document = spec(*OKTA)
+    users = templates()["okta"].profile["users"]
+    user = response_schema(document, "GET", users["path"])["items"]
+    # Given the fields the template maps from a user record
+    read = set().union(*(fields_read(expression) for expression in users["fields"].values()))
+    # Then Okta's User schema declares each of them
+    assert read and {f for f in read if not declares(document, user, f)} == set()
+    # And the statuses it counts as holding a seat are Okta's
+    statuses = deref(document, deref(document, user)["properties"]["status"])["enum"]
+    counted = set(re.findall(r"'([A-Z_]+)'", users["fields"]["active"]))
+    assert "ACTIVE" in counted and counted <= set(statuses), counted - set(statuses)
+
+
+def test_okta_fake_answers_users_in_the_shape_okta_documents():
+    document = spec(*OKTA)
+    schema = response_schema(document, "GET", "/api/v1/users")
+    # Given the fake's page of users, with and without a sign-in
+    page = [FAKES["okta"].record(person) for person in people(30)]
+    # Then it validates against listUsers' 200 response and sends no field Okta does not declare
+    validate(document, schema, page)
+    assert undeclared(document, schema, page) == []
+
+
+def test_a_field_okta_does_not_declare_fails_the_check():
+    # Given a record with a field Okta does not have, and one with a field of the wrong type
+    document = spec(*OKTA)
+    schema = response_schema(document, "GET", "/api/v1/users")
+    record = FAKES["okta"].record(people(1)[0])
+    # Then each fails
+    assert undeclared(document, schema, [{**record, "lastSeen": "2026-01-01T00:00:00Z"}]) == ["[].lastSeen"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(document, schema, [{**record, "status": "GONE"}])
+
+
+def test_okta_deactivation_is_marked_as_losing_data_because_okta_says_it_is_destructive():
+    document = spec(*OKTA)
+    template = templates()["okta"]
+    reclaim = template.profile["reclaim"]
+    # Given Okta's deactivateUser, the operation the template reclaims with
+    deactivate = operation(document, reclaim["method"], reclaim["path"])
+    assert deactivate["operationId"] == "deactivateUser"
+    # Okta's words:
+    assert "Deactivating a user is a **destructive** operation" in deactivate["description"]
+    assert "might destroy their data such as email or files" in deactivate["description"]
+    assert "**This action cannot be recovered!**" in deactivate["description"]
+    # Then the template says so, and a real run warns
+    assert template.reclaim is not None and template.reclaim.loses_data is True
+    assert "destructive" in template.reclaim.note
+
+
+def test_okta_fake_leaves_deactivated_users_out_of_the_list_as_okta_does():
+    document = spec(*OKTA)
+    # Okta's words on listUsers:
+    assert (
+        "omits users that have a status of `DEPROVISIONED`"
+        in operation(document, "GET", "/api/v1/users")["description"]
+    )
+    # Then the fake shows no DEPROVISIONED user, and a reclaimed user leaves the list
+    assert {FAKES["okta"].record(p)["status"] for p in people(30)} <= {"ACTIVE", "SUSPENDED"}
+    assert FAKES["okta"].removes is True
+
+
+# --- Atlassian: https://developer.atlassian.com/cloud/admin/changelog/ (read 2026-12-06) ------
+
+ATLASSIAN_TEMPLATES = ["atlassian", "confluence", "jira"]
+
+
+@pytest.mark.parametrize("name", ATLASSIAN_TEMPLATES)
+def test_atlassian_templates_suspend_with_the_v2_api_not_the_one_stopped_after_june_2026(name):
+    changelog = spec("atlassian", "admin-changelog")
+    reclaim = templates()[name].profile["reclaim"]
+    # Given Atlassian's changelog: "The following v1 APIs will stop working after June 30, 2026:"
+    assert "will stop working after June 30, 2026" in changelog["changelog"]["says"]
+    assert "POST /v1/orgs/{orgId}/directory/users/{accountId}/suspend-access" in changelog["changelog"]["removed"]
+    # Then no Atlassian template reclaims with the v1 suspend-access
+    assert "suspend-access" not in reclaim["path"]
+    # And each uses the v2 suspend Atlassian made generally available, per directory
+    v2 = "POST /v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}/suspend"
+    assert v2 in changelog["announcement"]["generally_available"]
+    shape = v2.split(" ")[1].replace("{orgId}", "<org-id>").replace("{directoryId}", "<directory-id>")
+    assert (reclaim["method"], reclaim["path"]) == ("POST", shape.replace("{accountId}", "{id}"))
+    # And the fake, filled in as a person would, answers only that request
+    assert ATLASSIAN_NEEDS["reclaim.path"].endswith("/users/{id}/suspend")
+    assert "reclaim.path" in templates()[name].needs and "users.path" in templates()[name].needs
