@@ -62,7 +62,11 @@ def _place(extract: dict[str, Any], ref: str, value: Any) -> None:
 
 def _without_examples(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: _without_examples(v) for k, v in node.items() if k not in {"examples", "example", "x-codeSamples"}}
+        return {
+            k: _without_examples(v)
+            for k, v in node.items()
+            if k not in {"examples", "example", "x-codeSamples", "x-readme"}
+        }
     if isinstance(node, list):
         return [_without_examples(v) for v in node]
     return node

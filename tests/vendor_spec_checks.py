@@ -8,6 +8,7 @@ reads and every field our fake sends.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ def spec(vendor: str, name: str) -> dict[str, Any]:
 
 def operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     item = document["paths"][path]
-    return {"parameters": item.get("parameters", []), **item[method.lower()]}
+    own = item[method.lower()]
+    # Path-level parameters apply to every operation of the path, besides the operation's own.
+    return {**own, "parameters": [*item.get("parameters", []), *own.get("parameters", [])]}
 
 
 def deref(document: dict[str, Any], node: Any) -> Any:
@@ -47,7 +50,8 @@ def parameter_names(document: dict[str, Any], method: str, path: str, where: str
 
 
 def response_schema(document: dict[str, Any], method: str, path: str, status: str = "200") -> dict[str, Any]:
-    response = deref(document, operation(document, method, path)["responses"][status])
+    responses = operation(document, method, path)["responses"]
+    response = deref(document, responses.get(status, responses.get(int(status))))
     return response["content"]["application/json"]["schema"]
 
 
@@ -123,3 +127,23 @@ def declares(document: dict[str, Any], schema: Any, dotted: str) -> bool:
             return False
         node = deref(document, properties[name])
     return True
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def spec_path(document: dict[str, Any], path: str) -> str:
+    """The document's path for a template's path: the same segments, whatever its parameters are called."""
+    found = [p for p in document["paths"] if _shape(p) == _shape(path)]
+    assert len(found) == 1, f"{path} is no path of {document['info']['title']} ({len(found)} match)"
+    return found[0]
+
+
+def record_schema(document: dict[str, Any], schema: Any, records_path: str) -> Any:
+    """The schema of one record, where the template's records_path finds them in the answer."""
+    node = deref(document, schema)
+    if records_path != "@":
+        for name in records_path.split("."):
+            node = deref(document, _properties(document, node)[0][name])
+    return deref(document, node.get("items", {}))

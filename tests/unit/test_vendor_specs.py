@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
@@ -25,8 +26,10 @@ from tests.vendor_spec_checks import (
     fields_read,
     operation,
     parameter_names,
+    record_schema,
     response_schema,
     spec,
+    spec_path,
     undeclared,
     validate,
 )
@@ -34,6 +37,9 @@ from tests.vendor_spec_checks import (
 ROOT = Path(__file__).parents[2]
 OKTA = "okta", "management"  # okta/okta-management-openapi-spec dist/2026.06.3/management-minimal.yaml
 FAKES = vendors("http://127.0.0.1:1")
+# Facts a template relies on that its vendor's document does not declare: each is marked
+# unverified in the template ("verified": false), which makes its reclaim a dry run by default.
+KNOWN_UNDECLARED: dict[str, set[str]] = {"asana": {"user.email"}}
 
 
 # --- the extracts say where they come from -------------------------------------------------
@@ -167,3 +173,95 @@ def test_atlassian_templates_suspend_with_the_v2_api_not_the_one_stopped_after_j
     # And the fake, filled in as a person would, answers only that request
     assert ATLASSIAN_NEEDS["reclaim.path"].endswith("/users/{id}/suspend")
     assert "reclaim.path" in templates()[name].needs and "users.path" in templates()[name].needs
+
+
+# --- every template with an OpenAPI source: the same checks, from the vendor's document -------
+
+
+@dataclass(frozen=True)
+class Source:
+    vendor: str
+    extract: str
+    prefix: str = ""  # what the template's base_url adds to the document's paths
+
+
+SOURCES = {
+    "okta": Source("okta", "management"),
+    "box": Source("box", "users"),  # box/box-openapi openapi.json
+    "asana": Source("asana", "workspace-memberships", "/workspaces/{workspace_gid}"),  # Asana/openapi
+}
+PAGING_PARAMETERS = ("limit_param", "cursor_param", "offset_param", "page_param", "size_param")
+
+
+def _users(name: str):
+    source = SOURCES[name]
+    document = spec(source.vendor, source.extract)
+    users = templates()[name].profile["users"]
+    return document, users, spec_path(document, source.prefix + users["path"])
+
+
+def _opt_fields(document, path: str) -> set[str]:
+    """The optional fields a request may ask for by name (Asana's opt_fields enum)."""
+    for reference in operation(document, "GET", path)["parameters"]:
+        parameter = deref(document, reference)
+        if parameter.get("name") == "opt_fields":
+            return set(parameter["schema"].get("items", {}).get("enum", []))
+    return set()
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_template_pages_with_the_parameters_its_vendor_documents(name):
+    document, users, path = _users(name)
+    # Given the vendor's list operation
+    declared = parameter_names(document, users.get("method", "GET"), path)
+    pagination = users["pagination"]
+    # Then every paging parameter the template sends, and every fixed parameter, is one of its parameters
+    sent = {pagination[key] for key in PAGING_PARAMETERS if key in pagination} | set(users.get("params", {}))
+    assert sent - declared == set(), f"{name} sends {sent - declared}, which {path} does not take"
+    # And the page size is within the vendor's maximum
+    limit = next(
+        deref(document, p)
+        for p in operation(document, "GET", path)["parameters"]
+        if deref(document, p).get("name") == pagination.get("limit_param", pagination.get("size_param"))
+    )
+    assert pagination["page_size"] <= limit["schema"].get("maximum", pagination["page_size"])
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_template_reads_fields_its_vendor_returns(name):
+    document, users, path = _users(name)
+    record = record_schema(document, response_schema(document, "GET", path), users["records_path"])
+    optional = _opt_fields(document, path)
+    # Given every field the template maps from a record
+    read = set().union(*(fields_read(expression) for expression in users["fields"].values()))
+    # Then the vendor's record schema declares it, or the request may ask for it by name
+    missing = {f for f in read if not declares(document, record, f) and f not in optional}
+    assert missing == KNOWN_UNDECLARED.get(name, set()), missing
+    # And a field it reads that the vendor does not declare is marked unverified in the template
+    facts = {FACT_OF.get(key, key) for key, e in users["fields"].items() for f in missing if f in fields_read(e)}
+    assert facts <= set(templates()[name].unverified), facts
+
+
+FACT_OF = {"active": "seat", "id": "users_path", "name": "users_path", "created_at": "users_path", "role": "seat"}
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_template_reclaims_with_an_operation_its_vendor_documents(name):
+    source = SOURCES[name]
+    document = spec(source.vendor, source.extract)
+    reclaim = templates()[name].profile["reclaim"]
+    # Then the reclaim request is an operation of the vendor's, with that method
+    path = spec_path(document, source.prefix + reclaim["path"])
+    assert reclaim["method"].lower() in document["paths"][path]
+
+
+@pytest.mark.parametrize("name", ["okta", "box"])
+def test_a_fake_answers_only_what_its_vendor_declares(name):
+    document, users, path = _users(name)
+    schema = response_schema(document, "GET", path)
+    # Given a page of the fake's records, in the answer's shape
+    records = [FAKES[name].record(person) for person in people(20)]
+    answer = records if users["records_path"] == "@" else {users["records_path"]: records}
+    # Then it validates against the vendor's 200 answer and carries no field the vendor does not declare
+    validate(document, schema, answer)
+    assert undeclared(document, schema, answer) == []

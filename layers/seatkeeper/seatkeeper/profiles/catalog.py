@@ -7,6 +7,7 @@ template's whole object (a pagination of another type shares no settings with it
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -40,6 +41,12 @@ class ReclaimFacts(BaseModel):
     note: str = Field(description="What a person must know or do before reclaiming")
 
 
+# The facts of a template that a vendor source confirms or not (docs/catalog.md has a table of them).
+Fact = Literal[
+    "users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "loses_data", "rate_limit"
+]
+
+
 class Capabilities(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -69,6 +76,20 @@ class ConfigurationTemplate(BaseModel):
     reclaim: ReclaimFacts | None = None
     reclaim_note: str | None = Field(None, description="Why no reclaim request is preset: the manual step")
     profile: dict[str, Any]
+    api_version: str = Field(description="The version of the vendor's API the template follows")
+    sunset: date | None = Field(
+        None, description="When the vendor announced that the template's reclaim request stops working"
+    )
+    verified: bool = Field(True, description="False while a fact of the template has no vendor source")
+    unverified: dict[Fact, str] = Field(
+        default_factory=dict, description="Each fact no vendor source confirms (or one contradicts), and why"
+    )
+
+    @model_validator(mode="after")
+    def _says_which_facts_are_unverified(self) -> ConfigurationTemplate:
+        if self.verified is bool(self.unverified):
+            raise ValueError("verified is false exactly when unverified names a fact and its reason")
+        return self
 
     @model_validator(mode="after")
     def _says_why_when_it_cannot(self) -> ConfigurationTemplate:
