@@ -964,14 +964,16 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             template="hubspot",
             prefix="",
             page_size=50,
+            # HubSpot's PublicUser (User Provisioning v3): email, id, roleIds and superAdmin always;
+            # roleId and primaryTeamId are strings, left out rather than null when there is none.
             record=lambda p: {
                 "id": f"{1000 + p.i}",
                 "email": p.email,
                 "firstName": "User",
                 "lastName": str(p.i),
-                "roleId": "100" if p.admin else None,
+                "roleIds": ["100"] if p.admin else [],
+                **({"roleId": "100"} if p.admin else {}),
                 "superAdmin": p.admin,
-                "primaryTeamId": None,
             },
             page=_hubspot_page,
             user_id=lambda p: f"{1000 + p.i}",
