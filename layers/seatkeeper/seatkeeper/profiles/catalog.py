@@ -7,7 +7,7 @@ template's whole object (a pagination of another type shares no settings with it
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -149,6 +149,31 @@ def template(name: str) -> ConfigurationTemplate:
         return templates()[name]
     except KeyError:
         raise TemplateNotFound(name) from None
+
+
+# How long before a vendor's announced sunset of a template's reclaim request it is warned of.
+SUNSET_WARNING = timedelta(days=90)
+
+
+def deprecation(template: ConfigurationTemplate, *, now: datetime, since: datetime | None) -> dict[str, Any] | None:
+    """What `Template Deprecated` says, when the warning window of the template's sunset opened after `since`.
+
+    `since` is the previous reconciliation of the profile: the event is put once, by the first
+    daily reconciliation inside the window (or the first one at all, for a new profile).
+    """
+    if template.sunset is None:
+        return None
+    opens = datetime.combine(template.sunset, datetime.min.time(), tzinfo=now.tzinfo) - SUNSET_WARNING
+    if now < opens or (since is not None and since >= opens):
+        return None
+    reclaim = template.profile.get("reclaim") or {}
+    return {
+        "template": template.name,
+        "api_version": template.api_version,
+        "sunset": template.sunset.isoformat(),
+        "days_left": (template.sunset - now.date()).days,
+        "reclaim": f"{reclaim.get('method', '')} {reclaim.get('path', '')}".strip() or None,
+    }
 
 
 def merge(base: Any, own: Any) -> Any:
