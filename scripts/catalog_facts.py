@@ -36,6 +36,7 @@ CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "box": ("tests/vendor_specs/box/users.yaml", (*OPENAPI_CHECKED, "loses_data")),
     "asana": ("tests/vendor_specs/asana/workspace-memberships.yaml", OPENAPI_CHECKED),
     "hubspot": ("tests/vendor_specs/hubspot/user-provisioning.yaml", OPENAPI_CHECKED),
+    "miro": ("tests/vendor_specs/miro/organization-members.yaml", OPENAPI_CHECKED),
     "atlassian": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
     "jira": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
     "confluence": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),

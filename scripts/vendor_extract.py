@@ -102,10 +102,31 @@ def extract(document: dict[str, Any], operations: list[str], source: dict[str, s
         if ref in seen:
             continue
         seen.add(ref)
-        value = _without_examples(_lookup(document, ref))
+        try:
+            value = _without_examples(_lookup(document, ref))
+        except KeyError:
+            # The vendor's own document names a component it does not have: say so, keep going.
+            cut.setdefault("x-unresolved", []).append(ref)
+            continue
         _place(cut, ref, value)
         pending |= _refs(value) - seen
+    if "x-unresolved" in cut:
+        # Left in, they make the extract an invalid document (Prism refuses it): the list says what went.
+        cut["x-unresolved"].sort()
+        _drop_references(cut, set(cut["x-unresolved"]))
     return cut
+
+
+def _drop_references(node: Any, unresolved: set[str]) -> None:
+    if isinstance(node, dict):
+        for key in [k for k, v in node.items() if isinstance(v, dict) and v.get("$ref") in unresolved]:
+            del node[key]
+        for value in node.values():
+            _drop_references(value, unresolved)
+    elif isinstance(node, list):
+        node[:] = [v for v in node if not (isinstance(v, dict) and v.get("$ref") in unresolved)]
+        for value in node:
+            _drop_references(value, unresolved)
 
 
 def main(argv: list[str] | None = None) -> None:

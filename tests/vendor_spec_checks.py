@@ -143,6 +143,9 @@ def spec_path(document: dict[str, Any], path: str) -> str:
 def record_schema(document: dict[str, Any], schema: Any, records_path: str) -> Any:
     """The schema of one record, where the template's records_path finds them in the answer."""
     node = deref(document, schema)
+    if "oneOf" in node:
+        # An answer of several shapes (Miro's by cursor or by e-mails): the first is the listing.
+        node = deref(document, node["oneOf"][0])
     if records_path != "@":
         for name in records_path.split("."):
             node = deref(document, _properties(document, node)[0][name])

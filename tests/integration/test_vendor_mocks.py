@@ -81,6 +81,7 @@ MOCKED = {
         {"auth": {"type": "bearer"}, "users": {"path": "/settings/users/v3"}},
     ),
 }
+MOCKED["miro"] = ("miro/organization-members.yaml", "/v2/orgs/3074457345821141000", {"auth": {"type": "bearer"}})
 CREDENTIALS = {"api_key": {"api_key": "t"}, "bearer": {"token": "t"}}
 
 

@@ -190,9 +190,9 @@ SOURCES = {
     "okta": Source("okta", "management"),
     "box": Source("box", "users"),  # box/box-openapi openapi.json
     "asana": Source("asana", "workspace-memberships", "/workspaces/{workspace_gid}"),  # Asana/openapi
-    "hubspot": Source(
-        "hubspot", "user-provisioning", users_path="/settings/users/v3"
-    ),  # HubSpot-public-api-spec-collection, User Provisioning v3
+    # HubSpot-public-api-spec-collection, User Provisioning v3
+    "hubspot": Source("hubspot", "user-provisioning", users_path="/settings/users/v3"),
+    "miro": Source("miro", "organization-members", "/v2/orgs/{org_id}"),  # miroapp/api-clients spec.json
 }
 PAGING_PARAMETERS = ("limit_param", "cursor_param", "offset_param", "page_param", "size_param")
 
@@ -254,7 +254,7 @@ def test_a_template_reads_fields_its_vendor_returns(name):
 FACT_OF = {"active": "seat", "id": "users_path", "name": "users_path", "created_at": "users_path", "role": "seat"}
 
 
-@pytest.mark.parametrize("name", sorted(SOURCES))
+@pytest.mark.parametrize("name", sorted(n for n in SOURCES if templates()[n].reclaim is not None))
 def test_a_template_reclaims_with_an_operation_its_vendor_documents(name):
     source = SOURCES[name]
     document = spec(source.vendor, source.extract)
@@ -264,7 +264,7 @@ def test_a_template_reclaims_with_an_operation_its_vendor_documents(name):
     assert reclaim["method"].lower() in document["paths"][path]
 
 
-@pytest.mark.parametrize("name", ["okta", "box", "hubspot"])
+@pytest.mark.parametrize("name", ["okta", "box", "hubspot", "miro"])
 def test_a_fake_answers_only_what_its_vendor_declares(name):
     document, users, path = _users(name)
     schema = response_schema(document, "GET", path)
@@ -292,3 +292,23 @@ def test_microsoft_graph_counts_only_successful_sign_ins_as_activity():
     read = fields_read(fields["last_activity"])
     assert read == {"signInActivity.lastSuccessfulSignInDateTime"}
     assert not read & {f"signInActivity.{p}" for p in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime")}
+
+
+# --- Miro: miroapp/api-clients packages/generator/spec.json (REST API v2) ---------------------
+
+
+def test_miro_s_seat_rule_is_marked_unverified_for_the_license_kinds_miro_lists_and_it_leaves_out():
+    document = spec("miro", "organization-members")
+    users = templates()["miro"].profile["users"]
+    record = record_schema(document, response_schema(document, "GET", "/v2/orgs/{org_id}/members"), "data")
+    # Given the license kinds Miro lists for an organization member
+    kinds = set(deref(document, record)["properties"]["license"]["enum"])
+    assert {"advanced", "standard", "basic", "full", "occasional", "free", "free_restricted", "full_trial"} <= kinds
+    # Then the seat rule names only kinds Miro has
+    counted = set(re.findall(r"'([a-z_]+)'", users["fields"]["active"]))
+    assert counted and counted <= kinds
+    # And since it leaves out kinds whose billing no source here states, the template says so
+    left_out = kinds - counted - {"free", "free_restricted", "unknown"}
+    assert left_out == {"advanced", "standard", "basic", "full_trial"}
+    reason = templates()["miro"].unverified["seat"]
+    assert all(kind in reason for kind in ("advanced", "standard", "basic"))
