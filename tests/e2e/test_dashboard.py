@@ -734,3 +734,20 @@ def test_a_template_s_needs_are_fields_of_the_form_and_land_where_the_template_s
     created = [p for p in api("sam_viewer").get("/profiles").json()["items"] if p["template"] == "calendly"]
     assert [p["users"]["params"]["organization"] for p in created] == [organization]
     assert api("sam_integrator").delete(f"/profiles/{created[0]['id']}").status_code == 204
+
+
+def test_the_add_application_view_shows_the_facts_no_vendor_source_confirms(open_as):
+    # Given Asana's template, whose e-mail field Asana's OpenAPI document does not declare
+    page = open_as("sam_integrator", "#/new")
+    page.get_by_label("Search the catalog").fill("asana")
+    page.get_by_label("Template").select_option("asana")
+    # Then the form says which fact is unverified and why, and which API version the template follows
+    note = page.locator("[data-unverified]")
+    expect(note).to_have_attribute("data-unverified", "email")
+    expect(note).to_contain_text("opt_fields")
+    expect(page.locator("form")).to_contain_text("Follows the vendor's API 1.0.")
+    # And a template whose facts are all confirmed shows no such note
+    page.get_by_label("Search the catalog").fill("okta")
+    page.get_by_label("Template").select_option("okta")
+    expect(page.locator("[data-unverified]")).to_have_count(0)
+    assert page.problems == []

@@ -546,3 +546,26 @@ def test_an_excluded_user_leaves_the_plan_is_kept_for_keep_days_and_only_while_i
     approve(record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot([]))
     with pytest.raises(ReclamationConflict):
         exclude(record.id, ExclusionRequest(user_id="3", reason="x"), store=store, policy=policy, by="b", now=NOW)
+
+
+def test_a_real_run_waits_for_approval_when_the_template_s_removal_call_is_unverified(monkeypatch):
+    from seatkeeper.profiles import catalog
+
+    # Given a template whose reclaim request no vendor source confirms (Box's, marked so for the test)
+    box = catalog.templates()["box"]
+    doubted = box.model_copy(update={"verified": False, "unverified": {"reclaim": "no vendor source names it"}})
+    monkeypatch.setattr(catalog, "templates", lambda: {"box": doubted})
+    built = build_profile({"name": "Box", "template": "box", "subscription": {"licenses_purchased": 10}})
+    record = ProfileRecord(id="prf_1", own={}, profile=built, created_at=OLD, updated_at=OLD)
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(19)]
+    # When a dry run and a real run are planned, under every cap
+    dry = plan(record, ReclamationRequest(), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    real = plan(record, ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    # Then the dry run plans as ever, and the real run waits for an admin, saying why
+    assert dry.status == "planned"
+    assert real.status == "awaiting_approval" and real.needs_approval
+    assert real.approval_reason == "the box template's reclaim (no vendor source names it) is unverified"
+    # And with the template's facts confirmed, the same real run runs
+    monkeypatch.setattr(catalog, "templates", lambda: {"box": box})
+    again = plan(record, ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    assert again.status == "running"

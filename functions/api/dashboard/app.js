@@ -1184,10 +1184,31 @@ async function newApplicationView(main) {
 function templateFacts(template) {
   const can = Object.entries(template.capabilities || {}).filter(([, yes]) => yes).map(([name]) => name);
   const notes = [template.activity_note, template.reclaim_note, template.reclaim && template.reclaim.loses_data ? template.reclaim.note : null];
+  const unverified = Object.entries(template.unverified || {});
   return [
-    h("p", { class: "hint" }, `Gives: ${can.join(", ") || "nothing"}. Needs: ${(template.scopes || []).join("; ") || "a credential"}.`),
+    h("p", { class: "hint" }, `Gives: ${can.join(", ") || "nothing"}. Needs: ${(template.scopes || []).join("; ") || "a credential"}. Follows the vendor's API ${template.api_version}.`),
+    sunsetWarning(template),
     ...notes.filter(Boolean).map((note) => h("p", { class: "hint" }, note)),
+    unverified.length
+      ? h(
+          "div",
+          { class: "warning", role: "note", "data-unverified": unverified.map(([fact]) => fact).join(" ") },
+          h("p", {}, "Not confirmed by the vendor's documentation: check these before a real reclamation (dry runs are the default)."),
+          h("ul", {}, unverified.map(([fact, why]) => h("li", {}, h("strong", {}, `${label(fact)}: `), why))),
+        )
+      : null,
   ];
+}
+
+// The vendor's announced end of the reclaim request: warned of from 90 days before (SPEC: Template Deprecated).
+const SUNSET_WARNING_DAYS = 90;
+
+function sunsetWarning(template) {
+  if (!template.sunset) return null;
+  const days = Math.ceil((Date.parse(`${template.sunset}T00:00:00Z`) - Date.now()) / 86400000);
+  if (days > SUNSET_WARNING_DAYS) return null;
+  const when = days < 0 ? `stopped working after ${template.sunset}` : `stops working after ${template.sunset} (in ${days} days)`;
+  return h("p", { class: "warning", role: "alert" }, `The vendor announced that this template's reclaim request ${when}.`);
 }
 
 function input(name, title, attributes = {}, hint) {

@@ -440,8 +440,9 @@ def plan(
             raise InvalidInput(errors)
         candidates = [by_id[user_id] for user_id in wanted]
     share = 100 * len(candidates) / assigned if assigned else 0.0
-    # Suspicious data first: an admin reviews it whatever the caps would say.
-    reason = suspicious(snapshots.snapshot(profile.id))
+    # Suspicious data first: an admin reviews it whatever the caps would say; so is a removal call
+    # or seat rule that no vendor source confirms.
+    reason = suspicious(snapshots.snapshot(profile.id)) or unverified_reason(profile.profile)
     if reason is None and len(candidates) > policy.max_reclaim_count:
         reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
     elif reason is None and share > policy.max_reclaim_percent:
@@ -492,6 +493,22 @@ def warnings_for(profile: Profile) -> list[str]:
     if (profile.reclaim.method, profile.reclaim.path) != (preset.get("method"), preset.get("path")):
         return []  # the profile's own reclaim request: what it does is the profile's to say
     return [f"{known.title}: reclaiming loses the user's data. {known.reclaim.note}"]
+
+
+# The facts whose doubt makes a real run wait for an admin: what the request does, and to whom.
+UNVERIFIED_FOR_A_REAL_RUN = ("reclaim", "seat", "loses_data")
+
+
+def unverified_reason(profile: Profile) -> str | None:
+    """Why a real run waits for approval when the profile relies on a template fact no vendor confirms."""
+    # The templates only when planning: the reclaim steps never load them.
+    from seatkeeper.profiles.catalog import templates
+
+    known = templates().get(profile.template or "")
+    if known is None:
+        return None
+    doubts = [f"{fact} ({known.unverified[fact]})" for fact in UNVERIFIED_FOR_A_REAL_RUN if fact in known.unverified]
+    return f"the {known.name} template's {'; '.join(doubts)} is unverified" if doubts else None
 
 
 def suspicious(snapshot: dict[str, Any] | None) -> str | None:

@@ -31,6 +31,7 @@ DETAIL_TYPES = (
     "Seat Released",
     "Renewal Approaching",  # the reconciliation, at each policy.renewal_reminder_days before the opt-out deadline
     "Licenses Running Low",  # the reconciliation, when free licenses drop under policy.low_seat_threshold
+    "Template Deprecated",  # the reconciliation, 90 days before a template's reclaim request stops working
 )
 
 
