@@ -51,6 +51,7 @@ class PagingApp:
     rate_window: float = 1.0
     quota_headers: bool = False  # X-RateLimit-Remaining / -Reset on every answer
     records_key: str = "items"
+    cursor_key: str = "next"  # where a cursor page says the next cursor: a dotted path nests it (meta.next_cursor)
     requests: int = 0
     connections: int = 0
     in_flight: int = 0
@@ -83,7 +84,11 @@ class PagingApp:
             f"{host}/{kind}/users?{urlencode({'start': following, 'limit': size})}" if following is not None else None
         )
         if kind == "cursor":
-            return start // size + 1, chunk, {"next": str(following) if following is not None else None}, None
+            *outer, name = self.cursor_key.split(".")
+            extra: dict[str, Any] = {name: str(following) if following is not None else None}
+            for key in reversed(outer):
+                extra = {key: extra}
+            return start // size + 1, chunk, extra, None
         if kind == "next_url":
             return start // size + 1, chunk, {"links": {"next": link}}, None
         return start // size + 1, chunk, {}, link

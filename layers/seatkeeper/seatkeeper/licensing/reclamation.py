@@ -335,6 +335,8 @@ def plan(
         raise InvalidInput.at(
             ("body", "dry_run"), f"the profile has no {action} request: it can recommend, not {action}"
         )
+    last_sync = snapshots.snapshot(profile.id)
+    refuse_without_activity(last_sync)
     subscription = profile.profile.subscription
     target_cost = subscription.cost_of(policy.downgrade_to) if action == "downgrade" else Decimal(0)
     # Cold start: the users' standing only where candidates are chosen (see the top).
@@ -373,7 +375,7 @@ def plan(
         candidates = [by_id[user_id] for user_id in wanted]
     share = 100 * len(candidates) / assigned if assigned else 0.0
     # Suspicious data first: an admin reviews it whatever the caps would say.
-    reason = suspicious(snapshots.snapshot(profile.id))
+    reason = suspicious(last_sync)
     if reason is None and len(candidates) > policy.max_reclaim_count:
         reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
     elif reason is None and share > policy.max_reclaim_percent:
@@ -424,6 +426,17 @@ def warnings_for(profile: Profile) -> list[str]:
     if (profile.reclaim.method, profile.reclaim.path) != (preset.get("method"), preset.get("path")):
         return []  # the profile's own reclaim request: what it does is the profile's to say
     return [f"{known.title}: reclaiming loses the user's data. {known.reclaim.note}"]
+
+
+def refuse_without_activity(snapshot: dict[str, Any] | None) -> None:
+    """409 while the last sync warned that its activity data is missing: no data is not "never signed in"."""
+    for warning in (snapshot or {}).get("warnings", []):
+        if warning.get("blocks_inactivity"):
+            raise ReclamationConflict(
+                f"the last sync found no usable activity at {warning['field']}"
+                + (f" ({warning['path']!r})" if warning.get("path") else "")
+                + f": {warning['message']}. Fix the profile and sync again before planning removals by inactivity"
+            )
 
 
 def suspicious(snapshot: dict[str, Any] | None) -> str | None:
