@@ -50,6 +50,10 @@ from seatkeeper.saas.templating import fill_path
 MAX_PAGES = 100_000  # a next-page pointer that never ends is a bug in the app, not 10 million users
 
 
+class PagingLoops(SaaSRequestFailed):
+    """The app's next-page pointer points back at a page read already."""
+
+
 class PageCursor(BaseModel):
     """Where a fetch continues: the next page's position, or done."""
 
@@ -124,6 +128,8 @@ class PageFetcher:
         self.base = urlsplit(client.url("/"))
         # What the pages said that the profile may have got wrong: a sync keeps them as warnings.
         self.notes: list[dict[str, Any]] = []
+        # A preview reads a few pages: none is asked for beyond them, not even ahead of time.
+        self.most_pages = MAX_PAGES
 
     def _get(
         self, url: str | None = None, extra: dict[str, Any] | None = None, following: NextPageRequest | None = None
@@ -222,8 +228,8 @@ class PageFetcher:
         if total is None:
             yield from self._numbered_one_by_one(params, last_page, key, position, step=step, pages_done=pages_done)
             return
-        remaining = []
-        while not past_end(position, total):
+        remaining: list[int] = []
+        while not past_end(position, total) and len(remaining) < self.most_pages - pages_done:
             remaining.append(position)
             position += step
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="page") as pool:
@@ -308,7 +314,7 @@ class PageFetcher:
             ):
                 self._note_missing_pointer(pagination, body)
             if pointer is not None and pointer in seen:
-                raise SaaSRequestFailed("the app's next-page pointer repeats itself")
+                raise PagingLoops("the app's next-page pointer repeats itself")
             if pointer is not None:
                 seen.add(pointer)
             yield records, PageCursor(cursor=value, url=url, pages_done=pages_done, done=pointer is None)
@@ -348,11 +354,13 @@ def fetch_users(
     *,
     tally: FieldTally | None = None,
     notes: list[dict[str, Any]] | None = None,
+    most_pages: int = MAX_PAGES,
 ) -> Generator[tuple[list[Any], PageCursor]]:
     """The users' pages of the profile's users endpoint, read into SaaS users; each mapped field's
     matches counted into `tally`, and what the paging noticed appended to `notes`."""
     users = client.profile.users
     fetcher = PageFetcher(client, ListEndpoint.of(users), users.max_concurrency)
+    fetcher.most_pages = most_pages
     if notes is not None:
         fetcher.notes = notes
     for records, cursor in fetcher.pages(start):
