@@ -59,6 +59,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
             pages=state.pages,
             **({"users_expected": expected} if expected is not None else {}),
             **window,
+            **({"warnings": state.warnings} if state.warnings else {}),
         )
 
     express = sync.ExpressBudget.of(event)

@@ -1,4 +1,4 @@
-"""The `seatkeeper` command: the local stack, local tokens, one-off invocations and the demo."""
+"""The `seatkeeper` command: the local stack, local tokens, one-off invocations, the demo and profile authoring."""
 
 from __future__ import annotations
 
@@ -157,6 +157,54 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_of(args: argparse.Namespace, role: str) -> tuple[str, str] | None:
+    """The API's URL and a token: --url and --token, or the running local stack and a token of `role`."""
+    from seatkeeper_local.stack.local_stack import running_stack  # here for start-up time (see the top)
+
+    url, token = args.url, args.token
+    if url is None:
+        found = running_stack(args.template, args.port)
+        if found is None:
+            where = f" on port {args.port}" if args.port else ""
+            print(
+                f"no running local stack found{where}: start `seatkeeper local`, or give --url and --token",
+                file=sys.stderr,
+            )
+            return None
+        url, token = found["url"], token or mint(found["jwt_secret"], role, subject="seatkeeper-profile")
+    if not token:
+        print("--token is needed with --url: a JWT of a user in admin or sam_integrator", file=sys.stderr)
+        return None
+    return url, token
+
+
+def _profile(args: argparse.Namespace) -> int:
+    # Imported here for start-up time (see the top).
+    import requests
+
+    from seatkeeper_local import authoring
+
+    api = _api_of(args, "sam_integrator")
+    if api is None:
+        return 1
+    try:
+        profile = authoring.read_json(args.file, "profile")
+        credential = authoring.read_json(args.credential_file, "credential") if args.credential_file else {}
+        if args.action == "preview":
+            found = authoring.preview(*api, profile, credential, args.max_pages)
+            print(json.dumps(found, indent=2) if args.json else authoring.render_preview(found))
+            return 1 if found.get("error") else 0
+        created = authoring.create(*api, profile, credential)
+    except authoring.ProfileRefused as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except requests.RequestException as exc:
+        print(f"could not reach {api[0]}: {exc}", file=sys.stderr)
+        return 1
+    print(f"created and connected {created['name']!r}: {created['id']}")
+    return 0
+
+
 class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
     """Each option's default in its help; an option whose default depends on others says so itself."""
 
@@ -215,6 +263,27 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
     report.add_argument("--json", action="store_true", help="the overview as the API gives it")
     report.set_defaults(run=_report)
+
+    profile = commands.add_parser("profile", help="try a profile file against its app, or add it in one step")
+    actions = profile.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("preview", "read the first pages as a sync would, and show what each field matched; nothing is stored"),
+        ("create", "preview, create and connect the profile; a failed attempt leaves nothing behind"),
+    ):
+        one = actions.add_parser(action, help=text, description=text)
+        one.add_argument("file", type=Path, help="the profile, as JSON (docs/profile.schema.json)")
+        one.add_argument(
+            "--credential-file",
+            type=Path,
+            help='the credential, as JSON (e.g. {"token": "..."}); never stored by a preview',
+        )
+        one.add_argument("--url", help="a seatkeeper API's URL (default: the running local stack)")
+        one.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
+        one.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
+        if action == "preview":
+            one.add_argument("--max-pages", type=int, default=3, help="pages to read at most (1 to 10)")
+            one.add_argument("--json", action="store_true", help="the preview as the API gives it")
+        one.set_defaults(run=_profile)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

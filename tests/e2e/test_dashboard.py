@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from seatkeeper_local.demo.client import wait_until
 from seatkeeper_local.demo.seeding import seed_app, seed_dashboard
-from seatkeeper_local.fakes.paging_app import paging_app
+from seatkeeper_local.fakes.paging_app import paging_app, profile_fields
 from seatkeeper_local.fakes.serving import serving
 from seatkeeper_local.stack.local_stack import dashboard_link
 from seatkeeper_local.stack.tokens import mint
@@ -503,6 +503,70 @@ def test_an_integrator_adds_an_application_from_a_template_and_connects_it(open_
     assert api("sam_viewer").get(f"/profiles/{profile_id}/connection").json()["status"] == "connected"
     assert api("sam_viewer").get(f"/profiles/{profile_id}").json()["subscription"]["licenses_purchased"] == 40
     assert scim.token not in page.content()  # the credential is not kept in the page
+    assert page.problems == []
+
+
+def test_a_failed_attempt_to_add_an_application_leaves_nothing_and_the_retry_works(open_as, api, seeded):
+    scim = seeded["scim"]
+
+    def named(name):
+        return [
+            p for p in api("sam_viewer").get("/profiles", params={"limit": 100}).json()["items"] if p["name"] == name
+        ]
+
+    # Given the add-application form filled in with an empty credential (issue #28's orphan)
+    page = open_as("sam_integrator", "#/new")
+    page.get_by_label("Template").select_option("scim2")
+    page.get_by_label("Name").fill("Half-made HR")
+    page.get_by_label("Base URL").fill(scim.url)
+    # When it is submitted
+    page.get_by_role("button", name="Create and connect").click()
+    # Then the credential is asked for beside its field, and nothing was created
+    expect(page.locator("[data-error=token]")).not_to_be_empty()
+    assert named("Half-made HR") == []
+    # When a wrong token is given, Then the app's refusal is shown, and still nothing was created
+    page.get_by_label("Token").fill("not-the-token")
+    page.get_by_role("button", name="Create and connect").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was created")
+    assert named("Half-made HR") == []
+    # When the right token is given, Then the application is created and connected, once
+    page.get_by_label("Token").fill(scim.token)
+    page.get_by_role("button", name="Create and connect").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Half-made HR", timeout=60_000)
+    expect(page.locator(".sub .badge")).to_have_text("connected")
+    assert len(named("Half-made HR")) == 1
+    assert page.problems == []
+
+
+def test_an_application_s_page_shows_the_last_sync_s_warnings(open_as, api):
+    integrator = api("sam_integrator")
+    with paging_app(12) as app:
+        # Given an application whose last-activity path matches nothing, synced
+        profile = integrator.post(
+            "/profiles",
+            json={
+                "name": "Misread app",
+                **profile_fields(app, "offset"),
+                "subscription": {"licenses_purchased": 12, "cost_per_license": 1},
+            }
+            | {
+                "users": {
+                    **profile_fields(app, "offset")["users"],
+                    "fields": {"id": "id", "last_activity": "lastLogin"},
+                }
+            },
+        ).json()
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        wait_for(integrator, profile["id"], {"connected"})
+        run_id = integrator.post(f"/profiles/{profile['id']}/sync").json()["run_id"]
+        wait_until(lambda: integrator.get(f"/runs/{run_id}").json(), lambda run: run["status"] != "running", timeout=60)
+        # When its page is opened
+        page = open_as("sam_viewer", f"#/apps/{profile['id']}")
+        # Then the warning is there, naming the field and the key the records have
+        warning = page.locator("#sync-warnings")
+        expect(warning).to_contain_text("removals by inactivity are refused")
+        expect(warning).to_contain_text("users.fields.last_activity: 0 of 12 records matched 'lastLogin'")
+        expect(warning).to_contain_text("did you mean 'last_login'?")
     assert page.problems == []
 
 

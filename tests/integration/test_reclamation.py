@@ -298,17 +298,18 @@ def test_a_failed_sync_after_the_grace_period_cancels_everything(api):
     assert app.reclaim_requests == []
 
 
-def test_a_sync_whose_activity_data_suddenly_looks_broken_stops_reclamation_for_review(api):
+def test_a_sync_whose_activity_data_suddenly_looks_broken_refuses_reclamation(api):
     integrator = api("sam_integrator")
     with paging_app(100) as app:
         profile = reclaiming_profile(integrator, app)
         for user in app.users:  # the app's activity feed breaks: nobody has logged in, ever
             user["last_login"] = None
-        assert sync(integrator, profile["id"])["status"] == "succeeded"
-        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        run = sync(integrator, profile["id"])
+        assert run["status"] == "succeeded" and run["warnings"][0]["blocks_inactivity"]
+        # No data is not "never signed in" (#28): refused outright, rather than left to an admin's approval.
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
         time.sleep(1)
-    assert plan["status"] == "awaiting_approval"
-    assert "activity data looks broken" in plan["approval_reason"]
+    assert plan.status_code == 409 and "users.fields.last_activity" in plan.json()["message"]
     assert app.reclaim_requests == []
 
 

@@ -102,9 +102,14 @@ def test_every_route_of_every_route_module_is_found_by_its_path(monkeypatch):
     # never changes the route that answers
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+    # (Powertools tries the routes without a <parameter> first, whatever their order: /profiles/schema
+    # answers before /profiles/<profile_id> could, whichever router came first.)
+    assert APIGatewayHttpResolver()._resolve.__code__.co_names.count("_static_routes")
     patterns = {rule: APIGatewayHttpResolver._compile_regex(rule) for rule in held}
     for rule in held:
-        assert [r for r, pattern in patterns.items() if pattern.match(_concrete(rule))] == [rule]
+        matching = [r for r, pattern in patterns.items() if pattern.match(_concrete(rule))]
+        static = [r for r in matching if "<" not in r]
+        assert (static or matching) == [rule]
 
 
 OPENAPI_AFTER = f"""

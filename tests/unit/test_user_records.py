@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import jmespath
 import pytest
 
-from seatkeeper.profiles.model import UsersEndpoint
-from seatkeeper.saas.records import UnreadableRecord, parse_timestamp, read_page, search
+from seatkeeper.profiles.model import UserFields, UsersEndpoint
+from seatkeeper.saas.records import FieldTally, UnreadableRecord, closest_key, parse_timestamp, read_page, search
 
 MOMENT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -97,3 +97,24 @@ def test_a_field_or_a_path_is_read_as_jmespath_reads_it(expression, data):
             search(expression, data)
         return
     assert search(expression, data) == expected
+
+
+def test_a_tally_counts_each_mapped_field_and_names_the_closest_key_when_none_matched():
+    # Given a profile that maps lastLogin, and records that have last_login_at
+    fields = UserFields(id="id", email="email", last_activity="lastLogin")
+    tally = FieldTally.of_fields(fields)
+
+    # When two pages of records are counted
+    tally.count([{"id": "1", "email": "a@x", "last_login_at": "2026-01-01"}])
+    tally.count([{"id": "2", "email": None, "profile": {"last_login_at": None}}])
+
+    # Then each field says how many records matched, and the unmatched one the key it should be
+    assert tally.matched == {"users.fields.id": 2, "users.fields.email": 1, "users.fields.last_activity": 0}
+    [unmatched] = tally.unmatched()
+    assert (unmatched["field"], unmatched["matched"], unmatched["of"]) == ("users.fields.last_activity", 0, 2)
+    assert unmatched["suggestion"] == "last_login_at"
+    assert {"last_login_at", "profile.last_login_at"} <= set(unmatched["keys_seen"])
+
+
+def test_nothing_like_the_path_suggests_nothing():
+    assert closest_key("lastLogin", {"id", "email"}) is None

@@ -787,6 +787,7 @@ async function applicationView(main, profileId) {
           figure("last_sync", "Last sync", snapshot ? when(snapshot.synced_at) : "never", snapshot ? `${count(snapshot.users)} users` : null),
           figure("last_reconciliation", "Last reconciliation", position ? when(position.reconciled_at) : "never"),
         ),
+        syncWarnings(snapshot),
         lineChart("Stale seats, last positions", history.items.slice().reverse().map((p) => ({ ...p, date: p.reconciled_at })), (p) => p.stale, count, {
           unit: "seats",
           integer: true,
@@ -796,6 +797,18 @@ async function applicationView(main, profileId) {
     ),
     usersPanel(profileId, Boolean(profile.users.fields.last_activity || profile.activity)),
     reclamationsPanel(reclamations.items),
+  );
+}
+
+// What the last sync found wrong with the profile: said where the person looks first, not only in the run.
+function syncWarnings(snapshot) {
+  const warnings = (snapshot && snapshot.warnings) || [];
+  if (!warnings.length) return null;
+  return h(
+    "div",
+    { class: "callout bad", role: "status", id: "sync-warnings" },
+    h("strong", {}, warnings.some((w) => w.blocks_inactivity) ? "The last sync warns (removals by inactivity are refused):" : "The last sync warns:"),
+    h("ul", {}, warnings.map((w) => h("li", {}, w.message))),
   );
 }
 
@@ -1300,10 +1313,31 @@ function templateForm(template) {
     for (const need of template.needs) if (need !== "base_url") form.querySelector(`[data-error="${need}"]`).textContent = missing.includes(need) ? "Required by this template." : "";
     if (missing.length) return form.elements[missing[0]].focus();
     for (const need of template.needs) if (need !== "base_url") placeNeed(body, need, value(need));
-    const profile = await submit(form, () => call("/profiles", { method: "POST", body }));
-    if (profile) await connect(form, profile.id, auth.type);
+    await createAndConnect(form, body, auth.type);
   });
   return form;
+}
+
+function credentialOf(form, authType) {
+  const credential = {};
+  for (const name of session.config.credential_fields[authType] || []) credential[name] = form.elements[name].value;
+  return credential;
+}
+
+// One step or none: the whole form (profile and credential) is tried against the app before anything is
+// created, and a profile whose connection is refused or fails is deleted again, so a retry starts clean.
+async function createAndConnect(form, body, authType) {
+  // A person's grant cannot be previewed: those profiles are checked by the API and cleaned up on failure.
+  if (authType !== "oauth2_authorization_code") {
+    const tried = await submit(form, () => call("/profiles/preview", { method: "POST", body: { profile: body, credential: credentialOf(form, authType), max_pages: 1 } }));
+    if (!tried) return;
+    if (tried.error) {
+      fill(form.querySelector("[data-progress]"), h("p", { class: "callout bad", role: "alert" }, `The app refused the test read: ${tried.error}. Nothing was created.`));
+      return;
+    }
+  }
+  const profile = await submit(form, () => call("/profiles", { method: "POST", body }));
+  if (profile) await connect(form, profile.id, authType, { removeOnFailure: true });
 }
 
 async function connectView(main, profileId) {
@@ -1344,12 +1378,12 @@ async function submit(form, work) {
   }
 }
 
-async function connect(form, profileId, authType) {
-  const credential = {};
-  for (const name of session.config.credential_fields[authType] || []) credential[name] = form.elements[name].value;
+async function connect(form, profileId, authType, { removeOnFailure = false } = {}) {
+  const credential = credentialOf(form, authType);
   const started = await submit(form, () => call(`/profiles/${profileId}/connection`, { method: "POST", body: credential }));
   for (const name of session.config.credential_fields[authType] || []) form.elements[name].value = "";
-  if (!started) return;
+  const forget = () => (removeOnFailure ? call(`/profiles/${profileId}`, { method: "DELETE" }).catch(() => null) : null);
+  if (!started) return forget();
   const progress = form.querySelector("[data-progress]");
   fill(progress, h("p", {}, "Connecting: creating the connection, credential and app registry records…"));
   for (let i = 0; i < 120; i++) {
@@ -1366,6 +1400,11 @@ async function connect(form, profileId, authType) {
       return;
     }
     if (state && state.status === "failed") {
+      if (removeOnFailure) {
+        await forget();
+        fill(progress, h("p", { class: "callout bad", role: "alert" }, `The connection failed: ${state.error || "unknown error"}. Nothing was kept: correct the form and submit it again.`));
+        return;
+      }
       fill(progress, 
         h("p", { class: "callout bad", role: "alert" }, `The connection failed: ${state.error || "unknown error"}. Everything it created was removed. `, h("a", { href: `#/apps/${profileId}/connect` }, "Try again")),
       );

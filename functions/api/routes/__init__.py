@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.api_gateway import Router
 
-# By a path's first segment, or its first and third ("profiles/sync" for /profiles/<id>/sync).
+# By a path's first segment, or its first and third ("profiles/sync" for /profiles/<id>/sync), or
+# its first two ("profiles/preview" for /profiles/preview as for /profiles/<id>/preview).
 # tests/unit/test_api_routers.py finds every route of every module here.
 MODULES = {
     "analytics": "reconciliations",
@@ -23,6 +24,8 @@ MODULES = {
     "profiles": "profiles",
     "profiles/connection": "connections",
     "profiles/position": "reconciliations",
+    "profiles/preview": "authoring",
+    "profiles/schema": "authoring",
     "profiles/positions": "reconciliations",
     "profiles/reclamations": "reclamations",
     "profiles/snapshot": "sync",
@@ -43,6 +46,8 @@ def module_for(path: str) -> str | None:
     segments = path.strip("/").split("/")
     if len(segments) >= 3 and f"{segments[0]}/{segments[2]}" in MODULES:
         return MODULES[f"{segments[0]}/{segments[2]}"]
+    if len(segments) == 2 and f"{segments[0]}/{segments[1]}" in MODULES:
+        return MODULES[f"{segments[0]}/{segments[1]}"]
     return MODULES.get(segments[0])
 
 

@@ -51,6 +51,8 @@ class PagingApp:
     rate_window: float = 1.0
     quota_headers: bool = False  # X-RateLimit-Remaining / -Reset on every answer
     records_key: str = "items"
+    bearer_token: str | None = None  # when set, a list request without `Authorization: Bearer <it>` is 401
+    cursor_key: str = "next"  # where a cursor page says the next cursor: a dotted path nests it (meta.next_cursor)
     requests: int = 0
     connections: int = 0
     in_flight: int = 0
@@ -83,7 +85,11 @@ class PagingApp:
             f"{host}/{kind}/users?{urlencode({'start': following, 'limit': size})}" if following is not None else None
         )
         if kind == "cursor":
-            return start // size + 1, chunk, {"next": str(following) if following is not None else None}, None
+            *outer, name = self.cursor_key.split(".")
+            extra: dict[str, Any] = {name: str(following) if following is not None else None}
+            for key in reversed(outer):
+                extra = {key: extra}
+            return start // size + 1, chunk, extra, None
         if kind == "next_url":
             return start // size + 1, chunk, {"links": {"next": link}}, None
         return start // size + 1, chunk, {}, link
@@ -171,6 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if app.latency:
             time.sleep(app.latency)
+        if app.bearer_token is not None and self.headers.get("Authorization") != f"Bearer {app.bearer_token}":
+            self._send(401, b'{"error": "invalid token"}')
+            return
         if limited:
             self._send(429, b'{"error": "slow down"}', headers={"Retry-After": str(max(1, round(app.rate_window)))})
             return

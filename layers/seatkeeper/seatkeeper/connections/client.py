@@ -5,9 +5,14 @@ expire, then reads again and refreshes under a lock."""
 from __future__ import annotations
 
 from seatkeeper.connections.service import ConnectionRepository
-from seatkeeper.core.errors import SaaSAuthenticationFailed
+from seatkeeper.core.errors import InvalidInput, SaaSAuthenticationFailed
 from seatkeeper.profiles.links import connection_owner
-from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
+from seatkeeper.profiles.model import (
+    OAuth2AuthorizationCodeAuth,
+    OAuth2ClientCredentialsAuth,
+    OAuth2JwtBearerAuth,
+    Profile,
+)
 from seatkeeper.profiles.records import ProfileRecord
 from seatkeeper.saas.http import RetryPolicy, SaaSClient
 from seatkeeper.saas.network_guard import NetworkPolicy
@@ -42,3 +47,24 @@ def saas_client(
         sent = {"client_id": credential["client_id"]} if with_id else {}
         return SaaSClient(profile.profile, sent, policy=policy, access_token=app_only, retries=retries)
     return SaaSClient(profile.profile, secrets.read(secret_id), policy=policy, retries=retries)
+
+
+def preview_client(
+    profile: Profile, credential: dict[str, str], *, endpoint: TokenEndpoint, policy: NetworkPolicy
+) -> SaaSClient:
+    """A client for a profile not connected yet, with a credential held for this one preview: never stored.
+    An authorization-code profile needs a person's grant, which only a connection gets."""
+    auth = profile.auth
+    if isinstance(auth, OAuth2AuthorizationCodeAuth):
+        raise InvalidInput.at(
+            ("body", "profile", "auth", "type"),
+            "an authorization-code profile is previewed once connected: POST /profiles/{id}/preview",
+        )
+    # A preview shows what the app answers: a few quick attempts, not a sync's patience.
+    retries = RetryPolicy(max_attempts=2, budget_seconds=10)
+    if isinstance(auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
+        app_only = ClientCredentialsToken(auth, credential, endpoint=endpoint)
+        with_id = isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_id_header
+        sent = {"client_id": credential["client_id"]} if with_id else {}
+        return SaaSClient(profile, sent, policy=policy, access_token=app_only, retries=retries)
+    return SaaSClient(profile, credential, policy=policy, retries=retries)

@@ -396,6 +396,8 @@ def plan(
         )
     if not request.dry_run:
         refuse_stale_data(profile, snapshots, now)
+    last_sync = snapshots.snapshot(profile.id)
+    refuse_without_activity(last_sync)
     subscription = profile.profile.subscription
     target_cost = subscription.cost_of(policy.downgrade_to) if action == "downgrade" else Decimal(0)
     # Cold start: the users' standing only where candidates are chosen (see the top).
@@ -442,7 +444,7 @@ def plan(
     share = 100 * len(candidates) / assigned if assigned else 0.0
     # Suspicious data first: an admin reviews it whatever the caps would say; so is a removal call
     # or seat rule that no vendor source confirms.
-    reason = suspicious(snapshots.snapshot(profile.id)) or unverified_reason(profile.profile)
+    reason = suspicious(last_sync) or unverified_reason(profile.profile)
     if reason is None and len(candidates) > policy.max_reclaim_count:
         reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
     elif reason is None and share > policy.max_reclaim_percent:
@@ -509,6 +511,17 @@ def unverified_reason(profile: Profile) -> str | None:
         return None
     doubts = [f"{fact} ({known.unverified[fact]})" for fact in UNVERIFIED_FOR_A_REAL_RUN if fact in known.unverified]
     return f"the {known.name} template's {'; '.join(doubts)} is unverified" if doubts else None
+
+
+def refuse_without_activity(snapshot: dict[str, Any] | None) -> None:
+    """409 while the last sync warned that its activity data is missing: no data is not "never signed in"."""
+    for warning in (snapshot or {}).get("warnings", []):
+        if warning.get("blocks_inactivity"):
+            raise ReclamationConflict(
+                f"the last sync found no usable activity at {warning['field']}"
+                + (f" ({warning['path']!r})" if warning.get("path") else "")
+                + f": {warning['message']}. Fix the profile and sync again before planning removals by inactivity"
+            )
 
 
 def suspicious(snapshot: dict[str, Any] | None) -> str | None:

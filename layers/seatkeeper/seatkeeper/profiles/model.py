@@ -639,3 +639,13 @@ class Profile(Model):
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a profile as a file states it in full (GET /profiles/schema, docs/profile.schema.json);
+    a profile built on a template gives only its own fields and is checked by POST /profiles/preview."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://seatkeeper.dev/profile.schema.json",
+        **Profile.model_json_schema(mode="validation"),
+    }

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from weakref import WeakKeyDictionary
 
 import requests
@@ -368,6 +368,17 @@ class RateGate:
 # --- the SaaS client ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One attempt at a request to the app, as a preview shows it: never the credential."""
+
+    method: str
+    url: str
+    status: int | None
+    elapsed_ms: int
+    problem: str | None = None
+
+
 class SaaSClient:
     """Requests to one SaaS app as its profile describes: auth, base URL, headers, errors.
 
@@ -391,6 +402,8 @@ class SaaSClient:
         self.session = GuardedSession(policy, deadline_seconds=profile.request_deadline_seconds)
         self.retries = retries or RetryPolicy.from_environment()
         self.gate = RateGate()
+        # Told of every attempt (a preview lists them): method, URL without the credential, status or problem, ms.
+        self.on_exchange: Callable[[Exchange], None] | None = None
 
     def url(self, path: str) -> str:
         return self.profile.base_url.rstrip("/") + path
@@ -439,6 +452,7 @@ class SaaSClient:
         waited = 0.0
         for attempt in range(1, self.retries.max_attempts + 1):
             self.gate.wait()
+            started = time.monotonic()
             try:
                 response = self.session.request(
                     method,
@@ -451,12 +465,16 @@ class SaaSClient:
                 )
             except requests.Timeout:
                 problem, delay = f"{host} did not answer in time", self.retries.backoff(attempt)
+                self._told(method, url, params, started, problem=problem)
             except requests.ConnectionError:
                 problem, delay = f"cannot connect to {host}", self.retries.backoff(attempt)
+                self._told(method, url, params, started, problem=problem)
             except requests.RequestException as exc:
+                self._told(method, url, params, started, problem=type(exc).__name__)
                 raise SaaSRequestFailed(f"the request to {host} failed: {type(exc).__name__}") from exc
             else:
                 status = response.status_code
+                self._told(method, url, params, started, status=status)
                 where = f"{host} answered {status} to {method} {path}"
                 if status < 400:
                     self.gate.respect_quota(response.headers, self.retries.max_delay)
@@ -477,6 +495,27 @@ class SaaSClient:
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _told(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None,
+        started: float,
+        *,
+        status: int | None = None,
+        problem: str | None = None,
+    ) -> None:
+        if self.on_exchange is None:
+            return
+        # The caller's parameters only: the auth's own (an API key in the query) are added in send.
+        shown = f"{url}?{urlencode(params, doseq=True)}" if params else url
+        # And should the app put a credential in its own next-page URL, it is not shown either.
+        for value in self.credential.values():
+            if isinstance(value, str) and len(value) >= 4:
+                shown = shown.replace(value, "[redacted]")
+        elapsed = round((time.monotonic() - started) * 1000)
+        self.on_exchange(Exchange(method=method, url=shown, status=status, elapsed_ms=elapsed, problem=problem))
+
     def json(self, response: requests.Response) -> Any:
         try:
             return response.json()
@@ -496,11 +535,16 @@ class SaaSClient:
             raise SaaSRequestFailed("the profile has no downgrade request")
         return self._send_for(self.profile.downgrade, candidate, tier=tier)
 
+    @staticmethod
+    def rendered(request: ReclaimRequest, candidate: Any, *, tier: str | None = None) -> tuple[str, Any]:
+        """The path and body of a reclaim or downgrade request for one user, as it is sent."""
+        path = fill_path(request.path, request_fields(candidate, tier=tier))
+        return path, fill_in(request.body, candidate, tier=tier) if request.body is not None else None
+
     def _send_for(self, request: ReclaimRequest, candidate: Any, *, tier: str | None) -> tuple[int, str]:
         # A request that changes a seat is never retried and, like every request, never follows
         # a redirect to another origin (nor turns into a GET on a 301/302/303).
-        path = fill_path(request.path, request_fields(candidate, tier=tier))
-        body = fill_in(request.body, candidate, tier=tier) if request.body is not None else None
+        path, body = self.rendered(request, candidate, tier=tier)
         response = self.send(request.method, self.url(path), body=body, headers=request.headers, retry=False)
         if request.succeeded_when is not None:
             from jmespath.exceptions import JMESPathError

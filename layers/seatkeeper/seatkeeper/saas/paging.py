@@ -34,10 +34,24 @@ from seatkeeper.profiles.model import (
     names_in_braces,
 )
 from seatkeeper.saas.http import SaaSClient
-from seatkeeper.saas.records import SaaSUser, UnreadableRecord, read_user, records_in, search
+from seatkeeper.saas.records import (
+    KEYS_SEEN_MAX,
+    FieldTally,
+    SaaSUser,
+    UnreadableRecord,
+    closest_key,
+    keys_in,
+    read_user,
+    records_in,
+    search,
+)
 from seatkeeper.saas.templating import fill_path
 
 MAX_PAGES = 100_000  # a next-page pointer that never ends is a bug in the app, not 10 million users
+
+
+class PagingLoops(SaaSRequestFailed):
+    """The app's next-page pointer points back at a page read already."""
 
 
 class PageCursor(BaseModel):
@@ -112,6 +126,10 @@ class PageFetcher:
         self.endpoint = endpoint
         self.concurrency = max(1, concurrency)
         self.base = urlsplit(client.url("/"))
+        # What the pages said that the profile may have got wrong: a sync keeps them as warnings.
+        self.notes: list[dict[str, Any]] = []
+        # A preview reads a few pages: none is asked for beyond them, not even ahead of time.
+        self.most_pages = MAX_PAGES
 
     def _get(
         self, url: str | None = None, extra: dict[str, Any] | None = None, following: NextPageRequest | None = None
@@ -210,8 +228,8 @@ class PageFetcher:
         if total is None:
             yield from self._numbered_one_by_one(params, last_page, key, position, step=step, pages_done=pages_done)
             return
-        remaining = []
-        while not past_end(position, total):
+        remaining: list[int] = []
+        while not past_end(position, total) and len(remaining) < self.most_pages - pages_done:
             remaining.append(position)
             position += step
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="page") as pool:
@@ -264,6 +282,9 @@ class PageFetcher:
         seen: set[str] = set()
         value, url = cursor.cursor, cursor.url
         while pages_done < MAX_PAGES:
+            # Where the app says whether more follow (has_more), its word decides whether a page
+            # without a pointer is the last one or a wrong path; else only a full first page is suspect.
+            said: bool | None = None
             if isinstance(pagination, CursorPagination):
                 extra = {**limit, **({pagination.cursor_param: value} if value else {})}
                 # Some apps continue a list at another endpoint, the cursor in its body (Dropbox).
@@ -275,6 +296,7 @@ class PageFetcher:
             if isinstance(pagination, CursorPagination):
                 following = search(pagination.cursor_path, body)
                 more = search(pagination.has_more_path, body) if pagination.has_more_path else True
+                said = bool(more) if pagination.has_more_path else None
                 value = str(following) if more and following not in (None, "") else None
                 pointer = value
             elif isinstance(pagination, NextUrlPagination):
@@ -285,8 +307,14 @@ class PageFetcher:
                 link = response.links.get("next", {}).get("url")
                 url = self._same_app(link) if link else None
                 pointer = url
+            if (
+                pointer is None
+                and len(records) >= pagination.page_size
+                and (said or (said is None and pages_done == 1))
+            ):
+                self._note_missing_pointer(pagination, body)
             if pointer is not None and pointer in seen:
-                raise SaaSRequestFailed("the app's next-page pointer repeats itself")
+                raise PagingLoops("the app's next-page pointer repeats itself")
             if pointer is not None:
                 seen.add(pointer)
             yield records, PageCursor(cursor=value, url=url, pages_done=pages_done, done=pointer is None)
@@ -294,12 +322,50 @@ class PageFetcher:
                 return
         raise SaaSRequestFailed(f"more than {MAX_PAGES} pages: the app's pagination does not end")
 
+    def _note_missing_pointer(
+        self, pagination: CursorPagination | NextUrlPagination | LinkHeaderPagination, body: Any
+    ) -> None:
+        """A full first page (or one the app says more follow) and no next-page pointer: most often a
+        path that matches nothing, which would end the list early without a word."""
+        if isinstance(pagination, LinkHeaderPagination):
+            return
+        field, path = (
+            ("users.pagination.cursor_path", pagination.cursor_path)
+            if isinstance(pagination, CursorPagination)
+            else ("users.pagination.next_url_path", pagination.next_url_path)
+        )
+        keys = keys_in(body, depth=3, skip=self.endpoint.records_path)
+        self.notes.append(
+            {
+                "kind": "paging_ended_early",
+                "field": field,
+                "path": path,
+                "keys_seen": sorted(keys)[:KEYS_SEEN_MAX],
+                "suggestion": closest_key(path, keys),
+                "message": f"a full page of {pagination.page_size} records had nothing at {field} {path!r}: "
+                f"paging stopped there; the answer has {', '.join(sorted(keys)[:KEYS_SEEN_MAX]) or 'no keys'}",
+            }
+        )
 
-def fetch_users(client: SaaSClient, start: PageCursor | None = None) -> Generator[tuple[list[Any], PageCursor]]:
-    """The users' pages of the profile's users endpoint, read into SaaS users."""
+
+def fetch_users(
+    client: SaaSClient,
+    start: PageCursor | None = None,
+    *,
+    tally: FieldTally | None = None,
+    notes: list[dict[str, Any]] | None = None,
+    most_pages: int = MAX_PAGES,
+) -> Generator[tuple[list[Any], PageCursor]]:
+    """The users' pages of the profile's users endpoint, read into SaaS users; each mapped field's
+    matches counted into `tally`, and what the paging noticed appended to `notes`."""
     users = client.profile.users
     fetcher = PageFetcher(client, ListEndpoint.of(users), users.max_concurrency)
+    fetcher.most_pages = most_pages
+    if notes is not None:
+        fetcher.notes = notes
     for records, cursor in fetcher.pages(start):
+        if tally is not None:
+            tally.count(records)
         try:
             yield [read_user(users.fields, record) for record in records], cursor
         except UnreadableRecord as exc:

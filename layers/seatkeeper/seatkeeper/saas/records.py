@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -149,3 +150,82 @@ def records_in(records_path: str, body: Any, total: int | None = None) -> list[A
 def read_page(users: UsersEndpoint, body: Any, total: int | None = None) -> list[SaaSUser]:
     """The users in one response body, `total` being the count the app reported, if any."""
     return [read_user(users.fields, record) for record in records_in(users.records_path, body, total)]
+
+
+# --- how well a profile's paths fit the records: what a sync warns about, what a preview shows -----
+
+KEYS_SEEN_MAX = 40  # the keys a warning lists: enough to spot the right one, short enough to read
+
+
+def keys_in(data: Any, *, depth: int = 2, skip: str | None = None) -> set[str]:
+    """The dotted paths of `data`'s keys, `depth` levels down (lists are not entered)."""
+    found: set[str] = set()
+
+    def walk(value: Any, prefix: str, level: int) -> None:
+        if not isinstance(value, dict) or level == depth:
+            return
+        for name, inner in value.items():
+            path = f"{prefix}{name}"
+            if path == skip:
+                continue
+            found.add(path)
+            walk(inner, f"{path}.", level + 1)
+
+    walk(data, "", 0)
+    return found
+
+
+def closest_key(path: str, keys: set[str]) -> str | None:
+    """The key most like `path`, compared without case or separators (`lastLogin` ~ `last_login_at`)."""
+
+    def plain(text: str) -> str:
+        return text.lower().replace("_", "").replace("-", "")
+
+    by_plain = {plain(key): key for key in sorted(keys)}
+    found = difflib.get_close_matches(plain(path), list(by_plain), n=1, cutoff=0.6)
+    return by_plain[found[0]] if found else None
+
+
+class FieldTally(BaseModel):
+    """How many records each mapped field's path found a value in, and which keys the records had."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    paths: dict[str, str] = {}  # the field's place in the profile -> its JMESPath
+    matched: dict[str, int] = {}
+    of: int = 0
+    keys_seen: list[str] = []
+
+    @classmethod
+    def of_fields(cls, fields: UserFields, prefix: str = "users.fields") -> FieldTally:
+        mapped = fields.model_dump(exclude_none=True)
+        paths = {f"{prefix}.{name}": path for name, path in mapped.items() if isinstance(path, str)}
+        return cls(paths=paths, matched=dict.fromkeys(paths, 0))
+
+    def count(self, records: list[Any]) -> None:
+        seen = set(self.keys_seen)
+        for record in records:
+            self.of += 1
+            for field, path in self.paths.items():
+                value = search(path, record)
+                self.matched[field] += value is not None and value not in ("", [])
+            if len(seen) < KEYS_SEEN_MAX:
+                seen |= keys_in(record)
+        self.keys_seen = sorted(seen)[:KEYS_SEEN_MAX]
+
+    def unmatched(self) -> list[dict[str, Any]]:
+        """Each field whose path found nothing in any record, with the keys there were and the closest."""
+        if not self.of:
+            return []
+        return [
+            {
+                "field": field,
+                "path": path,
+                "matched": 0,
+                "of": self.of,
+                "keys_seen": self.keys_seen,
+                "suggestion": closest_key(path, set(self.keys_seen)),
+            }
+            for field, path in self.paths.items()
+            if self.matched[field] == 0
+        ]

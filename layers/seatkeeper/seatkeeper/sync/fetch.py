@@ -16,7 +16,7 @@ from seatkeeper.identity import provider as identity_provider
 from seatkeeper.profiles.model import ActivityEndpoint
 from seatkeeper.saas.http import SaaSClient
 from seatkeeper.saas.paging import ListEndpoint, PageCursor, PageFetcher, fetch_users
-from seatkeeper.saas.records import SaaSUser, UnreadableRecord, parse_timestamp, search
+from seatkeeper.saas.records import FieldTally, SaaSUser, UnreadableRecord, parse_timestamp, search
 from seatkeeper.saas.templating import fill_path
 from seatkeeper.sync.runs import CHUNK_USERS, MAX_APP_USERS, Staging, refuse_beyond
 
@@ -35,6 +35,10 @@ class FetchCheckpoint(BaseModel):
     sign_ins_since: datetime | None = None
     sign_ins_until: datetime | None = None
     sign_ins_read: int = 0
+    # How well the profile's paths fit the app's records, and what the fetch found wrong (SPEC:
+    # "no data" is not "never signed in"): the commit puts them on the run and the snapshot.
+    tally: FieldTally | None = None
+    warnings: list[dict[str, Any]] = []
 
 
 class FetchResult(BaseModel):
@@ -61,6 +65,34 @@ def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, user
 
     with ThreadPoolExecutor(endpoint.max_concurrency, thread_name_prefix="activity") as pool:
         return list(pool.map(one, users))
+
+
+def unmatched_fields(tally: FieldTally | None, *, activity_elsewhere: bool = False) -> list[dict[str, Any]]:
+    """A warning for each mapped field no record had; the last activity's blocks removals by inactivity,
+    unless the activity comes from elsewhere too (an activity endpoint)."""
+    warnings = []
+    for found in tally.unmatched() if tally else []:
+        hint = f"; did you mean {found['suggestion']!r}?" if found["suggestion"] else ""
+        blocks = found["field"] == "users.fields.last_activity" and not activity_elsewhere
+        warnings.append(
+            {
+                "kind": "field_unmatched",
+                **found,
+                "blocks_inactivity": blocks,
+                "message": f"{found['field']}: 0 of {found['of']} records matched {found['path']!r}{hint} "
+                f"(records have {', '.join(found['keys_seen'])})"
+                + ("; removals by inactivity are refused until a sync finds activity" if blocks else ""),
+            }
+        )
+    return warnings
+
+
+def _warn_of_unmatched_fields(
+    state: FetchCheckpoint, *, activity_elsewhere: bool, progress: Callable[[FetchCheckpoint], None]
+) -> None:
+    if unmatched := unmatched_fields(state.tally, activity_elsewhere=activity_elsewhere):
+        state.warnings += unmatched
+        progress(state)
 
 
 def sign_in_pages(
@@ -154,7 +186,8 @@ def fetch_step(
         return True
 
     def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
-        for fetched, cursor in fetch_users(client, state.cursor):
+        state.tally = state.tally or FieldTally.of_fields(profile.users.fields)
+        for fetched, cursor in fetch_users(client, state.cursor, tally=state.tally, notes=state.warnings):
             users = fetched
             if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
                 users = _with_per_user_activity(client, profile.activity, fetched)
@@ -176,6 +209,7 @@ def fetch_step(
     if state.phase == "users":
         if not stage(user_rows()):
             return FetchResult(checkpoint=state, done=False)
+        _warn_of_unmatched_fields(state, activity_elsewhere=profile.activity is not None, progress=progress)
         if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
             state.phase, state.cursor, state.chunk = "activity", None, 0
         elif sign_ins is not None:

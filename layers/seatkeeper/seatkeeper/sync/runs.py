@@ -117,6 +117,44 @@ def fingerprint(user: SaaSUser) -> str:
 # --- records ------------------------------------------------------------------------------
 
 
+class SyncWarning(BaseModel):
+    """Something the sync found that looks like a mistake in the profile, which would otherwise pass
+    silently: a mapped field no record had, a paging pointer missing from a full page, activity that fell away."""
+
+    model_config = ConfigDict(defer_build=True, extra="ignore")
+
+    kind: Literal["field_unmatched", "paging_ended_early", "activity_dropped"]
+    field: str = Field(description="The profile field to check, e.g. users.fields.last_activity")
+    path: str | None = Field(None, description="The JMESPath the profile has there")
+    message: str
+    matched: int | None = None
+    of: int | None = None
+    keys_seen: list[str] = Field(default_factory=list, description="The keys the app's answers had")
+    suggestion: str | None = Field(None, description="The key most like the path, if any")
+    blocks_inactivity: bool = Field(False, description="Reclamations by inactivity are refused while it stands")
+
+
+def activity_dropped(figures: dict[str, int], before: dict[str, Any] | None, profile: Profile) -> SyncWarning | None:
+    """Far fewer users with activity than the last sync had: the activity's source broke, not the users' habits."""
+    if not before or not before.get("assigned") or not figures.get("assigned"):
+        return None
+    share_before = before.get("with_activity", 0) / before["assigned"]
+    share_now = figures.get("with_activity", 0) / figures["assigned"]
+    if share_before < 0.5 or share_now >= share_before / 2:
+        return None
+    field = "users.fields.last_activity" if profile.activity is None else "activity"
+    return SyncWarning(
+        kind="activity_dropped",
+        field=field,
+        path=profile.users.fields.last_activity if profile.activity is None else None,
+        matched=figures.get("with_activity", 0),
+        of=figures["assigned"],
+        blocks_inactivity=True,
+        message=f"{field}: {share_now:.0%} of assigned users have activity now, {share_before:.0%} did in the last "
+        "sync; removals by inactivity are refused until a sync finds activity again",
+    )
+
+
 class SyncRun(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -134,6 +172,9 @@ class SyncRun(BaseModel):
     requested_by: str | None = None
     sign_ins_read: int | None = Field(None, description="Sign-in events read from the identity provider's log")
     sign_ins_until: str | None = Field(None, description="The end of the sign-in log window this run read")
+    warnings: list[SyncWarning] = Field(
+        default_factory=list, description="What looks wrong with the profile's paths; the sync still succeeded"
+    )
 
 
 class CommitResult(BaseModel):
@@ -172,6 +213,7 @@ class SnapshotView(BaseModel):
     synced_at: datetime
     users: int
     tracks_activity: bool = True
+    warnings: list[SyncWarning] = Field(default_factory=list, description="What this sync found wrong with the profile")
 
 
 UserOrder = Literal["id", "name", "email", "last_activity"]
@@ -596,6 +638,14 @@ def commit_step(
         for batch in _batched(found.gone, WRITE_BATCH):
             snapshots.delete_users(profile.id, batch, base)
     marks, written, gone = found.marks, found.written, found.gone
+    warnings = list(run.warnings)
+    # A retried commit finds its own snapshot named already: the one before it is the last sync's.
+    last_sync = (record or {}).get("previous") if (record or {}).get("run_id") == run.run_id else record
+    if not any(w.blocks_inactivity for w in warnings) and (
+        dropped := activity_dropped(found.figures, last_sync, profile.profile)
+    ):
+        warnings.append(dropped)
+    shown = [w.model_dump(mode="json", exclude_none=True) for w in warnings]
     staging.put_fingerprints(profile.id, run.run_id, marks)
     runs.put_snapshot(
         profile.id,
@@ -608,6 +658,7 @@ def commit_step(
             **({"base": new_base} if new_base else {}),
             "changes": 0 if new_base == run.run_id else changes_before + written + len(gone),
             **found.figures,
+            "warnings": shown,
             # The high-water mark of the sign-in log: the next sync reads on from here.
             **(
                 {"sign_ins": {"idp_profile_id": sso.idp_profile_id, "app_id": sso.app_id, "until": run.sign_ins_until}}
@@ -629,13 +680,15 @@ def commit_step(
         finished_at=_now(),
         items_written=written,
         items_deleted=len(gone),
+        warnings=shown,
         fingerprints_from=source,
         commit_seconds=round(time.monotonic() - started, 3),
     )
     runs.unlock_sync(profile.id, run.run_id)
     staging.discard(run.run_id)
     (notices or NoNotices()).put(
-        "Sync Succeeded", {"profile_id": profile.id, "run_id": run.run_id, **result.model_dump()}
+        "Sync Succeeded",
+        {"profile_id": profile.id, "run_id": run.run_id, **result.model_dump(), "warnings": len(warnings)},
     )
     return result
 

@@ -1,0 +1,151 @@
+"""A profile tried against its app before anyone relies on it: the first pages read exactly as a sync
+reads them (saas.paging over the guarded SaaSClient, the same field counts and paging notes as
+sync.fetch), with the requests made, how each mapped field fared, and the removal request rendered for
+the first user but not sent. The credential is the caller's, used for these requests only."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seatkeeper.core.errors import SeatkeeperError
+from seatkeeper.saas.http import Exchange, SaaSClient
+from seatkeeper.saas.paging import PagingLoops, fetch_users
+from seatkeeper.saas.records import FieldTally, SaaSUser
+from seatkeeper.sync.fetch import unmatched_fields
+from seatkeeper.sync.runs import SyncWarning
+
+DEFAULT_PAGES = 3
+MOST_PAGES = 10
+
+
+class FieldMatch(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    path: str = Field(description="The profile's JMESPath for the field")
+    matched: int = Field(description="Records in which the path found a value")
+    of: int = Field(description="Records read")
+    keys_seen: list[str] | None = Field(None, description="When none matched: the keys the records had")
+    suggestion: str | None = Field(None, description="When none matched: the key most like the path")
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    method: str
+    url: str = Field(description="Without the credential")
+    status: int | None = Field(None, description="The app's answer, none when there was no answer")
+    elapsed_ms: int
+    next_page: str | None = Field(None, description="The next-page token or URL this answer gave, if it gave one")
+    problem: str | None = None
+
+
+class RemovalPreview(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    action: Literal["reclaim", "downgrade"]
+    method: str
+    url: str
+    body: Any = None
+    user_id: str
+
+
+class Preview(BaseModel):
+    """What a sync would read, page by page, and what a reclamation would send: nothing stored, nothing sent."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    users: list[SaaSUser]
+    fields: dict[str, FieldMatch] = Field(description="Per mapped field, by its place in the profile")
+    requests: list[PreviewRequest]
+    paging: Literal["ended", "looped", "cut"] | None = Field(
+        None, description="The app said no more pages, pointed back at one read already, or max_pages was reached"
+    )
+    removal: RemovalPreview | None = Field(None, description="The first user's removal request, not sent")
+    warnings: list[SyncWarning] = Field(default_factory=list, description="What a sync would warn of")
+    error: str | None = Field(None, description="Why the app's answers could not be read, naming what to fix")
+
+
+def _token(cursor: Any) -> str | None:
+    for name in ("cursor", "url", "offset", "page"):
+        value = getattr(cursor, name, None)
+        if value is not None and not cursor.done:
+            return str(value)
+    return None
+
+
+def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
+    """Up to `max_pages` pages of the profile's users, one request at a time so each answer is shown in order."""
+    profile = client.profile
+    exchanges: list[PreviewRequest] = []
+
+    def told(exchange: Exchange) -> None:
+        exchanges.append(PreviewRequest(**exchange.__dict__))
+
+    client.on_exchange = told
+    tally, notes = FieldTally.of_fields(profile.users.fields), list[dict[str, Any]]()
+    # One page at a time: each answer shown in order, and no page fetched past max_pages.
+    client.profile = profile.model_copy(update={"users": profile.users.model_copy(update={"max_concurrency": 1})})
+    users: list[SaaSUser] = []
+    paging: Literal["ended", "looped", "cut"] | None = None
+    error = None
+    try:
+        with closing(fetch_users(client, tally=tally, notes=notes, most_pages=max_pages)) as pages:
+            for read, cursor in pages:
+                users += read
+                if exchanges:
+                    exchanges[-1].next_page = _token(cursor)
+                if cursor.done:
+                    paging = "ended"
+                    break
+                if cursor.pages_done >= max_pages:
+                    paging = "cut"
+                    break
+    except PagingLoops as exc:
+        paging, error = "looped", str(exc)
+    except SeatkeeperError as exc:
+        error = f"{exc} (users.path {profile.users.path!r}, users.records_path {profile.users.records_path!r})"
+    finally:
+        client.on_exchange, client.profile = None, profile
+    warnings = [SyncWarning.model_validate(w) for w in notes + unmatched_fields(tally)]
+    fields = {
+        field: FieldMatch(
+            path=path,
+            matched=tally.matched[field],
+            of=tally.of,
+            **next(
+                (
+                    {"keys_seen": u["keys_seen"], "suggestion": u["suggestion"]}
+                    for u in tally.unmatched()
+                    if u["field"] == field
+                ),
+                {},
+            ),
+        )
+        for field, path in tally.paths.items()
+    }
+    return Preview(
+        users=users,
+        fields=fields,
+        requests=exchanges,
+        paging=paging,
+        removal=_removal(client, users[0]) if users else None,
+        warnings=warnings,
+        error=error,
+    )
+
+
+def _removal(client: SaaSClient, user: SaaSUser) -> RemovalPreview | None:
+    profile = client.profile
+    action: Literal["reclaim", "downgrade"] = "downgrade" if profile.policy.stale_action == "downgrade" else "reclaim"
+    request = profile.downgrade if action == "downgrade" else profile.reclaim
+    if request is None:
+        return None
+    tier = profile.policy.downgrade_to if action == "downgrade" else None
+    try:
+        path, body = client.rendered(request, user, tier=tier)
+    except SeatkeeperError as exc:
+        return RemovalPreview(action=action, method=request.method, url=f"({exc})", user_id=user.id)
+    return RemovalPreview(action=action, method=request.method, url=client.url(path), body=body, user_id=user.id)

@@ -1,0 +1,69 @@
+"""`seatkeeper profile preview|create FILE` as a user runs it, against the local stack and the paging app of our
+own (seatkeeper_local.fakes.paging_app), which asks for a bearer token and has last_login_at (issue #28)."""
+
+from __future__ import annotations
+
+import json
+
+from seatkeeper_local.stack.tokens import mint
+from tests.integration.test_cli import seatkeeper
+from tests.integration.test_profile_preview import new_profile, with_last_login_at
+from tests.paging_app import paging_app
+
+
+def files(tmp_path, profile, credential):
+    (tmp_path / "profile.json").write_text(json.dumps(profile))
+    (tmp_path / "credential.json").write_text(json.dumps(credential))
+    return str(tmp_path / "profile.json"), str(tmp_path / "credential.json")
+
+
+def profiles_named(api, name):
+    return [p for p in api("sam_viewer").get("/profiles", params={"limit": 100}).json()["items"] if p["name"] == name]
+
+
+def test_profile_preview_prints_what_each_field_matched_and_the_key_to_use(root, stack, tmp_path):
+    with paging_app(40, bearer_token="right") as app:
+        # Given a profile file with lastLogin, for an app whose records have last_login_at
+        with_last_login_at(app)
+        profile, credential = files(tmp_path, new_profile(app, last_activity="lastLogin"), {"token": "right"})
+        token = mint(stack.jwt_secret, "sam_integrator")
+
+        # When previewed from the command line
+        done = seatkeeper(root, "profile", "preview", profile, "--credential-file", credential,
+                          "--url", stack.url, "--token", token)  # fmt: skip
+
+    # Then it says what to change, shows the users, each field and request, and the removal not sent
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "users.fields.last_activity: 0 of 30 records matched 'lastLogin'; did you mean 'last_login_at'?" in out
+    assert "30 users read; paging cut" in out
+    row = next(line for line in out.splitlines() if line.startswith("users.fields.last_activity"))
+    assert "0 of 30" in row and "records have 'last_login_at'" in row
+    assert f"GET {app.url}/offset/users?offset=0&limit=10" in out and "right" not in out
+    assert f"removal of u000000 (not sent): PATCH {app.url}/offset/users/u000000" in out
+    assert app.reclaim_requests == []
+
+
+def test_profile_create_leaves_nothing_behind_when_the_credential_fails_and_a_retry_works(root, stack, api, tmp_path):
+    token = mint(stack.jwt_secret, "sam_integrator")
+    with paging_app(12, bearer_token="right") as app:
+        profile = new_profile(app)
+        name = profile["name"]
+        # Given an empty credential, then a wrong one
+        for credential in ({}, {"token": "wrong"}):
+            given = files(tmp_path, profile, credential)
+            # When the profile is created with it
+            done = seatkeeper(root, "profile", "create", given[0], "--credential-file", given[1],
+                              "--url", stack.url, "--token", token)  # fmt: skip
+            # Then it is refused saying why, and no profile of that name exists
+            assert done.returncode == 1
+            assert ("credential.token" in done.stderr) if not credential else ("401" in done.stderr)
+            assert profiles_named(api, name) == []
+        # When it is retried with the right credential, Then it is created and connected, once
+        given = files(tmp_path, profile, {"token": "right"})
+        done = seatkeeper(root, "profile", "create", given[0], "--credential-file", given[1],
+                          "--url", stack.url, "--token", token)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        [created] = profiles_named(api, name)
+        assert api("sam_viewer").get(f"/profiles/{created['id']}/connection").json()["status"] == "connected"
+        assert created["id"] in done.stdout  # the id is printed for the next step

@@ -1,0 +1,196 @@
+"""POST /profiles/preview and /profiles/{id}/preview through the local stack (SPEC "Authoring profiles").
+
+The app is the paging app of our own (seatkeeper_local.fakes.paging_app), asking for a bearer token and
+answering as the app of issue #28 does (records with last_login_at).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.integration.connection_checks import make_profile, table_text, wait_for
+from tests.paging_app import paging_app, profile_fields
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "profile.schema.json"
+
+
+@pytest.fixture
+def function_logs(api):
+    """Every line the functions' Powertools loggers write during the test, at DEBUG, as they format it."""
+    assert api("sam_viewer").get("/profiles/schema").status_code == 200  # the API function is loaded
+    out = io.StringIO()
+    changed = []
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        handler = getattr(logger, "powertools_handler", None)
+        if isinstance(handler, logging.Handler):
+            capture = logging.StreamHandler(out)
+            capture.setFormatter(handler.formatter)
+            changed.append((logger, logger.level, capture))
+            logger.addHandler(capture)
+    assert changed, "no Powertools logger to listen to"
+    # Each route module's child logger has the function's level of its own: all of them at DEBUG.
+    services = tuple(f"{logger.name}." for logger, *_ in changed)
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and (
+            name.startswith(services) or any(name == c.name for c, *_ in changed)
+        ):
+            changed.append((logger, logger.level, None))
+            logger.setLevel(logging.DEBUG)
+    yield out
+    for logger, level, capture in reversed(changed):
+        if capture is not None:
+            logger.removeHandler(capture)
+        logger.setLevel(level)
+
+
+def new_profile(app, kind="offset", *, page_size=10, **fields):
+    profile = profile_fields(app, kind, page_size=page_size)
+    profile["users"]["fields"].update(fields)
+    return {
+        "name": f"Preview {uuid.uuid4().hex[:8]}",
+        **profile,
+        "reclaim": {"method": "PATCH", "path": "/users/{id}", "body": {"active": False, "note": "reclaimed {email}"}},
+        "subscription": {"licenses_purchased": 100, "cost_per_license": 4},
+    }
+
+
+def with_last_login_at(app):
+    for user in app.users:
+        user["last_login_at"] = user.pop("last_login")
+
+
+def test_a_wrong_activity_path_is_shown_with_the_key_to_use_and_nothing_is_sent_or_stored(api, stack, function_logs):
+    integrator = api("sam_integrator")
+    token = f"preview-secret-{uuid.uuid4().hex}"
+    with paging_app(100, bearer_token=token) as app:
+        # Given an app whose records have last_login_at, and a profile that maps lastLogin
+        with_last_login_at(app)
+        body = {"profile": new_profile(app, last_activity="lastLogin"), "credential": {"token": token}}
+
+        # When it is previewed with the app's token
+        answer = integrator.post("/profiles/preview", json=body)
+
+        # Then the first three pages are read as a sync reads them, and no further
+        assert answer.status_code == 200, answer.text
+        found = answer.json()
+        assert [u["id"] for u in found["users"]] == [f"u{i:06d}" for i in range(30)]
+        assert found["paging"] == "cut" and found["error"] is None
+        assert app.requests == 3
+        # And the field that matched nothing says which key the records have
+        activity = found["fields"]["users.fields.last_activity"]
+        assert (activity["matched"], activity["of"], activity["suggestion"]) == (0, 30, "last_login_at")
+        assert "last_login_at" in activity["keys_seen"]
+        assert found["fields"]["users.fields.email"] == {
+            "path": "email",
+            "matched": 30,
+            "of": 30,
+            "keys_seen": None,
+            "suggestion": None,
+        }
+        assert [w["field"] for w in found["warnings"]] == ["users.fields.last_activity"]
+        # And each request is listed with its answer and the next page it pointed at, without the credential
+        assert [(r["method"], r["status"], r["next_page"]) for r in found["requests"]] == [
+            ("GET", 200, "10"),
+            ("GET", 200, "20"),
+            ("GET", 200, "30"),
+        ]
+        assert found["requests"][0]["url"] == f"{app.url}/offset/users?offset=0&limit=10"
+        # And the removal is rendered for the first user, not sent
+        assert found["removal"] == {
+            "action": "reclaim",
+            "method": "PATCH",
+            "url": f"{app.url}/offset/users/u000000",
+            "body": {"active": False, "note": "reclaimed user0@example.com"},
+            "user_id": "u000000",
+        }
+        assert app.reclaim_requests == []
+
+    # And the credential is in no answer, no log line, no item and no secret
+    logged = function_logs.getvalue()
+    assert "profile previewed" in logged  # the preview's own line was heard
+    assert token not in answer.text and token not in logged
+    assert token not in table_text(stack)
+    secrets = boto3.client("secretsmanager").list_secrets()["SecretList"]
+    assert not any(
+        token in boto3.client("secretsmanager").get_secret_value(SecretId=s["ARN"])["SecretString"] for s in secrets
+    )
+
+
+def test_a_list_that_ends_within_the_pages_asked_for_says_ended(api):
+    integrator = api("sam_integrator")
+    with paging_app(25) as app:
+        # Given an app of 25 users, ten a page
+        body = {"profile": new_profile(app, "cursor"), "credential": {"token": "t"}, "max_pages": 10}
+        # When previewed with up to ten pages
+        found = integrator.post("/profiles/preview", json=body).json()
+    # Then all three pages are read, the list ended, and every field matched
+    assert (len(found["users"]), found["paging"], found["warnings"]) == (25, "ended", [])
+    assert [r["next_page"] for r in found["requests"]] == ["10", "20", None]
+    assert found["fields"]["users.fields.last_activity"]["matched"] == 23  # two of the 25 never signed in
+
+
+def test_a_wrong_cursor_path_is_shown_with_the_path_the_answers_have(api):
+    integrator = api("sam_integrator")
+    with paging_app(37, cursor_key="meta.next_cursor") as app:
+        profile = new_profile(app, "cursor")
+        profile["users"]["pagination"]["cursor_path"] = "next_cursor"
+        found = integrator.post("/profiles/preview", json={"profile": profile, "credential": {"token": "t"}}).json()
+    assert (len(found["users"]), found["paging"]) == (10, "ended")
+    [warning] = found["warnings"]
+    assert (warning["field"], warning["suggestion"]) == ("users.pagination.cursor_path", "meta.next_cursor")
+
+
+def test_an_app_that_refuses_the_credential_is_a_200_with_the_refusal(api):
+    integrator = api("sam_integrator")
+    with paging_app(20, bearer_token="right") as app:
+        body = {"profile": new_profile(app), "credential": {"token": "wrong"}}
+        answer = integrator.post("/profiles/preview", json=body)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert [r["status"] for r in found["requests"]] == [401]
+    assert "401" in found["error"] and found["users"] == [] and found["removal"] is None
+
+
+def test_a_profile_that_does_not_parse_or_a_missing_credential_is_422_with_field_paths(api):
+    integrator = api("sam_integrator")
+    with paging_app(1) as app:
+        broken = new_profile(app)
+        broken["users"]["pagination"] = {"type": "pages"}
+        bad = integrator.post("/profiles/preview", json={"profile": broken, "credential": {"token": "t"}})
+        missing = integrator.post("/profiles/preview", json={"profile": new_profile(app)})
+    assert bad.status_code == 422
+    assert all(e["loc"][:4] == ["body", "profile", "users", "pagination"] for e in bad.json()["detail"])
+    assert missing.status_code == 422
+    assert [e["loc"] for e in missing.json()["detail"]] == [["body", "credential", "token"]]
+
+
+def test_a_viewer_may_not_preview(api):
+    assert api("sam_viewer").post("/profiles/preview", json={"profile": {}, "credential": {}}).status_code == 403
+
+
+def test_a_connected_profile_is_previewed_with_its_stored_credential(api):
+    integrator = api("sam_integrator")
+    with paging_app(15, bearer_token="stored") as app:
+        # Given a profile not connected yet, then connected
+        profile = make_profile(integrator, **{k: v for k, v in new_profile(app).items() if k != "name"})
+        refused = integrator.post(f"/profiles/{profile['id']}/preview", json={})
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "stored"})
+        assert wait_for(integrator, profile["id"], {"connected", "failed"})["status"] == "connected"
+        # When previewed
+        found = integrator.post(f"/profiles/{profile['id']}/preview", json={"max_pages": 1}).json()
+    # Then not connected is 409, connected reads its first page with the stored credential
+    assert refused.status_code == 409
+    assert (len(found["users"]), found["paging"], [r["status"] for r in found["requests"]]) == (10, "cut", [200])
+
+
+def test_the_profile_schema_is_served_as_committed(api):
+    answer = api("sam_viewer").get("/profiles/schema")
+    assert answer.status_code == 200
+    assert answer.json() == json.loads(SCHEMA_FILE.read_text())
