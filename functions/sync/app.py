@@ -57,6 +57,10 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
             event["run_id"],
             users_fetched=state.users_fetched,
             pages=state.pages,
+            requests=state.requests,
+            refused=state.refused,
+            quota_wait_seconds=state.quota_wait_seconds,
+            **({"pace_per_second": state.pace_per_second} if state.pace_per_second is not None else {}),
             **({"users_expected": expected} if expected is not None else {}),
             **window,
         )

@@ -134,6 +134,10 @@ class SyncRun(BaseModel):
     requested_by: str | None = None
     sign_ins_read: int | None = Field(None, description="Sign-in events read from the identity provider's log")
     sign_ins_until: str | None = Field(None, description="The end of the sign-in log window this run read")
+    requests: int | None = Field(None, description="Requests made to the app so far, refused ones included")
+    refused: int | None = Field(None, description="Requests the app refused for its quota (429, or 403 saying so)")
+    quota_wait_seconds: float | None = Field(None, description="Time the fetch held requests back for the quota")
+    pace_per_second: float | None = Field(None, description="The pace the fetch holds: requests a second")
 
 
 class CommitResult(BaseModel):
@@ -635,7 +639,15 @@ def commit_step(
     runs.unlock_sync(profile.id, run.run_id)
     staging.discard(run.run_id)
     (notices or NoNotices()).put(
-        "Sync Succeeded", {"profile_id": profile.id, "run_id": run.run_id, **result.model_dump()}
+        "Sync Succeeded",
+        {
+            "profile_id": profile.id,
+            "run_id": run.run_id,
+            **result.model_dump(),
+            "requests": run.requests or 0,
+            "refused": run.refused or 0,
+            "quota_wait_seconds": run.quota_wait_seconds or 0.0,
+        },
     )
     return result
 
