@@ -30,7 +30,7 @@ from typing import Any
 from seatkeeper.profiles.model import RateLimit
 
 MAX_IN_FLIGHT = 32  # what the pacer allows at most; each fetch's thread pool is smaller still
-RESET_MARGIN = 0.02  # seconds after an announced reset before the next request: the app's clock ticks too
+RESET_MARGIN = 0.01  # seconds after an announced reset before the next request: the app's clock ticks too
 SAME_WINDOW = 0.5  # resets this close (seconds) name the same window (Okta's and GitHub's are whole seconds)
 FIRST_PROBE, MAX_PROBE = 0.25, 30.0  # seconds: the wait after a refusal that says nothing, doubled each time
 RATE_CUT_EVERY = 1.0  # seconds: a quota's window, as far as the pacer can tell without being told
@@ -333,8 +333,11 @@ class Pacer:
         elif ends > current + SAME_WINDOW:
             # An answer from a newer window than the one counted: it says what this one has left.
             self._window, self._window_ends = left, ends
-        elif ends >= current - SAME_WINDOW:
-            self._window = left if self._window is None else min(self._window, left)
+        elif ends >= current - SAME_WINDOW and (self._window is None or left < self._window - 1):
+            # Our own count of this window is exact unless someone else spends it too; answers overtake
+            # each other on the way (one counted before another sent earlier), so one less than ours is
+            # that, not another consumer.
+            self._window = left
         # else: an answer from a window gone by, which says nothing of this one
 
     def _grow(self, now: float, latency: float) -> None:
