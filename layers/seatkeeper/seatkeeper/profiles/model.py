@@ -378,7 +378,9 @@ class UsersEndpoint(Model):
     pagination: Pagination = Field(default_factory=lambda: NoPagination(type="none"))
     records_path: JMESPath = "@"
     fields: UserFields
-    max_concurrency: int = Field(4, ge=1, le=32)
+    max_concurrency: int = Field(
+        4, ge=1, le=32, description="Pages in flight at once; fewer while the app refuses or slows down"
+    )
     match: UserMatching | None = Field(
         None, description="How an app account is matched to the identity provider's person (SSO activity)"
     )
@@ -597,6 +599,31 @@ class Policy(Model):
     )
 
 
+class RateLimit(Model):
+    """The vendor's documented limit, and how much of it seatkeeper may spend.
+
+    Headers the app sends (X-Rate-Limit-*, X-RateLimit-*, RateLimit) say the same at run time and
+    win over what is declared; the share applies to both, as the budget is the customer's."""
+
+    requests: int | None = Field(None, ge=1, le=1_000_000, description="Requests allowed per window")
+    window_seconds: float = Field(60.0, gt=0, le=86_400, description="The window the requests are counted in")
+    concurrency: int | None = Field(None, ge=1, le=32, description="Requests the vendor allows at once")
+    scope: Literal["org", "connection"] = Field(
+        "org",
+        description="'org': the budget is shared by every integration of the customer (Okta's), so seatkeeper"
+        " spends only its share of it; 'connection': the budget is this credential's own",
+    )
+    share: float | None = Field(
+        None, gt=0, le=1, description="The part of the budget seatkeeper may use: 0.5 for an org's budget, else 1"
+    )
+
+    @property
+    def spendable(self) -> float:
+        if self.share is not None:
+            return self.share
+        return 0.5 if self.scope == "org" else 1.0
+
+
 # --- the profile ----------------------------------------------------------------------
 
 
@@ -614,6 +641,9 @@ class Profile(Model):
         60, ge=1, le=300, description="The most one request to the app may take, its whole answer included"
     )
     users: UsersEndpoint
+    rate_limit: RateLimit | None = Field(
+        None, description="The vendor's documented limit; without it, only the limits the app announces count"
+    )
     activity: Activity | None = None
     reclaim: ReclaimRequest | None = None
     downgrade: ReclaimRequest | None = Field(

@@ -27,8 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seatkeeper.core.errors import InvalidInput, SeatkeeperError
 from seatkeeper.notify.channels import ChannelName, ChannelUnavailable, Message, Recipient, RecipientUnreachable, Sent
-from seatkeeper.saas.http import GuardedSession, wait_requested
+from seatkeeper.saas.http import GuardedSession
 from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.pacing import wait_requested
 
 DEFAULT_API_URL = "https://slack.com/api"
 # Slack refuses requests older than five minutes in its own SDKs; so do we, against replays.

@@ -19,8 +19,9 @@ import requests
 
 from seatkeeper.core.errors import SeatkeeperError
 from seatkeeper.notify.channels import ChannelName, ChannelUnavailable, Message, Recipient, Sent
-from seatkeeper.saas.http import GuardedSession, wait_requested
+from seatkeeper.saas.http import GuardedSession
 from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.pacing import wait_requested
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
