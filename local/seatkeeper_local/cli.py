@@ -157,6 +157,32 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    # Imported here for start-up time (see the top).
+    import requests
+
+    from seatkeeper_local.stack.local_stack import running_stack
+    from seatkeeper_local.stack.outbox import sent_mail
+
+    found = running_stack(args.template, args.port)
+    if found is None:
+        print("no running local stack found: start `seatkeeper local` (or `make demo`) first", file=sys.stderr)
+        return 1
+    try:
+        mails = sent_mail(found["aws_endpoint"], to=args.to)
+    except requests.RequestException as exc:
+        print(f"could not read the local SES at {found['aws_endpoint']}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([{**vars(m), "to": list(m.to), "text": m.text} for m in mails], indent=2))
+        return 0
+    if not mails:
+        print("no mail sent" + (f" to {args.to}" if args.to else ""))
+    for mail in mails:
+        print(f"From: {mail.sender}\nTo: {', '.join(mail.to)}\nSubject: {mail.subject}\n\n{mail.text}\n{'-' * 72}")
+    return 0
+
+
 class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
     """Each option's default in its help; an option whose default depends on others says so itself."""
 
@@ -215,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
     report.add_argument("--json", action="store_true", help="the overview as the API gives it")
     report.set_defaults(run=_report)
+
+    outbox = commands.add_parser("outbox", help="print the mail the running local stack sent (moto's SES)")
+    outbox.add_argument("--to", help="only the mail to this address")
+    outbox.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
+    outbox.add_argument("--json", action="store_true", help="as JSON, the HTML part included")
+    outbox.set_defaults(run=_outbox)
 
     args = parser.parse_args(argv)
     return int(args.run(args))
