@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import boto3
 import requests
@@ -17,6 +18,8 @@ from seatkeeper_local.demo.client import wait_until
 from seatkeeper_local.stack.outbox import sent_mail
 from tests.integration.test_keep_requests import in_grace_period
 from tests.integration.test_reclamation import expected_candidates, finished_reclamation, reclaiming_profile
+from tests.integration.test_reconciliation import wait_for_reconciliation
+from tests.integration.test_renewals import subscribed_profile
 from tests.paging_app import paging_app
 
 
@@ -195,3 +198,48 @@ def test_an_ses_outage_ends_in_retries_then_the_dead_letter_queue_and_the_seat_w
     assert done["status"] == "completed", done
     assert {o["outcome"] for o in done["outcomes"]} == {"canceled_user_not_reached"}
     assert app.reclaim_requests == []
+
+
+def test_the_approver_is_asked_and_the_owner_and_finance_are_reminded_once_per_reminder_day(api, stack):
+    integrator, admin = api("sam_integrator"), api("admin")
+    tag = uuid.uuid4().hex[:8]
+    owner, finance, approver = (f"{who}-{tag}@acme.example" for who in ("owner", "finance", "approver"))
+    with paging_app(40) as app:
+        # Given a subscription whose opt-out deadline is in 20 days, with few free licenses, an owner,
+        # a finance contact and an approver
+        profile = subscribed_profile(integrator, app, renews_in=50, notice_days=30, low_seat_threshold=10)
+        people: dict = {"subscription": {"owner": owner}}
+        people["notifications"] = {"approvers": [approver], "finance_contact": finance}
+        patched = integrator.patch(f"/profiles/{profile['id']}", json=people)
+        assert patched.status_code == 200, patched.text
+        # When the reconciliation runs twice
+        for _ in range(2):
+            run = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]}).json()
+            assert wait_for_reconciliation(integrator, run["id"])["status"] == "completed"
+        # And a reclamation over the approval cap is planned
+        reclaimer = reclaiming_profile(integrator, app, max_reclaim_percent=1)
+        patched = integrator.patch(f"/profiles/{reclaimer['id']}", json={"notifications": {"approvers": [approver]}})
+        assert patched.status_code == 200, patched.text
+        plan = integrator.post(f"/profiles/{reclaimer['id']}/reclamations", json={"dry_run": False}).json()
+        assert plan["status"] == "awaiting_approval"
+
+        # Then the owner and the finance contact get one renewal reminder, for the 30-day reminder
+        for person in (owner, finance):
+            (reminder,) = mail_to(stack, person, "renews on")
+            assert reminder.subject.startswith(f"{profile['name']} renews on")
+            assert "in 20 days" in reminder.text
+        # And the owner one low-seat alert, not one per reconciliation
+        (low,) = mail_to(stack, owner, "licenses left")
+        assert low.subject.startswith(f"{profile['name']}: ")
+        # And the approver is asked to approve the reclamation
+        (asked,) = mail_to(stack, approver, "Approval needed")
+        assert asked.subject == f"Approval needed: {reclaimer['name']}"
+        assert stack.template.parameters["DashboardUrl"] in asked.body
+    kinds = {(d["kind"], d["recipient"], d["status"]) for d in deliveries(admin, profile_id=profile["id"])}
+    assert kinds == {
+        ("renewal_reminder", owner, "sent"),
+        ("renewal_reminder", finance, "sent"),
+        ("low_seats", owner, "sent"),
+    }
+    time.sleep(1)  # a late second delivery would show by now
+    assert len(mail_to(stack, owner, "renews on")) == 1

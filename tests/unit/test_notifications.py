@@ -151,3 +151,18 @@ def test_a_person_the_channel_cannot_reach_is_failed_without_a_retry():
     (done,) = notifier.deliver([keep_prompt_to("ada@example.com")], ["email"])
     assert (done.status, done.reason) == ("failed", "unreachable: refused")
     assert reached(store.of("rcl_1", "keep_prompt")) == set()
+
+
+def test_a_seat_that_moves_down_a_tier_says_so():
+    message = messages.keep_prompt(
+        BRAND,
+        app="Acme Video",
+        user_name=None,
+        last_used=None,
+        reclaim_at="2026-12-12T00:00:00+00:00",
+        keep_url=None,
+        token=None,
+        downgrade_to="Basic <b>",
+    )
+    assert "Unless you keep it, it moves to the Basic <b> tier on 2026-12-12." in message.text
+    assert "Basic &lt;b&gt; tier" in message.html and message.actions == ()

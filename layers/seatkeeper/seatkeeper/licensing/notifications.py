@@ -128,6 +128,7 @@ def _keep_prompt(detail: dict[str, Any], app: str, record: Reclamation, brand: m
         keep_url=keep_url,
         token=keep_url.rsplit("/", 1)[1] if keep_url else None,
         reminder=reminder,
+        downgrade_to=detail.get("downgrade_to") if detail.get("action") == "downgrade" else None,
     )
     email = detail.get("email") or (candidate.email if candidate else None)
     return Outgoing(

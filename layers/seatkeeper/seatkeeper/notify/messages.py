@@ -58,6 +58,7 @@ def keep_prompt(
     keep_url: str | None,
     token: str | None,
     reminder: int = 0,
+    downgrade_to: str | None = None,
 ) -> Message:
     """'Do you still need <app>?' to the seat's user, with their keep link as the buttons."""
     actions: tuple[Action, ...] = ()
@@ -71,7 +72,8 @@ def keep_prompt(
     greeting = f"Hello {user_name}," if user_name else "Hello,"
     subject = f"{'Reminder: ' if reminder else ''}Do you still need {app}?"
     question = f"Do you still need your {app} license? It has {used}."
-    deadline = f"Unless you keep it, it is reclaimed on {day}."
+    done = f"it moves to the {downgrade_to} tier" if downgrade_to else "it is reclaimed"
+    deadline = f"Unless you keep it, {done} on {day}."
     html = _html(
         brand,
         subject,
