@@ -243,3 +243,25 @@ def test_the_approver_is_asked_and_the_owner_and_finance_are_reminded_once_per_r
     }
     time.sleep(1)  # a late second delivery would show by now
     assert len(mail_to(stack, owner, "renews on")) == 1
+
+
+def test_a_keep_request_that_waits_for_an_admin_asks_the_approver(api, stack):
+    integrator, admin = api("sam_integrator"), api("admin")
+    approver = f"approver-{uuid.uuid4().hex[:8]}@acme.example"
+    with paging_app(16) as app:
+        # Given keep requests that an admin decides, and an approver named in the profile
+        profile = reclaiming_profile(
+            integrator, app, grace_period="PT8S", keep_reminders=["P0D"], keep_requires_approval=True
+        )
+        patched = integrator.patch(f"/profiles/{profile['id']}", json={"notifications": {"approvers": [approver]}})
+        assert patched.status_code == 200, patched.text
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        user = in_grace_period(admin, plan["id"])["candidates"][0]
+        # When a user asks to keep the seat
+        asked = requests.post(user["keep_url"], json={"decision": "keep", "reason": "<b>quarter-end</b>"}, timeout=10)
+        assert asked.json() == {"status": "awaiting_approval"}
+        # Then the approver is asked, once, and the user's words are not in the mail at all
+        (mail,) = mail_to(stack, approver, "Approval needed")
+        assert mail.subject == f"Approval needed: {profile['name']}"
+        assert "a user asks to keep their license" in mail.text and "quarter-end" not in mail.body
+        finished_reclamation(integrator, plan["id"])
