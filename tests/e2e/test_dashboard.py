@@ -438,6 +438,8 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
     assert viewer.locator("[data-approve]").count() == 0
     assert viewer.get_by_role("button", name="Sync now").count() == 0
     expect(viewer.get_by_role("link", name="Add an application")).to_be_hidden()
+    # Who was told what names people's addresses: no panel for a viewer
+    assert viewer.get_by_role("heading", name="Notifications").count() == 0
 
     admin = open_as("admin")
     expect(admin.get_by_role("heading", name="Waiting for approval")).to_be_visible()
@@ -458,6 +460,12 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
     assert reclaimed and len(seeded["chat"].reclaim_requests) >= reclaimed
 
     admin.goto(admin.url.split("#")[0] + f"#/apps/{chat['id']}")
+    # The admin sees that the approval request went out, to the admins (the chat profile names no approver)
+    told = admin.get_by_role("table", name="Notifications").locator("tbody tr")
+    expect(told.first).to_be_visible()
+    assert any(
+        "approval request" in t and "admin@seatkeeper.localhost" in t and "sent" in t for t in told.all_inner_texts()
+    ), told.all_inner_texts()
     row = admin.locator(f"tr[data-reclamation={waiting['id']}]")
     expect(row.locator(".badge")).to_have_text("completed")
     row.get_by_role("button", name="Audit trail").click()

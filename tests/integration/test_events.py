@@ -58,6 +58,7 @@ EXPECTED = {
     "reclaim_end_grace_period.json": ("EndGracePeriodFunction", "ReclamationNotFound"),
     "reclaim_record_failure.json": ("RecordReclamationFailureFunction", "ReclamationNotFound"),
     "ended_run_aborted.json": ("RecordEndedRunFunction", "ReclamationNotFound"),
+    "notify_keep_prompt.json": ("NotifyFunction", "ReclamationNotFound"),
     # Its response URL is CloudFormation's; here nothing listens there, and the function says so.
     "dashboard_sign_in_delete.json": ("DashboardSignInFunction", "ResponseNotDelivered"),
 }

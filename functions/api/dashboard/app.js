@@ -759,12 +759,14 @@ const USER_COLUMNS = [
 async function applicationView(main, profileId) {
   const profile = await call(`/profiles/${profileId}`);
   const optional = (promise) => promise.catch((error) => (error.status === 404 ? null : Promise.reject(error)));
-  const [connection, position, snapshot, history, reclamations] = await Promise.all([
+  const [connection, position, snapshot, history, reclamations, deliveries] = await Promise.all([
     optional(call(`/profiles/${profileId}/connection`)),
     optional(call(`/profiles/${profileId}/position`)),
     optional(call(`/profiles/${profileId}/snapshot`)),
     call(`/profiles/${profileId}/positions?limit=90`),
     call(`/profiles/${profileId}/reclamations?limit=20`),
+    // Who was told what names people's addresses: admins only (GET /notifications).
+    can.approve() ? call(`/notifications?profile_id=${encodeURIComponent(profileId)}&limit=20`) : null,
   ]);
   const status = connection ? connection.status : "not_connected";
   fill(main, 
@@ -797,6 +799,28 @@ async function applicationView(main, profileId) {
     ),
     usersPanel(profileId, Boolean(profile.users.fields.last_activity || profile.activity)),
     reclamationsPanel(reclamations.items),
+    deliveries ? notificationsPanel(deliveries.items) : "",
+  );
+}
+
+// The last messages about this application: keep prompts, approval requests, reminders, and what became of each.
+function notificationsPanel(items) {
+  if (!items.length) return panel("Notifications", h("p", { class: "sub" }, "Nobody was told anything yet."));
+  return panel(
+    "Notifications",
+    h("p", { class: "sub" }, "The last 20 messages about this application, newest first."),
+    table(
+      [{ title: "When" }, { title: "Message" }, { title: "Channel" }, { title: "To" }, { title: "Status" }, { title: "Tries", num: true }],
+      items.map((d) => [
+        when(d.sent_at || d.created_at),
+        d.kind.replaceAll("_", " "),
+        d.channel,
+        d.recipient || "–",
+        h("span", { "data-delivery": d.id }, badge(d.status), d.reason ? h("div", { class: "hint" }, d.reason) : null),
+        count(d.attempts),
+      ]),
+      "Notifications",
+    ),
   );
 }
 

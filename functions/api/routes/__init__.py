@@ -20,6 +20,7 @@ MODULES = {
     "dashboard": "dashboard",
     "idp": "identity_providers",
     "keep": "keep",
+    "notifications": "notifications",
     "oauth": "oauth",
     "profiles": "profiles",
     "profiles/connection": "connections",

@@ -118,6 +118,8 @@ def refusal_before_validation(app: APIGatewayHttpResolver) -> str | None:
 readers = RoleCheck(READ, "reading")
 writers = RoleCheck(WRITE, "changing")
 approvers = RoleCheck(APPROVE, "approving")
+# What was sent to whom names people's addresses: admins only.
+admins = RoleCheck(APPROVE, "reading deliveries")
 
 
 def _refusal(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -35,6 +35,9 @@ class ProfileFields(BaseModel):
     downgrade: dict[str, Any] | None = None
     subscription: dict[str, Any] | None = Field(None, examples=[{"licenses_purchased": 100, "cost_per_license": 12.5}])
     policy: dict[str, Any] | None = None
+    notifications: dict[str, Any] | None = Field(
+        None, examples=[{"approvers": ["it-lead@acme.example.com"], "finance_contact": "ap@acme.example.com"}]
+    )
 
 
 @router.post(

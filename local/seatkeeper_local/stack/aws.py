@@ -72,6 +72,20 @@ def dispatch_lambda_to(functions: LocalFunctions) -> None:
     tokens_answered_while_executions_start()
     stopping_ends_callback_waits()
     stopped_executions_stay_aborted()
+    model_data_without_docker()
+
+
+def _no_docker_client(self: Any) -> Any:
+    raise AttributeError("the local stack runs functions in-process, without Docker")
+
+
+def model_data_without_docker() -> None:
+    """moto's `GET /moto-api/data.json` (where `seatkeeper outbox` reads SES's sent mail) reads every
+    attribute of every model and skips the ones that raise AttributeError or do not serialize; a Lambda
+    function's `docker_client` raises DockerException without Docker, which ended the whole answer."""
+    from moto.utilities.docker_utilities import DockerModel
+
+    DockerModel.docker_client = property(_no_docker_client)  # type: ignore[assignment,method-assign]
 
 
 def _send_task_failure_with_cause(self: Any) -> Any:

@@ -139,3 +139,22 @@ class ReclaimSettings(SaaSCallerSettings):
 class EndedRunSettings(TableSettings):
     reclaim_state_machine_arn: str = env("RECLAIM_STATE_MACHINE_ARN")
     sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NotifySettings(TableSettings):
+    """The notifier's settings (SPEC "Notifications"): settings' `notifications.*` as the stack sets them."""
+
+    # notifications.from: a verified SES identity; unset, e-mails are recorded as skipped, saying so.
+    sender: str | None = env("NOTIFICATIONS_FROM", default=None)
+    channels: tuple[str, ...] = env("NOTIFICATIONS_CHANNELS", default=("email",), parse=_names)
+    # Told when a profile names no approver, and sent the digest.
+    admins: tuple[str, ...] = env("NOTIFICATIONS_ADMINS", default=(), parse=_names)
+    company_name: str = env("COMPANY_NAME", default="seatkeeper")
+    dashboard_url: str | None = env("DASHBOARD_URL", default=None)
+    # Tries of a channel within one invocation before the function's own retries take over.
+    channel_attempts: int = env("NOTIFY_CHANNEL_ATTEMPTS", default=3, parse=_positive)

@@ -51,6 +51,8 @@ Outcome = Literal[
     "kept_by_admin",
     "released_by_user",
     "canceled_keep_request_undecided",
+    # notifications (SPEC "Notifications"): the keep prompt reached no channel, and the policy waits for an admin
+    "canceled_user_not_reached",
     # downgrade (SPEC "Tiers and downgrade")
     "downgraded",
 ]
@@ -168,6 +170,9 @@ class Reclamation(BaseModel):
     cause: str | None = Field(None, description="When its run died before it finished: why, in words")
     reclaim_at: str | None = Field(None, description="When the grace period ends; keep links expire then")
     decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
+    unreached: list[str] = Field(
+        default_factory=list, description="Candidates whose keep prompt reached no channel, left for an admin"
+    )
     # Usage from the identity provider: stale seats given through a group, which no per-user request frees.
     needs_group_change: list[GroupChange] = Field(default_factory=list)
     warnings: list[str] = Field(
@@ -728,6 +733,16 @@ def execute(
         if (settled := _decided(candidate, decision)) is not None:
             outcomes.append(settled)
             continue
+        if decision is None and candidate.id in reclamation.unreached:
+            # Nobody takes a license from someone who was never asked: an admin decides (policy.unreached_users).
+            outcomes.append(
+                UserOutcome(
+                    user_id=candidate.id,
+                    outcome="canceled_user_not_reached",
+                    detail="user not reached: the keep prompt reached no channel; nothing was sent",
+                )
+            )
+            continue
         # A released seat went back at once (or is claimed): its outcome stands, whatever the app says now.
         released = decision is not None and decision.status == "released_by_user"
         if not released and candidate.id not in stale_now:
@@ -851,16 +866,97 @@ def announce(
     return waiting
 
 
-def end_grace_period(reclamation: Reclamation, *, store: ReclamationStore) -> Reclamation:
-    """Running again, to reclaim; or canceled as it stands, when an admin canceled it meanwhile.
+def keep_prompt_times(offsets: list[str], grace_seconds: int) -> list[int]:
+    """When the reminders go out, in seconds after the announcement (policy.keep_reminders).
 
-    The admin's cancel also stops the execution; this is for the moment between the end of the
-    wait and that stop: the step that follows reclaims nothing from a canceled reclamation.
+    An offset with a minus is before the end of the grace period ("-P2D"), one without it after its
+    start ("P0D" is the announcement itself). Times outside the grace period are dropped, and each
+    time is one reminder however many offsets name it.
+    """
+    times = set()
+    for offset in offsets:
+        seconds = iso_duration_seconds(offset.removeprefix("-"))
+        at = grace_seconds - seconds if offset.startswith("-") else seconds
+        if 0 < at < grace_seconds:
+            times.add(at)
+    return sorted(times)
+
+
+def grace_timer(reclamation: Reclamation, offsets: list[str], *, reminded: int, now: datetime) -> dict[str, int]:
+    """What the reclaim machine waits for next: the reminder after the `reminded`-th, or the end of the grace period.
+
+    `reminder` is the next reminder's number (1, 2, ...), 0 when the next thing is the end. The wait is
+    counted from now to the reminder's time, so a slow step does not push the end of the grace period.
+    """
+    if reclamation.reclaim_at is None:
+        raise ReclamationConflict(f"reclamation {reclamation.id} has no grace period")
+    end = datetime.fromisoformat(reclamation.reclaim_at)
+    start = end.timestamp() - reclamation.grace_seconds
+    times = keep_prompt_times(offsets, reclamation.grace_seconds)
+    if reminded < len(times):
+        return {"wait_seconds": max(0, int(start + times[reminded] - now.timestamp())), "reminder": reminded + 1}
+    return {"wait_seconds": max(0, int(end.timestamp() - now.timestamp())), "reminder": 0}
+
+
+def remind(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    notices: Notices,
+    reminder: int,
+    keep_url: Callable[[Reclamation, Candidate], str] | None = None,
+) -> list[str]:
+    """Tell each candidate who has not answered again, with the same keep link; who was reminded."""
+    if reclamation.status != "in_grace_period":
+        raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not in its grace period")
+    answered = set(store.decisions(reclamation.id))
+    reminded = [c for c in reclamation.candidates if c.id not in answered]
+    for candidate in reminded:
+        notices.put(
+            "Seat Will Be Reclaimed",
+            {
+                "reclamation_id": reclamation.id,
+                "profile_id": reclamation.profile_id,
+                "user_id": candidate.id,
+                "email": candidate.email,
+                "reclaim_at": reclamation.reclaim_at,
+                "keep_url": keep_url(reclamation, candidate) if keep_url else None,
+                "action": reclamation.action,
+                "downgrade_to": reclamation.downgrade_to,
+                "reminder": reminder,
+            },
+        )
+    return [c.id for c in reminded]
+
+
+def end_grace_period(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    reached: set[str] | None = None,
+    unreached_users: Literal["wait_for_admin", "reclaim"] = "wait_for_admin",
+) -> Reclamation:
+    """The grace period is over; `reached` are the candidates a keep prompt reached (None: not asked).
+
+    A candidate no prompt reached is recorded as "user not reached"; by policy, left for an admin.
+    A reclamation an admin canceled meanwhile stays canceled as it is (the cancel also stops the
+    execution; this is for the moment between the end of the wait and that stop).
     """
     if reclamation.status == "canceled":
         return reclamation
+    decided = set(store.decisions(reclamation.id)) if reached is not None else set()
+    unreached = [c.id for c in reclamation.candidates if reached is not None and c.id not in reached | decided]
+    then = "left for an admin" if unreached_users == "wait_for_admin" else "reclaimed by policy"
     running = reclamation.model_copy(
-        update={"status": "running", "audit": [*reclamation.audit, AuditEntry(at=_now(), action="grace period over")]}
+        update={
+            "status": "running",
+            "unreached": unreached if unreached_users == "wait_for_admin" else [],
+            "audit": [
+                *reclamation.audit,
+                *(AuditEntry(at=_now(), action="user not reached", user_id=user, detail=then) for user in unreached),
+                AuditEntry(at=_now(), action="grace period over"),
+            ],
+        }
     )
     try:
         store.replace_reclamation(running, expected_status="in_grace_period")

@@ -598,6 +598,36 @@ class Policy(Model):
         None, ge=0, le=10_000_000, description="Warn when fewer licenses than this are free"
     )
 
+    # --- notifications (SPEC "Notifications") ---
+    keep_reminders: list[Annotated[str, Field(pattern=r"^-?P")]] = Field(
+        default_factory=lambda: ["P0D", "-P2D"],
+        min_length=1,
+        max_length=10,
+        description="When keep prompts go out: ISO 8601 offsets before the end of the grace period (P0D: at its start)",
+    )
+    unreached_users: Literal["wait_for_admin", "reclaim"] = Field(
+        "wait_for_admin", description="A seat whose keep prompt reached no channel: left for an admin, or reclaimed"
+    )
+
+    @field_validator("keep_reminders")
+    @classmethod
+    def _reminders_are_durations(cls, value: list[str]) -> list[str]:
+        for offset in value:
+            iso_duration_seconds(offset.removeprefix("-"))
+        return value
+
+
+class Notifications(Model):
+    """Who is told about this app, and on which channels (overriding settings' notifications.channels)."""
+
+    channels: list[Literal["email", "slack", "teams"]] | None = Field(None, min_length=1, max_length=3)
+    approvers: list[Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(
+        default_factory=list, max_length=50, description="Who approves its reclamations and keep requests"
+    )
+    finance_contact: str | None = Field(
+        None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Told of renewals with the owner"
+    )
+
 
 class RateLimit(Model):
     """The vendor's documented limit, and how much of it seatkeeper may spend.
@@ -651,6 +681,7 @@ class Profile(Model):
     )
     subscription: Subscription
     policy: Policy = Field(default_factory=Policy)
+    notifications: Notifications = Field(default_factory=Notifications)
     # Usage from the identity provider: set on an IdP profile (by the okta_sso, entra_sso, google_sso templates).
     identity_provider: IdentityProvider | None = None
 
