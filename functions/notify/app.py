@@ -7,6 +7,7 @@ it). Deliveries already sent are never sent again on those tries (notify.deliver
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -41,8 +42,35 @@ def channels() -> dict[str, Channel | str]:
     }
 
 
+def weekly_digest() -> list[Any]:
+    """The admins' weekly digest (the WeeklyDigest schedule's input is {"digest": "weekly"})."""
+    # Cold start: the renewals and the positions only for the digest, once a week.
+    from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
+    from seatkeeper.licensing import renewals
+    from seatkeeper.licensing.notifications import weekly_digest as digest_of
+
+    today = datetime.now(UTC).date()
+    profiles = list(DynamoDBProfiles(settings.table_name).every())
+    store = DynamoDBReclamations(settings.table_name)
+    savings = store.savings(today.year) + (store.savings(today.year - 1) if today.month == 1 else [])
+    positions = DynamoDBReconciliations(settings.table_name).latest_positions([p.id for p in profiles])
+    return digest_of(
+        today,
+        savings=savings,
+        waiting=store.awaiting_approval(),
+        renewing=renewals.upcoming(profiles, positions, today=today, within_days=30),
+        names={p.id: p.profile.name for p in profiles},
+        audience=audience,
+        brand=brand,
+    )
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("digest") == "weekly":
+        notifier = Notifier(channels(), DynamoDBDeliveries(settings.table_name), attempts=settings.channel_attempts)
+        done = notifier.deliver(weekly_digest(), audience.channels)
+        return {"sent": sum(d.status == "sent" for d in done), "deliveries": len(done)}
     detail_type, detail = event.get("detail-type", ""), event.get("detail") or {}
     if detail_type not in NOTIFYING:
         return {"sent": 0, "deliveries": 0}

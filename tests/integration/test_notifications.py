@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import requests
@@ -265,3 +266,30 @@ def test_a_keep_request_that_waits_for_an_admin_asks_the_approver(api, stack):
         assert mail.subject == f"Approval needed: {profile['name']}"
         assert "a user asks to keep their license" in mail.text and "quarter-end" not in mail.body
         finished_reclamation(integrator, plan["id"])
+
+
+def test_the_weekly_digest_tells_the_admins_what_waits_and_renews_once_a_week(api, stack):
+    integrator = api("sam_integrator")
+    admin_address = stack.template.parameters["NotificationAdmins"]
+    with paging_app(40) as app:
+        # Given a subscription to decide on in 20 days, and a reclamation waiting for an admin
+        renewing = subscribed_profile(integrator, app, renews_in=50, notice_days=30)
+        run = integrator.post("/reconciliations", json={"profile_ids": [renewing["id"]]}).json()
+        assert wait_for_reconciliation(integrator, run["id"])["status"] == "completed"
+        waiting = reclaiming_profile(integrator, app, max_reclaim_percent=1)
+        plan = integrator.post(f"/profiles/{waiting['id']}/reclamations", json={"dry_run": False}).json()
+        assert plan["status"] == "awaiting_approval"
+        # When the weekly schedule fires (as if it were Monday 08:00), twice
+        schedule = next(s for s in stack.scheduler.schedules if s.name == "NotifyFunction-WeeklyDigest")
+        assert schedule.expression == "cron(0 8 ? * MON *)" and schedule.payload == '{"digest": "weekly"}'
+        for _ in range(2):
+            schedule.due = datetime.now(UTC) - timedelta(seconds=1)
+            assert stack.scheduler.tick() == [schedule.name]
+        # Then the admins get one digest that week, naming what waits for them and what renews
+        (mail,) = mail_to(stack, admin_address, "this week")
+        week = "{}-W{:02d}".format(*datetime.now(UTC).date().isocalendar()[:2])
+        assert mail.subject == f"seatkeeper this week ({week})"
+        assert f"{waiting['name']}: {len(plan['candidates'])} seats to approve" in mail.text
+        assert f"{renewing['name']}: decide by" in mail.text
+        time.sleep(2)
+        assert len(mail_to(stack, admin_address, "this week")) == 1

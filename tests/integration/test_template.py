@@ -169,12 +169,16 @@ def test_what_breaks_silently_raises_an_alarm_on_the_alarm_topic(resources):
     }
     assert ("seatkeeper", "CompensationFailed", "create-connection") in found
     # The schedule retries, then keeps what it could not start in an encrypted queue that is alarmed on.
-    (schedule,) = of_type(resources, "AWS::Scheduler::Schedule").values()
-    target = schedule["Properties"]["Target"]
-    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
-    queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
-    assert resources[queue]["Properties"]["KmsMasterKeyId"]
-    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", str({"Fn::GetAtt": [queue, "QueueName"]})) in found
+    # Each schedule (the daily reconciliation, the weekly digest): retried, then kept in an encrypted, alarmed queue.
+    schedules = of_type(resources, "AWS::Scheduler::Schedule").values()
+    assert len(schedules) == 2
+    for schedule in schedules:
+        target = schedule["Properties"]["Target"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+        queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        encrypted = resources[queue]["Properties"]
+        assert encrypted.get("KmsMasterKeyId") or encrypted.get("SqsManagedSseEnabled") is True
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", str({"Fn::GetAtt": [queue, "QueueName"]})) in found
     # Every alarm tells the one topic: the one given, or the KMS-encrypted one made here.
     topic = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
     for name, alarm in of_type(resources, "AWS::CloudWatch::Alarm").items():

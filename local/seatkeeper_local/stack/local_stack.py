@@ -101,23 +101,25 @@ class LocalStack:
         boto3.client("sesv2").create_email_identity(EmailIdentity=self.template.parameters["NotificationsFrom"])
         create_event_rules(self.template.event_rules("seatkeeper"))
         deliver_rules_to(self.functions)
+        machines = [
+            (f"{machine.logical_id}-{number}", machine.arn, s)
+            for machine in self.template.state_machines().values()
+            for number, s in enumerate(machine.schedules)
+        ]
         self.scheduler = LocalScheduler(
             [
                 Schedule(
-                    f"{machine.logical_id}-{number}",
-                    machine.arn,
+                    name,
+                    arn,
                     s["ScheduleExpression"],
                     s.get("ScheduleExpressionTimezone", "UTC"),
                     s.get("Input", "{}"),
                     retry_attempts=int(s.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
                     dead_letter_arn=s.get("DeadLetterConfig", {}).get("Arn"),
                 )
-                for machine in self.template.state_machines().values()
-                for number, s in enumerate(machine.schedules)
+                for name, arn, s in [*machines, *self.template.function_schedules()]
             ],
-            start=lambda arn, name, payload: boto3.client("stepfunctions").start_execution(
-                stateMachineArn=arn, name=name, input=payload
-            ),
+            start=start_target,
             dead_letter=send_dead_letter,
         )
         threading.Thread(target=self.scheduler.run, name="seatkeeper-scheduler", daemon=True).start()
@@ -169,6 +171,14 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def start_target(arn: str, name: str, payload: str) -> None:
+    """What EventBridge Scheduler does with a schedule's input: start the state machine, or invoke the function."""
+    if ":function:" in arn:
+        boto3.client("lambda").invoke(FunctionName=arn, InvocationType="Event", Payload=payload.encode())
+        return
+    boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name=name, input=payload)
 
 
 def send_dead_letter(schedule: Schedule, failure: Exception) -> None:

@@ -260,6 +260,15 @@ class Template:
     def buckets(self) -> list[str]:
         return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::S3::Bucket")]
 
+    def function_schedules(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Each function's ScheduleV2 events: (its name, the function's ARN, the schedule's properties)."""
+        return [
+            (f"{logical_id}-{event_name}", self.arn(logical_id), self.resolve(event.get("Properties", {})))
+            for logical_id, resource in self.of_type("AWS::Serverless::Function").items()
+            for event_name, event in resource["Properties"].get("Events", {}).items()
+            if event["Type"] == "ScheduleV2"
+        ]
+
     def event_rules(self, source: str) -> list[EventRuleSpec]:
         """The functions' EventBridge rules on events of `source` (AWS's own events are not put locally)."""
         found = []

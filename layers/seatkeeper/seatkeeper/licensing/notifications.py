@@ -7,6 +7,7 @@
 | Seat Keep Requested            | approval_request   | the profile's approvers, else the admins       |
 | Renewal Approaching            | renewal_reminder   | the subscription's owner and finance contact   |
 | Licenses Running Low           | low_seats          | the subscription's owner                       |
+| (a weekly schedule)            | digest             | the admins in settings                         |
 
 Each message is keyed by what makes it distinct (notify.delivery says why): a keep prompt by its
 reclamation, user and reminder; a renewal reminder by its renewal date and reminder day. Other
@@ -17,13 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from seatkeeper.licensing.reclamation import Reclamation
+from seatkeeper.licensing.reclamation import Reclamation, ReclamationSummary, Saving
 from seatkeeper.notify import messages
 from seatkeeper.notify.channels import Message, Recipient
 from seatkeeper.notify.delivery import Outgoing
 from seatkeeper.profiles.records import ProfileRecord
+
+# Cold start: the renewals' models only where the weekly digest is made, not for every event.
+if TYPE_CHECKING:
+    from seatkeeper.licensing.renewals import RenewalList
 
 NOTIFYING = (
     "Seat Will Be Reclaimed",
@@ -141,3 +147,31 @@ def _keep_prompt(detail: dict[str, Any], app: str, record: Reclamation, brand: m
         user_id=detail["user_id"],
         missing="the user has no e-mail address in the app or the identity provider",
     )
+
+
+def weekly_digest(
+    today: date,
+    *,
+    savings: list[Saving],
+    waiting: list[ReclamationSummary],
+    renewing: RenewalList,
+    names: dict[str, str],
+    audience: Audience,
+    brand: messages.Brand,
+) -> list[Outgoing]:
+    """The week's digest to each admin in settings, once per ISO week."""
+    year, number, _ = today.isocalendar()
+    week = f"{year}-W{number:02d}"
+    since = datetime.combine(today - timedelta(days=7), datetime.min.time(), UTC)
+    message = messages.digest(
+        brand,
+        week=week,
+        reclaimed=[
+            (names.get(s.profile_id, s.profile_id), s.seats, f"{s.per_period.amount:.2f} {s.per_period.currency}")
+            for s in savings
+            if s.finished_at >= since
+        ],
+        waiting=[(names.get(w.profile_id, w.profile_id), w.candidates) for w in waiting],
+        renewing=[(r.name, r.opt_out_deadline.isoformat()) for r in renewing.items],
+    )
+    return _to_each(_people(list(audience.admins)), message, about="DIGEST", occasion=week, missing="no admin is set")

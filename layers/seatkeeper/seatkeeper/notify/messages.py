@@ -130,3 +130,39 @@ def low_seats(brand: Brand, *, app: str, free: int, purchased: int, threshold: i
     return Message(
         kind="low_seats", subject=subject, text=_text(brand, [line]), html=_html(brand, subject, [escape(line)])
     )
+
+
+def digest(
+    brand: Brand,
+    *,
+    week: str,
+    reclaimed: list[tuple[str, int, str]],
+    waiting: list[tuple[str, int]],
+    renewing: list[tuple[str, str]],
+) -> Message:
+    """The week for admins: what was reclaimed and what it saves, what waits for them, what renews soon.
+
+    `reclaimed` is (app, seats, saving per period), `waiting` (app, seats), `renewing` (app, opt-out deadline).
+    """
+    subject = f"seatkeeper this week ({week})"
+    sections = [
+        ("Reclaimed", [f"{app}: {seats} seats, saving {saving}" for app, seats, saving in reclaimed]),
+        ("Waiting for an admin", [f"{app}: {seats} seats to approve" for app, seats in waiting]),
+        ("Renewing in the next 30 days", [f"{app}: decide by {deadline}" for app, deadline in renewing]),
+    ]
+    text = [
+        f"{title}:\n" + ("\n".join(f"- {line}" for line in lines) if lines else "- nothing")
+        for title, lines in sections
+    ]
+    html = [
+        f"<b>{escape(title)}</b><br>" + ("<br>".join(escape(line) for line in lines) if lines else "nothing")
+        for title, lines in sections
+    ]
+    review = (
+        (Action(label="Open the dashboard", url=brand.dashboard_url, action_id="review"),)
+        if brand.dashboard_url
+        else ()
+    )
+    return Message(
+        kind="digest", subject=subject, text=_text(brand, text, review), html=_html(brand, subject, html, review)
+    )
