@@ -32,14 +32,25 @@ brand = Brand(company=settings.company_name, dashboard_url=settings.dashboard_ur
 
 def channels() -> dict[str, Channel | str]:
     """Each channel's adapter, or why there is none (recorded as the delivery's reason)."""
-    # Cold start: the SES adapter (botocore's client) where a message is sent, not for events that ask nobody.
+    # Cold start: the adapters (botocore's clients, requests) where a message is sent, not for events that ask nobody.
+    from seatkeeper.aws.channels import channel_for
     from seatkeeper.aws.email import SESEmail
+    from seatkeeper.core.settings import ChannelSettings
+    from seatkeeper.saas.network_guard import NetworkPolicy
 
-    return {
-        "email": SESEmail(settings.sender) if settings.sender else "notifications.from is not set",
-        "slack": "the slack channel is not available yet",
-        "teams": "the teams channel is not available yet",
+    policy = NetworkPolicy.from_entries(settings.allow_hosts.split(","))
+    # The channels' settings per invocation, not per container: a channel set up (or moved) after the
+    # notifier started is used from its next event; reading a few variables costs nothing.
+    found_in = ChannelSettings.from_environment()
+    found: dict[str, Channel | str] = {
+        "email": SESEmail(settings.sender) if settings.sender else "notifications.from is not set"
     }
+    # Slack and Teams are reached through the network guard, as every SaaS app is; their secrets are read
+    # once in five minutes (aws.channels), so a channel nobody set up costs no call per event.
+    for name, secret in (("slack", found_in.slack_secret), ("teams", found_in.teams_secret)):
+        channel = channel_for(name, found_in, policy=policy)
+        found[name] = channel or f"the {name} channel is not set up (no secret {secret})"
+    return found
 
 
 def weekly_digest() -> list[Any]:

@@ -293,3 +293,76 @@ def test_the_weekly_digest_tells_the_admins_what_waits_and_renews_once_a_week(ap
         assert f"{renewing['name']}: decide by" in mail.text
         time.sleep(2)
         assert len(mail_to(stack, admin_address, "this week")) == 1
+
+
+def test_a_profile_that_asks_for_slack_gets_its_keep_prompts_as_dms_with_keep_and_release_buttons(api, stack):
+    # Slack's side is the workspace of tests/slack_api.py, built from slackapi/slack-api-specs'
+    # web-api/slack_web_openapi_v2.json (users.lookupByEmail, chat.postMessage).
+    from seatkeeper.aws.channels import forget_secrets
+    from seatkeeper.aws.vault import SecretsManagerVault
+    from tests.slack_api import slack_workspace
+
+    integrator, admin = api("sam_integrator"), api("admin")
+    vault = SecretsManagerVault()
+    with paging_app(16) as app, slack_workspace() as slack:
+        # Given the stack's Slack secret set up, a workspace that knows the app's users, and a profile whose
+        # prompts go to Slack only
+        secret = f"seatkeeper/slack-{uuid.uuid4().hex[:8]}"
+        vault.create(secret, {"bot_token": slack.bot_token, "signing_secret": "s" * 32})
+        for i in range(16):
+            slack.add_user(f"user{i}@example.com")
+        profile = reclaiming_profile(integrator, app, grace_period="PT8S", keep_reminders=["P0D"])
+        answer = integrator.patch(f"/profiles/{profile['id']}", json={"notifications": {"channels": ["slack"]}})
+        assert answer.status_code == 200, answer.text
+        with _environment(SLACK_SECRET=secret, SLACK_API_URL=slack.url):
+            forget_secrets()
+            try:
+                # When a reclamation with a grace period announces its candidates
+                plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+                shown = in_grace_period(admin, plan["id"])
+                wait_until(lambda: len(slack.posted), lambda n: n >= len(shown["candidates"]), timeout=30)
+            finally:
+                forget_secrets()
+                vault.delete(secret)
+        finished_reclamation(admin, plan["id"])
+
+    # Then each candidate got one DM whose buttons carry their own keep token, and no e-mail
+    tokens = {c["keep_url"].rsplit("/", 1)[1] for c in shown["candidates"]}
+    buttons = [
+        (element["action_id"], element["value"])
+        for post in slack.posted
+        for block in post["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert len(slack.posted) == len(shown["candidates"])
+    assert {value for _, value in buttons} == tokens
+    assert sorted({action for action, _ in buttons}) == ["keep", "release"]
+    assert not [m for m in sent_mail(stack.aws_endpoint) if profile["name"] in m.subject]
+    # And each delivery is recorded as sent through Slack
+    records = deliveries(admin, profile_id=profile["id"], kind="keep_prompt")
+    assert {(d["channel"], d["status"]) for d in records} == {("slack", "sent")}
+    assert len(records) == len(shown["candidates"])
+
+
+class _environment:
+    """Variables set for the functions the stack runs in this process, and put back after."""
+
+    def __init__(self, **variables: str) -> None:
+        self.variables, self.before = variables, {}
+
+    def __enter__(self) -> None:
+        import os
+
+        for name, value in self.variables.items():
+            self.before[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def __exit__(self, *_: object) -> None:
+        import os
+
+        for name, value in self.before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -146,7 +146,7 @@ def _names(value: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class NotifySettings(TableSettings):
+class NotifySettings(SaaSCallerSettings):
     """The notifier's settings (SPEC "Notifications"): settings' `notifications.*` as the stack sets them."""
 
     # notifications.from: a verified SES identity; unset, e-mails are recorded as skipped, saying so.
