@@ -378,3 +378,105 @@ def test_a_reconciliation_whose_execution_is_stopped_is_failed_by_the_status_cha
 
     assert record["status"] == "failed" and record["error"] == (ended.get("error") or "ExecutionAborted")
     assert record["cause"] and record["finished_at"]
+
+
+def test_a_sync_that_outlives_its_state_machine_s_timeout_ends_failed_never_running(api, stack):
+    """The timed-out path on moto's Step Functions engine, with the sync machine's own definition.
+
+    The template bounds a sync at a day (SyncTimeoutSeconds); waiting that long is no test, so the same
+    definition, as the stack deployed it, is deployed again with a bound of two seconds.
+    """
+    import json
+
+    from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+    from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+    from seatkeeper.aws.workflows import StepFunctions
+    from seatkeeper.sync.runs import SyncService
+
+    integrator = api("sam_integrator")
+    sfn = boto3.client("stepfunctions")
+    deployed = sfn.describe_state_machine(stateMachineArn=os.environ["SYNC_STATE_MACHINE_ARN"])
+    definition = json.loads(deployed["definition"])
+    assert definition["TimeoutSeconds"] == 86400  # the template's bound: as long as a reconciliation waits
+    bounded = sfn.create_state_machine(
+        name=f"SyncUsersBounded-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({**definition, "TimeoutSeconds": 2}),
+        roleArn=deployed["roleArn"],
+    )["stateMachineArn"]
+    table = stack.template.physical_name("Table")
+    with paging_app(40) as app:
+        # Given a connected profile whose app answers slowly: its sync takes far longer than the bound
+        fields = profile_fields(app, "offset", page_size=5)
+        profile = connected(integrator, app, users=fields["users"])
+        app.latency = 1.0
+        record = DynamoDBProfiles(table).get(profile["id"])
+        # When its sync runs on the bounded machine
+        run = SyncService(DynamoDBSync(table), StepFunctions(bounded)).start(
+            record, connected=True, requested_by="a test"
+        )
+        arn = bounded.replace(":stateMachine:", ":execution:") + f":{run.run_id}"
+        ended = wait_until(
+            lambda: sfn.describe_execution(executionArn=arn), lambda e: e["status"] != "RUNNING", timeout=60
+        )
+        # Then the execution times out, and no Catch records it: the run still says running
+        assert ended["status"] == "TIMED_OUT", ended
+        assert integrator.get(f"/runs/{run.run_id}").json()["status"] == "running"
+        # And when the status change reaches RecordEndedRun as the rule on the sync machine delivers it
+        event = status_change_event(arn, stateMachineArn=os.environ["SYNC_STATE_MACHINE_ARN"])
+        stack.functions.invoke("RecordEndedRunFunction", event)
+        finished = integrator.get(f"/runs/{run.run_id}").json()
+        # the run is failed saying so, and the profile's next sync may start
+        assert finished["status"] == "failed" and "TIMED_OUT" in finished["error"], finished
+        app.latency = 0.0
+        again = integrator.post(f"/profiles/{profile['id']}/sync")
+        assert again.status_code == 202, again.text
+
+
+def test_a_reclamation_that_outlives_its_state_machine_s_timeout_is_canceled_never_left_waiting(api, stack):
+    """The same for reclaim-licenses: its own definition, deployed again with a bound of three seconds."""
+    import json
+
+    from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+    from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
+    from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+    from seatkeeper.aws.workflows import StepFunctions
+    from seatkeeper.licensing import reclamation
+
+    integrator = api("sam_integrator")
+    sfn = boto3.client("stepfunctions")
+    deployed = sfn.describe_state_machine(stateMachineArn=os.environ["RECLAIM_STATE_MACHINE_ARN"])
+    definition = json.loads(deployed["definition"])
+    assert definition["TimeoutSeconds"] == 31276800  # the template's bound: the longest grace period and a re-sync
+    bounded = sfn.create_state_machine(
+        name=f"ReclaimBounded-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({**definition, "TimeoutSeconds": 3}),
+        roleArn=deployed["roleArn"],
+    )["stateMachineArn"]
+    table = stack.template.physical_name("Table")
+    with paging_app(30) as app:
+        # Given an approved reclamation with a grace period of an hour, run on the bounded machine
+        profile = reclaiming_profile(integrator, app, grace_period="PT1H", max_reclaim_count=0)
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert plan["status"] == "awaiting_approval", plan
+        approved = reclamation.approve(
+            plan["id"],
+            store=DynamoDBReclamations(table),
+            approved_by="boss",
+            profile_of=DynamoDBProfiles(table).get,
+            snapshots=DynamoDBSync(table),
+        )
+        payload = {"reclamation_id": approved.id, "profile_id": profile["id"], "grace_seconds": approved.grace_seconds}
+        StepFunctions(bounded).start(approved.id, {**payload, "keep_base_url": stack.url})
+        arn = bounded.replace(":stateMachine:", ":execution:") + f":{approved.id}"
+        # When it waits out its grace period past the bound
+        ended = wait_until(
+            lambda: sfn.describe_execution(executionArn=arn), lambda e: e["status"] != "RUNNING", timeout=60
+        )
+        assert ended["status"] == "TIMED_OUT", ended
+        assert integrator.get(f"/reclamations/{plan['id']}").json()["status"] == "in_grace_period"
+        # Then the status change cancels it, saying the execution timed out, and nothing was reclaimed
+        event = status_change_event(arn, stateMachineArn=os.environ["RECLAIM_STATE_MACHINE_ARN"])
+        assert stack.functions.invoke("RecordEndedRunFunction", event)["status"] == "canceled"
+        record = integrator.get(f"/reclamations/{plan['id']}").json()
+    assert record["status"] == "canceled" and record["error"] == "ExecutionTimedOut", record
+    assert app.reclaim_requests == []

@@ -298,3 +298,33 @@ def test_two_stacks_in_one_account_and_region_get_different_sign_in_domains():
     given = evaluate(domain, {}, {"SignInDomainPrefix": "acme-seats"}, {"HasSignInDomainPrefix": True})
     assert given == "acme-seats"
     assert not re.fullmatch(pattern, "my-aws-seats") and not re.fullmatch(pattern, "Acme")
+
+
+def test_every_state_machine_has_a_bound_derived_from_its_work(resources):
+    # Given each state machine's definition with its substitutions, as the local stack and CloudFormation fill them
+    from seatkeeper.profiles.model import MAX_GRACE_PERIOD_DAYS
+
+    bounds = {}
+    for name, machine in SOURCE["Resources"].items():
+        if machine["Type"] != "AWS::Serverless::StateMachine":
+            continue
+        props = machine["Properties"]
+        text = (ROOT / props["DefinitionUri"]).read_text()
+        for key, value in props.get("DefinitionSubstitutions", {}).items():
+            if isinstance(value, int | str):
+                text = text.replace("${" + key + "}", str(value))
+        definition = json.loads(re.sub(r"\$\{\w+\}", "1", text))
+        # Then each has a top-level TimeoutSeconds (the TimedOut alarm can fire), within Step Functions' limits
+        bounds[name] = definition.get("TimeoutSeconds")
+        assert isinstance(bounds[name], int), f"{name}: no top-level TimeoutSeconds"
+        assert bounds[name] <= (300 if props["Type"] == "EXPRESS" else 365 * 86400), name
+    reconcile = json.loads(re.sub(r"\$\{\w+\}", "1", (ROOT / "statemachines/reconcile_all.asl.json").read_text()))
+    (profiles,) = [s for _, s in map_states(reconcile["States"])]
+    wait = next(s for s in profiles["ItemProcessor"]["States"].values() if "TimeoutSeconds" in s)["TimeoutSeconds"]
+    # And each bound covers its work: a sync as long as a reconciliation waits for one; a reclamation its longest
+    # grace period and a re-sync; a reconciliation its 500 profiles, MaxConcurrency at a time; a connection its grant
+    assert bounds["SyncUsersStateMachine"] >= wait
+    assert bounds["ReclaimLicensesStateMachine"] >= MAX_GRACE_PERIOD_DAYS * 86400 + bounds["SyncUsersStateMachine"]
+    assert bounds["ReconcileAllStateMachine"] >= -(-500 // profiles["MaxConcurrency"]) * wait
+    grant = SOURCE["Parameters"]["GrantTimeoutSeconds"]["MaxValue"]
+    assert bounds["CreateConnectionStateMachine"] > grant

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 
+from seatkeeper_local.stack.tokens import LOCAL_KID
 from tests.integration.connection_checks import make_profile, wait_for
 
 UNKNOWN_RECLAMATION = f"/reclamations/rcl_{'0' * 20}/approve"
@@ -21,7 +22,8 @@ def signed_in_with(api, stack, groups):
     """A client whose local JWT carries exactly these cognito:groups, as any identity provider could set them."""
     claims = {"sub": f"someone-{uuid.uuid4().hex[:6]}", "exp": int(time.time()) + 600, "cognito:groups": groups}
     client = api(None)
-    client.headers["Authorization"] = f"Bearer {jwt.encode(claims, stack.jwt_secret, 'HS256')}"
+    token = jwt.encode(claims, stack.jwt_secret, "HS256", headers={"kid": LOCAL_KID})  # the local issuer's key
+    client.headers["Authorization"] = f"Bearer {token}"
     return client
 
 

@@ -547,6 +547,10 @@ def iso_duration_seconds(value: str) -> int:
     )
 
 
+# The reclaim-licenses state machine's TimeoutSeconds is this plus a day for the re-sync and a day to reclaim.
+MAX_GRACE_PERIOD_DAYS = 360
+
+
 class Policy(Model):
     inactivity_days: int = Field(90, ge=1, le=3650)
     protected_users: list[Annotated[str, Field(min_length=1, max_length=320)]] = Field(
@@ -570,8 +574,11 @@ class Policy(Model):
     @field_validator("grace_period")
     @classmethod
     def _grace_period_is_a_duration(cls, value: str) -> str:
-        if iso_duration_seconds(value) > 365 * 86400:
-            raise ValueError("must be at most a year (Step Functions executions last at most a year)")
+        if iso_duration_seconds(value) > MAX_GRACE_PERIOD_DAYS * 86400:
+            raise ValueError(
+                f"must be at most {MAX_GRACE_PERIOD_DAYS} days: the reclamation's run is bounded by it (template.yaml's"
+                " ReclaimTimeoutSeconds), and Step Functions executions last at most a year"
+            )
         return value
 
     @field_validator("max_snapshot_age")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,12 @@ from seatkeeper.profiles.records import ProfileRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+
+# BatchWriteItem takes at most 25 requests; unprocessed ones are retried with full jitter, 0.05 s doubling.
+BATCH_WRITE_ITEMS = 25
+UNPROCESSED_ATTEMPTS = 8
+UNPROCESSED_BACKOFF_SECONDS = 0.05
 
 
 class DynamoDBProfiles(Table):
@@ -143,9 +151,19 @@ class DynamoDBProfiles(Table):
                 keys += page["Items"]
         # The profile goes last, so that a delete cut short can simply be repeated.
         keys += [name_key(record.profile.name), profile_key(profile_id)]
-        for start in range(0, len(keys), 25):
+        for start in range(0, len(keys), BATCH_WRITE_ITEMS):
             pending: dict[str, Any] = {
-                self.table_name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+                self.table_name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + BATCH_WRITE_ITEMS]]
             }
-            while pending:
+            for attempt in range(UNPROCESSED_ATTEMPTS):
                 pending = self.bulk_client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                # A throttled partition leaves items unprocessed: retrying at once would be throttled again.
+                time.sleep(random.uniform(0, UNPROCESSED_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
+            else:
+                left = sum(len(requests) for requests in pending.values())
+                raise ProfileConflict(
+                    f"profile {profile_id} was deleted in part: {left} items stayed unprocessed after "
+                    f"{UNPROCESSED_ATTEMPTS} attempts; delete it again to finish"
+                )
