@@ -10,9 +10,11 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
   holds the next request until the window resets: no request is refused once the first answer is read.
 - `Retry-After` (seconds or an HTTP date) holds every request of the connection, not only the one told.
 - Where the app announces nothing, it adapts (AIMD): the requests in flight grow by one per round
-  trip and halve on 429/503 or when answers take much longer than the fastest; a refusal without
-  headers also sets a pace, the rate that was just accepted, which then grows slowly and shrinks by a
-  quarter at each refusal. A template's documented limit is the pace to start from.
+  trip and halve on a 503 or a refusal that says nothing (a bare 429), which also holds every request
+  a while (0.25 s, doubled at each refusal in a row); a refusal also sets a pace, the rate that was
+  just accepted, which then grows slowly and shrinks by a quarter at each refusal. A template's
+  documented limit is the pace to start from. (Rising latency is not a signal: on a shared machine,
+  or a Lambda sharing its CPU, our own slowness looked like the app's and halved the fetch.)
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ MAX_IN_FLIGHT = 32  # what the pacer allows at most; each fetch's thread pool is
 RESET_MARGIN = 0.01  # seconds after an announced reset before the next request: the app's clock ticks too
 SAME_WINDOW = 0.5  # resets this close (seconds) name the same window (Okta's and GitHub's are whole seconds)
 FIRST_PROBE, MAX_PROBE = 0.25, 30.0  # seconds: the wait after a refusal that says nothing, doubled each time
+RATE_EVIDENCE = 4  # answers in the last second before a refusal can tell a pace
 RATE_CUT_EVERY = 1.0  # seconds: a quota's window, as far as the pacer can tell without being told
-SLOWER_THAN_FASTEST = 3.0  # answers this many times slower than the fastest mean the app is struggling
 
 
 def _seconds(value: str | None, now: float) -> float | None:
@@ -201,7 +203,6 @@ class Pacer:
         if declared and declared.requests:
             self._rate = declared.requests * self._share / declared.window_seconds
         self._next_at = 0.0
-        self._fastest: float | None = None
         self._slow = 0.0  # a moving average of answer times
         self._last_cut = -math.inf
         self._last_rate_cut = -math.inf
@@ -290,14 +291,18 @@ class Pacer:
             after = _seconds(headers.get("Retry-After"), self._wall_clock()) if headers is not None else None
             if after is not None:
                 self._held_until = max(self._held_until, now + after)
+            told = after is not None or (quota is not None and quota.reset_after is not None)
             if refused:
                 self.refused += 1
-                if after is None and (quota is None or quota.reset_after is None):
+                if not told:
                     # Refused without a word of when to come back: every request waits, longer each time.
                     self._probe = min(self._probe * 2, MAX_PROBE) if self._probe else FIRST_PROBE
                     self._held_until = max(self._held_until, now + self._probe)
-            if refused or status == 503:
-                self._cut(now, learn_rate=refused and quota is None)
+            # An app that says when to come back is waited for; one that does not is met with fewer requests.
+            if (refused and not told) or status == 503:
+                self._cut(now, learn_rate=refused)
+            elif refused and quota is None:
+                self._learn_rate(now)
             elif status is not None and status < 400:
                 self._probe = 0.0
                 self._grow(now, now - started)
@@ -346,11 +351,7 @@ class Pacer:
             self._answered.popleft()
         if self._announced:
             return
-        self._fastest = latency if self._fastest is None else min(self._fastest, latency)
         self._slow = latency if not self._slow else 0.8 * self._slow + 0.2 * latency
-        if self._fastest > 0.005 and self._slow > SLOWER_THAN_FASTEST * self._fastest:
-            self._cut(now, learn_rate=False)
-            return
         self._window_size = min(float(self._cap), self._window_size + 1 / self._window_size)
         if self._rate is not None:
             self._rate += 0.5 / self._rate  # about half a request a second more, each second
@@ -362,11 +363,17 @@ class Pacer:
         self._last_cut = now
         self._window_size = max(1.0, min(self._window_size, self._in_flight + 1) / 2)
         self._slow = 0.0
-        if learn_rate and now - self._last_rate_cut >= RATE_CUT_EVERY:
+        if learn_rate:
+            self._learn_rate(now)
+
+    def _learn_rate(self, now: float) -> None:
+        accepted = float(len(self._answered))
+        if self._rate is None and accepted < RATE_EVIDENCE:
+            return  # a refusal among the first few answers says nothing of a rate: the hold does
+        if now - self._last_rate_cut >= RATE_CUT_EVERY:
             # The refusals of one window are one refusal: the rate is cut once per window.
             self._last_rate_cut = now
-            accepted = float(len(self._answered))
-            self._rate = max(0.9 * accepted, 0.5) if self._rate is None else max(0.75 * self._rate, 0.1)
+            self._rate = 0.9 * accepted if self._rate is None else max(0.75 * self._rate, 0.1)
 
     # --- what it spent ------------------------------------------------------------------
 
