@@ -199,7 +199,7 @@ def test_the_overview_shows_the_api_s_figures_and_is_saved_as_a_screenshot(open_
             f"${application['spend']['per_month']:,.2f}",
             f"${application['spend']['per_year']:,.2f}",
             f"${application['cost_per_license']['per_month']:,.2f}",
-            f"{application['utilisation']:.1f}%",
+            "unknown" if application["utilisation"] is None else f"{application['utilisation']:.1f}%",
         ]
     assert sum(dollars(r[1]) for r in spending) == pytest.approx(dollars(figure(page, "spend")))
     for name, groups in (("Spend by cost center", "spend_by_cost_center"), ("Spend by vendor", "spend_by_vendor")):
@@ -328,6 +328,61 @@ def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api
     assert len(saved.strip().splitlines()) == snapshot["users"] + 1
     page.screenshot(path=OUTPUT / "dashboard-application.png", full_page=True)
     assert page.problems == []
+
+
+def test_each_caption_says_what_its_figure_is_and_the_figure_follows_from_its_words(open_as, api, seeded):
+    # Given the overview as the API has it
+    o = api("sam_viewer").get("/analytics/overview").json()
+    page = open_as("sam_viewer")
+    expect(page.locator("[data-figure=unassigned]")).to_be_visible()
+    apps = [a for a in o["per_application"] if a["latest"]]
+
+    # "Unassigned: free seats, added up over the applications"
+    card = page.locator("[data-figure=unassigned]").inner_text()
+    assert "free seats, added up over the applications" in card
+    assert digits(figure(page, "unassigned")) == sum(
+        max(a["latest"]["licenses_purchased"] - a["latest"]["assigned"], 0) for a in apps
+    )
+
+    # "Potential savings: the cost of N seats unassigned or stale (the M taken back already left out)"
+    card = page.locator("[data-figure=potential_savings]").inner_text()
+    seats = int(re.search(r"the cost of ([\d,]+) seats unassigned or stale", card).group(1).replace(",", ""))
+    each = [
+        max(p["licenses_purchased"] - (p["assigned"] - p["stale"]) - p["taken_back"], 0)
+        for p in (a["latest"] for a in apps)
+    ]
+    assert seats == sum(each)
+    if o["taken_back"]:
+        assert f"(the {o['taken_back']} taken back already left out)" in card
+    # ... and the money is those seats at each application's price per month
+    usd_apps = [(n, a) for n, a in zip(each, apps, strict=True) if a["cost_per_license"]["currency"] == "USD"]
+    assert dollars(figure(page, "potential_savings")) == pytest.approx(
+        sum(n * a["cost_per_license"]["per_month"] for n, a in usd_apps), abs=0.01
+    )
+
+    # "Saved so far: ... each saving from the day its reclamation finished; committed: $X / month"
+    card = page.locator("[data-figure=actual_savings_ytd]").inner_text()
+    assert "each saving from the day its reclamation finished" in card
+    if o["saved_run_rate"]:
+        assert f"committed: {per_month(o['saved_run_rate'])}" in card
+
+    # An app that reports no activity has an unknown utilisation, not 0 %, here and on its page
+    hr, chat = seeded["profiles"]
+    by_id = {a["profile_id"]: a for a in o["per_application"]}
+    assert by_id[hr["id"]]["utilisation"] is None
+    spending = {r[0]: r[4] for r in table_rows(page, "Spend per application")}
+    assert spending[hr["name"]] == "unknown"
+    app_page = open_as("sam_viewer", f"#/apps/{hr['id']}")
+    expect(app_page.locator("[data-figure=app_utilisation]")).to_contain_text("unknown")
+    # And the policy's inactivity window is on the application page
+    policy = api("sam_viewer").get(f"/profiles/{chat['id']}").json()["policy"]
+    app_page.goto(app_page.url.split("#")[0] + f"#/apps/{chat['id']}")
+    expect(app_page.locator("[data-figure=inactivity_window]")).to_have_text(
+        re.compile(rf"^{policy['inactivity_days']} days")
+    )
+    position = api("sam_viewer").get(f"/profiles/{chat['id']}/position").json()
+    assert figure(app_page, "app_utilisation") == f"{100 * position['active'] / position['licenses_purchased']:.1f}%"
+    assert page.problems == [] and app_page.problems == []
 
 
 def test_an_app_without_activity_data_says_so_and_its_position_card_reads_on_a_phone(open_as, api, seeded):

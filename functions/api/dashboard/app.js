@@ -71,6 +71,8 @@ const perMonth = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.
 const perYear = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.per_year, r.currency)} / year`).join(" + ") : "–");
 const totals = (list) => (list && list.length ? list.map((t) => cash(t.amount, t.currency)).join(" + ") : "–");
 const percent = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(1)}%`);
+// Utilisation of an app that reports no activity is unknown: nobody can be counted active there.
+const utilisation = (value) => (value === null || value === undefined ? "unknown" : percent(value));
 // One vocabulary for a user without activity, everywhere: the app reports activity and has none
 // for them, or the app reports no activity at all.
 const NEVER = "never signed in";
@@ -443,6 +445,17 @@ const BUCKETS = [
   ["never", NEVER, COLORS.unknown, ["never", "signed in"]],
 ];
 
+// Captions that say what their figure is, in words a test can recompute it from.
+function savingsCaption(o) {
+  const netted = o.taken_back ? ` (the ${count(o.taken_back)} taken back already left out)` : "";
+  return `${perYear(o.potential_savings)}; the cost of ${count(o.reclaimable)} seats unassigned or stale${netted}`;
+}
+
+function savedCaption(o) {
+  const committed = o.saved_run_rate.length ? `; committed: ${perMonth(o.saved_run_rate)}` : "";
+  return `${count(o.actual_savings.seats)} licenses taken back this year, each saving from the day its reclamation finished${committed}`;
+}
+
 async function overviewView(main) {
   const [o, waiting, renewing] = await Promise.all([
     call("/analytics/overview"),
@@ -468,14 +481,14 @@ async function overviewView(main) {
       figure("applications", "Applications", count(o.applications)),
       figure("licenses_purchased", "Licenses purchased", count(o.licenses_purchased)),
       figure("assigned", "Assigned", count(o.assigned)),
-      figure("unassigned", "Unassigned", count(o.unassigned), "purchased − assigned"),
+      figure("unassigned", "Unassigned", count(o.unassigned), "free seats, added up over the applications"),
       figure("active", "Active", count(o.active)),
       figure("stale", "Stale", count(o.stale), "assigned, no activity within the policy's window"),
       figure("stale_percent_of_assigned", "Stale among assigned", percent(o.stale_percent_of_assigned), "stale ÷ assigned"),
       figure("spend", "Current spend per month", amounts(o.spend), perYear(o.spend)),
-      figure("potential_savings", "Potential savings per month", amounts(o.potential_savings), `${perYear(o.potential_savings)}; ${count(o.reclaimable)} seats unassigned or stale${o.taken_back ? `, less ${count(o.taken_back)} taken back` : ""}`, "money"),
+      figure("potential_savings", "Potential savings per month", amounts(o.potential_savings), savingsCaption(o), "money"),
       figure("true_up_cost", "True-up cost per month", amounts(o.true_up_cost), o.true_up_cost.length ? `${perYear(o.true_up_cost)}; for under-licensed apps` : "no under-licensed app", o.true_up_cost.length ? "warn" : ""),
-      figure("actual_savings_ytd", `Saved in ${year} so far`, totals(o.actual_savings_ytd), `${count(o.actual_savings.seats)} licenses taken back this year`, "money"),
+      figure("actual_savings_ytd", `Saved in ${year} so far`, totals(o.actual_savings_ytd), savedCaption(o), "money"),
       figure("saved_run_rate", "Saved run rate per month", amounts(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "nothing taken back this year", "money"),
     ),
     waitingPanel(waiting.items, names),
@@ -559,7 +572,7 @@ function spendPanel(applications) {
       paying.map((a) => ({ id: a.profile_id, label: a.name, text: perMonth([a.spend]), value: a.spend.per_month })),
       {
         columns: [{ title: "Application" }, { title: "Spend / month", num: true }, { title: "Spend / year", num: true }, { title: "Cost per license / month", num: true }, { title: "Utilisation", num: true }],
-        rows: paying.map((a) => [a.name, cash(a.spend.per_month, a.spend.currency), cash(a.spend.per_year, a.spend.currency), cash(a.cost_per_license.per_month, a.cost_per_license.currency), percent(a.utilisation)]),
+        rows: paying.map((a) => [a.name, cash(a.spend.per_month, a.spend.currency), cash(a.spend.per_year, a.spend.currency), cash(a.cost_per_license.per_month, a.cost_per_license.currency), utilisation(a.utilisation)]),
       },
     ),
   );
@@ -634,7 +647,7 @@ function applicationsTable(applications) {
         count(p.assigned),
         count(p.active),
         count(p.stale),
-        percent(a.utilisation),
+        utilisation(a.utilisation),
         price,
         cash(a.spend.per_month, a.spend.currency),
         cash(savings.amount / MONTHS[savings.period], savings.currency),
@@ -767,6 +780,7 @@ async function applicationView(main, profileId) {
     call(`/profiles/${profileId}/reclamations?limit=20`),
   ]);
   const status = connection ? connection.status : "not_connected";
+  const tracked = Boolean(profile.users.fields.last_activity || profile.activity);
   fill(main, 
     h("p", {}, h("a", { href: "#/" }, "← Overview")),
     h("h1", {}, profile.name),
@@ -777,7 +791,7 @@ async function applicationView(main, profileId) {
       { class: "grid" },
       panel(
         "License position",
-        position ? positionFigures(position) : h("p", {}, "Not reconciled yet."),
+        position ? positionFigures(position, tracked) : h("p", {}, "Not reconciled yet."),
       ),
       panel(
         "Last sync and reconciliation",
@@ -786,6 +800,7 @@ async function applicationView(main, profileId) {
           { class: "figures facts" },
           figure("last_sync", "Last sync", snapshot ? when(snapshot.synced_at) : "never", snapshot ? `${count(snapshot.users)} users` : null),
           figure("last_reconciliation", "Last reconciliation", position ? when(position.reconciled_at) : "never"),
+          inactivityWindow(profile),
         ),
         lineChart("Stale seats, last positions", history.items.slice().reverse().map((p) => ({ ...p, date: p.reconciled_at })), (p) => p.stale, count, {
           unit: "seats",
@@ -794,13 +809,18 @@ async function applicationView(main, profileId) {
         }),
       ),
     ),
-    usersPanel(profileId, Boolean(profile.users.fields.last_activity || profile.activity)),
+    usersPanel(profileId, tracked),
     reclamationsPanel(reclamations.items),
   );
 }
 
 // Counts in small boxes, money in boxes twice as wide: the card fills its rows on a laptop and a phone.
-function positionFigures(position) {
+function inactivityWindow(profile) {
+  const days = profile.policy && profile.policy.inactivity_days;
+  return figure("inactivity_window", "Inactivity window", days ? `${count(days)} days` : "–", "stale: assigned, no activity for longer");
+}
+
+function positionFigures(position, tracked = true) {
   const rate = (amount) => ({ currency: amount.currency, per_month: amount.amount / MONTHS[amount.period], per_year: (amount.amount * 12) / MONTHS[amount.period] });
   const wide = (element) => {
     element.classList.add("wide");
@@ -817,7 +837,7 @@ function positionFigures(position) {
     figure("app_unassigned", "Unassigned", count(position.unused), position.taken_back ? `${count(position.taken_back)} taken back` : null),
     figure("app_active", "Active", count(position.active)),
     figure("app_stale", "Stale", count(position.stale)),
-    figure("app_utilisation", "Utilisation", position.licenses_purchased ? percent((100 * position.active) / position.licenses_purchased) : "–", "active ÷ purchased"),
+    figure("app_utilisation", "Utilisation", !tracked ? "unknown" : position.licenses_purchased ? percent((100 * position.active) / position.licenses_purchased) : "–", tracked ? "active ÷ purchased" : "the app reports no activity"),
     figure("app_cost_per_license", "Per license", position.licenses_purchased ? monthly([price]) : "–"),
     wide(figure("app_spend", "Spend", monthly([rate(position.spend)]), perYear([rate(position.spend)]))),
     wide(figure("app_savings", "Potential savings", monthly([savings]), perYear([savings]), "money")),
