@@ -377,11 +377,14 @@ def test_each_caption_says_what_its_figure_is_and_the_figure_follows_from_its_wo
     # And the policy's inactivity window is on the application page
     policy = api("sam_viewer").get(f"/profiles/{chat['id']}").json()["policy"]
     app_page.goto(app_page.url.split("#")[0] + f"#/apps/{chat['id']}")
+    expect(app_page.get_by_role("heading", level=1)).to_have_text(chat["name"])
     expect(app_page.locator("[data-figure=inactivity_window]")).to_have_text(
         re.compile(rf"^{policy['inactivity_days']} days")
     )
     position = api("sam_viewer").get(f"/profiles/{chat['id']}/position").json()
-    assert figure(app_page, "app_utilisation") == f"{100 * position['active'] / position['licenses_purchased']:.1f}%"
+    expect(app_page.locator("[data-figure=app_utilisation]")).to_have_text(
+        re.compile(rf"^{100 * position['active'] / position['licenses_purchased']:.1f}%")
+    )
     assert page.problems == [] and app_page.problems == []
 
 
@@ -484,6 +487,51 @@ def test_an_admin_rejects_a_waiting_reclamation_after_saying_why_and_it_leaves_t
     expect(admin.locator(f"[data-approve={seeded['waiting']['id']}]")).to_be_visible()
     expect(admin.locator(f"[data-withdraw={seeded['waiting']['id']}]")).to_have_text("Reject")
     assert admin.problems == []
+
+
+def within_the_phone(page: Page, locator) -> None:
+    """The element is on the screen of a 390 px phone, and the page itself never scrolls sideways."""
+    expect(locator).to_be_visible()
+    # Scrolled to by the page only (vertically), never by scrolling its table sideways.
+    locator.evaluate("e => window.scrollBy(0, e.getBoundingClientRect().top - 100)")
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_at_390_px_each_view_s_primary_button_is_on_screen_and_tables_say_they_scroll(open_as, api, seeded):
+    chat, waiting = seeded["profiles"][1], seeded["waiting"]
+    # Given a phone, as an admin, with a reclamation waiting for approval
+    phone = open_as("admin", phone=True)
+    # Then on the overview the Approve button is on screen, its table stacked into rows
+    within_the_phone(phone, phone.locator(f"[data-approve={waiting['id']}]"))
+    within_the_phone(phone, phone.locator(f"[data-withdraw={waiting['id']}]"))
+    # And a table wider than its card says that it scrolls sideways
+    wide = phone.locator(".scroll.overflows").first
+    expect(wide).to_be_visible()
+    hint = wide.evaluate("box => getComputedStyle(box, '::before').content")
+    assert "Scroll sideways" in hint
+    # On an application's page: Sync now, and the review of the waiting plan
+    phone.goto(phone.url.split("#")[0] + f"#/apps/{chat['id']}")
+    within_the_phone(phone, phone.get_by_role("button", name="Sync now"))
+    within_the_phone(phone, phone.locator(f"[data-review={waiting['id']}]"))
+    # On the new application form: its submit button
+    phone.goto(phone.url.split("#")[0] + "#/new")
+    within_the_phone(phone, phone.get_by_role("button", name="Create and connect"))
+    # On the renewals view: months without a deadline fold into one line, none says "Nothing due." alone
+    phone.goto(phone.url.split("#")[0] + "#/renewals")
+    expect(phone.get_by_role("heading", name="Opt-out deadlines by month")).to_be_visible()
+    months = phone.locator("ol.timeline > li")
+    folded = phone.locator("li.empty-months")
+    items = api("admin").get("/renewals", params={"within_days": 365}).json()["items"]
+    due = {r["opt_out_deadline"][:7] for r in items}
+    assert phone.locator("[data-month]").count() == len(due)
+    assert months.count() <= 2 * len(due) + 1
+    covered = " ".join(folded.nth(i).get_attribute("data-months") for i in range(folded.count())).split()
+    assert len(covered) + len(due) == 12 and not set(covered) & due
+    assert phone.get_by_text("Nothing due.", exact=True).count() == 0
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.problems == []
 
 
 def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open_as, api, seeded):

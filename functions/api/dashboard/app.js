@@ -104,17 +104,18 @@ function figure(name, title, value, note, classes = "") {
   return h("div", {}, h("dt", {}, title), h("dd", { "data-figure": name, class: classes }, value, note ? h("small", {}, note) : null));
 }
 
-function table(columns, rows, caption) {
-  // A box that scrolls on a phone: focusable, so that the keyboard can scroll it too.
+function table(columns, rows, caption, { stack = false } = {}) {
+  // A box that scrolls on a phone: focusable, so that the keyboard can scroll it too. A stacked
+  // table turns each row into a card on a phone instead, every cell labelled with its column.
   return h(
     "div",
     { class: "scroll", tabindex: 0, role: "region", "aria-label": caption || "Table" },
     h(
       "table",
-      {},
+      stack ? { class: "stack" } : {},
       caption ? h("caption", { class: "visually-hidden" }, caption) : null,
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : "" }, c.title)))),
-      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c, i) => h("td", { class: c.num ? "num" : "" }, row[i]))))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c, i) => h("td", { class: c.num ? "num" : "", "data-label": c.title }, row[i]))))),
     ),
   );
 }
@@ -695,6 +696,7 @@ function waitingPanel(items, names) {
         h("div", { class: "actions" }, approveButton(r), withdrawControl(r)),
       ]),
       "Reclamations waiting for approval",
+      { stack: true },
     ),
   );
 }
@@ -993,7 +995,7 @@ function reclamationsPanel(items) {
       { class: "scroll", tabindex: 0, role: "region", "aria-label": "Reclamations" },
       h(
         "table",
-        { "aria-label": "Reclamations" },
+        { "aria-label": "Reclamations", class: "stack" },
         h("thead", {}, h("tr", {}, ["Planned", "Status", "Kind", "Users", "Reclaimed", "Saved", ""].map((t) => h("th", { scope: "col" }, t)))),
         h(
           "tbody",
@@ -1012,12 +1014,12 @@ function reclamationsPanel(items) {
               h(
                 "tr",
                 { "data-reclamation": r.id },
-                h("td", {}, when(r.created_at)),
-                h("td", {}, badge(r.status), r.approval_reason ? h("div", { class: "hint" }, r.approval_reason) : null),
-                h("td", {}, r.dry_run ? "dry run" : "real run"),
-                h("td", { class: "num" }, count(r.candidates)),
-                h("td", { class: "num" }, count(r.reclaimed)),
-                h("td", {}, r.savings && r.reclaimed ? money(r.savings) : "–"),
+                h("td", { "data-label": "Planned" }, when(r.created_at)),
+                h("td", { "data-label": "Status" }, badge(r.status), r.approval_reason ? h("div", { class: "hint" }, r.approval_reason) : null),
+                h("td", { "data-label": "Kind" }, r.dry_run ? "dry run" : "real run"),
+                h("td", { class: "num", "data-label": "Users" }, count(r.candidates)),
+                h("td", { class: "num", "data-label": "Reclaimed" }, count(r.reclaimed)),
+                h("td", { "data-label": "Saved" }, r.savings && r.reclaimed ? money(r.savings) : "–"),
                 h("td", {}, h("div", { class: "actions" }, review, toggle, approveButton(r), withdrawControl(r))),
               ),
               details,
@@ -1387,6 +1389,24 @@ const ROUTES = [
 
 // --- renewals: the next twelve months, by opt-out deadline (GET /renewals) --------------------
 
+// Months with a deadline stand alone; a run of months without one folds into a single line.
+function monthRuns(months, inMonth) {
+  const runs = [];
+  for (const m of months) {
+    const last = runs[runs.length - 1];
+    if (inMonth(m).length) runs.push(m);
+    else if (Array.isArray(last)) last.push(m);
+    else runs.push([m]);
+  }
+  return runs;
+}
+
+function emptyMonths(run) {
+  const name = (m) => m.toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" });
+  const span = run.length === 1 ? name(run[0]) : `${name(run[0])} – ${name(run[run.length - 1])}`;
+  return h("li", { class: "empty-months", "data-months": run.map((m) => m.toISOString().slice(0, 7)).join(" ") }, h("p", { class: "sub" }, `${span}: nothing due.`));
+}
+
 async function renewalsView(main) {
   const { items } = await call("/renewals?within_days=365");
   const yearly = (r, amount) => (amount == null ? "–" : money({ amount, currency: r.currency, period: "annual" }));
@@ -1404,8 +1424,10 @@ async function renewalsView(main) {
       h(
         "ol",
         { class: "timeline", "aria-label": "Opt-out deadlines by month" },
-        months.map((m) =>
-          h(
+        monthRuns(months, inMonth).map((m) =>
+          Array.isArray(m)
+            ? emptyMonths(m)
+            : h(
             "li",
             { "data-month": m.toISOString().slice(0, 7) },
             h("h3", {}, m.toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" })),
@@ -1463,6 +1485,18 @@ async function renewalsView(main) {
   );
 }
 
+// A table wider than its card scrolls inside it; the card says so, where it does (a phone).
+function markOverflowing(root) {
+  const mark = () => {
+    for (const box of root.querySelectorAll(".scroll")) box.classList.toggle("overflows", box.scrollWidth > box.clientWidth + 1);
+  };
+  mark();
+  if (!markOverflowing.observer && window.ResizeObserver) {
+    markOverflowing.observer = new ResizeObserver(mark);
+    markOverflowing.observer.observe(root);
+  }
+}
+
 async function route(navigation) {
   const mine = ++routed;
   if (!session.token) return signInView();
@@ -1482,6 +1516,7 @@ async function route(navigation) {
   if (mine !== routed) return;
   fill(stage, main);
   stage.removeAttribute("aria-busy");
+  markOverflowing(stage);
   if (navigation) {
     // Someone followed a link: start them at the top of the new view, as a new page would.
     window.scrollTo(0, 0);
