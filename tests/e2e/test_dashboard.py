@@ -199,7 +199,7 @@ def test_the_overview_shows_the_api_s_figures_and_is_saved_as_a_screenshot(open_
             f"${application['spend']['per_month']:,.2f}",
             f"${application['spend']['per_year']:,.2f}",
             f"${application['cost_per_license']['per_month']:,.2f}",
-            f"{application['utilisation']:.1f}%",
+            "unknown" if application["utilisation"] is None else f"{application['utilisation']:.1f}%",
         ]
     assert sum(dollars(r[1]) for r in spending) == pytest.approx(dollars(figure(page, "spend")))
     for name, groups in (("Spend by cost center", "spend_by_cost_center"), ("Spend by vendor", "spend_by_vendor")):
@@ -330,6 +330,64 @@ def test_an_application_s_users_filter_sort_and_page_like_the_api_s(open_as, api
     assert page.problems == []
 
 
+def test_each_caption_says_what_its_figure_is_and_the_figure_follows_from_its_words(open_as, api, seeded):
+    # Given the overview as the API has it
+    o = api("sam_viewer").get("/analytics/overview").json()
+    page = open_as("sam_viewer")
+    expect(page.locator("[data-figure=unassigned]")).to_be_visible()
+    apps = [a for a in o["per_application"] if a["latest"]]
+
+    # "Unassigned: free seats, added up over the applications"
+    card = page.locator("[data-figure=unassigned]").inner_text()
+    assert "free seats, added up over the applications" in card
+    assert digits(figure(page, "unassigned")) == sum(
+        max(a["latest"]["licenses_purchased"] - a["latest"]["assigned"], 0) for a in apps
+    )
+
+    # "Potential savings: the cost of N seats unassigned or stale (the M taken back already left out)"
+    card = page.locator("[data-figure=potential_savings]").inner_text()
+    seats = int(re.search(r"the cost of ([\d,]+) seats unassigned or stale", card).group(1).replace(",", ""))
+    each = [
+        max(p["licenses_purchased"] - (p["assigned"] - p["stale"]) - p["taken_back"], 0)
+        for p in (a["latest"] for a in apps)
+    ]
+    assert seats == sum(each)
+    if o["taken_back"]:
+        assert f"(the {o['taken_back']} taken back already left out)" in card
+    # ... and the money is those seats at each application's price per month
+    usd_apps = [(n, a) for n, a in zip(each, apps, strict=True) if a["cost_per_license"]["currency"] == "USD"]
+    assert dollars(figure(page, "potential_savings")) == pytest.approx(
+        sum(n * a["cost_per_license"]["per_month"] for n, a in usd_apps), abs=0.01
+    )
+
+    # "Saved so far: ... each saving from the day its reclamation finished; committed: $X / month"
+    card = page.locator("[data-figure=actual_savings_ytd]").inner_text()
+    assert "each saving from the day its reclamation finished" in card
+    if o["saved_run_rate"]:
+        assert f"committed: {per_month(o['saved_run_rate'])}" in card
+
+    # An app that reports no activity has an unknown utilisation, not 0 %, here and on its page
+    hr, chat = seeded["profiles"]
+    by_id = {a["profile_id"]: a for a in o["per_application"]}
+    assert by_id[hr["id"]]["utilisation"] is None
+    spending = {r[0]: r[4] for r in table_rows(page, "Spend per application")}
+    assert spending[hr["name"]] == "unknown"
+    app_page = open_as("sam_viewer", f"#/apps/{hr['id']}")
+    expect(app_page.locator("[data-figure=app_utilisation]")).to_contain_text("unknown")
+    # And the policy's inactivity window is on the application page
+    policy = api("sam_viewer").get(f"/profiles/{chat['id']}").json()["policy"]
+    app_page.goto(app_page.url.split("#")[0] + f"#/apps/{chat['id']}")
+    expect(app_page.get_by_role("heading", level=1)).to_have_text(chat["name"])
+    expect(app_page.locator("[data-figure=inactivity_window]")).to_have_text(
+        re.compile(rf"^{policy['inactivity_days']} days")
+    )
+    position = api("sam_viewer").get(f"/profiles/{chat['id']}/position").json()
+    expect(app_page.locator("[data-figure=app_utilisation]")).to_have_text(
+        re.compile(rf"^{100 * position['active'] / position['licenses_purchased']:.1f}%")
+    )
+    assert page.problems == [] and app_page.problems == []
+
+
 def test_an_app_without_activity_data_says_so_and_its_position_card_reads_on_a_phone(open_as, api, seeded):
     hr = seeded["profiles"][0]
     phone = open_as("sam_viewer", f"#/apps/{hr['id']}", phone=True)
@@ -429,6 +487,51 @@ def test_an_admin_rejects_a_waiting_reclamation_after_saying_why_and_it_leaves_t
     expect(admin.locator(f"[data-approve={seeded['waiting']['id']}]")).to_be_visible()
     expect(admin.locator(f"[data-withdraw={seeded['waiting']['id']}]")).to_have_text("Reject")
     assert admin.problems == []
+
+
+def within_the_phone(page: Page, locator) -> None:
+    """The element is on the screen of a 390 px phone, and the page itself never scrolls sideways."""
+    expect(locator).to_be_visible()
+    # Scrolled to by the page only (vertically), never by scrolling its table sideways.
+    locator.evaluate("e => window.scrollBy(0, e.getBoundingClientRect().top - 100)")
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_at_390_px_each_view_s_primary_button_is_on_screen_and_tables_say_they_scroll(open_as, api, seeded):
+    chat, waiting = seeded["profiles"][1], seeded["waiting"]
+    # Given a phone, as an admin, with a reclamation waiting for approval
+    phone = open_as("admin", phone=True)
+    # Then on the overview the Approve button is on screen, its table stacked into rows
+    within_the_phone(phone, phone.locator(f"[data-approve={waiting['id']}]"))
+    within_the_phone(phone, phone.locator(f"[data-withdraw={waiting['id']}]"))
+    # And a table wider than its card says that it scrolls sideways
+    wide = phone.locator(".scroll.overflows").first
+    expect(wide).to_be_visible()
+    hint = wide.evaluate("box => getComputedStyle(box, '::before').content")
+    assert "Scroll sideways" in hint
+    # On an application's page: Sync now, and the review of the waiting plan
+    phone.goto(phone.url.split("#")[0] + f"#/apps/{chat['id']}")
+    within_the_phone(phone, phone.get_by_role("button", name="Sync now"))
+    within_the_phone(phone, phone.locator(f"[data-review={waiting['id']}]"))
+    # On the new application form: its submit button
+    phone.goto(phone.url.split("#")[0] + "#/new")
+    within_the_phone(phone, phone.get_by_role("button", name="Create and connect"))
+    # On the renewals view: months without a deadline fold into one line, none says "Nothing due." alone
+    phone.goto(phone.url.split("#")[0] + "#/renewals")
+    expect(phone.get_by_role("heading", name="Opt-out deadlines by month")).to_be_visible()
+    months = phone.locator("ol.timeline > li")
+    folded = phone.locator("li.empty-months")
+    items = api("admin").get("/renewals", params={"within_days": 365}).json()["items"]
+    due = {r["opt_out_deadline"][:7] for r in items}
+    assert phone.locator("[data-month]").count() == len(due)
+    assert months.count() <= 2 * len(due) + 1
+    covered = " ".join(folded.nth(i).get_attribute("data-months") for i in range(folded.count())).split()
+    assert len(covered) + len(due) == 12 and not set(covered) & due
+    assert phone.get_by_text("Nothing due.", exact=True).count() == 0
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.problems == []
 
 
 def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open_as, api, seeded):

@@ -86,10 +86,15 @@ def test_stale_seats_move_to_the_cheaper_tier_after_an_admins_approval_each_once
     assert {e["action"] for e in done["audit"]} >= {"planned", "approved", "downgrade", "finished"}
 
     # And the position counts the seats per tier at once
-    tiers = {t["name"]: t for t in integrator.get(f"/profiles/{profile['id']}/position").json()["tiers"]}
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    tiers = {t["name"]: t for t in position["tiers"]}
     assert tiers["Standard"]["assigned"] == len(stale) and tiers["Standard"]["stale"] == len(stale)
     assert tiers["Pro"]["stale"] == 0 and tiers["Pro"]["licenses_purchased"] == 40
     assert tiers["Standard"]["cost"] == {"amount": 8.0, "currency": "USD", "period": "monthly"}
+    # The downgraded seats, still stale on Standard, have nothing left to save: potential savings
+    # are the unassigned seats at the subscription's $20 only, never the Standard seats again at Pro's price
+    assert position["stale"] == len(stale)
+    assert position["potential_savings"]["amount"] == (position["unused"] - position["taken_back"]) * 20
 
 
 @pytest.mark.parametrize("action", ["reclaim", "downgrade"])

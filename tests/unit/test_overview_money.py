@@ -231,3 +231,43 @@ def test_positions_stored_before_rates_still_read():
     old = position("a", assigned=1, stale=0).model_dump(mode="json")
     old.pop("taken_back")
     assert LicensePosition.model_validate(old).taken_back == 0
+
+
+def test_an_app_that_reports_no_activity_has_an_unknown_utilisation_not_zero():
+    # Given two apps with the same position, one that reports its users' activity and one that does not
+    def app(profile_id, fields):
+        own = {
+            "name": profile_id,
+            "base_url": "https://a.example.com",
+            "auth": {"type": "bearer"},
+            "users": {"path": "/u", "fields": {"id": "id", **fields}},
+            "subscription": {"licenses_purchased": 10, "cost_per_license": "10"},
+        }
+        return ProfileRecord(id=profile_id, own=own, profile=build_profile(own), created_at=NOW, updated_at=NOW)
+
+    profiles = [app("seen", {"last_activity": "last"}), app("blind", {})]
+    positions = [
+        LicensePosition(
+            profile_id=i,
+            licenses_purchased=10,
+            assigned=6,
+            active=active,
+            stale=0,
+            unknown=6 - active,
+            position="compliant",
+            unused=4,
+            shortfall=0,
+            taken_back=0,
+            potential_savings=Amount(amount=Decimal(40), currency="USD", period="monthly"),
+            true_up_cost=Amount(amount=Decimal(0), currency="USD", period="monthly"),
+            spend=Amount(amount=Decimal(100), currency="USD", period="monthly"),
+            reconciled_at=NOW,
+        )
+        for i, active in (("seen", 6), ("blind", 0))
+    ]
+    # When the overview is made
+    by_id = {
+        a.profile_id: a for a in overview(profiles, positions, points=[], savings=[], today=NOW.date()).per_application
+    }
+    # Then the one that reports activity has 6 of 10 active, and the other an unknown utilisation
+    assert (by_id["seen"].utilisation, by_id["blind"].utilisation) == (60.0, None)

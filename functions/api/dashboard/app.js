@@ -71,6 +71,8 @@ const perMonth = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.
 const perYear = (rates) => (rates && rates.length ? rates.map((r) => `${cash(r.per_year, r.currency)} / year`).join(" + ") : "–");
 const totals = (list) => (list && list.length ? list.map((t) => cash(t.amount, t.currency)).join(" + ") : "–");
 const percent = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(1)}%`);
+// Utilisation of an app that reports no activity is unknown: nobody can be counted active there.
+const utilisation = (value) => (value === null || value === undefined ? "unknown" : percent(value));
 // One vocabulary for a user without activity, everywhere: the app reports activity and has none
 // for them, or the app reports no activity at all.
 const NEVER = "never signed in";
@@ -102,17 +104,18 @@ function figure(name, title, value, note, classes = "") {
   return h("div", {}, h("dt", {}, title), h("dd", { "data-figure": name, class: classes }, value, note ? h("small", {}, note) : null));
 }
 
-function table(columns, rows, caption) {
-  // A box that scrolls on a phone: focusable, so that the keyboard can scroll it too.
+function table(columns, rows, caption, { stack = false } = {}) {
+  // A box that scrolls on a phone: focusable, so that the keyboard can scroll it too. A stacked
+  // table turns each row into a card on a phone instead, every cell labelled with its column.
   return h(
     "div",
     { class: "scroll", tabindex: 0, role: "region", "aria-label": caption || "Table" },
     h(
       "table",
-      {},
+      stack ? { class: "stack" } : {},
       caption ? h("caption", { class: "visually-hidden" }, caption) : null,
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : "" }, c.title)))),
-      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c, i) => h("td", { class: c.num ? "num" : "" }, row[i]))))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c, i) => h("td", { class: c.num ? "num" : "", "data-label": c.title }, row[i]))))),
     ),
   );
 }
@@ -443,6 +446,17 @@ const BUCKETS = [
   ["never", NEVER, COLORS.unknown, ["never", "signed in"]],
 ];
 
+// Captions that say what their figure is, in words a test can recompute it from.
+function savingsCaption(o) {
+  const netted = o.taken_back ? ` (the ${count(o.taken_back)} taken back already left out)` : "";
+  return `${perYear(o.potential_savings)}; the cost of ${count(o.reclaimable)} seats unassigned or stale${netted}`;
+}
+
+function savedCaption(o) {
+  const committed = o.saved_run_rate.length ? `; committed: ${perMonth(o.saved_run_rate)}` : "";
+  return `${count(o.actual_savings.seats)} licenses taken back this year, each saving from the day its reclamation finished${committed}`;
+}
+
 async function overviewView(main) {
   const [o, waiting, renewing] = await Promise.all([
     call("/analytics/overview"),
@@ -468,14 +482,14 @@ async function overviewView(main) {
       figure("applications", "Applications", count(o.applications)),
       figure("licenses_purchased", "Licenses purchased", count(o.licenses_purchased)),
       figure("assigned", "Assigned", count(o.assigned)),
-      figure("unassigned", "Unassigned", count(o.unassigned), "purchased − assigned"),
+      figure("unassigned", "Unassigned", count(o.unassigned), "free seats, added up over the applications"),
       figure("active", "Active", count(o.active)),
       figure("stale", "Stale", count(o.stale), "assigned, no activity within the policy's window"),
       figure("stale_percent_of_assigned", "Stale among assigned", percent(o.stale_percent_of_assigned), "stale ÷ assigned"),
       figure("spend", "Current spend per month", amounts(o.spend), perYear(o.spend)),
-      figure("potential_savings", "Potential savings per month", amounts(o.potential_savings), `${perYear(o.potential_savings)}; ${count(o.reclaimable)} seats unassigned or stale${o.taken_back ? `, less ${count(o.taken_back)} taken back` : ""}`, "money"),
+      figure("potential_savings", "Potential savings per month", amounts(o.potential_savings), savingsCaption(o), "money"),
       figure("true_up_cost", "True-up cost per month", amounts(o.true_up_cost), o.true_up_cost.length ? `${perYear(o.true_up_cost)}; for under-licensed apps` : "no under-licensed app", o.true_up_cost.length ? "warn" : ""),
-      figure("actual_savings_ytd", `Saved in ${year} so far`, totals(o.actual_savings_ytd), `${count(o.actual_savings.seats)} licenses taken back this year`, "money"),
+      figure("actual_savings_ytd", `Saved in ${year} so far`, totals(o.actual_savings_ytd), savedCaption(o), "money"),
       figure("saved_run_rate", "Saved run rate per month", amounts(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "nothing taken back this year", "money"),
     ),
     waitingPanel(waiting.items, names),
@@ -559,7 +573,7 @@ function spendPanel(applications) {
       paying.map((a) => ({ id: a.profile_id, label: a.name, text: perMonth([a.spend]), value: a.spend.per_month })),
       {
         columns: [{ title: "Application" }, { title: "Spend / month", num: true }, { title: "Spend / year", num: true }, { title: "Cost per license / month", num: true }, { title: "Utilisation", num: true }],
-        rows: paying.map((a) => [a.name, cash(a.spend.per_month, a.spend.currency), cash(a.spend.per_year, a.spend.currency), cash(a.cost_per_license.per_month, a.cost_per_license.currency), percent(a.utilisation)]),
+        rows: paying.map((a) => [a.name, cash(a.spend.per_month, a.spend.currency), cash(a.spend.per_year, a.spend.currency), cash(a.cost_per_license.per_month, a.cost_per_license.currency), utilisation(a.utilisation)]),
       },
     ),
   );
@@ -634,7 +648,7 @@ function applicationsTable(applications) {
         count(p.assigned),
         count(p.active),
         count(p.stale),
-        percent(a.utilisation),
+        utilisation(a.utilisation),
         price,
         cash(a.spend.per_month, a.spend.currency),
         cash(savings.amount / MONTHS[savings.period], savings.currency),
@@ -682,6 +696,7 @@ function waitingPanel(items, names) {
         h("div", { class: "actions" }, approveButton(r), withdrawControl(r)),
       ]),
       "Reclamations waiting for approval",
+      { stack: true },
     ),
   );
 }
@@ -769,6 +784,7 @@ async function applicationView(main, profileId) {
     can.approve() ? call(`/notifications?profile_id=${encodeURIComponent(profileId)}&limit=20`) : null,
   ]);
   const status = connection ? connection.status : "not_connected";
+  const tracked = Boolean(profile.users.fields.last_activity || profile.activity);
   fill(main, 
     h("p", {}, h("a", { href: "#/" }, "← Overview")),
     h("h1", {}, profile.name),
@@ -779,7 +795,7 @@ async function applicationView(main, profileId) {
       { class: "grid" },
       panel(
         "License position",
-        position ? positionFigures(position) : h("p", {}, "Not reconciled yet."),
+        position ? positionFigures(position, tracked) : h("p", {}, "Not reconciled yet."),
       ),
       panel(
         "Last sync and reconciliation",
@@ -788,6 +804,7 @@ async function applicationView(main, profileId) {
           { class: "figures facts" },
           figure("last_sync", "Last sync", snapshot ? when(snapshot.synced_at) : "never", snapshot ? `${count(snapshot.users)} users` : null),
           figure("last_reconciliation", "Last reconciliation", position ? when(position.reconciled_at) : "never"),
+          inactivityWindow(profile),
         ),
         syncWarnings(snapshot),
         lineChart("Stale seats, last positions", history.items.slice().reverse().map((p) => ({ ...p, date: p.reconciled_at })), (p) => p.stale, count, {
@@ -797,7 +814,7 @@ async function applicationView(main, profileId) {
         }),
       ),
     ),
-    usersPanel(profileId, Boolean(profile.users.fields.last_activity || profile.activity)),
+    usersPanel(profileId, tracked),
     reclamationsPanel(reclamations.items),
     deliveries ? notificationsPanel(deliveries.items) : "",
   );
@@ -837,7 +854,12 @@ function syncWarnings(snapshot) {
 }
 
 // Counts in small boxes, money in boxes twice as wide: the card fills its rows on a laptop and a phone.
-function positionFigures(position) {
+function inactivityWindow(profile) {
+  const days = profile.policy && profile.policy.inactivity_days;
+  return figure("inactivity_window", "Inactivity window", days ? `${count(days)} days` : "–", "stale: assigned, no activity for longer");
+}
+
+function positionFigures(position, tracked = true) {
   const rate = (amount) => ({ currency: amount.currency, per_month: amount.amount / MONTHS[amount.period], per_year: (amount.amount * 12) / MONTHS[amount.period] });
   const wide = (element) => {
     element.classList.add("wide");
@@ -854,7 +876,7 @@ function positionFigures(position) {
     figure("app_unassigned", "Unassigned", count(position.unused), position.taken_back ? `${count(position.taken_back)} taken back` : null),
     figure("app_active", "Active", count(position.active)),
     figure("app_stale", "Stale", count(position.stale)),
-    figure("app_utilisation", "Utilisation", position.licenses_purchased ? percent((100 * position.active) / position.licenses_purchased) : "–", "active ÷ purchased"),
+    figure("app_utilisation", "Utilisation", !tracked ? "unknown" : position.licenses_purchased ? percent((100 * position.active) / position.licenses_purchased) : "–", tracked ? "active ÷ purchased" : "the app reports no activity"),
     figure("app_cost_per_license", "Per license", position.licenses_purchased ? monthly([price]) : "–"),
     wide(figure("app_spend", "Spend", monthly([rate(position.spend)]), perYear([rate(position.spend)]))),
     wide(figure("app_savings", "Potential savings", monthly([savings]), perYear([savings]), "money")),
@@ -1010,7 +1032,7 @@ function reclamationsPanel(items) {
       { class: "scroll", tabindex: 0, role: "region", "aria-label": "Reclamations" },
       h(
         "table",
-        { "aria-label": "Reclamations" },
+        { "aria-label": "Reclamations", class: "stack" },
         h("thead", {}, h("tr", {}, ["Planned", "Status", "Kind", "Users", "Reclaimed", "Saved", ""].map((t) => h("th", { scope: "col" }, t)))),
         h(
           "tbody",
@@ -1029,12 +1051,12 @@ function reclamationsPanel(items) {
               h(
                 "tr",
                 { "data-reclamation": r.id },
-                h("td", {}, when(r.created_at)),
-                h("td", {}, badge(r.status), r.approval_reason ? h("div", { class: "hint" }, r.approval_reason) : null),
-                h("td", {}, r.dry_run ? "dry run" : "real run"),
-                h("td", { class: "num" }, count(r.candidates)),
-                h("td", { class: "num" }, count(r.reclaimed)),
-                h("td", {}, r.savings && r.reclaimed ? money(r.savings) : "–"),
+                h("td", { "data-label": "Planned" }, when(r.created_at)),
+                h("td", { "data-label": "Status" }, badge(r.status), r.approval_reason ? h("div", { class: "hint" }, r.approval_reason) : null),
+                h("td", { "data-label": "Kind" }, r.dry_run ? "dry run" : "real run"),
+                h("td", { class: "num", "data-label": "Users" }, count(r.candidates)),
+                h("td", { class: "num", "data-label": "Reclaimed" }, count(r.reclaimed)),
+                h("td", { "data-label": "Saved" }, r.savings && r.reclaimed ? money(r.savings) : "–"),
                 h("td", {}, h("div", { class: "actions" }, review, toggle, approveButton(r), withdrawControl(r))),
               ),
               details,
@@ -1451,6 +1473,24 @@ const ROUTES = [
 
 // --- renewals: the next twelve months, by opt-out deadline (GET /renewals) --------------------
 
+// Months with a deadline stand alone; a run of months without one folds into a single line.
+function monthRuns(months, inMonth) {
+  const runs = [];
+  for (const m of months) {
+    const last = runs[runs.length - 1];
+    if (inMonth(m).length) runs.push(m);
+    else if (Array.isArray(last)) last.push(m);
+    else runs.push([m]);
+  }
+  return runs;
+}
+
+function emptyMonths(run) {
+  const name = (m) => m.toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" });
+  const span = run.length === 1 ? name(run[0]) : `${name(run[0])} – ${name(run[run.length - 1])}`;
+  return h("li", { class: "empty-months", "data-months": run.map((m) => m.toISOString().slice(0, 7)).join(" ") }, h("p", { class: "sub" }, `${span}: nothing due.`));
+}
+
 async function renewalsView(main) {
   const { items } = await call("/renewals?within_days=365");
   const yearly = (r, amount) => (amount == null ? "–" : money({ amount, currency: r.currency, period: "annual" }));
@@ -1468,8 +1508,10 @@ async function renewalsView(main) {
       h(
         "ol",
         { class: "timeline", "aria-label": "Opt-out deadlines by month" },
-        months.map((m) =>
-          h(
+        monthRuns(months, inMonth).map((m) =>
+          Array.isArray(m)
+            ? emptyMonths(m)
+            : h(
             "li",
             { "data-month": m.toISOString().slice(0, 7) },
             h("h3", {}, m.toLocaleDateString(undefined, { month: "long", year: "numeric", timeZone: "UTC" })),
@@ -1527,6 +1569,18 @@ async function renewalsView(main) {
   );
 }
 
+// A table wider than its card scrolls inside it; the card says so, where it does (a phone).
+function markOverflowing(root) {
+  const mark = () => {
+    for (const box of root.querySelectorAll(".scroll")) box.classList.toggle("overflows", box.scrollWidth > box.clientWidth + 1);
+  };
+  mark();
+  if (!markOverflowing.observer && window.ResizeObserver) {
+    markOverflowing.observer = new ResizeObserver(mark);
+    markOverflowing.observer.observe(root);
+  }
+}
+
 async function route(navigation) {
   const mine = ++routed;
   if (!session.token) return signInView();
@@ -1546,6 +1600,7 @@ async function route(navigation) {
   if (mine !== routed) return;
   fill(stage, main);
   stage.removeAttribute("aria-busy");
+  markOverflowing(stage);
   if (navigation) {
     // Someone followed a link: start them at the top of the new view, as a new page would.
     window.scrollTo(0, 0);

@@ -23,6 +23,7 @@ from seatkeeper.licensing.reclamation import Saving
 from seatkeeper.profiles.catalog import template
 from seatkeeper.profiles.model import Profile
 from seatkeeper.profiles.records import ProfileRecord
+from seatkeeper.sync.runs import tracks_activity
 
 # A protocol that any vendor's app may speak: a profile made from it is named for its vendor itself.
 GENERIC_TEMPLATES = frozenset({"scim2"})
@@ -58,7 +59,9 @@ class Application(BaseModel):
     cost_per_license: Rate = Field(description="The subscription's price of one license")
     latest: LicensePosition | None
     spend: Rate | None = Field(description="Licenses purchased x cost per license, at the latest position")
-    utilisation: float | None = Field(description="Active users / licenses purchased, in percent")
+    utilisation: float | None = Field(
+        description="Active users / licenses purchased, in percent; none when the app reports no activity (unknown)"
+    )
 
 
 class TrendPoint(BaseModel):
@@ -247,8 +250,9 @@ def overview(
             ),
             latest=position,
             spend=Rate.of(position.spend) if position else None,
+            # Unknown, not 0 %, for an app that reports no activity: nobody can be counted active there.
             utilisation=percent(position.active, position.licenses_purchased)
-            if position and position.licenses_purchased
+            if position and position.licenses_purchased and tracks_activity(profile)
             else None,
         )
 

@@ -160,6 +160,11 @@ def compute_position(
     starts = bucket_starts(now)
     by_tier: dict[str, dict[str, int]] = {}  # seat lifecycle: tier -> standing -> users
     seen_by_idp = dict.fromkeys(("orphaned", "unmatched", "excluded", "assigned_via_group"), 0)
+    # What acting on each stale seat saves: its own tier's price, less the price of the tier a
+    # downgrade moves it to (a seat already there saves nothing more: never counted again).
+    subscription, policy = profile.subscription, profile.policy
+    floor = subscription.cost_of(policy.downgrade_to) if policy.stale_action == "downgrade" else Decimal(0)
+    stale_savings = Decimal(0)
     for user in users:
         place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.policy)
         if place == "stale" and user.id in kept:  # seat lifecycle: keeping a seat restarts its clock
@@ -167,13 +172,14 @@ def compute_position(
         if place != "inactive":
             _count_idp_view(user, profile, seen_by_idp)
         counts[place] += 1
+        if place == "stale":
+            stale_savings += max(subscription.cost_of(user.tier) - floor, Decimal(0))
         if user.tier is not None:
             in_tier = by_tier.setdefault(user.tier.casefold(), {})
             in_tier[place] = in_tier.get(place, 0) + 1
         if place != "inactive":
             activity[activity_bucket(user.last_activity, starts=starts, tracked=tracked)] += 1
     assigned = counts["active"] + counts["stale"] + counts["unknown"]
-    subscription = profile.subscription
     purchased, cost = subscription.licenses_purchased, subscription.cost_per_license
 
     def amount(value: Decimal) -> Amount:
@@ -200,9 +206,13 @@ def compute_position(
         unused=unused,
         shortfall=shortfall,
         taken_back=taken_back,
-        # Seats that nobody needs: those unassigned plus those assigned to stale users, less the
-        # seats reclamations already took back (counted as saved: never twice).
-        potential_savings=amount(max(purchased - (assigned - counts["stale"]) - taken_back, 0) * cost),
+        # Seats that nobody needs: those unassigned, less the seats reclamations already took back
+        # (counted as saved: never twice), plus what acting on each stale seat saves.
+        # Under-licensed, the first `shortfall` stale seats only make up the shortfall: they save nothing.
+        potential_savings=amount(
+            (unused - taken_back) * cost
+            + (stale_savings * max(counts["stale"] - shortfall, 0) / counts["stale"] if counts["stale"] else 0)
+        ),
         true_up_cost=amount(shortfall * cost),
         spend=amount(purchased * cost),
         reconciled_at=now,
