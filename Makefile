@@ -69,7 +69,7 @@ $(BENCH_STAMP): $(LOCAL_STAMP)
 
 # Every benchmark runs and prints its figures against its goal, even after one misses; `make bench`
 # fails if any did. The two at the largest sizes take about 10 and 16 minutes here.
-BENCHMARKS := layer_size cold_start sync versus_dlt aws_bill positions largest_app largest_reconciliation
+BENCHMARKS := layer_size cold_start sync versus_dlt pacing aws_bill positions largest_app largest_reconciliation
 
 bench: $(BENCH_STAMP)
 	@uptime

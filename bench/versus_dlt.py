@@ -39,7 +39,7 @@ from seatkeeper_local.fakes.paging_app import PagingApp, paging_app, profile_fie
 from seatkeeper_local.stack.local_stack import LocalStack, quiet_werkzeug  # noqa: E402
 
 USERS, PAGE, LATENCY = 20_000, 100, 0.040
-FETCH_GOAL, SYNC_GOAL = 3.0, 2.0
+FETCH_GOAL, SYNC_GOAL = 3.5, 3.0
 
 
 def seatkeeper_fetch(app: PagingApp) -> float:

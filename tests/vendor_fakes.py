@@ -430,9 +430,25 @@ def atlassian_error(status: int, message: str) -> dict[str, Any]:
     return {"errors": [{"status": str(status), "code": "error", "title": message}]}
 
 
+ATLASSIAN_ORG = "0ff4a05c"
+ATLASSIAN_DIRECTORY = "d7a3e1b2"
+# What the templates' `needs` are filled in with: the organization's paths (v1 lists, v2 suspends).
+ATLASSIAN_NEEDS = {
+    "users.path": f"/v1/orgs/{ATLASSIAN_ORG}/users",
+    "reclaim.path": f"/v2/orgs/{ATLASSIAN_ORG}/directories/{ATLASSIAN_DIRECTORY}/users/{{id}}/suspend",
+}
+
+
 def atlassian_suspend(vendor: Vendor, request: Request) -> str | None:
-    ok = request.method == "POST" and request.path.endswith("/suspend-access")
+    # Only the v2 suspend: the v1 .../directory/users/{id}/suspend-access stopped after 2026-06-30
+    # (https://developer.atlassian.com/cloud/admin/changelog/), so this fake refuses it as Atlassian does.
+    prefix = f"/v2/orgs/{ATLASSIAN_ORG}/directories/{ATLASSIAN_DIRECTORY}/users/"
+    ok = request.method == "POST" and request.path.startswith(prefix) and request.path.endswith("/suspend")
     return request.path.split("/")[-2] if ok else None
+
+
+def _atlassian_users_request(request: Request) -> bool:
+    return request.method == "GET" and request.path == f"/v1/orgs/{ATLASSIAN_ORG}/users"
 
 
 def atlassian_product(template: str, product: str) -> Vendor:
@@ -442,7 +458,7 @@ def atlassian_product(template: str, product: str) -> Vendor:
 
     return Vendor(
         template=template,
-        prefix="/admin/v1/orgs/0ff4a05c",
+        prefix="/admin",
         page_size=50,
         record=atlassian_user,
         page=_atlassian_page,
@@ -450,8 +466,12 @@ def atlassian_product(template: str, product: str) -> Vendor:
         error=atlassian_error,
         reclaim=atlassian_suspend,
         activity=activity,
-        is_users_request=lambda r: r.method == "GET" and r.path == "/users",
+        is_users_request=_atlassian_users_request,
         reclaim_answer=lambda _: (200, {"message": "User access suspended"}, {}),
+        needs={
+            **ATLASSIAN_NEEDS,
+            "activity.path": f"/v1/orgs/{ATLASSIAN_ORG}/directory/users/{{id}}/last-active-dates",
+        },
     )
 
 
@@ -784,7 +804,9 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             page_size=60,
             record=lambda p: {
                 "id": f"00ub0oNGTSWTBKOLGLNR{p.i:04d}",
-                "status": "ACTIVE" if p.seat else "DEPROVISIONED",
+                # listUsers "omits users that have a status of `DEPROVISIONED`" (okta-management-openapi-spec
+                # 2026.06.3, management-minimal.yaml): a user without a seat here is a suspended one.
+                "status": "ACTIVE" if p.seat else "SUSPENDED",
                 "created": iso(CREATED),
                 "lastLogin": iso(p.last),
                 "profile": {"firstName": "User", "lastName": str(p.i), "email": p.email, "login": p.email},
@@ -802,6 +824,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             expects_auth="SSWS t",
             rate_limit_headers={"X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "0"},
             reclaim_answer=lambda _: (200, {}, {}),
+            removes=True,  # deactivated, hence DEPROVISIONED, hence gone from the default list
         ),
         Vendor(
             template="google_workspace",
@@ -851,13 +874,15 @@ def vendors(app_url: str) -> dict[str, Vendor]:
         ),
         Vendor(
             template="atlassian",
-            prefix="/admin/v1/orgs/0ff4a05c",
+            prefix="/admin",
             page_size=50,
             record=atlassian_user,
             page=_atlassian_page,
             user_id=lambda p: f"5b10ac8d82e05b22cc7d{p.i:04d}",
             error=atlassian_error,
             reclaim=atlassian_suspend,
+            is_users_request=_atlassian_users_request,
+            needs=ATLASSIAN_NEEDS,
             reclaim_answer=lambda _: (200, {"message": "User access suspended"}, {}),
         ),
         atlassian_product("jira", "jira-software"),
@@ -939,14 +964,16 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             template="hubspot",
             prefix="",
             page_size=50,
+            # HubSpot's PublicUser (User Provisioning v3): email, id, roleIds and superAdmin always;
+            # roleId and primaryTeamId are strings, left out rather than null when there is none.
             record=lambda p: {
                 "id": f"{1000 + p.i}",
                 "email": p.email,
                 "firstName": "User",
                 "lastName": str(p.i),
-                "roleId": "100" if p.admin else None,
+                "roleIds": ["100"] if p.admin else [],
+                **({"roleId": "100"} if p.admin else {}),
                 "superAdmin": p.admin,
-                "primaryTeamId": None,
             },
             page=_hubspot_page,
             user_id=lambda p: f"{1000 + p.i}",
@@ -1001,12 +1028,15 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "type": "organization-member",
                 "email": p.email,
                 "role": "organization_internal_admin" if p.admin else "organization_internal_user",
-                # Every documented license: full and occasional are billed, the others are not.
+                # The licenses the template counts as billed (full, occasional) and some it does not;
+                # Miro's REST API v2 description lists advanced, standard and basic too (see miro.json's
+                # unverified seat rule).
                 "license": ("occasional" if p.i % 3 == 0 else "full")
                 if p.seat
                 else ("free", "free_restricted", "full_trial")[p.i % 3],
                 "active": True,
-                "lastActivityAt": iso(p.last),
+                # A string in Miro's OrganizationMember, "empty" for a user who never logged in: left out.
+                **({"lastActivityAt": iso(p.last)} if p.last else {}),
             },
             page=_miro_page,
             user_id=lambda p: f"30744573{p.i:010d}",

@@ -1,5 +1,5 @@
-"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback, /keep and /dashboard
-needs a JWT.
+"""The HTTP API of seatkeeper. Every route but /health, /openapi.json, /oauth/callback, /keep, /slack/interactions
+and /dashboard needs a JWT.
 
 The OpenAPI document marks those public routes with `security: []`. A route module's router is
 included on the first request to one of its paths (routes.module_for), so that a cold start imports

@@ -37,7 +37,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     given = json.loads(detail.get("input") or "{}")
     error = detail.get("error") or ERROR_OF.get(detail["status"], "ExecutionFailed")
     cause = (run_error(detail.get("cause")) or f"the execution {detail['name']} ended {detail['status']}")[:500]
-    # Each kind of run imports its own domain module: one event is about one of them.
+    # Cold start: each kind of run imports its own domain module: one event is about one of them.
     if detail["stateMachineArn"] == settings.reclaim_state_machine_arn:
         from seatkeeper.licensing import reclamation
 
@@ -56,6 +56,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # A scheduled reconciliation's record is named inside the run, not in its input.
         logger.warning("a scheduled reconciliation ended unfinished", extra={"execution": detail["name"]})
         return {"status": "unknown"}
+    # Cold start: only the module of the run that ended.
     from seatkeeper.licensing import reconciliation
 
     reconcile = reconciliation.record_failure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -61,7 +62,8 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 
 @logger.inject_lambda_context
 def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Put a 'Seat Will Be Reclaimed' event with a keep link per candidate and start the grace period."""
+    """Put a 'Seat Will Be Reclaimed' event with a keep link per candidate and start the grace period;
+    with `reminder` (1, 2, ...), put it again to each candidate who has not answered. Then what to wait for."""
     # Keep links and their key only here: the other steps never issue one.
     from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
     from seatkeeper.aws.vault import SecretsManagerVault
@@ -70,13 +72,21 @@ def announce_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     store = DynamoDBKeepRequests(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
     links = KeepLinks(SecretsManagerVault(settings.data_key_arn).key(KEEP_LINK_KEY), event["keep_base_url"])
-    waiting = reclamation.announce(
-        record,
-        store=store,
-        notices=EventBridgeNotices(),
-        keep_link=links.issuer(store),
-    )
-    return {"reclamation_id": waiting.id, "status": waiting.status}
+    offsets = DynamoDBProfiles(settings.table_name).get(record.profile_id).profile.policy.keep_reminders
+    reminder = int(event.get("reminder") or 0)
+    if reminder:
+        reclamation.remind(
+            record,
+            store=store,
+            notices=EventBridgeNotices(),
+            reminder=reminder,
+            keep_url=lambda r, c: links.url(r.id, c.id),
+        )
+        waiting = record
+    else:
+        waiting = reclamation.announce(record, store=store, notices=EventBridgeNotices(), keep_link=links.issuer(store))
+    timer = reclamation.grace_timer(waiting, offsets, reminded=reminder, now=datetime.now(UTC))
+    return {"reclamation_id": waiting.id, "status": waiting.status, **timer}
 
 
 @logger.inject_lambda_context
@@ -84,14 +94,25 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
     """After the wait and a fresh sync: reclaim, or cancel when the sync failed (fail closed)."""
     store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
+    if record.status == "canceled":
+        # An admin canceled it as the wait ended (the cancel stops the execution too): nothing to do.
+        return {"reclamation_id": record.id, "status": "canceled"}
     if event.get("sync_status") != "succeeded":
         reason = f"the sync after the grace period did not succeed ({event.get('sync_error') or 'no details'}); "
         reclamation.cancel(
             record, store=store, reason=reason + "nothing was reclaimed", expected_status="in_grace_period"
         )
         return {"reclamation_id": record.id, "status": "canceled"}
-    running = reclamation.end_grace_period(record, store=store)
-    return {"reclamation_id": running.id, "status": running.status}
+    # The delivery records only here: the other steps never ask who was reached.
+    from seatkeeper.aws.dynamodb.notifications import DynamoDBDeliveries
+    from seatkeeper.notify.delivery import reached
+
+    prompts = DynamoDBDeliveries(settings.table_name).of(record.id, "keep_prompt")
+    policy = DynamoDBProfiles(settings.table_name).get(record.profile_id).profile.policy
+    running = reclamation.end_grace_period(
+        record, store=store, reached=reached(prompts), unreached_users=policy.unreached_users
+    )
+    return {"reclamation_id": running.id, "status": running.status, "unreached": len(running.unreached)}
 
 
 @logger.inject_lambda_context

@@ -139,6 +139,7 @@ def record_position(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 
 @logger.inject_lambda_context
 def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Cold start: the reconciliation's module only in the steps that write it.
     from seatkeeper.licensing import reconciliation
 
     store = DynamoDBReconciliations(settings.table_name)
@@ -165,6 +166,7 @@ def finish_reconciliation(event: dict[str, Any], context: LambdaContext) -> dict
 @logger.inject_lambda_context
 def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The run died: mark the reconciliation failed, with why and the profiles' results it had."""
+    # Cold start: the reconciliation's module only in the steps that write it.
     from seatkeeper.licensing import reconciliation
 
     error, cause = caught_error(event["error"])

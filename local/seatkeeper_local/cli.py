@@ -205,6 +205,32 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    # Imported here for start-up time (see the top).
+    import requests
+
+    from seatkeeper_local.stack.local_stack import running_stack
+    from seatkeeper_local.stack.outbox import sent_mail
+
+    found = running_stack(args.template, args.port)
+    if found is None:
+        print("no running local stack found: start `seatkeeper local` (or `make demo`) first", file=sys.stderr)
+        return 1
+    try:
+        mails = sent_mail(found["aws_endpoint"], to=args.to)
+    except requests.RequestException as exc:
+        print(f"could not read the local SES at {found['aws_endpoint']}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([{**vars(m), "to": list(m.to), "text": m.text} for m in mails], indent=2))
+        return 0
+    if not mails:
+        print("no mail sent" + (f" to {args.to}" if args.to else ""))
+    for mail in mails:
+        print(f"From: {mail.sender}\nTo: {', '.join(mail.to)}\nSubject: {mail.subject}\n\n{mail.text}\n{'-' * 72}")
+    return 0
+
+
 class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
     """Each option's default in its help; an option whose default depends on others says so itself."""
 
@@ -284,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
             one.add_argument("--max-pages", type=int, default=3, help="pages to read at most (1 to 10)")
             one.add_argument("--json", action="store_true", help="the preview as the API gives it")
         one.set_defaults(run=_profile)
+    outbox = commands.add_parser("outbox", help="print the mail the running local stack sent (moto's SES)")
+    outbox.add_argument("--to", help="only the mail to this address")
+    outbox.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
+    outbox.add_argument("--json", action="store_true", help="as JSON, the HTML part included")
+    outbox.set_defaults(run=_outbox)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -346,6 +346,91 @@ def test_an_app_without_activity_data_says_so_and_its_position_card_reads_on_a_p
     assert phone.problems == []
 
 
+def test_the_waiting_plan_lists_its_users_sortable_filterable_paged_and_an_admin_excludes_one(open_as, api, seeded):
+    chat, waiting = seeded["profiles"][1], seeded["waiting"]
+    plan = api("admin").get(f"/reclamations/{waiting['id']}").json()
+    total = len(plan["candidates"])
+    # Given the application page of a plan that waits for approval, as an admin
+    admin = open_as("admin", f"#/apps/{chat['id']}")
+    # When the admin opens its review, beside Approve
+    review_button = admin.locator(f"[data-review={waiting['id']}]")
+    expect(review_button).to_have_text(f"Review {total} users")
+    review_button.click()
+    # Then the first page of its candidates shows, as the API lists them
+    review = admin.get_by_role("table", name="Candidates", exact=True)
+    expect(review).to_be_visible()
+    expect(admin.locator("[data-figure=candidate_page]")).to_have_text(
+        f"Page 1 of {-(-total // 25)} · {total} of {total} users"
+    )
+    rows = table_rows(admin, "Candidates")
+    assert len(rows) == min(total, 25)
+    by_id = {c["id"]: c for c in plan["candidates"]}
+    first = by_id[admin.locator("[data-candidate]").first.get_attribute("data-candidate")]
+    cost = plan["seat_cost"]
+    saves = first["saves"] if first["saves"] is not None else cost["amount"]
+    assert rows[0][6] == first["why"] and rows[0][5] == usd({**cost, "amount": saves})
+    # Sorted by last activity, never active and then the oldest first, by default: as the API's dates order them
+    dated = sorted((c for c in plan["candidates"] if c["last_activity"]), key=lambda c: c["last_activity"])
+    undated = [c for c in plan["candidates"] if not c["last_activity"]]
+    shown = [admin.locator("[data-candidate]").nth(i).get_attribute("data-candidate") for i in range(len(rows))]
+    assert shown == [c["id"] for c in undated + dated][: len(rows)]
+    # When the admin sorts by e-mail, descending, the order is the e-mails' own
+    admin.locator("[data-review-sort=email]").click()
+    admin.locator("[data-review-sort=email]").click()
+    expect(review).to_have_attribute("data-view", "email desc 1")
+    emails = [r[1] for r in table_rows(admin, "Candidates")]
+    assert emails == sorted((c["email"] for c in plan["candidates"]), reverse=True)[: len(emails)]
+    # When the admin filters by one e-mail, one row is left
+    target = plan["candidates"][-1]
+    admin.locator(f"[data-review-filter={waiting['id']}]").fill(target["email"])
+    expect(admin.locator("[data-figure=candidate_page]")).to_contain_text(f"1 of {total} users")
+    expect(admin.locator("[data-candidate]")).to_have_count(1)
+    expect(admin.get_by_role("button", name="Download the candidates as CSV")).to_be_visible()
+    # And excludes that user, giving a reason at the confirm step
+    admin.once("dialog", lambda dialog: dialog.accept("needed for the audit"))
+    admin.locator(f"[data-candidate={target['id']}] [data-exclude]").click()
+    expect(admin.locator("#toast")).to_contain_text("their seat is kept")
+    after = api("admin").get(f"/reclamations/{waiting['id']}").json()
+    assert [c["id"] for c in after["candidates"]] == [c["id"] for c in plan["candidates"][:-1]]
+    assert (after["audit"][-1]["action"], after["audit"][-1]["by"]) == ("excluded", "browser-admin")
+    assert admin.problems == []
+
+
+def test_an_admin_rejects_a_waiting_reclamation_after_saying_why_and_it_leaves_the_queue(open_as, api, seeded):
+    # Given a second real run of the chat app over its cap, waiting beside the seeded one
+    chat = seeded["profiles"][1]
+    second = api("sam_integrator").post(f"/profiles/{chat['id']}/reclamations", json={"dry_run": False}).json()
+    assert second["status"] == "awaiting_approval"
+    viewer = open_as("sam_viewer")
+    expect(viewer.get_by_role("heading", name="Waiting for approval")).to_be_visible()
+    assert viewer.locator("[data-withdraw]").count() == 0  # only admins say no
+    admin = open_as("admin")
+    reject = admin.locator(f"[data-withdraw={second['id']}]")
+    # When the admin clicks Reject, the page asks why before it sends anything
+    reject.click()
+    expect(reject).to_have_text("Confirm: reject")
+    reason = admin.locator(f"[data-withdraw-reason={second['id']}]")
+    expect(reason).to_be_visible()
+    reject.click()
+    expect(admin.locator("#toast")).to_have_text("Say why: the reason goes to the audit trail.")
+    assert api("admin").get(f"/reclamations/{second['id']}").json()["status"] == "awaiting_approval"
+    reason.fill("the chat export is a week old")
+    reject.click()
+    # Then it is rejected, with the reason on its audit trail, and no longer waits
+    expect(admin.locator("#toast")).to_have_text("Rejected: nothing will be reclaimed.")
+    expect(admin.locator(f"[data-withdraw={second['id']}]")).to_have_count(0)
+    record = api("admin").get(f"/reclamations/{second['id']}").json()
+    assert record["status"] == "rejected"
+    assert (record["audit"][-1]["by"], record["audit"][-1]["detail"]) == (
+        "browser-admin",
+        "the chat export is a week old",
+    )
+    # The seeded one still waits, with both its buttons
+    expect(admin.locator(f"[data-approve={seeded['waiting']['id']}]")).to_be_visible()
+    expect(admin.locator(f"[data-withdraw={seeded['waiting']['id']}]")).to_have_text("Reject")
+    assert admin.problems == []
+
+
 def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open_as, api, seeded):
     chat, waiting = seeded["profiles"][1], seeded["waiting"]
     viewer = open_as("sam_viewer", f"#/apps/{chat['id']}")
@@ -353,6 +438,8 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
     assert viewer.locator("[data-approve]").count() == 0
     assert viewer.get_by_role("button", name="Sync now").count() == 0
     expect(viewer.get_by_role("link", name="Add an application")).to_be_hidden()
+    # Who was told what names people's addresses: no panel for a viewer
+    assert viewer.get_by_role("heading", name="Notifications").count() == 0
 
     admin = open_as("admin")
     expect(admin.get_by_role("heading", name="Waiting for approval")).to_be_visible()
@@ -373,6 +460,12 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
     assert reclaimed and len(seeded["chat"].reclaim_requests) >= reclaimed
 
     admin.goto(admin.url.split("#")[0] + f"#/apps/{chat['id']}")
+    # The admin sees that the approval request went out, to the admins (the chat profile names no approver)
+    told = admin.get_by_role("table", name="Notifications").locator("tbody tr")
+    expect(told.first).to_be_visible()
+    assert any(
+        "approval request" in t and "admin@seatkeeper.localhost" in t and "sent" in t for t in told.all_inner_texts()
+    ), told.all_inner_texts()
     row = admin.locator(f"tr[data-reclamation={waiting['id']}]")
     expect(row.locator(".badge")).to_have_text("completed")
     row.get_by_role("button", name="Audit trail").click()
@@ -761,3 +854,20 @@ def test_a_template_s_needs_are_fields_of_the_form_and_land_where_the_template_s
     created = [p for p in api("sam_viewer").get("/profiles").json()["items"] if p["template"] == "calendly"]
     assert [p["users"]["params"]["organization"] for p in created] == [organization]
     assert api("sam_integrator").delete(f"/profiles/{created[0]['id']}").status_code == 204
+
+
+def test_the_add_application_view_shows_the_facts_no_vendor_source_confirms(open_as):
+    # Given Asana's template, whose e-mail field Asana's OpenAPI document does not declare
+    page = open_as("sam_integrator", "#/new")
+    page.get_by_label("Search the catalog").fill("asana")
+    page.get_by_label("Template").select_option("asana")
+    # Then the form says which fact is unverified and why, and which API version the template follows
+    note = page.locator("[data-unverified]")
+    expect(note).to_have_attribute("data-unverified", "email")
+    expect(note).to_contain_text("opt_fields")
+    expect(page.locator("form")).to_contain_text("Follows the vendor's API 1.0.")
+    # And a template whose facts are all confirmed shows no such note
+    page.get_by_label("Search the catalog").fill("okta")
+    page.get_by_label("Template").select_option("okta")
+    expect(page.locator("[data-unverified]")).to_have_count(0)
+    assert page.problems == []

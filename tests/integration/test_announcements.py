@@ -77,8 +77,8 @@ def test_the_story_is_announced_step_by_step(api, listener):
     assert {e["source"] for e in heard} == {"seatkeeper"}
     kinds = {e["detail-type"] for e in mine}
     # Reclamations and their seat notices: test_reclamation_is_announced and test_keep_requests;
-    # renewal reminders and low seats: test_renewals.
-    story = {t for t in DETAIL_TYPES if not t.startswith(("Reclamation", "Seat", "Renewal", "Licenses"))}
+    # renewal reminders and low seats: test_renewals; a template's sunset: test_template_lifecycle.
+    story = {t for t in DETAIL_TYPES if not t.startswith(("Reclamation", "Seat", "Renewal", "Licenses", "Template"))}
     assert kinds == story, sorted(story - kinds)
     changed = next(e for e in mine if e["detail-type"] == "License Position Changed")["detail"]
     assert changed["previous"] is None and changed["current"]["assigned"] > 0
@@ -103,3 +103,45 @@ def test_reclamation_is_announced(api, listener):
         "Reclamation Approved",
         "Reclamation Finished",
     } <= kinds
+
+
+def test_a_sync_against_a_quota_reports_its_pace_and_announces_what_it_cost(api, listener):
+    # Given an app that allows 15 requests a second in Okta's fixed windows and says so on every
+    # answer (X-Rate-Limit-*, developer.okta.com/docs/reference/rl-best-practices), 40 pages of users
+    integrator = api("sam_integrator")
+    with paging_app(800, rate_limit=15, rate_window=1.0, fixed_windows=True, quota_style="okta") as app:
+        fields = profile_fields(app, "offset", page_size=20)
+        fields["subscription"] = {"licenses_purchased": 800}
+        profile = make_profile(integrator, **fields)
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        wait_for(integrator, profile["id"], {"connected"})
+        # When it is synced through the local stack, and its run is read while it runs
+        before = app.requests  # the connection's test read the first page already
+        run = integrator.post(f"/profiles/{profile['id']}/sync").json()
+        seen_running = []
+
+        def read() -> dict:
+            current = integrator.get(f"/runs/{run['run_id']}").json()
+            if current["status"] == "running" and current.get("requests"):
+                seen_running.append(current)
+            return current
+
+        from seatkeeper_local.demo.client import wait_until
+
+        done = wait_until(read, lambda r: r["status"] != "running", timeout=120, pause=0.1)
+    # Then the running sync said how far it was and at what pace, none was refused after the
+    # first answer, and Sync Succeeded carries the requests made, refused, and the wait for quota
+    assert done["status"] == "succeeded", done
+    assert seen_running, "the run never reported its requests while running"
+    assert 0 < seen_running[-1]["pages"] <= 40 and seen_running[-1]["users_fetched"] > 0
+    assert done["requests"] == app.requests - before == 40 and done["refused"] == app.rate_limited <= 2
+    # (40 requests span three windows of 15, the first one partly: the pace is near 15 a second, and
+    # far from the hundreds a second of four pages in flight held back by nothing)
+    assert done["quota_wait_seconds"] > 0.5 and 5 < done["pace_per_second"] < 30
+    succeeded = next(
+        e["detail"]
+        for e in listener()
+        if e["detail-type"] == "Sync Succeeded" and e["detail"].get("run_id") == run["run_id"]
+    )
+    assert (succeeded["requests"], succeeded["refused"]) == (done["requests"], done["refused"])
+    assert succeeded["quota_wait_seconds"] == done["quota_wait_seconds"]

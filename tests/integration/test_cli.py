@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import date, timedelta
 
+import boto3
 import jwt
 import requests
 
@@ -335,3 +336,44 @@ def test_local_help_shows_each_option_s_default_and_invoke_says_what_it_runs_on(
     assert "--log-level" in text and "default: WARNING with the console format" in text
     invoke = seatkeeper(root, "invoke", "--help")
     assert "in-memory stack of its own, not on a running `seatkeeper local`" in " ".join(invoke.stdout.split())
+
+
+def test_seatkeeper_outbox_prints_the_mail_the_running_stack_sent(root):
+    # Given `seatkeeper local`, and a reclamation waiting for approval on it (put as the API puts it)
+    local = RunningLocal(root)
+    try:
+        local.wait_until_ready()
+        assert seatkeeper(root, "outbox", "--port", str(local.port)).stdout.strip() == "no mail sent"
+        events = boto3.client(
+            "events",
+            endpoint_url=f"http://127.0.0.1:{local.aws_port}",
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # moto takes any credentials
+        )
+        detail = {"reclamation_id": "rcl_outbox", "profile_id": "prf_gone", "candidates": 3, "reason": "over the cap"}
+        events.put_events(
+            Entries=[
+                {"Source": "seatkeeper", "DetailType": "Reclamation Awaiting Approval", "Detail": json.dumps(detail)}
+            ]
+        )
+        # When the notifier has mailed the admins (no profile names an approver)
+        deadline = time.monotonic() + 30
+        while "Approval needed" not in (shown := seatkeeper(root, "outbox", "--port", str(local.port))).stdout:
+            assert time.monotonic() < deadline, shown.stdout + shown.stderr
+            time.sleep(0.5)
+        # Then the outbox prints it as a person reads it, and --to picks one recipient's mail
+        assert (
+            "To: admin@seatkeeper.localhost" in shown.stdout and "From: seatkeeper@seatkeeper.localhost" in shown.stdout
+        )
+        assert (
+            "Subject: Approval needed: prf_gone" in shown.stdout
+            and "a reclamation awaits approval (3 seats)" in shown.stdout
+        )
+        assert "<p>" not in shown.stdout
+        other = seatkeeper(root, "outbox", "--port", str(local.port), "--to", "someone@else.example")
+        assert other.stdout.strip() == "no mail sent to someone@else.example"
+        as_json = json.loads(seatkeeper(root, "outbox", "--port", str(local.port), "--json").stdout)
+        assert [m["to"] for m in as_json] == [["admin@seatkeeper.localhost"]] and "<html>" in as_json[0]["body"]
+    finally:
+        local.stop()

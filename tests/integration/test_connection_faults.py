@@ -174,3 +174,25 @@ def test_two_attempts_at_once_leave_one_connection_and_no_stray_secret(api, stac
     assert (described["status"], described.get("error")) == ("FAILED", "ConnectionConflict")
     assert wait_for(integrator, profile["id"], {"connected"})["records"]["connection"]["attempt_id"] != "racer"
     assert [s for s in leftovers(stack, profile["id"])["secrets"] if s.endswith("/racer")] == []
+
+
+def test_a_stored_base_url_whose_host_is_no_dns_name_fails_the_connect_saying_so(api, stack):
+    # Given a profile stored before base URLs were checked for DNS names: its host has a 300-character label
+    from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
+
+    integrator = api("sam_integrator")
+    profile = make_profile(integrator, base_url="https://acme.example.com/scim/v2")
+    profiles = DynamoDBProfiles(stack.template.physical_name("Table"))
+    stored = profiles.get(profile["id"])
+    broken = stored.profile.model_copy(update={"base_url": f"https://{'a' * 300}.example.com/scim/v2"})
+    profiles.replace(stored.model_copy(update={"profile": broken, "version": stored.version + 1}), previous=stored)
+
+    # When it is connected
+    assert integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t0ken"}).status_code == 202
+    view = wait_for(integrator, profile["id"], {"connected", "failed"})
+
+    # Then the connection fails at once, saying what really failed, not that the app timed out
+    assert view["status"] == "failed"
+    assert "not a valid DNS name" in view["error"] and "label 1 is 300 characters long" in view["error"], view
+    assert "did not answer in time" not in view["error"]
+    assert leftovers(stack, profile["id"]) == {"items": [], "secrets": []}

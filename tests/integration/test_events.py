@@ -42,6 +42,8 @@ EXPECTED = {
     "api_analytics_overview.json": ("ApiFunction", 200),
     "api_list_renewals.json": ("ApiFunction", 200),
     "api_keep_link_forged.json": ("ApiFunction", 404),
+    # No Slack secret on a fresh stack: Slack is not set up, whatever the click's signature.
+    "api_slack_interaction_forged.json": ("ApiFunction", 404),
     "reconcile_choose_profiles.json": ("ChooseProfilesFunction", "ReconciliationNotFound"),
     "reconcile_start_sync_run.json": ("StartSyncRunFunction", "ProfileNotFound"),
     "reconcile_check_sync_run.json": ("CheckSyncRunFunction", "RunNotFound"),
@@ -56,6 +58,7 @@ EXPECTED = {
     "reclaim_end_grace_period.json": ("EndGracePeriodFunction", "ReclamationNotFound"),
     "reclaim_record_failure.json": ("RecordReclamationFailureFunction", "ReclamationNotFound"),
     "ended_run_aborted.json": ("RecordEndedRunFunction", "ReclamationNotFound"),
+    "notify_keep_prompt.json": ("NotifyFunction", "ReclamationNotFound"),
     # Its response URL is CloudFormation's; here nothing listens there, and the function says so.
     "dashboard_sign_in_delete.json": ("DashboardSignInFunction", "ResponseNotDelivered"),
 }

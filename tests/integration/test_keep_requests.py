@@ -53,6 +53,22 @@ def test_people_keep_or_release_their_seat_and_the_rest_is_reclaimed_when_the_gr
         assert "unsafe-inline" not in page.headers["Content-Security-Policy"].split("script-src")[1]
         assert page.headers["Cache-Control"] == "no-store"
 
+        # A cross-site form (no CORS preflight for text/plain, urlencoded or multipart) decides nothing: 415,
+        # and neither do a scanner's GET and HEAD; the link still works for its person afterwards
+        forms = [
+            {"data": '{"decision": "release"}', "headers": {"Content-Type": "text/plain"}},
+            {"data": {"decision": "release"}},  # application/x-www-form-urlencoded
+            {"files": {"decision": (None, "release")}},  # multipart/form-data
+            {"data": '{"decision": "release"}', "headers": {"Content-Type": "application/json-patch+json"}},
+        ]
+        for form in forms:
+            refused = requests.post(links[keeper], timeout=10, **form)
+            assert refused.status_code == 415, (form, refused.status_code, refused.text)
+            assert "application/json" in refused.json()["message"]
+        requests.head(links[keeper], timeout=10)  # no HEAD route: the gateway answers it without a function
+        assert requests.get(links[keeper], timeout=10).status_code == 200
+        assert app.reclaim_requests == []
+
         # One keeps the seat, one releases it: the release is sent to the app at once
         kept = requests.post(links[keeper], json={"decision": "keep", "reason": "month-end close"}, timeout=10)
         assert (kept.status_code, kept.json()) == (200, {"status": "kept"})

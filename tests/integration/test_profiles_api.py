@@ -10,6 +10,8 @@ import jwt
 import pytest
 from cfnlint.decode.cfn_yaml import load as load_cloudformation_yaml
 
+from seatkeeper_local.stack.tokens import LOCAL_KID
+
 ACME = {
     "template": "scim2",
     "base_url": "https://acme.example.com/scim/v2",
@@ -59,9 +61,29 @@ def test_a_token_signed_with_another_secret_or_expired_is_401(api, stack):
 
 def test_a_token_without_a_seatkeeper_group_is_403(api, stack):
     token = jwt.encode(
-        {"sub": "x", "exp": int(time.time()) + 60, "cognito:groups": ["finance"]}, stack.jwt_secret, "HS256"
+        {"sub": "x", "exp": int(time.time()) + 60, "cognito:groups": ["finance"]},
+        stack.jwt_secret,
+        "HS256",
+        headers={"kid": LOCAL_KID},
     )
     assert api(None).get("/profiles", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_a_token_whose_exp_is_a_string_or_whose_kid_is_unknown_is_401_as_api_gateway_answers(api, stack):
+    # Given tokens signed with the local stack's own secret that API Gateway's JWT authorizer refuses
+    far = int(time.time()) + 10**9
+    as_string = jwt.encode(
+        {"sub": "x", "exp": str(far), "cognito:groups": ["admin"]},
+        stack.jwt_secret,
+        "HS256",
+        headers={"kid": LOCAL_KID},
+    )
+    unknown_kid = jwt.encode(
+        {"sub": "x", "exp": far, "cognito:groups": ["admin"]}, stack.jwt_secret, "HS256", headers={"kid": "other"}
+    )
+    # When they call the API through the local gateway, Then each is 401 before any function runs
+    for token in (as_string, unknown_kid):
+        assert api(None).get("/profiles", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
 def test_templates_list_and_detail(api):
@@ -153,6 +175,58 @@ def test_bad_input_is_422_with_the_field_path(api, body, loc):
     response = api("sam_integrator").post("/profiles", json=body)
     assert response.status_code == 422, response.text
     assert any(path[: len(loc)] == loc for path in field_paths(response)), response.text
+
+
+@pytest.mark.parametrize("character", ["\r", "\n", "\r\n", "\x00", "\x7f"])
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        (lambda v: {"headers": {"X-Tenant": f"acme{v}X-Injected: 1"}}, ["body", "headers", "X-Tenant"]),
+        (lambda v: {"auth": {"type": "api_key", "prefix": f"SSWS{v} "}}, ["body", "auth", "api_key", "prefix"]),
+        (lambda v: {"auth": {"type": "bearer", "scheme": f"Bearer{v}"}}, ["body", "auth", "bearer", "scheme"]),
+        (
+            lambda v: {"reclaim": {"method": "DELETE", "path": "/Users/{id}", "headers": {"X-Why": f"idle{v}"}}},
+            ["body", "reclaim", "headers", "X-Why"],
+        ),
+    ],
+)
+def test_a_header_value_with_a_control_character_is_422_with_its_path_and_never_stored(api, fields, loc, character):
+    # Given a profile whose header value holds CR, LF or NUL (a header injection every HTTP client refuses to send)
+    integrator = api("sam_integrator")
+    body = new_profile(**fields(character))
+    # When it is created
+    answer = integrator.post("/profiles", json=body)
+    # Then it is 422 at the field's path, saying why, and nothing is stored
+    assert answer.status_code == 422, answer.text
+    errors = [e for e in answer.json()["detail"] if e["loc"][: len(loc)] == loc]
+    assert errors and "control character" in errors[0]["msg"], answer.text
+    assert body["name"] not in {p["name"] for p in integrator.get("/profiles?limit=100").json()["items"]}
+    # And a valid profile cannot be changed into one either
+    created = integrator.post("/profiles", json=new_profile()).json()
+    patched = integrator.patch(f"/profiles/{created['id']}", json=fields(character))
+    assert patched.status_code == 422, patched.text
+    assert integrator.get(f"/profiles/{created['id']}").json() == created
+    assert integrator.delete(f"/profiles/{created['id']}").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("host", "said"),
+    [
+        ("a" * 300 + ".example.com", "label 1 is 300 characters long, at most 63"),
+        ("xn--.example.com", "IDNA 2008"),
+        ("xn--zz-zzzzz.example.com", "IDNA 2008"),
+    ],
+)
+def test_a_base_url_whose_host_is_no_valid_dns_name_is_422_at_creation(api, host, said):
+    # Given a base URL whose host can never resolve
+    integrator = api("sam_integrator")
+    body = new_profile(base_url=f"https://{host}/scim/v2")
+    # When the profile is created, Then it is refused at body.base_url, saying which rule the name breaks
+    answer = integrator.post("/profiles", json=body)
+    assert answer.status_code == 422, answer.text
+    assert field_paths(answer) == [["body", "base_url"]]
+    assert "not a valid DNS name" in answer.text and said in answer.text
+    assert body["name"] not in {p["name"] for p in integrator.get("/profiles?limit=100").json()["items"]}
 
 
 @pytest.mark.parametrize(

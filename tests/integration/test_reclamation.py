@@ -311,3 +311,47 @@ def test_a_sync_whose_activity_data_suddenly_looks_broken_refuses_reclamation(ap
         time.sleep(1)
     assert plan.status_code == 409 and "users.fields.last_activity" in plan.json()["message"]
     assert app.reclaim_requests == []
+
+
+def age_the_last_snapshot(stack, profile_id: str, by: timedelta) -> str:
+    """Move the last successful sync back in time, as days of failing syncs would leave it; its new synced_at."""
+    import json
+
+    import boto3
+
+    table, key = stack.template.physical_name("Table"), {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "SNAPSHOT"}}
+    dynamodb = boto3.client("dynamodb")
+    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    document = json.loads(item["document"]["S"])
+    document["synced_at"] = (datetime.fromisoformat(document["synced_at"]) - by).isoformat(timespec="seconds")
+    dynamodb.put_item(TableName=table, Item={**item, "document": {"S": json.dumps(document)}})
+    return document["synced_at"]
+
+
+def test_a_reclamation_refuses_to_start_on_a_snapshot_older_than_max_snapshot_age(api, stack):
+    integrator = api("sam_integrator")
+    with paging_app(40) as app:
+        # Given a profile synced once, whose syncs have failed for three days since
+        profile = reclaiming_profile(integrator, app)
+        app.broken_page = 1
+        assert sync(integrator, profile["id"])["status"] == "failed"
+        synced_at = age_the_last_snapshot(stack, profile["id"], timedelta(days=3))
+
+        # When a real reclamation is asked for
+        refused = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+
+        # Then it is a 409 saying how old the data is and what the policy allows, and nothing is reclaimed
+        assert refused.status_code == 409, refused.text
+        assert synced_at in refused.json()["message"] and "max_snapshot_age (P2D)" in refused.json()["message"]
+        assert integrator.get(f"/profiles/{profile['id']}/reclamations").json()["items"] == []
+        # A dry run still recommends, on the data there is
+        dry = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True})
+        assert dry.status_code == 201 and dry.json()["candidates"]
+        # And a policy that accepts older data lets it start
+        policy = {**profile["policy"], "max_snapshot_age": "P7D"}
+        assert integrator.patch(f"/profiles/{profile['id']}", json={"policy": policy}).status_code == 200
+        started = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
+        assert started.status_code == 201, started.text
+        app.broken_page = None
+        done = finished_reclamation(integrator, started.json()["id"])
+    assert done["status"] == "completed" and app.reclaim_requests

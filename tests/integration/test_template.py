@@ -183,6 +183,39 @@ def test_what_breaks_silently_raises_an_alarm_on_the_alarm_topic(resources):
     assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "DataKey"}
 
 
+def dead_letter_queues(node) -> set[str]:
+    """The logical ids of the queues anything sends its dead letters to, wherever the translated template says so."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("DeadLetterConfig", "DeadLetterQueue", "RedrivePolicy"):
+                found |= {t["Fn::GetAtt"][0] for t in _references(value)}
+            found |= dead_letter_queues(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= dead_letter_queues(value)
+    return found
+
+
+def _references(node) -> list[dict]:
+    if isinstance(node, dict):
+        return [node] if "Fn::GetAtt" in node else [r for v in node.values() for r in _references(v)]
+    return [r for v in node for r in _references(v)] if isinstance(node, list) else []
+
+
+def test_every_dead_letter_queue_raises_an_alarm_on_the_alarm_topic(resources):
+    # Given every queue that a schedule, a rule or a function keeps what it could not deliver in
+    queues = dead_letter_queues(resources)
+    assert "ReconcileScheduleDeadLetters" in queues
+    # Then each, and every other queue of the stack, has an alarm on its first visible message, to the one topic
+    assert queues | set(of_type(resources, "AWS::SQS::Queue")) == queues
+    found = alarmed(resources)
+    for queue in queues:
+        assert resources[queue]["Type"] == "AWS::SQS::Queue"
+        watched = ("AWS/SQS", "ApproximateNumberOfMessagesVisible", str({"Fn::GetAtt": [queue, "QueueName"]}))
+        assert watched in found, f"{queue}: dead letters nobody hears of"
+
+
 def test_the_dashboard_shows_every_alarm(resources):
     body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     shown = set(re.findall(r"\$\{(\w+)\.Arn\}", body))
@@ -211,3 +244,53 @@ def test_every_map_state_caps_how_many_profiles_run_at_once(resources):
     assert maps, "no Map state found: this test no longer looks at anything"
     for name, state in maps:
         assert 0 < state.get("MaxConcurrency", 0) <= 10, f"{name}: MaxConcurrency {state.get('MaxConcurrency')}"
+
+
+def evaluate(node, pseudo: dict, parameters: dict, conditions: dict):
+    """The few intrinsic functions a sign-in domain uses, as CloudFormation evaluates them."""
+    if not isinstance(node, dict):
+        return node
+    ((key, arg),) = node.items()
+    if key == "Ref":
+        return pseudo.get(arg, parameters.get(arg))
+    if key == "Fn::If":
+        name, yes, no = arg
+        return evaluate(yes if conditions[name] else no, pseudo, parameters, conditions)
+    if key == "Fn::Join":
+        return arg[0].join(evaluate(v, pseudo, parameters, conditions) for v in arg[1])
+    if key == "Fn::Sub":
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str(pseudo.get(m.group(1), parameters.get(m.group(1)))), arg)
+    if key == "Fn::Select":
+        return evaluate(arg[1], pseudo, parameters, conditions)[int(arg[0])]
+    if key == "Fn::Split":
+        return evaluate(arg[1], pseudo, parameters, conditions).split(arg[0])
+    raise ValueError(key)
+
+
+def test_two_stacks_in_one_account_and_region_get_different_sign_in_domains():
+    # Given two seatkeeper stacks in one account and region (staging and production), with no prefix given
+    domain = SOURCE["Resources"]["SignInDomain"]["Properties"]["Domain"]
+    stack_ids = [
+        "arn:aws:cloudformation:eu-central-1:123456789012:stack/seatkeeper-staging/1c2f9e40-b3a1-11ef-8a1b-0a5c3d2e1f00",
+        "arn:aws:cloudformation:eu-central-1:123456789012:stack/seatkeeper/7d6e5f40-b3a1-11ef-9c2d-06f1e2d3c4b5",
+    ]
+    # When CloudFormation evaluates their Cognito domain prefixes
+    prefixes = [
+        evaluate(
+            domain,
+            {"AWS::AccountId": "123456789012", "AWS::StackId": stack_id, "AWS::StackName": stack_id.split("/")[1]},
+            {"SignInDomainPrefix": ""},
+            {"HasSignInDomainPrefix": False},
+        )
+        for stack_id in stack_ids
+    ]
+    # Then they differ (prefixes are global per region), and each is one Cognito accepts
+    assert prefixes[0] != prefixes[1], prefixes
+    pattern = SOURCE["Parameters"]["SignInDomainPrefix"]["AllowedPattern"]
+    for prefix in prefixes:
+        assert prefix.startswith("seatkeeper-123456789012-") and len(prefix) <= 63
+        assert re.fullmatch(pattern, prefix) and not re.search("aws|amazon|cognito", prefix)
+    # And a prefix given as a parameter is used as it is, where the pattern refuses what Cognito would
+    given = evaluate(domain, {}, {"SignInDomainPrefix": "acme-seats"}, {"HasSignInDomainPrefix": True})
+    assert given == "acme-seats"
+    assert not re.fullmatch(pattern, "my-aws-seats") and not re.fullmatch(pattern, "Acme")

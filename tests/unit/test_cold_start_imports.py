@@ -83,6 +83,9 @@ NOT_AT_START = {
     "RecordReclamationFailureFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reconciliation"},
     # One ended run is a reclamation's, a reconciliation's or a sync's: none needs all of their modules.
     "RecordEndedRunFunction": OVERVIEW_KEEP_RENEWALS | {"licensing.reclamation", "licensing.reconciliation"},
+    # Most events it hears ask nobody anything: the SES adapter comes with the first message to send.
+    "NotifyFunction": OVERVIEW_KEEP_RENEWALS
+    | {"aws.email", "licensing.reconciliation", "sync.runs", "identity.provider", "saas.http"},
 }
 IMPORT_ONE_HANDLER = """
 import importlib, json, sys

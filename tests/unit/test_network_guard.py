@@ -254,3 +254,35 @@ def test_local_use_nat64_is_read_as_rfc_6052_lays_it_out():
         DEFAULT.check_address("h", hidden)
     with pytest.raises(AddressRefused):
         DEFAULT.check_address("h", ipaddress.ip_address("64:ff9b:1:808:8:800::"))  # 8.8.8.8, but a private translation
+
+
+@pytest.mark.parametrize(
+    ("host", "said"),
+    [
+        ("a" * 300 + ".example.com", "its label 1 is 300 characters long, at most 63"),
+        ("app." + "b" * 64 + ".example.com", "its label 2 is 64 characters long"),
+        (".".join(["c" * 60] * 5), "at most 253"),
+        ("xn--.example.com", "IDNA 2008"),  # an A-label with no Punycode after its prefix
+        ("xn--zz-zzzzz.example.com", "IDNA 2008"),  # Punycode of code points IDNA 2008 disallows
+        ("xn--a.example.com", "IDNA 2008"),
+        ("-app.example.com", "IDNA 2008"),
+        ("app..example.com", "IDNA 2008"),
+    ],
+)
+def test_a_host_that_is_no_valid_dns_name_is_refused_saying_why(host, said):
+    # Given the default policy and a URL whose host can never resolve (RFC 1035 lengths, RFC 5891 labels)
+    # When it is checked, as a profile's write and every connection check it
+    with pytest.raises(AddressRefused, match="not a valid DNS name") as refused:
+        DEFAULT.check_url(f"https://{host}/scim/v2", resolve=False)
+    # Then the refusal names the rule it breaks
+    assert said in str(refused.value)
+    with pytest.raises(AddressRefused, match="not a valid DNS name"):
+        DEFAULT.resolve(host, 443)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["acme.example.com", "ACME.Example.com", "xn--mnchen-3ya.de", "münchen.de", "a" * 63 + ".com", "[2606:4700::1111]"],
+)
+def test_valid_dns_names_and_ip_literals_pass_the_name_check(host):
+    DEFAULT.check_url(f"https://{host}/scim/v2", resolve=False)

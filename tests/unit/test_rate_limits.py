@@ -9,7 +9,8 @@ from email.utils import formatdate
 import pytest
 import requests
 
-from seatkeeper.saas.http import RateGate, RetryPolicy, told_to_slow_down, wait_requested
+from seatkeeper.saas.http import RetryPolicy
+from seatkeeper.saas.pacing import Pacer, announced_quota, told_to_slow_down, wait_requested
 
 NOW = 1_795_860_000.0  # a fixed moment, so that the expectations do not depend on the clock
 
@@ -79,12 +80,61 @@ def test_backoff_has_full_jitter_and_a_ceiling():
     assert len({round(s, 3) for s in samples}) > 100
 
 
-def test_a_closed_gate_holds_everyone_until_it_opens():
-    gate = RateGate()
-    gate.close_for(0.3)
+def test_a_hold_keeps_every_request_back_until_it_ends():
+    # Given a pacer told to hold every request of the connection for 0.3 s
+    pacer = Pacer()
+    pacer.hold_for(0.3)
+    # When a request asks for its turn, and then another
     started = time.monotonic()
-    gate.wait()
-    assert time.monotonic() - started >= 0.25
+    pacer.release(pacer.acquire(), 200, {})
+    first = time.monotonic() - started
     started = time.monotonic()
-    gate.wait()
+    pacer.release(pacer.acquire(), 200, {})
+    # Then the first waited for the hold, the second did not, and the wait is counted as quota wait
+    assert first >= 0.25
     assert time.monotonic() - started < 0.05
+    assert pacer.pace().quota_wait_seconds >= 0.25
+
+
+@pytest.mark.parametrize(
+    ("headers", "remaining", "reset", "limit"),
+    [
+        # Okta: developer.okta.com/docs/reference/rl-best-practices (reset in epoch seconds)
+        (
+            {"X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "599", "X-Rate-Limit-Reset": str(int(NOW) + 60)},
+            599,
+            60,
+            600,
+        ),
+        # GitHub: docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api (epoch seconds)
+        (
+            {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) + 9)},
+            0,
+            9,
+            5000,
+        ),
+        # draft-ietf-httpapi-ratelimit-headers-10, section 5 (remaining r, reset t in seconds; quota q, window w)
+        ({"RateLimit": '"default";r=50;t=30', "RateLimit-Policy": '"default";q=100;w=60'}, 50, 30, 100),
+        # ...of two policies, the one nearest exhaustion
+        (
+            {
+                "RateLimit": '"burst";r=3;t=1, "day";r=900;t=3600',
+                "RateLimit-Policy": '"burst";q=10;w=1, "day";q=1000;w=86400',
+            },
+            3,
+            1,
+            10,
+        ),
+        # draft-06's separate fields (delta seconds)
+        ({"RateLimit-Limit": "10", "RateLimit-Remaining": "4", "RateLimit-Reset": "2"}, 4, 2, 10),
+    ],
+)
+def test_the_quota_each_style_announces(headers, remaining, reset, limit):
+    quota = announced_quota(requests.structures.CaseInsensitiveDict(headers), now=NOW)
+    assert quota is not None
+    assert (quota.remaining, quota.reset_after, quota.limit) == (remaining, reset, limit)
+
+
+@pytest.mark.parametrize("headers", [{}, {"RateLimit": "garbage"}, {"X-Rate-Limit-Remaining": "many"}])
+def test_no_quota_announced(headers):
+    assert announced_quota(headers, now=NOW) is None

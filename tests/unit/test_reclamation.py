@@ -6,16 +6,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from seatkeeper.core.errors import InvalidInput, SaaSRequestFailed, SaaSUnavailable
+from seatkeeper.core.errors import Conflict, InvalidInput, SaaSRequestFailed, SaaSUnavailable
 from seatkeeper.licensing.reclamation import (
+    AdminReason,
     Candidate,
     ReclamationConflict,
     ReclamationRequest,
     UserOutcome,
+    announce,
     approve,
+    cancel_grace_period,
+    end_grace_period,
     execute,
     plan,
     record_failure,
+    reject,
     why_not_a_candidate,
 )
 from seatkeeper.profiles.catalog import build_profile
@@ -50,7 +55,8 @@ class Snapshot:
         return self.list, None
 
     def snapshot(self, profile_id):
-        return self.figures
+        # A sync that just succeeded, unless the figures say when it did
+        return {"synced_at": datetime.now(UTC).isoformat(timespec="seconds"), **(self.figures or {})}
 
 
 class Store:
@@ -63,9 +69,12 @@ class Store:
     def get_reclamation(self, i):
         return self.records[i]
 
-    def replace_reclamation(self, r, *, expected_status):
-        if self.records[r.id].status != expected_status:
+    def replace_reclamation(self, r, *, expected_status, expected_revision=None):
+        stored = self.records[r.id]
+        if stored.status != expected_status:
             raise ReclamationConflict("changed")
+        if expected_revision is not None and len(stored.audit) != expected_revision:
+            raise ReclamationConflict("changed meanwhile")
         self.records[r.id] = r
 
     def reclaimed(self, profile_id):
@@ -152,10 +161,12 @@ def test_a_real_run_over_the_count_cap_waits_for_approval_and_is_approved_once()
         planned_by="alice",
     )
     assert record.status == "awaiting_approval" and "max_reclaim_count" in record.approval_reason
-    approved = approve(record.id, store=store, approved_by="boss")
+    approved = approve(
+        record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot(users)
+    )
     assert approved.status == "running" and approved.approved_by == "boss"
     with pytest.raises(ReclamationConflict):
-        approve(record.id, store=store, approved_by="boss")
+        approve(record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot(users))
 
 
 def test_a_real_run_under_the_caps_runs_without_approval():
@@ -333,3 +344,228 @@ def test_a_run_that_died_before_acting_is_canceled_and_a_finished_one_is_left_al
     notices = Notices()
     assert record_failure(record.id, store=store, error="Again", cause="twice", notices=notices) == canceled
     assert notices.put_ == []
+
+
+def waiting_plan(store, **policy):
+    users = [stale(i) for i in range(5)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(45)]
+    return plan(
+        profile(max_reclaim_count=3, **policy),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot(users),
+        store=store,
+        planned_by="alice",
+    )
+
+
+def test_an_admin_rejects_a_plan_awaiting_approval_once_and_it_can_no_longer_be_approved():
+    # Given a plan that waits for approval
+    store = Store()
+    record = waiting_plan(store)
+    assert record.status == "awaiting_approval"
+    # When an admin rejects it with a reason
+    rejected = reject(record.id, store=store, by="boss", reason="the HR export was a day late")
+    # Then it is rejected and finished, with who and why on the audit trail
+    assert (rejected.status, store.get_reclamation(record.id).status) == ("rejected", "rejected")
+    assert rejected.finished_at is not None and rejected.outcomes == []
+    last = rejected.audit[-1]
+    assert (last.action, last.by, last.detail) == ("rejected", "boss", "the HR export was a day late")
+    # And neither a second reject, an approval nor a cancel applies to it any more
+    for act in (
+        lambda: reject(record.id, store=store, by="boss", reason="again"),
+        lambda: approve(
+            record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot([])
+        ),
+        lambda: cancel_grace_period(record.id, store=store, by="boss", reason="x"),
+    ):
+        with pytest.raises(ReclamationConflict):
+            act()
+
+
+def in_grace(store):
+    record = plan(
+        profile(grace_period="P7D"),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot([stale(i) for i in range(3)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(30)]),
+        store=store,
+        planned_by=None,
+    )
+    store.put_reclamation(record)
+    return announce(record, store=store, notices=Notices())
+
+
+def test_an_admin_cancels_in_the_grace_period_and_the_end_of_the_wait_reclaims_nothing():
+    # Given a reclamation in its grace period, one of whose users released the seat already
+    store, seats = Store(), Seats()
+    waiting = in_grace(store)
+    assert waiting.status == "in_grace_period"
+    store.claim_action(waiting.id, "1")
+    store.finish_action(waiting.id, "prf_1", UserOutcome(user_id="1", outcome="released_by_user", status_code=204))
+    # A plan still waiting for approval cannot be canceled: it is rejected instead
+    with pytest.raises(ReclamationConflict):
+        reject(waiting.id, store=store, by="boss", reason="no")
+    # When an admin cancels it
+    canceled = cancel_grace_period(waiting.id, store=store, by="boss", reason="wrong app")
+    # Then it is canceled, the released seat is the one taken back, and the audit says who and why
+    assert canceled.status == "canceled" and canceled.finished_at is not None
+    assert [(o.user_id, o.outcome) for o in canceled.outcomes] == [("1", "released_by_user")]
+    assert canceled.reclaimed == 1 and str(canceled.savings.amount) == "12.50"
+    assert (canceled.audit[-1].action, canceled.audit[-1].by, canceled.audit[-1].detail) == (
+        "canceled",
+        "boss",
+        "wrong app",
+    )
+    # And the step after the wait leaves it canceled, so nothing else is sent
+    after = end_grace_period(waiting, store=store)
+    assert after.status == "canceled" and store.get_reclamation(waiting.id).status == "canceled"
+    with pytest.raises(ReclamationConflict):
+        execute(after, store=store, seats=seats, stale_now={"0", "1", "2"})
+    assert seats.sent == []
+    with pytest.raises(ReclamationConflict):
+        cancel_grace_period(waiting.id, store=store, by="boss", reason="twice")
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
+def test_a_reject_or_cancel_needs_a_reason_in_words(reason):
+    with pytest.raises(ValueError, match="reason"):
+        AdminReason(reason=reason)
+
+
+@pytest.mark.parametrize(
+    ("policy", "synced_hours_ago", "refused"),
+    [
+        ({}, 49, True),
+        ({}, 47, False),
+        ({"max_snapshot_age": "PT12H"}, 13, True),
+        ({"max_snapshot_age": "P7D"}, 100, False),
+    ],
+)
+def test_a_real_run_on_a_snapshot_older_than_max_snapshot_age_is_refused_with_the_reason(
+    policy, synced_hours_ago, refused
+):
+    # Given a profile whose syncs broke: the last successful one is this many hours old, and every user looks stale
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(19)]
+    synced_at = (datetime.now(UTC) - timedelta(hours=synced_hours_ago)).isoformat(timespec="seconds")
+    snapshots, store = Snapshot(users, {"synced_at": synced_at}), Store()
+
+    # When a real reclamation is planned
+    def start():
+        return plan(
+            profile(**policy), ReclamationRequest(dry_run=False), snapshots=snapshots, store=store, planned_by=None
+        )
+
+    if not refused:
+        assert start().status == "running"
+        return
+    # Then it is a 409 that says how old the data is and what the policy allows, and nothing is stored
+    with pytest.raises(ReclamationConflict, match=r"older than policy\.max_snapshot_age") as raised:
+        start()
+    assert synced_at in str(raised.value) and isinstance(raised.value, Conflict)  # the API answers 409
+    assert store.records == {}
+    # And a dry run still recommends, on the data there is
+    assert plan(profile(**policy), ReclamationRequest(), snapshots=snapshots, store=store, planned_by=None).candidates
+
+
+def test_an_approval_given_after_the_data_went_stale_is_refused():
+    # Given a reclamation awaiting approval, planned on a fresh snapshot
+    users = [stale(i) for i in range(5)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(45)]
+    store = Store()
+    record = plan(
+        profile(max_reclaim_count=3),
+        ReclamationRequest(dry_run=False),
+        snapshots=Snapshot(users),
+        store=store,
+        planned_by=None,
+    )
+    # When an admin approves it three days later, the syncs having failed since
+    old = Snapshot(users, {"synced_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")})
+    # Then the approval is refused, and the reclamation still waits
+    with pytest.raises(ReclamationConflict, match="max_snapshot_age"):
+        approve(
+            record.id, store=store, approved_by="boss", profile_of=lambda _: profile(max_reclaim_count=3), snapshots=old
+        )
+    assert store.records[record.id].status == "awaiting_approval"
+
+
+def test_a_real_run_with_no_successful_sync_is_refused():
+    class NeverSynced(Snapshot):
+        def snapshot(self, profile_id):
+            return None
+
+    with pytest.raises(ReclamationConflict, match="no successful sync"):
+        plan(
+            profile(),
+            ReclamationRequest(dry_run=False),
+            snapshots=NeverSynced([stale(1)]),
+            store=Store(),
+            planned_by=None,
+        )
+
+
+def test_a_candidate_says_why_and_where_its_last_activity_comes_from():
+    # Given candidates stale by the app's record, by the IdP's sign-in, never active, and a leaver
+    from seatkeeper.licensing.reclamation import activity_source, why_a_candidate
+
+    app_seen = SaaSUser(id="1", last_activity=OLD)
+    idp_seen = SaaSUser(id="2", last_activity=OLD, last_sign_in=OLD)
+    never = SaaSUser(id="3", created_at=OLD)
+    leaver = SaaSUser(id="4", orphaned=True, last_activity=NOW)
+    # Then each says why in words that name the date and the window, and the activity's source
+    assert why_a_candidate(app_seen, inactivity_days=90) == f"no activity since {OLD.date()} (the window is 90 days)"
+    assert why_a_candidate(never, inactivity_days=30) == f"never active, created {OLD.date()} (the window is 30 days)"
+    assert why_a_candidate(leaver, inactivity_days=90).startswith("a leaver")
+    assert [activity_source(u) for u in (app_seen, idp_seen, never)] == ["app", "idp", None]
+    # And a plan's candidates carry them
+    record = plan(profile(), ReclamationRequest(), snapshots=Snapshot([app_seen]), store=Store(), planned_by=None)
+    assert (record.candidates[0].why, record.candidates[0].activity_source) == (
+        f"no activity since {OLD.date()} (the window is 90 days)",
+        "app",
+    )
+
+
+def test_an_excluded_user_leaves_the_plan_is_kept_for_keep_days_and_only_while_it_waits():
+    from seatkeeper.core.errors import NotFound
+    from seatkeeper.licensing.keep import ExclusionRequest, exclude
+
+    # Given a plan waiting for approval, and a store that keeps seats
+    store = Store()
+    store.kept_seats = {}
+    store.keep_seat = lambda profile_id, user_id, until: store.kept_seats.update({user_id: until})
+    record = waiting_plan(store, keep_days=14)
+    policy = profile(keep_days=14).profile.policy
+    # When an admin excludes one candidate
+    narrowed = exclude(
+        record.id, ExclusionRequest(user_id="2", reason="on leave"), store=store, policy=policy, by="boss", now=NOW
+    )
+    # Then the plan has the others, the seat is kept for 14 days, and the audit says so
+    assert [c.id for c in narrowed.candidates] == ["0", "1", "3", "4"]
+    assert store.kept_seats == {"2": NOW + timedelta(days=14)}
+    assert (narrowed.audit[-1].action, narrowed.audit[-1].by, narrowed.audit[-1].user_id) == ("excluded", "boss", "2")
+    # A user who is no candidate is a 404; once approved, no exclusion applies
+    with pytest.raises(NotFound):
+        exclude(record.id, ExclusionRequest(user_id="2", reason="x"), store=store, policy=policy, by="b", now=NOW)
+    approve(record.id, store=store, approved_by="boss", profile_of=lambda _: profile(), snapshots=Snapshot([]))
+    with pytest.raises(ReclamationConflict):
+        exclude(record.id, ExclusionRequest(user_id="3", reason="x"), store=store, policy=policy, by="b", now=NOW)
+
+
+def test_a_real_run_waits_for_approval_when_the_template_s_removal_call_is_unverified(monkeypatch):
+    from seatkeeper.profiles import catalog
+
+    # Given a template whose reclaim request no vendor source confirms (Box's, marked so for the test)
+    box = catalog.templates()["box"]
+    doubted = box.model_copy(update={"verified": False, "unverified": {"reclaim": "no vendor source names it"}})
+    monkeypatch.setattr(catalog, "templates", lambda: {"box": doubted})
+    built = build_profile({"name": "Box", "template": "box", "subscription": {"licenses_purchased": 10}})
+    record = ProfileRecord(id="prf_1", own={}, profile=built, created_at=OLD, updated_at=OLD)
+    users = [stale(1)] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(19)]
+    # When a dry run and a real run are planned, under every cap
+    dry = plan(record, ReclamationRequest(), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    real = plan(record, ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    # Then the dry run plans as ever, and the real run waits for an admin, saying why
+    assert dry.status == "planned"
+    assert real.status == "awaiting_approval" and real.needs_approval
+    assert real.approval_reason == "the box template's reclaim (no vendor source names it) is unverified"
+    # And with the template's facts confirmed, the same real run runs
+    monkeypatch.setattr(catalog, "templates", lambda: {"box": box})
+    again = plan(record, ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    assert again.status == "running"

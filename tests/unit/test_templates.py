@@ -19,7 +19,7 @@ BASE_URLS = {
     "github_copilot": "https://api.github.com/orgs/acme",
     "okta": "https://acme.okta.com",
     "okta_sso": "https://acme.okta.com",
-    "atlassian": "https://api.atlassian.com/admin/v1/orgs/0ff4a05c",
+    "atlassian": "https://api.atlassian.com/admin",
     "zendesk": "https://acme.zendesk.com",
 }
 

@@ -679,7 +679,7 @@ function waitingPanel(items, names) {
         count(r.candidates),
         r.approval_reason || "",
         when(r.created_at),
-        approveButton(r),
+        h("div", { class: "actions" }, approveButton(r), withdrawControl(r)),
       ]),
       "Reclamations waiting for approval",
     ),
@@ -708,6 +708,44 @@ function approveButton(reclamation) {
   return button;
 }
 
+// An admin's no: reject a plan awaiting approval, cancel one in its grace period. The first click
+// asks why (the reason goes to the audit trail), the second sends it.
+const WITHDRAW = {
+  awaiting_approval: { action: "reject", button: "Reject", confirm: "Confirm: reject", done: "Rejected: nothing will be reclaimed." },
+  in_grace_period: { action: "cancel", button: "Cancel", confirm: "Confirm: cancel", done: "Canceled: keep links withdrawn, nothing more is reclaimed." },
+};
+
+function withdrawControl(reclamation) {
+  const way = WITHDRAW[reclamation.status];
+  if (!can.approve() || !way) return "";
+  const reason = h("input", { type: "text", maxlength: 500, required: true, placeholder: "Why?", "aria-label": `Why ${way.action} this reclamation`, "data-withdraw-reason": reclamation.id });
+  const form = h("span", { class: "withdraw", hidden: true }, reason);
+  const button = h("button", { type: "button", "data-withdraw": reclamation.id }, way.button);
+  button.addEventListener("click", async () => {
+    if (form.hidden) {
+      form.hidden = false;
+      button.textContent = way.confirm;
+      reason.focus();
+      return;
+    }
+    if (!reason.value.trim()) {
+      toast("Say why: the reason goes to the audit trail.");
+      reason.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      await call(`/reclamations/${reclamation.id}/${way.action}`, { method: "POST", body: { reason: reason.value.trim() } });
+      toast(way.done);
+      route();
+    } catch (error) {
+      button.disabled = false;
+      toast(error.message);
+    }
+  });
+  return h("span", { class: "withdraw-control" }, form, button);
+}
+
 // --- one application ----------------------------------------------------------------------------
 
 const USER_COLUMNS = [
@@ -721,12 +759,14 @@ const USER_COLUMNS = [
 async function applicationView(main, profileId) {
   const profile = await call(`/profiles/${profileId}`);
   const optional = (promise) => promise.catch((error) => (error.status === 404 ? null : Promise.reject(error)));
-  const [connection, position, snapshot, history, reclamations] = await Promise.all([
+  const [connection, position, snapshot, history, reclamations, deliveries] = await Promise.all([
     optional(call(`/profiles/${profileId}/connection`)),
     optional(call(`/profiles/${profileId}/position`)),
     optional(call(`/profiles/${profileId}/snapshot`)),
     call(`/profiles/${profileId}/positions?limit=90`),
     call(`/profiles/${profileId}/reclamations?limit=20`),
+    // Who was told what names people's addresses: admins only (GET /notifications).
+    can.approve() ? call(`/notifications?profile_id=${encodeURIComponent(profileId)}&limit=20`) : null,
   ]);
   const status = connection ? connection.status : "not_connected";
   fill(main, 
@@ -759,6 +799,28 @@ async function applicationView(main, profileId) {
     ),
     usersPanel(profileId, Boolean(profile.users.fields.last_activity || profile.activity)),
     reclamationsPanel(reclamations.items),
+    deliveries ? notificationsPanel(deliveries.items) : "",
+  );
+}
+
+// The last messages about this application: keep prompts, approval requests, reminders, and what became of each.
+function notificationsPanel(items) {
+  if (!items.length) return panel("Notifications", h("p", { class: "sub" }, "Nobody was told anything yet."));
+  return panel(
+    "Notifications",
+    h("p", { class: "sub" }, "The last 20 messages about this application, newest first."),
+    table(
+      [{ title: "When" }, { title: "Message" }, { title: "Channel" }, { title: "To" }, { title: "Status" }, { title: "Tries", num: true }],
+      items.map((d) => [
+        when(d.sent_at || d.created_at),
+        d.kind.replaceAll("_", " "),
+        d.channel,
+        d.recipient || "–",
+        h("span", { "data-delivery": d.id }, badge(d.status), d.reason ? h("div", { class: "hint" }, d.reason) : null),
+        count(d.attempts),
+      ]),
+      "Notifications",
+    ),
   );
 }
 
@@ -962,6 +1024,7 @@ function reclamationsPanel(items) {
               details.hidden = open;
               if (!open) fill(details.firstChild, auditTrail(await call(`/reclamations/${r.id}`)));
             });
+            const review = reviewToggle(r, details, toggle);
             return [
               h(
                 "tr",
@@ -972,7 +1035,7 @@ function reclamationsPanel(items) {
                 h("td", { class: "num" }, count(r.candidates)),
                 h("td", { class: "num" }, count(r.reclaimed)),
                 h("td", {}, r.savings && r.reclaimed ? money(r.savings) : "–"),
-                h("td", {}, h("div", { class: "actions" }, toggle, approveButton(r))),
+                h("td", {}, h("div", { class: "actions" }, review, toggle, approveButton(r), withdrawControl(r))),
               ),
               details,
             ];
@@ -981,6 +1044,127 @@ function reclamationsPanel(items) {
       ),
     ),
   );
+}
+
+// --- the review: who exactly a plan takes back, and why --------------------------------------------
+
+function reviewToggle(summary, details, auditToggle) {
+  const button = h("button", { "aria-expanded": "false", "data-review": summary.id }, `Review ${count(summary.candidates)} users`);
+  button.addEventListener("click", async () => {
+    const open = button.getAttribute("aria-expanded") === "true";
+    button.setAttribute("aria-expanded", String(!open));
+    auditToggle.setAttribute("aria-expanded", "false");
+    details.hidden = open;
+    if (!open) fill(details.firstChild, candidatesReview(await call(`/reclamations/${summary.id}`)));
+  });
+  return button;
+}
+
+const CANDIDATE_COLUMNS = [
+  ["name", "Name"],
+  ["email", "Email"],
+  ["last_activity", "Last activity"],
+  ["role", "Role"],
+  ["tier", "Tier"],
+  ["saves", "Cost", true],
+  ["why", "Why a candidate"],
+  ["answer", "Keep answer"],
+];
+const REVIEW_PAGE = 25;
+
+function candidatesReview(reclamation) {
+  const answers = Object.fromEntries((reclamation.decisions || []).map((d) => [d.user_id, d.status]));
+  const outcomes = Object.fromEntries((reclamation.outcomes || []).map((o) => [o.user_id, o.outcome]));
+  const cost = reclamation.seat_cost;
+  const rows = reclamation.candidates.map((c) => ({
+    ...c,
+    name: c.name || c.id,
+    saves: c.saves ?? (cost ? cost.amount : null),
+    answer: answers[c.id] || outcomes[c.id] || "",
+  }));
+  const state = { sort: "last_activity", order: "asc", page: 0, text: "" };
+  const search = h("input", { type: "search", placeholder: "Name, e-mail, role, why…", "aria-label": "Filter the candidates", "data-review-filter": reclamation.id });
+  search.addEventListener("input", () => {
+    Object.assign(state, { text: search.value.trim().toLowerCase(), page: 0 });
+    show();
+  });
+  const body = h("div", {});
+  const waiting = reclamation.status === "awaiting_approval" && can.approve();
+
+  function show() {
+    const shown = rows
+      .filter((c) => !state.text || [c.name, c.email, c.role, c.tier, c.why, c.answer].some((v) => v && String(v).toLowerCase().includes(state.text)))
+      .sort((a, b) => {
+        const [x, y] = [a[state.sort], b[state.sort]];
+        const order = x == null ? (y == null ? 0 : -1) : y == null ? 1 : typeof x === "number" ? x - y : String(x).localeCompare(String(y));
+        return state.order === "asc" ? order : -order;
+      });
+    const pages = Math.max(1, Math.ceil(shown.length / REVIEW_PAGE));
+    state.page = Math.min(state.page, pages - 1);
+    const header = CANDIDATE_COLUMNS.map(([key, title, num]) => {
+      const sorted = state.sort === key ? (state.order === "asc" ? "ascending" : "descending") : null;
+      const arrow = h("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? "▲" : sorted === "descending" ? "▼" : "↕");
+      const sort = h("button", { class: "sort", "data-review-sort": key, title: `Sort by ${title.toLowerCase()}` }, title, arrow);
+      sort.addEventListener("click", () => {
+        Object.assign(state, { order: state.sort === key && state.order === "asc" ? "desc" : "asc", sort: key, page: 0 });
+        show();
+        body.querySelector(`[data-review-sort=${key}]`)?.focus();
+      });
+      return h("th", { scope: "col", "aria-sort": sorted, class: num ? "num" : "" }, sort);
+    });
+    if (waiting) header.push(h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Exclude")));
+    const page = shown.slice(state.page * REVIEW_PAGE, (state.page + 1) * REVIEW_PAGE);
+    const lines = page.map((c) =>
+      h(
+        "tr",
+        { "data-candidate": c.id },
+        h("td", {}, c.name),
+        h("td", {}, c.email || ""),
+        h("td", { class: "when" }, c.last_activity ? `${when(c.last_activity)} (${c.activity_source === "idp" ? "IdP sign-in" : "in the app"})` : NEVER),
+        h("td", {}, c.role || ""),
+        h("td", {}, c.tier || ""),
+        h("td", { class: "num" }, c.saves == null || !cost ? "–" : money({ ...cost, amount: c.saves })),
+        h("td", {}, c.why || ""),
+        h("td", {}, c.answer ? badge(c.answer) : ""),
+        waiting ? h("td", {}, excludeButton(reclamation, c)) : null,
+      ),
+    );
+    const previous = h("button", { disabled: state.page === 0, onclick: () => { state.page--; show(); } }, "Previous");
+    const next = h("button", { disabled: state.page >= pages - 1, onclick: () => { state.page++; show(); } }, "Next");
+    fill(
+      body,
+      h(
+        "div",
+        { class: "scroll", tabindex: 0, role: "region", "aria-label": "Candidates" },
+        h("table", { "aria-label": "Candidates", "data-view": `${state.sort} ${state.order} ${state.page + 1}` }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, lines)),
+      ),
+      h("p", { class: "hint scroll-hint" }, "Swipe the table sideways for every column."),
+      shown.length ? null : h("p", { class: "sub" }, "No candidate matches."),
+      h("div", { class: "pager" }, previous, h("span", { "aria-live": "polite", "data-figure": "candidate_page" }, `Page ${state.page + 1} of ${pages} · ${count(shown.length)} of ${count(rows.length)} users`), next),
+    );
+  }
+  show();
+  const csv = download(`/reclamations/${reclamation.id}/candidates.csv`, `${reclamation.id}-candidates.csv`, "Download the candidates as CSV");
+  return h("div", { "data-review-of": reclamation.id }, h("h3", {}, `Who this plan takes back (${label(reclamation.status)})`), h("div", { class: "toolbar" }, search, csv), body);
+}
+
+function excludeButton(reclamation, candidate) {
+  const button = h("button", { type: "button", "data-exclude": candidate.id }, "Exclude");
+  button.addEventListener("click", async () => {
+    // The confirm step: a prompt for the reason, which goes to the audit trail.
+    const reason = window.prompt(`Why keep ${candidate.email || candidate.name || candidate.id} out of this plan? Their seat is kept.`);
+    if (!reason || !reason.trim()) return;
+    button.disabled = true;
+    try {
+      await call(`/reclamations/${reclamation.id}/exclusions`, { method: "POST", body: { user_id: candidate.id, reason: reason.trim() } });
+      toast(`Excluded ${candidate.email || candidate.id}: their seat is kept.`);
+      route();
+    } catch (error) {
+      button.disabled = false;
+      toast(error.message);
+    }
+  });
+  return button;
 }
 
 function auditTrail(reclamation) {
@@ -1133,10 +1317,31 @@ function previewTables(found) {
 function templateFacts(template) {
   const can = Object.entries(template.capabilities || {}).filter(([, yes]) => yes).map(([name]) => name);
   const notes = [template.activity_note, template.reclaim_note, template.reclaim && template.reclaim.loses_data ? template.reclaim.note : null];
+  const unverified = Object.entries(template.unverified || {});
   return [
-    h("p", { class: "hint" }, `Gives: ${can.join(", ") || "nothing"}. Needs: ${(template.scopes || []).join("; ") || "a credential"}.`),
+    h("p", { class: "hint" }, `Gives: ${can.join(", ") || "nothing"}. Needs: ${(template.scopes || []).join("; ") || "a credential"}. Follows the vendor's API ${template.api_version}.`),
+    sunsetWarning(template),
     ...notes.filter(Boolean).map((note) => h("p", { class: "hint" }, note)),
+    unverified.length
+      ? h(
+          "div",
+          { class: "warning", role: "note", "data-unverified": unverified.map(([fact]) => fact).join(" ") },
+          h("p", {}, "Not confirmed by the vendor's documentation: check these before a real reclamation (dry runs are the default)."),
+          h("ul", {}, unverified.map(([fact, why]) => h("li", {}, h("strong", {}, `${label(fact)}: `), why))),
+        )
+      : null,
   ];
+}
+
+// The vendor's announced end of the reclaim request: warned of from 90 days before (SPEC: Template Deprecated).
+const SUNSET_WARNING_DAYS = 90;
+
+function sunsetWarning(template) {
+  if (!template.sunset) return null;
+  const days = Math.ceil((Date.parse(`${template.sunset}T00:00:00Z`) - Date.now()) / 86400000);
+  if (days > SUNSET_WARNING_DAYS) return null;
+  const when = days < 0 ? `stopped working after ${template.sunset}` : `stops working after ${template.sunset} (in ${days} days)`;
+  return h("p", { class: "warning", role: "alert" }, `The vendor announced that this template's reclaim request ${when}.`);
 }
 
 function input(name, title, attributes = {}, hint) {

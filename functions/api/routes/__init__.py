@@ -20,6 +20,7 @@ MODULES = {
     "dashboard": "dashboard",
     "idp": "identity_providers",
     "keep": "keep",
+    "notifications": "notifications",
     "oauth": "oauth",
     "profiles": "profiles",
     "profiles/connection": "connections",
@@ -36,6 +37,7 @@ MODULES = {
     "reconciliations": "reconciliations",
     "renewals": "renewals",
     "runs": "sync",
+    "slack": "slack",
     "templates": "templates",
 }
 

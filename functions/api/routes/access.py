@@ -23,8 +23,14 @@ PUBLIC: list[dict[str, list[str]]] = [{}]
 MAX_BODY_BYTES = 256 * 1024
 MAX_NESTING = 64  # levels of objects and arrays; a profile needs fewer than ten
 MAX_NUMBER_LENGTH = 100  # characters of one JSON number; no figure seatkeeper keeps is longer
+# Routes that read their body as it came, in its own format: Slack signs the form-encoded bytes it sends.
+RAW_BODY_PATHS = frozenset({"/slack/interactions"})
 # In a name inside API Gateway's "[a b]" form, any of these could hide a second name.
 _AMBIGUOUS = re.compile(r"[\s\[\],]")
+# Paths that change state without a JWT. A cross-site form may post text/plain, urlencoded or multipart
+# bodies there with no CORS preflight, so these decide only on a body sent as application/json.
+JSON_ONLY_WITHOUT_TOKEN = ("/keep/",)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def caller_groups(app: APIGatewayHttpResolver | Router) -> frozenset[str]:
@@ -112,6 +118,8 @@ def refusal_before_validation(app: APIGatewayHttpResolver) -> str | None:
 readers = RoleCheck(READ, "reading")
 writers = RoleCheck(WRITE, "changing")
 approvers = RoleCheck(APPROVE, "approving")
+# What was sent to whom names people's addresses: admins only.
+admins = RoleCheck(APPROVE, "reading deliveries")
 
 
 def _refusal(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -127,13 +135,20 @@ def admit_body(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | 
     The API speaks only JSON, so every body is read as JSON whatever its Content-Type says:
     a form (curl -d), multipart or binary body gets a clear 413 or 422 here instead of
     reaching parsers for formats this API does not offer. What the JSON may hold is bounded
-    where it is parsed, by `read_json_body`, once the route has checked the caller's role.
+    where it is parsed, by `read_json_body`, once the route has checked the caller's role. Only
+    RAW_BODY_PATHS keep their body as it came (within the size limit), for the route to check a
+    signature over the very bytes that were signed.
     """
+    refusal = _media_type_refusal(event)
+    if refusal:
+        return event, refusal
     body = event.get("body")
     if not body:
         return event, None
     if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
         return event, _refusal(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if event.get("rawPath") in RAW_BODY_PATHS:
+        return event, None
     if event.get("isBase64Encoded"):
         try:
             body = base64.b64decode(body, validate=True).decode("utf-8")
@@ -150,6 +165,18 @@ def admit_body(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | 
         "isBase64Encoded": False,
         "headers": {**headers, "content-type": "application/json"},
     }, None
+
+
+def _media_type_refusal(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A 415 for a state-changing request to a tokenless path whose body a cross-site form could have sent."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    path = http.get("path") or event.get("rawPath") or ""
+    if str(http.get("method", "")).upper() in SAFE_METHODS or not path.startswith(JSON_ONLY_WITHOUT_TOKEN):
+        return None
+    declared = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"), "")
+    if str(declared).split(";", 1)[0].strip().lower() != "application/json":
+        return _refusal(415, "this link decides only on a body sent as application/json")
+    return None
 
 
 def read_json_body(text: str) -> Any:

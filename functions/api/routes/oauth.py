@@ -20,6 +20,7 @@ from seatkeeper.core.errors import GrantFailed, GrantRefused, SaaSAuthentication
 from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth
 
 if TYPE_CHECKING:
+    # Cold start: the OAuth client only in the routes of a grant.
     from seatkeeper.saas import oauth
 
 logger = Logger(child=True)
@@ -57,12 +58,14 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     """Swap the code for tokens and keep them with the client secret, in one write to the vault."""
     # Only a callback needs the HTTP client and the grant's code; importing them here keeps every
     # other cold start short.
+    # Cold start: the OAuth client only in the routes of a grant.
     from seatkeeper.saas import oauth
     from seatkeeper.saas.http import GuardedTokenEndpoint
 
     profile = profiles().get(grant.profile_id)
     auth = profile.profile.auth
-    assert isinstance(auth, OAuth2AuthorizationCodeAuth)
+    if not isinstance(auth, OAuth2AuthorizationCodeAuth):  # the profile was patched since the grant began
+        raise GrantFailed("the profile no longer signs in with an OAuth authorization code")
     records, _ = grants().connection_records(grant.profile_id)
     if records.credential is None or records.credential.attempt_id != grant.attempt_id:
         raise GrantFailed("the connection attempt this grant belongs to is gone")
@@ -95,6 +98,7 @@ def exchange(grant: oauth.GrantState, code: str) -> oauth.TokenSet:
     },
 )
 def callback() -> Response[str]:
+    # Cold start: the OAuth client only in the routes of a grant.
     from seatkeeper.saas import oauth
 
     params = {k: v for k, v in (router.current_event.query_string_parameters or {}).items() if isinstance(v, str)}

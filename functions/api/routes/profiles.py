@@ -61,6 +61,9 @@ class ProfileFields(BaseModel):
         None, examples=[{"licenses_purchased": 100, "cost_per_license": 12.5}]
     )
     policy: Annotated[Section, _section("Policy")] = None
+    notifications: dict[str, Any] | None = Field(
+        None, examples=[{"approvers": ["it-lead@acme.example.com"], "finance_contact": "ap@acme.example.com"}]
+    )
 
 
 @router.post(

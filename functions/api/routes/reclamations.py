@@ -1,4 +1,4 @@
-"""Reclamations: plan one (dry run or real), read it with its audit trail, approve it (admins only)."""
+"""Reclamations: plan one (dry run or real), read it with its audit trail, approve, reject or cancel it (admins)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import approvers, caller, readers, writers
-from routes.answers import responses
+from routes.answers import csv_download, csv_responses, responses
 from routes.services import ProfileId, public_url
 from routes.services import profile_service as profiles
 from routes.settings import settings
@@ -51,7 +51,7 @@ def run(record: reclamation.Reclamation) -> None:
     summary="Plan a reclamation (a dry run unless dry_run is false)",
     tags=["reclamations"],
     middlewares=[writers],
-    responses=responses((201, reclamation.Reclamation), 404, 413, 422),
+    responses=responses((201, reclamation.Reclamation), 404, 409, 413, 422),
 )
 def plan(
     profile_id: ProfileId, request: Annotated[reclamation.ReclamationRequest, Body()]
@@ -132,13 +132,111 @@ def decide(
     responses=responses((200, reclamation.Reclamation), 404, 409, 422),
 )
 def approve(reclamation_id: ReclamationId) -> reclamation.Reclamation:
-    record = reclamation.approve(reclamation_id, store=store(), approved_by=caller(router))
+    record = reclamation.approve(
+        reclamation_id,
+        store=store(),
+        approved_by=caller(router),
+        profile_of=profiles().get,
+        snapshots=DynamoDBSync(settings().table_name),
+    )
     run(record)
     EventBridgeNotices().put(
         "Reclamation Approved",
         {"reclamation_id": record.id, "profile_id": record.profile_id, "approved_by": record.approved_by},
     )
     logger.info("reclamation approved", extra={"reclamation_id": record.id})
+    return record
+
+
+@router.get(
+    "/reclamations/<reclamation_id>/candidates.csv",
+    summary="A reclamation's candidates as CSV: why each, what it saves, the keep answer and the outcome",
+    tags=["reclamations"],
+    middlewares=[readers],
+    responses=csv_responses(404, 422),
+)
+def candidates_csv(reclamation_id: ReclamationId) -> Response[str]:
+    # The CSV writer only for the downloads: no other request needs it at cold start.
+    from seatkeeper.licensing import export
+
+    record = store().get_reclamation(reclamation_id)
+    if record.reclaim_at is not None and record.finished_at is None:
+        record = reclamation.with_decisions(record, store().decisions(reclamation_id))
+    return csv_download(export.candidates_csv(record), f"{reclamation_id}-candidates.csv")
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/exclusions",
+    summary="Take one user out of a plan awaiting approval; their seat is kept for policy.keep_days (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 413, 422),
+)
+def exclude(
+    reclamation_id: ReclamationId, request: Annotated[keep.ExclusionRequest, Body()]
+) -> reclamation.Reclamation:
+    record = store().get_reclamation(reclamation_id)
+    narrowed = keep.exclude(
+        reclamation_id,
+        request,
+        store=store(),
+        policy=profiles().get(record.profile_id).profile.policy,
+        by=caller(router),
+        now=datetime.now(UTC),
+    )
+    logger.info("user excluded from a reclamation", extra={"reclamation_id": reclamation_id})
+    return narrowed
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/reject",
+    summary="Reject a reclamation that waits for approval: nothing is reclaimed (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 413, 422),
+)
+def reject(
+    reclamation_id: ReclamationId, request: Annotated[reclamation.AdminReason, Body()]
+) -> reclamation.Reclamation:
+    record = reclamation.reject(reclamation_id, store=store(), by=caller(router), reason=request.reason)
+    EventBridgeNotices().put(
+        "Reclamation Rejected",
+        {
+            "reclamation_id": record.id,
+            "profile_id": record.profile_id,
+            "rejected_by": caller(router),
+            "reason": request.reason,
+        },
+    )
+    logger.info("reclamation rejected", extra={"reclamation_id": record.id})
+    return record
+
+
+@router.post(
+    "/reclamations/<reclamation_id>/cancel",
+    summary="Cancel a reclamation in its grace period: keep links withdrawn, no seat taken back (admin)",
+    tags=["reclamations"],
+    middlewares=[approvers],
+    responses=responses((200, reclamation.Reclamation), 404, 409, 413, 422),
+)
+def cancel(
+    reclamation_id: ReclamationId, request: Annotated[reclamation.AdminReason, Body()]
+) -> reclamation.Reclamation:
+    record = reclamation.cancel_grace_period(reclamation_id, store=store(), by=caller(router), reason=request.reason)
+    # The record first, then the execution: should the stop fail, the step after the wait reads "canceled".
+    machine = StepFunctions(settings().reclaim_state_machine_arn)
+    machine.stop(machine.execution_arn(record.id), f"canceled by an admin: {request.reason}"[:256])
+    EventBridgeNotices().put(
+        "Reclamation Canceled",
+        {
+            "reclamation_id": record.id,
+            "profile_id": record.profile_id,
+            "canceled_by": caller(router),
+            "reason": request.reason,
+            "released": [o.user_id for o in record.outcomes if o.outcome == "released_by_user"],
+        },
+    )
+    logger.info("reclamation canceled", extra={"reclamation_id": record.id})
     return record
 
 

@@ -26,6 +26,7 @@ ProfileId = Annotated[str, Path(pattern=r"^prf_[0-9a-f]{20}$", description="Prof
 # one of them does not load the other's models and store at cold start.
 @cache
 def profile_service() -> ProfileService:
+    # Cold start: see above.
     from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
     from seatkeeper.profiles.service import ProfileService
 
@@ -39,6 +40,7 @@ def profile_service() -> ProfileService:
 
 @cache
 def connection_service() -> ConnectionService:
+    # Cold start: see above.
     from seatkeeper.aws.dynamodb.connections import DynamoDBConnections
     from seatkeeper.aws.events import EventBridgeNotices
     from seatkeeper.aws.vault import SecretsManagerVault

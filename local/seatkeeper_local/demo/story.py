@@ -20,6 +20,7 @@ from seatkeeper_local.fakes.paging_app import paging_app, profile_fields
 from seatkeeper_local.fakes.scim_server import ScimServer, scim_server
 from seatkeeper_local.report import RENEWALS_WITHIN_DAYS, render
 from seatkeeper_local.stack.local_stack import LocalStack, dashboard_link, quiet_werkzeug
+from seatkeeper_local.stack.outbox import sent_mail
 from seatkeeper_local.stack.tokens import mint
 
 PERIOD_WORDS = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
@@ -162,7 +163,7 @@ def overview(viewer: Api) -> None:
     print(f"  positions {figures['positions']}; potential savings {money or 'none'}")
 
 
-def lifecycle(viewer: Api, integrator: Api, admin: Api, app: Any) -> dict[str, Any]:
+def lifecycle(viewer: Api, integrator: Api, admin: Api, app: Any, aws_endpoint: str) -> dict[str, Any]:
     """A video app with two tiers: stale seats move down to Basic after a grace period, unless their user keeps one."""
     step("A third app with tiers: stale Pro seats move down to Basic, after a grace period with keep links")
     for user in app.users:
@@ -206,8 +207,14 @@ def lifecycle(viewer: Api, integrator: Api, admin: Api, app: Any) -> dict[str, A
         timeout=60,
     )
     keeper = shown["candidates"][0]
-    print("  each candidate gets a 'Do you still need it?' link (in the Seat Will Be Reclaimed event), e.g.")
-    print(f"    {keeper['keep_url']}")
+    print("  each candidate is mailed a 'Do you still need it?' prompt with their keep link (moto's SES), e.g.")
+    mails = wait_until(lambda: sent_mail(aws_endpoint, to=keeper["email"]), bool, timeout=30)
+    if not mails:
+        raise RuntimeError(f"no keep prompt was mailed to {keeper['email']}")
+    print(f"    To: {keeper['email']}\n    Subject: {mails[0].subject}")
+    for line in mails[0].text.splitlines():
+        print(f"    | {line}" if line else "    |")
+    print("  (`seatkeeper outbox --to ADDRESS` prints the mail a running local stack sent)")
     kept = requests.post(keeper["keep_url"], json={"decision": "keep", "reason": "I present every week"}, timeout=30)
     print(f"  {keeper['email']} answers keep: {kept.status_code} {kept.json()}")
     again = requests.post(keeper["keep_url"], json={"decision": "release"}, timeout=30)
@@ -272,7 +279,7 @@ def run(template: Path | None = None, *, keep_open: bool = False) -> int:
             reconcile(viewer, integrator, [profile, second])
             reclaim(viewer, integrator, admin, second, chat)
             with paging_app(40) as video:
-                lifecycle(viewer, integrator, admin, video)
+                lifecycle(viewer, integrator, admin, video, stack.aws_endpoint)
             overview(viewer)
             list_profiles(viewer, profile)
             with fake_okta() as okta:

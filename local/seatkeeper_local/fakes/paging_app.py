@@ -10,11 +10,13 @@ and the most requests it served at once, so tests can check concurrency and keep
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -50,6 +52,16 @@ class PagingApp:
     rate_limit: int | None = None  # this many requests per window, then 429 with Retry-After
     rate_window: float = 1.0
     quota_headers: bool = False  # X-RateLimit-Remaining / -Reset on every answer
+    # Fixed windows that start at multiples of rate_window on the wall clock, as Okta's do
+    # (developer.okta.com/docs/reference/rl-best-practices), announced on every answer in one style:
+    # "okta" (X-Rate-Limit-*, reset in epoch seconds), "github" (x-ratelimit-*, docs.github.com
+    # rest/using-the-rest-api/rate-limits-for-the-rest-api), "ietf" (RateLimit and RateLimit-Policy of
+    # draft-ietf-httpapi-ratelimit-headers-10), or None: nothing announced until a request is refused.
+    fixed_windows: bool = False
+    quota_style: str | None = None
+    retry_after: str | None = "seconds"  # a 429's Retry-After: "seconds", "date" (an HTTP date) or None
+    window_index: int = -1
+    most_in_window: int = 0  # the most requests one window saw, refused ones included
     records_key: str = "items"
     bearer_token: str | None = None  # when set, a list request without `Authorization: Bearer <it>` is 401
     cursor_key: str = "next"  # where a cursor page says the next cursor: a dotted path nests it (meta.next_cursor)
@@ -64,6 +76,45 @@ class PagingApp:
     reclaim_requests: list[dict[str, Any]] = field(default_factory=list)  # every reclaim request received
     failing_reclaims: set[str] = field(default_factory=set)  # user ids whose reclaim answers 500
     redirect_reclaims_to: str | None = None  # reclaims answer 307 to this URL (the user's id appended)
+
+    def window_resets_at(self) -> float:
+        return (self.window_index + 1) * self.rate_window
+
+    def announced(self) -> dict[str, str]:
+        """The current fixed window's quota in the app's style (called under the lock)."""
+        limit = self.rate_limit or 0
+        remaining, reset_at = max(limit - self.window_count, 0), self.window_resets_at()
+        if self.quota_style == "okta":
+            return {
+                "X-Rate-Limit-Limit": str(limit),
+                "X-Rate-Limit-Remaining": str(remaining),
+                "X-Rate-Limit-Reset": str(math.ceil(reset_at)),
+            }
+        if self.quota_style == "github":
+            return {
+                "x-ratelimit-limit": str(limit),
+                "x-ratelimit-remaining": str(remaining),
+                "x-ratelimit-used": str(min(self.window_count, limit)),
+                "x-ratelimit-reset": str(math.ceil(reset_at)),
+            }
+        if self.quota_style == "ietf":
+            window = max(1, math.ceil(self.rate_window))
+            return {
+                "RateLimit-Policy": f'"default";q={limit};w={window}',
+                "RateLimit": f'"default";r={remaining};t={max(0, math.ceil(reset_at - time.time()))}',
+            }
+        return {}
+
+    def retry_after_header(self) -> dict[str, str]:
+        """A refusal's Retry-After (called under the lock, in the window that refused)."""
+        if self.retry_after is None:
+            return {}
+        if not self.fixed_windows:
+            return {"Retry-After": str(max(1, round(self.rate_window)))}
+        reset_at = self.window_resets_at()
+        if self.retry_after == "date":
+            return {"Retry-After": formatdate(math.ceil(reset_at), usegmt=True)}
+        return {"Retry-After": str(max(1, math.ceil(reset_at - time.time())))}
 
     def page_of(self, kind: str, query: dict[str, str]) -> tuple[int, list[dict[str, Any]], dict[str, Any], str | None]:
         """(page number, users, extra body fields, next page link) for one request."""
@@ -128,15 +179,23 @@ class _Handler(BaseHTTPRequestHandler):
             app.requests += 1
             app.in_flight += 1
             app.most_in_flight = max(app.most_in_flight, app.in_flight)
-            now = time.monotonic()
-            if now - app.window_start >= app.rate_window:
-                app.window_start, app.window_count = now, 0
+            if app.fixed_windows:
+                index = int(time.time() // app.rate_window)
+                if index != app.window_index:
+                    app.window_index, app.window_count = index, 0
+            else:
+                now = time.monotonic()
+                if now - app.window_start >= app.rate_window:
+                    app.window_start, app.window_count = now, 0
             app.window_count += 1
+            app.most_in_window = max(app.most_in_window, app.window_count)
             limited = app.rate_limit is not None and app.window_count > app.rate_limit
             if limited:
                 app.rate_limited += 1
+            quota = app.announced() if app.fixed_windows else {}
+            refusal = {**quota, **app.retry_after_header()} if limited else {}
         try:
-            self._answer(limited)
+            self._answer(limited, quota, refusal)
         finally:
             with app.lock:
                 app.in_flight -= 1
@@ -170,7 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PATCH = do_POST = do_DELETE = _reclaim
 
-    def _answer(self, limited: bool) -> None:
+    def _answer(self, limited: bool, quota: dict[str, str], refusal: dict[str, str]) -> None:
         app = self.app
         parts = urlsplit(self.path)
         kind = parts.path.strip("/").split("/")[0]
@@ -181,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, b'{"error": "invalid token"}')
             return
         if limited:
-            self._send(429, b'{"error": "slow down"}', headers={"Retry-After": str(max(1, round(app.rate_window)))})
+            self._send(429, b'{"error": "slow down"}', headers=refusal)
             return
         segments = parts.path.strip("/").split("/")
         if len(segments) == 3:  # /<kind>/users/<id>: one user, as per-user activity endpoints answer
@@ -204,6 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         else:
             headers = {"Link": f'<{link}>; rel="next"'} if link else {}
+            headers |= quota
             if app.quota_headers:
                 headers |= {"X-RateLimit-Remaining": "100", "X-RateLimit-Reset": str(int(time.time()) + 60)}
             self._send(200, json.dumps({app.records_key: users, **extra}).encode(), headers=headers)

@@ -72,6 +72,20 @@ def dispatch_lambda_to(functions: LocalFunctions) -> None:
     tokens_answered_while_executions_start()
     stopping_ends_callback_waits()
     stopped_executions_stay_aborted()
+    model_data_without_docker()
+
+
+def _no_docker_client(self: Any) -> Any:
+    raise AttributeError("the local stack runs functions in-process, without Docker")
+
+
+def model_data_without_docker() -> None:
+    """moto's `GET /moto-api/data.json` (where `seatkeeper outbox` reads SES's sent mail) reads every
+    attribute of every model and skips the ones that raise AttributeError or do not serialize; a Lambda
+    function's `docker_client` raises DockerException without Docker, which ended the whole answer."""
+    from moto.utilities.docker_utilities import DockerModel
+
+    DockerModel.docker_client = property(_no_docker_client)  # type: ignore[assignment,method-assign]
 
 
 def _send_task_failure_with_cause(self: Any) -> Any:
@@ -85,6 +99,7 @@ def _send_task_failure_with_cause(self: Any) -> Any:
 
 
 def keep_task_failure_causes() -> None:
+    # Start-up time: moto's Step Functions modules load when the stack patches them, not on import.
     from moto.stepfunctions.responses import StepFunctionResponse
 
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
@@ -105,6 +120,7 @@ def _aws_sdk_parameters_as_the_api_names_them(self: Any, parameters: dict[str, A
 
 
 def aws_sdk_parameters_by_api_names() -> None:
+    # Start-up time: as above.
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
         StateTaskServiceAwsSdk,
     )

@@ -99,6 +99,7 @@ _POWERTOOLS_KEYS = {
 
 
 def _console_formatter() -> logging.Formatter:
+    # Start-up time: Powertools' formatter only where the console shows function logs.
     from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
     class FunctionLine(LambdaPowertoolsFormatter):

@@ -20,10 +20,14 @@ from seatkeeper_local.stack.aws import create_resources, dispatch_lambda_to, sta
 from seatkeeper_local.stack.console import LogFormat
 from seatkeeper_local.stack.functions import LocalFunctions
 from seatkeeper_local.stack.gateway import Gateway
+from seatkeeper_local.stack.rules import create_event_rules, deliver_rules_to
 from seatkeeper_local.stack.schedules import LocalScheduler, Schedule
 from seatkeeper_local.stack.template import FunctionSpec, Template
 
 LOOPBACK = "127.0.0.0/8,::1,localhost"
+# The local sender of seatkeeper's e-mails: verified in moto's SES at start, so keep prompts go out with no set-up.
+LOCAL_SENDER = "seatkeeper@seatkeeper.localhost"
+LOCAL_ADMINS = "admin@seatkeeper.localhost"
 # One file per running stack, named after its process: two stacks never overwrite or delete each other's.
 STATE_FOLDER = Path(".seatkeeper")
 
@@ -78,6 +82,9 @@ class LocalStack:
             "SaaSRetryAttempts": "3",
             "SaaSRetryBudgetSeconds": "5",
             "SyncPollSeconds": "1",
+            "NotificationsFrom": LOCAL_SENDER,
+            "NotificationAdmins": LOCAL_ADMINS,
+            "DashboardUrl": f"{self.url}/dashboard",
         }
         if self.log_level:
             parameters["LogLevel"] = self.log_level
@@ -91,6 +98,9 @@ class LocalStack:
         self.functions = LocalFunctions(without_cognito(self.template.functions()), log_format=self.log_format)
         dispatch_lambda_to(self.functions)
         create_resources(self.template)
+        boto3.client("sesv2").create_email_identity(EmailIdentity=self.template.parameters["NotificationsFrom"])
+        create_event_rules(self.template.event_rules("seatkeeper"))
+        deliver_rules_to(self.functions)
         self.scheduler = LocalScheduler(
             [
                 Schedule(

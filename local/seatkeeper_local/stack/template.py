@@ -70,6 +70,18 @@ class HttpRoute:
 
 
 @dataclass
+class EventRuleSpec:
+    """A function's EventBridgeRule: the pattern, and what Lambda does when the function fails."""
+
+    name: str
+    function: str
+    function_arn: str
+    pattern: dict[str, Any]
+    retry_attempts: int = 2  # Lambda's default for asynchronous invocations
+    on_failure: str | None = None  # the SQS queue's ARN
+
+
+@dataclass
 class StateMachineSpec:
     logical_id: str
     definition: dict[str, Any]
@@ -247,6 +259,30 @@ class Template:
 
     def buckets(self) -> list[str]:
         return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::S3::Bucket")]
+
+    def event_rules(self, source: str) -> list[EventRuleSpec]:
+        """The functions' EventBridge rules on events of `source` (AWS's own events are not put locally)."""
+        found = []
+        for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
+            props = resource["Properties"]
+            invoke = self.resolve(props.get("EventInvokeConfig", {}))
+            for event_name, event in props.get("Events", {}).items():
+                if event["Type"] != "EventBridgeRule":
+                    continue
+                pattern = self.resolve(event["Properties"]["Pattern"])
+                if source not in pattern.get("source", []):
+                    continue
+                found.append(
+                    EventRuleSpec(
+                        name=f"{logical_id}-{event_name}",
+                        function=logical_id,
+                        function_arn=self.arn(logical_id),
+                        pattern=pattern,
+                        retry_attempts=int(invoke.get("MaximumRetryAttempts", 2)),
+                        on_failure=invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+                    )
+                )
+        return found
 
     def queues(self) -> list[str]:
         return [self.physical_name(logical_id) for logical_id in self.of_type("AWS::SQS::Queue")]

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from seatkeeper.aws.clients import aws_client
-from seatkeeper.notify.events import DETAIL_TYPES, SOURCE
+from seatkeeper.notify.events import SOURCE, checked
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class EventBridgeNotices:
         return self._client or aws_client("events")
 
     def put(self, detail_type: str, detail: dict[str, Any]) -> None:
-        assert detail_type in DETAIL_TYPES, detail_type
+        checked(detail_type)
         answer = self.client.put_events(
             Entries=[
                 {

@@ -34,11 +34,13 @@ class StepFunctions:
             "executionArn"
         ]
 
+    def execution_arn(self, name: str) -> str:
+        return self._machine().replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
     def status(self, name: str) -> str | None:
         """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED: how the execution called `name` stands; None if none is."""
-        arn = self._machine().replace(":stateMachine:", ":execution:", 1) + f":{name}"
         try:
-            return self.client.describe_execution(executionArn=arn)["status"]
+            return self.client.describe_execution(executionArn=self.execution_arn(name))["status"]
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
                 return None

@@ -74,6 +74,7 @@ class CredentialInput(BaseModel):
             value = getattr(self, name)
             values[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
         if "private_key" in values:
+            # Cold start: the JWT signing (cryptography) only for a private key.
             from seatkeeper.saas.oauth import UnusableSigningKey, signing_key
 
             try:

@@ -77,7 +77,19 @@ class SaaSCallerSettings(TableSettings):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class ApiSettings(TableSettings):
+class ChannelSettings(Settings):
+    """Where the Slack and Teams channels find their secrets (README, "Slack and Teams"): a channel whose
+    secret does not exist is not configured, and is not used."""
+
+    # {"bot_token": "xoxb-…", "signing_secret": "…"}: the Slack app's bot token and its request signing secret.
+    slack_secret: str = env("SLACK_SECRET", default="seatkeeper/slack")
+    slack_api_url: str = env("SLACK_API_URL", default="https://slack.com/api")
+    # {"webhook_url": "https://…"}: the URL of the Teams workflow's webhook trigger, signature included.
+    teams_secret: str = env("TEAMS_SECRET", default="seatkeeper/teams")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ApiSettings(ChannelSettings, TableSettings):
     data_key_arn: str = env("DATA_KEY_ARN")
     connection_state_machine_arn: str = env("CONNECTION_STATE_MACHINE_ARN")
     sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
@@ -127,3 +139,22 @@ class ReclaimSettings(SaaSCallerSettings):
 class EndedRunSettings(TableSettings):
     reclaim_state_machine_arn: str = env("RECLAIM_STATE_MACHINE_ARN")
     sync_state_machine_arn: str = env("SYNC_STATE_MACHINE_ARN")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NotifySettings(TableSettings):
+    """The notifier's settings (SPEC "Notifications"): settings' `notifications.*` as the stack sets them."""
+
+    # notifications.from: a verified SES identity; unset, e-mails are recorded as skipped, saying so.
+    sender: str | None = env("NOTIFICATIONS_FROM", default=None)
+    channels: tuple[str, ...] = env("NOTIFICATIONS_CHANNELS", default=("email",), parse=_names)
+    # Told when a profile names no approver, and sent the digest.
+    admins: tuple[str, ...] = env("NOTIFICATIONS_ADMINS", default=(), parse=_names)
+    company_name: str = env("COMPANY_NAME", default="seatkeeper")
+    dashboard_url: str | None = env("DASHBOARD_URL", default=None)
+    # Tries of a channel within one invocation before the function's own retries take over.
+    channel_attempts: int = env("NOTIFY_CHANNEL_ATTEMPTS", default=3, parse=_positive)

@@ -1,4 +1,4 @@
-"""CSV exports for finance: the overview's applications and a profile's users.
+"""CSV exports for finance: the overview's applications, a profile's users and a reclamation's candidates.
 
 Names, e-mails and cost centers come from people and SaaS apps: a cell that a spreadsheet
 would read as a formula (starting with = + - @, or a tab or carriage return) is written with a
@@ -15,6 +15,7 @@ from typing import Any
 
 from seatkeeper.core.money import Rate
 from seatkeeper.licensing.analytics import Overview
+from seatkeeper.licensing.reclamation import Reclamation
 from seatkeeper.profiles.records import ProfileRecord
 from seatkeeper.sync.runs import SnapshotStore, Standing, tracks_activity, users_with_standing
 
@@ -46,6 +47,21 @@ OVERVIEW_COLUMNS = (
     "reconciled_at",
 )
 USER_COLUMNS = ("id", "email", "name", "role", "status", "last_activity", "activity")
+CANDIDATE_COLUMNS = (
+    "id",
+    "email",
+    "name",
+    "role",
+    "tier",
+    "last_activity",
+    "activity_source",
+    "why",
+    "saves",
+    "currency",
+    "period",
+    "keep_answer",
+    "outcome",
+)
 
 
 def cell(value: Any) -> str:
@@ -115,3 +131,24 @@ def users_csv(
             yield [user.id, user.email, user.name, user.role, place, seen, words]
 
     return _csv(USER_COLUMNS, rows())
+
+
+def candidates_csv(record: Reclamation) -> str:
+    """Every candidate of a plan, as the admin reviews it: why, what it saves, the keep answer and the outcome."""
+    answers = {d.user_id: d.status for d in record.decisions}
+    outcomes = {o.user_id: o.outcome for o in record.outcomes}
+    cost = record.seat_cost
+
+    def rows() -> Iterator[list[Any]]:
+        for c in record.candidates:
+            seen = c.last_activity.isoformat(timespec="seconds") if c.last_activity else None
+            saves = c.saves if c.saves is not None else cost.amount if cost else None
+            yield [
+                *(c.id, c.email, c.name, c.role, c.tier, seen, c.activity_source, c.why, saves),
+                cost.currency if cost else None,
+                cost.period if cost else None,
+                answers.get(c.id),
+                outcomes.get(c.id),
+            ]
+
+    return _csv(CANDIDATE_COLUMNS, rows())

@@ -23,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.core.errors import Conflict, Gone, NotFound, SeatkeeperError
 from seatkeeper.licensing.reclamation import (
+    AuditEntry,
     Candidate,
     Decision,
     Reclamation,
+    ReclamationConflict,
     ReclamationStore,
     SeatTaker,
     send_once,
@@ -68,6 +70,13 @@ class AdminDecisionRequest(BaseModel):
 
     user_id: str = Field(min_length=1, max_length=500)
     decision: Literal["keep", "reclaim"]
+
+
+class ExclusionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    user_id: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class KeepStore(ReclamationStore, Protocol):
@@ -244,3 +253,37 @@ def decide_as_admin(
 
 def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def exclude(
+    reclamation_id: str, request: ExclusionRequest, *, store: KeepStore, policy: Policy, by: str | None, now: datetime
+) -> Reclamation:
+    """An admin takes one user out of a plan before approving it; the seat is kept for `policy.keep_days`,
+    as a seat its user kept is, so that the next plan does not propose it again."""
+    record = store.get_reclamation(reclamation_id)
+    if record.status != "awaiting_approval":
+        raise ReclamationConflict(
+            f"reclamation {reclamation_id} is {record.status}: users are excluded only before it is approved"
+        )
+    if not any(c.id == request.user_id for c in record.candidates):
+        raise NotFound(f"{request.user_id} is not a candidate of reclamation {reclamation_id}")
+    until = now + timedelta(days=policy.keep_days)
+    narrowed = record.model_copy(
+        update={
+            "candidates": [c for c in record.candidates if c.id != request.user_id],
+            "audit": [
+                *record.audit,
+                AuditEntry(
+                    at=_stamp(now),
+                    action="excluded",
+                    by=by,
+                    user_id=request.user_id,
+                    detail=f"{request.reason} (kept until {_stamp(until)})",
+                ),
+            ],
+        }
+    )
+    # As read: two exclusions at once, or an approval meanwhile, never lose one another's change.
+    store.replace_reclamation(narrowed, expected_status="awaiting_approval", expected_revision=len(record.audit))
+    store.keep_seat(record.profile_id, request.user_id, until)
+    return narrowed

@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from seatkeeper.sync.runs import SnapshotStore
 
 ReclamationStatus = Literal[
-    "planned", "awaiting_approval", "in_grace_period", "running", "completed", "partially_failed", "canceled"
+    "planned",
+    "awaiting_approval",
+    "in_grace_period",
+    "running",
+    "completed",
+    "partially_failed",
+    "canceled",
+    "rejected",
 ]
 Outcome = Literal[
     "reclaimed",
@@ -44,6 +51,8 @@ Outcome = Literal[
     "kept_by_admin",
     "released_by_user",
     "canceled_keep_request_undecided",
+    # notifications (SPEC "Notifications"): the keep prompt reached no channel, and the policy waits for an admin
+    "canceled_user_not_reached",
     # downgrade (SPEC "Tiers and downgrade")
     "downgraded",
 ]
@@ -69,6 +78,14 @@ class ReclamationRequest(BaseModel):
     user_ids: list[str] | None = Field(None, max_length=10_000)
 
 
+class AdminReason(BaseModel):
+    """Why an admin rejects or cancels a reclamation: kept on its audit trail and in the event."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
 class Candidate(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -81,6 +98,10 @@ class Candidate(BaseModel):
     keep_url: str | None = Field(None, description="The user's keep link during the grace period (admins only)")
     tier: str | None = None
     saves: Money | None = Field(None, description="What acting on this seat saves per billing period")
+    activity_source: Literal["app", "idp"] | None = Field(
+        None, description="Where last_activity comes from: the app's own record, or a sign-in the IdP's log shows"
+    )
+    why: str | None = Field(None, description="Why the user is a candidate, in words")
     # For a reclaim request that removes the seat's assignment in the identity provider.
     assignment_id: str | None = None
     assignment_resource_id: str | None = None
@@ -149,6 +170,9 @@ class Reclamation(BaseModel):
     cause: str | None = Field(None, description="When its run died before it finished: why, in words")
     reclaim_at: str | None = Field(None, description="When the grace period ends; keep links expire then")
     decisions: list[Decision] = Field(default_factory=list, description="Answers to keep links, by user")
+    unreached: list[str] = Field(
+        default_factory=list, description="Candidates whose keep prompt reached no channel, left for an admin"
+    )
     # Usage from the identity provider: stale seats given through a group, which no per-user request frees.
     needs_group_change: list[GroupChange] = Field(default_factory=list)
     warnings: list[str] = Field(
@@ -218,8 +242,11 @@ class ReclamationStore(Protocol):
 
     def get_reclamation(self, reclamation_id: str) -> Reclamation: ...
 
-    def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
-        """Store it if the stored one still has `expected_status`; ReclamationConflict otherwise."""
+    def replace_reclamation(
+        self, reclamation: Reclamation, *, expected_status: str, expected_revision: int | None = None
+    ) -> None:
+        """Store it if the stored one still has `expected_status` (and, if given, as many audit entries as
+        `expected_revision`: nobody changed it since it was read); ReclamationConflict otherwise."""
 
     def reclaimed(self, profile_id: str) -> set[str]:
         """The users of the profile that a reclamation already took a license from."""
@@ -293,6 +320,23 @@ def why_not_a_candidate(
     return None
 
 
+def why_a_candidate(user: SaaSUser, *, inactivity_days: int) -> str:
+    """What makes a candidate stale, in the words an admin decides on."""
+    if user.orphaned:
+        return "a leaver: the identity provider no longer has this person, and the seat is still assigned"
+    if user.last_activity is not None:
+        return f"no activity since {user.last_activity.date().isoformat()} (the window is {inactivity_days} days)"
+    created = f", created {user.created_at.date().isoformat()}" if user.created_at else ""
+    return f"never active{created} (the window is {inactivity_days} days)"
+
+
+def activity_source(user: SaaSUser) -> Literal["app", "idp"] | None:
+    """The IdP when its sign-in is the latest activity known (the sync takes the later of the two)."""
+    if user.last_activity is None:
+        return None
+    return "idp" if user.last_sign_in is not None and user.last_sign_in >= user.last_activity else "app"
+
+
 # --- usage from the identity provider ---------------------------------------------------------
 
 
@@ -318,6 +362,26 @@ class GroupChange(BaseModel):
     group: str
 
 
+def refuse_stale_data(profile: ProfileRecord, snapshots: SnapshotStore, now: datetime | None = None) -> None:
+    """409 unless the last successful sync is at most policy.max_snapshot_age old.
+
+    A sync that keeps failing leaves the last snapshot in place: its "inactive" users are yesterday's,
+    and may have signed in since. Nothing is taken back on data older than the policy allows.
+    """
+    limit = profile.profile.policy.max_snapshot_age
+    snapshot = snapshots.snapshot(profile.id)
+    if not snapshot or not snapshot.get("synced_at"):
+        raise ReclamationConflict(f"profile {profile.id} has no successful sync yet: sync it before reclaiming")
+    synced_at = datetime.fromisoformat(snapshot["synced_at"])
+    age = (now or datetime.now(UTC)) - synced_at
+    if age.total_seconds() > iso_duration_seconds(limit):
+        raise ReclamationConflict(
+            f"the last successful sync of profile {profile.id} was at {snapshot['synced_at']}, "
+            f"{age.days} days {age.seconds // 3600} hours ago, older than policy.max_snapshot_age ({limit}): "
+            "sync it again (or see why its syncs fail) before reclaiming"
+        )
+
+
 def plan(
     profile: ProfileRecord,
     request: ReclamationRequest,
@@ -335,6 +399,8 @@ def plan(
         raise InvalidInput.at(
             ("body", "dry_run"), f"the profile has no {action} request: it can recommend, not {action}"
         )
+    if not request.dry_run:
+        refuse_stale_data(profile, snapshots, now)
     last_sync = snapshots.snapshot(profile.id)
     refuse_without_activity(last_sync)
     subscription = profile.profile.subscription
@@ -353,7 +419,14 @@ def plan(
         )
         if reason is None:
             saves = max(subscription.cost_of(user.tier) - target_cost, Decimal(0))
-            candidates.append(Candidate(**user.model_dump(include=set(Candidate.model_fields)), saves=saves))
+            candidates.append(
+                Candidate(
+                    **user.model_dump(include=set(Candidate.model_fields)),
+                    saves=saves,
+                    activity_source=activity_source(user),
+                    why=why_a_candidate(user, inactivity_days=policy.inactivity_days),
+                )
+            )
         else:
             reasons[user.id] = reason
             if user.assigned_via_group and standing(user, cutoff=cutoff, tracked=tracked, policy=policy) == "stale":
@@ -374,8 +447,9 @@ def plan(
             raise InvalidInput(errors)
         candidates = [by_id[user_id] for user_id in wanted]
     share = 100 * len(candidates) / assigned if assigned else 0.0
-    # Suspicious data first: an admin reviews it whatever the caps would say.
-    reason = suspicious(last_sync)
+    # Suspicious data first: an admin reviews it whatever the caps would say; so is a removal call
+    # or seat rule that no vendor source confirms.
+    reason = suspicious(last_sync) or unverified_reason(profile.profile)
     if reason is None and len(candidates) > policy.max_reclaim_count:
         reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
     elif reason is None and share > policy.max_reclaim_percent:
@@ -428,6 +502,22 @@ def warnings_for(profile: Profile) -> list[str]:
     return [f"{known.title}: reclaiming loses the user's data. {known.reclaim.note}"]
 
 
+# The facts whose doubt makes a real run wait for an admin: what the request does, and to whom.
+UNVERIFIED_FOR_A_REAL_RUN = ("reclaim", "seat", "loses_data")
+
+
+def unverified_reason(profile: Profile) -> str | None:
+    """Why a real run waits for approval when the profile relies on a template fact no vendor confirms."""
+    # The templates only when planning: the reclaim steps never load them.
+    from seatkeeper.profiles.catalog import templates
+
+    known = templates().get(profile.template or "")
+    if known is None:
+        return None
+    doubts = [f"{fact} ({known.unverified[fact]})" for fact in UNVERIFIED_FOR_A_REAL_RUN if fact in known.unverified]
+    return f"the {known.name} template's {'; '.join(doubts)} is unverified" if doubts else None
+
+
 def refuse_without_activity(snapshot: dict[str, Any] | None) -> None:
     """409 while the last sync warned that its activity data is missing: no data is not "never signed in"."""
     for warning in (snapshot or {}).get("warnings", []):
@@ -458,10 +548,20 @@ def suspicious(snapshot: dict[str, Any] | None) -> str | None:
     return None
 
 
-def approve(reclamation_id: str, *, store: ReclamationStore, approved_by: str | None) -> Reclamation:
+def approve(
+    reclamation_id: str,
+    *,
+    store: ReclamationStore,
+    approved_by: str | None,
+    profile_of: Callable[[str], ProfileRecord],
+    snapshots: SnapshotStore,
+    now: datetime | None = None,
+) -> Reclamation:
     current = store.get_reclamation(reclamation_id)
     if current.status != "awaiting_approval":
         raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not awaiting approval")
+    # An approval given days after the plan starts it on the data of then: the same bound as a plan's.
+    refuse_stale_data(profile_of(current.profile_id), snapshots, now)
     approved = current.model_copy(
         update={
             "status": "running",
@@ -469,8 +569,55 @@ def approve(reclamation_id: str, *, store: ReclamationStore, approved_by: str | 
             "audit": [*current.audit, AuditEntry(at=_now(), action="approved", by=approved_by)],
         }
     )
-    store.replace_reclamation(approved, expected_status="awaiting_approval")
+    # The revision too: a user excluded meanwhile is never approved back into the plan.
+    store.replace_reclamation(approved, expected_status="awaiting_approval", expected_revision=len(current.audit))
     return approved
+
+
+def reject(reclamation_id: str, *, store: ReclamationStore, by: str | None, reason: str) -> Reclamation:
+    """An admin says no to a plan that waits for approval: nothing is sent, and it leaves the approval queue."""
+    current = store.get_reclamation(reclamation_id)
+    if current.status != "awaiting_approval":
+        raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not awaiting approval")
+    rejected = current.model_copy(
+        update={
+            "status": "rejected",
+            "finished_at": _now(),
+            "audit": [*current.audit, AuditEntry(at=_now(), action="rejected", by=by, detail=reason)],
+        }
+    )
+    store.replace_reclamation(rejected, expected_status="awaiting_approval", expected_revision=len(current.audit))
+    return rejected
+
+
+def cancel_grace_period(reclamation_id: str, *, store: ReclamationStore, by: str | None, reason: str) -> Reclamation:
+    """An admin stops a reclamation during its grace period: no further seat is taken back.
+
+    The keep links stop working with the status (`keep.open_ticket`). A seat its user released
+    already went back at once: its outcome stays, and is counted, as the record of what was done.
+    """
+    current = store.get_reclamation(reclamation_id)
+    if current.status != "in_grace_period":
+        raise ReclamationConflict(f"reclamation {reclamation_id} is {current.status}, not in its grace period")
+    acted_on = store.acted_on(reclamation_id)
+    outcomes = [
+        acted_on[c.id]
+        or UserOutcome(user_id=c.id, outcome="outcome_unknown", detail="a release may have been sent; check the app")
+        for c in current.candidates
+        if c.id in acted_on
+    ]
+    canceled = current.model_copy(
+        update={
+            "status": "canceled",
+            **_took_back(current, outcomes),
+            "outcomes": outcomes,
+            "decisions": list(store.decisions(reclamation_id).values()),
+            "finished_at": _now(),
+            "audit": [*current.audit, AuditEntry(at=_now(), action="canceled", by=by, detail=reason)],
+        }
+    )
+    store.replace_reclamation(canceled, expected_status="in_grace_period")
+    return canceled
 
 
 class SeatTaker(Protocol):
@@ -585,6 +732,16 @@ def execute(
         decision = decisions.get(candidate.id)
         if (settled := _decided(candidate, decision)) is not None:
             outcomes.append(settled)
+            continue
+        if decision is None and candidate.id in reclamation.unreached:
+            # Nobody takes a license from someone who was never asked: an admin decides (policy.unreached_users).
+            outcomes.append(
+                UserOutcome(
+                    user_id=candidate.id,
+                    outcome="canceled_user_not_reached",
+                    detail="user not reached: the keep prompt reached no channel; nothing was sent",
+                )
+            )
             continue
         # A released seat went back at once (or is claimed): its outcome stands, whatever the app says now.
         released = decision is not None and decision.status == "released_by_user"
@@ -709,11 +866,105 @@ def announce(
     return waiting
 
 
-def end_grace_period(reclamation: Reclamation, *, store: ReclamationStore) -> Reclamation:
+def keep_prompt_times(offsets: list[str], grace_seconds: int) -> list[int]:
+    """When the reminders go out, in seconds after the announcement (policy.keep_reminders).
+
+    An offset with a minus is before the end of the grace period ("-P2D"), one without it after its
+    start ("P0D" is the announcement itself). Times outside the grace period are dropped, and each
+    time is one reminder however many offsets name it.
+    """
+    times = set()
+    for offset in offsets:
+        seconds = iso_duration_seconds(offset.removeprefix("-"))
+        at = grace_seconds - seconds if offset.startswith("-") else seconds
+        if 0 < at < grace_seconds:
+            times.add(at)
+    return sorted(times)
+
+
+def grace_timer(reclamation: Reclamation, offsets: list[str], *, reminded: int, now: datetime) -> dict[str, int]:
+    """What the reclaim machine waits for next: the reminder after the `reminded`-th, or the end of the grace period.
+
+    `reminder` is the next reminder's number (1, 2, ...), 0 when the next thing is the end. The wait is
+    counted from now to the reminder's time, so a slow step does not push the end of the grace period.
+    """
+    if reclamation.reclaim_at is None:
+        raise ReclamationConflict(f"reclamation {reclamation.id} has no grace period")
+    end = datetime.fromisoformat(reclamation.reclaim_at)
+    start = end.timestamp() - reclamation.grace_seconds
+    times = keep_prompt_times(offsets, reclamation.grace_seconds)
+    if reminded < len(times):
+        return {"wait_seconds": max(0, int(start + times[reminded] - now.timestamp())), "reminder": reminded + 1}
+    return {"wait_seconds": max(0, int(end.timestamp() - now.timestamp())), "reminder": 0}
+
+
+def remind(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    notices: Notices,
+    reminder: int,
+    keep_url: Callable[[Reclamation, Candidate], str] | None = None,
+) -> list[str]:
+    """Tell each candidate who has not answered again, with the same keep link; who was reminded."""
+    if reclamation.status != "in_grace_period":
+        raise ReclamationConflict(f"reclamation {reclamation.id} is {reclamation.status}, not in its grace period")
+    answered = set(store.decisions(reclamation.id))
+    reminded = [c for c in reclamation.candidates if c.id not in answered]
+    for candidate in reminded:
+        notices.put(
+            "Seat Will Be Reclaimed",
+            {
+                "reclamation_id": reclamation.id,
+                "profile_id": reclamation.profile_id,
+                "user_id": candidate.id,
+                "email": candidate.email,
+                "reclaim_at": reclamation.reclaim_at,
+                "keep_url": keep_url(reclamation, candidate) if keep_url else None,
+                "action": reclamation.action,
+                "downgrade_to": reclamation.downgrade_to,
+                "reminder": reminder,
+            },
+        )
+    return [c.id for c in reminded]
+
+
+def end_grace_period(
+    reclamation: Reclamation,
+    *,
+    store: ReclamationStore,
+    reached: set[str] | None = None,
+    unreached_users: Literal["wait_for_admin", "reclaim"] = "wait_for_admin",
+) -> Reclamation:
+    """The grace period is over; `reached` are the candidates a keep prompt reached (None: not asked).
+
+    A candidate no prompt reached is recorded as "user not reached"; by policy, left for an admin.
+    A reclamation an admin canceled meanwhile stays canceled as it is (the cancel also stops the
+    execution; this is for the moment between the end of the wait and that stop).
+    """
+    if reclamation.status == "canceled":
+        return reclamation
+    decided = set(store.decisions(reclamation.id)) if reached is not None else set()
+    unreached = [c.id for c in reclamation.candidates if reached is not None and c.id not in reached | decided]
+    then = "left for an admin" if unreached_users == "wait_for_admin" else "reclaimed by policy"
     running = reclamation.model_copy(
-        update={"status": "running", "audit": [*reclamation.audit, AuditEntry(at=_now(), action="grace period over")]}
+        update={
+            "status": "running",
+            "unreached": unreached if unreached_users == "wait_for_admin" else [],
+            "audit": [
+                *reclamation.audit,
+                *(AuditEntry(at=_now(), action="user not reached", user_id=user, detail=then) for user in unreached),
+                AuditEntry(at=_now(), action="grace period over"),
+            ],
+        }
     )
-    store.replace_reclamation(running, expected_status="in_grace_period")
+    try:
+        store.replace_reclamation(running, expected_status="in_grace_period")
+    except ReclamationConflict:
+        now = store.get_reclamation(reclamation.id)
+        if now.status == "canceled":
+            return now
+        raise
     return running
 
 

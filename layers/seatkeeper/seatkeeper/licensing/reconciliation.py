@@ -185,6 +185,7 @@ def record_position(
             },
         )
     _warn_when_running_low(profile, previous, position, notices or NoNotices())
+    _warn_when_template_deprecated(profile, previous, now, notices or NoNotices())
     return position
 
 
@@ -221,6 +222,21 @@ def _warn_when_running_low(
                 "threshold": threshold,
             },
         )
+
+
+def _warn_when_template_deprecated(
+    profile: ProfileRecord, previous: LicensePosition | None, now: datetime, notices: Notices
+) -> None:
+    """`Template Deprecated` once, 90 days before the vendor stops the template's reclaim request."""
+    if not profile.profile.template:
+        return
+    # Cold start: the catalog only for a profile made from a template.
+    from seatkeeper.profiles.catalog import deprecation, templates
+
+    template = templates().get(profile.profile.template)
+    notice = template and deprecation(template, now=now, since=previous.reconciled_at if previous else None)
+    if notice:
+        notices.put("Template Deprecated", {"profile_id": profile.id, "name": profile.profile.name, **notice})
 
 
 def readable_failure(name: str | None, cause: str | None) -> str:

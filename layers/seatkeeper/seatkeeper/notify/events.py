@@ -21,6 +21,8 @@ DETAIL_TYPES = (
     "Reclamation Planned",
     "Reclamation Awaiting Approval",
     "Reclamation Approved",
+    "Reclamation Rejected",  # an admin's no to a plan awaiting approval
+    "Reclamation Canceled",  # an admin's stop during the grace period
     "Reclamation Finished",
     "Seat Will Be Reclaimed",
     "Seat Kept",  # a keep link's answer, or an admin's approval of it
@@ -29,7 +31,19 @@ DETAIL_TYPES = (
     "Seat Released",
     "Renewal Approaching",  # the reconciliation, at each policy.renewal_reminder_days before the opt-out deadline
     "Licenses Running Low",  # the reconciliation, when free licenses drop under policy.low_seat_threshold
+    "Template Deprecated",  # the reconciliation, 90 days before a template's reclaim request stops working
 )
+
+
+class UnknownDetailType(ValueError):
+    """An event seatkeeper does not document: a subscriber's rule would never match it."""
+
+
+def checked(detail_type: str) -> str:
+    # A real error, not an assert: `python -O` strips asserts, and the event would go out unannounced.
+    if detail_type not in DETAIL_TYPES:
+        raise UnknownDetailType(f"{detail_type!r} is not one of seatkeeper's detail-types")
+    return detail_type
 
 
 class Notices(Protocol):

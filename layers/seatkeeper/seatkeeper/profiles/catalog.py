@@ -7,6 +7,7 @@ template's whole object (a pagination of another type shares no settings with it
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -40,6 +41,12 @@ class ReclaimFacts(BaseModel):
     note: str = Field(description="What a person must know or do before reclaiming")
 
 
+# The facts of a template that a vendor source confirms or not (docs/catalog.md has a table of them).
+Fact = Literal[
+    "users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "loses_data", "rate_limit"
+]
+
+
 class Capabilities(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -69,6 +76,20 @@ class ConfigurationTemplate(BaseModel):
     reclaim: ReclaimFacts | None = None
     reclaim_note: str | None = Field(None, description="Why no reclaim request is preset: the manual step")
     profile: dict[str, Any]
+    api_version: str = Field(description="The version of the vendor's API the template follows")
+    sunset: date | None = Field(
+        None, description="When the vendor announced that the template's reclaim request stops working"
+    )
+    verified: bool = Field(True, description="False while a fact of the template has no vendor source")
+    unverified: dict[Fact, str] = Field(
+        default_factory=dict, description="Each fact no vendor source confirms (or one contradicts), and why"
+    )
+
+    @model_validator(mode="after")
+    def _says_which_facts_are_unverified(self) -> ConfigurationTemplate:
+        if self.verified is bool(self.unverified):
+            raise ValueError("verified is false exactly when unverified names a fact and its reason")
+        return self
 
     @model_validator(mode="after")
     def _says_why_when_it_cannot(self) -> ConfigurationTemplate:
@@ -128,6 +149,31 @@ def template(name: str) -> ConfigurationTemplate:
         return templates()[name]
     except KeyError:
         raise TemplateNotFound(name) from None
+
+
+# How long before a vendor's announced sunset of a template's reclaim request it is warned of.
+SUNSET_WARNING = timedelta(days=90)
+
+
+def deprecation(template: ConfigurationTemplate, *, now: datetime, since: datetime | None) -> dict[str, Any] | None:
+    """What `Template Deprecated` says, when the warning window of the template's sunset opened after `since`.
+
+    `since` is the previous reconciliation of the profile: the event is put once, by the first
+    daily reconciliation inside the window (or the first one at all, for a new profile).
+    """
+    if template.sunset is None:
+        return None
+    opens = datetime.combine(template.sunset, datetime.min.time(), tzinfo=now.tzinfo) - SUNSET_WARNING
+    if now < opens or (since is not None and since >= opens):
+        return None
+    reclaim = template.profile.get("reclaim") or {}
+    return {
+        "template": template.name,
+        "api_version": template.api_version,
+        "sunset": template.sunset.isoformat(),
+        "days_left": (template.sunset - now.date()).days,
+        "reclaim": f"{reclaim.get('method', '')} {reclaim.get('path', '')}".strip() or None,
+    }
 
 
 def merge(base: Any, own: Any) -> Any:

@@ -95,6 +95,19 @@ JMESPath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_c
 RelativePath = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_is_relative_path)]
 RequestBody = Annotated[Any, AfterValidator(_not_nested_too_deeply)]
 HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
+# RFC 9110 section 5.5: a field value holds no control character but the tab. CR or LF would end the header
+# (and start another), NUL is cut short by some servers: every HTTP client refuses to send them, so a profile
+# that holds one could never connect, and is refused when it is written instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _is_field_value(value: str) -> str:
+    if found := _CONTROL.search(value):
+        raise ValueError(f"a header value may not hold the control character {found.group()!r} (CR, LF, NUL, ...)")
+    return value
+
+
+HeaderValue = Annotated[str, AfterValidator(_is_field_value)]
 
 
 # --- authentication -------------------------------------------------------------------
@@ -106,7 +119,7 @@ class ApiKeyAuth(Model):
     type: Literal["api_key"]
     location: Literal["header", "query"] = "header"
     name: HeaderName = "X-API-Key"
-    prefix: str = Field("", max_length=40, description="Put before the key, e.g. 'SSWS ' for Okta")
+    prefix: HeaderValue = Field("", max_length=40, description="Put before the key, e.g. 'SSWS ' for Okta")
 
 
 class BasicAuth(Model):
@@ -120,7 +133,7 @@ class BearerAuth(Model):
 
     type: Literal["bearer"]
     header: HeaderName = "Authorization"
-    scheme: str = Field("Bearer", max_length=40)
+    scheme: HeaderValue = Field("Bearer", max_length=40)
 
 
 class OAuth2AuthorizationCodeAuth(Model):
@@ -365,7 +378,9 @@ class UsersEndpoint(Model):
     pagination: Pagination = Field(default_factory=lambda: NoPagination(type="none"))
     records_path: JMESPath = "@"
     fields: UserFields
-    max_concurrency: int = Field(4, ge=1, le=32)
+    max_concurrency: int = Field(
+        4, ge=1, le=32, description="Pages in flight at once; fewer while the app refuses or slows down"
+    )
     match: UserMatching | None = Field(
         None, description="How an app account is matched to the identity provider's person (SSO activity)"
     )
@@ -411,7 +426,7 @@ class ReclaimRequest(Model):
     method: HttpMethod
     path: RelativePath
     body: RequestBody = None
-    headers: dict[HeaderName, str] = Field(default_factory=dict)
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
     succeeded_when: JMESPath | None = Field(
         None,
         description="True of the answer's JSON when the app did it, for an app that answers 2xx to a change it"
@@ -543,6 +558,10 @@ class Policy(Model):
     max_reclaim_percent: float = Field(10, ge=0, le=100)
     max_reclaim_count: int = Field(50, ge=0, le=100_000)
     grace_period: str = Field("PT0S", description="ISO 8601 duration to wait between notice and reclaim")
+    max_snapshot_age: str = Field(
+        "P2D",
+        description="ISO 8601 duration: no reclamation starts when the last successful sync is older than this",
+    )
     # Usage from the identity provider: service and break-glass accounts.
     excluded_users: list[Annotated[str, Field(min_length=1, max_length=320)]] = Field(
         default_factory=list, max_length=1000, description="Glob patterns on e-mail or id: never stale, never planned"
@@ -553,6 +572,13 @@ class Policy(Model):
     def _grace_period_is_a_duration(cls, value: str) -> str:
         if iso_duration_seconds(value) > 365 * 86400:
             raise ValueError("must be at most a year (Step Functions executions last at most a year)")
+        return value
+
+    @field_validator("max_snapshot_age")
+    @classmethod
+    def _max_snapshot_age_is_a_duration(cls, value: str) -> str:
+        if not 3600 <= iso_duration_seconds(value) <= 90 * 86400:
+            raise ValueError("must be between PT1H and P90D: older data says nothing of who uses a seat today")
         return value
 
     # --- seat lifecycle (SPEC "Seat lifecycle"): keep requests ---
@@ -572,6 +598,61 @@ class Policy(Model):
         None, ge=0, le=10_000_000, description="Warn when fewer licenses than this are free"
     )
 
+    # --- notifications (SPEC "Notifications") ---
+    keep_reminders: list[Annotated[str, Field(pattern=r"^-?P")]] = Field(
+        default_factory=lambda: ["P0D", "-P2D"],
+        min_length=1,
+        max_length=10,
+        description="When keep prompts go out: ISO 8601 offsets before the end of the grace period (P0D: at its start)",
+    )
+    unreached_users: Literal["wait_for_admin", "reclaim"] = Field(
+        "wait_for_admin", description="A seat whose keep prompt reached no channel: left for an admin, or reclaimed"
+    )
+
+    @field_validator("keep_reminders")
+    @classmethod
+    def _reminders_are_durations(cls, value: list[str]) -> list[str]:
+        for offset in value:
+            iso_duration_seconds(offset.removeprefix("-"))
+        return value
+
+
+class Notifications(Model):
+    """Who is told about this app, and on which channels (overriding settings' notifications.channels)."""
+
+    channels: list[Literal["email", "slack", "teams"]] | None = Field(None, min_length=1, max_length=3)
+    approvers: list[Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(
+        default_factory=list, max_length=50, description="Who approves its reclamations and keep requests"
+    )
+    finance_contact: str | None = Field(
+        None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Told of renewals with the owner"
+    )
+
+
+class RateLimit(Model):
+    """The vendor's documented limit, and how much of it seatkeeper may spend.
+
+    Headers the app sends (X-Rate-Limit-*, X-RateLimit-*, RateLimit) say the same at run time and
+    win over what is declared; the share applies to both, as the budget is the customer's."""
+
+    requests: int | None = Field(None, ge=1, le=1_000_000, description="Requests allowed per window")
+    window_seconds: float = Field(60.0, gt=0, le=86_400, description="The window the requests are counted in")
+    concurrency: int | None = Field(None, ge=1, le=32, description="Requests the vendor allows at once")
+    scope: Literal["org", "connection"] = Field(
+        "org",
+        description="'org': the budget is shared by every integration of the customer (Okta's), so seatkeeper"
+        " spends only its share of it; 'connection': the budget is this credential's own",
+    )
+    share: float | None = Field(
+        None, gt=0, le=1, description="The part of the budget seatkeeper may use: 0.5 for an org's budget, else 1"
+    )
+
+    @property
+    def spendable(self) -> float:
+        if self.share is not None:
+            return self.share
+        return 0.5 if self.scope == "org" else 1.0
+
 
 # --- the profile ----------------------------------------------------------------------
 
@@ -582,7 +663,7 @@ class Profile(Model):
     name: str = Field(min_length=1, max_length=120)
     template: str | None = Field(None, max_length=64)
     base_url: str = Field(max_length=2000)
-    headers: dict[HeaderName, Annotated[str, Field(max_length=1000)]] = Field(
+    headers: dict[HeaderName, Annotated[HeaderValue, Field(max_length=1000)]] = Field(
         default_factory=dict, description="Sent with every request to the app (not for credentials)"
     )
     auth: Auth
@@ -590,6 +671,9 @@ class Profile(Model):
         60, ge=1, le=300, description="The most one request to the app may take, its whole answer included"
     )
     users: UsersEndpoint
+    rate_limit: RateLimit | None = Field(
+        None, description="The vendor's documented limit; without it, only the limits the app announces count"
+    )
     activity: Activity | None = None
     reclaim: ReclaimRequest | None = None
     downgrade: ReclaimRequest | None = Field(
@@ -597,6 +681,7 @@ class Profile(Model):
     )
     subscription: Subscription
     policy: Policy = Field(default_factory=Policy)
+    notifications: Notifications = Field(default_factory=Notifications)
     # Usage from the identity provider: set on an IdP profile (by the okta_sso, entra_sso, google_sso templates).
     identity_provider: IdentityProvider | None = None
 

@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 from weakref import WeakKeyDictionary
@@ -53,6 +52,7 @@ from seatkeeper.profiles.model import (
     ReclaimRequest,
 )
 from seatkeeper.saas.network_guard import ALLOWED_SCHEMES, NetworkPolicy
+from seatkeeper.saas.pacing import Pacer, told_to_slow_down, wait_requested
 from seatkeeper.saas.templating import fill_in, fill_path, request_fields
 
 DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
@@ -266,7 +266,7 @@ class GuardedSession(requests.Session):
             raise requests.ConnectionError(f"the body was cut off: {type(exc).__name__}") from None
 
 
-# --- retries and rate limits -------------------------------------------------------------
+# --- retries (the pacing is saas.pacing's) -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -287,82 +287,6 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter ("Exponential Backoff And Jitter", AWS Architecture Blog)."""
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
-
-
-def _seconds(value: str | None, now: float) -> float | None:
-    """A wait in seconds, an epoch time, or an HTTP date, as seconds from now."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        try:
-            return max(parsedate_to_datetime(value).timestamp() - now, 0.0)
-        except (TypeError, ValueError):
-            return None
-    # Epoch seconds (GitHub's X-RateLimit-Reset) or a delay in seconds (Retry-After, RateLimit-Reset).
-    return max(number - now, 0.0) if number > 1_000_000_000 else max(number, 0.0)
-
-
-RATE_LIMIT_PREFIXES = ("X-RateLimit", "RateLimit", "X-Rate-Limit")
-
-
-def wait_requested(headers: Any, now: float | None = None) -> float | None:
-    """How long the app asks us to wait: Retry-After, else the reset time of an exhausted quota."""
-    now = time.time() if now is None else now
-    if (after := _seconds(headers.get("Retry-After"), now)) is not None:
-        return after
-    for prefix in RATE_LIMIT_PREFIXES:
-        if headers.get(f"{prefix}-Remaining") in ("0", "0.0"):
-            return _seconds(headers.get(f"{prefix}-Reset"), now)
-    return None
-
-
-# Google's quota errors come as 403 with one of these reasons in error.errors[]
-# (https://developers.google.com/admin-sdk/directory/v1/limits).
-GOOGLE_QUOTA_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
-
-
-def told_to_slow_down(response: requests.Response) -> bool:
-    """Whether a 403 is a rate limit rather than a refused credential: GitHub answers an exhausted quota with
-    403 and X-RateLimit-Remaining: 0 (Retry-After for its secondary limits), Google with a quota reason."""
-    if wait_requested(response.headers) is not None:
-        return True
-    if len(response.content) > 16_384:
-        return False
-    try:
-        errors = response.json()["error"]["errors"]
-    except (ValueError, KeyError, TypeError):
-        return False
-    return isinstance(errors, list) and any(
-        isinstance(error, dict) and error.get("reason") in GOOGLE_QUOTA_REASONS for error in errors
-    )
-
-
-class RateGate:
-    """When the app says slow down, every request of the run waits, not only the one that was told."""
-
-    def __init__(self) -> None:
-        self._open_at = 0.0
-        self._lock = threading.Lock()
-
-    def close_for(self, seconds: float) -> None:
-        with self._lock:
-            self._open_at = max(self._open_at, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        delay = self._open_at - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-
-    def respect_quota(self, headers: Any, most: float) -> None:
-        """A quota used up on a good answer: wait for its reset before the next request."""
-        for prefix in RATE_LIMIT_PREFIXES:
-            if headers.get(f"{prefix}-Remaining") in ("0", "0.0"):
-                if (wait := _seconds(headers.get(f"{prefix}-Reset"), time.time())) is not None:
-                    self.close_for(min(wait, most))
-                return
 
 
 # --- the SaaS client ---------------------------------------------------------------------
@@ -401,7 +325,8 @@ class SaaSClient:
         # One session per run: keep-alive connections to the app, shared by the run's workers.
         self.session = GuardedSession(policy, deadline_seconds=profile.request_deadline_seconds)
         self.retries = retries or RetryPolicy.from_environment()
-        self.gate = RateGate()
+        # Every request of the connection takes its turn from one pacer: pages in flight, activity, reclaims.
+        self.pacer = Pacer(profile.rate_limit)
         # Told of every attempt (a preview lists them): method, URL without the credential, status or problem, ms.
         self.on_exchange: Callable[[Exchange], None] | None = None
 
@@ -440,8 +365,9 @@ class SaaSClient:
     ) -> requests.Response:
         """One request with the profile's auth, retried while the app is busy or down.
 
-        429, 503 and a 403 that is a rate limit (GitHub, Google) wait as Retry-After or
-        X-RateLimit-Reset say, and every request of the run waits with them (the rate gate);
+        Each attempt takes its turn from the connection's pacer (saas.pacing), which spends the
+        quota the app announces; 429, 503 and a 403 that is a rate limit (GitHub, Google) wait as
+        Retry-After or the quota's reset say, and every request of the connection waits with them;
         other server errors, timeouts and lost connections
         back off exponentially with full jitter; the total wait is bounded. SaaS* errors for
         answers that stay bad. `retry=False` for requests that must not be sent twice.
@@ -451,7 +377,7 @@ class SaaSClient:
         host, path = urlsplit(url).hostname, urlsplit(url).path
         waited = 0.0
         for attempt in range(1, self.retries.max_attempts + 1):
-            self.gate.wait()
+            turn = self.pacer.acquire()
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -465,25 +391,35 @@ class SaaSClient:
                 )
             except requests.Timeout:
                 problem, delay = f"{host} did not answer in time", self.retries.backoff(attempt)
-                self._told(method, url, params, started, problem=problem)
+                self._unanswered(turn, (method, url, params, started), problem)
             except requests.ConnectionError:
                 problem, delay = f"cannot connect to {host}", self.retries.backoff(attempt)
-                self._told(method, url, params, started, problem=problem)
+                self._unanswered(turn, (method, url, params, started), problem)
             except requests.RequestException as exc:
-                self._told(method, url, params, started, problem=type(exc).__name__)
+                self._unanswered(turn, (method, url, params, started), type(exc).__name__)
                 raise SaaSRequestFailed(f"the request to {host} failed: {type(exc).__name__}") from exc
+            except BaseException:
+                self.pacer.release(turn, None)
+                raise
             else:
                 status = response.status_code
                 self._told(method, url, params, started, status=status)
                 where = f"{host} answered {status} to {method} {path}"
+                slow_down = status == 429 or (status == 403 and told_to_slow_down(response))
+                self.pacer.release(turn, status, response.headers, refused=slow_down)
                 if status < 400:
-                    self.gate.respect_quota(response.headers, self.retries.max_delay)
                     return response
-                if status == 401 or (status == 403 and not told_to_slow_down(response)):
+                if status == 401 or (status == 403 and not slow_down):
                     raise SaaSAuthenticationFailed(where)
                 if status in (403, 429, 503):
-                    delay = wait_requested(response.headers) or self.retries.backoff(attempt)
-                    self.gate.close_for(min(delay, self.retries.max_delay))
+                    asked = wait_requested(response.headers)
+                    # The pacer holds every request for what the app asked; the others back off alone.
+                    # (a wait longer than the retry budget is not waited for: the request fails now).
+                    delay = self.retries.backoff(attempt) if asked is None else 0.0
+                    if asked is not None:
+                        waited += asked
+                        if waited > self.retries.budget_seconds:
+                            raise SaaSUnavailable(f"{where}: asked to wait {asked:.0f} s, longer than the retries may")
                 elif status >= 500:
                     delay = self.retries.backoff(attempt)
                 else:
@@ -494,6 +430,11 @@ class SaaSClient:
             time.sleep(min(delay, self.retries.max_delay))
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unanswered(self, turn: float, attempt: tuple[str, str, dict[str, Any] | None, float], problem: str) -> None:
+        """An attempt that got no answer: its turn goes back to the pacer, and a preview is told why."""
+        self.pacer.release(turn, None)
+        self._told(*attempt, problem=problem)
 
     def _told(
         self,

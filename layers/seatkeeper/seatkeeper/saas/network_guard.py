@@ -56,6 +56,38 @@ NOT_GLOBAL_NETWORKS: tuple[IPNetwork, ...] = tuple(
     )
 )
 ALLOWED_SCHEMES = ("http", "https")
+MAX_LABEL_LENGTH, MAX_NAME_LENGTH = 63, 253  # RFC 1035 2.3.4, in the ASCII form a resolver is sent
+
+
+def check_host_name(host: str) -> None:
+    """Refuse a host that is neither an IP address nor a DNS name by IDNA 2008 (RFC 5891), saying which rule.
+
+    Such a name can never resolve: without this, the resolver's error reads like an app that is down, and
+    a connection retries for minutes before saying "cannot connect".
+    """
+    # idna's tables cost milliseconds to import: only a profile's write and a connection need them.
+    import idna
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return
+    except ValueError:
+        pass
+    name = host.rstrip(".")
+    for number, label in enumerate(name.split("."), start=1):
+        if len(label) > MAX_LABEL_LENGTH:
+            raise AddressRefused(
+                f"the host is not a valid DNS name: its label {number} is {len(label)} characters long, "
+                f"at most {MAX_LABEL_LENGTH}"
+            )
+    if name.isascii() and len(name) > MAX_NAME_LENGTH:
+        raise AddressRefused(
+            f"the host is not a valid DNS name: {len(name)} characters long, at most {MAX_NAME_LENGTH}"
+        )
+    try:
+        idna.encode(name, uts46=True)  # also the length of a Unicode name's ASCII form
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise AddressRefused(f"the host is not a valid DNS name (IDNA 2008): {exc}") from None
 
 
 def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
@@ -143,6 +175,7 @@ class NetworkPolicy:
 
     def resolve(self, host: str, port: int) -> list[IPAddress]:
         """Every address `host` resolves to, each checked; refuses when any is refused."""
+        check_host_name(host)
         try:
             infos = self.resolver(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
@@ -174,6 +207,7 @@ class NetworkPolicy:
             raise AddressRefused("the URL has no host")
         if parts.username is not None or parts.password is not None:
             raise AddressRefused("credentials belong in the connection, not in the URL")
+        check_host_name(parts.hostname)
         if resolve:
             with contextlib.suppress(AddressUnresolvable):
                 self.resolve(parts.hostname, port)

@@ -143,6 +143,7 @@ class SigningKey:
     key_id: str | None = None
 
     def sign(self, claims: dict[str, Any], key_id: str | None) -> str:
+        # Cold start: JWT signing (cryptography) only for the grants that sign an assertion.
         import jwt
 
         kid = key_id or self.key_id

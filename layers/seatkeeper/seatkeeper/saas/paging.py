@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -47,6 +46,7 @@ from seatkeeper.saas.records import (
 )
 from seatkeeper.saas.templating import fill_path
 
+BUFFERED_PAGES = 4  # pages fetched ahead of the one handed on, per page in flight: memory stays bounded
 MAX_PAGES = 100_000  # a next-page pointer that never ends is a bug in the app, not 10 million users
 
 
@@ -232,24 +232,37 @@ class PageFetcher:
         while not past_end(position, total) and len(remaining) < self.most_pages - pages_done:
             remaining.append(position)
             position += step
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="page") as pool:
-            # A sliding window: `concurrency` pages always in flight, each handed on in order,
-            # so the cursor after it is a safe place to resume while the next ones download.
-            upcoming = iter(remaining)
-            in_flight: deque[tuple[int, Future[Any]]] = deque(
-                (at, pool.submit(self._get_body, params(at))) for at in islice(upcoming, self.concurrency)
+        for at, body in self._in_order(remaining, params):
+            pages_done += 1
+            following = at + step
+            yield (
+                _records(self.endpoint, body, total),
+                PageCursor(**{key: following}, total=total, pages_done=pages_done, done=past_end(following, total)),
             )
-            while in_flight:
-                at, future = in_flight.popleft()
-                body = future.result()
-                if (following_page := next(upcoming, None)) is not None:
-                    in_flight.append((following_page, pool.submit(self._get_body, params(following_page))))
-                pages_done += 1
-                following = at + step
-                yield (
-                    _records(self.endpoint, body, total),
-                    PageCursor(**{key: following}, total=total, pages_done=pages_done, done=past_end(following, total)),
-                )
+
+    def _in_order(self, positions: list[int], params: Callable[[int], dict[str, Any]]) -> Iterator[tuple[int, Any]]:
+        """Each position's page body, in order, `concurrency` pages in flight whichever finishes first (a
+        slow page does not idle the other slots), so the cursor after a page handed on is a safe place to
+        resume while the next ones download; at most BUFFERED_PAGES times that many wait, done, in memory."""
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="page") as pool:
+            upcoming = iter(positions)
+            queue: deque[tuple[int, Future[Any]]] = deque()
+            most = self.concurrency * BUFFERED_PAGES
+            while True:
+                pending = [future for _, future in queue if not future.done()]
+                while len(pending) < self.concurrency and len(queue) < most:
+                    if (at := next(upcoming, None)) is None:
+                        break
+                    queue.append((at, pool.submit(self._get_body, params(at))))
+                    pending.append(queue[-1][1])
+                if not queue:
+                    return
+                at, head = queue[0]
+                if not head.done():
+                    wait(pending, return_when=FIRST_COMPLETED)
+                    continue
+                queue.popleft()
+                yield at, head.result()
 
     def _numbered_one_by_one(
         self,

@@ -31,6 +31,11 @@ class FetchCheckpoint(BaseModel):
     chunk: int = 0
     users_fetched: int = 0
     pages: int = 0
+    # What the app's quota cost so far, over every invocation: requests made, refused, time held back.
+    requests: int = 0
+    refused: int = 0
+    quota_wait_seconds: float = 0.0
+    pace_per_second: float | None = None
     # The sign-in log's window, fixed when its reading starts, so that a resumed reading keeps it.
     sign_ins_since: datetime | None = None
     sign_ins_until: datetime | None = None
@@ -99,7 +104,8 @@ def sign_in_pages(
     source: identity_provider.SignInSource, state: FetchCheckpoint
 ) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
     """The IdP log's pages in the checkpoint's window, each folded to one row per person."""
-    assert state.sign_ins_since is not None and state.sign_ins_until is not None
+    if state.sign_ins_since is None or state.sign_ins_until is None:  # a checkpoint not of our making
+        raise ValueError("the checkpoint reads sign-ins without the window they were opened with")
     query = identity_provider.sign_in_query(
         source.kind, since=state.sign_ins_since, until=state.sign_ins_until, app_id=source.app_id
     )
@@ -156,8 +162,46 @@ def fetch_step(
 ) -> FetchResult:
     """Fetch pages into staging until done or out of time; where to go on from. An app that lists
     more than `max_users` users is refused at the page that goes over (AppTooLarge)."""
-    profile = client.profile
     state = checkpoint or FetchCheckpoint()
+    before = (state.requests, state.refused, state.quota_wait_seconds)
+
+    def tally() -> None:
+        pace = client.pacer.pace()
+        state.requests = before[0] + pace.requests
+        state.refused = before[1] + pace.refused
+        state.quota_wait_seconds = round(before[2] + pace.quota_wait_seconds, 3)
+        state.pace_per_second = pace.per_second
+
+    def reporting(checkpoint: FetchCheckpoint) -> None:
+        tally()
+        progress(checkpoint)
+
+    result = _fetch(
+        client,
+        staging,
+        run_id,
+        state,
+        progress=reporting,
+        sign_ins=sign_ins,
+        max_users=max_users,
+        out_of_time=out_of_time,
+    )
+    reporting(state)  # the requests after the last page staged (the sign-ins') count too
+    return result
+
+
+def _fetch(
+    client: SaaSClient,
+    staging: Staging,
+    run_id: str,
+    state: FetchCheckpoint,
+    *,
+    progress: Callable[[FetchCheckpoint], None],
+    sign_ins: identity_provider.SignInSource | None,
+    max_users: int,
+    out_of_time: Callable[[], bool],
+) -> FetchResult:
+    profile = client.profile
     buffer: list[dict[str, Any]] = []
 
     def flush(cursor: PageCursor | None) -> None:
@@ -218,5 +262,6 @@ def fetch_step(
             return FetchResult(checkpoint=state, done=True)
     if state.phase in ("sign_ins", "people"):
         return _from_the_identity_provider(state, sign_ins, stage)
-    assert isinstance(profile.activity, ActivityEndpoint)
+    if not isinstance(profile.activity, ActivityEndpoint):  # the profile was patched during the sync
+        raise ValueError("the profile no longer has an activity endpoint to read: start the sync again")
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))

@@ -175,6 +175,10 @@ class SyncRun(BaseModel):
     warnings: list[SyncWarning] = Field(
         default_factory=list, description="What looks wrong with the profile's paths; the sync still succeeded"
     )
+    requests: int | None = Field(None, description="Requests made to the app so far, refused ones included")
+    refused: int | None = Field(None, description="Requests the app refused for its quota (429, or 403 saying so)")
+    quota_wait_seconds: float | None = Field(None, description="Time the fetch held requests back for the quota")
+    pace_per_second: float | None = Field(None, description="The pace the fetch holds: requests a second")
 
 
 class CommitResult(BaseModel):
@@ -688,7 +692,15 @@ def commit_step(
     staging.discard(run.run_id)
     (notices or NoNotices()).put(
         "Sync Succeeded",
-        {"profile_id": profile.id, "run_id": run.run_id, **result.model_dump(), "warnings": len(warnings)},
+        {
+            "profile_id": profile.id,
+            "run_id": run.run_id,
+            **result.model_dump(),
+            "requests": run.requests or 0,
+            "refused": run.refused or 0,
+            "quota_wait_seconds": run.quota_wait_seconds or 0.0,
+            "warnings": len(warnings),
+        },
     )
     return result
 

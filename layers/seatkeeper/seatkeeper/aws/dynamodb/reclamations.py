@@ -40,6 +40,8 @@ class DynamoDBReclamations(Table):
                     "gsi1pk": f"RECLAMATIONS#{reclamation.profile_id}",
                     "gsi1sk": f"{reclamation.created_at}#{reclamation.id}",
                     "summary": ReclamationSummary.of(reclamation).model_dump_json(),
+                    # Every change adds to the audit trail: its length is the record's revision.
+                    "revision": len(reclamation.audit),
                     "document": reclamation.model_dump_json(),
                 }
             ),
@@ -56,13 +58,15 @@ class DynamoDBReclamations(Table):
 
         writes: list[TransactWriteItemTypeDef] = []
         waiting = self._waiting_key(reclamation)
-        if reclamation.status == "awaiting_approval" and was != "awaiting_approval":
+        # Written again while it waits too: an excluded user changes the count the queue shows.
+        if reclamation.status == "awaiting_approval":
             summary = ReclamationSummary.of(reclamation).model_dump_json()
             writes.append({"Put": {"TableName": self.table_name, "Item": {**waiting, **to_item({"summary": summary})}}})
-        elif was == "awaiting_approval" and reclamation.status != "awaiting_approval":
+        elif was == "awaiting_approval":
             writes.append({"Delete": {"TableName": self.table_name, "Key": waiting}})
         saving = Saving.of(reclamation)
-        if was == "running" and saving is not None:
+        # From its grace period too: an admin's cancel keeps what its users released meanwhile.
+        if was in ("running", "in_grace_period") and saving is not None:
             # Keyed by the reclamation: a retried finish writes the same item again, never a second one.
             item = {
                 **key(f"SAVINGS#{saving.finished_at.year}", f"{reclamation.finished_at}#{reclamation.id}"),
@@ -86,24 +90,32 @@ class DynamoDBReclamations(Table):
             raise ReclamationNotFound(reclamation_id)
         return Reclamation.model_validate_json(from_item(item)["document"])
 
-    def replace_reclamation(self, reclamation: Reclamation, *, expected_status: str) -> None:
+    def replace_reclamation(
+        self, reclamation: Reclamation, *, expected_status: str, expected_revision: int | None = None
+    ) -> None:
         # Cold start: the reclamation's models where its items are read (module docstring).
         from seatkeeper.licensing.reclamation import ReclamationConflict
 
+        condition, values = "#status = :expected", {":expected": expected_status}
+        if expected_revision is not None:
+            condition += " AND (attribute_not_exists(revision) OR revision = :revision)"
+            values[":revision"] = expected_revision  # type: ignore[assignment]
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self.table_name,
                 "Item": self._item(reclamation),
-                "ConditionExpression": "#status = :expected",
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_item({":expected": expected_status}),
+                "ExpressionAttributeValues": to_item(values),
             }
         }
         try:
             self.client.transact_write_items(TransactItems=[put, *self._bookkeeping(reclamation, was=expected_status)])
         except ClientError as exc:
             if cancelled_by_condition(exc):
-                raise ReclamationConflict(f"reclamation {reclamation.id} is no longer {expected_status}") from None
+                raise ReclamationConflict(
+                    f"reclamation {reclamation.id} is no longer {expected_status}, or changed meanwhile"
+                ) from None
             raise
 
     def reclamations(self, profile_id: str, limit: int) -> list[ReclamationSummary]:

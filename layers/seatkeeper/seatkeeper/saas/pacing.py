@@ -1,0 +1,379 @@
+"""How fast one connection may call its app: the quota the vendor announces, spent without being refused.
+
+A `Pacer` is shared by every request of one `SaaSClient` (list pages in flight together, activity
+look-ups, reclaim calls), so it is thread-safe and each request asks it for a turn first.
+
+- Where the app announces its quota on every answer (Okta's `X-Rate-Limit-*`, GitHub's and Zoom's
+  `X-RateLimit-*`, the IETF `RateLimit`/`RateLimit-Policy` fields of
+  draft-ietf-httpapi-ratelimit-headers-10), the pacer counts what is left of the window, keeps back
+  the part of the budget that is not ours (`RateLimit.share`) and the requests still in flight, and
+  holds the next request until the window resets: no request is refused once the first answer is read.
+- `Retry-After` (seconds or an HTTP date) holds every request of the connection, not only the one told.
+- Where the app announces nothing, it adapts (AIMD): the requests in flight grow by one per round
+  trip and halve on 429/503 or when answers take much longer than the fastest; a refusal without
+  headers also sets a pace, the rate that was just accepted, which then grows slowly and shrinks by a
+  quarter at each refusal. A template's documented limit is the pace to start from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from seatkeeper.profiles.model import RateLimit
+
+MAX_IN_FLIGHT = 32  # what the pacer allows at most; each fetch's thread pool is smaller still
+RESET_MARGIN = 0.01  # seconds after an announced reset before the next request: the app's clock ticks too
+SAME_WINDOW = 0.5  # resets this close (seconds) name the same window (Okta's and GitHub's are whole seconds)
+FIRST_PROBE, MAX_PROBE = 0.25, 30.0  # seconds: the wait after a refusal that says nothing, doubled each time
+RATE_CUT_EVERY = 1.0  # seconds: a quota's window, as far as the pacer can tell without being told
+SLOWER_THAN_FASTEST = 3.0  # answers this many times slower than the fastest mean the app is struggling
+
+
+def _seconds(value: str | None, now: float) -> float | None:
+    """A wait in seconds, an epoch time, or an HTTP date, as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - now, 0.0)
+        except (TypeError, ValueError):
+            return None
+    if not math.isfinite(number):
+        return None
+    # Epoch seconds (Okta's and GitHub's resets) or a delay in seconds (Retry-After, RateLimit-Reset).
+    return max(number - now, 0.0) if number > 1_000_000_000 else max(number, 0.0)
+
+
+RATE_LIMIT_PREFIXES = ("X-Rate-Limit", "X-RateLimit", "RateLimit")
+
+
+def wait_requested(headers: Any, now: float | None = None) -> float | None:
+    """How long the app asks us to wait: Retry-After, else the reset time of an exhausted quota."""
+    now = time.time() if now is None else now
+    if (after := _seconds(headers.get("Retry-After"), now)) is not None:
+        return after
+    quota = announced_quota(headers, now)
+    if quota is not None and quota.remaining <= 0:
+        return quota.reset_after
+    return None
+
+
+# Google's quota errors come as 403 with one of these reasons in error.errors[]
+# (https://developers.google.com/admin-sdk/directory/v1/limits).
+GOOGLE_QUOTA_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
+
+
+def told_to_slow_down(response: Any) -> bool:
+    """Whether a 403 is a rate limit rather than a refused credential: GitHub answers an exhausted quota with
+    403 and X-RateLimit-Remaining: 0 (Retry-After for its secondary limits), Google with a quota reason."""
+    if wait_requested(response.headers) is not None:
+        return True
+    if len(response.content) > 16_384:
+        return False
+    try:
+        errors = response.json()["error"]["errors"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return isinstance(errors, list) and any(
+        isinstance(error, dict) and error.get("reason") in GOOGLE_QUOTA_REASONS for error in errors
+    )
+
+
+# --- what the app announces ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One answer's word on the current window: what is left of it and when it starts again."""
+
+    remaining: int
+    reset_after: float | None  # seconds from the answer; None when the app does not say
+    limit: int | None = None  # requests per window
+
+
+_ITEM = re.compile(r'\s*(?:"[^"]*"|[A-Za-z*][\w.*:/%-]*)((?:\s*;\s*[A-Za-z*][\w.*-]*(?:=[^;,]*)?)*)\s*(?:,|$)')
+_PARAM = re.compile(r";\s*([A-Za-z*][\w.*-]*)(?:=([^;,]*))?")
+
+
+def _structured_list(value: str) -> list[tuple[str, dict[str, str]]]:
+    """An RFC 8941 list of items with parameters, as the IETF fields use it: `"name";q=100;w=60, ...`."""
+    items = []
+    for match in _ITEM.finditer(value):
+        if not match.group(0).strip():
+            continue
+        name = match.group(0).split(";", 1)[0].strip().strip(",").strip().strip('"')
+        items.append((name, {k.lower(): (v or "").strip() for k, v in _PARAM.findall(match.group(1))}))
+    return items
+
+
+def _integer(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _ietf_quota(headers: Any) -> Quota | None:
+    """draft-ietf-httpapi-ratelimit-headers-10: `RateLimit: "p";r=<remaining>;t=<seconds to reset>` and
+    `RateLimit-Policy: "p";q=<quota>;w=<window seconds>`; of several policies, the one nearest exhaustion."""
+    field = headers.get("RateLimit")
+    if not field or "r=" not in field:
+        return None
+    policies = dict(_structured_list(headers.get("RateLimit-Policy") or ""))
+    tightest: Quota | None = None
+    for name, params in _structured_list(field):
+        remaining = _integer(params.get("r"))
+        if remaining is None:
+            continue
+        reset = _integer(params.get("t"))
+        policy = policies.get(name, {})
+        if reset is None:
+            reset = _integer(policy.get("w"))
+        quota = Quota(max(remaining, 0), float(reset) if reset is not None else None, _integer(policy.get("q")))
+        if tightest is None or quota.remaining < tightest.remaining:
+            tightest = quota
+    return tightest
+
+
+def announced_quota(headers: Any, now: float | None = None) -> Quota | None:
+    """The quota an answer's headers announce, in whichever of the known styles the app uses."""
+    now = time.time() if now is None else now
+    if (ietf := _ietf_quota(headers)) is not None:
+        return ietf
+    for prefix in RATE_LIMIT_PREFIXES:
+        remaining = _integer(headers.get(f"{prefix}-Remaining"))
+        if remaining is not None:
+            return Quota(
+                max(remaining, 0),
+                _seconds(headers.get(f"{prefix}-Reset"), now),
+                _integer(headers.get(f"{prefix}-Limit")),
+            )
+    return None
+
+
+# --- the pacer ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pace:
+    """What a connection has spent so far: for the sync's progress and its `Sync Succeeded` event."""
+
+    requests: int
+    refused: int
+    quota_wait_seconds: float
+    per_second: float | None  # requests a second since the first one
+
+
+class Pacer:
+    """Turns for the requests of one connection (see the module's docstring)."""
+
+    def __init__(
+        self,
+        declared: RateLimit | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clock, self._wall_clock = clock, wall_clock
+        self._turn = threading.Condition(threading.Lock())
+        self._share = declared.spendable if declared else 1.0
+        self._limit: int | None = declared.requests if declared else None
+        self._cap = declared.concurrency if declared and declared.concurrency else MAX_IN_FLIGHT
+        self._window: float | None = None  # how many more requests the current window has for us (None: unknown)
+        self._window_ends: float | None = None  # when it resets (None: rolled over, no answer from the new one yet)
+        self._announced = False
+        self._held_until = 0.0  # Retry-After, or a backoff every request shares
+        self._in_flight = 0
+        self._turns: list[float] = []  # when each request in flight was given its turn
+        self._window_size = float(self._cap)  # AIMD's congestion window, in requests
+        self._rate: float | None = None  # requests a second, once declared or learned from a refusal
+        if declared and declared.requests:
+            self._rate = declared.requests * self._share / declared.window_seconds
+        self._next_at = 0.0
+        self._fastest: float | None = None
+        self._slow = 0.0  # a moving average of answer times
+        self._last_cut = -math.inf
+        self._last_rate_cut = -math.inf
+        self._probe = 0.0  # the last wait after a refusal that said nothing of when to come back
+        self._answered: deque[float] = deque()  # when the answers of the last second came
+        self.requests = self.refused = 0
+        self._first: float | None = None
+        self._waiting = 0
+        self._waiting_since = 0.0
+        self._quota_wait = 0.0
+
+    # --- a turn -------------------------------------------------------------------------
+
+    def _hold(self, now: float) -> float | None:
+        """How long the next request must wait for the quota (0: go now), or None: until one comes back."""
+        if now < self._held_until:
+            return self._held_until - now
+        if self._announced and self._window is not None and self._window < 1:
+            if self._window_ends is None:
+                # Rolled over and spent what a window holds before any answer from it: wait for one,
+                # unless none is on its way.
+                if self._in_flight:
+                    return None
+                self._window = self._budget()
+                return 0.0
+            if now < self._window_ends:
+                return self._window_ends - now
+        if self._rate is not None and not self._announced and now < self._next_at:
+            return self._next_at - now
+        return 0.0
+
+    def _budget(self) -> float:
+        return max(self._limit * self._share, 1.0) if self._limit else 1.0
+
+    def acquire(self) -> float:
+        """Wait for a turn; the moment it was given, to hand back to `release`."""
+        with self._turn:
+            quota_waiting = False
+            try:
+                while True:
+                    now = self._clock()
+                    if self._announced and self._window_ends is not None and now >= self._window_ends:
+                        self._window, self._window_ends = self._budget(), None  # a new window
+                    hold = self._hold(now)
+                    if hold == 0.0 and self._in_flight < max(1, int(self._window_size)):
+                        break
+                    if hold and not quota_waiting:
+                        quota_waiting = True
+                        self._start_waiting(now)
+                    self._turn.wait(hold if hold else None)
+            finally:
+                if quota_waiting:
+                    self._stop_waiting()
+            if self._window is not None:
+                self._window -= 1
+            if self._rate is not None:
+                self._next_at = max(now, self._next_at) + 1 / self._rate
+            self._in_flight += 1
+            self._turns.append(now)
+            self.requests += 1
+            if self._first is None:
+                self._first = now
+            return now
+
+    def _start_waiting(self, now: float) -> None:
+        # Wall time during which some request waited for quota (not the sum over threads).
+        if self._waiting == 0:
+            self._waiting_since = now
+        self._waiting += 1
+
+    def _stop_waiting(self) -> None:
+        self._waiting -= 1
+        if self._waiting == 0:
+            self._quota_wait += self._clock() - self._waiting_since
+
+    def release(self, started: float, status: int | None, headers: Any = None, *, refused: bool = False) -> None:
+        """The answer to the request whose turn began at `started` (status None: no answer at all)."""
+        with self._turn:
+            now = self._clock()
+            self._in_flight -= 1
+            if started in self._turns:
+                self._turns.remove(started)
+            quota = announced_quota(headers, self._wall_clock()) if headers is not None else None
+            if quota is not None:
+                self._observe(quota, now, started)
+            after = _seconds(headers.get("Retry-After"), self._wall_clock()) if headers is not None else None
+            if after is not None:
+                self._held_until = max(self._held_until, now + after)
+            if refused:
+                self.refused += 1
+                if after is None and (quota is None or quota.reset_after is None):
+                    # Refused without a word of when to come back: every request waits, longer each time.
+                    self._probe = min(self._probe * 2, MAX_PROBE) if self._probe else FIRST_PROBE
+                    self._held_until = max(self._held_until, now + self._probe)
+            if refused or status == 503:
+                self._cut(now, learn_rate=refused and quota is None)
+            elif status is not None and status < 400:
+                self._probe = 0.0
+                self._grow(now, now - started)
+            self._turn.notify_all()
+
+    def hold_for(self, seconds: float) -> None:
+        """Every request of the connection waits this long (a backoff the app asked for another way)."""
+        with self._turn:
+            self._held_until = max(self._held_until, self._clock() + seconds)
+            self._turn.notify_all()
+
+    # --- what the answers say -----------------------------------------------------------
+
+    def _observe(self, quota: Quota, now: float, started: float) -> None:
+        self._announced = True
+        if quota.limit:
+            self._limit = quota.limit
+        reserve = self._limit * (1 - self._share) if self._limit else 0.0
+        # The requests sent after this one and still in flight may not be counted in its answer yet:
+        # count them as spent (those sent before it reached the app before it did).
+        left = quota.remaining - reserve - sum(1 for turn in self._turns if turn > started)
+        ends = now + quota.reset_after + RESET_MARGIN if quota.reset_after is not None else None
+        if ends is None:
+            self._window = left if self._window is None else min(self._window, left)
+            return
+        if ends <= now:
+            return  # an answer from a window gone by, which says nothing of this one
+        current = self._window_ends
+        if current is None:
+            # The first answer from the window after a rollover: what it has left, less what was granted since.
+            self._window = left if self._window is None else min(self._window, left)
+            self._window_ends = ends
+        elif ends > current + SAME_WINDOW:
+            # An answer from a newer window than the one counted: it says what this one has left.
+            self._window, self._window_ends = left, ends
+        elif ends >= current - SAME_WINDOW and (self._window is None or left < self._window - 1):
+            # Our own count of this window is exact unless someone else spends it too; answers overtake
+            # each other on the way (one counted before another sent earlier), so one less than ours is
+            # that, not another consumer.
+            self._window = left
+        # else: an answer from a window gone by, which says nothing of this one
+
+    def _grow(self, now: float, latency: float) -> None:
+        self._answered.append(now)
+        while self._answered and self._answered[0] < now - 1.0:
+            self._answered.popleft()
+        if self._announced:
+            return
+        self._fastest = latency if self._fastest is None else min(self._fastest, latency)
+        self._slow = latency if not self._slow else 0.8 * self._slow + 0.2 * latency
+        if self._fastest > 0.005 and self._slow > SLOWER_THAN_FASTEST * self._fastest:
+            self._cut(now, learn_rate=False)
+            return
+        self._window_size = min(float(self._cap), self._window_size + 1 / self._window_size)
+        if self._rate is not None:
+            self._rate += 0.5 / self._rate  # about half a request a second more, each second
+
+    def _cut(self, now: float, *, learn_rate: bool) -> None:
+        """Multiplicative decrease, once per round trip however many answers say so at once."""
+        if now - self._last_cut < max(self._slow, 0.05) * 2:
+            return
+        self._last_cut = now
+        self._window_size = max(1.0, min(self._window_size, self._in_flight + 1) / 2)
+        self._slow = 0.0
+        if learn_rate and now - self._last_rate_cut >= RATE_CUT_EVERY:
+            # The refusals of one window are one refusal: the rate is cut once per window.
+            self._last_rate_cut = now
+            accepted = float(len(self._answered))
+            self._rate = max(0.9 * accepted, 0.5) if self._rate is None else max(0.75 * self._rate, 0.1)
+
+    # --- what it spent ------------------------------------------------------------------
+
+    def pace(self) -> Pace:
+        with self._turn:
+            now = self._clock()
+            waited = self._quota_wait + (now - self._waiting_since if self._waiting else 0.0)
+            elapsed = now - self._first if self._first is not None else 0.0
+            per_second = round(self.requests / elapsed, 2) if elapsed > 0.5 else None
+            return Pace(self.requests, self.refused, round(waited, 3), per_second)

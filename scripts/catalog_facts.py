@@ -1,0 +1,126 @@
+"""Write docs/catalog.md: every fact of every built-in template, with its verdict and source.
+
+    PYTHONPATH=layers/seatkeeper python scripts/catalog_facts.py > docs/catalog.md
+
+A fact is `confirmed` when a test checks it against an extract of the vendor's own API
+description (tests/vendor_specs/, tests/unit/test_vendor_specs.py), `unverified` when the template
+itself says no vendor source confirms it (its `unverified` field, with the reason), and
+`not checked` when only the vendor's documentation page the template links to backs it.
+tests/unit/test_catalog_facts.py regenerates the file and compares, so the table cannot go stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from seatkeeper.profiles.catalog import ConfigurationTemplate, templates
+
+FACTS = {
+    "users_path": "users endpoint",
+    "paging": "paging style and parameters",
+    "page_size": "page size",
+    "email": "e-mail field",
+    "last_activity": "last-activity field",
+    "seat": "who holds a seat",
+    "reclaim": "reclaim request",
+    "loses_data": "reclaiming loses data",
+    "rate_limit": "rate-limit answer",
+}
+
+# What tests/unit/test_vendor_specs.py checks, per template, against which extract. Keep in step
+# with that module's SOURCES: tests/unit/test_catalog_facts.py compares the two.
+OPENAPI_CHECKED = ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim")
+CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "okta": ("tests/vendor_specs/okta/management.yaml", (*OPENAPI_CHECKED, "loses_data")),
+    "box": ("tests/vendor_specs/box/users.yaml", (*OPENAPI_CHECKED, "loses_data")),
+    "asana": ("tests/vendor_specs/asana/workspace-memberships.yaml", OPENAPI_CHECKED),
+    "hubspot": ("tests/vendor_specs/hubspot/user-provisioning.yaml", OPENAPI_CHECKED),
+    "miro": ("tests/vendor_specs/miro/organization-members.yaml", OPENAPI_CHECKED),
+    "atlassian": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
+    "jira": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
+    "confluence": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
+    "microsoft_graph": ("tests/vendor_specs/microsoft_graph/signinactivity.yaml", ("last_activity",)),
+}
+# Facts the vendor contradicted, fixed in the template to what the vendor says (issue 25).
+FIXED = {
+    ("okta", "loses_data"): "Okta: deactivating a user is a destructive operation",
+    ("atlassian", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
+    ("jira", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
+    ("confluence", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
+    ("microsoft_graph", "last_activity"): "Microsoft: lastSignInDateTime records failed attempts too",
+}
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ") if text not in (None, "") else "—"
+
+
+def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
+    profile = template.profile
+    users = profile.get("users") or {}
+    pagination = users.get("pagination") or {}
+    fields = users.get("fields") or {}
+    reclaim = profile.get("reclaim")
+    parameters = [f"{k}={v}" for k, v in sorted(pagination.items()) if k.endswith("_param")]
+    activity = fields.get("last_activity") or (profile.get("activity") or {}).get("fields", {}).get("last_activity")
+    return {
+        "users_path": f"`{template.endpoint}`",
+        "paging": f"{template.pagination}" + (f" ({', '.join(parameters)})" if parameters else ""),
+        "page_size": str(pagination.get("page_size", "—")),
+        "email": f"`{fields['email']}`" if fields.get("email") else "—",
+        "last_activity": f"`{activity}`"
+        if activity
+        else (f"none: {template.activity_note[:80]}…" if template.activity_note else "—"),
+        "seat": f"`{fields['active']}`" if fields.get("active") else "every listed user",
+        "reclaim": f"`{reclaim['method']} {reclaim['path']}`" if reclaim else "none (manual)",
+        "loses_data": ("yes" if template.reclaim.loses_data else "no") if template.reclaim else "—",
+        "rate_limit": "429 with Retry-After, or the vendor's own answer (read generically)",
+    }
+
+
+def verdict(template: ConfigurationTemplate, fact: str, says: str) -> tuple[str, str]:
+    if fact in template.unverified:
+        return "**unverified**", template.unverified[fact]  # type: ignore[index]
+    source, facts = CHECKED.get(template.name, ("", ()))
+    # The checks confirm the fields a template reads; that a vendor has no such field, they do not.
+    if fact in facts and not says.startswith(("none", "—")):
+        fixed = FIXED.get((template.name, fact))
+        return ("confirmed, fixed" if fixed else "confirmed"), f"`{source}`" + (f" ({fixed})" if fixed else "")
+    return "not checked", template.documentation
+
+
+def render() -> str:
+    catalog = templates()
+    counts = {"confirmed": 0, "unverified": 0, "not checked": 0}
+    sections = []
+    for name, template in catalog.items():
+        says = what_it_says(template)
+        rows = []
+        for fact, title in FACTS.items():
+            word, source = verdict(template, fact, says[fact])
+            counts["unverified" if "unverified" in word else "confirmed" if "confirmed" in word else "not checked"] += 1
+            rows.append(f"| {title} | {_cell(says[fact])} | {word} | {_cell(source)} |")
+        lifecycle = f"API version: {template.api_version}" + (f"; sunset {template.sunset}" if template.sunset else "")
+        sections.append(
+            f"## `{name}` — {template.title}\n\n{lifecycle}.\n\n| fact | the template says | verdict | source |\n"
+            "|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        )
+    total = sum(counts.values())
+    head = (
+        "# The catalog, fact by fact\n\n"
+        "Generated by `scripts/catalog_facts.py` from the templates"
+        " (`layers/seatkeeper/seatkeeper/profiles/templates/`) and checked by"
+        " `tests/unit/test_catalog_facts.py`: do not edit, regenerate.\n\n"
+        "A fact is *confirmed* when `tests/unit/test_vendor_specs.py` checks it against an extract of the"
+        " vendor's own API description (`tests/vendor_specs/`, each naming its source), *unverified* when the"
+        " template says no vendor source confirms it (and why), and *not checked* when only the vendor's"
+        " documentation page the template links to backs it.\n\n"
+        f"{total} facts in {len(catalog)} templates: {counts['confirmed']} confirmed,"
+        f" {counts['unverified']} unverified, {counts['not checked']} not checked.\n\n"
+    )
+    return head + "\n".join(sections)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,134 @@
+"""Templates against mocks served from the vendors' own API descriptions, by Prism (npm).
+
+Prism (@stoplight/prism-cli) serves an extract of tests/vendor_specs/ as a mock API: it answers
+with records shaped by the vendor's response schema, and it refuses a request that the
+vendor's document does not allow (401 without the security scheme, 422 for a parameter out of
+range, 404 for a path it does not have). A profile made from the template connects to it
+through the local stack, so the template's first request — path, auth, parameters — is the
+vendor's, and its answer parses.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from seatkeeper.profiles.catalog import templates
+from tests.integration.connection_checks import make_profile, wait_for
+
+ROOT = Path(__file__).parents[2]
+PRISM = ROOT / "node_modules" / ".bin" / "prism"
+SPECS = ROOT / "tests" / "vendor_specs"
+
+
+@contextmanager
+def prism(extract: Path) -> Iterator[str]:
+    """Prism serving the extract on a free port of 127.0.0.1; its URL, until the block ends."""
+    if shutil.which("node") is None or not PRISM.exists():
+        raise RuntimeError(f"Prism is not installed: run `npm ci` in {ROOT} (make test does)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(extract)], stdout=log, stderr=log, cwd=ROOT
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise RuntimeError(
+                            f"Prism did not start: {log.read().decode(errors='replace')[-2000:]}"
+                        ) from None
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+# template: (extract, what base_url adds to the document's paths, the profile's own fields)
+MOCKED = {
+    # okta/okta-management-openapi-spec 2026.06.3 management-minimal.yaml
+    "okta": ("okta/management.yaml", "", {}),
+    # box/box-openapi openapi.json
+    "box": ("box/users.yaml", "", {"auth": {"type": "bearer"}}),
+    # Asana/openapi defs/asana_oas.yaml, asking only for the opt_fields Asana's document lists (the
+    # template's user.email is not one: it is marked unverified, see the test below)
+    "asana": (
+        "asana/workspace-memberships.yaml",
+        "/workspaces/1200000000000001",
+        {"users": {"params": {"opt_fields": "user.name,is_active,is_admin,is_guest,created_at"}}},
+    ),
+    # HubSpot-public-api-spec-collection User Provisioning v3: the users where HubSpot's document
+    # lists them (the template's own path is marked unverified)
+    "hubspot": (
+        "hubspot/user-provisioning.yaml",
+        "",
+        {"auth": {"type": "bearer"}, "users": {"path": "/settings/users/v3"}},
+    ),
+}
+MOCKED["miro"] = ("miro/organization-members.yaml", "/v2/orgs/3074457345821141000", {"auth": {"type": "bearer"}})
+CREDENTIALS = {"api_key": {"api_key": "t"}, "bearer": {"token": "t"}}
+
+
+def connect(client, name: str, url: str, **fields) -> dict:
+    _, prefix, own = MOCKED[name]
+    body = {"name": f"{name} on Prism", "template": name, "base_url": url + prefix, **own, **fields}
+    profile = make_profile(client, **body)
+    auth = (own.get("auth") or templates()[name].profile["auth"])["type"]
+    answer = client.post(f"/profiles/{profile['id']}/connection", json=CREDENTIALS[auth])
+    assert answer.status_code == 202, answer.text
+    return profile
+
+
+@pytest.mark.parametrize("name", sorted(MOCKED))
+def test_a_template_connects_to_a_mock_served_from_its_vendor_s_document(api, name):
+    integrator = api("sam_integrator")
+    with prism(SPECS / MOCKED[name][0]) as url:
+        # Given Prism serving the vendor's list operation, its parameters and security scheme
+        # When a profile made from the template connects (the connection reads its first page)
+        profile = connect(integrator, name, url)
+        connection = wait_for(integrator, profile["id"], {"connected", "failed"})
+        # Then Prism accepted the request as the vendor's document allows it, and its answer parsed
+        assert connection["status"] == "connected", connection
+        integrator.delete(f"/profiles/{profile['id']}")
+
+
+def test_a_request_the_vendor_s_document_does_not_allow_fails_to_connect(api):
+    integrator = api("sam_integrator")
+    with prism(SPECS / "box" / "users.yaml") as url:
+        # Given Box's document, whose GET /users takes a `limit` of at most 1000
+        # When a profile asks for pages of 5000
+        profile = connect(integrator, "box", url, users={"pagination": {"page_size": 5000}})
+        connection = wait_for(integrator, profile["id"], {"connected", "failed"})
+        # Then the mock refuses it (422) and the connection fails: the check above can fail
+        assert connection["status"] == "failed", connection
+        integrator.delete(f"/profiles/{profile['id']}")
+
+
+def test_asana_s_mock_refuses_the_opt_field_the_template_marks_unverified(api):
+    integrator = api("sam_integrator")
+    template = templates()["asana"]
+    # Given Asana's document, whose opt_fields enum has no user.email
+    assert "user.email" in template.profile["users"]["params"]["opt_fields"] and "email" in template.unverified
+    with prism(SPECS / "asana" / "workspace-memberships.yaml") as url:
+        # When a profile connects with the template's own opt_fields
+        profile = connect(integrator, "asana", url, users={})
+        connection = wait_for(integrator, profile["id"], {"connected", "failed"})
+        # Then the mock answers 422, as the template's unverified note warns
+        assert connection["status"] == "failed" and "422" in connection["error"], connection
+        integrator.delete(f"/profiles/{profile['id']}")
