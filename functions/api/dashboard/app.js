@@ -1202,7 +1202,9 @@ async function newApplicationView(main) {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const shown = templates.filter((t) => words.every((w) => searchable(t).includes(w)));
     const before = choice.value;
-    fill(choice, [...shown.map((t) => h("option", { value: t.name }, t.title)), custom()]);
+    // The custom entry stays while nothing is searched for, or the search asks for it.
+    const withCustom = words.every((w) => "custom application".includes(w));
+    fill(choice, [...shown.map((t) => h("option", { value: t.name }, t.title)), withCustom ? custom() : null]);
     if (shown.some((t) => t.name === before)) choice.value = before;
     matches.textContent = words.length ? `${shown.length} of ${templates.length} templates match` : "";
     if (choice.value !== before || !shown.length) show();
