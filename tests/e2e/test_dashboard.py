@@ -649,6 +649,54 @@ def test_a_failed_attempt_to_add_an_application_leaves_nothing_and_the_retry_wor
     assert page.problems == []
 
 
+def test_a_custom_application_is_written_tested_against_its_app_and_connected(open_as, api):
+    with paging_app(25) as app:
+        fields = profile_fields(app, "cursor", page_size=10)
+        profile = {
+            "name": "Hand-written chat",
+            **fields,
+            "users": {**fields["users"], "fields": {**fields["users"]["fields"], "last_activity": "lastLogin"}},
+            "subscription": {"licenses_purchased": 25, "cost_per_license": 2},
+        }
+        # Given the add-application form's custom entry
+        page = open_as("sam_integrator", "#/new")
+        page.get_by_label("Template").select_option(label="Custom application (write its profile)")
+        editor = page.get_by_label("Profile (JSON)")
+        # When the profile is typed, Then it is checked against the schema as it goes
+        editor.fill('{"name": "x", "colour": "red"}')
+        expect(page.locator("[data-error=profile]")).to_contain_text("colour is not a profile field")
+        expect(page.locator("[data-error=profile]")).to_contain_text("base_url is required")
+        editor.fill(json.dumps(profile))
+        expect(page.locator("[data-error=profile]")).to_be_empty()
+        expect(page.get_by_role("button", name="Connect")).to_be_disabled()
+        # When it is tested with the app's token
+        page.get_by_label("Token").fill("t")
+        page.get_by_role("button", name="Test").click()
+        # Then the preview shows the users, the field that matched nothing with the key to use, and the requests
+        expect(page.locator("#preview-results")).to_contain_text("25 users read; paging ended.")
+        assert ["users.fields.last_activity", "lastLogin", "0 of 25", "last_login"] in table_rows(
+            page, "Fields matched"
+        )
+        assert len(table_rows(page, "Requests")) == 3
+        listed = api("sam_viewer").get("/profiles", params={"limit": 100}).json()["items"]
+        assert [p for p in listed if p["name"] == profile["name"]] == []  # a test creates nothing
+        # When the path is fixed, Then Connect waits for another test, and after it connects
+        profile["users"]["fields"]["last_activity"] = "last_login"
+        editor.fill(json.dumps(profile))
+        expect(page.get_by_role("button", name="Connect")).to_be_disabled()
+        page.get_by_label("Token").fill("t")
+        page.get_by_role("button", name="Test").click()
+        expect(page.locator("#preview-results")).to_contain_text("25 users read")
+        assert ["users.fields.last_activity", "last_login", "23 of 25", "\N{EN DASH}"] in table_rows(
+            page, "Fields matched"
+        )
+        page.get_by_label("Token").fill("t")
+        page.get_by_role("button", name="Connect").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Hand-written chat", timeout=60_000)
+        expect(page.locator(".sub .badge")).to_have_text("connected")
+    assert page.problems == []
+
+
 def test_an_application_s_page_shows_the_last_sync_s_warnings(open_as, api):
     integrator = api("sam_integrator")
     with paging_app(12) as app:

@@ -134,3 +134,20 @@ def test_the_openapi_document_is_whole_and_the_same_whatever_came_before(monkeyp
     assert set(json.loads(first)["paths"]) == rules | {"/health"}
     # And the two documents are the same to the byte, whatever each instance had served before
     assert later == first
+
+
+def test_the_profile_s_sections_are_typed_by_the_real_models_and_every_reference_resolves():
+    # Given the OpenAPI document as a fresh instance serves it
+    document = json.loads("\n".join(_fresh_api(OPENAPI_AFTER, "/openapi.json")))
+    schemas = document["components"]["schemas"]
+    # Then no $ref points at a schema the document lacks (it once named a "Profile" that did not exist)
+    referenced = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert referenced - set(schemas) == set()
+    # And auth, users and reclaim of a profile's own fields are the models a profile is built of
+    fields = schemas["ProfileFields"]["properties"]
+
+    def typed(name):
+        return {ref["$ref"].rsplit("/", 1)[1] for ref in fields[name]["anyOf"] if "$ref" in ref}
+
+    assert {"BearerAuth", "ApiKeyAuth", "OAuth2ClientCredentialsAuth"} <= typed("auth")
+    assert typed("users") == {"UsersEndpoint"} and typed("reclaim") == {"ReclaimRequest"}

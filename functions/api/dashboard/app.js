@@ -1207,13 +1207,15 @@ function auditTrail(reclamation) {
 async function newApplicationView(main) {
   if (!can.write()) return fill(main, h("h1", {}, "Add an application"), h("p", {}, "Adding applications needs the admin or sam_integrator role."));
   const templates = (await call("/templates")).items;
-  const choice = h("select", { id: "template" }, templates.map((t) => h("option", { value: t.name }, t.title)));
+  const custom = () => h("option", { value: CUSTOM }, "Custom application (write its profile)");
+  const choice = h("select", { id: "template" }, [...templates.map((t) => h("option", { value: t.name }, t.title)), custom()]);
   const search = h("input", { id: "template-search", type: "search", autocomplete: "off", "aria-controls": "template", "aria-describedby": "template-matches" });
   const matches = h("p", { class: "hint", id: "template-matches", "aria-live": "polite" });
   const form = h("div", {});
   const show = () => {
     const template = templates.find((t) => t.name === choice.value);
     if (template) fill(form, templateForm(template));
+    else if (choice.value === CUSTOM) fill(form, customForm(templates));
     else fill(form);
   };
   // A text filter over the catalog: title, name, description and what each template can do.
@@ -1222,7 +1224,9 @@ async function newApplicationView(main) {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const shown = templates.filter((t) => words.every((w) => searchable(t).includes(w)));
     const before = choice.value;
-    fill(choice, shown.map((t) => h("option", { value: t.name }, t.title)));
+    // The custom entry stays while nothing is searched for, or the search asks for it.
+    const withCustom = words.every((w) => "custom application".includes(w));
+    fill(choice, [...shown.map((t) => h("option", { value: t.name }, t.title)), withCustom ? custom() : null]);
     if (shown.some((t) => t.name === before)) choice.value = before;
     matches.textContent = words.length ? `${shown.length} of ${templates.length} templates match` : "";
     if (choice.value !== before || !shown.length) show();
@@ -1238,6 +1242,100 @@ async function newApplicationView(main) {
     form,
   );
   show();
+}
+
+const CUSTOM = "__custom__";
+
+// A profile written by hand: JSON checked against the published schema as it is typed, a Test that reads
+// the first page as a sync would (POST /profiles/preview), and Connect once a test read without error.
+function customForm(templates) {
+  let schema = null;
+  call("/profiles/schema").then((found) => {
+    schema = found;
+    check();
+  });
+  const example = h("select", { id: "f-example" }, [h("option", { value: "" }, "(none)"), ...templates.map((t) => h("option", { value: t.name }, t.title))]);
+  const editor = h("textarea", { id: "f-profile", name: "profile", rows: 22, spellcheck: "false", "aria-describedby": "e-profile" });
+  const problems = h("p", { class: "error", id: "e-profile", "data-error": "profile", "aria-live": "polite" });
+  const credentials = h("div", {});
+  const results = h("div", { id: "preview-results", "aria-live": "polite" });
+  const connectButton = h("button", { type: "button", class: "primary", disabled: true }, "Connect");
+  let tested = null; // the text of the profile that last read without error
+  const parsed = () => {
+    try {
+      return JSON.parse(editor.value);
+    } catch (error) {
+      return null;
+    }
+  };
+  let authType = null;
+  function check() {
+    const profile = parsed();
+    const found = [];
+    if (profile === null || typeof profile !== "object" || Array.isArray(profile)) found.push("Not a JSON object yet.");
+    else if (schema) {
+      for (const name of schema.required || []) if (!(name in profile) && !(name === "base_url" && profile.template)) found.push(`${name} is required`);
+      for (const name of Object.keys(profile)) if (!(name in schema.properties)) found.push(`${name} is not a profile field`);
+      const type = profile.auth && profile.auth.type;
+      const known = Object.keys(session.config.credential_fields);
+      if (profile.auth && !known.includes(type)) found.push(`auth.type must be one of ${known.join(", ")}`);
+      if (type !== authType) {
+        authType = type;
+        fill(credentials, known.includes(type) ? credentialInputs(type) : null);
+      }
+    }
+    problems.textContent = found.join("; ");
+    connectButton.disabled = tested === null || tested !== editor.value;
+    return found.length === 0 ? profile : null;
+  }
+  editor.addEventListener("input", check);
+  example.addEventListener("change", () => {
+    const template = templates.find((t) => t.name === example.value);
+    if (!template) return;
+    editor.value = JSON.stringify({ name: `My ${template.title}`, ...template.profile, subscription: { licenses_purchased: 10, cost_per_license: 0 } }, null, 2);
+    check();
+  });
+  const form = h(
+    "form",
+    { novalidate: true },
+    h("p", { class: "sub" }, "Describe the app's users API in a profile (its JSON Schema: docs/profile.schema.json, or GET /profiles/schema), Test it against the app, then Connect."),
+    h("div", { class: "field" }, h("label", { for: "f-example" }, "Start from a template's profile"), example),
+    h("div", { class: "field" }, h("label", { for: "f-profile" }, "Profile (JSON)"), editor, problems),
+    h("h2", {}, "Credential"),
+    credentials,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Test"), connectButton),
+    h("div", { "aria-live": "polite", "data-progress": "" }),
+    results,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const profile = check();
+    if (!profile) return editor.focus();
+    const text = editor.value;
+    const found = await submit(form, () => call("/profiles/preview", { method: "POST", body: { profile, credential: credentialOf(form, authType), max_pages: 3 } }));
+    fill(results, found ? previewTables(found) : null);
+    tested = found && !found.error ? text : null;
+    check();
+  });
+  connectButton.addEventListener("click", async () => {
+    const profile = check();
+    if (profile) await createAndConnect(form, profile, authType);
+  });
+  return form;
+}
+
+function previewTables(found) {
+  const table = (caption, headers, rows) =>
+    h("table", {}, h("caption", {}, caption), h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c == null ? "–" : String(c)))))));
+  return [
+    found.error ? h("p", { class: "callout bad", role: "alert" }, found.error) : null,
+    found.warnings.length ? h("ul", { class: "callout bad", id: "preview-warnings" }, found.warnings.map((w) => h("li", {}, w.message))) : null,
+    h("p", {}, `${found.users.length} users read; paging ${found.paging || "stopped"}.`),
+    table("Previewed users", ["Id", "Email", "Name", "Active", "Last activity"], found.users.slice(0, 20).map((u) => [u.id, u.email, u.name, u.active ? "yes" : "no", u.last_activity])),
+    table("Fields matched", ["Field", "Path", "Matched", "Records have"], Object.entries(found.fields).map(([name, f]) => [name, f.path, `${f.matched} of ${f.of}`, f.suggestion])),
+    table("Requests", ["Request", "Status", "ms", "Next page"], found.requests.map((r) => [`${r.method} ${r.url}`, r.status || r.problem, r.elapsed_ms, r.next_page])),
+    found.removal ? h("p", {}, `Removal of ${found.removal.user_id} (not sent): ${found.removal.method} ${found.removal.url} ${found.removal.body == null ? "" : JSON.stringify(found.removal.body)}`) : null,
+  ];
 }
 
 function templateFacts(template) {

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from routes.access import caller, readers, writers
 from routes.answers import ERROR_RESPONSES, responses
@@ -19,8 +19,32 @@ logger = Logger(child=True)
 router = Router()
 
 
+def _section(*models: str) -> Any:
+    """A section typed in the document by the profile's own models (ProfileView holds them all), while a
+    body may give it in part: the template's section fills in the rest (RFC 7396), and the whole profile
+    is checked when it is built (422 with the field paths)."""
+    return WithJsonSchema(
+        {
+            "anyOf": [*({"$ref": f"#/components/schemas/{model}"} for model in models), {"type": "null"}],
+            "description": f"As in ProfileView; given in part, over the template's {'/'.join(models)}",
+        }
+    )
+
+
+AUTH_MODELS = (
+    "ApiKeyAuth",
+    "BasicAuth",
+    "BearerAuth",
+    "OAuth2AuthorizationCodeAuth",
+    "OAuth2ClientCredentialsAuth",
+    "OAuth2JwtBearerAuth",
+)
+Section = dict[str, Any] | None
+
+
 class ProfileFields(BaseModel):
-    """A profile's own fields. `template` fills in what is left out; see the Profile schema for each section."""
+    """A profile's own fields. `template` fills in what is left out; each section is typed as in the
+    ProfileView schema, and GET /profiles/schema is the JSON Schema of a whole profile."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
@@ -28,13 +52,15 @@ class ProfileFields(BaseModel):
     template: str | None = Field(None, examples=["scim2"])
     base_url: str | None = Field(None, examples=["https://acme.example.com/scim/v2"])
     headers: dict[str, Any] | None = None
-    auth: dict[str, Any] | None = Field(None, examples=[{"type": "bearer"}])
-    users: dict[str, Any] | None = None
-    activity: dict[str, Any] | None = None
-    reclaim: dict[str, Any] | None = None
-    downgrade: dict[str, Any] | None = None
-    subscription: dict[str, Any] | None = Field(None, examples=[{"licenses_purchased": 100, "cost_per_license": 12.5}])
-    policy: dict[str, Any] | None = None
+    auth: Annotated[Section, _section(*AUTH_MODELS)] = Field(None, examples=[{"type": "bearer"}])
+    users: Annotated[Section, _section("UsersEndpoint")] = None
+    activity: Annotated[Section, _section("ActivityEndpoint", "SsoActivity")] = None
+    reclaim: Annotated[Section, _section("ReclaimRequest")] = None
+    downgrade: Annotated[Section, _section("ReclaimRequest")] = None
+    subscription: Annotated[Section, _section("Subscription")] = Field(
+        None, examples=[{"licenses_purchased": 100, "cost_per_license": 12.5}]
+    )
+    policy: Annotated[Section, _section("Policy")] = None
     notifications: dict[str, Any] | None = Field(
         None, examples=[{"approvers": ["it-lead@acme.example.com"], "finance_contact": "ap@acme.example.com"}]
     )
