@@ -47,7 +47,8 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 # From the npm registry, never committed: axe-core for the browser test's accessibility check,
-# oidc-provider (a certified OAuth server) for the OAuth tests.
+# oidc-provider (a certified OAuth server) for the OAuth tests, Prism for mocks served from the
+# vendors' API descriptions (tests/integration/test_vendor_mocks.py).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
