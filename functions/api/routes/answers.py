@@ -48,6 +48,7 @@ ERROR_RESPONSES: dict[int | str, Any] = {
         409: "Conflicts with the current state",
         410: "No longer usable (a keep link used already or past its deadline)",
         413: "The body is too large",
+        415: "The body is not sent as application/json (a keep link decides only on JSON)",
         422: "Invalid input, with the failing field paths",
         502: "The identity provider or app asked on the caller's behalf failed",
     }.items()

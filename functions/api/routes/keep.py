@@ -125,6 +125,7 @@ def show(token: Token) -> Response[str]:
         404: ERROR_RESPONSES[404],
         410: ERROR_RESPONSES[410],
         413: ERROR_RESPONSES[413],
+        415: ERROR_RESPONSES[415],
         422: ERROR_RESPONSES[422],
     },
 )
