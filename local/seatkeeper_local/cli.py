@@ -131,22 +131,11 @@ def _report(args: argparse.Namespace) -> int:
     import requests
 
     from seatkeeper_local.report import fetch, fetch_renewals, render
-    from seatkeeper_local.stack.local_stack import running_stack
 
-    url, token = args.url, args.token
-    if url is None:
-        found = running_stack(args.template, args.port)
-        if found is None:
-            where = f" on port {args.port}" if args.port else ""
-            print(
-                f"no running local stack found{where}: start `seatkeeper local`, or give --url and --token",
-                file=sys.stderr,
-            )
-            return 1
-        url, token = found["url"], token or mint(found["jwt_secret"], "sam_viewer", subject="seatkeeper-report")
-    if not token:
-        print("--token is needed with --url: a JWT of a user in admin, sam_integrator or sam_viewer", file=sys.stderr)
+    api = _api_of(args, "sam_viewer", subject="seatkeeper-report", roles="admin, sam_integrator or sam_viewer")
+    if api is None:
         return 1
+    url, token = api
     try:
         overview = fetch(url, token)
         renewals = fetch_renewals(url, token)
@@ -157,8 +146,13 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _api_of(args: argparse.Namespace, role: str) -> tuple[str, str] | None:
-    """The API's URL and a token: --url and --token, or the running local stack and a token of `role`."""
+def _api_of(
+    args: argparse.Namespace, role: str, *, subject: str = "seatkeeper-profile", roles: str = "admin or sam_integrator"
+) -> tuple[str, str] | None:
+    """The API's URL and a token: --url and --token, or the running local stack and a token of `role`.
+
+    None, having said why, when there is neither; `roles` are those a --token must have for the command.
+    """
     from seatkeeper_local.stack.local_stack import running_stack  # here for start-up time (see the top)
 
     url, token = args.url, args.token
@@ -171,9 +165,9 @@ def _api_of(args: argparse.Namespace, role: str) -> tuple[str, str] | None:
                 file=sys.stderr,
             )
             return None
-        url, token = found["url"], token or mint(found["jwt_secret"], role, subject="seatkeeper-profile")
+        url, token = found["url"], token or mint(found["jwt_secret"], role, subject=subject)
     if not token:
-        print("--token is needed with --url: a JWT of a user in admin or sam_integrator", file=sys.stderr)
+        print(f"--token is needed with --url: a JWT of a user in {roles}", file=sys.stderr)
         return None
     return url, token
 
