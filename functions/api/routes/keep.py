@@ -6,7 +6,6 @@ import base64
 import hashlib
 import html
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
@@ -16,9 +15,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from routes.access import PUBLIC
 from routes.answers import ERROR_RESPONSES, TEXT
+from routes.services import keep_requests as store
 from routes.services import profile_service as profiles
 from routes.settings import network_policy, settings
-from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
 from seatkeeper.aws.events import EventBridgeNotices
 from seatkeeper.core.errors import Gone, NotFound
 from seatkeeper.licensing import keep
@@ -47,11 +46,6 @@ CSP = (
     f"script-src 'sha256-{base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()}'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-
-
-@cache
-def store() -> DynamoDBKeepRequests:
-    return DynamoDBKeepRequests(settings().table_name)
 
 
 def page(status: int, title: str, body: str) -> Response[str]:

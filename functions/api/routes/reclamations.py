@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger
@@ -14,9 +13,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from routes.access import approvers, caller, readers, writers
 from routes.answers import csv_download, csv_responses, responses
 from routes.services import ProfileId, public_url
+from routes.services import keep_requests as store
 from routes.services import profile_service as profiles
 from routes.settings import settings
-from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
 from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 from seatkeeper.aws.events import EventBridgeNotices
 from seatkeeper.aws.vault import SecretsManagerVault
@@ -26,11 +25,6 @@ from seatkeeper.licensing import keep, reclamation
 logger = Logger(child=True)
 router = Router()
 ReclamationId = Annotated[str, Path(pattern=r"^rcl_[0-9a-f]{20}$", description="Reclamation id")]
-
-
-@cache
-def store() -> DynamoDBKeepRequests:
-    return DynamoDBKeepRequests(settings().table_name)
 
 
 def run(record: reclamation.Reclamation) -> None:

@@ -16,6 +16,7 @@ from routes.settings import network_policy, settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+    from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
     from seatkeeper.connections.service import ConnectionService
     from seatkeeper.profiles.service import ProfileService
 
@@ -53,6 +54,15 @@ def connection_service() -> ConnectionService:
         StepFunctions(settings().connection_state_machine_arn),
         EventBridgeNotices(),
     )
+
+
+@cache
+def keep_requests() -> DynamoDBKeepRequests:
+    """The reclamations with their keep links: the keep link's, Slack's and the reclamations' routes share it."""
+    # Cold start: see above.
+    from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
+
+    return DynamoDBKeepRequests(settings().table_name)
 
 
 def public_url(event: APIGatewayProxyEventV2) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -21,10 +20,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from routes.access import PUBLIC
 from routes.answers import ERROR_RESPONSES, ErrorBody
+from routes.services import keep_requests as store
 from routes.services import profile_service as profiles
 from routes.settings import network_policy, settings
 from seatkeeper.aws.channels import slack_secret
-from seatkeeper.aws.dynamodb.keep_requests import DynamoDBKeepRequests
 from seatkeeper.aws.events import EventBridgeNotices
 from seatkeeper.core.errors import Gone, NotFound, SeatkeeperError
 from seatkeeper.licensing import keep
@@ -36,11 +35,6 @@ from seatkeeper.saas.slack import ButtonClick, SlackChannel, SlackRequestRefused
 logger = Logger(child=True)
 router = Router()
 UPDATE_DEADLINE_SECONDS = 1.5  # what is left of Slack's 3 seconds after the decision, with room to spare
-
-
-@cache
-def store() -> DynamoDBKeepRequests:
-    return DynamoDBKeepRequests(settings().table_name)
 
 
 class ReleasedAtTheEnd(SeatkeeperError):
