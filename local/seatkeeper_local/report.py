@@ -86,6 +86,18 @@ def render_renewals(renewals: list[dict[str, Any]]) -> str:
     return table(headers, rows, numeric={3, 5, 6, 7, 8}) if rows else "  (no renewals in the next 12 months)"
 
 
+def committed(savings: list[dict[str, Any]]) -> str:
+    """Each saving from the day it starts: its app's next bill after the reclamation, or an unknown day."""
+    return (
+        " + ".join(
+            f"{c['per_year']:,.2f} {c['currency']} a year from "
+            + (c["starts_on"] or f"an unknown date (no renewal date for {', '.join(c['applications'])})")
+            for c in savings
+        )
+        or "-"
+    )
+
+
 def render(overview: dict[str, Any], renewals: list[dict[str, Any]] | None = None) -> str:
     saved = overview["actual_savings"]
     so_far = " + ".join(f"{t['amount']:,.2f} {t['currency']}" for t in overview["actual_savings_ytd"]) or "-"
@@ -102,6 +114,7 @@ def render(overview: dict[str, Any], renewals: list[dict[str, Any]] | None = Non
         ("True-up cost", rates(overview["true_up_cost"])),
         (f"Saved in {saved['year']} so far", f"{so_far} ({saved['seats']:,} licenses taken back)"),
         ("Saved run rate", rates(overview["saved_run_rate"])),
+        ("Committed", committed(overview.get("committed_savings", []))),
     ]
     width = max(len(name) for name, _ in figures)
     positions = overview["positions"]

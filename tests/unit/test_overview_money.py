@@ -7,6 +7,8 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from seatkeeper.core.money import Amount, Rate, rates
 from seatkeeper.licensing.analytics import TrendPoint, overview, saved_so_far
 from seatkeeper.licensing.export import OVERVIEW_COLUMNS, cell, overview_csv
@@ -44,45 +46,81 @@ def test_every_billing_period_becomes_a_rate_per_month_and_per_year():
     ]
 
 
-def saving(finished, amount, period="monthly", seats=1, currency="USD"):
+def saving(finished, amount, period="monthly", seats=1, currency="USD", profile_id="prf"):
     return Saving(
         reclamation_id=f"rcl_{finished.isoformat()}",
-        profile_id="prf",
+        profile_id=profile_id,
         finished_at=finished,
         seats=seats,
         per_period=Amount(amount=Decimal(amount), currency=currency, period=period),
     )
 
 
-def test_savings_so_far_are_each_reclamation_s_cost_over_the_whole_days_since_it_finished():
+def test_savings_so_far_are_the_bills_since_the_first_one_without_the_seats():
     today = date(2026, 11, 28)
-    # Given 62 seats of $8 a month taken back 73 days ago, an annual seat of $365 taken back 10 days
-    # ago, one reclamation finished today and one of last year
+    # Given a monthly app billed on the 20th: 62 seats of $8 taken back on September 16th (first bill
+    # without them September 20th), and one seat on November 21st (first bill December 20th);
+    # an annual app renewing on March 1st: a $365 seat taken back on January 10th (first bill March 1st)
+    # and one on November 18th (first bill March 1st, 2027)
+    renewal_dates = {"monthly": date(2027, 1, 20), "annual": date(2027, 3, 1)}
     savings = [
-        saving(datetime(2026, 9, 16, 15, tzinfo=UTC), 62 * 8, seats=62),
-        saving(datetime(2026, 11, 18, 9, tzinfo=UTC), 365, "annual"),
-        saving(datetime(2026, 11, 28, 1, tzinfo=UTC), 100),
+        saving(datetime(2026, 9, 16, 15, tzinfo=UTC), 62 * 8, seats=62, profile_id="monthly"),
+        saving(datetime(2026, 11, 21, 9, tzinfo=UTC), 8, profile_id="monthly"),
+        saving(datetime(2026, 1, 10, 9, tzinfo=UTC), 365, "annual", profile_id="annual"),
+        saving(datetime(2026, 11, 18, 9, tzinfo=UTC), 365, "annual", profile_id="annual"),
     ]
     # When they are added up
-    so_far, run_rate = saved_so_far(savings, today)
-    # Then each saved its cost per year x days since / 365, the one of today nothing yet
-    assert [(t.currency, t.amount) for t in so_far] == [
-        ("USD", (Decimal(62 * 8 * 12 * 73) / 365 + Decimal(365 * 10) / 365).quantize(Decimal("0.01")))
-    ]
-    # And the run rate is what all of this year's save per month and per year, the annual one converted
+    so_far, run_rate = saved_so_far(savings, today, renewal_dates)
+    # Then the 62 seats were left off the bills of September, October and November 20th, the annual
+    # seat off March 1st's, and the two newest off none yet
+    assert [(t.currency, t.amount) for t in so_far] == [("USD", Decimal(62 * 8 * 3 + 365).quantize(Decimal("0.01")))]
+    # And the run rate is what all of this year's save per month and per year, the annual ones converted
+    # (each annual seat's month rounded to four places, as a rate is)
     assert [(r.currency, float(r.per_month), float(r.per_year)) for r in run_rate] == [
-        ("USD", round(496 + 365 / 12 + 100, 4), (496 + 100) * 12 + 365.0)
+        ("USD", pytest.approx(496 + 8 + 2 * 365 / 12, abs=0.0002), (496 + 8) * 12 + 2 * 365.0)
     ]
+
+
+def test_a_saving_of_an_app_without_a_renewal_date_counts_nothing_and_says_its_start_is_unknown():
+    today = date(2026, 11, 28)
+    # Given a reclamation of an app with no renewal date and one of an app billed on the 1st
+    records = [record_named("undated", "Chat", renewal_date=None), record_named("dated", "HR", date(2027, 1, 1))]
+    savings = [
+        saving(datetime(2026, 10, 5, tzinfo=UTC), 80, seats=10, profile_id="undated"),
+        saving(datetime(2026, 10, 5, tzinfo=UTC), 30, seats=3, profile_id="dated"),
+        saving(datetime(2026, 11, 20, tzinfo=UTC), 10, seats=1, profile_id="dated"),
+    ]
+    # When the overview is made
+    figures = overview(records, [], points=[], savings=savings, today=today)
+    # Then only the dated app's bills of November 1st count (3 seats, $30)
+    assert [(t.currency, float(t.amount)) for t in figures.actual_savings_ytd] == [("USD", 30.0)]
+    # And the committed savings say from when each saves, the unknown one last, with its app's name
+    assert [(c.starts_on, float(c.per_year), c.seats, c.applications) for c in figures.committed_savings] == [
+        (date(2026, 11, 1), 360.0, 3, ["HR"]),
+        (date(2026, 12, 1), 120.0, 1, ["HR"]),
+        (None, 960.0, 10, ["Chat"]),
+    ]
+    # And together they are the run rate
+    assert sum(c.per_year for c in figures.committed_savings) == figures.saved_run_rate[0].per_year
+
+
+def record_named(profile_id, name, renewal_date):
+    built = profile(purchased=10).model_copy(update={"name": name})
+    built = built.model_copy(
+        update={"subscription": built.subscription.model_copy(update={"renewal_date": renewal_date})}
+    )
+    return ProfileRecord(id=profile_id, own={}, profile=built, created_at=NOW, updated_at=NOW)
 
 
 def test_the_overview_counts_only_this_year_s_reclamations_as_saved():
+    # Given an app billed on the 2nd: a reclamation of last December, and one of January 1st
+    records = [record_named("prf", "Zoom", date(2026, 6, 2))]
     last_year = saving(datetime(2025, 12, 30, tzinfo=UTC), 1000, seats=9)
-    this_year = saving(datetime(2026, 1, 2, tzinfo=UTC), 31, seats=1)
-    figures = overview([], [], points=[], savings=[last_year, this_year], today=date(2026, 1, 12))
+    this_year = saving(datetime(2026, 1, 1, tzinfo=UTC), 31, seats=1)
+    figures = overview(records, [], points=[], savings=[last_year, this_year], today=date(2026, 1, 12))
+    # Then only January's counts: one seat, off the bill of January 2nd
     assert figures.actual_savings.seats == 1
-    assert [(t.currency, float(t.amount)) for t in figures.actual_savings_ytd] == [
-        ("USD", round(31 * 12 * 10 / 365, 2))
-    ]
+    assert [(t.currency, float(t.amount)) for t in figures.actual_savings_ytd] == [("USD", 31.0)]
     assert [float(r.per_month) for r in figures.saved_run_rate] == [31.0]
 
 

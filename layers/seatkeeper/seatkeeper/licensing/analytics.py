@@ -2,8 +2,10 @@
 
 Money is shown as a rate per month and per year, per currency: an annual subscription and a
 monthly one are added up only once both are converted. Money in different currencies is never
-added up. What reclamations saved is an amount: their seats' cost over the days since each one
-finished, this calendar year.
+added up. What reclamations saved is an amount: the bills of this calendar year that no longer carry
+their seats. A seat taken back is paid until its app's billing period ends: its saving starts with the
+app's next bill after the reclamation finished (`licensing.billing`), unknown for an app with no
+renewal date.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seatkeeper.core.errors import TemplateNotFound
 from seatkeeper.core.money import Amount, Money, Rate, rates
+from seatkeeper.licensing.billing import bills_between, next_billing_date
 from seatkeeper.licensing.position import ActivityBuckets, LicensePosition
 from seatkeeper.licensing.reclamation import Saving
 from seatkeeper.profiles.catalog import template
@@ -90,6 +93,22 @@ class Savings(BaseModel):
     seats: int = Field(description="Licenses taken back by reclamations completed this year")
 
 
+class CommittedSaving(BaseModel):
+    """What this year's reclamations save from one date on, in one currency."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    starts_on: date | None = Field(
+        description="The first bill without their seats: each app's next bill after its reclamation finished; null"
+        " when the app's billing dates are unknown (its subscription has no renewal date)"
+    )
+    currency: str
+    per_month: Money
+    per_year: Money
+    seats: int
+    applications: list[str] = Field(description="The applications' names, in the order their reclamations finished")
+
+
 class SpendGroup(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -126,10 +145,14 @@ class Overview(BaseModel):
     top_savings: list[TopSaving]
     actual_savings: Savings
     actual_savings_ytd: list[Total] = Field(
-        description="What reclamations completed this year saved so far: each one's cost per year x days since / days"
-        " in the year"
+        description="What reclamations completed this year saved so far: each one's saving per billing period x its"
+        " app's bills this year from the first without its seats (committed_savings.starts_on) to today; a saving"
+        " whose start is unknown counts nothing"
     )
     saved_run_rate: list[Rate] = Field(description="What reclamations completed this year save, per month and year")
+    committed_savings: list[CommittedSaving] = Field(
+        description="saved_run_rate by the day each saving starts, the soonest first, an unknown start last"
+    )
     spend_by_cost_center: list[SpendGroup]
     spend_by_vendor: list[SpendGroup]
     activity: ActivityBuckets
@@ -190,20 +213,55 @@ def trend(history: Mapping[str, list[LicensePosition]], *, days: int = 90) -> li
     return points
 
 
-def saved_so_far(savings: Iterable[Saving], today: date) -> tuple[list[Total], list[Rate]]:
+def saving_starts(saving: Saving, renewal_date: date | None) -> date | None:
+    """The first bill without the reclamation's seats: its app's next one after the day it finished."""
+    return next_billing_date(renewal_date, saving.per_period.period, after=saving.finished_at.date())
+
+
+def saved_so_far(
+    savings: Iterable[Saving], today: date, renewal_dates: Mapping[str, date | None]
+) -> tuple[list[Total], list[Rate]]:
     """This year's completed reclamations: what they saved up to today, and what they save per month and year.
 
-    A reclamation saves its seats' cost from the day it finished: its cost per year x the whole
-    days since / the days in the year (one finished today has saved nothing yet).
+    Money saved is money no longer paid: each bill of this year, from the first without the seats to
+    today, is the saving per billing period smaller. A saving whose app has no renewal date (in
+    `renewal_dates`, by profile) starts on a day nobody knows, and counts nothing until it does.
     """
-    days_in_year = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
     this_year = [s for s in savings if s.finished_at.year == today.year]
     so_far: dict[str, Decimal] = defaultdict(Decimal)
     for saving in this_year:
-        days = max((today - saving.finished_at.date()).days, 0)
-        so_far[saving.per_period.currency] += Rate.of(saving.per_period).per_year * days / days_in_year
+        renewal_date = renewal_dates.get(saving.profile_id)
+        starts = saving_starts(saving, renewal_date)
+        if renewal_date is None or starts is None or starts > today:
+            continue
+        bills = bills_between(renewal_date, saving.per_period.period, max(starts, date(today.year, 1, 1)), today)
+        so_far[saving.per_period.currency] += saving.per_period.amount * bills
     totals = [Total(amount=v.quantize(Decimal("0.01")), currency=c) for c, v in sorted(so_far.items())]
     return totals, rates(s.per_period for s in this_year)
+
+
+def committed_savings(
+    savings: Iterable[Saving], renewal_dates: Mapping[str, date | None], names: Mapping[str, str]
+) -> list[CommittedSaving]:
+    """The savings by the day they start and their currency: the soonest first, an unknown start last."""
+    groups: dict[tuple[date | None, str], list[Saving]] = defaultdict(list)
+    for saving in sorted(savings, key=lambda s: s.finished_at):
+        starts = saving_starts(saving, renewal_dates.get(saving.profile_id))
+        groups[starts, saving.per_period.currency].append(saving)
+    committed = []
+    for (starts, currency), members in groups.items():
+        (rate,) = rates(s.per_period for s in members)
+        committed.append(
+            CommittedSaving(
+                starts_on=starts,
+                currency=currency,
+                per_month=rate.per_month,
+                per_year=rate.per_year,
+                seats=sum(s.seats for s in members),
+                applications=list(dict.fromkeys(names.get(s.profile_id, s.profile_id) for s in members)),
+            )
+        )
+    return sorted(committed, key=lambda c: (c.starts_on is None, c.starts_on or date.max, c.currency))
 
 
 def _groups(applications: list[Application], key: Callable[[Application], str | None]) -> list[SpendGroup]:
@@ -265,7 +323,8 @@ def overview(
     standing = list(latest.values())
     assigned, stale = sum(p.assigned for p in standing), sum(p.stale for p in standing)
     this_year = [s for s in savings if s.finished_at.year == today.year]
-    ytd, run_rate = saved_so_far(this_year, today)
+    renewal_dates = {record.id: record.profile.subscription.renewal_date for record in profiles}
+    ytd, run_rate = saved_so_far(this_year, today, renewal_dates)
     history = [p for p in points if p.date < today] + ([trend_point(today, standing)] if standing else [])
     return Overview(
         applications=len(profiles),
@@ -298,6 +357,7 @@ def overview(
         actual_savings=Savings(year=today.year, seats=sum(s.seats for s in this_year)),
         actual_savings_ytd=ytd,
         saved_run_rate=run_rate,
+        committed_savings=committed_savings(this_year, renewal_dates, {i: p.name for i, p in by_id.items()}),
         spend_by_cost_center=_groups([a for a in every if a.spend], lambda a: a.cost_center),
         spend_by_vendor=_groups([a for a in every if a.spend], lambda a: a.vendor),
         activity=sum((p.activity for p in standing), ActivityBuckets()),
