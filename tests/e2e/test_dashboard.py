@@ -11,6 +11,7 @@ signing in through a hosted UI with the code flow and PKCE.
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -54,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # make test installs it from the npm registry
 PERIOD = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
+MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
 
 
 def usd(amount: dict) -> str:
@@ -360,11 +363,11 @@ def test_each_caption_says_what_its_figure_is_and_the_figure_follows_from_its_wo
         sum(n * a["cost_per_license"]["per_month"] for n, a in usd_apps), abs=0.01
     )
 
-    # "Saved so far: ... each saving from the day its reclamation finished; committed: $X / month"
+    # "Saved so far: ... each saves from its app's next bill after the reclamation; Committed: $X a year from <date>"
+    # (test_a_seat_taken_back_saves_from_its_app_s_next_bill recomputes both from the reclamations)
     card = page.locator("[data-figure=actual_savings_ytd]").inner_text()
-    assert "each saving from the day its reclamation finished" in card
-    if o["saved_run_rate"]:
-        assert f"committed: {per_month(o['saved_run_rate'])}" in card
+    assert "each saves from its app's next bill after the reclamation, so this counts the bills since" in card
+    assert card.count(" a year from ") == len(o["committed_savings"])
 
     # An app that reports no activity has an unknown utilisation, not 0 %, here and on its page
     hr, chat = seeded["profiles"]
@@ -587,6 +590,86 @@ def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open
     assert digits(table_rows(admin, "Stale seats")[-1][1]) == after["stale"]
     assert figure(admin, "saved_run_rate") == amounts(after["saved_run_rate"]) != "\N{EN DASH}"
     assert admin.problems == [] and viewer.problems == []
+
+
+def next_bill(renewal: date, period: str, after: date) -> date:
+    """The first billing date after `after`: the renewal date's day each month, quarter or year (its own walk)."""
+    step = {"monthly": 1, "quarterly": 3, "annual": 12}[period]
+    bills = []
+    for k in range(-40, 41):
+        months = renewal.year * 12 + renewal.month - 1 + k * step
+        year, month = divmod(months, 12)
+        bills.append(date(year, month + 1, min(renewal.day, calendar.monthrange(year, month + 1)[1])))
+    return min(b for b in bills if b > after)
+
+
+def finished_savings(api, profile_id: str) -> list[dict]:
+    """The profile's reclamations that took seats back this year, as the API lists them."""
+    items = api("admin").get(f"/profiles/{profile_id}/reclamations").json()["items"]
+    year = datetime.now(UTC).year
+    return [
+        r
+        for r in items
+        if r["finished_at"] and r["finished_at"][:4] == str(year) and (r["savings"] or {}).get("amount")
+    ]
+
+
+def test_a_seat_taken_back_saves_from_its_app_s_next_bill_and_the_saved_caption_says_from_when(open_as, api, seeded):
+    chat = seeded["profiles"][1]
+    integrator, admin = api("sam_integrator"), api("admin")
+    # Given seats of the chat app taken back today (by the approval before, or a run of one user here)
+    if not finished_savings(api, chat["id"]):
+        candidates = integrator.post(f"/profiles/{chat['id']}/reclamations", json={"dry_run": True}).json()[
+            "candidates"
+        ]
+        run = integrator.post(
+            f"/profiles/{chat['id']}/reclamations", json={"dry_run": False, "user_ids": [candidates[0]["id"]]}
+        ).json()
+        if run["status"] == "awaiting_approval":
+            assert admin.post(f"/reclamations/{run['id']}/approve").status_code == 200
+        wait_until(
+            lambda: admin.get(f"/reclamations/{run['id']}").json()["status"],
+            lambda status: status not in ("awaiting_approval", "running", "in_grace_period"),
+            timeout=60,
+        )
+    finished = finished_savings(api, chat["id"])
+    assert finished, "no seat of the chat app was taken back"
+    # ... at the chat app's price per month: $X a year is each reclamation's saving x 12
+    per_year = sum(r["savings"]["amount"] * 12 / MONTHS[r["savings"]["period"]] for r in finished)
+    assert {r["savings"]["period"] for r in finished} == {"monthly"}
+    today = datetime.now(UTC).date()
+
+    # When the chat app has no renewal date (as seeded), nobody knows its next bill
+    page = open_as("sam_viewer")
+    card = page.locator("[data-figure=actual_savings_ytd]")
+    unknown = card.locator("[data-committed=unknown]")
+    # Then the caption says "$X a year from an unknown date", naming the app; nothing is saved so far
+    expect(unknown).to_have_text(f"${per_year:,.2f} a year from an unknown date (no renewal date for {chat['name']})")
+    assert figure(page, "actual_savings_ytd") == "\N{EN DASH}"
+
+    # When the integrator gives it a renewal date 40 days away (billed monthly on that day)
+    renews = today + timedelta(days=40)
+    patched = integrator.patch(f"/profiles/{chat['id']}", json={"subscription": {"renewal_date": renews.isoformat()}})
+    assert patched.status_code == 200, patched.text
+    try:
+        page.reload()
+        # Then the saving starts at the first monthly bill after today, which the caption names
+        starts = next_bill(renews, "monthly", today)
+        assert today < starts <= renews
+        committed = card.locator(f"[data-committed='{starts.isoformat()}']")
+        expect(committed).to_have_text(f"${per_year:,.2f} a year from {starts:%b} {starts.day}, {starts.year}")
+        assert card.locator("[data-committed=unknown]").count() == 0
+        # And Saved so far counts no bill yet: the first without the seats is still to come
+        assert figure(page, "actual_savings_ytd") == "\N{EN DASH}"
+        o = api("sam_viewer").get("/analytics/overview").json()
+        assert o["actual_savings_ytd"] == []
+        mine = [c for c in o["committed_savings"] if chat["name"] in c["applications"]]
+        assert [(c["starts_on"], c["per_year"], c["applications"]) for c in mine] == [
+            (starts.isoformat(), pytest.approx(per_year), [chat["name"]])
+        ]
+    finally:
+        integrator.patch(f"/profiles/{chat['id']}", json={"subscription": {"renewal_date": None}})
+    assert page.problems == []
 
 
 def test_an_integrator_adds_an_application_from_a_template_and_connects_it(open_as, api, seeded):

@@ -452,9 +452,28 @@ function savingsCaption(o) {
   return `${perYear(o.potential_savings)}; the cost of ${count(o.reclaimable)} seats unassigned or stale${netted}`;
 }
 
+// A seat taken back is paid until its app's billing period ends: its saving starts with the next bill.
 function savedCaption(o) {
-  const committed = o.saved_run_rate.length ? `; committed: ${perMonth(o.saved_run_rate)}` : "";
-  return `${count(o.actual_savings.seats)} licenses taken back this year, each saving from the day its reclamation finished${committed}`;
+  return h(
+    "span",
+    {},
+    `${count(o.actual_savings.seats)} licenses taken back this year; each saves from its app's next bill after the reclamation, so this counts the bills since`,
+    o.committed_savings && o.committed_savings.length ? [". Committed: ", committedSavings(o.committed_savings)] : null,
+  );
+}
+
+// "$X a year from <date>", one per start date and currency; an app without a renewal date says so.
+function committedSavings(committed) {
+  const onDay = (iso) => new Date(`${iso}T00:00:00Z`).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
+  return committed.map((c, i) => [
+    i ? " + " : null,
+    h(
+      "span",
+      { "data-committed": c.starts_on || "unknown" },
+      `${cash(c.per_year, c.currency)} a year from `,
+      c.starts_on ? onDay(c.starts_on) : `an unknown date (no renewal date for ${c.applications.join(", ")})`,
+    ),
+  ]);
 }
 
 async function overviewView(main) {
