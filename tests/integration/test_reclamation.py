@@ -150,7 +150,8 @@ def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api,
     figures = api("sam_viewer").get("/analytics/overview").json()
     saved = figures["actual_savings"]
     assert saved["year"] == datetime.now(UTC).year and saved["seats"] == saved_before["seats"] + len(sent)
-    # Saved from now on at their cost per month and year; finished today, they have saved nothing yet.
+    # Committed at their cost per month and year; finished today, they have saved nothing yet: the app's
+    # next bill after today is the first without them.
     usd = {r["currency"]: r for r in figures["saved_run_rate"]}["USD"]
     usd_before = {r["currency"]: r for r in figures_before["saved_run_rate"]}.get(
         "USD", {"per_month": 0, "per_year": 0}
@@ -159,7 +160,12 @@ def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api,
     assert usd["per_year"] == pytest.approx(usd_before["per_year"] + 120.0 * len(sent))
     so_far = {t["currency"]: t["amount"] for t in figures["actual_savings_ytd"]}
     so_far_before = {t["currency"]: t["amount"] for t in figures_before["actual_savings_ytd"]}
-    assert so_far["USD"] == so_far_before.get("USD", 0)
+    assert so_far.get("USD", 0) == so_far_before.get("USD", 0)
+    # Its subscription has no renewal date: nobody knows the day of its next bill, and the overview says so.
+    committed = [c for c in figures["committed_savings"] if profile["name"] in c["applications"]]
+    assert [(c["starts_on"], c["seats"], c["per_month"]) for c in committed] == [
+        (None, len(sent), pytest.approx(10.0 * len(sent)))
+    ]
     # The seats taken back are no longer potential savings, and the trend's last point says so too.
     assert position["taken_back"] == len(sent) and position["potential_savings"]["amount"] == 10.0 * (
         position["licenses_purchased"] - position["assigned"] - len(sent)
