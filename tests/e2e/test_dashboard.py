@@ -537,6 +537,97 @@ def test_at_390_px_each_view_s_primary_button_is_on_screen_and_tables_say_they_s
     assert phone.problems == []
 
 
+# Every visible table: stacked into rows (display: block), or in a box inside the screen that, where it
+# is wider than the box, says "Scroll sideways"; and every visible control left of the screen's edge,
+# but for those in such a box.
+FITS = """() => {
+  const tables = [...document.querySelectorAll('table')].filter((t) => t.offsetParent).map((t) => {
+    const box = t.closest('.scroll');
+    const name = t.getAttribute('aria-label') || t.querySelector('caption')?.textContent || '?';
+    if (getComputedStyle(t).display === 'block') return { name, how: 'stacked' };
+    if (!box || box.getBoundingClientRect().right > innerWidth + 0.5) return { name, how: 'cut off' };
+    if (box.scrollWidth <= box.clientWidth + 1) return { name, how: 'fits' };
+    const hint = getComputedStyle(box, '::before').content;
+    return { name, how: box.classList.contains('overflows') && hint.includes('Scroll sideways') ? 'scrolls, says so' : 'scrolls silently' };
+  });
+  const off = [...document.querySelectorAll('button, a.button, input, select, textarea')]
+    .filter((c) => c.offsetParent && !c.closest('.scroll.overflows'))
+    .filter((c) => { const r = c.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth + 0.5; })
+    .map((c) => (c.textContent || c.getAttribute('aria-label') || c.id).trim().slice(0, 40));
+  return { tables, off, width: document.documentElement.scrollWidth };
+}"""
+
+
+def fits_the_phone(page: Page, view: str) -> list[dict]:
+    """Asserts FITS on the page as it stands; gives its tables, for the view's own checks."""
+    page.wait_for_function("document.querySelector('#main:not([aria-busy])') !== null")
+    found = page.evaluate(FITS)
+    assert found["width"] <= 390, (view, found)
+    assert found["off"] == [], (view, found)
+    assert not [t for t in found["tables"] if t["how"] not in ("stacked", "fits", "scrolls, says so")], (view, found)
+    return found["tables"]
+
+
+def test_at_390_px_every_view_fits_the_phone_and_its_primary_action_is_on_screen(open_as, api, seeded):
+    hr, chat = seeded["profiles"]
+    waiting = seeded["waiting"]
+    # Given a phone, as an admin
+    phone = open_as("admin", phone=True)
+    go = lambda path: phone.goto(phone.url.split("#")[0] + path)  # noqa: E731
+    stacked = lambda tables: {t["name"] for t in tables if t["how"] == "stacked"}  # noqa: E731
+
+    # The overview: Approve on the approval queue, and the applications' CSV; the applications stack
+    within_the_phone(phone, phone.locator(f"[data-approve={waiting['id']}]"))
+    within_the_phone(phone, phone.get_by_role("button", name="Download the applications as CSV"))
+    tables = fits_the_phone(phone, "overview")
+    assert {"Reclamations waiting for approval", "Applications and their latest positions"} <= stacked(tables)
+
+    # An application's page: Sync now; its users, reclamations and notifications stack, the users
+    # keeping their sort buttons above the rows
+    go(f"#/apps/{chat['id']}")
+    expect(phone.get_by_role("heading", level=1)).to_have_text(chat["name"])
+    expect(phone.locator("table[aria-label=Users] tbody tr").first).to_be_visible()
+    within_the_phone(phone, phone.get_by_role("button", name="Sync now"))
+    within_the_phone(phone, phone.locator("[data-sort=last_activity]"))
+    within_the_phone(phone, phone.get_by_role("button", name="Download every user as CSV"))
+    assert {"Users", "Reclamations", "Notifications"} <= stacked(fits_the_phone(phone, "application"))
+    # The review of a waiting plan: Approve beside it, each candidate's Exclude and the CSV on screen
+    phone.locator(f"[data-review={waiting['id']}]").click()
+    expect(phone.locator("[data-candidate]").first).to_be_visible()
+    within_the_phone(phone, phone.locator(f"[data-reclamation={waiting['id']}] [data-approve]"))
+    within_the_phone(phone, phone.locator("[data-candidate] [data-exclude]").first)
+    within_the_phone(phone, phone.locator("[data-review-sort=saves]"))
+    within_the_phone(phone, phone.get_by_role("button", name="Download the candidates as CSV"))
+    assert "Candidates" in stacked(fits_the_phone(phone, "review"))
+    # Its audit trail
+    phone.locator(f"[data-audit={waiting['id']}]").click()
+    expect(phone.get_by_role("table", name="Audit trail").locator("tbody tr").first).to_be_visible()
+    assert "Audit trail" in stacked(fits_the_phone(phone, "audit trail"))
+    # An application without activity data, and its connection form: Connect
+    go(f"#/apps/{hr['id']}")
+    expect(phone.get_by_role("heading", level=1)).to_have_text(hr["name"])
+    expect(phone.locator("table[aria-label=Users] tbody tr").first).to_be_visible()
+    fits_the_phone(phone, "application without activity data")
+    go(f"#/apps/{hr['id']}/connect")
+    within_the_phone(phone, phone.get_by_role("button", name="Connect"))
+    fits_the_phone(phone, "connect")
+
+    # Adding an application: Create and connect; a custom one: its Connect (after a try)
+    go("#/new")
+    within_the_phone(phone, phone.get_by_role("button", name="Create and connect"))
+    fits_the_phone(phone, "new application")
+    phone.get_by_label("Template").select_option("__custom__")
+    within_the_phone(phone, phone.get_by_role("button", name="Connect", exact=True))
+    fits_the_phone(phone, "custom application")
+
+    # Renewals: the nearest deadline's application, and the renewals stacked into rows
+    go("#/renewals")
+    expect(phone.get_by_role("heading", name="Opt-out deadlines by month")).to_be_visible()
+    within_the_phone(phone, phone.locator("ol.timeline [data-profile] a").first)
+    assert "Renewals" in stacked(fits_the_phone(phone, "renewals"))
+    assert phone.problems == []
+
+
 def test_a_viewer_sees_no_buttons_an_admin_approves_the_waiting_reclamation(open_as, api, seeded):
     chat, waiting = seeded["profiles"][1], seeded["waiting"]
     viewer = open_as("sam_viewer", f"#/apps/{chat['id']}")

@@ -676,6 +676,7 @@ function applicationsTable(applications) {
       ];
     }),
     "Applications and their latest positions",
+    { stack: true },
   );
 }
 
@@ -856,6 +857,7 @@ function notificationsPanel(items) {
         count(d.attempts),
       ]),
       "Notifications",
+      { stack: true },
     ),
   );
 }
@@ -1017,11 +1019,11 @@ function usersPanel(profileId, tracked) {
       h(
         "tr",
         { "data-user": u.id },
-        h("td", {}, u.name || u.id),
-        h("td", {}, u.email || ""),
-        h("td", { class: "hide-narrow" }, u.role || ""),
-        h("td", {}, badge(u.status || (u.stale ? "stale" : u.active ? "active" : "inactive"))),
-        h("td", { class: "when" }, u.last_activity ? when(u.last_activity) : tracked ? NEVER : NO_DATA),
+        h("td", { "data-label": "Name" }, u.name || u.id),
+        h("td", { "data-label": "Email" }, u.email || ""),
+        h("td", { class: "hide-narrow", "data-label": "Role" }, u.role || ""),
+        h("td", { "data-label": "Status" }, badge(u.status || (u.stale ? "stale" : u.active ? "active" : "inactive"))),
+        h("td", { class: "when", "data-label": "Last activity" }, u.last_activity ? when(u.last_activity) : tracked ? NEVER : NO_DATA),
       ),
     );
     const previous = h("button", { disabled: state.page === 0, onclick: () => { state.page--; load(); } }, "Previous");
@@ -1031,7 +1033,7 @@ function usersPanel(profileId, tracked) {
         "div",
         { class: "scroll", tabindex: 0, role: "region", "aria-label": "Users" },
         // data-view says which list is shown (for tests, and for anyone reading the page's source).
-        h("table", { "aria-label": "Users", "data-view": `${state.status || "all"} ${state.sort} ${state.order} ${state.page + 1}` }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, rows)),
+        h("table", { "aria-label": "Users", class: "stack sortable", "data-view": `${state.status || "all"} ${state.sort} ${state.order} ${state.page + 1}` }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, rows)),
       ),
       page.items.length ? null : h("p", { class: "sub" }, "No users in this view."),
       h("div", { class: "pager" }, previous, h("span", { "aria-live": "polite", "data-figure": "user_page" }, `Page ${state.page + 1}`), next),
@@ -1159,14 +1161,14 @@ function candidatesReview(reclamation) {
       h(
         "tr",
         { "data-candidate": c.id },
-        h("td", {}, c.name),
-        h("td", {}, c.email || ""),
-        h("td", { class: "when" }, c.last_activity ? `${when(c.last_activity)} (${c.activity_source === "idp" ? "IdP sign-in" : "in the app"})` : NEVER),
-        h("td", {}, c.role || ""),
-        h("td", {}, c.tier || ""),
-        h("td", { class: "num" }, c.saves == null || !cost ? "–" : money({ ...cost, amount: c.saves })),
-        h("td", {}, c.why || ""),
-        h("td", {}, c.answer ? badge(c.answer) : ""),
+        h("td", { "data-label": "Name" }, c.name),
+        h("td", { "data-label": "Email" }, c.email || ""),
+        h("td", { class: "when", "data-label": "Last activity" }, c.last_activity ? `${when(c.last_activity)} (${c.activity_source === "idp" ? "IdP sign-in" : "in the app"})` : NEVER),
+        h("td", { "data-label": "Role" }, c.role || ""),
+        h("td", { "data-label": "Tier" }, c.tier || ""),
+        h("td", { class: "num", "data-label": "Cost" }, c.saves == null || !cost ? "–" : money({ ...cost, amount: c.saves })),
+        h("td", { "data-label": "Why a candidate" }, c.why || ""),
+        h("td", { "data-label": "Keep answer" }, c.answer ? badge(c.answer) : ""),
         waiting ? h("td", {}, excludeButton(reclamation, c)) : null,
       ),
     );
@@ -1177,9 +1179,8 @@ function candidatesReview(reclamation) {
       h(
         "div",
         { class: "scroll", tabindex: 0, role: "region", "aria-label": "Candidates" },
-        h("table", { "aria-label": "Candidates", "data-view": `${state.sort} ${state.order} ${state.page + 1}` }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, lines)),
+        h("table", { "aria-label": "Candidates", class: "stack sortable", "data-view": `${state.sort} ${state.order} ${state.page + 1}` }, h("thead", {}, h("tr", {}, header)), h("tbody", {}, lines)),
       ),
-      h("p", { class: "hint scroll-hint" }, "Swipe the table sideways for every column."),
       shown.length ? null : h("p", { class: "sub" }, "No candidate matches."),
       h("div", { class: "pager" }, previous, h("span", { "aria-live": "polite", "data-figure": "candidate_page" }, `Page ${state.page + 1} of ${pages} · ${count(shown.length)} of ${count(rows.length)} users`), next),
     );
@@ -1217,6 +1218,7 @@ function auditTrail(reclamation) {
       [{ title: "When" }, { title: "What" }, { title: "By" }, { title: "User" }, { title: "Outcome" }, { title: "Detail" }],
       reclamation.audit.map((e) => [when(e.at), e.action, e.by || "", e.user_id || "", e.outcome ? badge(e.outcome) : "", [e.request, e.status_code, e.detail].filter(Boolean).join(" · ")]),
       "Audit trail",
+      { stack: true },
     ),
   );
 }
@@ -1680,6 +1682,7 @@ async function renewalsView(main) {
               r.owner || "–",
             ]),
             "Renewals",
+            { stack: true },
           )
         : h("p", { class: "sub" }, "No renewals in the next 12 months."),
     ),
