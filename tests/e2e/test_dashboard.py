@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
 from seatkeeper_local.demo.client import wait_until
 from seatkeeper_local.demo.seeding import seed_app, seed_dashboard
 from seatkeeper_local.fakes.paging_app import paging_app, profile_fields
@@ -760,6 +761,48 @@ def test_a_seat_taken_back_saves_from_its_app_s_next_bill_and_the_saved_caption_
         ]
     finally:
         integrator.patch(f"/profiles/{chat['id']}", json={"subscription": {"renewal_date": None}})
+    assert page.problems == []
+
+
+def test_saved_so_far_is_each_saving_times_the_bills_since_its_start_as_the_caption_says(open_as, api, stack, seeded):
+    hr = seeded["profiles"][0]
+    subscription = api("admin").get(f"/profiles/{hr['id']}").json()["subscription"]
+    renews, period = date.fromisoformat(subscription["renewal_date"]), subscription["billing_period"]
+    today = datetime.now(UTC).date()
+    # Given two HR seats taken back on January 2nd of this year (a past reclamation, stored as a
+    # finished one stores its saving: the demo cannot wait for a bill)
+    finished = datetime(today.year, 1, 2, 9, tzinfo=UTC)
+    per_period = 2 * subscription["cost_per_license"]
+    saving = {
+        "reclamation_id": "rcl_e2e_january",
+        "profile_id": hr["id"],
+        "finished_at": finished.isoformat(),
+        "seats": 2,
+        "per_period": {"amount": per_period, "currency": "USD", "period": period},
+    }
+    table = DynamoDBReclamations(stack.template.physical_name("Table"))
+    item_key = {"pk": {"S": f"SAVINGS#{today.year}"}, "sk": {"S": f"{finished.isoformat()}#rcl_e2e_january"}}
+    table.client.put_item(TableName=table.table_name, Item={**item_key, "document": {"S": json.dumps(saving)}})
+    try:
+        page = open_as("sam_viewer")
+        card = page.locator("[data-figure=actual_savings_ytd]")
+        expect(card).to_contain_text("each saves from its app's next bill after the reclamation")
+        # Then it saves from the app's first bill after January 2nd ("from <date>" in the caption) ...
+        starts = next_bill(renews, period, finished.date())
+        expect(card.locator(f"[data-committed='{starts.isoformat()}']")).to_have_text(
+            f"${per_period * 12 / MONTHS[period]:,.2f} a year from {starts:%b} {starts.day}, {starts.year}"
+        )
+        # ... and Saved so far is its saving per period times the bills since then this year ("counts the bills since")
+        bills, bill = 0, starts
+        while bill <= today and bill.year == today.year:
+            bills, bill = bills + 1, next_bill(renews, period, bill)
+        o = api("sam_viewer").get("/analytics/overview").json()
+        assert [(t["currency"], t["amount"]) for t in o["actual_savings_ytd"]] == (
+            [("USD", pytest.approx(per_period * bills))] if bills else []
+        )
+        assert figure(page, "actual_savings_ytd") == (f"${per_period * bills:,.2f}" if bills else "\N{EN DASH}")
+    finally:
+        table.client.delete_item(TableName=table.table_name, Key=item_key)
     assert page.problems == []
 
 
