@@ -738,6 +738,8 @@ def test_a_seat_taken_back_saves_from_its_app_s_next_bill_and_the_saved_caption_
     # Then the caption says "$X a year from an unknown date", naming the app; nothing is saved so far
     expect(unknown).to_have_text(f"${per_year:,.2f} a year from an unknown date (no renewal date for {chat['name']})")
     assert figure(page, "actual_savings_ytd") == "\N{EN DASH}"
+    listed = admin.get(f"/profiles/{chat['id']}/reclamations").json()["items"]
+    assert {r["saving_starts_on"] for r in listed if r["id"] in {f["id"] for f in finished}} == {None}
 
     # When the integrator gives it a renewal date 40 days away (billed monthly on that day)
     renews = today + timedelta(days=40)
@@ -755,6 +757,15 @@ def test_a_seat_taken_back_saves_from_its_app_s_next_bill_and_the_saved_caption_
         assert figure(page, "actual_savings_ytd") == "\N{EN DASH}"
         o = api("sam_viewer").get("/analytics/overview").json()
         assert o["actual_savings_ytd"] == []
+        # On the application's page, each of those reclamations says the same
+        app_page = open_as("sam_viewer", f"#/apps/{chat['id']}")
+        for r in finished:
+            expect(app_page.locator(f"[data-reclamation={r['id']}] [data-saving-starts]")).to_have_attribute(
+                "data-saving-starts", starts.isoformat()
+            )
+            expect(app_page.locator(f"[data-reclamation={r['id']}] [data-saving-starts]")).to_contain_text(
+                f"from {starts:%b} {starts.day}, {starts.year}"
+            )
         mine = [c for c in o["committed_savings"] if chat["name"] in c["applications"]]
         assert [(c["starts_on"], c["per_year"], c["applications"]) for c in mine] == [
             (starts.isoformat(), pytest.approx(per_year), [chat["name"]])

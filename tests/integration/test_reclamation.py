@@ -145,6 +145,7 @@ def test_a_run_over_the_cap_waits_for_an_admin_then_reclaims_each_user_once(api,
         (plan["id"], "completed", len(sent), len(sent))
     ]
     assert listed[0]["savings"] == {"amount": 10.0 * len(sent), "currency": "USD", "period": "monthly"}
+    assert listed[0]["saving_starts_on"] is None  # no renewal date: the day of the app's next bill is unknown
     waiting = integrator.get("/reclamations", params={"status": "awaiting_approval"}).json()["items"]
     assert plan["id"] not in [w["id"] for w in waiting]
     figures = api("sam_viewer").get("/analytics/overview").json()

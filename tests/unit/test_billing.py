@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from seatkeeper.core.money import Amount
 from seatkeeper.licensing.billing import bills_between, next_billing_date
+from seatkeeper.licensing.reclamation import ReclamationSummary, with_saving_dates
+from tests.unit.test_position import profile
 
 
 def test_a_monthly_subscription_is_billed_on_its_renewal_date_s_day_the_31st_at_a_short_month_s_end():
@@ -42,3 +45,36 @@ def test_the_bills_between_two_days_count_both_ends():
     assert bills_between(renews, "monthly", date(2026, 3, 16), date(2026, 6, 14)) == 2
     assert bills_between(renews, "annual", date(2026, 1, 1), date(2026, 12, 31)) == 1
     assert bills_between(renews, "annual", date(2026, 1, 16), date(2026, 12, 31)) == 0
+
+
+def test_a_profile_s_reclamations_are_dated_from_its_next_bill_once_they_finish_with_a_saving():
+    def summary(rid, finished_at, amount):
+        return ReclamationSummary(
+            id=rid,
+            profile_id="prf",
+            status="completed" if finished_at else "running",
+            dry_run=False,
+            candidates=3,
+            created_at="2026-10-01T09:00:00+00:00",
+            finished_at=finished_at,
+            reclaimed=3 if amount else 0,
+            savings=Amount(amount=amount, currency="USD", period="monthly") if amount is not None else None,
+        )
+
+    # Given a monthly app that renews on the 15th, one finished reclamation that saved $30, one still
+    # running and one that finished without a saving
+    billed = profile(purchased=10)
+    billed = billed.model_copy(
+        update={"subscription": billed.subscription.model_copy(update={"renewal_date": date(2027, 3, 15)})}
+    )
+    summaries = [
+        summary("a", "2026-10-20T16:00:00+00:00", 30),
+        summary("b", None, None),
+        summary("c", "2026-10-20T16:00:00+00:00", 0),
+    ]
+    # When they are dated
+    dated = with_saving_dates(summaries, billed)
+    # Then only the first saves, from November 15th; without a renewal date from an unknown day
+    assert [s.saving_starts_on for s in dated] == [date(2026, 11, 15), None, None]
+    undated = billed.model_copy(update={"subscription": billed.subscription.model_copy(update={"renewal_date": None})})
+    assert with_saving_dates(summaries, undated)[0].saving_starts_on is None

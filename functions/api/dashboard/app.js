@@ -1077,7 +1077,7 @@ function reclamationsPanel(items) {
                 h("td", { "data-label": "Kind" }, r.dry_run ? "dry run" : "real run"),
                 h("td", { class: "num", "data-label": "Users" }, count(r.candidates)),
                 h("td", { class: "num", "data-label": "Reclaimed" }, count(r.reclaimed)),
-                h("td", { "data-label": "Saved" }, r.savings && r.reclaimed ? money(r.savings) : "–"),
+                h("td", { "data-label": "Saved" }, savedFrom(r)),
                 h("td", {}, h("div", { class: "actions" }, review, toggle, approveButton(r), withdrawControl(r))),
               ),
               details,
@@ -1087,6 +1087,15 @@ function reclamationsPanel(items) {
       ),
     ),
   );
+}
+
+// What a finished reclamation saves, and from when: its app's next bill after it finished.
+function savedFrom(r) {
+  if (!(r.savings && (r.reclaimed || r.downgraded))) return "–";
+  const from = r.saving_starts_on
+    ? `from ${new Date(`${r.saving_starts_on}T00:00:00Z`).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" })}`
+    : "from the next bill (no renewal date)";
+  return h("span", { "data-saving-starts": r.saving_starts_on || "unknown" }, money(r.savings), h("div", { class: "hint" }, from));
 }
 
 // --- the review: who exactly a plan takes back, and why --------------------------------------------

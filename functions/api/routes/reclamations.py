@@ -242,8 +242,10 @@ def cancel(
     responses=responses((200, reclamation.ReclamationList), 404, 422),
 )
 def of_profile(profile_id: ProfileId, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> reclamation.ReclamationList:
-    profiles().get(profile_id)
-    return reclamation.ReclamationList(items=store().reclamations(profile_id, limit))
+    record = profiles().get(profile_id)
+    return reclamation.ReclamationList(
+        items=reclamation.with_saving_dates(store().reclamations(profile_id, limit), record.profile)
+    )
 
 
 @router.get(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.core.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.core.money import Amount, Money
+from seatkeeper.licensing.billing import next_billing_date
 from seatkeeper.notify.events import NoNotices, Notices
 from seatkeeper.profiles.model import Profile, iso_duration_seconds
 from seatkeeper.profiles.records import ProfileRecord
@@ -197,6 +198,11 @@ class ReclamationSummary(BaseModel):
     reclaimed: int = 0
     downgraded: int = 0
     savings: Amount | None = None
+    saving_starts_on: date | None = Field(
+        None,
+        description="A finished one's first bill without its seats: the app's next bill after it finished; null"
+        " before then, without a saving, or when the app's subscription has no renewal date (unknown)",
+    )
 
     @classmethod
     def of(cls, reclamation: Reclamation) -> ReclamationSummary:
@@ -205,6 +211,20 @@ class ReclamationSummary(BaseModel):
             candidates=len(reclamation.candidates),
             savings=reclamation.savings,
         )
+
+
+def with_saving_dates(summaries: list[ReclamationSummary], profile: Profile) -> list[ReclamationSummary]:
+    """Each finished one's saving dated by the profile's bills as they stand (read, never stored)."""
+    renewal_date = profile.subscription.renewal_date
+
+    def dated(summary: ReclamationSummary) -> ReclamationSummary:
+        if not (summary.finished_at and summary.savings and summary.savings.amount):
+            return summary
+        finished = datetime.fromisoformat(summary.finished_at).date()
+        starts = next_billing_date(renewal_date, summary.savings.period, after=finished)
+        return summary.model_copy(update={"saving_starts_on": starts})
+
+    return [dated(s) for s in summaries]
 
 
 class Saving(BaseModel):
