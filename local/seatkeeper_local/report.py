@@ -98,6 +98,12 @@ def committed(savings: list[dict[str, Any]]) -> str:
     )
 
 
+def taken_back(saved: dict[str, Any]) -> str:
+    """Whose seats this year's bills no longer carry: those taken back this year, and earlier ones still off them."""
+    earlier = saved.get("earlier_seats", 0)
+    return f"{saved['seats']:,} licenses taken back this year" + (f", {earlier:,} earlier" if earlier else "")
+
+
 def render(overview: dict[str, Any], renewals: list[dict[str, Any]] | None = None) -> str:
     saved = overview["actual_savings"]
     so_far = " + ".join(f"{t['amount']:,.2f} {t['currency']}" for t in overview["actual_savings_ytd"]) or "-"
@@ -112,7 +118,7 @@ def render(overview: dict[str, Any], renewals: list[dict[str, Any]] | None = Non
         ("Current spend", rates(overview["spend"])),
         ("Potential savings", f"{rates(overview['potential_savings'])} ({overview['reclaimable']:,} seats)"),
         ("True-up cost", rates(overview["true_up_cost"])),
-        (f"Saved in {saved['year']} so far", f"{so_far} ({saved['seats']:,} licenses taken back)"),
+        (f"Saved in {saved['year']} so far", f"{so_far} ({taken_back(saved)})"),
         ("Saved run rate", rates(overview["saved_run_rate"])),
         ("Committed", committed(overview.get("committed_savings", []))),
     ]

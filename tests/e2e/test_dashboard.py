@@ -367,7 +367,7 @@ def test_each_caption_says_what_its_figure_is_and_the_figure_follows_from_its_wo
     # "Saved so far: ... each saves from its app's next bill after the reclamation; Committed: $X a year from <date>"
     # (test_a_seat_taken_back_saves_from_its_app_s_next_bill recomputes both from the reclamations)
     card = page.locator("[data-figure=actual_savings_ytd]").inner_text()
-    assert "each saves from its app's next bill after the reclamation, so this counts the bills since" in card
+    assert "each saves from its app's next bill after the reclamation, so this counts this year's bills since" in card
     assert card.count(" a year from ") == len(o["committed_savings"])
 
     # An app that reports no activity has an unknown utilisation, not 0 %, here and on its page

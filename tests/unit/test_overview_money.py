@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from seatkeeper.core.money import Amount, Rate, rates
-from seatkeeper.licensing.analytics import TrendPoint, overview, saved_so_far
+from seatkeeper.licensing.analytics import TrendPoint, overview, saved_so_far, savings_years
 from seatkeeper.licensing.export import OVERVIEW_COLUMNS, cell, overview_csv
 from seatkeeper.licensing.position import LicensePosition, compute_position
 from seatkeeper.licensing.reclamation import Saving
@@ -112,16 +112,64 @@ def record_named(profile_id, name, renewal_date):
     return ProfileRecord(id=profile_id, own={}, profile=built, created_at=NOW, updated_at=NOW)
 
 
-def test_the_overview_counts_only_this_year_s_reclamations_as_saved():
-    # Given an app billed on the 2nd: a reclamation of last December, and one of January 1st
+def test_saved_so_far_is_this_year_s_bills_without_the_seats_whenever_they_were_taken_back():
+    today = date(2026, 3, 15)
+    # Given an app billed on the 2nd of each month: 5 seats ($50) taken back two years ago, 9 ($1000) last
+    # December 30th (first bill without them: January 2nd), and 1 ($31) this March 1st; and a seat ($70)
+    # taken back last year in an app deleted since
     records = [record_named("prf", "Zoom", date(2026, 6, 2))]
-    last_year = saving(datetime(2025, 12, 30, tzinfo=UTC), 1000, seats=9)
-    this_year = saving(datetime(2026, 1, 1, tzinfo=UTC), 31, seats=1)
-    figures = overview(records, [], points=[], savings=[last_year, this_year], today=date(2026, 1, 12))
-    # Then only January's counts: one seat, off the bill of January 2nd
-    assert figures.actual_savings.seats == 1
-    assert [(t.currency, float(t.amount)) for t in figures.actual_savings_ytd] == [("USD", 31.0)]
-    assert [float(r.per_month) for r in figures.saved_run_rate] == [31.0]
+    two_years_ago = saving(datetime(2024, 5, 10, tzinfo=UTC), 50, seats=5)
+    last_december = saving(datetime(2025, 12, 30, tzinfo=UTC), 1000, seats=9)
+    this_year = saving(datetime(2026, 3, 1, tzinfo=UTC), 31, seats=1)
+    deleted = saving(datetime(2025, 6, 1, tzinfo=UTC), 70, seats=1, profile_id="gone")
+    savings = [two_years_ago, last_december, this_year, deleted]
+    # When the overview is made
+    figures = overview(records, [], points=[], savings=savings, today=today)
+    # Then "Saved in 2026 so far" is what its caption says: the money not paid on this year's bills up to
+    # today because of seats taken back, each from its app's next bill after the reclamation: the bills
+    # of 2026 so far are January 2nd, February 2nd and March 2nd
+    bills_of_2026 = [date(2026, 1, 2), date(2026, 2, 2), date(2026, 3, 2)]
+
+    def unpaid(s):
+        return s.per_period.amount * sum(1 for bill in bills_of_2026 if bill > s.finished_at.date())
+
+    assert [unpaid(s) for s in (two_years_ago, last_december, this_year)] == [150, 3000, 31]
+    assert [(t.currency, t.amount) for t in figures.actual_savings_ytd] == [
+        ("USD", Decimal(150 + 3000 + 31).quantize(Decimal("0.01")))
+    ]
+    # And the caption's counts: 1 license taken back this year, 14 earlier (the deleted app's is nobody's bill)
+    assert (figures.actual_savings.seats, figures.actual_savings.earlier_seats) == (1, 5 + 9)
+    # And the savings that begin this year are the run rate and the committed ones, last December's among them
+    assert [float(r.per_month) for r in figures.saved_run_rate] == [1000 + 31]
+    assert [(c.starts_on, c.seats) for c in figures.committed_savings] == [(date(2026, 1, 2), 9), (date(2026, 3, 2), 1)]
+
+
+def test_a_december_reclamation_whose_first_bill_is_in_january_is_saved_in_january_s_year():
+    # Given an app billed on January 2nd each year, and 3 seats ($300) taken back on December 30th
+    records = [record_named("prf", "HR", date(2026, 1, 2))]
+    december = saving(datetime(2025, 12, 30, tzinfo=UTC), 300, "annual", seats=3)
+    # When the overview is made on December 31st and on January 1st, before the bill
+    before = [
+        overview(records, [], points=[], savings=[december], today=day)
+        for day in (date(2025, 12, 31), date(2026, 1, 1))
+    ]
+    # Then nothing was saved yet, and it is committed from January 2nd in both years' figures
+    assert [f.actual_savings_ytd for f in before] == [[], []]
+    assert [[c.starts_on for c in f.committed_savings] for f in before] == [[date(2026, 1, 2)]] * 2
+    # When the bill of January 2nd has gone out without the seats
+    after = overview(records, [], points=[], savings=[december], today=date(2026, 1, 2))
+    # Then 2026 has saved the $300, from a reclamation of 2025
+    assert [(t.currency, float(t.amount)) for t in after.actual_savings_ytd] == [("USD", 300.0)]
+    assert (after.actual_savings.seats, after.actual_savings.earlier_seats) == (0, 3)
+
+
+def test_the_savings_read_go_back_to_the_year_the_oldest_application_was_added():
+    # Given applications added in 2024 and 2026
+    old = record_named("old", "Zoom", None).model_copy(update={"created_at": datetime(2024, 11, 3, tzinfo=UTC)})
+    new = record_named("new", "HR", None).model_copy(update={"created_at": datetime(2026, 2, 1, tzinfo=UTC)})
+    # Then the overview reads the savings of 2024, 2025 and 2026: one query each; none before 2024
+    assert list(savings_years([new, old], date(2026, 3, 15))) == [2024, 2025, 2026]
+    assert list(savings_years([], date(2026, 3, 15))) == [2026]
 
 
 def test_seats_taken_back_leave_potential_savings_and_never_exceed_the_unassigned_seats():

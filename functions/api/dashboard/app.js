@@ -457,7 +457,7 @@ function savedCaption(o) {
   return h(
     "span",
     {},
-    `${count(o.actual_savings.seats)} licenses taken back this year; each saves from its app's next bill after the reclamation, so this counts the bills since`,
+    `${count(o.actual_savings.seats)} licenses taken back this year${o.actual_savings.earlier_seats ? `, ${count(o.actual_savings.earlier_seats)} earlier` : ""}; each saves from its app's next bill after the reclamation, so this counts this year's bills since`,
     o.committed_savings && o.committed_savings.length ? [". Committed: ", committedSavings(o.committed_savings)] : null,
   );
 }
@@ -509,7 +509,7 @@ async function overviewView(main) {
       figure("potential_savings", "Potential savings per month", amounts(o.potential_savings), savingsCaption(o), "money"),
       figure("true_up_cost", "True-up cost per month", amounts(o.true_up_cost), o.true_up_cost.length ? `${perYear(o.true_up_cost)}; for under-licensed apps` : "no under-licensed app", o.true_up_cost.length ? "warn" : ""),
       figure("actual_savings_ytd", `Saved in ${year} so far`, totals(o.actual_savings_ytd), savedCaption(o), "money"),
-      figure("saved_run_rate", "Saved run rate per month", amounts(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "nothing taken back this year", "money"),
+      figure("saved_run_rate", "Saved run rate per month", amounts(o.saved_run_rate), o.saved_run_rate.length ? perYear(o.saved_run_rate) : "no saving begins this year", "money"),
     ),
     waitingPanel(waiting.items, names),
     renewalsPanel(renewing.items),

@@ -3,9 +3,9 @@
 Money is shown as a rate per month and per year, per currency: an annual subscription and a
 monthly one are added up only once both are converted. Money in different currencies is never
 added up. What reclamations saved is an amount: the bills of this calendar year that no longer carry
-their seats. A seat taken back is paid until its app's billing period ends: its saving starts with the
-app's next bill after the reclamation finished (`licensing.billing`), unknown for an app with no
-renewal date.
+their seats, whenever the reclamation finished. A seat taken back is paid until its app's billing
+period ends: its saving starts with the app's next bill after the reclamation finished
+(`licensing.billing`), unknown for an app with no renewal date.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seatkeeper.core.errors import TemplateNotFound
 from seatkeeper.core.money import Amount, Money, Rate, rates
-from seatkeeper.licensing.billing import bills_between, next_billing_date
+from seatkeeper.licensing.billing import bills_between
 from seatkeeper.licensing.position import ActivityBuckets, LicensePosition
 from seatkeeper.licensing.reclamation import Saving
 from seatkeeper.profiles.catalog import template
@@ -91,6 +91,11 @@ class Savings(BaseModel):
 
     year: int
     seats: int = Field(description="Licenses taken back by reclamations completed this year")
+    earlier_seats: int = Field(
+        0,
+        description="Licenses taken back in earlier years that this year's bills up to today no longer carry (each"
+        " from its first bill without them)",
+    )
 
 
 class CommittedSaving(BaseModel):
@@ -145,11 +150,15 @@ class Overview(BaseModel):
     top_savings: list[TopSaving]
     actual_savings: Savings
     actual_savings_ytd: list[Total] = Field(
-        description="What reclamations completed this year saved so far: each one's saving per billing period x its"
-        " app's bills this year from the first without its seats (committed_savings.starts_on) to today; a saving"
-        " whose start is unknown counts nothing"
+        description="The money not paid this year because of seats taken back, whenever their reclamation finished:"
+        " each one's saving per billing period x its app's bills this year up to today from the first without its"
+        " seats (the app's next bill after the reclamation); a saving whose start is unknown, or of an application"
+        " deleted since, counts nothing"
     )
-    saved_run_rate: list[Rate] = Field(description="What reclamations completed this year save, per month and year")
+    saved_run_rate: list[Rate] = Field(
+        description="What reclamations completed this year, and earlier ones whose first bill without their seats"
+        " falls this year or later, save per month and year"
+    )
     committed_savings: list[CommittedSaving] = Field(
         description="saved_run_rate by the day each saving starts, the soonest first, an unknown start last"
     )
@@ -213,30 +222,42 @@ def trend(history: Mapping[str, list[LicensePosition]], *, days: int = 90) -> li
     return points
 
 
-def saving_starts(saving: Saving, renewal_date: date | None) -> date | None:
-    """The first bill without the reclamation's seats: its app's next one after the day it finished."""
-    return next_billing_date(renewal_date, saving.per_period.period, after=saving.finished_at.date())
+def savings_years(profiles: Iterable[ProfileRecord], today: date) -> range:
+    """The years whose savings can fall on this year's bills: from the year the oldest application was added.
+
+    A seat taken back stays off its app's bills for as long as the app is subscribed (seatkeeper cannot tell
+    a seat bought again from growth), so no year is too old; but none can be older than its application.
+    """
+    return range(min((p.created_at.year for p in profiles), default=today.year), today.year + 1)
+
+
+def begins_this_year(saving: Saving, renewal_date: date | None, today: date) -> bool:
+    """A saving that begins this year: finished this year, or earlier with its first bill this year or later."""
+    starts = saving.starts_on(renewal_date)
+    return saving.finished_at.year == today.year or (starts is not None and starts.year >= today.year)
 
 
 def saved_so_far(
     savings: Iterable[Saving], today: date, renewal_dates: Mapping[str, date | None]
 ) -> tuple[list[Total], list[Rate]]:
-    """This year's completed reclamations: what they saved up to today, and what they save per month and year.
+    """The money not paid this year because of seats taken back, up to today; and what this year's save.
 
-    Money saved is money no longer paid: each bill of this year, from the first without the seats to
-    today, is the saving per billing period smaller. A saving whose app has no renewal date (in
-    `renewal_dates`, by profile) starts on a day nobody knows, and counts nothing until it does.
+    Money saved is money no longer paid: each bill of this year up to today, from the first without a
+    reclamation's seats, is its saving per billing period smaller, whenever the reclamation finished. A
+    saving of an app not in `renewal_dates` (by profile: deleted since) or without a renewal date starts
+    on a day nobody knows, and counts nothing. The rate is that of the savings `begins_this_year`.
     """
-    this_year = [s for s in savings if s.finished_at.year == today.year]
     so_far: dict[str, Decimal] = defaultdict(Decimal)
-    for saving in this_year:
+    savings = list(savings)
+    for saving in savings:
         renewal_date = renewal_dates.get(saving.profile_id)
-        starts = saving_starts(saving, renewal_date)
+        starts = saving.starts_on(renewal_date)
         if renewal_date is None or starts is None or starts > today:
             continue
         bills = bills_between(renewal_date, saving.per_period.period, max(starts, date(today.year, 1, 1)), today)
         so_far[saving.per_period.currency] += saving.per_period.amount * bills
     totals = [Total(amount=v.quantize(Decimal("0.01")), currency=c) for c, v in sorted(so_far.items())]
+    this_year = [s for s in savings if begins_this_year(s, renewal_dates.get(s.profile_id), today)]
     return totals, rates(s.per_period for s in this_year)
 
 
@@ -246,7 +267,7 @@ def committed_savings(
     """The savings by the day they start and their currency: the soonest first, an unknown start last."""
     groups: dict[tuple[date | None, str], list[Saving]] = defaultdict(list)
     for saving in sorted(savings, key=lambda s: s.finished_at):
-        starts = saving_starts(saving, renewal_dates.get(saving.profile_id))
+        starts = saving.starts_on(renewal_dates.get(saving.profile_id))
         groups[starts, saving.per_period.currency].append(saving)
     committed = []
     for (starts, currency), members in groups.items():
@@ -322,9 +343,16 @@ def overview(
     )
     standing = list(latest.values())
     assigned, stale = sum(p.assigned for p in standing), sum(p.stale for p in standing)
-    this_year = [s for s in savings if s.finished_at.year == today.year]
     renewal_dates = {record.id: record.profile.subscription.renewal_date for record in profiles}
-    ytd, run_rate = saved_so_far(this_year, today, renewal_dates)
+    savings = [s for s in savings if s.profile_id in renewal_dates]
+    ytd, run_rate = saved_so_far(savings, today, renewal_dates)
+    this_year = [s for s in savings if begins_this_year(s, renewal_dates[s.profile_id], today)]
+    # Earlier ones still off this year's bills: begun by today (a December one's January bill, or years ago).
+    earlier = [
+        s
+        for s in savings
+        if s.finished_at.year < today.year and (start := s.starts_on(renewal_dates[s.profile_id])) and start <= today
+    ]
     history = [p for p in points if p.date < today] + ([trend_point(today, standing)] if standing else [])
     return Overview(
         applications=len(profiles),
@@ -354,7 +382,11 @@ def overview(
             for a in reconciled[:top]
             if a.latest and a.latest.potential_savings.amount > 0
         ],
-        actual_savings=Savings(year=today.year, seats=sum(s.seats for s in this_year)),
+        actual_savings=Savings(
+            year=today.year,
+            seats=sum(s.seats for s in savings if s.finished_at.year == today.year),
+            earlier_seats=sum(s.seats for s in earlier),
+        ),
         actual_savings_ytd=ytd,
         saved_run_rate=run_rate,
         committed_savings=committed_savings(this_year, renewal_dates, {i: p.name for i, p in by_id.items()}),

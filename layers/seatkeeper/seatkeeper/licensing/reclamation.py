@@ -250,6 +250,10 @@ class Saving(BaseModel):
             per_period=reclamation.savings,
         )
 
+    def starts_on(self, renewal_date: date | None) -> date | None:
+        """The first bill without its seats: its app's next one after the day it finished; None when unknown."""
+        return next_billing_date(renewal_date, self.per_period.period, after=self.finished_at.date())
+
 
 class ReclamationList(BaseModel):
     model_config = ConfigDict(defer_build=True)
