@@ -71,6 +71,7 @@ def weekly_digest() -> list[Any]:
         waiting=store.awaiting_approval(),
         renewing=renewals.upcoming(profiles, positions, today=today, within_days=30),
         names={p.id: p.profile.name for p in profiles},
+        renewal_dates={p.id: p.profile.subscription.renewal_date for p in profiles},
         audience=audience,
         brand=brand,
     )

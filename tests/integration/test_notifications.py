@@ -6,21 +6,24 @@ machines run on moto's Step Functions engine; the SaaS app is the paging app of 
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import boto3
 import requests
 
 from seatkeeper.aws.clients import aws_client
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
 from seatkeeper_local.demo.client import wait_until
 from seatkeeper_local.stack.outbox import sent_mail
 from tests.integration.test_keep_requests import in_grace_period
 from tests.integration.test_reclamation import expected_candidates, finished_reclamation, reclaiming_profile
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_renewals import subscribed_profile
+from tests.integration.test_saved_this_year import stored_saving
 from tests.paging_app import paging_app
 
 
@@ -279,6 +282,10 @@ def test_the_weekly_digest_tells_the_admins_what_waits_and_renews_once_a_week(ap
         waiting = reclaiming_profile(integrator, app, max_reclaim_percent=1)
         plan = integrator.post(f"/profiles/{waiting['id']}/reclamations", json={"dry_run": False}).json()
         assert plan["status"] == "awaiting_approval"
+        # And 3 seats ($30 a month) of the renewing app taken back an hour ago
+        table = DynamoDBReclamations(stack.template.physical_name("Table"))
+        finished = datetime.now(UTC) - timedelta(hours=1)
+        saved = stored_saving(table, renewing["id"], finished, 3, 30)
         # When the weekly schedule fires (as if it were Monday 08:00), twice
         schedule = next(s for s in stack.scheduler.schedules if s.name == "NotifyFunction-WeeklyDigest")
         assert schedule.expression == "cron(0 8 ? * MON *)" and schedule.payload == '{"digest": "weekly"}'
@@ -291,6 +298,17 @@ def test_the_weekly_digest_tells_the_admins_what_waits_and_renews_once_a_week(ap
         assert mail.subject == f"seatkeeper this week ({week})"
         assert f"{waiting['name']}: {len(plan['candidates'])} seats to approve" in mail.text
         assert f"{renewing['name']}: decide by" in mail.text
+        # And what was reclaimed, saving from the app's next bill after the reclamation (billed on its renewal
+        # date's day each month, the month's last when shorter): the seats are paid until then
+        table.client.delete_item(TableName=table.table_name, Key=saved)
+        day = date.fromisoformat(renewing["subscription"]["renewal_date"]).day
+        month = finished.date().replace(day=1)
+        bills = [
+            m.replace(day=min(day, calendar.monthrange(m.year, m.month)[1]))
+            for m in (month, (month + timedelta(days=32)).replace(day=1))
+        ]
+        starts = next(b for b in bills if b > finished.date())
+        assert f"{renewing['name']}: 3 seats, saving 30.00 USD a month from {starts.isoformat()}" in mail.text
         time.sleep(2)
         assert len(mail_to(stack, admin_address, "this week")) == 1
 

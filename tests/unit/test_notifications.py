@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
-from seatkeeper.licensing.reclamation import keep_prompt_times
+from seatkeeper.core.money import Amount
+from seatkeeper.licensing.notifications import Audience, weekly_digest
+from seatkeeper.licensing.reclamation import Saving, keep_prompt_times
+from seatkeeper.licensing.renewals import RenewalList
 from seatkeeper.notify import messages
 from seatkeeper.notify.channels import ChannelUnavailable, Message, Recipient, RecipientUnreachable, Sent
 from seatkeeper.notify.delivery import Delivery, DeliveryIncomplete, Notifier, Outgoing, reached
@@ -166,3 +171,40 @@ def test_a_seat_that_moves_down_a_tier_says_so():
     )
     assert "Unless you keep it, it moves to the Basic <b> tier on 2026-12-12." in message.text
     assert "Basic &lt;b&gt; tier" in message.html and message.actions == ()
+
+
+def test_the_weekly_digest_says_from_when_each_reclamation_saves():
+    today = date(2026, 12, 7)
+
+    def saving(profile_id, seats, amount, period):
+        return Saving(
+            reclamation_id=f"rcl_{profile_id}",
+            profile_id=profile_id,
+            finished_at=datetime(2026, 12, 3, 10, tzinfo=UTC),
+            seats=seats,
+            per_period=Amount(amount=Decimal(amount), currency="USD", period=period),
+        )
+
+    # Given three reclamations finished this week: a monthly app billed on the 20th, an annual one renewing
+    # on March 1st, and an app with no renewal date
+    savings = [saving("zoom", 3, 30, "monthly"), saving("hr", 2, 730, "annual"), saving("chat", 1, 8, "monthly")]
+    renewal_dates = {"zoom": date(2027, 1, 20), "hr": date(2027, 3, 1), "chat": None}
+    # When the week's digest is written
+    (out,) = weekly_digest(
+        today,
+        savings=savings,
+        waiting=[],
+        renewing=RenewalList(items=[]),
+        names={"zoom": "Zoom", "hr": "HR", "chat": "Chat"},
+        renewal_dates=renewal_dates,
+        audience=Audience(admins=("admin@example.com",)),
+        brand=messages.Brand(),
+    )
+    # Then each says what it saves per its app's billing period, from its app's next bill after it finished
+    # (the day the overview's committed savings start): the seats are paid until then
+    assert "- Zoom: 3 seats, saving 30.00 USD a month from 2026-12-20" in out.message.text
+    assert "- HR: 2 seats, saving 730.00 USD a year from 2027-03-01" in out.message.text
+    assert "- Chat: 1 seats, saving 8.00 USD a month from an unknown date (the app has no renewal date)" in (
+        out.message.text
+    )
+    assert "saving 30.00 USD a month from 2026-12-20" in out.message.html

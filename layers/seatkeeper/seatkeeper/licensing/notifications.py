@@ -16,7 +16,7 @@ events ask nobody anything and give no message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -149,6 +149,16 @@ def _keep_prompt(detail: dict[str, Any], app: str, record: Reclamation, brand: m
     )
 
 
+_EACH = {"monthly": "a month", "quarterly": "a quarter", "annual": "a year"}
+
+
+def _saving_from(saving: Saving, renewal_date: date | None) -> str:
+    """ "30.00 USD a month from 2027-01-25": per the app's billing period, from its first bill without the seats."""
+    starts = saving.starts_on(renewal_date)
+    since = starts.isoformat() if starts else "an unknown date (the app has no renewal date)"
+    return f"{saving.per_period.amount:.2f} {saving.per_period.currency} {_EACH[saving.per_period.period]} from {since}"
+
+
 def weekly_digest(
     today: date,
     *,
@@ -156,10 +166,15 @@ def weekly_digest(
     waiting: list[ReclamationSummary],
     renewing: RenewalList,
     names: dict[str, str],
+    renewal_dates: Mapping[str, date | None],
     audience: Audience,
     brand: messages.Brand,
 ) -> list[Outgoing]:
-    """The week's digest to each admin in settings, once per ISO week."""
+    """The week's digest to each admin in settings, once per ISO week.
+
+    Each reclamation's saving is said with the day it starts (its app's next bill after it finished, by
+    `renewal_dates` per profile), as the overview's committed savings are: a seat is paid until then.
+    """
     year, number, _ = today.isocalendar()
     week = f"{year}-W{number:02d}"
     since = datetime.combine(today - timedelta(days=7), datetime.min.time(), UTC)
@@ -167,7 +182,7 @@ def weekly_digest(
         brand,
         week=week,
         reclaimed=[
-            (names.get(s.profile_id, s.profile_id), s.seats, f"{s.per_period.amount:.2f} {s.per_period.currency}")
+            (names.get(s.profile_id, s.profile_id), s.seats, _saving_from(s, renewal_dates.get(s.profile_id)))
             for s in savings
             if s.finished_at >= since
         ],

@@ -142,7 +142,8 @@ def digest(
 ) -> Message:
     """The week for admins: what was reclaimed and what it saves, what waits for them, what renews soon.
 
-    `reclaimed` is (app, seats, saving per period), `waiting` (app, seats), `renewing` (app, opt-out deadline).
+    `reclaimed` is (app, seats, saving per period from the day it starts), `waiting` (app, seats), `renewing`
+    (app, opt-out deadline).
     """
     subject = f"seatkeeper this week ({week})"
     sections = [
