@@ -817,6 +817,57 @@ def test_saved_so_far_is_each_saving_times_the_bills_since_its_start_as_the_capt
     assert page.problems == []
 
 
+def test_seats_taken_back_two_years_ago_still_count_on_this_year_s_bills_and_the_caption_says_earlier(
+    open_as, api, stack, seeded
+):
+    hr = seeded["profiles"][0]
+    subscription = api("admin").get(f"/profiles/{hr['id']}").json()["subscription"]
+    renews, period = date.fromisoformat(subscription["renewal_date"]), subscription["billing_period"]
+    today = datetime.now(UTC).date()
+    before = api("sam_viewer").get("/analytics/overview").json()
+    # Given HR added three years ago (its stored record's created_at set back, as an install that old has it)
+    # and two of its seats taken back two years ago (stored as a finished reclamation stores its saving)
+    table = DynamoDBReclamations(stack.template.physical_name("Table"))
+    profile_key = {"pk": {"S": f"PROFILE#{hr['id']}"}, "sk": {"S": "PROFILE"}}
+    stored = table.client.get_item(TableName=table.table_name, Key=profile_key, ConsistentRead=True)["Item"]
+    document = json.loads(stored["document"]["S"])
+    older = {
+        **stored,
+        "document": {"S": json.dumps({**document, "created_at": f"{today.year - 3}-02-01T00:00:00+00:00"})},
+    }
+    finished = datetime(today.year - 2, 5, 4, 9, tzinfo=UTC)
+    per_period = 2 * subscription["cost_per_license"]
+    saving = {
+        "reclamation_id": "rcl_e2e_two_years_ago",
+        "profile_id": hr["id"],
+        "finished_at": finished.isoformat(),
+        "seats": 2,
+        "per_period": {"amount": per_period, "currency": "USD", "period": period},
+    }
+    item_key = {"pk": {"S": f"SAVINGS#{finished.year}"}, "sk": {"S": f"{finished.isoformat()}#rcl_e2e_two_years_ago"}}
+    table.client.put_item(TableName=table.table_name, Item=older)
+    table.client.put_item(TableName=table.table_name, Item={**item_key, "document": {"S": json.dumps(saving)}})
+    try:
+        # When a viewer opens the overview
+        page = open_as("sam_viewer")
+        card = page.locator("[data-figure=actual_savings_ytd]")
+        # Then the caption counts the two seats as taken back earlier, not this year
+        seats = before["actual_savings"]["seats"]
+        expect(card).to_contain_text(f"{seats} licenses taken back this year, 2 earlier")
+        # And Saved so far grew by their saving per period x every bill of this year up to today
+        bills, bill = 0, next_bill(renews, period, date(today.year - 1, 12, 31))
+        while bill <= today:
+            bills, bill = bills + 1, next_bill(renews, period, bill)
+        o = api("sam_viewer").get("/analytics/overview").json()
+        was = sum(t["amount"] for t in before["actual_savings_ytd"] if t["currency"] == "USD")
+        now = sum(t["amount"] for t in o["actual_savings_ytd"] if t["currency"] == "USD")
+        assert now == pytest.approx(was + per_period * bills)
+    finally:
+        table.client.delete_item(TableName=table.table_name, Key=item_key)
+        table.client.put_item(TableName=table.table_name, Item=stored)
+    assert page.problems == []
+
+
 def test_an_integrator_adds_an_application_from_a_template_and_connects_it(open_as, api, seeded):
     scim = seeded["scim"]
     page = open_as("sam_integrator", "#/new")
