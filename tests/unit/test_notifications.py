@@ -204,7 +204,7 @@ def test_the_weekly_digest_says_from_when_each_reclamation_saves():
     # (the day the overview's committed savings start): the seats are paid until then
     assert "- Zoom: 3 seats, saving 30.00 USD a month from 2026-12-20" in out.message.text
     assert "- HR: 2 seats, saving 730.00 USD a year from 2027-03-01" in out.message.text
-    assert "- Chat: 1 seats, saving 8.00 USD a month from an unknown date (the app has no renewal date)" in (
+    assert "- Chat: 1 seat, saving 8.00 USD a month from an unknown date (the app has no renewal date)" in (
         out.message.text
     )
     assert "saving 30.00 USD a month from 2026-12-20" in out.message.html

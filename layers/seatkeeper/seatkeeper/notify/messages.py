@@ -97,7 +97,7 @@ def approval_request(brand: Brand, *, app: str, what: str, count: int | None = N
     """A reclamation waits for approval, or a user's keep request does: the admin acts on the dashboard."""
     review = (Action(label="Review", url=brand.dashboard_url, action_id="review"),) if brand.dashboard_url else ()
     subject = f"Approval needed: {app}"
-    line = f"{what}" + (f" ({count} seats)" if count is not None else "")
+    line = f"{what}" + (f" ({_seats(count)})" if count is not None else "")
     return Message(
         kind="approval_request",
         subject=subject,
@@ -132,6 +132,10 @@ def low_seats(brand: Brand, *, app: str, free: int, purchased: int, threshold: i
     )
 
 
+def _seats(count: int) -> str:
+    return f"{count} seat" if count == 1 else f"{count} seats"
+
+
 def digest(
     brand: Brand,
     *,
@@ -147,8 +151,8 @@ def digest(
     """
     subject = f"seatkeeper this week ({week})"
     sections = [
-        ("Reclaimed", [f"{app}: {seats} seats, saving {saving}" for app, seats, saving in reclaimed]),
-        ("Waiting for an admin", [f"{app}: {seats} seats to approve" for app, seats in waiting]),
+        ("Reclaimed", [f"{app}: {_seats(seats)}, saving {saving}" for app, seats, saving in reclaimed]),
+        ("Waiting for an admin", [f"{app}: {_seats(seats)} to approve" for app, seats in waiting]),
         ("Renewing in the next 30 days", [f"{app}: decide by {deadline}" for app, deadline in renewing]),
     ]
     text = [
