@@ -57,7 +57,8 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
         "rate_limit": (S + "okta/rate-limits.yaml",),
     },
     "microsoft_graph": dict.fromkeys(
-        ("users_path", "paging", "page_size", "email", "rate_limit"), (S + "microsoft_graph/users-list.yaml",)
+        ("users_path", "paging", "page_size", "email", "reclaim", "rate_limit"),
+        (S + "microsoft_graph/users-list.yaml",),
     ),
     "entra_sso": dict.fromkeys(
         ("users_path", "paging", "page_size", "email", "last_activity", "seat", "rate_limit"),

@@ -49,7 +49,8 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
         "rate_limit": (S + "okta/rate-limits.yaml",),
     },
     "microsoft_graph": dict.fromkeys(
-        ("users_path", "paging", "page_size", "email", "rate_limit"), (S + "microsoft_graph/users-list.yaml",)
+        ("users_path", "paging", "page_size", "email", "reclaim", "rate_limit"),
+        (S + "microsoft_graph/users-list.yaml",),
     ),
     "entra_sso": dict.fromkeys((*USERS, "rate_limit"), (S + "microsoft_graph/users-list.yaml",)),
     "google_workspace": {
@@ -220,6 +221,21 @@ def test_the_graph_fake_refuses_a_page_larger_than_microsoft_allows():
     # Then 500 with signInActivity and 999 without are answered, one more is refused
     assert (page(500, "id,signInActivity"), page(501, "id,signInActivity")) == (200, 400)
     assert (page(999, "id,mail"), page(1000, "id,mail")) == (200, 400)
+
+
+def test_microsoft_graph_s_manual_reclaim_is_graph_s_assign_license_with_remove_licenses():
+    words = spec("microsoft_graph", "users-list")["assign_license"]
+    template = templates()["microsoft_graph"]
+    note = template.reclaim_note or ""
+    # Given Microsoft's assignLicense: "Add or remove licenses for the user", removeLicenses "A collection
+    # of GUIDs that identify the licenses to remove", least privileged as an app LicenseAssignment.ReadWrite.All
+    assert words["request"] == "POST /users/{id | userPrincipalName}/assignLicense"
+    assert "identify the licenses to remove" in words["removeLicenses"]
+    # Then the template presets no reclaim (it needs the customer's SKU id) and its note names that request,
+    # body and permission
+    assert template.reclaim is None and template.profile.get("reclaim") is None
+    assert "POST /users/{id}/assignLicense" in note and '"removeLicenses": ["<sku-id>"]' in note
+    assert words["least_privileged_application_permission"] in note
 
 
 def test_entra_sso_reads_no_sign_in_activity_from_users_as_graph_returns_none_unless_selected():
