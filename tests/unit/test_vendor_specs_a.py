@@ -472,6 +472,23 @@ def test_github_copilot_counts_seats_and_cancels_them_as_github_documents():
     assert "next cycle" in template.reclaim.note and "team" in template.reclaim.note
 
 
+def test_github_org_s_seat_rule_is_unverified_for_the_billed_people_github_lists_and_the_members_list_leaves_out():
+    words = spec("github", "license-users")["team"]
+    template = templates()["github_org"]
+    # Given GitHub's words: it bills members, and outside collaborators and pending invitations to
+    # private repositories too
+    assert words["billed"][0] == "Organization members, including owners"
+    assert any(b.startswith("Outside collaborators on private repositories") for b in words["billed"])
+    assert any(
+        b.startswith("Anyone with a pending invitation to become an outside collaborator") for b in words["billed"]
+    )
+    # Then the template counts every member (the members list holds members only) ...
+    assert template.profile["users"]["fields"]["active"] == "`true`" and template.profile["users"]["path"] == "/members"
+    # ... and says, as unverified, which billed people it leaves out: a real run waits for an admin
+    reason = template.unverified["seat"]
+    assert "Outside collaborators on private repositories" in reason and "pending invitation" in reason
+
+
 def test_github_org_reclaims_with_github_s_remove_member():
     document = spec("github", "org-members")
     reclaim = templates()["github_org"].profile["reclaim"]
