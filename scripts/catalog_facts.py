@@ -81,6 +81,7 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
         **dict.fromkeys(
             ("users_path", "paging", "page_size", "last_activity", "reclaim"), (S + "github/org-members.yaml",)
         ),
+        "loses_data": (S + "github/remove-member.yaml",),
         "rate_limit": (S + "github/rate-limits.yaml",),
     },
     "github_copilot": {
@@ -113,6 +114,7 @@ FIXED = {
     ("confluence", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
     ("microsoft_graph", "last_activity"): "Microsoft: lastSignInDateTime records failed attempts too",
     ("microsoft_graph", "page_size"): "Microsoft: with signInActivity selected, the maximum page size is 500",
+    ("github_org", "loses_data"): "GitHub: private forks can be restored for three months (the note said deleted)",
 }
 
 

@@ -66,6 +66,7 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
         **dict.fromkeys(
             ("users_path", "paging", "page_size", "last_activity", "reclaim"), (S + "github/org-members.yaml",)
         ),
+        "loses_data": (S + "github/remove-member.yaml",),
         "rate_limit": (S + "github/rate-limits.yaml",),
     },
     "github_copilot": {
@@ -497,6 +498,21 @@ def test_github_org_reclaims_with_github_s_remove_member():
     remove = operation(document, reclaim["method"], path)
     assert path == "/orgs/{org}/members/{username}" and reclaim["method"] == "DELETE"
     assert "they will no longer have any access to the organization's repositories" in remove["description"]
+
+
+def test_github_org_s_removal_keeps_private_forks_restorable_and_the_note_says_the_bill_needs_a_downgrade():
+    words = spec("github", "remove-member")["warning"]
+    template = templates()["github_org"]
+    # Given GitHub's words: removed members "lose access to private forks", which "can be restored if the
+    # user is reinstated ... within three months"; and "The paid license count does not automatically downgrade."
+    assert "will lose access to private forks" in words["forks"] and "within three months" in words["forks"]
+    assert words["license"].startswith("The paid license count does not automatically downgrade.")
+    # Then removing loses no data for good, and the note says what GitHub says of forks and of the bill
+    assert template.reclaim is not None and template.reclaim.loses_data is False
+    assert (
+        "within three months" in template.reclaim.note
+        and "does not lower the paid license count" in template.reclaim.note
+    )
 
 
 @pytest.mark.parametrize("name", sorted(GITHUB))
