@@ -91,9 +91,10 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "rate_limit": (S + "github/rate-limits.yaml",),
     },
-    "slack": dict.fromkeys(
-        ("users_path", "paging", "page_size", "reclaim", "loses_data", "rate_limit"), (S + "slack/scim.yaml",)
-    ),
+    "slack": {
+        **dict.fromkeys(("users_path", "paging", "page_size", "reclaim", "rate_limit"), (S + "slack/scim.yaml",)),
+        "loses_data": (S + "slack/scim.yaml", S + "slack/fair-billing.yaml"),
+    },
     "zoom": {
         **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
@@ -115,6 +116,7 @@ FIXED = {
     ("microsoft_graph", "last_activity"): "Microsoft: lastSignInDateTime records failed attempts too",
     ("microsoft_graph", "page_size"): "Microsoft: with signInActivity selected, the maximum page size is 500",
     ("github_org", "loses_data"): "GitHub: private forks can be restored for three months (the note said deleted)",
+    ("slack", "loses_data"): "Slack: billing stops after 28 days without use, not 14 as the note said",
 }
 
 

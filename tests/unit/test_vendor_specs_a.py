@@ -73,9 +73,10 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
         **dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "github/copilot-seats.yaml",)),
         "rate_limit": (S + "github/rate-limits.yaml",),
     },
-    "slack": dict.fromkeys(
-        ("users_path", "paging", "page_size", "reclaim", "loses_data", "rate_limit"), (S + "slack/scim.yaml",)
-    ),
+    "slack": {
+        **dict.fromkeys(("users_path", "paging", "page_size", "reclaim", "rate_limit"), (S + "slack/scim.yaml",)),
+        "loses_data": (S + "slack/scim.yaml", S + "slack/fair-billing.yaml"),
+    },
     "zoom": {
         **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
@@ -557,6 +558,26 @@ def test_slack_lists_and_deactivates_users_as_slack_s_scim_reference_says():
     assert words["endpoints"]["v2.0"]["DELETE /Users/<id>"] == "Sets a Slack user to deactivated"
     assert words["endpoints"]["v2.0"]["DELETE /Groups/<id>"] == "Permanently removes a group"
     assert template.reclaim is not None and template.reclaim.effect == "deactivate" and not template.reclaim.loses_data
+
+
+def test_slack_s_notes_say_what_its_fair_billing_policy_says_and_the_seat_rule_is_unverified_for_free_guests():
+    words = spec("slack", "fair-billing")
+    template = templates()["slack"]
+    # Given Slack's words: active for billing means an action "within a 28-day period" (since July 10, 2023);
+    # Single-Channel Guests and bots are free; deactivated accounts "must be reactivated to be billable again"
+    assert "within a 28-day period" in words["active_for_billing"]
+    assert words["members"]["free"] == ["Single-Channel Guests", "Bots"]
+    assert "Deactivated accounts must be reactivated to be billable again." in words["deactivated"]
+    # Then the notes say 28 days (they said 14), and deactivating is what frees a billed seat
+    assert (
+        template.reclaim is not None
+        and "over 28 days" in template.reclaim.note
+        and "14 days" not in template.description
+    )
+    assert "over 28 days" in template.description
+    # And the seat rule (SCIM active) is unverified, naming the free kinds and the billing activity it cannot see
+    reason = template.unverified["seat"]
+    assert "Single-Channel Guests" in reason and "28-day period" in reason
 
 
 def test_slack_s_scim_budget_is_the_org_s_and_the_template_declares_it():
