@@ -98,6 +98,7 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
     "zoom": {
         **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
+        "rate_limit": (S + "zoom/rate-limits.yaml",),
     },
     "webex": dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
     "dropbox": dict.fromkeys(
@@ -124,6 +125,14 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ") if text not in (None, "") else "—"
 
 
+def _declared(profile: dict[str, Any]) -> str:
+    limit = profile.get("rate_limit")
+    if not limit:
+        return ""
+    budget = f", {limit['requests']} per {limit.get('window_seconds', 60):g} s" if limit.get("requests") else ""
+    return f"; declared: {limit.get('scope', 'org')} budget{budget}"
+
+
 def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
     profile = template.profile
     users = profile.get("users") or {}
@@ -143,7 +152,7 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
         "seat": f"`{fields['active']}`" if fields.get("active") else "every listed user",
         "reclaim": f"`{reclaim['method']} {reclaim['path']}`" if reclaim else "none (manual)",
         "loses_data": ("yes" if template.reclaim.loses_data else "no") if template.reclaim else "—",
-        "rate_limit": "429 with Retry-After, or the vendor's own answer (read generically)",
+        "rate_limit": "429 with Retry-After, or the vendor's own answer (read generically)" + _declared(profile),
     }
 
 

@@ -80,6 +80,7 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     "zoom": {
         **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
+        "rate_limit": (S + "zoom/rate-limits.yaml",),
     },
     "webex": dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
     "dropbox": dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "dropbox/team-members.yaml",)),
@@ -646,6 +647,19 @@ def test_zoom_reclaims_with_update_user_and_a_type_zoom_s_sdk_takes():
     assert re.search(r"^\s+type\?: 1 \| 2 \| 4 \| 99;", sdk["types"]["UsersUpdateUserRequestBody"], re.M)
     # Then the template's reclaim is that request with one of those types
     assert (reclaim["method"], reclaim["path"], reclaim["body"]) == ("PATCH", "/users/{id}", {"type": 1})
+
+
+def test_zoom_s_budget_is_the_account_s_and_its_429_is_read_generically():
+    words = spec("zoom", "rate-limits")
+    declared = templates()["zoom"].profile["rate_limit"]
+    # Given Zoom's words: a limit exceeded answers "a HTTP 429 status code"; limits "are applied at the account
+    # level ... shared by users for all apps installed on the account", and depend on the plan
+    assert "return a HTTP 429 status code" in words["says"]
+    assert any("shared by users for all apps installed on the account" in d for d in words["details"])
+    # Then the template spends only its share of that org-wide budget, and declares no number (the plan sets it)
+    assert declared == {"scope": "org"}
+    # And, as Zoom documents no header, a 429 without one is a refusal the pacer backs off from (AIMD)
+    assert wait_requested({}, now=0) is None
 
 
 # --- Webex: People, REST API basics and rate limiting pages (read 2026-12-06) ----------------
