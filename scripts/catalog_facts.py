@@ -54,6 +54,7 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
             ("users_path", "paging", "page_size", "email", "last_activity", "seat"), (S + "okta/management.yaml",)
         ),
         "reclaim": (S + "okta/sso.yaml",),
+        "loses_data": (S + "okta/sso.yaml",),
         "rate_limit": (S + "okta/rate-limits.yaml",),
     },
     "microsoft_graph": dict.fromkeys(
@@ -151,7 +152,9 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
         else (f"none: {template.activity_note[:80]}…" if template.activity_note else "—"),
         "seat": f"`{fields['active']}`" if fields.get("active") else "every listed user",
         "reclaim": f"`{reclaim['method']} {reclaim['path']}`" if reclaim else "none (manual)",
-        "loses_data": ("yes" if template.reclaim.loses_data else "no") if template.reclaim else "—",
+        "loses_data": ("yes" if facts.loses_data else "no")
+        if (facts := template.reclaim or template.app_reclaim)
+        else "—",
         "rate_limit": "429 with Retry-After, or the vendor's own answer (read generically)" + _declared(profile),
     }
 
@@ -159,8 +162,9 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
 def verdict(template: ConfigurationTemplate, fact: str, says: str) -> tuple[str, str]:
     if fact in template.unverified:
         return "**unverified**", template.unverified[fact]  # type: ignore[index]
-    if fact == "loses_data" and template.reclaim is None:
-        # Without a reclaim request seatkeeper takes nothing back, so there is nothing to lose: no fact.
+    if fact == "loses_data" and template.reclaim is None and template.app_reclaim is None:
+        # Without a reclaim request seatkeeper takes nothing back, so there is nothing to lose: no fact. (An
+        # identity provider's template without one still has the unassign of the profiles made from its apps.)
         return "not applicable", "no reclaim request"
     sources = CONFIRMED_A.get(template.name, {}).get(fact)
     if sources:

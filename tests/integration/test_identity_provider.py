@@ -332,6 +332,10 @@ def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_
     assert planned["needs_group_change"] == [
         {"user_id": people["group"].id, "email": "bob@corp.example", "group": "Engineering"}
     ]
+    # And it warns in Okta's words (tests/vendor_specs/okta/sso.yaml): unassigning is destructive, the user's
+    # app profile cannot be recovered
+    (warning,) = planned["warnings"]
+    assert "reclaiming loses the user's data" in warning and "destructive operation" in warning
 
     # When it runs, Then each candidate is unassigned in Okta, with Okta's credential.
     real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})

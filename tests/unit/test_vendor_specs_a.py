@@ -18,7 +18,11 @@ import pytest
 import yaml
 from requests.structures import CaseInsensitiveDict
 
+from seatkeeper.identity.provider import ProfileFromIdp, app_profile_fields
+from seatkeeper.licensing.reclamation import warnings_for
 from seatkeeper.profiles.catalog import templates
+from seatkeeper.profiles.model import Profile
+from seatkeeper.profiles.records import ProfileRecord
 from seatkeeper.saas.pacing import GOOGLE_QUOTA_REASONS, announced_quota, wait_requested
 from tests.vendor_fakes import Request, people, vendors
 from tests.vendor_spec_checks import (
@@ -46,6 +50,7 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     "okta_sso": {
         **dict.fromkeys(USERS, (S + "okta/management.yaml",)),
         "reclaim": (S + "okta/sso.yaml",),
+        "loses_data": (S + "okta/sso.yaml",),
         "rate_limit": (S + "okta/rate-limits.yaml",),
     },
     "microsoft_graph": dict.fromkeys(
@@ -110,7 +115,7 @@ def test_every_fact_of_share_a_is_confirmed_or_unverified_in_its_template():
     for name in SHARE_A:
         template = templates()[name]
         confirmed, unverified = set(CONFIRMS.get(name, {})), set(template.unverified)
-        not_applicable = {"loses_data"} if template.reclaim is None else set()
+        not_applicable = {"loses_data"} if template.reclaim is None and template.app_reclaim is None else set()
         # Then each fact has exactly one verdict: confirmed, or unverified with its reason, or not
         # applicable (without a reclaim request nothing is lost)
         facts = [*confirmed, *unverified, *CONFIRMED_ELSEWHERE.get(name, ()), *not_applicable]
@@ -154,6 +159,40 @@ def test_okta_sso_s_manual_unassign_is_okta_s_and_the_note_says_okta_calls_it_de
     assert "DELETE /api/v1/apps/{app}/users/{user}" in note
     assert spec_path(document, "/api/v1/apps/{app}/users/{user}") == "/api/v1/apps/{appId}/users/{userId}"
     assert "destructive" in note and "cannot be recovered" in note
+
+
+def test_profiles_made_from_okta_apps_carry_okta_s_words_that_unassigning_is_destructive():
+    document = spec("okta", "sso")
+    facts = templates()["okta_sso"].app_reclaim
+    # Given Okta's "Unassign an application user", the request a profile made from an Okta app reclaims with
+    unassign = operation(document, "DELETE", "/api/v1/apps/{appId}/users/{userId}")["description"]
+    # Okta's words:
+    assert "This is a destructive operation. You can't recover the user's app profile." in unassign
+    assert "configured to deactivate users, the user is also deactivated in the target app" in unassign
+    # Then the IdP template says so of its apps' profiles: unassigning loses data, in Okta's words
+    assert facts is not None and (facts.effect, facts.loses_data) == ("unassign", True)
+    assert "destructive operation" in facts.note and "cannot be recovered" in facts.note
+    assert "deactivates the user in the app too" in facts.note
+    # And a profile made from an Okta app, reclaiming with that request, is planned with that warning
+    # (an Entra app's profile, whose unassign no Microsoft source here describes, carries none)
+    idp = ProfileRecord.model_validate(
+        {
+            "id": "prf_" + "0" * 20,
+            "own": {},
+            "profile": {**templates()["okta_sso"].profile, "name": "Okta", "base_url": "https://corp.okta.com"},
+            "created_at": "2026-12-06T00:00:00Z",
+            "updated_at": "2026-12-06T00:00:00Z",
+        }
+    )
+    own = app_profile_fields(
+        idp, "okta", "0oaslack0000000000001", ProfileFromIdp(name="Slack", subscription={"licenses_purchased": 10})
+    )
+    (warning,) = warnings_for(Profile.model_validate(own))
+    assert warning.startswith("Okta (identity provider): reclaiming loses the user's data. Okta calls unassigning")
+    changed = Profile.model_validate(
+        {**own, "reclaim": {"method": "POST", "path": "/api/v1/users/{id}/lifecycle/suspend"}}
+    )
+    assert warnings_for(changed) == []
 
 
 @pytest.mark.parametrize("name", ["okta", "okta_sso"])

@@ -37,6 +37,7 @@ from seatkeeper.profiles.model import (
     LinkHeaderPagination,
     NextUrlPagination,
     Policy,
+    Profile,
     SsoActivity,
     UserMatching,
 )
@@ -533,7 +534,7 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
             },
         }
         # Unassigning a group-assigned user fails in Okta: those are never candidates (assigned_via_group).
-        own["reclaim"] = {"method": "DELETE", "path": f"/api/v1/apps/{app_id}/users/{{id}}"}
+        own["reclaim"] = _okta_unassign(app_id)
     else:
         own["users"] = {
             "path": f"/servicePrincipals(appId='{app_id}')/appRoleAssignedTo",
@@ -559,6 +560,26 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
             "path": "/servicePrincipals/{assignment_resource_id}/appRoleAssignedTo/{assignment_id}",
         }
     return own
+
+
+def _okta_unassign(app_id: str) -> dict[str, str]:
+    return {"method": "DELETE", "path": f"/api/v1/apps/{app_id}/users/{{id}}"}
+
+
+def template_of_unassign(profile: Profile) -> str | None:
+    """The IdP template whose facts say what this profile's reclaim does, when it is the IdP's own unassign.
+
+    A profile made from an Okta app (app_profile_fields) reclaims with Okta's unassign of that app: the
+    okta_sso template's app_reclaim says what Okta does then. A profile whose reclaim request was
+    changed since says for itself what it does.
+    """
+    activity, reclaim = profile.activity, profile.reclaim
+    if not isinstance(activity, SsoActivity) or not activity.users_from_idp or reclaim is None:
+        return None
+    unassign = _okta_unassign(activity.app_id)
+    if (reclaim.method, reclaim.path) == (unassign["method"], unassign["path"]):
+        return "okta_sso"
+    return None
 
 
 def count_sign_ins(kind: str, pages: Iterator[list[Any]]) -> dict[str, int]:

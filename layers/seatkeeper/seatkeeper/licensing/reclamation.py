@@ -489,10 +489,22 @@ def plan(
 
 
 def warnings_for(profile: Profile) -> list[str]:
-    """The template's warning when the profile reclaims with the template's own request and it loses data."""
-    # The templates only when planning: the reclaim steps never load them.
+    """The template's warning when the profile reclaims with the template's own request and it loses data.
+
+    A profile made from an identity provider's app reclaims with the IdP's unassign: its IdP template's
+    app_reclaim says whether that loses data.
+    """
+    # The templates and the IdP's requests only when planning: the reclaim steps never load them.
+    from seatkeeper.identity.provider import template_of_unassign
     from seatkeeper.profiles.catalog import templates
 
+    idp = templates().get(template_of_unassign(profile) or "")
+    if idp is not None and idp.app_reclaim is not None:
+        return (
+            [f"{idp.title}: reclaiming loses the user's data. {idp.app_reclaim.note}"]
+            if idp.app_reclaim.loses_data
+            else []
+        )
     known = templates().get(profile.template or "")
     if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
         return []
