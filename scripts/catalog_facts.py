@@ -108,6 +108,12 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
     ),
     "box": {"last_activity": (S + "box/users.yaml",), "rate_limit": (S + "box/rate-limits.yaml",)},
     "salesforce": dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+    "scim2": {
+        **dict.fromkeys(("users_path", "email", "last_activity"), (S + "scim/rfc7643-schemas.yaml",)),
+        "paging": (S + "scim/rfc7644-protocol.yaml",),
+        "reclaim": (S + "scim/rfc7643-schemas.yaml", S + "scim/rfc7644-protocol.yaml"),
+        "rate_limit": (S + "scim/rfc7644-protocol.yaml",),
+    },
 }
 # Facts the vendor contradicted, fixed in the template to what the vendor says (issue 25).
 FIXED = {

@@ -16,7 +16,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from pydantic import ValidationError
 from requests.structures import CaseInsensitiveDict
+from scim2_models import PatchOp, User
 
 from seatkeeper.identity.provider import ProfileFromIdp, app_profile_fields
 from seatkeeper.licensing.reclamation import warnings_for
@@ -91,6 +93,12 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     "dropbox": dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "dropbox/team-members.yaml",)),
     "box": {"last_activity": (S + "box/users.yaml",), "rate_limit": (S + "box/rate-limits.yaml",)},
     "salesforce": dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+    "scim2": {
+        **dict.fromkeys(("users_path", "email", "last_activity"), (S + "scim/rfc7643-schemas.yaml",)),
+        "paging": (S + "scim/rfc7644-protocol.yaml",),
+        "reclaim": (S + "scim/rfc7643-schemas.yaml", S + "scim/rfc7644-protocol.yaml"),
+        "rate_limit": (S + "scim/rfc7644-protocol.yaml",),
+    },
 }
 
 
@@ -892,6 +900,127 @@ def test_salesforce_queries_users_and_follows_next_records_url_as_salesforce_doc
     # And asks for batches within Salesforce's range
     size = int(template.profile["headers"]["Sforce-Query-Options"].removeprefix("batchSize="))
     assert 200 <= size <= 2000
+
+
+# --- SCIM 2.0: RFC 7643's schema representation (pypi:scim2-server 0.8.3), RFC 9865's source ------
+# (ietf-scim-wg/draft-ietf-scim-cursor-pagination 07c16ba1), RFC 7644 as pypi:scim2-models 0.12.3 quotes it
+
+
+def _scim_schema(name: str) -> dict[str, Any]:
+    return next(s for s in spec("scim", "rfc7643-schemas")["schemas"] if s["name"] == name)
+
+
+def _scim_attribute(name: str) -> dict[str, Any]:
+    return next(a for a in _scim_schema("User")["attributes"] if a["name"] == name)
+
+
+def test_scim2_lists_users_at_the_endpoint_of_rfc7643_s_user_resource_type():
+    schemas, words = spec("scim", "rfc7643-schemas"), spec("scim", "rfc7644-protocol")["rfc9865"]
+    users = templates()["scim2"].profile["users"]
+    # Given RFC 7643's User resource type: endpoint /Users, schema the core User
+    (user,) = schemas["resource_types"]
+    assert (user["endpoint"], user["schema"]) == ("/Users", "urn:ietf:params:scim:schemas:core:2.0:User")
+    # Then the template lists that endpoint, asking for SCIM's media type as RFC 9865's examples do
+    assert users["path"] == user["endpoint"] and words["example_request"].startswith("GET /Users?")
+    assert f"Accept: {templates()['scim2'].profile['headers']['Accept']}" in words["example_request"]
+
+
+def test_scim2_pages_by_start_index_and_count_as_the_scim_rfcs_define():
+    document = spec("scim", "rfc7644-protocol")
+    words, rfc7644 = document["rfc9865"], document["rfc7644_as_quoted_by_scim2_models"]
+    pagination = templates()["scim2"].profile["users"]["pagination"]
+    # Given the working group's words: index-based pagination is RFC 7644 section 3.4.2.4's, asked for with
+    # startIndex; count "Specifies the desired maximum number of query results per page"; totalResults "the total
+    # number of resources for all pages"; and RFC 7644's "1-based index of the first query result"
+    assert "index-based pagination defined in Section 3.4.2.4 of [RFC7644]" in words["introduction"]
+    assert "clients can use the 'startIndex' and 'cursor' query parameters" in words["default_pagination_method"]
+    assert "Specifies the desired maximum number of query results per page" in words["count"]
+    assert "totalResults which is the total number of resources for all pages" in words["total_results"]
+    assert "1-based index of the first query result" in rfc7644["request_start_index"]
+    # Then the template pages by offset from 1 with startIndex and count, and stops at totalResults
+    assert (pagination["type"], pagination["offset_param"], pagination["limit_param"]) == (
+        "offset",
+        "startIndex",
+        "count",
+    )
+    assert pagination["first_offset"] == 1 and pagination["total_path"] == "totalResults"
+    # And reads the users from a ListResponse's Resources
+    assert templates()["scim2"].profile["users"]["records_path"] == "Resources"
+    assert (
+        '"Resources":[{' in words["example_response"] and rfc7644["list_response_schema"] in words["example_response"]
+    )
+
+
+def test_scim2_reads_the_e_mail_and_the_names_from_attributes_rfc7643_s_user_declares():
+    users = templates()["scim2"].profile["users"]
+    emails = _scim_attribute("emails")
+    # Given RFC 7643's emails: multi-valued, complex, with value and primary ("The primary attribute value 'true'
+    # MUST appear no more than once")
+    assert emails["type"] == "complex" and emails["multiValued"] is True
+    sub = {a["name"]: a for a in emails["subAttributes"]}
+    assert {"value", "primary"} <= set(sub) and "MUST appear no more than once" in sub["primary"]["description"]
+    # Then the template reads the primary address, else the first one
+    assert users["fields"]["email"] == "(emails[?primary].value | [0]) || emails[0].value"
+    # And every other field of a user it maps (bar id and meta, RFC 7643's common attributes) is the User's
+    declared = set(_scim_schema("User")["attribute_names"]) | {"name.formatted"}
+    read = _fields("scim2", "email", "name", "active", "role") - {"primary", "value"}
+    assert read and read - declared == set(), read - declared
+    assert _scim_attribute("userName")["required"] is True
+
+
+def test_scim2_s_users_carry_no_last_activity_attribute_as_the_template_says():
+    # Given every attribute name of RFC 7643's User and its enterprise extension
+    names = [*_scim_schema("User")["attribute_names"], *_scim_schema("EnterpriseUser")["attribute_names"]]
+    # Then none is a last activity or a last sign-in (active is the administrative status, not a time)
+    assert "active" in names and not [n for n in names if re.search(r"last|login|seen|activity", n, re.I)]
+    template = templates()["scim2"]
+    assert "last_activity" not in template.profile["users"]["fields"]
+    assert template.activity_note and "no standard last-activity attribute" in template.activity_note
+
+
+def test_scim2_deactivates_with_the_patch_op_rfc7644_defines_on_rfc7643_s_writable_active():
+    words = spec("scim", "rfc7644-protocol")["rfc7644_as_quoted_by_scim2_models"]
+    template = templates()["scim2"]
+    reclaim = template.profile["reclaim"]
+    # Given RFC 7644 section 3.5.2's PatchOp (its URN, its operations "add", "remove", or "replace") and RFC 7643's
+    # active: boolean, readWrite
+    assert "RFC7644 §3.5.2" in words["patch_op"] and 'MAY be one of "add", "remove",' in words["patch_operation_op"]
+    active = _scim_attribute("active")
+    assert (active["type"], active["mutability"]) == ("boolean", "readWrite")
+    # Then the template PATCHes the user with that message, replacing active by false
+    assert (reclaim["method"], reclaim["path"]) == ("PATCH", "/Users/{id}")
+    assert reclaim["body"]["schemas"] == [words["patch_op_schema"]]
+    assert reclaim["body"]["Operations"] == [{"op": "replace", "path": "active", "value": False}]
+    # And scim2-models, which implements the message, reads it as a patch of a User (and refuses what it is not)
+    assert PatchOp[User].model_validate(reclaim["body"]).operations[0].path == "active"
+    with pytest.raises(ValidationError):
+        PatchOp[User].model_validate({**reclaim["body"], "Operations": [{"op": "deactivate", "path": "active"}]})
+    assert template.reclaim is not None and template.reclaim.effect == "deactivate"
+
+
+def test_scim2_s_rate_limit_answer_is_rfc6585_s_429_read_generically():
+    words = spec("scim", "rfc7644-protocol")["rfc9865"]
+    # Given the working group's words: rate limiting "should adhere to established standards for rate limiting,
+    # details of which can be found in [RFC6585]" (429 Too Many Requests); errors are RFC 7644 section 3.12's
+    assert "details of which can be found in [RFC6585]" in words["rate_limiting"]
+    assert "Section 3.12 of [RFC7644]" in words["errors"]
+    # Then the pacer waits for a Retry-After, backs off from a bare 429, and the template declares no budget
+    assert wait_requested({"Retry-After": "5"}, now=0) == 5 and wait_requested({}, now=0) is None
+    assert "rate_limit" not in templates()["scim2"].profile
+
+
+def test_scim2_s_page_size_seat_and_data_loss_stay_unverified_in_the_standards_own_words():
+    words = spec("scim", "rfc7644-protocol")["rfc9865"]
+    template = templates()["scim2"]
+    # Given the RFCs' words: a provider "MAY return fewer results" than count asks; active is only the User's
+    # "administrative status"
+    assert "although it MAY return fewer results" in words["count"]
+    assert _scim_attribute("active")["description"] == "A Boolean value indicating the User's administrative status."
+    # Then the three facts no standard can settle say why, and a real run waits for an admin (contract test)
+    assert set(template.unverified) == {"page_size", "seat", "loses_data"}
+    assert "MAY return fewer results" in template.unverified["page_size"]
+    assert "administrative status" in template.unverified["seat"]
+    assert "administrative status" in template.unverified["loses_data"]
 
 
 # --- the extracts of share a say where they come from ----------------------------------------
