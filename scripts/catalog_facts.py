@@ -101,7 +101,10 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
         "rate_limit": (S + "zoom/rate-limits.yaml",),
     },
-    "webex": dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
+    "webex": {
+        **dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "webex/python-sdk.yaml",)),
+    },
     "dropbox": dict.fromkeys(
         ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "loses_data"),
         (S + "dropbox/team-members.yaml",),

@@ -89,7 +89,10 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
         "rate_limit": (S + "zoom/rate-limits.yaml",),
     },
-    "webex": dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
+    "webex": {
+        **dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "webex/python-sdk.yaml",)),
+    },
     "dropbox": dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "dropbox/team-members.yaml",)),
     "box": {"last_activity": (S + "box/users.yaml",), "rate_limit": (S + "box/rate-limits.yaml",)},
     "salesforce": dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
@@ -732,6 +735,40 @@ def test_webex_s_429_carries_retry_after_which_the_pacer_waits_for():
     assert "429 response with a retry-after header included" in words["rate_limiting"]["says"]
     # Then the pacer waits that long
     assert wait_requested(dict([words["rate_limiting"]["example"].split(": ")]), now=0) == 4
+
+
+def test_webex_reads_the_e_mail_and_the_last_activity_cisco_s_sdk_documents_on_a_person():
+    words = spec("webex", "python-sdk")
+    fields = templates()["webex"].profile["users"]["fields"]
+    person = words["person"]
+    # Given Cisco's Person: emails "The email addresses of the person" (a list of strings, as people are created
+    # with), lastActivity "The date and time of the person's last activity within Webex"
+    assert person["emails"] == "The email addresses of the person."
+    assert "(list of strings)" in words["people_list"]["create_emails"]
+    assert "last activity within Webex" in person["lastActivity"]
+    # Then the template reads the first address and that time
+    assert (fields["email"], fields["last_activity"]) == ("emails[0]", "lastActivity")
+    # And every field it maps, and every field the fake answers with, is a property of Cisco's Person
+    declared = set(person["properties"])
+    assert _fields("webex", *fields) - declared == set()
+    assert set().union(*(FAKES["webex"].record(p) for p in people(10))) - declared == set()
+    # Webex's words: presence properties "such as `status` or `lastActivity`" are not shown "if the authenticated
+    # user has disabled status sharing": such a person has no activity and is unknown, never stale by default
+    assert "Presence information will not be shown" in words["people_list"]["says"]
+
+
+def test_webex_s_page_size_and_seat_rule_stay_unverified_with_cisco_s_words():
+    words = spec("webex", "python-sdk")
+    template = templates()["webex"]
+    # Given Cisco's words: max limits "the maximum number of items returned ... per request" (no number), licenses
+    # is "An list of license strings allocated to this person"
+    assert "Limit the maximum number of items returned" in words["people_list"]["max"]
+    assert words["person"]["licenses"] == "An list of license strings allocated to this person."
+    # Then the seat rule, which counts any license, and the size 1000 say why they are unverified
+    assert template.profile["users"]["fields"]["active"] == "length(licenses || `[]`) > `0` && loginEnabled != `false`"
+    assert "An list of license strings allocated to this person" in template.unverified["seat"]
+    assert "Limit the maximum number of items" in template.unverified["page_size"]
+    assert set(template.unverified) == {"page_size", "seat", "reclaim"}
 
 
 # --- Dropbox: dropbox/dropbox-api-spec team.stone (0d994ebe) --------------------------------
