@@ -555,11 +555,14 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
             },
         }
         # Removing a group's assignment would take the app from the whole group: those are never candidates.
-        own["reclaim"] = {
-            "method": "DELETE",
-            "path": "/servicePrincipals/{assignment_resource_id}/appRoleAssignedTo/{assignment_id}",
-        }
+        own["reclaim"] = dict(_ENTRA_UNASSIGN)
     return own
+
+
+_ENTRA_UNASSIGN = {
+    "method": "DELETE",
+    "path": "/servicePrincipals/{assignment_resource_id}/appRoleAssignedTo/{assignment_id}",
+}
 
 
 def _okta_unassign(app_id: str) -> dict[str, str]:
@@ -570,8 +573,9 @@ def template_of_unassign(profile: Profile) -> str | None:
     """The IdP template whose facts say what this profile's reclaim does, when it is the IdP's own unassign.
 
     A profile made from an Okta app (app_profile_fields) reclaims with Okta's unassign of that app: the
-    okta_sso template's app_reclaim says what Okta does then. A profile whose reclaim request was
-    changed since says for itself what it does.
+    okta_sso template's app_reclaim says what Okta does then, and an Entra app's profile with Entra's
+    deletion of the app role assignment, which entra_sso's facts (its reclaim) speak for. A profile whose
+    reclaim request was changed since says for itself what it does.
     """
     activity, reclaim = profile.activity, profile.reclaim
     if not isinstance(activity, SsoActivity) or not activity.users_from_idp or reclaim is None:
@@ -579,6 +583,8 @@ def template_of_unassign(profile: Profile) -> str | None:
     unassign = _okta_unassign(activity.app_id)
     if (reclaim.method, reclaim.path) == (unassign["method"], unassign["path"]):
         return "okta_sso"
+    if (reclaim.method, reclaim.path) == (_ENTRA_UNASSIGN["method"], _ENTRA_UNASSIGN["path"]):
+        return "entra_sso"
     return None
 
 
