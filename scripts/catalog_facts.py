@@ -42,6 +42,82 @@ CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "confluence": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
     "microsoft_graph": ("tests/vendor_specs/microsoft_graph/signinactivity.yaml", ("last_activity",)),
 }
+# Share a of issue 25 (okta ... salesforce): per template, each fact and the extracts that confirm it, as
+# tests/unit/test_vendor_specs_a.py checks them (its CONFIRMS: tests/unit/test_catalog_facts.py compares the
+# two). A fact named here is confirmed even where the template says there is none ("none", "—"): the test
+# checks that the vendor's document has no such field, or that the manual step it names is the vendor's.
+S = "tests/vendor_specs/"
+CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
+    "okta": {"rate_limit": (S + "okta/rate-limits.yaml",)},
+    "okta_sso": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "email", "last_activity", "seat"), (S + "okta/management.yaml",)
+        ),
+        "reclaim": (S + "okta/sso.yaml",),
+        "loses_data": (S + "okta/sso.yaml",),
+        "rate_limit": (S + "okta/rate-limits.yaml",),
+    },
+    "microsoft_graph": dict.fromkeys(
+        ("users_path", "paging", "page_size", "email", "reclaim", "rate_limit"),
+        (S + "microsoft_graph/users-list.yaml",),
+    ),
+    "entra_sso": dict.fromkeys(
+        ("users_path", "paging", "page_size", "email", "last_activity", "seat", "rate_limit"),
+        (S + "microsoft_graph/users-list.yaml",),
+    ),
+    "google_workspace": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "email", "last_activity"), (S + "google/directory-users.yaml",)
+        ),
+        "reclaim": (S + "google/licensing.yaml",),
+        "rate_limit": (S + "google/directory-limits.yaml",),
+    },
+    "google_sso": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "email", "last_activity"), (S + "google/directory-users.yaml",)
+        ),
+        "rate_limit": (S + "google/directory-limits.yaml",),
+    },
+    "github_org": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "last_activity", "reclaim"), (S + "github/org-members.yaml",)
+        ),
+        "loses_data": (S + "github/remove-member.yaml",),
+        "rate_limit": (S + "github/rate-limits.yaml",),
+    },
+    "github_copilot": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "loses_data"),
+            (S + "github/copilot-seats.yaml",),
+        ),
+        "rate_limit": (S + "github/rate-limits.yaml",),
+    },
+    "slack": {
+        **dict.fromkeys(("users_path", "paging", "page_size", "reclaim", "rate_limit"), (S + "slack/scim.yaml",)),
+        "loses_data": (S + "slack/scim.yaml", S + "slack/fair-billing.yaml"),
+    },
+    "zoom": {
+        **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
+        **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
+        "rate_limit": (S + "zoom/rate-limits.yaml",),
+    },
+    "webex": {
+        **dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "webex/python-sdk.yaml",)),
+    },
+    "dropbox": dict.fromkeys(
+        ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "loses_data"),
+        (S + "dropbox/team-members.yaml",),
+    ),
+    "box": {"last_activity": (S + "box/users.yaml",), "rate_limit": (S + "box/rate-limits.yaml",)},
+    "salesforce": dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+    "scim2": {
+        **dict.fromkeys(("users_path", "email", "last_activity"), (S + "scim/rfc7643-schemas.yaml",)),
+        "paging": (S + "scim/rfc7644-protocol.yaml",),
+        "reclaim": (S + "scim/rfc7643-schemas.yaml", S + "scim/rfc7644-protocol.yaml"),
+        "rate_limit": (S + "scim/rfc7644-protocol.yaml",),
+    },
+}
 # Facts the vendor contradicted, fixed in the template to what the vendor says (issue 25).
 FIXED = {
     ("okta", "loses_data"): "Okta: deactivating a user is a destructive operation",
@@ -49,11 +125,22 @@ FIXED = {
     ("jira", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
     ("confluence", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
     ("microsoft_graph", "last_activity"): "Microsoft: lastSignInDateTime records failed attempts too",
+    ("microsoft_graph", "page_size"): "Microsoft: with signInActivity selected, the maximum page size is 500",
+    ("github_org", "loses_data"): "GitHub: private forks can be restored for three months (the note said deleted)",
+    ("slack", "loses_data"): "Slack: billing stops after 28 days without use, not 14 as the note said",
 }
 
 
 def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ") if text not in (None, "") else "—"
+
+
+def _declared(profile: dict[str, Any]) -> str:
+    limit = profile.get("rate_limit")
+    if not limit:
+        return ""
+    budget = f", {limit['requests']} per {limit.get('window_seconds', 60):g} s" if limit.get("requests") else ""
+    return f"; declared: {limit.get('scope', 'org')} budget{budget}"
 
 
 def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
@@ -74,14 +161,25 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
         else (f"none: {template.activity_note[:80]}…" if template.activity_note else "—"),
         "seat": f"`{fields['active']}`" if fields.get("active") else "every listed user",
         "reclaim": f"`{reclaim['method']} {reclaim['path']}`" if reclaim else "none (manual)",
-        "loses_data": ("yes" if template.reclaim.loses_data else "no") if template.reclaim else "—",
-        "rate_limit": "429 with Retry-After, or the vendor's own answer (read generically)",
+        "loses_data": ("yes" if facts.loses_data else "no")
+        if (facts := template.reclaim or template.app_reclaim)
+        else "—",
+        "rate_limit": "429 with Retry-After, or the vendor's own answer (read generically)" + _declared(profile),
     }
 
 
 def verdict(template: ConfigurationTemplate, fact: str, says: str) -> tuple[str, str]:
     if fact in template.unverified:
         return "**unverified**", template.unverified[fact]  # type: ignore[index]
+    if fact == "loses_data" and template.reclaim is None and template.app_reclaim is None:
+        # Without a reclaim request seatkeeper takes nothing back, so there is nothing to lose: no fact. (An
+        # identity provider's template without one still has the unassign of the profiles made from its apps.)
+        return "not applicable", "no reclaim request"
+    sources = CONFIRMED_A.get(template.name, {}).get(fact)
+    if sources:
+        fixed = FIXED.get((template.name, fact))
+        cited = ", ".join(f"`{source}`" for source in sources)
+        return ("confirmed, fixed" if fixed else "confirmed"), cited + (f" ({fixed})" if fixed else "")
     source, facts = CHECKED.get(template.name, ("", ()))
     # The checks confirm the fields a template reads; that a vendor has no such field, they do not.
     if fact in facts and not says.startswith(("none", "—")):
@@ -92,14 +190,14 @@ def verdict(template: ConfigurationTemplate, fact: str, says: str) -> tuple[str,
 
 def render() -> str:
     catalog = templates()
-    counts = {"confirmed": 0, "unverified": 0, "not checked": 0}
+    counts = {"confirmed": 0, "unverified": 0, "not applicable": 0, "not checked": 0}
     sections = []
     for name, template in catalog.items():
         says = what_it_says(template)
         rows = []
         for fact, title in FACTS.items():
             word, source = verdict(template, fact, says[fact])
-            counts["unverified" if "unverified" in word else "confirmed" if "confirmed" in word else "not checked"] += 1
+            counts[next((kind for kind in counts if kind in word), "not checked")] += 1
             rows.append(f"| {title} | {_cell(says[fact])} | {word} | {_cell(source)} |")
         lifecycle = f"API version: {template.api_version}" + (f"; sunset {template.sunset}" if template.sunset else "")
         sections.append(
@@ -112,12 +210,14 @@ def render() -> str:
         "Generated by `scripts/catalog_facts.py` from the templates"
         " (`layers/seatkeeper/seatkeeper/profiles/templates/`) and checked by"
         " `tests/unit/test_catalog_facts.py`: do not edit, regenerate.\n\n"
-        "A fact is *confirmed* when `tests/unit/test_vendor_specs.py` checks it against an extract of the"
+        "A fact is *confirmed* when `tests/unit/test_vendor_specs*.py` check it against an extract of the"
         " vendor's own API description (`tests/vendor_specs/`, each naming its source), *unverified* when the"
         " template says no vendor source confirms it (and why), and *not checked* when only the vendor's"
-        " documentation page the template links to backs it.\n\n"
+        " documentation page the template links to backs it. Whether reclaiming loses data is *not applicable*"
+        " to a template without a reclaim request.\n\n"
         f"{total} facts in {len(catalog)} templates: {counts['confirmed']} confirmed,"
-        f" {counts['unverified']} unverified, {counts['not checked']} not checked.\n\n"
+        f" {counts['unverified']} unverified, {counts['not applicable']} not applicable,"
+        f" {counts['not checked']} not checked.\n\n"
     )
     return head + "\n".join(sections)
 

@@ -332,6 +332,10 @@ def test_an_app_without_a_user_api_gets_its_users_from_okta_and_is_reclaimed_by_
     assert planned["needs_group_change"] == [
         {"user_id": people["group"].id, "email": "bob@corp.example", "group": "Engineering"}
     ]
+    # And it warns in Okta's words (tests/vendor_specs/okta/sso.yaml): unassigning is destructive, the user's
+    # app profile cannot be recovered
+    (warning,) = planned["warnings"]
+    assert "reclaiming loses the user's data" in warning and "destructive operation" in warning
 
     # When it runs, Then each candidate is unassigned in Okta, with Okta's credential.
     real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
@@ -464,6 +468,12 @@ def test_entra_lists_its_enterprise_apps_and_one_becomes_a_profile_of_its_app_ro
     assert [g["group"] for g in planned["needs_group_change"]] == ["Design team"]
     real = admin.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False})
     assert real.status_code == 201, real.text
+    # The deletion of an app role assignment is the entra_sso template's reclaim, which no Microsoft
+    # source here confirms: the real run waits for an admin, saying so, and nothing is deleted before
+    assert real.json()["status"] == "awaiting_approval", real.json()
+    assert "entra_sso template's reclaim" in real.json()["approval_reason"] and entra.unassigned == []
+    approved = api("admin", subject="boss").post(f"/reclamations/{real.json()['id']}/approve")
+    assert approved.status_code == 200, approved.text
     done = finished_reclamation(admin, real.json()["id"])
     assert done["status"] == "completed", done
     assert sorted(entra.unassigned) == sorted([(notion.id, str(uuid.UUID(int=208))), (notion.id, leaver.id)])

@@ -173,8 +173,18 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
         f"/profiles/{profile['id']}/reclamations", json={"dry_run": False, "user_ids": sorted(candidates)}
     )
     assert plan.status_code == 201, plan.text
-    assert plan.json()["status"] == "running"
     assert bool(plan.json()["warnings"]) is template.reclaim.loses_data
+    doubted = [fact for fact in ("reclaim", "seat", "loses_data") if fact in template.unverified]
+    if doubted:
+        # A removal call, seat rule or data-loss statement no vendor source confirms: the real run
+        # waits for an admin, saying which fact is in doubt; nothing is sent before the approval
+        assert plan.json()["status"] == "awaiting_approval", plan.json()
+        assert all(fact in plan.json()["approval_reason"] for fact in doubted), plan.json()["approval_reason"]
+        assert app.reclaim_requests == []
+        approved = api("admin", subject="boss").post(f"/reclamations/{plan.json()['id']}/approve")
+        assert approved.status_code == 200, approved.text
+    else:
+        assert plan.json()["status"] == "running"
     done = wait_for_reclamation(integrator, plan.json()["id"])
 
     # Then the vendor received each candidate's reclaim request once, in its documented shape

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+import scim2_server
 
 from seatkeeper.core.errors import AddressRefused, SaaSRequestFailed, SaaSUnavailable, UnreadableResponse
 from seatkeeper.profiles.catalog import build_profile
 from seatkeeper.saas.http import RetryPolicy, SaaSClient
 from seatkeeper.saas.network_guard import NetworkPolicy
-from seatkeeper.saas.paging import fetch_users, first_page_of_users
+from seatkeeper.saas.paging import PageCursor, fetch_users, first_page_of_users
 from seatkeeper.sync.fetch import fetch_step
 from tests.integration.test_saas_http import Rows, client_of, recording
 from tests.paging_app import paging_app, profile_fields
-from tests.saas_apps import fake_saas
+from tests.saas_apps import fake_saas, scim_server, scim_user
 from tests.vendor_fakes import ADOBE_CLIENT_ID, vendor_app
 
 KINDS = ["none", "offset", "page", "cursor", "next_url", "link_header"]
@@ -201,3 +205,46 @@ def test_a_page_number_in_the_path_ends_where_the_app_says_the_last_page_is():
     # Then each user comes once: lastPage ended the list, with no query parameter for the page
     assert ids == [app.vendor.user_id(p) for p in app.people]
     assert app.list_requests == 3 + 1 and app.unauthorized == 0
+
+
+def capped_scim_client(scim, **users):
+    profile = build_profile(
+        {
+            "name": "t",
+            "template": "scim2",
+            "base_url": scim.url,
+            "subscription": {"licenses_purchased": 1},
+            **({"users": users} if users else {}),
+        }
+    )
+    return SaaSClient(profile, {"token": scim.token}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]), retries=FAST)
+
+
+CAPPED = json.loads(
+    (Path(scim2_server.__file__).parent / "resources" / "default-service-provider-config.json").read_text()
+) | {"filter": {"supported": True, "maxResults": 50}}
+
+
+def test_a_scim_provider_that_caps_its_pages_below_the_size_asked_for_has_every_user_read():
+    # Given scim2-server (third party) announcing filter.maxResults 50: it answers at most 50 users a page,
+    # as RFC 9865 allows of count ("MAY return fewer results"), to the scim2 template's count=100
+    with scim_server(service_provider_config=CAPPED) as scim:
+        scim.add_users([scim_user(i) for i in range(130)])
+        client = capped_scim_client(scim)
+        assert client.profile.users.pagination.page_size == 100
+        # When the users are fetched, Then each is read once: the offsets follow the 50 answered, none skipped
+        pages = [[u.email for u in users] for users, _ in fetch_users(client)]
+    assert [len(page) for page in pages] == [50, 50, 30]
+    assert sorted(email for page in pages for email in page) == sorted(f"user{i}@example.com" for i in range(130))
+
+
+def test_a_fetch_resumed_at_a_size_the_provider_caps_stops_rather_than_skip_users():
+    with scim_server(service_provider_config=CAPPED) as scim:
+        scim.add_users([scim_user(i) for i in range(130)])
+        client = capped_scim_client(scim)
+        # Given a fetch resumed with the total already known, as a stored cursor carries it: it reads no
+        # first page alone, so it cannot learn the cap from one
+        resumed = PageCursor(offset=1, total=130, pages_done=0)
+        # When it goes on, Then the first page shorter than asked for stops it, saying what to set
+        with pytest.raises(SaaSRequestFailed, match=r"answered 50 records where 100 were asked for.*page_size to 50"):
+            list(fetch_users(client, resumed))

@@ -82,6 +82,12 @@ MOCKED = {
     ),
 }
 MOCKED["miro"] = ("miro/organization-members.yaml", "/v2/orgs/3074457345821141000", {"auth": {"type": "bearer"}})
+# npm:@octokit/openapi 23.0.2 (GitHub's github/rest-api-description): the org's members and its Copilot seats.
+# GitHub's description declares its answers as application/json, and Prism matches the Accept header
+# literally (406 to the template's application/vnd.github+json, which GitHub's docs recommend).
+GITHUB_ACCEPT = {"headers": {"Accept": "application/json", "X-GitHub-Api-Version": "2022-11-28"}}
+MOCKED["github_org"] = ("github/org-members.yaml", "/orgs/acme", GITHUB_ACCEPT)
+MOCKED["github_copilot"] = ("github/copilot-seats.yaml", "/orgs/acme", GITHUB_ACCEPT)
 CREDENTIALS = {"api_key": {"api_key": "t"}, "bearer": {"token": "t"}}
 
 

@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 from seatkeeper.profiles.catalog import templates
-from tests.unit import test_vendor_specs
+from tests.unit import test_vendor_specs, test_vendor_specs_a
 
 ROOT = Path(__file__).parents[2]
 
@@ -37,6 +37,11 @@ def test_a_fact_is_called_confirmed_only_where_a_test_checks_it_against_the_vend
     assert {n for n, (_, facts) in checked.items() if facts == ("reclaim",)} == set(
         test_vendor_specs.ATLASSIAN_TEMPLATES
     )
+
+
+def test_share_a_s_confirmed_facts_are_those_test_vendor_specs_a_checks_from_the_same_extracts():
+    # Then what the script calls confirmed for okta ... salesforce is exactly what that module's tests check
+    assert _script().CONFIRMED_A == test_vendor_specs_a.CONFIRMS
 
 
 def test_the_table_shows_each_unverified_fact_with_the_template_s_reason():

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,12 +38,24 @@ class ScimServer:
 
 
 @contextmanager
-def scim_server(token: str = "scim-test-token-5f0e") -> Iterator[ScimServer]:  # noqa: S107 - a local demo token
-    """scim2-server on a free port, with a static bearer token."""
+def scim_server(
+    token: str = "scim-test-token-5f0e",  # noqa: S107 - a local demo token
+    *,
+    service_provider_config: dict[str, Any] | None = None,
+) -> Iterator[ScimServer]:
+    """scim2-server on a free port, with a static bearer token (and the ServiceProviderConfig given, if one is:
+    its filter.maxResults caps the pages, as a provider may)."""
     port = free_port()
     executable = shutil.which("scim2-server", path=str(Path(sys.executable).parent)) or "scim2-server"
+    arguments = [executable, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token]
+    config = None
+    if service_provider_config is not None:
+        config = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)  # noqa: SIM115 - removed below
+        with config:
+            json.dump(service_provider_config, config)
+        arguments += ["--service-provider-config", config.name]
     process = subprocess.Popen(  # noqa: S603 - our own arguments, no shell
-        [executable, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
+        arguments,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -67,6 +80,8 @@ def scim_server(token: str = "scim-test-token-5f0e") -> Iterator[ScimServer]:  #
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if config is not None:
+            Path(config.name).unlink(missing_ok=True)
 
 
 def scim_user(i: int, **extra: Any) -> dict[str, Any]:

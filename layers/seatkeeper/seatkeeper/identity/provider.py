@@ -37,6 +37,7 @@ from seatkeeper.profiles.model import (
     LinkHeaderPagination,
     NextUrlPagination,
     Policy,
+    Profile,
     SsoActivity,
     UserMatching,
 )
@@ -533,7 +534,7 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
             },
         }
         # Unassigning a group-assigned user fails in Okta: those are never candidates (assigned_via_group).
-        own["reclaim"] = {"method": "DELETE", "path": f"/api/v1/apps/{app_id}/users/{{id}}"}
+        own["reclaim"] = _okta_unassign(app_id)
     else:
         own["users"] = {
             "path": f"/servicePrincipals(appId='{app_id}')/appRoleAssignedTo",
@@ -554,11 +555,37 @@ def app_profile_fields(idp: ProfileRecord, kind: str, app_id: str, request: Prof
             },
         }
         # Removing a group's assignment would take the app from the whole group: those are never candidates.
-        own["reclaim"] = {
-            "method": "DELETE",
-            "path": "/servicePrincipals/{assignment_resource_id}/appRoleAssignedTo/{assignment_id}",
-        }
+        own["reclaim"] = dict(_ENTRA_UNASSIGN)
     return own
+
+
+_ENTRA_UNASSIGN = {
+    "method": "DELETE",
+    "path": "/servicePrincipals/{assignment_resource_id}/appRoleAssignedTo/{assignment_id}",
+}
+
+
+def _okta_unassign(app_id: str) -> dict[str, str]:
+    return {"method": "DELETE", "path": f"/api/v1/apps/{app_id}/users/{{id}}"}
+
+
+def template_of_unassign(profile: Profile) -> str | None:
+    """The IdP template whose facts say what this profile's reclaim does, when it is the IdP's own unassign.
+
+    A profile made from an Okta app (app_profile_fields) reclaims with Okta's unassign of that app: the
+    okta_sso template's app_reclaim says what Okta does then, and an Entra app's profile with Entra's
+    deletion of the app role assignment, which entra_sso's facts (its reclaim) speak for. A profile whose
+    reclaim request was changed since says for itself what it does.
+    """
+    activity, reclaim = profile.activity, profile.reclaim
+    if not isinstance(activity, SsoActivity) or not activity.users_from_idp or reclaim is None:
+        return None
+    unassign = _okta_unassign(activity.app_id)
+    if (reclaim.method, reclaim.path) == (unassign["method"], unassign["path"]):
+        return "okta_sso"
+    if (reclaim.method, reclaim.path) == (_ENTRA_UNASSIGN["method"], _ENTRA_UNASSIGN["path"]):
+        return "entra_sso"
+    return None
 
 
 def count_sign_ins(kind: str, pages: Iterator[list[Any]]) -> dict[str, int]:

@@ -513,10 +513,22 @@ def plan(
 
 
 def warnings_for(profile: Profile) -> list[str]:
-    """The template's warning when the profile reclaims with the template's own request and it loses data."""
-    # The templates only when planning: the reclaim steps never load them.
+    """The template's warning when the profile reclaims with the template's own request and it loses data.
+
+    A profile made from an identity provider's app reclaims with the IdP's unassign: its IdP template's
+    app_reclaim says whether that loses data.
+    """
+    # The templates and the IdP's requests only when planning: the reclaim steps never load them.
+    from seatkeeper.identity.provider import template_of_unassign
     from seatkeeper.profiles.catalog import templates
 
+    idp = templates().get(template_of_unassign(profile) or "")
+    if idp is not None and idp.app_reclaim is not None:
+        return (
+            [f"{idp.title}: reclaiming loses the user's data. {idp.app_reclaim.note}"]
+            if idp.app_reclaim.loses_data
+            else []
+        )
     known = templates().get(profile.template or "")
     if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
         return []
@@ -531,14 +543,21 @@ UNVERIFIED_FOR_A_REAL_RUN = ("reclaim", "seat", "loses_data")
 
 
 def unverified_reason(profile: Profile) -> str | None:
-    """Why a real run waits for approval when the profile relies on a template fact no vendor confirms."""
-    # The templates only when planning: the reclaim steps never load them.
+    """Why a real run waits for approval when the profile relies on a template fact no vendor confirms.
+
+    A profile made from an identity provider's app relies on its IdP template's reclaim: the IdP's unassign.
+    """
+    # The templates and the IdP's requests only when planning: the reclaim steps never load them.
+    from seatkeeper.identity.provider import template_of_unassign
     from seatkeeper.profiles.catalog import templates
 
+    facts: tuple[str, ...] = UNVERIFIED_FOR_A_REAL_RUN
     known = templates().get(profile.template or "")
     if known is None:
+        known, facts = templates().get(template_of_unassign(profile) or ""), ("reclaim",)
+    if known is None:
         return None
-    doubts = [f"{fact} ({known.unverified[fact]})" for fact in UNVERIFIED_FOR_A_REAL_RUN if fact in known.unverified]
+    doubts = [f"{fact} ({known.unverified[fact]})" for fact in facts if fact in known.unverified]
     return f"the {known.name} template's {'; '.join(doubts)} is unverified" if doubts else None
 
 

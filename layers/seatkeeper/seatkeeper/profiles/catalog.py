@@ -28,7 +28,7 @@ class ActivityFacts(BaseModel):
     plan: str | None = Field(None, description="The vendor plan or add-on the signal needs")
 
 
-ReclaimEffect = Literal["deactivate", "suspend", "delete", "downgrade", "remove_from_org", "cancel_seat"]
+ReclaimEffect = Literal["deactivate", "suspend", "delete", "downgrade", "remove_from_org", "cancel_seat", "unassign"]
 
 
 class ReclaimFacts(BaseModel):
@@ -75,6 +75,11 @@ class ConfigurationTemplate(BaseModel):
     activity_note: str | None = Field(None, description="Why the app's API gives no activity, and what to use")
     reclaim: ReclaimFacts | None = None
     reclaim_note: str | None = Field(None, description="Why no reclaim request is preset: the manual step")
+    app_reclaim: ReclaimFacts | None = Field(
+        None,
+        description="An identity provider's template: what the reclaim request of the profiles made from its apps"
+        " (the IdP's own unassign) does to the user",
+    )
     profile: dict[str, Any]
     api_version: str = Field(description="The version of the vendor's API the template follows")
     sunset: date | None = Field(

@@ -198,6 +198,7 @@ class PageFetcher:
                 sized = {pagination.size_param: size} if pagination.size_param else {}
                 return {pagination.page_param: position, **sized}
 
+        offsets = isinstance(pagination, OffsetPagination)
         position = cursor.offset if cursor.offset is not None else cursor.page if cursor.page is not None else first
         key = "offset" if isinstance(pagination, OffsetPagination) else "page"
         total, pages_done = cursor.total, cursor.pages_done
@@ -220,6 +221,11 @@ class PageFetcher:
                 total = pages * size if pages is not None else None
             records = _records(self.endpoint, body, total)
             pages_done += 1
+            if offsets and total is not None and 0 < len(records) < min(size, total):
+                # The app caps its pages below the size asked for, as SCIM allows ("MAY return fewer
+                # results", RFC 9865 on count): the next offsets follow what it answered, or users between
+                # them would be skipped.
+                size = step = len(records)
             position += step
             done = last_page(body, records) if total is None else past_end(position, total)
             yield records, PageCursor(**{key: position}, total=total, pages_done=pages_done, done=done)
@@ -235,9 +241,25 @@ class PageFetcher:
         for at, body in self._in_order(remaining, params):
             pages_done += 1
             following = at + step
+            records = _records(self.endpoint, body, total)
+            if offsets:
+                self._refuse_a_short_page(
+                    at - first, records, min(step, total - (at - first)), _total(pagination.total_path, body)
+                )
             yield (
-                _records(self.endpoint, body, total),
+                records,
                 PageCursor(**{key: following}, total=total, pages_done=pages_done, done=past_end(following, total)),
+            )
+
+    def _refuse_a_short_page(self, skipped: int, records: list[Any], expected: int, total_now: int | None) -> None:
+        """A page of offsets holding fewer records than asked for, before the end: the offsets after it
+        would skip the ones it left out, so the fetch stops rather than miss users."""
+        if total_now is not None:
+            expected = min(expected, max(total_now - skipped, 0))  # users removed meanwhile end the list sooner
+        if len(records) < expected:
+            raise SaaSRequestFailed(
+                f"the app answered {len(records)} records where {expected} were asked for, before the end of the"
+                f" list: set users.pagination.page_size to {len(records)} or lower so that no user is skipped"
             )
 
     def _in_order(self, positions: list[int], params: Callable[[int], dict[str, Any]]) -> Iterator[tuple[int, Any]]:

@@ -1,0 +1,1071 @@
+"""Issue 25, share a: okta ... salesforce, fact by fact, against their vendors' own descriptions.
+
+Each test names the document it follows, an extract in tests/vendor_specs/<vendor>/ that names its
+source: an OpenAPI document cut by scripts/vendor_extract.py (GitHub, Okta), Google's discovery
+documents, Dropbox's stone, Zoom's SDK types, or the vendor's documentation page quoted with its
+address and the date read. CONFIRMS is what these tests confirm, per template and fact, and from
+which extracts: scripts/catalog_facts.py says the same (tests/unit/test_catalog_facts.py compares).
+Where a vendor contradicts what a template used to say, the test quotes the vendor's words.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from pydantic import ValidationError
+from requests.structures import CaseInsensitiveDict
+from scim2_models import PatchOp, User
+
+from seatkeeper.identity.provider import ProfileFromIdp, app_profile_fields
+from seatkeeper.licensing.reclamation import warnings_for
+from seatkeeper.profiles.catalog import templates
+from seatkeeper.profiles.model import Profile
+from seatkeeper.profiles.records import ProfileRecord
+from seatkeeper.saas.pacing import GOOGLE_QUOTA_REASONS, announced_quota, wait_requested
+from tests.vendor_fakes import Request, people, vendors
+from tests.vendor_spec_checks import (
+    SPECS,
+    declares,
+    deref,
+    fields_read,
+    operation,
+    parameter_names,
+    record_schema,
+    response_schema,
+    spec,
+    spec_path,
+    undeclared,
+    validate,
+)
+
+FAKES = vendors("http://127.0.0.1:1")
+PAGING_PARAMETERS = ("limit_param", "cursor_param", "offset_param", "page_param", "size_param")
+S = "tests/vendor_specs/"
+USERS = ("users_path", "paging", "page_size", "email", "last_activity", "seat")
+
+CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "okta": {"rate_limit": (S + "okta/rate-limits.yaml",)},
+    "okta_sso": {
+        **dict.fromkeys(USERS, (S + "okta/management.yaml",)),
+        "reclaim": (S + "okta/sso.yaml",),
+        "loses_data": (S + "okta/sso.yaml",),
+        "rate_limit": (S + "okta/rate-limits.yaml",),
+    },
+    "microsoft_graph": dict.fromkeys(
+        ("users_path", "paging", "page_size", "email", "reclaim", "rate_limit"),
+        (S + "microsoft_graph/users-list.yaml",),
+    ),
+    "entra_sso": dict.fromkeys((*USERS, "rate_limit"), (S + "microsoft_graph/users-list.yaml",)),
+    "google_workspace": {
+        **dict.fromkeys(USERS[:5], (S + "google/directory-users.yaml",)),
+        "reclaim": (S + "google/licensing.yaml",),
+        "rate_limit": (S + "google/directory-limits.yaml",),
+    },
+    "google_sso": {
+        **dict.fromkeys(USERS[:5], (S + "google/directory-users.yaml",)),
+        "rate_limit": (S + "google/directory-limits.yaml",),
+    },
+    "github_org": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "last_activity", "reclaim"), (S + "github/org-members.yaml",)
+        ),
+        "loses_data": (S + "github/remove-member.yaml",),
+        "rate_limit": (S + "github/rate-limits.yaml",),
+    },
+    "github_copilot": {
+        **dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "github/copilot-seats.yaml",)),
+        "rate_limit": (S + "github/rate-limits.yaml",),
+    },
+    "slack": {
+        **dict.fromkeys(("users_path", "paging", "page_size", "reclaim", "rate_limit"), (S + "slack/scim.yaml",)),
+        "loses_data": (S + "slack/scim.yaml", S + "slack/fair-billing.yaml"),
+    },
+    "zoom": {
+        **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
+        **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
+        "rate_limit": (S + "zoom/rate-limits.yaml",),
+    },
+    "webex": {
+        **dict.fromkeys(("users_path", "paging", "rate_limit"), (S + "webex/people.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "webex/python-sdk.yaml",)),
+    },
+    "dropbox": dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "dropbox/team-members.yaml",)),
+    "box": {"last_activity": (S + "box/users.yaml",), "rate_limit": (S + "box/rate-limits.yaml",)},
+    "salesforce": dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+    "scim2": {
+        **dict.fromkeys(("users_path", "email", "last_activity"), (S + "scim/rfc7643-schemas.yaml",)),
+        "paging": (S + "scim/rfc7644-protocol.yaml",),
+        "reclaim": (S + "scim/rfc7643-schemas.yaml", S + "scim/rfc7644-protocol.yaml"),
+        "rate_limit": (S + "scim/rfc7644-protocol.yaml",),
+    },
+}
+
+
+SHARE_A = sorted(CONFIRMS.keys() | {"scim2"})
+FACTS = (*USERS, "reclaim", "loses_data", "rate_limit")
+# What tests/unit/test_vendor_specs.py confirms of these templates (okta/management.yaml, box/users.yaml,
+# microsoft_graph/signinactivity.yaml).
+CONFIRMED_ELSEWHERE = {
+    "okta": (*USERS, "reclaim", "loses_data"),
+    "box": ("users_path", "paging", "page_size", "email", "seat", "reclaim", "loses_data"),
+    "microsoft_graph": ("last_activity",),
+}
+
+
+def _fields(name: str, *keys: str) -> set[str]:
+    fields = templates()[name].profile["users"]["fields"]
+    return set().union(*(fields_read(fields[key]) for key in keys if key in fields))
+
+
+def test_every_fact_of_share_a_is_confirmed_or_unverified_in_its_template():
+    # Given the fifteen templates of share a, and the facts tests/unit/test_vendor_specs.py confirms of them
+    for name in SHARE_A:
+        template = templates()[name]
+        confirmed, unverified = set(CONFIRMS.get(name, {})), set(template.unverified)
+        not_applicable = {"loses_data"} if template.reclaim is None and template.app_reclaim is None else set()
+        # Then each fact has exactly one verdict: confirmed, or unverified with its reason, or not
+        # applicable (without a reclaim request nothing is lost)
+        facts = [*confirmed, *unverified, *CONFIRMED_ELSEWHERE.get(name, ()), *not_applicable]
+        assert sorted(facts) == sorted(FACTS), (name, sorted(facts))
+        assert all(len(reason) > 40 for reason in template.unverified.values())
+
+
+# --- Okta: okta/okta-management-openapi-spec 2026.06.3, and Okta's rate limit page ------------
+
+
+def test_okta_sso_lists_users_as_okta_s_list_users_documents():
+    document = spec("okta", "management")
+    users = templates()["okta_sso"].profile["users"]
+    # Given Okta's listUsers, the operation the okta template is checked against too
+    assert operation(document, "GET", users["path"])["operationId"] == "listUsers"
+    limit = next(
+        deref(document, p)
+        for p in operation(document, "GET", users["path"])["parameters"]
+        if deref(document, p).get("name") == "limit"
+    )
+    # Then the IdP template pages with limit (and the Link header's after) at Okta's default size
+    assert users["pagination"]["type"] == "link_header"
+    assert {users["pagination"]["limit_param"], "after"} <= parameter_names(document, "GET", users["path"])
+    assert users["pagination"]["page_size"] == limit["schema"]["default"]
+    # And every field it reads is one Okta's User declares, with statuses Okta has
+    user = response_schema(document, "GET", users["path"])["items"]
+    read = _fields("okta_sso", *users["fields"])
+    assert read and {f for f in read if not declares(document, user, f)} == set()
+    statuses = set(deref(document, deref(document, user)["properties"]["status"])["enum"])
+    assert set(re.findall(r"'([A-Z_]+)'", users["fields"]["active"])) <= statuses
+
+
+def test_okta_sso_s_manual_unassign_is_okta_s_and_the_note_says_okta_calls_it_destructive():
+    document = spec("okta", "sso")
+    note = templates()["okta_sso"].reclaim_note or ""
+    # Given Okta's "Unassign an application user"
+    unassign = operation(document, "DELETE", "/api/v1/apps/{appId}/users/{userId}")
+    # Okta's words:
+    assert "This is a destructive operation. You can't recover the user's app profile." in unassign["description"]
+    # Then the step the template names is that operation, and the template says what Okta says
+    assert "DELETE /api/v1/apps/{app}/users/{user}" in note
+    assert spec_path(document, "/api/v1/apps/{app}/users/{user}") == "/api/v1/apps/{appId}/users/{userId}"
+    assert "destructive" in note and "cannot be recovered" in note
+
+
+def test_profiles_made_from_okta_apps_carry_okta_s_words_that_unassigning_is_destructive():
+    document = spec("okta", "sso")
+    facts = templates()["okta_sso"].app_reclaim
+    # Given Okta's "Unassign an application user", the request a profile made from an Okta app reclaims with
+    unassign = operation(document, "DELETE", "/api/v1/apps/{appId}/users/{userId}")["description"]
+    # Okta's words:
+    assert "This is a destructive operation. You can't recover the user's app profile." in unassign
+    assert "configured to deactivate users, the user is also deactivated in the target app" in unassign
+    # Then the IdP template says so of its apps' profiles: unassigning loses data, in Okta's words
+    assert facts is not None and (facts.effect, facts.loses_data) == ("unassign", True)
+    assert "destructive operation" in facts.note and "cannot be recovered" in facts.note
+    assert "deactivates the user in the app too" in facts.note
+    # And a profile made from an Okta app, reclaiming with that request, is planned with that warning
+    # (an Entra app's profile, whose unassign no Microsoft source here describes, carries none)
+    idp = ProfileRecord.model_validate(
+        {
+            "id": "prf_" + "0" * 20,
+            "own": {},
+            "profile": {**templates()["okta_sso"].profile, "name": "Okta", "base_url": "https://corp.okta.com"},
+            "created_at": "2026-12-06T00:00:00Z",
+            "updated_at": "2026-12-06T00:00:00Z",
+        }
+    )
+    own = app_profile_fields(
+        idp, "okta", "0oaslack0000000000001", ProfileFromIdp(name="Slack", subscription={"licenses_purchased": 10})
+    )
+    (warning,) = warnings_for(Profile.model_validate(own))
+    assert warning.startswith("Okta (identity provider): reclaiming loses the user's data. Okta calls unassigning")
+    changed = Profile.model_validate(
+        {**own, "reclaim": {"method": "POST", "path": "/api/v1/users/{id}/lifecycle/suspend"}}
+    )
+    assert warnings_for(changed) == []
+
+
+@pytest.mark.parametrize("name", ["okta", "okta_sso"])
+def test_okta_answers_carry_the_rate_limit_headers_okta_documents_and_the_pacer_reads_them(name):
+    words = spec("okta", "rate-limits")
+    # Given Okta's words: "Okta provides three headers in each response", the reset "in UTC epoch time (in seconds)"
+    assert "three headers in each response" in words["says"]
+    assert "UTC epoch time (in seconds)" in words["headers"]["X-Rate-Limit-Reset"]
+    # When the pacer reads Okta's own example, with the window exhausted and resetting in 30 s
+    headers = dict(line.split(": ", 1) for line in words["example"].splitlines()[1:])
+    quota = announced_quota({**headers, "X-Rate-Limit-Reset": "1609459230"}, now=1609459200)
+    exhausted = {**headers, "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1609459230"}
+    # Then it knows the ceiling and what is left, and waits until the reset
+    assert quota is not None and (quota.limit, quota.remaining) == (1200, 1199)
+    assert wait_requested(exhausted, now=1609459200) == 30
+    # And the template spends only its share of the org-wide budget, as every integration draws on it
+    assert templates()[name].profile["rate_limit"]["scope"] == "org"
+
+
+# --- Microsoft Graph: List users, Paging and Throttling pages (read 2026-12-06) --------------
+
+
+@pytest.mark.parametrize("name", ["microsoft_graph", "entra_sso"])
+def test_graph_templates_list_users_with_the_query_microsoft_documents(name):
+    words = spec("microsoft_graph", "users-list")
+    users = templates()[name].profile["users"]
+    # Given Microsoft's words: GET /users takes $top (not $skip) and $select, and pages with @odata.nextLink
+    assert (words["request"], users["path"]) == ("GET /users", "/users")
+    assert "$top" in words["query_parameters"] and "$skip isn't supported" in words["query_parameters"]
+    assert "@odata.nextLink" in words["paging"]
+    # Then the template pages with $top, follows @odata.nextLink and never skips
+    pagination = users["pagination"]
+    assert (pagination["type"], pagination["limit_param"], pagination["next_url_path"]) == (
+        "next_url",
+        "$top",
+        '"@odata.nextLink"',
+    )
+    assert "$skip" not in str(users)
+    # And the e-mail it reads (mail, else userPrincipalName) is among the properties Graph returns
+    assert fields_read(users["fields"]["email"]) == {"mail", "userPrincipalName"}
+    assert {"mail", "userPrincipalName"} <= set(users["params"]["$select"].split(","))
+    assert all(p in words["default_properties"] for p in ("mail", "userPrincipalName"))
+
+
+def test_microsoft_graph_pages_by_500_because_microsoft_caps_pages_that_select_sign_in_activity():
+    words = spec("microsoft_graph", "users-list")
+    users = templates()["microsoft_graph"].profile["users"]
+    # Given Microsoft's words (zh-cn page, as published): the maximum page size is 999, but 500
+    # when signInActivity is selected or filtered
+    assert "默认和最大页面大小分别为 100 和 999 个用户对象" in words["page_sizes"]["zh-cn"]
+    assert "signInActivity选择或筛选后,最大页面大小为 500" in words["page_sizes"]["zh-cn"]
+    # Then the template, which selects signInActivity, asks for no more than 500 (it asked for 999)
+    assert "signInActivity" in users["params"]["$select"].split(",")
+    assert users["pagination"]["page_size"] == 500
+    # And the Entra IdP template, which does not select it, may ask for 999
+    entra = templates()["entra_sso"].profile["users"]
+    assert "signInActivity" not in entra["params"]["$select"] and entra["pagination"]["page_size"] == 999
+
+
+def test_the_graph_fake_refuses_a_page_larger_than_microsoft_allows():
+    vendor, records = FAKES["microsoft_graph"], [FAKES["microsoft_graph"].record(p) for p in people(3)]
+
+    def page(top: int, select: str) -> int:
+        return vendor.page(
+            vendor, Request("GET", "/users", {"$top": [str(top)], "$select": [select]}, {}, None), records
+        )[0]
+
+    # Then 500 with signInActivity and 999 without are answered, one more is refused
+    assert (page(500, "id,signInActivity"), page(501, "id,signInActivity")) == (200, 400)
+    assert (page(999, "id,mail"), page(1000, "id,mail")) == (200, 400)
+
+
+def test_microsoft_graph_s_manual_reclaim_is_graph_s_assign_license_with_remove_licenses():
+    words = spec("microsoft_graph", "users-list")["assign_license"]
+    template = templates()["microsoft_graph"]
+    note = template.reclaim_note or ""
+    # Given Microsoft's assignLicense: "Add or remove licenses for the user", removeLicenses "A collection
+    # of GUIDs that identify the licenses to remove", least privileged as an app LicenseAssignment.ReadWrite.All
+    assert words["request"] == "POST /users/{id | userPrincipalName}/assignLicense"
+    assert "identify the licenses to remove" in words["removeLicenses"]
+    # Then the template presets no reclaim (it needs the customer's SKU id) and its note names that request,
+    # body and permission
+    assert template.reclaim is None and template.profile.get("reclaim") is None
+    assert "POST /users/{id}/assignLicense" in note and '"removeLicenses": ["<sku-id>"]' in note
+    assert words["least_privileged_application_permission"] in note
+
+
+def test_entra_sso_reads_no_sign_in_activity_from_users_as_graph_returns_none_unless_selected():
+    words = spec("microsoft_graph", "users-list")
+    users = templates()["entra_sso"].profile["users"]
+    # Given Microsoft's words: "the signInActivity property isn't returned by default"
+    assert "signInActivity property isn't returned by default" in words["query_parameters"]
+    # Then the IdP template's users carry no last activity (its activity is the sign-in log), and it
+    # counts the enabled accounts, as accountEnabled is "true if the account is enabled"
+    assert "last_activity" not in users["fields"] and templates()["entra_sso"].activity_note
+    assert users["fields"]["active"] == "accountEnabled"
+    assert words["properties"]["accountEnabled"].startswith("true if the account is enabled")
+
+
+@pytest.mark.parametrize("name", ["microsoft_graph", "entra_sso"])
+def test_graph_throttles_with_429_and_retry_after_which_the_pacer_waits_for(name):
+    words = spec("microsoft_graph", "users-list")
+    # Given Microsoft's words: 429, and "a suggested wait time in the response header": Retry-After
+    assert "Returns HTTP status code 429 Too Many Requests and the requests fail." in words["throttling"]
+    assert "Wait the number of seconds specified in the Retry-After header" in words["throttling_best_practice"]["says"]
+    # Then the pacer waits that long (the template says nothing more: Graph publishes no budget)
+    assert wait_requested({"Retry-After": "7"}, now=0) == 7
+    assert "rate_limit" not in templates()[name].profile
+
+
+# --- Google: Admin SDK discovery documents (pypi:google-api-python-client 2.202.0) ------------
+
+
+def _discovery_schema(document: dict[str, Any], name: str) -> dict[str, Any]:
+    """A discovery schema as JSON Schema: its $refs name other schemas of the document."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: convert(v) for k, v in node.items() if k not in {"annotations", "readOnly"}}
+            if "$ref" in node:
+                return {"$ref": f"#/definitions/{node['$ref']}"}
+            if out.get("type") == "any":
+                del out["type"]  # discovery's "any": whatever JSON value
+            if out.get("type") in {"integer", "number"} and out.get("format") in {"int64", "uint64"}:
+                out["type"] = ["string", "integer"]  # discovery sends 64-bit integers as strings
+            return out
+        if isinstance(node, list):
+            return [convert(v) for v in node]
+        return node
+
+    schemas = {key: {k: v for k, v in value.items() if k != "id"} for key, value in document["schemas"].items()}
+    return {"$ref": f"#/definitions/{name}", "definitions": convert(schemas)}
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same schema refusing properties it does not declare (a field Google does not return fails)."""
+
+    def close(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: close(v) for k, v in node.items()}
+            if "properties" in out and "additionalProperties" not in out:
+                out["additionalProperties"] = False
+            return out
+        if isinstance(node, list):
+            return [close(v) for v in node]
+        return node
+
+    return close(schema)
+
+
+GOOGLE = ["google_sso", "google_workspace"]
+
+
+@pytest.mark.parametrize("name", GOOGLE)
+def test_google_templates_list_users_with_the_method_and_parameters_google_documents(name):
+    document = spec("google", "directory-users")
+    template = templates()[name]
+    users = template.profile["users"]
+    method = document["resources"]["users"]["methods"]["list"]
+    # Given Google's directory.users.list, at its rootUrl + path
+    assert document["rootUrl"] + method["path"] == template.profile["base_url"] + users["path"]
+    assert method["httpMethod"] == users.get("method", "GET")
+    # Then every parameter the template sends is one of the method's, with a value Google allows
+    pagination = users["pagination"]
+    sent = {pagination[k] for k in PAGING_PARAMETERS if k in pagination} | set(users["params"])
+    assert sent <= set(method["parameters"]), sent - set(method["parameters"])
+    for key, value in users["params"].items():
+        assert value in method["parameters"][key].get("enum", [value]) or key == "customer"
+    assert "my_customer" in method["parameters"]["customer"]["description"]
+    assert pagination["page_size"] <= int(method["parameters"]["maxResults"]["maximum"]) == 500
+    # And it reads the next page's token where Google's Users answer has it, and the users too
+    answer = document["schemas"][method["response"]["$ref"]]["properties"]
+    assert pagination["cursor_path"] in answer and "users" in fields_read(users["records_path"])
+
+
+@pytest.mark.parametrize("name", GOOGLE)
+def test_google_templates_read_only_fields_google_declares_on_a_user(name):
+    document = spec("google", "directory-users")
+    schema = _discovery_schema(document, "User")
+    read = _fields(name, "id", "email", "name", "active", "last_activity", "created_at", "role")
+
+    def declared(dotted: str) -> bool:
+        node: Any = document["schemas"]["User"]
+        for part in dotted.split("."):
+            node = node.get("properties", {}).get(part)
+            if node is None:
+                return False
+            node = document["schemas"][node["$ref"]] if "$ref" in node else node
+        return True
+
+    # Then every field the template maps from a user is a property of Google's User
+    assert read and {f for f in read if not declared(f)} == set()
+    assert "User's last login time." in document["schemas"]["User"]["properties"]["lastLoginTime"]["description"]
+    assert schema["definitions"]["User"]["properties"]["lastLoginTime"]["format"] == "date-time"
+
+
+def test_the_google_fake_answers_users_in_the_shape_google_documents():
+    document = spec("google", "directory-users")
+    vendor = FAKES["google_workspace"]
+    records = [vendor.record(p) for p in people(20)]
+    # Given a page of the fake's users, as the fake answers them
+    status, page, _ = vendor.page(
+        vendor, Request("GET", "/users", {"customer": ["my_customer"], "maxResults": ["5"]}, {}, None), records
+    )
+    assert status == 200
+    # Then it is a Users answer, with no property Google's schema does not declare
+    strict = _strict(_discovery_schema(document, "Users"))
+    jsonschema.Draft4Validator(strict).validate(page)
+    # And a field Google does not have fails the check
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft4Validator(strict).validate({**page, "users": [{**records[0], "lastSeen": "2026-01-01"}]})
+
+
+def test_google_workspace_s_manual_reclaim_is_the_license_manager_s_delete():
+    document = spec("google", "licensing")
+    note = templates()["google_workspace"].reclaim_note or ""
+    delete = document["resources"]["licenseAssignments"]["methods"]["delete"]
+    # Given Google's licenseAssignments.delete, with the scope it needs
+    shown = "/" + delete["path"]
+    # Then the manual step the template names is that method, with its scope
+    assert f"DELETE {shown}" in note and delete["httpMethod"] == "DELETE"
+    assert "https://www.googleapis.com/auth/apps.licensing" in delete["scopes"]
+    assert "https://www.googleapis.com/auth/apps.licensing" in note
+
+
+@pytest.mark.parametrize("name", GOOGLE)
+def test_google_s_quota_errors_are_403s_with_the_reasons_the_pacer_slows_down_for(name):
+    words = spec("google", "directory-limits")
+    # Given Google's quota errors: 403 with a reason in the body
+    reasons = {e["reason"] for e in words["errors"] if e["code"] == 403}
+    assert {"userRateLimitExceeded", "quotaExceeded"} <= reasons
+    # Then the pacer treats each of those reasons as "slow down", not as a refused credential
+    assert reasons <= GOOGLE_QUOTA_REASONS
+    # And the fake says slow down the same way
+    if name in FAKES:  # the IdP template's fake is test_identity_provider's
+        status, body, _ = FAKES[name].rate_limit(FAKES[name])  # type: ignore[misc]
+        assert status == 403 and body["error"]["errors"][0]["reason"] in reasons
+
+
+# --- GitHub: npm:@octokit/openapi 23.0.2 (github/rest-api-description), github/docs ----------
+
+GITHUB = {"github_org": "org-members", "github_copilot": "copilot-seats"}
+
+
+def _github(name: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    document = spec("github", GITHUB[name])
+    users = templates()[name].profile["users"]
+    return document, users, spec_path(document, "/orgs/{org}" + users["path"])
+
+
+@pytest.mark.parametrize("name", sorted(GITHUB))
+def test_github_templates_page_with_the_parameters_github_documents(name):
+    document, users, path = _github(name)
+    pagination = users["pagination"]
+    # Given GitHub's list operation
+    declared = parameter_names(document, "GET", path)
+    per_page = next(
+        deref(document, p)
+        for p in operation(document, "GET", path)["parameters"]
+        if deref(document, p)["name"] == "per_page"
+    )
+    # Then the template's paging parameters are its own, at most GitHub's "(max 100)"
+    sent = {pagination[k] for k in PAGING_PARAMETERS if k in pagination}
+    assert sent <= declared, sent - declared
+    assert "The number of results per page (max 100)." in per_page["description"]
+    assert pagination["page_size"] <= 100
+    # And a Link-header template reads the Link header GitHub's answer carries
+    if pagination["type"] == "link_header":
+        assert "Link" in operation(document, "GET", path)["responses"]["200"]["headers"]
+
+
+@pytest.mark.parametrize("name", sorted(GITHUB))
+def test_github_templates_read_only_fields_github_declares(name):
+    document, users, path = _github(name)
+    record = record_schema(document, response_schema(document, "GET", path), users["records_path"])
+    # Then every field the template maps is declared on GitHub's record
+    read = _fields(name, *users["fields"])
+    assert read and {f for f in read if not declares(document, record, f)} == set()
+    # And a GitHub member has no activity field, as the org template says
+    if name == "github_org":
+        properties = set(deref(document, record)["properties"])
+        assert not {p for p in properties if re.search(r"activ|last_|login_at|seen", p)}
+        assert "last_activity" not in users["fields"] and templates()[name].activity_note
+
+
+@pytest.mark.parametrize("name", sorted(GITHUB))
+def test_github_fakes_answer_only_what_github_declares(name):
+    document, users, path = _github(name)
+    schema = response_schema(document, "GET", path)
+    records = [FAKES[name].record(p) for p in people(20)]
+    answer = records if users["records_path"] == "@" else {"total_seats": len(records), users["records_path"]: records}
+    # Then the fake's page validates against GitHub's 200 answer, with no field GitHub does not declare
+    validate(document, schema, answer)
+    assert undeclared(document, schema, answer) == []
+
+
+def test_github_copilot_counts_seats_and_cancels_them_as_github_documents():
+    document, users, path = _github("github_copilot")
+    seat = deref(document, record_schema(document, response_schema(document, "GET", path), "seats"))
+    template = templates()["github_copilot"]
+    reclaim = template.profile["reclaim"]
+    # Given GitHub's words: pending_cancellation_date "will be null unless the assignee's Copilot
+    # access has been canceled during the current billing cycle"
+    pending = seat["properties"]["pending_cancellation_date"]["description"]
+    assert "This will be null unless the assignee's Copilot access has been canceled" in pending
+    # Then a seat is held while that date is null
+    # (as a JMESPath literal: a bare `null` would be a field of that name, absent, so null only by luck)
+    assert users["fields"]["active"] == "pending_cancellation_date == `null`"
+    # And the reclaim request is GitHub's DELETE, with the body it takes
+    delete = operation(document, reclaim["method"], spec_path(document, "/orgs/{org}" + reclaim["path"]))
+    body = delete["requestBody"]["content"]["application/json"]["schema"]
+    assert set(reclaim["body"]) == set(body["required"]) == {"selected_usernames"}
+    # GitHub's words: the seats become "pending cancellation", the users "lose access to GitHub Copilot
+    # at the end of the current billing cycle unless they retain access through team membership"
+    assert 'Sets seats for all users specified to "pending cancellation".' in delete["description"]
+    assert "unless they retain access through team membership" in delete["description"]
+    # Then nothing is lost but access, and the note says when the saving starts and what a team does
+    assert template.reclaim is not None and template.reclaim.loses_data is False
+    assert "next cycle" in template.reclaim.note and "team" in template.reclaim.note
+
+
+def test_github_org_s_seat_rule_is_unverified_for_the_billed_people_github_lists_and_the_members_list_leaves_out():
+    words = spec("github", "license-users")["team"]
+    template = templates()["github_org"]
+    # Given GitHub's words: it bills members, and outside collaborators and pending invitations to
+    # private repositories too
+    assert words["billed"][0] == "Organization members, including owners"
+    assert any(b.startswith("Outside collaborators on private repositories") for b in words["billed"])
+    assert any(
+        b.startswith("Anyone with a pending invitation to become an outside collaborator") for b in words["billed"]
+    )
+    # Then the template counts every member (the members list holds members only) ...
+    assert template.profile["users"]["fields"]["active"] == "`true`" and template.profile["users"]["path"] == "/members"
+    # ... and says, as unverified, which billed people it leaves out: a real run waits for an admin
+    reason = template.unverified["seat"]
+    assert "Outside collaborators on private repositories" in reason and "pending invitation" in reason
+
+
+def test_github_org_reclaims_with_github_s_remove_member():
+    document = spec("github", "org-members")
+    reclaim = templates()["github_org"].profile["reclaim"]
+    path = spec_path(document, "/orgs/{org}" + reclaim["path"])
+    # Then the reclaim request is GitHub's "Remove an organization member"
+    remove = operation(document, reclaim["method"], path)
+    assert path == "/orgs/{org}/members/{username}" and reclaim["method"] == "DELETE"
+    assert "they will no longer have any access to the organization's repositories" in remove["description"]
+
+
+def test_github_org_s_removal_keeps_private_forks_restorable_and_the_note_says_the_bill_needs_a_downgrade():
+    words = spec("github", "remove-member")["warning"]
+    template = templates()["github_org"]
+    # Given GitHub's words: removed members "lose access to private forks", which "can be restored if the
+    # user is reinstated ... within three months"; and "The paid license count does not automatically downgrade."
+    assert "will lose access to private forks" in words["forks"] and "within three months" in words["forks"]
+    assert words["license"].startswith("The paid license count does not automatically downgrade.")
+    # Then removing loses no data for good, and the note says what GitHub says of forks and of the bill
+    assert template.reclaim is not None and template.reclaim.loses_data is False
+    assert (
+        "within three months" in template.reclaim.note
+        and "does not lower the paid license count" in template.reclaim.note
+    )
+
+
+@pytest.mark.parametrize("name", sorted(GITHUB))
+def test_github_s_rate_limit_answers_are_read_by_the_pacer(name):
+    words = spec("github", "rate-limits")
+    # Given GitHub's words: x-ratelimit-* on every answer; 403 or 429 with remaining 0 until the
+    # reset (UTC epoch seconds); a secondary limit's retry-after in seconds
+    assert "in UTC epoch seconds" in words["headers"]["x-ratelimit-reset"]
+    assert (
+        "`403` or `429` response, and the `x-ratelimit-remaining` header will be `0`" in words["exceeding"]["primary"]
+    )
+    assert "If the `retry-after` response header is present" in words["exceeding"]["secondary"]
+    # Then the pacer waits for the reset of an exhausted quota, and for retry-after when it is given
+    exhausted = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000060"}
+    assert wait_requested(exhausted, now=1700000000) == 60
+    assert wait_requested({"Retry-After": "30", "X-RateLimit-Remaining": "12"}, now=0) == 30
+    # And the fake answers an exhausted quota the way GitHub documents it
+    status, _, headers = FAKES[name].rate_limit(FAKES[name])  # type: ignore[misc]
+    assert status in (403, 429) and headers["X-RateLimit-Remaining"] == "0"
+
+
+# --- Slack: SCIM API reference, rate limits, pagination changelog (read 2026-12-06) ----------
+
+
+def test_slack_lists_and_deactivates_users_as_slack_s_scim_reference_says():
+    words = spec("slack", "scim")
+    template = templates()["slack"]
+    users, reclaim = template.profile["users"], template.profile["reclaim"]
+    # Given Slack's words: GET /Users "Returns a paginated list of users"; count above 1000 is read as
+    # 1000, and "The remainder can be fetched by adjusting the startIndex parameter."
+    assert words["endpoints"]["v2.0"]["GET /Users"] == "Returns a paginated list of users"
+    assert "will no longer accept values greater than 1000" in words["pagination"]["says"]
+    assert "adjusting the startIndex parameter" in words["pagination"]["more"]
+    # Then the template lists /Users with count and startIndex, 1000 at most
+    assert (users["path"], template.profile["base_url"]) == ("/Users", "https://api.slack.com/scim/v2")
+    pagination = users["pagination"]
+    assert (pagination["limit_param"], pagination["offset_param"]) == ("count", "startIndex")
+    assert pagination["page_size"] <= 1000
+    # And reclaims with the DELETE that "Sets a Slack user to deactivated", unlike a group's DELETE,
+    # which "Permanently removes a group": deactivating loses nothing
+    assert (reclaim["method"], reclaim["path"]) == ("DELETE", "/Users/{id}")
+    assert words["endpoints"]["v2.0"]["DELETE /Users/<id>"] == "Sets a Slack user to deactivated"
+    assert words["endpoints"]["v2.0"]["DELETE /Groups/<id>"] == "Permanently removes a group"
+    assert template.reclaim is not None and template.reclaim.effect == "deactivate" and not template.reclaim.loses_data
+
+
+def test_slack_s_notes_say_what_its_fair_billing_policy_says_and_the_seat_rule_is_unverified_for_free_guests():
+    words = spec("slack", "fair-billing")
+    template = templates()["slack"]
+    # Given Slack's words: active for billing means an action "within a 28-day period" (since July 10, 2023);
+    # Single-Channel Guests and bots are free; deactivated accounts "must be reactivated to be billable again"
+    assert "within a 28-day period" in words["active_for_billing"]
+    assert words["members"]["free"] == ["Single-Channel Guests", "Bots"]
+    assert "Deactivated accounts must be reactivated to be billable again." in words["deactivated"]
+    # Then the notes say 28 days (they said 14), and deactivating is what frees a billed seat
+    assert (
+        template.reclaim is not None
+        and "over 28 days" in template.reclaim.note
+        and "14 days" not in template.description
+    )
+    assert "over 28 days" in template.description
+    # And the seat rule (SCIM active) is unverified, naming the free kinds and the billing activity it cannot see
+    reason = template.unverified["seat"]
+    assert "Single-Channel Guests" in reason and "28-day period" in reason
+
+
+def test_slack_s_scim_budget_is_the_org_s_and_the_template_declares_it():
+    words = spec("slack", "scim")
+    declared = templates()["slack"].profile["rate_limit"]
+    # Given Slack's words: the SCIM limits "apply to all SCIM apps in an org", 600 writes and 1000 reads a
+    # minute; on a 429 "parse the Retry-After header"
+    assert "apply to all SCIM apps in an org, not on a per-app basis" in words["rate_limits"]["says"]
+    limits = words["rate_limits"]["organization_wide"]
+    assert "parse the Retry-After header" in words["rate_limits"]["answer"]
+    # Then the template declares an org-wide budget no larger than the lower of the two
+    assert declared["scope"] == "org"
+    assert declared["requests"] / declared["window_seconds"] * 60 <= min(
+        v["requests_per_minute"] for v in limits.values()
+    )
+    # And the pacer waits for Retry-After
+    assert wait_requested({"Retry-After": "3"}, now=0) == 3
+
+
+# --- Zoom: npm:@zoom/rivet 0.4.0 (Zoom's SDK), Zoom's pagination page --------------------------
+
+
+def _ts_fields(block: str) -> set[str]:
+    """The top-level field names of one object in a TypeScript type (the users[] items, here)."""
+    return set(re.findall(r"^\s{8}([a-z_]+)\??:", block, re.M))
+
+
+def test_zoom_lists_users_with_the_endpoint_and_parameters_of_zoom_s_sdk():
+    sdk, words = spec("zoom", "users"), spec("zoom", "pagination")
+    users = templates()["zoom"].profile["users"]
+    # Given Zoom's listUsers: GET /users, with status, page_size and next_page_token
+    assert 'method: "GET"' in sdk["endpoints"]["listUsers"] and "`/users`" in sdk["endpoints"]["listUsers"]
+    query = sdk["types"]["UsersListUsersQueryParams"]
+    pagination = users["pagination"]
+    # Then the template sends only those, status one of Zoom's values
+    for name in (pagination["cursor_param"], pagination["limit_param"], *users["params"]):
+        assert re.search(rf"^\s+{name}\?:", query, re.M), name
+    assert f'"{users["params"]["status"]}"' in query
+    # And reads the next token where the answer has it: "the next_page_token value will be an empty
+    # string" on the last page
+    assert re.search(r"^\s{4}next_page_token\?: string;", sdk["types"]["UsersListUsersResponse"], re.M)
+    assert "next_page_token value will be an empty string" in words["next_page_token"][0]
+    # At most the 300 a page Zoom allows ("Light data retrieval: Up to 300 items per page"; page_size's maximum)
+    assert "Up to 300 items per page" in words["response_limits"]["light"]
+    assert pagination["page_size"] <= words["openapi_v2_page_size"]["maximum"] == 300
+
+
+def test_zoom_reads_only_fields_zoom_s_users_carry_and_its_fake_sends_no_other():
+    sdk = spec("zoom", "users")
+    declared = _ts_fields(sdk["types"]["UsersListUsersResponse"])
+    # Then every field the template maps is one of the users[] fields of Zoom's answer
+    read = _fields("zoom", *templates()["zoom"].profile["users"]["fields"])
+    assert read and read - declared == set()
+    # And the fake's users carry no field Zoom's type does not have
+    assert set().union(*(FAKES["zoom"].record(p) for p in people(10))) - declared == set()
+    assert "lastSeen" not in declared
+
+
+def test_zoom_reclaims_with_update_user_and_a_type_zoom_s_sdk_takes():
+    sdk = spec("zoom", "users")
+    reclaim = templates()["zoom"].profile["reclaim"]
+    # Given Zoom's updateUser: PATCH /users/{userId}, whose body has type?: 1 | 2 | 4 | 99
+    assert (
+        'method: "PATCH"' in sdk["endpoints"]["updateUser"] and "`/users/${userId}`" in sdk["endpoints"]["updateUser"]
+    )
+    assert re.search(r"^\s+type\?: 1 \| 2 \| 4 \| 99;", sdk["types"]["UsersUpdateUserRequestBody"], re.M)
+    # Then the template's reclaim is that request with one of those types
+    assert (reclaim["method"], reclaim["path"], reclaim["body"]) == ("PATCH", "/users/{id}", {"type": 1})
+
+
+def test_zoom_s_budget_is_the_account_s_and_its_429_is_read_generically():
+    words = spec("zoom", "rate-limits")
+    declared = templates()["zoom"].profile["rate_limit"]
+    # Given Zoom's words: a limit exceeded answers "a HTTP 429 status code"; limits "are applied at the account
+    # level ... shared by users for all apps installed on the account", and depend on the plan
+    assert "return a HTTP 429 status code" in words["says"]
+    assert any("shared by users for all apps installed on the account" in d for d in words["details"])
+    # Then the template spends only its share of that org-wide budget, and declares no number (the plan sets it)
+    assert declared == {"scope": "org"}
+    # And, as Zoom documents no header, a 429 without one is a refusal the pacer backs off from (AIMD)
+    assert wait_requested({}, now=0) is None
+
+
+# --- Webex: People, REST API basics and rate limiting pages (read 2026-12-06) ----------------
+
+
+def test_webex_lists_people_paging_by_link_header_as_webex_documents():
+    words = spec("webex", "people")
+    users = templates()["webex"].profile["users"]
+    # Given Webex's words: the list of People needs spark-admin:people_read; pages follow RFC 5988's
+    # Link header, rel="next", with max as the page size
+    assert "Viewing the list of all People in your organization requires" in words["people"]["says"]
+    assert "Link header containing the URLs to the first, next, and previous page" in words["pagination"]["says"]
+    assert "/v1/people?" in words["pagination"]["example"] and "&max=10&" in words["pagination"]["example"]
+    # Then the template lists /people with max and follows the Link header
+    assert (templates()["webex"].profile["base_url"], users["path"]) == ("https://webexapis.com/v1", "/people")
+    assert (users["pagination"]["type"], users["pagination"]["limit_param"]) == ("link_header", "max")
+    assert "spark-admin:people_read" in templates()["webex"].profile["auth"]["scopes"]
+
+
+def test_webex_s_429_carries_retry_after_which_the_pacer_waits_for():
+    words = spec("webex", "people")
+    # Given Webex's words: "Every rate limited request will have a 429 response with a retry-after header"
+    assert "429 response with a retry-after header included" in words["rate_limiting"]["says"]
+    # Then the pacer waits that long
+    assert wait_requested(dict([words["rate_limiting"]["example"].split(": ")]), now=0) == 4
+
+
+def test_webex_reads_the_e_mail_and_the_last_activity_cisco_s_sdk_documents_on_a_person():
+    words = spec("webex", "python-sdk")
+    fields = templates()["webex"].profile["users"]["fields"]
+    person = words["person"]
+    # Given Cisco's Person: emails "The email addresses of the person" (a list of strings, as people are created
+    # with), lastActivity "The date and time of the person's last activity within Webex"
+    assert person["emails"] == "The email addresses of the person."
+    assert "(list of strings)" in words["people_list"]["create_emails"]
+    assert "last activity within Webex" in person["lastActivity"]
+    # Then the template reads the first address and that time
+    assert (fields["email"], fields["last_activity"]) == ("emails[0]", "lastActivity")
+    # And every field it maps, and every field the fake answers with, is a property of Cisco's Person
+    declared = set(person["properties"])
+    assert _fields("webex", *fields) - declared == set()
+    assert set().union(*(FAKES["webex"].record(p) for p in people(10))) - declared == set()
+    # Webex's words: presence properties "such as `status` or `lastActivity`" are not shown "if the authenticated
+    # user has disabled status sharing": such a person has no activity and is unknown, never stale by default
+    assert "Presence information will not be shown" in words["people_list"]["says"]
+
+
+def test_webex_s_page_size_and_seat_rule_stay_unverified_with_cisco_s_words():
+    words = spec("webex", "python-sdk")
+    template = templates()["webex"]
+    # Given Cisco's words: max limits "the maximum number of items returned ... per request" (no number), licenses
+    # is "An list of license strings allocated to this person"
+    assert "Limit the maximum number of items returned" in words["people_list"]["max"]
+    assert words["person"]["licenses"] == "An list of license strings allocated to this person."
+    # Then the seat rule, which counts any license, and the size 1000 say why they are unverified
+    assert template.profile["users"]["fields"]["active"] == "length(licenses || `[]`) > `0` && loginEnabled != `false`"
+    assert "An list of license strings allocated to this person" in template.unverified["seat"]
+    assert "Limit the maximum number of items" in template.unverified["page_size"]
+    assert set(template.unverified) == {"page_size", "seat", "reclaim"}
+
+
+# --- Dropbox: dropbox/dropbox-api-spec team.stone (0d994ebe) --------------------------------
+
+
+def _stone_fields(block: str) -> dict[str, str]:
+    """A stone struct's fields and their types (`    name Type`), its docs left out."""
+    return dict(re.findall(r"^    ([a-z_]+) ([A-Za-z_.0-9]+(?:\([^)]*\))?\??)", block, re.M))
+
+
+def _dropbox_declared() -> dict[str, set[str]]:
+    stone = spec("dropbox", "team-members")["stone"]
+    profile = _stone_fields(stone["struct MemberProfile"]) | _stone_fields(
+        stone["struct TeamMemberProfile extends MemberProfile"]
+    )
+    return {
+        "member": set(_stone_fields(stone["struct TeamMemberInfoV2"])),
+        "profile": set(profile),
+        "name": set(_stone_fields(stone["users.stone struct Name"])),
+        "role": set(_stone_fields(stone["struct TeamMemberRole"])),
+    }
+
+
+def test_dropbox_lists_team_members_with_the_routes_and_limit_dropbox_s_stone_declares():
+    stone = spec("dropbox", "team-members")["stone"]
+    users = templates()["dropbox"].profile["users"]
+    # Given Dropbox's routes members/list:2 and members/list/continue:2 (POST /2/team/members/list_v2 and
+    # /2/team/members/list/continue_v2), and MembersListArg's limit UInt32(max_value=1000, min_value=1)
+    assert "route members/list:2" in stone and "route members/list/continue:2" in stone
+    limit = _stone_fields(stone["struct MembersListArg"])["limit"]
+    # Then the template starts at list_v2 with limit and include_removed false, and goes on with the cursor alone
+    assert (users["method"], users["path"]) == ("POST", "/team/members/list_v2")
+    assert set(users["body"]) <= set(_stone_fields(stone["struct MembersListArg"]))
+    assert users["body"]["include_removed"] is False
+    nxt = users["pagination"]["next_request"]
+    assert nxt["path"] == "/team/members/list/continue_v2" and set(nxt["body"]) == set(
+        _stone_fields(stone["struct MembersListContinueArg"])
+    )
+    maximum = int(re.search(r"max_value=(\d+)", limit).group(1))  # type: ignore[union-attr]
+    assert users["pagination"]["page_size"] <= maximum == 1000
+    # And reads the cursor and has_more where MembersListV2Result has them
+    result = _stone_fields(stone["struct MembersListV2Result"])
+    assert {users["pagination"]["cursor_path"], users["pagination"]["has_more_path"], users["records_path"]} <= set(
+        result
+    )
+
+
+def test_dropbox_reads_only_fields_dropbox_declares_and_counts_the_licensed_members():
+    stone = spec("dropbox", "team-members")["stone"]
+    declared = _dropbox_declared()
+    fields = templates()["dropbox"].profile["users"]["fields"]
+    # Then every field the template maps is declared on a TeamMemberInfoV2 and what it holds
+    for dotted in _fields("dropbox", *(key for key in fields if key != "role")):
+        head, *rest = dotted.split(".")
+        assert head == "profile" and rest[0] in declared["profile"], dotted
+        if rest[0] == "name":
+            assert rest[1] in declared["name"], dotted
+    # (the role, roles[0].name: a TeamMemberInfoV2's roles, each a TeamMemberRole with a name)
+    assert fields["role"] == "roles[0].name" and "roles" in declared["member"] and "name" in declared["role"]
+    # Given Dropbox's words: full "User uses a license", limited "does not use a license" (and is deprecated)
+    assert (
+        '"User uses a license and has full access to team resources like the shared quota."'
+        in stone["union_closed TeamMembershipType"]
+    )
+    assert "does not use a license" in stone["struct MemberProfile"]
+    # Then a seat is a full member who is not removed; and a member has no activity field, as the template says
+    assert fields["active"] == "profile.status.\".tag\" != 'removed' && profile.membership_type.\".tag\" == 'full'"
+    assert "removed RemovedStatus" in stone["union_closed TeamMemberStatus"]
+    assert not {f for f in declared["profile"] if re.search(r"activ|last|login|seen", f)}
+    assert "last_activity" not in fields and templates()["dropbox"].activity_note
+
+
+def test_dropbox_fake_members_carry_only_fields_dropbox_declares():
+    declared = _dropbox_declared()
+    for person in people(10):
+        member = FAKES["dropbox"].record(person)
+        # Then each level of the fake's member is one of Dropbox's structs, and unions are {".tag": ...}
+        assert set(member) <= declared["member"]
+        assert set(member["profile"]) <= declared["profile"]
+        assert set(member["profile"]["name"]) <= declared["name"]
+        assert all(set(role) <= declared["role"] for role in member["roles"])
+        assert {member["profile"]["status"][".tag"], member["profile"]["membership_type"][".tag"]} <= {
+            "active",
+            "full",
+            "limited",
+        }
+    assert {"lastSeen"} - declared["profile"] == {"lastSeen"}
+
+
+def test_dropbox_removes_members_with_the_route_dropbox_declares_and_the_template_says_data_is_at_risk():
+    stone = spec("dropbox", "team-members")["stone"]
+    template = templates()["dropbox"]
+    reclaim = template.profile["reclaim"]
+    route = stone["route members/remove"]
+    # Given Dropbox's members/remove and its arguments (with those it extends)
+    arguments = (
+        _stone_fields(stone["struct MembersRemoveArg extends MembersDeactivateArg"])
+        | _stone_fields(stone["struct MembersDeactivateArg extends MembersDeactivateBaseArg"])
+        | _stone_fields(stone["struct MembersDeactivateBaseArg"])
+    )
+    # Then the template's request is that route with arguments it takes, selecting by team_member_id
+    assert (reclaim["method"], reclaim["path"]) == ("POST", "/team/members/remove")
+    assert set(reclaim["body"]) <= set(arguments)
+    assert reclaim["body"]["user"][".tag"] in _stone_fields(stone["union_closed UserSelectorArg"])
+    # Dropbox's words: accounts can be recovered "for a 7 day period", files transferred "for a limited
+    # time ... (180 days for most teams)"; wipe_data "controls if the user's data will be deleted on their
+    # linked devices" and defaults to true
+    assert "for a 7 day period" in route and "(180 days for most teams)" in route
+    assert "wipe_data Boolean = true" in stone["struct MembersDeactivateArg extends MembersDeactivateBaseArg"]
+    # Then the template sends wipe_data false (the default would wipe devices) and says data is at risk
+    assert reclaim["body"]["wipe_data"] is False
+    assert template.reclaim is not None and template.reclaim.loses_data is True
+    assert "7 days" in template.reclaim.note and "180 days" in template.reclaim.note
+
+
+# --- Box: box/box-openapi openapi.json (c9a878a9), Box's rate limit guides -------------------
+
+
+def test_box_users_have_no_activity_field_as_the_template_says():
+    document = spec("box", "users")
+    record = record_schema(document, response_schema(document, "GET", "/users"), "entries")
+
+    def properties_of(node: Any) -> set[str]:
+        node = deref(document, node)
+        found = set(node.get("properties", {}))
+        for part in node.get("allOf", []):
+            found |= properties_of(part)
+        return found
+
+    properties = properties_of(record)
+    # Then Box's user declares no last-activity or last-login field (login is the e-mail)
+    assert "login" in properties and not {p for p in properties if re.search(r"activ|last_|login_at|seen", p)}
+    assert "last_activity" not in templates()["box"].profile["users"]["fields"] and templates()["box"].activity_note
+
+
+def test_box_answers_429_with_retry_after_which_the_pacer_waits_for():
+    words = spec("box", "rate-limits")
+    # Given Box's words: "The response includes a retry-after header with the number of seconds to wait."
+    assert "retry-after header with the number of seconds to wait" in words["says"]
+    # Then the pacer waits that long
+    # (header names are case-insensitive on the wire, as in the answers the client reads)
+    assert wait_requested(CaseInsensitiveDict(dict([words["example"].split(": ")])), now=0) == 100
+
+
+# --- Salesforce: REST API Developer Guide, Query (read 2026-12-06) --------------------------
+
+
+def test_salesforce_queries_users_and_follows_next_records_url_as_salesforce_documents():
+    words = spec("salesforce", "query")
+    template = templates()["salesforce"]
+    users = template.profile["users"]
+    # Given Salesforce's words: GET /services/data/vXX.X/query?q=, up to 2,000 records a batch, the next
+    # batch at nextRecordsUrl, the records in records; batchSize "can range from 200 to 2,000"
+    assert (words["method"], words["uri"]) == ("GET", "/services/data/vXX.X/query?q=query")
+    assert "the URI of the next set of records (nextRecordsUrl)" in words["response"]
+    assert "up to 2,000 records can be returned at a time" in words["says"]
+    assert "can range from 200 to 2,000" in words["batch_size"]
+    # Then the template queries there, follows nextRecordsUrl, reads records
+    assert re.fullmatch(r"/services/data/v\d+\.\d/query", users["path"]) and "q" in users["params"]
+    assert users["params"]["q"].startswith("SELECT ") and " FROM User " in users["params"]["q"]
+    assert (users["pagination"]["type"], users["pagination"]["next_url_path"], users["records_path"]) == (
+        "next_url",
+        "nextRecordsUrl",
+        "records",
+    )
+    # And asks for batches within Salesforce's range
+    size = int(template.profile["headers"]["Sforce-Query-Options"].removeprefix("batchSize="))
+    assert 200 <= size <= 2000
+
+
+# --- SCIM 2.0: RFC 7643's schema representation (pypi:scim2-server 0.8.3), RFC 9865's source ------
+# (ietf-scim-wg/draft-ietf-scim-cursor-pagination 07c16ba1), RFC 7644 as pypi:scim2-models 0.12.3 quotes it
+
+
+def _scim_schema(name: str) -> dict[str, Any]:
+    return next(s for s in spec("scim", "rfc7643-schemas")["schemas"] if s["name"] == name)
+
+
+def _scim_attribute(name: str) -> dict[str, Any]:
+    return next(a for a in _scim_schema("User")["attributes"] if a["name"] == name)
+
+
+def test_scim2_lists_users_at_the_endpoint_of_rfc7643_s_user_resource_type():
+    schemas, words = spec("scim", "rfc7643-schemas"), spec("scim", "rfc7644-protocol")["rfc9865"]
+    users = templates()["scim2"].profile["users"]
+    # Given RFC 7643's User resource type: endpoint /Users, schema the core User
+    (user,) = schemas["resource_types"]
+    assert (user["endpoint"], user["schema"]) == ("/Users", "urn:ietf:params:scim:schemas:core:2.0:User")
+    # Then the template lists that endpoint, asking for SCIM's media type as RFC 9865's examples do
+    assert users["path"] == user["endpoint"] and words["example_request"].startswith("GET /Users?")
+    assert f"Accept: {templates()['scim2'].profile['headers']['Accept']}" in words["example_request"]
+
+
+def test_scim2_pages_by_start_index_and_count_as_the_scim_rfcs_define():
+    document = spec("scim", "rfc7644-protocol")
+    words, rfc7644 = document["rfc9865"], document["rfc7644_as_quoted_by_scim2_models"]
+    pagination = templates()["scim2"].profile["users"]["pagination"]
+    # Given the working group's words: index-based pagination is RFC 7644 section 3.4.2.4's, asked for with
+    # startIndex; count "Specifies the desired maximum number of query results per page"; totalResults "the total
+    # number of resources for all pages"; and RFC 7644's "1-based index of the first query result"
+    assert "index-based pagination defined in Section 3.4.2.4 of [RFC7644]" in words["introduction"]
+    assert "clients can use the 'startIndex' and 'cursor' query parameters" in words["default_pagination_method"]
+    assert "Specifies the desired maximum number of query results per page" in words["count"]
+    assert "totalResults which is the total number of resources for all pages" in words["total_results"]
+    assert "1-based index of the first query result" in rfc7644["request_start_index"]
+    # Then the template pages by offset from 1 with startIndex and count, and stops at totalResults
+    assert (pagination["type"], pagination["offset_param"], pagination["limit_param"]) == (
+        "offset",
+        "startIndex",
+        "count",
+    )
+    assert pagination["first_offset"] == 1 and pagination["total_path"] == "totalResults"
+    # And reads the users from a ListResponse's Resources
+    assert templates()["scim2"].profile["users"]["records_path"] == "Resources"
+    assert (
+        '"Resources":[{' in words["example_response"] and rfc7644["list_response_schema"] in words["example_response"]
+    )
+
+
+def test_scim2_reads_the_e_mail_and_the_names_from_attributes_rfc7643_s_user_declares():
+    users = templates()["scim2"].profile["users"]
+    emails = _scim_attribute("emails")
+    # Given RFC 7643's emails: multi-valued, complex, with value and primary ("The primary attribute value 'true'
+    # MUST appear no more than once")
+    assert emails["type"] == "complex" and emails["multiValued"] is True
+    sub = {a["name"]: a for a in emails["subAttributes"]}
+    assert {"value", "primary"} <= set(sub) and "MUST appear no more than once" in sub["primary"]["description"]
+    # Then the template reads the primary address, else the first one
+    assert users["fields"]["email"] == "(emails[?primary].value | [0]) || emails[0].value"
+    # And every other field of a user it maps (bar id and meta, RFC 7643's common attributes) is the User's
+    declared = set(_scim_schema("User")["attribute_names"]) | {"name.formatted"}
+    read = _fields("scim2", "email", "name", "active", "role") - {"primary", "value"}
+    assert read and read - declared == set(), read - declared
+    assert _scim_attribute("userName")["required"] is True
+
+
+def test_scim2_s_users_carry_no_last_activity_attribute_as_the_template_says():
+    # Given every attribute name of RFC 7643's User and its enterprise extension
+    names = [*_scim_schema("User")["attribute_names"], *_scim_schema("EnterpriseUser")["attribute_names"]]
+    # Then none is a last activity or a last sign-in (active is the administrative status, not a time)
+    assert "active" in names and not [n for n in names if re.search(r"last|login|seen|activity", n, re.I)]
+    template = templates()["scim2"]
+    assert "last_activity" not in template.profile["users"]["fields"]
+    assert template.activity_note and "no standard last-activity attribute" in template.activity_note
+
+
+def test_scim2_deactivates_with_the_patch_op_rfc7644_defines_on_rfc7643_s_writable_active():
+    words = spec("scim", "rfc7644-protocol")["rfc7644_as_quoted_by_scim2_models"]
+    template = templates()["scim2"]
+    reclaim = template.profile["reclaim"]
+    # Given RFC 7644 section 3.5.2's PatchOp (its URN, its operations "add", "remove", or "replace") and RFC 7643's
+    # active: boolean, readWrite
+    assert "RFC7644 §3.5.2" in words["patch_op"] and 'MAY be one of "add", "remove",' in words["patch_operation_op"]
+    active = _scim_attribute("active")
+    assert (active["type"], active["mutability"]) == ("boolean", "readWrite")
+    # Then the template PATCHes the user with that message, replacing active by false
+    assert (reclaim["method"], reclaim["path"]) == ("PATCH", "/Users/{id}")
+    assert reclaim["body"]["schemas"] == [words["patch_op_schema"]]
+    assert reclaim["body"]["Operations"] == [{"op": "replace", "path": "active", "value": False}]
+    # And scim2-models, which implements the message, reads it as a patch of a User (and refuses what it is not)
+    assert PatchOp[User].model_validate(reclaim["body"]).operations[0].path == "active"
+    with pytest.raises(ValidationError):
+        PatchOp[User].model_validate({**reclaim["body"], "Operations": [{"op": "deactivate", "path": "active"}]})
+    assert template.reclaim is not None and template.reclaim.effect == "deactivate"
+
+
+def test_scim2_s_rate_limit_answer_is_rfc6585_s_429_read_generically():
+    words = spec("scim", "rfc7644-protocol")["rfc9865"]
+    # Given the working group's words: rate limiting "should adhere to established standards for rate limiting,
+    # details of which can be found in [RFC6585]" (429 Too Many Requests); errors are RFC 7644 section 3.12's
+    assert "details of which can be found in [RFC6585]" in words["rate_limiting"]
+    assert "Section 3.12 of [RFC7644]" in words["errors"]
+    # Then the pacer waits for a Retry-After, backs off from a bare 429, and the template declares no budget
+    assert wait_requested({"Retry-After": "5"}, now=0) == 5 and wait_requested({}, now=0) is None
+    assert "rate_limit" not in templates()["scim2"].profile
+
+
+def test_scim2_s_page_size_seat_and_data_loss_stay_unverified_in_the_standards_own_words():
+    words = spec("scim", "rfc7644-protocol")["rfc9865"]
+    template = templates()["scim2"]
+    # Given the RFCs' words: a provider "MAY return fewer results" than count asks; active is only the User's
+    # "administrative status"
+    assert "although it MAY return fewer results" in words["count"]
+    assert _scim_attribute("active")["description"] == "A Boolean value indicating the User's administrative status."
+    # Then the three facts no standard can settle say why, and a real run waits for an admin (contract test)
+    assert set(template.unverified) == {"page_size", "seat", "loses_data"}
+    assert "MAY return fewer results" in template.unverified["page_size"]
+    assert "administrative status" in template.unverified["seat"]
+    assert "administrative status" in template.unverified["loses_data"]
+
+
+# --- the extracts of share a say where they come from ----------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted({p for facts in CONFIRMS.values() for ps in facts.values() for p in ps}))
+def test_each_extract_share_a_cites_exists_and_names_its_source(path):
+    text = (SPECS.parent.parent / path).read_text(encoding="utf-8")
+    source = yaml.safe_load(text)["x-source"]
+    assert text.startswith("# Extract of ")
+    assert {"repository", "path", "commit"} <= set(source) or {"url", "read"} <= set(source), source
