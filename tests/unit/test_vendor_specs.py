@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
+from seatkeeper.identity import provider as identity_provider
 from seatkeeper.profiles.catalog import templates
 from tests.vendor_fakes import ATLASSIAN_NEEDS, people, vendors
 from tests.vendor_spec_checks import (
@@ -292,6 +293,39 @@ def test_microsoft_graph_counts_only_successful_sign_ins_as_activity():
     read = fields_read(fields["last_activity"])
     assert read == {"signInActivity.lastSuccessfulSignInDateTime"}
     assert not read & {f"signInActivity.{p}" for p in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime")}
+
+
+# --- Microsoft Graph: users by id, app role assignments (tests/vendor_specs/microsoft_graph/users_by_id.yaml)
+
+
+def test_an_entra_app_s_people_are_read_by_id_fifteen_at_a_time_with_the_fields_graph_returns_only_on_select():
+    words = spec("microsoft_graph", "users_by_id")
+    # Given Microsoft's words: a user's id supports `in`, an `in` clause holds 15 expressions by default,
+    # and accountEnabled (who left) is returned only on $select
+    assert "Supports `$filter` (`eq`, `ne`, `NOT`, `in`)" in words["user"]["id"]
+    assert "limited to 15 expressions in the filter clause by default" in words["known_issues"]["in_operator"]
+    assert "Returned only on `$select`" in words["user"]["accountEnabled"]
+    ids = [f"0000beef-0000-4000-8000-{i:012d}" for i in range(identity_provider.ENTRA_IDS_PER_REQUEST)]
+    # When seatkeeper asks for the people of an app's assignments
+    query = identity_provider.assigned_people_query(ids)
+    # Then it asks by id with `in`, never more than 15 at once, and selects accountEnabled
+    assert query.path == "/users"
+    assert re.fullmatch(r"id in \('[^']+'(,'[^']+'){14}\)", query.params["$filter"])
+    assert "accountEnabled" in query.params["$select"].split(",")
+    with pytest.raises(ValueError):
+        identity_provider.assigned_people_query([*ids, "one-more"])
+
+
+def test_an_entra_group_assignment_names_no_person_to_read():
+    words = spec("microsoft_graph", "users_by_id")
+    # Given Graph's words: a principal is a `User`, a `Group` or a `ServicePrincipal`, and a group's members
+    # hold the role through the group
+    assert "`User`, `Group` or `ServicePrincipal`" in words["appRoleAssignment"]["principalType"]
+    assert "direct members of the group are also considered" in words["appRoleAssignment"]["says"]
+    # When the staged assignments of an app name two people and a group
+    staged = [{"id": "u2"}, {"id": "u1"}, {"id": "g1", "assigned_via_group": "Design team"}, {"id": "u1"}]
+    # Then only the people are read, each once, in a stable order (a resumed reading finds its place)
+    assert identity_provider.assigned_person_ids(staged) == ["u1", "u2"]
 
 
 # --- Miro: miroapp/api-clients packages/generator/spec.json (REST API v2) ---------------------

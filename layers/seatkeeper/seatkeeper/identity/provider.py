@@ -12,8 +12,11 @@ the profile repeats.
 
 Okta: System Log `/api/v1/logs` (SSO events `user.authentication.sso` of one app, bounded by
 `since` and `until`, Link header pages), `/api/v1/apps`, `/api/v1/apps/{id}/users`.
-Microsoft Entra ID: `/auditLogs/signIns` (filtered by `appId`, `@odata.nextLink` pages),
-`/servicePrincipals`, `.../appRoleAssignedTo`, `/users` (leavers: `accountEnabled: false`).
+Microsoft Entra ID: `/auditLogs/signIns` (filtered by `appId` and a `createdDateTime` window that starts
+at the last sync's mark, `@odata.nextLink` pages), `/servicePrincipals`, `.../appRoleAssignedTo`, `/users`
+(leavers: `accountEnabled: false`): for an app's assignments only the people assigned, 15 ids a request
+(`id in (...)`), never the whole tenant. A group's assignment stays one seat, the group's: its members are
+not read (Graph: a group's direct members hold the role, and only a change to the group frees it).
 Google Workspace: the Reports API's SAML log (`activities.list`, application `saml`, event
 `login_success`, filtered by `application_name`, `nextPageToken` pages), Directory `users`
 (leavers: suspended or archived). Google has no API for the people assigned to a SAML app: its
@@ -206,6 +209,8 @@ class SignInSource:
     app_id: str
     since: datetime
     read_people: bool = False  # to match the app's own accounts to the IdP's people
+    # Only the people the app's assignments name, by id (Entra), rather than every person of the IdP.
+    people_by_assignment: bool = False
 
 
 def sign_in_source(
@@ -223,7 +228,14 @@ def sign_in_source(
     idp = idp_profile(sso.idp_profile_id)
     kind = identity_provider_of(idp)
     since = reading_window(kind, sso, previous_mark, now or datetime.now(UTC))
-    return SignInSource(client_for(idp), kind, sso.app_id, since, read_people=reads_people(kind, sso))
+    return SignInSource(
+        client_for(idp),
+        kind,
+        sso.app_id,
+        since,
+        read_people=reads_people(kind, sso),
+        people_by_assignment=sso.users_from_idp and kind == "entra",
+    )
 
 
 def reads_people(kind: str, sso: SsoActivity) -> bool:
@@ -276,6 +288,32 @@ def people_query(kind: str) -> LogQuery:
         NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
         "value",
     )
+
+
+# Graph limits an `in` filter to 15 expressions by default (Microsoft Graph known issues, query parameters).
+ENTRA_IDS_PER_REQUEST = 15
+ENTRA_PERSON_FIELDS = "id,mail,userPrincipalName,accountEnabled"
+
+
+def assigned_people_query(ids: list[str]) -> LogQuery:
+    """The Entra people of these ids (at most ENTRA_IDS_PER_REQUEST): user `id` supports `$filter` with `in`,
+    `accountEnabled` is returned only on `$select` (Graph v1.0, user resource)."""
+    if not 0 < len(ids) <= ENTRA_IDS_PER_REQUEST:
+        raise ValueError(f"{len(ids)} ids in one request; 1 to {ENTRA_IDS_PER_REQUEST}")
+    quoted = ",".join("'" + person_id.replace("'", "''") + "'" for person_id in ids)
+    return LogQuery(
+        "GET",
+        "/users",
+        {"$filter": f"id in ({quoted})", "$select": ENTRA_PERSON_FIELDS},
+        NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
+        "value",
+    )
+
+
+def assigned_person_ids(staged_users: Iterable[dict[str, Any]]) -> list[str]:
+    """The ids of the people an app's staged assignments name, sorted (a resumed reading finds its place);
+    a group's assignment names the group, not a person."""
+    return sorted({str(u["id"]) for u in staged_users if u.get("id") and not u.get("assigned_via_group")})
 
 
 def people_rows(kind: str, records: Iterable[Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,100 @@
+"""An Entra app of 200 seats in a tenant of 100,000 people: a sync reads the app's people, not the tenant's,
+and each sync reads the sign-in log only from where the last one stopped. Through the local stack.
+
+The tenant is our fake Entra ID (seatkeeper_local.fakes.entra), its 100,000 people made up from their
+ids when asked. Graph's words it follows: tests/vendor_specs/microsoft_graph/users_by_id.yaml (user `id`
+supports `in`, 15 expressions a clause; appRoleAssignment's principalType; signIn's createdDateTime).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from seatkeeper.identity.provider import ENTRA_IDS_PER_REQUEST
+from seatkeeper_local.fakes.identity_provider import Population
+from tests.idp_servers import App, Assignment, fake_entra
+from tests.integration.connection_checks import wait_for
+from tests.integration.test_sync import stored_users, sync
+
+TENANT = 100_000
+SEATS = 200
+
+
+@pytest.fixture(scope="module")
+def tenant():
+    with fake_entra(people=Population(generated=TENANT)) as entra:
+        # An app assigned to 200 people spread over the tenant, and to one group
+        app = entra.add_app(App(str(uuid.uuid4()), "Figma"))
+        app.assignments += [Assignment(Population.generated_id(i * (TENANT // SEATS))) for i in range(SEATS)]
+        app.assignments.append(Assignment(Population.generated_id(7), group="Design team"))
+        yield entra, app
+
+
+def sign_in_filters(entra, seen: int) -> list[str]:
+    return [r["query"]["$filter"][0] for r in entra.requests_seen[seen:] if r["path"] == "/v1.0/auditLogs/signIns"]
+
+
+def test_a_200_seat_app_in_a_100000_person_tenant_reads_its_200_people_and_sign_ins_from_the_last_mark(api, tenant):
+    entra, app = tenant
+    integrator = api("sam_integrator")
+    idp = integrator.post(
+        "/profiles",
+        json={
+            "name": f"Entra {uuid.uuid4().hex[:6]}",
+            "template": "entra_sso",
+            "base_url": entra.graph_url,
+            "auth": {"token_url": entra.token_url},
+        },
+    ).json()
+    started = integrator.post(
+        f"/profiles/{idp['id']}/connection", json={"client_id": entra.client_id, "client_secret": entra.client_secret}
+    )
+    assert started.status_code == 202, started.text
+    assert wait_for(integrator, idp["id"], {"connected", "failed"})["status"] == "connected"
+    created = integrator.post(
+        f"/idp/{idp['id']}/apps/{app.id}/profile",
+        json={"name": f"Figma {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": SEATS}},
+    )
+    assert created.status_code == 201, created.text
+    profile = created.json()
+    # Given one of the assigned people signed in yesterday
+    early = Population.generated_id(0)
+    entra.sign_in(app.id, early, datetime.now(UTC) - timedelta(days=1))
+
+    # When the app syncs
+    served, seen = entra.users_served, len(entra.requests_seen)
+    first = sync(integrator, profile["id"])
+
+    # Then it read the 200 people its assignments name, fifteen a request, and not the tenant
+    assert first["status"] == "succeeded", first["error"]
+    assert SEATS <= entra.users_served - served <= SEATS + 20  # loosely: not 100,000
+    people_requests = [r for r in entra.requests_seen[seen:] if r["path"] == "/v1.0/users"]
+    assert len(people_requests) == math.ceil(SEATS / ENTRA_IDS_PER_REQUEST)
+    assert all(r["query"]["$filter"][0].startswith("id in (") for r in people_requests)
+    # And each seat has its person's address, the group's seat stays the group's
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert len(users) == SEATS + 1
+    assert users[early]["email"] == "user0@tenant.example" and users[early]["status"] == "active"
+    assert sum(1 for u in users.values() if u["assigned_via_group"] == "Design team") == 1
+    (first_window,) = sign_in_filters(entra, seen)
+    mark = re.search(r"createdDateTime le (\S+)", first_window).group(1)
+
+    # When someone else signs in, and the app syncs again
+    later = Population.generated_id(500)
+    entra.sign_in(app.id, later, datetime.now(UTC))
+    served, seen = entra.users_served, len(entra.requests_seen)
+    second = sync(integrator, profile["id"])
+
+    # Then the sign-in log is asked only from the first sync's mark on, and the new sign-in counts
+    assert second["status"] == "succeeded", second["error"]
+    (second_window,) = sign_in_filters(entra, seen)
+    assert f"createdDateTime ge {mark}" in second_window
+    assert second["sign_ins_read"] == 1
+    assert SEATS <= entra.users_served - served <= SEATS + 20
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert users[later]["status"] == "active" and users[early]["status"] == "active"
