@@ -767,7 +767,7 @@ def test_a_refused_grant_shows_a_banner_whose_reconnect_goes_through_the_provide
 
     # When a viewer opens its page, then an integrator
     viewer = open_as("sam_viewer", f"#/apps/{profile['id']}")
-    page = open_as("sam_integrator", f"#/apps/{profile['id']}")
+    page = open_as("sam_integrator", f"#/apps/{profile['id']}", checker=True)
 
     # Then both see why nothing syncs, and only the integrator a Reconnect button
     for seen in (viewer, page):
@@ -775,6 +775,7 @@ def test_a_refused_grant_shows_a_banner_whose_reconnect_goes_through_the_provide
         expect(seen.locator(".sub .badge")).to_have_text("needs reconnect")
     expect(viewer.get_by_role("button", name="Reconnect")).to_have_count(0)
     expect(page.get_by_role("button", name="Sync now")).to_have_count(0)
+    assert accessibility_problems(page) == [], "the banner"
 
     # When the integrator reconnects and grants access on the provider's own page
     page.get_by_role("button", name="Reconnect").click()

@@ -30,6 +30,7 @@ from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_keep_requests import in_grace_period
 from tests.integration.test_notifications import mail_to
 from tests.integration.test_reclamation import finished_reclamation
+from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import sync
 from tests.paging_app import paging_app, profile_fields
 
@@ -161,6 +162,12 @@ def test_a_refused_refresh_stops_syncs_and_reclaims_until_someone_reconnects(api
         ]
         assert [r.status_code for r in refused] == [409, 409, 409], [r.text for r in refused]
         assert all("needs_reconnect" in r.json()["message"] for r in refused), [r.text for r in refused]
+        # And a reconciliation of it names the reason for the profile (the schedule's leaves it out: it
+        # reconciles connected profiles only)
+        started = integrator.post("/reconciliations", json={"profile_ids": [profile["id"]]})
+        assert started.status_code == 202, started.text
+        (result,) = wait_for_reconciliation(integrator, started.json()["id"])["results"]
+        assert result["status"] == "failed" and "needs_reconnect" in result["error"], result
         assert provider.refreshes[before:] == [400]  # none of them asked the token endpoint again
 
         # When someone reconnects it and grants access again
