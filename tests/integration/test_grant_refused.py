@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -25,6 +25,7 @@ import requests
 from oidc_provider_mock import run_server_in_thread
 
 from seatkeeper.aws.vault import SecretsManagerVault
+from seatkeeper_local.demo.client import wait_until
 from seatkeeper_local.fakes.serving import serving
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_keep_requests import in_grace_period
@@ -127,6 +128,22 @@ def secrets_of(profile_id: str) -> list[str]:
     return [s["ARN"] for s in listed]
 
 
+def scheduled_reconciliation(stack) -> dict[str, Any]:
+    """Fire reconcile-all's schedule as if it were 03:00; the state its execution ended with."""
+    schedule = next(s for s in stack.scheduler.schedules if "ReconcileAll" in s.target_arn)
+    schedule.due = datetime.now(UTC) - timedelta(seconds=1)
+    assert stack.scheduler.tick() == [schedule.name]
+    sfn = boto3.client("stepfunctions")
+
+    def newest() -> dict[str, Any]:
+        executions = sfn.list_executions(stateMachineArn=schedule.target_arn)["executions"]
+        return max((e for e in executions if e["name"].startswith(schedule.name)), key=lambda e: e["startDate"])
+
+    ended = wait_until(newest, lambda e: e["status"] != "RUNNING", timeout=120)
+    assert ended["status"] == "SUCCEEDED", ended
+    return json.loads(sfn.describe_execution(executionArn=ended["executionArn"])["output"])
+
+
 def test_a_refused_refresh_stops_syncs_and_reclaims_until_someone_reconnects(api, stack, provider):
     integrator, admin = api("sam_integrator"), api("admin")
     owner = f"owner-{uuid.uuid4().hex[:8]}@acme.example"
@@ -168,6 +185,9 @@ def test_a_refused_refresh_stops_syncs_and_reclaims_until_someone_reconnects(api
         assert started.status_code == 202, started.text
         (result,) = wait_for_reconciliation(integrator, started.json()["id"])["results"]
         assert result["status"] == "failed" and "needs_reconnect" in result["error"], result
+        # And the daily schedule leaves it out: no run of it opened, nothing asked of the token endpoint
+        results = scheduled_reconciliation(stack)["results"]
+        assert profile["id"] not in [r["profile_id"] for r in results], results
         assert provider.refreshes[before:] == [400]  # none of them asked the token endpoint again
 
         # When someone reconnects it and grants access again
