@@ -253,6 +253,17 @@ def test_a_reconnect_runs_the_saga_again_with_the_stored_client_and_none_of_the_
     assert records.records.connection.status == "pending"
 
 
+def test_a_reconnect_whose_saga_cannot_start_leaves_the_connection_needing_a_reconnect():
+    # Given a refused grant, and Step Functions down
+    profile, records, vault, old = oauth_profile_with_a_refused_grant()
+    # When someone reconnects it
+    with pytest.raises(RuntimeError):
+        ConnectionService(records, vault, Saga(fail=True)).reconnect(profile, requested_by=None, redirect_uri="r")
+    # Then it still needs a reconnect, with its old secret only: the button works again next time
+    assert records.records.needs_reconnect and records.records.connection.attempt_id == "old"
+    assert list(vault.secrets) == [old.removeprefix("arn:secret:")]
+
+
 @pytest.mark.parametrize("status", ["connected", "pending", "awaiting_grant"])
 def test_only_a_needs_reconnect_connection_reconnects(status):
     profile, records, vault, _ = oauth_profile_with_a_refused_grant(status)

@@ -331,14 +331,20 @@ class ConnectionService:
             except ConnectionConflict:
                 raise ConnectionConflict(f"profile {profile.id} is being reconnected already") from None
 
-        attempt = self._attempt(
-            profile,
-            values,
-            reserve,
-            requested_by=requested_by,
-            redirect_uri=redirect_uri,
-            grant_timeout_seconds=grant_timeout_seconds,
-        )
+        try:
+            attempt = self._attempt(
+                profile,
+                values,
+                reserve,
+                requested_by=requested_by,
+                redirect_uri=redirect_uri,
+                grant_timeout_seconds=grant_timeout_seconds,
+            )
+        except Exception:
+            # The attempt released its record: the refused one comes back, so the banner and its button stay.
+            if records.connection is not None:
+                self.repository.reserve_connection(profile.id, records.connection)
+            raise
         # Its refresh token is refused and its client values live on in the new attempt's secret.
         self.vault.delete(records.credential.secret_arn)
         return attempt
