@@ -1,9 +1,12 @@
 """An Entra app of 200 seats in a tenant of 100,000 people: a sync reads the app's people, not the tenant's,
-and each sync reads the sign-in log only from where the last one stopped. Through the local stack.
+and each sync reads the sign-in log only from where the last one stopped; an app with 200 accounts of its
+own looks up those accounts' people by address, not the tenant. Through the local stack.
 
 The tenant is our fake Entra ID (seatkeeper_local.fakes.entra), its 100,000 people made up from their
 ids when asked. Graph's words it follows: tests/vendor_specs/microsoft_graph/users_by_id.yaml (user `id`
-supports `in`, 15 expressions a clause; appRoleAssignment's principalType; signIn's createdDateTime).
+supports `in`, 15 expressions a clause; appRoleAssignment's principalType; signIn's createdDateTime) and
+tests/vendor_specs/microsoft_graph/users_by_address.yaml (user `mail` and `userPrincipalName` support `in`;
+aliases in `proxyAddresses` do not).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import pytest
 
 from seatkeeper.identity.provider import ENTRA_IDS_PER_REQUEST
 from seatkeeper_local.fakes.identity_provider import Population
-from tests.idp_servers import App, Assignment, fake_entra
+from tests.idp_servers import App, Assignment, Person, fake_entra
 from tests.integration.connection_checks import wait_for
-from tests.integration.test_sync import stored_users, sync
+from tests.integration.test_sync import connected_profile, stored_users, sync
+from tests.paging_app import paging_app, profile_fields
 
 TENANT = 100_000
 SEATS = 200
@@ -35,12 +39,9 @@ def tenant():
         yield entra, app
 
 
-def sign_in_filters(entra, seen: int) -> list[str]:
-    return [r["query"]["$filter"][0] for r in entra.requests_seen[seen:] if r["path"] == "/v1.0/auditLogs/signIns"]
-
-
-def test_a_200_seat_app_in_a_100000_person_tenant_reads_its_200_people_and_sign_ins_from_the_last_mark(api, tenant):
-    entra, app = tenant
+@pytest.fixture(scope="module")
+def entra_idp(api, tenant):
+    entra, _ = tenant
     integrator = api("sam_integrator")
     idp = integrator.post(
         "/profiles",
@@ -56,6 +57,18 @@ def test_a_200_seat_app_in_a_100000_person_tenant_reads_its_200_people_and_sign_
     )
     assert started.status_code == 202, started.text
     assert wait_for(integrator, idp["id"], {"connected", "failed"})["status"] == "connected"
+    return idp
+
+
+def sign_in_filters(entra, seen: int) -> list[str]:
+    return [r["query"]["$filter"][0] for r in entra.requests_seen[seen:] if r["path"] == "/v1.0/auditLogs/signIns"]
+
+
+def test_a_200_seat_app_in_a_100000_person_tenant_reads_its_200_people_and_sign_ins_from_the_last_mark(
+    api, tenant, entra_idp
+):
+    entra, app = tenant
+    integrator, idp = api("sam_integrator"), entra_idp
     created = integrator.post(
         f"/idp/{idp['id']}/apps/{app.id}/profile",
         json={"name": f"Figma {uuid.uuid4().hex[:6]}", "subscription": {"licenses_purchased": SEATS}},
@@ -98,3 +111,60 @@ def test_a_200_seat_app_in_a_100000_person_tenant_reads_its_200_people_and_sign_
     assert SEATS <= entra.users_served - served <= SEATS + 20
     users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
     assert users[later]["status"] == "active" and users[early]["status"] == "active"
+
+
+def test_an_app_with_200_accounts_of_its_own_looks_up_their_200_people_by_address_not_the_tenant(
+    api, tenant, entra_idp
+):
+    entra, _ = tenant
+    integrator = api("sam_integrator")
+    miro = entra.add_app(App(str(uuid.uuid4()), "Miro"))
+    # Dana's mail is an alias; her userPrincipalName is the address the app knows.
+    dana = entra.add_person(
+        Person(str(uuid.uuid4()), "dana.alias@corp.example", "Dana Alias", principal_name="dana@tenant.example")
+    )
+    leaver = entra.add_person(Person(str(uuid.uuid4()), "leo@tenant.example", "Leo Leaver", status="DEPROVISIONED"))
+    with paging_app(SEATS) as app:
+        # Given an app with 200 accounts of its own: people of the tenant by e-mail in another case, Dana by
+        # her principal name, a leaver whose account is still active, and one nobody in Entra has
+        for i, user in enumerate(app.users):
+            user["email"] = f"User{i * (TENANT // SEATS)}@Tenant.Example"
+        app.users[3]["email"], app.users[4]["email"] = "Dana@Tenant.example", leaver.email
+        app.users[4]["active"] = True
+        app.users[5]["email"] = "stranger@elsewhere.example"
+        profile = connected_profile(
+            integrator,
+            **profile_fields(app, "offset"),
+            activity={"source": "sso", "idp_profile_id": entra_idp["id"], "app_id": miro.id},
+        )
+        # And one of them signed in to the app through Entra yesterday (their last app login: 7 days ago)
+        entra.sign_in(miro.id, Population.generated_id(TENANT // SEATS), datetime.now(UTC) - timedelta(days=1))
+        entra.sign_in(miro.id, dana.id, datetime.now(UTC) - timedelta(hours=3))
+
+        # When the app syncs
+        served, seen = entra.users_served, len(entra.requests_seen)
+        run = sync(integrator, profile["id"])
+
+    # Then the people Entra served are about the app's 200 accounts, not the tenant's 100,000
+    assert run["status"] == "succeeded", run["error"]
+    assert SEATS - 5 <= entra.users_served - served <= SEATS + 20  # loosely
+    asked = [r["query"]["$filter"][0] for r in entra.requests_seen[seen:] if r["path"] == "/v1.0/users"]
+    assert all(re.fullmatch(r"(mail|userPrincipalName) in \(.*\)", f) for f in asked), asked[:3]
+    assert sum(f.startswith("mail in") for f in asked) == math.ceil(SEATS / ENTRA_IDS_PER_REQUEST)
+    # And only the addresses no mail answered were asked again by userPrincipalName
+    by_principal = " ".join(f for f in asked if f.startswith("userPrincipalName"))
+    assert "'Dana@Tenant.example'" in by_principal and "'stranger@elsewhere.example'" in by_principal
+    assert "User0@" not in by_principal
+    (window,) = sign_in_filters(entra, seen)
+    assert f"appId eq '{miro.id}'" in window
+    # And activity and leavers match as before: by e-mail whatever its case, the leaver orphaned, the stranger
+    # unmatched
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert len(users) == SEATS
+    signed_in = users["u000001"]
+    assert signed_in["last_sign_in"][:10] == (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    assert signed_in["unmatched"] is False and signed_in["orphaned"] is False and signed_in["status"] == "active"
+    assert users["u000003"]["unmatched"] is False and users["u000003"]["last_sign_in"] is not None
+    assert users["u000004"]["orphaned"] is True
+    assert users["u000005"]["unmatched"] is True
+    assert sum(u["unmatched"] for u in users.values()) == 1

@@ -19,6 +19,7 @@ import yaml
 
 from seatkeeper.identity import provider as identity_provider
 from seatkeeper.profiles.catalog import templates
+from seatkeeper.profiles.model import UserMatching
 from tests.vendor_fakes import ATLASSIAN_NEEDS, people, vendors
 from tests.vendor_spec_checks import (
     SPECS,
@@ -326,6 +327,44 @@ def test_an_entra_group_assignment_names_no_person_to_read():
     staged = [{"id": "u2"}, {"id": "u1"}, {"id": "g1", "assigned_via_group": "Design team"}, {"id": "u1"}]
     # Then only the people are read, each once, in a stable order (a resumed reading finds its place)
     assert identity_provider.assigned_person_ids(staged) == ["u1", "u2"]
+
+
+# --- Microsoft Graph: users by address (tests/vendor_specs/microsoft_graph/users_by_address.yaml) ------
+
+
+def test_an_app_s_own_accounts_are_looked_up_in_entra_by_mail_or_principal_name_fifteen_at_a_time():
+    words = spec("microsoft_graph", "users_by_address")
+    # Given Microsoft's words: mail and userPrincipalName support `in`; the aliases in proxyAddresses do not
+    assert "`in`" in words["user"]["mail"] and "`in`" in words["user"]["userPrincipalName"]
+    assert "`in`" not in words["user"]["proxyAddresses"]
+    addresses = [f"User{i}@Tenant.Example" for i in range(identity_provider.ENTRA_IDS_PER_REQUEST)]
+    # When seatkeeper asks for the people of an app's own accounts
+    by_mail = identity_provider.people_by_address_query("mail", addresses)
+    by_name = identity_provider.people_by_address_query("userPrincipalName", ["o'neil@tenant.example"])
+    # Then it asks by mail or by principal name with `in`, as the app spells them, never more than 15 at once
+    assert by_mail.path == "/users" and "accountEnabled" in by_mail.params["$select"].split(",")
+    assert re.fullmatch(r"mail in \('User0@Tenant\.Example'(,'[^']+'){14}\)", by_mail.params["$filter"])
+    assert by_name.params["$filter"] == "userPrincipalName in ('o''neil@tenant.example')"  # OData doubles a quote
+    with pytest.raises(ValueError):
+        identity_provider.people_by_address_query("mail", [*addresses, "one-more@tenant.example"])
+    with pytest.raises(ValueError):
+        identity_provider.people_by_address_query("proxyAddresses", addresses[:1])
+
+
+def test_an_app_s_accounts_name_each_address_once_whatever_its_case_and_their_alias_domain_as_the_idp_writes_it():
+    # Given accounts with the same address in two cases, one under an alias domain, one without an address
+    staged = [
+        {"id": "a", "email": "Ann@Corp.example"},
+        {"id": "b", "email": "ann@corp.example"},
+        {"id": "c", "email": "bob@corp-old.example"},
+        {"id": "d", "email": None},
+        {"id": "e", "email": "not-an-address"},
+    ]
+    matching = UserMatching(alias_domains={"Corp-Old.example": "corp.example"})
+    # When the addresses to look up are listed
+    addresses = identity_provider.account_addresses(staged, matching)
+    # Then each is there once, the alias under both domains, in a stable order
+    assert addresses == ["Ann@Corp.example", "bob@corp-old.example", "bob@corp.example"]
 
 
 # --- Miro: miroapp/api-clients packages/generator/spec.json (REST API v2) ---------------------

@@ -31,6 +31,7 @@ from seatkeeper_local.fakes.identity_provider import (
     IdentityProviderHandler,
     IdentityProviderServer,
     Person,
+    Population,
     parse_time,
     stamp,
 )
@@ -162,17 +163,17 @@ class _EntraHandler(IdentityProviderHandler):
         # Graph answers a default set of properties (accountEnabled is not among them) unless $select names some.
         chosen = query.get("$select", [",".join(USER_DEFAULT_PROPERTIES)])[0].split(",")
         text = query.get("$filter", [""])[0]
-        by_id = re.fullmatch(r"\s*id in \((.*)\)\s*", text)
-        if text and not by_id:
+        listed = re.fullmatch(r"\s*(id|mail|userPrincipalName) in \((.*)\)\s*", text)
+        if text and not listed:
             self._error(400, "Request_UnsupportedQuery", f"Unsupported query: {text[:80]}")
             return
-        if by_id:
-            ids = re.findall(r"'((?:[^']|'')*)'", by_id.group(1))
-            if len(ids) > 15:
-                self._error(400, "Request_UnsupportedQuery", f"Too many expressions in the 'in' clause: {len(ids)}")
+        if listed:
+            values = [v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", listed.group(2))]
+            if len(values) > 15:
+                self._error(400, "Request_UnsupportedQuery", f"Too many expressions in the 'in' clause: {len(values)}")
                 return
-            found = [entra_person for i in ids if (entra_person := self.idp.people.get(i.replace("''", "'")))]
-            page = [{k: v for k, v in self._user(p).items() if k in chosen} for p in found]
+            found = {p.id: p for value in values for p in self._people_with(listed.group(1), value)}
+            page = [{k: v for k, v in self._user(p).items() if k in chosen} for p in found.values()]
             self.idp.users_served += len(page)
             self._send(200, {"@odata.context": f"{self.idp.graph_url}/$metadata#users", "value": page})
             return
@@ -190,6 +191,24 @@ class _EntraHandler(IdentityProviderHandler):
             body["@odata.nextLink"] = f"{self.idp.url}{path}?{urlencode(following)}"
         self._send(200, body)
 
+    def _people_with(self, field: str, value: str) -> list[Person]:
+        """The people whose id, mail or userPrincipalName is value; addresses compared whatever their case, as
+        Entra does (Graph's pages state no case rule for these filters)."""
+        if field == "id":
+            person = self.idp.people.get(value)
+            return [person] if person else []
+        people = self.idp.people
+        candidates = (
+            people.with_address(value)
+            if isinstance(people, Population)
+            else [
+                p
+                for p in people.values()
+                if value.casefold() in {p.email.casefold(), (p.principal_name or "").casefold()}
+            ]
+        )
+        return [p for p in candidates if self._user(p)[field].casefold() == value.casefold()]
+
     def _user(self, person: Person) -> dict[str, Any]:
         first, _, last = person.name.partition(" ")
         return {
@@ -202,7 +221,7 @@ class _EntraHandler(IdentityProviderHandler):
             "officeLocation": None,
             "preferredLanguage": None,
             "surname": last,
-            "userPrincipalName": person.email,
+            "userPrincipalName": person.principal_name or person.email,
             "id": person.id,
             "accountEnabled": person.status == "ACTIVE",
             "createdDateTime": "2024-01-02T09:00:00Z",
@@ -258,7 +277,7 @@ class _EntraHandler(IdentityProviderHandler):
             "id": str(uuid.uuid4()),
             "createdDateTime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "userDisplayName": person.name,
-            "userPrincipalName": person.email,
+            "userPrincipalName": person.principal_name or person.email,
             "userId": person.id,
             "appId": app.id,
             "appDisplayName": app.label,

@@ -35,6 +35,7 @@ class Person:
     email: str
     name: str
     status: str = "ACTIVE"  # Okta: ACTIVE, SUSPENDED, DEPROVISIONED; Entra: accountEnabled = status == "ACTIVE"
+    principal_name: str | None = None  # Entra's userPrincipalName where it is not the e-mail address
 
 
 GENERATED_ID_PREFIX = "0000beef-0000-4000-8000-"
@@ -58,6 +59,19 @@ class Population(MutableMapping[str, Person]):
             return None
         index = int(tail)
         return Person(key, f"user{index}@tenant.example", f"Tenant User {index}")
+
+    def with_address(self, address: str) -> list[Person]:
+        """The people whose e-mail or principal name is this address, whatever its case, found without
+        making up the whole tenant."""
+        wanted = address.casefold()
+        found = [p for p in self.added.values() if wanted in {p.email.casefold(), (p.principal_name or "").casefold()}]
+        local, _, domain = wanted.partition("@")
+        if domain == "tenant.example" and local.startswith("user") and local[4:].isdigit():
+            made_up = self.get(self.generated_id(int(local[4:])))
+            found += (
+                [made_up] if made_up and made_up.email.casefold() == wanted and made_up.id not in self.added else []
+            )
+        return found
 
     def __getitem__(self, key: str) -> Person:
         found = self.added.get(key) or self._made_up(key)

@@ -15,8 +15,10 @@ Okta: System Log `/api/v1/logs` (SSO events `user.authentication.sso` of one app
 Microsoft Entra ID: `/auditLogs/signIns` (filtered by `appId` and a `createdDateTime` window that starts
 at the last sync's mark, `@odata.nextLink` pages), `/servicePrincipals`, `.../appRoleAssignedTo`, `/users`
 (leavers: `accountEnabled: false`): for an app's assignments only the people assigned, 15 ids a request
-(`id in (...)`), never the whole tenant. A group's assignment stays one seat, the group's: its members are
-not read (Graph: a group's direct members hold the role, and only a change to the group frees it).
+(`id in (...)`), never the whole tenant; for an app's own accounts only the people of their addresses (`mail
+in (...)`, then `userPrincipalName in (...)` for those no mail answered), unless matched by username. A
+group's assignment stays one seat, the group's: its members are not read (Graph: a group's direct members
+hold the role, and only a change to the group frees it).
 Google Workspace: the Reports API's SAML log (`activities.list`, application `saml`, event
 `login_success`, filtered by `application_name`, `nextPageToken` pages), Directory `users`
 (leavers: suspended or archived). Google has no API for the people assigned to a SAML app: its
@@ -211,6 +213,9 @@ class SignInSource:
     read_people: bool = False  # to match the app's own accounts to the IdP's people
     # Only the people the app's assignments name, by id (Entra), rather than every person of the IdP.
     people_by_assignment: bool = False
+    # Only the people the app's own accounts name, by their addresses (Entra, matched by e-mail).
+    people_by_address: bool = False
+    matching: UserMatching | None = None
 
 
 def sign_in_source(
@@ -235,7 +240,16 @@ def sign_in_source(
         since,
         read_people=reads_people(kind, sso),
         people_by_assignment=sso.users_from_idp and kind == "entra",
+        people_by_address=looks_up_addresses(kind, sso, profile.profile.users.match),
+        matching=profile.profile.users.match,
     )
+
+
+def looks_up_addresses(kind: str, sso: SsoActivity, matching: UserMatching | None) -> bool:
+    """Whether an app's own accounts are matched to Entra's people by looking up their addresses, a few a
+    request, rather than by reading the tenant: Graph filters `mail` and `userPrincipalName` with `in`.
+    Matching by username (the part before the @) has no such filter and still reads every person."""
+    return kind == "entra" and not sso.users_from_idp and (matching is None or matching.by == "email")
 
 
 def reads_people(kind: str, sso: SsoActivity) -> bool:
@@ -308,6 +322,43 @@ def assigned_people_query(ids: list[str]) -> LogQuery:
         NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
         "value",
     )
+
+
+def people_by_address_query(field: str, addresses: list[str]) -> LogQuery:
+    """The Entra people whose `mail` (or `userPrincipalName`) is one of these addresses (at most
+    ENTRA_IDS_PER_REQUEST): both support `$filter` with `in` (Graph v1.0, user resource)."""
+    if field not in ("mail", "userPrincipalName"):
+        raise ValueError(f"people are looked up by mail or userPrincipalName, not {field}")
+    if not 0 < len(addresses) <= ENTRA_IDS_PER_REQUEST:
+        raise ValueError(f"{len(addresses)} addresses in one request; 1 to {ENTRA_IDS_PER_REQUEST}")
+    quoted = ",".join("'" + address.replace("'", "''") + "'" for address in addresses)
+    return LogQuery(
+        "GET",
+        "/users",
+        {"$filter": f"{field} in ({quoted})", "$select": ENTRA_PERSON_FIELDS},
+        NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
+        "value",
+    )
+
+
+def account_addresses(staged_users: Iterable[dict[str, Any]], matching: UserMatching | None) -> list[str]:
+    """The addresses to look an app's own accounts up by: each e-mail as the app has it and, where its domain
+    is an alias, as the IdP's domain writes it; once each whatever its case, sorted (a resumed reading finds
+    its place). Graph documents no case rule for these filters, so the app's own spelling is sent and the
+    answer is compared case-insensitively (match_key)."""
+    rules = matching or UserMatching()
+    aliases = {k.casefold(): v for k, v in rules.alias_domains.items()}
+    found: dict[str, str] = {}
+    for user in staged_users:
+        email = _text(user.get("email"))
+        if not email or "@" not in email.strip():
+            continue
+        address = email.strip()
+        local, _, domain = address.rpartition("@")
+        for spelling in (address, f"{local}@{aliases[domain.casefold()]}" if domain.casefold() in aliases else None):
+            if spelling:
+                found.setdefault(spelling.casefold(), spelling)
+    return [found[key] for key in sorted(found)]
 
 
 def assigned_person_ids(staged_users: Iterable[dict[str, Any]]) -> list[str]:
