@@ -18,7 +18,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from seatkeeper.identity import provider as identity_provider
 from seatkeeper.identity.provider import ENTRA_IDS_PER_REQUEST
+from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.saas.http import SaaSClient
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.paging import PageCursor
+from seatkeeper.sync.fetch import FetchCheckpoint, people_pages
 from seatkeeper_local.fakes.identity_provider import Population
 from tests.idp_servers import App, Assignment, Person, fake_entra
 from tests.integration.connection_checks import wait_for
@@ -168,3 +174,37 @@ def test_an_app_with_200_accounts_of_its_own_looks_up_their_200_people_by_addres
     assert users["u000004"]["orphaned"] is True
     assert users["u000005"]["unmatched"] is True
     assert sum(u["unmatched"] for u in users.values()) == 1
+
+
+def test_a_lookup_by_address_resumed_after_a_timeout_goes_on_from_the_addresses_already_read(tenant):
+    entra, _ = tenant
+    profile = build_profile(
+        {"name": "Entra", "template": "entra_sso", "base_url": entra.graph_url, "auth": {"token_url": entra.token_url}}
+    )
+    token = f"resume-{uuid.uuid4().hex}"
+    entra.tokens.add(token)  # as the token endpoint would have granted it
+    client = SaaSClient(
+        profile,
+        {"client_id": entra.client_id, "client_secret": entra.client_secret},
+        policy=NetworkPolicy.from_entries(["127.0.0.0/8"]),
+        access_token=lambda: token,
+    )
+    source = identity_provider.SignInSource(
+        client, "entra", "any-app", since=datetime.now(UTC), read_people=True, people_by_address=True
+    )
+    # Given 40 accounts staged, and a checkpoint that read the people of the first 30 addresses before its
+    # invocation ran out of time
+    staged = [{"id": f"u{i}", "email": f"user{i}@tenant.example"} for i in range(40)]
+    addresses = identity_provider.account_addresses(staged, None)
+    state = FetchCheckpoint(phase="people", cursor=PageCursor(offset=30, done=False))
+    served, seen = entra.users_served, len(entra.requests_seen)
+
+    # When the people phase goes on
+    pages = list(people_pages(source, state, lambda: staged))
+
+    # Then it asks for the last 10 addresses only, in one request, and is done
+    asked = [r["query"]["$filter"][0] for r in entra.requests_seen[seen:] if r["path"] == "/v1.0/users"]
+    assert asked == ["mail in (" + ",".join(f"'{a}'" for a in addresses[30:]) + ")"]
+    assert entra.users_served - served == 10
+    assert [cursor for _, cursor in pages] == [PageCursor(offset=40, done=True)]
+    assert {row["login"] for rows, _ in pages for row in rows} == set(addresses[30:])
