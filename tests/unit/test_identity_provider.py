@@ -11,6 +11,7 @@ from seatkeeper.identity.provider import (
     SignIns,
     excluded,
     fold_people,
+    looks_up_addresses,
     match_key,
     people_rows,
     read_sign_in,
@@ -245,3 +246,17 @@ def test_a_profile_with_sso_activity_names_an_idp_profile_and_an_app_id_of_one_p
                     "activity": {"source": "sso", "idp_profile_id": IDP, "app_id": app_id},
                 }
             )
+
+
+def test_only_an_entra_app_of_its_own_accounts_matched_by_e_mail_looks_its_people_up_by_address():
+    own = SsoActivity(source="sso", idp_profile_id=IDP, app_id="0oa1")
+    assigned = SsoActivity(source="sso", idp_profile_id=IDP, app_id="0oa1", users_from_idp=True)
+    # Given apps whose activity comes from sign-ins, When seatkeeper decides how to read their people,
+    # Then an Entra app's own accounts matched by e-mail are looked up by address
+    assert looks_up_addresses("entra", own, None)
+    assert looks_up_addresses("entra", own, UserMatching(alias_domains={"a.example": "b.example"}))
+    # And matching by username (no address to filter on), other IdPs and an app of assignments do not
+    assert not looks_up_addresses("entra", own, UserMatching(by="username"))
+    assert not looks_up_addresses("okta", own, None)
+    assert not looks_up_addresses("google", own, None)
+    assert not looks_up_addresses("entra", assigned, None)
