@@ -130,6 +130,12 @@ def test_an_app_with_200_accounts_of_its_own_looks_up_their_200_people_by_addres
         Person(str(uuid.uuid4()), "dana.alias@corp.example", "Dana Alias", principal_name="dana@tenant.example")
     )
     leaver = entra.add_person(Person(str(uuid.uuid4()), "leo@tenant.example", "Leo Leaver", status="DEPROVISIONED"))
+    # Eve's principal name is not her mail: the sign-in log writes the principal name.
+    eve = entra.add_person(
+        Person(
+            str(uuid.uuid4()), "eve@tenant.example", "Eve Principal", principal_name="eve.p@tenant.onmicrosoft.example"
+        )
+    )
     with paging_app(SEATS) as app:
         # Given an app with 200 accounts of its own: people of the tenant by e-mail in another case, Dana by
         # her principal name, a leaver whose account is still active, and one nobody in Entra has
@@ -137,7 +143,7 @@ def test_an_app_with_200_accounts_of_its_own_looks_up_their_200_people_by_addres
             user["email"] = f"User{i * (TENANT // SEATS)}@Tenant.Example"
         app.users[3]["email"], app.users[4]["email"] = "Dana@Tenant.example", leaver.email
         app.users[4]["active"] = True
-        app.users[5]["email"] = "stranger@elsewhere.example"
+        app.users[5]["email"], app.users[6]["email"] = "stranger@elsewhere.example", "Eve@Tenant.example"
         profile = connected_profile(
             integrator,
             **profile_fields(app, "offset"),
@@ -146,6 +152,7 @@ def test_an_app_with_200_accounts_of_its_own_looks_up_their_200_people_by_addres
         # And one of them signed in to the app through Entra yesterday (their last app login: 7 days ago)
         entra.sign_in(miro.id, Population.generated_id(TENANT // SEATS), datetime.now(UTC) - timedelta(days=1))
         entra.sign_in(miro.id, dana.id, datetime.now(UTC) - timedelta(hours=3))
+        entra.sign_in(miro.id, eve.id, datetime.now(UTC) - timedelta(hours=2))
 
         # When the app syncs
         served, seen = entra.users_served, len(entra.requests_seen)
@@ -172,6 +179,8 @@ def test_an_app_with_200_accounts_of_its_own_looks_up_their_200_people_by_addres
     assert signed_in["unmatched"] is False and signed_in["orphaned"] is False and signed_in["status"] == "active"
     assert users["u000003"]["unmatched"] is False and users["u000003"]["last_sign_in"] is not None
     assert users["u000004"]["orphaned"] is True
+    # And Eve's sign-in, written under her principal name, counts for her account under her mail (by her id)
+    assert users["u000006"]["unmatched"] is False and users["u000006"]["last_sign_in"] is not None
     assert users["u000005"]["unmatched"] is True
     assert sum(u["unmatched"] for u in users.values()) == 1
 

@@ -260,3 +260,19 @@ def test_only_an_entra_app_of_its_own_accounts_matched_by_e_mail_looks_its_peopl
     assert not looks_up_addresses("okta", own, None)
     assert not looks_up_addresses("google", own, None)
     assert not looks_up_addresses("entra", assigned, None)
+
+
+def test_a_sign_in_written_under_a_principal_name_counts_for_the_account_under_the_same_person_s_mail():
+    # Given a person whose mail and principal name differ, who signed in (the log writes the principal name)
+    people = [
+        {"id": "p1", "login": "eve@corp.example", "left": False},
+        {"id": "p1", "login": "eve.p@corp.onmicrosoft.example", "left": False},
+    ]
+    sign_ins = SignIns.fold([{"id": "p1", "login": "eve.p@corp.onmicrosoft.example", "at": NOW.isoformat()}], None)
+    account = SaaSUser(id="app-7", email="Eve@Corp.example", active=True)
+    assert sign_ins.latest(account, by_id=False) is None
+    # When the people are folded with the sign-ins
+    folded = fold_people(people, None, sign_ins)
+    # Then the app's account under her mail has her sign-in, and she is present
+    assert sign_ins.latest(account, by_id=False) == NOW
+    assert with_people(account, folded, None).unmatched is False

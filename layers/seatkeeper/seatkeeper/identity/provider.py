@@ -432,13 +432,21 @@ def with_person(user: SaaSUser, people: dict[str, Person]) -> SaaSUser:
     return user.model_copy(update={"email": user.email or person.email, "orphaned": left})
 
 
-def fold_people(rows: Iterable[dict[str, Any]], matching: UserMatching | None) -> dict[str, bool]:
-    """match key -> left; a person listed as present under one address counts as present."""
+def fold_people(
+    rows: Iterable[dict[str, Any]], matching: UserMatching | None, sign_ins: SignIns | None = None
+) -> dict[str, bool]:
+    """match key -> left; a person listed as present under one address counts as present.
+
+    With `sign_ins`, a person's sign-in (found by their IdP id) counts under every address of theirs: an
+    account under someone's mail gets the sign-in the log wrote under their userPrincipalName.
+    """
     people: dict[str, bool] = {}
     for row in rows:
         key = match_key(row.get("login"), matching)
         if key:
             people[key] = people.get(key, True) and bool(row.get("left"))
+            if sign_ins is not None:
+                sign_ins.also_under(key, row.get("id"))
     return people
 
 
@@ -475,6 +483,12 @@ class SignIns:
                 if key and (key not in seen or seen[key] < at):
                     seen[key] = at
         return folded
+
+    def also_under(self, key: str, person_id: Any) -> None:
+        """The person's latest sign-in counts under this match key of theirs too."""
+        at = self.by_id.get(person_id) if isinstance(person_id, str) else None
+        if at is not None and (key not in self.by_login or self.by_login[key] < at):
+            self.by_login[key] = at
 
     def latest(self, user: SaaSUser, *, by_id: bool) -> datetime | None:
         found = [self.by_login.get(match_key(user.email, self.matching) or "")]
