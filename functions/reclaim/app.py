@@ -8,11 +8,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from seatkeeper.aws.dynamodb.connections import DynamoDBConnections
 from seatkeeper.aws.dynamodb.profiles import DynamoDBProfiles
 from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
 from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
 from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 from seatkeeper.aws.events import EventBridgeNotices
+from seatkeeper.connections.service import refuse_needs_reconnect
+from seatkeeper.core.errors import ConnectionConflict
 from seatkeeper.core.settings import ReclaimSettings
 from seatkeeper.licensing import reclamation
 from seatkeeper.profiles.service import ProfileService
@@ -35,6 +38,8 @@ def reclaim_seats(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     store = DynamoDBReclamations(settings.table_name)
     record = store.get_reclamation(event["reclamation_id"])
     profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(record.profile_id)
+    # A grant refused since the grace period ended: fail before any request (RecordReclamationFailure).
+    refuse_needs_reconnect(profile, DynamoDBConnections(settings.table_name), "reclaiming")
     client = saas_client_on_aws(profile, settings.table_name, policy)
     stale_now = reclamation.still_stale(profile, DynamoDBSync(settings.table_name))
     # The reclaimed users hold no license now: the position (and the trend) say so before the
@@ -97,6 +102,15 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
     if record.status == "canceled":
         # An admin canceled it as the wait ended (the cancel stops the execution too): nothing to do.
         return {"reclamation_id": record.id, "status": "canceled"}
+    profile = DynamoDBProfiles(settings.table_name).get(record.profile_id)
+    try:
+        refuse_needs_reconnect(profile, DynamoDBConnections(settings.table_name), "reclaiming")
+    except ConnectionConflict as exc:
+        # Fail closed: a connection that cannot see current activity takes no seat back.
+        reclamation.cancel(
+            record, store=store, reason=f"{exc}; nothing was reclaimed", expected_status="in_grace_period"
+        )
+        return {"reclamation_id": record.id, "status": "canceled"}
     if event.get("sync_status") != "succeeded":
         reason = f"the sync after the grace period did not succeed ({event.get('sync_error') or 'no details'}); "
         reclamation.cancel(
@@ -108,7 +122,7 @@ def end_grace_period(event: dict[str, Any], context: LambdaContext) -> dict[str,
     from seatkeeper.notify.delivery import reached
 
     prompts = DynamoDBDeliveries(settings.table_name).of(record.id, "keep_prompt")
-    policy = DynamoDBProfiles(settings.table_name).get(record.profile_id).profile.policy
+    policy = profile.profile.policy
     running = reclamation.end_grace_period(
         record, store=store, reached=reached(prompts), unreached_users=policy.unreached_users
     )

@@ -18,6 +18,7 @@ from seatkeeper.aws.dynamodb.reconciliations import DynamoDBReconciliations
 from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 from seatkeeper.aws.events import EventBridgeNotices
 from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.connections.service import refuse_needs_reconnect
 from seatkeeper.core.settings import ReconcileSettings
 from seatkeeper.profiles.links import connection_owner
 from seatkeeper.profiles.service import ProfileService
@@ -84,6 +85,8 @@ def start_sync_run(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     five minutes over to the Standard one. Reclaim-licenses' re-sync stays Standard: its poll reads
     the execution's status, which an Express execution does not give."""
     profile = profiles().get(event["profile_id"])
+    # Named as such in the reconciliation's results: a refused grant, not "not connected".
+    refuse_needs_reconnect(profile, DynamoDBConnections(settings.table_name), "syncing")
     express = None
     machine = settings.sync_state_machine_arn
     if "express_fetch_seconds" in event:

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
@@ -38,6 +39,8 @@ from seatkeeper_local.stack.tokens import mint
 from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for the OAuth connection
 from tests.integration.connection_checks import wait_for
 from tests.integration.test_connection_saga import oauth_profile
+from tests.integration.test_grant_refused import access_token_expires, grant
+from tests.integration.test_sync import sync
 from tests.saas_apps import scim_server
 
 pytestmark = pytest.mark.e2e
@@ -1028,6 +1031,46 @@ def test_an_oauth_connection_goes_through_the_provider_s_consent_page_and_back(o
     page.reload()
     expect(page.locator(".sub .badge")).to_have_text("connected")
     assert page.problems == []
+
+
+def test_a_refused_grant_shows_a_banner_whose_reconnect_goes_through_the_provider_and_back(open_as, api, oidc, saas):  # noqa: F811
+    integrator, sub = api("sam_integrator"), f"dora-{secrets.token_hex(4)}"
+    # Given an OAuth application, connected, whose grant the provider then revokes, met by a sync
+    profile = oauth_profile(integrator, oidc, saas)
+    integrator.post(f"/profiles/{profile['id']}/connection", json={"client_id": "c", "client_secret": "s"})
+    grant(wait_for(integrator, profile["id"], {"awaiting_grant"}), sub)
+    wait_for(integrator, profile["id"], {"connected"})
+    assert requests.post(f"{oidc}/users/{sub}/revoke-tokens", timeout=10).status_code == 204
+    access_token_expires(integrator, profile["id"])
+    assert sync(integrator, profile["id"])["status"] == "failed"
+
+    # When a viewer opens its page, then an integrator
+    viewer = open_as("sam_viewer", f"#/apps/{profile['id']}")
+    page = open_as("sam_integrator", f"#/apps/{profile['id']}", checker=True)
+
+    # Then both see why nothing syncs, and only the integrator a Reconnect button
+    for seen in (viewer, page):
+        expect(seen.locator("#reconnect-banner")).to_contain_text("Reconnect needed")
+        expect(seen.locator(".sub .badge")).to_have_text("needs reconnect")
+    expect(viewer.get_by_role("button", name="Reconnect")).to_have_count(0)
+    expect(page.get_by_role("button", name="Sync now")).to_have_count(0)
+    assert accessibility_problems(page) == [], "the banner"
+
+    # When the integrator reconnects and grants access on the provider's own page
+    page.get_by_role("button", name="Reconnect").click()
+    page.wait_for_url(f"{oidc}/oauth2/authorize?**", timeout=60_000)
+    page.locator("input[name=sub]").fill(sub)
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Access granted", timeout=30_000)
+    page.get_by_role("link", name="Back to the seatkeeper dashboard").click()
+
+    # Then the application is connected again, the banner gone, and it syncs
+    wait_for(api("sam_viewer"), profile["id"], {"connected"})
+    page.reload()
+    expect(page.locator(".sub .badge")).to_have_text("connected")
+    expect(page.locator("#reconnect-banner")).to_have_count(0)
+    assert sync(integrator, profile["id"])["status"] == "succeeded"
+    assert page.problems == [] and viewer.problems == []
 
 
 def accessibility_problems(page: Page) -> list[dict]:

@@ -77,8 +77,10 @@ def test_the_story_is_announced_step_by_step(api, listener):
     assert {e["source"] for e in heard} == {"seatkeeper"}
     kinds = {e["detail-type"] for e in mine}
     # Reclamations and their seat notices: test_reclamation_is_announced and test_keep_requests;
-    # renewal reminders and low seats: test_renewals; a template's sunset: test_template_lifecycle.
-    story = {t for t in DETAIL_TYPES if not t.startswith(("Reclamation", "Seat", "Renewal", "Licenses", "Template"))}
+    # renewal reminders and low seats: test_renewals; a template's sunset: test_template_lifecycle;
+    # a refused OAuth grant (Connection Needs Reconnect): test_grant_refused.
+    told_elsewhere = ("Reclamation", "Seat", "Renewal", "Licenses", "Template", "Connection Needs Reconnect")
+    story = {t for t in DETAIL_TYPES if not t.startswith(told_elsewhere)}
     assert kinds == story, sorted(story - kinds)
     changed = next(e for e in mine if e["detail-type"] == "License Position Changed")["detail"]
     assert changed["previous"] is None and changed["current"]["assigned"] > 0

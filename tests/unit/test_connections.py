@@ -12,6 +12,7 @@ from seatkeeper.connections.service import (
     ConnectionService,
     CredentialInput,
     CredentialRecord,
+    refuse_needs_reconnect,
 )
 from seatkeeper.core.errors import ConnectionConflict, ConnectionNotFound, InvalidInput
 from seatkeeper.profiles.model import BearerAuth, OAuth2AuthorizationCodeAuth
@@ -43,6 +44,11 @@ class Records:
         if self.records.connection and self.records.connection.attempt_id == attempt_id:
             self.records = self.records.model_copy(update={"connection": None})
 
+    def reserve_reconnection(self, profile_id, record):
+        if not self.records.needs_reconnect:
+            raise ConnectionConflict("not refused")
+        self.records = self.records.model_copy(update={"connection": record})
+
 
 class Vault:
     def __init__(self) -> None:
@@ -51,6 +57,9 @@ class Vault:
     def create(self, name, value):
         self.secrets[name] = value
         return f"arn:secret:{name}"
+
+    def read(self, secret_id):
+        return self.secrets[secret_id.removeprefix("arn:secret:")]
 
     def delete(self, secret_id):
         self.secrets.pop(secret_id.removeprefix("arn:secret:"), None)
@@ -203,3 +212,92 @@ def test_the_view_for_readers_keeps_the_status_and_drops_every_grant_link(profil
     assert shown.status == "awaiting_grant" and shown.records.app_registry.client_id == "c"
     assert "authorize" not in shown.model_dump_json(exclude_none=True)
     assert view.authorize_url == link  # the full view, for those who may connect, is untouched
+
+
+def oauth_profile_with_a_refused_grant(status: str = "needs_reconnect"):
+    service = ProfileService(InMemoryProfiles(), NetworkPolicy())
+    profile = service.create(
+        {
+            "name": "Acme OAuth",
+            "template": "scim2",
+            "base_url": "https://acme.example.com/scim/v2",
+            "auth": {
+                "type": "oauth2_authorization_code",
+                "authorize_url": "https://idp.example.com/authorize",
+                "token_url": "https://idp.example.com/token",
+            },
+            "subscription": {"licenses_purchased": 5},
+        },
+        created_by=None,
+    )
+    records, vault = Records(), Vault()
+    old = vault.create(f"seatkeeper/{profile.id}/old", {"client_id": "c", "client_secret": "s", "tokens": {"x": 1}})
+    records.records = ConnectionRecords(
+        connection=ConnectionRecord(attempt_id="old", status=status, auth_type="oauth2_authorization_code"),
+        credential=CredentialRecord(attempt_id="old", auth_type="oauth2_authorization_code", secret_arn=old),
+    )
+    return profile, records, vault, old
+
+
+def test_a_reconnect_runs_the_saga_again_with_the_stored_client_and_none_of_the_refused_tokens():
+    # Given a connection whose grant the authorization server refused
+    profile, records, vault, old = oauth_profile_with_a_refused_grant()
+    saga = Saga()
+    # When someone reconnects it
+    attempt = ConnectionService(records, vault, saga).reconnect(profile, requested_by="u", redirect_uri="https://x/cb")
+    # Then a new attempt of the saga asks for a grant with the same client, from a new secret without the tokens
+    ((name, payload),) = saga.started
+    assert name == attempt.attempt_id and payload["app_registry"]["client_id"] == "c"
+    assert vault.secrets == {f"seatkeeper/{profile.id}/{attempt.attempt_id}": {"client_id": "c", "client_secret": "s"}}
+    assert old.removeprefix("arn:secret:") not in vault.secrets
+    assert records.records.connection.status == "pending"
+
+
+def test_a_reconnect_whose_saga_cannot_start_leaves_the_connection_needing_a_reconnect():
+    # Given a refused grant, and Step Functions down
+    profile, records, vault, old = oauth_profile_with_a_refused_grant()
+    # When someone reconnects it
+    with pytest.raises(RuntimeError):
+        ConnectionService(records, vault, Saga(fail=True)).reconnect(profile, requested_by=None, redirect_uri="r")
+    # Then it still needs a reconnect, with its old secret only: the button works again next time
+    assert records.records.needs_reconnect and records.records.connection.attempt_id == "old"
+    assert list(vault.secrets) == [old.removeprefix("arn:secret:")]
+
+
+@pytest.mark.parametrize("status", ["connected", "pending", "awaiting_grant"])
+def test_only_a_needs_reconnect_connection_reconnects(status):
+    profile, records, vault, _ = oauth_profile_with_a_refused_grant(status)
+    saga = Saga()
+    with pytest.raises(ConnectionConflict, match=status):
+        ConnectionService(records, vault, saga).reconnect(profile, requested_by=None, redirect_uri="r")
+    assert saga.started == [] and len(vault.secrets) == 1
+
+
+def test_a_profile_whose_identity_provider_needs_a_reconnect_is_refused_naming_the_idp():
+    # Given an app whose activity comes from an IdP profile whose grant was refused
+    service = ProfileService(InMemoryProfiles(), NetworkPolicy())
+    idp = service.create({"name": "Okta", "template": "okta_sso", "base_url": "https://acme.okta.com"}, created_by=None)
+    app = service.create(
+        {
+            "name": "App",
+            "template": "scim2",
+            "base_url": "https://acme.example.com/scim/v2",
+            "subscription": {"licenses_purchased": 5},
+            "activity": {"source": "sso", "idp_profile_id": idp.id, "app_id": "0oa1"},
+        },
+        created_by=None,
+    )
+    broken = ConnectionRecords(connection=ConnectionRecord(attempt_id="a", status="needs_reconnect", auth_type="x"))
+    fine = ConnectionRecords(connection=ConnectionRecord(attempt_id="b", status="connected", auth_type="bearer"))
+
+    class ByProfile(Records):
+        def connection_records(self, profile_id):
+            return (broken if profile_id == idp.id else fine), None
+
+    # When it is to be synced or reclaimed, Then it is a conflict that names the IdP
+    with pytest.raises(
+        ConnectionConflict, match=f"identity provider {idp.id}.*needs_reconnect|needs_reconnect.*{idp.id}"
+    ):
+        refuse_needs_reconnect(app, ByProfile(), "reclaiming")
+    # And the IdP's own connection being fine, nothing is refused
+    refuse_needs_reconnect(idp, Records(), "syncing")

@@ -11,6 +11,7 @@ from seatkeeper.identity.provider import (
     SignIns,
     excluded,
     fold_people,
+    looks_up_addresses,
     match_key,
     people_rows,
     read_sign_in,
@@ -245,3 +246,33 @@ def test_a_profile_with_sso_activity_names_an_idp_profile_and_an_app_id_of_one_p
                     "activity": {"source": "sso", "idp_profile_id": IDP, "app_id": app_id},
                 }
             )
+
+
+def test_only_an_entra_app_of_its_own_accounts_matched_by_e_mail_looks_its_people_up_by_address():
+    own = SsoActivity(source="sso", idp_profile_id=IDP, app_id="0oa1")
+    assigned = SsoActivity(source="sso", idp_profile_id=IDP, app_id="0oa1", users_from_idp=True)
+    # Given apps whose activity comes from sign-ins, When seatkeeper decides how to read their people,
+    # Then an Entra app's own accounts matched by e-mail are looked up by address
+    assert looks_up_addresses("entra", own, None)
+    assert looks_up_addresses("entra", own, UserMatching(alias_domains={"a.example": "b.example"}))
+    # And matching by username (no address to filter on), other IdPs and an app of assignments do not
+    assert not looks_up_addresses("entra", own, UserMatching(by="username"))
+    assert not looks_up_addresses("okta", own, None)
+    assert not looks_up_addresses("google", own, None)
+    assert not looks_up_addresses("entra", assigned, None)
+
+
+def test_a_sign_in_written_under_a_principal_name_counts_for_the_account_under_the_same_person_s_mail():
+    # Given a person whose mail and principal name differ, who signed in (the log writes the principal name)
+    people = [
+        {"id": "p1", "login": "eve@corp.example", "left": False},
+        {"id": "p1", "login": "eve.p@corp.onmicrosoft.example", "left": False},
+    ]
+    sign_ins = SignIns.fold([{"id": "p1", "login": "eve.p@corp.onmicrosoft.example", "at": NOW.isoformat()}], None)
+    account = SaaSUser(id="app-7", email="Eve@Corp.example", active=True)
+    assert sign_ins.latest(account, by_id=False) is None
+    # When the people are folded with the sign-ins
+    folded = fold_people(people, None, sign_ins)
+    # Then the app's account under her mail has her sign-in, and she is present
+    assert sign_ins.latest(account, by_id=False) == NOW
+    assert with_people(account, folded, None).unmatched is False

@@ -15,7 +15,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from seatkeeper.core.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
+from seatkeeper.core.errors import (
+    GrantFailed,
+    GrantRefused,
+    GrantRevoked,
+    SaaSAuthenticationFailed,
+    SaaSUnavailable,
+)
 from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
 from seatkeeper.saas import oauth
 
@@ -300,6 +306,60 @@ def test_a_refused_refresh_is_an_authentication_failure():
     server = TokenServer(status=400, body={"error": "invalid_grant"})
     with pytest.raises(SaaSAuthenticationFailed, match="invalid_grant"):
         oauth.AccessToken(AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server)()
+
+
+# RFC 6749 5.2: "invalid_grant ... The provided authorization grant ... or refresh token is invalid, expired,
+# revoked". Only that code means a person must grant again; the other refusals are the client's own fault.
+def test_a_refresh_token_refused_with_invalid_grant_is_a_revoked_grant_told_once_to_the_owner():
+    # Given a client whose access token expired, at a server that refuses its refresh token
+    server, told = TokenServer(status=400, body={"error": "invalid_grant"}), []
+    token = oauth.AccessToken(
+        AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server, on_revoked=told.append
+    )
+    # When it asks for a token
+    with pytest.raises(GrantRevoked, match="needs_reconnect") as refused:
+        token()
+    # Then it asked the token endpoint once, says the grant is gone, and told whoever owns the connection
+    assert len(server.calls) == 1
+    assert told == [refused.value]
+    assert "refresh-0" not in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "raised"),
+    [
+        (503, {}, SaaSUnavailable),
+        (429, {"error": "slow_down"}, SaaSUnavailable),
+        (401, {"error": "invalid_client"}, SaaSAuthenticationFailed),
+        (400, {"error": "invalid_request"}, SaaSAuthenticationFailed),
+    ],
+)
+def test_other_refusals_and_outages_of_the_token_endpoint_are_no_revoked_grant(status, body, raised):
+    # Given a token endpoint that is down, slow or refuses the client (not the grant)
+    server, told = TokenServer(status=status, body=body), []
+    token = oauth.AccessToken(
+        AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=server, on_revoked=told.append
+    )
+    # When the client asks for a token
+    with pytest.raises(raised) as failed:
+        token()
+    # Then the failure is what it is, and nobody is told the grant is gone
+    assert not isinstance(failed.value, GrantRevoked)
+    assert told == []
+
+
+def test_a_token_endpoint_that_cannot_be_reached_is_no_revoked_grant():
+    class Unreachable:
+        def post(self, url, *, data, auth):
+            raise SaaSUnavailable("cannot reach the token endpoint at idp.example.com")
+
+    told: list = []
+    token = oauth.AccessToken(
+        AUTH, "cred", store=stored(0), lock=InMemoryLock(), endpoint=Unreachable(), on_revoked=told.append
+    )
+    with pytest.raises(SaaSUnavailable):
+        token()
+    assert told == []
 
 
 SERVICE_APP = OAuth2ClientCredentialsAuth(

@@ -17,7 +17,9 @@ import jsonschema
 import pytest
 import yaml
 
+from seatkeeper.identity import provider as identity_provider
 from seatkeeper.profiles.catalog import templates
+from seatkeeper.profiles.model import UserMatching
 from tests.vendor_fakes import ATLASSIAN_NEEDS, people, vendors
 from tests.vendor_spec_checks import (
     SPECS,
@@ -292,6 +294,77 @@ def test_microsoft_graph_counts_only_successful_sign_ins_as_activity():
     read = fields_read(fields["last_activity"])
     assert read == {"signInActivity.lastSuccessfulSignInDateTime"}
     assert not read & {f"signInActivity.{p}" for p in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime")}
+
+
+# --- Microsoft Graph: users by id, app role assignments (tests/vendor_specs/microsoft_graph/users_by_id.yaml)
+
+
+def test_an_entra_app_s_people_are_read_by_id_fifteen_at_a_time_with_the_fields_graph_returns_only_on_select():
+    words = spec("microsoft_graph", "users_by_id")
+    # Given Microsoft's words: a user's id supports `in`, an `in` clause holds 15 expressions by default,
+    # and accountEnabled (who left) is returned only on $select
+    assert "Supports `$filter` (`eq`, `ne`, `NOT`, `in`)" in words["user"]["id"]
+    assert "limited to 15 expressions in the filter clause by default" in words["known_issues"]["in_operator"]
+    assert "Returned only on `$select`" in words["user"]["accountEnabled"]
+    ids = [f"0000beef-0000-4000-8000-{i:012d}" for i in range(identity_provider.ENTRA_IDS_PER_REQUEST)]
+    # When seatkeeper asks for the people of an app's assignments
+    query = identity_provider.assigned_people_query(ids)
+    # Then it asks by id with `in`, never more than 15 at once, and selects accountEnabled
+    assert query.path == "/users"
+    assert re.fullmatch(r"id in \('[^']+'(,'[^']+'){14}\)", query.params["$filter"])
+    assert "accountEnabled" in query.params["$select"].split(",")
+    with pytest.raises(ValueError):
+        identity_provider.assigned_people_query([*ids, "one-more"])
+
+
+def test_an_entra_group_assignment_names_no_person_to_read():
+    words = spec("microsoft_graph", "users_by_id")
+    # Given Graph's words: a principal is a `User`, a `Group` or a `ServicePrincipal`, and a group's members
+    # hold the role through the group
+    assert "`User`, `Group` or `ServicePrincipal`" in words["appRoleAssignment"]["principalType"]
+    assert "direct members of the group are also considered" in words["appRoleAssignment"]["says"]
+    # When the staged assignments of an app name two people and a group
+    staged = [{"id": "u2"}, {"id": "u1"}, {"id": "g1", "assigned_via_group": "Design team"}, {"id": "u1"}]
+    # Then only the people are read, each once, in a stable order (a resumed reading finds its place)
+    assert identity_provider.assigned_person_ids(staged) == ["u1", "u2"]
+
+
+# --- Microsoft Graph: users by address (tests/vendor_specs/microsoft_graph/users_by_address.yaml) ------
+
+
+def test_an_app_s_own_accounts_are_looked_up_in_entra_by_mail_or_principal_name_fifteen_at_a_time():
+    words = spec("microsoft_graph", "users_by_address")
+    # Given Microsoft's words: mail and userPrincipalName support `in`; the aliases in proxyAddresses do not
+    assert "`in`" in words["user"]["mail"] and "`in`" in words["user"]["userPrincipalName"]
+    assert "`in`" not in words["user"]["proxyAddresses"]
+    addresses = [f"User{i}@Tenant.Example" for i in range(identity_provider.ENTRA_IDS_PER_REQUEST)]
+    # When seatkeeper asks for the people of an app's own accounts
+    by_mail = identity_provider.people_by_address_query("mail", addresses)
+    by_name = identity_provider.people_by_address_query("userPrincipalName", ["o'neil@tenant.example"])
+    # Then it asks by mail or by principal name with `in`, as the app spells them, never more than 15 at once
+    assert by_mail.path == "/users" and "accountEnabled" in by_mail.params["$select"].split(",")
+    assert re.fullmatch(r"mail in \('User0@Tenant\.Example'(,'[^']+'){14}\)", by_mail.params["$filter"])
+    assert by_name.params["$filter"] == "userPrincipalName in ('o''neil@tenant.example')"  # OData doubles a quote
+    with pytest.raises(ValueError):
+        identity_provider.people_by_address_query("mail", [*addresses, "one-more@tenant.example"])
+    with pytest.raises(ValueError):
+        identity_provider.people_by_address_query("proxyAddresses", addresses[:1])
+
+
+def test_an_app_s_accounts_name_each_address_once_whatever_its_case_and_their_alias_domain_as_the_idp_writes_it():
+    # Given accounts with the same address in two cases, one under an alias domain, one without an address
+    staged = [
+        {"id": "a", "email": "Ann@Corp.example"},
+        {"id": "b", "email": "ann@corp.example"},
+        {"id": "c", "email": "bob@corp-old.example"},
+        {"id": "d", "email": None},
+        {"id": "e", "email": "not-an-address"},
+    ]
+    matching = UserMatching(alias_domains={"Corp-Old.example": "corp.example"})
+    # When the addresses to look up are listed
+    addresses = identity_provider.account_addresses(staged, matching)
+    # Then each is there once, the alias under both domains, in a stable order
+    assert addresses == ["Ann@Corp.example", "bob@corp-old.example", "bob@corp.example"]
 
 
 # --- Miro: miroapp/api-clients packages/generator/spec.json (REST API v2) ---------------------

@@ -809,6 +809,7 @@ async function applicationView(main, profileId) {
     h("p", {}, h("a", { href: "#/" }, "← Overview")),
     h("h1", {}, profile.name),
     h("p", { class: "sub" }, `${profile.template || "custom profile"} · ${profile.base_url} · `, badge(status), connection && connection.error ? ` ${connection.error}` : ""),
+    reconnectBanner(profile, connection),
     applicationActions(profile, connection, position),
     h(
       "div",
@@ -838,6 +839,55 @@ async function applicationView(main, profileId) {
     reclamationsPanel(reclamations.items),
     deliveries ? notificationsPanel(deliveries.items) : "",
   );
+}
+
+// A refused OAuth grant stops syncs and reclaims until someone grants access again: said first, with the way out.
+function reconnectBanner(profile, connection) {
+  if (!connection || connection.status !== "needs_reconnect") return null;
+  const banner = h(
+    "div",
+    { class: "callout bad", role: "alert", id: "reconnect-banner" },
+    h("strong", {}, "Reconnect needed. "),
+    "The app's authorization server refused seatkeeper's grant (it expired or was revoked): syncs stop and nothing is reclaimed until access is granted again. ",
+  );
+  if (!can.write()) {
+    banner.append("Ask someone who may connect applications to reconnect it.");
+    return banner;
+  }
+  const progress = h("span", { "data-progress": "" });
+  const button = h("button", { class: "primary", id: "reconnect" }, "Reconnect");
+  button.onclick = async () => {
+    button.disabled = true;
+    try {
+      await call(`/profiles/${profile.id}/connection/reconnect`, { method: "POST" });
+      await followReconnect(profile.id, progress);
+    } catch (error) {
+      toast(error.message);
+    }
+    button.disabled = false;
+  };
+  banner.append(button, " ", progress);
+  return banner;
+}
+
+// The reconnect is the connection saga again: wait for its authorize URL and send the person there.
+async function followReconnect(profileId, progress) {
+  fill(progress, "Starting a new authorization…");
+  for (let i = 0; i < 60; i++) {
+    const state = await call(`/profiles/${profileId}/connection`).catch(() => null);
+    // The API only gives out http(s) authorize URLs; the page goes nowhere else whatever it is told.
+    if (state && state.status === "awaiting_grant" && /^https?:\/\//i.test(state.authorize_url || "")) {
+      fill(progress, "Taking you to the app to grant access… ", h("a", { href: state.authorize_url }, "Continue"));
+      location.assign(state.authorize_url);
+      return;
+    }
+    if (state && state.status === "failed") {
+      fill(progress, `The reconnect failed: ${state.error || "unknown error"}.`);
+      return;
+    }
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  fill(progress, "Still starting; reload the page in a moment.");
 }
 
 // The last messages about this application: keep prompts, approval requests, reminders, and what became of each.

@@ -1,4 +1,5 @@
-"""Create connection & credential (POST), its status (GET) and disconnect (DELETE)."""
+"""Create connection & credential (POST), its status (GET), reconnect a refused grant (POST .../reconnect) and
+disconnect (DELETE)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,26 @@ def connect(profile_id: ProfileId, credential: Annotated[CredentialInput, Body()
         grant_timeout_seconds=settings().grant_timeout_seconds,
     )
     logger.info("connection started", extra={"profile_id": profile_id, "attempt_id": attempt.attempt_id})
+    return Response(
+        202, content_types.APPLICATION_JSON, attempt, headers={"Location": f"/profiles/{profile_id}/connection"}
+    )
+
+
+@router.post(
+    "/profiles/<profile_id>/connection/reconnect",
+    summary="Grant access again to a needs_reconnect connection (its stored OAuth client, a new authorization)",
+    tags=["connections"],
+    middlewares=[writers],
+    responses=responses((202, ConnectionAttempt), 404, 409, 422),
+)
+def reconnect(profile_id: ProfileId) -> Response[ConnectionAttempt]:
+    attempt = connection_service().reconnect(
+        profiles().get(profile_id),
+        requested_by=caller(router),
+        redirect_uri=f"{public_url(router.current_event)}/oauth/callback",
+        grant_timeout_seconds=settings().grant_timeout_seconds,
+    )
+    logger.info("reconnect started", extra={"profile_id": profile_id, "attempt_id": attempt.attempt_id})
     return Response(
         202, content_types.APPLICATION_JSON, attempt, headers={"Location": f"/profiles/{profile_id}/connection"}
     )

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from routes.access import approvers, caller, readers, writers
 from routes.answers import csv_download, csv_responses, responses
-from routes.services import ProfileId, public_url
+from routes.services import ProfileId, connection_service, public_url
 from routes.services import keep_requests as store
 from routes.services import profile_service as profiles
 from routes.settings import settings
@@ -20,6 +20,7 @@ from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 from seatkeeper.aws.events import EventBridgeNotices
 from seatkeeper.aws.vault import SecretsManagerVault
 from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.connections.service import refuse_needs_reconnect
 from seatkeeper.licensing import keep, reclamation
 
 logger = Logger(child=True)
@@ -50,8 +51,10 @@ def run(record: reclamation.Reclamation) -> None:
 def plan(
     profile_id: ProfileId, request: Annotated[reclamation.ReclamationRequest, Body()]
 ) -> Response[reclamation.Reclamation]:
+    profile = profiles().get(profile_id)
+    refuse_needs_reconnect(profile, connection_service().repository, "reclaiming")
     record = reclamation.plan(
-        profiles().get(profile_id),
+        profile,
         request,
         snapshots=DynamoDBSync(settings().table_name),
         store=store(),

@@ -19,6 +19,7 @@ from routes.services import profile_service as profiles
 from routes.settings import settings
 from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 from seatkeeper.aws.workflows import StepFunctions
+from seatkeeper.connections.service import refuse_needs_reconnect
 from seatkeeper.profiles.links import connection_owner
 from seatkeeper.sync import runs as sync
 
@@ -46,6 +47,7 @@ def service() -> sync.SyncService:
 )
 def start_sync(profile_id: ProfileId) -> Response[sync.SyncRun]:
     profile = profiles().get(profile_id)
+    refuse_needs_reconnect(profile, connections().repository, "syncing")
     records, _ = connections().repository.connection_records(connection_owner(profile))
     run = service().start(profile, connected=records.connected, requested_by=caller(router))
     logger.info("sync started", extra={"profile_id": profile_id, "run_id": run.run_id})

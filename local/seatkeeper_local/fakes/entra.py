@@ -6,12 +6,15 @@ Microsoft Entra ID (learn.microsoft.com, Graph v1.0): the client credentials tok
 `DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{appRoleAssignment-id}`,
 `/v1.0/auditLogs/signIns` (`$filter` on appId and createdDateTime, newest first, at most 1,000
 a page); pages by `@odata.nextLink`; errors as `{"error": {code, message, innerError}}`; 429
-with `Retry-After`.
+with `Retry-After`. `GET /v1.0/users?$filter=id in ('...', ...)`: user `id` supports `$filter` with
+`in`, at most 15 expressions by default (tests/vendor_specs/microsoft_graph/users_by_id.yaml); more is
+a 400. `users_served` counts the user objects it answered with: what a sync cost the tenant.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import secrets
 import uuid
@@ -28,6 +31,7 @@ from seatkeeper_local.fakes.identity_provider import (
     IdentityProviderHandler,
     IdentityProviderServer,
     Person,
+    Population,
     parse_time,
     stamp,
 )
@@ -40,6 +44,7 @@ class FakeEntra(IdentityProviderServer):
     client_id: str = "3f2b8e1c-0a4d-4c55-9e0f-6f1b2a7d9e10"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     tokens: set[str] = field(default_factory=set)
+    users_served: int = 0  # user objects answered by GET /users, however filtered
 
     @property
     def token_url(self) -> str:
@@ -125,10 +130,7 @@ class _EntraHandler(IdentityProviderHandler):
         by_object = {a.object_id: a for a in entra.apps.values()}
         assigned = re.fullmatch(r"/v1\.0/servicePrincipals(?:/([^/(]+)|\(appId='([^']+)'\))/appRoleAssignedTo", path)
         if path == "/v1.0/users":
-            # Graph answers a default set of properties (accountEnabled is not among them) unless $select names some.
-            chosen = query.get("$select", [",".join(USER_DEFAULT_PROPERTIES)])[0].split(",")
-            people = [{k: v for k, v in self._user(p).items() if k in chosen} for p in entra.people.values()]
-            self._page(path, query, people, 999)
+            self._users(path, query)
         elif path == "/v1.0/servicePrincipals":
             self._page(path, query, [self._service_principal(a) for a in entra.apps.values()], 999)
         elif assigned and (by_object.get(assigned.group(1) or "") or entra.apps.get(assigned.group(2) or "")):
@@ -157,6 +159,56 @@ class _EntraHandler(IdentityProviderHandler):
         self.idp.unassigned.append((app.id, found[0].group or found[0].person_id))
         self._send(204)
 
+    def _users(self, path: str, query: dict[str, list[str]]) -> None:
+        # Graph answers a default set of properties (accountEnabled is not among them) unless $select names some.
+        chosen = query.get("$select", [",".join(USER_DEFAULT_PROPERTIES)])[0].split(",")
+        text = query.get("$filter", [""])[0]
+        listed = re.fullmatch(r"\s*(id|mail|userPrincipalName) in \((.*)\)\s*", text)
+        if text and not listed:
+            self._error(400, "Request_UnsupportedQuery", f"Unsupported query: {text[:80]}")
+            return
+        if listed:
+            values = [v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", listed.group(2))]
+            if len(values) > 15:
+                self._error(400, "Request_UnsupportedQuery", f"Too many expressions in the 'in' clause: {len(values)}")
+                return
+            found = {p.id: p for value in values for p in self._people_with(listed.group(1), value)}
+            page = [{k: v for k, v in self._user(p).items() if k in chosen} for p in found.values()]
+            self.idp.users_served += len(page)
+            self._send(200, {"@odata.context": f"{self.idp.graph_url}/$metadata#users", "value": page})
+            return
+        # The whole tenant, a page at a time, made only as far as the page asks (a large tenant is generated).
+        top = min(int(query.get("$top", ["999"])[0]), 999)
+        start = int(query.get("$skiptoken", ["0"])[0])
+        people = itertools.islice(self.idp.people.values(), start, start + top + 1)
+        page = [{k: v for k, v in self._user(p).items() if k in chosen} for p in people]
+        more = len(page) > top
+        page = page[:top]
+        self.idp.users_served += len(page)
+        body: dict[str, Any] = {"@odata.context": f"{self.idp.graph_url}/$metadata#users", "value": page}
+        if more:
+            following = {**{k: v[0] for k, v in query.items()}, "$skiptoken": str(start + top)}
+            body["@odata.nextLink"] = f"{self.idp.url}{path}?{urlencode(following)}"
+        self._send(200, body)
+
+    def _people_with(self, field: str, value: str) -> list[Person]:
+        """The people whose id, mail or userPrincipalName is value; addresses compared whatever their case, as
+        Entra does (Graph's pages state no case rule for these filters)."""
+        if field == "id":
+            person = self.idp.people.get(value)
+            return [person] if person else []
+        people = self.idp.people
+        candidates = (
+            people.with_address(value)
+            if isinstance(people, Population)
+            else [
+                p
+                for p in people.values()
+                if value.casefold() in {p.email.casefold(), (p.principal_name or "").casefold()}
+            ]
+        )
+        return [p for p in candidates if self._user(p)[field].casefold() == value.casefold()]
+
     def _user(self, person: Person) -> dict[str, Any]:
         first, _, last = person.name.partition(" ")
         return {
@@ -169,7 +221,7 @@ class _EntraHandler(IdentityProviderHandler):
             "officeLocation": None,
             "preferredLanguage": None,
             "surname": last,
-            "userPrincipalName": person.email,
+            "userPrincipalName": person.principal_name or person.email,
             "id": person.id,
             "accountEnabled": person.status == "ACTIVE",
             "createdDateTime": "2024-01-02T09:00:00Z",
@@ -225,7 +277,7 @@ class _EntraHandler(IdentityProviderHandler):
             "id": str(uuid.uuid4()),
             "createdDateTime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "userDisplayName": person.name,
-            "userPrincipalName": person.email,
+            "userPrincipalName": person.principal_name or person.email,
             "userId": person.id,
             "appId": app.id,
             "appDisplayName": app.label,

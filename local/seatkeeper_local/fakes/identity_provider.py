@@ -13,6 +13,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -34,6 +35,62 @@ class Person:
     email: str
     name: str
     status: str = "ACTIVE"  # Okta: ACTIVE, SUSPENDED, DEPROVISIONED; Entra: accountEnabled = status == "ACTIVE"
+    principal_name: str | None = None  # Entra's userPrincipalName where it is not the e-mail address
+
+
+GENERATED_ID_PREFIX = "0000beef-0000-4000-8000-"
+
+
+class Population(MutableMapping[str, Person]):
+    """The people of a tenant: those added one by one, and `generated` more made up from their id when asked,
+    so that a tenant of 100,000 costs no memory until someone reads it (a large tenant's test)."""
+
+    def __init__(self, generated: int = 0) -> None:
+        self.added: dict[str, Person] = {}
+        self.generated = generated
+
+    @staticmethod
+    def generated_id(index: int) -> str:
+        return f"{GENERATED_ID_PREFIX}{index:012d}"
+
+    def _made_up(self, key: str) -> Person | None:
+        tail = key[len(GENERATED_ID_PREFIX) :]
+        if not key.startswith(GENERATED_ID_PREFIX) or not tail.isdigit() or int(tail) >= self.generated:
+            return None
+        index = int(tail)
+        return Person(key, f"user{index}@tenant.example", f"Tenant User {index}")
+
+    def with_address(self, address: str) -> list[Person]:
+        """The people whose e-mail or principal name is this address, whatever its case, found without
+        making up the whole tenant."""
+        wanted = address.casefold()
+        found = [p for p in self.added.values() if wanted in {p.email.casefold(), (p.principal_name or "").casefold()}]
+        local, _, domain = wanted.partition("@")
+        if domain == "tenant.example" and local.startswith("user") and local[4:].isdigit():
+            made_up = self.get(self.generated_id(int(local[4:])))
+            found += (
+                [made_up] if made_up and made_up.email.casefold() == wanted and made_up.id not in self.added else []
+            )
+        return found
+
+    def __getitem__(self, key: str) -> Person:
+        found = self.added.get(key) or self._made_up(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: str, value: Person) -> None:
+        self.added[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.added[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.added
+        yield from (self.generated_id(i) for i in range(self.generated) if self.generated_id(i) not in self.added)
+
+    def __len__(self) -> int:
+        return len(self.added) + sum(1 for i in range(self.generated) if self.generated_id(i) not in self.added)
 
 
 @dataclass
@@ -57,7 +114,7 @@ class IdentityProviderServer:
     """What both fakes share: people, apps, and the requests they were sent."""
 
     url: str
-    people: dict[str, Person] = field(default_factory=dict)
+    people: MutableMapping[str, Person] = field(default_factory=Population)
     apps: dict[str, App] = field(default_factory=dict)
     requests_seen: list[dict[str, Any]] = field(default_factory=list)
     unassigned: list[tuple[str, str]] = field(default_factory=list)  # (app id, person id)

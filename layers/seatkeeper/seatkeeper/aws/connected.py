@@ -14,6 +14,7 @@ def saas_client_on_aws(
     """The SaaS client as the Lambda functions assemble it: DynamoDB, Secrets Manager, the guard."""
     # Cold start: the stores and the vault come with the first client made, not with this module.
     from seatkeeper.aws.dynamodb.connections import DynamoDBConnections
+    from seatkeeper.aws.events import EventBridgeNotices
     from seatkeeper.aws.vault import SecretsManagerVault
     from seatkeeper.saas.http import GuardedTokenEndpoint
 
@@ -26,4 +27,5 @@ def saas_client_on_aws(
         endpoint=GuardedTokenEndpoint(policy),
         policy=policy,
         retries=retries,
+        notices=EventBridgeNotices(),
     )

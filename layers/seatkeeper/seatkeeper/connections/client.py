@@ -4,8 +4,11 @@ expire, then reads again and refreshes under a lock."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from seatkeeper.connections.service import ConnectionRepository
-from seatkeeper.core.errors import InvalidInput, SaaSAuthenticationFailed
+from seatkeeper.core.errors import GrantRevoked, InvalidInput, SaaSAuthenticationFailed
+from seatkeeper.notify.events import NoNotices, Notices
 from seatkeeper.profiles.links import connection_owner
 from seatkeeper.profiles.model import (
     OAuth2AuthorizationCodeAuth,
@@ -28,16 +31,33 @@ def saas_client(
     endpoint: TokenEndpoint,
     policy: NetworkPolicy,
     retries: RetryPolicy | None = None,
+    notices: Notices | None = None,
 ) -> SaaSClient:
     # A profile whose users come from its IdP is sent with the IdP's credential, checked against it below.
-    records, _ = connections.connection_records(connection_owner(profile))
+    owner = connection_owner(profile)
+    records, _ = connections.connection_records(owner)
     if records.credential is None:
         raise SaaSAuthenticationFailed(f"profile {profile.id} has no credential; connect it first")
     records.credential.check_bound_to(profile.profile)
     secret_id = records.credential.secret_arn
     auth = profile.profile.auth
     if isinstance(auth, OAuth2AuthorizationCodeAuth):
-        token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint)
+        attempt_id, told = records.credential.attempt_id, notices or NoNotices()
+
+        def revoked(exc: GrantRevoked) -> None:
+            # Whoever meets the refusal first (a sync, a reclaim, a preview) flips the status, once.
+            if connections.mark_needs_reconnect(owner, attempt_id, str(exc)):
+                told.put(
+                    "Connection Needs Reconnect",
+                    {
+                        "profile_id": owner,
+                        "attempt_id": attempt_id,
+                        "reason": "invalid_grant",
+                        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    },
+                )
+
+        token = AccessToken(auth, secret_id, store=secrets, lock=lock, endpoint=endpoint, on_revoked=revoked)
         return SaaSClient(profile.profile, {}, policy=policy, access_token=token, retries=retries)
     if isinstance(auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         credential = secrets.read(secret_id)

@@ -9,6 +9,7 @@ deletes all it created. Only references to secrets ever reach DynamoDB or the sa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -16,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from seatkeeper.core.errors import ConnectionConflict, ConnectionNotFound, InvalidInput, SaaSAuthenticationFailed
 from seatkeeper.notify.events import NoNotices, Notices
-from seatkeeper.profiles.links import connection_owner, credential_binding, credential_origins
+from seatkeeper.profiles.links import connection_owner, credential_binding, credential_origins, sso_activity
 from seatkeeper.profiles.model import Auth, OAuth2AuthorizationCodeAuth, Profile, credential_fields
 from seatkeeper.profiles.records import ProfileRecord
 
-ConnectionStatus = Literal["pending", "awaiting_grant", "connected", "failed"]
+# needs_reconnect: the authorization server refused the refresh token (invalid_grant): nothing the app
+# says is read until a person grants access again (POST /profiles/{id}/connection/reconnect).
+ConnectionStatus = Literal["pending", "awaiting_grant", "connected", "needs_reconnect", "failed"]
 
 # What people read when a connection fails, by the error name the saga recorded.
 FAILURE_MESSAGES = {
@@ -31,6 +34,7 @@ FAILURE_MESSAGES = {
     "UnreadableResponse": "the app's answer does not match the profile's users endpoint",
     "AddressRefused": "the network guard refused the app's address",
     "GrantFailed": "the authorization server did not grant access",
+    "GrantRevoked": "the authorization server refused the refresh token: reconnect",
     "ConnectionConflict": "another connection attempt for this profile was already under way",
 }
 
@@ -95,6 +99,8 @@ class ConnectionRecord(BaseModel):
     started_at: str | None = None
     authorize_url: str | None = None
     connected_at: str | None = None
+    needs_reconnect_since: str | None = None
+    reconnect_reason: str | None = Field(None, description="Why the connection needs a new grant")
     grant_state: str | None = Field(None, exclude=True)  # the key of a waiting grant's state; never shown
 
 
@@ -153,6 +159,26 @@ class ConnectionRecords(BaseModel):
     def connected(self) -> bool:
         return self.connection is not None and self.connection.status == "connected"
 
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.connection is not None and self.connection.status == "needs_reconnect"
+
+
+def refuse_needs_reconnect(profile: ProfileRecord, repository: ConnectionRepository, doing: str) -> None:
+    """409 when a connection the profile's users or activity come through needs a reconnect: its grant was
+    refused, so seatkeeper cannot see current activity, and nothing is synced or taken back on what it saw
+    last (a dry run neither: its candidates would be yesterday's)."""
+    sso = sso_activity(profile.profile)
+    through = dict.fromkeys([connection_owner(profile), *([sso.idp_profile_id] if sso else [])])
+    for profile_id in through:
+        records, _ = repository.connection_records(profile_id)
+        if records.needs_reconnect:
+            whose = "its" if profile_id == profile.id else f"its identity provider {profile_id}'s"
+            raise ConnectionConflict(
+                f"profile {profile.id} needs_reconnect: {whose} authorization server refused the grant, so "
+                f"seatkeeper cannot see current activity; reconnect before {doing}"
+            )
+
 
 class ConnectionView(BaseModel):
     model_config = ConfigDict(defer_build=True)
@@ -207,10 +233,19 @@ class ConnectionRepository(Protocol):
 
     def delete_connection_records(self, profile_id: str) -> None: ...
 
+    def mark_needs_reconnect(self, profile_id: str, attempt_id: str, reason: str) -> bool:
+        """The connected attempt's status to needs_reconnect; False when it is not (or no longer) that attempt
+        connected, so that only the first refusal of a grant is announced."""
+
+    def reserve_reconnection(self, profile_id: str, record: ConnectionRecord) -> None:
+        """Replace a needs_reconnect connection record with a new attempt's; ConnectionConflict otherwise."""
+
 
 class Vault(Protocol):
     def create(self, name: str, value: dict[str, Any]) -> str:
         """Store a new secret; its ARN."""
+
+    def read(self, secret_id: str) -> dict[str, Any]: ...
 
     def delete_all(self, prefix: str) -> int:
         """Delete every secret whose name starts with `prefix`, at once; how many."""
@@ -257,26 +292,85 @@ class ConnectionService:
     ) -> ConnectionAttempt:
         if (owner := connection_owner(profile)) != profile.id:
             raise ConnectionConflict(f"profile {profile.id} uses the connection of its identity provider {owner}")
+        values = credential.values_for(profile.profile.auth)
+
+        def reserve(record: ConnectionRecord) -> None:
+            # The conditional write is what makes a second attempt a 409, also when two arrive at once.
+            try:
+                self.repository.reserve_connection(profile.id, record)
+            except ConnectionConflict:
+                records, _ = self.repository.connection_records(profile.id)
+                state = "connected" if records.connected else "being connected"
+                raise ConnectionConflict(f"profile {profile.id} is {state}; disconnect it first") from None
+
+        return self._attempt(
+            profile,
+            values,
+            reserve,
+            requested_by=requested_by,
+            redirect_uri=redirect_uri,
+            grant_timeout_seconds=grant_timeout_seconds,
+        )
+
+    def reconnect(
+        self, profile: ProfileRecord, *, requested_by: str | None, redirect_uri: str, grant_timeout_seconds: int = 900
+    ) -> ConnectionAttempt:
+        """Grant access again to a connection whose grant the authorization server refused: a new attempt
+        of the create-connection saga with the client's stored id and secret, so nobody types them again."""
+        records, _ = self.repository.connection_records(profile.id)
+        if not records.needs_reconnect or records.credential is None:
+            status = records.connection.status if records.connection else "not connected"
+            raise ConnectionConflict(f"profile {profile.id} is {status}: only a needs_reconnect connection reconnects")
+        stored = self.vault.read(records.credential.secret_arn)
+        # The client's values only: the refused tokens stay behind with the old secret.
+        values = {name: stored[name] for name in credential_fields(profile.profile.auth) if name in stored}
+
+        def reserve(record: ConnectionRecord) -> None:
+            try:
+                self.repository.reserve_reconnection(profile.id, record)
+            except ConnectionConflict:
+                raise ConnectionConflict(f"profile {profile.id} is being reconnected already") from None
+
+        try:
+            attempt = self._attempt(
+                profile,
+                values,
+                reserve,
+                requested_by=requested_by,
+                redirect_uri=redirect_uri,
+                grant_timeout_seconds=grant_timeout_seconds,
+            )
+        except Exception:
+            # The attempt released its record: the refused one comes back, so the banner and its button stay.
+            if records.connection is not None:
+                self.repository.reserve_connection(profile.id, records.connection)
+            raise
+        # Its refresh token is refused and its client values live on in the new attempt's secret.
+        self.vault.delete(records.credential.secret_arn)
+        return attempt
+
+    def _attempt(
+        self,
+        profile: ProfileRecord,
+        values: dict[str, str],
+        reserve: Callable[[ConnectionRecord], None],
+        *,
+        requested_by: str | None,
+        redirect_uri: str,
+        grant_timeout_seconds: int,
+    ) -> ConnectionAttempt:
         auth = profile.profile.auth
-        values = credential.values_for(auth)
         attempt_id = uuid.uuid4().hex
         requested_at = datetime.now(UTC).isoformat(timespec="seconds")
-        # The conditional write is what makes a second attempt a 409, also when two arrive at once.
-        try:
-            self.repository.reserve_connection(
-                profile.id,
-                ConnectionRecord(
-                    attempt_id=attempt_id,
-                    status="pending",
-                    auth_type=auth.type,
-                    requested_by=requested_by,
-                    started_at=requested_at,
-                ),
+        reserve(
+            ConnectionRecord(
+                attempt_id=attempt_id,
+                status="pending",
+                auth_type=auth.type,
+                requested_by=requested_by,
+                started_at=requested_at,
             )
-        except ConnectionConflict:
-            records, _ = self.repository.connection_records(profile.id)
-            state = "connected" if records.connected else "being connected"
-            raise ConnectionConflict(f"profile {profile.id} is {state}; disconnect it first") from None
+        )
         try:
             secret_arn = self.vault.create(f"{secret_prefix(profile.id)}{attempt_id}", values)
         except Exception:
@@ -314,7 +408,12 @@ class ConnectionService:
         connection = records.connection
         failed_attempt = failure is not None and (connection is None or connection.attempt_id == failure.attempt_id)
         if connection is not None and not failed_attempt:
-            return ConnectionView(status=connection.status, authorize_url=connection.authorize_url, records=records)
+            return ConnectionView(
+                status=connection.status,
+                authorize_url=connection.authorize_url,
+                error=connection.reconnect_reason if connection.status == "needs_reconnect" else None,
+                records=records,
+            )
         if failure is not None:
             return ConnectionView(status="failed", error=_describe(failure), records=records)
         raise ConnectionNotFound(profile_id)
@@ -329,8 +428,9 @@ class ConnectionService:
         records, failure = self.repository.connection_records(profile_id)
         if records.connection is None and records.credential is None and failure is None and not missing_ok:
             raise ConnectionNotFound(profile_id)
-        if records.connection and records.connection.status != "connected" and records.connection.execution_arn:
-            self.saga.stop(records.connection.execution_arn, "disconnected")
+        connection = records.connection
+        if connection and connection.status not in ("connected", "needs_reconnect") and connection.execution_arn:
+            self.saga.stop(connection.execution_arn, "disconnected")
         self.vault.delete_all(secret_prefix(profile_id))
         self.repository.delete_connection_records(profile_id)
         self.notices.put("Connection Removed", {"profile_id": profile_id})

@@ -84,6 +84,11 @@ class SaaSAuthenticationFailed(SaaSRequestFailed):
     """The app did not accept the credential (401/403)."""
 
 
+class GrantRevoked(SaaSAuthenticationFailed):
+    """The authorization server refused the refresh token (invalid_grant, RFC 6749 5.2): the grant expired
+    or was revoked, and only a person granting access again brings the connection back."""
+
+
 class SaaSUnavailable(SeatkeeperError):
     """The app is down, slow or rate-limiting: worth retrying later."""
 

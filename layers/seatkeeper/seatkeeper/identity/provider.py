@@ -12,8 +12,13 @@ the profile repeats.
 
 Okta: System Log `/api/v1/logs` (SSO events `user.authentication.sso` of one app, bounded by
 `since` and `until`, Link header pages), `/api/v1/apps`, `/api/v1/apps/{id}/users`.
-Microsoft Entra ID: `/auditLogs/signIns` (filtered by `appId`, `@odata.nextLink` pages),
-`/servicePrincipals`, `.../appRoleAssignedTo`, `/users` (leavers: `accountEnabled: false`).
+Microsoft Entra ID: `/auditLogs/signIns` (filtered by `appId` and a `createdDateTime` window that starts
+at the last sync's mark, `@odata.nextLink` pages), `/servicePrincipals`, `.../appRoleAssignedTo`, `/users`
+(leavers: `accountEnabled: false`): for an app's assignments only the people assigned, 15 ids a request
+(`id in (...)`), never the whole tenant; for an app's own accounts only the people of their addresses (`mail
+in (...)`, then `userPrincipalName in (...)` for those no mail answered), unless matched by username. A
+group's assignment stays one seat, the group's: its members are not read (Graph: a group's direct members
+hold the role, and only a change to the group frees it).
 Google Workspace: the Reports API's SAML log (`activities.list`, application `saml`, event
 `login_success`, filtered by `application_name`, `nextPageToken` pages), Directory `users`
 (leavers: suspended or archived). Google has no API for the people assigned to a SAML app: its
@@ -207,6 +212,11 @@ class SignInSource:
     app_id: str
     since: datetime
     read_people: bool = False  # to match the app's own accounts to the IdP's people
+    # Only the people the app's assignments name, by id (Entra), rather than every person of the IdP.
+    people_by_assignment: bool = False
+    # Only the people the app's own accounts name, by their addresses (Entra, matched by e-mail).
+    people_by_address: bool = False
+    matching: UserMatching | None = None
 
 
 def sign_in_source(
@@ -224,7 +234,23 @@ def sign_in_source(
     idp = idp_profile(sso.idp_profile_id)
     kind = identity_provider_of(idp)
     since = reading_window(kind, sso, previous_mark, now or datetime.now(UTC))
-    return SignInSource(client_for(idp), kind, sso.app_id, since, read_people=reads_people(kind, sso))
+    return SignInSource(
+        client_for(idp),
+        kind,
+        sso.app_id,
+        since,
+        read_people=reads_people(kind, sso),
+        people_by_assignment=sso.users_from_idp and kind == "entra",
+        people_by_address=looks_up_addresses(kind, sso, profile.profile.users.match),
+        matching=profile.profile.users.match,
+    )
+
+
+def looks_up_addresses(kind: str, sso: SsoActivity, matching: UserMatching | None) -> bool:
+    """Whether an app's own accounts are matched to Entra's people by looking up their addresses, a few a
+    request, rather than by reading the tenant: Graph filters `mail` and `userPrincipalName` with `in`.
+    Matching by username (the part before the @) has no such filter and still reads every person."""
+    return kind == "entra" and not sso.users_from_idp and (matching is None or matching.by == "email")
 
 
 def reads_people(kind: str, sso: SsoActivity) -> bool:
@@ -277,6 +303,69 @@ def people_query(kind: str) -> LogQuery:
         NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
         "value",
     )
+
+
+# Graph limits an `in` filter to 15 expressions by default (Microsoft Graph known issues, query parameters).
+ENTRA_IDS_PER_REQUEST = 15
+ENTRA_PERSON_FIELDS = "id,mail,userPrincipalName,accountEnabled"
+
+
+def assigned_people_query(ids: list[str]) -> LogQuery:
+    """The Entra people of these ids (at most ENTRA_IDS_PER_REQUEST): user `id` supports `$filter` with `in`,
+    `accountEnabled` is returned only on `$select` (Graph v1.0, user resource)."""
+    if not 0 < len(ids) <= ENTRA_IDS_PER_REQUEST:
+        raise ValueError(f"{len(ids)} ids in one request; 1 to {ENTRA_IDS_PER_REQUEST}")
+    quoted = ",".join("'" + person_id.replace("'", "''") + "'" for person_id in ids)
+    return LogQuery(
+        "GET",
+        "/users",
+        {"$filter": f"id in ({quoted})", "$select": ENTRA_PERSON_FIELDS},
+        NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
+        "value",
+    )
+
+
+def people_by_address_query(field: str, addresses: list[str]) -> LogQuery:
+    """The Entra people whose `mail` (or `userPrincipalName`) is one of these addresses (at most
+    ENTRA_IDS_PER_REQUEST): both support `$filter` with `in` (Graph v1.0, user resource)."""
+    if field not in ("mail", "userPrincipalName"):
+        raise ValueError(f"people are looked up by mail or userPrincipalName, not {field}")
+    if not 0 < len(addresses) <= ENTRA_IDS_PER_REQUEST:
+        raise ValueError(f"{len(addresses)} addresses in one request; 1 to {ENTRA_IDS_PER_REQUEST}")
+    quoted = ",".join("'" + address.replace("'", "''") + "'" for address in addresses)
+    return LogQuery(
+        "GET",
+        "/users",
+        {"$filter": f"{field} in ({quoted})", "$select": ENTRA_PERSON_FIELDS},
+        NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
+        "value",
+    )
+
+
+def account_addresses(staged_users: Iterable[dict[str, Any]], matching: UserMatching | None) -> list[str]:
+    """The addresses to look an app's own accounts up by: each e-mail as the app has it and, where its domain
+    is an alias, as the IdP's domain writes it; once each whatever its case, sorted (a resumed reading finds
+    its place). Graph documents no case rule for these filters, so the app's own spelling is sent and the
+    answer is compared case-insensitively (match_key)."""
+    rules = matching or UserMatching()
+    aliases = {k.casefold(): v for k, v in rules.alias_domains.items()}
+    found: dict[str, str] = {}
+    for user in staged_users:
+        email = _text(user.get("email"))
+        if not email or "@" not in email.strip():
+            continue
+        address = email.strip()
+        local, _, domain = address.rpartition("@")
+        for spelling in (address, f"{local}@{aliases[domain.casefold()]}" if domain.casefold() in aliases else None):
+            if spelling:
+                found.setdefault(spelling.casefold(), spelling)
+    return [found[key] for key in sorted(found)]
+
+
+def assigned_person_ids(staged_users: Iterable[dict[str, Any]]) -> list[str]:
+    """The ids of the people an app's staged assignments name, sorted (a resumed reading finds its place);
+    a group's assignment names the group, not a person."""
+    return sorted({str(u["id"]) for u in staged_users if u.get("id") and not u.get("assigned_via_group")})
 
 
 def people_rows(kind: str, records: Iterable[Any]) -> list[dict[str, Any]]:
@@ -344,13 +433,21 @@ def with_person(user: SaaSUser, people: dict[str, Person]) -> SaaSUser:
     return user.model_copy(update={"email": user.email or person.email, "orphaned": left})
 
 
-def fold_people(rows: Iterable[dict[str, Any]], matching: UserMatching | None) -> dict[str, bool]:
-    """match key -> left; a person listed as present under one address counts as present."""
+def fold_people(
+    rows: Iterable[dict[str, Any]], matching: UserMatching | None, sign_ins: SignIns | None = None
+) -> dict[str, bool]:
+    """match key -> left; a person listed as present under one address counts as present.
+
+    With `sign_ins`, a person's sign-in (found by their IdP id) counts under every address of theirs: an
+    account under someone's mail gets the sign-in the log wrote under their userPrincipalName.
+    """
     people: dict[str, bool] = {}
     for row in rows:
         key = match_key(row.get("login"), matching)
         if key:
             people[key] = people.get(key, True) and bool(row.get("left"))
+            if sign_ins is not None:
+                sign_ins.also_under(key, row.get("id"))
     return people
 
 
@@ -387,6 +484,12 @@ class SignIns:
                 if key and (key not in seen or seen[key] < at):
                     seen[key] = at
         return folded
+
+    def also_under(self, key: str, person_id: Any) -> None:
+        """The person's latest sign-in counts under this match key of theirs too."""
+        at = self.by_id.get(person_id) if isinstance(person_id, str) else None
+        if at is not None and (key not in self.by_login or self.by_login[key] < at):
+            self.by_login[key] = at
 
     def latest(self, user: SaaSUser, *, by_id: bool) -> datetime | None:
         found = [self.by_login.get(match_key(user.email, self.matching) or "")]

@@ -7,6 +7,7 @@
 | Seat Keep Requested            | approval_request   | the profile's approvers, else the admins       |
 | Renewal Approaching            | renewal_reminder   | the subscription's owner and finance contact   |
 | Licenses Running Low           | low_seats          | the subscription's owner                       |
+| Connection Needs Reconnect     | reconnect_needed   | the subscription's owner and the admins        |
 | (a weekly schedule)            | digest             | the admins in settings                         |
 
 Each message is keyed by what makes it distinct (notify.delivery says why): a keep prompt by its
@@ -37,6 +38,7 @@ NOTIFYING = (
     "Seat Keep Requested",
     "Renewal Approaching",
     "Licenses Running Low",
+    "Connection Needs Reconnect",
 )
 
 
@@ -110,12 +112,23 @@ def outgoing(
         )
         # Put once until the seats recover (the reconciliation's rule): the event itself is the occasion.
         return _to_each(_people([owner]), message, about=profile_id, occasion=event_id, missing="the app has no owner")
+    if detail_type == "Connection Needs Reconnect":
+        owner = profile.profile.subscription.owner if profile is not None else None
+        # Once per refused grant: its connection attempt is what a reconnect replaces.
+        occasion = f"reconnect#{detail.get('attempt_id')}"
+        return _to_each(
+            _people([owner, *audience.admins]),
+            messages.reconnect_needed(brand, app=app),
+            about=profile_id,
+            occasion=occasion,
+            missing="the app has no owner and no admin is set",
+        )
     return []
 
 
 def _to_each(people: list[Recipient], message: Message, *, about: str, occasion: str, missing: str) -> list[Outgoing]:
     """The message to each person; to nobody, recorded as skipped with why, when there is nobody to tell."""
-    profile_id = about if message.kind in ("renewal_reminder", "low_seats") else None
+    profile_id = about if message.kind in ("renewal_reminder", "low_seats", "reconnect_needed") else None
     if not people:
         return [Outgoing(message.kind, about, occasion, profile_id, message, None, missing=missing)]
     return [Outgoing(message.kind, about, occasion, profile_id, message, person) for person in people]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper.core.errors import SeatkeeperError
 
 ChannelName = Literal["email", "slack", "teams"]
-MessageKind = Literal["keep_prompt", "approval_request", "renewal_reminder", "low_seats", "digest"]
+MessageKind = Literal["keep_prompt", "approval_request", "renewal_reminder", "low_seats", "reconnect_needed", "digest"]
 
 
 class Recipient(BaseModel):

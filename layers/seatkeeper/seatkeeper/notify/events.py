@@ -14,6 +14,7 @@ DETAIL_TYPES = (
     "Connection Connected",  # the create-connection saga
     "Connection Failed",  # the create-connection saga
     "Connection Removed",
+    "Connection Needs Reconnect",  # the first refused refresh of an OAuth grant (invalid_grant)
     "Sync Succeeded",
     "Sync Failed",  # the sync-users state machine
     "License Position Changed",

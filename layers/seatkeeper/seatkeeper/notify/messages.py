@@ -136,6 +136,24 @@ def _seats(count: int) -> str:
     return f"{count} seat" if count == 1 else f"{count} seats"
 
 
+def reconnect_needed(brand: Brand, *, app: str) -> Message:
+    """An OAuth grant the authorization server refused: someone who may connect grants access again."""
+    dashboard = brand.dashboard_url
+    reconnect = (Action(label="Reconnect", url=dashboard, action_id="review"),) if dashboard else ()
+    subject = f"{app}: reconnect needed"
+    lines = [
+        f"The authorization server of {app} refused seatkeeper's grant (it expired or was revoked).",
+        "Until someone reconnects it on the dashboard, seatkeeper neither syncs it nor reclaims any of its seats.",
+    ]
+    return Message(
+        kind="reconnect_needed",
+        subject=subject,
+        text=_text(brand, lines, reconnect),
+        html=_html(brand, subject, [escape(line) for line in lines], reconnect),
+        actions=reconnect,
+    )
+
+
 def digest(
     brand: Brand,
     *,

@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +23,13 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from seatkeeper.core.errors import GrantFailed, GrantRefused, SaaSAuthenticationFailed, SaaSUnavailable
+from seatkeeper.core.errors import (
+    GrantFailed,
+    GrantRefused,
+    GrantRevoked,
+    SaaSAuthenticationFailed,
+    SaaSUnavailable,
+)
 from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth
 
 REFRESH_MARGIN = timedelta(seconds=60)
@@ -47,6 +54,14 @@ class GrantState(BaseModel):
     redirect_uri: str
     issuer: str | None = None
     expires_at: int
+
+
+class TokenRequestRefused(GrantFailed):
+    """The token endpoint refused the request with an error code (RFC 6749 5.2), kept to tell them apart."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class GrantStates(Protocol):
@@ -260,7 +275,7 @@ def _token_answer(status: int, body: dict[str, Any], *, previous_refresh: str | 
         # The error code is safe to show (RFC 6749 5.2); the body may echo what was sent, so no more of it.
         error = body.get("error")
         code = error[:100] if isinstance(error, str) else "no access_token"
-        raise GrantFailed(f"the token endpoint answered {status} ({code})")
+        raise TokenRequestRefused(f"the token endpoint answered {status} ({code})", code)
     expires_in = body.get("expires_in")
     expires_at = None
     if isinstance(expires_in, int | float) or (isinstance(expires_in, str) and expires_in.isdigit()):
@@ -407,6 +422,14 @@ def current_tokens(
                 {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token},
                 previous_refresh=tokens.refresh_token,
             )
+        except TokenRequestRefused as exc:
+            if exc.code == "invalid_grant":
+                # Expired or revoked (RFC 6749 5.2): asking again gets the same answer, a person must grant again.
+                raise GrantRevoked(
+                    f"needs_reconnect: the authorization server refused the refresh token ({exc.code}); "
+                    "reconnect the profile to grant access again"
+                ) from None
+            raise SaaSAuthenticationFailed(f"refreshing the access token failed: {exc}") from None
         except GrantFailed as exc:
             raise SaaSAuthenticationFailed(f"refreshing the access token failed: {exc}") from None
         store.write(secret_id, {**value, "tokens": fresh.model_dump()})
@@ -432,9 +455,12 @@ class AccessToken:
         store: SecretStore,
         lock: RefreshLock,
         endpoint: TokenEndpoint,
+        on_revoked: Callable[[GrantRevoked], None] | None = None,
     ) -> None:
         self.auth, self.secret_id = auth, secret_id
         self.store, self.lock, self.endpoint = store, lock, endpoint
+        # Told once the server refuses the grant, before the error goes on to whoever made the call.
+        self.on_revoked = on_revoked
         self._tokens: TokenSet | None = None
         # The client's page workers share it: the first of them reads (or refreshes), the others wait.
         self._reading = threading.Lock()
@@ -442,9 +468,14 @@ class AccessToken:
     def __call__(self) -> str:
         with self._reading:
             if self._tokens is None or not self._tokens.good_for_now():
-                self._tokens = current_tokens(
-                    self.auth, self.secret_id, store=self.store, lock=self.lock, endpoint=self.endpoint
-                )
+                try:
+                    self._tokens = current_tokens(
+                        self.auth, self.secret_id, store=self.store, lock=self.lock, endpoint=self.endpoint
+                    )
+                except GrantRevoked as exc:
+                    if self.on_revoked is not None:
+                        self.on_revoked(exc)
+                    raise
             return self._tokens.access_token
 
 

@@ -525,7 +525,8 @@ def _seen_by_idp(
             return identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=True)
 
         return seen
-    people = identity_provider.fold_people(people_rows, match)
+    # The sign-ins were folded by the IdP's id too: each person's counts under every address they are read with.
+    people = identity_provider.fold_people(people_rows, match, sign_ins)
 
     def seen_in_app(user: SaaSUser) -> SaaSUser:
         user = identity_provider.with_sign_ins(user, sign_ins, earlier.get(user.id), by_id=False)

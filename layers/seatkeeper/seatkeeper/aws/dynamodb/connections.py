@@ -3,6 +3,7 @@ refresh locks, on the seatkeeper table."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -78,6 +79,45 @@ class DynamoDBConnections(Table):
         item = to_item({k: str(v) for k, v in record.model_dump(exclude_none=True).items()})
         if not self._put_if_absent({**_connection_key(profile_id), **item}):
             raise ConnectionConflict(f"profile {profile_id} has a connection")
+
+    def reserve_reconnection(self, profile_id: str, record: ConnectionRecord) -> None:
+        item = to_item({k: str(v) for k, v in record.model_dump(exclude_none=True).items()})
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={**_connection_key(profile_id), **item},
+                ConditionExpression="#status = :needs",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item({":needs": "needs_reconnect"}),
+            )
+        except ClientError as exc:
+            if cancelled_by_condition(exc):
+                raise ConnectionConflict(f"profile {profile_id} does not need a reconnect") from None
+            raise
+
+    def mark_needs_reconnect(self, profile_id: str, attempt_id: str, reason: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_connection_key(profile_id),
+                UpdateExpression="SET #status = :needs, needs_reconnect_since = :now, reconnect_reason = :reason",
+                ConditionExpression="#status = :connected AND attempt_id = :attempt",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":needs": "needs_reconnect",
+                        ":connected": "connected",
+                        ":attempt": attempt_id,
+                        ":now": datetime.now(UTC).isoformat(timespec="seconds"),
+                        ":reason": reason,
+                    }
+                ),
+            )
+        except ClientError as exc:
+            if cancelled_by_condition(exc):
+                return False
+            raise
+        return True
 
     def release_connection(self, profile_id: str, attempt_id: str) -> None:
         try:
