@@ -1069,9 +1069,11 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "userId": f"4c9b2e21-{p.i:012d}",
                 "userName": p.name,
                 "email": p.email,
-                "userStatus": "active" if p.seat else "closed",
+                # DocuSign's userInformation (eSignature v2.1 description): the statuses as its status filter
+                # spells them, and lastLogin a string, left out for a user who never signed in.
+                "userStatus": "Active" if p.seat else "Closed",
                 "permissionProfileName": "Account Administrator" if p.admin else "DocuSign Sender",
-                "lastLogin": p.last.strftime("%Y-%m-%dT%H:%M:%S.3730000Z") if p.last else None,
+                **({"lastLogin": p.last.strftime("%Y-%m-%dT%H:%M:%S.3730000Z")} if p.last else {}),
                 "createdDateTime": "2023-01-01T00:00:00.0000000Z",
             },
             page=_docusign_page,
@@ -1085,7 +1087,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 if r.method == "DELETE" and r.path == "/users"
                 else None
             ),
-            reclaim_answer=lambda p: (200, {"users": [{"userId": f"4c9b2e21-{p.i:012d}", "userStatus": "closed"}]}, {}),
+            reclaim_answer=lambda p: (200, {"users": [{"userId": f"4c9b2e21-{p.i:012d}", "userStatus": "Closed"}]}, {}),
         ),
         Vendor(
             template="smartsheet",

@@ -1,0 +1,345 @@
+"""The catalog's templates against their vendors' own words: documentation quoted, and DocuSign's description.
+
+Most of these vendors publish no OpenAPI document of the API a template uses (Zendesk, Smartsheet,
+Calendly, monday.com's GraphQL, Notion's, Figma's and 1Password's SCIM, Adobe's UMAPI), or publish
+it only on a site that was not reachable here (Atlassian). For them the extract in
+tests/vendor_specs/<vendor>/ quotes the vendor's reference pages verbatim, each quote with its URL
+and the date it was read (or the repository, path and commit of the vendor's documentation source),
+under the fact it backs. The check is the same for every template: each name the template relies on
+for a fact (a path segment, a parameter, a field, a status, a header) must be in the vendor's words.
+Change a template's field to one the vendor does not name, and its test fails.
+
+DocuSign publishes a Swagger 2 description: its template and fake are checked against it the way
+tests/unit/test_vendor_specs.py checks the OpenAPI vendors.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from seatkeeper.profiles.catalog import ConfigurationTemplate, templates
+from seatkeeper.saas.pacing import RATE_LIMIT_PREFIXES
+from tests.vendor_fakes import people, vendors
+from tests.vendor_spec_checks import SPECS, declares, deref, fields_read, operation, undeclared, validate
+
+ROOT = Path(__file__).parents[2]
+FAKES = vendors("http://127.0.0.1:1")
+
+# Each template's extract of its vendor's documentation. Keep in step with scripts/catalog_facts.py's
+# DOCS_CHECKED: tests/unit/test_catalog_facts.py compares the two.
+DOCS = {
+    "adobe": "adobe/umapi-docs",
+    "zendesk": "zendesk/docs",
+}
+# The headers saas/pacing.py reads, in every style it knows.
+PACER_READS = {"retry-after"} | {
+    f"{prefix}-{part}".lower() for prefix in RATE_LIMIT_PREFIXES for part in ("Limit", "Remaining", "Reset")
+}
+# A field whose name says it is a time of use: what an "activity" field would be called.
+ACTIVITY_NAME = re.compile(r"last(?!_?name)|login|logon|seen|sign_?in|activity", re.IGNORECASE)
+# A parameter whose name says it sizes a page.
+SIZE_NAME = re.compile(r"limit|count|size|per_page|max", re.IGNORECASE)
+
+
+def docs(name: str) -> dict[str, Any]:
+    return yaml.safe_load((SPECS / f"{DOCS[name]}.yaml").read_text(encoding="utf-8"))
+
+
+def _static_segments(path: str) -> set[str]:
+    """The segments of a path a person does not fill in: not <org-id>, not {id}."""
+    return {s for s in path.split("/") if s and not s.startswith(("<", "{"))}
+
+
+def _leaves(expression: str) -> set[str]:
+    """The field names (last segment of each dotted path) an expression reads."""
+    return {path.split(".")[-1] for path in fields_read(expression)}
+
+
+def _literals(expression: str) -> set[str]:
+    return set(re.findall(r"'([^']+)'", expression))
+
+
+def _keys(body: Any) -> set[str]:
+    if isinstance(body, dict):
+        return set(body) | set().union(*(_keys(v) for v in body.values()))
+    if isinstance(body, list):
+        return set().union(*(_keys(v) for v in body)) if body else set()
+    return set()
+
+
+def claims(template: ConfigurationTemplate, fact: str) -> set[str]:
+    """The names a template relies on for one fact: each must be in the vendor's words."""
+    profile = template.profile
+    users = profile.get("users") or {}
+    pagination = users.get("pagination") or {}
+    fields = users.get("fields") or {}
+    reclaim = profile.get("reclaim") or {}
+    if fact == "users_path":
+        return _static_segments(users["path"]) | ({users["method"]} if users.get("method", "GET") != "GET" else set())
+    if fact == "paging":
+        named = {v for k, v in pagination.items() if k.endswith("_param") and v}
+        for key in ("cursor_path", "next_url_path", "total_path", "total_pages_path", "has_more_path"):
+            if pagination.get(key):
+                named |= _leaves(pagination[key].lstrip("!")) - {"null"}
+        return named
+    if fact == "page_size":
+        return {str(pagination["page_size"])} if "page_size" in pagination else set()
+    if fact == "email":
+        return _leaves(fields["email"])
+    if fact == "last_activity":
+        activity = fields.get("last_activity") or (profile.get("activity") or {}).get("fields", {}).get("last_activity")
+        return _leaves(activity) if activity else set()
+    if fact == "seat":
+        return _leaves(fields["active"]) | _literals(fields["active"]) if "active" in fields else set()
+    if fact == "reclaim":
+        if not reclaim:
+            return set()
+        return {reclaim["method"]} | _static_segments(reclaim["path"]) | _keys(reclaim.get("body"))
+    if fact == "rate_limit":
+        limit = profile.get("rate_limit") or {}
+        return {"429"} | ({str(limit["requests"])} if limit.get("requests") else set())
+    return set()
+
+
+def _checked() -> list[tuple[str, str]]:
+    return [(name, fact) for name in sorted(DOCS) for fact in docs(name)["facts"]]
+
+
+# --- every quoted extract ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(DOCS))
+def test_a_quoted_extract_says_where_each_quote_was_read(name):
+    # Given the extract of a vendor's documentation
+    extract = docs(name)
+    text = (SPECS / f"{DOCS[name]}.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# Extract of ")
+    # Then each quote names its page (a URL, or a file of the vendor's documentation at a commit)
+    for fact, entry in extract["facts"].items():
+        assert entry["quote"].strip(), fact
+        source = entry.get("source") or extract["x-source"]
+        assert isinstance(source, str) and (source.startswith("https://") or "@" in source), (fact, source)
+
+
+@pytest.mark.parametrize(("name", "fact"), _checked(), ids=lambda v: v)
+def test_each_name_a_template_relies_on_is_in_its_vendor_s_words(name, fact):
+    template = templates()[name]
+    entry = docs(name)["facts"][fact]
+    quote = entry["quote"]
+    # Given what the template relies on for this fact
+    relied_on = claims(template, fact)
+    # Then the vendor's words name each of them
+    missing = {word for word in relied_on if word not in quote}
+    assert missing == set(), f"{name}'s {fact}: the vendor's words do not name {missing}"
+    # And where the template says the vendor has no such thing, the vendor's list shows none
+    if not relied_on and fact in ("last_activity", "page_size"):
+        listed = entry["fields"] if fact == "last_activity" else entry["parameters"]
+        assert listed and all(item in quote for item in listed), f"{name}'s {fact}: list not in the quote"
+        pattern = ACTIVITY_NAME if fact == "last_activity" else SIZE_NAME
+        assert [item for item in listed if pattern.search(item)] == [], f"{name}'s {fact}"
+    # And a statement of whether reclaiming loses data is the one the vendor's words make
+    if fact == "loses_data":
+        assert template.reclaim is not None and template.reclaim.loses_data is entry["loses_data"]
+    # And the rate-limit headers the vendor documents are in its words, and each is one the pacer reads
+    # or is listed as one it does not (then the pacer adapts to the bare 429)
+    if fact == "rate_limit":
+        for header in entry.get("headers", []):
+            assert header in quote, header
+            assert (header.lower() in PACER_READS) is (header not in entry.get("not_read", [])), header
+
+
+def test_adobe_reclaims_without_deleting_the_account_as_adobe_says_true_would():
+    # Adobe's words: deleteAccount true "implies loss of account metadata and associated cloud assets"
+    quote = docs("adobe")["facts"]["loses_data"]["quote"]
+    assert "implies loss of account metadata and associated cloud assets" in quote
+    # Then the template's removeFromOrg says false, every time
+    body = templates()["adobe"].profile["reclaim"]["body"]
+    assert [step["removeFromOrg"] for step in body[0]["do"]] == [{"deleteAccount": False}]
+
+
+def test_a_name_the_vendor_does_not_use_fails_the_check():
+    # Given Zendesk's quoted words for the e-mail field, and a template that read another field
+    quote = docs("zendesk")["facts"]["email"]["quote"]
+    template = templates()["zendesk"]
+    users = {**template.profile["users"], "fields": {**template.profile["users"]["fields"], "email": "primary_email"}}
+    moved = template.model_copy(update={"profile": {**template.profile, "users": users}})
+    # Then the check finds it missing, and finds nothing missing for the template as it is
+    assert {w for w in claims(moved, "email") if w not in quote} == {"primary_email"}
+    assert {w for w in claims(template, "email") if w not in quote} == set()
+
+
+def test_the_absence_check_finds_an_activity_field_in_a_vendor_s_list():
+    # Given Adobe's quoted list of a user's fields, which has no time of use, and the same list with one
+    listed = docs("adobe")["facts"]["last_activity"]["fields"]
+    # Then only the second would fail
+    assert not [f for f in listed if ACTIVITY_NAME.search(f)]
+    assert [f for f in [*listed, "lastLogin"] if ACTIVITY_NAME.search(f)] == ["lastLogin"]
+
+
+# --- DocuSign: docusign/eSign-OpenAPI-Specification esignature.rest.swagger-v2.1.json (Swagger 2.0)
+
+DOCUSIGN_PREFIX = "/v2.1/accounts/{accountId}"
+# The templates checked here against a vendor's Swagger 2 description, and its extract.
+SWAGGER = {"docusign": "docusign/users"}
+
+
+def _docusign() -> dict[str, Any]:
+    return yaml.safe_load((SPECS / f"{SWAGGER['docusign']}.yaml").read_text(encoding="utf-8"))
+
+
+def _answer(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    # Swagger 2 puts a response's schema on the response itself, not under content.
+    return deref(document, operation(document, method, path)["responses"]["200"])["schema"]
+
+
+def _parameter(document: dict[str, Any], method: str, path: str, name: str) -> dict[str, Any]:
+    return next(p for p in operation(document, method, path)["parameters"] if deref(document, p).get("name") == name)
+
+
+def test_docusign_template_lists_users_with_the_parameters_docusign_documents():
+    document = _docusign()
+    users = templates()["docusign"].profile["users"]
+    path = DOCUSIGN_PREFIX + users["path"]
+    # Given DocuSign's Users_GetUsers
+    assert operation(document, "GET", path)["operationId"] == "Users_GetUsers"
+    declared = {deref(document, p)["name"] for p in operation(document, "GET", path)["parameters"]}
+    pagination = users["pagination"]
+    # Then every parameter the template sends is one of its parameters
+    sent = {pagination["offset_param"], pagination["limit_param"], *users["params"]}
+    assert sent <= declared, sent - declared
+    # And the page size is DocuSign's most: "less than or equal to `100`"
+    assert "less than or equal to `100`" in _parameter(document, "GET", path, "count")["description"]
+    assert pagination["page_size"] <= 100
+    # And the status it asks for and the one it counts as a seat are DocuSign's
+    status = _parameter(document, "GET", path, "status")["description"]
+    assert f"`{users['params']['status']}`" in status
+    assert "Active" in _literals(users["fields"]["active"])
+    # And additional_info, which the last login needs, is a parameter DocuSign documents
+    assert users["params"]["additional_info"] == "true"
+
+
+def test_docusign_template_reads_only_fields_docusign_declares():
+    document = _docusign()
+    users = templates()["docusign"].profile["users"]
+    answer = _answer(document, "GET", DOCUSIGN_PREFIX + users["path"])
+    record = deref(document, answer)["properties"][users["records_path"]]["items"]
+    # Given every field the template maps from a user, and the total it pages by
+    read = set().union(*(fields_read(e) for e in users["fields"].values()))
+    # Then DocuSign's userInformation declares each, and userInformationList the total
+    assert read and {f for f in read if not declares(document, record, f)} == set()
+    assert declares(document, answer, users["pagination"]["total_path"])
+    # DocuSign's words on the activity field: the last login, successful by its name
+    assert (
+        deref(document, record)["properties"]["lastLogin"]["description"]
+        == "The date and time when the user last logged in to the system."
+    )
+
+
+def test_docusign_reclaim_closes_the_user_and_docusign_says_users_are_never_deleted():
+    document = _docusign()
+    template = templates()["docusign"]
+    reclaim = template.profile["reclaim"]
+    path = DOCUSIGN_PREFIX + reclaim["path"]
+    # Given DocuSign's Users_DeleteUsers, the operation the template reclaims with
+    delete = operation(document, reclaim["method"], path)
+    assert delete["operationId"] == "Users_DeleteUsers"
+    # DocuSign's words:
+    assert "Users are never deleted from an account" in delete["description"]
+    assert "closing a user prevents them from using account functions" in delete["description"]
+    # Then the body the template sends is DocuSign's userInfoList: users[].userId
+    body = next(deref(document, p) for p in delete["parameters"] if deref(document, p).get("in") == "body")
+    user_info = deref(document, deref(document, body["schema"])["properties"]["users"]["items"])
+    assert set(reclaim["body"]) == {"users"} and set(reclaim["body"]["users"][0]) <= set(user_info["properties"])
+    # And the template says the user's data stays
+    assert template.reclaim is not None and template.reclaim.loses_data is False
+
+
+def test_docusign_fake_answers_users_in_the_shape_docusign_documents():
+    document = _docusign()
+    answer = _answer(document, "GET", DOCUSIGN_PREFIX + "/users")
+    fake = FAKES["docusign"]
+    # Given a page of the fake's users, in the fake's answer shape
+    records = [fake.record(person) for person in people(20)]
+    page = {"users": records, "resultSetSize": "20", "totalSetSize": "20", "startPosition": "0", "endPosition": "19"}
+    # Then it validates against DocuSign's userInformationList and sends nothing DocuSign does not declare
+    validate(document, answer, page)
+    assert undeclared(document, answer, page) == []
+    # And the statuses it shows are DocuSign's (Active, Closed), as the status filter spells them
+    assert {r["userStatus"] for r in records} <= {
+        "ActivationRequired",
+        "ActivationSent",
+        "Active",
+        "Closed",
+        "Disabled",
+    }
+    # And a total of the wrong type fails (DocuSign's totals are strings)
+    with pytest.raises(jsonschema.ValidationError):
+        validate(document, answer, {**page, "totalSetSize": 20})
+
+
+# --- what a template says its vendor does not have, from the vendor's OpenAPI description ----
+
+# Facts where a template says "none" (no activity field) and a
+# test here reads the vendor's own list to show it. Keep in step with scripts/catalog_facts.py's
+# ABSENCE_CHECKED: tests/unit/test_catalog_facts.py compares the two.
+ABSENCE = {
+    ("adobe", "last_activity"),  # the quoted schema model, above
+    ("asana", "last_activity"),
+    ("hubspot", "last_activity"),
+}
+LISTS = {
+    # template: (extract, list path, records_path)
+    "asana": ("asana/workspace-memberships", "/workspaces/{workspace_gid}/workspace_memberships", "data"),
+    "hubspot": ("hubspot/user-provisioning", "/settings/users/v3", "results"),
+}
+
+
+def _field_names(document: dict[str, Any], schema: Any, depth: int = 0) -> list[str]:
+    """Every property of a record, its nested objects' too (user.name), as the vendor declares them."""
+    from tests.vendor_spec_checks import _properties  # the same reading of allOf the other checks use
+
+    names = []
+    for key, declared in _properties(document, schema)[0].items():
+        names.append(key)
+        value = deref(document, declared)
+        if depth < 2 and (value.get("properties") or value.get("allOf")):
+            names += [f"{key}.{n}" for n in _field_names(document, value, depth + 1)]
+    return names
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_a_template_without_activity_lists_records_whose_vendor_declares_no_time_of_use(name):
+    from tests.vendor_spec_checks import record_schema, response_schema, spec
+
+    vendor, extract = LISTS[name][0].split("/")
+    document = spec(vendor, extract)
+    record = record_schema(document, response_schema(document, "GET", LISTS[name][1]), LISTS[name][2])
+    # Given a template that says its vendor gives no activity
+    assert templates()[name].activity is None and templates()[name].activity_note
+    # Then the vendor's record declares fields, and none of them is a time of use
+    names = _field_names(document, record)
+    assert len(names) >= 5, names
+    assert [n for n in names if ACTIVITY_NAME.search(n.split(".")[-1])] == []
+
+
+def test_asana_removal_is_marked_as_losing_data_because_asana_says_private_work_must_be_made_public_first():
+    from tests.vendor_spec_checks import spec
+
+    document = spec("asana", "workspace-memberships")
+    template = templates()["asana"]
+    reclaim = template.profile["reclaim"]
+    # Given Asana's removeUser, the operation the template reclaims with
+    remove = operation(document, reclaim["method"], "/workspaces/{workspace_gid}" + reclaim["path"])
+    # Asana's words:
+    words = " ".join(remove["description"].split())
+    assert "If you wish to retain access to a user\N{RIGHT SINGLE QUOTATION MARK}s private resources" in words
+    assert "you have to make them public manually (or ask the user to do so) before removal" in words
+    # Then the template says the removal loses data (it used to say it did not), and a real run warns
+    assert template.reclaim is not None and template.reclaim.loses_data is True
+    assert "private" in template.reclaim.note and "before removal" in template.reclaim.note
