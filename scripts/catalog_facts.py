@@ -49,6 +49,10 @@ CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 # repository, path and commit): the facts of each template that its extract's `facts` name.
 DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "adobe": ("tests/vendor_specs/adobe/umapi-docs.yaml", (*OPENAPI_CHECKED, "loses_data", "rate_limit")),
+    "smartsheet": (
+        "tests/vendor_specs/smartsheet/docs.yaml",
+        ("users_path", "page_size", "email", "last_activity", "seat", "reclaim"),
+    ),
     "zendesk": ("tests/vendor_specs/zendesk/docs.yaml", ("paging", "page_size", "email", "rate_limit")),
 }
 # Where the template says the vendor has no such thing (no activity field, no page-size parameter),

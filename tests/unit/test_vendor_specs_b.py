@@ -35,6 +35,7 @@ FAKES = vendors("http://127.0.0.1:1")
 # DOCS_CHECKED: tests/unit/test_catalog_facts.py compares the two.
 DOCS = {
     "adobe": "adobe/umapi-docs",
+    "smartsheet": "smartsheet/docs",
     "zendesk": "zendesk/docs",
 }
 # The headers saas/pacing.py reads, in every style it knows.
@@ -343,3 +344,34 @@ def test_asana_removal_is_marked_as_losing_data_because_asana_says_private_work_
     # Then the template says the removal loses data (it used to say it did not), and a real run warns
     assert template.reclaim is not None and template.reclaim.loses_data is True
     assert "private" in template.reclaim.note and "before removal" in template.reclaim.note
+
+
+def test_smartsheet_protects_the_users_whose_licence_smartsheet_refuses_to_take_back():
+    import jmespath
+
+    # Smartsheet's words on Update user:
+    quote = docs("smartsheet")["facts"]["reclaim"]["quote"]
+    assert "You can't revoke the licensed sheet creator status (that is, set licensedSheetCreator to false)" in quote
+    assert (
+        "for a user who is either a Group Admin (groupAdmin: true) or a Resource Viewer (resourceViewer: true)" in quote
+    )
+    template = templates()["smartsheet"]
+    role = template.profile["users"]["fields"]["role"]
+    protected = set(template.profile["policy"]["protected_roles"])
+    # Given a licensed Group Admin and a licensed Resource Viewer, as List users shows them
+    seen = {
+        "status": "ACTIVE",
+        "licensedSheetCreator": True,
+        "admin": False,
+        "groupAdmin": False,
+        "resourceViewer": False,
+    }
+    group_admin, resource_viewer = {**seen, "groupAdmin": True}, {**seen, "resourceViewer": True}
+    # Then their roles are protected, so no reclamation asks Smartsheet for what it refuses
+    assert {jmespath.search(role, group_admin), jmespath.search(role, resource_viewer)} <= protected
+    # And a plain licensed user, and a System Admin, are not
+    assert jmespath.search(role, seen) not in protected and jmespath.search(role, {**seen, "admin": True}) == "admin"
+    # And on the user subscription model, where Smartsheet allows the change "only ... for a System Admin user",
+    # the template says its reclaim is unverified: a real run waits for an admin
+    assert "On the user model, you can only update licensedSheetCreator for a System Admin user" in quote
+    assert "only update licensedSheetCreator for a System Admin user" in template.unverified["reclaim"]
