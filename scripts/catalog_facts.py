@@ -49,6 +49,8 @@ CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 # repository, path and commit): the facts of each template that its extract's `facts` name.
 DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "adobe": ("tests/vendor_specs/adobe/umapi-docs.yaml", (*OPENAPI_CHECKED, "loses_data", "rate_limit")),
+    "figma": ("tests/vendor_specs/figma/scim-docs.yaml", ("users_path", "email", "last_activity", "seat", "reclaim")),
+    "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path",)),
     "smartsheet": (
         "tests/vendor_specs/smartsheet/docs.yaml",
         ("users_path", "page_size", "email", "last_activity", "seat", "reclaim"),
@@ -60,6 +62,7 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 ABSENCE_CHECKED: set[tuple[str, str]] = {
     ("adobe", "last_activity"),
     ("asana", "last_activity"),
+    ("figma", "last_activity"),
     ("hubspot", "last_activity"),
 }
 # Facts the vendor contradicted, fixed in the template to what the vendor says (issue 25).
@@ -70,6 +73,8 @@ FIXED = {
     ("confluence", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
     ("microsoft_graph", "last_activity"): "Microsoft: lastSignInDateTime records failed attempts too",
     ("asana", "loses_data"): "Asana: private resources must be made public before removal to keep access",
+    ("figma", "users_path"): "Figma: GET Users lists only the users provisioned through SCIM",
+    ("onepassword", "users_path"): "1Password: the SCIM bridge's endpoints are /scim/Users, not /scim/v2",
 }
 
 

@@ -749,9 +749,8 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             record=lambda p: scim_user(p, roles=[{"type": "seatType", "value": "Full" if p.seat else "View"}]),
             reclaim_answer=lambda p: (200, scim_user(p), {}),
         ),
-        scim_vendor(
-            "onepassword", "/scim/v2", scim_patch_active_false, reclaim_answer=lambda p: (200, scim_user(p), {})
-        ),
+        # 1Password's SCIM bridge serves the SCIM protocol at /scim (its endpoints page lists /scim/Users).
+        scim_vendor("onepassword", "/scim", scim_patch_active_false, reclaim_answer=lambda p: (200, scim_user(p), {})),
         Vendor(
             template="github_copilot",
             prefix="/orgs/acme",

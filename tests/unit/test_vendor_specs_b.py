@@ -35,6 +35,8 @@ FAKES = vendors("http://127.0.0.1:1")
 # DOCS_CHECKED: tests/unit/test_catalog_facts.py compares the two.
 DOCS = {
     "adobe": "adobe/umapi-docs",
+    "figma": "figma/scim-docs",
+    "onepassword": "onepassword/scim-docs",
     "smartsheet": "smartsheet/docs",
     "zendesk": "zendesk/docs",
 }
@@ -291,6 +293,7 @@ def test_docusign_fake_answers_users_in_the_shape_docusign_documents():
 # ABSENCE_CHECKED: tests/unit/test_catalog_facts.py compares the two.
 ABSENCE = {
     ("adobe", "last_activity"),  # the quoted schema model, above
+    ("figma", "last_activity"),  # the quoted core User attributes, above
     ("asana", "last_activity"),
     ("hubspot", "last_activity"),
 }
@@ -375,3 +378,28 @@ def test_smartsheet_protects_the_users_whose_licence_smartsheet_refuses_to_take_
     # the template says its reclaim is unverified: a real run waits for an admin
     assert "On the user model, you can only update licensedSheetCreator for a System Admin user" in quote
     assert "only update licensedSheetCreator for a System Admin user" in template.unverified["reclaim"]
+
+
+def test_figma_s_template_says_its_list_holds_only_the_users_scim_provisioned():
+    # Figma's words on GET Users:
+    quote = docs("figma")["facts"]["users_path"]["quote"]
+    assert "Returns a list of currently SCIM provisioned users in the organization" in quote
+    # Then the template says so (it used to call them the organization's members), so a count is read for what it is
+    assert "Returns a list of currently SCIM provisioned users in the organization" in templates()["figma"].description
+    # And its reclaim is the attribute Figma documents for deactivating: active, false, in a PatchOp
+    body = templates()["figma"].profile["reclaim"]["body"]
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]
+    assert body["Operations"] == [{"op": "replace", "path": "active", "value": False}]
+    assert "Deactivated users are removed from the organization" in docs("figma")["facts"]["reclaim"]["quote"]
+
+
+def test_onepassword_s_scim_bridge_is_read_where_1password_lists_its_scim_endpoints():
+    # 1Password's words: the bridge's SCIM protocol endpoints are /scim/Users, /scim/Groups, ...
+    quote = docs("onepassword")["facts"]["users_path"]["quote"]
+    assert "SCIM protocol endpoints\n/scim/Users/scim/Groups" in quote
+    template = templates()["onepassword"]
+    # Then the template's base_url ends in /scim (it used to say /scim/v2), and the users are /scim/Users
+    assert "https://<your-scim-bridge>/scim " in template.description and "/scim/v2" not in template.description
+    assert "/scim" + template.profile["users"]["path"] == "/scim/Users"
+    # And the fake serves them there, as the bridge does
+    assert FAKES["onepassword"].prefix == "/scim"
