@@ -35,6 +35,8 @@ FAKES = vendors("http://127.0.0.1:1")
 # DOCS_CHECKED: tests/unit/test_catalog_facts.py compares the two.
 DOCS = {
     "adobe": "adobe/umapi-docs",
+    "asana": "asana/docs",
+    "docusign": "docusign/docs",
     "figma": "figma/scim-docs",
     "onepassword": "onepassword/scim-docs",
     "smartsheet": "smartsheet/docs",
@@ -105,8 +107,9 @@ def claims(template: ConfigurationTemplate, fact: str) -> set[str]:
             return set()
         return {reclaim["method"]} | _static_segments(reclaim["path"]) | _keys(reclaim.get("body"))
     if fact == "rate_limit":
+        # A declared limit must be the vendor's number (as the vendor writes it: 1,500).
         limit = profile.get("rate_limit") or {}
-        return {"429"} | ({str(limit["requests"])} if limit.get("requests") else set())
+        return {f"{limit['requests']:,}"} if limit.get("requests") else set()
     return set()
 
 
@@ -152,6 +155,9 @@ def test_each_name_a_template_relies_on_is_in_its_vendor_s_words(name, fact):
     # And the rate-limit headers the vendor documents are in its words, and each is one the pacer reads
     # or is listed as one it does not (then the pacer adapts to the bare 429)
     if fact == "rate_limit":
+        # The vendor's refusal is a 429, or it announces its quota in headers the pacer reads (Docusign's)
+        read = [h for h in entry.get("headers", []) if h not in entry.get("not_read", [])]
+        assert "429" in quote or read, f"{name}: neither a 429 nor a header the pacer reads"
         for header in entry.get("headers", []):
             assert header in quote, header
             assert (header.lower() in PACER_READS) is (header not in entry.get("not_read", [])), header
@@ -403,3 +409,11 @@ def test_onepassword_s_scim_bridge_is_read_where_1password_lists_its_scim_endpoi
     assert "/scim" + template.profile["users"]["path"] == "/scim/Users"
     # And the fake serves them there, as the bridge does
     assert FAKES["onepassword"].prefix == "/scim"
+
+
+def test_asana_s_declared_rate_limit_is_asana_s_paid_quota_per_token():
+    # Asana's words: limits "are allocated per authorization token", 1,500 requests per minute on a paid domain
+    quote = docs("asana")["facts"]["rate_limit"]["quote"]
+    assert "Limits are allocated per authorization token." in quote and "| Paid | 1,500 |" in quote
+    # Then the template declares that quota, per minute, as the credential's own (not an org-wide budget)
+    assert templates()["asana"].profile["rate_limit"] == {"requests": 1500, "window_seconds": 60, "scope": "connection"}
