@@ -50,6 +50,7 @@ CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "adobe": ("tests/vendor_specs/adobe/umapi-docs.yaml", (*OPENAPI_CHECKED, "loses_data", "rate_limit")),
     "asana": ("tests/vendor_specs/asana/docs.yaml", ("rate_limit",)),
+    "calendly": ("tests/vendor_specs/calendly/docs.yaml", ("users_path", "rate_limit")),
     "docusign": ("tests/vendor_specs/docusign/docs.yaml", ("rate_limit",)),
     "figma": ("tests/vendor_specs/figma/scim-docs.yaml", ("users_path", "email", "last_activity", "seat", "reclaim")),
     "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path",)),

@@ -36,6 +36,7 @@ FAKES = vendors("http://127.0.0.1:1")
 DOCS = {
     "adobe": "adobe/umapi-docs",
     "asana": "asana/docs",
+    "calendly": "calendly/docs",
     "docusign": "docusign/docs",
     "figma": "figma/scim-docs",
     "onepassword": "onepassword/scim-docs",
