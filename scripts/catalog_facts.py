@@ -47,9 +47,13 @@ CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 # What tests/unit/test_vendor_specs_b.py checks against extracts of the vendors' own documentation
 # pages and reference documents (quoted verbatim, each with its URL and the date read, or its
 # repository, path and commit): the facts of each template that its extract's `facts` name.
+ATLASSIAN_DOCS = ("users_path", "paging", "page_size", "email", "last_activity", "seat", "rate_limit")
 DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "adobe": ("tests/vendor_specs/adobe/umapi-docs.yaml", (*OPENAPI_CHECKED, "loses_data", "rate_limit")),
     "asana": ("tests/vendor_specs/asana/docs.yaml", ("rate_limit",)),
+    **dict.fromkeys(
+        ("atlassian", "confluence", "jira"), ("tests/vendor_specs/atlassian/organization-docs.yaml", ATLASSIAN_DOCS)
+    ),
     "calendly": ("tests/vendor_specs/calendly/docs.yaml", ("users_path", "rate_limit")),
     "docusign": ("tests/vendor_specs/docusign/docs.yaml", ("rate_limit",)),
     "figma": ("tests/vendor_specs/figma/scim-docs.yaml", ("users_path", "email", "last_activity", "seat", "reclaim")),
@@ -64,6 +68,9 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 # and the extract's field or parameter list shows that it has none: that is confirmed too.
 ABSENCE_CHECKED: set[tuple[str, str]] = {
     ("adobe", "last_activity"),
+    ("atlassian", "page_size"),
+    ("confluence", "page_size"),
+    ("jira", "page_size"),
     ("asana", "last_activity"),
     ("figma", "last_activity"),
     ("hubspot", "last_activity"),

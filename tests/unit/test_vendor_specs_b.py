@@ -35,6 +35,9 @@ FAKES = vendors("http://127.0.0.1:1")
 # DOCS_CHECKED: tests/unit/test_catalog_facts.py compares the two.
 DOCS = {
     "adobe": "adobe/umapi-docs",
+    "atlassian": "atlassian/organization-docs",
+    "jira": "atlassian/organization-docs",
+    "confluence": "atlassian/organization-docs",
     "asana": "asana/docs",
     "calendly": "calendly/docs",
     "docusign": "docusign/docs",
@@ -300,6 +303,9 @@ def test_docusign_fake_answers_users_in_the_shape_docusign_documents():
 # ABSENCE_CHECKED: tests/unit/test_catalog_facts.py compares the two.
 ABSENCE = {
     ("adobe", "last_activity"),  # the quoted schema model, above
+    ("atlassian", "page_size"),  # the list's query parameters: the cursor alone
+    ("jira", "page_size"),
+    ("confluence", "page_size"),
     ("figma", "last_activity"),  # the quoted core User attributes, above
     ("asana", "last_activity"),
     ("hubspot", "last_activity"),
@@ -418,3 +424,19 @@ def test_asana_s_declared_rate_limit_is_asana_s_paid_quota_per_token():
     assert "Limits are allocated per authorization token." in quote and "| Paid | 1,500 |" in quote
     # Then the template declares that quota, per minute, as the credential's own (not an org-wide budget)
     assert templates()["asana"].profile["rate_limit"] == {"requests": 1500, "window_seconds": 60, "scope": "connection"}
+
+
+def test_atlassian_fake_answers_only_fields_atlassian_s_example_answer_has():
+    import json
+
+    # Given the 200 answer Atlassian's Users page shows for GET /v1/orgs/{orgId}/users (developer.atlassian.com)
+    example = json.loads(docs("atlassian")["facts"]["email"]["quote"])
+    documented = set(example["data"][0])
+    # Then every field of the fake's managed accounts is one of the documented ones
+    records = [FAKES["atlassian"].record(person) for person in people(20)]
+    assert {key for record in records for key in record} <= documented
+    # And the answer's paging is where the template reads it
+    assert (
+        "next" in example["links"]
+        and templates()["atlassian"].profile["users"]["pagination"]["cursor_path"] == "links.next"
+    )
