@@ -41,6 +41,8 @@ DOCS = {
     "asana": "asana/docs",
     "calendly": "calendly/docs",
     "docusign": "docusign/docs",
+    "hubspot": "hubspot/docs",
+    "monday": "monday/docs",
     "figma": "figma/scim-docs",
     "onepassword": "onepassword/scim-docs",
     "smartsheet": "smartsheet/docs",
@@ -117,6 +119,12 @@ def claims(template: ConfigurationTemplate, fact: str) -> set[str]:
     return set()
 
 
+def names(quote: str, word: str) -> bool:
+    """Whether the vendor's words name `word` as a word of its own: "page" is not named by "pagination"."""
+    # Letters and digits bound a word; Markdown's __bold__ underscores do not.
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", quote) is not None
+
+
 def _checked() -> list[tuple[str, str]]:
     return [(name, fact) for name in sorted(DOCS) for fact in docs(name)["facts"]]
 
@@ -145,7 +153,7 @@ def test_each_name_a_template_relies_on_is_in_its_vendor_s_words(name, fact):
     # Given what the template relies on for this fact
     relied_on = claims(template, fact)
     # Then the vendor's words name each of them
-    missing = {word for word in relied_on if word not in quote}
+    missing = {word for word in relied_on if not names(quote, word)}
     assert missing == set(), f"{name}'s {fact}: the vendor's words do not name {missing}"
     # And where the template says the vendor has no such thing, the vendor's list shows none
     if not relied_on and fact in ("last_activity", "page_size"):
@@ -183,8 +191,10 @@ def test_a_name_the_vendor_does_not_use_fails_the_check():
     users = {**template.profile["users"], "fields": {**template.profile["users"]["fields"], "email": "primary_email"}}
     moved = template.model_copy(update={"profile": {**template.profile, "users": users}})
     # Then the check finds it missing, and finds nothing missing for the template as it is
-    assert {w for w in claims(moved, "email") if w not in quote} == {"primary_email"}
-    assert {w for w in claims(template, "email") if w not in quote} == set()
+    assert {w for w in claims(moved, "email") if not names(quote, w)} == {"primary_email"}
+    assert {w for w in claims(template, "email") if not names(quote, w)} == set()
+    # And a name only contained in a longer word is not named: "page" is not in "pagination"
+    assert not names("enforced pagination on users", "page") and names("users(page: 1)", "page")
 
 
 def test_the_absence_check_finds_an_activity_field_in_a_vendor_s_list():
