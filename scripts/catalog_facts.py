@@ -43,6 +43,8 @@ CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "microsoft_graph": ("tests/vendor_specs/microsoft_graph/signinactivity.yaml", ("last_activity",)),
     # tests/unit/test_vendor_specs_b.py: DocuSign's Swagger 2 description (eSignature v2.1)
     "docusign": ("tests/vendor_specs/docusign/users.yaml", (*OPENAPI_CHECKED, "loses_data")),
+    # and Calendly's OpenAPI document (2.0.0), as speakeasy-sdks/calendly-python vendors it
+    "calendly": ("tests/vendor_specs/calendly/organization-memberships.yaml", OPENAPI_CHECKED),
 }
 # What tests/unit/test_vendor_specs_b.py checks against extracts of the vendors' own documentation
 # pages and reference documents (quoted verbatim, each with its URL and the date read, or its
@@ -76,6 +78,8 @@ ABSENCE_CHECKED: set[tuple[str, str]] = {
     ("asana", "last_activity"),
     ("figma", "last_activity"),
     ("hubspot", "last_activity"),
+    ("calendly", "last_activity"),
+    ("calendly", "reclaim"),
 }
 # Facts the vendor contradicted, fixed in the template to what the vendor says (issue 25).
 FIXED = {

@@ -577,7 +577,15 @@ def _calendly_page(vendor: Vendor, request: Request, records: list[dict[str, Any
     if not (request.one("organization") or "").startswith("https://api.calendly.com/organizations/"):
         return 400, {"title": "Invalid Argument", "message": "organization is required"}, {}
     chunk, following = cursor_page(request, records, cursor="page_token", limit="count")
-    pagination = {"count": len(chunk), "next_page": None, "next_page_token": following, "previous_page_token": None}
+    # Calendly's Pagination requires all five, and gives the next page as a URI besides its token.
+    next_page = f"https://api.calendly.com/organization_memberships?page_token={following}" if following else None
+    pagination = {
+        "count": len(chunk),
+        "next_page": next_page,
+        "previous_page": None,
+        "next_page_token": following,
+        "previous_page_token": None,
+    }
     return 200, {"collection": chunk, "pagination": pagination}, {}
 
 
@@ -1145,8 +1153,20 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             record=lambda p: {
                 "uri": f"https://api.calendly.com/organization_memberships/AAAA{p.i:012d}",
                 "role": "admin" if p.admin else "user",
-                "user": {"uri": f"https://api.calendly.com/users/BBBB{p.i:012d}", "name": p.name, "email": p.email},
+                # The fields Calendly's OrganizationMembership requires (its OpenAPI document, 2.0.0)
+                "user": {
+                    "uri": f"https://api.calendly.com/users/BBBB{p.i:012d}",
+                    "name": p.name,
+                    "slug": f"user{p.i}",
+                    "email": p.email,
+                    "scheduling_url": f"https://calendly.com/user{p.i}",
+                    "timezone": "Europe/Berlin",
+                    "avatar_url": None,
+                    "created_at": iso(CREATED),
+                    "updated_at": iso(CREATED),
+                },
                 "organization": "https://api.calendly.com/organizations/CCCC",
+                "updated_at": iso(CREATED),
                 "created_at": iso(CREATED),
             },
             page=_calendly_page,

@@ -30,10 +30,10 @@ def test_a_fact_is_called_confirmed_only_where_a_test_checks_it_against_the_vend
     checked = _script().CHECKED
     # Then the templates with an OpenAPI extract are exactly those test_vendor_specs checks, from the same file
     openapi = {name for name, (_, facts) in checked.items() if "users_path" in facts}
-    assert openapi == set(test_vendor_specs.SOURCES) | set(test_vendor_specs_b.SWAGGER)
+    assert openapi == set(test_vendor_specs.SOURCES) | set(test_vendor_specs_b.DESCRIBED)
     for name, source in test_vendor_specs.SOURCES.items():
         assert checked[name][0] == f"tests/vendor_specs/{source.vendor}/{source.extract}.yaml"
-    for name, extract in test_vendor_specs_b.SWAGGER.items():
+    for name, extract in test_vendor_specs_b.DESCRIBED.items():
         assert checked[name][0] == f"tests/vendor_specs/{extract}.yaml"
     # And the Atlassian reclaim requests are those test_vendor_specs checks against the changelog
     assert {n for n, (_, facts) in checked.items() if facts == ("reclaim",)} == set(

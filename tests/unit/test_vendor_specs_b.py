@@ -208,12 +208,12 @@ def test_the_absence_check_finds_an_activity_field_in_a_vendor_s_list():
 # --- DocuSign: docusign/eSign-OpenAPI-Specification esignature.rest.swagger-v2.1.json (Swagger 2.0)
 
 DOCUSIGN_PREFIX = "/v2.1/accounts/{accountId}"
-# The templates checked here against a vendor's Swagger 2 description, and its extract.
-SWAGGER = {"docusign": "docusign/users"}
+# The templates checked here against a vendor's own Swagger 2 or OpenAPI description, and its extract.
+DESCRIBED = {"docusign": "docusign/users", "calendly": "calendly/organization-memberships"}
 
 
 def _docusign() -> dict[str, Any]:
-    return yaml.safe_load((SPECS / f"{SWAGGER['docusign']}.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load((SPECS / f"{DESCRIBED['docusign']}.yaml").read_text(encoding="utf-8"))
 
 
 def _answer(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
@@ -306,6 +306,105 @@ def test_docusign_fake_answers_users_in_the_shape_docusign_documents():
         validate(document, answer, {**page, "totalSetSize": 20})
 
 
+# --- Calendly: its OpenAPI document ("Calendly API" 2.0.0), as speakeasy-sdks/calendly-python vendors it
+# (openapi/openapi.yaml at bbc8217a, 2024-04-02); Calendly's own copy is not in the sources searched.
+
+CALENDLY_LIST, CALENDLY_REMOVE = "/organization_memberships", "/organization_memberships/{uuid}"
+
+
+def _calendly() -> dict[str, Any]:
+    from tests.vendor_spec_checks import spec
+
+    return spec("calendly", "organization-memberships")
+
+
+def test_calendly_template_pages_memberships_with_the_parameters_calendly_documents():
+    from tests.vendor_spec_checks import parameter_names
+
+    document = _calendly()
+    users = templates()["calendly"].profile["users"]
+    pagination = users["pagination"]
+    # Given Calendly's List Organization Memberships
+    assert users["path"] == CALENDLY_LIST
+    assert operation(document, "GET", CALENDLY_LIST)["operationId"] == "list-organization-memberships"
+    # Then the cursor, the page size and the organization filter it sends are parameters Calendly takes
+    sent = {pagination["cursor_param"], pagination["limit_param"], *users["params"]}
+    assert sent <= parameter_names(document, "GET", CALENDLY_LIST)
+    # And the page size is at most Calendly's maximum for count (100)
+    count = deref(document, _parameter(document, "GET", CALENDLY_LIST, "count"))["schema"]
+    assert count["maximum"] == 100 and pagination["page_size"] <= count["maximum"]
+    # And the next cursor is where Calendly's Pagination gives it, null on the last page
+    answer = deref(document, response_schema_of(document, CALENDLY_LIST))
+    assert users["records_path"] in answer["required"]
+    page = deref(document, answer["properties"]["pagination"])
+    assert pagination["cursor_path"] == "pagination.next_page_token"
+    assert (
+        '"null" indicates no additional results are available' in page["properties"]["next_page_token"]["description"]
+    )
+
+
+def response_schema_of(document: dict[str, Any], path: str) -> dict[str, Any]:
+    from tests.vendor_spec_checks import response_schema
+
+    return response_schema(document, "GET", path)
+
+
+def test_calendly_template_reads_only_fields_of_calendly_s_membership():
+    from tests.vendor_spec_checks import record_schema
+
+    document = _calendly()
+    users = templates()["calendly"].profile["users"]
+    record = record_schema(document, response_schema_of(document, CALENDLY_LIST), users["records_path"])
+    # Given every field the template maps from a membership (user.email among them)
+    read = set().union(*(fields_read(e) for e in users["fields"].values()))
+    # Then Calendly's OrganizationMembership declares each
+    assert "user.email" in read and {f for f in read if not declares(document, record, f)} == set()
+    assert deref(document, record)["properties"]["user"]["properties"]["email"]["description"] == (
+        "The user's email address"
+    )
+
+
+def test_calendly_fake_answers_memberships_in_the_shape_calendly_documents():
+    from tests.vendor_fakes import Request
+
+    document = _calendly()
+    schema = response_schema_of(document, CALENDLY_LIST)
+    fake = FAKES["calendly"]
+    # Given a first page of 20 from the fake, asked as the template asks
+    request = Request(
+        "GET", CALENDLY_LIST, {"organization": [fake.needs["users.params.organization"]], "count": ["20"]}, {}, None
+    )
+    status, page, _ = fake.page(fake, request, [fake.record(person) for person in people(30)])
+    # Then it validates against Calendly's 200 answer (every required field there) and sends nothing undeclared
+    assert status == 200 and page["pagination"]["next_page_token"]
+    validate(document, schema, page)
+    assert undeclared(document, schema, page) == []
+    # And a membership without the updated_at Calendly requires fails
+    del page["collection"][0]["updated_at"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(document, schema, page)
+
+
+def test_calendly_has_no_preset_reclaim_because_its_removal_needs_a_uuid_the_membership_gives_only_in_its_uri():
+    from tests.vendor_spec_checks import record_schema
+
+    document = _calendly()
+    template = templates()["calendly"]
+    # Given Calendly's Remove User from Organization, the request the reclaim note names
+    remove = operation(document, "DELETE", CALENDLY_REMOVE)
+    assert remove["summary"] == "Remove User from Organization"
+    assert f"DELETE {CALENDLY_REMOVE}" in template.reclaim_note
+    path_parameters = [deref(document, p) for p in remove["parameters"]]
+    assert [p["name"] for p in path_parameters if p["in"] == "path"] == ["uuid"]
+    # And a membership as Calendly declares it: its identifier is the uri, no field holds the uuid alone
+    record = deref(document, record_schema(document, response_schema_of(document, CALENDLY_LIST), "collection"))
+    assert "uuid" not in record["properties"] and "id" not in record["properties"]
+    assert record["properties"]["uri"]["description"] == "Canonical reference (unique identifier) for the membership"
+    # Then the template presets no reclaim, and says why
+    assert template.reclaim is None and template.profile.get("reclaim") is None
+    assert "only inside its uri" in template.reclaim_note
+
+
 # --- what a template says its vendor does not have, from the vendor's OpenAPI description ----
 
 # Facts where a template says "none" (no activity field) and a
@@ -319,11 +418,14 @@ ABSENCE = {
     ("figma", "last_activity"),  # the quoted core User attributes, above
     ("asana", "last_activity"),
     ("hubspot", "last_activity"),
+    ("calendly", "last_activity"),  # OrganizationMembership and its user, in Calendly's OpenAPI document
+    ("calendly", "reclaim"),  # the removal needs the uuid no membership field holds, above
 }
 LISTS = {
     # template: (extract, list path, records_path)
     "asana": ("asana/workspace-memberships", "/workspaces/{workspace_gid}/workspace_memberships", "data"),
     "hubspot": ("hubspot/user-provisioning", "/settings/users/v3", "results"),
+    "calendly": ("calendly/organization-memberships", "/organization_memberships", "collection"),
 }
 
 
