@@ -59,7 +59,10 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "calendly": ("tests/vendor_specs/calendly/docs.yaml", ("users_path", "rate_limit")),
     "docusign": ("tests/vendor_specs/docusign/docs.yaml", ("rate_limit",)),
     "hubspot": ("tests/vendor_specs/hubspot/docs.yaml", ("rate_limit",)),
-    "monday": ("tests/vendor_specs/monday/docs.yaml", ("email", "seat", "rate_limit")),
+    "monday": (
+        "tests/vendor_specs/monday/docs.yaml",
+        ("users_path", "paging", "email", "last_activity", "seat", "rate_limit"),
+    ),
     "figma": ("tests/vendor_specs/figma/scim-docs.yaml", ("users_path", "email", "last_activity", "seat", "reclaim")),
     "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path",)),
     "smartsheet": (

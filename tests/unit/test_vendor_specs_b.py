@@ -530,6 +530,22 @@ def test_onepassword_s_scim_bridge_is_read_where_1password_lists_its_scim_endpoi
     assert FAKES["onepassword"].prefix == "/scim"
 
 
+def test_monday_pages_users_from_page_1_as_monday_numbers_them_and_reads_when_a_user_was_last_active():
+    extract = docs("monday")["facts"]
+    users = templates()["monday"].profile["users"]
+    # monday.com's words on the users query's arguments:
+    assert "page Int | The page number to return. Starts at 1." in extract["paging"]["quote"]
+    assert "limit Int | The number of users to get." in extract["paging"]["quote"]
+    # Then the template's query passes both, and its first page is 1
+    assert "users(page: $page, limit: $limit)" in users["body"]["query"] and users["pagination"]["first_page"] == 1
+    # And the users are read where the API client monday.com ships sends its requests
+    assert "--request POST 'https://api.monday.com/v2'" in extract["users_path"]["quote"]
+    assert templates()["monday"].profile["base_url"] + users["path"] == "https://api.monday.com/v2"
+    # And the activity is the field monday.com's generated User type describes as the last time the user was active
+    assert "/** Last date & time when user was active */" in extract["last_activity"]["quote"]
+    assert "last_activity" in users["body"]["query"].split("users(")[1]
+
+
 def test_asana_s_declared_rate_limit_is_asana_s_paid_quota_per_token():
     # Asana's words: limits "are allocated per authorization token", 1,500 requests per minute on a paid domain
     quote = docs("asana")["facts"]["rate_limit"]["quote"]
