@@ -420,6 +420,7 @@ ABSENCE = {
     ("hubspot", "last_activity"),
     ("calendly", "last_activity"),  # OrganizationMembership and its user, in Calendly's OpenAPI document
     ("calendly", "reclaim"),  # the removal needs the uuid no membership field holds, above
+    ("miro", "reclaim"),  # every method Miro's description has for organization members: GET alone
 }
 LISTS = {
     # template: (extract, list path, records_path)
@@ -544,6 +545,41 @@ def test_monday_pages_users_from_page_1_as_monday_numbers_them_and_reads_when_a_
     # And the activity is the field monday.com's generated User type describes as the last time the user was active
     assert "/** Last date & time when user was active */" in extract["last_activity"]["quote"]
     assert "last_activity" in users["body"]["query"].split("users(")[1]
+
+
+# --- Miro: miroapp/api-clients packages/generator/spec.json at 3a2506b6 (REST API v2), cut with --all-methods
+
+MIRO_MEMBERS = ("/v2/orgs/{org_id}/members", "/v2/orgs/{org_id}/members/{member_id}")
+
+
+def test_miro_presets_no_reclaim_because_its_rest_api_only_reads_organization_members():
+    from tests.vendor_spec_checks import spec
+
+    document = spec("miro", "organization-members")
+    template = templates()["miro"]
+    # Given every method Miro's REST API v2 description has for its organization members
+    methods = {path: document["paths"][path]["x-methods"] for path in MIRO_MEMBERS}
+    # Then it only reads them: no removal, no change of license (a team's members, which Miro does let one
+    # delete, are not the organization's license holders)
+    assert methods == {path: ["get"] for path in MIRO_MEMBERS}
+    # And the template presets no reclaim, and says the members API is read-only
+    assert template.reclaim is None and "The organization members API is read-only" in template.reclaim_note
+
+
+def test_miro_answers_its_members_list_with_a_429_the_pacer_adapts_to():
+    from tests.vendor_spec_checks import spec
+
+    document = spec("miro", "organization-members")
+    listing = operation(document, "GET", MIRO_MEMBERS[0])
+    # Given Miro's description: the members list is rate limited (its tier: Level 3), and its responses name a
+    # 429 whose component the document does not define, so the extract lists it as unresolved
+    assert (
+        '<h3>Rate limiting</h3> <a target=_blank href="/reference/rate-limiting#rate-limit-tiers">Level 3</a>'
+        in (listing["description"])
+    )
+    assert "#/components/responses/429" in document["x-unresolved"]
+    # Then the template declares no quota of its own: the pacer slows down on the 429 as it comes
+    assert not templates()["miro"].profile.get("rate_limit")
 
 
 def test_asana_s_declared_rate_limit_is_asana_s_paid_quota_per_token():
