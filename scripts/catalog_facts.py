@@ -96,6 +96,10 @@ FIXED = {
     ("asana", "loses_data"): "Asana: private resources must be made public before removal to keep access",
     ("figma", "users_path"): "Figma: GET Users lists only the users provisioned through SCIM",
     ("onepassword", "users_path"): "1Password: the SCIM bridge's endpoints are /scim/Users, not /scim/v2",
+    (
+        "hubspot",
+        "users_path",
+    ): "HubSpot: User Provisioning v3 lists users at GET /settings/users/v3, not /settings/v3/users/",
 }
 
 

@@ -547,6 +547,26 @@ def test_monday_pages_users_from_page_1_as_monday_numbers_them_and_reads_when_a_
     assert "last_activity" in users["body"]["query"].split("users(")[1]
 
 
+# --- HubSpot: HubSpot-public-api-spec-collection User Provisioning v3 at 99893791, cut with --all-methods
+
+
+def test_hubspot_lists_users_where_its_user_provisioning_v3_lists_them():
+    from tests.vendor_spec_checks import spec
+
+    document = spec("hubspot", "user-provisioning")
+    template = templates()["hubspot"]
+    # Given HubSpot's description: the users list is GET /settings/users/v3 (it lists no GET /settings/v3/users/,
+    # the path the template used to read); a single user, and its removal, stay under /settings/v3/users/{userId}
+    assert (
+        operation(document, "GET", "/settings/users/v3")["operationId"] == "get-/settings/users/v3_/settings/users/v3"
+    )
+    assert "/settings/v3/users/" not in document["paths"]
+    assert document["paths"]["/settings/v3/users/{userId}"]["x-methods"] == ["delete", "get", "put"]
+    # Then the template lists users there, and removes them with the DELETE HubSpot lists
+    assert template.profile["users"]["path"] == "/settings/users/v3" and "users_path" not in template.unverified
+    assert template.profile["reclaim"] == {"method": "DELETE", "path": "/settings/v3/users/{id}"}
+
+
 # --- Miro: miroapp/api-clients packages/generator/spec.json at 3a2506b6 (REST API v2), cut with --all-methods
 
 MIRO_MEMBERS = ("/v2/orgs/{org_id}/members", "/v2/orgs/{org_id}/members/{member_id}")
