@@ -68,7 +68,7 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path",)),
     "smartsheet": (
         "tests/vendor_specs/smartsheet/docs.yaml",
-        ("users_path", "page_size", "email", "last_activity", "seat", "reclaim"),
+        ("users_path", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),
     ),
     "zendesk": ("tests/vendor_specs/zendesk/docs.yaml", ("paging", "page_size", "email", "rate_limit")),
 }

@@ -506,6 +506,16 @@ def test_smartsheet_protects_the_users_whose_licence_smartsheet_refuses_to_take_
     assert "only update licensedSheetCreator for a System Admin user" in template.unverified["reclaim"]
 
 
+def test_smartsheet_refuses_with_a_429_and_its_rate_limit_error_code_the_pacer_slows_down_on():
+    # Smartsheet's words: a throttled integration sees "a wall of 429s", whose body is errorCode 4003
+    quote = docs("smartsheet")["facts"]["rate_limit"]["quote"]
+    assert "The logs show a wall of 429s" in quote
+    assert '"errorCode": 4003,\n "message": "Rate limit exceeded."' in quote
+    # Then the template declares no quota of its own (Smartsheet's page names none), and no header is relied on
+    assert not templates()["smartsheet"].profile.get("rate_limit")
+    assert docs("smartsheet")["facts"]["rate_limit"]["headers"] == []
+
+
 def test_figma_s_template_says_its_list_holds_only_the_users_scim_provisioned():
     # Figma's words on GET Users:
     quote = docs("figma")["facts"]["users_path"]["quote"]
