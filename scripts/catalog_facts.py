@@ -70,7 +70,10 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
         "tests/vendor_specs/smartsheet/docs.yaml",
         ("users_path", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),
     ),
-    "zendesk": ("tests/vendor_specs/zendesk/docs.yaml", ("paging", "page_size", "email", "rate_limit")),
+    "zendesk": (
+        "tests/vendor_specs/zendesk/docs.yaml",
+        ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),
+    ),
 }
 # Where the template says the vendor has no such thing (no activity field, no page-size parameter),
 # and the extract's field or parameter list shows that it has none: that is confirmed too.
@@ -99,7 +102,8 @@ FIXED = {
     (
         "hubspot",
         "users_path",
-    ): "HubSpot: User Provisioning v3 lists users at GET /settings/users/v3, not /settings/v3/users/",
+    ): "HubSpot: User Provisioning v3 lists users at /settings/users/v3, not /settings/v3/users/",
+    ("zendesk", "last_activity"): "Zendesk: last_login_at moves on an API request made with the user's token too",
 }
 
 

@@ -506,6 +506,44 @@ def test_smartsheet_protects_the_users_whose_licence_smartsheet_refuses_to_take_
     assert "only update licensedSheetCreator for a System Admin user" in template.unverified["reclaim"]
 
 
+def test_zendesk_s_activity_says_an_api_token_request_moves_last_login_at_as_zendesk_does():
+    # Zendesk's words on last_login_at:
+    quote = docs("zendesk")["facts"]["last_activity"]["quote"]
+    assert "Last time the user signed in to Zendesk Support or made an API request using an API token" in quote
+    template = templates()["zendesk"]
+    # Then the template reads that field, and says what moves it (it used to say: signing in)
+    assert template.profile["users"]["fields"]["last_activity"] == "last_login_at"
+    assert (
+        template.activity is not None
+        and "an API request made with the user's API token" in template.activity.meaningful
+    )
+
+
+def test_zendesk_lists_agents_and_admins_with_the_role_filter_zendesk_documents_and_leaves_light_agents_unverified():
+    import jmespath
+
+    extract = docs("zendesk")["facts"]
+    users = templates()["zendesk"].profile["users"]
+    # Zendesk's words: List Users is GET /api/v2/users, role[] filters by more than one role
+    assert "* `GET /api/v2/users`" in extract["users_path"]["quote"]
+    assert "role[]| string| Query| false| Filters the results by more than one role" in extract["users_path"]["quote"]
+    # Then the template asks for agents and admins, by the roles Zendesk names
+    assert users["path"] == "/api/v2/users" and sorted(users["params"]["role[]"]) == ["admin", "agent"]
+    # And the seat rule leaves out suspended, deleted and end users, by the fields Zendesk documents
+    seat = users["fields"]["active"]
+    agent = {"active": True, "suspended": False, "role": "agent", "role_type": 1}
+    assert jmespath.search(seat, agent) and not jmespath.search(seat, {**agent, "suspended": True})
+    assert not jmespath.search(seat, {**agent, "active": False})
+    assert not jmespath.search(seat, {**agent, "role": "end-user"})
+    # But a light agent (role_type 1, in Zendesk's list) counts as a seat, which is why the rule is unverified
+    assert (
+        "1 for a light agent" in extract["seat"]["quote"] and "light agent" in templates()["zendesk"].unverified["seat"]
+    )
+    # And the reclaim is Zendesk's Update User with a role it lists
+    assert "* `PUT /api/v2/users/{user_id}`" in extract["reclaim"]["quote"]
+    assert templates()["zendesk"].profile["reclaim"]["body"] == {"user": {"role": "end-user"}}
+
+
 def test_smartsheet_refuses_with_a_429_and_its_rate_limit_error_code_the_pacer_slows_down_on():
     # Smartsheet's words: a throttled integration sees "a wall of 429s", whose body is errorCode 4003
     quote = docs("smartsheet")["facts"]["rate_limit"]["quote"]
