@@ -64,7 +64,10 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
         "tests/vendor_specs/monday/docs.yaml",
         ("users_path", "paging", "email", "last_activity", "seat", "rate_limit"),
     ),
-    "figma": ("tests/vendor_specs/figma/scim-docs.yaml", ("users_path", "email", "last_activity", "seat", "reclaim")),
+    "figma": (
+        "tests/vendor_specs/figma/scim-docs.yaml",
+        ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim"),
+    ),
     "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path",)),
     "smartsheet": (
         "tests/vendor_specs/smartsheet/docs.yaml",

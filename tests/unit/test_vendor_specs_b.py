@@ -125,6 +125,11 @@ def names(quote: str, word: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", quote) is not None
 
 
+def within_maximum(template: ConfigurationTemplate, entry: dict[str, Any]) -> bool:
+    """Whether the template's page is one the vendor serves, where the vendor gives only its largest."""
+    return 0 < template.profile["users"]["pagination"]["page_size"] <= entry["maximum"]
+
+
 def _checked() -> list[tuple[str, str]]:
     return [(name, fact) for name in sorted(DOCS) for fact in docs(name)["facts"]]
 
@@ -152,11 +157,15 @@ def test_each_name_a_template_relies_on_is_in_its_vendor_s_words(name, fact):
     quote = entry["quote"]
     # Given what the template relies on for this fact
     relied_on = claims(template, fact)
+    # (Where the vendor gives only its largest page, the template's page is checked against that number instead)
+    if fact == "page_size" and "maximum" in entry:
+        assert names(quote, f"{entry['maximum']}") and within_maximum(template, entry), entry["maximum"]
+        relied_on = set()
     # Then the vendor's words name each of them
     missing = {word for word in relied_on if not names(quote, word)}
     assert missing == set(), f"{name}'s {fact}: the vendor's words do not name {missing}"
     # And where the template says the vendor has no such thing, the vendor's list shows none
-    if not relied_on and fact in ("last_activity", "page_size"):
+    if not relied_on and fact in ("last_activity", "page_size") and "maximum" not in entry:
         listed = entry["fields"] if fact == "last_activity" else entry["parameters"]
         assert listed and all(item in quote for item in listed), f"{name}'s {fact}: list not in the quote"
         pattern = ACTIVITY_NAME if fact == "last_activity" else SIZE_NAME
@@ -542,6 +551,33 @@ def test_zendesk_lists_agents_and_admins_with_the_role_filter_zendesk_documents_
     # And the reclaim is Zendesk's Update User with a role it lists
     assert "* `PUT /api/v2/users/{user_id}`" in extract["reclaim"]["quote"]
     assert templates()["zendesk"].profile["reclaim"]["body"] == {"user": {"role": "end-user"}}
+
+
+def test_figma_pages_by_startindex_and_count_and_reads_the_total_figma_s_list_answer_carries():
+    quote = docs("figma")["facts"]["paging"]["quote"]
+    pagination = templates()["figma"].profile["users"]["pagination"]
+    # Figma's words: count is "The number of users to return. Maximum: 3000", startIndex the offset to start from,
+    # and the list answer is a SCIM ListResponse with totalResults
+    assert "The number of users to return. Maximum: 3000." in quote and "this is the start index offset" in quote
+    assert '"totalResults": 1,' in quote and "urn:ietf:params:scim:api:messages:2.0:ListResponse" in quote
+    # Then the template pages with those parameters from 1, by the total, at a page Figma allows
+    assert (pagination["offset_param"], pagination["limit_param"], pagination["total_path"]) == (
+        "startIndex",
+        "count",
+        "totalResults",
+    )
+    assert pagination["first_offset"] == 1 and "startIndex=1" in quote and pagination["page_size"] <= 3000
+
+
+def test_a_page_size_above_the_vendor_s_maximum_fails_the_check():
+    # Given Figma's largest page, and a template asking for one more
+    entry = docs("figma")["facts"]["page_size"]
+    template = templates()["figma"]
+    users = template.profile["users"]
+    larger = {**users, "pagination": {**users["pagination"], "page_size": entry["maximum"] + 1}}
+    moved = template.model_copy(update={"profile": {**template.profile, "users": larger}})
+    # Then only the larger page is refused
+    assert within_maximum(template, entry) and not within_maximum(moved, entry)
 
 
 def test_smartsheet_refuses_with_a_429_and_its_rate_limit_error_code_the_pacer_slows_down_on():
