@@ -34,13 +34,63 @@ OPENAPI_CHECKED = ("users_path", "paging", "page_size", "email", "last_activity"
 CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
     "okta": ("tests/vendor_specs/okta/management.yaml", (*OPENAPI_CHECKED, "loses_data")),
     "box": ("tests/vendor_specs/box/users.yaml", (*OPENAPI_CHECKED, "loses_data")),
-    "asana": ("tests/vendor_specs/asana/workspace-memberships.yaml", OPENAPI_CHECKED),
+    "asana": ("tests/vendor_specs/asana/workspace-memberships.yaml", (*OPENAPI_CHECKED, "loses_data")),
     "hubspot": ("tests/vendor_specs/hubspot/user-provisioning.yaml", OPENAPI_CHECKED),
-    "miro": ("tests/vendor_specs/miro/organization-members.yaml", OPENAPI_CHECKED),
+    # and, in tests/unit/test_vendor_specs_b.py, Miro's 429 and that its members API only reads
+    "miro": ("tests/vendor_specs/miro/organization-members.yaml", (*OPENAPI_CHECKED, "rate_limit")),
     "atlassian": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
     "jira": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
     "confluence": ("tests/vendor_specs/atlassian/admin-changelog.yaml", ("reclaim",)),
     "microsoft_graph": ("tests/vendor_specs/microsoft_graph/signinactivity.yaml", ("last_activity",)),
+    # tests/unit/test_vendor_specs_b.py: DocuSign's Swagger 2 description (eSignature v2.1)
+    "docusign": ("tests/vendor_specs/docusign/users.yaml", (*OPENAPI_CHECKED, "loses_data")),
+    # and Calendly's OpenAPI document (2.0.0), as speakeasy-sdks/calendly-python vendors it
+    "calendly": ("tests/vendor_specs/calendly/organization-memberships.yaml", OPENAPI_CHECKED),
+}
+# What tests/unit/test_vendor_specs_b.py checks against extracts of the vendors' own documentation
+# pages and reference documents (quoted verbatim, each with its URL and the date read, or its
+# repository, path and commit): the facts of each template that its extract's `facts` name.
+ATLASSIAN_DOCS = ("users_path", "paging", "page_size", "email", "last_activity", "seat", "rate_limit")
+DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "adobe": ("tests/vendor_specs/adobe/umapi-docs.yaml", (*OPENAPI_CHECKED, "loses_data", "rate_limit")),
+    "asana": ("tests/vendor_specs/asana/docs.yaml", ("rate_limit",)),
+    **dict.fromkeys(
+        ("atlassian", "confluence", "jira"), ("tests/vendor_specs/atlassian/organization-docs.yaml", ATLASSIAN_DOCS)
+    ),
+    "calendly": ("tests/vendor_specs/calendly/docs.yaml", ("users_path", "rate_limit")),
+    "docusign": ("tests/vendor_specs/docusign/docs.yaml", ("rate_limit",)),
+    "hubspot": ("tests/vendor_specs/hubspot/docs.yaml", ("rate_limit",)),
+    "monday": (
+        "tests/vendor_specs/monday/docs.yaml",
+        ("users_path", "paging", "email", "last_activity", "seat", "rate_limit"),
+    ),
+    "figma": (
+        "tests/vendor_specs/figma/scim-docs.yaml",
+        ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim"),
+    ),
+    "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path",)),
+    "smartsheet": (
+        "tests/vendor_specs/smartsheet/docs.yaml",
+        ("users_path", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),
+    ),
+    "zendesk": (
+        "tests/vendor_specs/zendesk/docs.yaml",
+        ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),
+    ),
+}
+# Where the template says the vendor has no such thing (no activity field, no page-size parameter),
+# and the extract's field or parameter list shows that it has none: that is confirmed too.
+ABSENCE_CHECKED: set[tuple[str, str]] = {
+    ("adobe", "last_activity"),
+    ("atlassian", "page_size"),
+    ("confluence", "page_size"),
+    ("jira", "page_size"),
+    ("asana", "last_activity"),
+    ("figma", "last_activity"),
+    ("hubspot", "last_activity"),
+    ("calendly", "last_activity"),
+    ("calendly", "reclaim"),
+    ("miro", "reclaim"),
 }
 # Share a of issue 25 (okta ... salesforce): per template, each fact and the extracts that confirm it, as
 # tests/unit/test_vendor_specs_a.py checks them (its CONFIRMS: tests/unit/test_catalog_facts.py compares the
@@ -128,6 +178,14 @@ FIXED = {
     ("microsoft_graph", "page_size"): "Microsoft: with signInActivity selected, the maximum page size is 500",
     ("github_org", "loses_data"): "GitHub: private forks can be restored for three months (the note said deleted)",
     ("slack", "loses_data"): "Slack: billing stops after 28 days without use, not 14 as the note said",
+    ("asana", "loses_data"): "Asana: private resources must be made public before removal to keep access",
+    ("figma", "users_path"): "Figma: GET Users lists only the users provisioned through SCIM",
+    ("onepassword", "users_path"): "1Password: the SCIM bridge's endpoints are /scim/Users, not /scim/v2",
+    (
+        "hubspot",
+        "users_path",
+    ): "HubSpot: User Provisioning v3 lists users at /settings/users/v3, not /settings/v3/users/",
+    ("zendesk", "last_activity"): "Zendesk: last_login_at moves on an API request made with the user's token too",
 }
 
 
@@ -168,6 +226,14 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
     }
 
 
+def _declared(profile: dict[str, Any]) -> str:
+    limit = profile.get("rate_limit") or {}
+    if not limit.get("requests"):
+        return ""
+    window, scope = limit.get("window_seconds", 60), limit.get("scope", "org")
+    return f"; declared: {limit['requests']} requests per {window:g} s ({scope})"
+
+
 def verdict(template: ConfigurationTemplate, fact: str, says: str) -> tuple[str, str]:
     if fact in template.unverified:
         return "**unverified**", template.unverified[fact]  # type: ignore[index]
@@ -180,11 +246,14 @@ def verdict(template: ConfigurationTemplate, fact: str, says: str) -> tuple[str,
         fixed = FIXED.get((template.name, fact))
         cited = ", ".join(f"`{source}`" for source in sources)
         return ("confirmed, fixed" if fixed else "confirmed"), cited + (f" ({fixed})" if fixed else "")
-    source, facts = CHECKED.get(template.name, ("", ()))
-    # The checks confirm the fields a template reads; that a vendor has no such field, they do not.
-    if fact in facts and not says.startswith(("none", "—")):
-        fixed = FIXED.get((template.name, fact))
-        return ("confirmed, fixed" if fixed else "confirmed"), f"`{source}`" + (f" ({fixed})" if fixed else "")
+    for checked in (CHECKED, DOCS_CHECKED):
+        source, facts = checked.get(template.name, ("", ()))
+        # The checks confirm the fields a template reads; that a vendor has no such field, only a
+        # check of the vendor's whole field (or parameter) list does.
+        absent = says.startswith(("none", "—"))
+        if fact in facts and (not absent or (template.name, fact) in ABSENCE_CHECKED):
+            fixed = FIXED.get((template.name, fact))
+            return ("confirmed, fixed" if fixed else "confirmed"), f"`{source}`" + (f" ({fixed})" if fixed else "")
     return "not checked", template.documentation
 
 

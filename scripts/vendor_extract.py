@@ -72,8 +72,14 @@ def _without_examples(node: Any) -> Any:
     return node
 
 
-def extract(document: dict[str, Any], operations: list[str], source: dict[str, str]) -> dict[str, Any]:
-    """The operations named "METHOD /path", with everything they reference."""
+def extract(
+    document: dict[str, Any], operations: list[str], source: dict[str, str], all_methods: bool = False
+) -> dict[str, Any]:
+    """The operations named "METHOD /path", with everything they reference.
+
+    With all_methods, each path also records as x-methods every method the document has for it, so that
+    a test can tell from the extract what the vendor does not offer there (no DELETE, no PATCH).
+    """
     cut: dict[str, Any] = {key: document[key] for key in ("openapi", "swagger") if key in document}
     cut["info"] = {k: document["info"][k] for k in ("title", "version") if k in document.get("info", {})}
     cut["x-source"] = source
@@ -88,6 +94,8 @@ def extract(document: dict[str, Any], operations: list[str], source: dict[str, s
             raise SystemExit(f"{path} has no {method} operation")
         kept = paths.setdefault(path, {k: v for k, v in item.items() if k not in METHODS})
         kept[method.lower()] = item[method.lower()]
+        if all_methods:
+            kept["x-methods"] = sorted(m for m in item if m in METHODS)
     cut["paths"] = _without_examples(paths)
     schemes = (document.get("components") or {}).get("securitySchemes") or document.get("securityDefinitions")
     if schemes:
@@ -136,11 +144,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--path", required=True, help="its path in that repository")
     parser.add_argument("--commit", required=True, help="the commit or version it was read at")
     parser.add_argument("--operation", action="append", required=True, help='"METHOD /path", repeatable')
+    parser.add_argument("--all-methods", action="store_true", help="record every method of each path (x-methods)")
     args = parser.parse_args(argv)
     text = sys.stdin.read() if args.document == "-" else Path(args.document).read_text(encoding="utf-8")
     document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     source = {"repository": args.repository, "path": args.path, "commit": args.commit}
-    cut = extract(document, args.operation, source)
+    cut = extract(document, args.operation, source, all_methods=args.all_methods)
     header = (
         f"# Extract of {args.repository} {args.path} at {args.commit}, cut by scripts/vendor_extract.py\n"
         f"# ({', '.join(args.operation)}). Data from the vendor's document: do not edit, cut it again.\n"

@@ -610,7 +610,15 @@ def _calendly_page(vendor: Vendor, request: Request, records: list[dict[str, Any
     if not (request.one("organization") or "").startswith("https://api.calendly.com/organizations/"):
         return 400, {"title": "Invalid Argument", "message": "organization is required"}, {}
     chunk, following = cursor_page(request, records, cursor="page_token", limit="count")
-    pagination = {"count": len(chunk), "next_page": None, "next_page_token": following, "previous_page_token": None}
+    # Calendly's Pagination requires all five, and gives the next page as a URI besides its token.
+    next_page = f"https://api.calendly.com/organization_memberships?page_token={following}" if following else None
+    pagination = {
+        "count": len(chunk),
+        "next_page": next_page,
+        "previous_page": None,
+        "next_page_token": following,
+        "previous_page_token": None,
+    }
     return 200, {"collection": chunk, "pagination": pagination}, {}
 
 
@@ -782,9 +790,8 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             record=lambda p: scim_user(p, roles=[{"type": "seatType", "value": "Full" if p.seat else "View"}]),
             reclaim_answer=lambda p: (200, scim_user(p), {}),
         ),
-        scim_vendor(
-            "onepassword", "/scim/v2", scim_patch_active_false, reclaim_answer=lambda p: (200, scim_user(p), {})
-        ),
+        # 1Password's SCIM bridge serves the SCIM protocol at /scim (its endpoints page lists /scim/Users).
+        scim_vendor("onepassword", "/scim", scim_patch_active_false, reclaim_answer=lambda p: (200, scim_user(p), {})),
         Vendor(
             template="github_copilot",
             prefix="/orgs/acme",
@@ -1102,9 +1109,11 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "userId": f"4c9b2e21-{p.i:012d}",
                 "userName": p.name,
                 "email": p.email,
-                "userStatus": "active" if p.seat else "closed",
+                # DocuSign's userInformation (eSignature v2.1 description): the statuses as its status filter
+                # spells them, and lastLogin a string, left out for a user who never signed in.
+                "userStatus": "Active" if p.seat else "Closed",
                 "permissionProfileName": "Account Administrator" if p.admin else "DocuSign Sender",
-                "lastLogin": p.last.strftime("%Y-%m-%dT%H:%M:%S.3730000Z") if p.last else None,
+                **({"lastLogin": p.last.strftime("%Y-%m-%dT%H:%M:%S.3730000Z")} if p.last else {}),
                 "createdDateTime": "2023-01-01T00:00:00.0000000Z",
             },
             page=_docusign_page,
@@ -1118,7 +1127,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 if r.method == "DELETE" and r.path == "/users"
                 else None
             ),
-            reclaim_answer=lambda p: (200, {"users": [{"userId": f"4c9b2e21-{p.i:012d}", "userStatus": "closed"}]}, {}),
+            reclaim_answer=lambda p: (200, {"users": [{"userId": f"4c9b2e21-{p.i:012d}", "userStatus": "Closed"}]}, {}),
         ),
         Vendor(
             template="smartsheet",
@@ -1177,8 +1186,20 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             record=lambda p: {
                 "uri": f"https://api.calendly.com/organization_memberships/AAAA{p.i:012d}",
                 "role": "admin" if p.admin else "user",
-                "user": {"uri": f"https://api.calendly.com/users/BBBB{p.i:012d}", "name": p.name, "email": p.email},
+                # The fields Calendly's OrganizationMembership requires (its OpenAPI document, 2.0.0)
+                "user": {
+                    "uri": f"https://api.calendly.com/users/BBBB{p.i:012d}",
+                    "name": p.name,
+                    "slug": f"user{p.i}",
+                    "email": p.email,
+                    "scheduling_url": f"https://calendly.com/user{p.i}",
+                    "timezone": "Europe/Berlin",
+                    "avatar_url": None,
+                    "created_at": iso(CREATED),
+                    "updated_at": iso(CREATED),
+                },
                 "organization": "https://api.calendly.com/organizations/CCCC",
+                "updated_at": iso(CREATED),
                 "created_at": iso(CREATED),
             },
             page=_calendly_page,

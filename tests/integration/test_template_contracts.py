@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from seatkeeper.licensing.reclamation import UNVERIFIED_FOR_A_REAL_RUN
 from seatkeeper.profiles.catalog import templates
 from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_reclamation import wait_for_reclamation
@@ -174,12 +175,12 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
     )
     assert plan.status_code == 201, plan.text
     assert bool(plan.json()["warnings"]) is template.reclaim.loses_data
-    doubted = [fact for fact in ("reclaim", "seat", "loses_data") if fact in template.unverified]
-    if doubted:
+    doubts = [fact for fact in UNVERIFIED_FOR_A_REAL_RUN if fact in template.unverified]
+    if doubts:
         # A removal call, seat rule or data-loss statement no vendor source confirms: the real run
-        # waits for an admin, saying which fact is in doubt; nothing is sent before the approval
+        # waits for an admin, and nothing reaches the vendor before the approval (issue 25).
         assert plan.json()["status"] == "awaiting_approval", plan.json()
-        assert all(fact in plan.json()["approval_reason"] for fact in doubted), plan.json()["approval_reason"]
+        assert all(fact in plan.json()["approval_reason"] for fact in doubts), plan.json()["approval_reason"]
         assert app.reclaim_requests == []
         approved = api("admin", subject="boss").post(f"/reclamations/{plan.json()['id']}/approve")
         assert approved.status_code == 200, approved.text

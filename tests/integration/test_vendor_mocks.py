@@ -73,12 +73,17 @@ MOCKED = {
         "/workspaces/1200000000000001",
         {"users": {"params": {"opt_fields": "user.name,is_active,is_admin,is_guest,created_at"}}},
     ),
-    # HubSpot-public-api-spec-collection User Provisioning v3: the users where HubSpot's document
-    # lists them (the template's own path is marked unverified)
-    "hubspot": (
-        "hubspot/user-provisioning.yaml",
+    # HubSpot-public-api-spec-collection User Provisioning v3, at the users path the template now reads
+    "hubspot": ("hubspot/user-provisioning.yaml", "", {"auth": {"type": "bearer"}}),
+    # Calendly's OpenAPI document 2.0.0 (as speakeasy-sdks/calendly-python vendors it), with a personal
+    # access token and the organization the template needs
+    "calendly": (
+        "calendly/organization-memberships.yaml",
         "",
-        {"auth": {"type": "bearer"}, "users": {"path": "/settings/users/v3"}},
+        {
+            "auth": {"type": "bearer"},
+            "users": {"params": {"organization": "https://api.calendly.com/organizations/AAAAAAAAAAAAAAAA"}},
+        },
     ),
 }
 MOCKED["miro"] = ("miro/organization-members.yaml", "/v2/orgs/3074457345821141000", {"auth": {"type": "bearer"}})

@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 from seatkeeper.profiles.catalog import templates
-from tests.unit import test_vendor_specs, test_vendor_specs_a
+from tests.unit import test_vendor_specs, test_vendor_specs_a, test_vendor_specs_b
 
 ROOT = Path(__file__).parents[2]
 
@@ -30,9 +30,11 @@ def test_a_fact_is_called_confirmed_only_where_a_test_checks_it_against_the_vend
     checked = _script().CHECKED
     # Then the templates with an OpenAPI extract are exactly those test_vendor_specs checks, from the same file
     openapi = {name for name, (_, facts) in checked.items() if "users_path" in facts}
-    assert openapi == set(test_vendor_specs.SOURCES)
+    assert openapi == set(test_vendor_specs.SOURCES) | set(test_vendor_specs_b.DESCRIBED)
     for name, source in test_vendor_specs.SOURCES.items():
         assert checked[name][0] == f"tests/vendor_specs/{source.vendor}/{source.extract}.yaml"
+    for name, extract in test_vendor_specs_b.DESCRIBED.items():
+        assert checked[name][0] == f"tests/vendor_specs/{extract}.yaml"
     # And the Atlassian reclaim requests are those test_vendor_specs checks against the changelog
     assert {n for n, (_, facts) in checked.items() if facts == ("reclaim",)} == set(
         test_vendor_specs.ATLASSIAN_TEMPLATES
@@ -42,6 +44,17 @@ def test_a_fact_is_called_confirmed_only_where_a_test_checks_it_against_the_vend
 def test_share_a_s_confirmed_facts_are_those_test_vendor_specs_a_checks_from_the_same_extracts():
     # Then what the script calls confirmed for okta ... salesforce is exactly what that module's tests check
     assert _script().CONFIRMED_A == test_vendor_specs_a.CONFIRMS
+
+
+def test_a_fact_is_confirmed_from_quoted_documentation_only_where_a_test_checks_the_quote():
+    script = _script()
+    # Then the quoted extracts are exactly those test_vendor_specs_b checks, and each names the facts it backs
+    assert set(script.DOCS_CHECKED) == set(test_vendor_specs_b.DOCS)
+    for name, (path, facts) in script.DOCS_CHECKED.items():
+        assert path == f"tests/vendor_specs/{test_vendor_specs_b.DOCS[name]}.yaml"
+        assert set(facts) == set(test_vendor_specs_b.docs(name)["facts"]), name
+    # And a "none" is confirmed only where a test reads the vendor's whole list
+    assert script.ABSENCE_CHECKED == test_vendor_specs_b.ABSENCE
 
 
 def test_the_table_shows_each_unverified_fact_with_the_template_s_reason():

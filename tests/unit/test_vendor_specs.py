@@ -192,8 +192,7 @@ SOURCES = {
     "okta": Source("okta", "management"),
     "box": Source("box", "users"),  # box/box-openapi openapi.json
     "asana": Source("asana", "workspace-memberships", "/workspaces/{workspace_gid}"),  # Asana/openapi
-    # HubSpot-public-api-spec-collection, User Provisioning v3
-    "hubspot": Source("hubspot", "user-provisioning", users_path="/settings/users/v3"),
+    "hubspot": Source("hubspot", "user-provisioning"),  # HubSpot-public-api-spec-collection, User Provisioning v3
     "miro": Source("miro", "organization-members", "/v2/orgs/{org_id}"),  # miroapp/api-clients spec.json
 }
 PAGING_PARAMETERS = ("limit_param", "cursor_param", "offset_param", "page_param", "size_param")
