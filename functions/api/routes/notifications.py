@@ -39,7 +39,9 @@ def deliveries() -> DynamoDBDeliveries:
 def list_notifications(
     profile_id: Annotated[str | None, Query(max_length=100)] = None,
     kind: Annotated[
-        Literal["keep_prompt", "approval_request", "renewal_reminder", "low_seats", "digest"] | None, Query()
+        Literal["keep_prompt", "approval_request", "reclaim_not_effective", "renewal_reminder", "low_seats", "digest"]
+        | None,
+        Query(),
     ] = None,
     status: Annotated[Literal["pending", "sent", "failed", "skipped"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper.core.errors import SeatkeeperError
 
 ChannelName = Literal["email", "slack", "teams"]
-MessageKind = Literal["keep_prompt", "approval_request", "renewal_reminder", "low_seats", "digest"]
+MessageKind = Literal[
+    "keep_prompt", "approval_request", "reclaim_not_effective", "renewal_reminder", "low_seats", "digest"
+]
 
 
 class Recipient(BaseModel):
