@@ -649,3 +649,18 @@ def test_a_downgrade_is_effective_once_the_app_shows_the_new_tier():
     mark = TakenBack(user_id="u", at=OLD, tier="Basic")
     assert mark.effective_in(SaaSUser(id="u", tier="basic")) and mark.effective_in(None)
     assert not mark.effective_in(SaaSUser(id="u", tier="Pro"))
+
+
+def test_a_reclamation_changed_while_a_seat_is_checked_leaves_it_for_the_next_sync():
+    # Given a seat the app still holds, and its reclamation written by someone else as the check writes it
+    store, notices = Store(), Notices()
+    reclaimed_by(store, ["held"], NOW - timedelta(hours=1))
+
+    def changed_meanwhile(record, *, expected_status, expected_revision=None):
+        raise ReclamationConflict("changed meanwhile")
+
+    store.replace_reclamation = changed_meanwhile
+    # When the commit checks it
+    found = check_taken_back("prf_1", snapshots=OneUser([stale("held")]), store=store, read_at=NOW, notices=notices)
+    # Then the sync is not failed for it: nothing is said yet, and the mark waits for the next commit
+    assert found == {} and notices.put_ == [] and store.marks["held"].checked == "sent"

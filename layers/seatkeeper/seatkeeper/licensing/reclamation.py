@@ -1115,7 +1115,10 @@ def check_taken_back(
             continue
         if mark.checked == "not_effective":
             continue  # told already: it waits for an admin
-        _not_effective(record, mark, store=store, read_at=read_at)
+        try:
+            _not_effective(record, mark, store=store, read_at=read_at)
+        except ReclamationConflict:
+            continue  # the record changed since it was read: the mark stays sent, and the next commit checks it
         candidate = next((c for c in record.candidates if c.id == mark.user_id), None)
         (notices or NoNotices()).put(
             "Reclamation Not Effective",
