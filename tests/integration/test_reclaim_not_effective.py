@@ -15,6 +15,7 @@ import time
 
 from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 from tests.integration.test_announcements import listener  # noqa: F401 - a fixture
+from tests.integration.test_downgrade import downgrading_profile
 from tests.integration.test_reclamation import expected_candidates, reclaiming_profile, wait_for_reclamation
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import stored_users, sync
@@ -159,3 +160,27 @@ def test_a_seat_marked_reclaimed_by_the_code_before_is_still_not_planned(api, st
     # Then no plan takes it again, and the list reads it as it did (without a license) until the next sync
     assert (users[user_id]["status"], users[user_id]["active"]) == ("inactive", False)
     assert named.status_code == 422 and "already reclaimed" in named.json()["detail"][0]["msg"]
+
+
+def test_a_downgrade_the_app_accepted_and_did_not_make_is_not_effective_and_not_sent_again(api):
+    # Given an app whose stale seats move from Pro to Standard, but which ignores one user's move (204)
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        profile = downgrading_profile(integrator, app, max_reclaim_percent=100)
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        stuck, *others = expected_candidates(app.users)
+        app.ignored_reclaims = {stuck}
+        # When a real run moves every stale seat down, and the app is synced again, then planned again
+        first = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert first["status"] == "running"  # under the caps: no approval
+        assert wait_for_reclamation(integrator, first["id"])["status"] == "completed"
+        time.sleep(1.1)
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        dry = integrator.post(f"/profiles/{profile['id']}/reclamations", json={}).json()
+    # Then the ignored move was sent once, is not_effective, and is not planned again; the others moved for good
+    assert sent_to(app, stuck) == 1 and stuck not in first_candidates(dry)
+    outcomes = {o["user_id"]: o["outcome"] for o in integrator.get(f"/reclamations/{first['id']}").json()["outcomes"]}
+    assert outcomes[stuck] == "not_effective" and {outcomes[u] for u in others} == {"downgraded"}
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert users[stuck]["status"] == "not_effective"
+    assert all(users[u]["status"] != "not_effective" and users[u]["active"] for u in others)
