@@ -84,9 +84,9 @@ class Store:
         # "gone": taken back by an earlier reclamation, and no sync checked it since
         return {"gone": TakenBack(user_id="gone", at=OLD), **self.marks}
 
-    def check_taken_back(self, profile_id, mark):
-        self.marks = {**self.marks, mark.user_id: mark}
-        return True
+    def check_taken_back(self, profile_id, marks):
+        self.marks = {**self.marks, **{mark.user_id: mark for mark in marks}}
+        return []
 
     def kept(self, profile_id):
         return {"keeper": "2099-01-01T00:00:00+00:00"}
@@ -589,7 +589,7 @@ class OneUser(Snapshot):
 
 def reclaimed_by(store, user_ids, at):
     """A finished reclamation that took back `user_ids` at `at`, with its marks in the store."""
-    p = profile(max_reclaim_percent=100)
+    p = profile(max_reclaim_percent=100, max_reclaim_count=1000)
     snap = Snapshot([stale(i) for i in user_ids])
     done = plan(p, ReclamationRequest(dry_run=False), snapshots=snap, store=store, planned_by="me")
     done = execute(done, store=store, seats=Seats(), stale_now=set(user_ids))
@@ -664,3 +664,22 @@ def test_a_reclamation_changed_while_a_seat_is_checked_leaves_it_for_the_next_sy
     found = check_taken_back("prf_1", snapshots=OneUser([stale("held")]), store=store, read_at=NOW, notices=notices)
     # Then the sync is not failed for it: nothing is said yet, and the mark waits for the next commit
     assert found == {} and notices.put_ == [] and store.marks["held"].checked == "sent"
+
+
+def test_many_seats_are_checked_from_one_read_of_the_snapshot():
+    # Given 60 seats taken back an hour ago (more than CHECK_ONE_BY_ONE), of which the app still holds the first
+    store = Store()
+    user_ids = [f"u{i:02d}" for i in range(60)]
+    reclaimed_by(store, user_ids, NOW - timedelta(hours=1))
+
+    class Listed(OneUser):
+        def user(self, profile_id, user_id):
+            raise AssertionError("read one by one")
+
+    synced = Listed([stale("u00"), *(stale(i, active=False) for i in user_ids[1:])])
+    # When the commit checks them
+    found = check_taken_back("prf_1", snapshots=synced, store=store, read_at=NOW)
+    # Then they are all checked from the listing, and the held one corrects its reclamation once
+    assert found == {"u00": "not_effective", **dict.fromkeys(user_ids[1:], "effective")}
+    record = next(iter(store.records.values()))
+    assert record.reclaimed == 59 and sum(e.action == "not effective" for e in record.audit) == 1

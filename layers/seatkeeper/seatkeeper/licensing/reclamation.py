@@ -254,8 +254,8 @@ class ReclamationStore(Protocol):
         """The seats of the profile that reclamations took back, by user id, with what the syncs since found;
         `marked_users`: also those only the stored users say (marked by the code before, until the next sync)."""
 
-    def check_taken_back(self, profile_id: str, mark: TakenBack) -> bool:
-        """Keep what a sync found about the seat; False when a newer reclaim of it replaced the mark meanwhile."""
+    def check_taken_back(self, profile_id: str, marks: list[TakenBack]) -> list[str]:
+        """Keep what a sync found about the seats; the user ids whose mark a newer reclaim replaced meanwhile."""
 
     def claim_action(self, reclamation_id: str, user_id: str) -> bool:
         """Record that the user's request is about to be sent; False if a run of this reclamation already did."""
@@ -1081,6 +1081,10 @@ def record_failure(
 # --- did the app carry it out? ----------------------------------------------------------------
 
 
+# Seats to check up to which each stored user is read alone; beyond it, the snapshot is read once instead.
+CHECK_ONE_BY_ONE = 50
+
+
 def check_taken_back(
     profile_id: str,
     *,
@@ -1097,58 +1101,79 @@ def check_taken_back(
     the users again. A seat the app still holds is `not_effective`: its reclamation's outcome says so (and
     no longer counts it as saved), `Reclamation Not Effective` asks an admin to look, and no plan takes it
     again unless it names it. A seat of a reclamation still running waits for the next sync: its outcome
-    is not written yet.
+    is not written yet. Each reclamation is read and corrected once, however many of its seats are checked.
     """
-    found: dict[str, str] = {}
     # Not the stored users' own marks: the commit just rewrote them, and a commit never reads every change.
-    for mark in store.taken_back(profile_id, marked_users=False).values():
-        if mark.checked == "effective" or mark.reclamation_id is None or mark.at >= read_at:
-            continue
-        record = store.get_reclamation(mark.reclamation_id)
-        if record.finished_at is None:
-            continue
-        user = snapshots.user(profile_id, mark.user_id)
-        if mark.effective_in(user):
-            # The app let it go (at once, or since an admin saw it still held): nothing more to do.
-            store.check_taken_back(profile_id, mark.model_copy(update={"checked": "effective", "checked_at": read_at}))
-            found[mark.user_id] = "effective"
-            continue
-        if mark.checked == "not_effective":
-            continue  # told already: it waits for an admin
+    marks = [
+        mark
+        for mark in store.taken_back(profile_id, marked_users=False).values()
+        if mark.checked != "effective" and mark.reclamation_id is not None and mark.at < read_at
+    ]
+    records = {rid: store.get_reclamation(rid) for rid in {m.reclamation_id for m in marks if m.reclamation_id}}
+    marks = [m for m in marks if m.reclamation_id and records[m.reclamation_id].finished_at is not None]
+    if not marks:
+        return {}
+    users = _users_of(snapshots, profile_id, {m.user_id for m in marks})
+    effective = [m for m in marks if m.effective_in(users.get(m.user_id))]
+    # The app let these go (at once, or since an admin saw them still held): nothing more to do.
+    checked = [m.model_copy(update={"checked": "effective", "checked_at": read_at}) for m in effective]
+    replaced = set(store.check_taken_back(profile_id, checked))
+    found = {m.user_id: "effective" for m in effective if m.user_id not in replaced}
+    held: dict[str, list[TakenBack]] = {}
+    for mark in marks:
+        # Held, and not told before: a seat found held by an earlier sync waits for an admin.
+        if mark.user_id not in found and mark.user_id not in replaced and mark.checked == "sent":
+            held.setdefault(str(mark.reclamation_id), []).append(mark)
+    for reclamation_id, still in held.items():
+        record = records[reclamation_id]
         try:
-            _not_effective(record, mark, store=store, read_at=read_at)
+            _not_effective(record, still, store=store, read_at=read_at)
         except ReclamationConflict:
-            continue  # the record changed since it was read: the mark stays sent, and the next commit checks it
-        candidate = next((c for c in record.candidates if c.id == mark.user_id), None)
-        (notices or NoNotices()).put(
-            "Reclamation Not Effective",
-            {
-                "reclamation_id": record.id,
-                "profile_id": profile_id,
-                "user_id": mark.user_id,
-                "email": candidate.email if candidate else None,
-                "action": record.action,
-                "reclaimed_at": mark.at.isoformat(timespec="seconds"),
-                "checked_at": read_at.isoformat(timespec="seconds"),
-            },
-        )
+            continue  # the record changed since it was read: the marks stay sent, and the next commit checks them
+        emails = {c.id: c.email for c in record.candidates}
+        for mark in still:
+            (notices or NoNotices()).put(
+                "Reclamation Not Effective",
+                {
+                    "reclamation_id": record.id,
+                    "profile_id": profile_id,
+                    "user_id": mark.user_id,
+                    "email": emails.get(mark.user_id),
+                    "action": record.action,
+                    "reclaimed_at": mark.at.isoformat(timespec="seconds"),
+                    "checked_at": read_at.isoformat(timespec="seconds"),
+                },
+            )
+            found[mark.user_id] = "not_effective"
         # Last: a check that dies before this is done again by the next commit (its outcome once).
-        store.check_taken_back(profile_id, mark.model_copy(update={"checked": "not_effective", "checked_at": read_at}))
-        found[mark.user_id] = "not_effective"
+        told = [m.model_copy(update={"checked": "not_effective", "checked_at": read_at}) for m in still]
+        store.check_taken_back(profile_id, told)
     return found
 
 
-def _not_effective(record: Reclamation, mark: TakenBack, *, store: ReclamationStore, read_at: datetime) -> None:
-    """The user's outcome in its reclamation becomes not_effective, and the seat is no longer counted as saved."""
-    before = next((o for o in record.outcomes if o.user_id == mark.user_id), None)
-    if before is None or before.outcome not in TOOK_BACK:
+def _users_of(snapshots: SnapshotStore, profile_id: str, user_ids: set[str]) -> dict[str, SaaSUser]:
+    """The stored users of those ids (one read each when they are few, the snapshot once when they are many)."""
+    if len(user_ids) <= CHECK_ONE_BY_ONE:
+        return {u.id: u for u in (snapshots.user(profile_id, i) for i in sorted(user_ids)) if u is not None}
+    return {u.id: u for u in _stored_users(snapshots, profile_id) if u.id in user_ids}
+
+
+def _not_effective(record: Reclamation, marks: list[TakenBack], *, store: ReclamationStore, read_at: datetime) -> None:
+    """The users' outcomes in their reclamation become not_effective, and their seats are no longer counted as saved."""
+    held = {m.user_id: m for m in marks}
+    before = {o.user_id: o for o in record.outcomes if o.user_id in held and o.outcome in TOOK_BACK}
+    if not before:
         return
-    detail = (
-        f"the app answered {before.status_code} on {mark.at.date().isoformat()}, and the sync read at "
-        f"{read_at.isoformat(timespec='seconds')} still found the seat held; nothing is sent again until an admin acts"
-    )
+
+    def detail(user_id: str) -> str:
+        return (
+            f"the app answered {before[user_id].status_code} on {held[user_id].at.date().isoformat()}, and the sync "
+            f"read at {read_at.isoformat(timespec='seconds')} still found the seat held; nothing is sent again "
+            "until an admin acts"
+        )
+
     outcomes = [
-        o.model_copy(update={"outcome": "not_effective", "detail": detail}) if o.user_id == mark.user_id else o
+        o.model_copy(update={"outcome": "not_effective", "detail": detail(o.user_id)}) if o.user_id in before else o
         for o in record.outcomes
     ]
     corrected = record.model_copy(
@@ -1157,8 +1182,9 @@ def _not_effective(record: Reclamation, mark: TakenBack, *, store: ReclamationSt
             "outcomes": outcomes,
             "audit": [
                 *record.audit,
-                AuditEntry(
-                    at=_now(), action="not effective", user_id=mark.user_id, outcome="not_effective", detail=detail
+                *(
+                    AuditEntry(at=_now(), action="not effective", user_id=u, outcome="not_effective", detail=detail(u))
+                    for u in before
                 ),
             ],
         }
