@@ -635,8 +635,13 @@ def commit_step(
     *,
     notices: Notices | None = None,
     max_users: int = MAX_APP_USERS,
+    before_done: Callable[[], object] = lambda: None,
 ) -> CommitResult:
     """Make the staged users the stored snapshot, writing only what changed.
+
+    `before_done` runs once the users are stored and before the run says it succeeded (a retried commit
+    runs it again): whatever reads the run as succeeded finds its work done (the seats reclamations took
+    back, checked against these users).
 
     A first sync, one whose changes would outgrow the base (`rebases`), or the first commit of users
     stored before there were bases, writes a new base that the record names last, then drops the
@@ -721,10 +726,10 @@ def commit_step(
     )
     if new_base == run.run_id:  # this run's base (a retried commit finds it named already): the old one goes
         snapshots.drop_other_bases(profile.id, run.run_id)
-    superseded = (record or {}).get("fingerprints_of")
-    if superseded and superseded != run.run_id:
+    if (superseded := (record or {}).get("fingerprints_of")) and superseded != run.run_id:
         staging.forget_fingerprints(profile.id, superseded)
     result = CommitResult(users=len(marks), written=written, deleted=len(gone))
+    before_done()
     runs.update_run(
         run.run_id,
         status="succeeded",
