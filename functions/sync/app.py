@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -100,18 +101,39 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 @logger.inject_lambda_context
 def commit_snapshot(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Make the staged users the stored snapshot, writing only what changed."""
+    # Cold start: the reclamations only here, where the seats they took back are checked; FetchUsers never is.
+    from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
+    from seatkeeper.licensing import reclamation
+
     profile = ProfileService(DynamoDBProfiles(settings.table_name), policy).get(event["profile_id"])
     store = DynamoDBSync(settings.table_name)
+    run = store.get_run(event["run_id"])
+    checked: dict[str, str] = {}
+
+    def check_seats() -> None:
+        # Before the run says it succeeded: whoever waits for it reads the seats as checked.
+        checked.update(
+            reclamation.check_taken_back(
+                profile.id,
+                snapshots=store,
+                store=DynamoDBReclamations(settings.table_name),
+                read_at=datetime.fromisoformat(run.started_at),
+                notices=EventBridgeNotices(),
+            )
+        )
+
     result = sync.commit_step(
         profile,
         S3Staging(settings.staging_bucket),
         store,
         store,
-        store.get_run(event["run_id"]),
+        run,
         notices=EventBridgeNotices(),
         max_users=settings.max_app_users,
+        before_done=check_seats,
     )
-    logger.info("committed", extra={"run_id": event["run_id"], **result.model_dump()})
+    seats = {found: sum(v == found for v in checked.values()) for found in ("effective", "not_effective")}
+    logger.info("committed", extra={"run_id": event["run_id"], **result.model_dump(), "seats_checked": seats})
     if event.get("task_token"):
         # A reconciliation waits for this run: told here, its step costs no polling.
         StepFunctions().tell(event["task_token"], {"run_id": event["run_id"], "status": "succeeded"})

@@ -19,6 +19,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -40,6 +41,7 @@ from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for t
 from tests.integration.connection_checks import wait_for
 from tests.integration.test_connection_saga import oauth_profile
 from tests.integration.test_grant_refused import access_token_expires, grant
+from tests.integration.test_reclamation import expected_candidates, reclaiming_profile, wait_for_reclamation
 from tests.integration.test_sync import sync
 from tests.saas_apps import scim_server
 
@@ -1008,6 +1010,48 @@ def test_an_application_s_page_shows_the_last_sync_s_warnings(open_as, api):
         expect(warning).to_contain_text("removals by inactivity are refused")
         expect(warning).to_contain_text("users.fields.last_activity: 0 of 12 records matched 'lastLogin'")
         expect(warning).to_contain_text("did you mean 'last_login'?")
+    assert page.problems == []
+
+
+def test_the_users_table_says_reclaimed_apart_from_inactive_and_lists_a_reclaim_the_app_ignored(open_as, api):
+    # Given an app (of one page of the table) that accepts one stale user's reclaim (204) and keeps the user,
+    # and takes the others back
+    integrator = api("sam_integrator")
+    with paging_app(24) as app:
+        profile = reclaiming_profile(integrator, app)
+        stuck, *others = expected_candidates(app.users)
+        app.ignored_reclaims = {stuck}
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert wait_for_reclamation(integrator, plan["id"])["status"] == "completed"
+        time.sleep(1.1)  # a sync started after the reclaim's second checks it (TakenBack)
+        # and synced again, which rewrites every stored user from what the app says
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        leaver = next(u["id"] for u in app.users if not u["active"] and u["id"] not in {stuck, *others})
+        # When its page is opened
+        page = open_as("sam_viewer", f"#/apps/{profile['id']}")
+        # Then the seat still held needs an admin's attention, named with the day of its reclaim
+        attention = page.locator("#needs-attention")
+        expect(attention).to_contain_text("Needs attention: 1 seat still held after a reclaim")
+        expect(attention.locator("li")).to_have_count(1)
+        expect(attention.locator(f"li[data-attention={stuck}]")).to_contain_text("reclaimed ")
+        # and the users table reads one word per status: reclaimed (with its day), inactive, not effective
+        page.get_by_label("Show").select_option("")
+        users = page.locator("table[aria-label=Users]")
+        expect(users.locator(f"tr[data-user={stuck}] td[data-status]")).to_have_attribute(
+            "data-status", "not_effective"
+        )
+        expect(users.locator(f"tr[data-user={stuck}] .badge")).to_have_text("not effective")
+        for user_id in others:
+            cell = users.locator(f"tr[data-user={user_id}] td[data-status]")
+            expect(cell.locator(".badge")).to_have_text("reclaimed")
+            expect(cell.locator(".hint")).to_contain_text("reclaimed ")
+        expect(users.locator(f"tr[data-user={leaver}] .badge")).to_have_text("inactive")
+        expect(users.locator(f"tr[data-user={leaver}] .hint")).to_have_count(0)
+        # and the filter shows the reclaimed ones alone
+        page.get_by_label("Show").select_option("reclaimed")
+        expect(users).to_have_attribute("data-view", re.compile("^reclaimed "))
+        expect(users.locator("tbody tr")).to_have_count(len(others))
+        assert set(users.locator("tbody .badge").all_inner_texts()) == {"reclaimed"}
     assert page.problems == []
 
 

@@ -16,6 +16,7 @@ from seatkeeper.licensing.reclamation import (
     announce,
     approve,
     cancel_grace_period,
+    check_taken_back,
     end_grace_period,
     execute,
     plan,
@@ -27,6 +28,7 @@ from seatkeeper.profiles.catalog import build_profile
 from seatkeeper.profiles.records import ProfileRecord
 from seatkeeper.saas.records import SaaSUser
 from seatkeeper.saas.templating import fill_in
+from seatkeeper.sync.runs import TakenBack
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=400)
@@ -62,6 +64,7 @@ class Snapshot:
 class Store:
     def __init__(self):
         self.records, self.actions, self.claimed = {}, {}, set()
+        self.marks = {}  # seats taken back, by user id, as a test gives them
 
     def put_reclamation(self, r):
         self.records[r.id] = r
@@ -77,8 +80,13 @@ class Store:
             raise ReclamationConflict("changed meanwhile")
         self.records[r.id] = r
 
-    def reclaimed(self, profile_id):
-        return {"gone"}
+    def taken_back(self, profile_id, *, marked_users=True):
+        # "gone": taken back by an earlier reclamation, and no sync checked it since
+        return {"gone": TakenBack(user_id="gone", at=OLD), **self.marks}
+
+    def check_taken_back(self, profile_id, marks):
+        self.marks = {**self.marks, **{mark.user_id: mark for mark in marks}}
+        return []
 
     def kept(self, profile_id):
         return {"keeper": "2099-01-01T00:00:00+00:00"}
@@ -569,3 +577,109 @@ def test_a_real_run_waits_for_approval_when_the_template_s_removal_call_is_unver
     monkeypatch.setattr(catalog, "templates", lambda: {"box": box})
     again = plan(record, ReclamationRequest(dry_run=False), snapshots=Snapshot(users), store=Store(), planned_by=None)
     assert again.status == "running"
+
+
+# --- a reclaim the app accepted and did not carry out -------------------------------------------
+
+
+class OneUser(Snapshot):
+    def user(self, profile_id, user_id):
+        return next((u for u in self.list if u.id == user_id), None)
+
+
+def reclaimed_by(store, user_ids, at):
+    """A finished reclamation that took back `user_ids` at `at`, with its marks in the store."""
+    p = profile(max_reclaim_percent=100, max_reclaim_count=1000)
+    snap = Snapshot([stale(i) for i in user_ids])
+    done = plan(p, ReclamationRequest(dry_run=False), snapshots=snap, store=store, planned_by="me")
+    done = execute(done, store=store, seats=Seats(), stale_now=set(user_ids))
+    store.marks = {i: TakenBack(user_id=i, reclamation_id=done.id, at=at) for i in user_ids}
+    return done
+
+
+def test_a_seat_the_next_sync_still_finds_held_is_not_effective_told_once_and_left_out_of_plans():
+    # Given a reclamation that took back two seats an hour ago, and a sync read since in which the app
+    # lets one go and still holds the other
+    store, notices = Store(), Notices()
+    done = reclaimed_by(store, ["held", "freed"], NOW - timedelta(hours=1))
+    synced = OneUser([stale("held"), stale("freed", active=False)])
+    # When the sync's commit checks them (twice: a retried commit)
+    found = check_taken_back("prf_1", snapshots=synced, store=store, read_at=NOW, notices=notices)
+    again = check_taken_back("prf_1", snapshots=synced, store=store, read_at=NOW, notices=notices)
+    # Then the held one is not_effective, once: its outcome, the event, the mark; the freed one is effective
+    assert found == {"held": "not_effective", "freed": "effective"} and again == {}
+    record = store.records[done.id]
+    outcomes = {o.user_id: o.outcome for o in record.outcomes}
+    assert outcomes == {"held": "not_effective", "freed": "reclaimed"} and record.reclaimed == 1
+    assert record.savings.amount == 12.5
+    assert [(kind, detail["user_id"]) for kind, detail in notices.put_] == [("Reclamation Not Effective", "held")]
+    assert (store.marks["held"].checked, store.marks["freed"].checked) == ("not_effective", "effective")
+    # and the next plan leaves the held seat out, saying why, until a plan names it
+    later = plan(profile(max_reclaim_percent=100), ReclamationRequest(), snapshots=synced, store=store, planned_by="me")
+    assert [c.id for c in later.candidates] == []
+    with pytest.raises(InvalidInput) as refused:
+        plan(profile(), ReclamationRequest(user_ids=["held", "nobody"]), snapshots=synced, store=store, planned_by="me")
+    assert [e["loc"][-1] for e in refused.value.errors] == [1]
+    named = plan(
+        profile(max_reclaim_percent=100),
+        ReclamationRequest(dry_run=False, user_ids=["held"]),
+        snapshots=synced,
+        store=store,
+        planned_by="me",
+    )
+    assert [c.id for c in named.candidates] == ["held"] and named.status == "awaiting_approval"
+    assert "did not take effect" in named.candidates[0].why and "an admin decides" in named.approval_reason
+
+
+def test_a_seat_is_checked_only_by_a_sync_that_started_after_it_and_once_its_reclamation_finished():
+    # Given a seat taken back now, and a sync that began reading the app a minute before
+    store, notices = Store(), Notices()
+    reclaimed_by(store, ["held"], NOW)
+    synced = OneUser([stale("held")])
+    # When that sync commits, it says nothing of the seat: it may have read the app before the request
+    assert check_taken_back("prf_1", snapshots=synced, store=store, read_at=NOW - timedelta(minutes=1)) == {}
+    # and a sync started later finds nothing while the reclamation has not finished (its outcome is unwritten)
+    running = store.records[store.marks["held"].reclamation_id]
+    store.records[running.id] = running.model_copy(update={"finished_at": None})
+    assert check_taken_back("prf_1", snapshots=synced, store=store, read_at=NOW + timedelta(minutes=1)) == {}
+    assert store.marks["held"].checked == "sent" and notices.put_ == []
+
+
+def test_a_downgrade_is_effective_once_the_app_shows_the_new_tier():
+    mark = TakenBack(user_id="u", at=OLD, tier="Basic")
+    assert mark.effective_in(SaaSUser(id="u", tier="basic")) and mark.effective_in(None)
+    assert not mark.effective_in(SaaSUser(id="u", tier="Pro"))
+
+
+def test_a_reclamation_changed_while_a_seat_is_checked_leaves_it_for_the_next_sync():
+    # Given a seat the app still holds, and its reclamation written by someone else as the check writes it
+    store, notices = Store(), Notices()
+    reclaimed_by(store, ["held"], NOW - timedelta(hours=1))
+
+    def changed_meanwhile(record, *, expected_status, expected_revision=None):
+        raise ReclamationConflict("changed meanwhile")
+
+    store.replace_reclamation = changed_meanwhile
+    # When the commit checks it
+    found = check_taken_back("prf_1", snapshots=OneUser([stale("held")]), store=store, read_at=NOW, notices=notices)
+    # Then the sync is not failed for it: nothing is said yet, and the mark waits for the next commit
+    assert found == {} and notices.put_ == [] and store.marks["held"].checked == "sent"
+
+
+def test_many_seats_are_checked_from_one_read_of_the_snapshot():
+    # Given 60 seats taken back an hour ago (more than CHECK_ONE_BY_ONE), of which the app still holds the first
+    store = Store()
+    user_ids = [f"u{i:02d}" for i in range(60)]
+    reclaimed_by(store, user_ids, NOW - timedelta(hours=1))
+
+    class Listed(OneUser):
+        def user(self, profile_id, user_id):
+            raise AssertionError("read one by one")
+
+    synced = Listed([stale("u00"), *(stale(i, active=False) for i in user_ids[1:])])
+    # When the commit checks them
+    found = check_taken_back("prf_1", snapshots=synced, store=store, read_at=NOW)
+    # Then they are all checked from the listing, and the held one corrects its reclamation once
+    assert found == {"u00": "not_effective", **dict.fromkeys(user_ids[1:], "effective")}
+    record = next(iter(store.records.values()))
+    assert record.reclaimed == 59 and sum(e.action == "not effective" for e in record.audit) == 1

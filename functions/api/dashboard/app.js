@@ -791,6 +791,51 @@ const USER_COLUMNS = [
   ["last_activity", "Last activity"],
 ];
 
+// --- seats taken back: one word per status, and the reclaims an app accepted without carrying out ---
+
+// The users list's statuses (GET /profiles/{id}/users?status=): "reclaimed" is seatkeeper's doing, "inactive" the app's.
+const USER_STATUSES = [
+  ["", "All"],
+  ["active", "Active"],
+  ["stale", "Stale"],
+  ["unknown", "Unknown"],
+  ["inactive", "Without a license"],
+  ["reclaimed", "Reclaimed"],
+  ["not_effective", "Reclaim not effective"],
+];
+
+function userStatusCell(u) {
+  const status = u.status || (u.stale ? "stale" : u.active ? "active" : "inactive");
+  const taken = u.reclaimed_at && (status === "reclaimed" || status === "not_effective");
+  return h("td", { "data-label": "Status", "data-status": status }, badge(status), taken ? h("div", { class: "hint" }, `reclaimed ${day(u.reclaimed_at)}`) : null);
+}
+
+// Seats whose reclaim the app accepted and the next sync still found held: seatkeeper never sends those
+// again by itself, so an admin is shown them here. Nothing at all when there are none.
+function needsAttentionPanel(profileId) {
+  const box = h("div", { id: "needs-attention" });
+  call(`/profiles/${profileId}/users?status=not_effective&sort=id&limit=100`)
+    .then((page) => {
+      if (!page.items.length) return;
+      fill(
+        box,
+        h(
+          "section",
+          { class: "panel callout bad", role: "status", "aria-labelledby": "h-needs-attention" },
+          h("h2", { id: "h-needs-attention" }, `Needs attention: ${count(page.items.length)} ${page.items.length === 1 ? "seat" : "seats"} still held after a reclaim`),
+          h("p", { class: "sub" }, "The app accepted the reclaim, and its next sync still lists the seat. seatkeeper will not send it again by itself: take the seat back in the app (the next sync sees it), or name the user in a new plan, which waits for an admin's approval."),
+          h(
+            "ul",
+            {},
+            page.items.map((u) => h("li", { "data-attention": u.id }, h("b", {}, u.name || u.id), u.email ? ` <${u.email}>` : "", ` · reclaimed ${day(u.reclaimed_at)}`, u.reclamation_id ? ` · ${u.reclamation_id}` : "")),
+          ),
+        ),
+      );
+    })
+    .catch(() => {});
+  return box;
+}
+
 async function applicationView(main, profileId) {
   const profile = await call(`/profiles/${profileId}`);
   const optional = (promise) => promise.catch((error) => (error.status === 404 ? null : Promise.reject(error)));
@@ -835,6 +880,7 @@ async function applicationView(main, profileId) {
         }),
       ),
     ),
+    needsAttentionPanel(profileId),
     usersPanel(profileId, tracked),
     reclamationsPanel(reclamations.items),
     deliveries ? notificationsPanel(deliveries.items) : "",
@@ -1021,7 +1067,7 @@ function usersPanel(profileId, tracked) {
   const filter = h(
     "select",
     { id: "user-status" },
-    [["", "All"], ["active", "Active"], ["stale", "Stale"], ["unknown", "Unknown"], ["inactive", "Without a license"]].map(([v, t]) => h("option", { value: v }, t)),
+    USER_STATUSES.map(([v, t]) => h("option", { value: v }, t)),
   );
   filter.addEventListener("change", () => {
     Object.assign(state, { status: filter.value, cursors: [null], page: 0 });
@@ -1072,7 +1118,7 @@ function usersPanel(profileId, tracked) {
         h("td", { "data-label": "Name" }, u.name || u.id),
         h("td", { "data-label": "Email" }, u.email || ""),
         h("td", { class: "hide-narrow", "data-label": "Role" }, u.role || ""),
-        h("td", { "data-label": "Status" }, badge(u.status || (u.stale ? "stale" : u.active ? "active" : "inactive"))),
+        userStatusCell(u),
         h("td", { class: "when", "data-label": "Last activity" }, u.last_activity ? when(u.last_activity) : tracked ? NEVER : NO_DATA),
       ),
     );

@@ -39,7 +39,15 @@ def deliveries() -> DynamoDBDeliveries:
 def list_notifications(
     profile_id: Annotated[str | None, Query(max_length=100)] = None,
     kind: Annotated[
-        Literal["keep_prompt", "approval_request", "renewal_reminder", "low_seats", "reconnect_needed", "digest"]
+        Literal[
+            "keep_prompt",
+            "approval_request",
+            "reclaim_not_effective",
+            "renewal_reminder",
+            "low_seats",
+            "reconnect_needed",
+            "digest",
+        ]
         | None,
         Query(),
     ] = None,

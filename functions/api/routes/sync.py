@@ -17,6 +17,7 @@ from routes.services import ProfileId
 from routes.services import connection_service as connections
 from routes.services import profile_service as profiles
 from routes.settings import settings
+from seatkeeper.aws.dynamodb.reclamations import DynamoDBReclamations
 from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
 from seatkeeper.aws.workflows import StepFunctions
 from seatkeeper.connections.service import refuse_needs_reconnect
@@ -31,6 +32,21 @@ RunId = Annotated[str, Path(pattern=r"^run_[0-9a-f]{20}$", description="Sync run
 @cache
 def store() -> DynamoDBSync:
     return DynamoDBSync(settings().table_name)
+
+
+@cache
+def reclamations() -> DynamoDBReclamations:
+    return DynamoDBReclamations(settings().table_name)
+
+
+# One word per status (sync.UserStatus): a seat seatkeeper took back reads "reclaimed", not "inactive".
+# The seats come from their TAKEN_BACK items only (marked_users=False): a page reads what it needs, never
+# every change to the snapshot, so a seat the code before marked on its stored user reads inactive until
+# the next sync, as it did.
+StatusFilter = Annotated[
+    Literal["active", "inactive", "stale", "unknown", "reclaimed", "not_effective"] | None,
+    Query(description="Only the users of this status; not_effective: the app still holds a seat a reclaim took back"),
+]
 
 
 @cache
@@ -90,7 +106,7 @@ def snapshot(profile_id: ProfileId) -> sync.SnapshotView:
 def list_users(
     profile_id: ProfileId,
     *,
-    status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None,
+    status: StatusFilter = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     sort: Annotated[
@@ -111,6 +127,7 @@ def list_users(
         cursor=cursor,
         sort=sort,
         descending=order == "desc",
+        taken_back=reclamations().taken_back(profile_id, marked_users=False),
     )
 
 
@@ -121,13 +138,13 @@ def list_users(
     middlewares=[readers],
     responses=csv_responses(404, 422),
 )
-def users_csv(
-    profile_id: ProfileId, status: Annotated[Literal["active", "inactive", "stale", "unknown"] | None, Query()] = None
-) -> Response[str]:
+def users_csv(profile_id: ProfileId, status: StatusFilter = None) -> Response[str]:
     # The CSV writer only for the downloads: no other request needs it at cold start.
     from seatkeeper.licensing import export
 
     profile = profiles().get(profile_id)
     if store().snapshot(profile_id) is None:
         raise NotFoundError(f"profile {profile_id} has not been synced yet")
-    return csv_download(export.users_csv(profile, store(), status=status), f"{profile_id}-users.csv")
+    taken_back = reclamations().taken_back(profile_id, marked_users=False)
+    users = export.users_csv(profile, store(), status=status, taken_back=taken_back)
+    return csv_download(users, f"{profile_id}-users.csv")

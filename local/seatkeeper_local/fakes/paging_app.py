@@ -76,6 +76,8 @@ class PagingApp:
     reclaim_requests: list[dict[str, Any]] = field(default_factory=list)  # every reclaim request received
     failing_reclaims: set[str] = field(default_factory=set)  # user ids whose reclaim answers 500
     redirect_reclaims_to: str | None = None  # reclaims answer 307 to this URL (the user's id appended)
+    # User ids whose reclaim answers 204 No Content and changes nothing: accepted, never carried out
+    ignored_reclaims: set[str] = field(default_factory=set)
 
     def window_resets_at(self) -> float:
         return (self.window_index + 1) * self.rate_window
@@ -215,6 +217,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if app.redirect_reclaims_to:
             self._send(307, b"", headers={"Location": f"{app.redirect_reclaims_to}/{user_id}"})
+            return
+        if user_id in app.ignored_reclaims:
+            self.send_response(204)
+            self.end_headers()
             return
         for user in app.users:
             if user["id"] == user_id:

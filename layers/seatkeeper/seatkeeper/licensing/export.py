@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from seatkeeper.core.money import Rate
 from seatkeeper.licensing.analytics import Overview
 from seatkeeper.licensing.reclamation import Reclamation
 from seatkeeper.profiles.records import ProfileRecord
-from seatkeeper.sync.runs import SnapshotStore, Standing, tracks_activity, users_with_standing
+from seatkeeper.sync.runs import SnapshotStore, TakenBack, UserStatus, tracks_activity, users_with_standing
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -46,7 +46,7 @@ OVERVIEW_COLUMNS = (
     "true_up_cost_per_year",
     "reconciled_at",
 )
-USER_COLUMNS = ("id", "email", "name", "role", "status", "last_activity", "activity")
+USER_COLUMNS = ("id", "email", "name", "role", "status", "last_activity", "activity", "reclaimed_at")
 CANDIDATE_COLUMNS = (
     "id",
     "email",
@@ -119,16 +119,23 @@ def activity_words(last_activity: datetime | None, *, tracked: bool) -> str:
 
 
 def users_csv(
-    profile: ProfileRecord, snapshots: SnapshotStore, *, status: Standing | None = None, now: datetime | None = None
+    profile: ProfileRecord,
+    snapshots: SnapshotStore,
+    *,
+    status: UserStatus | None = None,
+    now: datetime | None = None,
+    taken_back: Mapping[str, TakenBack] | None = None,
 ) -> str:
-    """Every user of the last successful sync (or those of one status), in the store's order."""
+    """Every user of the last successful sync (or those of one status), in the store's order, each status
+    in the users list's word (a seat a reclamation took back reads reclaimed, with its date)."""
     tracked = tracks_activity(profile.profile)
 
     def rows() -> Iterator[list[Any]]:
-        for user, place in users_with_standing(profile, snapshots, status=status, now=now):
+        for user in users_with_standing(profile, snapshots, status=status, now=now, taken_back=taken_back):
             seen = user.last_activity.isoformat(timespec="seconds") if user.last_activity else None
             words = activity_words(user.last_activity, tracked=tracked)
-            yield [user.id, user.email, user.name, user.role, place, seen, words]
+            taken = user.reclaimed_at.isoformat(timespec="seconds") if user.reclaimed_at else None
+            yield [user.id, user.email, user.name, user.role, user.status, seen, words, taken]
 
     return _csv(USER_COLUMNS, rows())
 

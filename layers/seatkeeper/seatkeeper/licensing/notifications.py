@@ -5,6 +5,7 @@
 | Seat Will Be Reclaimed         | keep_prompt        | the seat's user (their e-mail in the snapshot) |
 | Reclamation Awaiting Approval  | approval_request   | the profile's approvers, else the admins       |
 | Seat Keep Requested            | approval_request   | the profile's approvers, else the admins       |
+| Reclamation Not Effective      | reclaim_not_effective | the profile's approvers, else the admins    |
 | Renewal Approaching            | renewal_reminder   | the subscription's owner and finance contact   |
 | Licenses Running Low           | low_seats          | the subscription's owner                       |
 | Connection Needs Reconnect     | reconnect_needed   | the subscription's owner and the admins        |
@@ -36,6 +37,7 @@ NOTIFYING = (
     "Seat Will Be Reclaimed",
     "Reclamation Awaiting Approval",
     "Seat Keep Requested",
+    "Reclamation Not Effective",
     "Renewal Approaching",
     "Licenses Running Low",
     "Connection Needs Reconnect",
@@ -90,6 +92,18 @@ def outgoing(
             about, occasion = detail["reclamation_id"], f"keep#{detail.get('user_id')}"
             message = messages.approval_request(brand, app=app, what="a user asks to keep their license")
         delivered = _to_each(people, message, about=about, occasion=occasion, missing="no approver or admin is set")
+        return [replace(out, profile_id=profile_id) for out in delivered]
+    if detail_type == "Reclamation Not Effective":
+        approvers = profile.profile.notifications.approvers if profile is not None else []
+        user = str(detail.get("email") or detail["user_id"])
+        message = messages.reclaim_not_effective(brand, app=app, user=user, reclaimed_on=detail["reclaimed_at"][:10])
+        delivered = _to_each(
+            _people(list(approvers or audience.admins)),
+            message,
+            about=detail["reclamation_id"],
+            occasion=f"not_effective#{detail['user_id']}",
+            missing="no approver or admin is set",
+        )
         return [replace(out, profile_id=profile_id) for out in delivered]
     if detail_type == "Renewal Approaching":
         subscription = profile.profile.subscription if profile is not None else None

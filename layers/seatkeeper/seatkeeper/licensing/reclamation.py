@@ -30,7 +30,7 @@ from seatkeeper.saas.records import SaaSUser
 # The users' standing (the sync's module) only where candidates are chosen or checked again: the
 # steps that announce, wait or record a failure never import the sync at cold start.
 if TYPE_CHECKING:
-    from seatkeeper.sync.runs import SnapshotStore
+    from seatkeeper.sync.runs import SnapshotStore, TakenBack
 
 ReclamationStatus = Literal[
     "planned",
@@ -56,6 +56,8 @@ Outcome = Literal[
     "canceled_user_not_reached",
     # downgrade (SPEC "Tiers and downgrade")
     "downgraded",
+    # the app accepted the request, and the next sync still found the seat held (never sent again by itself)
+    "not_effective",
 ]
 StaleAction = Literal["reclaim", "downgrade"]
 DecisionStatus = Literal["awaiting_approval", "kept_by_user", "kept_by_admin", "released_by_user", "reclaim_by_admin"]
@@ -272,8 +274,12 @@ class ReclamationStore(Protocol):
         """Store it if the stored one still has `expected_status` (and, if given, as many audit entries as
         `expected_revision`: nobody changed it since it was read); ReclamationConflict otherwise."""
 
-    def reclaimed(self, profile_id: str) -> set[str]:
-        """The users of the profile that a reclamation already took a license from."""
+    def taken_back(self, profile_id: str, *, marked_users: bool = True) -> dict[str, TakenBack]:
+        """The seats of the profile that reclamations took back, by user id, with what the syncs since found;
+        `marked_users`: also those only the stored users say (marked by the code before, until the next sync)."""
+
+    def check_taken_back(self, profile_id: str, marks: list[TakenBack]) -> list[str]:
+        """Keep what a sync found about the seats; the user ids whose mark a newer reclaim replaced meanwhile."""
 
     def claim_action(self, reclamation_id: str, user_id: str) -> bool:
         """Record that the user's request is about to be sent; False if a run of this reclamation already did."""
@@ -314,12 +320,16 @@ def why_not_a_candidate(
     tracked: bool,
     reclaimed: set[str],
     kept: dict[str, str] | None = None,
+    not_effective: dict[str, TakenBack] | None = None,
 ) -> str | None:
     """None when the user is a candidate; otherwise the reason, in words."""
     policy = profile.policy
     protected_users = {p.casefold() for p in policy.protected_users}
     if user.id in reclaimed:
         return "already reclaimed"
+    if not_effective and user.id in not_effective:
+        on = not_effective[user.id].at.date().isoformat()
+        return f"not effective: the app still holds it after a reclaim on {on}"
     if kept and user.id in kept:
         return f"kept by the user until {kept[user.id]}"
     target = policy.downgrade_to if policy.stale_action == "downgrade" else None
@@ -433,22 +443,33 @@ def plan(
     from seatkeeper.sync.runs import cutoff_for, standing, tracks_activity
 
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
-    reclaimed, kept = store.reclaimed(profile.id), store.kept(profile.id)
-    assigned, candidates, reasons = 0, [], {}
+    (reclaimed, held), kept = _taken_back(store.taken_back(profile.id)), store.kept(profile.id)
+    named = set(request.user_ids or ())
+    assigned, candidates, reasons, again = 0, [], {}, []
     group_changes: list[GroupChange] = []
     for user in _stored_users(snapshots, profile.id):
         assigned += user.active
         reason = why_not_a_candidate(
-            user, profile.profile, cutoff=cutoff, tracked=tracked, reclaimed=reclaimed, kept=kept
+            user,
+            profile.profile,
+            cutoff=cutoff,
+            tracked=tracked,
+            reclaimed=reclaimed,
+            kept=kept,
+            not_effective={k: v for k, v in held.items() if k not in named},
         )
         if reason is None:
             saves = max(subscription.cost_of(user.tier) - target_cost, Decimal(0))
+            why = why_a_candidate(user, inactivity_days=policy.inactivity_days)
+            if user.id in held:
+                again.append(user.id)
+                why = f"named again: the reclaim on {held[user.id].at.date().isoformat()} did not take effect; {why}"
             candidates.append(
                 Candidate(
                     **user.model_dump(include=set(Candidate.model_fields)),
                     saves=saves,
                     activity_source=activity_source(user),
-                    why=why_a_candidate(user, inactivity_days=policy.inactivity_days),
+                    why=why,
                 )
             )
         else:
@@ -474,6 +495,11 @@ def plan(
     # Suspicious data first: an admin reviews it whatever the caps would say; so is a removal call
     # or seat rule that no vendor source confirms.
     reason = suspicious(last_sync) or unverified_reason(profile.profile)
+    if reason is None and again:
+        reason = (
+            f"{len(again)} of the seats named were reclaimed before and the app still holds them: "
+            "an admin decides to send the request again"
+        )
     if reason is None and len(candidates) > policy.max_reclaim_count:
         reason = f"{len(candidates)} users is more than max_reclaim_count ({policy.max_reclaim_count})"
     elif reason is None and share > policy.max_reclaim_percent:
@@ -510,6 +536,16 @@ def plan(
     )
     store.put_reclamation(reclamation)
     return reclamation
+
+
+def _taken_back(marks: dict[str, TakenBack]) -> tuple[set[str], dict[str, TakenBack]]:
+    """The seats taken back that no sync checked yet (never taken again), and those the app still holds.
+
+    A held seat is taken again only when a plan names it (an admin's approval then sends it once more);
+    one the app let go is a new seat should it come back.
+    """
+    sent = {user_id for user_id, mark in marks.items() if mark.checked == "sent"}
+    return sent, {user_id: mark for user_id, mark in marks.items() if mark.checked == "not_effective"}
 
 
 def warnings_for(profile: Profile) -> list[str]:
@@ -1083,3 +1119,117 @@ def record_failure(
         },
     )
     return failed
+
+
+# --- did the app carry it out? ----------------------------------------------------------------
+
+
+# Seats to check up to which each stored user is read alone; beyond it, the snapshot is read once instead.
+CHECK_ONE_BY_ONE = 50
+
+
+def check_taken_back(
+    profile_id: str,
+    *,
+    snapshots: SnapshotStore,
+    store: ReclamationStore,
+    read_at: datetime,
+    notices: Notices | None = None,
+) -> dict[str, str]:
+    """After a sync's commit: each seat taken back before the sync started reading (`read_at`), checked
+    against the users it stored. Returns what each checked seat was found to be, by user id.
+
+    Checked here, at the commit, and not at the reconciliation: every snapshot passes through a commit
+    (a manual sync, the schedule's, a grace period's), and the marks must be right before anything reads
+    the users again. A seat the app still holds is `not_effective`: its reclamation's outcome says so (and
+    no longer counts it as saved), `Reclamation Not Effective` asks an admin to look, and no plan takes it
+    again unless it names it. A seat of a reclamation still running waits for the next sync: its outcome
+    is not written yet. Each reclamation is read and corrected once, however many of its seats are checked.
+    """
+    # Not the stored users' own marks: the commit just rewrote them, and a commit never reads every change.
+    marks = [
+        mark
+        for mark in store.taken_back(profile_id, marked_users=False).values()
+        if mark.checked != "effective" and mark.reclamation_id is not None and mark.at < read_at
+    ]
+    records = {rid: store.get_reclamation(rid) for rid in {m.reclamation_id for m in marks if m.reclamation_id}}
+    marks = [m for m in marks if m.reclamation_id and records[m.reclamation_id].finished_at is not None]
+    if not marks:
+        return {}
+    users = _users_of(snapshots, profile_id, {m.user_id for m in marks})
+    effective = [m for m in marks if m.effective_in(users.get(m.user_id))]
+    # The app let these go (at once, or since an admin saw them still held): nothing more to do.
+    checked = [m.model_copy(update={"checked": "effective", "checked_at": read_at}) for m in effective]
+    replaced = set(store.check_taken_back(profile_id, checked))
+    found = {m.user_id: "effective" for m in effective if m.user_id not in replaced}
+    held: dict[str, list[TakenBack]] = {}
+    for mark in marks:
+        # Held, and not told before: a seat found held by an earlier sync waits for an admin.
+        if mark.user_id not in found and mark.user_id not in replaced and mark.checked == "sent":
+            held.setdefault(str(mark.reclamation_id), []).append(mark)
+    for reclamation_id, still in held.items():
+        record = records[reclamation_id]
+        try:
+            _not_effective(record, still, store=store, read_at=read_at)
+        except ReclamationConflict:
+            continue  # the record changed since it was read: the marks stay sent, and the next commit checks them
+        emails = {c.id: c.email for c in record.candidates}
+        for mark in still:
+            (notices or NoNotices()).put(
+                "Reclamation Not Effective",
+                {
+                    "reclamation_id": record.id,
+                    "profile_id": profile_id,
+                    "user_id": mark.user_id,
+                    "email": emails.get(mark.user_id),
+                    "action": record.action,
+                    "reclaimed_at": mark.at.isoformat(timespec="seconds"),
+                    "checked_at": read_at.isoformat(timespec="seconds"),
+                },
+            )
+            found[mark.user_id] = "not_effective"
+        # Last: a check that dies before this is done again by the next commit (its outcome once).
+        told = [m.model_copy(update={"checked": "not_effective", "checked_at": read_at}) for m in still]
+        store.check_taken_back(profile_id, told)
+    return found
+
+
+def _users_of(snapshots: SnapshotStore, profile_id: str, user_ids: set[str]) -> dict[str, SaaSUser]:
+    """The stored users of those ids (one read each when they are few, the snapshot once when they are many)."""
+    if len(user_ids) <= CHECK_ONE_BY_ONE:
+        return {u.id: u for u in (snapshots.user(profile_id, i) for i in sorted(user_ids)) if u is not None}
+    return {u.id: u for u in _stored_users(snapshots, profile_id) if u.id in user_ids}
+
+
+def _not_effective(record: Reclamation, marks: list[TakenBack], *, store: ReclamationStore, read_at: datetime) -> None:
+    """The users' outcomes in their reclamation become not_effective, and their seats are no longer counted as saved."""
+    held = {m.user_id: m for m in marks}
+    before = {o.user_id: o for o in record.outcomes if o.user_id in held and o.outcome in TOOK_BACK}
+    if not before:
+        return
+
+    def detail(user_id: str) -> str:
+        return (
+            f"the app answered {before[user_id].status_code} on {held[user_id].at.date().isoformat()}, and the sync "
+            f"read at {read_at.isoformat(timespec='seconds')} still found the seat held; nothing is sent again "
+            "until an admin acts"
+        )
+
+    outcomes = [
+        o.model_copy(update={"outcome": "not_effective", "detail": detail(o.user_id)}) if o.user_id in before else o
+        for o in record.outcomes
+    ]
+    corrected = record.model_copy(
+        update={
+            **_took_back(record, outcomes),
+            "outcomes": outcomes,
+            "audit": [
+                *record.audit,
+                *(
+                    AuditEntry(at=_now(), action="not effective", user_id=u, outcome="not_effective", detail=detail(u))
+                    for u in before
+                ),
+            ],
+        }
+    )
+    store.replace_reclamation(corrected, expected_status=record.status, expected_revision=len(record.audit))

@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper.core.errors import SeatkeeperError
 
 ChannelName = Literal["email", "slack", "teams"]
-MessageKind = Literal["keep_prompt", "approval_request", "renewal_reminder", "low_seats", "reconnect_needed", "digest"]
+MessageKind = Literal[
+    "keep_prompt",
+    "approval_request",
+    "reclaim_not_effective",
+    "renewal_reminder",
+    "low_seats",
+    "reconnect_needed",
+    "digest",
+]
 
 
 class Recipient(BaseModel):

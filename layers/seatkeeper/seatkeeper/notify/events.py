@@ -25,6 +25,7 @@ DETAIL_TYPES = (
     "Reclamation Rejected",  # an admin's no to a plan awaiting approval
     "Reclamation Canceled",  # an admin's stop during the grace period
     "Reclamation Finished",
+    "Reclamation Not Effective",  # a sync's commit: the app still holds a seat a reclamation took back
     "Seat Will Be Reclaimed",
     "Seat Kept",  # a keep link's answer, or an admin's approval of it
     "Seat Keep Requested",  # a keep link's answer that waits for an admin

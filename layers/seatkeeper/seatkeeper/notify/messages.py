@@ -107,6 +107,28 @@ def approval_request(brand: Brand, *, app: str, what: str, count: int | None = N
     )
 
 
+def reclaim_not_effective(brand: Brand, *, app: str, user: str, reclaimed_on: str) -> Message:
+    """A seat the app accepted to take back and still holds: an admin looks, in the app or on the dashboard."""
+    review = (Action(label="Review", url=brand.dashboard_url, action_id="review"),) if brand.dashboard_url else ()
+    subject = f"Needs attention: {app} still holds a reclaimed seat"
+    line = (
+        f"{app} accepted the reclaim of {user}'s seat on {reclaimed_on}, and its next sync still lists the seat. "
+        "seatkeeper will not send it again by itself: take the seat back in the app, or name the user in a new plan."
+    )
+    html_line = (
+        f"<b>{escape(app)}</b> accepted the reclaim of {escape(user)}'s seat on {escape(reclaimed_on)}, and its next "
+        "sync still lists the seat. seatkeeper will not send it again by itself: take the seat back in the app, "
+        "or name the user in a new plan."
+    )
+    return Message(
+        kind="reclaim_not_effective",
+        subject=subject,
+        text=_text(brand, [line], review),
+        html=_html(brand, subject, [html_line], review),
+        actions=review,
+    )
+
+
 def renewal_reminder(
     brand: Brand, *, app: str, renewal_date: str, opt_out_deadline: str, days_left: int, recommended: int | None
 ) -> Message:

@@ -21,7 +21,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -39,6 +39,10 @@ from seatkeeper.profiles.records import ProfileRecord
 from seatkeeper.saas.records import SaaSUser, parse_timestamp
 
 Standing = Literal["active", "stale", "unknown", "inactive"]
+# A user's status in one word: the standing, unless a reclamation took the seat back. "reclaimed": the
+# app holds no seat and seatkeeper took it; "inactive": the app holds none, and not by seatkeeper's hand;
+# "not_effective": the app accepted a reclaim and still holds the seat (TakenBack says when).
+UserStatus = Literal["active", "stale", "unknown", "inactive", "reclaimed", "not_effective"]
 RunStatus = Literal["running", "succeeded", "failed"]
 CHUNK_USERS = 5_000
 # The most users one sync commits. CommitSnapshot is one Lambda invocation (at most 15 minutes and
@@ -189,6 +193,39 @@ class CommitResult(BaseModel):
     deleted: int
 
 
+class TakenBack(BaseModel):
+    """A seat a reclamation took back (or moved down a tier), kept beside the snapshot, which a sync rewrites.
+
+    `checked` says what the first snapshot read after it found: `sent` until a sync that started after
+    the request reads the app, then `effective` (the app holds no seat, or the seat on the new tier) or
+    `not_effective` (the app still holds it: an admin's attention, never sent again by itself).
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+    user_id: str
+    reclamation_id: str | None = None
+    at: datetime = Field(description="When the request was answered")
+    tier: str | None = Field(None, description="For a downgrade: the tier the seat was moved to")
+    checked: Literal["sent", "effective", "not_effective"] = "sent"
+    checked_at: datetime | None = Field(None, description="When the snapshot that checked it was read")
+
+    def effective_in(self, user: SaaSUser | None) -> bool:
+        """Whether the app's own record of the user shows what the request asked for."""
+        if user is None or not user.active:
+            return True
+        return self.tier is not None and (user.tier or "").casefold() == self.tier.casefold()
+
+
+def user_status(user: SaaSUser, place: Standing, taken: TakenBack | None) -> UserStatus:
+    """One word for the user: see UserStatus."""
+    if taken is None:
+        return place
+    if user.active:
+        return "not_effective" if taken.checked == "not_effective" else place
+    return "inactive" if taken.tier is not None else "reclaimed"
+
+
 class UserView(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -200,7 +237,14 @@ class UserView(BaseModel):
     created_at: datetime | None
     role: str | None
     stale: bool
-    status: Standing
+    status: UserStatus = Field(
+        description="active, stale or unknown (holding a seat, by activity); inactive (the app holds no seat); "
+        "reclaimed (seatkeeper took the seat back); not_effective (the app accepted a reclaim and still holds it)"
+    )
+    reclaimed_at: datetime | None = Field(
+        None, description="When a reclamation took the seat back (reclaimed, not_effective, or moved down a tier)"
+    )
+    reclamation_id: str | None = Field(None, description="The reclamation that took it back")
     # Usage from the identity provider.
     assigned_via_group: str | None = None
     orphaned: bool = False
@@ -271,6 +315,9 @@ class SnapshotStore(Protocol):
         """Delete what belongs to other bases than `base`, once the record names it."""
 
     def users(self, profile_id: str, after: str | None, limit: int) -> tuple[list[SaaSUser], str | None]: ...
+
+    def user(self, profile_id: str, user_id: str) -> SaaSUser | None:
+        """One stored user; None when the snapshot has none of that id."""
 
     def snapshot(self, profile_id: str) -> dict[str, Any] | None:
         """The last committed snapshot's figures, with the ones before it under 'previous'."""
@@ -589,8 +636,13 @@ def commit_step(
     *,
     notices: Notices | None = None,
     max_users: int = MAX_APP_USERS,
+    before_done: Callable[[], object] = lambda: None,
 ) -> CommitResult:
     """Make the staged users the stored snapshot, writing only what changed.
+
+    `before_done` runs once the users are stored and before the run says it succeeded (a retried commit
+    runs it again): whatever reads the run as succeeded finds its work done (the seats reclamations took
+    back, checked against these users).
 
     A first sync, one whose changes would outgrow the base (`rebases`), or the first commit of users
     stored before there were bases, writes a new base that the record names last, then drops the
@@ -675,10 +727,10 @@ def commit_step(
     )
     if new_base == run.run_id:  # this run's base (a retried commit finds it named already): the old one goes
         snapshots.drop_other_bases(profile.id, run.run_id)
-    superseded = (record or {}).get("fingerprints_of")
-    if superseded and superseded != run.run_id:
+    if (superseded := (record or {}).get("fingerprints_of")) and superseded != run.run_id:
         staging.forget_fingerprints(profile.id, superseded)
     result = CommitResult(users=len(marks), written=written, deleted=len(gone))
+    before_done()
     runs.update_run(
         run.run_id,
         status="succeeded",
@@ -721,7 +773,7 @@ def _numbers_as_numbers(text: str) -> tuple[Any, ...]:
     return tuple((len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p for i, p in enumerate(parts))
 
 
-def _sort_key(sort: UserOrder) -> Any:
+def _sort_key(sort: UserOrder) -> Callable[[UserView], Any]:
     if sort == "last_activity":
         return lambda user: user.last_activity
     if sort == "id":
@@ -729,18 +781,30 @@ def _sort_key(sort: UserOrder) -> Any:
     return lambda user: _numbers_as_numbers(str(getattr(user, sort)))
 
 
+def _view(user: SaaSUser, place: Standing, taken: TakenBack | None) -> UserView:
+    return UserView(
+        **user.model_dump(),
+        stale=place == "stale",
+        status=user_status(user, place, taken),
+        reclaimed_at=taken.at if taken else None,
+        reclamation_id=taken.reclamation_id if taken else None,
+    )
+
+
 def list_users(
     profile: ProfileRecord,
     snapshots: SnapshotStore,
     *,
-    status: Standing | None,
+    status: UserStatus | None,
     limit: int,
     cursor: str | None,
     sort: UserOrder | None = None,
     descending: bool = False,
     now: datetime | None = None,
+    taken_back: Mapping[str, TakenBack] | None = None,
 ) -> UserPage:
-    """A page of the snapshot's users, by name unless `sort` says otherwise.
+    """A page of the snapshot's users, by name unless `sort` says otherwise; `taken_back`: the seats
+    reclamations took back, which give those users their status.
 
     By id (ascending) it reads only what the page needs; by another field it reads the whole
     snapshot, so an app of more than SORT_MAX_USERS users is listed by id unless asked otherwise.
@@ -750,9 +814,16 @@ def list_users(
         sort = "name" if counted <= SORT_MAX_USERS else "id"
     if sort != "id" or descending:
         return _sorted_users(
-            profile, snapshots, status=status, limit=limit, cursor=cursor, sort=sort, descending=descending, now=now
+            profile,
+            snapshots,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+            sort=sort,
+            descending=descending,
+            now=now,
+            taken_back=taken_back,
         )
-    cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
     items: list[UserView] = []
     position = decode_cursor(cursor)
     if position is not None and "after" not in position:
@@ -760,11 +831,10 @@ def list_users(
     after, looked = (position or {}).get("after"), 0
     while len(items) < limit and looked < SCAN_PER_CALL:
         users, after = snapshots.users(profile.id, after, min(limit - len(items), 1000) if status is None else 1000)
-        for user in users:
+        for user, view in _views(profile, users, status=status, now=now, taken_back=taken_back):
             looked += 1
-            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
-            if status is None or place == status:
-                items.append(UserView(**user.model_dump(), stale=place == "stale", status=place))
+            if view is not None:
+                items.append(view)
                 if len(items) == limit:
                     after = user.id
                     break
@@ -773,18 +843,37 @@ def list_users(
     return UserPage(items=items, next_cursor=encode_cursor({"after": after}) if after else None)
 
 
-def users_with_standing(
-    profile: ProfileRecord, snapshots: SnapshotStore, *, status: Standing | None, now: datetime | None
-) -> Iterator[tuple[SaaSUser, Standing]]:
-    """Every user of the last successful sync with their standing (or those of one status), in the store's order."""
+def _views(
+    profile: ProfileRecord,
+    users: Iterable[SaaSUser],
+    *,
+    status: UserStatus | None,
+    now: datetime | None,
+    taken_back: Mapping[str, TakenBack] | None,
+) -> Iterator[tuple[SaaSUser, UserView | None]]:
+    """Each user with its view, or None where it is not of `status`."""
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    for user in users:
+        place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
+        view = _view(user, place, (taken_back or {}).get(user.id))
+        yield user, view if status is None or view.status == status else None
+
+
+def users_with_standing(
+    profile: ProfileRecord,
+    snapshots: SnapshotStore,
+    *,
+    status: UserStatus | None,
+    now: datetime | None,
+    taken_back: Mapping[str, TakenBack] | None = None,
+) -> Iterator[UserView]:
+    """Every user of the last successful sync as listed (or those of one status), in the store's order."""
     after: str | None = None
     while True:
         users, after = snapshots.users(profile.id, after, 1000)
-        for user in users:
-            place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.profile.policy)
-            if status is None or place == status:
-                yield user, place
+        for _user, view in _views(profile, users, status=status, now=now, taken_back=taken_back):
+            if view is not None:
+                yield view
         if after is None:
             return
 
@@ -793,12 +882,13 @@ def _sorted_users(
     profile: ProfileRecord,
     snapshots: SnapshotStore,
     *,
-    status: Standing | None,
+    status: UserStatus | None,
     limit: int,
     cursor: str | None,
     sort: UserOrder,
     descending: bool,
     now: datetime | None,
+    taken_back: Mapping[str, TakenBack] | None,
 ) -> UserPage:
     order = f"{sort}:{'desc' if descending else 'asc'}"
     position = decode_cursor(cursor) or {"order": order, "offset": "0"}
@@ -809,17 +899,17 @@ def _sorted_users(
         raise InvalidInput.at(
             ("query", "sort"), f"sorting is offered for apps of up to {SORT_MAX_USERS} users; this one has {counted}"
         )
-    chosen = list(users_with_standing(profile, snapshots, status=status, now=now))
+    chosen = list(users_with_standing(profile, snapshots, status=status, now=now, taken_back=taken_back))
     # Users without the field go last whichever way the list is ordered; ties keep the id order.
-    known = [c for c in chosen if getattr(c[0], sort) is not None]
+    known = [c for c in chosen if getattr(c, sort) is not None]
     by = _sort_key(sort)
-    known.sort(key=lambda c: by(c[0]), reverse=descending)
-    ordered = known + [c for c in chosen if getattr(c[0], sort) is None]
+    known.sort(key=by, reverse=descending)
+    ordered = known + [c for c in chosen if getattr(c, sort) is None]
     start = int(position["offset"])
     page = ordered[start : start + limit]
     following = start + limit
     return UserPage(
-        items=[UserView(**u.model_dump(), stale=place == "stale", status=place) for u, place in page],
+        items=page,
         next_cursor=encode_cursor({"order": order, "offset": str(following)}) if following < len(ordered) else None,
         sort=sort,
         order="desc" if descending else "asc",

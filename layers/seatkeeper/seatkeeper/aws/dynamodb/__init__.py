@@ -28,6 +28,9 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | RECLAMATION#<id>        | DECISION#<user id> | a candidate's answer to their keep link       |
 | KEEP#<sha256 of token>  | KEEP             | a keep link: its user, deadline, used_at (TTL)  |
 | PROFILE#<id>            | KEPT#<user id>   | a seat its user kept, protected until (TTL)     |
+| PROFILE#<id>            | TAKEN_BACK#<user id> | a seat a reclamation took back, and what the |
+|                         |                  | first sync after it found (sent / effective /   |
+|                         |                  | not_effective): survives the syncs' rewrites    |
 | PROFILE#<id>            | RENEWAL_REMINDER#<date>#<days> | a Renewal Approaching put (TTL)   |
 | AWAITING_APPROVAL       | <created>#<id>   | a reclamation waiting for an admin (its summary)|
 | SAVINGS#<year>          | <finished>#<id>  | what one reclamation finished that year saves   |

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from seatkeeper.aws.dynamodb.snapshots import DynamoDBSync
+from seatkeeper.aws.dynamodb.snapshots import WRITES_IN_FLIGHT, DynamoDBSync
 from seatkeeper.aws.dynamodb.table import Table, cancelled_by_condition, from_item, key, to_item
 
 # Cold start: the domain models of this aggregate's items are imported by the methods that read them,
@@ -16,10 +17,19 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
     from seatkeeper.licensing.reclamation import Decision, Reclamation, ReclamationSummary, Saving, UserOutcome
+    from seatkeeper.sync.runs import TakenBack
 
 
 def _action_key(reclamation_id: str, user_id: str) -> dict[str, AttributeValueTypeDef]:
     return key(f"RECLAMATION#{reclamation_id}", f"USER#{user_id}")
+
+
+def _taken_back_key(profile_id: str, user_id: str) -> dict[str, AttributeValueTypeDef]:
+    return key(f"PROFILE#{profile_id}", f"TAKEN_BACK#{user_id}")
+
+
+# A finished reclamation is written again only when a sync finds one of its seats still held: its savings follow.
+_FINISHED = ("completed", "partially_failed", "canceled")
 
 
 class DynamoDBReclamations(Table):
@@ -73,6 +83,14 @@ class DynamoDBReclamations(Table):
                 **to_item({"document": saving.model_dump_json()}),
             }
             writes.append({"Put": {"TableName": self.table_name, "Item": item}})
+        elif was in _FINISHED and reclamation.finished_at is not None:
+            year = datetime.fromisoformat(reclamation.finished_at).year
+            saved = key(f"SAVINGS#{year}", f"{reclamation.finished_at}#{reclamation.id}")
+            if saving is None:
+                writes.append({"Delete": {"TableName": self.table_name, "Key": saved}})
+            else:
+                item = {**saved, **to_item({"document": saving.model_dump_json()})}
+                writes.append({"Put": {"TableName": self.table_name, "Item": item}})
         return writes
 
     def put_reclamation(self, reclamation: Reclamation) -> None:
@@ -166,18 +184,69 @@ class DynamoDBReclamations(Table):
             found += [Saving.model_validate_json(i["document"]) for i in items if "document" in i]
         return found
 
-    def reclaimed(self, profile_id: str) -> set[str]:
+    def taken_back(self, profile_id: str, *, marked_users: bool = True) -> dict[str, TakenBack]:
+        """Every seat of the profile a reclamation took back, by user id, with what the syncs since found.
+
+        `marked_users`: also the marks the code before wrote on stored users only, which takes a query of
+        every change to the snapshot: a plan reads them, a commit or a page of users does not.
+        """
+        # Cold start: the reclamation's models where its items are read (module docstring).
+        from seatkeeper.sync.runs import TakenBack
+
+        found: dict[str, TakenBack] = {}
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :taken)",
+            ExpressionAttributeValues=to_item({":pk": f"PROFILE#{profile_id}", ":taken": "TAKEN_BACK#"}),
+        ):
+            for item in map(from_item, page["Items"]):
+                mark = TakenBack.model_validate_json(item["document"])
+                found[mark.user_id] = mark
+        if not marked_users:
+            return found
+        # A seat reclaimed before these items existed is marked on its stored user only, until the next sync.
         base = DynamoDBSync(self.table_name, self._client).base(profile_id)
-        found: set[str] = set()
         for page in self.client.get_paginator("query").paginate(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk",
             FilterExpression="attribute_exists(reclaimed_at)",
             ExpressionAttributeValues=to_item({":pk": f"USERS#{profile_id}"}),
-            ProjectionExpression="sk, of_base",
+            ProjectionExpression="sk, of_base, reclaimed_at",
         ):
-            found.update(i["sk"] for i in map(from_item, page["Items"]) if i.get("of_base") == base)
+            for item in map(from_item, page["Items"]):
+                if item.get("of_base") == base and item["sk"] not in found:
+                    found[item["sk"]] = TakenBack(user_id=item["sk"], at=datetime.fromisoformat(item["reclaimed_at"]))
         return found
+
+    def check_taken_back(self, profile_id: str, marks: list[TakenBack]) -> list[str]:
+        """Keep what a sync found about taken-back seats; the user ids whose mark a newer reclaim replaced meanwhile.
+
+        One conditional write a seat, WRITES_IN_FLIGHT at a time: a sync after a large reclamation checks
+        hundreds (526 on the local stack: 12 s one after the other).
+        """
+
+        def keep(mark: TakenBack) -> str | None:
+            try:
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        **_taken_back_key(profile_id, mark.user_id),
+                        **to_item({"taken_at": mark.at.isoformat(), "document": mark.model_dump_json()}),
+                    },
+                    ConditionExpression="taken_at = :at",
+                    ExpressionAttributeValues=to_item({":at": mark.at.isoformat()}),
+                )
+            except ClientError as exc:
+                if cancelled_by_condition(exc):
+                    return mark.user_id
+                raise
+            return None
+
+        if len(marks) <= 1:
+            return [user_id for user_id in map(keep, marks) if user_id]
+        with ThreadPoolExecutor(min(WRITES_IN_FLIGHT, len(marks))) as pool:
+            return [user_id for user_id in pool.map(keep, marks) if user_id]
 
     def claim_action(self, reclamation_id: str, user_id: str) -> bool:
         return self._put_if_absent(
@@ -198,6 +267,20 @@ class DynamoDBReclamations(Table):
             ExpressionAttributeValues=to_item({":outcome": outcome.model_dump_json()}),
         )
         if outcome.outcome in TOOK_BACK:
+            # Cold start: the mark's model where it is written (module docstring).
+            from seatkeeper.sync.runs import TakenBack
+
+            # Beside the snapshot, which the next sync rewrites: that sync checks the app carried it out.
+            mark = TakenBack(
+                user_id=outcome.user_id, reclamation_id=reclamation_id, at=datetime.now(UTC), tier=outcome.tier
+            )
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    **_taken_back_key(profile_id, outcome.user_id),
+                    **to_item({"taken_at": mark.at.isoformat(), "document": mark.model_dump_json()}),
+                },
+            )
             # The stored user changes outside a commit: the next commit reads the users, not the last object.
             DynamoDBSync._forget_fingerprints(self.client, self.table_name, profile_id, outside_a_commit=True)
             # Shown on the new tier, or as reclaimed, until the next sync reads the user's state from the app.

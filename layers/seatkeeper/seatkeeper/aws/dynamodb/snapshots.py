@@ -185,6 +185,10 @@ class DynamoDBSync(Table):
         entries = json.loads(gzip.decompress(from_item(page)["page_users"])) if page else []
         return next((entry for entry in entries if entry["id"] == user_id), None), base
 
+    def user(self, profile_id: str, user_id: str) -> SaaSUser | None:
+        values, _ = self.stored_user(profile_id, user_id)
+        return _user(values) if values is not None else None
+
     def change_user(self, profile_id: str, user_id: str, values: dict[str, Any]) -> None:
         """Change one stored user outside a commit (a reclaim's outcome), if the snapshot has it.
 
