@@ -413,9 +413,10 @@ class SaaSClient:
                     raise SaaSAuthenticationFailed(where)
                 if status in (403, 429, 503):
                     asked = wait_requested(response.headers)
-                    # The pacer holds every request for what the app asked; the others back off alone.
-                    # (a wait longer than the retry budget is not waited for: the request fails now).
-                    delay = self.retries.backoff(attempt) if asked is None else 0.0
+                    # The pacer holds every request for what the app asked, and after a refusal that says
+                    # nothing it holds them all for its own probe: a backoff of our own on top of either
+                    # only idled a page in flight (a wait longer than the retry budget fails the request now).
+                    delay = self.retries.backoff(attempt) if asked is None and not slow_down else 0.0
                     if asked is not None:
                         waited += asked
                         if waited > self.retries.budget_seconds:
