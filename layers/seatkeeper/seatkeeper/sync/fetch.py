@@ -157,19 +157,33 @@ def fetch_step(
     *,
     out_of_time: Callable[[], bool],
     progress: Callable[[FetchCheckpoint], None] = lambda _: None,
-    sign_ins: identity_provider.SignInSource | None = None,
+    sign_ins: identity_provider.SignInSource | Callable[[], identity_provider.SignInSource | None] | None = None,
     max_users: int = MAX_APP_USERS,
 ) -> FetchResult:
     """Fetch pages into staging until done or out of time; where to go on from. An app that lists
-    more than `max_users` users is refused at the page that goes over (AppTooLarge)."""
+    more than `max_users` users is refused at the page that goes over (AppTooLarge).
+
+    `sign_ins` may be a function that gives the source when first needed: the caller sets the IdP's
+    side up (its profile, its credential) while the app's first pages are fetched. The run's requests,
+    refusals and quota wait count the IdP's requests too (they take turns from its client's pacer);
+    its pace is the app's."""
     state = checkpoint or FetchCheckpoint()
     before = (state.requests, state.refused, state.quota_wait_seconds)
+    source: list[identity_provider.SignInSource | None] = []
+
+    def sign_in_source() -> identity_provider.SignInSource | None:
+        if not source:
+            source.append(sign_ins() if callable(sign_ins) else sign_ins)
+        return source[0]
 
     def tally() -> None:
         pace = client.pacer.pace()
-        state.requests = before[0] + pace.requests
-        state.refused = before[1] + pace.refused
-        state.quota_wait_seconds = round(before[2] + pace.quota_wait_seconds, 3)
+        idp = source[0].client.pacer.pace() if source and source[0] and source[0].client is not client else None
+        state.requests = before[0] + pace.requests + (idp.requests if idp else 0)
+        state.refused = before[1] + pace.refused + (idp.refused if idp else 0)
+        state.quota_wait_seconds = round(
+            before[2] + pace.quota_wait_seconds + (idp.quota_wait_seconds if idp else 0), 3
+        )
         state.pace_per_second = pace.per_second
 
     def reporting(checkpoint: FetchCheckpoint) -> None:
@@ -182,7 +196,7 @@ def fetch_step(
         run_id,
         state,
         progress=reporting,
-        sign_ins=sign_ins,
+        sign_ins=sign_in_source,
         max_users=max_users,
         out_of_time=out_of_time,
     )
@@ -197,7 +211,7 @@ def _fetch(
     state: FetchCheckpoint,
     *,
     progress: Callable[[FetchCheckpoint], None],
-    sign_ins: identity_provider.SignInSource | None,
+    sign_ins: Callable[[], identity_provider.SignInSource | None],
     max_users: int,
     out_of_time: Callable[[], bool],
 ) -> FetchResult:
@@ -255,13 +269,13 @@ def _fetch(
         _warn_of_unmatched_fields(state, activity_elsewhere=profile.activity is not None, progress=progress)
         if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
             state.phase, state.cursor, state.chunk = "activity", None, 0
-        elif sign_ins is not None:
-            _open_sign_in_window(state, sign_ins)
+        elif (source := sign_ins()) is not None:
+            _open_sign_in_window(state, source)
             progress(state)
         else:
             return FetchResult(checkpoint=state, done=True)
     if state.phase in ("sign_ins", "people"):
-        return _from_the_identity_provider(state, sign_ins, stage)
+        return _from_the_identity_provider(state, sign_ins(), stage)
     if not isinstance(profile.activity, ActivityEndpoint):  # the profile was patched during the sync
         raise ValueError("the profile no longer has an activity endpoint to read: start the sync again")
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))
