@@ -4,6 +4,7 @@ sync longer than one Lambda invocation continues where it was."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from seatkeeper.saas.paging import ListEndpoint, PageCursor, PageFetcher, fetch_
 from seatkeeper.saas.records import FieldTally, SaaSUser, UnreadableRecord, parse_timestamp, search
 from seatkeeper.saas.templating import fill_path
 from seatkeeper.sync.runs import CHUNK_USERS, MAX_APP_USERS, Staging, refuse_beyond
+
+PROGRESS_EVERY = 1.0  # seconds: how old a running sync's progress may be between two chunks
 
 
 class FetchCheckpoint(BaseModel):
@@ -195,7 +198,7 @@ def fetch_step(
         staging,
         run_id,
         state,
-        progress=reporting,
+        progress=_Progress(reporting),
         sign_ins=sign_in_source,
         max_users=max_users,
         out_of_time=out_of_time,
@@ -204,13 +207,30 @@ def fetch_step(
     return result
 
 
+class _Progress:
+    """The run's progress, told at each chunk staged and, between chunks, every PROGRESS_EVERY seconds:
+    a slow app's chunk takes a while, and the run says how far it got meanwhile (the cursor to resume
+    from stays the last chunk's, as the checkpoint handed on does)."""
+
+    def __init__(self, progress: Callable[[FetchCheckpoint], None]) -> None:
+        self.progress, self.told = progress, time.monotonic()
+
+    def __call__(self, state: FetchCheckpoint) -> None:
+        self.progress(state)
+        self.told = time.monotonic()
+
+    def now_and_then(self, state: FetchCheckpoint) -> None:
+        if time.monotonic() - self.told >= PROGRESS_EVERY:
+            self(state)
+
+
 def _fetch(
     client: SaaSClient,
     staging: Staging,
     run_id: str,
     state: FetchCheckpoint,
     *,
-    progress: Callable[[FetchCheckpoint], None],
+    progress: _Progress,
     sign_ins: Callable[[], identity_provider.SignInSource | None],
     max_users: int,
     out_of_time: Callable[[], bool],
@@ -236,6 +256,8 @@ def _fetch(
             late = out_of_time()
             if len(buffer) >= CHUNK_USERS or cursor.done or late:
                 flush(cursor)
+            else:
+                progress.now_and_then(state)
             if cursor.done:
                 return True
             if late:
