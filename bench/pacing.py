@@ -2,7 +2,7 @@
 
 The app: 12,000 users, 100 a page (120 pages), 40 ms a page, a fixed window of 10 requests a second
 aligned to the wall clock (Okta's kind: developer.okta.com/docs/reference/rl-best-practices), 429
-beyond it. Two scenarios, each run twice and the better kept:
+beyond it. Two scenarios, run in turn ROUNDS times and each judged by its worst run ("reliably"):
 
 1. Okta's headers (X-Rate-Limit-Limit/-Remaining/-Reset, reset in epoch seconds) on every answer.
    Goal: at most 1.1x the floor the quota sets, at most 2 requests refused, all in the first window.
@@ -71,20 +71,30 @@ def run(style: str | None, retry_after: str | None) -> tuple[float, int, int, fl
         return seconds / floor, app.rate_limited, later, seconds
 
 
+ROUNDS = 3
+
+
 def main() -> int:
     print(f"\npacing: {PAGES} pages, {LATENCY * 1000:.0f} ms a page, a fixed window of {PER_SECOND} requests a second")
     print(f"   machine load (1, 5, 15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-    ok = True
-    for label, style, retry_after, goal in (
+    scenarios = (
         ("Okta's headers on every answer", "okta", "seconds", HEADERS_GOAL),
         ("no headers, a bare 429", None, None, BARE_GOAL),
-    ):
-        ratio, refused, later, seconds = min(run(style, retry_after) for _ in range(2))
-        met = ratio <= goal and (style is None or (refused <= HEADERS_REFUSED and later == 0))
+    )
+    # In turn, so that both meet the same load on a shared machine.
+    runs: dict[str, list[tuple[float, int, int, float]]] = {label: [] for label, *_ in scenarios}
+    for _ in range(ROUNDS):
+        for label, style, retry_after, _goal in scenarios:
+            runs[label].append(run(style, retry_after))
+    ok = True
+    for label, style, _retry_after, goal in scenarios:
+        ratios = ", ".join(f"{ratio:.3f}x" for ratio, *_ in runs[label])
+        ratio, refused, later, seconds = max(runs[label])
+        met = ratio <= goal and (style is None or all(r <= HEADERS_REFUSED and n == 0 for _, r, n, _ in runs[label]))
         ok &= met
         print(
-            f"   {label:<32} {seconds:6.2f} s = {ratio:5.3f}x the floor (goal <= {goal}x),"
-            f" {refused} refused ({later} after the first window): {'ok' if met else 'MISSED'}"
+            f"   {label:<32} worst {seconds:6.2f} s = {ratio:5.3f}x the floor (goal <= {goal}x),"
+            f" {refused} refused ({later} after the first window): {'ok' if met else 'MISSED'}  [runs: {ratios}]"
         )
     return 0 if ok else 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,12 +44,18 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     client = saas_client_on_aws(profile, settings.table_name, policy)
     checkpoint = event.get("checkpoint")
     runs = DynamoDBSync(settings.table_name)
-    sign_ins = identity_provider.sign_in_source(
-        profile,
-        idp_profile=profiles.get,
-        client_for=lambda idp: saas_client_on_aws(idp, settings.table_name, policy),
-        previous_mark=(runs.snapshot(profile.id) or {}).get("sign_ins"),
+    # The IdP's side (its profile, its credential, the last sign-in mark) is needed after the app's
+    # users: it is read while the first pages are fetched, not before them.
+    background = ThreadPoolExecutor(1, thread_name_prefix="idp")
+    sign_ins = background.submit(
+        lambda: identity_provider.sign_in_source(
+            profile,
+            idp_profile=profiles.get,
+            client_for=lambda idp: saas_client_on_aws(idp, settings.table_name, policy),
+            previous_mark=(runs.snapshot(profile.id) or {}).get("sign_ins"),
+        )
     )
+    background.shutdown(wait=False)
 
     def progress(state: fetch.FetchCheckpoint) -> None:
         expected = state.cursor.total if state.cursor and state.phase == "users" else None
@@ -80,7 +87,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
             context.get_remaining_time_in_millis() < RESERVE_MILLIS or (express is not None and express.out_of_time())
         ),
         progress=progress,
-        sign_ins=sign_ins,
+        sign_ins=sign_ins.result,
         max_users=settings.max_app_users,
     )
     hand_over = express is not None and express.hands_over(

@@ -1341,3 +1341,31 @@ def test_the_add_application_view_shows_the_facts_no_vendor_source_confirms(open
     page.get_by_label("Template").select_option("okta")
     expect(page.locator("[data-unverified]")).to_have_count(0)
     assert page.problems == []
+
+
+def test_an_application_s_page_follows_a_running_sync_until_it_ends(open_as, api):
+    integrator = api("sam_integrator")
+    # Given a slow app: 30 pages of 50 users, 0.15 s a page, one page at a time, connected
+    with paging_app(1500, latency=0.15) as app:
+        profile = integrator.post(
+            "/profiles",
+            json={
+                "name": "Slow app",
+                **profile_fields(app, "offset", page_size=50, max_concurrency=1),
+                "subscription": {"licenses_purchased": 1500, "cost_per_license": 1},
+            },
+        ).json()
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        wait_for(integrator, profile["id"], {"connected"})
+        page = open_as("sam_integrator", f"#/apps/{profile['id']}")
+        expect(page.locator("[data-figure=last_sync]")).to_contain_text("never")
+        # When the integrator starts a sync from its page
+        page.get_by_role("button", name="Sync now").click()
+        # Then the page shows the running sync's pages, users so far (of the total the app gave) and pace
+        progress = page.locator("#sync-progress")
+        expect(progress).to_contain_text(re.compile(r"Syncing: [1-9]\d* pages, [\d,]+ of 1,500 users so far"))
+        expect(progress).to_contain_text("requests a second")
+        # And once the sync ended the progress is gone and the page shows the new snapshot
+        expect(progress).to_be_empty(timeout=60_000)
+        expect(page.locator("[data-figure=last_sync]")).to_contain_text("1,500 users")
+    assert page.problems == []

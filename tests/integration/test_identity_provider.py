@@ -236,7 +236,7 @@ def test_sign_ins_in_entra_give_an_app_its_activity_also_when_graph_answers_429(
             activity={"source": "sso", "idp_profile_id": entra_idp["id"], "app_id": app_id, "lookback_days": 60},
         )
         entra.throttle_next = 1  # Graph answers 429 with Retry-After: 1
-        seen, before = len(entra.requests_seen), entra.throttled
+        seen, before, app_before = len(entra.requests_seen), entra.throttled, app.requests
         run = sync(integrator, profile["id"])
     # When it syncs, Then the sign-in to this app (matched by e-mail, whatever its case) is user2's activity.
     assert run["status"] == "succeeded", run["error"]
@@ -244,6 +244,10 @@ def test_sign_ins_in_entra_give_an_app_its_activity_also_when_graph_answers_429(
     # And the 429 was waited out as Retry-After asked before the log was read again
     throttled, retried = throttled_and_retried(entra, "/v1.0/auditLogs/signIns", seen)
     assert retried["at"] - throttled["at"] >= 1
+    # And the run counts Graph's requests (its token's aside) with the app's, its 429 among the refused
+    graph = [r for r in entra.requests_seen[seen:] if r["path"].startswith("/v1.0/")]
+    assert (run["requests"], run["refused"]) == (app.requests - app_before + len(graph), 1), (run, len(graph))
+    assert run["quota_wait_seconds"] >= 1
     users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
     assert _day(users["u000002"]["last_activity"]) == _day(days_ago(1))
     assert _day(users["u000003"]["last_activity"]) == _day(days_ago(21))

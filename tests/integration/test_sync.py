@@ -384,3 +384,29 @@ def test_a_fingerprint_object_never_outlives_a_commit_that_failed_part_way(api, 
     # Then what the failed commit wrote is rewritten, and only that: the stored users are the app's again
     assert (run["status"], run["items_written"]) == ("succeeded", half_written)
     assert {u["id"]: u["name"] for u in stored_users(integrator, profile["id"])} == names
+
+
+def test_a_profiles_sync_shows_its_progress_while_it_runs_and_the_run_once_it_ended(api):
+    integrator, viewer = api("sam_integrator"), api("sam_viewer")
+    # Given a slow app: 30 pages of 50 users, 0.15 s a page, one page at a time (4.5 s in all)
+    with paging_app(1500, latency=0.15) as app:
+        profile = connected_profile(integrator, **profile_fields(app, "offset", page_size=50, max_concurrency=1))
+        path = f"/profiles/{profile['id']}/sync"
+        # (never synced: nothing to show yet)
+        assert viewer.get(path).status_code == 404
+        # When it syncs, and a viewer asks for the profile's sync while it runs
+        run_id = integrator.post(path).json()["run_id"]
+        running = wait_until(lambda: viewer.get(path).json(), lambda found: found["pages"] > 0, timeout=30, pause=0.1)
+        # Then it is this run, running, with the pages and users so far (fewer than all, far before its
+        # first chunk of 5,000 is staged), the requests made and the pace it holds
+        assert (running["run_id"], running["status"]) == (run_id, "running"), running
+        assert 0 < running["pages"] < 30 and running["users_fetched"] == running["pages"] * 50, running
+        assert running["requests"] >= running["pages"] and running["refused"] == 0, running
+        assert running["quota_wait_seconds"] == 0 and 0 < running["pace_per_second"] < 10, running
+        ended = wait_for_run(integrator, run_id)
+    # And once it ended, the profile's sync is that run as GET /runs/{id} has it
+    assert ended["status"] == "succeeded" and ended["users_fetched"] == 1500
+    assert viewer.get(path).json() == ended
+    # And an unknown profile has none: 404; the route is in the API's OpenAPI document
+    assert viewer.get("/profiles/prf_00000000000000000000/sync").status_code == 404
+    assert "get" in integrator.get("/openapi.json").json()["paths"]["/profiles/{profile_id}/sync"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from email.utils import formatdate
 
@@ -138,3 +139,63 @@ def test_the_quota_each_style_announces(headers, remaining, reset, limit):
 @pytest.mark.parametrize("headers", [{}, {"RateLimit": "garbage"}, {"X-Rate-Limit-Remaining": "many"}])
 def test_no_quota_announced(headers):
     assert announced_quota(headers, now=NOW) is None
+
+
+def okta_answer(remaining: int) -> dict[str, str]:
+    """Okta's headers (developer.okta.com/docs/reference/rl-best-practices): a window of 10 that resets in 60 s."""
+    return {
+        "X-Rate-Limit-Limit": "10",
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": str(int(NOW) + 60),
+    }
+
+
+def turns_given_at_once(pacer: Pacer, most: int) -> int:
+    """How many turns the pacer gives without waiting (each handed back at once), up to `most`."""
+    given = []
+
+    def take() -> None:
+        for _ in range(most):
+            given.append(pacer.acquire())
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    taker.join(0.5)
+    return len(given)
+
+
+def test_answers_that_overtake_each_other_do_not_cost_a_request_of_the_window():
+    # Given an Okta-style window of 10 and four requests sent at once, the later three of which reached
+    # the app before the first did, so the first's answer counts all four as spent
+    pacer = Pacer(wall_clock=lambda: NOW)
+    first, *others = [pacer.acquire() for _ in range(4)]
+    pacer.release(first, 200, okta_answer(6))
+    for turn, remaining in zip(others, (9, 8, 7), strict=True):
+        pacer.release(turn, 200, okta_answer(remaining))
+    # When more requests ask for a turn in the same window
+    given = turns_given_at_once(pacer, 8)
+    # Then the window's other six go, and no more (a seventh waits for the reset)
+    assert given == 6
+
+
+def test_another_integration_spending_the_window_is_noticed():
+    # Given an Okta-style window of 10 of which another integration of the customer spent 5
+    pacer = Pacer(wall_clock=lambda: NOW)
+    turn = pacer.acquire()
+    pacer.release(turn, 200, okta_answer(4))
+    # When more requests ask for a turn in the same window
+    given = turns_given_at_once(pacer, 8)
+    # Then only the four left go
+    assert given == 4
+
+
+def test_refusals_that_arrive_together_make_one_wait_not_a_wait_each():
+    # Given four requests in flight at once, all refused with a bare 429 (no headers, no Retry-After)
+    pacer = Pacer()
+    for turn in [pacer.acquire() for _ in range(4)]:
+        pacer.release(turn, 429, {}, refused=True)
+    # When the next request asks for a turn
+    started = time.monotonic()
+    pacer.release(pacer.acquire(), 200, {})
+    # Then it waited the first probe's quarter second, not one doubled for each of the four (2 s)
+    assert 0.2 <= time.monotonic() - started < 0.6

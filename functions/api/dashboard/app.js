@@ -856,6 +856,7 @@ async function applicationView(main, profileId) {
     h("p", { class: "sub" }, `${profile.template || "custom profile"} · ${profile.base_url} · `, badge(status), connection && connection.error ? ` ${connection.error}` : ""),
     reconnectBanner(profile, connection),
     applicationActions(profile, connection, position),
+    syncProgress(profileId),
     h(
       "div",
       { class: "grid" },
@@ -934,6 +935,50 @@ async function followReconnect(profileId, progress) {
     await new Promise((done) => setTimeout(done, 500));
   }
   fill(progress, "Still starting; reload the page in a moment.");
+}
+
+// A running sync's progress (GET /profiles/{id}/sync): pages and users so far and the pace it holds,
+// asked again every SYNC_POLL_MS while it runs; the page shows the new snapshot once it ends.
+const SYNC_POLL_MS = 1000;
+
+function syncProgress(profileId) {
+  const element = h("p", { id: "sync-progress", class: "sub", role: "status", "aria-live": "polite" });
+  followSync(element, profileId);
+  return element;
+}
+
+function syncProgressText(run) {
+  const users = run.users_expected ? `${count(run.users_fetched)} of ${count(run.users_expected)} users` : `${count(run.users_fetched)} users`;
+  const pace = run.pace_per_second ? `, ${run.pace_per_second} requests a second` : "";
+  const quota = run.refused || run.quota_wait_seconds ? ` · ${count(run.refused || 0)} refused, ${run.quota_wait_seconds || 0} s waiting for the app's quota` : "";
+  return `Syncing: ${count(run.pages)} pages, ${users} so far${pace}${quota}`;
+}
+
+async function followSync(element, profileId) {
+  if (!element || element.dataset.following) return;
+  element.dataset.following = "yes";
+  let followed = false;
+  try {
+    for (;;) {
+      // Asked after the page is drawn (call() is asynchronous): a page left behind stops asking.
+      const run = await call(`/profiles/${profileId}/sync`).catch(() => null);
+      if (!element.isConnected) return;
+      if (!run || run.status !== "running") {
+        fill(element);
+        if (followed && run) {
+          toast(`Sync ${label(run.status)}: ${count(run.users_fetched)} users.`);
+          if (location.hash === `#/apps/${profileId}`) route();
+        }
+        return;
+      }
+      followed = true;
+      element.dataset.runId = run.run_id;
+      fill(element, syncProgressText(run));
+      await new Promise((done) => setTimeout(done, SYNC_POLL_MS));
+    }
+  } finally {
+    delete element.dataset.following;
+  }
 }
 
 // The last messages about this application: keep prompts, approval requests, reminders, and what became of each.
@@ -1022,6 +1067,7 @@ function applicationActions(profile, connection, position) {
     buttons.push(
       act("Sync now", async () => {
         const run = await call(`/profiles/${profile.id}/sync`, { method: "POST" });
+        followSync(document.getElementById("sync-progress"), profile.id);
         return `Sync ${run.run_id} started.`;
       }),
       act("Reconcile now", async () => {

@@ -1,4 +1,4 @@
-"""Sync runs (POST /profiles/{id}/sync, GET /runs/{id}) and the users they stored (GET /profiles/{id}/users)."""
+"""Sync runs (POST and GET /profiles/{id}/sync, GET /runs/{id}) and the users they stored (GET /profiles/{id}/users)."""
 
 from __future__ import annotations
 
@@ -79,6 +79,21 @@ def start_sync(profile_id: ProfileId) -> Response[sync.SyncRun]:
 )
 def get_run(run_id: RunId) -> sync.SyncRun:
     return store().get_run(run_id)
+
+
+@router.get(
+    "/profiles/<profile_id>/sync",
+    summary="The profile's running sync, or its last one: pages and users so far, requests, refused, quota wait, pace",
+    tags=["sync"],
+    middlewares=[readers],
+    responses=responses((200, sync.SyncRun), 404, 422),
+)
+def latest_sync(profile_id: ProfileId) -> sync.SyncRun:
+    profiles().get(profile_id)
+    found = store().latest_run(profile_id)
+    if found is None:
+        raise NotFoundError(f"profile {profile_id} has not been synced yet")
+    return found
 
 
 @router.get(

@@ -66,6 +66,7 @@ class PagingApp:
     bearer_token: str | None = None  # when set, a list request without `Authorization: Bearer <it>` is 401
     cursor_key: str = "next"  # where a cursor page says the next cursor: a dotted path nests it (meta.next_cursor)
     requests: int = 0
+    first_request_at: float | None = None  # time.perf_counter() of the first request since set to None
     connections: int = 0
     in_flight: int = 0
     most_in_flight: int = 0
@@ -179,6 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.app
         with app.lock:
             app.requests += 1
+            if app.first_request_at is None:
+                app.first_request_at = time.perf_counter()
             app.in_flight += 1
             app.most_in_flight = max(app.most_in_flight, app.in_flight)
             if app.fixed_windows:

@@ -379,7 +379,7 @@ class UsersEndpoint(Model):
     records_path: JMESPath = "@"
     fields: UserFields
     max_concurrency: int = Field(
-        4, ge=1, le=32, description="Pages in flight at once; fewer while the app refuses or slows down"
+        4, ge=1, le=32, description="Pages in flight at once; fewer while the app refuses (429, 503)"
     )
     match: UserMatching | None = Field(
         None, description="How an app account is matched to the identity provider's person (SSO activity)"

@@ -14,7 +14,9 @@ and every request, its redirects and its body included, has a total deadline.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
+import itertools
 import os
 import random
 import socket
@@ -58,10 +60,68 @@ from seatkeeper.saas.templating import fill_in, fill_path, request_fields
 DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds): each bounded by what is left of the deadline
 DEFAULT_DEADLINE_SECONDS = 60.0
+CHECKED_FOR = 30.0  # seconds a host's checked address is reused before it is looked up again
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 _sending = threading.local()  # `ends`: when the request this thread is sending, redirects included, must end
+
+
+class _Deadlines:
+    """One watchdog thread for every request's deadline: at a deadline, the socket is shut down.
+
+    A `threading.Timer` per request was a thread started (and waited for) per page: py-spy put
+    `Thread.start` and the timers' threads at a quarter of the fetch's samples, most of our own
+    time a page. Here a request adds its deadline under a lock and takes it off when answered.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition(threading.Lock())
+        self._due: list[tuple[float, int, socket.socket]] = []  # a heap by deadline
+        self._watched: set[int] = set()
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, ends: float, sock: socket.socket) -> int:
+        with self._lock:
+            token = next(self._count)
+            heapq.heappush(self._due, (ends, token, sock))
+            self._watched.add(token)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="saas-deadlines", daemon=True)
+                self._thread.start()
+            elif self._due[0][1] == token:
+                self._lock.notify()  # sooner than the one the watchdog sleeps for
+            return token
+
+    def done(self, token: int) -> None:
+        with self._lock:
+            self._watched.discard(token)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self._due and self._due[0][1] not in self._watched:
+                    heapq.heappop(self._due)  # answered in time
+                if not self._due:
+                    self._lock.wait()
+                    continue
+                ends, token, sock = self._due[0]
+                if (left := ends - time.monotonic()) > 0:
+                    self._lock.wait(left)
+                    continue
+                heapq.heappop(self._due)
+                self._watched.discard(token)
+                # Under the lock: once `done` returns, the socket (kept alive for the next request) is safe.
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already: nothing is waiting on it
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_deadlines = _Deadlines()
 
 
 class _HeadersByTheDeadline:
@@ -78,17 +138,11 @@ class _HeadersByTheDeadline:
         ends, sock = getattr(_sending, "ends", None), self.sock
         if ends is None or sock is None:
             return super().getresponse()  # type: ignore[misc]
-        cut = threading.Timer(max(ends - time.monotonic(), 0.0), _shut, (sock,))
-        cut.start()
+        token = _deadlines.watch(ends, sock)
         try:
             return super().getresponse()  # type: ignore[misc]
         finally:
-            cut.cancel()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # closed already: nothing is waiting on it
-        sock.shutdown(socket.SHUT_RDWR)
+            _deadlines.done(token)
 
 
 class _HTTPConnection(_HeadersByTheDeadline, HTTPConnection):
@@ -114,6 +168,7 @@ class GuardedAdapter(HTTPAdapter):
         super().__init__(**kwargs)
         self._policy = policy
         self._https = https
+        self._checked: dict[tuple[str, int], tuple[float, Any]] = {}  # (host, port) -> (until, checked address)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
@@ -122,10 +177,7 @@ class GuardedAdapter(HTTPAdapter):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)  # type: ignore[misc]
         hostname: str = host_params["host"]
         port = host_params["port"] or (443 if self._https else 80)
-        try:
-            address = self._policy.resolve(hostname, port)[0]
-        except AddressUnresolvable as exc:
-            raise requests.ConnectionError(str(exc)) from exc
+        address = self._address(hostname, port)
         request.headers = CaseInsensitiveDict(request.headers or {})
         host_header = f"[{hostname}]" if ":" in hostname else hostname
         if host_params["port"] is not None:
@@ -136,6 +188,21 @@ class GuardedAdapter(HTTPAdapter):
             pool_kwargs["server_hostname"] = hostname
         host_params["host"] = str(address)
         return host_params, pool_kwargs
+
+    def _address(self, hostname: str, port: int) -> Any:
+        # The pool key is built for every request, kept-alive connections' too: a look-up and its check
+        # each time cost a page a DNS round trip (getaddrinfo in the fetch's profile). A checked address
+        # is kept for CHECKED_FOR seconds; every new look-up is checked again.
+        now = time.monotonic()
+        until, address = self._checked.get((hostname, port), (0.0, None))
+        if now < until:
+            return address
+        try:
+            address = self._policy.resolve(hostname, port)[0]
+        except AddressUnresolvable as exc:
+            raise requests.ConnectionError(str(exc)) from exc
+        self._checked[(hostname, port)] = (now + CHECKED_FOR, address)
+        return address
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
@@ -413,9 +480,10 @@ class SaaSClient:
                     raise SaaSAuthenticationFailed(where)
                 if status in (403, 429, 503):
                     asked = wait_requested(response.headers)
-                    # The pacer holds every request for what the app asked; the others back off alone.
-                    # (a wait longer than the retry budget is not waited for: the request fails now).
-                    delay = self.retries.backoff(attempt) if asked is None else 0.0
+                    # The pacer holds every request for what the app asked, and after a refusal that says
+                    # nothing it holds them all for its own probe: a backoff of our own on top of either
+                    # only idled a page in flight (a wait longer than the retry budget fails the request now).
+                    delay = self.retries.backoff(attempt) if asked is None and not slow_down else 0.0
                     if asked is not None:
                         waited += asked
                         if waited > self.retries.budget_seconds:

@@ -11,10 +11,12 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
 - `Retry-After` (seconds or an HTTP date) holds every request of the connection, not only the one told.
 - Where the app announces nothing, it adapts (AIMD): the requests in flight grow by one per round
   trip and halve on a 503 or a refusal that says nothing (a bare 429), which also holds every request
-  a while (0.25 s, doubled at each refusal in a row); a refusal also sets a pace, the rate that was
-  just accepted, which then grows slowly and shrinks by a quarter at each refusal. A template's
-  documented limit is the pace to start from. (Rising latency is not a signal: on a shared machine,
-  or a Lambda sharing its CPU, our own slowness looked like the app's and halved the fetch.)
+  a while (0.25 s, doubled at each refusal in a row); a refusal also sets a pace just under the rate
+  that was accepted in the second before it (what the quota allows, as near as the pacer can tell),
+  which holds until a quiet spell of RATE_STEADY seconds, then creeps up; a refusal at that pace
+  lowers it by the same rule. A template's documented limit is the pace to start from and never
+  exceeded. (Rising latency is not a signal: on a shared machine, or a Lambda sharing its CPU, our own
+  slowness looked like the app's and halved the fetch.)
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ SAME_WINDOW = 0.5  # resets this close (seconds) name the same window (Okta's an
 FIRST_PROBE, MAX_PROBE = 0.25, 30.0  # seconds: the wait after a refusal that says nothing, doubled each time
 RATE_EVIDENCE = 4  # answers in the last second before a refusal can tell a pace
 RATE_CUT_EVERY = 1.0  # seconds: a quota's window, as far as the pacer can tell without being told
+# A learned pace is this much under the rate accepted before a refusal: evenly spaced requests at
+# exactly the quota would put one too many in a window whenever an answer is a few ms late.
+RATE_MARGIN = 0.95
+RATE_STEADY = 10.0  # seconds without a refusal before a learned pace creeps up again
 
 
 def _seconds(value: str | None, now: float) -> float | None:
@@ -200,13 +206,17 @@ class Pacer:
         self._turns: list[float] = []  # when each request in flight was given its turn
         self._window_size = float(self._cap)  # AIMD's congestion window, in requests
         self._rate: float | None = None  # requests a second, once declared or learned from a refusal
+        self._most_rate = math.inf  # a declared limit is a ceiling, not a guess to grow out of
         if declared and declared.requests:
-            self._rate = declared.requests * self._share / declared.window_seconds
+            self._rate = self._most_rate = declared.requests * self._share / declared.window_seconds
+        self._granted = 0  # turns given in the current window (since the start, before any window is known)
+        self._others = 0  # requests of the current window someone else spent, as far as the answers prove
         self._next_at = 0.0
         self._slow = 0.0  # a moving average of answer times
         self._last_cut = -math.inf
         self._last_rate_cut = -math.inf
         self._probe = 0.0  # the last wait after a refusal that said nothing of when to come back
+        self._probed_at = -math.inf  # when that wait began
         self._answered: deque[float] = deque()  # when the answers of the last second came
         self.requests = self.refused = 0
         self._first: float | None = None
@@ -246,6 +256,7 @@ class Pacer:
                     now = self._clock()
                     if self._announced and self._window_ends is not None and now >= self._window_ends:
                         self._window, self._window_ends = self._budget(), None  # a new window
+                        self._granted = self._others = 0
                     hold = self._hold(now)
                     if hold == 0.0 and self._in_flight < max(1, int(self._window_size)):
                         break
@@ -258,6 +269,7 @@ class Pacer:
                     self._stop_waiting()
             if self._window is not None:
                 self._window -= 1
+            self._granted += 1
             if self._rate is not None:
                 self._next_at = max(now, self._next_at) + 1 / self._rate
             self._in_flight += 1
@@ -294,10 +306,14 @@ class Pacer:
             told = after is not None or (quota is not None and quota.reset_after is not None)
             if refused:
                 self.refused += 1
-                if not told:
-                    # Refused without a word of when to come back: every request waits, longer each time.
+                if not told and started >= self._probed_at:
+                    # Refused without a word of when to come back: every request waits, longer each time
+                    # one sent after the last wait is refused too. The others in flight with this one were
+                    # sent before that wait began and say nothing new: counted, four refusals at once
+                    # made a wait of 2 s and idled a whole window.
                     self._probe = min(self._probe * 2, MAX_PROBE) if self._probe else FIRST_PROBE
                     self._held_until = max(self._held_until, now + self._probe)
+                    self._probed_at = now
             # An app that says when to come back is waited for; one that does not is met with fewer requests.
             if (refused and not told) or status == 503:
                 self._cut(now, learn_rate=refused)
@@ -321,29 +337,27 @@ class Pacer:
         if quota.limit:
             self._limit = quota.limit
         reserve = self._limit * (1 - self._share) if self._limit else 0.0
-        # The requests sent after this one and still in flight may not be counted in its answer yet:
-        # count them as spent (those sent before it reached the app before it did).
-        left = quota.remaining - reserve - sum(1 for turn in self._turns if turn > started)
+        # The requests sent after this one and still in flight may not be counted in its answer yet.
+        after = sum(1 for turn in self._turns if turn > started)
         ends = now + quota.reset_after + RESET_MARGIN if quota.reset_after is not None else None
-        if ends is None:
+        current = self._window_ends
+        if ends is not None and current is not None and ends < current - SAME_WINDOW:
+            return  # an answer from a window gone by, which says nothing of this one
+        if ends is not None and (current is None or ends > current + SAME_WINDOW):
+            if current is not None:
+                # An answer from a newer window than the one counted: ours in it are this one's followers.
+                self._granted, self._others = after, 0
+            self._window_ends = ends
+        if not self._limit:
+            # Without the window's size only what is left counts, less what may not be counted in it yet.
+            left = quota.remaining - reserve - after
             self._window = left if self._window is None else min(self._window, left)
             return
-        if ends <= now:
-            return  # an answer from a window gone by, which says nothing of this one
-        current = self._window_ends
-        if current is None:
-            # The first answer from the window after a rollover: what it has left, less what was granted since.
-            self._window = left if self._window is None else min(self._window, left)
-            self._window_ends = ends
-        elif ends > current + SAME_WINDOW:
-            # An answer from a newer window than the one counted: it says what this one has left.
-            self._window, self._window_ends = left, ends
-        elif ends >= current - SAME_WINDOW and (self._window is None or left < self._window - 1):
-            # Our own count of this window is exact unless someone else spends it too; answers overtake
-            # each other on the way (one counted before another sent earlier), so one less than ours is
-            # that, not another consumer.
-            self._window = left
-        # else: an answer from a window gone by, which says nothing of this one
+        # Our own count of the window is exact unless someone else spends it too. An answer proves
+        # that only when the app counted more than we were given turns for: answers overtake each
+        # other on the way, so one that is counted before ours sent earlier says nothing.
+        self._others = max(self._others, self._limit - quota.remaining - self._granted)
+        self._window = self._limit - reserve - self._others - self._granted
 
     def _grow(self, now: float, latency: float) -> None:
         self._answered.append(now)
@@ -353,8 +367,9 @@ class Pacer:
             return
         self._slow = latency if not self._slow else 0.8 * self._slow + 0.2 * latency
         self._window_size = min(float(self._cap), self._window_size + 1 / self._window_size)
-        if self._rate is not None:
-            self._rate += 0.5 / self._rate  # about half a request a second more, each second
+        if self._rate is not None and now - self._last_rate_cut >= RATE_STEADY:
+            # About half a request a second more, each second: the quota may be more than was learned.
+            self._rate = min(self._rate + 0.5 / self._rate, self._most_rate)
 
     def _cut(self, now: float, *, learn_rate: bool) -> None:
         """Multiplicative decrease, once per round trip however many answers say so at once."""
@@ -371,9 +386,14 @@ class Pacer:
         if self._rate is None and accepted < RATE_EVIDENCE:
             return  # a refusal among the first few answers says nothing of a rate: the hold does
         if now - self._last_rate_cut >= RATE_CUT_EVERY:
-            # The refusals of one window are one refusal: the rate is cut once per window.
+            # The refusals of one window are one refusal: the rate is set once per window, just under
+            # what the app accepted in the second before it refused (never above the pace kept so far).
             self._last_rate_cut = now
-            self._rate = 0.9 * accepted if self._rate is None else max(0.75 * self._rate, 0.1)
+            if accepted >= RATE_EVIDENCE:
+                ceiling = accepted if self._rate is None else min(accepted, self._rate)
+                self._rate = max(RATE_MARGIN * ceiling, 0.1)
+            elif self._rate is not None:
+                self._rate = max(0.75 * self._rate, 0.1)
 
     # --- what it spent ------------------------------------------------------------------
 

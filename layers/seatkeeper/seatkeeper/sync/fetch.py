@@ -4,6 +4,7 @@ sync longer than one Lambda invocation continues where it was."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from seatkeeper.saas.paging import ListEndpoint, PageCursor, PageFetcher, fetch_
 from seatkeeper.saas.records import FieldTally, SaaSUser, UnreadableRecord, parse_timestamp, search
 from seatkeeper.saas.templating import fill_path
 from seatkeeper.sync.runs import CHUNK_USERS, MAX_APP_USERS, Staging, refuse_beyond
+
+PROGRESS_EVERY = 1.0  # seconds: how old a running sync's progress may be between two chunks
 
 
 class FetchCheckpoint(BaseModel):
@@ -206,19 +209,33 @@ def fetch_step(
     *,
     out_of_time: Callable[[], bool],
     progress: Callable[[FetchCheckpoint], None] = lambda _: None,
-    sign_ins: identity_provider.SignInSource | None = None,
+    sign_ins: identity_provider.SignInSource | Callable[[], identity_provider.SignInSource | None] | None = None,
     max_users: int = MAX_APP_USERS,
 ) -> FetchResult:
     """Fetch pages into staging until done or out of time; where to go on from. An app that lists
-    more than `max_users` users is refused at the page that goes over (AppTooLarge)."""
+    more than `max_users` users is refused at the page that goes over (AppTooLarge).
+
+    `sign_ins` may be a function that gives the source when first needed: the caller sets the IdP's
+    side up (its profile, its credential) while the app's first pages are fetched. The run's requests,
+    refusals and quota wait count the IdP's requests too (they take turns from its client's pacer);
+    its pace is the app's."""
     state = checkpoint or FetchCheckpoint()
     before = (state.requests, state.refused, state.quota_wait_seconds)
+    source: list[identity_provider.SignInSource | None] = []
+
+    def sign_in_source() -> identity_provider.SignInSource | None:
+        if not source:
+            source.append(sign_ins() if callable(sign_ins) else sign_ins)
+        return source[0]
 
     def tally() -> None:
         pace = client.pacer.pace()
-        state.requests = before[0] + pace.requests
-        state.refused = before[1] + pace.refused
-        state.quota_wait_seconds = round(before[2] + pace.quota_wait_seconds, 3)
+        idp = source[0].client.pacer.pace() if source and source[0] and source[0].client is not client else None
+        state.requests = before[0] + pace.requests + (idp.requests if idp else 0)
+        state.refused = before[1] + pace.refused + (idp.refused if idp else 0)
+        state.quota_wait_seconds = round(
+            before[2] + pace.quota_wait_seconds + (idp.quota_wait_seconds if idp else 0), 3
+        )
         state.pace_per_second = pace.per_second
 
     def reporting(checkpoint: FetchCheckpoint) -> None:
@@ -230,13 +247,30 @@ def fetch_step(
         staging,
         run_id,
         state,
-        progress=reporting,
-        sign_ins=sign_ins,
+        progress=_Progress(reporting),
+        sign_ins=sign_in_source,
         max_users=max_users,
         out_of_time=out_of_time,
     )
     reporting(state)  # the requests after the last page staged (the sign-ins') count too
     return result
+
+
+class _Progress:
+    """The run's progress, told at each chunk staged and, between chunks, every PROGRESS_EVERY seconds:
+    a slow app's chunk takes a while, and the run says how far it got meanwhile (the cursor to resume
+    from stays the last chunk's, as the checkpoint handed on does)."""
+
+    def __init__(self, progress: Callable[[FetchCheckpoint], None]) -> None:
+        self.progress, self.told = progress, time.monotonic()
+
+    def __call__(self, state: FetchCheckpoint) -> None:
+        self.progress(state)
+        self.told = time.monotonic()
+
+    def now_and_then(self, state: FetchCheckpoint) -> None:
+        if time.monotonic() - self.told >= PROGRESS_EVERY:
+            self(state)
 
 
 def _fetch(
@@ -245,8 +279,8 @@ def _fetch(
     run_id: str,
     state: FetchCheckpoint,
     *,
-    progress: Callable[[FetchCheckpoint], None],
-    sign_ins: identity_provider.SignInSource | None,
+    progress: _Progress,
+    sign_ins: Callable[[], identity_provider.SignInSource | None],
     max_users: int,
     out_of_time: Callable[[], bool],
 ) -> FetchResult:
@@ -271,6 +305,8 @@ def _fetch(
             late = out_of_time()
             if len(buffer) >= CHUNK_USERS or cursor.done or late:
                 flush(cursor)
+            else:
+                progress.now_and_then(state)
             if cursor.done:
                 return True
             if late:
@@ -304,14 +340,14 @@ def _fetch(
         _warn_of_unmatched_fields(state, activity_elsewhere=profile.activity is not None, progress=progress)
         if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
             state.phase, state.cursor, state.chunk = "activity", None, 0
-        elif sign_ins is not None:
-            _open_sign_in_window(state, sign_ins)
+        elif (source := sign_ins()) is not None:
+            _open_sign_in_window(state, source)
             progress(state)
         else:
             return FetchResult(checkpoint=state, done=True)
     if state.phase in ("sign_ins", "people"):
         # The app's staged users are read back only where they name the people to read (Entra).
-        return _from_the_identity_provider(state, sign_ins, stage, lambda: staging.rows(run_id, "users"))
+        return _from_the_identity_provider(state, sign_ins(), stage, lambda: staging.rows(run_id, "users"))
     if not isinstance(profile.activity, ActivityEndpoint):  # the profile was patched during the sync
         raise ValueError("the profile no longer has an activity endpoint to read: start the sync again")
     return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))

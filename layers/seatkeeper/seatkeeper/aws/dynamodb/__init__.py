@@ -19,6 +19,7 @@ Single-table design (table name in TABLE_NAME; key schema in template.yaml):
 | USER_PAGES#<profile id> | <base>#<first id>| a page of a base: up to 1,000 users, gzipped    |
 | USERS#<profile id>      | <user id>        | a change to the base: one user, or `left_app`   |
 | RUN#<run id>            | RUN              | a sync run: status, progress, error             |
+| PROFILE#<id>            | LAST_RUN         | the profile's latest run (its id), with the run |
 | PROFILE#<id>            | POSITION         | the latest license position                     |
 | PROFILE#<id>            | POSITION#<time>  | every position computed, for the trend          |
 | TREND                   | <date>           | the day's sum of every profile's latest position|

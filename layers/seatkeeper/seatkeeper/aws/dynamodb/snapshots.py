@@ -384,7 +384,25 @@ class DynamoDBSync(Table):
 
     def put_run(self, run: SyncRun) -> None:
         values = run.model_dump(exclude={"run_id"}, exclude_none=True)
-        self.client.put_item(TableName=self.table_name, Item={**_run_key(run.run_id), **to_item(values)})
+        # With the profile's pointer to its latest run (GET /profiles/{id}/sync), in one write.
+        self.client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": {**_run_key(run.run_id), **to_item(values)}}},
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {**key(f"PROFILE#{run.profile_id}", "LAST_RUN"), **to_item({"run_id": run.run_id})},
+                    }
+                },
+            ]
+        )
+
+    def latest_run(self, profile_id: str) -> SyncRun | None:
+        """The profile's running sync, or its last one; None before its first."""
+        item = self.client.get_item(
+            TableName=self.table_name, Key=key(f"PROFILE#{profile_id}", "LAST_RUN"), ConsistentRead=True
+        ).get("Item")
+        return self.get_run(from_item(item)["run_id"]) if item else None
 
     def get_run(self, run_id: str) -> SyncRun:
         # Cold start: the sync's models where a run is read (module docstring).
