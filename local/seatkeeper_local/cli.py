@@ -172,17 +172,40 @@ def _api_of(
     return url, token
 
 
+def _draft(args: argparse.Namespace) -> int:
+    # Imported here for start-up time (see the top).
+    from seatkeeper_local import authoring
+
+    try:
+        drafted = authoring.draft(args.openapi)
+    except authoring.ProfileRefused as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    text = json.dumps(drafted, indent=2) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    args.out.write_text(text)
+    print(authoring.render_notes(drafted[authoring.DRAFT_NOTES]))
+    print(
+        f"\nwrote {args.out}: check the guesses above, least sure first, then `seatkeeper profile preview {args.out}`"
+    )
+    return 0
+
+
 def _profile(args: argparse.Namespace) -> int:
     # Imported here for start-up time (see the top).
     import requests
 
     from seatkeeper_local import authoring
 
+    if args.action == "draft":
+        return _draft(args)
     api = _api_of(args, "sam_integrator")
     if api is None:
         return 1
     try:
-        profile = authoring.read_json(args.file, "profile")
+        profile, _ = authoring.read_profile(args.file)
         credential = authoring.read_json(args.credential_file, "credential") if args.credential_file else {}
         if args.action == "preview":
             found = authoring.preview(*api, profile, credential, args.max_pages)
@@ -284,8 +307,17 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--json", action="store_true", help="the overview as the API gives it")
     report.set_defaults(run=_report)
 
-    profile = commands.add_parser("profile", help="try a profile file against its app, or add it in one step")
+    profile = commands.add_parser(
+        "profile", help="draft a profile from an OpenAPI document, try it against its app, or add it in one step"
+    )
     actions = profile.add_subparsers(dest="action", required=True)
+    text = "draft a profile from the vendor's OpenAPI 3 or Swagger 2 document (JSON or YAML), a note per guess"
+    drafting = actions.add_parser("draft", help=text, description=text)
+    drafting.add_argument("--openapi", type=Path, required=True, help="the vendor's API description")
+    drafting.add_argument(
+        "-o", "--out", type=Path, help="write the draft here and print its notes (default: the draft on stdout)"
+    )
+    drafting.set_defaults(run=_profile)
     for action, text in (
         ("preview", "read the first pages as a sync would, and show what each field matched; nothing is stored"),
         ("create", "preview, create and connect the profile; a failed attempt leaves nothing behind"),

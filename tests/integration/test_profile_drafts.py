@@ -180,3 +180,28 @@ def test_a_draft_from_the_vendor_s_document_previews_against_a_mock_of_it(api, v
         assert field["matched"] == field["of"] > 0, (name, field)
     if expected["removal"]:
         assert preview["removal"]["method"] == expected["removal"].split(" ")[0]
+
+
+def test_a_document_too_large_for_lambda_is_a_413_that_points_at_the_cli(api):
+    integrator = api("sam_integrator")
+    # Given a document of more than 5 MB (Lambda takes 6 MB per invocation, the whole event included)
+    big = "openapi: 3.0.0\npaths: {}\nx-padding: '" + "a" * (5 * 1024 * 1024) + "'\n"
+    # When it is sent for a draft
+    answer = integrator.post("/profiles/draft", data=big.encode(), headers={"Content-Type": "application/yaml"})
+    # Then it is refused as too large, saying where a larger one is drafted
+    assert answer.status_code == 413, answer.text
+    assert "seatkeeper profile draft --openapi" in answer.json()["message"]
+
+
+def test_what_is_no_api_description_is_a_422_and_a_viewer_may_not_draft(api):
+    # Given a JSON body that is no OpenAPI document
+    # When an integrator sends it for a draft
+    answer = api("sam_integrator").post("/profiles/draft", json={"title": "my notes"})
+    # Then it is a 422 saying why, at the body
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["detail"]
+    assert error["loc"] == ["body"] and "not an OpenAPI 3.x or Swagger 2.0 document" in error["msg"]
+    # When a viewer asks for a draft of a real one, Then it is refused: drafting is the integrators' and admins'
+    document = (DRAFTS / "zoom.yaml").read_bytes()
+    assert api("sam_viewer").post("/profiles/draft", data=document).status_code == 403
+    assert api("admin").post("/profiles/draft", data=document).status_code == 200

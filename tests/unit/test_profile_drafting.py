@@ -11,6 +11,8 @@ import json
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from seatkeeper.profiles.drafting import NotAnApiDescription, draft_profile, parse_document
 from seatkeeper.profiles.model import Profile
@@ -255,3 +257,101 @@ def test_a_document_of_aliases_upon_aliases_is_refused_quickly():
     with pytest.raises(NotAnApiDescription, match="too intricate"):
         draft_profile(parse_document(text))
     assert time.monotonic() - started < 20
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["users", "id", "email", "#/x", "{id}", "a"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "$ref",
+                    "type",
+                    "properties",
+                    "items",
+                    "get",
+                    "delete",
+                    "parameters",
+                    "name",
+                    "in",
+                    "schema",
+                    "responses",
+                    "200",
+                    "content",
+                    "application/json",
+                    "allOf",
+                    "url",
+                    "servers",
+                    "security",
+                    "flows",
+                    "enum",
+                    "/users",
+                    "/users/{id}",
+                    "email",
+                    "id",
+                    "status",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    paths=st.dictionaries(st.sampled_from(["/users", "/users/{id}", "/a/{b}/members", "x"]), JSON, max_size=3),
+    extra=st.dictionaries(st.sampled_from(["servers", "components", "security", "host", "info"]), JSON, max_size=3),
+)
+def test_any_document_is_drafted_or_refused_never_a_crash(paths, extra):
+    # Given a document of the right version whose parts are anything at all
+    document = {"openapi": "3.0.0", **extra, "paths": paths}
+    # When it is drafted
+    # Then it is a valid draft, or refused as bad input (422) saying why: no other exception
+    try:
+        draft = draft_profile(parse_document(json.dumps(document)))
+    except NotAnApiDescription:
+        return
+    Profile.model_validate(draft.profile)
+
+
+def _places(node, at=()):
+    yield at
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _places(value, (*at, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _places(value, (*at, index))
+
+
+PLACES = [("openapi", p) for p in _places(OPENAPI_3) if p] + [("swagger", p) for p in _places(SWAGGER_2) if p]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.lists(st.tuples(st.sampled_from(PLACES), JSON), min_size=1, max_size=3))
+def test_a_good_document_with_any_part_replaced_is_drafted_or_refused_never_a_crash(changes):
+    # Given one of the documents above with up to three of its parts replaced by anything at all
+    documents = {"openapi": json.loads(json.dumps(OPENAPI_3)), "swagger": json.loads(json.dumps(SWAGGER_2))}
+    kind = changes[0][0][0]
+    document = documents[kind]
+    for (which, place), value in changes:
+        if which != kind or place[:1] in (("openapi",), ("swagger",)):
+            continue
+        node = document
+        try:
+            for key in place[:-1]:
+                node = node[key]
+            node[place[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    # When it is drafted
+    # Then it is a valid draft, or refused as bad input (422) saying why: no other exception
+    try:
+        draft = draft_profile(parse_document(json.dumps(document)))
+    except NotAnApiDescription:
+        return
+    Profile.model_validate(draft.profile)

@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from seatkeeper.core.errors import InvalidInput
 from seatkeeper.profiles.model import Profile
 
-MAX_NODES = 300_000  # schema nodes visited at most (Okta's 3.4 MB document takes 8,000): aliases upon aliases are refused
+MAX_NODES = (
+    300_000  # schema nodes visited at most (Okta's 3.4 MB document takes 8,000): aliases upon aliases are refused
+)
 MAX_DEPTH = 4  # levels of a user record searched for its fields (Okta's profile.email is at 2)
 METHODS = ("get", "post", "put", "patch", "delete")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -72,6 +74,8 @@ def parse_document(text: str | bytes) -> dict[str, Any]:
             document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe)
         except yaml.YAMLError as exc:
             raise NotAnApiDescription(f"neither JSON nor YAML: {str(exc)[:300]}") from None
+        except RecursionError:
+            raise NotAnApiDescription("nested too deeply to read") from None
     except RecursionError:
         raise NotAnApiDescription("nested too deeply to read") from None
     if not isinstance(document, dict):
@@ -139,7 +143,7 @@ class _Reader:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for raw in [*(path_item.get("parameters") or []), *(operation.get("parameters") or [])]:
             parameter = self.deref(raw)
-            if isinstance(parameter, dict) and "name" in parameter:
+            if isinstance(parameter, dict) and isinstance(parameter.get("name"), str):
                 found[(str(parameter.get("in")), str(parameter["name"]))] = parameter
         return list(found.values())
 
@@ -909,6 +913,18 @@ def _path_values(reader: _Reader, list_op: _Candidate, notes: list[DraftNote]) -
 
 def draft_profile(document: dict[str, Any]) -> Draft:
     """A profile drafted from a parsed OpenAPI 3.x or Swagger 2.0 document (see parse_document)."""
+    try:
+        return _draft(document)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
+        # A part of the document that is not what OpenAPI says it is (a string where a schema object should be):
+        # the guesses read the document as OpenAPI describes it, and this one does not follow it.
+        kind = type(exc).__name__
+        raise NotAnApiDescription(f"the document does not follow OpenAPI's structure ({kind} reading it)") from None
+
+
+def _draft(document: dict[str, Any]) -> Draft:
     reader = _Reader(document)
     notes: list[DraftNote] = []
     candidates = _list_candidates(reader)
