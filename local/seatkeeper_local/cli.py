@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from seatkeeper_local.stack.console import LOG_FORMATS
 from seatkeeper_local.stack.tokens import ROLES, mint
@@ -255,6 +255,39 @@ class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
         return action.help if action.default is None else super()._get_help_string(action)
 
 
+def _profile_commands(commands: Any) -> None:
+    """`seatkeeper profile draft|preview|create`."""
+    profile = commands.add_parser(
+        "profile", help="draft a profile from an OpenAPI document, try it against its app, or add it in one step"
+    )
+    actions = profile.add_subparsers(dest="action", required=True)
+    text = "draft a profile from the vendor's OpenAPI 3 or Swagger 2 document (JSON or YAML), a note per guess"
+    drafting = actions.add_parser("draft", help=text, description=text)
+    drafting.add_argument("--openapi", type=Path, required=True, help="the vendor's API description")
+    drafting.add_argument(
+        "-o", "--out", type=Path, help="write the draft here and print its notes (default: the draft on stdout)"
+    )
+    drafting.set_defaults(run=_profile)
+    for action, text in (
+        ("preview", "read the first pages as a sync would, and show what each field matched; nothing is stored"),
+        ("create", "preview, create and connect the profile; a failed attempt leaves nothing behind"),
+    ):
+        one = actions.add_parser(action, help=text, description=text)
+        one.add_argument("file", type=Path, help="the profile, as JSON (docs/profile.schema.json)")
+        one.add_argument(
+            "--credential-file",
+            type=Path,
+            help='the credential, as JSON (e.g. {"token": "..."}); never stored by a preview',
+        )
+        one.add_argument("--url", help="a seatkeeper API's URL (default: the running local stack)")
+        one.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
+        one.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
+        if action == "preview":
+            one.add_argument("--max-pages", type=int, default=3, help="pages to read at most (1 to 10)")
+            one.add_argument("--json", action="store_true", help="the preview as the API gives it")
+        one.set_defaults(run=_profile)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seatkeeper", description=__doc__)
     parser.add_argument("--template", type=Path, default=None, help="template.yaml (default: found from here up)")
@@ -307,35 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--json", action="store_true", help="the overview as the API gives it")
     report.set_defaults(run=_report)
 
-    profile = commands.add_parser(
-        "profile", help="draft a profile from an OpenAPI document, try it against its app, or add it in one step"
-    )
-    actions = profile.add_subparsers(dest="action", required=True)
-    text = "draft a profile from the vendor's OpenAPI 3 or Swagger 2 document (JSON or YAML), a note per guess"
-    drafting = actions.add_parser("draft", help=text, description=text)
-    drafting.add_argument("--openapi", type=Path, required=True, help="the vendor's API description")
-    drafting.add_argument(
-        "-o", "--out", type=Path, help="write the draft here and print its notes (default: the draft on stdout)"
-    )
-    drafting.set_defaults(run=_profile)
-    for action, text in (
-        ("preview", "read the first pages as a sync would, and show what each field matched; nothing is stored"),
-        ("create", "preview, create and connect the profile; a failed attempt leaves nothing behind"),
-    ):
-        one = actions.add_parser(action, help=text, description=text)
-        one.add_argument("file", type=Path, help="the profile, as JSON (docs/profile.schema.json)")
-        one.add_argument(
-            "--credential-file",
-            type=Path,
-            help='the credential, as JSON (e.g. {"token": "..."}); never stored by a preview',
-        )
-        one.add_argument("--url", help="a seatkeeper API's URL (default: the running local stack)")
-        one.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
-        one.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
-        if action == "preview":
-            one.add_argument("--max-pages", type=int, default=3, help="pages to read at most (1 to 10)")
-            one.add_argument("--json", action="store_true", help="the preview as the API gives it")
-        one.set_defaults(run=_profile)
+    _profile_commands(commands)
     outbox = commands.add_parser("outbox", help="print the mail the running local stack sent (moto's SES)")
     outbox.add_argument("--to", help="only the mail to this address")
     outbox.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
