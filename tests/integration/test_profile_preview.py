@@ -194,3 +194,22 @@ def test_the_profile_schema_is_served_as_committed(api):
     answer = api("sam_viewer").get("/profiles/schema")
     assert answer.status_code == 200
     assert answer.json() == json.loads(SCHEMA_FILE.read_text())
+
+
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [("cursor", "cursor_path 'next'"), ("next_url", "next_url_path 'links.next'"), ("link_header", "its Link header")],
+)
+def test_a_next_page_pointer_that_comes_back_to_a_page_read_already_is_looped(api, kind, where):
+    integrator = api("sam_integrator")
+    with paging_app(60, loops_from_page=3) as app:
+        # Given an app whose third page points back at the second (a paging bug seen in the wild: a cursor that
+        # resets), ten users a page
+        body = {"profile": new_profile(app, kind), "credential": {"token": "t"}, "max_pages": 10}
+        # When the profile is previewed for up to ten pages
+        found = integrator.post("/profiles/preview", json=body).json()
+    # Then the preview says the paging looped, naming where the pointer was read, after the three pages read
+    assert found["paging"] == "looped", found
+    assert "repeats itself" in found["error"] and where in found["error"]
+    assert len(found["requests"]) == 3
+    assert [u["id"] for u in found["users"]] == [f"u{i:06d}" for i in range(20)]

@@ -384,3 +384,21 @@ def test_a_fingerprint_object_never_outlives_a_commit_that_failed_part_way(api, 
     # Then what the failed commit wrote is rewritten, and only that: the stored users are the app's again
     assert (run["status"], run["items_written"]) == ("succeeded", half_written)
     assert {u["id"]: u["name"] for u in stored_users(integrator, profile["id"])} == names
+
+
+def test_a_sync_whose_paging_loops_fails_saying_so_and_changes_nothing(api):
+    integrator = api("sam_integrator")
+    with paging_app(300) as app:
+        # Given a profile synced once, whose app then points its second page back at itself
+        profile = connected_profile(integrator, **profile_fields(app, "cursor"))
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        before = stored_users(integrator, profile["id"])
+        app.loops_from_page = 2
+        app.users.append(make_user(300))
+        # When it syncs again
+        run = sync(integrator, profile["id"])
+    # Then the run fails naming the loop and where the pointer was read, rather than reading forever or
+    # committing a list that never ended
+    assert run["status"] == "failed", run
+    assert "repeats itself" in run["error"] and "cursor_path 'next'" in run["error"], run["error"]
+    assert stored_users(integrator, profile["id"]) == before
