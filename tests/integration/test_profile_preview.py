@@ -213,3 +213,92 @@ def test_a_next_page_pointer_that_comes_back_to_a_page_read_already_is_looped(ap
     assert "repeats itself" in found["error"] and where in found["error"]
     assert len(found["requests"]) == 3
     assert [u["id"] for u in found["users"]] == [f"u{i:06d}" for i in range(20)]
+
+
+def token_out_of_band(oidc: str) -> str:
+    """An access token from oidc-provider-mock, got as an author gets one from a vendor's console or any OAuth
+    client: the authorization code grant run by hand, its redirect never followed."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    import requests
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = "http://127.0.0.1:9/callback"
+    authorize = f"{oidc}/oauth2/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": "author-console",
+            "redirect_uri": redirect,
+            "scope": "openid email",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    browser = requests.Session()
+    answer = browser.post(authorize, data={"sub": "author@acme.example.com"}, allow_redirects=False, timeout=10)
+    assert answer.status_code in (302, 303), answer.text
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    tokens = browser.post(
+        f"{oidc}/oauth2/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "code_verifier": verifier},
+        auth=("author-console", "any-secret"),
+        timeout=10,
+    )
+    assert tokens.status_code == 200, tokens.text
+    return tokens.json()["access_token"]
+
+
+def test_an_authorization_code_profile_previews_before_it_is_connected_with_a_token_got_out_of_band(
+    api, stack, oidc, saas, function_logs
+):
+    integrator = api("sam_integrator")
+    # Given an app that checks each bearer token at its authorization server (oidc-provider-mock's userinfo),
+    # an authorization-code profile for it, and an access token its author got from that server out of band
+    profile = {
+        "name": f"OAuth preview {uuid.uuid4().hex[:8]}",
+        "template": "scim2",
+        "base_url": f"{saas.url}/oauth",
+        "auth": {
+            "type": "oauth2_authorization_code",
+            "authorize_url": f"{oidc}/oauth2/authorize",
+            "token_url": f"{oidc}/oauth2/token",
+            "scopes": ["openid", "email"],
+        },
+        "subscription": {"licenses_purchased": 10},
+    }
+    token = token_out_of_band(oidc)
+
+    # When the profile is previewed with that token
+    answer = integrator.post("/profiles/preview", json={"profile": profile, "credential": {"access_token": token}})
+
+    # Then the app accepted it as the authorization server's, and its users are read
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["error"] is None and [r["status"] for r in found["requests"]] == [200]
+    assert [u["id"] for u in found["users"]] == ["0", "1", "2"]
+    assert saas.requests_seen[-1]["authorization"] == f"Bearer {token}"
+    # And the token is in no answer, no log line and no stored item
+    assert token not in answer.text and token not in function_logs.getvalue() and token not in table_text(stack)
+
+    # When it is previewed with a token the authorization server never issued
+    made_up = integrator.post(
+        "/profiles/preview", json={"profile": profile, "credential": {"access_token": "not-issued-by-the-server"}}
+    ).json()
+    # Then the app's refusal is the preview's answer
+    assert [r["status"] for r in made_up["requests"]] == [401] and made_up["error"]
+
+    # When it is previewed with the client's id and secret, which only a connection's grant can use
+    refused = integrator.post(
+        "/profiles/preview",
+        json={"profile": profile, "credential": {"client_id": "seatkeeper", "client_secret": "s3cret"}},
+    )
+    # Then it is a 422 that says the preview takes an access token, and which values it does not use
+    assert refused.status_code == 422, refused.text
+    places = {tuple(e["loc"]): e["msg"] for e in refused.json()["detail"]}
+    assert "before it is connected" in places[("body", "credential", "access_token")]
+    assert ("body", "credential", "client_secret") in places
