@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -302,3 +303,65 @@ def test_an_authorization_code_profile_previews_before_it_is_connected_with_a_to
     places = {tuple(e["loc"]): e["msg"] for e in refused.json()["detail"]}
     assert "before it is connected" in places[("body", "credential", "access_token")]
     assert ("body", "credential", "client_secret") in places
+
+
+def test_a_per_user_activity_endpoint_is_read_as_the_sync_reads_it_and_its_field_counted(api):
+    integrator = api("sam_integrator")
+    with paging_app(40) as app:
+        # Given a profile whose last activity comes from a per-user endpoint (/users/{id}), ten users a page
+        profile = new_profile(app, "offset")
+        profile["users"]["fields"].pop("last_activity")
+        profile["activity"] = {"mode": "per_user", "path": "/users/{id}", "fields": {"last_activity": "last_login"}}
+        # When it is previewed for three pages
+        found = integrator.post("/profiles/preview", json={"profile": profile, "credential": {"token": "t"}}).json()
+    # Then the first twenty users' activity was asked for, one request each, after their page, as the sync does
+    assert found["error"] is None, found
+    paths = [r["url"].removeprefix(f"{app.url}/offset/users") for r in found["requests"]]
+    assert paths[0] == "?offset=0&limit=10" and paths[11] == "?offset=10&limit=10"
+    assert sorted(paths[1:11]) == [f"/u{i:06d}" for i in range(10)]  # the first page's users, before the second
+    asked = [r["url"].removeprefix(f"{app.url}/offset/users/") for r in found["requests"] if "/users/u" in r["url"]]
+    assert sorted(asked) == [f"u{i:06d}" for i in range(20)]
+    # and the activity field's matches are counted, and each user shows the activity the app has for it
+    assert found["fields"]["activity.fields.last_activity"]["matched"] == sum(
+        1 for u in app.users[:20] if u["last_login"] is not None
+    )
+    assert found["fields"]["activity.fields.last_activity"]["of"] == 20
+    for user, expected in zip(found["users"][:20], app.users[:20], strict=True):
+        assert (user["last_activity"] is None) == (expected["last_login"] is None)
+    assert all(user["last_activity"] is None for user in found["users"][20:])
+
+
+def test_a_bulk_activity_endpoint_with_a_wrong_path_is_shown_with_the_key_to_use(api):
+    integrator = api("sam_integrator")
+    with paging_app(25) as app:
+        # Given a profile whose last activity comes from a bulk endpoint, mapped to lastLogin where records have
+        # last_login
+        profile = new_profile(app, "offset")
+        profile["users"]["fields"].pop("last_activity")
+        profile["activity"] = {
+            "mode": "bulk",
+            "path": "/users",
+            "records_path": "items",
+            "pagination": {"type": "offset", "page_size": 10},
+            "fields": {"user_id": "id", "last_activity": "lastLogin"},
+        }
+        body = {"profile": profile, "credential": {"token": "t"}, "max_pages": 5}
+        # When it is previewed
+        found = integrator.post("/profiles/preview", json=body).json()
+        # Then the activity pages were read after the users', and the field says which key the records have
+        activity = found["fields"]["activity.fields.last_activity"]
+        assert (activity["matched"], activity["of"], activity["suggestion"]) == (0, 25, "last_login"), activity
+        assert found["fields"]["activity.fields.user_id"]["matched"] == 25
+        assert len(found["requests"]) == 6  # three pages of users, three of activity
+        assert any(w["field"] == "activity.fields.last_activity" for w in found["warnings"])
+        assert all(user["last_activity"] is None for user in found["users"])
+
+        # When the path is corrected and it is previewed again
+        profile["activity"]["fields"]["last_activity"] = "last_login"
+        found = integrator.post("/profiles/preview", json=body).json()
+    # Then each user has the activity the bulk endpoint gives it, merged as the sync's commit merges it
+    assert found["error"] is None, found
+    for user, expected in zip(found["users"], app.users, strict=True):
+        assert (user["last_activity"] is None) == (expected["last_login"] is None)
+        if expected["last_login"] is not None:
+            assert datetime.fromisoformat(user["last_activity"]).timestamp() == expected["last_login"]

@@ -4,7 +4,7 @@ sync longer than one Lambda invocation continues where it was."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -60,16 +60,40 @@ def _activity_of(endpoint: ActivityEndpoint, record: Any) -> datetime | None:
         raise UnreadableResponse(f"activity: {exc}") from None
 
 
-def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser]) -> list[SaaSUser]:
-    def one(user: SaaSUser) -> SaaSUser:
+def with_per_user_activity(
+    client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser], *, tally: FieldTally | None = None
+) -> list[SaaSUser]:
+    """The users with their last activity from the per-user activity endpoint, each answer counted into `tally`."""
+
+    def one(user: SaaSUser) -> tuple[SaaSUser, Any]:
         path = fill_path(endpoint.path, user.model_dump(mode="json"))
         body = client.json(client.send("GET", client.url(path), params=endpoint.params))
         seen = _activity_of(endpoint, body)
         latest = max(filter(None, [user.last_activity, seen]), default=None)
-        return user.model_copy(update={"last_activity": latest})
+        return user.model_copy(update={"last_activity": latest}), body
 
     with ThreadPoolExecutor(endpoint.max_concurrency, thread_name_prefix="activity") as pool:
-        return list(pool.map(one, users))
+        answered = list(pool.map(one, users))
+    if tally is not None:
+        tally.count([body for _, body in answered])  # here, not in the threads: one tally, counted once
+    return [user for user, _ in answered]
+
+
+def activity_rows(
+    client: SaaSClient, activity: ActivityEndpoint, start: PageCursor | None, *, tally: FieldTally | None = None
+) -> Generator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The bulk activity endpoint's pages as rows of user id and last activity, each page counted into `tally`."""
+    fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
+    for records, cursor in fetcher.pages(start):
+        if tally is not None:
+            tally.count(records)
+        rows = []
+        for record in records:
+            user_id = search(activity.fields.user_id, record)
+            if user_id is not None:
+                seen = _activity_of(activity, record)
+                rows.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
+        yield rows, cursor
 
 
 def unmatched_fields(tally: FieldTally | None, *, activity_elsewhere: bool = False) -> list[dict[str, Any]]:
@@ -233,21 +257,10 @@ def _fetch(
         for fetched, cursor in fetch_users(client, state.cursor, tally=state.tally, notes=state.warnings):
             users = fetched
             if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
-                users = _with_per_user_activity(client, profile.activity, fetched)
+                users = with_per_user_activity(client, profile.activity, fetched)
             state.users_fetched += len(users)
             refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
             yield [u.model_dump(mode="json") for u in users], cursor
-
-    def activity_rows(activity: ActivityEndpoint) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
-        fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
-        for records, cursor in fetcher.pages(state.cursor):
-            rows = []
-            for record in records:
-                user_id = search(activity.fields.user_id, record)
-                if user_id is not None:
-                    seen = _activity_of(activity, record)
-                    rows.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
-            yield rows, cursor
 
     if state.phase == "users":
         if not stage(user_rows()):
@@ -264,4 +277,4 @@ def _fetch(
         return _from_the_identity_provider(state, sign_ins, stage)
     if not isinstance(profile.activity, ActivityEndpoint):  # the profile was patched during the sync
         raise ValueError("the profile no longer has an activity endpoint to read: start the sync again")
-    return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))
+    return FetchResult(checkpoint=state, done=stage(activity_rows(client, profile.activity, state.cursor)))
