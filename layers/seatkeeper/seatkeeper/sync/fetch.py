@@ -43,6 +43,7 @@ class FetchCheckpoint(BaseModel):
     # How well the profile's paths fit the app's records, and what the fetch found wrong (SPEC:
     # "no data" is not "never signed in"): the commit puts them on the run and the snapshot.
     tally: FieldTally | None = None
+    activity_tally: FieldTally | None = None  # the activity endpoint's fields, counted as the users' are
     warnings: list[dict[str, Any]] = []
 
 
@@ -96,13 +97,16 @@ def activity_rows(
         yield rows, cursor
 
 
+LAST_ACTIVITY_FIELDS = ("users.fields.last_activity", "activity.fields.last_activity")
+
+
 def unmatched_fields(tally: FieldTally | None, *, activity_elsewhere: bool = False) -> list[dict[str, Any]]:
-    """A warning for each mapped field no record had; the last activity's blocks removals by inactivity,
-    unless the activity comes from elsewhere too (an activity endpoint)."""
+    """A warning for each mapped field no record had; the last activity's (the users' or the activity endpoint's)
+    blocks removals by inactivity, unless the activity comes from elsewhere too."""
     warnings = []
     for found in tally.unmatched() if tally else []:
         hint = f"; did you mean {found['suggestion']!r}?" if found["suggestion"] else ""
-        blocks = found["field"] == "users.fields.last_activity" and not activity_elsewhere
+        blocks = found["field"] in LAST_ACTIVITY_FIELDS and not activity_elsewhere
         warnings.append(
             {
                 "kind": "field_unmatched",
@@ -120,6 +124,15 @@ def _warn_of_unmatched_fields(
     state: FetchCheckpoint, *, activity_elsewhere: bool, progress: Callable[[FetchCheckpoint], None]
 ) -> None:
     if unmatched := unmatched_fields(state.tally, activity_elsewhere=activity_elsewhere):
+        state.warnings += unmatched
+        progress(state)
+
+
+def _warn_of_unmatched_activity(state: FetchCheckpoint, *, progress: Callable[[FetchCheckpoint], None]) -> None:
+    """The activity endpoint's fields that no answer had; its last activity blocks removals by inactivity unless
+    the users' own records gave some."""
+    users_gave = bool(state.tally and state.tally.matched.get("users.fields.last_activity"))
+    if unmatched := unmatched_fields(state.activity_tally, activity_elsewhere=users_gave):
         state.warnings += unmatched
         progress(state)
 
@@ -252,12 +265,19 @@ def _fetch(
                 return False
         return True
 
+    def activity_tally() -> FieldTally | None:
+        if isinstance(profile.activity, ActivityEndpoint):
+            state.activity_tally = state.activity_tally or FieldTally.of_fields(
+                profile.activity.fields, prefix="activity.fields"
+            )
+        return state.activity_tally
+
     def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
         state.tally = state.tally or FieldTally.of_fields(profile.users.fields)
         for fetched, cursor in fetch_users(client, state.cursor, tally=state.tally, notes=state.warnings):
             users = fetched
             if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
-                users = with_per_user_activity(client, profile.activity, fetched)
+                users = with_per_user_activity(client, profile.activity, fetched, tally=activity_tally())
             state.users_fetched += len(users)
             refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
             yield [u.model_dump(mode="json") for u in users], cursor
@@ -266,6 +286,8 @@ def _fetch(
         if not stage(user_rows()):
             return FetchResult(checkpoint=state, done=False)
         _warn_of_unmatched_fields(state, activity_elsewhere=profile.activity is not None, progress=progress)
+        if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
+            _warn_of_unmatched_activity(state, progress=progress)
         if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
             state.phase, state.cursor, state.chunk = "activity", None, 0
         elif sign_ins is not None:
@@ -277,4 +299,7 @@ def _fetch(
         return _from_the_identity_provider(state, sign_ins, stage)
     if not isinstance(profile.activity, ActivityEndpoint):  # the profile was patched during the sync
         raise ValueError("the profile no longer has an activity endpoint to read: start the sync again")
-    return FetchResult(checkpoint=state, done=stage(activity_rows(client, profile.activity, state.cursor)))
+    done = stage(activity_rows(client, profile.activity, state.cursor, tally=activity_tally()))
+    if done:
+        _warn_of_unmatched_activity(state, progress=progress)
+    return FetchResult(checkpoint=state, done=done)

@@ -133,7 +133,7 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
         SyncWarning.model_validate(w)
         for w in notes
         + unmatched_fields(tally, activity_elsewhere=activity is not None)
-        + unmatched_fields(activity_tally)
+        + unmatched_fields(activity_tally, activity_elsewhere=bool(tally.matched.get("users.fields.last_activity")))
     ]
     fields = {
         field: FieldMatch(
