@@ -107,6 +107,26 @@ EXPECTED = {
         "fields": {"id": "id", "email": "email", "active": "active", "last_activity": "lastActivityAt"},
         "auth": {"type": "oauth2_authorization_code"},
     },
+    # npm @octokit/openapi 23.0.2 generated/api.github.com.json (info.version 23.0.2, GitHub's REST description with
+    # Octokit's extensions): orgs/list-members "GET /orgs/{org}/members" answers an array of simple-user (login,
+    # id integer, name and email nullable) with a Link header; orgs/remove-member "DELETE
+    # /orgs/{org}/members/{username}"; GET /users lists every account on the site, and the document removes none of
+    # them; the document declares no security scheme, and its answers are application/json only.
+    "github": {
+        "users": "GET /orgs/{org}/members",
+        "removal": "DELETE /orgs/{org}/members/{username}",
+        "records_path": "@",
+        "pagination": "link_header",
+        "fields": {"id": "id", "email": "email", "name": "name"},
+        "auth": {"type": "bearer"},
+        # The outcome: the removal is sent to the member's numeric id, where the document asks for {username}
+        # (simple-user's login). The draft's note gives it 0.83; the author must map id to login (the catalog's
+        # github_org template does).
+        "reclaim_path": "/orgs/your-org/members/{id}",
+        # GitHub asks for application/vnd.github+json; Prism matches Accept literally against the document's
+        # application/json, so the preview sends that.
+        "headers": {"Accept": "application/json"},
+    },
 }
 
 
@@ -141,6 +161,8 @@ def test_a_draft_from_the_vendor_s_document_previews_against_a_mock_of_it(api, v
     assert expected["auth"].items() <= profile["auth"].items()
     if "reclaim_body" in expected:
         assert profile["reclaim"]["body"] == expected["reclaim_body"]
+    if "reclaim_path" in expected:
+        assert profile["reclaim"]["path"] == expected["reclaim_path"]
     # and each guess carries its confidence and why
     noted = {note["field"] for note in draft["draft_notes"]}
     assert {"users.path", "users.records_path", "auth", "base_url", "users.fields.id"} <= noted
@@ -156,6 +178,8 @@ def test_a_draft_from_the_vendor_s_document_previews_against_a_mock_of_it(api, v
         # When the draft is previewed against Prism serving the same document (Prism serves the document's paths at
         # its root, without the server URL's own path)
         profile["base_url"] = url
+        if "headers" in expected:
+            profile["headers"] = {**profile.get("headers", {}), **expected["headers"]}
         found = integrator.post(
             "/profiles/preview",
             json={"profile": profile, "credential": CREDENTIALS[profile["auth"]["type"]], "max_pages": 1},

@@ -249,6 +249,14 @@ def _records(reader: _Reader, response: dict[str, Any]) -> tuple[str, dict[str, 
     return _quoted(name), item
 
 
+def _removes_one(reader: _Reader, other: str, path: str) -> bool:
+    rest = other[len(path.rstrip("/")) :]
+    if not other.startswith(path.rstrip("/")) or not re.fullmatch(r"/\{[^/}]+\}/?", rest):
+        return False
+    item = reader.deref(reader.document["paths"][other])
+    return isinstance(item, dict) and isinstance(item.get("delete"), dict)
+
+
 def _list_candidates(reader: _Reader) -> list[_Candidate]:
     found = []
     for path, raw_item in reader.document["paths"].items():
@@ -285,6 +293,11 @@ def _list_candidates(reader: _Reader) -> list[_Candidate]:
         if any(n in {"status", "active", "is_active", "state"} for n in names):
             score += 0.5
             why.append("its records have a status (+0.5)")
+        # A seat is what can be taken back: the list whose records the document removes one by one (GitHub's
+        # /orgs/{org}/members beside its /users, which lists every account on the site and removes none).
+        if any(_removes_one(reader, other, path) for other in reader.document["paths"]):
+            score += 1.0
+            why.append(f"the document removes one of its records (DELETE {path}/{{…}}) (+1)")
         summary = " ".join(str(operation.get(k, "")) for k in ("summary", "operationId")).lower()
         if "list" in summary or " all " in f" {summary} ":
             score += 0.5
