@@ -83,7 +83,8 @@ def extract(
     cut: dict[str, Any] = {key: document[key] for key in ("openapi", "swagger") if key in document}
     cut["info"] = {k: document["info"][k] for k in ("title", "version") if k in document.get("info", {})}
     cut["x-source"] = source
-    for key in ("servers", "host", "basePath", "security"):
+    # Swagger 2 says at the top what every operation answers in (produces) and takes (consumes).
+    for key in ("servers", "host", "basePath", "schemes", "consumes", "produces", "security"):
         if key in document:
             cut[key] = document[key]
     paths: dict[str, Any] = {}

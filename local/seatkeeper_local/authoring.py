@@ -1,8 +1,10 @@
-"""`seatkeeper profile preview|create FILE`: a profile file tried against its app, then added in one step.
+"""`seatkeeper profile draft|preview|create`: a profile drafted from the vendor's API description, tried
+against its app, then added in one step.
 
-Both speak to a seatkeeper API (the running local stack, or any given a URL and a token) as the
-dashboard does: POST /profiles/preview, then POST /profiles and its connection. A failed create
-leaves nothing behind: the profile is deleted again when its credential does not connect.
+The draft is made here, by the domain's drafting, from a document of any size. Preview and create speak
+to a seatkeeper API (the running local stack, or any given a URL and a token) as the dashboard does:
+POST /profiles/preview, then POST /profiles and its connection. A failed create leaves nothing behind:
+the profile is deleted again when its credential does not connect.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import requests
 from seatkeeper_local.report import table
 
 CONNECT_WAIT_SECONDS = 60
+# A drafted profile file keeps its notes beside the profile's fields; preview and create leave them out.
+DRAFT_NOTES = "draft_notes"
 
 
 class ProfileRefused(Exception):
@@ -31,6 +35,39 @@ def read_json(path: Path, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProfileRefused(f"{what} {path}: not a JSON object")
     return value
+
+
+def read_profile(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A profile file, and the draft's notes if it is a draft."""
+    profile = read_json(path, "profile")
+    notes = profile.pop(DRAFT_NOTES, None)
+    return profile, notes if isinstance(notes, list) else []
+
+
+def draft(document: Path) -> dict[str, Any]:
+    """A profile drafted from an OpenAPI 3 or Swagger 2 document, its notes beside its fields."""
+    from seatkeeper.core.errors import InvalidInput
+    from seatkeeper.profiles.drafting import draft_profile, parse_document
+
+    try:
+        found = draft_profile(parse_document(document.read_bytes()))
+    except OSError as exc:
+        raise ProfileRefused(f"OpenAPI document {document}: {exc}") from None
+    except InvalidInput as exc:
+        raise ProfileRefused(f"OpenAPI document {document}: {'; '.join(e['msg'] for e in exc.errors)}") from None
+    return {**found.profile, DRAFT_NOTES: [note.model_dump(mode="json") for note in found.draft_notes]}
+
+
+def render_notes(notes: list[dict[str, Any]]) -> str:
+    """The draft's guesses, least sure first: what to check before anything else."""
+    ordered = sorted(notes, key=lambda n: n.get("confidence", 0))
+    return table(
+        ["field", "guess", "confidence", "why"],
+        [
+            [n["field"], "-" if n["guess"] is None else json.dumps(n["guess"])[:60], f"{n['confidence']:.2f}", n["why"]]
+            for n in ordered
+        ],
+    )
 
 
 def _refusal(answer: requests.Response) -> ProfileRefused:

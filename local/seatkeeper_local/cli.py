@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from seatkeeper_local.stack.console import LOG_FORMATS
 from seatkeeper_local.stack.tokens import ROLES, mint
@@ -172,17 +172,40 @@ def _api_of(
     return url, token
 
 
+def _draft(args: argparse.Namespace) -> int:
+    # Imported here for start-up time (see the top).
+    from seatkeeper_local import authoring
+
+    try:
+        drafted = authoring.draft(args.openapi)
+    except authoring.ProfileRefused as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    text = json.dumps(drafted, indent=2) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    args.out.write_text(text)
+    print(authoring.render_notes(drafted[authoring.DRAFT_NOTES]))
+    print(
+        f"\nwrote {args.out}: check the guesses above, least sure first, then `seatkeeper profile preview {args.out}`"
+    )
+    return 0
+
+
 def _profile(args: argparse.Namespace) -> int:
     # Imported here for start-up time (see the top).
     import requests
 
     from seatkeeper_local import authoring
 
+    if args.action == "draft":
+        return _draft(args)
     api = _api_of(args, "sam_integrator")
     if api is None:
         return 1
     try:
-        profile = authoring.read_json(args.file, "profile")
+        profile, _ = authoring.read_profile(args.file)
         credential = authoring.read_json(args.credential_file, "credential") if args.credential_file else {}
         if args.action == "preview":
             found = authoring.preview(*api, profile, credential, args.max_pages)
@@ -230,6 +253,39 @@ class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         return action.help if action.default is None else super()._get_help_string(action)
+
+
+def _profile_commands(commands: Any) -> None:
+    """`seatkeeper profile draft|preview|create`."""
+    profile = commands.add_parser(
+        "profile", help="draft a profile from an OpenAPI document, try it against its app, or add it in one step"
+    )
+    actions = profile.add_subparsers(dest="action", required=True)
+    text = "draft a profile from the vendor's OpenAPI 3 or Swagger 2 document (JSON or YAML), a note per guess"
+    drafting = actions.add_parser("draft", help=text, description=text)
+    drafting.add_argument("--openapi", type=Path, required=True, help="the vendor's API description")
+    drafting.add_argument(
+        "-o", "--out", type=Path, help="write the draft here and print its notes (default: the draft on stdout)"
+    )
+    drafting.set_defaults(run=_profile)
+    for action, text in (
+        ("preview", "read the first pages as a sync would, and show what each field matched; nothing is stored"),
+        ("create", "preview, create and connect the profile; a failed attempt leaves nothing behind"),
+    ):
+        one = actions.add_parser(action, help=text, description=text)
+        one.add_argument("file", type=Path, help="the profile, as JSON (docs/profile.schema.json)")
+        one.add_argument(
+            "--credential-file",
+            type=Path,
+            help='the credential, as JSON (e.g. {"token": "..."}); never stored by a preview',
+        )
+        one.add_argument("--url", help="a seatkeeper API's URL (default: the running local stack)")
+        one.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
+        one.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
+        if action == "preview":
+            one.add_argument("--max-pages", type=int, default=3, help="pages to read at most (1 to 10)")
+            one.add_argument("--json", action="store_true", help="the preview as the API gives it")
+        one.set_defaults(run=_profile)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,26 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--json", action="store_true", help="the overview as the API gives it")
     report.set_defaults(run=_report)
 
-    profile = commands.add_parser("profile", help="try a profile file against its app, or add it in one step")
-    actions = profile.add_subparsers(dest="action", required=True)
-    for action, text in (
-        ("preview", "read the first pages as a sync would, and show what each field matched; nothing is stored"),
-        ("create", "preview, create and connect the profile; a failed attempt leaves nothing behind"),
-    ):
-        one = actions.add_parser(action, help=text, description=text)
-        one.add_argument("file", type=Path, help="the profile, as JSON (docs/profile.schema.json)")
-        one.add_argument(
-            "--credential-file",
-            type=Path,
-            help='the credential, as JSON (e.g. {"token": "..."}); never stored by a preview',
-        )
-        one.add_argument("--url", help="a seatkeeper API's URL (default: the running local stack)")
-        one.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")
-        one.add_argument("--token", default=os.environ.get("SEATKEEPER_TOKEN"), help="a JWT (or SEATKEEPER_TOKEN)")
-        if action == "preview":
-            one.add_argument("--max-pages", type=int, default=3, help="pages to read at most (1 to 10)")
-            one.add_argument("--json", action="store_true", help="the preview as the API gives it")
-        one.set_defaults(run=_profile)
+    _profile_commands(commands)
     outbox = commands.add_parser("outbox", help="print the mail the running local stack sent (moto's SES)")
     outbox.add_argument("--to", help="only the mail to this address")
     outbox.add_argument("--port", type=int, help="the local stack's port, when several run (default: the newest)")

@@ -41,8 +41,11 @@ from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for t
 from tests.integration.connection_checks import wait_for
 from tests.integration.test_connection_saga import oauth_profile
 from tests.integration.test_grant_refused import access_token_expires, grant
+from tests.integration.test_profile_drafts import DRAFTS
+from tests.integration.test_profile_preview import token_out_of_band
 from tests.integration.test_reclamation import expected_candidates, reclaiming_profile, wait_for_reclamation
 from tests.integration.test_sync import sync
+from tests.integration.test_vendor_mocks import prism
 from tests.saas_apps import scim_server
 
 pytestmark = pytest.mark.e2e
@@ -978,6 +981,88 @@ def test_a_custom_application_is_written_tested_against_its_app_and_connected(op
         page.get_by_role("button", name="Connect").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Hand-written chat", timeout=60_000)
         expect(page.locator(".sub .badge")).to_have_text("connected")
+    assert page.problems == []
+
+
+def test_a_custom_application_is_drafted_from_the_vendor_s_openapi_document_and_its_test_reads_users(open_as, api):
+    # Follows tests/vendor_specs/drafts/okta.yaml: an extract of okta/okta-management-openapi-spec
+    # dist/2026.06.3/management-minimal.yaml (info.version 2026.06.3), served by Prism as the document says.
+    extract = DRAFTS / "okta.yaml"
+    with prism(extract) as url:
+        # Given the custom entry of the add-application form
+        page = open_as("sam_integrator", "#/new")
+        page.get_by_label("Template").select_option(label="Custom application (write its profile)")
+        # When the vendor's document is chosen as a file and drafted
+        page.get_by_label("The vendor's OpenAPI or Swagger document").set_input_files(extract)
+        expect(page.get_by_label("Document text")).not_to_be_empty()
+        page.get_by_role("button", name="Draft the profile").click()
+        # Then the draft is in the editor, valid, and its notes are beside it with each guess, confidence and why
+        expect(page.locator("#draft-notes")).to_contain_text("users: GET /api/v1/users")
+        notes = {row[0]: row for row in table_rows(page, "Draft notes")}
+        assert notes["users.path"][1] == "GET /api/v1/users" and notes["users.path"][3], notes["users.path"]
+        assert notes["users.fields.last_activity"][1] == "lastLogin"
+        assert all(re.fullmatch(r"\d{1,3}%", row[2]) for row in notes.values()), notes
+        editor = page.get_by_label("Profile (JSON)")
+        profile = json.loads(editor.input_value())
+        assert profile["users"]["path"] == "/api/v1/users"
+        assert profile["auth"] == {"type": "api_key", "location": "header", "name": "Authorization", "prefix": "SSWS "}
+        expect(page.locator("[data-error=profile]")).to_be_empty()
+        # When the author points it at the app (here Prism, which serves the paths at its root) and Tests it
+        profile["base_url"] = url
+        editor.fill(json.dumps(profile, indent=2))
+        page.get_by_label("API key").fill("prism-key")
+        page.get_by_role("button", name="Test").click()
+        # Then the preview read the users Prism answers with, every mapped field found, and Connect is offered
+        expect(page.locator("#preview-results")).to_contain_text("users read")
+        assert table_rows(page, "Previewed users"), "the users table has rows"
+        for field, path, matched, _ in table_rows(page, "Fields matched"):
+            seen, of = matched.split(" of ")
+            assert seen == of != "0", (field, path, matched)
+        assert [r[1] for r in table_rows(page, "Requests")] == ["200"]
+        expect(page.get_by_role("button", name="Connect")).to_be_enabled()
+    assert page.problems == []
+
+
+def test_an_oauth_profile_is_tested_with_an_access_token_before_it_is_connected(open_as, api, oidc, saas):  # noqa: F811
+    # Given an app that checks each bearer token at oidc-provider-mock's userinfo, an authorization-code profile for
+    # it, and an access token its author got from that server out of band (as tests/integration/test_profile_preview)
+    profile = {
+        "name": "OAuth app under test",
+        "template": "scim2",
+        "base_url": f"{saas.url}/oauth",
+        "auth": {
+            "type": "oauth2_authorization_code",
+            "authorize_url": f"{oidc}/oauth2/authorize",
+            "token_url": f"{oidc}/oauth2/token",
+            "scopes": ["openid", "email"],
+        },
+        "subscription": {"licenses_purchased": 10},
+    }
+    # (the editor asks for the users block that the API would take from the template: it is the template's own)
+    [scim2] = [t for t in api("sam_viewer").get("/templates").json()["items"] if t["name"] == "scim2"]
+    profile["users"] = scim2["profile"]["users"]
+    token = token_out_of_band(oidc)
+    page = open_as("sam_integrator", "#/new")
+    page.get_by_label("Template").select_option(label="Custom application (write its profile)")
+    page.get_by_label("Profile (JSON)").fill(json.dumps(profile))
+    # Then the Test step asks for an access token, as a password field
+    field = page.get_by_label("Access token (for the Test only)")
+    expect(field).to_have_attribute("type", "password")
+    # When the profile is tested with the token
+    field.fill(token)
+    expect(page.locator("[data-error=profile]")).to_be_empty()
+    with page.expect_request(lambda r: r.url.endswith("/profiles/preview")) as sent:
+        page.get_by_role("button", name="Test").click()
+    # Then only the token went, as the preview's credential, and the app's users are shown
+    assert sent.value.post_data_json["credential"] == {"access_token": token}
+    expect(page.locator("#preview-results")).to_contain_text("3 users read")
+    assert [row[0] for row in table_rows(page, "Previewed users")] == ["0", "1", "2"]
+    assert saas.requests_seen[-1]["authorization"] == f"Bearer {token}"
+    expect(page.get_by_role("button", name="Connect")).to_be_enabled()
+    # and nothing was created, and the token is not written into the page
+    listed = api("sam_viewer").get("/profiles", params={"limit": 100}).json()["items"]
+    assert [p for p in listed if p["name"] == profile["name"]] == []
+    assert token not in page.content()
     assert page.problems == []
 
 

@@ -67,3 +67,48 @@ def test_profile_create_leaves_nothing_behind_when_the_credential_fails_and_a_re
         [created] = profiles_named(api, name)
         assert api("sam_viewer").get(f"/profiles/{created['id']}/connection").json()["status"] == "connected"
         assert created["id"] in done.stdout  # the id is printed for the next step
+
+
+def test_profile_draft_writes_a_profile_with_its_notes_that_preview_reads(root, stack, tmp_path):
+    from tests.integration.test_profile_drafts import DRAFTS
+    from tests.integration.test_vendor_mocks import prism
+
+    # Given Okta's management document (okta/okta-management-openapi-spec dist/2026.06.3, extract in
+    # tests/vendor_specs/drafts/okta.yaml), whose listUsers is GET /api/v1/users and whose apiToken is "SSWS"
+    out = tmp_path / "okta.json"
+    # When a profile is drafted from it on the command line
+    done = seatkeeper(root, "profile", "draft", "--openapi", str(DRAFTS / "okta.yaml"), "-o", str(out))
+    # Then the file holds the draft and its notes, and the notes are printed, least sure first
+    assert done.returncode == 0, done.stderr
+    drafted = json.loads(out.read_text())
+    assert drafted["users"]["path"] == "/api/v1/users"
+    assert {n["field"] for n in drafted["draft_notes"]} >= {"users.path", "auth", "users.fields.last_activity"}
+    first = next(line for line in done.stdout.splitlines() if line.startswith(("subscription", "base_url", "users")))
+    assert "0.00" in first  # a placeholder, to fill in first
+    assert f"seatkeeper profile preview {out}" in done.stdout
+
+    # When the drafted file is previewed, as it is, against Prism serving the same document
+    with prism(DRAFTS / "okta.yaml") as url:
+        drafted["base_url"] = url
+        out.write_text(json.dumps(drafted))
+        (tmp_path / "key.json").write_text(json.dumps({"api_key": "prism-key"}))
+        token = mint(stack.jwt_secret, "sam_integrator")
+        done = seatkeeper(root, "profile", "preview", str(out), "--credential-file", str(tmp_path / "key.json"),
+                          "--url", stack.url, "--token", token)  # fmt: skip
+    # Then the preview leaves the notes out of the profile it sends, and reads Okta's users with every field
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "draft_notes" not in done.stdout + done.stderr
+    assert "1 users read; paging ended" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("users.fields.last_activity"))
+    assert "1 of 1" in row
+
+
+def test_profile_draft_of_what_is_no_api_description_says_why(root, tmp_path):
+    # Given a file that is not an OpenAPI document
+    (tmp_path / "notes.yaml").write_text("title: my notes\n")
+    # When a draft is asked of it
+    done = seatkeeper(root, "profile", "draft", "--openapi", str(tmp_path / "notes.yaml"))
+    # Then it says what is wrong, and writes nothing
+    assert done.returncode == 1
+    assert "not an OpenAPI 3.x or Swagger 2.0 document" in done.stderr
+    assert done.stdout == ""

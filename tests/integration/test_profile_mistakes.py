@@ -137,3 +137,40 @@ def test_activity_that_falls_away_since_the_last_sync_blocks_removals_by_inactiv
         ]
         refused = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True})
         assert refused.status_code == 409 and "users.fields.last_activity" in refused.json()["message"]
+
+
+def test_an_activity_endpoint_path_that_matches_nothing_warns_and_blocks_removals_by_inactivity(api):
+    integrator = api("sam_integrator")
+    with paging_app(30) as app:
+        # Given a profile whose last activity comes from a bulk activity endpoint, mapped to lastLogin where the
+        # app's records have last_login_at, and the users' own records mapped to none
+        with_last_login_at(app)
+        profile = connected(integrator, app, "offset", fields={"last_activity": None})
+        activity = {
+            "mode": "bulk",
+            "path": "/users",
+            "records_path": "items",
+            "pagination": {"type": "offset", "page_size": 10},
+            "fields": {"user_id": "id", "last_activity": "lastLogin"},
+        }
+        assert integrator.patch(f"/profiles/{profile['id']}", json={"activity": activity}).status_code == 200
+
+        # When it syncs
+        run = sync(integrator, profile["id"])
+
+        # Then the sync succeeds with a warning naming the activity endpoint's field and the key it should be
+        assert run["status"] == "succeeded", run
+        [warning] = [w for w in run["warnings"] if w["field"] == "activity.fields.last_activity"]
+        assert (warning["matched"], warning["of"], warning["suggestion"]) == (0, 30, "last_login_at")
+        assert warning["blocks_inactivity"] is True
+        # And no reclamation plans removals by inactivity: no data is not "never signed in"
+        refused = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True})
+        assert refused.status_code == 409 and "activity.fields.last_activity" in refused.json()["message"]
+
+        # When the activity path is fixed and it syncs again
+        activity["fields"]["last_activity"] = "last_login_at"
+        assert integrator.patch(f"/profiles/{profile['id']}", json={"activity": activity}).status_code == 200
+        again = sync(integrator, profile["id"])
+    # Then no warning blocks a plan any more
+    assert again["status"] == "succeeded" and not any(w["blocks_inactivity"] for w in again["warnings"]), again
+    assert integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True}).status_code == 201

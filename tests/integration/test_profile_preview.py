@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -194,3 +195,173 @@ def test_the_profile_schema_is_served_as_committed(api):
     answer = api("sam_viewer").get("/profiles/schema")
     assert answer.status_code == 200
     assert answer.json() == json.loads(SCHEMA_FILE.read_text())
+
+
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [("cursor", "cursor_path 'next'"), ("next_url", "next_url_path 'links.next'"), ("link_header", "its Link header")],
+)
+def test_a_next_page_pointer_that_comes_back_to_a_page_read_already_is_looped(api, kind, where):
+    integrator = api("sam_integrator")
+    with paging_app(60, loops_from_page=3) as app:
+        # Given an app whose third page points back at the second (a paging bug seen in the wild: a cursor that
+        # resets), ten users a page
+        body = {"profile": new_profile(app, kind), "credential": {"token": "t"}, "max_pages": 10}
+        # When the profile is previewed for up to ten pages
+        found = integrator.post("/profiles/preview", json=body).json()
+    # Then the preview says the paging looped, naming where the pointer was read, after the three pages read
+    assert found["paging"] == "looped", found
+    assert "repeats itself" in found["error"] and where in found["error"]
+    assert len(found["requests"]) == 3
+    assert [u["id"] for u in found["users"]] == [f"u{i:06d}" for i in range(20)]
+
+
+def token_out_of_band(oidc: str) -> str:
+    """An access token from oidc-provider-mock, got as an author gets one from a vendor's console or any OAuth
+    client: the authorization code grant run by hand, its redirect never followed."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    import requests
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = "http://127.0.0.1:9/callback"
+    authorize = f"{oidc}/oauth2/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": "author-console",
+            "redirect_uri": redirect,
+            "scope": "openid email",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    browser = requests.Session()
+    answer = browser.post(authorize, data={"sub": "author@acme.example.com"}, allow_redirects=False, timeout=10)
+    assert answer.status_code in (302, 303), answer.text
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    tokens = browser.post(
+        f"{oidc}/oauth2/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "code_verifier": verifier},
+        auth=("author-console", "any-secret"),
+        timeout=10,
+    )
+    assert tokens.status_code == 200, tokens.text
+    return tokens.json()["access_token"]
+
+
+def test_an_authorization_code_profile_previews_before_it_is_connected_with_a_token_got_out_of_band(
+    api, stack, oidc, saas, function_logs
+):
+    integrator = api("sam_integrator")
+    # Given an app that checks each bearer token at its authorization server (oidc-provider-mock's userinfo),
+    # an authorization-code profile for it, and an access token its author got from that server out of band
+    profile = {
+        "name": f"OAuth preview {uuid.uuid4().hex[:8]}",
+        "template": "scim2",
+        "base_url": f"{saas.url}/oauth",
+        "auth": {
+            "type": "oauth2_authorization_code",
+            "authorize_url": f"{oidc}/oauth2/authorize",
+            "token_url": f"{oidc}/oauth2/token",
+            "scopes": ["openid", "email"],
+        },
+        "subscription": {"licenses_purchased": 10},
+    }
+    token = token_out_of_band(oidc)
+
+    # When the profile is previewed with that token
+    answer = integrator.post("/profiles/preview", json={"profile": profile, "credential": {"access_token": token}})
+
+    # Then the app accepted it as the authorization server's, and its users are read
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["error"] is None and [r["status"] for r in found["requests"]] == [200]
+    assert [u["id"] for u in found["users"]] == ["0", "1", "2"]
+    assert saas.requests_seen[-1]["authorization"] == f"Bearer {token}"
+    # And the token is in no answer, no log line and no stored item
+    assert token not in answer.text and token not in function_logs.getvalue() and token not in table_text(stack)
+
+    # When it is previewed with a token the authorization server never issued
+    made_up = integrator.post(
+        "/profiles/preview", json={"profile": profile, "credential": {"access_token": "not-issued-by-the-server"}}
+    ).json()
+    # Then the app's refusal is the preview's answer
+    assert [r["status"] for r in made_up["requests"]] == [401] and made_up["error"]
+
+    # When it is previewed with the client's id and secret, which only a connection's grant can use
+    refused = integrator.post(
+        "/profiles/preview",
+        json={"profile": profile, "credential": {"client_id": "seatkeeper", "client_secret": "s3cret"}},
+    )
+    # Then it is a 422 that says the preview takes an access token, and which values it does not use
+    assert refused.status_code == 422, refused.text
+    places = {tuple(e["loc"]): e["msg"] for e in refused.json()["detail"]}
+    assert "before it is connected" in places[("body", "credential", "access_token")]
+    assert ("body", "credential", "client_secret") in places
+
+
+def test_a_per_user_activity_endpoint_is_read_as_the_sync_reads_it_and_its_field_counted(api):
+    integrator = api("sam_integrator")
+    with paging_app(40) as app:
+        # Given a profile whose last activity comes from a per-user endpoint (/users/{id}), ten users a page
+        profile = new_profile(app, "offset")
+        profile["users"]["fields"].pop("last_activity")
+        profile["activity"] = {"mode": "per_user", "path": "/users/{id}", "fields": {"last_activity": "last_login"}}
+        # When it is previewed for three pages
+        found = integrator.post("/profiles/preview", json={"profile": profile, "credential": {"token": "t"}}).json()
+    # Then the first twenty users' activity was asked for, one request each, after their page, as the sync does
+    assert found["error"] is None, found
+    paths = [r["url"].removeprefix(f"{app.url}/offset/users") for r in found["requests"]]
+    assert paths[0] == "?offset=0&limit=10" and paths[11] == "?offset=10&limit=10"
+    assert sorted(paths[1:11]) == [f"/u{i:06d}" for i in range(10)]  # the first page's users, before the second
+    asked = [r["url"].removeprefix(f"{app.url}/offset/users/") for r in found["requests"] if "/users/u" in r["url"]]
+    assert sorted(asked) == [f"u{i:06d}" for i in range(20)]
+    # and the activity field's matches are counted, and each user shows the activity the app has for it
+    assert found["fields"]["activity.fields.last_activity"]["matched"] == sum(
+        1 for u in app.users[:20] if u["last_login"] is not None
+    )
+    assert found["fields"]["activity.fields.last_activity"]["of"] == 20
+    for user, expected in zip(found["users"][:20], app.users[:20], strict=True):
+        assert (user["last_activity"] is None) == (expected["last_login"] is None)
+    assert all(user["last_activity"] is None for user in found["users"][20:])
+
+
+def test_a_bulk_activity_endpoint_with_a_wrong_path_is_shown_with_the_key_to_use(api):
+    integrator = api("sam_integrator")
+    with paging_app(25) as app:
+        # Given a profile whose last activity comes from a bulk endpoint, mapped to lastLogin where records have
+        # last_login
+        profile = new_profile(app, "offset")
+        profile["users"]["fields"].pop("last_activity")
+        profile["activity"] = {
+            "mode": "bulk",
+            "path": "/users",
+            "records_path": "items",
+            "pagination": {"type": "offset", "page_size": 10},
+            "fields": {"user_id": "id", "last_activity": "lastLogin"},
+        }
+        body = {"profile": profile, "credential": {"token": "t"}, "max_pages": 5}
+        # When it is previewed
+        found = integrator.post("/profiles/preview", json=body).json()
+        # Then the activity pages were read after the users', and the field says which key the records have
+        activity = found["fields"]["activity.fields.last_activity"]
+        assert (activity["matched"], activity["of"], activity["suggestion"]) == (0, 25, "last_login"), activity
+        assert found["fields"]["activity.fields.user_id"]["matched"] == 25
+        assert len(found["requests"]) == 6  # three pages of users, three of activity
+        assert any(w["field"] == "activity.fields.last_activity" for w in found["warnings"])
+        assert all(user["last_activity"] is None for user in found["users"])
+
+        # When the path is corrected and it is previewed again
+        profile["activity"]["fields"]["last_activity"] = "last_login"
+        found = integrator.post("/profiles/preview", json=body).json()
+    # Then each user has the activity the bulk endpoint gives it, merged as the sync's commit merges it
+    assert found["error"] is None, found
+    for user, expected in zip(found["users"], app.users, strict=True):
+        assert (user["last_activity"] is None) == (expected["last_login"] is None)
+        if expected["last_login"] is not None:
+            assert datetime.fromisoformat(user["last_activity"]).timestamp() == expected["last_login"]

@@ -410,3 +410,21 @@ def test_a_profiles_sync_shows_its_progress_while_it_runs_and_the_run_once_it_en
     # And an unknown profile has none: 404; the route is in the API's OpenAPI document
     assert viewer.get("/profiles/prf_00000000000000000000/sync").status_code == 404
     assert "get" in integrator.get("/openapi.json").json()["paths"]["/profiles/{profile_id}/sync"]
+
+
+def test_a_sync_whose_paging_loops_fails_saying_so_and_changes_nothing(api):
+    integrator = api("sam_integrator")
+    with paging_app(300) as app:
+        # Given a profile synced once, whose app then points its second page back at itself
+        profile = connected_profile(integrator, **profile_fields(app, "cursor"))
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        before = stored_users(integrator, profile["id"])
+        app.loops_from_page = 2
+        app.users.append(make_user(300))
+        # When it syncs again
+        run = sync(integrator, profile["id"])
+    # Then the run fails naming the loop and where the pointer was read, rather than reading forever or
+    # committing a list that never ended
+    assert run["status"] == "failed", run
+    assert "repeats itself" in run["error"] and "cursor_path 'next'" in run["error"], run["error"]
+    assert stored_users(integrator, profile["id"]) == before

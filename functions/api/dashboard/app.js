@@ -1453,7 +1453,7 @@ function customForm(templates) {
       if (profile.auth && !known.includes(type)) found.push(`auth.type must be one of ${known.join(", ")}`);
       if (type !== authType) {
         authType = type;
-        fill(credentials, known.includes(type) ? credentialInputs(type) : null);
+        fill(credentials, known.includes(type) ? [credentialInputs(type), testTokenInput(type)] : null);
       }
     }
     problems.textContent = found.join("; ");
@@ -1467,10 +1467,15 @@ function customForm(templates) {
     editor.value = JSON.stringify({ name: `My ${template.title}`, ...template.profile, subscription: { licenses_purchased: 10, cost_per_license: 0 } }, null, 2);
     check();
   });
+  const drafting = draftSection((draft) => {
+    editor.value = JSON.stringify(draft.profile, null, 2);
+    check();
+  });
   const form = h(
     "form",
     { novalidate: true },
     h("p", { class: "sub" }, "Describe the app's users API in a profile (its JSON Schema: docs/profile.schema.json, or GET /profiles/schema), Test it against the app, then Connect."),
+    drafting,
     h("div", { class: "field" }, h("label", { for: "f-example" }, "Start from a template's profile"), example),
     h("div", { class: "field" }, h("label", { for: "f-profile" }, "Profile (JSON)"), editor, problems),
     h("h2", {}, "Credential"),
@@ -1484,7 +1489,7 @@ function customForm(templates) {
     const profile = check();
     if (!profile) return editor.focus();
     const text = editor.value;
-    const found = await submit(form, () => call("/profiles/preview", { method: "POST", body: { profile, credential: credentialOf(form, authType), max_pages: 3 } }));
+    const found = await submit(form, () => call("/profiles/preview", { method: "POST", body: { profile, credential: testCredentialOf(form, authType), max_pages: 3 } }));
     fill(results, found ? previewTables(found) : null);
     tested = found && !found.error ? text : null;
     check();
@@ -1494,6 +1499,85 @@ function customForm(templates) {
     if (profile) await createAndConnect(form, profile, authType);
   });
   return form;
+}
+
+// A person's grant exists only once connected: before that, the Test reads with an access token the author got
+// from the app's own console or OAuth client. It is sent with that one request and kept nowhere.
+function testTokenInput(authType) {
+  if (authType !== "oauth2_authorization_code") return null;
+  return input("access_token", "Access token (for the Test only)", { type: "password", autocomplete: "off" }, "Not stored: sent only with the Test's read. Connect asks the app for its own grant.");
+}
+
+function testCredentialOf(form, authType) {
+  if (authType === "oauth2_authorization_code") return { access_token: form.elements.access_token.value };
+  return credentialOf(form, authType);
+}
+
+// "Start from an OpenAPI document": the vendor's document (a file or pasted) is sent to POST /profiles/draft and
+// the draft goes into the editor; its notes stay beside it, so the author sees which guesses to check first.
+function draftSection(load) {
+  const file = h("input", { id: "f-openapi-file", type: "file", accept: ".json,.yaml,.yml,application/json,application/yaml" });
+  const pasted = h("textarea", { id: "f-openapi", rows: 4, spellcheck: "false", placeholder: "or paste the document (JSON or YAML)" });
+  const problem = h("div", { "aria-live": "polite", id: "draft-problem" });
+  const notes = h("div", { id: "draft-notes", "aria-live": "polite" });
+  const button = h("button", { type: "button" }, "Draft the profile");
+  file.addEventListener("change", async () => {
+    if (file.files.length) pasted.value = await file.files[0].text();
+  });
+  button.addEventListener("click", async () => {
+    fill(problem);
+    const text = pasted.value.trim();
+    if (!text) return fill(problem, h("p", { class: "callout bad", role: "alert" }, "Choose the vendor's OpenAPI document or paste it first."));
+    button.disabled = true;
+    try {
+      const draft = await postDocument(text);
+      load(draft);
+      fill(notes, draftNotesTable(draft));
+    } catch (error) {
+      const where = (error.detail || []).map((d) => d.msg).join("; ");
+      fill(problem, h("p", { class: "callout bad", role: "alert" }, error.message, where ? h("div", {}, where) : null));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h(
+    "fieldset",
+    { class: "draft" },
+    h("legend", {}, "Start from an OpenAPI document"),
+    h("div", { class: "field" }, h("label", { for: "f-openapi-file" }, "The vendor's OpenAPI or Swagger document"), file),
+    h("div", { class: "field" }, h("label", { for: "f-openapi" }, "Document text"), pasted),
+    h("div", { class: "actions" }, button),
+    problem,
+    notes,
+  );
+}
+
+// As call(), with the document sent as it is: YAML is no JSON body.
+async function postDocument(text) {
+  const type = text.startsWith("{") ? "application/json" : "application/yaml";
+  const answer = await fetch(API + "/profiles/draft", { method: "POST", headers: { Authorization: `Bearer ${session.token}`, "Content-Type": type }, body: text });
+  if (answer.status === 401) {
+    forget();
+    throw new ApiError(401, "Your sign-in has ended. Sign in again.");
+  }
+  const data = await answer.json().catch(() => null);
+  if (!answer.ok) throw new ApiError(answer.status, (data && data.message) || answer.statusText, data && data.detail);
+  return data;
+}
+
+function draftNotesTable(draft) {
+  const shown = (value) => (typeof value === "string" ? value : JSON.stringify(value));
+  const rows = [...draft.draft_notes].sort((a, b) => a.confidence - b.confidence);
+  return [
+    h("p", {}, `Drafted from ${Object.entries(draft.operations).map(([role, op]) => `${role}: ${op}`).join(", ")}. Check the least sure guesses first, then Test.`),
+    h(
+      "table",
+      {},
+      h("caption", {}, "Draft notes"),
+      h("thead", {}, h("tr", {}, ["Field", "Guess", "Confidence", "Why"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.map((n) => h("tr", {}, [n.field, shown(n.guess), `${Math.round(n.confidence * 100)}%`, n.why].map((c) => h("td", {}, c))))),
+    ),
+  ];
 }
 
 function previewTables(found) {

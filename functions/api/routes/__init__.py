@@ -25,6 +25,7 @@ MODULES = {
     "profiles": "profiles",
     "profiles/connection": "connections",
     "profiles/position": "reconciliations",
+    "profiles/draft": "authoring",
     "profiles/preview": "authoring",
     "profiles/schema": "authoring",
     "profiles/positions": "reconciliations",

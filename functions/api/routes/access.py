@@ -25,6 +25,9 @@ MAX_NESTING = 64  # levels of objects and arrays; a profile needs fewer than ten
 MAX_NUMBER_LENGTH = 100  # characters of one JSON number; no figure seatkeeper keeps is longer
 # Routes that read their body as it came, in its own format: Slack signs the form-encoded bytes it sends.
 RAW_BODY_PATHS = frozenset({"/slack/interactions"})
+# Routes that take a document in its own format (JSON or YAML) and a larger one than any profile: a vendor's API
+# description. Lambda takes at most 6 MB per synchronous invocation, the whole event included: 5 MB of text fit.
+DOCUMENT_PATHS = {"/profiles/draft": 5 * 1024 * 1024}
 # In a name inside API Gateway's "[a b]" form, any of these could hide a second name.
 _AMBIGUOUS = re.compile(r"[\s\[\],]")
 # Paths that change state without a JWT. A cross-site form may post text/plain, urlencoded or multipart
@@ -145,9 +148,13 @@ def admit_body(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | 
     body = event.get("body")
     if not body:
         return event, None
-    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
-        return event, _refusal(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if event.get("rawPath") in RAW_BODY_PATHS:
+    limit = DOCUMENT_PATHS.get(str(event.get("rawPath")), MAX_BODY_BYTES)
+    if len(body) > limit * (4 / 3 if event.get("isBase64Encoded") else 1):
+        more = " (a larger document: `seatkeeper profile draft --openapi FILE` drafts on your machine)"
+        return event, _refusal(
+            413, f"the body is larger than {limit} bytes" + (more if limit != MAX_BODY_BYTES else "")
+        )
+    if event.get("rawPath") in RAW_BODY_PATHS or event.get("rawPath") in DOCUMENT_PATHS:
         return event, None
     if event.get("isBase64Encoded"):
         try:

@@ -1,4 +1,5 @@
-"""Writing a profile: try it against its app before connecting (the preview), and its JSON Schema."""
+"""Writing a profile: draft it from the vendor's API description, try it against its app before connecting (the
+preview), and its JSON Schema."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from routes.services import ProfileId, connection_service, profile_service
 from routes.settings import network_policy, settings
 from seatkeeper.connections.service import CredentialInput
 from seatkeeper.core.errors import ConnectionConflict, InvalidInput
+from seatkeeper.profiles.drafting import Draft
 from seatkeeper.sync.preview import DEFAULT_PAGES, MOST_PAGES, Preview
 
 logger = Logger(child=True)
@@ -68,7 +70,7 @@ def preview_profile(given: Annotated[PreviewInput, Body()]) -> Preview:
     except InvalidInput as exc:
         raise _under("profile", exc) from None
     try:
-        values = given.credential.values_for(profile.auth)
+        values = given.credential.values_for(profile.auth, preview=True)
     except InvalidInput as exc:
         raise _under("credential", exc) from None
     client = preview_client(profile, values, endpoint=GuardedTokenEndpoint(network_policy()), policy=network_policy())
@@ -115,3 +117,19 @@ def profile_schema() -> dict[str, Any]:
     from seatkeeper.profiles.model import profile_json_schema
 
     return profile_json_schema()
+
+
+@router.post(
+    "/profiles/draft",
+    summary="Draft a profile from the vendor's OpenAPI 3 or Swagger 2 document (JSON or YAML, at most 5 MB)",
+    tags=["profiles"],
+    middlewares=[writers],
+    responses=responses((200, Draft), 413, 422),
+)
+def draft_from_document() -> Draft:
+    # Cold start: the drafting (and YAML) only on a draft.
+    from seatkeeper.profiles.drafting import draft_profile, parse_document
+
+    draft = draft_profile(parse_document(router.current_event.decoded_body or ""))
+    logger.info("profile drafted", extra={"operations": draft.operations, "notes": len(draft.draft_notes)})
+    return draft

@@ -49,6 +49,7 @@ class PagingApp:
     html_page: int | None = None  # answers an HTML error page with 200
     refused_redirect_page: int | None = None  # redirects to the metadata service
     foreign_next_url: bool = False  # next_url / Link point at another host
+    loops_from_page: int | None = None  # from this page on, cursor / next_url / Link point back at page 2
     rate_limit: int | None = None  # this many requests per window, then 429 with Retry-After
     rate_window: float = 1.0
     quota_headers: bool = False  # X-RateLimit-Remaining / -Reset on every answer
@@ -134,6 +135,8 @@ class PagingApp:
         start = int(query.get("cursor") or query.get("start") or 0)
         chunk = self.users[start : start + size]
         following = start + size if start + size < n else None
+        if self.loops_from_page is not None and start // size + 1 >= self.loops_from_page:
+            following = size  # back at the second page, read already: a pointer that never ends the list
         host = "http://elsewhere.example.com" if self.foreign_next_url else self.url
         link = (
             f"{host}/{kind}/users?{urlencode({'start': following, 'limit': size})}" if following is not None else None

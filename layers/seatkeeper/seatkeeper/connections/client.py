@@ -73,15 +73,21 @@ def preview_client(
     profile: Profile, credential: dict[str, str], *, endpoint: TokenEndpoint, policy: NetworkPolicy
 ) -> SaaSClient:
     """A client for a profile not connected yet, with a credential held for this one preview: never stored.
-    An authorization-code profile needs a person's grant, which only a connection gets."""
+    An authorization-code profile needs a person's grant, which only a connection gets and keeps: before it
+    is connected, it is previewed with an access token got out of band (`access_token`), sent as the
+    connection's would be, never refreshed."""
     auth = profile.auth
-    if isinstance(auth, OAuth2AuthorizationCodeAuth):
-        raise InvalidInput.at(
-            ("body", "profile", "auth", "type"),
-            "an authorization-code profile is previewed once connected: POST /profiles/{id}/preview",
-        )
     # A preview shows what the app answers: a few quick attempts, not a sync's patience.
     retries = RetryPolicy(max_attempts=2, budget_seconds=10)
+    if isinstance(auth, OAuth2AuthorizationCodeAuth):
+        if "access_token" not in credential:
+            raise InvalidInput.at(
+                ("body", "credential", "access_token"),
+                "an authorization-code profile is previewed with an access token got out of band, or once"
+                " connected: POST /profiles/{id}/preview",
+            )
+        token = credential["access_token"]
+        return SaaSClient(profile, {}, policy=policy, access_token=lambda: token, retries=retries)
     if isinstance(auth, OAuth2ClientCredentialsAuth | OAuth2JwtBearerAuth):
         app_only = ClientCredentialsToken(auth, credential, endpoint=endpoint)
         with_id = isinstance(auth, OAuth2ClientCredentialsAuth) and auth.client_id_header

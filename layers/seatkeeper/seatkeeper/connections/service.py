@@ -39,6 +39,10 @@ FAILURE_MESSAGES = {
 }
 
 
+PREVIEW_TOKEN_FIELDS = ("access_token",)
+"""What a preview of an authorization-code profile takes: a token someone got from the app out of band."""
+
+
 class CredentialInput(BaseModel):
     """Credential values for POST /profiles/{id}/connection; which ones depends on the profile's auth type."""
 
@@ -58,14 +62,26 @@ class CredentialInput(BaseModel):
         max_length=16384,
         description="client_auth private_key_jwt: the private key, PEM (PKCS#8 or PKCS#1) or a JWK",
     )
+    access_token: SecretStr | None = Field(
+        None,
+        min_length=1,
+        max_length=8192,
+        description="POST /profiles/preview of an oauth2_authorization_code profile only: an access token obtained"
+        " out of band (the vendor's console, any OAuth client), used for that preview's requests and forgotten",
+    )
 
-    def values_for(self, auth: Auth) -> dict[str, str]:
-        """The plain values the auth needs; 422 for a missing one, one it does not use, or a key that is none."""
+    def values_for(self, auth: Auth, *, preview: bool = False) -> dict[str, str]:
+        """The plain values the auth needs; 422 for a missing one, one it does not use, or a key that is none.
+
+        `preview`: for a preview, where an authorization-code profile, which has no grant yet, takes an access
+        token instead of its client's id and secret (the grant needs a person, and a connection to keep it)."""
         auth_type, needed = auth.type, credential_fields(auth)
+        needs = f"required for auth type {auth_type}"
+        if preview and isinstance(auth, OAuth2AuthorizationCodeAuth):
+            needed = PREVIEW_TOKEN_FIELDS
+            needs = f"required to preview a profile of auth type {auth_type} before it is connected"
         errors = [
-            {"loc": ["body", name], "msg": f"required for auth type {auth_type}", "type": "missing"}
-            for name in needed
-            if getattr(self, name) is None
+            {"loc": ["body", name], "msg": needs, "type": "missing"} for name in needed if getattr(self, name) is None
         ] + [
             {"loc": ["body", name], "msg": f"not used by auth type {auth_type}", "type": "extra_forbidden"}
             for name in type(self).model_fields

@@ -349,7 +349,18 @@ class PageFetcher:
             ):
                 self._note_missing_pointer(pagination, body)
             if pointer is not None and pointer in seen:
-                raise PagingLoops("the app's next-page pointer repeats itself")
+                where = (
+                    f"cursor_path {pagination.cursor_path!r}"
+                    if isinstance(pagination, CursorPagination)
+                    else f"next_url_path {pagination.next_url_path!r}"
+                    if isinstance(pagination, NextUrlPagination)
+                    else "its Link header"
+                )
+                # The pointer itself is not shown: a next-page URL may carry a signed token.
+                raise PagingLoops(
+                    f"the app's next-page pointer repeats itself: page {pages_done} pointed back at a page read"
+                    f" already ({where}); the list would never end, so it is not read further"
+                )
             if pointer is not None:
                 seen.add(pointer)
             yield records, PageCursor(cursor=value, url=url, pages_done=pages_done, done=pointer is None)

@@ -199,7 +199,7 @@ class FieldTally(BaseModel):
     keys_seen: list[str] = []
 
     @classmethod
-    def of_fields(cls, fields: UserFields, prefix: str = "users.fields") -> FieldTally:
+    def of_fields(cls, fields: BaseModel, prefix: str = "users.fields") -> FieldTally:
         mapped = fields.model_dump(exclude_none=True)
         paths = {f"{prefix}.{name}": path for name, path in mapped.items() if isinstance(path, str)}
         return cls(paths=paths, matched=dict.fromkeys(paths, 0))

@@ -5,7 +5,7 @@ sync longer than one Lambda invocation continues where it was."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -46,6 +46,7 @@ class FetchCheckpoint(BaseModel):
     # How well the profile's paths fit the app's records, and what the fetch found wrong (SPEC:
     # "no data" is not "never signed in"): the commit puts them on the run and the snapshot.
     tally: FieldTally | None = None
+    activity_tally: FieldTally | None = None  # the activity endpoint's fields, counted as the users' are
     warnings: list[dict[str, Any]] = []
 
 
@@ -63,25 +64,52 @@ def _activity_of(endpoint: ActivityEndpoint, record: Any) -> datetime | None:
         raise UnreadableResponse(f"activity: {exc}") from None
 
 
-def _with_per_user_activity(client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser]) -> list[SaaSUser]:
-    def one(user: SaaSUser) -> SaaSUser:
+def with_per_user_activity(
+    client: SaaSClient, endpoint: ActivityEndpoint, users: list[SaaSUser], *, tally: FieldTally | None = None
+) -> list[SaaSUser]:
+    """The users with their last activity from the per-user activity endpoint, each answer counted into `tally`."""
+
+    def one(user: SaaSUser) -> tuple[SaaSUser, Any]:
         path = fill_path(endpoint.path, user.model_dump(mode="json"))
         body = client.json(client.send("GET", client.url(path), params=endpoint.params))
         seen = _activity_of(endpoint, body)
         latest = max(filter(None, [user.last_activity, seen]), default=None)
-        return user.model_copy(update={"last_activity": latest})
+        return user.model_copy(update={"last_activity": latest}), body
 
     with ThreadPoolExecutor(endpoint.max_concurrency, thread_name_prefix="activity") as pool:
-        return list(pool.map(one, users))
+        answered = list(pool.map(one, users))
+    if tally is not None:
+        tally.count([body for _, body in answered])  # here, not in the threads: one tally, counted once
+    return [user for user, _ in answered]
+
+
+def activity_rows(
+    client: SaaSClient, activity: ActivityEndpoint, start: PageCursor | None, *, tally: FieldTally | None = None
+) -> Generator[tuple[list[dict[str, Any]], PageCursor]]:
+    """The bulk activity endpoint's pages as rows of user id and last activity, each page counted into `tally`."""
+    fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
+    for records, cursor in fetcher.pages(start):
+        if tally is not None:
+            tally.count(records)
+        rows = []
+        for record in records:
+            user_id = search(activity.fields.user_id, record)
+            if user_id is not None:
+                seen = _activity_of(activity, record)
+                rows.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
+        yield rows, cursor
+
+
+LAST_ACTIVITY_FIELDS = ("users.fields.last_activity", "activity.fields.last_activity")
 
 
 def unmatched_fields(tally: FieldTally | None, *, activity_elsewhere: bool = False) -> list[dict[str, Any]]:
-    """A warning for each mapped field no record had; the last activity's blocks removals by inactivity,
-    unless the activity comes from elsewhere too (an activity endpoint)."""
+    """A warning for each mapped field no record had; the last activity's (the users' or the activity endpoint's)
+    blocks removals by inactivity, unless the activity comes from elsewhere too."""
     warnings = []
     for found in tally.unmatched() if tally else []:
         hint = f"; did you mean {found['suggestion']!r}?" if found["suggestion"] else ""
-        blocks = found["field"] == "users.fields.last_activity" and not activity_elsewhere
+        blocks = found["field"] in LAST_ACTIVITY_FIELDS and not activity_elsewhere
         warnings.append(
             {
                 "kind": "field_unmatched",
@@ -99,6 +127,15 @@ def _warn_of_unmatched_fields(
     state: FetchCheckpoint, *, activity_elsewhere: bool, progress: Callable[[FetchCheckpoint], None]
 ) -> None:
     if unmatched := unmatched_fields(state.tally, activity_elsewhere=activity_elsewhere):
+        state.warnings += unmatched
+        progress(state)
+
+
+def _warn_of_unmatched_activity(state: FetchCheckpoint, *, progress: Callable[[FetchCheckpoint], None]) -> None:
+    """The activity endpoint's fields that no answer had; its last activity blocks removals by inactivity unless
+    the users' own records gave some."""
+    users_gave = bool(state.tally and state.tally.matched.get("users.fields.last_activity"))
+    if unmatched := unmatched_fields(state.activity_tally, activity_elsewhere=users_gave):
         state.warnings += unmatched
         progress(state)
 
@@ -313,31 +350,29 @@ def _fetch(
                 return False
         return True
 
+    def activity_tally() -> FieldTally | None:
+        if isinstance(profile.activity, ActivityEndpoint):
+            state.activity_tally = state.activity_tally or FieldTally.of_fields(
+                profile.activity.fields, prefix="activity.fields"
+            )
+        return state.activity_tally
+
     def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
         state.tally = state.tally or FieldTally.of_fields(profile.users.fields)
         for fetched, cursor in fetch_users(client, state.cursor, tally=state.tally, notes=state.warnings):
             users = fetched
             if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
-                users = _with_per_user_activity(client, profile.activity, fetched)
+                users = with_per_user_activity(client, profile.activity, fetched, tally=activity_tally())
             state.users_fetched += len(users)
             refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
             yield [u.model_dump(mode="json") for u in users], cursor
-
-    def activity_rows(activity: ActivityEndpoint) -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
-        fetcher = PageFetcher(client, ListEndpoint.of(activity), activity.max_concurrency)
-        for records, cursor in fetcher.pages(state.cursor):
-            rows = []
-            for record in records:
-                user_id = search(activity.fields.user_id, record)
-                if user_id is not None:
-                    seen = _activity_of(activity, record)
-                    rows.append({"id": str(user_id), "last_activity": seen.isoformat() if seen else None})
-            yield rows, cursor
 
     if state.phase == "users":
         if not stage(user_rows()):
             return FetchResult(checkpoint=state, done=False)
         _warn_of_unmatched_fields(state, activity_elsewhere=profile.activity is not None, progress=progress)
+        if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
+            _warn_of_unmatched_activity(state, progress=progress)
         if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "bulk":
             state.phase, state.cursor, state.chunk = "activity", None, 0
         elif (source := sign_ins()) is not None:
@@ -350,4 +385,7 @@ def _fetch(
         return _from_the_identity_provider(state, sign_ins(), stage, lambda: staging.rows(run_id, "users"))
     if not isinstance(profile.activity, ActivityEndpoint):  # the profile was patched during the sync
         raise ValueError("the profile no longer has an activity endpoint to read: start the sync again")
-    return FetchResult(checkpoint=state, done=stage(activity_rows(profile.activity)))
+    done = stage(activity_rows(client, profile.activity, state.cursor, tally=activity_tally()))
+    if done:
+        _warn_of_unmatched_activity(state, progress=progress)
+    return FetchResult(checkpoint=state, done=done)

@@ -1,7 +1,9 @@
 """A profile tried against its app before anyone relies on it: the first pages read exactly as a sync
 reads them (saas.paging over the guarded SaaSClient, the same field counts and paging notes as
-sync.fetch), with the requests made, how each mapped field fared, and the removal request rendered for
-the first user but not sent. The credential is the caller's, used for these requests only."""
+sync.fetch), the activity endpoint's answers read as the sync reads them too (sync.fetch's per-user
+and bulk readers, runs' merge), with the requests made, how each mapped field fared, and the removal
+request rendered for the first user but not sent. The credential is the caller's, used for these
+requests only."""
 
 from __future__ import annotations
 
@@ -11,14 +13,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.core.errors import SeatkeeperError
+from seatkeeper.profiles.model import ActivityEndpoint
 from seatkeeper.saas.http import Exchange, SaaSClient
 from seatkeeper.saas.paging import PagingLoops, fetch_users
 from seatkeeper.saas.records import FieldTally, SaaSUser
-from seatkeeper.sync.fetch import unmatched_fields
-from seatkeeper.sync.runs import SyncWarning
+from seatkeeper.sync.fetch import activity_rows, unmatched_fields, with_per_user_activity
+from seatkeeper.sync.runs import SyncWarning, with_bulk_activity
 
 DEFAULT_PAGES = 3
 MOST_PAGES = 10
+# A per-user activity endpoint costs a request per user: a preview asks it for the first users only.
+MOST_ACTIVITY_USERS = 20
 
 
 class FieldMatch(BaseModel):
@@ -88,12 +93,20 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
     tally, notes = FieldTally.of_fields(profile.users.fields), list[dict[str, Any]]()
     # One page at a time: each answer shown in order, and no page fetched past max_pages.
     client.profile = profile.model_copy(update={"users": profile.users.model_copy(update={"max_concurrency": 1})})
+    activity = profile.activity if isinstance(profile.activity, ActivityEndpoint) else None
+    activity_tally = FieldTally.of_fields(activity.fields, prefix="activity.fields") if activity else None
     users: list[SaaSUser] = []
     paging: Literal["ended", "looped", "cut"] | None = None
-    error = None
+    error, reading = None, "users"
     try:
         with closing(fetch_users(client, tally=tally, notes=notes, most_pages=max_pages)) as pages:
-            for read, cursor in pages:
+            for page, cursor in pages:
+                read = page
+                if activity is not None and activity.mode == "per_user":
+                    # Per page, as the sync's FetchUsers does, for the first users only.
+                    room, reading = max(0, MOST_ACTIVITY_USERS - len(users)), "activity"
+                    read = with_per_user_activity(client, activity, page[:room], tally=activity_tally) + page[room:]
+                    reading = "users"
                 users += read
                 if exchanges:
                     exchanges[-1].next_page = _token(cursor)
@@ -103,28 +116,42 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
                 if cursor.pages_done >= max_pages:
                     paging = "cut"
                     break
+        if activity is not None and activity.mode == "bulk" and users:
+            reading = "activity"
+            users = _with_bulk_activity(client, activity, users, activity_tally, max_pages)
     except PagingLoops as exc:
-        paging, error = "looped", str(exc)
+        error = str(exc)
+        paging = "looped" if reading == "users" else paging
     except SeatkeeperError as exc:
         error = f"{exc} (users.path {profile.users.path!r}, users.records_path {profile.users.records_path!r})"
     finally:
         client.on_exchange, client.profile = None, profile
-    warnings = [SyncWarning.model_validate(w) for w in notes + unmatched_fields(tally)]
+    if error is not None and activity is not None and reading == "activity":
+        said = error.split(" (users.path ")[0]
+        error = f"{said} (activity.path {activity.path!r}, activity.records_path {activity.records_path!r})"
+    warnings = [
+        SyncWarning.model_validate(w)
+        for w in notes
+        + unmatched_fields(tally, activity_elsewhere=activity is not None)
+        + unmatched_fields(activity_tally, activity_elsewhere=bool(tally.matched.get("users.fields.last_activity")))
+    ]
     fields = {
         field: FieldMatch(
             path=path,
-            matched=tally.matched[field],
-            of=tally.of,
+            matched=counted.matched[field],
+            of=counted.of,
             **next(
                 (
                     {"keys_seen": u["keys_seen"], "suggestion": u["suggestion"]}
-                    for u in tally.unmatched()
+                    for u in counted.unmatched()
                     if u["field"] == field
                 ),
                 {},
             ),
         )
-        for field, path in tally.paths.items()
+        for counted in (tally, activity_tally)
+        if counted is not None
+        for field, path in counted.paths.items()
     }
     return Preview(
         users=users,
@@ -135,6 +162,20 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
         warnings=warnings,
         error=error,
     )
+
+
+def _with_bulk_activity(
+    client: SaaSClient, activity: ActivityEndpoint, users: list[SaaSUser], tally: FieldTally | None, max_pages: int
+) -> list[SaaSUser]:
+    """The users with the bulk activity endpoint's first pages folded in, as the sync's commit folds them."""
+    rows: list[dict[str, Any]] = []
+    with closing(activity_rows(client, activity, None, tally=tally)) as pages:
+        for read, cursor in pages:
+            rows += read
+            if cursor.done or cursor.pages_done >= max_pages:
+                break
+    merge = with_bulk_activity(rows)
+    return [merge(user) for user in users]
 
 
 def _removal(client: SaaSClient, user: SaaSUser) -> RemovalPreview | None:

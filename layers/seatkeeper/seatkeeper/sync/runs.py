@@ -542,7 +542,12 @@ def _with_bulk_activity(profile: ProfileRecord, staging: Staging, run: SyncRun) 
     endpoint = profile.profile.activity
     if not isinstance(endpoint, ActivityEndpoint) or endpoint.mode != "bulk":
         return lambda user: user
-    activity = {row["id"]: row["last_activity"] for row in staging.rows(run.run_id, "activity")}
+    return with_bulk_activity(staging.rows(run.run_id, "activity"))
+
+
+def with_bulk_activity(rows: Iterable[dict[str, Any]]) -> Callable[[SaaSUser], SaaSUser]:
+    """Each user with the bulk activity rows' last activity for its id folded in: the later of the two."""
+    activity = {row["id"]: row["last_activity"] for row in rows}
 
     def with_activity(user: SaaSUser) -> SaaSUser:
         if not activity.get(user.id):
