@@ -117,11 +117,10 @@ EXPECTED = {
         "removal": "DELETE /orgs/{org}/members/{username}",
         "records_path": "@",
         "pagination": "link_header",
-        "fields": {"id": "id", "email": "email", "name": "name"},
+        # The removal names the member by {username}, simple-user's login: the draft's id is the login, not the
+        # numeric id (as the catalog's github_org template has it), so that the removal is sent to the member.
+        "fields": {"id": "login", "email": "email", "name": "name"},
         "auth": {"type": "bearer"},
-        # The outcome: the removal is sent to the member's numeric id, where the document asks for {username}
-        # (simple-user's login). The draft's note gives it 0.83; the author must map id to login (the catalog's
-        # github_org template does).
         "reclaim_path": "/orgs/your-org/members/{id}",
         # GitHub asks for application/vnd.github+json; Prism matches Accept literally against the document's
         # application/json, so the preview sends that.
@@ -204,6 +203,12 @@ def test_a_draft_from_the_vendor_s_document_previews_against_a_mock_of_it(api, v
         assert field["matched"] == field["of"] > 0, (name, field)
     if expected["removal"]:
         assert preview["removal"]["method"] == expected["removal"].split(" ")[0]
+    if "reclaim_path" in expected:
+        # and the removal, rendered for the first user, is addressed to that user's id as the draft maps it
+        first = preview["users"][0]["id"]
+        assert preview["removal"]["user_id"] == first
+        addressed = expected["reclaim_path"].replace("your-org", "1200000000000001").replace("{id}", first)
+        assert preview["removal"]["url"] == url + addressed, preview["removal"]
 
 
 def test_a_document_too_large_for_lambda_is_a_413_that_points_at_the_cli(api):

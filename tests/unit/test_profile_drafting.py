@@ -355,3 +355,52 @@ def test_a_good_document_with_any_part_replaced_is_drafted_or_refused_never_a_cr
     except NotAnApiDescription:
         return
     Profile.model_validate(draft.profile)
+
+
+def _members_document() -> dict:
+    """A site-wide /accounts list and an organization's /members list of the same records, only the latter's
+    removable, by the member's handle (as GitHub's /users beside /orgs/{org}/members/{username})."""
+    member = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "login": {"type": "string"}, "email": {"type": "string"}},
+    }
+    listed = {"200": {"content": {"application/json": {"schema": {"type": "array", "items": member}}}}}
+    org = {"name": "org", "in": "path", "required": True, "schema": {"type": "string"}}
+    username = {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Code host", "version": "1"},
+        "servers": [{"url": "https://code.example.com"}],
+        "paths": {
+            "/users": {"get": {"summary": "List users", "responses": listed}},
+            "/orgs/{org}/members": {"get": {"summary": "List members", "parameters": [org], "responses": listed}},
+            "/orgs/{org}/members/{username}": {
+                "delete": {"parameters": [org, username], "responses": {"204": {"description": "removed"}}}
+            },
+        },
+    }
+
+
+def test_the_list_whose_records_the_document_removes_is_chosen_and_its_id_is_what_the_removal_names():
+    # Given two lists of the same records, only one with a removal, which names the member by {username}
+    # When it is drafted
+    draft = draft_profile(_members_document())
+    # Then the removable list is the users' list, though "users" is the other one's last segment
+    assert draft.operations == {"users": "GET /orgs/{org}/members", "removal": "DELETE /orgs/{org}/members/{username}"}
+    [chosen] = [n for n in draft.draft_notes if n.field == "users.path" and n.guess.startswith("GET")]
+    assert "removes one of its records" in chosen.why and "next best GET /users" in chosen.why
+    # and the id is the login the removal is addressed by, not the numeric id, with a note that says why
+    assert draft.profile["users"]["fields"]["id"] == "login"
+    assert draft.profile["reclaim"]["path"] == "/orgs/your-org/members/{id}"
+    [note] = [n for n in draft.draft_notes if n.field == "users.fields.id"]
+    assert "{username}" in note.why and "'login'" in note.why
+
+
+def test_a_removal_by_the_record_s_own_id_leaves_the_id_alone():
+    # Given the same document whose removal names the member by {id}
+    document = json.loads(json.dumps(_members_document()).replace("{username}", "{member_id}"))
+    document["paths"]["/orgs/{org}/members/{member_id}"]["delete"]["parameters"][1]["name"] = "member_id"
+    # When it is drafted, Then the id stays the record's id
+    draft = draft_profile(document)
+    assert draft.operations["removal"] == "DELETE /orgs/{org}/members/{member_id}"
+    assert draft.profile["users"]["fields"]["id"] == "id"

@@ -773,6 +773,43 @@ def _removal(
     return best[3], best[1]
 
 
+# What a path parameter calls a person by their handle rather than a number (GitHub's {username} is the login).
+HANDLE_PARAMS = {"username", "user_name", "login", "handle"}
+
+
+def _id_as_the_removal_names_it(
+    reader: _Reader, list_op: _Candidate, removal_op: str, fields: dict[str, str], notes: list[DraftNote]
+) -> None:
+    """The removal's {id} is filled from users.fields.id: where the removal names the user by a property of the
+    record other than the one guessed as id (GitHub: DELETE .../members/{username}, the records' login), that
+    property is the id, or the removal would be sent to the wrong address."""
+    path = removal_op.split(" ", 1)[1]
+    own = re.match(re.escape(list_op.path.rstrip("/")) + r"/\{([^}/]+)\}", path) or _same_collection(
+        list_op.path.rstrip("/"), path
+    )
+    if not own:
+        return
+    param = _simple(own.group(1))
+    top = {_simple(name): leaf for leaf, name, _ in reader.leaves(list_op.item) if "." not in leaf}
+    named = top.get(param) or next((top[h] for h in ("login", "username") if h in top), None)
+    if param not in HANDLE_PARAMS and param not in top:
+        return
+    if not named or named == fields.get("id"):
+        return
+    was = fields.get("id")
+    fields["id"] = named
+    notes[:] = [n for n in notes if n.field != "users.fields.id"]
+    notes.append(
+        DraftNote(
+            field="users.fields.id",
+            guess=named,
+            confidence=0.8,
+            why=f"{removal_op} names the user by {{{own.group(1)}}}: the records' {named!r}"
+            + (f", not {was!r}, which would be sent there" if was else ""),
+        )
+    )
+
+
 def _nouns(path: str) -> list[str]:
     return [s for s in path.strip("/").split("/") if s and not s.startswith("{") and not re.match(r"^v\d+", s)]
 
@@ -967,6 +1004,8 @@ def _draft(document: dict[str, Any]) -> Draft:
     pagination = _paging(reader, chosen, notes)
     fields = _fields(reader, chosen.item, notes)
     reclaim, removal_op = _removal(reader, chosen, values, notes)
+    if removal_op:
+        _id_as_the_removal_names_it(reader, chosen, removal_op, fields, notes)
     removal_operation = None
     if removal_op:
         method, path = removal_op.split(" ", 1)
