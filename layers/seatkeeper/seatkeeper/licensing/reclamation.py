@@ -589,12 +589,34 @@ def unverified_reason(profile: Profile) -> str | None:
 
     facts: tuple[str, ...] = UNVERIFIED_FOR_A_REAL_RUN
     known = templates().get(profile.template or "")
+    # An IdP's app profile reclaims with the IdP's own unassign: template_of_unassign has matched it already.
+    from_idp = known is None
     if known is None:
         known, facts = templates().get(template_of_unassign(profile) or ""), ("reclaim",)
     if known is None:
         return None
-    doubts = [f"{fact} ({known.unverified[fact]})" for fact in facts if fact in known.unverified]
+    doubts = [
+        f"{fact} ({known.unverified[fact]})"
+        for fact in facts
+        if fact in known.unverified and (from_idp or _takes_from_template(profile, known.profile, fact))
+    ]
     return f"the {known.name} template's {'; '.join(doubts)} is unverified" if doubts else None
+
+
+def _takes_from_template(profile: Profile, template: dict[str, Any], fact: str) -> bool:
+    """Whether the profile still does what the template's fact speaks of: a profile that removes users with a
+    request of its own, or lists them from an endpoint of its own, says for itself what its request does and
+    who holds a seat, and the template's doubt is not about it."""
+    if fact in ("reclaim", "loses_data"):
+        own, theirs = profile.reclaim, template.get("reclaim") or {}
+        return own is not None and (own.method, own.path) == (theirs.get("method"), theirs.get("path"))
+    if fact == "seat":
+        users = template.get("users") or {}
+        return (profile.users.path, profile.users.fields.active) == (
+            users.get("path"),
+            (users.get("fields") or {}).get("active"),
+        )
+    return True
 
 
 def refuse_without_activity(snapshot: dict[str, Any] | None) -> None:
