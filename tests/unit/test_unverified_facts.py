@@ -53,3 +53,28 @@ def test_only_the_doubt_about_what_the_profile_still_takes_from_the_template_cou
     # Then the data-loss doubt (about scim2's PATCH) stands, and the seat doubt (about scim2's list) does not
     reason = unverified_reason(profile)
     assert reason is not None and "loses_data (" in reason and "seat (" not in reason, reason
+
+
+def test_a_template_s_removal_with_its_placeholders_filled_in_is_still_the_template_s():
+    # Given a profile made from the atlassian template, its organization and directory ids filled in
+    base = build_profile(
+        {
+            "name": "Atl",
+            "template": "atlassian",
+            "base_url": "https://api.atlassian.com/admin",
+            "subscription": SUBSCRIPTION,
+        }
+    )
+    path = base.reclaim.path.replace("<org-id>", "org-1").replace("<directory-id>", "dir-9")
+    profile = build_profile(
+        {
+            "name": "Atl",
+            "template": "atlassian",
+            "base_url": "https://api.atlassian.com/admin",
+            "subscription": SUBSCRIPTION,
+            "reclaim": {"path": path},
+        }
+    )
+    # Then the template's doubt about what that removal does to the user's data still holds
+    reason = unverified_reason(profile)
+    assert reason is not None and "loses_data (" in reason, reason

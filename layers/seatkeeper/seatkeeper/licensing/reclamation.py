@@ -11,6 +11,7 @@ and the others go on. Everything is written to the audit trail.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -603,13 +604,21 @@ def unverified_reason(profile: Profile) -> str | None:
     return f"the {known.name} template's {'; '.join(doubts)} is unverified" if doubts else None
 
 
+def _same_path(own: str, template: str | None) -> bool:
+    """The template's path with its `<placeholders>` filled in (an organization's id, say) is still its path."""
+    if template is None:
+        return False
+    pattern = "[^/]+".join(re.escape(part) for part in re.split(r"<[^<>/]+>", template))
+    return re.fullmatch(pattern, own) is not None
+
+
 def _takes_from_template(profile: Profile, template: dict[str, Any], fact: str) -> bool:
     """Whether the profile still does what the template's fact speaks of: a profile that removes users with a
     request of its own, or lists them from an endpoint of its own, says for itself what its request does and
     who holds a seat, and the template's doubt is not about it."""
     if fact in ("reclaim", "loses_data"):
         own, theirs = profile.reclaim, template.get("reclaim") or {}
-        return own is not None and (own.method, own.path) == (theirs.get("method"), theirs.get("path"))
+        return own is not None and own.method == theirs.get("method") and _same_path(own.path, theirs.get("path"))
     if fact == "seat":
         users = template.get("users") or {}
         return (profile.users.path, profile.users.fields.active) == (
