@@ -58,7 +58,7 @@ def fetch_users(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     background.shutdown(wait=False)
 
     def progress(state: fetch.FetchCheckpoint) -> None:
-        expected = state.cursor.total if state.cursor and state.phase == "users" else None
+        expected = state.users_expected if state.phase == "users" else None
         until = state.sign_ins_until
         window = {"sign_ins_until": until.isoformat(), "sign_ins_read": state.sign_ins_read} if until else {}
         runs.update_run(

@@ -34,6 +34,9 @@ class FetchCheckpoint(BaseModel):
     chunk: int = 0
     users_fetched: int = 0
     pages: int = 0
+    # How many users the app says it has, from the newest page: the resume cursor moves only when a chunk
+    # is staged (5,000 users), and a running sync's progress says "of N" from its first page.
+    users_expected: int | None = None
     # What the app's quota cost so far, over every invocation: requests made, refused, time held back.
     requests: int = 0
     refused: int = 0
@@ -310,6 +313,12 @@ class _Progress:
             self(state)
 
 
+def _count_users(state: FetchCheckpoint, fetched: int, cursor: PageCursor) -> None:
+    state.users_fetched += fetched
+    if cursor.total is not None:
+        state.users_expected = cursor.total
+
+
 def _fetch(
     client: SaaSClient,
     staging: Staging,
@@ -363,7 +372,7 @@ def _fetch(
             users = fetched
             if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
                 users = with_per_user_activity(client, profile.activity, fetched, tally=activity_tally())
-            state.users_fetched += len(users)
+            _count_users(state, len(users), cursor)
             refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
             yield [u.model_dump(mode="json") for u in users], cursor
 
