@@ -313,9 +313,12 @@ def test_any_document_is_drafted_or_refused_never_a_crash(paths, extra):
     # Then it is a valid draft, or refused as bad input (422) saying why: no other exception
     try:
         draft = draft_profile(parse_document(json.dumps(document)))
-    except NotAnApiDescription:
+    except NotAnApiDescription as refused:
+        assert str(refused), "a refusal says why"
         return
-    Profile.model_validate(draft.profile)
+    profile = Profile.model_validate(draft.profile)
+    # and every note of the draft is about a field of the profile it drafted, saying why
+    assert profile.name and all(note.field and note.why for note in draft.draft_notes), draft.draft_notes
 
 
 def _places(node, at=()):
@@ -352,9 +355,12 @@ def test_a_good_document_with_any_part_replaced_is_drafted_or_refused_never_a_cr
     # Then it is a valid draft, or refused as bad input (422) saying why: no other exception
     try:
         draft = draft_profile(parse_document(json.dumps(document)))
-    except NotAnApiDescription:
+    except NotAnApiDescription as refused:
+        assert str(refused), "a refusal says why"
         return
-    Profile.model_validate(draft.profile)
+    profile = Profile.model_validate(draft.profile)
+    # and every note of the draft is about a field of the profile it drafted, saying why
+    assert profile.name and all(note.field and note.why for note in draft.draft_notes), draft.draft_notes
 
 
 def _members_document() -> dict:
