@@ -313,16 +313,7 @@ ENTRA_PERSON_FIELDS = "id,mail,userPrincipalName,accountEnabled"
 def assigned_people_query(ids: list[str]) -> LogQuery:
     """The Entra people of these ids (at most ENTRA_IDS_PER_REQUEST): user `id` supports `$filter` with `in`,
     `accountEnabled` is returned only on `$select` (Graph v1.0, user resource)."""
-    if not 0 < len(ids) <= ENTRA_IDS_PER_REQUEST:
-        raise ValueError(f"{len(ids)} ids in one request; 1 to {ENTRA_IDS_PER_REQUEST}")
-    quoted = ",".join("'" + person_id.replace("'", "''") + "'" for person_id in ids)
-    return LogQuery(
-        "GET",
-        "/users",
-        {"$filter": f"id in ({quoted})", "$select": ENTRA_PERSON_FIELDS},
-        NextUrlPagination(type="next_url", next_url_path='"@odata.nextLink"', limit_param="$top", page_size=999),
-        "value",
-    )
+    return _people_in("id", ids, "ids")
 
 
 def people_by_address_query(field: str, addresses: list[str]) -> LogQuery:
@@ -330,9 +321,13 @@ def people_by_address_query(field: str, addresses: list[str]) -> LogQuery:
     ENTRA_IDS_PER_REQUEST): both support `$filter` with `in` (Graph v1.0, user resource)."""
     if field not in ("mail", "userPrincipalName"):
         raise ValueError(f"people are looked up by mail or userPrincipalName, not {field}")
-    if not 0 < len(addresses) <= ENTRA_IDS_PER_REQUEST:
-        raise ValueError(f"{len(addresses)} addresses in one request; 1 to {ENTRA_IDS_PER_REQUEST}")
-    quoted = ",".join("'" + address.replace("'", "''") + "'" for address in addresses)
+    return _people_in(field, addresses, "addresses")
+
+
+def _people_in(field: str, values: list[str], what: str) -> LogQuery:
+    if not 0 < len(values) <= ENTRA_IDS_PER_REQUEST:
+        raise ValueError(f"{len(values)} {what} in one request; 1 to {ENTRA_IDS_PER_REQUEST}")
+    quoted = ",".join("'" + value.replace("'", "''") + "'" for value in values)
     return LogQuery(
         "GET",
         "/users",
