@@ -144,6 +144,7 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "slack": {
         **dict.fromkeys(("users_path", "paging", "page_size", "reclaim", "rate_limit"), (S + "slack/scim.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "slack/scim-users.yaml",)),
         "loses_data": (S + "slack/scim.yaml", S + "slack/fair-billing.yaml"),
     },
     "zoom": {

@@ -303,6 +303,46 @@ def scim_user(person: Person, **extra: Any) -> dict[str, Any]:
     }
 
 
+SLACK_GUEST = "urn:ietf:params:scim:schemas:extension:slack:guest:2.0:User"
+
+
+def slack_single_channel_guest(person: Person) -> bool:
+    """One in twenty of the people without a seat: listed as active, yet not billed."""
+    return person.i % 20 == 0
+
+
+def slack_user(person: Person) -> dict[str, Any]:
+    """A user in the shape of GET /scim/v2/Users in Slack's SCIM reference (tests/vendor_specs/slack/scim-users.yaml).
+
+    A full member carries no guest extension; a Multi-Channel Guest carries it with type "multi", the only type Slack
+    documents. How SCIM v2 shows a Single-Channel Guest Slack does not say: here an active user whose extension has
+    another type ("single"), which the template must not count, whatever that type is called.
+    """
+    single, multi = slack_single_channel_guest(person), person.i % 7 == 3
+    guest = {"type": "single"} if single else {"type": "multi", "expiration": "2027-11-30T23:59:59Z"} if multi else None
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", *([SLACK_GUEST] if guest else [])],
+        "id": f"{person.i:08d}-scim",
+        "externalId": "",
+        "meta": {
+            "created": "2023-01-01T00:00:00-08:00",
+            "location": f"https://api.slack.com/scim/v2/Users/{person.i:08d}-scim",
+        },
+        "userName": f"user{person.i}",
+        "nickName": f"user{person.i}",
+        "name": {"givenName": "User", "familyName": str(person.i)},
+        "displayName": person.name,
+        "profileUrl": f"https://acme.enterprise.slack.com/team/user{person.i}",
+        "title": "Engineer",
+        "timezone": "America/New_York",
+        # A deactivated member is active false; a Single-Channel Guest is an active account Slack does not bill.
+        "active": person.seat or single,
+        "emails": [{"value": person.email, "primary": True}, {"value": f"u{person.i}@home.example", "primary": False}],
+        "groups": [],
+        **({SLACK_GUEST: guest} if guest else {}),
+    }
+
+
 def scim_error(status: int, detail: str) -> dict[str, Any]:
     return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
 
@@ -781,7 +821,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
     """Every template's vendor; `app_url` is where the fake answers (for next-page links)."""
     all_vendors = [
         scim_vendor("scim2", "/scim/v2", scim_patch_active_false, reclaim_answer=lambda p: (200, scim_user(p), {})),
-        scim_vendor("slack", "/scim/v2", scim_delete, record=lambda p: scim_user(p, title="Engineer")),
+        scim_vendor("slack", "/scim/v2", scim_delete, record=slack_user),
         scim_vendor("notion", "/scim/v2", scim_delete, removes=True),
         scim_vendor(
             "figma",

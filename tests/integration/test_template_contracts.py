@@ -26,7 +26,7 @@ from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_reclamation import wait_for_reclamation
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import stored_users
-from tests.vendor_fakes import ADOBE_CLIENT_ID, FakeVendorApp, vendor_app
+from tests.vendor_fakes import ADOBE_CLIENT_ID, SLACK_GUEST, FakeVendorApp, vendor_app
 
 USERS = 300  # "a few hundred users across several pages" (issue 13)
 INACTIVITY_DAYS = 90
@@ -199,3 +199,26 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
     # And the vendor took those seats back, and only those
     taken = {vendor.user_id(p) for p in app.people if not vendor.holds_seat(p)} & candidates
     assert taken == set(outcomes)
+
+
+@pytest.mark.parametrize("name", ["slack"])
+def test_slack_s_position_counts_the_members_slack_bills_and_not_its_free_guests(api, catalog, name):
+    # Slack bills "Workspace Owners, Workspace Admins, Full members, Multi-Channel Guests", not "Single-Channel
+    # Guests, Bots" (tests/vendor_specs/slack/fair-billing.yaml); its fake lists each kind in the shape of Slack's
+    # SCIM reference (tests/vendor_specs/slack/scim-users.yaml), Single-Channel Guests as active accounts.
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    guests = [r for r in listed if SLACK_GUEST in r]
+    # Given the SCIM answer held active full members, active Multi-Channel Guests and active Single-Channel Guests
+    free = {r["id"] for r in guests if r["active"] and r[SLACK_GUEST]["type"] != "multi"}
+    billed_guests = {r["id"] for r in guests if r["active"] and r[SLACK_GUEST]["type"] == "multi"}
+    assert free and billed_guests and any(r["active"] and SLACK_GUEST not in r for r in listed)
+    # Then the position counts the active full members and Multi-Channel Guests, and no Single-Channel Guest
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in free if users[i]["active"]} == set()
+    assert all(users[i]["active"] for i in billed_guests)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    active_in_scim = sum(r["active"] for r in listed)
+    assert position["assigned"] == active_in_scim - len(free) == sum(app.vendor.holds_seat(p) for p in app.people)

@@ -23,9 +23,11 @@ from scim2_models import PatchOp, User
 from seatkeeper.identity.provider import ProfileFromIdp, app_profile_fields
 from seatkeeper.licensing.reclamation import warnings_for
 from seatkeeper.profiles.catalog import templates
-from seatkeeper.profiles.model import Profile
+from seatkeeper.profiles.model import Profile, UserFields
 from seatkeeper.profiles.records import ProfileRecord
 from seatkeeper.saas.pacing import GOOGLE_QUOTA_REASONS, announced_quota, wait_requested
+from seatkeeper.saas.records import read_user
+from tests.vendor_fakes import SLACK_GUEST as GUEST
 from tests.vendor_fakes import Request, people, vendors
 from tests.vendor_spec_checks import (
     SPECS,
@@ -82,6 +84,7 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "slack": {
         **dict.fromkeys(("users_path", "paging", "page_size", "reclaim", "rate_limit"), (S + "slack/scim.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "slack/scim-users.yaml",)),
         "loses_data": (S + "slack/scim.yaml", S + "slack/fair-billing.yaml"),
     },
     "zoom": {
@@ -611,13 +614,12 @@ def test_slack_lists_and_deactivates_users_as_slack_s_scim_reference_says():
     assert template.reclaim is not None and template.reclaim.effect == "deactivate" and not template.reclaim.loses_data
 
 
-def test_slack_s_notes_say_what_its_fair_billing_policy_says_and_the_seat_rule_is_unverified_for_free_guests():
+def test_slack_s_notes_say_what_its_fair_billing_policy_says():
     words = spec("slack", "fair-billing")
     template = templates()["slack"]
     # Given Slack's words: active for billing means an action "within a 28-day period" (since July 10, 2023);
-    # Single-Channel Guests and bots are free; deactivated accounts "must be reactivated to be billable again"
+    # deactivated accounts "must be reactivated to be billable again"
     assert "within a 28-day period" in words["active_for_billing"]
-    assert words["members"]["free"] == ["Single-Channel Guests", "Bots"]
     assert "Deactivated accounts must be reactivated to be billable again." in words["deactivated"]
     # Then the notes say 28 days (they said 14), and deactivating is what frees a billed seat
     assert (
@@ -626,9 +628,91 @@ def test_slack_s_notes_say_what_its_fair_billing_policy_says_and_the_seat_rule_i
         and "14 days" not in template.description
     )
     assert "over 28 days" in template.description
-    # And the seat rule (SCIM active) is unverified, naming the free kinds and the billing activity it cannot see
-    reason = template.unverified["seat"]
-    assert "Single-Channel Guests" in reason and "28-day period" in reason
+
+
+def _slack_seat(record: dict[str, Any]) -> bool:
+    """Whether the slack template's seat rule counts this SCIM user, as a sync reads it."""
+    return read_user(UserFields(**templates()["slack"].profile["users"]["fields"]), record).active
+
+
+def test_slack_counts_the_members_slack_bills_and_not_single_channel_guests():
+    billing, scim = spec("slack", "fair-billing"), spec("slack", "scim-users")
+    guests = scim["guests"]
+    # Given Slack's words: it bills "Workspace Owners, Workspace Admins, Full members, Multi-Channel Guests",
+    # and "Single-Channel Guests, Bots" are free
+    assert billing["members"]["paid"] == [
+        "Workspace Owners",
+        "Workspace Admins",
+        "Full members",
+        "Multi-Channel Guests",
+    ]
+    assert billing["members"]["free"] == ["Single-Channel Guests", "Bots"]
+    # And its SCIM reference: the guest extension "can be used to designate a user as a multi-channel guest", and
+    # "The only valid value for the `type` sub-attribute is `"multi"` string." (the Java SDK: possible values "multi")
+    assert "designate a user as a multi-channel guest" in guests["schema"]
+    assert 'The only valid value for the `type` sub-attribute is `"multi"` string.' in guests["type"]
+    assert 'possible values: "multi"' in scim["sdk"]["model"]["guest_type"]
+    # When the seat rule reads Slack's own examples: a full member (GET /Users) and a guest POST /Users created
+    (member,) = scim["list_users"]["response"]["Resources"]
+    guest = guests["created_guest"]
+    assert GUEST not in member and guest[GUEST] == {"type": "multi"}
+    # Then both hold a seat, and neither once deactivated
+    assert _slack_seat(member) and _slack_seat(guest)
+    assert not _slack_seat({**member, "active": False}) and not _slack_seat({**guest, "active": False})
+    # And a guest of a type Slack does not document as billed (a Single-Channel Guest, however SCIM v2 names it)
+    # holds none, active or not
+    assert not _slack_seat({**guest, GUEST: {"type": "single"}})
+    assert not _slack_seat({**guest, GUEST: {"type": "ultra_restricted"}})
+    # And since how v2 lists a Single-Channel Guest is not in the reference (v1.1's ultra_restricted filter is
+    # "Not applicable to SCIM v2.0"), nor whether it lists bots, the seat rule stays unverified, saying so
+    assert guests["v1_filter"] == {
+        "Multi-Channel-Guest": "restricted",
+        "Single-Channel-Guest": "ultra_restricted",
+        "v2": "Not applicable to SCIM v2.0.",
+    }
+    bots = scim["errors"]["cannot_disable_bot_user_with_scim"]
+    reason = templates()["slack"].unverified["seat"]
+    assert "Not applicable to SCIM v2.0" in reason and bots.split(",")[0] in reason and "28 days" in reason
+
+
+def test_slack_s_fake_lists_the_kinds_of_member_in_slack_s_shape():
+    scim = spec("slack", "scim-users")
+    (member,) = scim["list_users"]["response"]["Resources"]
+    documented = set(member) | set(scim["guests"]["created_guest"])
+    # Given the records the fake answers for sixty people
+    shown = [FAKES["slack"].record(person) for person in people(60)]
+    # Then every attribute the fake sends is one Slack's examples show, and its guest extension has the SDK's keys
+    assert {key for record in shown for key in record} <= documented
+    assert {key for r in shown if GUEST in r for key in r[GUEST]} <= set(scim["sdk"]["sample"]["guest_extension"])
+    # And it lists all four kinds: full members, Multi-Channel Guests, active Single-Channel Guests, deactivated
+    kinds = {("guest " + r[GUEST]["type"] if GUEST in r else "member", r["active"]) for r in shown}
+    assert {("member", True), ("guest multi", True), ("guest single", True), ("member", False)} <= kinds
+    # And the seat rule counts exactly those the fake says hold a seat
+    assert [_slack_seat(r) for r in shown] == [FAKES["slack"].holds_seat(p) for p in people(60)]
+
+
+def test_slack_reads_the_primary_e_mail_and_no_activity_as_slack_s_scim_users_carry():
+    scim = spec("slack", "scim-users")
+    fields = templates()["slack"].profile["users"]["fields"]
+    (member,) = scim["list_users"]["response"]["Resources"]
+    # Given Slack's words: Email is "emails[0]['value']", Multi-Valued and Required; "The primary email may be
+    # specified by setting the `primary` sub-attribute to `true`"
+    assert scim["attributes"]["profile_fields"]["Email"] == "emails[0]['value']"
+    assert "setting the `primary` sub-attribute to `true`" in scim["attributes"]["emails"]
+    # Then the template reads the primary address, else the first, from Slack's own example
+    assert read_user(UserFields(**fields), member).email == "pamhalpert@slack-corp.com"
+    assert read_user(UserFields(**fields), {**member, "emails": [{"value": "a@x.example"}]}).email == "a@x.example"
+    # And no attribute of Slack's tables, of its example answer or of the SDK's User is a time of use: the
+    # template reads no activity from SCIM (an SSO template gives it)
+    listed = {
+        *scim["attributes"]["profile_fields"].values(),
+        *scim["attributes"]["custom_profile_fields"].values(),
+        *member,
+        *scim["sdk"]["model"]["user_fields"],
+        *scim["sdk"]["model"]["meta_fields"],
+    }
+    assert [name for name in listed if re.search(r"last|login|seen|activ(?!e$)|sign", name, re.I)] == []
+    assert "last_activity" not in fields and templates()["slack"].activity is None
 
 
 def test_slack_s_scim_budget_is_the_org_s_and_the_template_declares_it():
