@@ -610,6 +610,42 @@ def _zendesk_page(app_url: str) -> Callable[[Vendor, Request, list[dict[str, Any
     return page
 
 
+def zendesk_user(person: Person) -> dict[str, Any]:
+    """A user with the Users API's role and role_type (tests/vendor_specs/zendesk/docs.yaml), in each kind Zendesk names.
+
+    Of the people without a seat, some are light agents (role_type 1) and the rest end users; of those with one, some
+    are suspended agents ("Suspended agents take up a seat"), chat agents (2), contributors (3) or custom agents (0).
+    """
+    light = not person.seat and person.i % 20 == 0
+    role_type = (
+        1
+        if light
+        else None
+        if not person.seat
+        else 4
+        if person.admin
+        else 2
+        if person.i % 11 == 0
+        else 3
+        if person.i % 13 == 1
+        else 0
+        if person.i % 3 == 0
+        else None
+    )
+    return {
+        "id": 35436 + person.i,
+        "url": f"https://acme.zendesk.com/api/v2/users/{35436 + person.i}.json",
+        "name": person.name,
+        "email": person.email,
+        "role": "admin" if person.seat and person.admin else "agent" if person.seat or light else "end-user",
+        "role_type": role_type,
+        "active": True,
+        "suspended": person.seat and person.i % 7 == 0,
+        "last_login_at": iso(person.last),
+        "created_at": iso(CREATED),
+    }
+
+
 def _miro_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     chunk, following = cursor_page(request, records, cursor="cursor", limit="limit")
     return (
@@ -1072,17 +1108,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             template="zendesk",
             prefix="",
             page_size=50,
-            record=lambda p: {
-                "id": 35436 + p.i,
-                "url": f"https://acme.zendesk.com/api/v2/users/{35436 + p.i}.json",
-                "name": p.name,
-                "email": p.email,
-                "role": ("admin" if p.admin else "agent") if p.seat else "end-user",
-                "active": True,
-                "suspended": False,
-                "last_login_at": iso(p.last),
-                "created_at": iso(CREATED),
-            },
+            record=zendesk_user,
             page=_zendesk_page(app_url),
             user_id=lambda p: f"{35436 + p.i}",
             error=lambda s, m: {"error": "RecordInvalid" if s == 400 else "TooManyRequests", "description": m},

@@ -528,9 +528,7 @@ def test_zendesk_s_activity_says_an_api_token_request_moves_last_login_at_as_zen
     )
 
 
-def test_zendesk_lists_agents_and_admins_with_the_role_filter_zendesk_documents_and_leaves_light_agents_unverified():
-    import jmespath
-
+def test_zendesk_lists_agents_and_admins_with_the_role_filter_zendesk_documents():
     extract = docs("zendesk")["facts"]
     users = templates()["zendesk"].profile["users"]
     # Zendesk's words: List Users is GET /api/v2/users, role[] filters by more than one role
@@ -538,19 +536,56 @@ def test_zendesk_lists_agents_and_admins_with_the_role_filter_zendesk_documents_
     assert "role[]| string| Query| false| Filters the results by more than one role" in extract["users_path"]["quote"]
     # Then the template asks for agents and admins, by the roles Zendesk names
     assert users["path"] == "/api/v2/users" and sorted(users["params"]["role[]"]) == ["admin", "agent"]
-    # And the seat rule leaves out suspended, deleted and end users, by the fields Zendesk documents
-    seat = users["fields"]["active"]
-    agent = {"active": True, "suspended": False, "role": "agent", "role_type": 1}
-    assert jmespath.search(seat, agent) and not jmespath.search(seat, {**agent, "suspended": True})
-    assert not jmespath.search(seat, {**agent, "active": False})
-    assert not jmespath.search(seat, {**agent, "role": "end-user"})
-    # But a light agent (role_type 1, in Zendesk's list) counts as a seat, which is why the rule is unverified
-    assert (
-        "1 for a light agent" in extract["seat"]["quote"] and "light agent" in templates()["zendesk"].unverified["seat"]
-    )
-    # And the reclaim is Zendesk's Update User with a role it lists
+    # And the reclaim is Zendesk's Update User with a role it lists, the downgrade that "frees up their agent seat"
     assert "* `PUT /api/v2/users/{user_id}`" in extract["reclaim"]["quote"]
     assert templates()["zendesk"].profile["reclaim"]["body"] == {"user": {"role": "end-user"}}
+    best_practices = extract["seat"]["also"][1]["quote"]
+    assert "role frees up their agent seat for someone else to use." in best_practices
+
+
+def test_zendesk_counts_suspended_agents_and_not_light_agents_as_zendesk_bills_them():
+    import jmespath
+
+    seat = docs("zendesk")["facts"]["seat"]
+    template = templates()["zendesk"]
+    rule = template.profile["users"]["fields"]["active"]
+    licenses, best_practices, other_products = (entry["quote"] for entry in seat["also"])
+    # Given Zendesk's words: "Anyone who is an agent in any capacity, including administrators and the account owner,
+    # takes up an agent seat, except for light agents and contributors only. Suspended agents take up a seat."
+    assert "takes up an agent seat, except for light agents and contributors only" in licenses
+    assert (
+        "Suspended agents take up a seat." in licenses
+        and "Suspended agents still take up an agent seat." in best_practices
+    )
+    # And the Users API's role_type: "1 for a light agent", "3 for a chat agent added to the Support account as a
+    # contributor", 2 a chat agent, 0 a custom agent, 4 an admin
+    assert "0 for a custom agent, 1 for a light agent, 2 for a chat agent, 3 for a chat agent added" in seat["quote"]
+    agent = {"active": True, "suspended": False, "role": "agent", "role_type": None}
+    # Then an agent of any kind holds a seat, suspended too (the rule used to leave suspended agents out)
+    for role_type in (None, 0, 2, 4):
+        assert jmespath.search(rule, {**agent, "role_type": role_type}) is True, role_type
+    assert jmespath.search(rule, {**agent, "suspended": True}) is True
+    # And a light agent, an end user and a deleted user hold none
+    assert not jmespath.search(rule, {**agent, "role_type": 1})
+    assert not jmespath.search(rule, {**agent, "role": "end-user"}) and not jmespath.search(
+        rule, {**agent, "active": False}
+    )
+    # And what the Users API cannot show stays unverified, in Zendesk's words: light agents and contributors "who are
+    # also Chat agents or Guide agents ... take up an agent seat", and a contributor is itself a chat agent (counted)
+    assert (
+        "who are also Chat agents or Guide agents, or Explore Admins or Explore Editors, take up an agent seat"
+        in licenses
+    )
+    assert jmespath.search(rule, {**agent, "role_type": 3}) is True
+    assert "seat assignment is interdependent" in other_products
+    reason = template.unverified["seat"]
+    assert "who are also Chat agents or Guide agents" in reason and "role_type 3" in reason
+    # And the fake lists each kind, the seat rule counting exactly those the fake says hold a seat
+    shown = [(FAKES["zendesk"].record(p), FAKES["zendesk"].holds_seat(p)) for p in people(120)]
+    kinds = {(r["role"], r["role_type"], r["suspended"]) for r, _ in shown}
+    assert {("agent", 1, False), ("agent", 2, False), ("agent", 3, False), ("end-user", None, False)} <= kinds
+    assert any(r["suspended"] for r, _ in shown)
+    assert [bool(jmespath.search(rule, r)) for r, _ in shown] == [held for _, held in shown]
 
 
 def test_figma_pages_by_startindex_and_count_and_reads_the_total_figma_s_list_answer_carries():
