@@ -161,7 +161,10 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
         (S + "dropbox/team-members.yaml",),
     ),
     "box": {"last_activity": (S + "box/users.yaml",), "rate_limit": (S + "box/rate-limits.yaml",)},
-    "salesforce": dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+    "salesforce": {
+        **dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "salesforce/user-object.yaml",)),
+    },
     "scim2": {
         **dict.fromkeys(("users_path", "email", "last_activity"), (S + "scim/rfc7643-schemas.yaml",)),
         "paging": (S + "scim/rfc7644-protocol.yaml",),

@@ -98,7 +98,10 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "dropbox": dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "dropbox/team-members.yaml",)),
     "box": {"last_activity": (S + "box/users.yaml",), "rate_limit": (S + "box/rate-limits.yaml",)},
-    "salesforce": dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+    "salesforce": {
+        **dict.fromkeys(("users_path", "paging", "page_size"), (S + "salesforce/query.yaml",)),
+        **dict.fromkeys(("email", "last_activity"), (S + "salesforce/user-object.yaml",)),
+    },
     "scim2": {
         **dict.fromkeys(("users_path", "email", "last_activity"), (S + "scim/rfc7643-schemas.yaml",)),
         "paging": (S + "scim/rfc7644-protocol.yaml",),
@@ -1021,6 +1024,67 @@ def test_salesforce_queries_users_and_follows_next_records_url_as_salesforce_doc
     # And asks for batches within Salesforce's range
     size = int(template.profile["headers"]["Sforce-Query-Options"].removeprefix("batchSize="))
     assert 200 <= size <= 2000
+
+
+def test_salesforce_reads_the_user_s_e_mail_and_last_successful_login_as_its_object_reference_describes_them():
+    words = spec("salesforce", "user-object")["fields"]
+    template = templates()["salesforce"]
+    users = template.profile["users"]
+    # Given Salesforce's words: Email is "Required. The user's email address."; LastLoginDate "The date and time when
+    # the user last successfully logged in. This value is updated if 60 seconds elapses since the user's last login."
+    assert words["Email"]["description"].startswith("Required. The user") and words["Email"]["type"] == "email"
+    assert words["LastLoginDate"]["description"].startswith(
+        "The date and time when the user last successfully logged in."
+    )
+    assert "updated if 60 seconds elapses" in words["LastLoginDate"]["description"]
+    # Then the template selects and reads those fields, and says the activity is a successful login, once a minute
+    selected = set(re.findall(r"\b[A-Z]\w*(?:\.\w+)?", users["params"]["q"].split(" FROM ")[0].removeprefix("SELECT ")))
+    assert {"Email", "LastLoginDate", "IsActive"} <= selected
+    assert (users["fields"]["email"], users["fields"]["last_activity"]) == ("Email", "LastLoginDate")
+    assert template.activity is not None and template.activity.field == "User.LastLoginDate"
+    assert "successful login" in template.activity.meaningful and "60 seconds" in template.activity.meaningful
+
+
+def test_salesforce_counts_standard_users_and_says_which_license_kinds_it_leaves_out():
+    words = spec("salesforce", "user-object")
+    user_type = words["fields"]["UserType"]
+    template = templates()["salesforce"]
+    # Given Salesforce's words: UserType is "The category of user license"; Standard "also includes Salesforce
+    # Platform and Salesforce Platform One user licenses"; the other values are partner, portal, Chatter Free, Guest
+    assert user_type["description"].startswith("The category of user license.")
+    assert (
+        "also includes Salesforce Platform and Salesforce Platform One user licenses" in user_type["values"]["Standard"]
+    )
+    assert "Label is Chatter Free." in user_type["values"]["CsnOnly"]
+    # Then the query keeps the Standard users, and the description names every other kind it leaves out
+    assert "WHERE UserType = 'Standard'" in template.profile["users"]["params"]["q"]
+    assert all(kind in template.description for kind in user_type["values"] if kind != "Standard")
+    # And the seat rule reads IsActive, which "Indicates whether the user has access to log in"; that an inactive user
+    # holds no license Salesforce says elsewhere, not read: the seat stays unverified, saying so
+    assert words["fields"]["IsActive"]["description"].startswith(
+        "Indicates whether the user has access to log in (true)"
+    )
+    assert template.profile["users"]["fields"]["active"] == "IsActive"
+    assert "Considerations for Deactivating Users" in template.unverified["seat"]
+
+
+def test_salesforce_s_reclaim_note_says_what_deactivating_does_to_chatter_follows():
+    usage = spec("salesforce", "user-object")["usage"]
+    template = templates()["salesforce"]
+    # Given Salesforce's words: a deactivated user's subscriptions "are soft deleted" and restored on reactivation,
+    # but "if you deactivate multiple users at once and these users follow each other, their subscriptions are hard
+    # deleted" and "can't be restored upon user reactivation"
+    assert "are soft deleted. If the user is reactivated, the subscriptions are restored." in usage["subscriptions"]
+    assert "if you deactivate multiple users at once and these users follow each other" in usage["subscriptions"]
+    # Then the note says so, and whether a reclamation loses data stays unverified, quoting it
+    assert template.reclaim is not None and "deactivated at once lose them for good" in template.reclaim.note
+    assert "if you deactivate multiple users at once" in template.unverified["loses_data"]
+    # And IsActive is a field the API may update ("You can modify a User's active status ... via the API"), while the
+    # sObject Rows request stays unverified
+    assert "Update" in spec("salesforce", "user-object")["fields"]["IsActive"]["properties"]
+    assert (
+        template.profile["reclaim"]["body"] == {"IsActive": False} and "sObject Rows" in template.unverified["reclaim"]
+    )
 
 
 # --- SCIM 2.0: RFC 7643's schema representation (pypi:scim2-server 0.8.3), RFC 9865's source ------
