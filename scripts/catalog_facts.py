@@ -68,7 +68,7 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
         "tests/vendor_specs/figma/scim-docs.yaml",
         ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim"),
     ),
-    "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path",)),
+    "onepassword": ("tests/vendor_specs/onepassword/scim-docs.yaml", ("users_path", "loses_data")),
     "smartsheet": (
         "tests/vendor_specs/smartsheet/docs.yaml",
         ("users_path", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),

@@ -650,6 +650,28 @@ def test_onepassword_s_scim_bridge_is_read_where_1password_lists_its_scim_endpoi
     assert FAKES["onepassword"].prefix == "/scim"
 
 
+def test_onepassword_s_suspension_keeps_vaults_and_the_note_claims_no_billing_1password_does_not_state():
+    extract = docs("onepassword")
+    template = templates()["onepassword"]
+    assert template.reclaim is not None
+    # Given 1Password's words: suspending is "To temporarily revoke someone's access to vaults and items", undone by
+    # "Reactivate"; deleting is what revokes it "permanently"
+    quote = extract["facts"]["loses_data"]["quote"]
+    assert "To temporarily revoke someone" in quote and "click Reactivate on their details page" in quote
+    assert "To permanently revoke someone" in quote
+    # Then the template suspends, losing nothing
+    assert (template.reclaim.effect, template.reclaim.loses_data) == ("suspend", False)
+    # And since no 1Password Business page read says who is billed (its MSP page counts "active, awaiting confirmation,
+    # or recovery" users; a forum reply says deactivated members are charged), the note claims no freed seat any more
+    assert "active, awaiting confirmation, or recovery status" in extract["billing"]["msp"]["quote"]
+    assert "simply remove them from the team" in extract["billing"]["community"]["answer"]
+    assert "no longer counts as a billed seat" not in template.reclaim.note
+    assert "Whether a suspended member is still billed" in template.reclaim.note
+    assert "simply remove them from the team" in template.unverified["seat"]
+    # And the SCIM request that suspends stays unverified: the bridge's examples say only that it will "suspend users"
+    assert "suspend users" in extract["provisioning"]["quote"] and "suspend users" in template.unverified["reclaim"]
+
+
 def test_monday_pages_users_from_page_1_as_monday_numbers_them_and_reads_when_a_user_was_last_active():
     extract = docs("monday")["facts"]
     users = templates()["monday"].profile["users"]
