@@ -23,7 +23,8 @@ import jsonschema
 import pytest
 import yaml
 
-from seatkeeper.profiles.catalog import ConfigurationTemplate, templates
+from seatkeeper.licensing.reclamation import unverified_reason
+from seatkeeper.profiles.catalog import ConfigurationTemplate, build_profile, templates
 from seatkeeper.saas.pacing import RATE_LIMIT_PREFIXES
 from tests.vendor_fakes import people, vendors
 from tests.vendor_spec_checks import SPECS, declares, deref, fields_read, operation, undeclared, validate
@@ -670,6 +671,47 @@ def test_onepassword_s_suspension_keeps_vaults_and_the_note_claims_no_billing_1p
     assert "simply remove them from the team" in template.unverified["seat"]
     # And the SCIM request that suspends stays unverified: the bridge's examples say only that it will "suspend users"
     assert "suspend users" in extract["provisioning"]["quote"] and "suspend users" in template.unverified["reclaim"]
+
+
+def test_notion_s_own_sdk_types_another_api_than_its_scim_so_every_notion_fact_stays_unverified():
+    extract = yaml.safe_load((SPECS / "notion" / "sdk-and-help.yaml").read_text(encoding="utf-8"))
+    template = templates()["notion"]
+    users = template.profile["users"]
+    listed = extract["sdk"]["list_users"]
+    # Given Notion's SDK (makenotion/notion-sdk-js src/api-endpoints/users.ts): "List all users" is GET users with
+    # start_cursor and page_size, answering next_cursor and has_more: the public API, not SCIM
+    assert (listed["says"], listed["method"], listed["path"]) == ("List all users", "get", "users")
+    assert listed["queryParams"] == ["start_cursor", "page_size"]
+    assert {"next_cursor", "has_more", "results"} <= set(listed["ListUsersResponse"])
+    # Then the template's SCIM request (/Users at /scim/v2, startIndex and count) is not the SDK's, which can confirm
+    # none of it
+    assert template.profile["base_url"].endswith("/scim/v2") and users["path"] == "/Users"
+    assert {users["pagination"]["offset_param"], users["pagination"]["limit_param"]} == {"startIndex", "count"}
+    assert not {users["pagination"]["offset_param"], users["pagination"]["limit_param"]} & set(listed["queryParams"])
+    # And the public API's user carries no time of use, as the activity note says
+    fields = {*extract["sdk"]["UserObjectResponseCommon"], *extract["sdk"]["PersonUserObjectResponse"]}
+    assert fields == {"id", "object", "name", "avatar_url", "type", "person"} and not any(
+        ACTIVITY_NAME.search(f) for f in fields
+    )
+    assert "public APIs give no last activity" in template.activity_note
+    # And Notion's help page names no endpoint: "Retrieve the members in your workspace", guests not managed
+    assert "Retrieve the members in your workspace." in extract["help"]["quote"]
+    assert "manage workspace guests using Notion" in extract["help"]["quote"]
+    # So each of the nine facts stays unverified, citing the extract, and a real run waits for an admin
+    assert set(template.unverified) == {
+        "users_path",
+        "paging",
+        "page_size",
+        "email",
+        "last_activity",
+        "seat",
+        "reclaim",
+        "loses_data",
+        "rate_limit",
+    }
+    assert all("tests/vendor_specs/notion/sdk-and-help.yaml" in reason for reason in template.unverified.values())
+    own = {"name": "Notion", "template": "notion", "subscription": {"licenses_purchased": 10}}
+    assert "seat" in (unverified_reason(build_profile(own)) or "")
 
 
 def test_monday_pages_users_from_page_1_as_monday_numbers_them_and_reads_when_a_user_was_last_active():
