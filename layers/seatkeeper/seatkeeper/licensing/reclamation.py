@@ -109,6 +109,9 @@ class Candidate(BaseModel):
     # For a reclaim request that removes the seat's assignment in the identity provider.
     assignment_id: str | None = None
     assignment_resource_id: str | None = None
+    kind: str | None = Field(
+        None, description="The more list of seat holders that lists the user (users.also): its removal is sent"
+    )
 
 
 class Decision(BaseModel):
