@@ -111,6 +111,7 @@ def test_a_wrong_activity_path_is_shown_with_the_key_to_use_and_nothing_is_sent_
             "url": f"{app.url}/offset/users/u000000",
             "body": {"active": False, "note": "reclaimed user0@example.com"},
             "user_id": "u000000",
+            "kind": None,  # the users list's own user: the profile's reclaim
         }
         assert app.reclaim_requests == []
 
