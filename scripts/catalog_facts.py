@@ -130,7 +130,8 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "github_org": {
         **dict.fromkeys(
-            ("users_path", "paging", "page_size", "last_activity", "reclaim"), (S + "github/org-members.yaml",)
+            ("users_path", "paging", "page_size", "last_activity", "reclaim"),
+            (S + "github/org-members.yaml", S + "github/outside-collaborators.yaml"),
         ),
         "loses_data": (S + "github/remove-member.yaml",),
         "rate_limit": (S + "github/rate-limits.yaml",),
@@ -213,8 +214,16 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
     reclaim = profile.get("reclaim")
     parameters = [f"{k}={v}" for k, v in sorted(pagination.items()) if k.endswith("_param")]
     activity = fields.get("last_activity") or (profile.get("activity") or {}).get("fields", {}).get("last_activity")
+    # A more list of seat holders (users.also: GitHub's outside collaborators) is read and removed by its own requests.
+    also = users.get("also") or []
+    lists = "".join(f"; {more['kind']}: `GET {more['path']}`" for more in also)
+    removals = "".join(
+        f"; {more['kind']}: `{more['reclaim']['method']} {more['reclaim']['path']}`"
+        for more in also
+        if more.get("reclaim")
+    )
     return {
-        "users_path": f"`{template.endpoint}`",
+        "users_path": f"`{template.endpoint}`" + lists,
         "paging": f"{template.pagination}" + (f" ({', '.join(parameters)})" if parameters else ""),
         "page_size": str(pagination.get("page_size", "—")),
         "email": f"`{fields['email']}`" if fields.get("email") else "—",
@@ -222,7 +231,7 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
         if activity
         else (f"none: {template.activity_note[:80]}…" if template.activity_note else "—"),
         "seat": f"`{fields['active']}`" if fields.get("active") else "every listed user",
-        "reclaim": f"`{reclaim['method']} {reclaim['path']}`" if reclaim else "none (manual)",
+        "reclaim": f"`{reclaim['method']} {reclaim['path']}`" + removals if reclaim else "none (manual)",
         "loses_data": ("yes" if facts.loses_data else "no")
         if (facts := template.reclaim or template.app_reclaim)
         else "—",

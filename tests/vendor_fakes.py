@@ -113,6 +113,10 @@ class Vendor:
     expects_headers: dict[str, str] = field(default_factory=dict)  # besides Authorization, on every request
     refusal: Callable[[Vendor], Answer] | None = None  # how it refuses a reclaim, when not with a 400
     token: Callable[[Request], Answer] | None = None  # its OAuth token endpoint, at /ims/token/v3 or the like
+    # A vendor with more lists of seat holders (users.also): each person's kind (None: the users list's), and
+    # the path each kind is listed at and removed under; a removal under another list's path is refused.
+    kind: Callable[[Person], str | None] = lambda _: None
+    lists: dict[str | None, str] = field(default_factory=dict)
 
     def holds_seat(self, person: Person) -> bool:
         return not person.gone and (self.seat_always or person.seat)
@@ -135,9 +139,12 @@ class FakeVendorApp:
     def base_url(self) -> str:
         return self.url + self.vendor.prefix
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self, path: str | None = None) -> list[dict[str, Any]]:
         shown = []
+        listed = {at: kind for kind, at in self.vendor.lists.items()}.get(path) if self.vendor.lists else None
         for person in (p for p in self.people if not p.gone):
+            if self.vendor.lists and self.vendor.kind(person) != listed:
+                continue
             record = self.vendor.record(person)
             if self.vendor.needs_activity_from_sso:
                 record["x_last_seen"] = iso(person.last)  # stands in for activity an SSO profile gives
@@ -170,7 +177,7 @@ class FakeVendorApp:
                 return vendor.rate_limit(vendor)
             if limited:
                 return 429, vendor.error(429, "rate limit exceeded"), vendor.rate_limit_headers
-            return vendor.page(vendor, request, self.records())
+            return vendor.page(vendor, request, self.records(request.path))
         if vendor.reclaim is None:
             return 404, vendor.error(404, "not found"), {}
         user_id = vendor.reclaim(vendor, request)
@@ -179,6 +186,8 @@ class FakeVendorApp:
         person = self.by_id(user_id)
         if person is None:
             return 400, vendor.error(400, "the request does not name a user of this account"), {}
+        if vendor.lists and request.path.rsplit("/", 1)[0] != vendor.lists[vendor.kind(person)]:
+            return 422, vendor.error(422, "the user is not on the list this request removes from"), {}
         if user_id == self.refuse_reclaim_of:
             return vendor.refusal(vendor) if vendor.refusal else (400, vendor.error(400, "cannot be changed"), {})
         if vendor.removes:
@@ -1161,11 +1170,15 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             page=lambda v, r, recs: link_header_page(v, r, recs, app_url + "/orgs/acme", "per_page"),
             user_id=lambda p: f"octo{p.i}",
             error=lambda s, m: {"message": m, "documentation_url": "https://docs.github.com/rest", "status": str(s)},
-            reclaim=lambda v, r: r.path.removeprefix("/members/") if r.method == "DELETE" else None,
+            reclaim=lambda v, r: r.path.rsplit("/", 1)[-1] if r.method == "DELETE" else None,
             rate_limit=_github_primary_rate_limit,
             seat_always=True,
             removes=True,
             needs_activity_from_sso=True,
+            # npm:@octokit/openapi 23.0.2: GET /orgs/{org}/outside_collaborators lists them, DELETE
+            # /orgs/{org}/outside_collaborators/{username} removes them ("422 ... if user is a member").
+            kind=lambda p: "outside_collaborator" if p.i % 4 == 1 else None,
+            lists={None: "/members", "outside_collaborator": "/outside_collaborators"},
         ),
         Vendor(
             template="docusign",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,11 @@ def render_preview(found: dict[str, Any]) -> str:
         parts.append(f"error: {found['error']}")
     parts += [f"warning: {w['message']}" for w in found.get("warnings", [])]
     users = found["users"]
+    # The more lists' users (users.also) come after the users list's: say how many of each kind there are.
+    kinds = Counter(u["kind"] for u in users if u.get("kind"))
     parts.append(
-        f"\n{len(users)} users read; paging {found.get('paging') or 'stopped'}\n"
+        f"\n{len(users)} users read{''.join(f', {n} of them {kind}' for kind, n in kinds.items())};"
+        f" paging {found.get('paging') or 'stopped'}\n"
         + table(
             ["id", "email", "name", "active", "last_activity", "role"],
             [
@@ -130,10 +134,13 @@ def render_preview(found: dict[str, Any]) -> str:
             ],
         )
     )
-    removal = found.get("removal")
-    if removal:
-        body = f" {json.dumps(removal['body'])}" if removal.get("body") is not None else ""
-        parts.append(f"\nremoval of {removal['user_id']} (not sent): {removal['method']} {removal['url']}{body}")
+    for removal in [found.get("removal"), *found.get("more_removals", [])]:
+        if removal:
+            body = f" {json.dumps(removal['body'])}" if removal.get("body") is not None else ""
+            of = f" ({removal['kind']})" if removal.get("kind") else ""
+            parts.append(
+                f"\nremoval of {removal['user_id']}{of} (not sent): {removal['method']} {removal['url']}{body}"
+            )
     return "\n".join(parts)
 
 

@@ -47,6 +47,7 @@ from tests.integration.test_reclamation import expected_candidates, reclaiming_p
 from tests.integration.test_sync import sync
 from tests.integration.test_vendor_mocks import prism
 from tests.saas_apps import scim_server
+from tests.vendor_fakes import vendor_app
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=20_000)  # CI has two cores, and the stack behind the page is moto
@@ -1453,4 +1454,36 @@ def test_an_application_s_page_follows_a_running_sync_until_it_ends(open_as, api
         # And once the sync ended the progress is gone and the page shows the new snapshot
         expect(progress).to_be_empty(timeout=60_000)
         expect(page.locator("[data-figure=last_sync]")).to_contain_text("1,500 users")
+    assert page.problems == []
+
+
+def test_the_users_table_says_which_users_an_app_s_more_list_holds(open_as, api):
+    integrator = api("sam_integrator")
+    # Given GitHub's organization (tests/vendor_fakes.py, after npm:@octokit/openapi 23.0.2) with members and
+    # outside collaborators, and an application made from the github_org template, synced
+    with vendor_app("github_org", 12) as app:
+        profile = integrator.post(
+            "/profiles",
+            json={
+                "name": "GitHub org",
+                "template": "github_org",
+                "base_url": app.base_url,
+                "subscription": {"licenses_purchased": 12, "cost_per_license": 4},
+            },
+        ).json()
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        wait_for(integrator, profile["id"], {"connected"})
+        run_id = integrator.post(f"/profiles/{profile['id']}/sync").json()["run_id"]
+        wait_until(lambda: integrator.get(f"/runs/{run_id}").json(), lambda run: run["status"] != "running", timeout=60)
+        outside = [app.vendor.user_id(p) for p in app.people if app.vendor.kind(p)]
+        member = next(app.vendor.user_id(p) for p in app.people if not app.vendor.kind(p))
+    # When its page is opened
+    page = open_as("sam_viewer", f"#/apps/{profile['id']}")
+    # Then each outside collaborator's row says so, and a member's does not
+    for user_id in outside:
+        expect(page.locator(f"tr[data-user={user_id}] [data-kind=outside_collaborator]")).to_have_text(
+            " · outside collaborator"
+        )
+    expect(page.locator(f"tr[data-user={member}]")).to_be_visible()
+    expect(page.locator(f"tr[data-user={member}] [data-kind]")).to_have_count(0)
     assert page.problems == []

@@ -9,6 +9,7 @@ from seatkeeper_local.stack.tokens import mint
 from tests.integration.test_cli import seatkeeper
 from tests.integration.test_profile_preview import new_profile, with_last_login_at
 from tests.paging_app import paging_app
+from tests.vendor_fakes import vendor_app
 
 
 def files(tmp_path, profile, credential):
@@ -112,3 +113,25 @@ def test_profile_draft_of_what_is_no_api_description_says_why(root, tmp_path):
     assert done.returncode == 1
     assert "not an OpenAPI 3.x or Swagger 2.0 document" in done.stderr
     assert done.stdout == ""
+
+
+def test_profile_preview_prints_how_many_users_each_more_list_gave_and_the_removal_each_would_get(
+    root, stack, tmp_path
+):
+    with vendor_app("github_org", 40) as app:
+        # Given a profile file made from the github_org template, for GitHub's fake (tests/vendor_fakes.py,
+        # after npm:@octokit/openapi 23.0.2): members, then outside collaborators
+        own = {"name": "GitHub", "template": "github_org", "base_url": app.base_url,
+               "subscription": {"licenses_purchased": 40}}  # fmt: skip
+        profile, credential = files(tmp_path, own, {"token": "t"})
+        token = mint(stack.jwt_secret, "sam_integrator")
+        outside = sorted(app.vendor.user_id(p) for p in app.people if app.vendor.kind(p))
+        # When previewed from the command line
+        done = seatkeeper(root, "profile", "preview", profile, "--credential-file", credential,
+                          "--url", stack.url, "--token", token)  # fmt: skip
+    # Then it says how many of the users are outside collaborators, and each list's removal, none sent
+    assert done.returncode == 0, done.stderr
+    assert f"40 users read, {len(outside)} of them outside_collaborator;" in done.stdout
+    assert f"removal of octo0 (not sent): DELETE {app.base_url}/members/octo0" in done.stdout
+    assert f"(outside_collaborator) (not sent): DELETE {app.base_url}/outside_collaborators/" in done.stdout
+    assert app.reclaim_requests == []

@@ -18,6 +18,7 @@ import pytest
 
 from tests.integration.connection_checks import make_profile, table_text, wait_for
 from tests.paging_app import paging_app, profile_fields
+from tests.vendor_fakes import vendor_app
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "profile.schema.json"
 
@@ -110,6 +111,7 @@ def test_a_wrong_activity_path_is_shown_with_the_key_to_use_and_nothing_is_sent_
             "url": f"{app.url}/offset/users/u000000",
             "body": {"active": False, "note": "reclaimed user0@example.com"},
             "user_id": "u000000",
+            "kind": None,  # the users list's own user: the profile's reclaim
         }
         assert app.reclaim_requests == []
 
@@ -365,3 +367,29 @@ def test_a_bulk_activity_endpoint_with_a_wrong_path_is_shown_with_the_key_to_use
         assert (user["last_activity"] is None) == (expected["last_login"] is None)
         if expected["last_login"] is not None:
             assert datetime.fromisoformat(user["last_activity"]).timestamp() == expected["last_login"]
+
+
+def test_a_preview_shows_each_more_list_s_users_with_their_kind_and_the_removal_each_would_get(api):
+    integrator = api("sam_integrator")
+    # Given GitHub's organization (tests/vendor_fakes.py, after npm:@octokit/openapi 23.0.2) and a profile
+    # made from the github_org template, which reads outside collaborators after the members
+    with vendor_app("github_org", 60) as app:
+        profile = {
+            "name": "GitHub preview",
+            "template": "github_org",
+            "base_url": app.base_url,
+            "subscription": {"licenses_purchased": 60},
+        }
+        # When it is previewed
+        found = integrator.post("/profiles/preview", json={"profile": profile, "credential": {"token": "t"}}).json()
+        sent = list(app.reclaim_requests)
+    # Then the members come, then the outside collaborators' first page, each of its kind
+    kinds = {u["id"]: u.get("kind") for u in found["users"]}
+    assert kinds == {app.vendor.user_id(p): app.vendor.kind(p) for p in app.people}, found.get("error")
+    assert [u.get("kind") for u in found["users"]][-1] == "outside_collaborator"
+    assert any(r["url"].endswith("/orgs/acme/outside_collaborators?per_page=100") for r in found["requests"])
+    # And the removal each list would send is shown, the outside collaborators' their own, and none is sent
+    assert found["removal"]["url"].endswith(f"/orgs/acme/members/{found['users'][0]['id']}")
+    (other,) = found["more_removals"]
+    assert other["kind"] == "outside_collaborator" and "/orgs/acme/outside_collaborators/" in other["url"]
+    assert sent == []

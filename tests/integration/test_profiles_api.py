@@ -280,3 +280,55 @@ def test_the_table_has_the_key_schema_of_the_template(stack, root):
     table = boto3.client("dynamodb").describe_table(TableName=stack.template.physical_name("Table"))["Table"]
     assert table["KeySchema"] == declared["KeySchema"]
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1"]
+
+
+GUESTS = {"kind": "guest", "path": "/Guests", "fields": {"id": "id", "name": "userName"}}
+
+
+@pytest.mark.parametrize(
+    ("also", "loc", "says"),
+    [
+        # two lists of one kind: which one's removal a user of that kind gets would be a guess
+        ([GUESTS, {**GUESTS, "path": "/MoreGuests"}], ["body", "users"], "the kind guest names more than one list"),
+        # a removal naming a field its list does not map: every one of its users' removals would fail
+        (
+            [{**GUESTS, "reclaim": {"method": "DELETE", "path": "/Guests/{email}"}}],
+            ["body", "users"],
+            "also[0].reclaim.path names email in braces, which the 'guest' list does not map",
+        ),
+        ([{**GUESTS, "kind": "Guest Users"}], ["body", "users", "also", 0, "kind"], "should match pattern"),
+        ([{**GUESTS, "colour": "blue"}], ["body", "users", "also", 0, "colour"], "Extra inputs"),
+        ([{**GUESTS, "path": "https://elsewhere.example/Guests"}], ["body", "users", "also", 0, "path"], "relative"),
+        ([{**GUESTS, "kind": f"k{i}"} for i in range(5)], ["body", "users", "also"], "at most 4"),
+    ],
+)
+def test_a_bad_more_list_of_seat_holders_is_422_with_its_path_and_nothing_is_stored(api, also, loc, says):
+    client = api("sam_integrator")
+    before = client.get("/profiles").json()
+    # Given a profile whose users list has more lists of seat holders (users.also) that cannot work
+    body = new_profile(users={"also": also})
+    # When it is created
+    response = client.post("/profiles", json=body)
+    # Then it is 422 at the field's path, saying why, and no profile is stored
+    assert response.status_code == 422, response.text
+    matching = [e for e in response.json()["detail"] if e["loc"][: len(loc)] == loc]
+    assert matching and any(says in e["msg"] for e in matching), response.text
+    assert client.get("/profiles").json() == before
+
+
+def test_a_more_list_whose_removal_names_only_what_it_maps_is_stored_with_its_kind(api):
+    client = api("sam_integrator")
+    # Given a more list that maps the e-mail its removal names
+    guests = {
+        **GUESTS,
+        "fields": {"id": "id", "email": "emails[0].value"},
+        "reclaim": {"method": "DELETE", "path": "/Guests/{email}"},
+    }
+    # When the profile is created
+    response = client.post("/profiles", json=new_profile(users={"also": [guests]}))
+    # Then it is stored with the list, its kind and its own removal
+    assert response.status_code == 201, response.text
+    stored = client.get(f"/profiles/{response.json()['id']}").json()
+    assert stored["users"]["also"][0]["kind"] == "guest"
+    assert stored["users"]["also"][0]["reclaim"]["path"] == "/Guests/{email}"
+    client.delete(f"/profiles/{response.json()['id']}")

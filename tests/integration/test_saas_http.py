@@ -396,3 +396,37 @@ def test_a_redirects_body_is_capped_too(server):
     # requests reads a redirect's body itself before it follows it; that body gets the same cap
     with pytest.raises(ResponseTooLarge):
         GuardedSession(LOOPBACK, max_response_bytes=1024 * 1024).get(f"http://{server}/big-redirect")
+
+
+MORE_LISTS = {
+    "also": [
+        {"kind": "guest", "path": "/guests", "reclaim": {"method": "DELETE", "path": "/guests/{id}"}},
+        {"kind": "contractor", "path": "/contractors"},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "sent"),
+    [
+        (None, ["DELETE /v1/users/u1"]),  # the users list's own: the profile's reclaim
+        ("guest", ["DELETE /v1/guests/u1"]),  # its list's own removal
+        ("contractor", ["DELETE /v1/users/u1"]),  # a list without one: the profile's reclaim
+    ],
+)
+def test_a_seat_goes_back_by_the_removal_of_the_list_that_lists_its_user(app, kind, sent):
+    # Given a profile with more lists of seat holders, one with a removal of its own
+    client = client_of(app, "bearer custom header", users={"path": "/users", "fields": {"id": "id"}, **MORE_LISTS})
+    # When a candidate of each kind is reclaimed
+    client.take_back(Candidate(id="u1", kind=kind))
+    # Then the request sent is its list's
+    assert [f"{r['method']} {urlsplit(r['path']).path}" for r in app.seen] == sent
+
+
+def test_a_seat_of_a_kind_the_profile_no_longer_lists_is_not_sent_another_list_s_removal(app):
+    # Given a candidate planned as a guest, and the profile patched since to list no guests
+    client = client_of(app, "bearer custom header", users={"path": "/users", "fields": {"id": "id"}})
+    # When it is reclaimed, Then it fails saying why, and nothing reaches the app
+    with pytest.raises(SaaSRequestFailed, match="lists no 'guest' users any more"):
+        client.take_back(Candidate(id="u1", kind="guest"))
+    assert app.seen == []

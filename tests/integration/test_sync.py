@@ -428,3 +428,27 @@ def test_a_sync_whose_paging_loops_fails_saying_so_and_changes_nothing(api):
     assert run["status"] == "failed", run
     assert "repeats itself" in run["error"] and "cursor_path 'next'" in run["error"], run["error"]
     assert stored_users(integrator, profile["id"]) == before
+
+
+def test_a_user_two_lists_hold_is_stored_once_as_the_users_list_has_it(api):
+    integrator = api("sam_integrator")
+    with paging_app(230) as app:
+        fields = profile_fields(app, "offset", page_size=100)
+        # Given a profile whose more list (users.also) lists the same users again, as guests of another role
+        fields["users"]["also"] = [
+            {
+                "kind": "guest",
+                "path": "/users",
+                "pagination": fields["users"]["pagination"],
+                "records_path": app.records_key,
+                "fields": {**fields["users"]["fields"], "role": "`guest`"},
+            }
+        ]
+        profile = connected_profile(integrator, **fields)
+        # When it is synced through the local stack
+        run = sync(integrator, profile["id"])
+    # Then both lists were read, each user twice, and every user is stored once: as the users list has it
+    assert (run["status"], run["users_fetched"]) == ("succeeded", 460), run
+    users = stored_users(api("sam_viewer"), profile["id"])
+    assert len(users) == len({u["id"] for u in users}) == 230
+    assert {u["kind"] for u in users} == {None} and "guest" not in {u["role"] for u in users}

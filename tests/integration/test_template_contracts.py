@@ -13,6 +13,8 @@ then checks its own profile's part and runs its own reclamation.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -72,6 +74,11 @@ def own_fields(name: str, app: FakeVendorApp) -> dict:
         # The vendor's API has no activity: map a stand-in for what an SSO profile would give.
         own["users"]["fields"] = {"last_activity": "x_last_seen"}
     return own
+
+
+def also(name: str) -> list[dict]:
+    """The template's more lists of seat holders (users.also)."""
+    return templates()[name].profile["users"].get("also", [])
 
 
 def start_connection(client, name: str, app: FakeVendorApp) -> dict:
@@ -150,6 +157,15 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
         assert user["email"] in (person.email, None)
         seen, last = user["last_activity"], person.last if tracked else None
         assert (seen[:10] if seen else None) == (last.date().isoformat() if last else None)
+        # A user of a more list (users.also: GitHub's outside collaborators) is kept with its kind
+        assert user.get("kind") == vendor.kind(person), (person, user)
+    assert {vendor.kind(p) for p in app.people} == {None, *(listing["kind"] for listing in also(name))}
+    if also(name):  # and the users' export says so too
+        exported = {
+            r["id"]: r["kind"]
+            for r in csv.DictReader(io.StringIO(integrator.get(f"/profiles/{profile['id']}/users.csv").text))
+        }
+        assert exported == {vendor.user_id(p): vendor.kind(p) or "" for p in app.people}
 
     # Then the position counts the vendor's seat holders
     position = integrator.get(f"/profiles/{profile['id']}/position").json()
@@ -168,13 +184,19 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
 
     # When a real reclamation of a few of them runs, and the vendor refuses one user in its
     # own error format
-    candidates = set(sorted(i for i, u in users.items() if u["status"] == "stale")[:RECLAIMED])
+    # (of every kind of seat holder: each must be removed by its own list's request)
+    stale_of = {
+        kind: sorted(i for i, u in users.items() if u["status"] == "stale" and u.get("kind") == kind)
+        for kind in {u.get("kind") for u in users.values()}
+    }
+    candidates = {i for of_kind in stale_of.values() for i in of_kind[: max(1, RECLAIMED // len(stale_of))]}
     app.refuse_reclaim_of = sorted(candidates)[0]
     plan = integrator.post(
         f"/profiles/{profile['id']}/reclamations", json={"dry_run": False, "user_ids": sorted(candidates)}
     )
     assert plan.status_code == 201, plan.text
-    assert bool(plan.json()["warnings"]) is template.reclaim.loses_data
+    # (a warning when reclaiming loses data, and when the vendor's bill does not drop by itself)
+    assert bool(plan.json()["warnings"]) is (template.reclaim.loses_data or not template.reclaim.bill_drops)
     doubts = [fact for fact in UNVERIFIED_FOR_A_REAL_RUN if fact in template.unverified]
     if doubts:
         # A removal call, seat rule or data-loss statement no vendor source confirms: the real run
@@ -195,6 +217,14 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
     assert outcomes.pop(app.refuse_reclaim_of)["outcome"] == "failed"
     assert {o["outcome"] for o in outcomes.values()} == {"reclaimed"}
     assert set(outcomes) == candidates - {app.refuse_reclaim_of}
+
+    # And each seat went back by its own list's removal: an outside collaborator's by GitHub's
+    # DELETE /orgs/{org}/outside_collaborators/{username}, never the members' one
+    if vendor.lists:
+        removed_under = {
+            vendor.kind(app.by_id(r.path.rsplit("/", 1)[-1])): r.path.rsplit("/", 1)[0] for r in app.reclaim_requests
+        }
+        assert removed_under == vendor.lists, removed_under
 
     # And the vendor took those seats back, and only those
     taken = {vendor.user_id(p) for p in app.people if not vendor.holds_seat(p)} & candidates

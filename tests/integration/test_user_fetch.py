@@ -248,3 +248,62 @@ def test_a_fetch_resumed_at_a_size_the_provider_caps_stops_rather_than_skip_user
         # When it goes on, Then the first page shorter than asked for stops it, saying what to set
         with pytest.raises(SaaSRequestFailed, match=r"answered 50 records where 100 were asked for.*page_size to 50"):
             list(fetch_users(client, resumed))
+
+
+class StagedChunks:
+    """Staging as the commit reads it back: the rows of each kind's chunks, in chunk order."""
+
+    def __init__(self) -> None:
+        self.chunks: dict[tuple[str, int], list[dict]] = {}
+
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict]) -> None:
+        assert (kind, number) not in self.chunks, "a chunk is staged once"
+        self.chunks[(kind, number)] = rows
+
+    def rows(self, kind: str) -> list[dict]:
+        return [row for (k, _), rows in sorted(self.chunks.items()) if k == kind for row in rows]
+
+
+def test_a_sync_reads_github_s_outside_collaborators_after_its_members_and_resumes_in_the_list_it_was_in():
+    # Given GitHub's organization (tests/vendor_fakes.py, after npm:@octokit/openapi 23.0.2): members at
+    # /members and outside collaborators at /outside_collaborators, both paged by the Link header, and the
+    # github_org template's profile, which reads the second as its outside_collaborator list
+    with vendor_app("github_org", 500) as app:  # 125 outside collaborators: two of GitHub's pages of 100
+        client = vendor_client(app)
+        members = [app.vendor.user_id(p) for p in app.people if app.vendor.kind(p) is None]
+        outside = [app.vendor.user_id(p) for p in app.people if app.vendor.kind(p) == "outside_collaborator"]
+        staging, checkpoint, invocations, seen = StagedChunks(), None, 0, []
+        # When the fetch step runs out of time after every page, and each invocation resumes from its checkpoint
+        while True:
+            invocations += 1
+            result = fetch_step(client, staging, "run", checkpoint, out_of_time=lambda: True)
+            checkpoint = result.checkpoint
+            seen.append((checkpoint.listing, checkpoint.cursor.done if checkpoint.cursor else None))
+            if result.done:
+                break
+            assert invocations < 50
+    rows = staging.rows("users")
+    # Then every member comes once, then every outside collaborator once, each of its kind
+    assert [row["id"] for row in rows] == members + outside
+    assert {row["id"]: row.get("kind") for row in rows} == {
+        **dict.fromkeys(members),
+        **dict.fromkeys(outside, "outside_collaborator"),
+    }
+    # And an invocation stopped inside the outside collaborators' list went on in that list, not the members'
+    assert (1, False) in seen and checkpoint.listing == 1 and checkpoint.users_fetched == len(app.people)
+    # And each page was read once (and the fake's one 429 again): the members' 40 a page, as the profile
+    # asks, the outside collaborators' 100, as the template's list does
+    assert app.list_requests == -(-len(members) // app.vendor.page_size) + 1 + -(-len(outside) // 100)
+
+
+def test_a_profile_without_more_lists_reads_its_one_list_as_before():
+    # Given a profile of the paging app (tests/paging_app.py) with no users.also
+    with paging_app(250) as app:
+        client = client_for(app, "offset")
+        staging = StagedChunks()
+        # When its fetch step runs
+        result = fetch_step(client, staging, "run", None, out_of_time=lambda: False)
+    # Then it reads that one list, its users of no kind, and never moves on to another list
+    assert result.done and result.checkpoint.listing == 0
+    assert [row["id"] for row in staging.rows("users")] == [f"u{i:06d}" for i in range(250)]
+    assert all("kind" not in row or row["kind"] is None for row in staging.rows("users"))

@@ -16,12 +16,17 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 
-from seatkeeper.profiles.catalog import templates
+from seatkeeper.core.errors import SaaSRequestFailed
+from seatkeeper.licensing.reclamation import Candidate
+from seatkeeper.profiles.catalog import build_profile, templates
+from seatkeeper.saas.http import SaaSClient
+from seatkeeper.saas.network_guard import NetworkPolicy
+from seatkeeper.saas.paging import fetch_users
 from tests.integration.connection_checks import make_profile, wait_for
 
 ROOT = Path(__file__).parents[2]
@@ -143,3 +148,26 @@ def test_asana_s_mock_refuses_the_opt_field_the_template_marks_unverified(api):
         # Then the mock answers 422, as the template's unverified note warns
         assert connection["status"] == "failed" and "422" in connection["error"], connection
         integrator.delete(f"/profiles/{profile['id']}")
+
+
+def test_github_org_s_outside_collaborators_are_read_and_removed_as_github_s_document_allows():
+    # Given Prism serving GitHub's outside-collaborator operations alone (npm:@octokit/openapi 23.0.2, cut
+    # into tests/vendor_specs/github/outside-collaborators.yaml), and a client of a github_org profile
+    template = templates()["github_org"]
+    own = {"name": "GitHub on Prism", "template": "github_org", "subscription": {"licenses_purchased": 5}}
+    with prism(SPECS / "github" / "outside-collaborators.yaml") as url:
+        profile = build_profile({**own, "base_url": url + "/orgs/acme", **GITHUB_ACCEPT})
+        client = SaaSClient(profile, {"token": "t"}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]))
+        (listing,) = profile.users.also
+        # When the template's outside_collaborator list is read, as a sync reads it after the members
+        with closing(fetch_users(client, listing=listing)) as pages:
+            users, _ = next(pages)
+        # Then Prism accepted the request (path, per_page) and its Simple Users parse, each of the list's kind
+        assert users and {u.kind for u in users} == {"outside_collaborator"}
+        # And a reclaim of one reaches GitHub's "Remove outside collaborator from an organization", which
+        # Prism answers 204; the members' removal is not in this document (Prism would answer 404)
+        status, line = client.take_back(Candidate(id=users[0].id, kind="outside_collaborator"))
+        assert status == 204 and line.startswith("DELETE /outside_collaborators/")
+        with pytest.raises(SaaSRequestFailed, match="404"):
+            client.take_back(Candidate(id=users[0].id))
+    assert template.profile["reclaim"]["path"] == "/members/{id}"

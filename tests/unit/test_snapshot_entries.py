@@ -47,3 +47,13 @@ def test_a_page_of_the_largest_entries_stays_under_dynamodbs_item_limit():
     # Incompressible JSON of PAGE_BYTES: gzip adds its header, never more than DynamoDB's 400 KB an item
     entry = json.dumps({"id": "u", "name": os.urandom(PAGE_BYTES // 2).hex()[: PAGE_BYTES - 40]})
     assert len(base_page([entry])) < 400 * 1024
+
+
+def test_a_user_of_no_more_list_keeps_the_fingerprint_it_had_before_lists_had_kinds():
+    # Given a user as the users list gives it (no kind), and the fingerprint the code before users.also gave
+    # it (computed at commit 2752029)
+    user = SaaSUser(id="octo1", name="octo1", role="User", last_activity=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    # Then its fingerprint is unchanged: a first sync after the upgrade writes none of the stored users again
+    assert fingerprint(user) == "b0e94081c0ff64e4246a3d66"
+    # And the same user listed by a more list differs, so a change of list is written
+    assert fingerprint(user.model_copy(update={"kind": "outside_collaborator"})) != fingerprint(user)

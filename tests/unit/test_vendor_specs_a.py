@@ -73,7 +73,8 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "github_org": {
         **dict.fromkeys(
-            ("users_path", "paging", "page_size", "last_activity", "reclaim"), (S + "github/org-members.yaml",)
+            ("users_path", "paging", "page_size", "last_activity", "reclaim"),
+            (S + "github/org-members.yaml", S + "github/outside-collaborators.yaml"),
         ),
         "loses_data": (S + "github/remove-member.yaml",),
         "rate_limit": (S + "github/rate-limits.yaml",),
@@ -531,21 +532,101 @@ def test_github_copilot_counts_seats_and_cancels_them_as_github_documents():
     assert "next cycle" in template.reclaim.note and "team" in template.reclaim.note
 
 
-def test_github_org_s_seat_rule_is_unverified_for_the_billed_people_github_lists_and_the_members_list_leaves_out():
-    words = spec("github", "license-users")["team"]
-    template = templates()["github_org"]
-    # Given GitHub's words: it bills members, and outside collaborators and pending invitations to
-    # private repositories too
-    assert words["billed"][0] == "Organization members, including owners"
-    assert any(b.startswith("Outside collaborators on private repositories") for b in words["billed"])
-    assert any(
-        b.startswith("Anyone with a pending invitation to become an outside collaborator") for b in words["billed"]
+def _outside_collaborators() -> tuple[dict[str, Any], dict[str, Any], str]:
+    document = spec("github", "outside-collaborators")
+    (listing,) = templates()["github_org"].profile["users"]["also"]
+    return document, listing, spec_path(document, "/orgs/{org}" + listing["path"])
+
+
+def test_github_org_reads_outside_collaborators_as_github_s_rest_description_lists_them():
+    # Given GitHub's "List outside collaborators for an organization" (npm:@octokit/openapi 23.0.2)
+    document, listing, path = _outside_collaborators()
+    listed = operation(document, "GET", path)
+    assert listed["description"] == "List all users who are outside collaborators of an organization."
+    per_page = next(deref(document, p) for p in listed["parameters"] if deref(document, p)["name"] == "per_page")
+    # Then the template reads it as its outside_collaborator list, paging by GitHub's Link header with
+    # GitHub's own parameter, at most its "(max 100)"
+    assert listing["kind"] == "outside_collaborator" and path == "/orgs/{org}/outside_collaborators"
+    pagination = listing["pagination"]
+    assert pagination["type"] == "link_header" and "Link" in listed["responses"]["200"]["headers"]
+    assert {pagination["limit_param"]} <= parameter_names(document, "GET", path)
+    assert "The number of results per page (max 100)." in per_page["description"] and pagination["page_size"] <= 100
+    # And a record is a Simple User as a member's is: the members' fields (the list maps none of its own)
+    # are all declared on it, and none of its properties is an activity
+    record = record_schema(document, response_schema(document, "GET", path), listing["records_path"])
+    assert "fields" not in listing
+    read = _fields("github_org", *templates()["github_org"].profile["users"]["fields"])
+    assert read and {f for f in read if not declares(document, record, f)} == set()
+    assert not {p for p in deref(document, record)["properties"] if re.search(r"activ|last_|login_at|seen", p)}
+
+
+def test_github_org_s_fake_outside_collaborators_answer_only_what_github_declares():
+    document, listing, path = _outside_collaborators()
+    fake = FAKES["github_org"]
+    # Given the fake's outside collaborators, as its outside_collaborators path answers them
+    answer = [fake.record(p) for p in people(20) if fake.kind(p) == listing["kind"]]
+    assert answer and fake.lists[listing["kind"]] == listing["path"]
+    # Then the page validates against GitHub's 200 answer, with no field GitHub does not declare
+    schema = response_schema(document, "GET", path)
+    validate(document, schema, answer)
+    assert undeclared(document, schema, answer) == []
+
+
+def test_github_org_removes_an_outside_collaborator_with_github_s_remove_outside_collaborator():
+    document, listing, _ = _outside_collaborators()
+    reclaim = listing["reclaim"]
+    path = spec_path(document, "/orgs/{org}" + reclaim["path"])
+    remove = operation(document, reclaim["method"], path)
+    # Given GitHub's words: "Removing a user from this list will remove them from all the organization's
+    # repositories", and a 422 "if user is a member of the organization"
+    assert (
+        remove["description"]
+        == "Removing a user from this list will remove them from all the organization's repositories."
     )
-    # Then the template counts every member (the members list holds members only) ...
-    assert template.profile["users"]["fields"]["active"] == "`true`" and template.profile["users"]["path"] == "/members"
-    # ... and says, as unverified, which billed people it leaves out: a real run waits for an admin
+    assert remove["responses"]["422"]["description"] == "Unprocessable Entity if user is a member of the organization"
+    # Then an outside collaborator is removed by that request, never by the members' one
+    assert path == "/orgs/{org}/outside_collaborators/{username}" and reclaim["method"] == "DELETE"
+    assert templates()["github_org"].profile["reclaim"]["path"] == "/members/{id}"
+    # And the profile made from the template validates, its list's removal naming only what the list maps
+    profile = Profile.model_validate(
+        {
+            **templates()["github_org"].profile,
+            "name": "GitHub",
+            "base_url": "https://api.github.com/orgs/acme",
+            "subscription": {"licenses_purchased": 10},
+        }
+    )
+    assert profile.users.also[0].reclaim is not None and profile.users.also[0].fields is None
+
+
+def test_github_org_s_seat_rule_counts_outside_collaborators_and_says_pending_invitations_are_left_out():
+    words = spec("github", "license-users")["team"]
+    invitations = spec("github", "invitations")
+    template = templates()["github_org"]
+    users = template.profile["users"]
+    # Given GitHub's words: it bills members, outside collaborators on private repositories, and pending
+    # invitations to become one
+    assert words["billed"][0] == "Organization members, including owners"
+    outside = next(b for b in words["billed"] if b.startswith("Outside collaborators on private repositories"))
+    pending = next(b for b in words["billed"] if b.startswith("Anyone with a pending invitation to become an outside"))
+    # Then the template counts every member and every outside collaborator (both lists list seat holders only)
+    assert users["fields"]["active"] == "`true`" and users["path"] == "/members"
+    assert [listing["kind"] for listing in users["also"]] == ["outside_collaborator"]
+    # And GitHub lists pending invitations to a repository per repository only: the organization's own
+    # invitations filter by member roles, none of them an outside collaborator's (in the full document, the
+    # paths with invitations are the org's, a team's, a repository's and the user's own: checked when cut)
+    assert spec_path(invitations, "/repos/{owner}/{repo}/invitations") == "/repos/{owner}/{repo}/invitations"
+    org_invitations = operation(invitations, "GET", "/orgs/{org}/invitations")
+    role = next(deref(invitations, p) for p in org_invitations["parameters"] if deref(invitations, p)["name"] == "role")
+    assert set(role["schema"]["enum"]) == {"all", "admin", "direct_member", "billing_manager", "hiring_manager"}
+    # And the organization's plan.filled_seats, which might count them, has no description to say what it counts
+    org = deref(invitations, response_schema(invitations, "GET", "/orgs/{org}"))
+    assert deref(invitations, org["properties"]["plan"])["properties"]["filled_seats"] == {"type": "integer"}
+    # So the seat rule stays unverified, naming exactly what it leaves out, in GitHub's words: a real run
+    # waits for an admin
     reason = template.unverified["seat"]
-    assert "Outside collaborators on private repositories" in reason and "pending invitation" in reason
+    assert pending in reason and outside in reason and "GET /repos/{owner}/{repo}/invitations" in reason
+    assert "leaves out outside collaborators" not in reason and "a profile reads one users endpoint" not in reason
 
 
 def test_github_org_reclaims_with_github_s_remove_member():
@@ -571,6 +652,26 @@ def test_github_org_s_removal_keeps_private_forks_restorable_and_the_note_says_t
         "within three months" in template.reclaim.note
         and "does not lower the paid license count" in template.reclaim.note
     )
+
+
+def test_a_github_org_plan_warns_that_its_savings_wait_for_the_paid_seats_to_be_lowered():
+    words = spec("github", "remove-member")["warning"]
+    template = templates()["github_org"]
+    own = {
+        **template.profile,
+        "name": "GitHub",
+        "template": "github_org",
+        "base_url": "https://api.github.com/orgs/acme",
+        "subscription": {"licenses_purchased": 10, "cost_per_license": 4},
+    }
+    # Given GitHub's words: "The paid license count does not automatically downgrade."
+    assert words["license"].startswith("The paid license count does not automatically downgrade.")
+    # Then the template says its bill does not drop, and a plan with its removal warns that the savings wait
+    assert template.reclaim is not None and template.reclaim.bill_drops is False
+    (warning,) = warnings_for(Profile.model_validate(own))
+    assert "the bill does not drop by itself" in warning and "does not lower the paid license count" in warning
+    # And a profile that removes with a request of its own is not told what GitHub's removal does
+    assert warnings_for(Profile.model_validate({**own, "reclaim": {"method": "DELETE", "path": "/x/{id}"}})) == []
 
 
 @pytest.mark.parametrize("name", sorted(GITHUB))

@@ -1163,7 +1163,8 @@ function usersPanel(profileId, tracked) {
         { "data-user": u.id },
         h("td", { "data-label": "Name" }, u.name || u.id),
         h("td", { "data-label": "Email" }, u.email || ""),
-        h("td", { class: "hide-narrow", "data-label": "Role" }, u.role || ""),
+        // A user of a more list of seat holders (users.also: GitHub's outside collaborators) says which.
+        h("td", { class: "hide-narrow", "data-label": "Role" }, u.role || "", u.kind ? h("span", { class: "sub", "data-kind": u.kind }, ` · ${u.kind.replaceAll("_", " ")}`) : null),
         userStatusCell(u),
         h("td", { class: "when", "data-label": "Last activity" }, u.last_activity ? when(u.last_activity) : tracked ? NEVER : NO_DATA),
       ),

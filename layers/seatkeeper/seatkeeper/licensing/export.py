@@ -46,7 +46,8 @@ OVERVIEW_COLUMNS = (
     "true_up_cost_per_year",
     "reconciled_at",
 )
-USER_COLUMNS = ("id", "email", "name", "role", "status", "last_activity", "activity", "reclaimed_at")
+# kind: the more list of seat holders (users.also) that lists the user, last so that earlier columns keep their place.
+USER_COLUMNS = ("id", "email", "name", "role", "status", "last_activity", "activity", "reclaimed_at", "kind")
 CANDIDATE_COLUMNS = (
     "id",
     "email",
@@ -61,6 +62,7 @@ CANDIDATE_COLUMNS = (
     "period",
     "keep_answer",
     "outcome",
+    "kind",
 )
 
 
@@ -135,7 +137,7 @@ def users_csv(
             seen = user.last_activity.isoformat(timespec="seconds") if user.last_activity else None
             words = activity_words(user.last_activity, tracked=tracked)
             taken = user.reclaimed_at.isoformat(timespec="seconds") if user.reclaimed_at else None
-            yield [user.id, user.email, user.name, user.role, user.status, seen, words, taken]
+            yield [user.id, user.email, user.name, user.role, user.status, seen, words, taken, user.kind]
 
     return _csv(USER_COLUMNS, rows())
 
@@ -156,6 +158,7 @@ def candidates_csv(record: Reclamation) -> str:
                 cost.period if cost else None,
                 answers.get(c.id),
                 outcomes.get(c.id),
+                c.kind,
             ]
 
     return _csv(CANDIDATE_COLUMNS, rows())

@@ -109,6 +109,9 @@ class Candidate(BaseModel):
     # For a reclaim request that removes the seat's assignment in the identity provider.
     assignment_id: str | None = None
     assignment_resource_id: str | None = None
+    kind: str | None = Field(
+        None, description="The more list of seat holders that lists the user (users.also): its removal is sent"
+    )
 
 
 class Decision(BaseModel):
@@ -567,12 +570,24 @@ def warnings_for(profile: Profile) -> list[str]:
             else []
         )
     known = templates().get(profile.template or "")
-    if known is None or known.reclaim is None or not known.reclaim.loses_data or profile.reclaim is None:
+    if known is None or known.reclaim is None or profile.reclaim is None:
         return []
     preset = known.profile.get("reclaim") or {}
     if (profile.reclaim.method, profile.reclaim.path) != (preset.get("method"), preset.get("path")):
         return []  # the profile's own reclaim request: what it does is the profile's to say
-    return [f"{known.title}: reclaiming loses the user's data. {known.reclaim.note}"]
+    facts = known.reclaim
+    return [
+        *([f"{known.title}: reclaiming loses the user's data. {facts.note}"] if facts.loses_data else []),
+        # The savings a plan shows are what the vendor stops billing: here, only once someone lowers the seats.
+        *(
+            [
+                f"{known.title}: the bill does not drop by itself: the savings shown wait for the paid seats to be"
+                f" lowered. {facts.note}"
+            ]
+            if not facts.bill_drops
+            else []
+        ),
+    ]
 
 
 # The facts whose doubt makes a real run wait for an admin: what the request does, and to whom.

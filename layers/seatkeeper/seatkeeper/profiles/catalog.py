@@ -39,6 +39,11 @@ class ReclaimFacts(BaseModel):
     effect: ReclaimEffect
     loses_data: bool = Field(description="True when the user's content goes with the seat unless moved first")
     note: str = Field(description="What a person must know or do before reclaiming")
+    bill_drops: bool = Field(
+        True,
+        description="False when the vendor bills the freed seat until its paid seats are lowered by hand (GitHub):"
+        " a plan's savings then wait for that",
+    )
 
 
 # The facts of a template that a vendor source confirms or not (docs/catalog.md has a table of them).

@@ -360,6 +360,66 @@ class UserFields(Model):
     )
 
 
+SeatHolderKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+MAX_MORE_LISTS = 4  # GitHub's outside collaborators beside its members: a few lists, not a crawl
+
+# The user fields a reclaim request's {placeholders} may name, as a candidate carries them.
+_REQUEST_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "role",
+    "tier",
+    "last_activity",
+    "created_at",
+    "assignment_id",
+    "assignment_resource_id",
+)
+
+
+def _paths_name_only_page_parameters(path: str, pagination: Any) -> None:
+    # A name in braces is filled in per page (Adobe's /users/{orgId}/{page}); any other name would
+    # fail every sync, so it is refused here, where the profile is written.
+    following = pagination.next_request if isinstance(pagination, CursorPagination) else None
+    for each, allowed in (
+        (path, page_parameters(pagination)),
+        (following.path if following else None, page_parameters(pagination, following=True)),
+    ):
+        if each is not None and (unknown := names_in_braces(each) - allowed):
+            raise ValueError(
+                f"the path {each!r} names {', '.join(sorted(unknown))} in braces, which is no parameter"
+                f" of a page's request (these are: {', '.join(sorted(allowed)) or 'none'})"
+            )
+
+
+class MoreSeatHolders(Model):
+    """Another list of the same app's seat holders, read after the users list through the same client and
+    pacer (GitHub bills its organization's outside collaborators as well as its members)."""
+
+    kind: SeatHolderKind = Field(
+        description="What the users of this list are, kept on each of them and shown with them"
+        " (outside_collaborator); the users list's own users have none"
+    )
+    path: RelativePath = Field(description="Relative to base_url; a pagination parameter in braces is filled per page")
+    params: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Fixed query parameters; a list repeats the parameter"
+    )
+    pagination: Pagination = Field(default_factory=lambda: NoPagination(type="none"))
+    records_path: JMESPath = "@"
+    fields: UserFields | None = Field(
+        None, description="How a user is read from this list's records; without them, as the users list's"
+    )
+    reclaim: ReclaimRequest | None = Field(
+        None,
+        description="The request that takes back the seat of a user of this list; without it, the profile's reclaim",
+    )
+
+    @model_validator(mode="after")
+    def _path_names_only_page_parameters(self) -> MoreSeatHolders:
+        _paths_name_only_page_parameters(self.path, self.pagination)
+        return self
+
+
 class UsersEndpoint(Model):
     path: RelativePath = Field(
         description='Relative to base_url. A pagination parameter in braces, such as "{page}", is filled in per'
@@ -384,23 +444,39 @@ class UsersEndpoint(Model):
     match: UserMatching | None = Field(
         None, description="How an app account is matched to the identity provider's person (SSO activity)"
     )
+    also: list[MoreSeatHolders] = Field(
+        default_factory=list,
+        max_length=MAX_MORE_LISTS,
+        description="More lists of the app's seat holders, each of its own kind, read after this one; a user"
+        " listed twice counts once, as this list (or the first list) has it",
+    )
 
     @model_validator(mode="after")
     def _paths_name_only_page_parameters(self) -> UsersEndpoint:
-        # A name in braces is filled in per page (Adobe's /users/{orgId}/{page}); any other name would
-        # fail every sync, so it is refused here, where the profile is written.
-        pagination = self.pagination
-        following = pagination.next_request if isinstance(pagination, CursorPagination) else None
-        for path, allowed in (
-            (self.path, page_parameters(pagination)),
-            (following.path if following else None, page_parameters(pagination, following=True)),
-        ):
-            if path is not None and (unknown := names_in_braces(path) - allowed):
+        _paths_name_only_page_parameters(self.path, self.pagination)
+        return self
+
+    @model_validator(mode="after")
+    def _more_lists_are_of_their_own_kind(self) -> UsersEndpoint:
+        kinds = [listing.kind for listing in self.also]
+        if twice := sorted({kind for kind in kinds if kinds.count(kind) > 1}):
+            raise ValueError(f"also: the kind {', '.join(twice)} names more than one list")
+        for at, listing in enumerate(self.also):
+            if listing.reclaim is None:
+                continue
+            # A placeholder its list does not map is empty for every one of its users: each removal would fail.
+            mapped = {"id", "kind", *(listing.fields or self.fields).model_dump(exclude_none=True)}
+            named = names_in_braces(listing.reclaim.path)
+            if unknown := sorted(named - (mapped & {*_REQUEST_FIELDS, "kind"})):
                 raise ValueError(
-                    f"the path {path!r} names {', '.join(sorted(unknown))} in braces, which is no parameter"
-                    f" of a page's request (these are: {', '.join(sorted(allowed)) or 'none'})"
+                    f"also[{at}].reclaim.path names {', '.join(unknown)} in braces, which the {listing.kind!r} list"
+                    f" does not map (it maps: {', '.join(sorted(mapped & {*_REQUEST_FIELDS, 'kind'}))})"
                 )
         return self
+
+    def listing(self, kind: str) -> MoreSeatHolders | None:
+        """The more list of that kind, if the profile (still) has one."""
+        return next((listing for listing in self.also if listing.kind == kind), None)
 
 
 class ActivityFields(Model):

@@ -533,10 +533,21 @@ class SaaSClient:
             raise UnreadableResponse(f"the app answered {kind}, not JSON") from None
 
     def take_back(self, candidate: Any) -> tuple[int, str]:
-        """Send the profile's reclaim request for one user, once: it is never retried."""
-        if self.profile.reclaim is None:
+        """Send the profile's reclaim request for one user, once: it is never retried. A user of a more list
+        (users.also) is removed by that list's own request, where it has one."""
+        request = self.reclaim_request(getattr(candidate, "kind", None))
+        if request is None:
             raise SaaSRequestFailed("the profile has no reclaim request")
-        return self._send_for(self.profile.reclaim, candidate, tier=None)
+        return self._send_for(request, candidate, tier=None)
+
+    def reclaim_request(self, kind: str | None) -> ReclaimRequest | None:
+        """The request that takes back a seat of that kind (none: the users list's)."""
+        if kind is None:
+            return self.profile.reclaim
+        listing = self.profile.users.listing(kind)
+        if listing is None:  # never the other lists' removal for a user it may not fit
+            raise SaaSRequestFailed(f"the profile lists no {kind!r} users any more: their removal is unknown")
+        return listing.reclaim or self.profile.reclaim
 
     def move_to_tier(self, candidate: Any, tier: str) -> tuple[int, str]:
         """Send the profile's downgrade request for one user, once: it is never retried."""

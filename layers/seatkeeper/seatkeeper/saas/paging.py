@@ -23,6 +23,7 @@ from seatkeeper.profiles.model import (
     ActivityEndpoint,
     CursorPagination,
     LinkHeaderPagination,
+    MoreSeatHolders,
     NextPageRequest,
     NextUrlPagination,
     NoPagination,
@@ -401,10 +402,14 @@ def fetch_users(
     tally: FieldTally | None = None,
     notes: list[dict[str, Any]] | None = None,
     most_pages: int = MAX_PAGES,
+    listing: MoreSeatHolders | None = None,
 ) -> Generator[tuple[list[Any], PageCursor]]:
-    """The users' pages of the profile's users endpoint, read into SaaS users; each mapped field's
-    matches counted into `tally`, and what the paging noticed appended to `notes`."""
+    """The users' pages of the profile's users endpoint (or of its more list `listing`), read into SaaS
+    users; each mapped field's matches counted into `tally`, and what the paging noticed appended to `notes`."""
     users = client.profile.users
+    if listing is not None:
+        yield from _more_seat_holders(client, users, listing, start, tally=tally, notes=notes, most_pages=most_pages)
+        return
     fetcher = PageFetcher(client, ListEndpoint.of(users), users.max_concurrency)
     fetcher.most_pages = most_pages
     if notes is not None:
@@ -416,6 +421,35 @@ def fetch_users(
             yield [read_user(users.fields, record) for record in records], cursor
         except UnreadableRecord as exc:
             raise UnreadableResponse(f"page {cursor.pages_done}: {exc}") from None
+
+
+def _more_seat_holders(
+    client: SaaSClient,
+    users: UsersEndpoint,
+    listing: MoreSeatHolders,
+    start: PageCursor | None,
+    *,
+    tally: FieldTally | None,
+    notes: list[dict[str, Any]] | None,
+    most_pages: int,
+) -> Generator[tuple[list[Any], PageCursor]]:
+    """A more list's pages, as many at once as the users list's, each user of the list's kind."""
+    endpoint = ListEndpoint("GET", listing.path, dict(listing.params), listing.pagination, listing.records_path)
+    fetcher = PageFetcher(client, endpoint, users.max_concurrency)
+    fetcher.most_pages = most_pages
+    if notes is not None:
+        fetcher.notes = notes
+    fields = listing.fields or users.fields
+    for records, cursor in fetcher.pages(start):
+        if tally is not None:
+            tally.count(records)
+        try:
+            read = [read_user(fields, record) for record in records]
+        except UnreadableRecord as exc:
+            raise UnreadableResponse(f"{listing.kind} list, page {cursor.pages_done}: {exc}") from None
+        for user in read:
+            user.kind = listing.kind
+        yield read, cursor
 
 
 def first_page_of_users(client: SaaSClient) -> list[SaaSUser]:

@@ -41,6 +41,9 @@ class SaaSUser(BaseModel):
     # appRoleAssignment's id and the service principal that holds it).
     assignment_id: str | None = None
     assignment_resource_id: str | None = None
+    # The more list of seat holders that lists the user (users.also: GitHub's outside_collaborator); none for
+    # the users list's own.
+    kind: str | None = None
 
 
 class UnreadableRecord(ValueError):

@@ -31,6 +31,8 @@ class FetchCheckpoint(BaseModel):
 
     phase: Literal["users", "activity", "sign_ins", "people"] = "users"
     cursor: PageCursor | None = None
+    # In the users phase, the list the cursor is of: 0 the users list, n its n-th more list (users.also).
+    listing: int = 0
     chunk: int = 0
     users_fetched: int = 0
     pages: int = 0
@@ -313,10 +315,27 @@ class _Progress:
             self(state)
 
 
-def _count_users(state: FetchCheckpoint, fetched: int, cursor: PageCursor) -> None:
+def _count_users(state: FetchCheckpoint, fetched: int, cursor: PageCursor, *, of_the_users_list: bool) -> None:
     state.users_fetched += fetched
-    if cursor.total is not None:
+    if cursor.total is not None and of_the_users_list:  # "of N": the users list's N
         state.users_expected = cursor.total
+
+
+def _every_list(
+    state: FetchCheckpoint, more_lists: int, staged: Callable[[], bool], progress: Callable[[FetchCheckpoint], None]
+) -> bool:
+    """The users list, then its more lists (users.also), each from its start, their chunks after its chunks;
+    True when the last is staged. A resumed sync goes on in the list it was in, from its last chunk staged."""
+    if state.listing > more_lists:  # the profile was patched during the sync
+        raise ValueError("the profile no longer has the list of users being read: start the sync again")
+    if not staged():
+        return False
+    while state.listing < more_lists:
+        state.listing, state.cursor = state.listing + 1, None
+        progress(state)
+        if not staged():
+            return False
+    return True
 
 
 def _fetch(
@@ -368,16 +387,23 @@ def _fetch(
 
     def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
         state.tally = state.tally or FieldTally.of_fields(profile.users.fields)
-        for fetched, cursor in fetch_users(client, state.cursor, tally=state.tally, notes=state.warnings):
-            users = fetched
-            if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":
-                users = with_per_user_activity(client, profile.activity, fetched, tally=activity_tally())
-            _count_users(state, len(users), cursor)
+        # A more list's records are not the users list's: its fields are not counted as users.fields' are.
+        listing = profile.users.also[state.listing - 1] if state.listing else None
+        pages = fetch_users(
+            client, state.cursor, tally=None if listing else state.tally, notes=state.warnings, listing=listing
+        )
+        for fetched, cursor in pages:
+            users = (
+                with_per_user_activity(client, profile.activity, fetched, tally=activity_tally())
+                if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user"
+                else fetched
+            )
+            _count_users(state, len(users), cursor, of_the_users_list=listing is None)
             refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
             yield [u.model_dump(mode="json") for u in users], cursor
 
     if state.phase == "users":
-        if not stage(user_rows()):
+        if not _every_list(state, len(profile.users.also), lambda: stage(user_rows()), progress):
             return FetchResult(checkpoint=state, done=False)
         _warn_of_unmatched_fields(state, activity_elsewhere=profile.activity is not None, progress=progress)
         if isinstance(profile.activity, ActivityEndpoint) and profile.activity.mode == "per_user":

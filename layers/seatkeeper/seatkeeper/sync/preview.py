@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.core.errors import SeatkeeperError
-from seatkeeper.profiles.model import ActivityEndpoint
+from seatkeeper.profiles.model import ActivityEndpoint, MoreSeatHolders, Profile
 from seatkeeper.saas.http import Exchange, SaaSClient
 from seatkeeper.saas.paging import PagingLoops, fetch_users
 from seatkeeper.saas.records import FieldTally, SaaSUser
@@ -55,6 +55,9 @@ class RemovalPreview(BaseModel):
     url: str
     body: Any = None
     user_id: str
+    kind: str | None = Field(
+        None, description="The more list (users.also) whose removal this is; none: the users list's"
+    )
 
 
 class Preview(BaseModel):
@@ -69,6 +72,9 @@ class Preview(BaseModel):
         None, description="The app said no more pages, pointed back at one read already, or max_pages was reached"
     )
     removal: RemovalPreview | None = Field(None, description="The first user's removal request, not sent")
+    more_removals: list[RemovalPreview] = Field(
+        default_factory=list, description="The first user's removal request of each more list (users.also), not sent"
+    )
     warnings: list[SyncWarning] = Field(default_factory=list, description="What a sync would warn of")
     error: str | None = Field(None, description="Why the app's answers could not be read, naming what to fix")
 
@@ -119,11 +125,15 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
         if activity is not None and activity.mode == "bulk" and users:
             reading = "activity"
             users = _with_bulk_activity(client, activity, users, activity_tally, max_pages)
+        for at, listing in enumerate(profile.users.also):
+            reading = f"users.also[{at}]"
+            users += _first_page_of(client, listing, {user.id for user in users}, notes)
+        reading = "users"
     except PagingLoops as exc:
         error = str(exc)
         paging = "looped" if reading == "users" else paging
     except SeatkeeperError as exc:
-        error = f"{exc} (users.path {profile.users.path!r}, users.records_path {profile.users.records_path!r})"
+        error = f"{exc} ({_where(profile, reading)})"
     finally:
         client.on_exchange, client.profile = None, profile
     if error is not None and activity is not None and reading == "activity":
@@ -159,6 +169,12 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
         requests=exchanges,
         paging=paging,
         removal=_removal(client, users[0]) if users else None,
+        more_removals=[
+            found
+            for listing in profile.users.also
+            if (first := next((u for u in users if u.kind == listing.kind), None))
+            and (found := _removal(client, first)) is not None
+        ],
         warnings=warnings,
         error=error,
     )
@@ -178,15 +194,37 @@ def _with_bulk_activity(
     return [merge(user) for user in users]
 
 
+def _where(profile: Profile, reading: str) -> str:
+    """The list an error came from, by its place in the profile."""
+    if reading.startswith("users.also["):
+        listing = profile.users.also[int(reading[len("users.also[") : -1])]
+        return f"{reading}.path {listing.path!r}, {reading}.records_path {listing.records_path!r}"
+    return f"users.path {profile.users.path!r}, users.records_path {profile.users.records_path!r}"
+
+
+def _first_page_of(
+    client: SaaSClient, listing: MoreSeatHolders, seen: set[str], notes: list[dict[str, Any]]
+) -> list[SaaSUser]:
+    """A more list's first page, as the sync reads it after the users list: a user listed already counts once."""
+    with closing(fetch_users(client, notes=notes, most_pages=1, listing=listing)) as pages:
+        page, _ = next(pages, ([], None))
+    return [user for user in page if user.id not in seen]
+
+
 def _removal(client: SaaSClient, user: SaaSUser) -> RemovalPreview | None:
     profile = client.profile
     action: Literal["reclaim", "downgrade"] = "downgrade" if profile.policy.stale_action == "downgrade" else "reclaim"
-    request = profile.downgrade if action == "downgrade" else profile.reclaim
+    try:
+        # The request a reclamation would send for this user: its more list's own removal, where it has one.
+        request = profile.downgrade if action == "downgrade" else client.reclaim_request(user.kind)
+    except SeatkeeperError as exc:
+        return RemovalPreview(action=action, method="—", url=f"({exc})", user_id=user.id, kind=user.kind)
     if request is None:
         return None
     tier = profile.policy.downgrade_to if action == "downgrade" else None
+    shown = {"action": action, "method": request.method, "user_id": user.id, "kind": user.kind}
     try:
         path, body = client.rendered(request, user, tier=tier)
     except SeatkeeperError as exc:
-        return RemovalPreview(action=action, method=request.method, url=f"({exc})", user_id=user.id)
-    return RemovalPreview(action=action, method=request.method, url=client.url(path), body=body, user_id=user.id)
+        return RemovalPreview(**shown, url=f"({exc})")
+    return RemovalPreview(**shown, url=client.url(path), body=body)

@@ -115,7 +115,12 @@ def cutoff_for(profile: Profile, now: datetime | None = None) -> datetime:
 
 def fingerprint(user: SaaSUser) -> str:
     """What a stored user is compared by: equal fingerprints, nothing to write."""
-    return hashlib.blake2b(user.model_dump_json().encode(), digest_size=12).hexdigest()
+    # Without a kind, as before there were kinds: the users stored then are not all written again.
+    shown = user.model_dump_json() if user.kind is not None else user.model_dump_json(exclude=_NO_KIND)
+    return hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
+
+
+_NO_KIND = {"kind"}
 
 
 # --- records ------------------------------------------------------------------------------
@@ -250,6 +255,7 @@ class UserView(BaseModel):
     orphaned: bool = False
     unmatched: bool = False
     last_sign_in: datetime | None = None
+    kind: str | None = Field(None, description="The more list of seat holders that lists the user (users.also)")
 
 
 class SnapshotView(BaseModel):
