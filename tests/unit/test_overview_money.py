@@ -357,3 +357,22 @@ def test_an_app_that_reports_no_activity_has_an_unknown_utilisation_not_zero():
     }
     # Then the one that reports activity has 6 of 10 active, and the other an unknown utilisation
     assert (by_id["seen"].utilisation, by_id["blind"].utilisation) == (60.0, None)
+
+
+def test_the_overview_leaves_out_of_its_savings_and_seats_the_stale_members_slack_no_longer_bills():
+    # Given a Slack profile (Fair Billing Policy: idle over 28 days is not billed,
+    # tests/vendor_specs/slack/fair-billing.yaml) of 6 seats at 8: 2 active, 2 stale idle 200 days, 1 stale
+    # never active, 1 unassigned
+    slack = profile(purchased=6, cost="8").model_copy(update={"template": "slack"})
+    users = [user(i, last=NOW) for i in range(2)]
+    users += [user(10 + i, last=NOW - timedelta(days=200)) for i in range(2)]
+    users += [user(20, created=NOW - timedelta(days=400))]
+    position = compute_position("slk", slack, users, now=NOW)
+    record_ = ProfileRecord(id="slk", own={}, profile=slack, created_at=NOW, updated_at=NOW)
+    # When the overview is read
+    seen = overview([record_], [position], points=[], savings=[], today=NOW.date())
+    # Then its savings and reclaimable seats are the unassigned seat and the never-active member only
+    assert position.unbilled == 2
+    assert seen.reclaimable == 2
+    assert [r.per_year for r in seen.potential_savings] == [2 * Decimal(8)]  # an annual subscription
+    assert seen.trend[-1].unused == 2

@@ -120,3 +120,25 @@ def test_licensed_users_fall_into_activity_buckets_by_the_days_since_their_last_
 def test_users_of_an_app_without_activity_data_are_counted_as_having_none():
     buckets = compute_position("prf", profile(tracked=False), [user(1), user(2)], now=NOW).activity
     assert (buckets.no_data, buckets.never, buckets.d0_30) == (2, 0, 0)
+
+
+def test_a_slack_seat_idle_over_28_days_saves_nothing_and_one_without_activity_counts_at_its_price():
+    # Given a profile of the slack template: Slack credits a member idle over 28 days (Fair Billing Policy,
+    # tests/vendor_specs/slack/fair-billing.yaml), and this policy finds seats stale after 14 days
+    slack = profile(purchased=6, cost="8", days=14).model_copy(update={"template": "slack"})
+    users = [
+        user(1, last=NOW - timedelta(days=2)),  # active
+        user(2, last=NOW - timedelta(days=20)),  # stale, still billed by Slack
+        user(3, last=NOW - timedelta(days=28, hours=-1)),  # stale, on the last day Slack bills it
+        user(4, last=NOW - timedelta(days=29)),  # stale, no longer billed
+        user(5, last=NOW - timedelta(days=200)),  # stale, no longer billed
+        user(6, created=NOW - timedelta(days=400)),  # never active: stale, counted as billed
+    ]
+    # When its position is computed
+    position = compute_position("prf", slack, users, now=NOW)
+    # Then the two seats idle over 28 days are unbilled and the savings are the other three stale seats only
+    assert (position.stale, position.unbilled, position.unused) == (5, 2, 0)
+    assert position.potential_savings.amount == 3 * Decimal(8)
+    # And the same users of a vendor that bills every seat save all five
+    same = compute_position("prf", profile(purchased=6, cost="8", days=14), users, now=NOW)
+    assert (same.unbilled, same.potential_savings.amount) == (0, 5 * Decimal(8))

@@ -683,3 +683,38 @@ def test_many_seats_are_checked_from_one_read_of_the_snapshot():
     assert found == {"u00": "not_effective", **dict.fromkeys(user_ids[1:], "effective")}
     record = next(iter(store.records.values()))
     assert record.reclaimed == 59 and sum(e.action == "not effective" for e in record.audit) == 1
+
+
+def test_a_slack_plan_says_in_slack_s_words_that_members_idle_over_28_days_save_nothing():
+    # Given a Slack profile (the slack template: Slack bills only members who "take an action in Slack at any
+    # time within a 28-day period", tests/vendor_specs/slack/fair-billing.yaml) finding seats stale after 14 days
+    built = build_profile(
+        {
+            "name": "Slack",
+            "template": "slack",
+            "subscription": {"licenses_purchased": 30, "cost_per_license": "8.75"},
+            "users": {"fields": {"last_activity": "last"}},
+            "policy": {"inactivity_days": 14},
+        }
+    )
+    slack = ProfileRecord(id="prf_1", own={}, profile=built, created_at=OLD, updated_at=OLD)
+    users = [
+        SaaSUser(id="recent", last_activity=NOW - timedelta(days=20), created_at=OLD),
+        SaaSUser(id="idle", last_activity=NOW - timedelta(days=60), created_at=OLD),
+        SaaSUser(id="never", last_activity=None, created_at=OLD),
+    ] + [SaaSUser(id=f"a{i}", last_activity=NOW) for i in range(20)]
+    # When a dry run plans
+    planned = plan(slack, ReclamationRequest(), snapshots=Snapshot(users), store=Store(), planned_by=None)
+    # Then the member idle over 28 days saves nothing and says why; the others save their seat's price
+    saves = {c.id: c.saves for c in planned.candidates}
+    assert saves == {"recent": 8.75, "idle": 0, "never": 8.75}
+    idle = next(c for c in planned.candidates if c.id == "idle")
+    assert idle.why is not None and "no longer bills a member idle over 28 days" in idle.why
+    # And the plan warns once, quoting Slack's policy
+    quoted = [w for w in planned.warnings if "save nothing" in w]
+    assert len(quoted) == 1 and "1 of the 3 candidates" in quoted[0]
+    assert '"Members who take an action in Slack at any time within a 28-day period' in quoted[0]
+    # And a plan with no such member has no such warning
+    fresh = [u for u in users if u.id != "idle"]
+    again = plan(slack, ReclamationRequest(), snapshots=Snapshot(fresh), store=Store(), planned_by=None)
+    assert not [w for w in again.warnings if "save nothing" in w]

@@ -734,6 +734,22 @@ def test_slack_s_notes_say_what_its_fair_billing_policy_says():
     assert "over 28 days" in template.description
 
 
+def test_slack_s_idle_members_are_left_out_of_savings_as_its_fair_billing_policy_says():
+    words = spec("slack", "fair-billing")
+    facts = templates()["slack"].reclaim
+    # Given Slack's words: "Members who take an action in Slack at any time within a 28-day period will be
+    # considered active for billing purposes", and "an inactive member is someone who hasn't used Slack in over
+    # 28 days"
+    assert "within a 28-day period will be considered active for billing purposes" in words["active_for_billing"]
+    assert "hasn't used Slack in over 28 days" in words["inactive"]
+    # Then the template says Slack stops billing a member idle over 28 days, in Slack's own words, which a plan
+    # quotes when it leaves such members out of its savings
+    assert facts is not None and facts.unbilled_after_idle_days == 28
+    assert facts.billing_says is not None and facts.billing_says in " ".join(words["active_for_billing"].split())
+    # And a bill that drops: deactivating a member Slack still bills frees the seat at once
+    assert facts.bill_drops and "must be reactivated to be billable again" in words["deactivated"]
+
+
 def _slack_seat(record: dict[str, Any]) -> bool:
     """Whether the slack template's seat rule counts this SCIM user, as a sync reads it."""
     return read_user(UserFields(**templates()["slack"].profile["users"]["fields"]), record).active

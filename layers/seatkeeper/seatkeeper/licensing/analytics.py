@@ -173,8 +173,10 @@ class Overview(BaseModel):
 
 
 def reclaimable(position: LicensePosition) -> int:
-    """The seats behind potential_savings: unassigned or stale, less those already taken back."""
-    return max(position.licenses_purchased - (position.assigned - position.stale) - position.taken_back, 0)
+    """The seats behind potential_savings: unassigned or stale, less those already taken back and the stale seats
+    the vendor already stops billing (unbilled)."""
+    billed_stale = position.stale - position.unbilled
+    return max(position.licenses_purchased - (position.assigned - billed_stale) - position.taken_back, 0)
 
 
 def vendor(profile: Profile) -> str:

@@ -3,13 +3,15 @@
 Pure arithmetic over the users of the last successful sync (SPEC: "License position"):
 assigned users hold a license; of them, active ones were active within the policy's
 inactivity window, stale ones were not (never-active users count from their creation),
-and unknown ones have no activity data at all.
+and unknown ones have no activity data at all. A stale seat the vendor already stops billing by
+itself (Slack's Fair Billing Policy) is unbilled: reclaiming it saves nothing, and every figure of
+money to save leaves it out (`still_billed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
@@ -20,6 +22,7 @@ from seatkeeper.core.money import Amount
 # Only computing a position needs the profile, the users and their standing: a function that only
 # reads positions (a reconciliation's record holds them) does not import the sync's modules at cold start.
 if TYPE_CHECKING:
+    from seatkeeper.profiles.catalog import ConfigurationTemplate
     from seatkeeper.profiles.model import Profile
     from seatkeeper.saas.records import SaaSUser
 
@@ -66,6 +69,28 @@ def activity_bucket(last_activity: datetime | None, *, starts: tuple[float, floa
     if stamp > d90:
         return "d60_90"
     return "d90_120" if stamp > d120 else "d120_plus"
+
+
+def vendor_bills_until(profile: Profile, now: datetime | None = None) -> tuple[datetime, ConfigurationTemplate] | None:
+    """The last activity before which the profile's vendor bills no seat (its template's unbilled_after_idle_days),
+    with that template; None when the vendor bills a seat however idle it is."""
+    # The templates only where money to save is counted: billing dates alone never load them.
+    from seatkeeper.profiles.catalog import templates
+
+    known = templates().get(profile.template or "")
+    days = known.reclaim.unbilled_after_idle_days if known is not None and known.reclaim is not None else None
+    if known is None or days is None:
+        return None
+    return (now or datetime.now(UTC)) - timedelta(days=days), known
+
+
+def still_billed(last_activity: datetime | None, unbilled_before: datetime | None) -> bool:
+    """Whether the vendor still bills a seat last used then: a seat with no known activity is counted as billed.
+
+    Without activity nobody knows whether the member acted in the app (a sign-in log only shows sign-ins):
+    its seat is counted at its price, as before the vendor's rule was known, rather than as saved already.
+    """
+    return unbilled_before is None or last_activity is None or last_activity >= unbilled_before
 
 
 # --- seat lifecycle (SPEC "Tiers and downgrade"): the position per tier ---
@@ -118,6 +143,11 @@ class LicensePosition(BaseModel):
         description="Unassigned seats that reclamations took back and that are still bought: "
         "their cost counts as saved, not as potential savings",
     )
+    unbilled: int = Field(
+        0,
+        description="Stale seats the vendor already stops billing by itself (Slack: idle over 28 days, its Fair"
+        " Billing Policy): reclaiming them saves nothing, and potential_savings leaves them out",
+    )
     potential_savings: Amount
     true_up_cost: Amount
     spend: Amount
@@ -164,7 +194,9 @@ def compute_position(
     # downgrade moves it to (a seat already there saves nothing more: never counted again).
     subscription, policy = profile.subscription, profile.policy
     floor = subscription.cost_of(policy.downgrade_to) if policy.stale_action == "downgrade" else Decimal(0)
-    stale_savings = Decimal(0)
+    stale_savings, unbilled = Decimal(0), 0
+    billed_until = vendor_bills_until(profile, now)
+    unbilled_before = billed_until[0] if billed_until else None
     for user in users:
         place = standing(user, cutoff=cutoff, tracked=tracked, policy=profile.policy)
         if place == "stale" and user.id in kept:  # seat lifecycle: keeping a seat restarts its clock
@@ -172,7 +204,9 @@ def compute_position(
         if place != "inactive":
             _count_idp_view(user, profile, seen_by_idp)
         counts[place] += 1
-        if place == "stale":
+        if place == "stale" and not still_billed(user.last_activity, unbilled_before):
+            unbilled += 1  # the vendor credits it already: acting on it saves nothing
+        elif place == "stale":
             stale_savings += max(subscription.cost_of(user.tier) - floor, Decimal(0))
         if user.tier is not None:
             in_tier = by_tier.setdefault(user.tier.casefold(), {})
@@ -206,8 +240,9 @@ def compute_position(
         unused=unused,
         shortfall=shortfall,
         taken_back=taken_back,
+        unbilled=unbilled,
         # Seats that nobody needs: those unassigned, less the seats reclamations already took back
-        # (counted as saved: never twice), plus what acting on each stale seat saves.
+        # (counted as saved: never twice), plus what acting on each stale seat the vendor still bills saves.
         # Under-licensed, the first `shortfall` stale seats only make up the shortfall: they save nothing.
         potential_savings=amount(
             (unused - taken_back) * cost

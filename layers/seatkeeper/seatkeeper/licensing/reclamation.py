@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatkeeper.core.errors import Conflict, InvalidInput, NotFound, SaaSRequestFailed, SaaSUnavailable, SeatkeeperError
 from seatkeeper.core.money import Amount, Money
 from seatkeeper.licensing.billing import next_billing_date
+from seatkeeper.licensing.position import still_billed, vendor_bills_until
 from seatkeeper.notify.events import NoNotices, Notices
 from seatkeeper.profiles.model import Profile, iso_duration_seconds
 from seatkeeper.profiles.records import ProfileRecord
@@ -31,6 +32,7 @@ from seatkeeper.saas.records import SaaSUser
 # The users' standing (the sync's module) only where candidates are chosen or checked again: the
 # steps that announce, wait or record a failure never import the sync at cold start.
 if TYPE_CHECKING:
+    from seatkeeper.profiles.catalog import ConfigurationTemplate
     from seatkeeper.sync.runs import SnapshotStore, TakenBack
 
 ReclamationStatus = Literal[
@@ -447,6 +449,7 @@ def plan(
     from seatkeeper.sync.runs import cutoff_for, standing, tracks_activity
 
     cutoff, tracked = cutoff_for(profile.profile, now), tracks_activity(profile.profile)
+    billed_until = vendor_bills_until(profile.profile, now)  # a vendor that credits idle seats itself (Slack)
     (reclaimed, held), kept = _taken_back(store.taken_back(profile.id)), store.kept(profile.id)
     named = set(request.user_ids or ())
     assigned, candidates, reasons, again = 0, [], {}, []
@@ -463,8 +466,12 @@ def plan(
             not_effective={k: v for k, v in held.items() if k not in named},
         )
         if reason is None:
-            saves = max(subscription.cost_of(user.tier) - target_cost, Decimal(0))
-            why = why_a_candidate(user, inactivity_days=policy.inactivity_days)
+            saves, why = _unless_unbilled(
+                user,
+                max(subscription.cost_of(user.tier) - target_cost, Decimal(0)),
+                why_a_candidate(user, inactivity_days=policy.inactivity_days),
+                billed_until,
+            )
             if user.id in held:
                 again.append(user.id)
                 why = f"named again: the reclaim on {held[user.id].at.date().isoformat()} did not take effect; {why}"
@@ -527,7 +534,7 @@ def plan(
         seat_cost=Amount(
             amount=subscription.cost_per_license, currency=subscription.currency, period=subscription.billing_period
         ),
-        warnings=warnings_for(profile.profile),
+        warnings=[*warnings_for(profile.profile), *unbilled_warning(billed_until, candidates)],
         audit=[
             AuditEntry(
                 at=_now(),
@@ -587,6 +594,38 @@ def warnings_for(profile: Profile) -> list[str]:
             if not facts.bill_drops
             else []
         ),
+    ]
+
+
+def _unbilled_words(known: ConfigurationTemplate) -> str:
+    days = known.reclaim.unbilled_after_idle_days if known.reclaim else None
+    return f"{known.title} no longer bills a member idle over {days} days"
+
+
+def _unless_unbilled(
+    user: SaaSUser, saves: Decimal, why: str, billed_until: tuple[datetime, ConfigurationTemplate] | None
+) -> tuple[Decimal, str]:
+    """What taking the seat back saves, and why it is a candidate: nothing when the vendor credits it already."""
+    if billed_until is None or still_billed(user.last_activity, billed_until[0]):
+        return saves, why
+    # Taking back a seat the vendor no longer bills frees it, and saves nothing.
+    return Decimal(0), f"{why}; {_unbilled_words(billed_until[1])}: it saves nothing"
+
+
+def unbilled_warning(
+    billed_until: tuple[datetime, ConfigurationTemplate] | None, candidates: list[Candidate]
+) -> list[str]:
+    """The vendor's billing policy in its own words when some candidates already cost nothing."""
+    if billed_until is None:
+        return []
+    idle = sum(not still_billed(c.last_activity, billed_until[0]) for c in candidates)
+    known = billed_until[1]
+    if not idle or known.reclaim is None:
+        return []
+    return [
+        f"{known.title}: {idle} of the {len(candidates)} candidates save nothing: {_unbilled_words(known)}, and the"
+        f' savings shown leave them out. {known.title} says: "{known.reclaim.billing_says}"'
+        " Candidates with no known activity are counted at their price."
     ]
 
 

@@ -44,6 +44,23 @@ class ReclaimFacts(BaseModel):
         description="False when the vendor bills the freed seat until its paid seats are lowered by hand (GitHub):"
         " a plan's savings then wait for that",
     )
+    unbilled_after_idle_days: int | None = Field(
+        None,
+        ge=1,
+        description="Days without activity after which the vendor stops billing a seat by itself (Slack: 'Members"
+        " who take an action in Slack at any time within a 28-day period will be considered active for billing"
+        " purposes'): reclaiming a seat idle longer saves nothing, and the savings shown leave it out",
+    )
+    billing_says: str | None = Field(
+        None, description="The vendor's own words on whom it stops billing: a plan's warning quotes them"
+    )
+
+    @model_validator(mode="after")
+    def _quoted(self) -> ReclaimFacts:
+        # A plan that leaves seats out of its savings says why in the vendor's words, never in ours.
+        if (self.unbilled_after_idle_days is None) != (self.billing_says is None):
+            raise ValueError("unbilled_after_idle_days and billing_says go together")
+        return self
 
 
 # The facts of a template that a vendor source confirms or not (docs/catalog.md has a table of them).
