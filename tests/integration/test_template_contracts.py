@@ -29,6 +29,7 @@ from tests.integration.test_reclamation import wait_for_reclamation
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import stored_users
 from tests.vendor_fakes import ADOBE_CLIENT_ID, SLACK_GUEST, FakeVendorApp, vendor_app
+from tests.vendor_spec_checks import spec
 
 USERS = 300  # "a few hundred users across several pages" (issue 13)
 INACTIVITY_DAYS = 90
@@ -195,8 +196,14 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
         f"/profiles/{profile['id']}/reclamations", json={"dry_run": False, "user_ids": sorted(candidates)}
     )
     assert plan.status_code == 201, plan.text
-    # (a warning when reclaiming loses data, and when the vendor's bill does not drop by itself)
-    assert bool(plan.json()["warnings"]) is (template.reclaim.loses_data or not template.reclaim.bill_drops)
+    # (a warning when reclaiming loses data, when the vendor's bill does not drop by itself, and when it stops
+    # billing a candidate by itself: every one of these, stale after 90 days, is idle over Slack's 28)
+    idle_unbilled = any(
+        template.reclaim.unbilled_after_idle_days is not None and users[i]["last_activity"] for i in candidates
+    )
+    assert bool(plan.json()["warnings"]) is (
+        template.reclaim.loses_data or not template.reclaim.bill_drops or idle_unbilled
+    )
     doubts = [fact for fact in UNVERIFIED_FOR_A_REAL_RUN if fact in template.unverified]
     if doubts:
         # A removal call, seat rule or data-loss statement no vendor source confirms: the real run
@@ -252,3 +259,35 @@ def test_slack_s_position_counts_the_members_slack_bills_and_not_its_free_guests
     position = integrator.get(f"/profiles/{profile['id']}/position").json()
     active_in_scim = sum(r["active"] for r in listed)
     assert position["assigned"] == active_in_scim - len(free) == sum(app.vendor.holds_seat(p) for p in app.people)
+
+
+@pytest.mark.parametrize("name", ["slack"])
+def test_slack_s_savings_leave_out_the_members_it_no_longer_bills_after_28_idle_days(api, catalog, name):
+    # Slack: "Members who take an action in Slack at any time within a 28-day period will be considered active
+    # for billing purposes" (tests/vendor_specs/slack/fair-billing.yaml, read 2026-12-06): a member idle longer
+    # already costs nothing. Activity comes from the stand-in of an SSO profile (x_last_seen) in the fake.
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile, vendor = reconciled.app, reconciled.profile, reconciled.app.vendor
+    says = spec("slack", "fair-billing")["active_for_billing"]
+    last = {vendor.user_id(p): p.last for p in app.people}
+    # Given the seats the reconciliation's sync found, and who of them was stale after 90 days
+    users = [u for u in stored_users(integrator, profile["id"]) if u["active"]]
+    stale = [u["id"] for u in users if u["status"] == "stale"]
+    idle_28 = datetime.now(UTC) - timedelta(days=28)
+    unbilled = {i for i in stale if last[i] is not None and last[i] < idle_28}
+    assert unbilled and len(unbilled) < len(stale)  # some stale members were never active: Slack may bill them
+    # When the position is read
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    # Then its savings are the unassigned seats and the stale members Slack still bills, never those it credits
+    assert position["stale"] == len(stale) and position["unbilled"] == len(unbilled)
+    billed = position["unused"] - position["taken_back"] + len(stale) - len(unbilled)
+    assert position["potential_savings"]["amount"] == 10 * billed
+    # And a plan (a dry run) gives each idle member a saving of nothing, and says why in Slack's words
+    plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={}).json()
+    saves = {c["id"]: c["saves"] for c in plan["candidates"]}
+    assert saves and {i: s for i, s in saves.items() if i in unbilled} == dict.fromkeys(saves.keys() & unbilled, 0)
+    assert all(s == 10 for i, s in saves.items() if i not in unbilled)
+    warning = next(w for w in plan["warnings"] if "save nothing" in w)
+    quoted = warning.split(' says: "', 1)[1].split('"', 1)[0]
+    assert "within a 28-day period" in quoted and quoted in " ".join(says.split())
