@@ -38,13 +38,14 @@ from seatkeeper_local.fakes.serving import serving
 from seatkeeper_local.stack.local_stack import dashboard_link
 from seatkeeper_local.stack.tokens import mint
 from tests.integration.conftest import oidc, saas  # noqa: F401 - fixtures for the OAuth connection
-from tests.integration.connection_checks import wait_for
+from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_connection_saga import oauth_profile
 from tests.integration.test_grant_refused import access_token_expires, grant
 from tests.integration.test_profile_drafts import DRAFTS
 from tests.integration.test_profile_preview import token_out_of_band
 from tests.integration.test_reclamation import expected_candidates, reclaiming_profile, wait_for_reclamation
 from tests.integration.test_sync import sync
+from tests.integration.test_template_contracts import own_fields
 from tests.integration.test_vendor_mocks import prism
 from tests.saas_apps import scim_server
 from tests.vendor_fakes import vendor_app
@@ -499,6 +500,94 @@ def test_an_admin_rejects_a_waiting_reclamation_after_saying_why_and_it_leaves_t
     # The seeded one still waits, with both its buttons
     expect(admin.locator(f"[data-approve={seeded['waiting']['id']}]")).to_be_visible()
     expect(admin.locator(f"[data-withdraw={seeded['waiting']['id']}]")).to_have_text("Reject")
+    assert admin.problems == []
+
+
+def test_the_review_shows_a_plan_s_warnings_above_approve_and_approving_a_data_loss_asks_to_confirm_it(open_as, api):
+    integrator = api("sam_integrator")
+    # Given Asana's template, whose removal loses the user's data (Asana's "Remove a user from a workspace or
+    # organization", developers.asana.com/reference/removeuserforworkspace), against the fake of Asana's API
+    # that tests/vendor_fakes.py answers from Asana/openapi defs/asana_oas.yaml 1.0 (tests/vendor_specs/asana),
+    # and a real plan of its stale users waiting for an admin: it takes more than the cap of one user
+    with vendor_app("asana", 40) as app:
+        fields = own_fields("asana", app)
+        fields["policy"]["max_reclaim_count"] = 1
+        profile = make_profile(integrator, **fields)
+        assert integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"}).status_code == 202
+        assert wait_for(integrator, profile["id"], {"connected", "failed"})["status"] == "connected"
+        assert sync(integrator, profile["id"])["status"] == "succeeded"
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert plan["status"] == "awaiting_approval" and len(plan["candidates"]) > 1, plan
+        [loss] = [w for w in plan["warnings"] if "reclaiming loses the user's data" in w]
+        # When an admin opens its review
+        admin = open_as("admin", f"#/apps/{profile['id']}", checker=True)
+        admin.locator(f"[data-review={plan['id']}]").click()
+        # Then the review shows the warning and why the run waits, in the API's words, above its Approve
+        warnings = admin.locator(f"[data-plan-warnings={plan['id']}]")
+        expect(warnings.locator("li")).to_have_count(len(plan["warnings"]))
+        expect(warnings.locator("li[data-warning=loses-data]")).to_have_text(loss)
+        expect(warnings.locator("[data-approval-reason]")).to_contain_text(plan["approval_reason"])
+        approve = admin.locator(f"[data-approve-reviewed={plan['id']}]")
+        assert warnings.bounding_box()["y"] + warnings.bounding_box()["height"] <= approve.bounding_box()["y"]
+        assert accessibility_problems(admin) == []
+        # When the admin approves with the keyboard alone, the confirm step names the data loss to confirm
+        approve.focus()
+        admin.keyboard.press("Enter")
+        expect(approve).to_have_text(f"Confirm: reclaim {len(plan['candidates'])} licenses")
+        confirm = admin.locator(f"[data-review-of={plan['id']}] [data-confirm-loss={plan['id']}]")
+        expect(confirm).to_be_focused()
+        expect(admin.locator(f"[data-review-of={plan['id']}] label.confirm-loss")).to_contain_text(loss)
+        # and confirming the approval without ticking it approves nothing
+        approve.focus()
+        admin.keyboard.press("Enter")
+        expect(admin.locator("#toast")).to_have_text("Tick the box first: approving this plan loses the users' data.")
+        expect(confirm).to_be_focused()
+        assert integrator.get(f"/reclamations/{plan['id']}").json()["status"] == "awaiting_approval"
+        assert app.reclaim_requests == []
+        # and the Approve beside the plan's row asks the same, having read the plan's warnings
+        row_approve = admin.locator(f"tr[data-reclamation={plan['id']}] [data-approve={plan['id']}]")
+        row_approve.click()
+        expect(admin.locator(f"tr[data-reclamation={plan['id']}] label.confirm-loss")).to_contain_text(loss)
+        # Then ticking it (Space) and confirming approves, and the run takes the seats back
+        confirm.press("Space")
+        expect(confirm).to_be_checked()
+        approve.focus()
+        admin.keyboard.press("Enter")
+        expect(admin.locator("#toast")).to_have_text("Approved: the reclamation is running.")
+        done = wait_for_reclamation(integrator, plan["id"])
+        assert done["approved_by"] == "browser-admin" and len(app.reclaim_requests) == len(plan["candidates"])
+        integrator.delete(f"/profiles/{profile['id']}")
+    assert admin.problems == []
+
+
+def test_the_review_of_a_plan_without_warnings_shows_none_and_approving_it_asks_nothing_more(open_as, api):
+    integrator = api("sam_integrator")
+    with paging_app(24) as app:
+        # Given an app that removes users with a request of its own (no template's warning applies), and a
+        # real plan waiting for an admin because it takes more than the cap of one user
+        profile = reclaiming_profile(integrator, app, max_reclaim_count=1)
+        plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False}).json()
+        assert (plan["status"], plan["warnings"]) == ("awaiting_approval", []), plan
+        # When an admin opens its review
+        admin = open_as("admin", f"#/apps/{profile['id']}")
+        admin.locator(f"[data-review={plan['id']}]").click()
+        expect(admin.get_by_role("table", name="Candidates", exact=True)).to_be_visible()
+        # Then it says why it waits, and warns of nothing
+        review = admin.locator(f"[data-review-of={plan['id']}]")
+        expect(review.locator("[data-approval-reason]")).to_contain_text(plan["approval_reason"])
+        expect(review.locator("[data-warning]")).to_have_count(0)
+        # And its approval's confirm step asks for no data loss to be confirmed
+        approve = review.locator(f"[data-approve-reviewed={plan['id']}]")
+        approve.click()
+        expect(approve).to_have_text(f"Confirm: reclaim {len(plan['candidates'])} licenses")
+        expect(admin.locator("[data-confirm-loss]")).to_have_count(0)
+        # A dry run waits for no one and warns of nothing: its review shows no warnings at all
+        dry = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True}).json()
+        admin.reload()
+        admin.locator(f"[data-review={dry['id']}]").click()
+        expect(admin.locator(f"[data-review-of={dry['id']}] table[aria-label=Candidates]")).to_be_visible()
+        expect(admin.locator(f"[data-plan-warnings={dry['id']}]")).to_have_count(0)
+        integrator.delete(f"/profiles/{profile['id']}")
     assert admin.problems == []
 
 

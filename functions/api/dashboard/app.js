@@ -725,11 +725,8 @@ function approveButton(reclamation) {
   if (!can.approve() || reclamation.status !== "awaiting_approval") return "";
   const button = h("button", { class: "danger", "data-approve": reclamation.id }, "Approve");
   button.addEventListener("click", async () => {
-    if (!button.dataset.armed) {
-      button.dataset.armed = "yes";
-      button.textContent = `Confirm: reclaim ${count(reclamation.candidates)} licenses`;
-      return;
-    }
+    if (!button.dataset.armed) return armApproval(button, reclamation);
+    if (!dataLossConfirmed(button)) return;
     button.disabled = true;
     try {
       await call(`/reclamations/${reclamation.id}/approve`, { method: "POST" });
@@ -741,6 +738,73 @@ function approveButton(reclamation) {
     }
   });
   return button;
+}
+
+// --- a plan's warnings: what approving it costs besides the seats ----------------------------------
+
+// The words reclamation.warnings_for gives a template whose removal takes the user's data with it.
+const LOSES_DATA = "reclaiming loses the user's data";
+const losesData = (warning) => warning.includes(LOSES_DATA);
+
+// A list gives the number of candidates, a plan read in full the candidates themselves.
+function candidateCount(reclamation) {
+  return Array.isArray(reclamation.candidates) ? reclamation.candidates.length : reclamation.candidates;
+}
+
+// Above the approval: the plan's warnings and why a real run waits, as text (they are the API's words).
+function planWarnings(reclamation) {
+  const warnings = reclamation.warnings || [];
+  const waits = reclamation.status === "awaiting_approval" ? reclamation.approval_reason : null;
+  if (!warnings.length && !waits) return null;
+  return h(
+    "div",
+    { class: "callout bad", role: "note", "data-plan-warnings": reclamation.id },
+    h("strong", {}, warnings.length ? "Before you approve, this plan warns:" : "Before you approve:"),
+    waits ? h("p", { "data-approval-reason": "" }, `It waits for an admin because ${waits}.`) : null,
+    warnings.length ? h("ul", {}, warnings.map((w) => h("li", { "data-warning": losesData(w) ? "loses-data" : "other" }, w))) : null,
+  );
+}
+
+// The review's own Approve, under the warnings the admin has just read.
+function reviewApproval(reclamation) {
+  const warnings = planWarnings(reclamation);
+  const approve = reclamation.status === "awaiting_approval" && can.approve() ? approveButton(reclamation) : "";
+  if (approve) approve.dataset.approveReviewed = approve.dataset.approve;
+  if (approve) delete approve.dataset.approve;
+  return warnings || approve ? h("div", { class: "plan-approval" }, warnings, approve ? h("div", { class: "actions" }, approve) : null) : null;
+}
+
+// The confirm step of an approval. When the plan loses data, a checkbox naming that loss, beside the
+// button, which the second click needs ticked. A list's summary has no warnings: the plan is read in full
+// for them, and the button stays disabled meanwhile (a quick second click would approve unread).
+async function armApproval(button, reclamation) {
+  let warnings = reclamation.warnings;
+  if (warnings === undefined) {
+    button.disabled = true;
+    try {
+      warnings = (await call(`/reclamations/${reclamation.id}`)).warnings || [];
+    } catch (error) {
+      toast(error.message);
+      return;
+    } finally {
+      button.disabled = false;
+    }
+  }
+  button.dataset.armed = "yes";
+  button.textContent = `Confirm: reclaim ${count(candidateCount(reclamation))} licenses`;
+  const losses = warnings.filter(losesData);
+  if (!losses.length) return button.focus(); // a disabled button lost the focus its click gave it
+  const box = h("input", { type: "checkbox", "data-confirm-loss": reclamation.id });
+  button.before(h("label", { class: "confirm-loss" }, box, ` I understand: ${losses.join(" ")}`));
+  box.focus();
+}
+
+function dataLossConfirmed(button) {
+  const box = button.parentElement?.querySelector("[data-confirm-loss]");
+  if (!box || box.checked) return true;
+  toast("Tick the box first: approving this plan loses the users' data.");
+  box.focus();
+  return false;
 }
 
 // An admin's no: reject a plan awaiting approval, cancel one in its grace period. The first click
@@ -1339,7 +1403,7 @@ function candidatesReview(reclamation) {
   }
   show();
   const csv = download(`/reclamations/${reclamation.id}/candidates.csv`, `${reclamation.id}-candidates.csv`, "Download the candidates as CSV");
-  return h("div", { "data-review-of": reclamation.id }, h("h3", {}, `Who this plan takes back (${label(reclamation.status)})`), h("div", { class: "toolbar" }, search, csv), body);
+  return h("div", { "data-review-of": reclamation.id }, h("h3", {}, `Who this plan takes back (${label(reclamation.status)})`), reviewApproval(reclamation), h("div", { class: "toolbar" }, search, csv), body);
 }
 
 function excludeButton(reclamation, candidate) {
