@@ -742,10 +742,6 @@ function approveButton(reclamation) {
 
 // --- a plan's warnings: what approving it costs besides the seats ----------------------------------
 
-// The words reclamation.warnings_for gives a template whose removal takes the user's data with it.
-const LOSES_DATA = "reclaiming loses the user's data";
-const losesData = (warning) => warning.includes(LOSES_DATA);
-
 // A list gives the number of candidates, a plan read in full the candidates themselves.
 function candidateCount(reclamation) {
   return Array.isArray(reclamation.candidates) ? reclamation.candidates.length : reclamation.candidates;
@@ -761,7 +757,7 @@ function planWarnings(reclamation) {
     { class: "callout bad", role: "note", "data-plan-warnings": reclamation.id },
     h("strong", {}, warnings.length ? "Before you approve, this plan warns:" : "Before you approve:"),
     waits ? h("p", { "data-approval-reason": "" }, `It waits for an admin because ${waits}.`) : null,
-    warnings.length ? h("ul", {}, warnings.map((w) => h("li", { "data-warning": losesData(w) ? "loses-data" : "other" }, w))) : null,
+    warnings.length ? h("ul", {}, warnings.map((w) => h("li", { "data-warning": w === reclamation.data_loss ? "loses-data" : "other" }, w))) : null,
   );
 }
 
@@ -775,14 +771,15 @@ function reviewApproval(reclamation) {
 }
 
 // The confirm step of an approval. When the plan loses data, a checkbox naming that loss, beside the
-// button, which the second click needs ticked. A list's summary has no warnings: the plan is read in full
-// for them, and the button stays disabled meanwhile (a quick second click would approve unread).
+// button, which the second click needs ticked. A list's summary does not say (its plan's data_loss is
+// absent, not null): the plan is read in full, and the button stays disabled meanwhile (a quick second
+// click would approve unread).
 async function armApproval(button, reclamation) {
-  let warnings = reclamation.warnings;
-  if (warnings === undefined) {
+  let loss = reclamation.data_loss;
+  if (loss === undefined) {
     button.disabled = true;
     try {
-      warnings = (await call(`/reclamations/${reclamation.id}`)).warnings || [];
+      loss = (await call(`/reclamations/${reclamation.id}`)).data_loss;
     } catch (error) {
       toast(error.message);
       return;
@@ -792,10 +789,9 @@ async function armApproval(button, reclamation) {
   }
   button.dataset.armed = "yes";
   button.textContent = `Confirm: reclaim ${count(candidateCount(reclamation))} licenses`;
-  const losses = warnings.filter(losesData);
-  if (!losses.length) return button.focus(); // a disabled button lost the focus its click gave it
+  if (!loss) return button.focus(); // a disabled button lost the focus its click gave it
   const box = h("input", { type: "checkbox", "data-confirm-loss": reclamation.id });
-  button.before(h("label", { class: "confirm-loss" }, box, ` I understand: ${losses.join(" ")}`));
+  button.before(h("label", { class: "confirm-loss" }, box, ` I understand: ${loss}`));
   box.focus();
 }
 

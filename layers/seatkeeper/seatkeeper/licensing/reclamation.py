@@ -32,7 +32,7 @@ from seatkeeper.saas.records import SaaSUser
 # The users' standing (the sync's module) only where candidates are chosen or checked again: the
 # steps that announce, wait or record a failure never import the sync at cold start.
 if TYPE_CHECKING:
-    from seatkeeper.profiles.catalog import ConfigurationTemplate
+    from seatkeeper.profiles.catalog import ConfigurationTemplate, ReclaimFacts
     from seatkeeper.sync.runs import SnapshotStore, TakenBack
 
 ReclamationStatus = Literal[
@@ -186,6 +186,11 @@ class Reclamation(BaseModel):
     needs_group_change: list[GroupChange] = Field(default_factory=list)
     warnings: list[str] = Field(
         default_factory=list, description="What reclaiming costs besides the seat: data that goes with it"
+    )
+    data_loss: str | None = Field(
+        None,
+        description="The warning (one of warnings) when reclaiming takes the users' data with their seats:"
+        " approving the plan asks to confirm it",
     )
 
 
@@ -535,6 +540,7 @@ def plan(
             amount=subscription.cost_per_license, currency=subscription.currency, period=subscription.billing_period
         ),
         warnings=[*warnings_for(profile.profile), *unbilled_warning(billed_until, candidates)],
+        data_loss=data_loss_warning(profile.profile),
         audit=[
             AuditEntry(
                 at=_now(),
@@ -560,10 +566,42 @@ def _taken_back(marks: dict[str, TakenBack]) -> tuple[set[str], dict[str, TakenB
 
 
 def warnings_for(profile: Profile) -> list[str]:
-    """The template's warning when the profile reclaims with the template's own request and it loses data.
+    """What reclaiming with the profile's request costs besides the seat, in the template's words: the
+    data that goes with it, and a bill that does not drop by itself."""
+    facts = _reclaim_facts(profile)
+    if facts is None:
+        return []
+    title, reclaim = facts
+    return [
+        *([_loses_data(title, reclaim)] if reclaim.loses_data else []),
+        # The savings a plan shows are what the vendor stops billing: here, only once someone lowers the seats.
+        *(
+            [
+                f"{title}: the bill does not drop by itself: the savings shown wait for the paid seats to be"
+                f" lowered. {reclaim.note}"
+            ]
+            if not reclaim.bill_drops
+            else []
+        ),
+    ]
+
+
+def data_loss_warning(profile: Profile) -> str | None:
+    """The one of warnings_for that says reclaiming takes the user's data with the seat (approving asks)."""
+    facts = _reclaim_facts(profile)
+    return _loses_data(*facts) if facts and facts[1].loses_data else None
+
+
+def _loses_data(title: str, reclaim: ReclaimFacts) -> str:
+    return f"{title}: reclaiming loses the user's data. {reclaim.note}"
+
+
+def _reclaim_facts(profile: Profile) -> tuple[str, ReclaimFacts] | None:
+    """The title of the template that says what the profile's reclaim does, and its facts; None when the
+    profile's own request speaks for itself.
 
     A profile made from an identity provider's app reclaims with the IdP's unassign: its IdP template's
-    app_reclaim says whether that loses data.
+    app_reclaim says what that does.
     """
     # The templates and the IdP's requests only when planning: the reclaim steps never load them.
     from seatkeeper.identity.provider import template_of_unassign
@@ -571,30 +609,14 @@ def warnings_for(profile: Profile) -> list[str]:
 
     idp = templates().get(template_of_unassign(profile) or "")
     if idp is not None and idp.app_reclaim is not None:
-        return (
-            [f"{idp.title}: reclaiming loses the user's data. {idp.app_reclaim.note}"]
-            if idp.app_reclaim.loses_data
-            else []
-        )
+        return idp.title, idp.app_reclaim
     known = templates().get(profile.template or "")
     if known is None or known.reclaim is None or profile.reclaim is None:
-        return []
+        return None
     preset = known.profile.get("reclaim") or {}
     if (profile.reclaim.method, profile.reclaim.path) != (preset.get("method"), preset.get("path")):
-        return []  # the profile's own reclaim request: what it does is the profile's to say
-    facts = known.reclaim
-    return [
-        *([f"{known.title}: reclaiming loses the user's data. {facts.note}"] if facts.loses_data else []),
-        # The savings a plan shows are what the vendor stops billing: here, only once someone lowers the seats.
-        *(
-            [
-                f"{known.title}: the bill does not drop by itself: the savings shown wait for the paid seats to be"
-                f" lowered. {facts.note}"
-            ]
-            if not facts.bill_drops
-            else []
-        ),
-    ]
+        return None  # the profile's own reclaim request: what it does is the profile's to say
+    return known.title, known.reclaim
 
 
 def _unbilled_words(known: ConfigurationTemplate) -> str:
