@@ -8,6 +8,10 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
   draft-ietf-httpapi-ratelimit-headers-10), the pacer counts what is left of the window, keeps back
   the part of the budget that is not ours (`RateLimit.share`) and the requests still in flight, and
   holds the next request until the window resets: no request is refused once the first answer is read.
+  At a reset every request still in flight counts in the new window (the app's clock ticks a little
+  before ours, and a request sent just before our reset may reach it after its own); an answer that
+  then comes back from the window gone by gives its turn back. An answer from a newer window than the
+  pacer counts is a reset it missed: that request and all in flight count in the new one.
 - `Retry-After` (seconds or an HTTP date) holds every request of the connection, not only the one told.
 - Where the app announces nothing, it adapts (AIMD): the requests in flight grow by one per round
   trip and halve on a 503 or a refusal that says nothing (a bare 429), which also holds every request
@@ -210,6 +214,8 @@ class Pacer:
         if declared and declared.requests:
             self._rate = self._most_rate = declared.requests * self._share / declared.window_seconds
         self._granted = 0  # turns given in the current window (since the start, before any window is known)
+        self._ended: float | None = None  # when the window before the current one ended, as the pacer saw it
+        self._rolled_at = -math.inf  # when the pacer moved on to the current window
         self._others = 0  # requests of the current window someone else spent, as far as the answers prove
         self._next_at = 0.0
         self._slow = 0.0  # a moving average of answer times
@@ -255,8 +261,8 @@ class Pacer:
                 while True:
                     now = self._clock()
                     if self._announced and self._window_ends is not None and now >= self._window_ends:
-                        self._window, self._window_ends = self._budget(), None  # a new window
-                        self._granted = self._others = 0
+                        self._roll_over(now)
+                        self._window = self._budget() - self._granted
                     hold = self._hold(now)
                     if hold == 0.0 and self._in_flight < max(1, int(self._window_size)):
                         break
@@ -332,6 +338,24 @@ class Pacer:
 
     # --- what the answers say -----------------------------------------------------------
 
+    def _roll_over(self, now: float) -> None:
+        """A new window: every request still in flight counts in it until its answer proves otherwise.
+
+        The app's window ticks on its own clock and a request takes a while to reach it, so one sent
+        just before the pacer's reset may be counted after the app's (bench/pacing.py at a late start:
+        one refused in the second window)."""
+        self._ended, self._rolled_at = self._window_ends, now
+        self._window_ends = None
+        self._granted, self._others = len(self._turns), 0
+
+    def _gone_by(self, ends: float) -> bool:
+        """Whether an answer's reset names a window before the current one."""
+        if self._window_ends is not None:
+            return ends < self._window_ends - SAME_WINDOW
+        # Rolled over, nothing heard from the new window yet: a reset the pacer saw pass, read late
+        # (its time to reset is 0 by then, so the answer's `ends` is just after its reading).
+        return self._ended is not None and ends <= self._ended + SAME_WINDOW
+
     def _observe(self, quota: Quota, now: float, started: float) -> None:
         self._announced = True
         if quota.limit:
@@ -341,12 +365,20 @@ class Pacer:
         after = sum(1 for turn in self._turns if turn > started)
         ends = now + quota.reset_after + RESET_MARGIN if quota.reset_after is not None else None
         current = self._window_ends
-        if ends is not None and current is not None and ends < current - SAME_WINDOW:
-            return  # an answer from a window gone by, which says nothing of this one
+        if ends is not None and self._gone_by(ends):
+            # An answer from the window gone by says nothing of this one; its request, in flight when the
+            # window turned, was counted in this one as a precaution: it gives its turn back.
+            if started < self._rolled_at and self._granted > 0:
+                self._granted -= 1
+                if self._window is not None:
+                    self._window += 1
+            return
         if ends is not None and (current is None or ends > current + SAME_WINDOW):
             if current is not None:
-                # An answer from a newer window than the one counted: ours in it are this one's followers.
-                self._granted, self._others = after, 0
+                # An answer from a newer window than the one counted: the pacer missed the reset. This
+                # request and every one still in flight count in the new window, as at a reset.
+                self._roll_over(now)
+                self._granted += 1
             self._window_ends = ends
         if not self._limit:
             # Without the window's size only what is left counts, less what may not be counted in it yet.
