@@ -270,3 +270,67 @@ def test_requests_still_on_their_way_when_the_window_resets_count_in_the_new_one
     pacer.release(on_their_way[0], 200, okta_window(9, 2))
     # Then what is left of the new window is the six the app still has, before the others answer
     assert turns_given_at_once(pacer, 10) == 6
+
+
+def answers_at(pacer: Pacer, clock: FakeClock, latencies: list[float], *, in_flight: int) -> None:
+    """Answers with these latencies (the app's time) to requests kept `in_flight` at once: each answer's
+    place is taken by a new request, except the last's."""
+    turns = [pacer.acquire() for _ in range(in_flight)]
+    for n, latency in enumerate(latencies):
+        clock.at += 0.01
+        pacer.release(turns.pop(0), 200, {}, latency=latency)
+        if n < len(latencies) - 1:
+            turns.append(pacer.acquire())
+    for turn in turns:
+        pacer.release(turn, 200, {}, latency=latencies[-1])
+
+
+def test_answers_twice_as_slow_with_several_in_flight_cut_what_goes_at_once_by_a_fifth():
+    # Given an app that announces no quota and answered in 40 ms
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    answers_at(pacer, clock, [0.040] * 8, in_flight=1)
+    # When the next 8 answers, 4 in flight, take 100 ms
+    turns = [pacer.acquire() for _ in range(4)]
+    for n in range(8):
+        clock.at += 0.01
+        pacer.release(turns.pop(0), 200, {}, latency=0.100)
+        if n < 7:
+            turns.append(pacer.acquire())
+    # Then the pacer cut once, gently: of the 4 it sent at once, 3 are let go (4 x 0.8), not 2
+    assert pacer.latency_cuts == 1
+    assert len(turns) == 3
+    assert turns_given_at_once(pacer, 4) == 0
+
+
+@pytest.mark.parametrize(
+    ("slow", "in_flight", "why"),
+    [
+        (0.100, 1, "one request at a time: the app is slower, not queueing ours"),
+        (0.070, 4, "under twice the usual: our own slowness on a busy machine"),
+    ],
+)
+def test_slower_answers_that_do_not_say_the_app_queues_cut_nothing(slow, in_flight, why):
+    # Given an app that announces no quota and answered in 40 ms
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    answers_at(pacer, clock, [0.040] * 8, in_flight=in_flight)
+    # When the next 16 answers are slower
+    answers_at(pacer, clock, [slow] * 16, in_flight=in_flight)
+    # Then nothing was cut
+    assert pacer.latency_cuts == 0, why
+
+
+def test_an_announced_quota_leaves_latency_unheard():
+    # Given an app that announces its quota (Okta's headers: 1,000 a minute, plenty left) and
+    # answers four at once 2.5 times as slowly as it did
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    plenty = {"X-Rate-Limit-Limit": "1000", "X-Rate-Limit-Remaining": "900", "X-Rate-Limit-Reset": str(int(NOW) + 60)}
+    turns = [pacer.acquire() for _ in range(4)]
+    for latency in [0.040] * 8 + [0.100] * 8:
+        clock.at += 0.001
+        pacer.release(turns.pop(0), 200, plenty, latency=latency)
+        turns.append(pacer.acquire())
+    # Then the quota paces it, the latency cut nothing
+    assert pacer.latency_cuts == 0

@@ -19,14 +19,23 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
   that was accepted in the second before it (what the quota allows, as near as the pacer can tell),
   which holds until a quiet spell of RATE_STEADY seconds, then creeps up; a refusal at that pace
   lowers it by the same rule. A template's documented limit is the pace to start from and never
-  exceeded. (Rising latency is not a signal: on a shared machine, or a Lambda sharing its CPU, our own
-  slowness looked like the app's and halved the fetch.)
+  exceeded.
+- Rising latency is a signal too, for such an app only (TCP Vegas' and Netflix concurrency-limits'
+  idea): when the median latency of LATENCY_RECENT answers is twice the least of the last
+  LATENCY_MEMORY seconds, with more than one request in flight, the requests in flight are cut by a
+  fifth, and the next verdict waits for answers to requests sent after the queue before the cut
+  drained. On a shared machine our own slowness once looked like the app's and halved the fetch; so
+  the latency is the app's (`requests`' `elapsed`: the request sent to the answer's headers read,
+  not our reading of the body nor the wait for a turn), a median ignores a stall of ours, the
+  tolerance is 2x, and a cut is gentle: an app of k workers that queues the rest settles at 2-3k in
+  flight, its k workers busy, rather than below k. `RateLimit.latency_signal: false` turns it off.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import statistics
 import threading
 import time
 from collections import deque
@@ -47,6 +56,11 @@ RATE_CUT_EVERY = 1.0  # seconds: a quota's window, as far as the pacer can tell 
 # exactly the quota would put one too many in a window whenever an answer is a few ms late.
 RATE_MARGIN = 0.95
 RATE_STEADY = 10.0  # seconds without a refusal before a learned pace creeps up again
+# Rising latency, for an app that announces no quota (see the module's docstring):
+LATENCY_RECENT = 8  # answers, all to requests sent since the last cut, whose median is the recent latency
+LATENCY_TOLERANCE = 2.0  # the recent latency over the usual one that says the app queues our requests
+LATENCY_BACKOFF = 0.8  # the cut: gentle, so an app that queues beyond k at once keeps its k workers busy
+LATENCY_MEMORY = 30.0  # seconds: the usual latency is the least seen in this long
 
 
 def _seconds(value: str | None, now: float) -> float | None:
@@ -208,6 +222,7 @@ class Pacer:
         self._held_until = 0.0  # Retry-After, or a backoff every request shares
         self._in_flight = 0
         self._turns: list[float] = []  # when each request in flight was given its turn
+        self._line: deque[object] = deque()  # the requests waiting for a turn, in the order they asked
         self._window_size = float(self._cap)  # AIMD's congestion window, in requests
         self._rate: float | None = None  # requests a second, once declared or learned from a refusal
         self._most_rate = math.inf  # a declared limit is a ceiling, not a guess to grow out of
@@ -224,6 +239,13 @@ class Pacer:
         self._probe = 0.0  # the last wait after a refusal that said nothing of when to come back
         self._probed_at = -math.inf  # when that wait began
         self._answered: deque[float] = deque()  # when the answers of the last second came
+        self._latency_signal = declared.latency_signal if declared else True
+        self._least: deque[tuple[float, float]] = deque()  # (when, latency): the windowed minimum's queue
+        self._recent: list[float] = []  # latencies of the answers since the last median was taken
+        self._latency_cut_at = -math.inf  # requests sent before it say nothing of what the last cut did
+        self._stretch_most = 0  # the most requests in flight while the recent latencies' requests went
+        self._queueing = False  # the last stretch of answers came twice as slowly as usual
+        self.latency_cuts = 0
         self.requests = self.refused = 0
         self._first: float | None = None
         self._waiting = 0
@@ -257,6 +279,10 @@ class Pacer:
         """Wait for a turn; the moment it was given, to hand back to `release`."""
         with self._turn:
             quota_waiting = False
+            # First come, first served: woken together, the waiting threads raced for the lock and a
+            # page passed over again and again held up the fetch, whose pages are handed on in order.
+            me = object()
+            self._line.append(me)
             try:
                 while True:
                     now = self._clock()
@@ -264,13 +290,16 @@ class Pacer:
                         self._roll_over(now)
                         self._window = self._budget() - self._granted
                     hold = self._hold(now)
-                    if hold == 0.0 and self._in_flight < max(1, int(self._window_size)):
+                    first = self._line[0] is me
+                    if first and hold == 0.0 and self._in_flight < max(1, int(self._window_size)):
                         break
                     if hold and not quota_waiting:
                         quota_waiting = True
                         self._start_waiting(now)
-                    self._turn.wait(hold if hold else None)
+                    self._turn.wait(hold if hold and first else None)
             finally:
+                self._line.remove(me)
+                self._turn.notify_all()  # the next in line may go, or wait for what holds it
                 if quota_waiting:
                     self._stop_waiting()
             if self._window is not None:
@@ -279,6 +308,7 @@ class Pacer:
             if self._rate is not None:
                 self._next_at = max(now, self._next_at) + 1 / self._rate
             self._in_flight += 1
+            self._stretch_most = max(self._stretch_most, self._in_flight)
             self._turns.append(now)
             self.requests += 1
             if self._first is None:
@@ -296,8 +326,17 @@ class Pacer:
         if self._waiting == 0:
             self._quota_wait += self._clock() - self._waiting_since
 
-    def release(self, started: float, status: int | None, headers: Any = None, *, refused: bool = False) -> None:
-        """The answer to the request whose turn began at `started` (status None: no answer at all)."""
+    def release(
+        self,
+        started: float,
+        status: int | None,
+        headers: Any = None,
+        *,
+        refused: bool = False,
+        latency: float | None = None,
+    ) -> None:
+        """The answer to the request whose turn began at `started` (status None: no answer at all);
+        `latency`: the app's time to answer, from the request sent to its answer's headers read."""
         with self._turn:
             now = self._clock()
             self._in_flight -= 1
@@ -328,6 +367,8 @@ class Pacer:
             elif status is not None and status < 400:
                 self._probe = 0.0
                 self._grow(now, now - started)
+                if latency is not None:
+                    self._watch_latency(now, started, latency)
             self._turn.notify_all()
 
     def hold_for(self, seconds: float) -> None:
@@ -398,10 +439,39 @@ class Pacer:
         if self._announced:
             return
         self._slow = latency if not self._slow else 0.8 * self._slow + 0.2 * latency
-        self._window_size = min(float(self._cap), self._window_size + 1 / self._window_size)
+        if not self._queueing:  # more in flight only help an app that does not queue them
+            self._window_size = min(float(self._cap), self._window_size + 1 / self._window_size)
         if self._rate is not None and now - self._last_rate_cut >= RATE_STEADY:
             # About half a request a second more, each second: the quota may be more than was learned.
             self._rate = min(self._rate + 0.5 / self._rate, self._most_rate)
+
+    def _watch_latency(self, now: float, started: float, latency: float) -> None:
+        """A gentle cut when the app answers twice as slowly as usual with more than one request in flight."""
+        if self._announced or not self._latency_signal:
+            return
+        # The usual latency: the least of the last LATENCY_MEMORY seconds (a windowed minimum, kept
+        # as a queue of rising latencies), the app's own time with nothing of ours queued before it.
+        while self._least and self._least[-1][1] >= latency:
+            self._least.pop()
+        self._least.append((now, latency))
+        while self._least[0][0] < now - LATENCY_MEMORY:
+            self._least.popleft()
+        if started < self._latency_cut_at:
+            return
+        self._recent.append(latency)
+        if len(self._recent) < LATENCY_RECENT:
+            return
+        recent, most = statistics.median(self._recent), self._stretch_most
+        self._recent.clear()
+        self._stretch_most = self._in_flight
+        self._queueing = recent >= LATENCY_TOLERANCE * self._least[0][1] and most >= 2
+        if not self._queueing:
+            return
+        # What the cut did shows in the answers to requests sent once the queue before it drained. It
+        # is a fifth of what was in flight in the stretch, not now: the fetch may be between pages.
+        self._latency_cut_at = now + recent
+        self._window_size = max(1.0, min(self._window_size, most) * LATENCY_BACKOFF)
+        self.latency_cuts += 1
 
     def _cut(self, now: float, *, learn_rate: bool) -> None:
         """Multiplicative decrease, once per round trip however many answers say so at once."""
