@@ -27,8 +27,8 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
   drained. On a shared machine our own slowness once looked like the app's and halved the fetch; so
   the latency is the app's (`requests`' `elapsed`: the request sent to the answer's headers read,
   not our reading of the body nor the wait for a turn), a median ignores a stall of ours, the
-  tolerance is 2x, and a cut is gentle: an app of k workers that queues the rest settles at 2-3k in
-  flight, its k workers busy, rather than below k. `RateLimit.latency_signal: false` turns it off.
+  tolerance is 2x, a cut is gentle and the window does not grow while the app queues: an app of k
+  workers that queues the rest settles near 2k in flight, its k workers busy, never below k. `RateLimit.latency_signal: false` turns it off.
 """
 
 from __future__ import annotations
