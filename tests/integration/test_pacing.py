@@ -152,11 +152,11 @@ def test_an_app_whose_answers_slow_down_as_its_queue_grows_is_sent_about_what_it
         # When every page is fetched, up to 16 at once
         count, seconds = timed_fetch(client)
     # Then the pacer cut what it sends at once until the answers came about twice as slowly as the
-    # app's own time, no further: between k and 3k in flight (16 without the signal), the 4 workers
-    # kept busy, the fetch near its floor
+    # app's own time, no further: well under the 16 in flight the app sees without the signal (about
+    # 2.5k, bench/pacing.py), at least k, so the 4 workers stayed busy and the fetch near its floor
     assert count == QUEUE_PAGES * PAGE
     assert client.pacer.latency_cuts >= 1
-    assert WORKERS <= settled_in_flight(app) <= 3 * WORKERS, app.in_flight_seen
+    assert WORKERS <= settled_in_flight(app) <= WIDE - 3, app.in_flight_seen
     assert seconds <= QUEUE_FLOOR * 1.5 + 0.5, (seconds, QUEUE_FLOOR)
 
 

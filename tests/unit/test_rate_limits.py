@@ -290,12 +290,12 @@ def test_answers_twice_as_slow_with_several_in_flight_cut_what_goes_at_once_by_a
     clock = FakeClock()
     pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
     answers_at(pacer, clock, [0.040] * 8, in_flight=1)
-    # When the next 8 answers, 4 in flight, take 100 ms
+    # When the next 16 answers (two stretches of 8 in a row), 4 in flight, take 100 ms
     turns = [pacer.acquire() for _ in range(4)]
-    for n in range(8):
+    for n in range(16):
         clock.at += 0.01
         pacer.release(turns.pop(0), 200, {}, latency=0.100)
-        if n < 7:
+        if n < 15:
             turns.append(pacer.acquire())
     # Then the pacer cut once, gently: of the 4 it sent at once, 3 are let go (4 x 0.8), not 2
     assert pacer.latency_cuts == 1
@@ -315,10 +315,21 @@ def test_slower_answers_that_do_not_say_the_app_queues_cut_nothing(slow, in_flig
     clock = FakeClock()
     pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
     answers_at(pacer, clock, [0.040] * 8, in_flight=in_flight)
-    # When the next 16 answers are slower
-    answers_at(pacer, clock, [slow] * 16, in_flight=in_flight)
+    # When the next 24 answers are slower
+    answers_at(pacer, clock, [slow] * 24, in_flight=in_flight)
     # Then nothing was cut
     assert pacer.latency_cuts == 0, why
+
+
+def test_one_slow_stretch_alone_cuts_nothing():
+    # Given an app that announces no quota and answered in 40 ms
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    answers_at(pacer, clock, [0.040] * 8, in_flight=1)
+    # When 8 answers with 4 in flight take 100 ms (a stall of ours while they were read), then 8 do not
+    answers_at(pacer, clock, [0.100] * 8 + [0.045] * 8, in_flight=4)
+    # Then nothing was cut: one stretch is not a sustained one
+    assert pacer.latency_cuts == 0
 
 
 def test_an_announced_quota_leaves_latency_unheard():

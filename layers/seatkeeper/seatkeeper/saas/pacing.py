@@ -21,14 +21,15 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
   lowers it by the same rule. A template's documented limit is the pace to start from and never
   exceeded.
 - Rising latency is a signal too, for such an app only (TCP Vegas' and Netflix concurrency-limits'
-  idea): when the median latency of LATENCY_RECENT answers is twice the least of the last
-  LATENCY_MEMORY seconds, with more than one request in flight, the requests in flight are cut by a
-  fifth, and the next verdict waits for answers to requests sent after the queue before the cut
-  drained. On a shared machine our own slowness once looked like the app's and halved the fetch; so
-  the latency is the app's (`requests`' `elapsed`: the request sent to the answer's headers read,
+  idea): when the median latency of LATENCY_RECENT answers, twice in a row, is twice the least of
+  the last LATENCY_MEMORY seconds, with more than one request in flight, the requests in flight are
+  cut by a fifth, and the next verdict waits for answers to requests sent after the queue before the
+  cut drained. On a shared machine our own slowness once looked like the app's and halved the fetch;
+  so the latency is the app's (`requests`' `elapsed`: the request sent to the answer's headers read,
   not our reading of the body nor the wait for a turn), a median ignores a stall of ours, the
   tolerance is 2x, a cut is gentle and the window does not grow while the app queues: an app of k
-  workers that queues the rest settles near 2k in flight, its k workers busy, never below k. `RateLimit.latency_signal: false` turns it off.
+  workers that queues the rest settles at 2-3k in flight, its k workers busy, never below k.
+  `RateLimit.latency_signal: false` turns it off.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ RATE_STEADY = 10.0  # seconds without a refusal before a learned pace creeps up 
 # Rising latency, for an app that announces no quota (see the module's docstring):
 LATENCY_RECENT = 8  # answers, all to requests sent since the last cut, whose median is the recent latency
 LATENCY_TOLERANCE = 2.0  # the recent latency over the usual one that says the app queues our requests
+# Stretches in a row that must say so: with 16 pages at once against an app as fast under load, our
+# own reading of the answers made one stretch of 8 1.85x the least (bench/pacing.py), once over 2x.
+LATENCY_SUSTAINED = 2
 LATENCY_BACKOFF = 0.8  # the cut: gentle, so an app that queues beyond k at once keeps its k workers busy
 LATENCY_MEMORY = 30.0  # seconds: the usual latency is the least seen in this long
 
@@ -244,7 +248,8 @@ class Pacer:
         self._recent: list[float] = []  # latencies of the answers since the last median was taken
         self._latency_cut_at = -math.inf  # requests sent before it say nothing of what the last cut did
         self._stretch_most = 0  # the most requests in flight while the recent latencies' requests went
-        self._queueing = False  # the last stretch of answers came twice as slowly as usual
+        self._queueing = False  # the last stretches of answers came twice as slowly as usual
+        self._slow_stretches = 0  # stretches in a row that did
         self.latency_cuts = 0
         self.requests = self.refused = 0
         self._first: float | None = None
@@ -464,9 +469,12 @@ class Pacer:
         recent, most = statistics.median(self._recent), self._stretch_most
         self._recent.clear()
         self._stretch_most = self._in_flight
-        self._queueing = recent >= LATENCY_TOLERANCE * self._least[0][1] and most >= 2
+        slow = recent >= LATENCY_TOLERANCE * self._least[0][1] and most >= 2
+        self._slow_stretches = self._slow_stretches + 1 if slow else 0
+        self._queueing = self._slow_stretches >= LATENCY_SUSTAINED
         if not self._queueing:
             return
+        self._slow_stretches = 0
         # What the cut did shows in the answers to requests sent once the queue before it drained. It
         # is a fifth of what was in flight in the stretch, not now: the fetch may be between pages.
         self._latency_cut_at = now + recent
