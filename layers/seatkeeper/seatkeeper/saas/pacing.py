@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 import threading
 import time
 from collections import deque
@@ -466,7 +465,9 @@ class Pacer:
         self._recent.append(latency)
         if len(self._recent) < LATENCY_RECENT:
             return
-        recent, most = statistics.median(self._recent), self._stretch_most
+        # The median, by hand: `statistics` imports decimal, fractions and random, at every cold start.
+        ordered = sorted(self._recent)
+        recent, most = (ordered[(LATENCY_RECENT - 1) // 2] + ordered[LATENCY_RECENT // 2]) / 2, self._stretch_most
         self._recent.clear()
         self._stretch_most = self._in_flight
         slow = recent >= LATENCY_TOLERANCE * self._least[0][1] and most >= 2
