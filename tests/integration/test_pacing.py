@@ -118,3 +118,68 @@ def test_a_declared_org_budget_is_spent_only_in_part():
     assert app.rate_limited == 0
     assert app.most_in_window <= PER_WINDOW // 2 + 2, app.most_in_window
     assert seconds >= FLOOR * 1.5, (seconds, FLOOR)
+
+
+# Rising latency: an app of k workers, 40 ms a request, that queues the requests beyond k (the
+# paging fake's `workers`), and the same app without a queue. Sixteen pages may be in flight.
+WORKERS, SERVE, WIDE = 4, 0.040, 16
+QUEUE_PAGES = 200
+QUEUE_FLOOR = QUEUE_PAGES / WORKERS * SERVE  # k requests at a time, each its 40 ms: 2 s
+
+
+def wide_client(app, **own):
+    profile = build_profile(
+        {
+            "name": "queued",
+            "subscription": {"licenses_purchased": QUEUE_PAGES * PAGE},
+            **profile_fields(app, "offset", page_size=PAGE, max_concurrency=WIDE),
+            **own,
+        }
+    )
+    return SaaSClient(profile, {"token": "t"}, policy=NetworkPolicy.from_entries(["127.0.0.0/8"]), retries=PATIENT)
+
+
+def settled_in_flight(app) -> float:
+    """The mean of the requests in flight as each of the second half arrived: what the pacer settled at."""
+    seen = app.in_flight_seen[len(app.in_flight_seen) // 2 :]
+    return sum(seen) / len(seen)
+
+
+def test_an_app_whose_answers_slow_down_as_its_queue_grows_is_sent_about_what_it_serves_at_once():
+    # Given an app that serves 4 requests at once and queues the rest, announcing no quota
+    with paging_app(QUEUE_PAGES * PAGE, latency=SERVE, workers=WORKERS) as app:
+        client = wide_client(app)
+        # When every page is fetched, up to 16 at once
+        count, seconds = timed_fetch(client)
+    # Then the pacer cut what it sends at once until the answers came about twice as slowly as the
+    # app's own time, no further: well under the 16 in flight the app sees without the signal (about
+    # 2.5k, bench/pacing.py), at least k, so the 4 workers stayed busy and the fetch near its floor
+    assert count == QUEUE_PAGES * PAGE
+    assert client.pacer.latency_cuts >= 1
+    assert WORKERS <= settled_in_flight(app) <= WIDE - 3, app.in_flight_seen
+    assert seconds <= QUEUE_FLOOR * 1.5 + 0.5, (seconds, QUEUE_FLOOR)
+
+
+def test_the_latency_signal_can_be_turned_off():
+    # Given the same queueing app, and a template that turns the latency signal off
+    with paging_app(QUEUE_PAGES * PAGE, latency=SERVE, workers=WORKERS) as app:
+        client = wide_client(app, rate_limit={"latency_signal": False, "scope": "connection"})
+        # When every page is fetched
+        count, _ = timed_fetch(client)
+    # Then all 16 pages stayed in flight, the queue as long as it gets
+    assert count == QUEUE_PAGES * PAGE
+    assert client.pacer.latency_cuts == 0
+    assert settled_in_flight(app) >= WIDE - 2, app.in_flight_seen
+
+
+def test_an_app_that_answers_as_fast_under_load_keeps_every_page_in_flight():
+    # Given an app that answers every request in 40 ms however many come at once
+    with paging_app(QUEUE_PAGES * PAGE, latency=SERVE) as app:
+        client = wide_client(app)
+        # When every page is fetched, up to 16 at once
+        count, _ = timed_fetch(client)
+    # Then no answer's latency cut the pages in flight, all 16 of them (our own reading of the pages
+    # is not the app's time)
+    assert count == QUEUE_PAGES * PAGE
+    assert client.pacer.latency_cuts == 0
+    assert app.most_in_flight == WIDE

@@ -199,3 +199,149 @@ def test_refusals_that_arrive_together_make_one_wait_not_a_wait_each():
     pacer.release(pacer.acquire(), 200, {})
     # Then it waited the first probe's quarter second, not one doubled for each of the four (2 s)
     assert 0.2 <= time.monotonic() - started < 0.6
+
+
+class FakeClock:
+    """One clock for the pacer's monotonic and wall time, moved by the test: seconds since NOW."""
+
+    def __init__(self) -> None:
+        self.at = 0.0
+
+    def monotonic(self) -> float:
+        return self.at
+
+    def wall(self) -> float:
+        return NOW + self.at
+
+
+def okta_window(remaining: int, ends_at: float) -> dict[str, str]:
+    """Okta's headers (developer.okta.com/docs/reference/rl-best-practices) for a window of 10 a second
+    that resets at NOW + ends_at, in epoch seconds as Okta sends them."""
+    return {
+        "X-Rate-Limit-Limit": "10",
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": str(int(NOW + ends_at)),
+    }
+
+
+def test_an_answer_from_the_window_gone_by_does_not_hide_the_new_windows_requests():
+    # Given a fetch that starts late in a window of 10 a second (a trace of bench/pacing.py's Okta
+    # scenario): the first page's answer, then four pages sent together, three of them answered
+    # before the reset
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    clock.at = 0.920
+    pacer.release(pacer.acquire(), 200, okta_window(9, 1))
+    clock.at = 0.965
+    late = [pacer.acquire() for _ in range(4)]
+    clock.at = 1.008
+    for turn, remaining in zip(late[:3], (7, 8, 6), strict=True):
+        pacer.release(turn, 200, okta_window(remaining, 1))
+    # ...two pages sent in the new window while the fourth is still on its way back, whose answer,
+    # counted by the app in the old window, is read after the reset
+    clock.at = 1.018
+    new = [pacer.acquire() for _ in range(2)]
+    clock.at = 1.019
+    pacer.release(late[3], 200, okta_window(5, 1))
+    clock.at = 1.025
+    new += [pacer.acquire() for _ in range(2)]
+    # When the first answer from the new window comes (the app counted those four in it) and more
+    # requests ask for a turn in it
+    clock.at = 1.059
+    pacer.release(new[0], 200, okta_window(9, 2))
+    given = turns_given_at_once(pacer, 10)
+    # Then only what is left of the new window goes: 6, not one more that the app would refuse
+    assert given == 6
+
+
+def test_requests_still_on_their_way_when_the_window_resets_count_in_the_new_one():
+    # Given a window of 10 a second with 5 left, and four requests sent just as it resets (the app's
+    # whole second ticks before the pacer's reset margin does), so the app counts them in the next
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    clock.at = 0.500
+    pacer.release(pacer.acquire(), 200, okta_window(5, 1))
+    on_their_way = []
+    for at in (1.002, 1.004, 1.006, 1.008):
+        clock.at = at
+        on_their_way.append(pacer.acquire())
+    # When the first of them answers from the new window, the pacer not having seen the reset itself
+    clock.at = 1.045
+    pacer.release(on_their_way[0], 200, okta_window(9, 2))
+    # Then what is left of the new window is the six the app still has, before the others answer
+    assert turns_given_at_once(pacer, 10) == 6
+
+
+def answers_at(pacer: Pacer, clock: FakeClock, latencies: list[float], *, in_flight: int) -> None:
+    """Answers with these latencies (the app's time) to requests kept `in_flight` at once: each answer's
+    place is taken by a new request, except the last's."""
+    turns = [pacer.acquire() for _ in range(in_flight)]
+    for n, latency in enumerate(latencies):
+        clock.at += 0.01
+        pacer.release(turns.pop(0), 200, {}, latency=latency)
+        if n < len(latencies) - 1:
+            turns.append(pacer.acquire())
+    for turn in turns:
+        pacer.release(turn, 200, {}, latency=latencies[-1])
+
+
+def test_answers_twice_as_slow_with_several_in_flight_cut_what_goes_at_once_by_a_fifth():
+    # Given an app that announces no quota and answered in 40 ms
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    answers_at(pacer, clock, [0.040] * 8, in_flight=1)
+    # When the next 16 answers (two stretches of 8 in a row), 4 in flight, take 100 ms
+    turns = [pacer.acquire() for _ in range(4)]
+    for n in range(16):
+        clock.at += 0.01
+        pacer.release(turns.pop(0), 200, {}, latency=0.100)
+        if n < 15:
+            turns.append(pacer.acquire())
+    # Then the pacer cut once, gently: of the 4 it sent at once, 3 are let go (4 x 0.8), not 2
+    assert pacer.latency_cuts == 1
+    assert len(turns) == 3
+    assert turns_given_at_once(pacer, 4) == 0
+
+
+@pytest.mark.parametrize(
+    ("slow", "in_flight", "why"),
+    [
+        (0.100, 1, "one request at a time: the app is slower, not queueing ours"),
+        (0.070, 4, "under twice the usual: our own slowness on a busy machine"),
+    ],
+)
+def test_slower_answers_that_do_not_say_the_app_queues_cut_nothing(slow, in_flight, why):
+    # Given an app that announces no quota and answered in 40 ms
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    answers_at(pacer, clock, [0.040] * 8, in_flight=in_flight)
+    # When the next 24 answers are slower
+    answers_at(pacer, clock, [slow] * 24, in_flight=in_flight)
+    # Then nothing was cut
+    assert pacer.latency_cuts == 0, why
+
+
+def test_one_slow_stretch_alone_cuts_nothing():
+    # Given an app that announces no quota and answered in 40 ms
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    answers_at(pacer, clock, [0.040] * 8, in_flight=1)
+    # When 8 answers with 4 in flight take 100 ms (a stall of ours while they were read), then 8 do not
+    answers_at(pacer, clock, [0.100] * 8 + [0.045] * 8, in_flight=4)
+    # Then nothing was cut: one stretch is not a sustained one
+    assert pacer.latency_cuts == 0
+
+
+def test_an_announced_quota_leaves_latency_unheard():
+    # Given an app that announces its quota (Okta's headers: 1,000 a minute, plenty left) and
+    # answers four at once 2.5 times as slowly as it did
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.monotonic, wall_clock=clock.wall)
+    plenty = {"X-Rate-Limit-Limit": "1000", "X-Rate-Limit-Remaining": "900", "X-Rate-Limit-Reset": str(int(NOW) + 60)}
+    turns = [pacer.acquire() for _ in range(4)]
+    for latency in [0.040] * 8 + [0.100] * 8:
+        clock.at += 0.001
+        pacer.release(turns.pop(0), 200, plenty, latency=latency)
+        turns.append(pacer.acquire())
+    # Then the quota paces it, the latency cut nothing
+    assert pacer.latency_cuts == 0

@@ -13,6 +13,7 @@ import json
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,11 +38,39 @@ def make_user(i: int, *, stamp: int = 0) -> dict[str, Any]:
     }
 
 
+class Workers:
+    """A server's k workers: a request waits, first come first served, until one is free (a
+    threading.Semaphore is not fair: a request passed over again and again held up the pages behind it)."""
+
+    def __init__(self, count: int) -> None:
+        self.count, self.busy = count, 0
+        self.queue: deque[object] = deque()
+        self.turn = threading.Condition()
+
+    def __enter__(self) -> None:
+        me = object()
+        with self.turn:
+            self.queue.append(me)
+            while self.queue[0] is not me or self.busy >= self.count:
+                self.turn.wait()
+            self.queue.popleft()
+            self.busy += 1
+            self.turn.notify_all()
+
+    def __exit__(self, *_: object) -> None:
+        with self.turn:
+            self.busy -= 1
+            self.turn.notify_all()
+
+
 @dataclass
 class PagingApp:
     url: str
     users: list[dict[str, Any]]
     latency: float = 0.0
+    # A server of this many workers, each taking `latency` a request: those beyond wait their turn, so an
+    # answer's latency rises with the requests in flight (None: every request is served at once).
+    workers: int | None = None
     # failures, keyed by the 1-based page number
     flaky_pages: dict[int, int] = field(default_factory=dict)  # page -> how many times it fails with 502 first
     broken_page: int | None = None  # answers 500 forever
@@ -71,15 +100,26 @@ class PagingApp:
     connections: int = 0
     in_flight: int = 0
     most_in_flight: int = 0
+    in_flight_seen: list[int] = field(default_factory=list)  # the requests in flight as each one arrived
     lock: threading.Lock = field(default_factory=threading.Lock)
     window_start: float = 0.0
     window_count: int = 0
     rate_limited: int = 0
+    refused_windows: list[int] = field(default_factory=list)  # the fixed window of each refusal, in order
+    first_window: int | None = None  # the fixed window the first request was counted in
     reclaim_requests: list[dict[str, Any]] = field(default_factory=list)  # every reclaim request received
     failing_reclaims: set[str] = field(default_factory=set)  # user ids whose reclaim answers 500
     redirect_reclaims_to: str | None = None  # reclaims answer 307 to this URL (the user's id appended)
     # User ids whose reclaim answers 204 No Content and changes nothing: accepted, never carried out
     ignored_reclaims: set[str] = field(default_factory=set)
+
+    _workers: Workers | None = None
+
+    def worker_pool(self) -> Workers:
+        with self.lock:
+            if self._workers is None:
+                self._workers = Workers(self.workers or 1)
+            return self._workers
 
     def window_resets_at(self) -> float:
         return (self.window_index + 1) * self.rate_window
@@ -187,10 +227,13 @@ class _Handler(BaseHTTPRequestHandler):
                 app.first_request_at = time.perf_counter()
             app.in_flight += 1
             app.most_in_flight = max(app.most_in_flight, app.in_flight)
+            app.in_flight_seen.append(app.in_flight)
             if app.fixed_windows:
                 index = int(time.time() // app.rate_window)
                 if index != app.window_index:
                     app.window_index, app.window_count = index, 0
+                if app.first_window is None:
+                    app.first_window = index
             else:
                 now = time.monotonic()
                 if now - app.window_start >= app.rate_window:
@@ -200,6 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
             limited = app.rate_limit is not None and app.window_count > app.rate_limit
             if limited:
                 app.rate_limited += 1
+                if app.fixed_windows:
+                    app.refused_windows.append(app.window_index)
             quota = app.announced() if app.fixed_windows else {}
             refusal = {**quota, **app.retry_after_header()} if limited else {}
         try:
@@ -247,7 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
         kind = parts.path.strip("/").split("/")[0]
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if app.latency:
-            time.sleep(app.latency)
+            if app.workers is None:
+                time.sleep(app.latency)
+            else:
+                with app.worker_pool():
+                    time.sleep(app.latency)
         if app.bearer_token is not None and self.headers.get("Authorization") != f"Bearer {app.bearer_token}":
             self._send(401, b'{"error": "invalid token"}')
             return

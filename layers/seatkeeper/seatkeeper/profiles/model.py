@@ -729,6 +729,11 @@ class RateLimit(Model):
     share: float | None = Field(
         None, gt=0, le=1, description="The part of the budget seatkeeper may use: 0.5 for an org's budget, else 1"
     )
+    latency_signal: bool = Field(
+        True,
+        description="Where the app announces no quota, send fewer requests at once when its answers come twice"
+        " as slowly as usual (false: only 429 and 503 say so)",
+    )
 
     @property
     def spendable(self) -> float:

@@ -8,6 +8,10 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
   draft-ietf-httpapi-ratelimit-headers-10), the pacer counts what is left of the window, keeps back
   the part of the budget that is not ours (`RateLimit.share`) and the requests still in flight, and
   holds the next request until the window resets: no request is refused once the first answer is read.
+  At a reset every request still in flight counts in the new window (the app's clock ticks a little
+  before ours, and a request sent just before our reset may reach it after its own); an answer that
+  then comes back from the window gone by gives its turn back. An answer from a newer window than the
+  pacer counts is a reset it missed: that request and all in flight count in the new one.
 - `Retry-After` (seconds or an HTTP date) holds every request of the connection, not only the one told.
 - Where the app announces nothing, it adapts (AIMD): the requests in flight grow by one per round
   trip and halve on a 503 or a refusal that says nothing (a bare 429), which also holds every request
@@ -15,8 +19,17 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
   that was accepted in the second before it (what the quota allows, as near as the pacer can tell),
   which holds until a quiet spell of RATE_STEADY seconds, then creeps up; a refusal at that pace
   lowers it by the same rule. A template's documented limit is the pace to start from and never
-  exceeded. (Rising latency is not a signal: on a shared machine, or a Lambda sharing its CPU, our own
-  slowness looked like the app's and halved the fetch.)
+  exceeded.
+- Rising latency is a signal too, for such an app only (TCP Vegas' and Netflix concurrency-limits'
+  idea): when the median latency of LATENCY_RECENT answers, twice in a row, is twice the least of
+  the last LATENCY_MEMORY seconds, with more than one request in flight, the requests in flight are
+  cut by a fifth, and the next verdict waits for answers to requests sent after the queue before the
+  cut drained. On a shared machine our own slowness once looked like the app's and halved the fetch;
+  so the latency is the app's (`requests`' `elapsed`: the request sent to the answer's headers read,
+  not our reading of the body nor the wait for a turn), a median ignores a stall of ours, the
+  tolerance is 2x, a cut is gentle and the window does not grow while the app queues: an app of k
+  workers that queues the rest settles at 2-3k in flight, its k workers busy, never below k.
+  `RateLimit.latency_signal: false` turns it off.
 """
 
 from __future__ import annotations
@@ -43,6 +56,14 @@ RATE_CUT_EVERY = 1.0  # seconds: a quota's window, as far as the pacer can tell 
 # exactly the quota would put one too many in a window whenever an answer is a few ms late.
 RATE_MARGIN = 0.95
 RATE_STEADY = 10.0  # seconds without a refusal before a learned pace creeps up again
+# Rising latency, for an app that announces no quota (see the module's docstring):
+LATENCY_RECENT = 8  # answers, all to requests sent since the last cut, whose median is the recent latency
+LATENCY_TOLERANCE = 2.0  # the recent latency over the usual one that says the app queues our requests
+# Stretches in a row that must say so: with 16 pages at once against an app as fast under load, our
+# own reading of the answers made one stretch of 8 1.85x the least (bench/pacing.py), once over 2x.
+LATENCY_SUSTAINED = 2
+LATENCY_BACKOFF = 0.8  # the cut: gentle, so an app that queues beyond k at once keeps its k workers busy
+LATENCY_MEMORY = 30.0  # seconds: the usual latency is the least seen in this long
 
 
 def _seconds(value: str | None, now: float) -> float | None:
@@ -204,12 +225,15 @@ class Pacer:
         self._held_until = 0.0  # Retry-After, or a backoff every request shares
         self._in_flight = 0
         self._turns: list[float] = []  # when each request in flight was given its turn
+        self._line: deque[object] = deque()  # the requests waiting for a turn, in the order they asked
         self._window_size = float(self._cap)  # AIMD's congestion window, in requests
         self._rate: float | None = None  # requests a second, once declared or learned from a refusal
         self._most_rate = math.inf  # a declared limit is a ceiling, not a guess to grow out of
         if declared and declared.requests:
             self._rate = self._most_rate = declared.requests * self._share / declared.window_seconds
         self._granted = 0  # turns given in the current window (since the start, before any window is known)
+        self._ended: float | None = None  # when the window before the current one ended, as the pacer saw it
+        self._rolled_at = -math.inf  # when the pacer moved on to the current window
         self._others = 0  # requests of the current window someone else spent, as far as the answers prove
         self._next_at = 0.0
         self._slow = 0.0  # a moving average of answer times
@@ -218,6 +242,14 @@ class Pacer:
         self._probe = 0.0  # the last wait after a refusal that said nothing of when to come back
         self._probed_at = -math.inf  # when that wait began
         self._answered: deque[float] = deque()  # when the answers of the last second came
+        self._latency_signal = declared.latency_signal if declared else True
+        self._least: deque[tuple[float, float]] = deque()  # (when, latency): the windowed minimum's queue
+        self._recent: list[float] = []  # latencies of the answers since the last median was taken
+        self._latency_cut_at = -math.inf  # requests sent before it say nothing of what the last cut did
+        self._stretch_most = 0  # the most requests in flight while the recent latencies' requests went
+        self._queueing = False  # the last stretches of answers came twice as slowly as usual
+        self._slow_stretches = 0  # stretches in a row that did
+        self.latency_cuts = 0
         self.requests = self.refused = 0
         self._first: float | None = None
         self._waiting = 0
@@ -251,20 +283,27 @@ class Pacer:
         """Wait for a turn; the moment it was given, to hand back to `release`."""
         with self._turn:
             quota_waiting = False
+            # First come, first served: woken together, the waiting threads raced for the lock and a
+            # page passed over again and again held up the fetch, whose pages are handed on in order.
+            me = object()
+            self._line.append(me)
             try:
                 while True:
                     now = self._clock()
                     if self._announced and self._window_ends is not None and now >= self._window_ends:
-                        self._window, self._window_ends = self._budget(), None  # a new window
-                        self._granted = self._others = 0
+                        self._roll_over(now)
+                        self._window = self._budget() - self._granted
                     hold = self._hold(now)
-                    if hold == 0.0 and self._in_flight < max(1, int(self._window_size)):
+                    first = self._line[0] is me
+                    if first and hold == 0.0 and self._in_flight < max(1, int(self._window_size)):
                         break
                     if hold and not quota_waiting:
                         quota_waiting = True
                         self._start_waiting(now)
-                    self._turn.wait(hold if hold else None)
+                    self._turn.wait(hold if hold and first else None)
             finally:
+                self._line.remove(me)
+                self._turn.notify_all()  # the next in line may go, or wait for what holds it
                 if quota_waiting:
                     self._stop_waiting()
             if self._window is not None:
@@ -273,6 +312,7 @@ class Pacer:
             if self._rate is not None:
                 self._next_at = max(now, self._next_at) + 1 / self._rate
             self._in_flight += 1
+            self._stretch_most = max(self._stretch_most, self._in_flight)
             self._turns.append(now)
             self.requests += 1
             if self._first is None:
@@ -290,8 +330,17 @@ class Pacer:
         if self._waiting == 0:
             self._quota_wait += self._clock() - self._waiting_since
 
-    def release(self, started: float, status: int | None, headers: Any = None, *, refused: bool = False) -> None:
-        """The answer to the request whose turn began at `started` (status None: no answer at all)."""
+    def release(
+        self,
+        started: float,
+        status: int | None,
+        headers: Any = None,
+        *,
+        refused: bool = False,
+        latency: float | None = None,
+    ) -> None:
+        """The answer to the request whose turn began at `started` (status None: no answer at all);
+        `latency`: the app's time to answer, from the request sent to its answer's headers read."""
         with self._turn:
             now = self._clock()
             self._in_flight -= 1
@@ -322,6 +371,8 @@ class Pacer:
             elif status is not None and status < 400:
                 self._probe = 0.0
                 self._grow(now, now - started)
+                if latency is not None:
+                    self._watch_latency(now, started, latency)
             self._turn.notify_all()
 
     def hold_for(self, seconds: float) -> None:
@@ -332,6 +383,24 @@ class Pacer:
 
     # --- what the answers say -----------------------------------------------------------
 
+    def _roll_over(self, now: float) -> None:
+        """A new window: every request still in flight counts in it until its answer proves otherwise.
+
+        The app's window ticks on its own clock and a request takes a while to reach it, so one sent
+        just before the pacer's reset may be counted after the app's (bench/pacing.py at a late start:
+        one refused in the second window)."""
+        self._ended, self._rolled_at = self._window_ends, now
+        self._window_ends = None
+        self._granted, self._others = len(self._turns), 0
+
+    def _gone_by(self, ends: float) -> bool:
+        """Whether an answer's reset names a window before the current one."""
+        if self._window_ends is not None:
+            return ends < self._window_ends - SAME_WINDOW
+        # Rolled over, nothing heard from the new window yet: a reset the pacer saw pass, read late
+        # (its time to reset is 0 by then, so the answer's `ends` is just after its reading).
+        return self._ended is not None and ends <= self._ended + SAME_WINDOW
+
     def _observe(self, quota: Quota, now: float, started: float) -> None:
         self._announced = True
         if quota.limit:
@@ -341,12 +410,20 @@ class Pacer:
         after = sum(1 for turn in self._turns if turn > started)
         ends = now + quota.reset_after + RESET_MARGIN if quota.reset_after is not None else None
         current = self._window_ends
-        if ends is not None and current is not None and ends < current - SAME_WINDOW:
-            return  # an answer from a window gone by, which says nothing of this one
+        if ends is not None and self._gone_by(ends):
+            # An answer from the window gone by says nothing of this one; its request, in flight when the
+            # window turned, was counted in this one as a precaution: it gives its turn back.
+            if started < self._rolled_at and self._granted > 0:
+                self._granted -= 1
+                if self._window is not None:
+                    self._window += 1
+            return
         if ends is not None and (current is None or ends > current + SAME_WINDOW):
             if current is not None:
-                # An answer from a newer window than the one counted: ours in it are this one's followers.
-                self._granted, self._others = after, 0
+                # An answer from a newer window than the one counted: the pacer missed the reset. This
+                # request and every one still in flight count in the new window, as at a reset.
+                self._roll_over(now)
+                self._granted += 1
             self._window_ends = ends
         if not self._limit:
             # Without the window's size only what is left counts, less what may not be counted in it yet.
@@ -366,10 +443,44 @@ class Pacer:
         if self._announced:
             return
         self._slow = latency if not self._slow else 0.8 * self._slow + 0.2 * latency
-        self._window_size = min(float(self._cap), self._window_size + 1 / self._window_size)
+        if not self._queueing:  # more in flight only help an app that does not queue them
+            self._window_size = min(float(self._cap), self._window_size + 1 / self._window_size)
         if self._rate is not None and now - self._last_rate_cut >= RATE_STEADY:
             # About half a request a second more, each second: the quota may be more than was learned.
             self._rate = min(self._rate + 0.5 / self._rate, self._most_rate)
+
+    def _watch_latency(self, now: float, started: float, latency: float) -> None:
+        """A gentle cut when the app answers twice as slowly as usual with more than one request in flight."""
+        if self._announced or not self._latency_signal:
+            return
+        # The usual latency: the least of the last LATENCY_MEMORY seconds (a windowed minimum, kept
+        # as a queue of rising latencies), the app's own time with nothing of ours queued before it.
+        while self._least and self._least[-1][1] >= latency:
+            self._least.pop()
+        self._least.append((now, latency))
+        while self._least[0][0] < now - LATENCY_MEMORY:
+            self._least.popleft()
+        if started < self._latency_cut_at:
+            return
+        self._recent.append(latency)
+        if len(self._recent) < LATENCY_RECENT:
+            return
+        # The median, by hand: `statistics` imports decimal, fractions and random, at every cold start.
+        ordered = sorted(self._recent)
+        recent, most = (ordered[(LATENCY_RECENT - 1) // 2] + ordered[LATENCY_RECENT // 2]) / 2, self._stretch_most
+        self._recent.clear()
+        self._stretch_most = self._in_flight
+        slow = recent >= LATENCY_TOLERANCE * self._least[0][1] and most >= 2
+        self._slow_stretches = self._slow_stretches + 1 if slow else 0
+        self._queueing = self._slow_stretches >= LATENCY_SUSTAINED
+        if not self._queueing:
+            return
+        self._slow_stretches = 0
+        # What the cut did shows in the answers to requests sent once the queue before it drained. It
+        # is a fifth of what was in flight in the stretch, not now: the fetch may be between pages.
+        self._latency_cut_at = now + recent
+        self._window_size = max(1.0, min(self._window_size, most) * LATENCY_BACKOFF)
+        self.latency_cuts += 1
 
     def _cut(self, now: float, *, learn_rate: bool) -> None:
         """Multiplicative decrease, once per round trip however many answers say so at once."""
