@@ -128,8 +128,10 @@ class FakeVendorApp:
     url: str
     people: list[Person]
     refuse_reclaim_of: str | None = None  # this user's reclaim answers the vendor's error
+    refuse_list_at: str | None = None  # a list read at this path answers 403, as to a token that may not read it
     reclaim_requests: list[Request] = field(default_factory=list)
     list_requests: int = 0
+    listed_at: set[str] = field(default_factory=set)  # the paths lists were read at
     rate_limited: int = 0
     unauthorized: int = 0
     tokens_issued: int = 0
@@ -171,8 +173,11 @@ class FakeVendorApp:
         if vendor.is_users_request(request):
             with self.lock:
                 self.list_requests += 1
+                self.listed_at.add(request.path)
                 limited = self.list_requests == 2 and not self.rate_limited
                 self.rate_limited += limited
+            if request.path == self.refuse_list_at:
+                return 403, vendor.error(403, "Resource not accessible by personal access token"), {}
             if limited and vendor.rate_limit is not None:
                 return vendor.rate_limit(vendor)
             if limited:
