@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -565,19 +566,73 @@ def atlassian_product(template: str, product: str) -> Vendor:
     )
 
 
+# The SOQL the fake answers: what the salesforce template's query uses, and no more (anything else is Salesforce's
+# MALFORMED_QUERY). A subset honest enough that the contract test fails when the template's query changes: its
+# WHERE picks the users (the User object's UserType, tests/vendor_specs/salesforce/user-object.yaml), its SELECT the
+# fields an answer has (a field the records lack is Salesforce's INVALID_FIELD).
+_SOQL = re.compile(r"SELECT (?P<fields>[\w.]+(?:, [\w.]+)*) FROM User(?: WHERE (?P<where>.+))?")
+_SOQL_CONDITION = re.compile(r"(?P<field>\w+) (?P<op>=|!=) '(?P<value>[^'\\]*)'")
+
+
+def _soql(query: str) -> tuple[list[str], list[tuple[str, str, str]]] | None:
+    """The SELECT's fields and the WHERE's conditions (ANDed), or None for SOQL outside the subset."""
+    found = _SOQL.fullmatch(query.strip())
+    if found is None:
+        return None
+    conditions = []
+    for part in found["where"].split(" AND ") if found["where"] else []:
+        condition = _SOQL_CONDITION.fullmatch(part.strip())
+        if condition is None:
+            return None
+        conditions.append((condition["field"], condition["op"], condition["value"]))
+    return found["fields"].split(", "), conditions
+
+
+def _soql_answer(query: str, records: list[dict[str, Any]]) -> list[dict[str, Any]] | Answer:
+    """The records the query selects, each with only the fields it names (and its attributes), or the error."""
+    parsed = _soql(query)
+    if parsed is None:
+        return 400, [{"message": "unexpected token", "errorCode": "MALFORMED_QUERY"}], {}
+    fields, conditions = parsed
+    for name in [*fields, *(named for named, _, _ in conditions)]:
+        head, _, tail = name.partition(".")
+        if any(head not in r or (tail and tail not in (r[head] or {})) for r in records):
+            return 400, [{"message": f"No such column '{name}' on entity 'User'", "errorCode": "INVALID_FIELD"}], {}
+    chosen = [r for r in records if all((r[f] == v) is (op == "=") for f, op, v in conditions)]
+    shown = []
+    for record in chosen:
+        row: dict[str, Any] = {"attributes": record["attributes"]}
+        for name in fields:
+            head, _, tail = name.partition(".")
+            if tail:
+                row.setdefault(head, {"attributes": record[head]["attributes"]})[tail] = record[head][tail]
+            else:
+                row[head] = record[head]
+        shown.append(row)
+    return shown
+
+
+def _salesforce_user_type(person: Person) -> str:
+    return "CsnOnly" if person.i % 15 == 7 else "PowerPartner" if person.i % 15 == 11 else "Standard"
+
+
 def _salesforce_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     options = request.headers.get("Sforce-Query-Options", "batchSize=2000")
     size = int(options.split("=")[1])
     if request.path == "/services/data/v62.0/query":
-        if "FROM User" not in (request.one("q") or ""):
-            return 400, [{"message": "unexpected token", "errorCode": "MALFORMED_QUERY"}], {}
-        start = 0
+        query, start = request.one("q") or "", 0
     else:
-        start = int(request.path.rsplit("-", 1)[1])
-    chunk, following = records[start : start + size], start + size
-    body: dict[str, Any] = {"totalSize": len(records), "done": following >= len(records), "records": chunk}
-    if following < len(records):
-        body["nextRecordsUrl"] = f"/services/data/v62.0/query/01gRO0000016PIAYA2-{following}"
+        # The next batch's locator: opaque to the client, here the position and the query it continues.
+        _, position, encoded = request.path.rsplit("-", 2)
+        query, start = bytes.fromhex(encoded).decode(), int(position)
+    selected = _soql_answer(query, records)
+    if not isinstance(selected, list):  # Salesforce's error
+        return selected
+    chunk, following = selected[start : start + size], start + size
+    body: dict[str, Any] = {"totalSize": len(selected), "done": following >= len(selected), "records": chunk}
+    if following < len(selected):
+        locator = query.encode().hex()
+        body["nextRecordsUrl"] = f"/services/data/v62.0/query/01gRO0000016PIAYA2-{following}-{locator}"
     return 200, body, {}
 
 
@@ -1033,6 +1088,8 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "Email": p.email,
                 "Name": p.name,
                 "IsActive": p.seat,
+                # Of the User object's UserType values, some users of other licenses the template's WHERE leaves out.
+                "UserType": _salesforce_user_type(p),
                 "LastLoginDate": p.last.strftime("%Y-%m-%dT%H:%M:%S.000+0000") if p.last else None,
                 "CreatedDate": "2023-01-01T00:00:00.000+0000",
                 "Profile": {
@@ -1042,6 +1099,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             },
             page=_salesforce_page,
             user_id=lambda p: f"005D{p.i:011d}",
+            listed=lambda p: _salesforce_user_type(p) == "Standard",
             error=lambda s, m: [{"message": m, "errorCode": "REQUEST_LIMIT_EXCEEDED" if s == 429 else "INVALID_FIELD"}],
             reclaim=lambda v, r: (
                 r.path.removeprefix("/services/data/v62.0/sobjects/User/")

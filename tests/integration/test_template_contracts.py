@@ -171,8 +171,8 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
 
     # Then the position counts the vendor's seat holders
     position = integrator.get(f"/profiles/{profile['id']}/position").json()
-    assert position["assigned"] == sum(vendor.holds_seat(p) for p in app.people)
-    stale = {vendor.user_id(p) for p in app.people if tracked and vendor.holds_seat(p) and p.last and p.last < cutoff}
+    assert position["assigned"] == sum(vendor.holds_seat(p) for p in listed)
+    stale = {vendor.user_id(p) for p in listed if tracked and vendor.holds_seat(p) and p.last and p.last < cutoff}
     assert stale <= {i for i, u in users.items() if u["status"] == "stale"}
     assert bool(stale) is tracked  # without activity no one is stale: they are unknown
 
