@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -117,6 +118,9 @@ class Vendor:
     # the path each kind is listed at and removed under; a removal under another list's path is refused.
     kind: Callable[[Person], str | None] = lambda _: None
     lists: dict[str | None, str] = field(default_factory=dict)
+    # Whom the template's request lists of the vendor's users, where it filters (Zendesk's role[]=agent,admin
+    # leaves its end users out): the contract test expects exactly these, so a template that drops its filter fails.
+    listed: Callable[[Person], bool] = lambda _: True
 
     def holds_seat(self, person: Person) -> bool:
         return not person.gone and (self.seat_always or person.seat)
@@ -128,8 +132,10 @@ class FakeVendorApp:
     url: str
     people: list[Person]
     refuse_reclaim_of: str | None = None  # this user's reclaim answers the vendor's error
+    refuse_list_at: str | None = None  # a list read at this path answers 403, as to a token that may not read it
     reclaim_requests: list[Request] = field(default_factory=list)
     list_requests: int = 0
+    listed_at: set[str] = field(default_factory=set)  # the paths lists were read at
     rate_limited: int = 0
     unauthorized: int = 0
     tokens_issued: int = 0
@@ -171,8 +177,11 @@ class FakeVendorApp:
         if vendor.is_users_request(request):
             with self.lock:
                 self.list_requests += 1
+                self.listed_at.add(request.path)
                 limited = self.list_requests == 2 and not self.rate_limited
                 self.rate_limited += limited
+            if request.path == self.refuse_list_at:
+                return 403, vendor.error(403, "Resource not accessible by personal access token"), {}
             if limited and vendor.rate_limit is not None:
                 return vendor.rate_limit(vendor)
             if limited:
@@ -557,19 +566,73 @@ def atlassian_product(template: str, product: str) -> Vendor:
     )
 
 
+# The SOQL the fake answers: what the salesforce template's query uses, and no more (anything else is Salesforce's
+# MALFORMED_QUERY). A subset honest enough that the contract test fails when the template's query changes: its
+# WHERE picks the users (the User object's UserType, tests/vendor_specs/salesforce/user-object.yaml), its SELECT the
+# fields an answer has (a field the records lack is Salesforce's INVALID_FIELD).
+_SOQL = re.compile(r"SELECT (?P<fields>[\w.]+(?:, [\w.]+)*) FROM User(?: WHERE (?P<where>.+))?")
+_SOQL_CONDITION = re.compile(r"(?P<field>\w+) (?P<op>=|!=) '(?P<value>[^'\\]*)'")
+
+
+def _soql(query: str) -> tuple[list[str], list[tuple[str, str, str]]] | None:
+    """The SELECT's fields and the WHERE's conditions (ANDed), or None for SOQL outside the subset."""
+    found = _SOQL.fullmatch(query.strip())
+    if found is None:
+        return None
+    conditions = []
+    for part in found["where"].split(" AND ") if found["where"] else []:
+        condition = _SOQL_CONDITION.fullmatch(part.strip())
+        if condition is None:
+            return None
+        conditions.append((condition["field"], condition["op"], condition["value"]))
+    return found["fields"].split(", "), conditions
+
+
+def _soql_answer(query: str, records: list[dict[str, Any]]) -> list[dict[str, Any]] | Answer:
+    """The records the query selects, each with only the fields it names (and its attributes), or the error."""
+    parsed = _soql(query)
+    if parsed is None:
+        return 400, [{"message": "unexpected token", "errorCode": "MALFORMED_QUERY"}], {}
+    fields, conditions = parsed
+    for name in [*fields, *(named for named, _, _ in conditions)]:
+        head, _, tail = name.partition(".")
+        if any(head not in r or (tail and tail not in (r[head] or {})) for r in records):
+            return 400, [{"message": f"No such column '{name}' on entity 'User'", "errorCode": "INVALID_FIELD"}], {}
+    chosen = [r for r in records if all((r[f] == v) is (op == "=") for f, op, v in conditions)]
+    shown = []
+    for record in chosen:
+        row: dict[str, Any] = {"attributes": record["attributes"]}
+        for name in fields:
+            head, _, tail = name.partition(".")
+            if tail:
+                row.setdefault(head, {"attributes": record[head]["attributes"]})[tail] = record[head][tail]
+            else:
+                row[head] = record[head]
+        shown.append(row)
+    return shown
+
+
+def _salesforce_user_type(person: Person) -> str:
+    return "CsnOnly" if person.i % 15 == 7 else "PowerPartner" if person.i % 15 == 11 else "Standard"
+
+
 def _salesforce_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     options = request.headers.get("Sforce-Query-Options", "batchSize=2000")
     size = int(options.split("=")[1])
     if request.path == "/services/data/v62.0/query":
-        if "FROM User" not in (request.one("q") or ""):
-            return 400, [{"message": "unexpected token", "errorCode": "MALFORMED_QUERY"}], {}
-        start = 0
+        query, start = request.one("q") or "", 0
     else:
-        start = int(request.path.rsplit("-", 1)[1])
-    chunk, following = records[start : start + size], start + size
-    body: dict[str, Any] = {"totalSize": len(records), "done": following >= len(records), "records": chunk}
-    if following < len(records):
-        body["nextRecordsUrl"] = f"/services/data/v62.0/query/01gRO0000016PIAYA2-{following}"
+        # The next batch's locator: opaque to the client, here the position and the query it continues.
+        _, position, encoded = request.path.rsplit("-", 2)
+        query, start = bytes.fromhex(encoded).decode(), int(position)
+    selected = _soql_answer(query, records)
+    if not isinstance(selected, list):  # Salesforce's error
+        return selected
+    chunk, following = selected[start : start + size], start + size
+    body: dict[str, Any] = {"totalSize": len(selected), "done": following >= len(selected), "records": chunk}
+    if following < len(selected):
+        locator = query.encode().hex()
+        body["nextRecordsUrl"] = f"/services/data/v62.0/query/01gRO0000016PIAYA2-{following}-{locator}"
     return 200, body, {}
 
 
@@ -601,13 +664,16 @@ def _hubspot_page(vendor: Vendor, request: Request, records: list[dict[str, Any]
 
 def _zendesk_page(app_url: str) -> Callable[[Vendor, Request, list[dict[str, Any]]], Answer]:
     def page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
-        if sorted(request.query.get("role[]", [])) != ["admin", "agent"]:
-            return 400, {"error": "InvalidValue", "description": "role[] should name agent and admin"}, {}
+        # GET /api/v2/users (tests/vendor_specs/zendesk/docs.yaml, list_users): "role ... Filters the results by
+        # role", "role[] ... by more than one role using the format role[]={role}&role[]={role}"; without either,
+        # every user is listed, end users too.
+        roles = request.query.get("role[]", []) + request.query.get("role", [])
+        if roles:
+            records = [record for record in records if record["role"] in roles]
         chunk, following = cursor_page(request, records, cursor="page[after]", limit="page[size]")
         size = int(request.one("page[size]", "100") or 100)
-        query = urlencode(
-            {"page[size]": size, "page[after]": following or "", "role[]": ["agent", "admin"]}, doseq=True
-        )
+        filters = {name: request.query[name] for name in ("role[]", "role") if name in request.query}
+        query = urlencode({"page[size]": size, "page[after]": following or "", **filters}, doseq=True)
         body = {
             "users": chunk,
             "meta": {"has_more": following is not None, "after_cursor": following, "before_cursor": None},
@@ -1022,6 +1088,8 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "Email": p.email,
                 "Name": p.name,
                 "IsActive": p.seat,
+                # Of the User object's UserType values, some users of other licenses the template's WHERE leaves out.
+                "UserType": _salesforce_user_type(p),
                 "LastLoginDate": p.last.strftime("%Y-%m-%dT%H:%M:%S.000+0000") if p.last else None,
                 "CreatedDate": "2023-01-01T00:00:00.000+0000",
                 "Profile": {
@@ -1031,6 +1099,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             },
             page=_salesforce_page,
             user_id=lambda p: f"005D{p.i:011d}",
+            listed=lambda p: _salesforce_user_type(p) == "Standard",
             error=lambda s, m: [{"message": m, "errorCode": "REQUEST_LIMIT_EXCEEDED" if s == 429 else "INVALID_FIELD"}],
             reclaim=lambda v, r: (
                 r.path.removeprefix("/services/data/v62.0/sobjects/User/")
@@ -1133,6 +1202,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 and not r.path[len("/api/v2/users/") :].isdigit()
             ),
             reclaim_answer=lambda p: (200, {"user": {"id": 35436 + p.i, "role": "end-user"}}, {}),
+            listed=lambda p: zendesk_user(p)["role"] in ("agent", "admin"),
         ),
         Vendor(
             template="miro",

@@ -58,17 +58,22 @@ def begin_grant(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 
 @logger.inject_lambda_context
 def test_connection(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Fetch one page of users with the stored credential; a SaaS* error names what went wrong."""
+    """Fetch the first page of the users list and of each more list (users.also) with the stored credential;
+    a SaaS* error names what went wrong, and in which list."""
     # The SaaS client (requests and urllib3) only here: BeginGrant, in this same module, never calls an app.
     from seatkeeper.aws.connected import saas_client_on_aws
     from seatkeeper.saas.http import RetryPolicy
-    from seatkeeper.saas.paging import first_page_of_users
+    from seatkeeper.saas.paging import first_page_of_every_list
 
     profile = profiles().get(event["profile_id"])
     # A short retry budget here: the saga retries the whole test, and a person is waiting for the answer.
     client = saas_client_on_aws(
         profile, settings.table_name, policy, retries=RetryPolicy(max_attempts=2, budget_seconds=10)
     )
-    users = first_page_of_users(client)
-    logger.info("connection works", extra={"profile_id": profile.id, "users_on_first_page": len(users)})
-    return {"users_on_first_page": len(users)}
+    found = first_page_of_every_list(client)
+    more = {kind: count for kind, count in found.items() if kind is not None}
+    logger.info(
+        "connection works",
+        extra={"profile_id": profile.id, "users_on_first_page": found[None], "more_lists_on_first_page": more},
+    )
+    return {"users_on_first_page": found[None]}

@@ -18,6 +18,7 @@ from tests.integration.connection_checks import (
 )
 from tests.oidc_provider import ODD_CLIENT_SECRET
 from tests.saas_apps import fake_saas
+from tests.vendor_fakes import vendor_app
 
 
 def test_bearer_token_against_scim2_server_connects_and_keeps_the_token_only_in_secrets_manager(
@@ -370,3 +371,51 @@ def test_an_answer_without_iss_from_a_provider_that_sends_it_is_refused(api, sta
     assert view["status"] == "failed"
     assert "did not name the authorization server" in view["error"]
     assert leftovers(stack, profile["id"]) == {"items": [], "secrets": []}
+
+
+def _github_org_profile(integrator, app) -> dict:
+    return make_profile(
+        integrator,
+        template="github_org",
+        base_url=app.base_url,
+        # GitHub's members list has no activity: a stand-in for what an SSO profile would give.
+        users={"fields": {"last_activity": "x_last_seen"}},
+    )
+
+
+def test_a_token_that_may_not_read_a_more_list_fails_at_connect_naming_the_list_and_leaves_nothing(api, stack):
+    # Given GitHub's fake (tests/vendor_fakes.py, after npm:@octokit/openapi 23.0.2) whose token may read the
+    # members but not the outside collaborators: 403 with GitHub's basic-error body. The extract of
+    # GET /orgs/{org}/outside_collaborators (tests/vendor_specs/github/outside-collaborators.yaml) declares
+    # only its 200; its 403 is the document's components/responses/forbidden, as GitHub gives it for the
+    # members' operations (tests/vendor_specs/github/org-members.yaml).
+    integrator = api("sam_integrator")
+    with vendor_app("github_org", 12) as app:
+        app.refuse_list_at = "/outside_collaborators"
+        profile = _github_org_profile(integrator, app)
+        # When the profile is connected
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        view = wait_for(integrator, profile["id"], {"connected", "failed"})
+        asked = set(app.listed_at)
+    # Then the connection test failed at the more list, saying which list and what the app answered
+    assert view["status"] == "failed", view
+    assert view["error"].startswith("the app did not accept the credential: users.also[0]"), view["error"]
+    assert "outside_collaborator list, GET /outside_collaborators" in view["error"]
+    assert "answered 403 to GET /orgs/acme/outside_collaborators" in view["error"]
+    assert asked == {"/members", "/outside_collaborators"}
+    # And the saga rolled back what it created: no connection, no credential, no secret
+    assert leftovers(stack, profile["id"]) == {"items": [], "secrets": []}
+
+
+def test_a_token_that_reads_every_list_connects(api, stack):
+    # Given GitHub's fake answering both lists (the members, then the outside collaborators)
+    integrator = api("sam_integrator")
+    with vendor_app("github_org", 12) as app:
+        profile = _github_org_profile(integrator, app)
+        # When the profile is connected
+        integrator.post(f"/profiles/{profile['id']}/connection", json={"token": "t"})
+        view = wait_for(integrator, profile["id"], {"connected", "failed"})
+        paths = set(app.listed_at)
+    # Then it connects, and the connection test read both lists
+    assert view["status"] == "connected", view.get("error")
+    assert paths == {"/members", "/outside_collaborators"}

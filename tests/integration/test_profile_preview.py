@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from seatkeeper.profiles.catalog import templates
 from tests.integration.connection_checks import make_profile, table_text, wait_for
 from tests.paging_app import paging_app, profile_fields
 from tests.vendor_fakes import vendor_app
@@ -393,3 +394,35 @@ def test_a_preview_shows_each_more_list_s_users_with_their_kind_and_the_removal_
     (other,) = found["more_removals"]
     assert other["kind"] == "outside_collaborator" and "/orgs/acme/outside_collaborators/" in other["url"]
     assert sent == []
+
+
+def test_a_more_list_s_records_are_counted_against_its_own_fields_in_the_preview(api):
+    integrator = api("sam_integrator")
+    # Given GitHub's organization (tests/vendor_fakes.py, after npm:@octokit/openapi 23.0.2: a Simple User has
+    # login and no e-mail_address) and a github_org profile whose outside collaborators map fields of their own,
+    # one of them a path no record has
+    outside = templates()["github_org"].profile["users"]["also"][0]
+    with vendor_app("github_org", 60) as app:
+        members = sum(app.vendor.kind(p) is None for p in app.people)
+        collaborators = len(app.people) - members
+        profile = {
+            "name": "GitHub preview",
+            "template": "github_org",
+            "base_url": app.base_url,
+            "subscription": {"licenses_purchased": 60},
+            "users": {"also": [{**outside, "fields": {"id": "login", "name": "login", "email": "email_address"}}]},
+        }
+        # When it is previewed
+        found = integrator.post("/profiles/preview", json={"profile": profile, "credential": {"token": "t"}}).json()
+    assert found["error"] is None, found
+    fields = found["fields"]
+    # Then the users list's fields count the members' records only, and the more list's its own records
+    counted = {field: (m["path"], m["matched"], m["of"]) for field, m in fields.items()}
+    assert counted["users.fields.id"] == ("login", members, members)
+    assert counted["users.also[0].fields.id"] == ("login", collaborators, collaborators)
+    unmatched = fields["users.also[0].fields.email"]
+    assert (unmatched["matched"], unmatched["of"], unmatched["path"]) == (0, collaborators, "email_address")
+    assert "login" in unmatched["keys_seen"]
+    # And the sync's warning names that list's field, where a fix for that list goes
+    (warning,) = [w for w in found["warnings"] if w["kind"] == "field_unmatched"]
+    assert warning["field"] == "users.also[0].fields.email" and warning["of"] == collaborators

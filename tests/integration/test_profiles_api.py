@@ -296,6 +296,21 @@ GUESTS = {"kind": "guest", "path": "/Guests", "fields": {"id": "id", "name": "us
             ["body", "users"],
             "also[0].reclaim.path names email in braces, which the 'guest' list does not map",
         ),
+        # so is a removal whose body names one, deep in its JSON (a GraphQL mutation's variables, say)
+        (
+            [
+                {
+                    **GUESTS,
+                    "reclaim": {
+                        "method": "POST",
+                        "path": "/Guests/{id}/remove",
+                        "body": {"query": "mutation { remove }", "variables": {"who": ["{id}", "{email}"]}},
+                    },
+                }
+            ],
+            ["body", "users"],
+            "also[0].reclaim.body names email in braces, which the 'guest' list does not map",
+        ),
         ([{**GUESTS, "kind": "Guest Users"}], ["body", "users", "also", 0, "kind"], "should match pattern"),
         ([{**GUESTS, "colour": "blue"}], ["body", "users", "also", 0, "colour"], "Extra inputs"),
         ([{**GUESTS, "path": "https://elsewhere.example/Guests"}], ["body", "users", "also", 0, "path"], "relative"),
@@ -318,11 +333,16 @@ def test_a_bad_more_list_of_seat_holders_is_422_with_its_path_and_nothing_is_sto
 
 def test_a_more_list_whose_removal_names_only_what_it_maps_is_stored_with_its_kind(api):
     client = api("sam_integrator")
-    # Given a more list that maps the e-mail its removal names
+    # Given a more list that maps the e-mail its removal names, in its path and its body (where braces
+    # around whitespace, a GraphQL selection's, are no placeholder)
     guests = {
         **GUESTS,
         "fields": {"id": "id", "email": "emails[0].value"},
-        "reclaim": {"method": "DELETE", "path": "/Guests/{email}"},
+        "reclaim": {
+            "method": "DELETE",
+            "path": "/Guests/{email}",
+            "body": {"query": "mutation { remove { ok } }", "who": ["{email}", "{kind}"]},
+        },
     }
     # When the profile is created
     response = client.post("/profiles", json=new_profile(users={"also": [guests]}))

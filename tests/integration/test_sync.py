@@ -12,11 +12,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.secretsmanager.models import SecretsManagerBackend
 
+from seatkeeper.profiles.catalog import templates
 from seatkeeper_local.demo.client import wait_until
 from tests.integration.connection_checks import connect_at_certified_provider, make_profile, wait_for
 from tests.oidc_provider import ODD_CLIENT_SECRET
 from tests.paging_app import make_user, paging_app, profile_fields
 from tests.saas_apps import scim_server, scim_user
+from tests.vendor_fakes import vendor_app
 
 
 def wait_for_run(client, run_id, timeout=120):
@@ -452,3 +454,39 @@ def test_a_user_two_lists_hold_is_stored_once_as_the_users_list_has_it(api):
     users = stored_users(api("sam_viewer"), profile["id"])
     assert len(users) == len({u["id"] for u in users}) == 230
     assert {u["kind"] for u in users} == {None} and "guest" not in {u["role"] for u in users}
+
+
+def test_a_more_list_s_field_that_matches_none_of_its_records_warns_at_its_place_and_blocks_inactivity(api):
+    integrator = api("sam_integrator")
+    # Given GitHub's organization (tests/vendor_fakes.py, after npm:@octokit/openapi 23.0.2) and a github_org
+    # profile whose members' last activity is a stand-in the records have (x_last_seen, as an SSO profile would
+    # give), while its outside collaborators map their own last activity at a path their records lack
+    outside = templates()["github_org"].profile["users"]["also"][0]
+    with vendor_app("github_org", 40) as app:
+        collaborators = sum(app.vendor.kind(p) == "outside_collaborator" for p in app.people)
+        profile = connected_profile(
+            integrator,
+            template="github_org",
+            base_url=app.base_url,
+            users={
+                "fields": {"last_activity": "x_last_seen"},
+                "also": [{**outside, "fields": {"id": "login", "name": "login", "last_activity": "last_seen_at"}}],
+            },
+            policy={"inactivity_days": 1, "max_reclaim_percent": 100, "max_reclaim_count": 1000},
+        )
+        # When it is synced through the local stack
+        run = sync(integrator, profile["id"])
+        # Then the sync succeeds, warning of the outside collaborators' field alone, counted over their records
+        assert (run["status"], run["users_fetched"]) == ("succeeded", len(app.people)), run
+        [warning] = run["warnings"]
+        assert (warning["field"], warning["path"], warning["matched"], warning["of"]) == (
+            "users.also[0].fields.last_activity",
+            "last_seen_at",
+            0,
+            collaborators,
+        )
+        # And no removal by inactivity is planned: their missing activity is not "never signed in"
+        refused = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": True})
+        assert refused.status_code == 409, refused.text
+        assert "users.also[0].fields.last_activity" in refused.json()["message"]
+        integrator.delete(f"/profiles/{profile['id']}")

@@ -9,7 +9,7 @@ import pytest
 import scim2_server
 
 from seatkeeper.core.errors import AddressRefused, SaaSRequestFailed, SaaSUnavailable, UnreadableResponse
-from seatkeeper.profiles.catalog import build_profile
+from seatkeeper.profiles.catalog import build_profile, templates
 from seatkeeper.saas.http import RetryPolicy, SaaSClient
 from seatkeeper.saas.network_guard import NetworkPolicy
 from seatkeeper.saas.paging import PageCursor, fetch_users, first_page_of_users
@@ -307,3 +307,52 @@ def test_a_profile_without_more_lists_reads_its_one_list_as_before():
     assert result.done and result.checkpoint.listing == 0
     assert [row["id"] for row in staging.rows("users")] == [f"u{i:06d}" for i in range(250)]
     assert all("kind" not in row or row["kind"] is None for row in staging.rows("users"))
+
+
+def test_a_more_list_s_records_are_counted_against_its_own_fields_and_its_missing_activity_blocks_inactivity():
+    # Given GitHub's organization (tests/vendor_fakes.py, after npm:@octokit/openapi 23.0.2, whose Simple User
+    # has no last_seen_at) and the github_org template's profile whose outside collaborators' list maps its
+    # own fields, one of them a last activity its records do not have
+    with vendor_app("github_org", 90) as app:
+        outside = templates()["github_org"].profile["users"]["also"][0]
+        client = vendor_client(app)
+        client.profile = build_profile(
+            {
+                **client.profile.model_dump(mode="json", exclude_none=True),
+                "users": {
+                    **client.profile.users.model_dump(mode="json", exclude_none=True),
+                    "also": [{**outside, "fields": {"id": "login", "name": "login", "last_activity": "last_seen_at"}}],
+                },
+            }
+        )
+        members = sum(app.vendor.kind(p) is None for p in app.people)
+        collaborators = len(app.people) - members
+        # When the sync's fetch step reads both lists
+        result = fetch_step(client, StagedChunks(), "run", None, out_of_time=lambda: False)
+    state = result.checkpoint
+    # Then the members are counted against users.fields, and the outside collaborators against their own
+    assert result.done and state.tally is not None and state.tally.of == members
+    assert state.more_tallies[0].of == collaborators
+    assert set(state.more_tallies[0].paths) == {f"users.also[0].fields.{f}" for f in ("id", "name", "last_activity")}
+    # And the list's field that matched none of its records is warned of by its own place in the profile,
+    # blocking removals by inactivity: no data is not "never signed in"
+    (warning,) = [w for w in state.warnings if w["kind"] == "field_unmatched"]
+    assert warning["field"] == "users.also[0].fields.last_activity" and warning["path"] == "last_seen_at"
+    assert (warning["matched"], warning["of"]) == (0, collaborators)
+    assert warning["blocks_inactivity"] is True
+    assert "login" in warning["keys_seen"]
+
+
+def test_a_more_list_without_fields_of_its_own_is_counted_against_the_users_fields_apart():
+    # Given the github_org template's profile as it is: its outside collaborators read with users.fields
+    with vendor_app("github_org", 90) as app:
+        client = vendor_client(app)
+        members = sum(app.vendor.kind(p) is None for p in app.people)
+        # When the sync's fetch step reads both lists
+        result = fetch_step(client, StagedChunks(), "run", None, out_of_time=lambda: False)
+    # Then each list has its own count, of the same paths, and none warns: every path matched in each
+    state = result.checkpoint
+    assert state.tally is not None and state.tally.of == members
+    assert state.more_tallies[0].of == len(app.people) - members
+    assert sorted(state.more_tallies[0].paths.values()) == sorted(state.tally.paths.values())
+    assert [w for w in state.warnings if w["kind"] == "field_unmatched"] == []

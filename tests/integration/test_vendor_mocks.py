@@ -20,6 +20,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 from seatkeeper.core.errors import SaaSRequestFailed
 from seatkeeper.licensing.reclamation import Candidate
@@ -32,6 +33,33 @@ from tests.integration.connection_checks import make_profile, wait_for
 ROOT = Path(__file__).parents[2]
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
 SPECS = ROOT / "tests" / "vendor_specs"
+
+
+@contextmanager
+def served(extracts: str) -> Iterator[Path]:
+    """The extract ("a.yaml"), or several of one vendor's document ("a.yaml+b.yaml") as one: their paths and
+    components side by side, as the document they were cut from has them (a name in both must be the same)."""
+    names = extracts.split("+")
+    if len(names) == 1:
+        yield SPECS / names[0]
+        return
+    documents = [yaml.safe_load((SPECS / name).read_text()) for name in names]
+    merged = {**documents[0], "paths": {}, "components": {}}
+    for document in documents:
+        for section in ("paths", "components"):
+            for key, value in document.get(section, {}).items():
+                into = merged[section].setdefault(key, {})
+                for name, item in value.items() if section == "components" else [(None, value)]:
+                    if name is None:
+                        assert not into, f"{key} is in two extracts"
+                        merged[section][key] = item
+                    else:
+                        assert into.get(name, item) == item, f"components.{key}.{name} differs between extracts"
+                        into[name] = item
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "merged.yaml"
+        path.write_text(yaml.safe_dump(merged, sort_keys=False))
+        yield path
 
 
 @contextmanager
@@ -96,7 +124,9 @@ MOCKED["miro"] = ("miro/organization-members.yaml", "/v2/orgs/307445734582114100
 # GitHub's description declares its answers as application/json, and Prism matches the Accept header
 # literally (406 to the template's application/vnd.github+json, which GitHub's docs recommend).
 GITHUB_ACCEPT = {"headers": {"Accept": "application/json", "X-GitHub-Api-Version": "2022-11-28"}}
-MOCKED["github_org"] = ("github/org-members.yaml", "/orgs/acme", GITHUB_ACCEPT)
+# github_org reads its outside collaborators too, and the connection test reads each list's first page: Prism
+# serves both extracts as one document (org-members.yaml + outside-collaborators.yaml, same version).
+MOCKED["github_org"] = ("github/org-members.yaml+github/outside-collaborators.yaml", "/orgs/acme", GITHUB_ACCEPT)
 MOCKED["github_copilot"] = ("github/copilot-seats.yaml", "/orgs/acme", GITHUB_ACCEPT)
 CREDENTIALS = {"api_key": {"api_key": "t"}, "bearer": {"token": "t"}}
 
@@ -114,7 +144,7 @@ def connect(client, name: str, url: str, **fields) -> dict:
 @pytest.mark.parametrize("name", sorted(MOCKED))
 def test_a_template_connects_to_a_mock_served_from_its_vendor_s_document(api, name):
     integrator = api("sam_integrator")
-    with prism(SPECS / MOCKED[name][0]) as url:
+    with served(MOCKED[name][0]) as extract, prism(extract) as url:
         # Given Prism serving the vendor's list operation, its parameters and security scheme
         # When a profile made from the template connects (the connection reads its first page)
         profile = connect(integrator, name, url)

@@ -325,6 +325,21 @@ def names_in_braces(text: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
 
 
+# A placeholder of a request body: braces around no whitespace (a GraphQL query's "{ id }" is none).
+BODY_PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")
+
+
+def names_in_body(body: Any) -> set[str]:
+    """The {names} in a request body's strings, as they are filled per user (saas.templating.fill_in)."""
+    if isinstance(body, str):
+        return set(BODY_PLACEHOLDER.findall(body))
+    if isinstance(body, list):
+        return {name for item in body for name in names_in_body(item)}
+    if isinstance(body, dict):
+        return {name for item in body.values() for name in names_in_body(item)}
+    return set()
+
+
 # --- users and activity ---------------------------------------------------------------
 
 
@@ -466,12 +481,16 @@ class UsersEndpoint(Model):
                 continue
             # A placeholder its list does not map is empty for every one of its users: each removal would fail.
             mapped = {"id", "kind", *(listing.fields or self.fields).model_dump(exclude_none=True)}
-            named = names_in_braces(listing.reclaim.path)
-            if unknown := sorted(named - (mapped & {*_REQUEST_FIELDS, "kind"})):
-                raise ValueError(
-                    f"also[{at}].reclaim.path names {', '.join(unknown)} in braces, which the {listing.kind!r} list"
-                    f" does not map (it maps: {', '.join(sorted(mapped & {*_REQUEST_FIELDS, 'kind'}))})"
-                )
+            fillable = mapped & {*_REQUEST_FIELDS, "kind"}
+            for part, named in (
+                ("path", names_in_braces(listing.reclaim.path)),
+                ("body", names_in_body(listing.reclaim.body)),
+            ):
+                if unknown := sorted(named - fillable):
+                    raise ValueError(
+                        f"also[{at}].reclaim.{part} names {', '.join(n or '{}' for n in unknown)} in braces, which the"
+                        f" {listing.kind!r} list does not map (it maps: {', '.join(sorted(fillable))})"
+                    )
         return self
 
     def listing(self, kind: str) -> MoreSeatHolders | None:

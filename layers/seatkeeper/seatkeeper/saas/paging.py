@@ -18,7 +18,13 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from seatkeeper.core.errors import SaaSRequestFailed, UnreadableResponse
+from seatkeeper.core.errors import (
+    AddressRefused,
+    ResponseTooLarge,
+    SaaSRequestFailed,
+    SaaSUnavailable,
+    UnreadableResponse,
+)
 from seatkeeper.profiles.model import (
     ActivityEndpoint,
     CursorPagination,
@@ -452,7 +458,24 @@ def _more_seat_holders(
         yield read, cursor
 
 
-def first_page_of_users(client: SaaSClient) -> list[SaaSUser]:
-    """The users on the first page, read as the sync reads them: what a connection test asks for."""
-    with closing(fetch_users(client)) as pages:
+def first_page_of_users(client: SaaSClient, listing: MoreSeatHolders | None = None) -> list[SaaSUser]:
+    """The users on the first page (of the users list, or of its more list `listing`), read as the sync
+    reads them."""
+    with closing(fetch_users(client, listing=listing)) as pages:
         return next(pages, ([], None))[0]
+
+
+def first_page_of_every_list(client: SaaSClient) -> dict[str | None, int]:
+    """The users on the first page of the users list and of each more list (users.also), by the list's kind
+    (None: the users list's): what a connection test asks for. A credential that may read members and not,
+    say, GitHub's outside collaborators fails here, naming the list, rather than at the first sync."""
+    found: dict[str | None, int] = {None: len(first_page_of_users(client))}
+    for at, listing in enumerate(client.profile.users.also):
+        try:
+            found[listing.kind] = len(first_page_of_users(client, listing))
+        except (SaaSRequestFailed, SaaSUnavailable, AddressRefused, ResponseTooLarge) as exc:
+            # The same error (the saga and the person read its name), saying which list it came from.
+            raise type(exc)(f"users.also[{at}] ({listing.kind} list, GET {listing.path}): {exc}").with_traceback(
+                exc.__traceback__
+            ) from None
+    return found

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 from pydantic import BaseModel
 
 from seatkeeper.core.errors import SaaSRequestFailed
+from seatkeeper.profiles.model import BODY_PLACEHOLDER
 
 
 def request_fields(user: BaseModel, *, tier: str | None = None) -> dict[str, str]:
@@ -21,7 +22,7 @@ def request_fields(user: BaseModel, *, tier: str | None = None) -> dict[str, str
     return fields
 
 
-_PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")  # braces around no whitespace
+_PLACEHOLDER = BODY_PLACEHOLDER  # braces around no whitespace: the profile's validation reads them the same way
 
 
 def fill_in(template: Any, user: BaseModel, *, tier: str | None = None) -> Any:

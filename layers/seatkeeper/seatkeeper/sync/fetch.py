@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from seatkeeper.core.errors import SaaSRequestFailed, UnreadableResponse
 from seatkeeper.identity import provider as identity_provider
-from seatkeeper.profiles.model import ActivityEndpoint
+from seatkeeper.profiles.model import ActivityEndpoint, MoreSeatHolders, UsersEndpoint
 from seatkeeper.saas.http import SaaSClient
 from seatkeeper.saas.paging import ListEndpoint, PageCursor, PageFetcher, fetch_users
 from seatkeeper.saas.records import FieldTally, SaaSUser, UnreadableRecord, parse_timestamp, search
@@ -52,6 +52,8 @@ class FetchCheckpoint(BaseModel):
     # "no data" is not "never signed in"): the commit puts them on the run and the snapshot.
     tally: FieldTally | None = None
     activity_tally: FieldTally | None = None  # the activity endpoint's fields, counted as the users' are
+    # Each more list's (users.also) records against the fields it is read with, by the list's place there.
+    more_tallies: dict[int, FieldTally] = {}
     warnings: list[dict[str, Any]] = []
 
 
@@ -108,13 +110,32 @@ def activity_rows(
 LAST_ACTIVITY_FIELDS = ("users.fields.last_activity", "activity.fields.last_activity")
 
 
+def more_list_tally(listing: MoreSeatHolders, at: int, users: UsersEndpoint) -> FieldTally:
+    """A more list's tally: its records counted against the fields it is read with (its own, else the
+    users list's), named by its own place in the profile, since that is where a fix for this list goes."""
+    return FieldTally.of_fields(listing.fields or users.fields, prefix=f"users.also[{at}].fields")
+
+
+def _tally_of(state: FetchCheckpoint, users: UsersEndpoint) -> FieldTally:
+    """The tally of the list being read: a more list's records are not the users list's, they have their own."""
+    if not state.listing:
+        state.tally = state.tally or FieldTally.of_fields(users.fields)
+        return state.tally
+    at = state.listing - 1
+    return state.more_tallies.setdefault(at, more_list_tally(users.also[at], at, users))
+
+
+def _is_last_activity(field: str) -> bool:
+    return field in LAST_ACTIVITY_FIELDS or (field.startswith("users.also[") and field.endswith(".last_activity"))
+
+
 def unmatched_fields(tally: FieldTally | None, *, activity_elsewhere: bool = False) -> list[dict[str, Any]]:
     """A warning for each mapped field no record had; the last activity's (the users' or the activity endpoint's)
     blocks removals by inactivity, unless the activity comes from elsewhere too."""
     warnings = []
     for found in tally.unmatched() if tally else []:
         hint = f"; did you mean {found['suggestion']!r}?" if found["suggestion"] else ""
-        blocks = found["field"] in LAST_ACTIVITY_FIELDS and not activity_elsewhere
+        blocks = _is_last_activity(found["field"]) and not activity_elsewhere
         warnings.append(
             {
                 "kind": "field_unmatched",
@@ -131,7 +152,10 @@ def unmatched_fields(tally: FieldTally | None, *, activity_elsewhere: bool = Fal
 def _warn_of_unmatched_fields(
     state: FetchCheckpoint, *, activity_elsewhere: bool, progress: Callable[[FetchCheckpoint], None]
 ) -> None:
-    if unmatched := unmatched_fields(state.tally, activity_elsewhere=activity_elsewhere):
+    unmatched = unmatched_fields(state.tally, activity_elsewhere=activity_elsewhere)
+    for at in sorted(state.more_tallies):
+        unmatched += unmatched_fields(state.more_tallies[at], activity_elsewhere=activity_elsewhere)
+    if unmatched:
         state.warnings += unmatched
         progress(state)
 
@@ -386,11 +410,9 @@ def _fetch(
         return state.activity_tally
 
     def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
-        state.tally = state.tally or FieldTally.of_fields(profile.users.fields)
-        # A more list's records are not the users list's: its fields are not counted as users.fields' are.
         listing = profile.users.also[state.listing - 1] if state.listing else None
         pages = fetch_users(
-            client, state.cursor, tally=None if listing else state.tally, notes=state.warnings, listing=listing
+            client, state.cursor, tally=_tally_of(state, profile.users), notes=state.warnings, listing=listing
         )
         for fetched, cursor in pages:
             users = (

@@ -13,11 +13,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatkeeper.core.errors import SeatkeeperError
-from seatkeeper.profiles.model import ActivityEndpoint, MoreSeatHolders, Profile
+from seatkeeper.profiles.model import ActivityEndpoint, Profile
 from seatkeeper.saas.http import Exchange, SaaSClient
 from seatkeeper.saas.paging import PagingLoops, fetch_users
 from seatkeeper.saas.records import FieldTally, SaaSUser
-from seatkeeper.sync.fetch import activity_rows, unmatched_fields, with_per_user_activity
+from seatkeeper.sync.fetch import activity_rows, more_list_tally, unmatched_fields, with_per_user_activity
 from seatkeeper.sync.runs import SyncWarning, with_bulk_activity
 
 DEFAULT_PAGES = 3
@@ -102,6 +102,7 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
     activity = profile.activity if isinstance(profile.activity, ActivityEndpoint) else None
     activity_tally = FieldTally.of_fields(activity.fields, prefix="activity.fields") if activity else None
     users: list[SaaSUser] = []
+    more_tallies: list[FieldTally] = []  # each more list's records against the fields it is read with
     paging: Literal["ended", "looped", "cut"] | None = None
     error, reading = None, "users"
     try:
@@ -125,9 +126,9 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
         if activity is not None and activity.mode == "bulk" and users:
             reading = "activity"
             users = _with_bulk_activity(client, activity, users, activity_tally, max_pages)
-        for at, listing in enumerate(profile.users.also):
+        for at in range(len(profile.users.also)):
             reading = f"users.also[{at}]"
-            users += _first_page_of(client, listing, {user.id for user in users}, notes)
+            users += _first_page_of(client, at, {user.id for user in users}, notes, more_tallies)
         reading = "users"
     except PagingLoops as exc:
         error = str(exc)
@@ -143,6 +144,7 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
         SyncWarning.model_validate(w)
         for w in notes
         + unmatched_fields(tally, activity_elsewhere=activity is not None)
+        + [w for more in more_tallies for w in unmatched_fields(more, activity_elsewhere=activity is not None)]
         + unmatched_fields(activity_tally, activity_elsewhere=bool(tally.matched.get("users.fields.last_activity")))
     ]
     fields = {
@@ -159,7 +161,7 @@ def preview(client: SaaSClient, *, max_pages: int = DEFAULT_PAGES) -> Preview:
                 {},
             ),
         )
-        for counted in (tally, activity_tally)
+        for counted in (tally, activity_tally, *more_tallies)
         if counted is not None
         for field, path in counted.paths.items()
     }
@@ -203,10 +205,13 @@ def _where(profile: Profile, reading: str) -> str:
 
 
 def _first_page_of(
-    client: SaaSClient, listing: MoreSeatHolders, seen: set[str], notes: list[dict[str, Any]]
+    client: SaaSClient, at: int, seen: set[str], notes: list[dict[str, Any]], tallies: list[FieldTally]
 ) -> list[SaaSUser]:
-    """A more list's first page, as the sync reads it after the users list: a user listed already counts once."""
-    with closing(fetch_users(client, notes=notes, most_pages=1, listing=listing)) as pages:
+    """The more list users.also[at]'s first page, as the sync reads it after the users list: a user listed
+    already counts once; its records counted into a tally of its own, added to `tallies`, as the sync counts them."""
+    listing = client.profile.users.also[at]
+    tallies.append(tally := more_list_tally(listing, at, client.profile.users))
+    with closing(fetch_users(client, tally=tally, notes=notes, most_pages=1, listing=listing)) as pages:
         page, _ = next(pages, ([], None))
     return [user for user in page if user.id not in seen]
 
