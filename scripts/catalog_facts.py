@@ -143,6 +143,14 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "rate_limit": (S + "github/rate-limits.yaml",),
     },
+    "github_enterprise": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "email", "last_activity", "reclaim"),
+            (S + "github/enterprise-consumed-licenses.yaml",),
+        ),
+        "seat": (S + "github/enterprise-consumed-licenses.yaml", S + "github/enterprise-license-users.yaml"),
+        "rate_limit": (S + "github/rate-limits.yaml",),
+    },
     "slack": {
         **dict.fromkeys(("users_path", "paging", "page_size", "reclaim", "rate_limit"), (S + "slack/scim.yaml",)),
         **dict.fromkeys(("email", "last_activity"), (S + "slack/scim-users.yaml",)),

@@ -431,6 +431,59 @@ def _copilot_reclaim(vendor: Vendor, request: Request) -> str | None:
     return names[0] if ok and len(names) == 1 else None
 
 
+def github_enterprise_server_only(person: Person) -> bool:
+    """A user of a connected Enterprise Server instance alone: no GitHub.com login (the second user of the
+    example answer of GET /enterprises/{enterprise}/consumed-licenses, npm:@octokit/openapi 23.0.2 ghec.json)."""
+    return person.i % 25 == 12
+
+
+def github_enterprise_only_invited(person: Person) -> bool:
+    """A user with a pending invitation to an organization and no membership: GitHub bills "Anyone with a
+    pending invitation to become an organization owner or member" (tests/vendor_specs/github/enterprise-license-users.yaml)."""
+    return person.i % 7 == 3 and not github_enterprise_server_only(person)
+
+
+def github_enterprise_user_id(person: Person) -> str:
+    return f"ghes.example.com:{person.i}" if github_enterprise_server_only(person) else f"octo{person.i}"
+
+
+def github_consumed_license(person: Person) -> dict[str, Any]:
+    """A user of GET /enterprises/{enterprise}/consumed-licenses, with the properties GitHub's schema declares
+    (npm:@octokit/openapi 23.0.2 generated/ghec.json, cut into tests/vendor_specs/github/enterprise-consumed-licenses.yaml)."""
+    server_only, invited = github_enterprise_server_only(person), github_enterprise_only_invited(person)
+    login = "" if server_only else f"octo{person.i}"
+    roles = [] if server_only or invited else ["acme-web:Owner" if person.admin else "acme-web:Member"]
+    return {
+        "github_com_login": login,
+        "github_com_name": "" if server_only else person.name,
+        "enterprise_server_user_ids": [f"ghes.example.com:{person.i}"] if server_only else [],
+        "github_com_user": not server_only,
+        "enterprise_server_user": server_only,
+        "visual_studio_subscription_user": False,
+        "license_type": "enterprise",
+        "github_com_profile": "" if server_only else f"https://github.com/{login}",
+        "github_com_member_roles": roles,
+        "github_com_enterprise_roles": ["owner"] if person.admin and not server_only else [],
+        "github_com_verified_domain_emails": [] if server_only else [person.email],
+        "github_com_saml_name_id": None if server_only else login,
+        "github_com_orgs_with_pending_invites": ["acme-web"] if invited else [],
+        "github_com_two_factor_auth": None if server_only else True,
+        "enterprise_server_emails": [person.email] if server_only else [],
+        "visual_studio_license_status": None,
+        "visual_studio_subscription_email": None,
+        "total_user_accounts": 1,
+    }
+
+
+def _github_enterprise_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    # GitHub declares per_page "(max 100)": more is not served
+    chunk, per = numbered_page(request, records, page="page", size="per_page")
+    if per > 100:
+        return 422, vendor.error(422, "per_page must be at most 100"), {}
+    body = {"total_seats_consumed": len(records), "total_seats_purchased": 300, "users": chunk}
+    return 200, body, {}
+
+
 def _zoom_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     chunk, following = cursor_page(request, records, cursor="next_page_token", limit="page_size")
     body = {"page_size": len(chunk), "total_records": len(records), "next_page_token": following or "", "users": chunk}
@@ -1231,6 +1284,19 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "message": m,
                 "type": "error",
             },
+        ),
+        Vendor(
+            template="github_enterprise",
+            prefix="/enterprises/acme",
+            page_size=40,
+            record=github_consumed_license,
+            page=_github_enterprise_page,
+            user_id=github_enterprise_user_id,
+            error=lambda s, m: {"message": m, "documentation_url": "https://docs.github.com/rest", "status": str(s)},
+            rate_limit=_github_primary_rate_limit,
+            seat_always=True,  # GitHub's list is who consumes a license
+            needs_activity_from_sso=True,
+            expects_headers={"X-GitHub-Api-Version": "2022-11-28"},
         ),
         Vendor(
             template="github_org",

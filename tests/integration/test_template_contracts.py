@@ -293,3 +293,35 @@ def test_slack_s_savings_leave_out_the_members_it_no_longer_bills_after_28_idle_
     warning = next(w for w in plan["warnings"] if "save nothing" in w)
     quoted = warning.split(' says: "', 1)[1].split('"', 1)[0]
     assert "within a 28-day period" in quoted and quoted in " ".join(says.split())
+
+
+@pytest.mark.parametrize("name", ["github_enterprise"])
+def test_github_enterprise_counts_a_user_with_only_a_pending_invitation_as_a_seat(api, catalog, name):
+    # GitHub bills, on Enterprise Cloud without Enterprise Managed Users, "Anyone with a pending invitation to become an
+    # organization owner or member" (tests/vendor_specs/github/enterprise-license-users.yaml, github/docs read
+    # 2026-12-07), and its consumed-licenses list is "the license consumption information for all users" of the
+    # enterprise (npm:@octokit/openapi 23.0.2 ghec.json, tests/vendor_specs/github/enterprise-consumed-licenses.yaml).
+    words = spec("github", "enterprise-license-users")["enterprise_cloud"]
+    assert "Anyone with a pending invitation to become an organization owner or member" in words["also_billed"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    # Given GitHub's list held users who are members of no organization, only invited to one, and users of a
+    # connected Enterprise Server instance alone, with no GitHub.com login
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    invited = {
+        r["github_com_login"]
+        for r in listed
+        if r["github_com_orgs_with_pending_invites"] and not r["github_com_member_roles"]
+    }
+    server_only = {r["enterprise_server_user_ids"][0] for r in listed if not r["github_com_login"]}
+    assert invited and server_only
+    # When the reconciliation's sync stored them
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    # Then each holds a seat, as GitHub counts them, and the position's assigned seats are GitHub's whole list
+    assert all(users[i]["active"] for i in invited | server_only)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == len(listed) == len(users)
+    # And a user with only an invitation has no role, one with a membership has the organization's
+    assert {users[i].get("role") for i in invited} == {None}
+    assert users["octo1"]["role"] == "acme-web:Member"

@@ -23,7 +23,7 @@ from scim2_models import PatchOp, User
 from seatkeeper.identity.provider import ProfileFromIdp, app_profile_fields
 from seatkeeper.licensing.reclamation import warnings_for
 from seatkeeper.profiles.catalog import templates
-from seatkeeper.profiles.model import Profile, UserFields
+from seatkeeper.profiles.model import Profile, Subscription, UserFields
 from seatkeeper.profiles.records import ProfileRecord
 from seatkeeper.saas.pacing import GOOGLE_QUOTA_REASONS, announced_quota, wait_requested
 from seatkeeper.saas.records import read_user
@@ -81,6 +81,11 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "github_copilot": {
         **dict.fromkeys((*USERS, "reclaim", "loses_data"), (S + "github/copilot-seats.yaml",)),
+        "rate_limit": (S + "github/rate-limits.yaml",),
+    },
+    "github_enterprise": {
+        **dict.fromkeys((*USERS, "reclaim"), (S + "github/enterprise-consumed-licenses.yaml",)),
+        "seat": (S + "github/enterprise-consumed-licenses.yaml", S + "github/enterprise-license-users.yaml"),
         "rate_limit": (S + "github/rate-limits.yaml",),
     },
     "slack": {
@@ -674,7 +679,7 @@ def test_a_github_org_plan_warns_that_its_savings_wait_for_the_paid_seats_to_be_
     assert warnings_for(Profile.model_validate({**own, "reclaim": {"method": "DELETE", "path": "/x/{id}"}})) == []
 
 
-@pytest.mark.parametrize("name", sorted(GITHUB))
+@pytest.mark.parametrize("name", sorted({*GITHUB, "github_enterprise"}))
 def test_github_s_rate_limit_answers_are_read_by_the_pacer(name):
     words = spec("github", "rate-limits")
     # Given GitHub's words: x-ratelimit-* on every answer; 403 or 429 with remaining 0 until the
@@ -691,6 +696,118 @@ def test_github_s_rate_limit_answers_are_read_by_the_pacer(name):
     # And the fake answers an exhausted quota the way GitHub documents it
     status, _, headers = FAKES[name].rate_limit(FAKES[name])  # type: ignore[misc]
     assert status in (403, 429) and headers["X-RateLimit-Remaining"] == "0"
+
+
+def _consumed_licenses() -> tuple[dict[str, Any], dict[str, Any], str]:
+    document = spec("github", "enterprise-consumed-licenses")
+    users = templates()["github_enterprise"].profile["users"]
+    return document, users, spec_path(document, "/enterprises/{enterprise}" + users["path"])
+
+
+def test_github_enterprise_pages_the_consumed_licenses_as_github_s_ghec_description_documents():
+    # Given GitHub's "List enterprise consumed licenses" (npm:@octokit/openapi 23.0.2, generated/ghec.json)
+    document, users, path = _consumed_licenses()
+    listed = operation(document, "GET", path)
+    assert path == "/enterprises/{enterprise}/consumed-licenses" and listed["operationId"].endswith("consumed-licenses")
+    per_page = next(deref(document, p) for p in listed["parameters"] if deref(document, p)["name"] == "per_page")
+    # Then the template pages by GitHub's own page and per_page, from page 1 (the document's default), at most
+    # its "(max 100)"
+    pagination = users["pagination"]
+    assert pagination["type"] == "page" and {pagination["page_param"], pagination["size_param"]} == {"page", "per_page"}
+    assert {"page", "per_page"} <= parameter_names(document, "GET", path)
+    page = next(deref(document, p) for p in listed["parameters"] if deref(document, p)["name"] == "page")
+    assert pagination["first_page"] == page["schema"]["default"] == 1
+    assert "The number of results per page (max 100)." in per_page["description"] and pagination["page_size"] <= 100
+    # And it reads no total: total_seats_consumed counts seats, which the document does not say equal its users
+    # (a short page ends the list; the answer's Link header, which GitHub declares, is not needed for that)
+    schema = deref(document, response_schema(document, "GET", path))
+    assert schema["properties"]["total_seats_consumed"] == {"type": "integer"} and "total_path" not in pagination
+    assert "Link" in listed["responses"]["200"]["headers"]
+
+
+def test_github_enterprise_reads_only_fields_github_declares_and_none_is_an_activity():
+    document, users, path = _consumed_licenses()
+    record = record_schema(document, response_schema(document, "GET", path), users["records_path"])
+    # Then every field the template maps is one of GitHub's consumed-license user's
+    read = _fields("github_enterprise", *users["fields"])
+    assert read and {f for f in read if not declares(document, record, f)} == set()
+    # (the e-mail is the first of the verified-domain e-mails, a connected server's for a server-only user)
+    assert users["fields"]["email"].startswith("github_com_verified_domain_emails[0]")
+    assert deref(document, record)["properties"]["github_com_verified_domain_emails"]["items"] == {"type": "string"}
+    # And none of its properties is an activity: the template says so and points to the SSO templates
+    properties = set(deref(document, record)["properties"])
+    assert not {p for p in properties if re.search(r"activ|last_|login_at|seen", p)}
+    note = templates()["github_enterprise"].activity_note or ""
+    assert "last_activity" not in users["fields"] and "okta_sso" in note and "entra_sso" in note
+
+
+def test_github_enterprise_s_fake_answers_only_what_github_declares():
+    document, users, path = _consumed_licenses()
+    schema = response_schema(document, "GET", path)
+    records = [FAKES["github_enterprise"].record(p) for p in people(30)]
+    answer = {"total_seats_consumed": len(records), "total_seats_purchased": 40, users["records_path"]: records}
+    # Then the fake's page validates against GitHub's 200 answer, with no field GitHub does not declare
+    validate(document, schema, answer)
+    assert undeclared(document, schema, answer) == []
+    # And it lists the kinds the document's example has: a GitHub.com user, and a connected server's user alone
+    assert {r["github_com_user"] for r in records} == {True, False}
+
+
+def test_github_enterprise_s_seat_rule_is_github_s_own_list_of_who_consumes_a_license():
+    document, users, path = _consumed_licenses()
+    words = spec("github", "enterprise-license-users")["enterprise_cloud"]
+    template = templates()["github_enterprise"]
+    # Given GitHub's words: the list "Lists the license consumption information for all users, including those
+    # from connected servers, associated with an enterprise"
+    assert operation(document, "GET", path)["description"].startswith(
+        "Lists the license consumption information for all users, including those from connected servers,"
+        " associated with an enterprise."
+    )
+    # and on Enterprise Cloud GitHub bills members, outside collaborators on private or internal repositories and,
+    # without Enterprise Managed Users, "Anyone with a pending invitation to become an organization owner or member"
+    assert "Organization members, including owners" in words["billed"]
+    assert "Anyone with a pending invitation to become an organization owner or member" in words["also_billed"]
+    # (GitHub's consumed-license user says which organizations invited them)
+    record = deref(document, record_schema(document, response_schema(document, "GET", path), "users"))
+    assert "github_com_orgs_with_pending_invites" in record["properties"]
+    # Then every listed user holds a seat, and no fact of the template is left unverified
+    assert users["fields"]["active"] == "`true`" and users["records_path"] == "users"
+    assert template.verified is True and template.unverified == {}
+    # And a user of a connected server alone, whose GitHub.com login is empty, is kept by the server's id
+    assert users["fields"]["id"] == "github_com_login || enterprise_server_user_ids[0]"
+    server_only = FAKES["github_enterprise"].record(people(13)[12])
+    assert read_user(UserFields.model_validate(users["fields"]), server_only).id == "ghes.example.com:12"
+
+
+def test_github_enterprise_has_no_reclaim_and_says_to_reclaim_per_organization_with_github_org():
+    document, _, path = _consumed_licenses()
+    template = templates()["github_enterprise"]
+    # Given the consumed licenses, which GitHub's document only lists (it has no other method on that path),
+    # and its one enterprise-level removal of a user, SCIM's, for Enterprise Managed Users (in the full
+    # generated/ghec.json, the other DELETEs under /enterprises/{enterprise} with a user in them remove
+    # enterprise roles, team memberships and Copilot seats: checked when cut)
+    assert document["paths"][path]["x-methods"] == ["get"]
+    scim = operation(document, "DELETE", "/scim/v2/enterprises/{enterprise}/Users/{scim_user_id}")["description"]
+    # GitHub's words:
+    assert "This action will: remove all the user's data" in scim and "This action is irreversible." in scim
+    # Then the template presets no reclaim (whether it loses data is not applicable), and its note says why and
+    # to remove the person per organization with github_org
+    assert template.reclaim is None and "reclaim" not in template.profile
+    note = template.reclaim_note or ""
+    assert "remove all the user's data" in note and "is irreversible" in note and "github_org" in note
+    assert "github_org" in template.description
+    # And GitHub's total_seats_purchased, which the profile model cannot read from an answer, is named as not read
+    schema = deref(document, response_schema(document, "GET", path))
+    assert schema["properties"]["total_seats_purchased"] == {"type": "integer"}
+    assert "total_seats_purchased" in note and "not read" in note
+    # (a profile's subscription is what a person enters: no field of it is read from the app's answer)
+    assert [f for f in Subscription.model_fields if f.endswith("_path")] == []
+
+
+def test_github_org_says_enterprise_cloud_customers_get_github_s_own_count_from_github_enterprise():
+    template = templates()["github_org"]
+    # Then the template whose seat rule cannot be confirmed points to the one GitHub's own list confirms
+    assert "github_enterprise" in template.description and "github_enterprise" in template.unverified["seat"]
 
 
 # --- Slack: SCIM API reference, rate limits, pagination changelog (read 2026-12-06) ----------
