@@ -128,6 +128,9 @@ GITHUB_ACCEPT = {"headers": {"Accept": "application/json", "X-GitHub-Api-Version
 # serves both extracts as one document (org-members.yaml + outside-collaborators.yaml, same version).
 MOCKED["github_org"] = ("github/org-members.yaml+github/outside-collaborators.yaml", "/orgs/acme", GITHUB_ACCEPT)
 MOCKED["github_copilot"] = ("github/copilot-seats.yaml", "/orgs/acme", GITHUB_ACCEPT)
+# npm:@octokit/openapi 23.0.2 generated/ghec.json: the enterprise's consumed licenses, GitHub's own list of who
+# consumes a license (GitHub Enterprise Cloud only).
+MOCKED["github_enterprise"] = ("github/enterprise-consumed-licenses.yaml", "/enterprises/acme", GITHUB_ACCEPT)
 CREDENTIALS = {"api_key": {"api_key": "t"}, "bearer": {"token": "t"}}
 
 
