@@ -723,6 +723,15 @@ def test_github_enterprise_pages_the_consumed_licenses_as_github_s_ghec_descript
     schema = deref(document, response_schema(document, "GET", path))
     assert schema["properties"]["total_seats_consumed"] == {"type": "integer"} and "total_path" not in pagination
     assert "Link" in listed["responses"]["200"]["headers"]
+    # And the credential is the one GitHub names: "The authenticated user must be an enterprise admin", "the
+    # `read:enterprise` scope", and no GitHub App (enabledForGitHubApps: false)
+    assert "The authenticated user must be an enterprise admin" in listed["description"]
+    assert (
+        "need the `read:enterprise` scope" in listed["description"]
+        and listed["x-github"]["enabledForGitHubApps"] is False
+    )
+    (scopes,) = templates()["github_enterprise"].scopes
+    assert "read:enterprise" in scopes and "enterprise admin" in scopes and "GitHub Apps cannot" in scopes
 
 
 def test_github_enterprise_reads_only_fields_github_declares_and_none_is_an_activity():
