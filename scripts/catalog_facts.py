@@ -107,10 +107,13 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
         "loses_data": (S + "okta/sso.yaml",),
         "rate_limit": (S + "okta/rate-limits.yaml",),
     },
-    "microsoft_graph": dict.fromkeys(
-        ("users_path", "paging", "page_size", "email", "reclaim", "rate_limit"),
-        (S + "microsoft_graph/users-list.yaml",),
-    ),
+    "microsoft_graph": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "email", "rate_limit"), (S + "microsoft_graph/users-list.yaml",)
+        ),
+        "seat": (S + "microsoft_graph/licensing.yaml",),
+        "reclaim": (S + "microsoft_graph/users-list.yaml", S + "microsoft_graph/licensing.yaml"),
+    },
     "entra_sso": dict.fromkeys(
         ("users_path", "paging", "page_size", "email", "last_activity", "seat", "rate_limit"),
         (S + "microsoft_graph/users-list.yaml",),
@@ -189,6 +192,7 @@ FIXED = {
     ("confluence", "reclaim"): "Atlassian: v1 suspend-access stopped working after 2026-06-30",
     ("microsoft_graph", "last_activity"): "Microsoft: lastSignInDateTime records failed attempts too",
     ("microsoft_graph", "page_size"): "Microsoft: with signInActivity selected, the maximum page size is 500",
+    ("microsoft_graph", "seat"): "Microsoft counts each assigned license: a user blocked from signing in holds one too",
     ("github_org", "loses_data"): "GitHub: private forks can be restored for three months (the note said deleted)",
     ("slack", "loses_data"): "Slack: billing stops after 28 days without use, not 14 as the note said",
     ("asana", "loses_data"): "Asana: private resources must be made public before removal to keep access",

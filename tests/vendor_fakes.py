@@ -529,6 +529,11 @@ def _google_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]
     )
 
 
+def graph_blocked(person: Person) -> bool:
+    """A Microsoft 365 user blocked from signing in (accountEnabled false), licensed or not."""
+    return person.i % 3 == 1
+
+
 def _graph_page(app_url: str) -> Callable[[Vendor, Request, list[dict[str, Any]]], Answer]:
     def page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
         start, size = position_of(request.one("$skiptoken")), int(request.one("$top", "100") or 100)
@@ -1102,7 +1107,9 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "displayName": p.name,
                 "mail": p.email,
                 "userPrincipalName": p.email,
-                "accountEnabled": True,
+                # Some license holders are blocked from signing in: Microsoft still counts their licenses
+                # (tests/vendor_specs/microsoft_graph/licensing.yaml), so they hold seats all the same.
+                "accountEnabled": not graph_blocked(p),
                 "createdDateTime": iso(CREATED),
                 "jobTitle": None,
                 "assignedLicenses": [{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}]

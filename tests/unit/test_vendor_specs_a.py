@@ -57,10 +57,13 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
         "loses_data": (S + "okta/sso.yaml",),
         "rate_limit": (S + "okta/rate-limits.yaml",),
     },
-    "microsoft_graph": dict.fromkeys(
-        ("users_path", "paging", "page_size", "email", "reclaim", "rate_limit"),
-        (S + "microsoft_graph/users-list.yaml",),
-    ),
+    "microsoft_graph": {
+        **dict.fromkeys(
+            ("users_path", "paging", "page_size", "email", "rate_limit"), (S + "microsoft_graph/users-list.yaml",)
+        ),
+        "seat": (S + "microsoft_graph/licensing.yaml",),
+        "reclaim": (S + "microsoft_graph/users-list.yaml", S + "microsoft_graph/licensing.yaml"),
+    },
     "entra_sso": dict.fromkeys((*USERS, "rate_limit"), (S + "microsoft_graph/users-list.yaml",)),
     "google_workspace": {
         **dict.fromkeys(USERS[:5], (S + "google/directory-users.yaml",)),
@@ -301,6 +304,100 @@ def test_microsoft_graph_s_manual_reclaim_is_graph_s_assign_license_with_remove_
     assert template.reclaim is None and template.profile.get("reclaim") is None
     assert "POST /users/{id}/assignLicense" in note and '"removeLicenses": ["<sku-id>"]' in note
     assert words["least_privileged_application_permission"] in note
+
+
+# Microsoft's licensing words: tests/vendor_specs/microsoft_graph/licensing.yaml (microsoft-graph-docs-contrib
+# and microsoft-365-docs, each file at the commit its header names, read 2026-12-07).
+
+
+def _graph_user(*, enabled: bool, licensed: bool) -> dict[str, Any]:
+    # A user as Graph's user page documents one (the extract's microsoft.graph.user schema checks it below)
+    licenses = [{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}] if licensed else []
+    return {
+        "id": "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+        "mail": "AdeleV@contoso.com",
+        "userPrincipalName": "AdeleV@contoso.com",
+        "accountEnabled": enabled,
+        "assignedLicenses": licenses,
+        "signInActivity": {"lastSuccessfulSignInDateTime": "2026-01-05T09:00:00Z"},
+    }
+
+
+def test_microsoft_graph_counts_a_seat_for_each_user_with_assigned_licenses_blocked_from_sign_in_or_not():
+    words = spec("microsoft_graph", "licensing")
+    fields = UserFields.model_validate(templates()["microsoft_graph"].profile["users"]["fields"])
+    # Given Microsoft's words: a SKU's consumedUnits is "The number of licenses that have been assigned",
+    # assignedLicenses "The licenses that are assigned to the user, including inherited (group-based) licenses";
+    # blocking a former employee is step 1 ("Block sign-in"), and "If you don't want to pay for a license after
+    # someone leaves your organization, you need to remove their Microsoft 365 license" is step 6
+    assert words["subscribedSku"]["consumedUnits"] == "The number of licenses that have been assigned."
+    assert words["user"]["assignedLicenses"].startswith(
+        "The licenses that are assigned to the user, including inherited (group-based) licenses."
+    )
+    assert "**Block sign-in**" in words["block_sign_in"]["steps"]
+    assert words["remove_license"]["pay"].startswith(
+        "If you don't want to pay for a license after someone leaves your organization, you need to remove their"
+        " Microsoft 365 license"
+    )
+    # When the template reads a user blocked from signing in who still has a license, and users around them
+    blocked_licensed = read_user(fields, _graph_user(enabled=False, licensed=True))
+    enabled_licensed = read_user(fields, _graph_user(enabled=True, licensed=True))
+    enabled_unlicensed = read_user(fields, _graph_user(enabled=True, licensed=False))
+    # Then the blocked user holds a seat, as Microsoft still counts (and bills) their license: the rule
+    # `accountEnabled && length(assignedLicenses) > 0` left them out, so their seat was never reclaimed
+    assert blocked_licensed.active is True
+    assert (enabled_licensed.active, enabled_unlicensed.active) == (True, False)
+    # And the rule reads the assigned licenses alone, and the template no longer doubts it (nor defaults to dry run)
+    assert fields_read(templates()["microsoft_graph"].profile["users"]["fields"]["active"]) == {"assignedLicenses"}
+    assert "seat" not in templates()["microsoft_graph"].unverified and templates()["microsoft_graph"].verified
+
+
+def test_the_graph_fake_answers_users_in_the_shape_microsoft_documents_blocked_license_holders_among_them():
+    document = spec("microsoft_graph", "licensing")
+    schema = {"$ref": "#/components/schemas/microsoft.graph.userCollectionResponse"}
+    vendor = FAKES["microsoft_graph"]
+    select = templates()["microsoft_graph"].profile["users"]["params"]["$select"]
+    # Given a page of the fake's users, as the template asks for them
+    records = [vendor.record(p) for p in people(40)]
+    status, page, _ = vendor.page(
+        vendor, Request("GET", "/users", {"$top": ["20"], "$select": [select]}, {}, None), records
+    )
+    # Then it validates against the user page's properties and carries none Microsoft does not document
+    assert status == 200
+    validate(document, schema, page)
+    assert undeclared(document, schema, page) == []
+    # And it selects nothing the user page does not document either
+    assert set(select.split(",")) <= set(document["components"]["schemas"]["microsoft.graph.user"]["properties"])
+    # And among its users are license holders blocked from signing in, and blocked users without a license
+    kinds = {(r["accountEnabled"], bool(r["assignedLicenses"])) for r in records}
+    assert {(False, True), (False, False), (True, True), (True, False)} <= kinds
+    # And a field the user page does not have fails the check
+    assert undeclared(document, schema, {**page, "value": [{**page["value"][0], "licenseCount": 1}]}) == [
+        "value[].licenseCount"
+    ]
+
+
+def test_removing_a_microsoft_license_loses_the_mailbox_after_30_days_and_the_manual_step_says_so():
+    words = spec("microsoft_graph", "licensing")
+    template = templates()["microsoft_graph"]
+    note = template.reclaim_note or ""
+    # Given Microsoft's words: assignLicense's removeLicenses are "GUIDs that identify the licenses to remove";
+    # then "Exchange Online data that is associated with that account is held for 30 days. After the 30-day grace
+    # period, the data is deleted and can't be recovered", while OneDrive files "aren't deleted unless the user is
+    # deleted"
+    assert words["assign_license"]["request"] == "POST /users/{id | userPrincipalName}/assignLicense"
+    assert "identify the licenses to remove" in words["assign_license"]["removeLicenses"]
+    assert (
+        "held for 30 days. After the 30-day grace period, the data is deleted and can't be recovered"
+        in (words["unassign_licenses"]["exchange"])
+    )
+    assert "After 30 days, all the user's data" in words["remove_license"]["data"]
+    assert words["unassign_licenses"]["onedrive"].startswith("Files saved in OneDrive for Business aren't deleted")
+    # Then the manual step the template names (it presets no reclaim: it needs the customer's SKU id) is that
+    # request, and says the mailbox goes 30 days after, so that a person saves it first
+    assert template.reclaim is None
+    assert "POST /users/{id}/assignLicense" in note and '"removeLicenses"' in note
+    assert "Exchange Online data is held for 30 days, then deleted" in note and "save the mailbox first" in note
 
 
 def test_entra_sso_reads_no_sign_in_activity_from_users_as_graph_returns_none_unless_selected():
