@@ -240,6 +240,37 @@ def test_a_template_syncs_positions_and_reclaims_against_its_vendors_api(api, ca
     assert taken == set(outcomes)
 
 
+@pytest.mark.parametrize("name", ["microsoft_graph"])
+def test_microsoft_365_counts_a_blocked_user_s_license_as_a_seat_and_plans_to_take_it_back(api, catalog, name):
+    # Microsoft counts every assigned license (a SKU's consumedUnits: "The number of licenses that have been
+    # assigned"), and a former employee blocked from signing in is billed until "you ... remove their Microsoft 365
+    # license" (tests/vendor_specs/microsoft_graph/licensing.yaml, read 2026-12-07); the fake lists users in the
+    # shape of Graph's user page, some of them blocked (accountEnabled false) with their licenses still assigned.
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    cutoff = datetime.now(UTC) - timedelta(days=INACTIVITY_DAYS)
+    records = {r["id"]: r for r in (app.vendor.record(p) for p in app.people)}
+    last = {app.vendor.user_id(p): p.last for p in app.people}
+    # Given Graph listed license holders blocked from signing in, some idle past the 90 days, some never signed in
+    blocked = {i for i, r in records.items() if not r["accountEnabled"] and r["assignedLicenses"]}
+    idle = {i for i in blocked if last[i] is None or last[i] < cutoff}
+    assert blocked and idle and blocked - idle
+    # Then each of them holds a seat, and the position counts every user with a license, blocked or not
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert all(users[i]["active"] for i in blocked)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == sum(bool(r["assignedLicenses"]) for r in records.values())
+    # And those idle since before the cutoff, or never signed in since they were created in 2023, are stale,
+    # and a plan (a dry run) would take back each one's license, saving its cost
+    assert {i: users[i]["status"] for i in idle} == dict.fromkeys(idle, "stale")
+    plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={}).json()
+    saves = {c["id"]: c["saves"] for c in plan["candidates"]}
+    assert idle <= set(saves) and all(saves[i] == 10 for i in idle)
+    # And a blocked user who signed in within the 90 days is not reclaimed yet
+    assert not (blocked - idle) & set(saves)
+
+
 @pytest.mark.parametrize("name", ["slack"])
 def test_slack_s_position_counts_the_members_slack_bills_and_not_its_free_guests(api, catalog, name):
     # Slack bills "Workspace Owners, Workspace Admins, Full members, Multi-Channel Guests", not "Single-Channel
