@@ -73,6 +73,10 @@ DOCS_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
         "tests/vendor_specs/smartsheet/docs.yaml",
         ("users_path", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),
     ),
+    "smartsheet_ubm": (
+        "tests/vendor_specs/smartsheet/ubm-docs.yaml",
+        ("users_path", "page_size", "email", "last_activity", "seat", "reclaim", "loses_data", "rate_limit"),
+    ),
     "zendesk": (
         "tests/vendor_specs/zendesk/docs.yaml",
         ("users_path", "paging", "page_size", "email", "last_activity", "seat", "reclaim", "rate_limit"),

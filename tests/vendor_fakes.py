@@ -815,6 +815,39 @@ def _smartsheet_page(vendor: Vendor, request: Request, records: list[dict[str, A
     return 200, body, {}
 
 
+# The plan a Smartsheet user subscription model fake knows, and what its template's `needs` are filled in with.
+SMARTSHEET_PLAN = "6914527432255364"
+SMARTSHEET_UBM_NEEDS = {
+    "users.params.planId": SMARTSHEET_PLAN,
+    "reclaim.path": f"/users/{{id}}/plans/{SMARTSHEET_PLAN}/downgrade",
+}
+
+
+def smartsheet_seat_type(person: Person) -> str:
+    # tests/vendor_specs/smartsheet/ubm-docs.yaml: Members are the paid seat; a Provisional Member is "at no cost";
+    # CONTRIBUTOR replaced VIEWER for internal free-tier users at its 2026-10-30 sunset.
+    if person.seat:
+        return "MEMBER"
+    return "PROVISIONAL_MEMBER" if person.i % 20 == 0 else "CONTRIBUTOR"
+
+
+def _smartsheet_ubm_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
+    # Smartsheet's List users: seatType "Shows when you specify either or both the planId and seatType query
+    # parameters" (developers.smartsheet.com list-users, read 2026-12-07): without the plan, no seat type.
+    status, body, headers = _smartsheet_page(vendor, request, records)
+    if status == 200 and request.one("planId") != SMARTSHEET_PLAN:
+        body["data"] = [{k: v for k, v in record.items() if k != "seatType"} for record in body["data"]]
+    return status, body, headers
+
+
+def smartsheet_downgrade(vendor: Vendor, request: Request) -> str | None:
+    # Smartsheet's Downgrade user: POST /users/{userId}/plans/{planId}/downgrade with a required seatType; since
+    # 2026-10-30 "The 'seatType': 'VIEWER' request body parameter in downgrade requests is no longer accepted".
+    match = re.fullmatch(rf"/users/(\d+)/plans/{SMARTSHEET_PLAN}/downgrade", request.path)
+    ok = request.method == "POST" and match is not None and request.body == {"seatType": "CONTRIBUTOR"}
+    return match.group(1) if ok and match else None
+
+
 def _calendly_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     if not (request.one("organization") or "").startswith("https://api.calendly.com/organizations/"):
         return 400, {"title": "Invalid Argument", "message": "organization is required"}, {}
@@ -1381,6 +1414,32 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 {"message": "SUCCESS", "resultCode": 0, "result": {"id": 94094820842 + p.i}},
                 {},
             ),
+        ),
+        Vendor(
+            template="smartsheet_ubm",
+            prefix="/2.0",
+            page_size=100,
+            record=lambda p: {
+                "id": 94094820842 + p.i,
+                "email": p.email,
+                "name": p.name,
+                "firstName": "User",
+                "lastName": str(p.i),
+                "status": "ACTIVE",
+                "admin": p.admin,
+                "licensedSheetCreator": p.seat,
+                "groupAdmin": False,
+                "resourceViewer": False,
+                "isInternal": True,
+                "seatType": smartsheet_seat_type(p),
+                "lastLogin": iso(p.last),
+            },
+            page=_smartsheet_ubm_page,
+            user_id=lambda p: f"{94094820842 + p.i}",
+            error=lambda s, m: {"errorCode": 4003 if s == 429 else 1006, "message": m, "refId": "123abc"},
+            reclaim=smartsheet_downgrade,
+            reclaim_answer=lambda p: (200, {"message": "SUCCESS", "resultCode": 0}, {}),
+            needs=SMARTSHEET_UBM_NEEDS,
         ),
         Vendor(
             template="webex",

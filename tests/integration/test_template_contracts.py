@@ -28,7 +28,7 @@ from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_reclamation import wait_for_reclamation
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import stored_users
-from tests.vendor_fakes import ADOBE_CLIENT_ID, SLACK_GUEST, FakeVendorApp, vendor_app
+from tests.vendor_fakes import ADOBE_CLIENT_ID, SLACK_GUEST, SMARTSHEET_PLAN, FakeVendorApp, vendor_app
 from tests.vendor_spec_checks import spec
 
 USERS = 300  # "a few hundred users across several pages" (issue 13)
@@ -356,3 +356,45 @@ def test_github_enterprise_counts_a_user_with_only_a_pending_invitation_as_a_sea
     # And a user with only an invitation has no role, one with a membership has the organization's
     assert {users[i].get("role") for i in invited} == {None}
     assert users["octo1"]["role"] == "acme-web:Member"
+
+
+@pytest.mark.parametrize("name", ["smartsheet_ubm"])
+def test_smartsheet_ubm_counts_members_and_downgrades_one_to_contributor_as_smartsheet_documents(api, catalog, name):
+    # Smartsheet's words (tests/vendor_specs/smartsheet/ubm-docs.yaml, developers.smartsheet.com and
+    # help.smartsheet.com read 2026-12-07): "Members: Paid users", "Provisional Members: ... at no cost for at least
+    # 30 days"; Downgrade user is POST /users/{userId}/plans/{planId}/downgrade with a required seatType, and since
+    # 2026-10-30 "The 'seatType': 'VIEWER' request body parameter in downgrade requests is no longer accepted".
+    words = spec("smartsheet", "ubm-docs")["facts"]
+    free_seat = words["reclaim"]["also"]["free_seat_type"]
+    assert "Endpoint: POST /users/{userId}/plans/{planId}/downgrade" in words["reclaim"]["quote"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile, vendor = reconciled.app, reconciled.profile, reconciled.app.vendor
+    listed = {vendor.user_id(p): vendor.record(p) for p in app.people if not p.gone}
+    # Given the plan's list held Members, Provisional Members and Contributors, read with the plan's planId
+    kinds = {r["seatType"] for r in listed.values()}
+    assert {"MEMBER", "PROVISIONAL_MEMBER", "CONTRIBUTOR"} <= kinds
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    # Then only the Members hold a seat: a Provisional Member, not yet paid, is none
+    provisional = {i for i, r in listed.items() if r["seatType"] == "PROVISIONAL_MEMBER"}
+    assert provisional and not any(users[i]["active"] for i in provisional)
+    # When a real reclamation downgrades one stale Member the catalog's run left alone
+    cutoff = datetime.now(UTC) - timedelta(days=INACTIVITY_DAYS)
+    stale_members = sorted(
+        vendor.user_id(p)
+        for p in app.people
+        if p.seat and not p.admin and p.last and p.last < cutoff and users[vendor.user_id(p)]["status"] == "stale"
+    )
+    chosen = stale_members[-1]
+    before = len(app.reclaim_requests)
+    plan = integrator.post(f"/profiles/{profile['id']}/reclamations", json={"dry_run": False, "user_ids": [chosen]})
+    assert plan.status_code == 201, plan.text
+    done = wait_for_reclamation(integrator, plan.json()["id"])
+    # Then Smartsheet received its downgrade, at the plan's path, with the free seat type its migration guide names
+    sent = app.reclaim_requests[before:]
+    assert [(r.method, r.path, r.body) for r in sent] == [
+        ("POST", f"/users/{chosen}/plans/{SMARTSHEET_PLAN}/downgrade", {"seatType": free_seat})
+    ]
+    assert [o["outcome"] for o in done["outcomes"]] == ["reclaimed"], done
+    # And the user is a Contributor now, still listed: a downgrade takes the seat, not the account
+    assert vendor.record(app.by_id(chosen))["seatType"] == "CONTRIBUTOR"

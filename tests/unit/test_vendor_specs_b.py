@@ -47,6 +47,7 @@ DOCS = {
     "figma": "figma/scim-docs",
     "onepassword": "onepassword/scim-docs",
     "smartsheet": "smartsheet/docs",
+    "smartsheet_ubm": "smartsheet/ubm-docs",
     "zendesk": "zendesk/docs",
 }
 # The headers saas/pacing.py reads, in every style it knows.
@@ -120,6 +121,12 @@ def claims(template: ConfigurationTemplate, fact: str) -> set[str]:
     return set()
 
 
+def said(entry: dict[str, Any]) -> str:
+    """A fact's quote and the quotes it adds from the vendor's other pages (`also`): all the vendor's words on it."""
+    also = entry.get("also") or []
+    return "\n".join([entry["quote"], *(each["quote"] for each in (also if isinstance(also, list) else [also]))])
+
+
 def names(quote: str, word: str) -> bool:
     """Whether the vendor's words name `word` as a word of its own: "page" is not named by "pagination"."""
     # Letters and digits bound a word; Markdown's __bold__ underscores do not.
@@ -155,7 +162,7 @@ def test_a_quoted_extract_says_where_each_quote_was_read(name):
 def test_each_name_a_template_relies_on_is_in_its_vendor_s_words(name, fact):
     template = templates()[name]
     entry = docs(name)["facts"][fact]
-    quote = entry["quote"]
+    quote = said(entry)
     # Given what the template relies on for this fact
     relied_on = claims(template, fact)
     # (Where the vendor gives only its largest page, the template's page is checked against that number instead)
@@ -514,6 +521,102 @@ def test_smartsheet_protects_the_users_whose_licence_smartsheet_refuses_to_take_
     # the template says its reclaim is unverified: a real run waits for an admin
     assert "On the user model, you can only update licensedSheetCreator for a System Admin user" in quote
     assert "only update licensedSheetCreator for a System Admin user" in template.unverified["reclaim"]
+
+
+def test_smartsheet_ubm_s_seat_is_a_member_as_smartsheet_says_who_is_paid():
+    import jmespath
+
+    # Smartsheet's words on the user subscription model's seat types:
+    words = said(docs("smartsheet_ubm")["facts"]["seat"])
+    assert "Members: Paid users with full access to create, edit, and manage items" in words
+    assert "Provisional Members: Users who gain full functionality right away at no cost for at least 30 days" in words
+    assert "seatType - Shows when you specify either or both the planId and seatType query parameters." in words
+    template = templates()["smartsheet_ubm"]
+    active = template.profile["users"]["fields"]["active"]
+    # Given an active user of each seat type Smartsheet lists (and CONTRIBUTOR, VIEWER's replacement)
+    seat_of = {
+        kind: jmespath.search(active, {"status": "ACTIVE", "seatType": kind})
+        for kind in ("MEMBER", "PROVISIONAL_MEMBER", "GUEST", "VIEWER", "CONTRIBUTOR")
+    }
+    # Then only the paid Member holds a seat, and a deactivated Member holds none
+    assert seat_of == {
+        "MEMBER": True,
+        "PROVISIONAL_MEMBER": False,
+        "GUEST": False,
+        "VIEWER": False,
+        "CONTRIBUTOR": False,
+    }
+    assert not jmespath.search(active, {"status": "DEACTIVATED", "seatType": "MEMBER"})
+    # And the list asks for the plan, without which Smartsheet shows no seatType: a placeholder the customer fills
+    assert template.profile["users"]["params"]["planId"] == "<plan-id>"
+    assert {"users.params.planId", "reclaim.path"} <= set(template.needs)
+
+
+def test_smartsheet_ubm_downgrades_to_contributor_since_smartsheet_stopped_accepting_viewer():
+    # Smartsheet's words on Downgrade user, and its migration guide's on VIEWER:
+    entry = docs("smartsheet_ubm")["facts"]["reclaim"]
+    assert "Endpoint: POST /users/{userId}/plans/{planId}/downgrade" in entry["quote"]
+    assert "`seatType` (string, required) User's seat type." in entry["quote"]
+    guide = entry["also"]["quote"]
+    assert (
+        "The `'seatType': 'VIEWER'` request body parameter in downgrade requests is no longer accepted" in guide
+        and "(October 30, 2026)" in guide
+    )
+    assert "`CONTRIBUTOR` replaces `VIEWER`" in guide and entry["also"]["free_seat_type"] == "CONTRIBUTOR"
+    template = templates()["smartsheet_ubm"]
+    reclaim = template.profile["reclaim"]
+    # Then the template's removal is that request, to CONTRIBUTOR, never the VIEWER the reference's enum still lists
+    assert (reclaim["method"], reclaim["path"]) == ("POST", "/users/{id}/plans/<plan-id>/downgrade")
+    assert reclaim["body"] == {"seatType": "CONTRIBUTOR"}
+    # And it keeps the user's items, as Smartsheet says: "does not affect their existing permissions"
+    assert "Downgrading a user does not affect their existing permissions on owned or shared items." in said(
+        docs("smartsheet_ubm")["facts"]["loses_data"]
+    )
+    assert template.reclaim is not None and template.reclaim.loses_data is False
+    # And the removal and seat rule are confirmed, so a real run needs no admin's approval for them
+    assert {"reclaim", "seat", "loses_data"}.isdisjoint(template.unverified)
+    # And a System Admin, whom Smartsheet requires to be a Member, is protected
+    assert template.profile["policy"]["protected_roles"] == ["admin"]
+
+
+def test_smartsheet_ubm_s_fake_answers_in_the_names_and_seat_types_smartsheet_documents():
+    # Given Smartsheet's words on List users' attributes, its seat types and the downgrade's answer
+    facts = docs("smartsheet_ubm")["facts"]
+    attributes, seat_types, downgrade = facts["users_path"]["quote"], said(facts["seat"]), said(facts["reclaim"])
+    fake = FAKES["smartsheet_ubm"]
+    records = [fake.record(p) for p in people(60)]
+    # Then each role and seat attribute of its users is one Smartsheet lists for System Admins
+    for name in ("admin", "groupAdmin", "isInternal", "licensedSheetCreator", "resourceViewer", "seatType", "status"):
+        assert all(name in r for r in records) and names(attributes, name), name
+    # And each seat type it shows is Smartsheet's: a paid MEMBER, a PROVISIONAL_MEMBER, and CONTRIBUTOR for VIEWER
+    shown = {r["seatType"] for r in records}
+    assert shown == {"MEMBER", "PROVISIONAL_MEMBER", "CONTRIBUTOR"}
+    assert all(names(seat_types + downgrade, kind) for kind in shown)
+    # And a downgrade answers with the fields and values its Response 200 gives
+    status, body, _ = fake.reclaim_answer(people(1)[0])
+    assert status == 200 and set(body) == {"message", "resultCode"}
+    assert names(downgrade, body["message"]) and f"'{body['resultCode']}' Success" in downgrade
+
+
+def test_the_collaborator_model_smartsheet_template_sends_user_subscription_model_plans_to_smartsheet_ubm():
+    # Given the older template, whose licensedSheetCreator request Smartsheet refuses on the user model
+    old = templates()["smartsheet"]
+    # Then its description and the reasons of its unverified seat and reclaim name the new template
+    assert "smartsheet_ubm" in old.description
+    assert "smartsheet_ubm" in old.unverified["seat"] and "smartsheet_ubm" in old.unverified["reclaim"]
+    # And its reclaim stays unverified, so a real run on such a plan still waits for an admin
+    own = {"name": "Smartsheet", "template": "smartsheet", "subscription": {"licenses_purchased": 10}}
+    assert "reclaim" in (unverified_reason(build_profile(own)) or "")
+    # While a profile of the new one, its plan id filled in, has no such doubt
+    plan = "6914527432255364"
+    new = {
+        "name": "Smartsheet UBM",
+        "template": "smartsheet_ubm",
+        "subscription": {"licenses_purchased": 10},
+        "users": {"params": {"planId": plan}},
+        "reclaim": {"path": f"/users/{{id}}/plans/{plan}/downgrade"},
+    }
+    assert unverified_reason(build_profile(new)) is None
 
 
 def test_zendesk_s_activity_says_an_api_token_request_moves_last_login_at_as_zendesk_does():
