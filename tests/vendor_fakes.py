@@ -321,6 +321,22 @@ def scim_user(person: Person, **extra: Any) -> dict[str, Any]:
     }
 
 
+FIGMA_BILLED_SEATS = ("Full", "Dev", "Collab")
+
+
+def figma_user(person: Person) -> dict[str, Any]:
+    """A SCIM user with the seatType role Figma's supported schemas name (tests/vendor_specs/figma/scim-docs.yaml).
+
+    Seat holders have each of the seats Figma bills (Full, Dev, Collab); one in twenty of the others is an active
+    user on a View seat, which Figma's billing guide does not bill; the rest are deactivated.
+    """
+    seat = FIGMA_BILLED_SEATS[person.i % 3] if person.seat else "View"
+    return {
+        **scim_user(person, roles=[{"type": "seatType", "value": seat}]),
+        "active": person.seat or person.i % 20 == 0,
+    }
+
+
 SLACK_GUEST = "urn:ietf:params:scim:schemas:extension:slack:guest:2.0:User"
 
 
@@ -996,7 +1012,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             "figma",
             "/scim/v2/1401286822445493852",
             scim_patch_active_false,
-            record=lambda p: scim_user(p, roles=[{"type": "seatType", "value": "Full" if p.seat else "View"}]),
+            record=figma_user,
             reclaim_answer=lambda p: (200, scim_user(p), {}),
         ),
         # 1Password's SCIM bridge serves the SCIM protocol at /scim (its endpoints page lists /scim/Users).

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jmespath
 import jsonschema
 import pytest
 import yaml
@@ -637,6 +638,50 @@ def test_figma_s_template_says_its_list_holds_only_the_users_scim_provisioned():
     assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]
     assert body["Operations"] == [{"op": "replace", "path": "active", "value": False}]
     assert "Deactivated users are removed from the organization" in docs("figma")["facts"]["reclaim"]["quote"]
+
+
+def test_figma_counts_a_seat_for_the_full_dev_and_collab_seats_figma_bills_and_not_for_view():
+    billing = docs("figma")["billing"]
+    template = templates()["figma"]
+    rule = template.profile["users"]["fields"]["active"]
+    # Given Figma's words (help.figma.com "Guide to billing at Figma", read 2026-12-07): "Your Figma subscription
+    # cost is determined by two key factors: your plan type and the number of Full, Dev, and Collab seats in your
+    # plan", of the four seat types its SCIM roles take ("must be one of Full , Dev , Collab , or View")
+    assert "the number of Full, Dev, and Collab seats in your plan" in billing["guide"]["quote"]
+    assert billing["seats"]["seat_types"] == ["Full", "Dev", "Collab", "View"]
+    assert "must be one of Full , Dev , Collab , or View" in docs("figma")["facts"]["seat"]["quote"]
+
+    def user(active: bool, seat: str | None) -> dict[str, Any]:
+        return {"active": active, "roles": [{"type": "seatType", "value": seat}] if seat else []}
+
+    # When the rule reads an active user of each seat type, a deactivated Full seat, and one with no seat type
+    read = {seat: jmespath.search(rule, user(True, seat)) for seat in billing["seats"]["seat_types"]}
+    # Then Full, Dev and Collab hold a seat and View does not (the old rule, `active`, counted View too)
+    assert read == {"Full": True, "Dev": True, "Collab": True, "View": False}
+    assert jmespath.search(rule, user(False, "Full")) is False
+    # And a user without a seatType role (it is "Enterprise plan only") is counted, as Figma names no free seat there
+    assert jmespath.search(rule, user(True, None)) is True
+    # And the seat rule is no longer doubted, nor is it why a real run waits
+    assert "seat" not in template.unverified
+    own = {
+        "name": "Figma",
+        "template": "figma",
+        "base_url": "https://www.figma.com/scim/v2/1",
+        "subscription": {"licenses_purchased": 10},
+    }
+    reason = unverified_reason(build_profile(own)) or ""
+    assert "loses_data (" in reason and "seat (" not in reason
+
+
+def test_figma_s_fake_lists_each_seat_type_and_counts_only_those_figma_bills():
+    shown = [(FAKES["figma"].record(p), FAKES["figma"].holds_seat(p)) for p in people(100)]
+    rule = templates()["figma"].profile["users"]["fields"]["active"]
+    # Then the fake lists active users of every seat type, View among them, and deactivated users
+    kinds = {(r["active"], r["roles"][0]["value"]) for r, _ in shown}
+    assert {(True, "Full"), (True, "Dev"), (True, "Collab"), (True, "View"), (False, "View")} <= kinds
+    # And the template's rule counts exactly those the fake says hold a seat: an active View user is not one
+    assert [bool(jmespath.search(rule, r)) for r, _ in shown] == [held for _, held in shown]
+    assert not any(held for r, held in shown if r["roles"][0]["value"] == "View")
 
 
 def test_onepassword_s_scim_bridge_is_read_where_1password_lists_its_scim_endpoints():
