@@ -356,3 +356,26 @@ def test_github_enterprise_counts_a_user_with_only_a_pending_invitation_as_a_sea
     # And a user with only an invitation has no role, one with a membership has the organization's
     assert {users[i].get("role") for i in invited} == {None}
     assert users["octo1"]["role"] == "acme-web:Member"
+
+
+@pytest.mark.parametrize("name", ["figma"])
+def test_figma_s_position_counts_the_full_dev_and_collab_seats_and_not_the_view_seats(api, catalog, name):
+    # Figma: "Your Figma subscription cost is determined by two key factors: your plan type and the number of Full,
+    # Dev, and Collab seats in your plan" (tests/vendor_specs/figma/scim-docs.yaml, billing, help.figma.com read
+    # 2026-12-07); the fake lists SCIM users with the seatType role of Figma's supported schemas, View among them.
+    words = spec("figma", "scim-docs")["billing"]["guide"]["quote"]
+    assert "the number of Full, Dev, and Collab seats in your plan" in " ".join(words.split())
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    seat = {r["id"]: r["roles"][0]["value"] for r in listed}
+    # Given Figma's SCIM answer held active users of each seat type, View among them
+    view = {r["id"] for r in listed if r["active"] and seat[r["id"]] == "View"}
+    billed = {r["id"] for r in listed if r["active"] and seat[r["id"]] != "View"}
+    assert view and {seat[i] for i in billed} == {"Full", "Dev", "Collab"}
+    # Then the active View users hold no seat, and the position counts the Full, Dev and Collab seats alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in view if users[i]["active"]} == set() and all(users[i]["active"] for i in billed)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == len(billed) == sum(r["active"] for r in listed) - len(view)
