@@ -847,6 +847,27 @@ def _calendly_page(vendor: Vendor, request: Request, records: list[dict[str, Any
     return 200, {"collection": chunk, "pagination": pagination}, {}
 
 
+def monday_user(person: Person) -> dict[str, Any]:
+    """A user of the users query (API version 2026-07's status and kind), of each kind monday.com names.
+
+    Seat holders are admins and members; of the others, active viewers ("Viewers do not count toward billing"),
+    active guests (free on the Pro and Enterprise plans) and deactivated members
+    (tests/vendor_specs/monday/docs.yaml, billing).
+    """
+    kind = "admin" if person.i % 50 == 1 else "member"  # (Person.admin falls on people without a seat)
+    if not person.seat:
+        kind = "viewer" if person.i % 20 == 0 else "guest" if person.i % 40 == 10 else "member"
+    return {
+        "id": f"{4012689 + person.i}",
+        "name": person.name,
+        "email": person.email,
+        "status": "ACTIVE" if person.seat or kind != "member" else "INACTIVE",
+        "kind": kind,
+        "created_at": iso(CREATED),
+        "last_activity": iso(person.last),
+    }
+
+
 def _monday_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     variables = (request.body or {}).get("variables") or {}
     page, limit = variables.get("page"), variables.get("limit")
@@ -1450,15 +1471,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             template="monday",
             prefix="",
             page_size=50,
-            record=lambda p: {
-                "id": f"{4012689 + p.i}",
-                "name": p.name,
-                "email": p.email,
-                "status": "ACTIVE" if p.seat else "INACTIVE",
-                "kind": "admin" if p.admin else "member",
-                "created_at": iso(CREATED),
-                "last_activity": iso(p.last),
-            },
+            record=monday_user,
             page=_monday_page,
             user_id=lambda p: f"{4012689 + p.i}",
             error=lambda s, m: {

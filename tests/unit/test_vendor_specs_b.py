@@ -775,6 +775,44 @@ def test_monday_pages_users_from_page_1_as_monday_numbers_them_and_reads_when_a_
     assert "last_activity" in users["body"]["query"].split("users(")[1]
 
 
+def test_monday_counts_no_seat_for_the_viewers_and_guests_monday_does_not_bill():
+    billing = docs("monday")["billing"]
+    template = templates()["monday"]
+    rule = template.profile["users"]["fields"]["active"]
+    # Given monday.com's words (support.monday.com, read 2026-12-07): "Viewers do not count toward billing"; on "the
+    # Pro and Enterprise plans, you can invite an unlimited number of guests"; "Deactivated users don't count towards
+    # your paying plan"
+    assert "Viewers do not count toward billing." in billing["levels"]["viewers"]
+    assert "On the Pro and Enterprise plans, you can invite an unlimited number of guests." in " ".join(
+        billing["levels"]["guests"].split()
+    )
+    assert "Deactivated users don't count towards your paying plan." in billing["deactivated"]["quote"]
+
+    def user(status: str, kind: str) -> dict[str, Any]:
+        return {"status": status, "kind": kind}
+
+    # When the rule reads an active user of each kind, and a deactivated member
+    read = {kind: jmespath.search(rule, user("ACTIVE", kind)) for kind in ("admin", "member", "viewer", "guest")}
+    # Then admins and members hold a seat, viewers and guests do not (the old rule counted every active user)
+    assert read == {"admin": True, "member": True, "viewer": False, "guest": False}
+    assert jmespath.search(rule, user("INACTIVE", "member")) is False
+    # And the seat stays unverified, saying exactly why: Standard's every fourth guest, and kind values no schema shows
+    reason = template.unverified["seat"]
+    assert "Every fourth guest will be considered a paid member" in reason and "no User.kind" in reason
+    assert "Every fourth guest will be considered a paid member." in " ".join(billing["levels"]["guests"].split())
+
+
+def test_monday_s_fake_lists_viewers_guests_and_deactivated_users_and_counts_only_admins_and_members():
+    shown = [(FAKES["monday"].record(p), FAKES["monday"].holds_seat(p)) for p in people(120)]
+    rule = templates()["monday"].profile["users"]["fields"]["active"]
+    # Then the fake lists each kind monday.com names, viewers and guests active, and deactivated members
+    kinds = {(r["status"], r["kind"]) for r, _ in shown}
+    assert {("ACTIVE", "admin"), ("ACTIVE", "member"), ("ACTIVE", "viewer"), ("ACTIVE", "guest")} <= kinds
+    assert ("INACTIVE", "member") in kinds
+    # And the rule counts exactly those the fake says hold a seat
+    assert [bool(jmespath.search(rule, r)) for r, _ in shown] == [held for _, held in shown]
+
+
 # --- HubSpot: HubSpot-public-api-spec-collection User Provisioning v3 at 99893791, cut with --all-methods
 
 
