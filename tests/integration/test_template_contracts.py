@@ -379,3 +379,25 @@ def test_figma_s_position_counts_the_full_dev_and_collab_seats_and_not_the_view_
     assert {i for i in view if users[i]["active"]} == set() and all(users[i]["active"] for i in billed)
     position = integrator.get(f"/profiles/{profile['id']}/position").json()
     assert position["assigned"] == len(billed) == sum(r["active"] for r in listed) - len(view)
+
+
+@pytest.mark.parametrize("name", ["monday"])
+def test_monday_s_position_counts_admins_and_members_and_not_its_viewers_and_guests(api, catalog, name):
+    # monday.com: "Viewers do not count toward billing", and on "the Pro and Enterprise plans, you can invite an
+    # unlimited number of guests" (tests/vendor_specs/monday/docs.yaml, billing, support.monday.com read 2026-12-07);
+    # the fake lists users of each kind in the users query's 2026-07 shape, viewers and guests active.
+    billing = spec("monday", "docs")["billing"]["levels"]
+    assert "Viewers do not count toward billing." in billing["viewers"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    # Given monday.com's answer held active viewers and guests beside active admins and members
+    free = {r["id"] for r in listed if r["status"] == "ACTIVE" and r["kind"] in ("viewer", "guest")}
+    billed = {r["id"] for r in listed if r["status"] == "ACTIVE" and r["kind"] in ("admin", "member")}
+    assert {r["kind"] for r in listed if r["id"] in free} == {"viewer", "guest"} and billed
+    # Then no viewer or guest holds a seat, and the position counts the active admins and members alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in free if users[i]["active"]} == set() and all(users[i]["active"] for i in billed)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == len(billed) == sum(r["status"] == "ACTIVE" for r in listed) - len(free)
