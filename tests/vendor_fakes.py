@@ -500,6 +500,13 @@ def _github_enterprise_page(vendor: Vendor, request: Request, records: list[dict
     return 200, body, {}
 
 
+def zoom_type(person: Person) -> int:
+    """A user's type, of each the SDK's 1 | 2 | 4 | 99 (tests/vendor_specs/zoom/users.yaml): 2, Licensed, is the seat."""
+    if person.seat:
+        return 2
+    return 4 if person.i % 20 == 0 else 99 if person.i % 40 == 10 else 1
+
+
 def _zoom_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     chunk, following = cursor_page(request, records, cursor="next_page_token", limit="page_size")
     body = {"page_size": len(chunk), "total_records": len(records), "next_page_token": following or "", "users": chunk}
@@ -1067,7 +1074,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "last_name": str(p.i),
                 "display_name": p.name,
                 "email": p.email,
-                "type": 2 if p.seat else 1,
+                "type": zoom_type(p),
                 "status": "active",
                 "role_id": "0" if p.admin else "2",
                 "last_login_time": iso(p.last),
