@@ -401,3 +401,24 @@ def test_monday_s_position_counts_admins_and_members_and_not_its_viewers_and_gue
     assert {i for i in free if users[i]["active"]} == set() and all(users[i]["active"] for i in billed)
     position = integrator.get(f"/profiles/{profile['id']}/position").json()
     assert position["assigned"] == len(billed) == sum(r["status"] == "ACTIVE" for r in listed) - len(free)
+
+
+@pytest.mark.parametrize("name", ["zoom"])
+def test_zoom_s_position_counts_the_licensed_users_and_not_basic_or_unassigned_ones(api, catalog, name):
+    # Zoom: "A basic user is a user without a paid license", "A licensed user is a paid account user"
+    # (tests/vendor_specs/zoom/user-types.yaml, support.zoom.us read 2026-12-07); the fake lists users of each type
+    # Zoom's SDK has (npm:@zoom/rivet 0.4.0: 1 | 2 | 4 | 99), all of them active.
+    words = spec("zoom", "user-types")["user_types"]
+    assert "A licensed user is a paid account user" in words["licensed"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    # Given Zoom's answer held active users of type 1, 2, 4 and 99
+    assert {r["type"] for r in listed} == {1, 2, 4, 99} and {r["status"] for r in listed} == {"active"}
+    unpaid = {r["id"] for r in listed if r["type"] != 2}
+    # Then none but the licensed hold a seat, and the position counts type 2 alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in unpaid if users[i]["active"]} == set()
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == sum(r["type"] == 2 for r in listed) == len(listed) - len(unpaid)
