@@ -852,6 +852,43 @@ def test_miro_presets_no_reclaim_because_its_rest_api_only_reads_organization_me
     assert template.reclaim is None and "The organization members API is read-only" in template.reclaim_note
 
 
+def test_miro_counts_the_full_and_occasional_licenses_miro_bills_and_not_the_free_ones():
+    from tests.vendor_spec_checks import spec
+
+    words = spec("miro", "licenses")
+    template = templates()["miro"]
+    rule = template.profile["users"]["fields"]["active"]
+    # Given Miro's words (help.miro.com, Account access levels (Enterprise plan), read 2026-12-07): "The license
+    # defines whether you need to pay for user access to the account"; Full is "billed monthly or yearly", Occasional
+    # "consumes daily if applied" its Day Passes; Free and Free Restricted are viewing and commenting
+    assert "The license defines whether you need to pay for user access" in " ".join(words["current"]["says"].split())
+    assert "billed monthly or yearly" in words["earlier"]["full"]
+    assert "consumes daily if applied" in " ".join(words["earlier"]["occasional"].split())
+    assert words["current"]["free_restricted"].startswith("Free Restricted - viewing and commenting")
+    assert "viewing and commenting option for guests only" in " ".join(words["current"]["free"].split())
+    # When the rule reads an active member of each license Miro's description lists
+    licenses = spec("miro", "organization-members")["components"]["schemas"]["OrganizationMember"]["properties"]
+    held = {kind: jmespath.search(rule, {"active": True, "license": kind}) for kind in licenses["license"]["enum"]}
+    # Then the licenses Miro says are paid hold a seat, and the free ones do not
+    assert (held["full"], held["occasional"], held["free"], held["free_restricted"]) == (True, True, False, False)
+    # And the seat stays unverified, naming exactly the licenses no Miro page says are billed
+    reason = template.unverified["seat"]
+    assert all(kind in reason for kind in ("advanced", "standard", "basic", "full_trial"))
+    assert "billed monthly or yearly" in reason and "consumes daily if applied" in reason
+
+
+def test_miro_s_fake_lists_every_license_miro_s_description_has_but_unknown():
+    from tests.vendor_spec_checks import spec
+
+    shown = [(FAKES["miro"].record(p), FAKES["miro"].holds_seat(p)) for p in people(300)]
+    rule = templates()["miro"].profile["users"]["fields"]["active"]
+    licenses = spec("miro", "organization-members")["components"]["schemas"]["OrganizationMember"]["properties"]
+    # Then the fake lists each license but "unknown", and the rule counts exactly the fake's seat holders
+    assert {r["license"] for r, _ in shown} == set(licenses["license"]["enum"]) - {"unknown"}
+    assert [bool(jmespath.search(rule, r)) for r, _ in shown] == [held for _, held in shown]
+    assert {r["license"] for r, held in shown if held} == {"full", "occasional"}
+
+
 def test_miro_answers_its_members_list_with_a_429_the_pacer_adapts_to():
     from tests.vendor_spec_checks import spec
 
