@@ -422,3 +422,26 @@ def test_zoom_s_position_counts_the_licensed_users_and_not_basic_or_unassigned_o
     assert {i for i in unpaid if users[i]["active"]} == set()
     position = integrator.get(f"/profiles/{profile['id']}/position").json()
     assert position["assigned"] == sum(r["type"] == 2 for r in listed) == len(listed) - len(unpaid)
+
+
+@pytest.mark.parametrize("name", ["miro"])
+def test_miro_s_position_counts_the_full_and_occasional_licenses_and_not_the_free_ones(api, catalog, name):
+    # Miro: "The license defines whether you need to pay for user access to the account"; Full is "billed monthly or
+    # yearly", Occasional "consumes daily if applied", Free and Free Restricted view and comment
+    # (tests/vendor_specs/miro/licenses.yaml, help.miro.com read 2026-12-07); the fake lists active members of each
+    # license Miro's REST API v2 description has (organization-members.yaml).
+    words = spec("miro", "licenses")
+    assert "billed monthly or yearly" in words["earlier"]["full"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    # Given Miro's answer held active members with the free licenses beside the paid ones
+    free = {r["id"] for r in listed if r["active"] and r["license"] in ("free", "free_restricted")}
+    paid = {r["id"] for r in listed if r["active"] and r["license"] in ("full", "occasional")}
+    assert free and paid
+    # Then no free license holds a seat, and the position counts the full and occasional licenses alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in free if users[i]["active"]} == set() and all(users[i]["active"] for i in paid)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == len(paid)
