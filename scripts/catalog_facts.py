@@ -166,6 +166,7 @@ CONFIRMED_A: dict[str, dict[str, tuple[str, ...]]] = {
     "zoom": {
         **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
+        "seat": (S + "zoom/users.yaml", S + "zoom/user-types.yaml"),
         "rate_limit": (S + "zoom/rate-limits.yaml",),
     },
     "webex": {

@@ -321,6 +321,22 @@ def scim_user(person: Person, **extra: Any) -> dict[str, Any]:
     }
 
 
+FIGMA_BILLED_SEATS = ("Full", "Dev", "Collab")
+
+
+def figma_user(person: Person) -> dict[str, Any]:
+    """A SCIM user with the seatType role Figma's supported schemas name (tests/vendor_specs/figma/scim-docs.yaml).
+
+    Seat holders have each of the seats Figma bills (Full, Dev, Collab); one in twenty of the others is an active
+    user on a View seat, which Figma's billing guide does not bill; the rest are deactivated.
+    """
+    seat = FIGMA_BILLED_SEATS[person.i % 3] if person.seat else "View"
+    return {
+        **scim_user(person, roles=[{"type": "seatType", "value": seat}]),
+        "active": person.seat or person.i % 20 == 0,
+    }
+
+
 SLACK_GUEST = "urn:ietf:params:scim:schemas:extension:slack:guest:2.0:User"
 
 
@@ -482,6 +498,13 @@ def _github_enterprise_page(vendor: Vendor, request: Request, records: list[dict
         return 422, vendor.error(422, "per_page must be at most 100"), {}
     body = {"total_seats_consumed": len(records), "total_seats_purchased": 300, "users": chunk}
     return 200, body, {}
+
+
+def zoom_type(person: Person) -> int:
+    """A user's type, of each the SDK's 1 | 2 | 4 | 99 (tests/vendor_specs/zoom/users.yaml): 2, Licensed, is the seat."""
+    if person.seat:
+        return 2
+    return 4 if person.i % 20 == 0 else 99 if person.i % 40 == 10 else 1
 
 
 def _zoom_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
@@ -779,6 +802,15 @@ def zendesk_user(person: Person) -> dict[str, Any]:
     }
 
 
+MIRO_UNPAID = ("free", "free_restricted", "free", "advanced", "free_restricted", "standard", "basic", "full_trial")
+
+
+def miro_license(person: Person) -> str:
+    if person.seat:
+        return "occasional" if person.i % 3 == 0 else "full"
+    return MIRO_UNPAID[(person.i // 10) % len(MIRO_UNPAID)]
+
+
 def _miro_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     chunk, following = cursor_page(request, records, cursor="cursor", limit="limit")
     return (
@@ -862,6 +894,27 @@ def _calendly_page(vendor: Vendor, request: Request, records: list[dict[str, Any
         "previous_page_token": None,
     }
     return 200, {"collection": chunk, "pagination": pagination}, {}
+
+
+def monday_user(person: Person) -> dict[str, Any]:
+    """A user of the users query (API version 2026-07's status and kind), of each kind monday.com names.
+
+    Seat holders are admins and members; of the others, active viewers ("Viewers do not count toward billing"),
+    active guests (free on the Pro and Enterprise plans) and deactivated members
+    (tests/vendor_specs/monday/docs.yaml, billing).
+    """
+    kind = "admin" if person.i % 50 == 1 else "member"  # (Person.admin falls on people without a seat)
+    if not person.seat:
+        kind = "viewer" if person.i % 20 == 0 else "guest" if person.i % 40 == 10 else "member"
+    return {
+        "id": f"{4012689 + person.i}",
+        "name": person.name,
+        "email": person.email,
+        "status": "ACTIVE" if person.seat or kind != "member" else "INACTIVE",
+        "kind": kind,
+        "created_at": iso(CREATED),
+        "last_activity": iso(person.last),
+    }
 
 
 def _monday_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
@@ -1029,7 +1082,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             "figma",
             "/scim/v2/1401286822445493852",
             scim_patch_active_false,
-            record=lambda p: scim_user(p, roles=[{"type": "seatType", "value": "Full" if p.seat else "View"}]),
+            record=figma_user,
             reclaim_answer=lambda p: (200, scim_user(p), {}),
         ),
         # 1Password's SCIM bridge serves the SCIM protocol at /scim (its endpoints page lists /scim/Users).
@@ -1063,7 +1116,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "last_name": str(p.i),
                 "display_name": p.name,
                 "email": p.email,
-                "type": 2 if p.seat else 1,
+                "type": zoom_type(p),
                 "status": "active",
                 "role_id": "0" if p.admin else "2",
                 "last_login_time": iso(p.last),
@@ -1306,12 +1359,11 @@ def vendors(app_url: str) -> dict[str, Vendor]:
                 "type": "organization-member",
                 "email": p.email,
                 "role": "organization_internal_admin" if p.admin else "organization_internal_user",
-                # The licenses the template counts as billed (full, occasional) and some it does not;
-                # Miro's REST API v2 description lists advanced, standard and basic too (see miro.json's
-                # unverified seat rule).
-                "license": ("occasional" if p.i % 3 == 0 else "full")
-                if p.seat
-                else ("free", "free_restricted", "full_trial")[p.i % 3],
+                # The licenses Miro's help center says are paid (full; occasional, by Day Passes), the free ones
+                # (free, free_restricted), and those Miro's REST API v2 description lists whose billing no Miro
+                # page states (advanced, standard, basic, full_trial), shown as the template's unverified rule
+                # counts them (tests/vendor_specs/miro/licenses.yaml).
+                "license": miro_license(p),
                 "active": True,
                 # A string in Miro's OrganizationMember, "empty" for a user who never logged in: left out.
                 **({"lastActivityAt": iso(p.last)} if p.last else {}),
@@ -1493,15 +1545,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             template="monday",
             prefix="",
             page_size=50,
-            record=lambda p: {
-                "id": f"{4012689 + p.i}",
-                "name": p.name,
-                "email": p.email,
-                "status": "ACTIVE" if p.seat else "INACTIVE",
-                "kind": "admin" if p.admin else "member",
-                "created_at": iso(CREATED),
-                "last_activity": iso(p.last),
-            },
+            record=monday_user,
             page=_monday_page,
             user_id=lambda p: f"{4012689 + p.i}",
             error=lambda s, m: {

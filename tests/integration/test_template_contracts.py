@@ -398,3 +398,92 @@ def test_smartsheet_ubm_counts_members_and_downgrades_one_to_contributor_as_smar
     assert [o["outcome"] for o in done["outcomes"]] == ["reclaimed"], done
     # And the user is a Contributor now, still listed: a downgrade takes the seat, not the account
     assert vendor.record(app.by_id(chosen))["seatType"] == "CONTRIBUTOR"
+
+
+@pytest.mark.parametrize("name", ["figma"])
+def test_figma_s_position_counts_the_full_dev_and_collab_seats_and_not_the_view_seats(api, catalog, name):
+    # Figma: "Your Figma subscription cost is determined by two key factors: your plan type and the number of Full,
+    # Dev, and Collab seats in your plan" (tests/vendor_specs/figma/scim-docs.yaml, billing, help.figma.com read
+    # 2026-12-07); the fake lists SCIM users with the seatType role of Figma's supported schemas, View among them.
+    words = spec("figma", "scim-docs")["billing"]["guide"]["quote"]
+    assert "the number of Full, Dev, and Collab seats in your plan" in " ".join(words.split())
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    seat = {r["id"]: r["roles"][0]["value"] for r in listed}
+    # Given Figma's SCIM answer held active users of each seat type, View among them
+    view = {r["id"] for r in listed if r["active"] and seat[r["id"]] == "View"}
+    billed = {r["id"] for r in listed if r["active"] and seat[r["id"]] != "View"}
+    assert view and {seat[i] for i in billed} == {"Full", "Dev", "Collab"}
+    # Then the active View users hold no seat, and the position counts the Full, Dev and Collab seats alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in view if users[i]["active"]} == set() and all(users[i]["active"] for i in billed)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == len(billed) == sum(r["active"] for r in listed) - len(view)
+
+
+@pytest.mark.parametrize("name", ["monday"])
+def test_monday_s_position_counts_admins_and_members_and_not_its_viewers_and_guests(api, catalog, name):
+    # monday.com: "Viewers do not count toward billing", and on "the Pro and Enterprise plans, you can invite an
+    # unlimited number of guests" (tests/vendor_specs/monday/docs.yaml, billing, support.monday.com read 2026-12-07);
+    # the fake lists users of each kind in the users query's 2026-07 shape, viewers and guests active.
+    billing = spec("monday", "docs")["billing"]["levels"]
+    assert "Viewers do not count toward billing." in billing["viewers"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    # Given monday.com's answer held active viewers and guests beside active admins and members
+    free = {r["id"] for r in listed if r["status"] == "ACTIVE" and r["kind"] in ("viewer", "guest")}
+    billed = {r["id"] for r in listed if r["status"] == "ACTIVE" and r["kind"] in ("admin", "member")}
+    assert {r["kind"] for r in listed if r["id"] in free} == {"viewer", "guest"} and billed
+    # Then no viewer or guest holds a seat, and the position counts the active admins and members alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in free if users[i]["active"]} == set() and all(users[i]["active"] for i in billed)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == len(billed) == sum(r["status"] == "ACTIVE" for r in listed) - len(free)
+
+
+@pytest.mark.parametrize("name", ["zoom"])
+def test_zoom_s_position_counts_the_licensed_users_and_not_basic_or_unassigned_ones(api, catalog, name):
+    # Zoom: "A basic user is a user without a paid license", "A licensed user is a paid account user"
+    # (tests/vendor_specs/zoom/user-types.yaml, support.zoom.us read 2026-12-07); the fake lists users of each type
+    # Zoom's SDK has (npm:@zoom/rivet 0.4.0: 1 | 2 | 4 | 99), all of them active.
+    words = spec("zoom", "user-types")["user_types"]
+    assert "A licensed user is a paid account user" in words["licensed"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    # Given Zoom's answer held active users of type 1, 2, 4 and 99
+    assert {r["type"] for r in listed} == {1, 2, 4, 99} and {r["status"] for r in listed} == {"active"}
+    unpaid = {r["id"] for r in listed if r["type"] != 2}
+    # Then none but the licensed hold a seat, and the position counts type 2 alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in unpaid if users[i]["active"]} == set()
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == sum(r["type"] == 2 for r in listed) == len(listed) - len(unpaid)
+
+
+@pytest.mark.parametrize("name", ["miro"])
+def test_miro_s_position_counts_the_full_and_occasional_licenses_and_not_the_free_ones(api, catalog, name):
+    # Miro: "The license defines whether you need to pay for user access to the account"; Full is "billed monthly or
+    # yearly", Occasional "consumes daily if applied", Free and Free Restricted view and comment
+    # (tests/vendor_specs/miro/licenses.yaml, help.miro.com read 2026-12-07); the fake lists active members of each
+    # license Miro's REST API v2 description has (organization-members.yaml).
+    words = spec("miro", "licenses")
+    assert "billed monthly or yearly" in words["earlier"]["full"]
+    integrator = api("sam_integrator")
+    reconciled = catalog[name]
+    app, profile = reconciled.app, reconciled.profile
+    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    # Given Miro's answer held active members with the free licenses beside the paid ones
+    free = {r["id"] for r in listed if r["active"] and r["license"] in ("free", "free_restricted")}
+    paid = {r["id"] for r in listed if r["active"] and r["license"] in ("full", "occasional")}
+    assert free and paid
+    # Then no free license holds a seat, and the position counts the full and occasional licenses alone
+    users = {u["id"]: u for u in stored_users(integrator, profile["id"])}
+    assert {i for i in free if users[i]["active"]} == set() and all(users[i]["active"] for i in paid)
+    position = integrator.get(f"/profiles/{profile['id']}/position").json()
+    assert position["assigned"] == len(paid)

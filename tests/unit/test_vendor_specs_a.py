@@ -99,6 +99,7 @@ CONFIRMS: dict[str, dict[str, tuple[str, ...]]] = {
     "zoom": {
         **dict.fromkeys(("users_path", "email", "last_activity", "reclaim"), (S + "zoom/users.yaml",)),
         **dict.fromkeys(("paging", "page_size"), (S + "zoom/users.yaml", S + "zoom/pagination.yaml")),
+        "seat": (S + "zoom/users.yaml", S + "zoom/user-types.yaml"),
         "rate_limit": (S + "zoom/rate-limits.yaml",),
     },
     "webex": {
@@ -1124,6 +1125,38 @@ def test_zoom_reclaims_with_update_user_and_a_type_zoom_s_sdk_takes():
     assert re.search(r"^\s+type\?: 1 \| 2 \| 4 \| 99;", sdk["types"]["UsersUpdateUserRequestBody"], re.M)
     # Then the template's reclaim is that request with one of those types
     assert (reclaim["method"], reclaim["path"], reclaim["body"]) == ("PATCH", "/users/{id}", {"type": 1})
+
+
+def test_zoom_counts_a_seat_for_the_licensed_type_2_alone_as_zoom_bills_it():
+    sdk, words = spec("zoom", "users"), spec("zoom", "user-types")
+    template = templates()["zoom"]
+    fields = UserFields.model_validate(template.profile["users"]["fields"])
+    # Given Zoom's words ("Zoom user types & roles", read 2026-12-07): "A basic user is a user without a paid
+    # license", "A licensed user is a paid account user"; Zoom's own OpenAPI v2 (zoom/api at 44299823) numbers the
+    # user's type 1 basic, 2 pro (the paid type, named Licensed since), and its SDK types it 1 | 2 | 4 | 99
+    assert "A basic user is a user without a paid license." in words["user_types"]["basic"]
+    assert "A licensed user is a paid account user" in words["user_types"]["licensed"]
+    described = words["openapi_v2_user_type"]
+    assert dict(zip(described["enum"], described["x-enum-descriptions"], strict=True))[1] == "basic"
+    assert dict(zip(described["enum"], described["x-enum-descriptions"], strict=True))[2] == "pro"
+    assert re.search(r"^\s{8}type: 1 \| 2 \| 4 \| 99;", sdk["types"]["UsersListUsersResponse"], re.M)
+    # When the template reads a user of each type the SDK has
+    held = {kind: read_user(fields, {"id": "z", "email": "a@b.c", "type": kind}).active for kind in (1, 2, 4, 99)}
+    # Then type 2 alone holds a seat: Basic, the 2024 kind without Meetings (4) and None (99) do not
+    assert held == {1: False, 2: True, 4: False, 99: False}
+    assert "who don't have the ability to schedule or host meetings" in " ".join(words["no_meetings"].split())
+    # And the seat rule is confirmed, no longer a reason for a real run to wait
+    assert "seat" not in template.unverified
+    assert template.profile["users"]["fields"]["tier"] == "type == `2` && 'Licensed' || 'Basic'"
+
+
+def test_zoom_s_fake_lists_users_of_each_type_and_only_type_2_holds_a_seat():
+    shown = [(FAKES["zoom"].record(p), FAKES["zoom"].holds_seat(p)) for p in people(120)]
+    fields = UserFields.model_validate(templates()["zoom"].profile["users"]["fields"])
+    # Then the fake lists every type Zoom's SDK has, and the rule counts exactly the fake's seat holders
+    assert {r["type"] for r, _ in shown} == {1, 2, 4, 99}
+    assert [read_user(fields, r).active for r, _ in shown] == [held for _, held in shown]
+    assert {r["type"] for r, held in shown if held} == {2}
 
 
 def test_zoom_s_budget_is_the_account_s_and_its_429_is_read_generically():

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jmespath
 import jsonschema
 import pytest
 import yaml
@@ -742,6 +743,50 @@ def test_figma_s_template_says_its_list_holds_only_the_users_scim_provisioned():
     assert "Deactivated users are removed from the organization" in docs("figma")["facts"]["reclaim"]["quote"]
 
 
+def test_figma_counts_a_seat_for_the_full_dev_and_collab_seats_figma_bills_and_not_for_view():
+    billing = docs("figma")["billing"]
+    template = templates()["figma"]
+    rule = template.profile["users"]["fields"]["active"]
+    # Given Figma's words (help.figma.com "Guide to billing at Figma", read 2026-12-07): "Your Figma subscription
+    # cost is determined by two key factors: your plan type and the number of Full, Dev, and Collab seats in your
+    # plan", of the four seat types its SCIM roles take ("must be one of Full , Dev , Collab , or View")
+    assert "the number of Full, Dev, and Collab seats in your plan" in billing["guide"]["quote"]
+    assert billing["seats"]["seat_types"] == ["Full", "Dev", "Collab", "View"]
+    assert "must be one of Full , Dev , Collab , or View" in docs("figma")["facts"]["seat"]["quote"]
+
+    def user(active: bool, seat: str | None) -> dict[str, Any]:
+        return {"active": active, "roles": [{"type": "seatType", "value": seat}] if seat else []}
+
+    # When the rule reads an active user of each seat type, a deactivated Full seat, and one with no seat type
+    read = {seat: jmespath.search(rule, user(True, seat)) for seat in billing["seats"]["seat_types"]}
+    # Then Full, Dev and Collab hold a seat and View does not (the old rule, `active`, counted View too)
+    assert read == {"Full": True, "Dev": True, "Collab": True, "View": False}
+    assert jmespath.search(rule, user(False, "Full")) is False
+    # And a user without a seatType role (it is "Enterprise plan only") is counted, as Figma names no free seat there
+    assert jmespath.search(rule, user(True, None)) is True
+    # And the seat rule is no longer doubted, nor is it why a real run waits
+    assert "seat" not in template.unverified
+    own = {
+        "name": "Figma",
+        "template": "figma",
+        "base_url": "https://www.figma.com/scim/v2/1",
+        "subscription": {"licenses_purchased": 10},
+    }
+    reason = unverified_reason(build_profile(own)) or ""
+    assert "loses_data (" in reason and "seat (" not in reason
+
+
+def test_figma_s_fake_lists_each_seat_type_and_counts_only_those_figma_bills():
+    shown = [(FAKES["figma"].record(p), FAKES["figma"].holds_seat(p)) for p in people(100)]
+    rule = templates()["figma"].profile["users"]["fields"]["active"]
+    # Then the fake lists active users of every seat type, View among them, and deactivated users
+    kinds = {(r["active"], r["roles"][0]["value"]) for r, _ in shown}
+    assert {(True, "Full"), (True, "Dev"), (True, "Collab"), (True, "View"), (False, "View")} <= kinds
+    # And the template's rule counts exactly those the fake says hold a seat: an active View user is not one
+    assert [bool(jmespath.search(rule, r)) for r, _ in shown] == [held for _, held in shown]
+    assert not any(held for r, held in shown if r["roles"][0]["value"] == "View")
+
+
 def test_onepassword_s_scim_bridge_is_read_where_1password_lists_its_scim_endpoints():
     # 1Password's words: the bridge's SCIM protocol endpoints are /scim/Users, /scim/Groups, ...
     quote = docs("onepassword")["facts"]["users_path"]["quote"]
@@ -833,6 +878,44 @@ def test_monday_pages_users_from_page_1_as_monday_numbers_them_and_reads_when_a_
     assert "last_activity" in users["body"]["query"].split("users(")[1]
 
 
+def test_monday_counts_no_seat_for_the_viewers_and_guests_monday_does_not_bill():
+    billing = docs("monday")["billing"]
+    template = templates()["monday"]
+    rule = template.profile["users"]["fields"]["active"]
+    # Given monday.com's words (support.monday.com, read 2026-12-07): "Viewers do not count toward billing"; on "the
+    # Pro and Enterprise plans, you can invite an unlimited number of guests"; "Deactivated users don't count towards
+    # your paying plan"
+    assert "Viewers do not count toward billing." in billing["levels"]["viewers"]
+    assert "On the Pro and Enterprise plans, you can invite an unlimited number of guests." in " ".join(
+        billing["levels"]["guests"].split()
+    )
+    assert "Deactivated users don't count towards your paying plan." in billing["deactivated"]["quote"]
+
+    def user(status: str, kind: str) -> dict[str, Any]:
+        return {"status": status, "kind": kind}
+
+    # When the rule reads an active user of each kind, and a deactivated member
+    read = {kind: jmespath.search(rule, user("ACTIVE", kind)) for kind in ("admin", "member", "viewer", "guest")}
+    # Then admins and members hold a seat, viewers and guests do not (the old rule counted every active user)
+    assert read == {"admin": True, "member": True, "viewer": False, "guest": False}
+    assert jmespath.search(rule, user("INACTIVE", "member")) is False
+    # And the seat stays unverified, saying exactly why: Standard's every fourth guest, and kind values no schema shows
+    reason = template.unverified["seat"]
+    assert "Every fourth guest will be considered a paid member" in reason and "no User.kind" in reason
+    assert "Every fourth guest will be considered a paid member." in " ".join(billing["levels"]["guests"].split())
+
+
+def test_monday_s_fake_lists_viewers_guests_and_deactivated_users_and_counts_only_admins_and_members():
+    shown = [(FAKES["monday"].record(p), FAKES["monday"].holds_seat(p)) for p in people(120)]
+    rule = templates()["monday"].profile["users"]["fields"]["active"]
+    # Then the fake lists each kind monday.com names, viewers and guests active, and deactivated members
+    kinds = {(r["status"], r["kind"]) for r, _ in shown}
+    assert {("ACTIVE", "admin"), ("ACTIVE", "member"), ("ACTIVE", "viewer"), ("ACTIVE", "guest")} <= kinds
+    assert ("INACTIVE", "member") in kinds
+    # And the rule counts exactly those the fake says hold a seat
+    assert [bool(jmespath.search(rule, r)) for r, _ in shown] == [held for _, held in shown]
+
+
 # --- HubSpot: HubSpot-public-api-spec-collection User Provisioning v3 at 99893791, cut with --all-methods
 
 
@@ -870,6 +953,43 @@ def test_miro_presets_no_reclaim_because_its_rest_api_only_reads_organization_me
     assert methods == {path: ["get"] for path in MIRO_MEMBERS}
     # And the template presets no reclaim, and says the members API is read-only
     assert template.reclaim is None and "The organization members API is read-only" in template.reclaim_note
+
+
+def test_miro_counts_the_full_and_occasional_licenses_miro_bills_and_not_the_free_ones():
+    from tests.vendor_spec_checks import spec
+
+    words = spec("miro", "licenses")
+    template = templates()["miro"]
+    rule = template.profile["users"]["fields"]["active"]
+    # Given Miro's words (help.miro.com, Account access levels (Enterprise plan), read 2026-12-07): "The license
+    # defines whether you need to pay for user access to the account"; Full is "billed monthly or yearly", Occasional
+    # "consumes daily if applied" its Day Passes; Free and Free Restricted are viewing and commenting
+    assert "The license defines whether you need to pay for user access" in " ".join(words["current"]["says"].split())
+    assert "billed monthly or yearly" in words["earlier"]["full"]
+    assert "consumes daily if applied" in " ".join(words["earlier"]["occasional"].split())
+    assert words["current"]["free_restricted"].startswith("Free Restricted - viewing and commenting")
+    assert "viewing and commenting option for guests only" in " ".join(words["current"]["free"].split())
+    # When the rule reads an active member of each license Miro's description lists
+    licenses = spec("miro", "organization-members")["components"]["schemas"]["OrganizationMember"]["properties"]
+    held = {kind: jmespath.search(rule, {"active": True, "license": kind}) for kind in licenses["license"]["enum"]}
+    # Then the licenses Miro says are paid hold a seat, and the free ones do not
+    assert (held["full"], held["occasional"], held["free"], held["free_restricted"]) == (True, True, False, False)
+    # And the seat stays unverified, naming exactly the licenses no Miro page says are billed
+    reason = template.unverified["seat"]
+    assert all(kind in reason for kind in ("advanced", "standard", "basic", "full_trial"))
+    assert "billed monthly or yearly" in reason and "consumes daily if applied" in reason
+
+
+def test_miro_s_fake_lists_every_license_miro_s_description_has_but_unknown():
+    from tests.vendor_spec_checks import spec
+
+    shown = [(FAKES["miro"].record(p), FAKES["miro"].holds_seat(p)) for p in people(300)]
+    rule = templates()["miro"].profile["users"]["fields"]["active"]
+    licenses = spec("miro", "organization-members")["components"]["schemas"]["OrganizationMember"]["properties"]
+    # Then the fake lists each license but "unknown", and the rule counts exactly the fake's seat holders
+    assert {r["license"] for r, _ in shown} == set(licenses["license"]["enum"]) - {"unknown"}
+    assert [bool(jmespath.search(rule, r)) for r, _ in shown] == [held for _, held in shown]
+    assert {r["license"] for r, held in shown if held} == {"full", "occasional"}
 
 
 def test_miro_answers_its_members_list_with_a_429_the_pacer_adapts_to():
