@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +38,10 @@ class S3Staging:
     def _key(run_id: str, kind: str, number: int) -> str:
         return f"runs/{run_id}/{kind}-{number:06d}.jsonl.gz"
 
-    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None:
-        data = gzip.compress("".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode(), 6)
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: Sequence[dict[str, Any] | str]) -> None:
+        # A row given as text is its JSON line already (a user staged with its fingerprint).
+        lines = (row if isinstance(row, str) else json.dumps(row, separators=(",", ":")) for row in rows)
+        data = gzip.compress("".join(line + "\n" for line in lines).encode(), 6)
         self.client.put_object(
             Bucket=self.bucket,
             Key=self._key(run_id, kind, number),
