@@ -56,9 +56,11 @@ class FileStaging:
         path.write_bytes(gzip.compress("".join(line + "\n" for line in lines).encode(), 6))
 
     def rows(self, run_id: str, kind: str) -> Iterator[dict[str, Any]]:
+        return (json.loads(line) for line in self.lines(run_id, kind))
+
+    def lines(self, run_id: str, kind: str) -> Iterator[bytes]:
         for path in sorted((self.folder / run_id).glob(f"{kind}-*.jsonl.gz")):
-            for line in gzip.decompress(path.read_bytes()).splitlines():
-                yield json.loads(line)
+            yield from gzip.decompress(path.read_bytes()).splitlines()
 
     def discard(self, run_id: str) -> None:
         for path in (self.folder / run_id).glob("*"):

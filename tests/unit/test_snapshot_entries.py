@@ -100,7 +100,7 @@ USERS = st.builds(
 def test_the_staged_mark_is_the_fingerprint_of_the_user_the_commit_reads_back(user):
     # Given any user (quotes, backslashes, control characters and non-ASCII text; with a kind or without)
     # When FetchUsers stages it and the commit reads the row back
-    (read, mark), *_ = staged_users([json.loads(staged_row(user))], (), lambda same: same)
+    (read, mark), *_ = staged_users([staged_row(user).encode()], (), lambda same: same)
     # Then the commit has the user and, without dumping it again, the fingerprint it would have computed
     assert read == user
     assert mark == fingerprint(SaaSUser.model_validate(read.model_dump(mode="json")))
@@ -109,24 +109,27 @@ def test_the_staged_mark_is_the_fingerprint_of_the_user_the_commit_reads_back(us
 def test_a_user_the_commit_adds_to_is_fingerprinted_anew_and_one_it_leaves_keeps_its_mark():
     # Given two staged users and an identity provider that saw the second sign in
     users = [SaaSUser(id="u1"), SaaSUser(id="u2")]
-    rows = [json.loads(staged_row(user)) for user in users]
+    lines = [staged_row(user).encode() for user in users]
     signed_in = datetime(2026, 3, 1, tzinfo=UTC)
 
     def adding(user: SaaSUser) -> SaaSUser:
         return user.model_copy(update={"last_sign_in": signed_in}) if user.id == "u2" else user
 
     # When the commit reads them
-    (first, first_mark), (second, second_mark) = staged_users(rows, (), adding)
+    (first, first_mark), (second, second_mark) = staged_users(lines, (), adding)
     # Then the first keeps the mark it was staged with, and the second has the fingerprint of what it is now
-    assert first_mark == rows[0][STAGED_MARK] == fingerprint(first)
-    assert second.last_sign_in == signed_in and second_mark == fingerprint(second) != rows[1][STAGED_MARK]
+    assert first_mark == json.loads(lines[0])[STAGED_MARK] == fingerprint(first)
+    assert second.last_sign_in == signed_in and second_mark == fingerprint(second) != json.loads(lines[1])[STAGED_MARK]
 
 
 def test_a_row_staged_before_rows_had_marks_is_fingerprinted_at_the_commit():
-    # Given a row as FetchUsers staged it before (a dict without a mark), of a user a listing gave twice
-    row = SaaSUser(id="u1", email="a@example.com").model_dump(mode="json")
-    # When the commit reads it, and the same id again with that user already listed
-    (user, mark), *_ = staged_users([row], (), lambda same: same)
-    # Then it has its fingerprint all the same, and a user listed already is left out
-    assert mark == fingerprint(user)
-    assert list(staged_users([row], {"u1"}, lambda same: same)) == []
+    # Given a row as FetchUsers staged it before (a dict dumped by json, without a mark), and a user whose kind
+    # is text that ends as a mark would
+    old = json.dumps(SaaSUser(id="u1", email="a@example.com").model_dump(mode="json"), separators=(",", ":"))
+    forged = SaaSUser(id="u2", kind=f'x","{STAGED_MARK}":"{"0" * 24}').model_dump_json()
+    # When the commit reads them, and the first again with that user already listed
+    read = list(staged_users([old.encode(), forged.encode()], (), lambda same: same))
+    # Then each has the fingerprint of what it is, and a user listed already is left out
+    assert [mark for _, mark in read] == [fingerprint(user) for user, _ in read]
+    assert read[1][0].kind == f'x","{STAGED_MARK}":"{"0" * 24}'
+    assert list(staged_users([old.encode()], {"u1"}, lambda same: same)) == []

@@ -52,6 +52,10 @@ class S3Staging:
 
     def rows(self, run_id: str, kind: str) -> Iterator[dict[str, Any]]:
         """Every row of the run's chunks of one kind, in chunk order, one chunk in memory at a time."""
+        return (json.loads(line) for line in self.lines(run_id, kind))
+
+    def lines(self, run_id: str, kind: str) -> Iterator[bytes]:
+        """The rows of `rows` as the JSON lines they were staged as."""
         keys: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=f"runs/{run_id}/{kind}-"
@@ -59,8 +63,7 @@ class S3Staging:
             keys += [item["Key"] for item in page.get("Contents", [])]
         for key in sorted(keys):
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            for line in gzip.decompress(body).splitlines():
-                yield json.loads(line)
+            yield from gzip.decompress(body).splitlines()
 
     def discard(self, run_id: str) -> None:
         keys: list[str] = []
