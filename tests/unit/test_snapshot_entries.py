@@ -133,3 +133,15 @@ def test_a_row_staged_before_rows_had_marks_is_fingerprinted_at_the_commit():
     assert [mark for _, mark in read] == [fingerprint(user) for user, _ in read]
     assert read[1][0].kind == f'x","{STAGED_MARK}":"{"0" * 24}'
     assert list(staged_users([old.encode()], {"u1"}, lambda same: same)) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(USERS)
+def test_an_entry_is_the_json_it_was_before_its_encoder_was_made_once(user):
+    # Given any user (any text), when a first sync writes it into a base
+    mark = fingerprint(user)
+    expected = json.dumps(
+        {**user.model_dump(mode="json", exclude_defaults=True), "fingerprint": mark}, separators=(",", ":")
+    )
+    # Then its entry is byte for byte what json.dumps wrote for it before: a base's pages do not change
+    assert snapshot_entry(user, mark) == expected

@@ -40,7 +40,8 @@ class S3Staging:
 
     def put_chunk(self, run_id: str, kind: str, number: int, rows: Sequence[dict[str, Any] | str]) -> None:
         # A row given as text is its JSON line already (a user staged with its fingerprint).
-        lines = (row if isinstance(row, str) else json.dumps(row, separators=(",", ":")) for row in rows)
+        encode = json.JSONEncoder(separators=(",", ":")).encode  # once a chunk: json.dumps makes one a row
+        lines = (row if isinstance(row, str) else encode(row) for row in rows)
         data = gzip.compress("".join(line + "\n" for line in lines).encode(), 6)
         self.client.put_object(
             Bucket=self.bucket,
