@@ -49,15 +49,18 @@ class FileStaging:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None:
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any] | str]) -> None:
         path = self.folder / run_id / f"{kind}-{number:06d}.jsonl.gz"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode(), 6))
+        lines = (r if isinstance(r, str) else json.dumps(r) for r in rows)  # text: a user's JSON line already
+        path.write_bytes(gzip.compress("".join(line + "\n" for line in lines).encode(), 6))
 
     def rows(self, run_id: str, kind: str) -> Iterator[dict[str, Any]]:
+        return (json.loads(line) for line in self.lines(run_id, kind))
+
+    def lines(self, run_id: str, kind: str) -> Iterator[bytes]:
         for path in sorted((self.folder / run_id).glob(f"{kind}-*.jsonl.gz")):
-            for line in gzip.decompress(path.read_bytes()).splitlines():
-                yield json.loads(line)
+            yield from gzip.decompress(path.read_bytes()).splitlines()
 
     def discard(self, run_id: str) -> None:
         for path in (self.folder / run_id).glob("*"):

@@ -5,12 +5,12 @@ The app: 20,000 users, 100 a page, 40 ms added to every page, offset pagination 
 hits both alike; the ratios are what counts.
 
 1. Fetch to the last page: seatkeeper's SaaS client (4 pages at once once it knows the total)
-   against dlt's REST client with its OffsetPaginator. Goal: seatkeeper at least 3x faster.
+   against dlt's REST client with its OffsetPaginator. Goal: seatkeeper at least 3.5x faster.
 2. A whole sync, first and again with nothing changed: seatkeeper through the local stack
    (POST /profiles/{id}/sync until GET /runs/{id} says succeeded: Step Functions, FetchUsers,
    staging in S3, CommitSnapshot into DynamoDB, all on moto) against a dlt pipeline that loads
    the same users into DuckDB (merge on the id, as a re-sync replaces what changed).
-   Goal: seatkeeper at least 2x faster, both times.
+   Goal: seatkeeper at least 3x faster, both times.
 
 dlt is a benchmark-only dependency (`pip install -e '.[bench]'`, which `make bench` does).
 """

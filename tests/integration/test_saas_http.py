@@ -243,7 +243,7 @@ def client_of(app: Recorder, auth: str, **own: Any) -> SaaSClient:
 
 
 class Rows:
-    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None:
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any] | str]) -> None:
         pass
 
 

@@ -256,9 +256,10 @@ class StagedChunks:
     def __init__(self) -> None:
         self.chunks: dict[tuple[str, int], list[dict]] = {}
 
-    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict]) -> None:
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict | str]) -> None:
         assert (kind, number) not in self.chunks, "a chunk is staged once"
-        self.chunks[(kind, number)] = rows
+        # A row given as text is its JSON line (a user with its fingerprint): read back as a dict, as from S3.
+        self.chunks[(kind, number)] = [json.loads(row) if isinstance(row, str) else row for row in rows]
 
     def rows(self, kind: str) -> list[dict]:
         return [row for (k, _), rows in sorted(self.chunks.items()) if k == kind for row in rows]

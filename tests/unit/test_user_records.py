@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import jmespath
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seatkeeper.profiles.model import UserFields, UsersEndpoint
-from seatkeeper.saas.records import FieldTally, UnreadableRecord, closest_key, parse_timestamp, read_page, search
+from seatkeeper.saas.records import (
+    KEYS_SEEN_MAX,
+    FieldTally,
+    SaaSUser,
+    UnreadableRecord,
+    closest_key,
+    keys_in,
+    parse_timestamp,
+    read_page,
+    read_user,
+    search,
+)
+from seatkeeper.sync.runs import fingerprint
 
 MOMENT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -118,3 +133,74 @@ def test_a_tally_counts_each_mapped_field_and_names_the_closest_key_when_none_ma
 
 def test_nothing_like_the_path_suggests_nothing():
     assert closest_key("lastLogin", {"id", "email"}) is None
+
+
+# --- the fast paths, against what they replace (hypothesis) ---------------------------------------
+
+NAMES = st.sampled_from(["id", "email", "profile", "a", "b", "user-name", "0", ""])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NAMES, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def quoted(name: str) -> str:
+    return name if name.isidentifier() else json.dumps(name)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(NAMES, min_size=1, max_size=4), JSON)
+def test_a_plain_key_or_dotted_path_reads_what_a_jmespath_search_reads(names, data):
+    # Given a field or a dotted path of fields (read by dict lookups, not by jmespath's interpreter),
+    # and any JSON at all: missing keys, nulls, lists and scalars where a map was expected
+    expression = ".".join(quoted(name) for name in names)
+    # Then it reads what jmespath reads, the same value or the same None
+    assert search(expression, data) == jmespath.search(expression, data)
+    assert type(search(expression, data)) is type(jmespath.search(expression, data))
+
+
+def every_key_of(records):
+    """The tally's keys as it gathered them before it skipped the records that add none."""
+    seen: set[str] = set()
+    for record in records:
+        if len(seen) < KEYS_SEEN_MAX:
+            seen |= keys_in(record)
+    return sorted(seen)[:KEYS_SEEN_MAX]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(JSON | st.dictionaries(NAMES, JSON, max_size=4), max_size=8))
+def test_a_tally_sees_the_keys_it_saw_when_it_walked_every_record(records):
+    # Given pages of records alike and unlike (flat, nested, not maps at all)
+    tally = FieldTally.of_fields(UserFields(id="id", email="profile.email"))
+    # When they are counted
+    tally.count(records)
+    # Then the keys seen are those a walk of every record finds
+    assert tally.keys_seen == every_key_of(records)
+
+
+RECORD = st.fixed_dictionaries(
+    {"id": st.text(min_size=1, max_size=8) | st.integers()},
+    optional={
+        "email": st.none() | st.text(max_size=8),
+        "name": st.text(max_size=8),
+        "active": st.booleans() | st.sampled_from(["Active", "disabled", "yes"]),
+        "last_login": st.none() | st.integers(0, 4_000_000_000_000) | st.sampled_from(["2026-01-02T03:04:05.123Z", ""]),
+        "created": st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
+        "role": st.sampled_from(["admin", "member"]),
+    },
+)
+PLAIN = UserFields(
+    id="id", email="email", name="name", active="active", last_activity="last_login", created_at="created", role="role"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(RECORD)
+def test_a_user_read_from_a_record_is_the_user_pydantic_validates_from_its_json(record):
+    # Given any record of a plain profile's fields
+    user = read_user(PLAIN, record)
+    # Then it is the user its JSON validates as (what the commit reads back), fingerprint and all
+    again = SaaSUser.model_validate_json(user.model_dump_json())
+    assert again == user and fingerprint(again) == fingerprint(user)

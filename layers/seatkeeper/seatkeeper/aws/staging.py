@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +38,11 @@ class S3Staging:
     def _key(run_id: str, kind: str, number: int) -> str:
         return f"runs/{run_id}/{kind}-{number:06d}.jsonl.gz"
 
-    def put_chunk(self, run_id: str, kind: str, number: int, rows: list[dict[str, Any]]) -> None:
-        data = gzip.compress("".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode(), 6)
+    def put_chunk(self, run_id: str, kind: str, number: int, rows: Sequence[dict[str, Any] | str]) -> None:
+        # A row given as text is its JSON line already (a user staged with its fingerprint).
+        encode = json.JSONEncoder(separators=(",", ":")).encode  # once a chunk: json.dumps makes one a row
+        lines = (row if isinstance(row, str) else encode(row) for row in rows)
+        data = gzip.compress("".join(line + "\n" for line in lines).encode(), 6)
         self.client.put_object(
             Bucket=self.bucket,
             Key=self._key(run_id, kind, number),
@@ -50,6 +53,10 @@ class S3Staging:
 
     def rows(self, run_id: str, kind: str) -> Iterator[dict[str, Any]]:
         """Every row of the run's chunks of one kind, in chunk order, one chunk in memory at a time."""
+        return (json.loads(line) for line in self.lines(run_id, kind))
+
+    def lines(self, run_id: str, kind: str) -> Iterator[bytes]:
+        """The rows of `rows` as the JSON lines they were staged as."""
         keys: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=f"runs/{run_id}/{kind}-"
@@ -57,8 +64,7 @@ class S3Staging:
             keys += [item["Key"] for item in page.get("Contents", [])]
         for key in sorted(keys):
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            for line in gzip.decompress(body).splitlines():
-                yield json.loads(line)
+            yield from gzip.decompress(body).splitlines()
 
     def discard(self, run_id: str) -> None:
         keys: list[str] = []

@@ -117,23 +117,25 @@ def read_user(fields: UserFields, record: Any) -> SaaSUser:
     if user_id is None:
         raise UnreadableRecord(f"record has no id at {fields.id!r}")
     active: Any = True if fields.active is None else search(fields.active, record)
-    # Every value is read into its field's type here (text, a bool, an aware datetime), so pydantic's
-    # validation of them again was a fifth of reading a page (py-spy): construct, not validate.
-    return SaaSUser.model_construct(
-        id=user_id,
-        email=_text(search(fields.email, record)) if fields.email else None,
-        name=_text(search(fields.name, record)) if fields.name else None,
-        active=bool(active) if not isinstance(active, str) else active.lower() in {"true", "active", "1", "yes"},
-        last_activity=parse_timestamp(search(fields.last_activity, record)) if fields.last_activity else None,
-        created_at=parse_timestamp(search(fields.created_at, record)) if fields.created_at else None,
-        role=_text(search(fields.role, record)) if fields.role else None,
-        tier=_text(search(fields.tier, record)) if fields.tier else None,
-        assigned_via_group=_text(search(fields.group, record)) if fields.group else None,
-        orphaned=bool(search(fields.orphaned, record)) if fields.orphaned else False,
-        assignment_id=_text(search(fields.assignment_id, record)) if fields.assignment_id else None,
-        assignment_resource_id=_text(search(fields.assignment_resource_id, record))
-        if fields.assignment_resource_id
-        else None,
+    # Every value is read into its field's type here (text, a bool, an aware datetime), so validating them
+    # is a type check in pydantic's core: 3.7 µs a user, where model_construct's Python loop took 17.5 µs.
+    return SaaSUser.model_validate(
+        {
+            "id": user_id,
+            "email": _text(search(fields.email, record)) if fields.email else None,
+            "name": _text(search(fields.name, record)) if fields.name else None,
+            "active": bool(active) if not isinstance(active, str) else active.lower() in {"true", "active", "1", "yes"},
+            "last_activity": parse_timestamp(search(fields.last_activity, record)) if fields.last_activity else None,
+            "created_at": parse_timestamp(search(fields.created_at, record)) if fields.created_at else None,
+            "role": _text(search(fields.role, record)) if fields.role else None,
+            "tier": _text(search(fields.tier, record)) if fields.tier else None,
+            "assigned_via_group": _text(search(fields.group, record)) if fields.group else None,
+            "orphaned": bool(search(fields.orphaned, record)) if fields.orphaned else False,
+            "assignment_id": _text(search(fields.assignment_id, record)) if fields.assignment_id else None,
+            "assignment_resource_id": _text(search(fields.assignment_resource_id, record))
+            if fields.assignment_resource_id
+            else None,
+        }
     )
 
 
@@ -180,6 +182,14 @@ def keys_in(data: Any, *, depth: int = 2, skip: str | None = None) -> set[str]:
     return found
 
 
+def _adds_no_key(record: Any, seen: set[str]) -> bool:
+    """Whether `keys_in(record)` is all in `seen` already, told without walking it: a flat record whose keys
+    are seen. An app's records mostly share their keys, and the walk was three quarters of a tally."""
+    if not isinstance(record, dict) or not seen.issuperset(record):
+        return False
+    return not any(isinstance(value, dict) for value in record.values())
+
+
 def closest_key(path: str, keys: set[str]) -> str | None:
     """The key most like `path`, compared without case or separators (`lastLogin` ~ `last_login_at`)."""
 
@@ -214,7 +224,7 @@ class FieldTally(BaseModel):
             for field, path in self.paths.items():
                 value = search(path, record)
                 self.matched[field] += value is not None and value not in ("", [])
-            if len(seen) < KEYS_SEEN_MAX:
+            if len(seen) < KEYS_SEEN_MAX and not _adds_no_key(record, seen):
                 seen |= keys_in(record)
         self.keys_seen = sorted(seen)[:KEYS_SEEN_MAX]
 

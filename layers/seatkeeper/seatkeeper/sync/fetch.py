@@ -5,7 +5,7 @@ sync longer than one Lambda invocation continues where it was."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -19,7 +19,7 @@ from seatkeeper.saas.http import SaaSClient
 from seatkeeper.saas.paging import ListEndpoint, PageCursor, PageFetcher, fetch_users
 from seatkeeper.saas.records import FieldTally, SaaSUser, UnreadableRecord, parse_timestamp, search
 from seatkeeper.saas.templating import fill_path
-from seatkeeper.sync.runs import CHUNK_USERS, MAX_APP_USERS, Staging, refuse_beyond
+from seatkeeper.sync.runs import CHUNK_USERS, MAX_APP_USERS, StagedRow, Staging, refuse_beyond, staged_row
 
 PROGRESS_EVERY = 1.0  # seconds: how old a running sync's progress may be between two chunks
 
@@ -374,7 +374,7 @@ def _fetch(
     out_of_time: Callable[[], bool],
 ) -> FetchResult:
     profile = client.profile
-    buffer: list[dict[str, Any]] = []
+    buffer: list[StagedRow] = []
 
     def flush(cursor: PageCursor | None) -> None:
         nonlocal buffer
@@ -385,7 +385,7 @@ def _fetch(
         state.cursor = cursor
         progress(state)
 
-    def stage(pages: Iterator[tuple[list[dict[str, Any]], PageCursor]]) -> bool:
+    def stage(pages: Iterator[tuple[Sequence[StagedRow], PageCursor]]) -> bool:
         """Stage the pages' rows in chunks; True when the last page is staged, False when out of time."""
         nonlocal buffer
         for rows, cursor in pages:
@@ -409,7 +409,7 @@ def _fetch(
             )
         return state.activity_tally
 
-    def user_rows() -> Iterator[tuple[list[dict[str, Any]], PageCursor]]:
+    def user_rows() -> Iterator[tuple[list[StagedRow], PageCursor]]:
         listing = profile.users.also[state.listing - 1] if state.listing else None
         pages = fetch_users(
             client, state.cursor, tally=_tally_of(state, profile.users), notes=state.warnings, listing=listing
@@ -422,7 +422,7 @@ def _fetch(
             )
             _count_users(state, len(users), cursor, of_the_users_list=listing is None)
             refuse_beyond(state.users_fetched, max_users, all_listed=cursor.done)
-            yield [u.model_dump(mode="json") for u in users], cursor
+            yield [staged_row(u) for u in users], cursor
 
     if state.phase == "users":
         if not _every_list(state, len(profile.users.also), lambda: stage(user_rows()), progress):
