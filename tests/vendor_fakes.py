@@ -833,6 +833,23 @@ def _docusign_page(vendor: Vendor, request: Request, records: list[dict[str, Any
     return 200, body, {}
 
 
+def _smartsheet_user(person: Person) -> dict[str, Any]:
+    """A Smartsheet user as List users answers it (both models; the user subscription model adds seatType)."""
+    return {
+        "id": 94094820842 + person.i,
+        "email": person.email,
+        "name": person.name,
+        "firstName": "User",
+        "lastName": str(person.i),
+        "status": "ACTIVE",
+        "admin": person.admin,
+        "licensedSheetCreator": person.seat,
+        "groupAdmin": False,
+        "resourceViewer": False,
+        "lastLogin": iso(person.last),
+    }
+
+
 def _smartsheet_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
     if request.one("include") != "lastLogin":
         return 400, {"errorCode": 1018, "message": "lastLogin not included", "refId": "x1"}, {}
@@ -1440,19 +1457,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             template="smartsheet",
             prefix="/2.0",
             page_size=100,
-            record=lambda p: {
-                "id": 94094820842 + p.i,
-                "email": p.email,
-                "name": p.name,
-                "firstName": "User",
-                "lastName": str(p.i),
-                "status": "ACTIVE",
-                "admin": p.admin,
-                "licensedSheetCreator": p.seat,
-                "groupAdmin": False,
-                "resourceViewer": False,
-                "lastLogin": iso(p.last),
-            },
+            record=_smartsheet_user,
             page=_smartsheet_page,
             user_id=lambda p: f"{94094820842 + p.i}",
             error=lambda s, m: {"errorCode": 4003 if s == 429 else 1006, "message": m, "refId": "123abc"},
@@ -1471,21 +1476,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             template="smartsheet_ubm",
             prefix="/2.0",
             page_size=100,
-            record=lambda p: {
-                "id": 94094820842 + p.i,
-                "email": p.email,
-                "name": p.name,
-                "firstName": "User",
-                "lastName": str(p.i),
-                "status": "ACTIVE",
-                "admin": p.admin,
-                "licensedSheetCreator": p.seat,
-                "groupAdmin": False,
-                "resourceViewer": False,
-                "isInternal": True,
-                "seatType": smartsheet_seat_type(p),
-                "lastLogin": iso(p.last),
-            },
+            record=lambda p: {**_smartsheet_user(p), "isInternal": True, "seatType": smartsheet_seat_type(p)},
             page=_smartsheet_ubm_page,
             user_id=lambda p: f"{94094820842 + p.i}",
             error=lambda s, m: {"errorCode": 4003 if s == 429 else 1006, "message": m, "refId": "123abc"},
