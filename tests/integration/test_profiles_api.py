@@ -352,3 +352,71 @@ def test_a_more_list_whose_removal_names_only_what_it_maps_is_stored_with_its_ki
     assert stored["users"]["also"][0]["kind"] == "guest"
     assert stored["users"]["also"][0]["reclaim"]["path"] == "/Guests/{email}"
     client.delete(f"/profiles/{response.json()['id']}")
+
+
+SMARTSHEET_UBM = {
+    "template": "smartsheet_ubm",
+    "subscription": {"licenses_purchased": 50, "cost_per_license": 24, "currency": "USD"},
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "blanks"),
+    [
+        # smartsheet_ubm's plan id goes in the users list's query and in the downgrade's path
+        (
+            SMARTSHEET_UBM,
+            {("body", "users", "params", "planId"): "<plan-id>", ("body", "reclaim", "path"): "<plan-id>"},
+        ),
+        # atlassian's organization id in the users path; the directory id in the suspend path too
+        (
+            {**SMARTSHEET_UBM, "template": "atlassian"},
+            {("body", "users", "path"): "<org-id>", ("body", "reclaim", "path"): "<directory-id>"},
+        ),
+        # a blank copied into a profile of no template
+        (
+            new_profile(template=None, base_url="https://acme.example.com/orgs/<org-id>/scim"),
+            {("body", "base_url"): "<org-id>"},
+        ),
+    ],
+)
+def test_a_template_blank_left_unfilled_is_422_at_each_field_that_holds_it_and_nothing_is_stored(api, body, blanks):
+    # Given a profile that still holds a template's blank for the customer's own value (`<plan-id>`), which was
+    # stored before and failed only at the connection test, or at the first removal, with the app's 404
+    client = api("sam_integrator")
+    before = client.get("/profiles?limit=100").json()
+    body = {"name": f"Blank {uuid.uuid4().hex[:8]}", **{k: v for k, v in body.items() if k != "name"}}
+    body = {k: v for k, v in body.items() if v is not None}
+    if body.get("template") is None:
+        body["auth"] = {"type": "bearer"}
+        body["users"] = {"path": "/Users", "fields": {"id": "id"}}
+    # When it is created
+    response = client.post("/profiles", json=body)
+    # Then it is 422 at every field that holds a blank, naming the blank, and nothing is stored
+    assert response.status_code == 422, response.text
+    said = {tuple(e["loc"]): e["msg"] for e in response.json()["detail"] if e["type"] == "template_blank"}
+    for loc, blank in blanks.items():
+        assert loc in said and f"fill in {blank}" in said[loc], response.text
+    assert client.get("/profiles?limit=100").json() == before
+
+
+def test_a_template_blank_filled_in_is_stored_and_a_patch_cannot_bring_one_back(api):
+    client = api("sam_integrator")
+    # Given smartsheet_ubm with its plan id filled in, in the query and in the downgrade's path
+    body = {
+        **SMARTSHEET_UBM,
+        "name": f"Smartsheet {uuid.uuid4().hex[:8]}",
+        "users": {"params": {"planId": "7382910"}},
+        "reclaim": {"path": "/users/{id}/plans/7382910/downgrade"},
+    }
+    # When it is created, Then it is stored with the template's own placeholder {id} left for each user
+    created = client.post("/profiles", json=body)
+    assert created.status_code == 201, created.text
+    stored = created.json()
+    assert stored["reclaim"]["path"] == "/users/{id}/plans/7382910/downgrade"
+    # And a patch that puts a blank back is 422 at its path, the stored profile unchanged
+    patched = client.patch(f"/profiles/{stored['id']}", json={"reclaim": {"path": "/users/{id}/plans/<plan-id>/x"}})
+    assert patched.status_code == 422, patched.text
+    assert [e["loc"] for e in patched.json()["detail"]] == [["body", "reclaim", "path"]]
+    assert client.get(f"/profiles/{stored['id']}").json() == stored
+    assert client.delete(f"/profiles/{stored['id']}").status_code == 204

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from seatkeeper.core.errors import InvalidInput
 from seatkeeper.profiles.catalog import build_profile, templates
 from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth
+from seatkeeper.profiles.service import check_template_blanks
 from seatkeeper.saas.records import read_page, search
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -53,6 +56,23 @@ def test_a_template_builds_a_complete_profile_when_its_needs_are_given(name):
     assert profile.template == name
     assert profile.base_url.startswith("https://")
     assert all(link.startswith("https://") for link in [template.documentation, *template.see_also])
+    # Every blank the template leaves for the customer's value (<org-id>) is at one of its needs, so the
+    # dashboard's form asks for it; left unfilled it is refused there, and filled in the profile is whole.
+    needs = [need for need in template.needs if need != "base_url"]
+    if needs:
+        with pytest.raises(InvalidInput) as refused:
+            check_template_blanks(profile)
+        assert {".".join(map(str, e["loc"][1:])) for e in refused.value.errors} == set(needs)
+    for need in needs:
+        section, *keys, last = need.split(".")
+        holder = own.setdefault(section, {})
+        for key in keys:
+            holder = holder.setdefault(key, {})
+        example = profile.model_dump(mode="json")
+        for key in need.split("."):
+            example = example[key]
+        holder[last] = re.sub(r"<[a-z0-9_-]+>", "x1", example)
+    check_template_blanks(build_profile(own))
 
 
 @pytest.mark.parametrize("name", sorted(templates()))

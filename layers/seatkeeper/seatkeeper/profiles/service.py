@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -52,6 +53,49 @@ def check_urls(profile: Profile, policy: UrlPolicy) -> None:
             raise InvalidInput.at(loc, str(exc), "url_refused") from None
 
 
+# A template's blank for the customer's own value: "<org-id>", "<plan-id>", "<organization-uuid>". The
+# hyphen tells it from anything a request or a JMESPath expression would hold on purpose.
+_TEMPLATE_BLANK = re.compile(r"<[a-z0-9]+(?:[-_][a-z0-9]+)+>")
+# What a profile names or says about itself, never sent to the app.
+_NOT_SENT = frozenset({"name", "template", "subscription", "policy", "notifications"})
+
+
+def _blanks(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        for match in _TEMPLATE_BLANK.finditer(value):
+            yield loc, match.group()
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _blanks(key, loc)
+            yield from _blanks(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _blanks(item, (*loc, index))
+
+
+def check_template_blanks(profile: Profile) -> None:
+    """Refuse a profile that still holds a template's blank (`<org-id>`) where a request is made from it.
+
+    Stored, it would fail only at the connection test, or later at the first removal, with the app's 404.
+    """
+    dumped = profile.model_dump(mode="json", exclude_none=True)
+    errors = [
+        {
+            "loc": ["body", *loc],
+            "msg": f"fill in {blank}: the template leaves it for your own value (GET /templates/"
+            f"{profile.template} says where it comes from)"
+            if profile.template
+            else f"fill in {blank} with your own value",
+            "type": "template_blank",
+        }
+        for key, value in dumped.items()
+        if key not in _NOT_SENT
+        for loc, blank in _blanks(value, (key,))
+    ]
+    if errors:
+        raise InvalidInput(errors)
+
+
 DEPENDANTS_NAMED = 20  # in a refused delete's message
 
 
@@ -96,6 +140,7 @@ class ProfileService:
         from seatkeeper.profiles.catalog import build_profile
 
         profile = build_profile(own)
+        check_template_blanks(profile)
         check_urls(profile, self.policy)
         self._check_identity_provider(profile)
         now = _now()
@@ -125,6 +170,7 @@ class ProfileService:
         previous = self.repository.get(profile_id)
         own = merge_patch(previous.own, patch)
         profile = build_profile(own)
+        check_template_blanks(profile)
         check_urls(profile, self.policy)
         self._check_identity_provider(profile)
         if previous.profile.identity_provider not in (None, profile.identity_provider):
