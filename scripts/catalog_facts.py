@@ -215,14 +215,6 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ") if text not in (None, "") else "—"
 
 
-def _declared(profile: dict[str, Any]) -> str:
-    limit = profile.get("rate_limit")
-    if not limit:
-        return ""
-    budget = f", {limit['requests']} per {limit.get('window_seconds', 60):g} s" if limit.get("requests") else ""
-    return f"; declared: {limit.get('scope', 'org')} budget{budget}"
-
-
 def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
     profile = template.profile
     users = profile.get("users") or {}
@@ -257,10 +249,13 @@ def what_it_says(template: ConfigurationTemplate) -> dict[str, str]:
 
 
 def _declared(profile: dict[str, Any]) -> str:
-    limit = profile.get("rate_limit") or {}
-    if not limit.get("requests"):
+    limit = profile.get("rate_limit")
+    if not limit:
         return ""
     window, scope = limit.get("window_seconds", 60), limit.get("scope", "org")
+    if not limit.get("requests"):
+        # The size of the window comes from the app's headers (Okta's, Zendesk's): only whose budget it is.
+        return f"; declared: the limit the app's headers announce ({scope})"
     return f"; declared: {limit['requests']} requests per {window:g} s ({scope})"
 
 

@@ -22,11 +22,13 @@ from typing import Any
 import jmespath
 import jsonschema
 import pytest
+import requests
 import yaml
 
 from seatkeeper.licensing.reclamation import unverified_reason
 from seatkeeper.profiles.catalog import ConfigurationTemplate, build_profile, templates
-from seatkeeper.saas.pacing import RATE_LIMIT_PREFIXES
+from seatkeeper.profiles.model import RateLimit
+from seatkeeper.saas.pacing import RATE_LIMIT_PREFIXES, announced_quota
 from tests.vendor_fakes import people, vendors
 from tests.vendor_spec_checks import SPECS, declares, deref, fields_read, operation, undeclared, validate
 
@@ -51,8 +53,8 @@ DOCS = {
     "smartsheet_ubm": "smartsheet/ubm-docs",
     "zendesk": "zendesk/docs",
 }
-# The headers saas/pacing.py reads, in every style it knows.
-PACER_READS = {"retry-after"} | {
+# The headers saas/pacing.py reads, in every style it knows (X-Rate-Limit alone: Zendesk's name for its limit).
+PACER_READS = {"retry-after", "x-rate-limit"} | {
     f"{prefix}-{part}".lower() for prefix in RATE_LIMIT_PREFIXES for part in ("Limit", "Remaining", "Reset")
 }
 # A field whose name says it is a time of use: what an "activity" field would be called.
@@ -631,6 +633,36 @@ def test_zendesk_s_activity_says_an_api_token_request_moves_last_login_at_as_zen
         template.activity is not None
         and "an API request made with the user's API token" in template.activity.meaningful
     )
+
+
+def test_zendesk_s_quota_is_read_whole_from_the_two_names_zendesk_gives_it_and_half_of_it_spent():
+    entry = docs("zendesk")["facts"]["rate_limit"]
+    # Given Zendesk's words: the account's limit "and the number of requests remaining for the current minute",
+    # and the headers of a list endpoint, the limit and what is left under two names, the reset under one
+    words = entry["list_endpoints_quote"]
+    assert "the account's rate limit and the number of requests remaining for the current minute" in words
+    example = words.splitlines()[3]
+    headers = requests.structures.CaseInsensitiveDict(
+        {name: re.search(rf"(?:^|\d){re.escape(name)}: (\d+)", example).group(1) for name in entry["list_headers"]}
+    )
+    assert dict(headers.lower_items()) == {
+        "x-rate-limit": "700",
+        "ratelimit-limit": "700",
+        "x-rate-limit-remaining": "699",
+        "ratelimit-remaining": "699",
+        "ratelimit-reset": "41",
+    }
+    # When the pacer reads them, Then it knows the limit, what is left and when the minute starts again
+    quota = announced_quota(headers, now=1609459200)
+    assert quota is not None and (quota.limit, quota.remaining, quota.reset_after) == (700, 699, 41)
+    # And with only the account-wide pair every Zendesk answer carries, it still knows the limit
+    bare = announced_quota(
+        requests.structures.CaseInsensitiveDict({"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "9"})
+    )
+    assert bare is not None and (bare.limit, bare.remaining) == (700, 9)
+    # And the budget is the account's, shared with the customer's other integrations: the template spends half
+    rate_limit = RateLimit.model_validate(templates()["zendesk"].profile["rate_limit"])
+    assert (rate_limit.scope, rate_limit.spendable, rate_limit.window_seconds) == ("org", 0.5, 60)
 
 
 def test_zendesk_lists_agents_and_admins_with_the_role_filter_zendesk_documents():

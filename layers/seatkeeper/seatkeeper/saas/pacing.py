@@ -5,7 +5,8 @@ look-ups, reclaim calls), so it is thread-safe and each request asks it for a tu
 
 - Where the app announces its quota on every answer (Okta's `X-Rate-Limit-*`, GitHub's and Zoom's
   `X-RateLimit-*`, the IETF `RateLimit`/`RateLimit-Policy` fields of
-  draft-ietf-httpapi-ratelimit-headers-10), the pacer counts what is left of the window, keeps back
+  draft-ietf-httpapi-ratelimit-headers-10, Zendesk's `X-Rate-Limit` with draft-06's `RateLimit-*`),
+  the pacer counts what is left of the window, keeps back
   the part of the budget that is not ours (`RateLimit.share`) and the requests still in flight, and
   holds the next request until the window resets: no request is refused once the first answer is read.
   At a reset every request still in flight counts in the new window (the app's clock ticks a little
@@ -180,15 +181,29 @@ def announced_quota(headers: Any, now: float | None = None) -> Quota | None:
     now = time.time() if now is None else now
     if (ietf := _ietf_quota(headers)) is not None:
         return ietf
+    told: list[Quota] = []
     for prefix in RATE_LIMIT_PREFIXES:
         remaining = _integer(headers.get(f"{prefix}-Remaining"))
         if remaining is not None:
-            return Quota(
-                max(remaining, 0),
-                _seconds(headers.get(f"{prefix}-Reset"), now),
-                _integer(headers.get(f"{prefix}-Limit")),
+            told.append(
+                Quota(
+                    max(remaining, 0),
+                    _seconds(headers.get(f"{prefix}-Reset"), now),
+                    _integer(headers.get(f"{prefix}-Limit")),
+                )
             )
-    return None
+    if not told:
+        return None
+    # Zendesk tells one quota under two names, each with a part the other lacks ("x-rate-limit: 700
+    # ratelimit-limit: 700 x-rate-limit-remaining: 699 ratelimit-remaining: 699 ratelimit-reset: 41"), and
+    # names its limit X-Rate-Limit alone: what is left alike is one quota, whole from its parts.
+    tightest = min(told, key=lambda quota: quota.remaining)
+    same = [quota for quota in told if quota.remaining == tightest.remaining]
+    reset = next((quota.reset_after for quota in same if quota.reset_after is not None), None)
+    limit = next((quota.limit for quota in same if quota.limit is not None), None)
+    if limit is None and headers.get("X-Rate-Limit-Remaining") is not None:
+        limit = _integer(headers.get("X-Rate-Limit"))
+    return Quota(tightest.remaining, reset, limit)
 
 
 # --- the pacer ------------------------------------------------------------------------------
