@@ -24,6 +24,9 @@ from seatkeeper.aws.clients import aws_client
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
+# json.dumps(row, separators=(",", ":")) builds an encoder at every call: one for every row staged, made once.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
+
 
 class S3Staging:
     def __init__(self, bucket: str, client: S3Client | None = None) -> None:
@@ -40,8 +43,7 @@ class S3Staging:
 
     def put_chunk(self, run_id: str, kind: str, number: int, rows: Sequence[dict[str, Any] | str]) -> None:
         # A row given as text is its JSON line already (a user staged with its fingerprint).
-        encode = json.JSONEncoder(separators=(",", ":")).encode  # once a chunk: json.dumps makes one a row
-        lines = (row if isinstance(row, str) else encode(row) for row in rows)
+        lines = (row if isinstance(row, str) else _COMPACT_JSON(row) for row in rows)
         data = gzip.compress("".join(line + "\n" for line in lines).encode(), 6)
         self.client.put_object(
             Bucket=self.bucket,
@@ -86,7 +88,7 @@ class S3Staging:
         self.client.put_object(
             Bucket=self.bucket,
             Key=self._fingerprints_key(profile_id, run_id),
-            Body=gzip.compress(json.dumps(document, separators=(",", ":")).encode(), 6),
+            Body=gzip.compress(_COMPACT_JSON(document).encode(), 6),
             ContentType="application/json",
             ContentEncoding="gzip",
         )
