@@ -602,6 +602,16 @@ def atlassian_error(status: int, message: str) -> dict[str, Any]:
     return {"errors": [{"status": str(status), "code": "error", "title": message}]}
 
 
+def fill_need(own: dict[str, Any], dotted: str, value: Any) -> None:
+    """Put a value for one of a template's `needs` ("users.params.planId") into a profile's own fields,
+    as the dashboard's form does."""
+    *parents, leaf = dotted.split(".")
+    section = own
+    for key in parents:
+        section = section.setdefault(key, {})
+    section[leaf] = value
+
+
 ATLASSIAN_ORG = "0ff4a05c"
 ATLASSIAN_DIRECTORY = "d7a3e1b2"
 # What the templates' `needs` are filled in with: the organization's paths (v1 lists, v2 suspends).
@@ -857,10 +867,13 @@ def _docusign_page(vendor: Vendor, request: Request, records: list[dict[str, Any
     return 200, body, {}
 
 
+SMARTSHEET_FIRST_ID = 94094820842
+
+
 def _smartsheet_user(person: Person) -> dict[str, Any]:
     """A Smartsheet user as List users answers it (both models; the user subscription model adds seatType)."""
     return {
-        "id": 94094820842 + person.i,
+        "id": SMARTSHEET_FIRST_ID + person.i,
         "email": person.email,
         "name": person.name,
         "firstName": "User",
@@ -872,6 +885,14 @@ def _smartsheet_user(person: Person) -> dict[str, Any]:
         "resourceViewer": False,
         "lastLogin": iso(person.last),
     }
+
+
+def _smartsheet_user_id(person: Person) -> str:
+    return f"{SMARTSHEET_FIRST_ID + person.i}"
+
+
+def _smartsheet_error(status: int, message: str) -> dict[str, Any]:
+    return {"errorCode": 4003 if status == 429 else 1006, "message": message, "refId": "123abc"}
 
 
 def _smartsheet_page(vendor: Vendor, request: Request, records: list[dict[str, Any]]) -> Answer:
@@ -1483,8 +1504,8 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             page_size=100,
             record=_smartsheet_user,
             page=_smartsheet_page,
-            user_id=lambda p: f"{94094820842 + p.i}",
-            error=lambda s, m: {"errorCode": 4003 if s == 429 else 1006, "message": m, "refId": "123abc"},
+            user_id=_smartsheet_user_id,
+            error=_smartsheet_error,
             reclaim=lambda v, r: (
                 r.path.removeprefix("/users/")
                 if r.method == "PUT" and r.body == {"licensedSheetCreator": False}
@@ -1492,7 +1513,7 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             ),
             reclaim_answer=lambda p: (
                 200,
-                {"message": "SUCCESS", "resultCode": 0, "result": {"id": 94094820842 + p.i}},
+                {"message": "SUCCESS", "resultCode": 0, "result": {"id": SMARTSHEET_FIRST_ID + p.i}},
                 {},
             ),
         ),
@@ -1502,8 +1523,8 @@ def vendors(app_url: str) -> dict[str, Vendor]:
             page_size=100,
             record=lambda p: {**_smartsheet_user(p), "isInternal": True, "seatType": smartsheet_seat_type(p)},
             page=_smartsheet_ubm_page,
-            user_id=lambda p: f"{94094820842 + p.i}",
-            error=lambda s, m: {"errorCode": 4003 if s == 429 else 1006, "message": m, "refId": "123abc"},
+            user_id=_smartsheet_user_id,
+            error=_smartsheet_error,
             reclaim=smartsheet_downgrade,
             reclaim_answer=lambda p: (200, {"message": "SUCCESS", "resultCode": 0}, {}),
             needs=SMARTSHEET_UBM_NEEDS,

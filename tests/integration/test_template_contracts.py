@@ -28,7 +28,7 @@ from tests.integration.connection_checks import make_profile, wait_for
 from tests.integration.test_reclamation import wait_for_reclamation
 from tests.integration.test_reconciliation import wait_for_reconciliation
 from tests.integration.test_sync import stored_users
-from tests.vendor_fakes import ADOBE_CLIENT_ID, SLACK_GUEST, SMARTSHEET_PLAN, FakeVendorApp, vendor_app
+from tests.vendor_fakes import ADOBE_CLIENT_ID, SLACK_GUEST, SMARTSHEET_PLAN, FakeVendorApp, fill_need, vendor_app
 from tests.vendor_spec_checks import spec
 
 USERS = 300  # "a few hundred users across several pages" (issue 13)
@@ -66,11 +66,7 @@ def own_fields(name: str, app: FakeVendorApp) -> dict:
     # What the template says a person must fill in, filled in as the person would.
     assert set(template.needs) - {"base_url"} == set(app.vendor.needs), template.needs
     for dotted, value in app.vendor.needs.items():
-        *parents, leaf = dotted.split(".")
-        section = own
-        for key in parents:
-            section = section.setdefault(key, {})
-        section[leaf] = value
+        fill_need(own, dotted, value)
     if app.vendor.needs_activity_from_sso:
         # The vendor's API has no activity: map a stand-in for what an SSO profile would give.
         own["users"]["fields"] = {"last_activity": "x_last_seen"}
@@ -101,6 +97,11 @@ class Reconciled:
     profile: dict
     connection: dict
     result: dict | None  # this profile's part of the reconciliation
+
+    @property
+    def listed(self) -> list[dict]:
+        """The vendor's record of each person still in the app, of every list: what its users API holds."""
+        return [self.app.vendor.record(p) for p in self.app.people if not p.gone]
 
 
 @pytest.fixture(scope="module")
@@ -279,7 +280,7 @@ def test_slack_s_position_counts_the_members_slack_bills_and_not_its_free_guests
     integrator = api("sam_integrator")
     reconciled = catalog[name]
     app, profile = reconciled.app, reconciled.profile
-    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    listed = reconciled.listed
     guests = [r for r in listed if SLACK_GUEST in r]
     # Given the SCIM answer held active full members, active Multi-Channel Guests and active Single-Channel Guests
     free = {r["id"] for r in guests if r["active"] and r[SLACK_GUEST]["type"] != "multi"}
@@ -336,10 +337,10 @@ def test_github_enterprise_counts_a_user_with_only_a_pending_invitation_as_a_sea
     assert "Anyone with a pending invitation to become an organization owner or member" in words["also_billed"]
     integrator = api("sam_integrator")
     reconciled = catalog[name]
-    app, profile = reconciled.app, reconciled.profile
+    profile = reconciled.profile
     # Given GitHub's list held users who are members of no organization, only invited to one, and users of a
     # connected Enterprise Server instance alone, with no GitHub.com login
-    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    listed = reconciled.listed
     invited = {
         r["github_com_login"]
         for r in listed
@@ -409,8 +410,8 @@ def test_figma_s_position_counts_the_full_dev_and_collab_seats_and_not_the_view_
     assert "the number of Full, Dev, and Collab seats in your plan" in " ".join(words.split())
     integrator = api("sam_integrator")
     reconciled = catalog[name]
-    app, profile = reconciled.app, reconciled.profile
-    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    profile = reconciled.profile
+    listed = reconciled.listed
     seat = {r["id"]: r["roles"][0]["value"] for r in listed}
     # Given Figma's SCIM answer held active users of each seat type, View among them
     view = {r["id"] for r in listed if r["active"] and seat[r["id"]] == "View"}
@@ -432,8 +433,8 @@ def test_monday_s_position_counts_admins_and_members_and_not_its_viewers_and_gue
     assert "Viewers do not count toward billing." in billing["viewers"]
     integrator = api("sam_integrator")
     reconciled = catalog[name]
-    app, profile = reconciled.app, reconciled.profile
-    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    profile = reconciled.profile
+    listed = reconciled.listed
     # Given monday.com's answer held active viewers and guests beside active admins and members
     free = {r["id"] for r in listed if r["status"] == "ACTIVE" and r["kind"] in ("viewer", "guest")}
     billed = {r["id"] for r in listed if r["status"] == "ACTIVE" and r["kind"] in ("admin", "member")}
@@ -454,8 +455,8 @@ def test_zoom_s_position_counts_the_licensed_users_and_not_basic_or_unassigned_o
     assert "A licensed user is a paid account user" in words["licensed"]
     integrator = api("sam_integrator")
     reconciled = catalog[name]
-    app, profile = reconciled.app, reconciled.profile
-    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    profile = reconciled.profile
+    listed = reconciled.listed
     # Given Zoom's answer held active users of type 1, 2, 4 and 99
     assert {r["type"] for r in listed} == {1, 2, 4, 99} and {r["status"] for r in listed} == {"active"}
     unpaid = {r["id"] for r in listed if r["type"] != 2}
@@ -476,8 +477,8 @@ def test_miro_s_position_counts_the_full_and_occasional_licenses_and_not_the_fre
     assert "billed monthly or yearly" in words["earlier"]["full"]
     integrator = api("sam_integrator")
     reconciled = catalog[name]
-    app, profile = reconciled.app, reconciled.profile
-    listed = [app.vendor.record(p) for p in app.people if not p.gone]
+    profile = reconciled.profile
+    listed = reconciled.listed
     # Given Miro's answer held active members with the free licenses beside the paid ones
     free = {r["id"] for r in listed if r["active"] and r["license"] in ("free", "free_restricted")}
     paid = {r["id"] for r in listed if r["active"] and r["license"] in ("full", "occasional")}

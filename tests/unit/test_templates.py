@@ -14,6 +14,7 @@ from seatkeeper.profiles.catalog import build_profile, templates
 from seatkeeper.profiles.model import OAuth2AuthorizationCodeAuth
 from seatkeeper.profiles.service import check_template_blanks
 from seatkeeper.saas.records import read_page, search
+from tests.vendor_fakes import fill_need
 
 SAMPLES = Path(__file__).parent / "samples"
 SUBSCRIPTION = {"licenses_purchased": 10, "cost_per_license": 5}
@@ -63,15 +64,12 @@ def test_a_template_builds_a_complete_profile_when_its_needs_are_given(name):
         with pytest.raises(InvalidInput) as refused:
             check_template_blanks(profile)
         assert {".".join(map(str, e["loc"][1:])) for e in refused.value.errors} == set(needs)
+    built = profile.model_dump(mode="json")
     for need in needs:
-        section, *keys, last = need.split(".")
-        holder = own.setdefault(section, {})
-        for key in keys:
-            holder = holder.setdefault(key, {})
-        example = profile.model_dump(mode="json")
+        example = built
         for key in need.split("."):
             example = example[key]
-        holder[last] = re.sub(r"<[a-z0-9_-]+>", "x1", example)
+        fill_need(own, need, re.sub(r"<[a-z0-9_-]+>", "x1", example))
     check_template_blanks(build_profile(own))
 
 

@@ -29,7 +29,7 @@ from seatkeeper.licensing.reclamation import unverified_reason
 from seatkeeper.profiles.catalog import ConfigurationTemplate, build_profile, templates
 from seatkeeper.profiles.model import RateLimit
 from seatkeeper.saas.pacing import RATE_LIMIT_PREFIXES, announced_quota
-from tests.vendor_fakes import people, vendors
+from tests.vendor_fakes import SMARTSHEET_PLAN, people, vendors
 from tests.vendor_spec_checks import SPECS, declares, deref, fields_read, operation, undeclared, validate
 
 ROOT = Path(__file__).parents[2]
@@ -527,8 +527,6 @@ def test_smartsheet_protects_the_users_whose_licence_smartsheet_refuses_to_take_
 
 
 def test_smartsheet_ubm_s_seat_is_a_member_as_smartsheet_says_who_is_paid():
-    import jmespath
-
     # Smartsheet's words on the user subscription model's seat types:
     words = said(docs("smartsheet_ubm")["facts"]["seat"])
     assert "Members: Paid users with full access to create, edit, and manage items" in words
@@ -611,7 +609,7 @@ def test_the_collaborator_model_smartsheet_template_sends_user_subscription_mode
     own = {"name": "Smartsheet", "template": "smartsheet", "subscription": {"licenses_purchased": 10}}
     assert "reclaim" in (unverified_reason(build_profile(own)) or "")
     # While a profile of the new one, its plan id filled in, has no such doubt
-    plan = "6914527432255364"
+    plan = SMARTSHEET_PLAN
     new = {
         "name": "Smartsheet UBM",
         "template": "smartsheet_ubm",
