@@ -35,14 +35,6 @@ PRISM = ROOT / "node_modules" / ".bin" / "prism"
 SPECS = ROOT / "tests" / "vendor_specs"
 
 
-def _clears_its_media_types(document: dict) -> bool:
-    return any(
-        isinstance(operation, dict) and (operation.get("produces") == [] or operation.get("consumes") == [])
-        for item in document.get("paths", {}).values()
-        for operation in item.values()
-    )
-
-
 def _with_its_media_types(document: dict) -> dict:
     """Swagger 2.0 lets an operation clear the document's media types with an empty list, and Prism then
     answers with no body at all. Docusign's document (esignature.rest.swagger-v2.1.json at 8ae82cec) says
@@ -63,19 +55,23 @@ def _with_its_media_types(document: dict) -> dict:
 @contextmanager
 def served(extracts: str) -> Iterator[Path]:
     """The extract ("a.yaml"), or several of one vendor's document ("a.yaml+b.yaml") as one: their paths and
-    components side by side, as the document they were cut from has them (a name in both must be the same)."""
+    components side by side, as the document they were cut from has them (a name in both must be the same),
+    with the media types Prism needs to answer (see _with_its_media_types)."""
     names = extracts.split("+")
     documents = [yaml.safe_load((SPECS / name).read_text()) for name in names]
-    if len(names) == 1 and not _clears_its_media_types(documents[0]):
+    document = documents[0] if len(names) == 1 else _merged(documents)
+    readable = _with_its_media_types(document)
+    if len(names) == 1 and readable == document:
         yield SPECS / names[0]
         return
-    if len(names) == 1:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(names[0]).name
-            path.write_text(yaml.safe_dump(_with_its_media_types(documents[0]), sort_keys=False))
-            yield path
-        return
-    merged = {**documents[0], "paths": {}, "components": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "served.yaml"
+        path.write_text(yaml.safe_dump(readable, sort_keys=False))
+        yield path
+
+
+def _merged(documents: list[dict]) -> dict:
+    merged: dict = {**documents[0], "paths": {}, "components": {}}
     for document in documents:
         for section in ("paths", "components"):
             for key, value in document.get(section, {}).items():
@@ -87,10 +83,7 @@ def served(extracts: str) -> Iterator[Path]:
                     else:
                         assert into.get(name, item) == item, f"components.{key}.{name} differs between extracts"
                         into[name] = item
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "merged.yaml"
-        path.write_text(yaml.safe_dump(merged, sort_keys=False))
-        yield path
+    return merged
 
 
 @contextmanager
